@@ -1,0 +1,50 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "vigrelay",
+    products: [
+        .executable(name: "vigrelay", targets: ["vigrelay"]),
+        .executable(name: "vigrelay-client", targets: ["vigrelay-client"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // C libraries from Debian, imported through module maps (see each folder's shim.h).
+        .systemLibrary(name: "CLibWebSockets", pkgConfig: "libwebsockets",
+                       providers: [.apt(["libwebsockets-dev", "libssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // Pure relay logic: no sockets, no files, no lws.
+        .target(name: "VigRelayCore", dependencies: ["CCrypto"]),
+        // Disk: session records, the signing secret, the writer thread.
+        .target(name: "VigRelayStorage", dependencies: [
+            "VigRelayCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // libwebsockets glue for the server: one service thread owns every connection.
+        .target(name: "VigRelayServer", dependencies: [
+            "VigRelayCore", "VigRelayStorage", "CLibWebSockets",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // libwebsockets glue for the headless client.
+        .target(name: "VigRelayClientKit", dependencies: [
+            "VigRelayCore", "CLibWebSockets",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        .executableTarget(name: "vigrelay", dependencies: [
+            "VigRelayServer", "VigRelayStorage", "VigRelayCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "vigrelay-client", dependencies: [
+            "VigRelayClientKit", "VigRelayCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "VigRelayCoreTests", dependencies: ["VigRelayCore", "VigRelayStorage"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,138 @@
+import Foundation
+
+/// An HTTP request as the API needs it; the server fills it from lws.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// Path without the query string.
+    public var path: String
+    public var authorization: String?
+    public var body: [UInt8]
+
+    public init(method: String, path: String, authorization: String? = nil, body: [UInt8] = []) {
+        self.method = method
+        self.path = path
+        self.authorization = authorization
+        self.body = body
+    }
+}
+
+/// A complete HTTP response with a JSON body.
+public struct HTTPResponse: Sendable, Equatable {
+    public var status: Int
+    public var body: [UInt8]
+    public var contentType = "application/json"
+
+    public init(status: Int, body: [UInt8]) {
+        self.status = status
+        self.body = body
+    }
+
+    public static func json(_ status: Int, _ object: [String: Any]) -> HTTPResponse {
+        HTTPResponse(status: status, body: ControlEncoder.encode(object))
+    }
+
+    public static func error(_ status: Int, _ code: RelayErrorCode, _ message: String) -> HTTPResponse {
+        HTTPResponse(status: status, body: ControlEncoder.error(code, message))
+    }
+}
+
+/// What the server must do for a request.
+public enum HTTPOutcome: Sendable, Equatable {
+    /// Send this response now.
+    case respond(HTTPResponse)
+    /// Persist the new session (off the lws thread), then send the response; on failure answer 500.
+    case persistSession(SessionRecord, then: HTTPResponse)
+}
+
+/// The HTTP API's routing and decisions, pure: health, and session creation.
+///
+/// Thread: used on the lws thread together with the `RelayCore` it reads and updates.
+public struct HTTPAPI {
+    public let authority: TokenAuthority
+    public let limits: RelayLimits
+    /// Base of `joinUrl`, e.g. `https://127.0.0.1:8443`, without a trailing slash.
+    public let publicURL: String
+
+    public init(authority: TokenAuthority, limits: RelayLimits, publicURL: String) {
+        self.authority = authority
+        self.limits = limits
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+    }
+
+    /// Decides the outcome of one request. `core` gets a new session when one is created.
+    public func handle(_ request: HTTPRequest, core: RelayCore, now: Date) -> HTTPOutcome {
+        switch request.path {
+        case "/healthz":
+            guard request.method == "GET" || request.method == "HEAD" else { return .respond(methodNotAllowed("GET")) }
+            return .respond(.json(200, ["status": "ok", "connections": core.connectionCount]))
+        case "/v1/sessions":
+            guard request.method == "POST" else { return .respond(methodNotAllowed("POST")) }
+            return createSession(request, core: core, now: now)
+        default:
+            return .respond(.error(404, .notFound, "no such endpoint: \(request.path.prefix(100)); see docs/PROTOCOL.md"))
+        }
+    }
+
+    /// The response for a body larger than `limits.maxRequestBodyBytes`.
+    public var payloadTooLarge: HTTPResponse {
+        .error(413, .tooLarge, "request body is larger than \(limits.maxRequestBodyBytes) bytes")
+    }
+
+    private func methodNotAllowed(_ allowed: String) -> HTTPResponse {
+        .error(405, .methodNotAllowed, "use \(allowed) on this path")
+    }
+
+    private func createSession(_ request: HTTPRequest, core: RelayCore, now: Date) -> HTTPOutcome {
+        let practitioner: String
+        switch bearerClaims(request.authorization, now: now) {
+        case .failure(let error): return .respond(error.response)
+        case .success(.practitioner(let id, _)): practitioner = id
+        case .success(.invite): return .respond(.error(403, .forbidden, "a family invite cannot create sessions; use a practitioner token"))
+        }
+        guard request.body.count <= limits.maxRequestBodyBytes else { return .respond(payloadTooLarge) }
+        let labels: SessionCreateRequest
+        switch SessionCreateRequest.parse(request.body) {
+        case .failure(let invalid): return .respond(.error(400, .invalidRequest, invalid.message))
+        case .success(let parsed): labels = parsed
+        }
+        let created = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+        let record = SessionRecord(id: Identifiers.newSessionID(), owner: practitioner, createdAt: created,
+                                   inviteExpiresAt: created.addingTimeInterval(TimeInterval(limits.inviteTTLSeconds)),
+                                   caseRef: labels.caseRef, cycle: labels.cycle, purpose: labels.purpose)
+        core.addSession(record)
+        let invite = authority.sign(.invite(sessionID: record.id, expiresAt: record.inviteExpiresAt))
+        var body: [String: Any] = [
+            "sessionId": record.id,
+            "inviteToken": invite,
+            "joinUrl": "\(publicURL)/join#session=\(record.id)&invite=\(invite)",
+            "expiresAt": ISO8601DateFormatter().string(from: record.inviteExpiresAt),
+            "webSocketUrl": webSocketURL(sessionID: record.id),
+        ]
+        if let c = record.caseRef { body["caseRef"] = c }
+        if let c = record.cycle { body["cycle"] = c }
+        if let p = record.purpose { body["purpose"] = p.rawValue }
+        return .persistSession(record, then: .json(201, body))
+    }
+
+    private func webSocketURL(sessionID: String) -> String {
+        let base = publicURL.hasPrefix("https://") ? "wss://" + publicURL.dropFirst(8) : publicURL
+        return "\(base)/v1/sessions/\(sessionID)/ws"
+    }
+
+    /// Reads and checks `Authorization: Bearer <token>`.
+    private func bearerClaims(_ header: String?, now: Date) -> Result<TokenClaims, HTTPResponseError> {
+        guard let header, header.lowercased().hasPrefix("bearer ") else {
+            return .failure(HTTPResponseError(.error(401, .unauthorized, "missing Authorization: Bearer <practitioner token>; get one with 'vigrelay token practitioner --id ID'")))
+        }
+        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        do { return .success(try authority.verify(token, now: now)) } catch {
+            return .failure(HTTPResponseError(.error(401, .unauthorized, error.description)))
+        }
+    }
+}
+
+/// An HTTP error response carried through `Result`.
+struct HTTPResponseError: Error {
+    let response: HTTPResponse
+    init(_ response: HTTPResponse) { self.response = response }
+}

@@ -1,0 +1,106 @@
+/// The 16-byte big-endian header in front of every binary media message.
+///
+/// Layout: `u8 version(=1) | u8 stream | u8 flags | u8 reserved | u32 sequence | u64 media time (µs)`.
+/// The relay reads it to enforce roles and keep the late-joiner cache; it never rewrites it.
+public struct MediaFrameHeader: Sendable, Equatable {
+    /// Size of the header on the wire.
+    public static let size = 16
+    /// The only header version this relay speaks.
+    public static let currentVersion: UInt8 = 1
+
+    public var version: UInt8
+    /// Raw stream number: 1 camera, 2 screen; other values are refused by role checks.
+    public var stream: UInt8
+    public var flags: MediaFrameFlags
+    public var sequence: UInt32
+    public var mediaTimeMicros: UInt64
+
+    public init(stream: MediaStream, flags: MediaFrameFlags = [], sequence: UInt32, mediaTimeMicros: UInt64) {
+        self.version = Self.currentVersion
+        self.stream = stream.rawValue
+        self.flags = flags
+        self.sequence = sequence
+        self.mediaTimeMicros = mediaTimeMicros
+    }
+
+    /// The stream as a known kind, or nil for a number this relay does not know.
+    public var streamKind: MediaStream? { MediaStream(rawValue: stream) }
+
+    /// Why a binary message could not be read as a media frame.
+    public enum ParseError: Error, Equatable, CustomStringConvertible {
+        case tooShort(Int)
+        case unsupportedVersion(UInt8)
+
+        public var description: String {
+            switch self {
+            case .tooShort(let n):
+                return "binary frame has \(n) bytes; a media frame needs a 16-byte header (version, stream, flags, reserved, sequence, media time)"
+            case .unsupportedVersion(let v):
+                return "media frame header version \(v) is not supported; send version 1"
+            }
+        }
+    }
+
+    /// Reads the header from the start of a binary message.
+    public static func parse<C: Collection>(_ bytes: C) throws(ParseError) -> MediaFrameHeader where C.Element == UInt8 {
+        guard bytes.count >= size else { throw .tooShort(bytes.count) }
+        var it = bytes.makeIterator()
+        func next() -> UInt8 { it.next()! }
+        let version = next()
+        guard version == currentVersion else { throw .unsupportedVersion(version) }
+        let stream = next()
+        let flags = MediaFrameFlags(rawValue: next())
+        _ = next()
+        var seq: UInt32 = 0
+        for _ in 0..<4 { seq = seq << 8 | UInt32(next()) }
+        var time: UInt64 = 0
+        for _ in 0..<8 { time = time << 8 | UInt64(next()) }
+        var header = MediaFrameHeader(stream: .camera, flags: flags, sequence: seq, mediaTimeMicros: time)
+        header.stream = stream
+        return header
+    }
+
+    /// The 16 header bytes, ready to be followed by the payload.
+    public var bytes: [UInt8] {
+        var out: [UInt8] = [version, stream, flags.rawValue, 0]
+        out.reserveCapacity(Self.size)
+        for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: sequence >> UInt32(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: mediaTimeMicros >> UInt64(shift))) }
+        return out
+    }
+}
+
+/// Which media stream a frame belongs to. The family sends only camera, the practitioner only screen.
+public enum MediaStream: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    case camera = 1
+    case screen = 2
+
+    public var description: String { self == .camera ? "camera" : "screen" }
+
+    /// The role allowed to send this stream.
+    public var sender: Role { self == .camera ? .family : .practitioner }
+}
+
+/// Bit flags in a media frame header.
+public struct MediaFrameFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// The container's initialisation segment (WebM EBML header + Tracks, or MP4 ftyp+moov).
+    public static let initSegment = MediaFrameFlags(rawValue: 1)
+    /// The payload starts with a keyframe: a viewer can start decoding here.
+    public static let keyframe = MediaFrameFlags(rawValue: 2)
+    /// The sender ends this stream.
+    public static let endOfStream = MediaFrameFlags(rawValue: 4)
+}
+
+/// The two sides of a session.
+public enum Role: String, Sendable, Codable, CaseIterable {
+    case practitioner
+    case family
+
+    /// The other side.
+    public var peer: Role { self == .practitioner ? .family : .practitioner }
+    /// The only stream this role may send.
+    public var sendableStream: MediaStream { self == .family ? .camera : .screen }
+}

@@ -1,0 +1,101 @@
+/// One message waiting to be written to a WebSocket.
+public struct OutboundMessage: Sendable, Equatable {
+    public var isBinary: Bool
+    public var bytes: [UInt8]
+    /// For media frames: the stream and whether a viewer can start decoding here.
+    public var media: (stream: UInt8, isStartPoint: Bool)?
+
+    public static func text(_ bytes: [UInt8]) -> OutboundMessage { .init(isBinary: false, bytes: bytes, media: nil) }
+
+    public static func mediaFrame(_ bytes: [UInt8], header: MediaFrameHeader) -> OutboundMessage {
+        let start = !header.flags.isDisjoint(with: [.initSegment, .keyframe, .endOfStream])
+        return .init(isBinary: true, bytes: bytes, media: (header.stream, start))
+    }
+
+    public static func == (a: OutboundMessage, b: OutboundMessage) -> Bool {
+        a.isBinary == b.isBinary && a.bytes == b.bytes && a.media?.stream == b.media?.stream
+            && a.media?.isStartPoint == b.media?.isStartPoint
+    }
+}
+
+/// A connection's send queue with the slow-viewer policy: bounded in bytes for media.
+///
+/// A viewer that keeps up loses nothing. When media would take the queue past its limit, that frame
+/// and every later frame of its stream are skipped, whole, until a frame a decoder can start from
+/// (keyframe or init segment) fits again; just before it the viewer gets `{"type":"skipped","frames":N}`.
+/// Control messages are never skipped. Owned by the lws thread, one per connection.
+public struct OutboundQueue: Sendable {
+    /// Bytes of queued messages above which media is skipped.
+    public let limitBytes: Int
+    public private(set) var queuedBytes = 0
+    /// Media frames skipped over the connection's life.
+    public private(set) var skippedTotal = 0
+
+    private var items: [OutboundMessage] = []
+    private var head = 0
+    /// Bytes of `items[head]` already handed out.
+    private var sentOfHead = 0
+    /// Per stream: frames skipped since the last start point that got through (nil: not skipping).
+    private var skipping: [UInt8: Int] = [:]
+
+    public init(limitBytes: Int) { self.limitBytes = limitBytes }
+
+    public var isEmpty: Bool { head == items.count }
+    public var count: Int { items.count - head }
+
+    /// Queues a message, or skips it under the policy above. Returns false when it was skipped.
+    @discardableResult
+    public mutating func enqueue(_ message: OutboundMessage) -> Bool {
+        guard let media = message.media else {
+            push(message)
+            return true
+        }
+        let fits = queuedBytes + message.bytes.count <= limitBytes || isEmpty
+        if let skipped = skipping[media.stream] {
+            guard media.isStartPoint, fits else {
+                skipping[media.stream] = skipped + 1
+                skippedTotal += 1
+                return false
+            }
+            skipping[media.stream] = nil
+            push(.text(ControlEncoder.encode(["type": "skipped", "frames": skipped, "stream": Int(media.stream)])))
+            push(message)
+            return true
+        }
+        guard fits else {
+            skipping[media.stream] = 1
+            skippedTotal += 1
+            return false
+        }
+        push(message)
+        return true
+    }
+
+    /// The next piece to write, at most `maxBytes` long, with its position in its message.
+    /// Call `consume` after writing it.
+    public func peekChunk(maxBytes: Int) -> (bytes: ArraySlice<UInt8>, isBinary: Bool, isFirst: Bool, isLast: Bool)? {
+        guard !isEmpty else { return nil }
+        let item = items[head]
+        let end = min(item.bytes.count, sentOfHead + maxBytes)
+        return (item.bytes[sentOfHead..<end], item.isBinary, sentOfHead == 0, end == item.bytes.count)
+    }
+
+    /// Marks `count` bytes of the head message written.
+    public mutating func consume(_ count: Int) {
+        sentOfHead += count
+        guard sentOfHead >= items[head].bytes.count else { return }
+        queuedBytes -= items[head].bytes.count
+        items[head] = .text([])
+        head += 1
+        sentOfHead = 0
+        if head > 64 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+    }
+
+    private mutating func push(_ message: OutboundMessage) {
+        items.append(message)
+        queuedBytes += message.bytes.count
+    }
+}

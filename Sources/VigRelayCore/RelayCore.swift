@@ -1,0 +1,278 @@
+import Foundation
+
+/// The relay's decisions for WebSocket connections: authentication, pairing, roles, forwarding, the
+/// late-joiner cache. Pure: it returns `RelayAction`s and never touches a socket or a file.
+///
+/// Thread: owned by the lws service thread; not Sendable.
+public final class RelayCore {
+    public let limits: RelayLimits
+    private let authority: TokenAuthority
+    private let now: () -> Date
+
+    /// Every session this relay knows, live or not.
+    public private(set) var sessions: [String: SessionRecord] = [:]
+    private var live: [String: LiveSession] = [:]
+    private var connections: [ConnectionID: ConnectionState] = [:]
+
+    private enum ConnectionState {
+        case awaitingHello(sessionID: String)
+        case joined(sessionID: String, role: Role)
+        case closing
+    }
+
+    /// A session with at least one connection or cached stream (a class: mutated in place per frame).
+    private final class LiveSession {
+        var slots: [Role: ConnectionID] = [:]
+        var caches: [MediaStream: StreamCache] = [:]
+    }
+
+    public init(limits: RelayLimits, authority: TokenAuthority, sessions: [SessionRecord], now: @escaping () -> Date = Date.init) {
+        self.limits = limits
+        self.authority = authority
+        self.now = now
+        for s in sessions { self.sessions[s.id] = s }
+    }
+
+    /// Number of open WebSocket connections (any state).
+    public var connectionCount: Int { connections.count }
+
+    /// Adds a session created through the HTTP API.
+    public func addSession(_ record: SessionRecord) { sessions[record.id] = record }
+
+    /// Forgets a session whose creation could not be persisted.
+    public func removeSession(id: String) { sessions[id] = nil }
+
+    // MARK: Connection events
+
+    /// A WebSocket upgraded on `path`. The server starts the hello timer unless this closes it.
+    public func opened(_ conn: ConnectionID, path: String) -> [RelayAction] {
+        guard let sessionID = Self.sessionID(fromWebSocketPath: path) else {
+            connections[conn] = .closing
+            return [.send(conn, .text(ControlEncoder.error(.sessionNotFound, "no WebSocket endpoint at this path; connect to /v1/sessions/{sessionId}/ws"))),
+                    .close(conn, code: RelayCloseCode.notFound, reason: "unknown path")]
+        }
+        connections[conn] = .awaitingHello(sessionID: sessionID)
+        return []
+    }
+
+    /// The hello timer fired.
+    public func helloTimedOut(_ conn: ConnectionID) -> [RelayAction] {
+        guard case .awaitingHello = connections[conn] else { return [] }
+        connections[conn] = .closing
+        return [.send(conn, .text(ControlEncoder.error(.helloTimeout, "no hello within \(limits.helloTimeoutSeconds) s; send {\"type\":\"hello\",\"token\":\"...\"} first"))),
+                .close(conn, code: RelayCloseCode.policyViolation, reason: "hello timeout")]
+    }
+
+    /// A message grew past `limits.maxMessageBytes` while arriving.
+    public func messageTooLarge(_ conn: ConnectionID) -> [RelayAction] {
+        guard connections[conn] != nil else { return [] }
+        let leaving = detach(conn)
+        connections[conn] = .closing
+        return [.send(conn, .text(ControlEncoder.error(.tooLarge, "message is larger than \(limits.maxMessageBytes) bytes; split media into smaller frames"))),
+                .close(conn, code: RelayCloseCode.messageTooBig, reason: "message too large")] + leaving
+    }
+
+    /// The connection is gone (closed by either side). The peer is told at once.
+    public func closed(_ conn: ConnectionID) -> [RelayAction] {
+        let actions = detach(conn)
+        connections[conn] = nil
+        return actions
+    }
+
+    /// The server is stopping: every connection gets 1001.
+    public func shutdown() -> [RelayAction] {
+        var actions: [RelayAction] = []
+        for conn in connections.keys.sorted() {
+            actions += detach(conn)
+            connections[conn] = .closing
+            actions.append(.close(conn, code: RelayCloseCode.goingAway, reason: "server shutting down"))
+        }
+        return actions
+    }
+
+    /// A whole text message arrived.
+    public func receivedText(_ conn: ConnectionID, _ bytes: [UInt8]) -> [RelayAction] {
+        switch connections[conn] {
+        case .none, .closing?:
+            return []
+        case .awaitingHello(let sessionID)?:
+            return hello(conn, sessionID: sessionID, bytes)
+        case .joined(let sessionID, let role)?:
+            return controlMessage(conn, sessionID: sessionID, role: role, bytes)
+        }
+    }
+
+    /// A whole binary message arrived.
+    public func receivedBinary(_ conn: ConnectionID, _ bytes: [UInt8]) -> [RelayAction] {
+        switch connections[conn] {
+        case .none, .closing?:
+            return []
+        case .awaitingHello?:
+            connections[conn] = .closing
+            return [.close(conn, code: RelayCloseCode.policyViolation, reason: "hello required first")]
+        case .joined(let sessionID, let role)?:
+            return mediaFrame(conn, sessionID: sessionID, role: role, bytes)
+        }
+    }
+
+    // MARK: Hello
+
+    private func hello(_ conn: ConnectionID, sessionID: String, _ bytes: [UInt8]) -> [RelayAction] {
+        func refuse(_ code: RelayErrorCode, _ message: String, id: MessageID?, closeCode: UInt16 = RelayCloseCode.policyViolation) -> [RelayAction] {
+            connections[conn] = .closing
+            return [.send(conn, .text(ControlEncoder.error(code, message, id: id))),
+                    .close(conn, code: closeCode, reason: code.rawValue),
+                    .event(SessionEvent(.refused, sessionID: sessionID, role: nil, connection: conn, code: code))]
+        }
+        let message: ControlMessage
+        switch ControlMessage.decode(bytes) {
+        case .failure(.invalidJSON):
+            return refuse(.invalidJSON, "first message must be JSON: {\"type\":\"hello\",\"token\":\"...\"}", id: nil)
+        case .failure(.missingType(let id)):
+            return refuse(.helloRequired, "first message must be {\"type\":\"hello\",\"token\":\"...\"}", id: id)
+        case .success(let m):
+            message = m
+        }
+        guard message.type == "hello" else {
+            return refuse(.helloRequired, "first message must be {\"type\":\"hello\",\"token\":\"...\"}, not \"\(message.type.prefix(40))\"", id: message.id)
+        }
+        guard let token = message.string("token") else {
+            return refuse(.unauthorized, "hello has no token; send {\"type\":\"hello\",\"token\":\"...\"} with a practitioner token or the family invite", id: message.id)
+        }
+        let claims: TokenClaims
+        do { claims = try authority.verify(token, now: now()) } catch {
+            return refuse(.unauthorized, error.description, id: message.id)
+        }
+        let role: Role
+        switch claims {
+        case .practitioner(let practitioner, _):
+            guard let session = sessions[sessionID] else {
+                return refuse(.sessionNotFound, "session \(sessionID) does not exist on this server; create one with POST /v1/sessions", id: message.id, closeCode: RelayCloseCode.notFound)
+            }
+            guard session.owner == practitioner else {
+                return refuse(.forbidden, "this session belongs to another practitioner", id: message.id)
+            }
+            role = .practitioner
+        case .invite(let invitedTo, _):
+            guard invitedTo == sessionID else {
+                return refuse(.forbidden, "this invite is for another session; open the link your practitioner sent", id: message.id)
+            }
+            guard sessions[sessionID] != nil else {
+                return refuse(.sessionNotFound, "session \(sessionID) no longer exists; ask your practitioner for a new invite", id: message.id, closeCode: RelayCloseCode.notFound)
+            }
+            role = .family
+        }
+        return join(conn, sessionID: sessionID, role: role, id: message.id)
+    }
+
+    private func join(_ conn: ConnectionID, sessionID: String, role: Role, id: MessageID?) -> [RelayAction] {
+        let session = liveSession(sessionID)
+        var actions: [RelayAction] = []
+        if let old = session.slots[role] {
+            connections[old] = .closing
+            actions += [.send(old, .text(ControlEncoder.error(.replaced, "a newer \(role.rawValue) connection joined this session; this one is closed"))),
+                        .close(old, code: RelayCloseCode.replaced, reason: "replaced"),
+                        .event(SessionEvent(.replaced, sessionID: sessionID, role: role, connection: old))]
+        }
+        session.slots[role] = conn
+        connections[conn] = .joined(sessionID: sessionID, role: role)
+        let peer = session.slots[role.peer]
+        actions.append(.send(conn, .text(ControlEncoder.encode(
+            ["type": "welcome", "role": role.rawValue, "sessionId": sessionID, "peerPresent": peer != nil], id: id))))
+        if let peer {
+            actions.append(.send(peer, .text(peerEvent("joined", role))))
+        }
+        let incoming = role.peer.sendableStream
+        for message in session.caches[incoming]?.replay ?? [] {
+            if let header = try? MediaFrameHeader.parse(message) {
+                actions.append(.send(conn, .mediaFrame(message, header: header)))
+            }
+        }
+        actions.append(.event(SessionEvent(.joined, sessionID: sessionID, role: role, connection: conn)))
+        return actions
+    }
+
+    /// Takes a joined connection out of its slot and tells the peer it left.
+    private func detach(_ conn: ConnectionID) -> [RelayAction] {
+        guard case .joined(let sessionID, let role)? = connections[conn],
+              let session = live[sessionID], session.slots[role] == conn
+        else { return [] }
+        session.slots[role] = nil
+        var actions: [RelayAction] = []
+        if let peer = session.slots[role.peer] {
+            actions.append(.send(peer, .text(peerEvent("left", role))))
+        }
+        actions.append(.event(SessionEvent(.left, sessionID: sessionID, role: role, connection: conn)))
+        return actions
+    }
+
+    private func peerEvent(_ event: String, _ role: Role) -> [UInt8] {
+        ControlEncoder.encode(["type": "peer", "event": event, "role": role.rawValue])
+    }
+
+    // MARK: After hello
+
+    private func controlMessage(_ conn: ConnectionID, sessionID: String, role: Role, _ bytes: [UInt8]) -> [RelayAction] {
+        func reply(_ code: RelayErrorCode, _ message: String, id: MessageID?) -> [RelayAction] {
+            [.send(conn, .text(ControlEncoder.error(code, message, id: id)))]
+        }
+        let message: ControlMessage
+        switch ControlMessage.decode(bytes) {
+        case .failure(.invalidJSON):
+            return reply(.invalidJSON, "text messages must be JSON objects with a \"type\"", id: nil)
+        case .failure(.missingType(let id)):
+            return reply(.unknownType, "message has no \"type\"; see docs/PROTOCOL.md for the message types", id: id)
+        case .success(let m):
+            message = m
+        }
+        switch message.type {
+        case "signal":
+            guard let peer = live[sessionID]?.slots[role.peer] else {
+                return reply(.peerAbsent, "the \(role.peer.rawValue) is not connected; the signal was not delivered", id: message.id)
+            }
+            return [.send(peer, .text(bytes))]
+        case "hello":
+            return reply(.unexpectedHello, "already joined as \(role.rawValue); hello is only the first message", id: message.id)
+        case "bye":
+            let actions = detach(conn)
+            connections[conn] = .closing
+            return actions + [.close(conn, code: RelayCloseCode.normal, reason: "bye")]
+        default:
+            return reply(.unknownType, "unknown message type \"\(message.type.prefix(40))\"; see docs/PROTOCOL.md for the message types", id: message.id)
+        }
+    }
+
+    private func mediaFrame(_ conn: ConnectionID, sessionID: String, role: Role, _ bytes: [UInt8]) -> [RelayAction] {
+        let header: MediaFrameHeader
+        do { header = try MediaFrameHeader.parse(bytes) } catch {
+            return [.send(conn, .text(ControlEncoder.error(.malformedFrame, error.description)))]
+        }
+        guard let stream = header.streamKind, stream == role.sendableStream else {
+            return [.send(conn, .text(ControlEncoder.error(.streamNotAllowed,
+                "the \(role.rawValue) may send only stream \(role.sendableStream.rawValue) (\(role.sendableStream)); frame for stream \(header.stream) was not forwarded")))]
+        }
+        let session = liveSession(sessionID)
+        session.caches[stream, default: StreamCache(capacityBytes: limits.streamCacheBytes)].record(bytes, flags: header.flags)
+        guard let peer = session.slots[role.peer] else { return [] }
+        return [.send(peer, .mediaFrame(bytes, header: header))]
+    }
+
+    private func liveSession(_ id: String) -> LiveSession {
+        if let s = live[id] { return s }
+        let s = LiveSession()
+        live[id] = s
+        return s
+    }
+
+    // MARK: Paths
+
+    /// The session id in `/v1/sessions/{id}/ws` (query ignored), or nil for any other path.
+    public static func sessionID(fromWebSocketPath path: String) -> String? {
+        let pathOnly = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let parts = pathOnly.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0].isEmpty, parts[1] == "v1", parts[2] == "sessions", parts[4] == "ws",
+              Identifiers.isValidSessionID(parts[3])
+        else { return nil }
+        return String(parts[3])
+    }
+}

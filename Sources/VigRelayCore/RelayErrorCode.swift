@@ -1,0 +1,38 @@
+/// Stable error codes sent as `{"type":"error","code":...}` on the WebSocket and in HTTP error bodies.
+///
+/// Clients branch on the code; the message beside it is for people and may change.
+public enum RelayErrorCode: String, Sendable, CaseIterable {
+    case unauthorized
+    case forbidden
+    case sessionNotFound = "session_not_found"
+    case helloRequired = "hello_required"
+    case helloTimeout = "hello_timeout"
+    case unexpectedHello = "unexpected_hello"
+    case replaced
+    case peerAbsent = "peer_absent"
+    case streamNotAllowed = "stream_not_allowed"
+    case malformedFrame = "malformed_frame"
+    case invalidJSON = "invalid_json"
+    case unknownType = "unknown_type"
+    case invalidMessage = "invalid_message"
+    case tooLarge = "too_large"
+    case shuttingDown = "shutting_down"
+    // HTTP-only codes.
+    case notFound = "not_found"
+    case methodNotAllowed = "method_not_allowed"
+    case invalidRequest = "invalid_request"
+    case internalError = "internal_error"
+}
+
+/// WebSocket close codes the relay uses, in one place.
+public enum RelayCloseCode {
+    public static let normal: UInt16 = 1000
+    public static let goingAway: UInt16 = 1001
+    public static let unsupportedData: UInt16 = 1003
+    public static let policyViolation: UInt16 = 1008
+    public static let messageTooBig: UInt16 = 1009
+    /// Another connection of the same role took this one's place.
+    public static let replaced: UInt16 = 4001
+    /// The URL or the session does not exist.
+    public static let notFound: UInt16 = 4404
+}

@@ -1,0 +1,17 @@
+/// The relay's tunable limits, with the defaults the contract documents.
+public struct RelayLimits: Sendable, Equatable {
+    /// Largest WebSocket message accepted; larger gets `too_large` and close 1009.
+    public var maxMessageBytes: Int = 16 << 20
+    /// Seconds a new connection has to send `hello`.
+    public var helloTimeoutSeconds: Int = 5
+    /// Bytes of frames kept per stream for late joiners (beside the init segment).
+    public var streamCacheBytes: Int = 8 << 20
+    /// Bytes of media a viewer's send queue may hold before frames are skipped to the next keyframe.
+    public var viewerQueueBytes: Int = 8 << 20
+    /// Largest `POST` body accepted by the HTTP API.
+    public var maxRequestBodyBytes: Int = 64 << 10
+    /// Lifetime of a family invite.
+    public var inviteTTLSeconds: Int = 7 * 86400
+
+    public init() {}
+}

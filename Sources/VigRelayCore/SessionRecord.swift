@@ -1,0 +1,85 @@
+import Foundation
+
+/// A session as the server keeps it: who owns it, when its invite expires, and the practitioner's labels.
+///
+/// Persisted by the storage layer as `sessions/{id}/session.json`, so it survives restarts.
+public struct SessionRecord: Sendable, Codable, Equatable {
+    public var id: String
+    /// The practitioner id from the token that created the session; only they may join as practitioner.
+    public var owner: String
+    public var createdAt: Date
+    /// When the family's invite stops working.
+    public var inviteExpiresAt: Date
+    /// The practitioner's pseudonymous family reference (never a name).
+    public var caseRef: String?
+    /// Which VIG cycle of the case this is: 1, 2, ...
+    public var cycle: Int?
+    public var purpose: SessionPurpose?
+
+    public init(id: String, owner: String, createdAt: Date, inviteExpiresAt: Date,
+                caseRef: String? = nil, cycle: Int? = nil, purpose: SessionPurpose? = nil) {
+        self.id = id
+        self.owner = owner
+        self.createdAt = createdAt
+        self.inviteExpiresAt = inviteExpiresAt
+        self.caseRef = caseRef
+        self.cycle = cycle
+        self.purpose = purpose
+    }
+}
+
+/// What a session is for within a VIG cycle.
+public enum SessionPurpose: String, Sendable, Codable, CaseIterable {
+    case filming
+    case review
+}
+
+/// The optional body of `POST /v1/sessions`, validated.
+public struct SessionCreateRequest: Sendable, Equatable {
+    public static let maxCaseRefLength = 64
+    public static let maxCycle = 99
+
+    public var caseRef: String?
+    public var cycle: Int?
+    public var purpose: SessionPurpose?
+
+    public init(caseRef: String? = nil, cycle: Int? = nil, purpose: SessionPurpose? = nil) {
+        self.caseRef = caseRef
+        self.cycle = cycle
+        self.purpose = purpose
+    }
+
+    /// Parses and validates the JSON body; an empty body means no labels. The error text names the field.
+    public static func parse(_ body: [UInt8]) -> Result<SessionCreateRequest, InvalidField> {
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }) { return .success(.init()) }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+            return .failure(InvalidField("body is not a JSON object; send e.g. {\"caseRef\":\"fam-042\",\"cycle\":1,\"purpose\":\"filming\"} or nothing"))
+        }
+        var request = SessionCreateRequest()
+        if let value = object["caseRef"], !(value is NSNull) {
+            guard let s = value as? String, Identifiers.isSafeName(s, maxLength: maxCaseRefLength) else {
+                return .failure(InvalidField("caseRef must be 1-\(maxCaseRefLength) characters of A-Z a-z 0-9 . _ - starting with a letter or digit (a pseudonymous reference, never a name)"))
+            }
+            request.caseRef = s
+        }
+        if let value = object["cycle"], !(value is NSNull) {
+            guard let n = value as? Int, !(value is Bool), (1...maxCycle).contains(n), (value as? Double).map({ $0 == Double(n) }) ?? true else {
+                return .failure(InvalidField("cycle must be a whole number from 1 to \(maxCycle)"))
+            }
+            request.cycle = n
+        }
+        if let value = object["purpose"], !(value is NSNull) {
+            guard let s = value as? String, let p = SessionPurpose(rawValue: s) else {
+                return .failure(InvalidField("purpose must be \"filming\" or \"review\""))
+            }
+            request.purpose = p
+        }
+        return .success(request)
+    }
+
+    /// A request field that did not validate, with a message saying what is expected.
+    public struct InvalidField: Error, Equatable {
+        public let message: String
+        public init(_ message: String) { self.message = message }
+    }
+}

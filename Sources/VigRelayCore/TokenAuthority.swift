@@ -1,0 +1,111 @@
+import CCrypto
+import Foundation
+
+/// What a valid token says about its bearer.
+public enum TokenClaims: Sendable, Equatable {
+    /// A practitioner, identified by the id an operator gave them.
+    case practitioner(id: String, expiresAt: Date)
+    /// The family invited to one session.
+    case invite(sessionID: String, expiresAt: Date)
+
+    public var expiresAt: Date {
+        switch self {
+        case .practitioner(_, let e), .invite(_, let e): return e
+        }
+    }
+}
+
+/// Signs and checks tokens with HMAC-SHA256 under the server's secret.
+///
+/// A token is `base64url(claims JSON) "." base64url(HMAC-SHA256(secret, first part))`. Any node holding
+/// the secret can check it without shared state. Immutable, so safe on any thread.
+public struct TokenAuthority: Sendable {
+    /// Longest token accepted; anything longer is refused before any parsing.
+    public static let maxTokenLength = 4096
+    private let secret: [UInt8]
+
+    /// - Parameter secret: at least 32 random bytes.
+    public init(secret: [UInt8]) {
+        precondition(secret.count >= 32, "token secret must be at least 32 bytes")
+        self.secret = secret
+    }
+
+    /// Why a token was refused. Every case maps to the `unauthorized` error code.
+    public enum VerifyError: Error, Equatable, CustomStringConvertible {
+        case malformed
+        case badSignature
+        case expired
+
+        public var description: String {
+            switch self {
+            case .malformed: return "token is malformed; get a new one"
+            case .badSignature: return "token signature is not valid for this server; get a new one"
+            case .expired: return "token has expired; get a new one"
+            }
+        }
+    }
+
+    /// Makes a token carrying the claims.
+    public func sign(_ claims: TokenClaims) -> String {
+        var object: [String: Any] = ["v": 1, "exp": Int64(claims.expiresAt.timeIntervalSince1970.rounded(.down))]
+        switch claims {
+        case .practitioner(let id, _): object["kind"] = "practitioner"; object["sub"] = id
+        case .invite(let sid, _): object["kind"] = "invite"; object["sid"] = sid
+        }
+        let payload = Base64URL.encode(ControlEncoder.encode(object))
+        return payload + "." + Base64URL.encode(mac(Array(payload.utf8)))
+    }
+
+    /// Checks the signature and expiry and returns the claims.
+    public func verify(_ token: String, now: Date) throws(VerifyError) -> TokenClaims {
+        guard token.utf8.count <= Self.maxTokenLength else { throw .malformed }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let signature = Base64URL.decode(parts[1]) else { throw .malformed }
+        guard constantTimeEqual(signature, mac(Array(parts[0].utf8))) else { throw .badSignature }
+        guard let payload = Base64URL.decode(parts[0]),
+              let claims = Self.readClaims(payload)
+        else { throw .malformed }
+        guard claims.expiresAt > now else { throw .expired }
+        return claims
+    }
+
+    /// Reads the claims of a token without checking its signature: for clients, which hold no secret,
+    /// to learn e.g. which session an invite is for. Never use the result to grant access.
+    public static func unverifiedClaims(of token: String) -> TokenClaims? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let payload = Base64URL.decode(parts[0]) else { return nil }
+        return readClaims(payload)
+    }
+
+    private static func readClaims(_ payload: [UInt8]) -> TokenClaims? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(payload))) as? [String: Any],
+              (object["v"] as? Int) == 1,
+              let exp = object["exp"] as? Int64
+        else { return nil }
+        let expiresAt = Date(timeIntervalSince1970: TimeInterval(exp))
+        switch object["kind"] as? String {
+        case "practitioner":
+            guard let sub = object["sub"] as? String, Identifiers.isValidPractitionerID(sub) else { return nil }
+            return .practitioner(id: sub, expiresAt: expiresAt)
+        case "invite":
+            guard let sid = object["sid"] as? String, Identifiers.isValidSessionID(sid) else { return nil }
+            return .invite(sessionID: sid, expiresAt: expiresAt)
+        default:
+            return nil
+        }
+    }
+
+    private func mac(_ data: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        let ok = secret.withUnsafeBytes { key in
+            vr_hmac_sha256(key.baseAddress, Int32(key.count), data, data.count, &out)
+        }
+        precondition(ok == 1, "HMAC-SHA256 failed in libcrypto")
+        return out
+    }
+
+    private func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        return CRYPTO_memcmp(a, b, a.count) == 0
+    }
+}

@@ -1,0 +1,49 @@
+import CLibWebSockets
+import Foundation
+import VigRelayCore
+
+/// Something another thread asks of the service thread.
+enum LoopEvent: Sendable {
+    /// The disk writer finished persisting a new session (nil error: success).
+    case sessionPersisted(ConnectionID, SessionRecord, HTTPResponse, failure: String?)
+    /// SIGTERM/SIGINT or a caller asked the server to stop.
+    case shutdown
+}
+
+/// The only way into the service thread from outside: append an event and wake lws.
+///
+/// Thread-safe (`lock` guards all state). `lws_cancel_service` is called only while the context is
+/// alive: `close()` gates it before the context is destroyed.
+final class LoopInbox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [LoopEvent] = []
+    // Guarded by `lock`; set once the context exists, cleared before it is destroyed.
+    private nonisolated(unsafe) var context: OpaquePointer?
+
+    /// Called by the service thread once the lws context exists.
+    func open(context: OpaquePointer) {
+        lock.lock(); defer { lock.unlock() }
+        self.context = context
+    }
+
+    /// Called by the service thread before destroying the context: later posts only queue.
+    func close() {
+        lock.lock(); defer { lock.unlock() }
+        context = nil
+    }
+
+    /// Queues an event and wakes the service thread. Any thread.
+    func post(_ event: LoopEvent) {
+        lock.lock(); defer { lock.unlock() }
+        events.append(event)
+        if let context { lws_cancel_service(context) }
+    }
+
+    /// Takes every queued event. Service thread.
+    func drain() -> [LoopEvent] {
+        lock.lock(); defer { lock.unlock() }
+        let taken = events
+        events.removeAll()
+        return taken
+    }
+}

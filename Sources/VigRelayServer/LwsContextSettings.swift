@@ -1,0 +1,56 @@
+import CLibWebSockets
+import Foundation
+
+/// Builds the `lws_context_creation_info` for the server and keeps every pointer lws stores
+/// (strings, protocols, retry policy) alive until the context is destroyed.
+///
+/// Thread: used on the service thread, around `ServiceLoop.run`.
+struct LwsContextSettings {
+    let configuration: ServerConfiguration
+
+    /// Calls `body` with a filled-in creation info; the memory it points to lives until `body` returns.
+    func withCreationInfo(owner: ServiceLoop, _ body: (inout lws_context_creation_info) throws -> Void) throws {
+        vr_lws_set_log_level(LLL_ERR | LLL_WARN)
+        var strings: [UnsafeMutablePointer<CChar>] = []
+        func keep(_ s: String) -> UnsafePointer<CChar> {
+            let p = strdup(s)!
+            strings.append(p)
+            return UnsafePointer(p)
+        }
+        let protocols = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 3)
+        protocols.initialize(repeating: lws_protocols(), count: 3)
+        let retry = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
+        retry.initialize(to: lws_retry_bo_t())
+        defer {
+            strings.forEach { free($0) }
+            protocols.deallocate()
+            retry.deallocate()
+        }
+        protocols[0].name = keep("http")
+        protocols[0].callback = lwsHTTPCallback
+        protocols[0].per_session_data_size = MemoryLayout<UInt64>.size
+        protocols[1].name = keep("vigrelay.v1")
+        protocols[1].callback = lwsWebSocketCallback
+        protocols[1].per_session_data_size = MemoryLayout<UInt64>.size
+        protocols[1].rx_buffer_size = 64 << 10
+        protocols[1].tx_packet_size = 64 << 10
+        // Keepalive: ping after 30 s of silence, hang up after 70 s without a pong.
+        retry.pointee.secs_since_valid_ping = 30
+        retry.pointee.secs_since_valid_hangup = 70
+
+        var info = lws_context_creation_info()
+        info.port = Int32(configuration.port)
+        let anyAddress = configuration.host == "0.0.0.0" || configuration.host == "::" || configuration.host.isEmpty
+        info.iface = anyAddress ? nil : keep(configuration.host)
+        info.protocols = UnsafePointer(protocols)
+        info.options = UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT) | UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
+        info.ssl_cert_filepath = keep(configuration.certPath)
+        info.ssl_private_key_filepath = keep(configuration.keyPath)
+        info.alpn = keep("http/1.1")
+        info.pt_serv_buf_size = 256 << 10
+        info.max_http_header_data = 16 << 10
+        info.retry_and_idle_policy = UnsafePointer(retry)
+        info.user = Unmanaged.passUnretained(owner).toOpaque()
+        try body(&info)
+    }
+}

@@ -1,0 +1,93 @@
+import CLibWebSockets
+import Foundation
+import Logging
+import VigRelayCore
+import VigRelayStorage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The vigrelay server: loads the secret and sessions, runs the lws service thread and the disk
+/// writer, and stops gracefully on `requestShutdown()`.
+///
+/// Thread-safe: `run()` blocks the calling thread; `requestShutdown()` may be called from any thread.
+public final class RelayServer: Sendable {
+    public let configuration: ServerConfiguration
+    private let logger: Logger
+    private let inbox = LoopInbox()
+    private let secret: [UInt8]
+    private let sessions: [SessionRecord]
+
+    /// Checks the certificate and key, loads (or creates) the secret and loads stored sessions.
+    public init(configuration: ServerConfiguration, secretFile: String?, logger: Logger) throws {
+        guard FileManager.default.isReadableFile(atPath: configuration.certPath) else {
+            throw ServerError.certificateMissing(path: configuration.certPath)
+        }
+        guard FileManager.default.isReadableFile(atPath: configuration.keyPath) else {
+            throw ServerError.keyMissing(path: configuration.keyPath)
+        }
+        self.configuration = configuration
+        self.logger = logger
+        self.secret = try SecretStore.loadOrCreate(dataDir: configuration.dataDir, overridePath: secretFile)
+        self.sessions = try SessionStore(dataDir: configuration.dataDir).loadAll(logger: logger)
+        logger.info("sessions loaded", metadata: ["count": "\(sessions.count)"])
+    }
+
+    /// Asks the server to stop: connections are closed with 1001, then `run()` returns.
+    public func requestShutdown() { inbox.post(.shutdown) }
+
+    /// Serves until shutdown. Returns once every connection is closed (or the grace period passed)
+    /// and the disk writer has finished its queue.
+    public func run() throws {
+        raiseOpenFileLimit()
+        let writer = DiskWriter()
+        writer.start()
+        defer { writer.stop() }
+        let authority = TokenAuthority(secret: secret)
+        let core = RelayCore(limits: configuration.limits, authority: authority, sessions: sessions)
+        let api = HTTPAPI(authority: authority, limits: configuration.limits, publicURL: configuration.effectivePublicURL)
+        let loop = ServiceLoop(configuration: configuration, logger: logger, core: core, api: api, inbox: inbox,
+                               writer: writer, sessionStore: SessionStore(dataDir: configuration.dataDir))
+        let result = ServiceThreadResult()
+        let done = DispatchSemaphore(value: 0)
+        // The loop object is handed to the service thread and used only there from now on.
+        nonisolated(unsafe) let handedOver = loop
+        let thread = Thread { [configuration] in
+            do {
+                try LwsContextSettings(configuration: configuration).withCreationInfo(owner: handedOver) { info in
+                    try handedOver.run(creationInfo: &info)
+                }
+            } catch {
+                result.set(error)
+            }
+            done.signal()
+        }
+        thread.name = "vigrelay-lws"
+        thread.stackSize = 8 << 20
+        thread.start()
+        done.wait()
+        if let error = result.error { throw error }
+        logger.info("stopped")
+    }
+
+    private func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let before = limit.rlim_cur
+        guard limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            logger.info("raised open-file limit", metadata: ["from": "\(before)", "to": "\(limit.rlim_cur)"])
+        } else {
+            logger.warning("could not raise open-file limit; connections are capped near it", metadata: ["limit": "\(before)"])
+        }
+    }
+}
+
+/// Carries an error out of the service thread. `lock` guards `stored`.
+private final class ServiceThreadResult: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Error?
+    func set(_ error: Error) { lock.lock(); stored = error; lock.unlock() }
+    var error: Error? { lock.lock(); defer { lock.unlock() }; return stored }
+}

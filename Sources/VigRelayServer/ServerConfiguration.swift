@@ -1,0 +1,26 @@
+import VigRelayCore
+
+/// Everything `vigrelay serve` needs, with the documented defaults. Sendable: built once at start.
+public struct ServerConfiguration: Sendable {
+    /// Address to listen on.
+    public var host = "127.0.0.1"
+    public var port = 8443
+    /// Root of sessions and the secret (`DATA`).
+    public var dataDir = "./data"
+    public var certPath = "certs/dev/server.crt"
+    public var keyPath = "certs/dev/server.key"
+    /// Base of `joinUrl`; default `https://HOST:PORT`.
+    public var publicURL: String?
+    /// Seconds to wait for connections to close on shutdown before exiting anyway.
+    public var shutdownGraceSeconds = 3
+    public var limits = RelayLimits()
+
+    public init() {}
+
+    /// `publicURL`, or the URL of the listen address.
+    public var effectivePublicURL: String {
+        if let publicURL { return publicURL }
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        return "https://\(hostPart):\(port)"
+    }
+}

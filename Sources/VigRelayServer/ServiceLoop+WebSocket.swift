@@ -1,0 +1,76 @@
+import CLibWebSockets
+import VigRelayCore
+
+/// WebSocket callbacks of the service loop. Service thread only.
+extension ServiceLoop {
+    func webSocketOpened(_ id: ConnectionID, wsi: OpaquePointer) -> Int32 {
+        let conn = WebSocketConnection(id: id, wsi: wsi, queueLimit: core.limits.viewerQueueBytes)
+        webSockets[id] = conn
+        let path = header(wsi, WSI_TOKEN_GET_URI) ?? ""
+        lws_set_timer_usecs(wsi, Int64(core.limits.helloTimeoutSeconds) * 1_000_000)
+        perform(core.opened(id, path: path))
+        return 0
+    }
+
+    func webSocketReceive(_ id: ConnectionID, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        guard let conn = webSockets[id] else { return -1 }
+        if conn.discarding || conn.pendingClose != nil { return 0 }
+        let wsi = conn.wsi
+        if lws_is_first_fragment(wsi) != 0 {
+            conn.incoming.removeAll(keepingCapacity: conn.incoming.capacity <= 1 << 20)
+            conn.incomingIsBinary = lws_frame_is_binary(wsi) != 0
+        }
+        guard conn.incoming.count + bytes.count <= core.limits.maxMessageBytes else {
+            conn.discarding = true
+            conn.incoming = []
+            perform(core.messageTooLarge(id))
+            return 0
+        }
+        conn.incoming.append(contentsOf: bytes)
+        guard lws_is_final_fragment(wsi) != 0 else { return 0 }
+        let message = conn.incoming
+        conn.incoming.removeAll(keepingCapacity: true)
+        perform(conn.incomingIsBinary ? core.receivedBinary(id, message) : core.receivedText(id, message))
+        return 0
+    }
+
+    func webSocketWriteable(_ id: ConnectionID) -> Int32 {
+        guard let conn = webSockets[id] else { return -1 }
+        guard let chunk = conn.outbound.peekChunk(maxBytes: Self.fragmentSize) else {
+            if let close = conn.pendingClose {
+                var reason = Array(close.reason.utf8.prefix(120))
+                lws_close_reason(conn.wsi, lws_close_status(rawValue: UInt32(close.code)), &reason, reason.count)
+                return -1
+            }
+            return 0  // an unrequested WRITEABLE (e.g. after a ping): nothing to send
+        }
+        let payload = scratch + pre
+        chunk.bytes.withUnsafeBytes { payload.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(payload), byteCount: $0.count) }
+        let flags = vr_ws_flags(chunk.isBinary ? 1 : 0, chunk.isFirst ? 1 : 0, chunk.isLast ? 1 : 0)
+        let written = lws_write(conn.wsi, payload.assumingMemoryBound(to: UInt8.self), chunk.bytes.count, lws_write_protocol(rawValue: UInt32(flags)))
+        guard written >= chunk.bytes.count else { return -1 }
+        conn.outbound.consume(chunk.bytes.count)
+        if !conn.outbound.isEmpty || conn.pendingClose != nil { lws_callback_on_writable(conn.wsi) }
+        return 0
+    }
+
+    func webSocketTimer(_ id: ConnectionID) {
+        perform(core.helloTimedOut(id))
+    }
+
+    func webSocketClosed(_ id: ConnectionID) {
+        guard webSockets.removeValue(forKey: id) != nil else { return }
+        let actions = core.closed(id)
+        if !destroying { perform(actions) }
+    }
+
+    /// A request header as a String, or nil when absent.
+    func header(_ wsi: OpaquePointer, _ token: lws_token_indexes) -> String? {
+        let length = Int(lws_hdr_total_length(wsi, token))
+        guard length > 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: length + 1)
+        let copied = Int(lws_hdr_copy(wsi, &buffer, Int32(buffer.count), token))
+        guard copied >= 0 else { return nil }
+        return String(decoding: buffer.prefix(copied).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

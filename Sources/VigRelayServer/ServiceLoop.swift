@@ -1,0 +1,165 @@
+import CLibWebSockets
+import Foundation
+import Logging
+import VigRelayCore
+import VigRelayStorage
+
+/// The lws context and everything it owns: connections, the relay core, the HTTP API.
+///
+/// Thread: created on the caller's thread, then used only on the service thread that `run()` is
+/// called on; lws finds it through the context user pointer. Other threads reach it only through
+/// `inbox`.
+final class ServiceLoop {
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let core: RelayCore
+    let api: HTTPAPI
+    let inbox: LoopInbox
+    let writer: DiskWriter
+    let sessionStore: SessionStore
+
+    var context: OpaquePointer?
+    var webSockets: [ConnectionID: WebSocketConnection] = [:]
+    var exchanges: [ConnectionID: HTTPExchange] = [:]
+    private var nextID: ConnectionID = 0
+    var shuttingDown = false
+    private var shutdownDeadline = Date.distantFuture
+    /// Set while the context is being destroyed: callbacks then only forget state.
+    var destroying = false
+
+    /// One send buffer for the whole thread, with `LWS_PRE` bytes in front (lws copies what it cannot send).
+    let scratch: UnsafeMutableRawPointer
+    static let fragmentSize = 64 << 10
+    let pre = Int(vr_lws_pre())
+
+    private var tick: TickTimer?
+
+    init(configuration: ServerConfiguration, logger: Logger, core: RelayCore, api: HTTPAPI,
+         inbox: LoopInbox, writer: DiskWriter, sessionStore: SessionStore) {
+        self.configuration = configuration
+        self.logger = logger
+        self.core = core
+        self.api = api
+        self.inbox = inbox
+        self.writer = writer
+        self.sessionStore = sessionStore
+        self.scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(vr_lws_pre()) + Self.fragmentSize, alignment: 16)
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// A new id for a connection; never reused.
+    func makeConnectionID() -> ConnectionID {
+        nextID += 1
+        return nextID
+    }
+
+    /// Creates the context, serves until shutdown completes, destroys the context. Blocks.
+    func run(creationInfo: inout lws_context_creation_info) throws {
+        guard let ctx = lws_create_context(&creationInfo) else {
+            throw ServerError.cannotListen(host: configuration.host, port: configuration.port)
+        }
+        context = ctx
+        inbox.open(context: ctx)
+        let tick = TickTimer(owner: self)
+        self.tick = tick
+        tick.schedule(context: ctx, afterMicroseconds: 1_000_000)
+        logger.info("vigrelay listening", metadata: ["url": "\(configuration.effectivePublicURL)", "data.dir": "\(configuration.dataDir)"])
+        while !(shuttingDown && (webSockets.isEmpty || Date() >= shutdownDeadline)) {
+            if lws_service(ctx, 0) < 0 { break }
+        }
+        if !webSockets.isEmpty {
+            logger.warning("closing connections that did not finish closing in time", metadata: ["count": "\(webSockets.count)"])
+        }
+        inbox.close()
+        destroying = true
+        lws_context_destroy(ctx)
+        context = nil
+        tick.release()
+        self.tick = nil
+    }
+
+    /// Periodic wake-up: drains the inbox and, while shutting down, checks the deadline.
+    func onTick() {
+        drainInbox()
+        guard let context, let tick else { return }
+        tick.schedule(context: context, afterMicroseconds: shuttingDown ? 100_000 : 1_000_000)
+    }
+
+    /// Handles everything other threads posted.
+    func drainInbox() {
+        for event in inbox.drain() {
+            switch event {
+            case .shutdown:
+                beginShutdown()
+            case .sessionPersisted(let conn, let record, let response, let failure):
+                var response = response
+                if let failure {
+                    core.removeSession(id: record.id)
+                    logger.error("could not save new session", metadata: ["session.id": "\(record.id)", "error": "\(failure)"])
+                    response = .error(500, .internalError, "the session could not be saved on the server; try again, and tell the operator if it persists")
+                } else {
+                    logger.info("session created", metadata: ["session.id": "\(record.id)", "practitioner.id": "\(record.owner)"])
+                }
+                respond(conn, response)
+            }
+        }
+    }
+
+    private func beginShutdown() {
+        guard !shuttingDown else { return }
+        shuttingDown = true
+        shutdownDeadline = Date().addingTimeInterval(TimeInterval(configuration.shutdownGraceSeconds))
+        logger.info("shutting down: closing connections with 1001", metadata: ["connections": "\(webSockets.count)"])
+        perform(core.shutdown())
+        if let context, let tick { tick.schedule(context: context, afterMicroseconds: 100_000) }
+    }
+
+    /// Carries out the core's decisions in order.
+    func perform(_ actions: [RelayAction]) {
+        for action in actions {
+            switch action {
+            case .send(let id, let message):
+                guard let conn = webSockets[id] else { continue }
+                conn.outbound.enqueue(message)
+                lws_callback_on_writable(conn.wsi)
+            case .close(let id, let code, let reason):
+                guard let conn = webSockets[id], conn.pendingClose == nil else { continue }
+                conn.pendingClose = (code, reason)
+                // A peer that never reads must not hold the connection open forever.
+                lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
+                lws_callback_on_writable(conn.wsi)
+            case .event(let event):
+                log(event)
+            }
+        }
+    }
+
+    private func log(_ event: SessionEvent) {
+        var metadata: Logger.Metadata = ["session.id": "\(event.sessionID)", "conn.id": "\(event.connection)"]
+        if let role = event.role { metadata["peer.role"] = "\(role.rawValue)" }
+        if let code = event.code { metadata["error.code"] = "\(code.rawValue)" }
+        switch event.kind {
+        case .refused: logger.notice("connection refused", metadata: metadata)
+        default: logger.info("peer \(event.kind.rawValue)", metadata: metadata)
+        }
+    }
+}
+
+/// Errors starting the server; each says what to do.
+public enum ServerError: Error, CustomStringConvertible {
+    case cannotListen(host: String, port: Int)
+    case certificateMissing(path: String)
+    case keyMissing(path: String)
+
+    public var description: String {
+        switch self {
+        case .cannotListen(let host, let port):
+            return "could not start listening on \(host):\(port) (address in use, or the certificate and key do not match?); pick another --listen or stop the other server"
+        case .certificateMissing(let path):
+            return "TLS certificate not found at \(path): run certs/make-dev-cert.sh or pass --cert FILE"
+        case .keyMissing(let path):
+            return "TLS key not found at \(path): run certs/make-dev-cert.sh or pass --key FILE"
+        }
+    }
+}

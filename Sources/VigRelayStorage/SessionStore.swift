@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import VigRelayCore
+
+/// Keeps session records as `DATA/sessions/{id}/session.json`, so sessions survive restarts.
+///
+/// `loadAll` runs at start-up; `save` runs on the disk writer thread. Ids are validated before any
+/// path is built from them.
+public struct SessionStore: Sendable {
+    public let dataDir: String
+
+    public init(dataDir: String) { self.dataDir = dataDir }
+
+    /// `DATA/sessions`.
+    public var sessionsDir: String { dataDir + "/sessions" }
+
+    /// Directory of one session; nil for an id that is not a valid session id.
+    public func directory(of sessionID: String) -> String? {
+        Identifiers.isValidSessionID(sessionID) ? "\(sessionsDir)/\(sessionID)" : nil
+    }
+
+    /// Writes the record durably. Call on the disk writer thread.
+    public func save(_ record: SessionRecord) throws {
+        guard let dir = directory(of: record.id) else {
+            throw StorageError.writeFailed(path: sessionsDir, reason: "invalid session id")
+        }
+        try FileIO.makeDirectory(dir)
+        FileIO.syncDirectory(of: dir)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.dateEncodingStrategy = .iso8601
+        let data = try encoder.encode(record)
+        try FileIO.writeAtomically([UInt8](data) + [0x0a], to: dir + "/session.json")
+    }
+
+    /// Reads every stored session; unreadable ones are logged and skipped.
+    public func loadAll(logger: Logger) throws -> [SessionRecord] {
+        try FileIO.makeDirectory(sessionsDir)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: sessionsDir)) ?? []
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        var records: [SessionRecord] = []
+        for name in names.sorted() {
+            guard let dir = directory(of: name) else { continue }
+            let path = dir + "/session.json"
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            do {
+                let record = try decoder.decode(SessionRecord.self, from: data)
+                guard record.id == name else {
+                    logger.warning("session record id does not match its directory; skipped", metadata: ["path": "\(path)"])
+                    continue
+                }
+                records.append(record)
+            } catch {
+                logger.warning("unreadable session record skipped", metadata: ["path": "\(path)", "error": "\(error)"])
+            }
+        }
+        return records
+    }
+}

@@ -1,0 +1,124 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import VigRelayCore
+import VigRelayServer
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `vigrelay serve`: runs the relay until SIGTERM or SIGINT.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the relay server.")
+
+    @Option(help: "Address to listen on, HOST:PORT.")
+    var listen = "127.0.0.1:8443"
+
+    @OptionGroup var secret: SecretOptions
+
+    @Option(help: "TLS certificate (PEM).")
+    var cert = "certs/dev/server.crt"
+
+    @Option(help: "TLS private key (PEM).")
+    var key = "certs/dev/server.key"
+
+    @Option(name: .customLong("public-url"), help: "Base of joinUrl given to families (default: https:// and the listen address).")
+    var publicURL: String?
+
+    @Option(name: .customLong("max-message-bytes"), help: "Largest WebSocket message accepted.")
+    var maxMessageBytes = RelayLimits().maxMessageBytes
+
+    @Option(name: .customLong("hello-timeout"), help: "Seconds a new WebSocket has to send hello.")
+    var helloTimeout = RelayLimits().helloTimeoutSeconds
+
+    @Option(name: .customLong("invite-ttl"), help: "Lifetime of family invites, e.g. 7d.")
+    var inviteTTL = "7d"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard parseListen() != nil else {
+            throw ValidationError("--listen '\(listen)' is not HOST:PORT (e.g. 127.0.0.1:8443 or [::1]:8443)")
+        }
+        guard (1024...(1 << 30)).contains(maxMessageBytes) else {
+            throw ValidationError("--max-message-bytes must be between 1024 and 1073741824")
+        }
+        guard (1...300).contains(helloTimeout) else { throw ValidationError("--hello-timeout must be 1-300 seconds") }
+        guard DurationParser.seconds(inviteTTL) != nil else {
+            throw ValidationError(DurationParser.usage(option: "--invite-ttl", value: inviteTTL))
+        }
+        if let publicURL, !(publicURL.hasPrefix("https://") && URL(string: publicURL)?.host != nil) {
+            throw ValidationError("--public-url '\(publicURL)' must be an absolute https:// URL, e.g. https://relay.example.org")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "vigrelay")
+        var config = ServerConfiguration()
+        (config.host, config.port) = parseListen()!
+        config.dataDir = secret.dataDir
+        config.certPath = cert
+        config.keyPath = key
+        config.publicURL = publicURL
+        config.limits.maxMessageBytes = maxMessageBytes
+        config.limits.helloTimeoutSeconds = helloTimeout
+        config.limits.inviteTTLSeconds = DurationParser.seconds(inviteTTL)!
+
+        let server: RelayServer
+        do {
+            server = try RelayServer(configuration: config, secretFile: secret.effectiveSecretFile, logger: logger)
+        } catch {
+            logger.error("\(error)")
+            throw ExitCode(2)
+        }
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let signals = [SIGTERM, SIGINT].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { server.requestShutdown() }
+            source.resume()
+            return source
+        }
+        printWelcome(config)
+        do {
+            try server.run()
+        } catch {
+            logger.error("\(error)")
+            throw ExitCode(2)
+        }
+        signals.forEach { $0.cancel() }
+    }
+
+    private func printWelcome(_ config: ServerConfiguration) {
+        var tokenCommand = "vigrelay token practitioner --id YOUR-ID --data-dir \(config.dataDir)"
+        if let file = secret.effectiveSecretFile { tokenCommand += " --secret-file \(file)" }
+        FileHandle.standardError.write(Data("""
+            vigrelay serving on \(config.effectivePublicURL)  (Ctrl-C to stop)
+              get a practitioner token:  \(tokenCommand)
+              try it with the client:    vigrelay-client pair --server \(config.effectivePublicURL) --ca certs/dev/ca.crt --token TOKEN
+
+            """.utf8))
+    }
+
+    /// HOST:PORT, with IPv6 hosts in brackets.
+    private func parseListen() -> (String, Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+              (1...65535).contains(port)
+        else { return nil }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        return (host, port)
+    }
+}
