@@ -1,0 +1,34 @@
+# Shared by scripts/*.sh: find Swift, install missing Debian packages.
+# shellcheck shell=bash
+
+repo_root() { cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd; }
+
+# Puts swift on PATH if it is installed in the usual places.
+find_swift() {
+    if ! command -v swift >/dev/null 2>&1; then
+        for d in /opt/swift/usr/bin /usr/share/swift/usr/bin; do
+            [ -x "$d/swift" ] && export PATH="$d:$PATH" && break
+        done
+    fi
+    command -v swift >/dev/null 2>&1 || {
+        echo "swift not found: install Swift 6 (https://www.swift.org/install/linux/) and put it on PATH" >&2
+        exit 1
+    }
+}
+
+# ensure_packages PKG...: installs the Debian packages that are not installed yet (needs root or sudo).
+ensure_packages() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing system packages: ${missing[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Packages the build needs: libwebsockets (with OpenSSL) and pkg-config to find them.
+BUILD_PACKAGES=(libwebsockets-dev libssl-dev pkg-config openssl)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Sets up and runs a development vigrelay server on https://127.0.0.1:8443.
+#
+#   scripts/run-server.sh [vigrelay serve options...]
+#
+# Installs missing system packages, makes a development certificate in certs/dev, builds release,
+# then runs `vigrelay serve` (data in ./data). Ctrl-C stops it.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$(repo_root)"
+find_swift
+ensure_packages "${BUILD_PACKAGES[@]}"
+certs/make-dev-cert.sh certs/dev
+echo "building vigrelay (release)..." >&2
+swift build -c release 2>&1 | grep -E "error|warning: |Compiling|Build complete" >&2 || true
+[ -x .build/release/vigrelay ] || { echo "build failed: run 'swift build -c release' to see why" >&2; exit 1; }
+echo >&2
+echo "next, in another shell:" >&2
+echo "  TOKEN=\$(.build/release/vigrelay token practitioner --id alice | tail -1)" >&2
+echo "  .build/release/vigrelay-client pair --server https://127.0.0.1:8443 --ca certs/dev/ca.crt --token \"\$TOKEN\"" >&2
+echo >&2
+exec .build/release/vigrelay serve "$@"

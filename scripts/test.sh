@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: unit tests of the core (swift test), then end-to-end tests that run
+# the real vigrelay and vigrelay-client binaries over TLS on 127.0.0.1 (pytest, Tests/e2e).
+#
+#   scripts/test.sh [pytest options...]
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$(repo_root)"
+find_swift
+ensure_packages "${BUILD_PACKAGES[@]}" python3 python3-pip
+
+python3 -m pip install --quiet --disable-pip-version-check -r scripts/e2e-requirements.txt 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages -r scripts/e2e-requirements.txt
+
+echo "== build" >&2
+swift build --build-tests
+echo "== unit tests (swift test)" >&2
+swift test --skip-build
+echo "== end-to-end tests (pytest Tests/e2e)" >&2
+VIGRELAY_BIN_DIR="$(swift build --show-bin-path)" python3 -m pytest Tests/e2e -q "$@"
