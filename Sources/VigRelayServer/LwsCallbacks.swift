@@ -8,73 +8,71 @@ enum LwsCallbacks {
         guard let ctx = lws_get_context(wsi), let user = lws_context_user(ctx) else { return nil }
         return Unmanaged<ServiceLoop>.fromOpaque(user).takeUnretainedValue()
     }
-
 }
 
 /// protocols[0]: plain HTTP (API), network filtering, and WebSockets without our subprotocol.
 func lwsHTTPCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
                      _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
-        guard let wsi, let loop = LwsCallbacks.loop(wsi) else { return 0 }
-        let idSlot = user?.assumingMemoryBound(to: ConnectionID.self)
-        switch reason {
-        case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-            return loop.shuttingDown ? 1 : 0
-        case LWS_CALLBACK_HTTP:
-            guard let idSlot else { return -1 }
-            if idSlot.pointee == 0 { idSlot.pointee = loop.makeConnectionID() }
-            let path = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "/"
-            return loop.httpRequest(idSlot.pointee, wsi: wsi, path: path)
-        case LWS_CALLBACK_HTTP_BODY:
-            guard let idSlot, let input else { return 0 }
-            return loop.httpBody(idSlot.pointee, UnsafeRawBufferPointer(start: input, count: len))
-        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-            guard let idSlot else { return 0 }
-            return loop.httpBodyComplete(idSlot.pointee)
-        case LWS_CALLBACK_HTTP_WRITEABLE:
-            guard let idSlot else { return 0 }
-            return loop.httpWriteable(idSlot.pointee)
-        case LWS_CALLBACK_CLOSED_HTTP, LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-            if let idSlot { loop.httpClosed(idSlot.pointee) }
-            return 0
-        case LWS_CALLBACK_ESTABLISHED:
-            // A WebSocket that asked for no subprotocol lands here.
-            let reason = Array("subprotocol vigrelay.v1 required".utf8)
-            var bytes = reason
-            lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, &bytes, bytes.count)
-            return -1
-        default:
-            return lws_callback_http_dummy(wsi, reason, user, input, len)
-        }
+    guard let wsi, let loop = LwsCallbacks.loop(wsi) else { return 0 }
+    let idSlot = user?.assumingMemoryBound(to: ConnectionID.self)
+    switch reason {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return loop.shuttingDown ? 1 : 0
+    case LWS_CALLBACK_HTTP:
+        guard let idSlot else { return -1 }
+        if idSlot.pointee == 0 { idSlot.pointee = loop.makeConnectionID() }
+        let path = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "/"
+        return loop.httpRequest(idSlot.pointee, wsi: wsi, path: path)
+    case LWS_CALLBACK_HTTP_BODY:
+        guard let idSlot, let input else { return 0 }
+        return loop.httpBody(idSlot.pointee, UnsafeRawBufferPointer(start: input, count: len))
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        guard let idSlot else { return 0 }
+        return loop.httpBodyComplete(idSlot.pointee)
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        guard let idSlot else { return 0 }
+        return loop.httpWriteable(idSlot.pointee)
+    case LWS_CALLBACK_CLOSED_HTTP, LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if let idSlot { loop.httpClosed(idSlot.pointee) }
+        return 0
+    case LWS_CALLBACK_ESTABLISHED:
+        // A WebSocket that asked for no subprotocol lands here.
+        var bytes = Array("subprotocol vigrelay.v1 required".utf8)
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, &bytes, bytes.count)
+        return -1
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, input, len)
+    }
 }
 
 /// The `vigrelay.v1` WebSocket protocol.
 func lwsWebSocketCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
                           _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
-        guard let wsi, let loop = LwsCallbacks.loop(wsi) else { return 0 }
-        let idSlot = user?.assumingMemoryBound(to: ConnectionID.self)
-        switch reason {
-        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-            loop.drainInbox()
-            return 0
-        case LWS_CALLBACK_ESTABLISHED:
-            guard let idSlot else { return -1 }
-            idSlot.pointee = loop.makeConnectionID()
-            return loop.webSocketOpened(idSlot.pointee, wsi: wsi)
-        case LWS_CALLBACK_RECEIVE:
-            guard let idSlot else { return -1 }
-            let bytes = input.map { UnsafeRawBufferPointer(start: $0, count: len) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-            return loop.webSocketReceive(idSlot.pointee, bytes)
-        case LWS_CALLBACK_SERVER_WRITEABLE:
-            guard let idSlot else { return -1 }
-            return loop.webSocketWriteable(idSlot.pointee)
-        case LWS_CALLBACK_TIMER:
-            guard let idSlot else { return 0 }
-            loop.webSocketTimer(idSlot.pointee)
-            return 0
-        case LWS_CALLBACK_CLOSED:
-            if let idSlot, idSlot.pointee != 0 { loop.webSocketClosed(idSlot.pointee) }
-            return 0
-        default:
-            return 0
-        }
+    guard let wsi, let loop = LwsCallbacks.loop(wsi) else { return 0 }
+    let idSlot = user?.assumingMemoryBound(to: ConnectionID.self)
+    switch reason {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        loop.drainInbox()
+        return 0
+    case LWS_CALLBACK_ESTABLISHED:
+        guard let idSlot else { return -1 }
+        idSlot.pointee = loop.makeConnectionID()
+        return loop.webSocketOpened(idSlot.pointee, wsi: wsi)
+    case LWS_CALLBACK_RECEIVE:
+        guard let idSlot else { return -1 }
+        let bytes = input.map { UnsafeRawBufferPointer(start: $0, count: len) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        return loop.webSocketReceive(idSlot.pointee, bytes)
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        guard let idSlot else { return -1 }
+        return loop.webSocketWriteable(idSlot.pointee)
+    case LWS_CALLBACK_TIMER:
+        guard let idSlot else { return 0 }
+        loop.webSocketTimer(idSlot.pointee)
+        return 0
+    case LWS_CALLBACK_CLOSED:
+        if let idSlot, idSlot.pointee != 0 { loop.webSocketClosed(idSlot.pointee) }
+        return 0
+    default:
+        return 0
     }
+}
