@@ -65,7 +65,11 @@ public final class RelayCore {
 
     /// A message grew past `limits.maxMessageBytes` while arriving.
     public func messageTooLarge(_ conn: ConnectionID) -> [RelayAction] {
-        guard connections[conn] != nil else { return [] }
+        // A connection already asked to close (replaced, bye, refused) gets no second error or close.
+        switch connections[conn] {
+        case .none, .closing?: return []
+        case .awaitingHello?, .joined?: break
+        }
         let leaving = detach(conn)
         connections[conn] = .closing
         return [.send(conn, .text(ControlEncoder.error(.tooLarge, "message is larger than \(limits.maxMessageBytes) bytes; split media into smaller frames"))),
@@ -83,6 +87,7 @@ public final class RelayCore {
     public func shutdown() -> [RelayAction] {
         var actions: [RelayAction] = []
         for conn in connections.keys.sorted() {
+            if case .closing? = connections[conn] { continue }
             actions += detach(conn)
             connections[conn] = .closing
             actions.append(.close(conn, code: RelayCloseCode.goingAway, reason: "server shutting down"))
@@ -127,6 +132,10 @@ public final class RelayCore {
         let message: ControlMessage
         switch ControlMessage.decode(bytes) {
         case .failure(.invalidJSON):
+            // docs/PROTOCOL.md: JSON that is not a hello (an array, a string...) is hello_required; only non-JSON is invalid_json.
+            if (try? JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed)) != nil {
+                return refuse(.helloRequired, "first message must be a JSON object: {\"type\":\"hello\",\"token\":\"...\"}", id: nil)
+            }
             return refuse(.invalidJSON, "first message must be JSON: {\"type\":\"hello\",\"token\":\"...\"}", id: nil)
         case .failure(.missingType(let id)):
             return refuse(.helloRequired, "first message must be {\"type\":\"hello\",\"token\":\"...\"}", id: id)
@@ -198,6 +207,9 @@ public final class RelayCore {
               let session = live[sessionID], session.slots[role] == conn
         else { return [] }
         session.slots[role] = nil
+        // What this side sent is stale once it has gone; a new stream starts with a new init segment.
+        session.caches[role.sendableStream] = nil
+        if session.slots.isEmpty && session.caches.isEmpty { live[sessionID] = nil }
         var actions: [RelayAction] = []
         if let peer = session.slots[role.peer] {
             actions.append(.send(peer, .text(peerEvent("left", role))))

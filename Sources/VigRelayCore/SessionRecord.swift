@@ -63,7 +63,10 @@ public struct SessionCreateRequest: Sendable, Equatable {
             request.caseRef = s
         }
         if let value = object["cycle"], !(value is NSNull) {
-            guard let n = value as? Int, !(value is Bool), (1...maxCycle).contains(n), (value as? Double).map({ $0 == Double(n) }) ?? true else {
+            // A JSON number bridges to Bool when it is 0 or 1 (`value is Bool` is true for `1`), so booleans are
+            // told apart by their NSNumber type code instead: "c" is what JSONSerialization gives true/false.
+            let isBoolean = (value as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? false
+            guard !isBoolean, let n = value as? Int, (1...maxCycle).contains(n), (value as? Double).map({ $0 == Double(n) }) ?? true else {
                 return .failure(InvalidField("cycle must be a whole number from 1 to \(maxCycle)"))
             }
             request.cycle = n

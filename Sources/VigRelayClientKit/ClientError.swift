@@ -1,0 +1,58 @@
+/// Everything that can make a `vigrelay-client` command fail, each with its exit status and a message
+/// that says what happened and what to do.
+public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A command-line value that does not parse.
+    case usage(String)
+    /// The relay refused the token (`unauthorized`, `forbidden`, HTTP 401/403).
+    case tokenRefused(code: String, message: String)
+    /// The invite is neither a token nor a join URL this client can read.
+    case malformedInvite(String)
+    /// No TCP connection to the relay (refused, no route, timed out).
+    case unreachable(server: String, detail: String)
+    /// The relay's certificate did not verify against the trusted CAs.
+    case untrustedCertificate(server: String)
+    /// The TLS handshake failed for another reason.
+    case tls(server: String, detail: String)
+    /// `--ca FILE` cannot be read.
+    case caFileUnreadable(path: String)
+    /// The relay answered, but not as the protocol says (an error code, an early close, no welcome).
+    case protocolError(String)
+    /// A local file could not be read or written.
+    case io(String)
+    /// `pair` saw lost, corrupt or reordered frames (the report says which).
+    case verificationFailed(String)
+
+    /// The process exit status for this error: 1 protocol, 2 connection/TLS, 3 refused token, 64 usage.
+    public var exitCode: Int32 {
+        switch self {
+        case .usage: return 64
+        case .tokenRefused, .malformedInvite: return 3
+        case .unreachable, .untrustedCertificate, .tls, .caFileUnreadable: return 2
+        case .protocolError, .io, .verificationFailed: return 1
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .usage(let text):
+            return text
+        case .tokenRefused(let code, let message):
+            let hint = code == "forbidden"
+                ? "this token is valid but not for this session: use the token of the practitioner who created it, or this session's family invite"
+                : "practitioner tokens come from 'vigrelay token practitioner --id ID' on the server, family invites from 'vigrelay-client create'"
+            return "token refused by the relay (\(code)): \(message.isEmpty ? "no details given" : message). What to do: \(hint)"
+        case .malformedInvite(let detail):
+            return "the invite cannot be read (\(detail)); pass the inviteToken or the joinUrl printed by 'vigrelay-client create'"
+        case .unreachable(let server, let detail):
+            return "cannot connect to the relay at \(server) (\(detail)); check that 'vigrelay serve' is running there and that --server is right"
+        case .untrustedCertificate(let server):
+            return "the TLS certificate of \(server) is not trusted (or does not name that host); pass --ca certs/dev/ca.crt (the CA that signed it), or --insecure for a throwaway test"
+        case .tls(let server, let detail):
+            return "TLS handshake with \(server) failed (\(detail)); check --server (it must be the relay's https port) and --ca"
+        case .caFileUnreadable(let path):
+            return "CA file \(path) cannot be read; pass the relay's CA certificate, e.g. --ca certs/dev/ca.crt"
+        case .protocolError(let text), .io(let text), .verificationFailed(let text):
+            return text
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import CLibWebSockets
+import Foundation
+
+/// One lws client context and the dedicated thread that services it, with every connection it drives.
+///
+/// Thread: the lws thread (started by `init`, named `lws-client`) owns the context, `connections` and
+/// `scratch`; C callbacks find this object through the context user pointer. Other threads only
+/// append to the inbox (guarded by `lock`) and wake the loop with `lws_cancel_service`, which is
+/// gated off before the context is destroyed.
+public final class ClientLoop: @unchecked Sendable {
+    /// The relay every connection of this loop goes to.
+    public let endpoint: ServerEndpoint
+    /// Which server certificates connections accept.
+    let trust: ClientTrust
+    /// Largest WebSocket fragment written at once.
+    static let fragmentSize = 64 << 10
+    /// Bytes lws needs in front of every buffer passed to `lws_write`.
+    let pre = Int(vr_lws_pre())
+
+    private enum Command {
+        case open(any LoopConnection)
+        case stop
+    }
+
+    private let lock = NSLock()
+    // Guarded by `lock`.
+    private var inbox: [Command] = []
+    private var wakeContext: OpaquePointer?
+    private var lastID: UInt64 = 0
+
+    // lws thread only.
+    private var context: OpaquePointer?
+    private var connections: [UInt64: any LoopConnection] = [:]
+    private var stopping = false
+    /// One send buffer for the thread, with `pre` bytes in front; lws copies what it cannot send at once.
+    let scratch: UnsafeMutableRawPointer
+
+    // Set up before the thread starts; freed after it ends (lws keeps pointers into them).
+    private let protocols: UnsafeMutablePointer<lws_protocols>
+    private let protocolName = strdup("vigrelay.v1")!
+    private let caPath: UnsafeMutablePointer<CChar>?
+
+    private let started = Latch<Bool>()
+    private let finished = Latch<Bool>()
+
+    /// Creates the context on a new thread and waits until it runs.
+    public init(endpoint: ServerEndpoint, trust: ClientTrust) throws(ClientError) {
+        self.endpoint = endpoint
+        self.trust = trust
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(vr_lws_pre()) + Self.fragmentSize, alignment: 16)
+        if case .caFile(let path) = trust { caPath = strdup(path) } else { caPath = nil }
+        protocols = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
+        protocols.initialize(repeating: lws_protocols(), count: 2)
+        protocols[0].name = UnsafePointer(protocolName)
+        protocols[0].callback = clientLoopCallback
+        protocols[0].rx_buffer_size = Self.fragmentSize
+        protocols[0].tx_packet_size = Self.fragmentSize + 16
+        let thread = Thread { [self] in
+            Thread.current.name = "lws-client"
+            run()
+        }
+        thread.start()
+        guard started.wait(until: Date().addingTimeInterval(10)) == true else {
+            throw .tls(server: endpoint.description, detail: "libwebsockets could not create its TLS client context; run with --verbose for its log")
+        }
+    }
+
+    deinit {
+        scratch.deallocate()
+        protocols.deallocate()
+        free(protocolName)
+        free(caPath)
+    }
+
+    /// Sets libwebsockets' own log level for the process (0: silent, 7: errors, warnings, notices).
+    public static func setLibraryLogLevel(_ level: Int32) { vr_lws_set_log_level(level) }
+
+    /// A fresh connection id (never 0, never reused). Any thread.
+    func makeConnectionID() -> UInt64 {
+        lock.lock(); defer { lock.unlock() }
+        lastID += 1
+        return lastID
+    }
+
+    /// Hands a new connection to the lws thread, which starts it. Any thread.
+    func open(_ connection: any LoopConnection) { post(.open(connection)) }
+
+    /// Wakes the lws thread so connections pick up queued work. Any thread.
+    func wake() {
+        lock.lock(); defer { lock.unlock() }
+        if let wakeContext { lws_cancel_service(wakeContext) }
+    }
+
+    /// Stops the loop, destroys the context (closing what is still open) and waits for the thread.
+    /// Any thread but the lws thread; safe to call twice.
+    public func stop() {
+        post(.stop)
+        _ = finished.wait(until: Date().addingTimeInterval(10))
+    }
+
+    private func post(_ command: Command) {
+        lock.lock(); defer { lock.unlock() }
+        inbox.append(command)
+        if let wakeContext { lws_cancel_service(wakeContext) }
+    }
+
+    // MARK: lws thread
+
+    private func run() {
+        var info = lws_context_creation_info()
+        info.options = UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
+        info.port = CONTEXT_PORT_NO_LISTEN
+        info.protocols = UnsafePointer(protocols)
+        info.user = Unmanaged.passUnretained(self).toOpaque()
+        info.fd_limit_per_thread = 64
+        info.pt_serv_buf_size = 256 << 10
+        info.timeout_secs = 10
+        info.connect_timeout_secs = 10
+        info.client_ssl_ca_filepath = UnsafePointer(caPath)
+        guard let ctx = lws_create_context(&info) else {
+            started.fulfil(false)
+            finished.fulfil(true)
+            return
+        }
+        context = ctx
+        lock.lock()
+        wakeContext = ctx
+        lock.unlock()
+        started.fulfil(true)
+        while !stopping {
+            if lws_service(ctx, 0) < 0 { break }
+        }
+        lock.lock()
+        wakeContext = nil
+        lock.unlock()
+        for connection in connections.values { connection.abandon() }
+        lws_context_destroy(ctx)
+        connections.removeAll()
+        context = nil
+        finished.fulfil(true)
+    }
+
+    /// Takes every posted command and lets connections pick up queued work. lws thread.
+    func drainInbox() {
+        lock.lock()
+        let commands = inbox
+        inbox.removeAll()
+        lock.unlock()
+        for command in commands {
+            switch command {
+            case .open(let connection):
+                guard !stopping, let context else {
+                    connection.abandon()
+                    continue
+                }
+                connections[connection.id] = connection
+                connection.connect(context: context, loop: self)
+            case .stop:
+                stopping = true
+            }
+        }
+        for connection in connections.values { connection.wake() }
+    }
+
+    /// The connection with this id, if it is still open. lws thread.
+    func connection(_ id: UInt64) -> (any LoopConnection)? { connections[id] }
+
+    /// Forgets a connection that ended. lws thread.
+    func forget(_ id: UInt64) { connections[id] = nil }
+}

@@ -1,0 +1,139 @@
+import CLibWebSockets
+import Foundation
+
+/// A complete HTTP response as the client received it.
+public struct HTTPReply: Sendable, Equatable {
+    /// The HTTP status code.
+    public var status: Int
+    /// The body (at most 1 MiB is kept).
+    public var body: [UInt8]
+}
+
+/// One HTTPS request with a small body (`POST /v1/sessions`) over the lws client, HTTP/1.1.
+///
+/// Headers go in `LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER`, the body in one write in
+/// `LWS_CALLBACK_CLIENT_HTTP_WRITEABLE`, the response is read with `lws_http_client_read`.
+/// Thread: see `LoopConnection` (lws thread after hand-over); `result` is thread-safe.
+final class HTTPSExchange: LoopConnection, @unchecked Sendable {
+    let id: UInt64
+    /// Fulfilled once, with the reply or why there is none.
+    let result = Latch<Result<HTTPReply, ClientError>>()
+    private let method: String
+    private let path: String
+    private let headers: [(name: String, value: String)]
+    private let body: [UInt8]
+    private let endpoint: ServerEndpoint
+    private let trust: ClientTrust
+    private weak var loop: ClientLoop?
+
+    private var status = 0
+    private var response: [UInt8] = []
+    private var bodySent = false
+    private var certificateRejected = false
+
+    init(loop: ClientLoop, method: String, path: String, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.id = loop.makeConnectionID()
+        self.method = method
+        self.path = path
+        self.headers = headers + [("content-length", "\(body.count)")]
+        self.body = body
+        self.endpoint = loop.endpoint
+        self.trust = loop.trust
+        self.loop = loop
+    }
+
+    func connect(context: OpaquePointer, loop: ClientLoop) {
+        let started = withCStrings([endpoint.host, path, endpoint.hostHeader, method, "http/1.1", "vigrelay.v1"]) { s -> Bool in
+            var info = lws_client_connect_info()
+            info.context = context
+            info.address = s[0]
+            info.port = Int32(endpoint.port)
+            info.ssl_connection = trust.connectionFlags
+            info.path = s[1]
+            info.host = s[2]
+            info.method = s[3]
+            info.alpn = s[4]
+            info.local_protocol_name = s[5]
+            info.opaque_user_data = UnsafeMutableRawPointer(bitPattern: UInt(id))
+            return lws_client_connect_via_info(&info) != nil
+        }
+        if !started { finish(.failure(ConnectFailure.classify("Unable to connect", certificateRejected: certificateRejected, server: endpoint))) }
+    }
+
+    func wake() {}
+
+    func abandon() { finish(.failure(.protocolError("the client stopped before the relay answered"))) }
+
+    func handle(_ wsi: OpaquePointer, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
+                _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
+        switch reason {
+        case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+            if len == 0 { certificateRejected = true }
+            return 0
+        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+            let detail = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? ""
+            finish(.failure(ConnectFailure.classify(detail, certificateRejected: certificateRejected, server: endpoint)))
+            return 0
+        case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+            return appendHeaders(wsi, input, len)
+        case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE:
+            return writeBody(wsi)
+        case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+            status = Int(lws_http_client_http_response(wsi))
+            return 0
+        case LWS_CALLBACK_RECEIVE_CLIENT_HTTP:
+            guard let loop else { return -1 }
+            var buffer: UnsafeMutablePointer<CChar>? = loop.scratch.assumingMemoryBound(to: CChar.self) + loop.pre
+            var room = Int32(ClientLoop.fragmentSize)
+            return lws_http_client_read(wsi, &buffer, &room) < 0 ? -1 : 0
+        case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
+            if let input, response.count + len <= 1 << 20 {
+                response.append(contentsOf: UnsafeRawBufferPointer(start: input, count: len))
+            }
+            return 0
+        case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
+            finish(.success(HTTPReply(status: status, body: response)))
+            return 0
+        case LWS_CALLBACK_CLOSED_CLIENT_HTTP, LWS_CALLBACK_WSI_DESTROY:
+            finish(status > 0 ? .success(HTTPReply(status: status, body: response))
+                              : .failure(ConnectFailure.classify("connection closed before a response", certificateRejected: certificateRejected, server: endpoint)))
+            return 0
+        default:
+            return lws_callback_http_dummy(wsi, reason, user, input, len)
+        }
+    }
+
+    private func appendHeaders(_ wsi: OpaquePointer, _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
+        guard let input else { return -1 }
+        let cursor = input.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self)
+        guard let start = cursor.pointee else { return -1 }
+        let end = start + len
+        for header in headers {
+            let name = Array((header.name.lowercased() + ":").utf8) + [0]
+            let value = Array(header.value.utf8)
+            let failed = lws_add_http_header_by_name(wsi, name, value, Int32(value.count), cursor, end)
+            if failed != 0 { return -1 }
+        }
+        lws_client_http_body_pending(wsi, 1)
+        lws_callback_on_writable(wsi)
+        return 0
+    }
+
+    private func writeBody(_ wsi: OpaquePointer) -> Int32 {
+        guard !bodySent, let loop else { return 0 }
+        bodySent = true
+        let payload = loop.scratch + loop.pre
+        body.withUnsafeBytes { bytes in
+            if let base = bytes.baseAddress { payload.copyMemory(from: base, byteCount: min(bytes.count, ClientLoop.fragmentSize)) }
+        }
+        let count = min(body.count, ClientLoop.fragmentSize)
+        lws_client_http_body_pending(wsi, 0)
+        let written = lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), count, LWS_WRITE_HTTP_FINAL)
+        return written < count ? -1 : 0
+    }
+
+    private func finish(_ outcome: Result<HTTPReply, ClientError>) {
+        guard result.fulfil(outcome) else { return }
+        loop?.forget(id)
+    }
+}

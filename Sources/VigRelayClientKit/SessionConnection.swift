@@ -1,0 +1,187 @@
+import Foundation
+import VigRelayCore
+
+/// What `welcome` said.
+struct Welcome: Sendable, Equatable {
+    var role: String
+    var peerPresent: Bool
+}
+
+/// How a session connection ended.
+enum SessionEnd: Sendable, Equatable {
+    /// Closed with 1000 (after `bye`, or by the relay).
+    case normal
+    case failed(ClientError)
+
+    /// The error, if it failed.
+    var error: ClientError? {
+        if case .failed(let error) = self { return error }
+        return nil
+    }
+}
+
+/// What a participant's command hears from its session. Called on the lws thread.
+protocol SessionObserver: AnyObject {
+    func session(_ session: SessionConnection, notice: SessionNotice)
+    func session(_ session: SessionConnection, frame: MediaFrameHeader, message: [UInt8])
+    /// The connection ended (after `ended` was fulfilled).
+    func session(_ session: SessionConnection, ended: SessionEnd)
+    /// After `pauseReceiving`, whether reading may resume.
+    var readyToReceive: Bool { get }
+}
+
+/// One participant's connection to a session: sends `hello`, waits for `welcome`, turns the relay's
+/// messages into notices and media frames, queues outgoing media, says `bye`.
+///
+/// Thread: callbacks run on the lws thread; `joined`, `ended` and the `send...` methods are
+/// thread-safe (they go through latches and the connection's `TransmitQueue`).
+final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
+    /// The role this connection joins as.
+    let role: Role
+    /// The session joined.
+    let sessionID: String
+    /// Fulfilled with `welcome`, or with why the join failed.
+    let joined = Latch<Result<Welcome, ClientError>>()
+    /// Fulfilled when the connection ends.
+    let ended = Latch<SessionEnd>()
+    /// Fulfilled when the WebSocket handshake completed.
+    private let opened = Latch<Bool>()
+
+    private let token: String
+    private let observer: any SessionObserver
+    private let loop: ClientLoop
+    // Set once in `start()`, before the loop or a sender thread can use it.
+    private var connection: WebSocketClientConnection?
+    // lws thread only.
+    private var welcomed = false
+    private var refusal: ClientError?
+
+    init(loop: ClientLoop, role: Role, sessionID: String, token: String, observer: any SessionObserver) {
+        self.loop = loop
+        self.role = role
+        self.sessionID = sessionID
+        self.token = token
+        self.observer = observer
+    }
+
+    /// Starts connecting. Call once, from the command's thread.
+    func start() {
+        let connection = WebSocketClientConnection(loop: loop, path: "/v1/sessions/\(sessionID)/ws", handler: self)
+        self.connection = connection
+        loop.open(connection)
+    }
+
+    /// Waits for `welcome` (or a failure) until the deadline.
+    func waitForWelcome(seconds: Double) throws(ClientError) -> Welcome {
+        switch joined.wait(until: Date().addingTimeInterval(seconds)) {
+        case .success(let welcome)?: return welcome
+        case .failure(let error)?: throw error
+        case nil where opened.current == nil:
+            throw .unreachable(server: loop.endpoint.description, detail: "no TLS and WebSocket handshake within \(Int(seconds)) s")
+        case nil:
+            throw .protocolError("no welcome from the relay at \(loop.endpoint) within \(Int(seconds)) s; is it overloaded, or is --server another service?")
+        }
+    }
+
+    /// Queues a binary message, waiting while the send queue is full; throws when the connection is
+    /// gone or no room came free for `stallSeconds`. Any thread.
+    func sendBinary(_ message: [UInt8], stallSeconds: Double = 30) throws(ClientError) {
+        switch send(message, binary: true, waitUntil: Date().addingTimeInterval(stallSeconds)) {
+        case .queued: return
+        case .closed: throw ended.current.flatMap(\.error) ?? .protocolError("the \(role.rawValue) connection ended while sending")
+        case .stalled: throw .protocolError("the \(role.rawValue) connection stalled: nothing could be sent for \(Int(stallSeconds)) s")
+        }
+    }
+
+    /// Queues `{"type":"bye"}`; the relay then closes with 1000. Any thread.
+    func sendBye() { _ = send(ControlEncoder.encode(["type": "bye"]), binary: false, waitUntil: Date().addingTimeInterval(5)) }
+
+    /// Waits until the connection ends, or the deadline passes (nil).
+    func waitForEnd(seconds: Double) -> SessionEnd? { ended.wait(until: Date().addingTimeInterval(seconds)) }
+
+    /// Stops reading from the socket until the observer is `readyToReceive`. lws thread.
+    func pauseReceiving() { connection?.pauseReceiving() }
+
+    private func send(_ bytes: [UInt8], binary: Bool, waitUntil deadline: Date) -> TransmitQueue.PushOutcome {
+        guard let transmit = connection?.transmit else { return .closed }
+        let outcome = transmit.push(bytes, binary: binary, waitUntil: deadline)
+        if outcome == .queued(wasEmpty: true) { loop.wake() }
+        return outcome
+    }
+
+    // MARK: WebSocketClientHandler (lws thread)
+
+    var readyToReceive: Bool { observer.readyToReceive }
+
+    func webSocketOpened(_ connection: WebSocketClientConnection) {
+        opened.fulfil(true)
+        let hello = ControlEncoder.encode(["type": "hello", "token": token])
+        _ = connection.transmit.push(hello, binary: false, waitUntil: nil)
+    }
+
+    func webSocket(_ connection: WebSocketClientConnection, received message: [UInt8], binary: Bool) {
+        if binary {
+            guard let header = try? MediaFrameHeader.parse(message) else {
+                observer.session(self, notice: .other("binary message of \(message.count) bytes without a valid media header"))
+                return
+            }
+            observer.session(self, frame: header, message: message)
+            return
+        }
+        let notice = SessionNotice(text: message)
+        switch notice {
+        case .welcome(let role, _, let peerPresent):
+            welcomed = true
+            joined.fulfil(.success(Welcome(role: role, peerPresent: peerPresent)))
+        case .error(let code, let text) where !welcomed || code == "replaced":
+            if code == "unauthorized" || code == "forbidden" {
+                refusal = .tokenRefused(code: code, message: text)
+            } else if welcomed {
+                refusal = .protocolError("a newer \(role.rawValue) connection to this session replaced this one (\(code)): \(text)")
+            } else {
+                refusal = .protocolError("the relay refused the \(role.rawValue) connection (\(code)): \(text)")
+            }
+            // A refusal before welcome becomes the command's one error line; do not report it twice.
+            if !welcomed { return }
+        default:
+            break
+        }
+        observer.session(self, notice: notice)
+    }
+
+    func webSocket(_ connection: WebSocketClientConnection, ended ending: ConnectionEnding) {
+        let end: SessionEnd
+        switch ending {
+        case .failed(let error):
+            end = .failed(error)
+        case .closed(let code, let reason):
+            if welcomed { observer.session(self, notice: .closed(code: code, reason: reason)) }
+            if let refusal {
+                end = .failed(refusal)
+            } else if !welcomed {
+                end = .failed(.protocolError("the relay closed the \(role.rawValue) connection before welcome (\(Self.describe(code, reason)))"))
+            } else if code == RelayCloseCode.normal {
+                end = .normal
+            } else {
+                end = .failed(.protocolError("the relay closed the \(role.rawValue) connection (\(Self.describe(code, reason)))"))
+            }
+        }
+        if case .failed(let error) = end { joined.fulfil(.failure(error)) }
+        ended.fulfil(end)
+        observer.session(self, ended: end)
+    }
+
+    private static func describe(_ code: UInt16?, _ reason: String) -> String {
+        let meaning: String
+        switch code {
+        case RelayCloseCode.goingAway?: meaning = "the relay is shutting down"
+        case RelayCloseCode.replaced?: meaning = "another connection of the same role replaced this one"
+        case RelayCloseCode.messageTooBig?: meaning = "a message was too large"
+        case RelayCloseCode.policyViolation?: meaning = "policy violation"
+        case RelayCloseCode.notFound?: meaning = "unknown session"
+        case nil: meaning = "no close frame: the connection dropped"
+        default: meaning = "close code"
+        }
+        return meaning + (code.map { ", code \($0)" } ?? "") + (reason.isEmpty ? "" : ": \(reason)")
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import VigRelayCore
+
+/// The practitioner's labels for a new session (all optional; the relay validates them).
+public struct SessionLabels: Sendable, Equatable {
+    public var caseRef: String?
+    public var cycle: Int?
+    public var purpose: String?
+
+    public init(caseRef: String? = nil, cycle: Int? = nil, purpose: String? = nil) {
+        self.caseRef = caseRef
+        self.cycle = cycle
+        self.purpose = purpose
+    }
+
+    /// The JSON body of `POST /v1/sessions`.
+    var jsonBody: [UInt8] {
+        var object: [String: Any] = [:]
+        if let caseRef { object["caseRef"] = caseRef }
+        if let cycle { object["cycle"] = cycle }
+        if let purpose { object["purpose"] = purpose }
+        return ControlEncoder.encode(object)
+    }
+}
+
+/// A session the relay created: what the practitioner hands to the family.
+public struct CreatedSession: Sendable, Equatable {
+    /// The new session's id.
+    public var sessionID: String
+    /// The family's invite token.
+    public var inviteToken: String
+    /// The family's join page, invite in the URL fragment.
+    public var joinURL: String
+    /// When the invite expires (ISO 8601).
+    public var expiresAt: String
+    /// The response body exactly as received.
+    public var json: String
+}
+
+/// Creates sessions with `POST /v1/sessions` over the loop's lws client.
+public enum SessionCreator {
+    /// Sends the request and reads the 201; a refused token is `tokenRefused`, any other answer a
+    /// `protocolError` naming the status and the relay's error code.
+    public static func create(loop: ClientLoop, token: String, labels: SessionLabels,
+                              timeoutSeconds: Double = 10) throws(ClientError) -> CreatedSession {
+        let exchange = HTTPSExchange(loop: loop, method: "POST", path: "/v1/sessions",
+                                     headers: [("authorization", "Bearer \(token)"), ("content-type", "application/json")],
+                                     body: labels.jsonBody)
+        loop.open(exchange)
+        guard let outcome = exchange.result.wait(until: Date().addingTimeInterval(timeoutSeconds)) else {
+            throw .unreachable(server: loop.endpoint.description, detail: "no answer to POST /v1/sessions within \(Int(timeoutSeconds)) s")
+        }
+        let reply = try outcome.get()
+        let text = String(decoding: reply.body, as: UTF8.self)
+        let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] ?? [:]
+        let code = object["code"] as? String
+        let message = object["message"] as? String ?? text
+        switch reply.status {
+        case 201:
+            guard let id = object["sessionId"] as? String, let invite = object["inviteToken"] as? String,
+                  let join = object["joinUrl"] as? String, let expires = object["expiresAt"] as? String
+            else { throw .protocolError("the relay's 201 answer lacks sessionId, inviteToken, joinUrl or expiresAt: \(text.prefix(300))") }
+            return CreatedSession(sessionID: id, inviteToken: invite, joinURL: join, expiresAt: expires, json: text)
+        case 401, 403:
+            throw .tokenRefused(code: code ?? (reply.status == 401 ? "unauthorized" : "forbidden"), message: message)
+        default:
+            throw .protocolError("the relay answered POST /v1/sessions with HTTP \(reply.status)" + (code.map { " \($0)" } ?? "") + ": \(message.prefix(300))")
+        }
+    }
+}

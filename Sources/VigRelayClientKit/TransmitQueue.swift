@@ -1,0 +1,97 @@
+import Foundation
+
+/// Messages waiting to be written to one WebSocket, in order.
+///
+/// Producers (a sender thread, or the lws thread itself for control messages) append whole messages;
+/// the lws thread takes them out fragment by fragment. Bounded in bytes: `push` waits while the queue
+/// holds `limitBytes` or more, so a fast producer cannot outrun the network or grow memory.
+/// Thread-safe: `condition` guards all state.
+final class TransmitQueue: @unchecked Sendable {
+    /// Bytes queued above which `push` waits.
+    let limitBytes: Int
+
+    private struct Message {
+        var bytes: [UInt8]
+        var isBinary: Bool
+    }
+
+    private let condition = NSCondition()
+    // All guarded by `condition`.
+    private var items: [Message] = []
+    private var head = 0
+    private var sentOfHead = 0
+    private var queuedBytes = 0
+    private var closed = false
+
+    init(limitBytes: Int) { self.limitBytes = limitBytes }
+
+    /// What became of a `push`.
+    enum PushOutcome: Equatable {
+        /// Queued; `wasEmpty` says the loop needs a wake-up to start writing.
+        case queued(wasEmpty: Bool)
+        /// The connection is gone.
+        case closed
+        /// The queue stayed full until the deadline: the network stalled.
+        case stalled
+    }
+
+    /// Appends a message, first waiting while the queue is full (until `deadline`; nil: do not wait).
+    func push(_ bytes: [UInt8], binary: Bool, waitUntil deadline: Date? = .distantFuture) -> PushOutcome {
+        condition.lock(); defer { condition.unlock() }
+        if let deadline {
+            while !closed, queuedBytes >= limitBytes {
+                if !condition.waitBounded(until: deadline) { return .stalled }
+            }
+        }
+        guard !closed else { return .closed }
+        let wasEmpty = head == items.count
+        items.append(Message(bytes: bytes, isBinary: binary))
+        queuedBytes += bytes.count
+        return .queued(wasEmpty: wasEmpty)
+    }
+
+    /// The connection ended: drop what is queued and release waiting producers. Any thread.
+    func close() {
+        condition.lock(); defer { condition.unlock() }
+        closed = true
+        items.removeAll()
+        head = 0
+        sentOfHead = 0
+        queuedBytes = 0
+        condition.broadcast()
+    }
+
+    /// True when nothing is waiting to be written.
+    var isEmpty: Bool {
+        condition.lock(); defer { condition.unlock() }
+        return head == items.count
+    }
+
+    /// The next fragment, at most `maxBytes`, and where it sits in its message. lws thread.
+    func peek(maxBytes: Int) -> (bytes: ArraySlice<UInt8>, isBinary: Bool, isFirst: Bool, isLast: Bool)? {
+        condition.lock(); defer { condition.unlock() }
+        guard head < items.count else { return nil }
+        let item = items[head]
+        let end = min(item.bytes.count, sentOfHead + maxBytes)
+        return (item.bytes[sentOfHead..<end], item.isBinary, sentOfHead == 0, end == item.bytes.count)
+    }
+
+    /// Marks `count` bytes of the head message written. Returns true when that finished the message. lws thread.
+    @discardableResult
+    func consume(_ count: Int) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        guard head < items.count else { return false }
+        sentOfHead += count
+        guard sentOfHead >= items[head].bytes.count else { return false }
+        queuedBytes -= items[head].bytes.count
+        items[head].bytes = []
+        head += 1
+        sentOfHead = 0
+        if head > 64 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        condition.broadcast()
+        return true
+    }
+}

@@ -1,0 +1,187 @@
+import CLibWebSockets
+import Foundation
+
+/// How a WebSocket connection ended.
+enum ConnectionEnding: Sendable, Equatable {
+    /// It never opened.
+    case failed(ClientError)
+    /// It opened, then closed; `code` is the close code the relay sent, if it sent one.
+    case closed(code: UInt16?, reason: String)
+}
+
+/// What a WebSocket's owner hears. Called on the lws thread.
+protocol WebSocketClientHandler: AnyObject {
+    func webSocketOpened(_ connection: WebSocketClientConnection)
+    func webSocket(_ connection: WebSocketClientConnection, received message: [UInt8], binary: Bool)
+    func webSocket(_ connection: WebSocketClientConnection, ended: ConnectionEnding)
+    /// Asked after the handler paused receiving, on each wake-up: may it resume?
+    var readyToReceive: Bool { get }
+}
+
+/// One `wss://` client connection with subprotocol `vigrelay.v1`: connects, reassembles received
+/// messages, writes queued messages in fragments of at most 64 KiB, closes.
+///
+/// Thread: see `LoopConnection` (lws thread after hand-over); `transmit` is thread-safe.
+final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
+    let id: UInt64
+    /// Request path, `/v1/sessions/{id}/ws`.
+    let path: String
+    /// Messages to write; producers on any thread push, then wake the loop.
+    let transmit: TransmitQueue
+    private weak var handler: (any WebSocketClientHandler)?
+    private weak var loop: ClientLoop?
+    private var endpoint: ServerEndpoint
+    private var trust: ClientTrust
+
+    private var wsi: OpaquePointer?
+    private var opened = false
+    private var ended = false
+    private var certificateRejected = false
+    private var assembler = MessageAssembler(limitBytes: 64 << 20)
+    private var receivePaused = false
+    private var pendingClose: (code: UInt16, reason: String)?
+    private var peerClose: (code: UInt16?, reason: String)?
+
+    init(loop: ClientLoop, path: String, handler: any WebSocketClientHandler, transmitLimitBytes: Int = 4 << 20) {
+        self.id = loop.makeConnectionID()
+        self.path = path
+        self.handler = handler
+        self.loop = loop
+        self.endpoint = loop.endpoint
+        self.trust = loop.trust
+        self.transmit = TransmitQueue(limitBytes: transmitLimitBytes)
+    }
+
+    func connect(context: OpaquePointer, loop: ClientLoop) {
+        let started = withCStrings([endpoint.host, path, endpoint.hostHeader, "vigrelay.v1", "http/1.1"]) { s -> Bool in
+            var info = lws_client_connect_info()
+            info.context = context
+            info.address = s[0]
+            info.port = Int32(endpoint.port)
+            info.ssl_connection = trust.connectionFlags
+            info.path = s[1]
+            info.host = s[2]
+            info.protocol = s[3]
+            info.local_protocol_name = s[3]
+            info.alpn = s[4]
+            info.opaque_user_data = UnsafeMutableRawPointer(bitPattern: UInt(id))
+            return lws_client_connect_via_info(&info) != nil
+        }
+        if !started { finish(.failed(ConnectFailure.classify("Unable to connect", certificateRejected: certificateRejected, server: endpoint))) }
+    }
+
+    /// Closes after what is queued has been written. lws thread.
+    func close(code: UInt16, reason: String) {
+        guard pendingClose == nil, let wsi else { return }
+        pendingClose = (code, reason)
+        lws_callback_on_writable(wsi)
+    }
+
+    /// Stops reading until the handler is `readyToReceive` (checked on each wake-up). lws thread.
+    func pauseReceiving() {
+        guard !receivePaused, let wsi else { return }
+        receivePaused = true
+        lws_rx_flow_control(wsi, 0)
+    }
+
+    func wake() {
+        guard let wsi, opened else { return }
+        if receivePaused, handler?.readyToReceive ?? true {
+            receivePaused = false
+            lws_rx_flow_control(wsi, 1)
+        }
+        if !transmit.isEmpty { lws_callback_on_writable(wsi) }
+    }
+
+    func abandon() { finish(.failed(.protocolError("the client stopped before the connection ended"))) }
+
+    func handle(_ wsi: OpaquePointer, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
+                _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
+        switch reason {
+        case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+            if len == 0 { certificateRejected = true }
+            return 0
+        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+            let detail = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? ""
+            finish(.failed(ConnectFailure.classify(detail, certificateRejected: certificateRejected, server: endpoint)))
+            return 0
+        case LWS_CALLBACK_CLIENT_ESTABLISHED:
+            self.wsi = wsi
+            opened = true
+            handler?.webSocketOpened(self)
+            if !transmit.isEmpty { lws_callback_on_writable(wsi) }
+            return 0
+        case LWS_CALLBACK_CLIENT_RECEIVE:
+            return receive(wsi, input, len)
+        case LWS_CALLBACK_CLIENT_WRITEABLE:
+            return writeable(wsi)
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            peerClose = Self.readClose(input, len)
+            return 0
+        case LWS_CALLBACK_CLIENT_CLOSED, LWS_CALLBACK_WSI_DESTROY:
+            let close = peerClose ?? (nil, "")
+            finish(opened ? .closed(code: close.code, reason: close.reason)
+                          : .failed(ConnectFailure.classify("connection closed during the handshake", certificateRejected: certificateRejected, server: endpoint)))
+            return 0
+        default:
+            return 0
+        }
+    }
+
+    private func receive(_ wsi: OpaquePointer, _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
+        let piece = UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : len)
+        let outcome = assembler.append(piece, first: lws_is_first_fragment(wsi) != 0,
+                                       final: lws_is_final_fragment(wsi) != 0, binary: lws_frame_is_binary(wsi) != 0)
+        switch outcome {
+        case .partial:
+            return 0
+        case .message(let message, let binary):
+            handler?.webSocket(self, received: message, binary: binary)
+            return 0
+        case .tooLarge:
+            var reason = Array("message too large".utf8)
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, &reason, reason.count)
+            return -1
+        }
+    }
+
+    private func writeable(_ wsi: OpaquePointer) -> Int32 {
+        guard let loop else { return -1 }
+        guard let chunk = transmit.peek(maxBytes: ClientLoop.fragmentSize) else {
+            if let close = pendingClose {
+                var reason = Array(close.reason.utf8.prefix(120))
+                lws_close_reason(wsi, lws_close_status(rawValue: UInt32(close.code)), &reason, reason.count)
+                return -1
+            }
+            return 0  // an unrequested WRITEABLE (e.g. after a ping): nothing to send
+        }
+        let payload = loop.scratch + loop.pre
+        chunk.bytes.withUnsafeBytes { bytes in
+            if let base = bytes.baseAddress { payload.copyMemory(from: base, byteCount: bytes.count) }
+        }
+        let flags = vr_ws_flags(chunk.isBinary ? 1 : 0, chunk.isFirst ? 1 : 0, chunk.isLast ? 1 : 0)
+        let written = lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), chunk.bytes.count,
+                                lws_write_protocol(rawValue: UInt32(flags)))
+        guard written >= chunk.bytes.count else { return -1 }
+        transmit.consume(chunk.bytes.count)
+        if !transmit.isEmpty || pendingClose != nil { lws_callback_on_writable(wsi) }
+        return 0
+    }
+
+    private func finish(_ ending: ConnectionEnding) {
+        guard !ended else { return }
+        ended = true
+        wsi = nil
+        loop?.forget(id)
+        handler?.webSocket(self, ended: ending)
+        transmit.close()
+    }
+
+    /// The code and reason of a close frame's payload.
+    private static func readClose(_ input: UnsafeMutableRawPointer?, _ len: Int) -> (code: UInt16?, reason: String) {
+        guard let input, len >= 2 else { return (nil, "") }
+        let bytes = UnsafeRawBufferPointer(start: input, count: len)
+        let code = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
+        return (code, String(decoding: bytes[2...], as: UTF8.self))
+    }
+}

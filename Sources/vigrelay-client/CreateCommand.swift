@@ -1,0 +1,44 @@
+import ArgumentParser
+import VigRelayClientKit
+
+/// `create`: a practitioner creates a session and gets the family's invite.
+struct CreateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create a session (POST /v1/sessions) and print its id and the family's invite."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Practitioner token (from 'vigrelay token practitioner').")
+    var token: String
+
+    @Option(help: "Pseudonymous family reference (never a name).")
+    var caseRef: String?
+
+    @Option(help: "VIG cycle number, 1-99.")
+    var cycle: Int?
+
+    @Option(help: "filming or review.")
+    var purpose: String?
+
+    @Flag(help: "Print the relay's JSON answer as it is.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors { () throws(ClientError) in
+            let loop = try connection.makeLoop()
+            defer { loop.stop() }
+            let created = try SessionCreator.create(loop: loop, token: token,
+                                                    labels: SessionLabels(caseRef: caseRef, cycle: cycle, purpose: purpose))
+            if json {
+                print(created.json)
+            } else {
+                print("sessionId: \(created.sessionID)")
+                print("inviteToken: \(created.inviteToken)")
+                print("joinUrl: \(created.joinURL)")
+                print("expiresAt: \(created.expiresAt)")
+            }
+        }
+    }
+}

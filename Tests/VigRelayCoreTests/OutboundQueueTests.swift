@@ -1,0 +1,231 @@
+import Testing
+import VigRelayCore
+
+/// A viewer's queue with its writer, as a reference so `#expect` can call mutating methods.
+final class Viewer {
+    var queue: OutboundQueue
+    init(limitBytes: Int) { queue = OutboundQueue(limitBytes: limitBytes) }
+
+    @discardableResult
+    func enqueue(_ message: OutboundMessage) -> Bool { queue.enqueue(message) }
+
+    /// Writes out everything queued, whole messages at a time.
+    func drain() -> [(bytes: [UInt8], isBinary: Bool)] {
+        var out: [(bytes: [UInt8], isBinary: Bool)] = []
+        while let chunk = queue.peekChunk(maxBytes: 1 << 30) {
+            #expect(chunk.isFirst && chunk.isLast)
+            out.append((Array(chunk.bytes), chunk.isBinary))
+            queue.consume(chunk.bytes.count)
+        }
+        return out
+    }
+
+    /// Writes out one whole message.
+    func writeOne() -> [UInt8]? {
+        guard let chunk = queue.peekChunk(maxBytes: 1 << 30) else { return nil }
+        queue.consume(chunk.bytes.count)
+        return Array(chunk.bytes)
+    }
+}
+
+struct OutboundQueueTests {
+    func media(_ stream: MediaStream, _ flags: MediaFrameFlags = [], size: Int, _ sequence: UInt32 = 0) -> OutboundMessage {
+        let bytes = mediaBytes(stream, flags, size: size, sequence: sequence)
+        return .mediaFrame(bytes, header: MediaFrameHeader(stream: stream, flags: flags, sequence: sequence, mediaTimeMicros: 0))
+    }
+
+    func text(_ s: String) -> OutboundMessage { .text(utf8(s)) }
+
+    @Test func startPointsAreKeyframesInitSegmentsAndEndOfStream() {
+        #expect(media(.camera, .keyframe, size: 16).media?.isStartPoint == true)
+        #expect(media(.camera, .initSegment, size: 16).media?.isStartPoint == true)
+        #expect(media(.camera, .endOfStream, size: 16).media?.isStartPoint == true)
+        #expect(media(.camera, [], size: 16).media?.isStartPoint == false)
+        #expect(media(.screen, [], size: 16).media?.stream == 2)
+        #expect(text("{}").media == nil && !text("{}").isBinary)
+    }
+
+    @Test func keepsEverythingUnderTheLimitInOrder() {
+        let viewer = Viewer(limitBytes: 1000)
+        let messages = [media(.camera, .initSegment, size: 100), text(#"{"type":"peer"}"#), media(.camera, .keyframe, size: 300, 1),
+                        media(.screen, .keyframe, size: 200, 1), media(.camera, size: 300, 2), text(#"{"type":"signal"}"#)]
+        for m in messages { #expect(viewer.enqueue(m)) }
+        #expect(viewer.queue.count == messages.count)
+        #expect(viewer.queue.queuedBytes == messages.reduce(0) { $0 + $1.bytes.count })
+        let written = viewer.drain()
+        #expect(written.map { $0.bytes } == messages.map(\.bytes))
+        #expect(written.map { $0.isBinary } == messages.map(\.isBinary))
+        #expect(viewer.queue.skippedTotal == 0)
+        #expect(viewer.queue.isEmpty && viewer.queue.queuedBytes == 0)
+    }
+
+    @Test func exactlyAtTheLimitStillFits() {
+        let viewer = Viewer(limitBytes: 200)
+        #expect(viewer.enqueue(media(.camera, .keyframe, size: 100)))
+        #expect(viewer.enqueue(media(.camera, size: 100, 1)))
+        #expect(!viewer.enqueue(media(.camera, size: 16, 2)))
+    }
+
+    @Test func anEmptyQueueTakesAFrameLargerThanTheLimit() {
+        let viewer = Viewer(limitBytes: 50)
+        #expect(viewer.enqueue(media(.camera, .keyframe, size: 500)))
+        #expect(viewer.queue.queuedBytes == 500)
+    }
+
+    @Test func skipsWholeFramesUntilAKeyframeFitsThenSaysHowMany() throws {
+        let viewer = Viewer(limitBytes: 100)
+        let k1 = media(.camera, .keyframe, size: 60, 1)
+        #expect(viewer.enqueue(k1))
+        #expect(!viewer.enqueue(media(.camera, size: 50, 2)), "over the limit")
+        #expect(!viewer.enqueue(media(.camera, size: 20, 3)), "fits, but cannot be decoded without frame 2")
+        #expect(!viewer.enqueue(media(.camera, .keyframe, size: 50, 4)), "a keyframe that does not fit is skipped too")
+        #expect(viewer.queue.count == 1)
+        #expect(viewer.writeOne() == k1.bytes)
+        #expect(!viewer.enqueue(media(.camera, size: 20, 5)), "still waiting for a start point")
+        let k2 = media(.camera, .keyframe, size: 30, 6)
+        #expect(viewer.enqueue(k2))
+        let d = media(.camera, size: 20, 7)
+        #expect(viewer.enqueue(d), "skipping is over")
+
+        let written = viewer.drain()
+        #expect(written.count == 3)
+        let notice = try #require(jsonObject(written[0].bytes))
+        #expect(!written[0].isBinary)
+        #expect(notice["type"] as? String == "skipped")
+        #expect(notice["frames"] as? Int == 4)
+        #expect(notice["stream"] as? Int == 1)
+        #expect(written[1].bytes == k2.bytes)
+        #expect(written[2].bytes == d.bytes)
+        #expect(viewer.queue.skippedTotal == 4)
+    }
+
+    @Test func anInitSegmentEndsSkipping() throws {
+        let viewer = Viewer(limitBytes: 100)
+        #expect(viewer.enqueue(media(.screen, .keyframe, size: 90)))
+        #expect(!viewer.enqueue(media(.screen, size: 30, 1)))
+        _ = viewer.writeOne()
+        let initSegment = media(.screen, .initSegment, size: 40, 2)
+        #expect(viewer.enqueue(initSegment))
+        let written = viewer.drain()
+        let notice = try #require(jsonObject(written.first?.bytes ?? []))
+        #expect(notice["type"] as? String == "skipped")
+        #expect(notice["frames"] as? Int == 1)
+        #expect(notice["stream"] as? Int == 2)
+        #expect(written.last?.bytes == initSegment.bytes)
+    }
+
+    @Test func noticeCountsOnlyTheFramesSinceTheLastRecovery() throws {
+        let viewer = Viewer(limitBytes: 100)
+        for round in 1...3 {
+            #expect(viewer.enqueue(media(.camera, .keyframe, size: 90)))
+            for _ in 0..<round { #expect(!viewer.enqueue(media(.camera, size: 30))) }
+            _ = viewer.drain()
+            #expect(viewer.enqueue(media(.camera, .keyframe, size: 90)))
+            let written = viewer.drain()
+            let notice = try #require(jsonObject(written[0].bytes))
+            #expect(notice["frames"] as? Int == round)
+        }
+        #expect(viewer.queue.skippedTotal == 6)
+    }
+
+    @Test func eachStreamSkipsOnItsOwn() {
+        let viewer = Viewer(limitBytes: 100)
+        #expect(viewer.enqueue(media(.camera, .keyframe, size: 60)))
+        #expect(!viewer.enqueue(media(.camera, size: 50, 1)))
+        #expect(viewer.enqueue(media(.screen, size: 30)), "screen fits and is not skipping")
+        #expect(!viewer.enqueue(media(.camera, size: 16, 2)), "camera still skipping")
+        #expect(viewer.queue.count == 2)
+        #expect(viewer.queue.skippedTotal == 2)
+    }
+
+    @Test func controlMessagesAreNeverSkipped() throws {
+        let viewer = Viewer(limitBytes: 100)
+        #expect(viewer.enqueue(media(.camera, .keyframe, size: 90)))
+        #expect(!viewer.enqueue(media(.camera, size: 50)))
+        let big = text(#"{"type":"signal","sdp":"\#(String(repeating: "x", count: 500))"}"#)
+        #expect(viewer.enqueue(big), "control over the limit while skipping")
+        #expect(viewer.enqueue(text(#"{"type":"peer","event":"left","role":"family"}"#)))
+        #expect(viewer.queue.queuedBytes > 100)
+        #expect(viewer.queue.count == 3)
+        #expect(!viewer.enqueue(media(.screen, .keyframe, size: 16)), "control messages count towards the limit")
+        let written = viewer.drain()
+        #expect(written[1].bytes == big.bytes)
+        #expect(!written[1].isBinary)
+    }
+
+    @Test func chunksCarryFirstAndLastFlags() {
+        let viewer = Viewer(limitBytes: 1000)
+        let frame = media(.camera, .keyframe, size: 26)
+        let note = text(#"{"a":1}"#)
+        viewer.enqueue(frame)
+        viewer.enqueue(note)
+
+        var pieces: [(ArraySlice<UInt8>, Bool, Bool, Bool)] = []
+        while let chunk = viewer.queue.peekChunk(maxBytes: 10) {
+            pieces.append((chunk.bytes, chunk.isBinary, chunk.isFirst, chunk.isLast))
+            #expect(viewer.queue.peekChunk(maxBytes: 10)?.bytes == chunk.bytes, "peeking does not advance")
+            viewer.queue.consume(chunk.bytes.count)
+        }
+        #expect(pieces.map { Array($0.0) } == [Array(frame.bytes[0..<10]), Array(frame.bytes[10..<20]), Array(frame.bytes[20..<26]), note.bytes])
+        #expect(pieces.map { $0.1 } == [true, true, true, false])
+        #expect(pieces.map { $0.2 } == [true, false, false, true])
+        #expect(pieces.map { $0.3 } == [false, false, true, true])
+        #expect(viewer.queue.isEmpty)
+        #expect(viewer.queue.peekChunk(maxBytes: 10) == nil)
+    }
+
+    @Test func bytesStayQueuedUntilTheWholeMessageIsWritten() {
+        let viewer = Viewer(limitBytes: 1000)
+        viewer.enqueue(media(.camera, .keyframe, size: 100))
+        viewer.queue.consume(60)
+        #expect(viewer.queue.queuedBytes == 100)
+        #expect(viewer.queue.count == 1)
+        #expect(viewer.queue.peekChunk(maxBytes: 100)?.bytes.count == 40)
+        #expect(viewer.queue.peekChunk(maxBytes: 100)?.isFirst == false)
+        viewer.queue.consume(40)
+        #expect(viewer.queue.queuedBytes == 0)
+        #expect(viewer.queue.isEmpty)
+    }
+
+    @Test func aPartlyWrittenFrameIsNeverSkipped() {
+        let viewer = Viewer(limitBytes: 100)
+        let frame = media(.camera, .keyframe, size: 100)
+        viewer.enqueue(frame)
+        let first = viewer.queue.peekChunk(maxBytes: 30).map { Array($0.bytes) } ?? []
+        viewer.queue.consume(30)
+        #expect(!viewer.enqueue(media(.camera, size: 20, 1)))
+        let rest = viewer.queue.peekChunk(maxBytes: 1000).map { Array($0.bytes) } ?? []
+        #expect(first + rest == frame.bytes)
+    }
+
+    @Test func longRunsKeepTheirOrder() {
+        let viewer = Viewer(limitBytes: 1 << 20)
+        var expected: [[UInt8]] = []
+        var written: [[UInt8]] = []
+        var next = 0
+        func push(_ n: Int) {
+            for _ in 0..<n {
+                let m = text(#"{"n":\#(next)}"#)
+                expected.append(m.bytes)
+                viewer.enqueue(m)
+                next += 1
+            }
+        }
+        func pull(_ n: Int) {
+            for _ in 0..<n {
+                var message: [UInt8] = []
+                while let chunk = viewer.queue.peekChunk(maxBytes: 3) {
+                    message += chunk.bytes
+                    viewer.queue.consume(chunk.bytes.count)
+                    if chunk.isLast { break }
+                }
+                written.append(message)
+            }
+        }
+        push(150); pull(100); push(200); pull(150); push(10)
+        #expect(viewer.queue.count == 110)
+        pull(110)
+        #expect(viewer.queue.isEmpty && viewer.queue.queuedBytes == 0)
+        #expect(written == expected)
+    }
+}
