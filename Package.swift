@@ -44,7 +44,7 @@ let package = Package(
             "VigRelayClientKit", "VigRelayCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "VigRelayCoreTests", dependencies: ["VigRelayCore", "VigRelayStorage"]),
+        .testTarget(name: "VigRelayCoreTests", dependencies: ["VigRelayCore", "VigRelayStorage"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,14 +2,14 @@ import Foundation
 import Testing
 import VigRelayCore
 
-/// The scanner on real files made by ffmpeg (see Tests/WebMFixtures/README.md), checked against
+/// The scanner on real files made by ffmpeg (see Fixtures/README.md beside this file), checked against
 /// `mkvinfo -v -v -P` and `ffprobe -show_entries packet=pts_time,pos,flags`.
 struct WebMScannerFixtureTests {
-    /// The fixture's bytes. The folder sits outside the test target so SwiftPM has no resource to
-    /// declare; it is found next to this source file.
+    /// The fixture's bytes. The folder is excluded from the test target in Package.swift (no resource
+    /// bundle needed); it is found next to this source file.
     static func fixture(_ name: String) throws -> [UInt8] {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("WebMFixtures").appendingPathComponent(name)
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures").appendingPathComponent(name)
         return try [UInt8](Data(contentsOf: url))
     }
 
