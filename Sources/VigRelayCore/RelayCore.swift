@@ -24,6 +24,8 @@ public final class RelayCore {
     private final class LiveSession {
         var slots: [Role: ConnectionID] = [:]
         var caches: [MediaStream: StreamCache] = [:]
+        /// When each stream's sender left; its cache is dropped `limits.staleCacheSeconds` later.
+        var senderLeftAt: [MediaStream: Date] = [:]
     }
 
     public init(limits: RelayLimits, authority: TokenAuthority, sessions: [SessionRecord], now: @escaping () -> Date = Date.init) {
@@ -184,6 +186,7 @@ public final class RelayCore {
                         .event(SessionEvent(.replaced, sessionID: sessionID, role: role, connection: old))]
         }
         session.slots[role] = conn
+        session.senderLeftAt[role.sendableStream] = nil
         connections[conn] = .joined(sessionID: sessionID, role: role)
         let peer = session.slots[role.peer]
         actions.append(.send(conn, .text(ControlEncoder.encode(
@@ -207,9 +210,7 @@ public final class RelayCore {
               let session = live[sessionID], session.slots[role] == conn
         else { return [] }
         session.slots[role] = nil
-        // What this side sent is stale once it has gone; a new stream starts with a new init segment.
-        session.caches[role.sendableStream] = nil
-        if session.slots.isEmpty && session.caches.isEmpty { live[sessionID] = nil }
+        session.senderLeftAt[role.sendableStream] = now()
         var actions: [RelayAction] = []
         if let peer = session.slots[role.peer] {
             actions.append(.send(peer, .text(peerEvent("left", role))))
@@ -267,6 +268,19 @@ public final class RelayCore {
         session.caches[stream, default: StreamCache(capacityBytes: limits.streamCacheBytes)].record(bytes, flags: header.flags)
         guard let peer = session.slots[role.peer] else { return [] }
         return [.send(peer, .mediaFrame(bytes, header: header))]
+    }
+
+    /// Drops the caches of streams whose sender left more than `limits.staleCacheSeconds` ago, and
+    /// sessions with nothing left, so memory follows live use. The server calls it periodically.
+    public func expireStaleCaches() {
+        let cutoff = now().addingTimeInterval(-TimeInterval(limits.staleCacheSeconds))
+        for (id, session) in live {
+            for (stream, leftAt) in session.senderLeftAt where leftAt <= cutoff {
+                session.caches[stream] = nil
+                session.senderLeftAt[stream] = nil
+            }
+            if session.slots.isEmpty && session.caches.isEmpty { live[id] = nil }
+        }
     }
 
     private func liveSession(_ id: String) -> LiveSession {

@@ -6,6 +6,8 @@ public struct RelayLimits: Sendable, Equatable {
     public var helloTimeoutSeconds: Int = 5
     /// Bytes of frames kept per stream for late joiners (beside the init segment).
     public var streamCacheBytes: Int = 8 << 20
+    /// Seconds a stream's cache is kept after its sender left (a reconnecting sender resets it anyway).
+    public var staleCacheSeconds: Int = 120
     /// Bytes of media a viewer's send queue may hold before frames are skipped to the next keyframe.
     public var viewerQueueBytes: Int = 8 << 20
     /// Largest `POST` body accepted by the HTTP API.

@@ -82,6 +82,7 @@ final class ServiceLoop {
     /// Periodic wake-up: drains the inbox and, while shutting down, checks the deadline.
     func onTick() {
         drainInbox()
+        core.expireStaleCaches()
         guard let context, let tick else { return }
         tick.schedule(context: context, afterMicroseconds: shuttingDown ? 100_000 : 1_000_000)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import VigRelayCore
 
@@ -128,6 +129,35 @@ struct RelayCoreMediaTests {
         let replay = h.join(1, as: .practitioner).media(to: 1)
         #expect(replay == [initSegment] + frames.suffix(3))
         #expect(replay.dropFirst().reduce(0) { $0 + $1.count } <= 300)
+    }
+
+    @Test func cacheOutlivesItsSenderUntilItIsStale() {
+        let h = RelayHarness()
+        h.join(1, as: .family)
+        let initSegment = frame(.family, .initSegment, 0)
+        _ = h.core.receivedBinary(1, initSegment)
+        _ = h.core.closed(1)
+
+        h.clock.now = Fixture.t0.addingTimeInterval(TimeInterval(RelayLimits().staleCacheSeconds - 1))
+        h.core.expireStaleCaches()
+        #expect(h.join(2, as: .practitioner).media(to: 2) == [initSegment], "a recent stream is still replayed")
+        _ = h.core.closed(2)
+
+        h.clock.now = Fixture.t0.addingTimeInterval(TimeInterval(RelayLimits().staleCacheSeconds))
+        h.core.expireStaleCaches()
+        #expect(h.join(3, as: .practitioner).media(to: 3).isEmpty, "a stale stream is dropped")
+    }
+
+    @Test func aReturningSenderKeepsItsCacheFresh() {
+        let h = RelayHarness()
+        h.join(1, as: .family)
+        let initSegment = frame(.family, .initSegment, 0)
+        _ = h.core.receivedBinary(1, initSegment)
+        _ = h.core.closed(1)
+        h.join(2, as: .family)
+        h.clock.now = Fixture.t0.addingTimeInterval(1800)
+        h.core.expireStaleCaches()
+        #expect(h.join(3, as: .practitioner).media(to: 3) == [initSegment])
     }
 
     @Test func endOfStreamClearsTheReplay() {
