@@ -1,0 +1,147 @@
+"""Fixtures for the end-to-end tests of the real `vigrelay` and `vigrelay-client` binaries.
+
+Binaries: $VIGRELAY_BIN_DIR (default <repo>/.build/debug); $VIGRELAY_BIN and $VIGRELAY_CLIENT_BIN
+override each one. A missing binary fails the tests that need it (it is never a skip).
+Run:  python3 -m pytest Tests/e2e -q
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import ssl
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from vrtest import Binaries, Certs, Relay, make_token
+
+REPO = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(os.environ.get("VIGRELAY_BIN_DIR", REPO / ".build" / "debug"))
+VIGRELAY = Path(os.environ.get("VIGRELAY_BIN", BIN_DIR / "vigrelay"))
+CLIENT = Path(os.environ.get("VIGRELAY_CLIENT_BIN", BIN_DIR / "vigrelay-client"))
+MAKE_CERT = REPO / "certs" / "make-dev-cert.sh"
+
+DEFAULT_TEST_TIMEOUT = 180  # seconds; a safety net, every wait inside has its own deadline
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "timeout(seconds): per-test watchdog (default 180 s)")
+
+
+@pytest.fixture(autouse=True)
+def _watchdog(request):
+    """Fails a test that hangs, in case some wait lacked a deadline."""
+    marker = request.node.get_closest_marker("timeout")
+    seconds = int(marker.args[0]) if marker else DEFAULT_TEST_TIMEOUT
+
+    def expired(signum, frame):
+        pytest.fail(f"test exceeded its {seconds} s watchdog", pytrace=True)
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _need(path: Path, what: str) -> Path:
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(f"{what} not found at {path}: build it (swift build) or set VIGRELAY_BIN_DIR", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def bins() -> Binaries:
+    return Binaries(vigrelay=VIGRELAY, client=CLIENT)
+
+
+@pytest.fixture(scope="session")
+def vigrelay_bin(bins) -> Path:
+    return _need(bins.vigrelay, "vigrelay")
+
+
+@pytest.fixture(scope="session")
+def client_bin(bins) -> Path:
+    return _need(bins.client, "vigrelay-client")
+
+
+def _make_certs(directory: Path) -> Certs:
+    p = subprocess.run([str(MAKE_CERT), str(directory)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, f"make-dev-cert.sh failed ({p.returncode}): {p.stderr}{p.stdout}"
+    c = Certs(dir=directory, ca=directory / "ca.crt", cert=directory / "server.crt", key=directory / "server.key")
+    for f in (c.ca, c.cert, c.key):
+        assert f.is_file(), f"make-dev-cert.sh did not make {f}"
+    return c
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory) -> Certs:
+    """A CA and a localhost/127.0.0.1 server certificate, made at test time."""
+    return _make_certs(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture(scope="session")
+def other_certs(tmp_path_factory) -> Certs:
+    """An unrelated CA (for 'wrong CA' checks)."""
+    return _make_certs(tmp_path_factory.mktemp("other-certs"))
+
+
+@pytest.fixture(scope="session")
+def ssl_ctx(certs) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(certs.ca))
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def _check_log_has_no_tokens(relay: Relay) -> None:
+    log = relay.log_text()
+    leaked = [t for t in relay.secrets_seen if t in log or t.partition(".")[2] in log]
+    assert not leaked, (f"{len(leaked)} token(s) issued during the run appear in the server's log "
+                        f"({relay.out_path}, {relay.err_path}); tokens must never be written to logs")
+
+
+@pytest.fixture(scope="session")
+def relay(vigrelay_bin, bins, certs, ssl_ctx, tmp_path_factory):
+    """One server with default options shared by the tests that each use their own sessions.
+    At the end: SIGTERM must exit 0, and no token issued during the run may be in its log."""
+    r = Relay(bins, certs, tmp_path_factory.mktemp("relay-shared"), ssl_ctx).start()
+    yield r
+    rc, _ = r.stop()
+    assert rc == 0, f"shared vigrelay exited {rc} on SIGTERM\n{r.log_text()[-2000:]}"
+    _check_log_has_no_tokens(r)
+
+
+@pytest.fixture(scope="session")
+def small_relay(vigrelay_bin, bins, certs, ssl_ctx, tmp_path_factory):
+    """A server with a 1 MiB message limit and a 1 s hello timeout."""
+    r = Relay(bins, certs, tmp_path_factory.mktemp("relay-small"), ssl_ctx,
+              extra_args=["--max-message-bytes", "1048576", "--hello-timeout", "1"]).start()
+    yield r
+    r.stop()
+    _check_log_has_no_tokens(r)
+
+
+@pytest.fixture
+def relay_factory(vigrelay_bin, bins, certs, ssl_ctx, tmp_path):
+    """Starts dedicated servers for one test (flags, restarts, signals); all stopped afterwards."""
+    made: list[Relay] = []
+
+    def make(extra_args=(), data_dir=None, name=None, start=True, port=None, env=None) -> Relay:
+        r = Relay(bins, certs, tmp_path / (name or f"relay{len(made)}"), ssl_ctx,
+                  data_dir=data_dir, extra_args=list(extra_args), port=port, env=env)
+        made.append(r)
+        return r.start() if start else r
+
+    yield make
+    for r in made:
+        r.kill()
+
+
+@pytest.fixture(scope="session")
+def forged_token(vigrelay_bin, bins, tmp_path_factory) -> str:
+    """A well-formed practitioner token for 'alice' signed with another server's secret."""
+    return make_token(bins, tmp_path_factory.mktemp("other-secret"), "alice")

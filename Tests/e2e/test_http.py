@@ -1,0 +1,246 @@
+"""HTTPS API: GET /healthz and POST /v1/sessions (docs/PROTOCOL.md, "HTTP API")."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from vrtest import HEX32, assert_error, forge, wait_until
+
+
+def test_healthz_is_200_json_with_status_and_connections(relay):
+    r = relay.http("GET", "/healthz")
+    assert r.status == 200, r
+    assert "application/json" in r.headers.get("content-type", ""), f"Content-Type: {r.headers.get('content-type')}"
+    body = r.json()
+    assert body.get("status") == "ok", body
+    assert isinstance(body.get("connections"), int) and not isinstance(body["connections"], bool), body
+
+
+def test_healthz_counts_websocket_connections(relay_factory):
+    relay = relay_factory()
+    assert relay.http("GET", "/healthz").json()["connections"] == 0
+    p, f, _ = relay.pair()
+    wait_until(lambda: relay.http("GET", "/healthz").json()["connections"] == 2, 5, "connections == 2")
+    p.close()
+    f.close()
+    wait_until(lambda: relay.http("GET", "/healthz").json()["connections"] == 0, 5, "connections back to 0")
+
+
+def test_tls_only_plain_http_is_not_served(relay):
+    import socket
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.settimeout(5)
+        try:
+            data = s.recv(4096)
+        except (ConnectionResetError, TimeoutError, OSError):
+            data = b""
+    assert b"\"status\"" not in data, f"plain HTTP answered with the health body: {data[:200]!r}"
+
+
+def test_alpn_selects_http_1_1(relay, certs):
+    import socket
+    import ssl
+    ctx = ssl.create_default_context(cafile=str(certs.ca))
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            assert tls.selected_alpn_protocol() == "http/1.1", f"ALPN chose {tls.selected_alpn_protocol()!r}"
+
+
+def test_certificate_is_verified_for_localhost_too(relay, certs):
+    import socket
+    import ssl
+    ctx = ssl.create_default_context(cafile=str(certs.ca))
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            assert tls.version() in ("TLSv1.2", "TLSv1.3"), tls.version()
+
+
+def test_create_session_201_fields(relay):
+    tok = relay.token("alice")
+    before = datetime.now(timezone.utc)
+    r = relay.post_sessions(tok)
+    assert r.status == 201, r
+    assert "application/json" in r.headers.get("content-type", ""), r.headers
+    s = r.json()
+    relay.secrets_seen.add(s["inviteToken"])
+    sid = s["sessionId"]
+    assert HEX32.match(sid), f"sessionId is not 32 lower-case hex: {sid!r}"
+    assert isinstance(s["inviteToken"], str) and s["inviteToken"].count(".") == 1, s["inviteToken"]
+    assert s["inviteToken"] != tok
+
+    join = s["joinUrl"]
+    prefix = f"https://127.0.0.1:{relay.port}/join#"
+    assert join.startswith(prefix), f"joinUrl {join!r} does not start with {prefix!r}"
+    parts = urlsplit(join)
+    assert parts.query == "", f"joinUrl must carry the invite only in the fragment: {join!r}"
+    assert s["inviteToken"] not in join.split("#", 1)[0], "invite appears before the fragment"
+    frag = parse_qs(parts.fragment)
+    assert frag.get("session") == [sid], f"fragment session: {parts.fragment!r}"
+    assert frag.get("invite") == [s["inviteToken"]], f"fragment invite: {parts.fragment!r}"
+
+    assert s["webSocketUrl"] == f"wss://127.0.0.1:{relay.port}/v1/sessions/{sid}/ws", s["webSocketUrl"]
+
+    exp = s["expiresAt"]
+    assert exp.endswith("Z"), f"expiresAt should be UTC ISO 8601: {exp!r}"
+    exp_t = datetime.strptime(exp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    expected = before + timedelta(days=7)
+    assert abs((exp_t - expected).total_seconds()) < 120, f"expiresAt {exp} is not about 7 days from now"
+
+
+def test_create_session_ids_are_unique(relay):
+    tok = relay.token("alice")
+    ids = {relay.create_session(tok)["sessionId"] for _ in range(5)}
+    assert len(ids) == 5
+
+
+def test_create_session_keeps_labels(relay):
+    tok = relay.token("alice")
+    s = relay.create_session(tok, {"caseRef": "fam-042", "cycle": 1, "purpose": "filming"})
+    assert (s.get("caseRef"), s.get("cycle"), s.get("purpose")) == ("fam-042", 1, "filming"), s
+    s = relay.create_session(tok, {"caseRef": "Z" + "9" * 63, "cycle": 99, "purpose": "review"})
+    assert (s.get("caseRef"), s.get("cycle"), s.get("purpose")) == ("Z" + "9" * 63, 99, "review"), s
+
+
+@pytest.mark.parametrize("body", [None, {}, {"cycle": 2}, {"purpose": "review"}, {"caseRef": "a"},
+                                  {"caseRef": "0a.b_c-D"}])
+def test_create_session_optional_body(relay, body):
+    tok = relay.token("alice")
+    relay.create_session(tok, body)
+
+
+def test_create_session_public_url_is_the_base_of_join_url(relay_factory):
+    relay = relay_factory(["--public-url", "https://vig.example.org:9443"])
+    s = relay.create_session(relay.token("alice"))
+    assert s["joinUrl"].startswith("https://vig.example.org:9443/join#"), s["joinUrl"]
+    frag = parse_qs(urlsplit(s["joinUrl"]).fragment)
+    assert frag.get("invite") == [s["inviteToken"]] and frag.get("session") == [s["sessionId"]], s["joinUrl"]
+
+
+BAD_BODIES = [
+    # (raw body, field the message must name or None)
+    (b"not json", None),
+    (b"[1, 2]", None),
+    (b"\"caseRef\"", None),
+    (b"42", None),
+    (json.dumps({"caseRef": ""}).encode(), "caseRef"),
+    (json.dumps({"caseRef": "a" * 65}).encode(), "caseRef"),
+    (json.dumps({"caseRef": "-fam"}).encode(), "caseRef"),
+    (json.dumps({"caseRef": ".fam"}).encode(), "caseRef"),
+    (json.dumps({"caseRef": "_fam"}).encode(), "caseRef"),
+    (json.dumps({"caseRef": "Jane Doe"}).encode(), "caseRef"),
+    (json.dumps({"caseRef": "fam/042"}).encode(), "caseRef"),
+    (json.dumps({"caseRef": "famé"}).encode(), "caseRef"),
+    (json.dumps({"caseRef": 42}).encode(), "caseRef"),
+    (json.dumps({"cycle": 0}).encode(), "cycle"),
+    (json.dumps({"cycle": 100}).encode(), "cycle"),
+    (json.dumps({"cycle": -1}).encode(), "cycle"),
+    (json.dumps({"cycle": "1"}).encode(), "cycle"),
+    (json.dumps({"cycle": 1.5}).encode(), "cycle"),
+    (json.dumps({"cycle": True}).encode(), "cycle"),
+    (json.dumps({"purpose": "therapy"}).encode(), "purpose"),
+    (json.dumps({"purpose": "Filming"}).encode(), "purpose"),
+    (json.dumps({"purpose": 1}).encode(), "purpose"),
+]
+
+
+@pytest.mark.parametrize("raw, field", BAD_BODIES, ids=[b.decode("utf-8", "replace")[:30] for b, _ in BAD_BODIES])
+def test_create_session_invalid_body_is_400(relay, raw, field):
+    tok = relay.token("alice")
+    r = relay.post_sessions(tok, raw_body=raw)
+    body = assert_error(r, 400, "invalid_request")
+    if field:
+        assert field in body["message"], f"the message should name {field!r}: {body['message']!r}"
+
+
+def test_missing_token_is_401(relay):
+    assert_error(relay.post_sessions(None), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("header", ["Basic YWxpY2U6c2VjcmV0", "Bearer", "Bearer ", "Bearer not-a-token",
+                                    "Bearer a.b", "Bearer ...."])
+def test_malformed_authorization_is_401(relay, header):
+    r = relay.http("POST", "/v1/sessions", headers={"Authorization": header}, body=b"{}")
+    assert_error(r, 401, "unauthorized")
+
+
+def test_token_with_a_wrong_signature_is_401(relay):
+    assert_error(relay.post_sessions(forge(relay.token("alice"))), 401, "unauthorized")
+
+
+def test_token_from_another_secret_is_401(relay, forged_token):
+    assert_error(relay.post_sessions(forged_token), 401, "unauthorized")
+
+
+def test_token_with_altered_claims_is_401(relay):
+    import base64
+    tok = relay.token("alice")
+    payload, _, sig = tok.partition(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    text = json.dumps(claims).replace("alice", "mallory")
+    altered = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    assert altered != payload
+    assert_error(relay.post_sessions(f"{altered}.{sig}"), 401, "unauthorized")
+
+
+def test_expired_token_is_401(relay):
+    # --ttl 3s: valid for at least 2 s (expiry is kept to the whole second), so the first use is
+    # safely inside its life; then poll (bounded) until it has expired.
+    tok = relay.token("alice", ttl="3s")
+    first = relay.post_sessions(tok)
+    assert first.status == 201, f"a fresh 3 s token should still work: {first!r}"
+    relay.secrets_seen.add(first.json()["inviteToken"])
+    def refused():
+        r = relay.post_sessions(tok)
+        if r.status == 201:
+            relay.secrets_seen.add(r.json()["inviteToken"])
+            return None
+        return r
+    r = wait_until(refused, 8, "the 3 s token to expire", interval=0.2)
+    assert_error(r, 401, "unauthorized")
+
+
+def test_invite_as_bearer_is_403(relay):
+    s = relay.create_session(relay.token("alice"))
+    assert_error(relay.post_sessions(s["inviteToken"]), 403, "forbidden")
+
+
+def test_body_over_64_kib_is_413(relay):
+    tok = relay.token("alice")
+    raw = b'{"caseRef":"fam-1"' + b" " * (64 * 1024) + b"}"
+    assert len(raw) > 64 * 1024
+    assert_error(relay.post_sessions(tok, raw_body=raw), 413, "too_large")
+
+
+def test_body_much_larger_than_the_limit_is_413(relay):
+    tok = relay.token("alice")
+    raw = b"{" + b" " * (4 * 1024 * 1024) + b"}"
+    assert_error(relay.post_sessions(tok, raw_body=raw), 413, "too_large")
+
+
+def test_body_of_exactly_64_kib_is_accepted(relay):
+    tok = relay.token("alice")
+    head = b'{"caseRef":"fam-1"'
+    raw = head + b" " * (64 * 1024 - len(head) - 1) + b"}"
+    assert len(raw) == 64 * 1024
+    r = relay.post_sessions(tok, raw_body=raw)
+    assert r.status == 201, r
+    relay.secrets_seen.add(r.json()["inviteToken"])
+
+
+def test_unknown_path_is_404(relay):
+    assert_error(relay.http("GET", "/nope"), 404, "not_found")
+    assert_error(relay.http("GET", "/v1/sessions/" + "0" * 32), 404, "not_found")
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/v1/sessions"), ("PUT", "/v1/sessions"),
+                                          ("DELETE", "/v1/sessions"), ("POST", "/healthz")])
+def test_wrong_method_is_405(relay, method, path):
+    tok = relay.token("alice")
+    r = relay.http(method, path, headers={"Authorization": f"Bearer {tok}"}, body=b"{}" if method != "GET" else None)
+    assert_error(r, 405, "method_not_allowed")

@@ -1,0 +1,289 @@
+"""WebSocket joining: hello, welcome, roles, tokens, peer events, replacement, hello timeout
+(docs/PROTOCOL.md, "Joining" and "Errors")."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from vrtest import forge, wait_until, ws_path
+from wsraw import RawClosed, RawWebSocket
+
+
+def test_practitioner_then_family_welcome_and_joined(relay):
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    sid = s["sessionId"]
+    p, welcome = relay.join(sid, tok, "practitioner")
+    assert welcome == {"type": "welcome", "role": "practitioner", "sessionId": sid, "peerPresent": False}, welcome
+    f, welcome = relay.join(sid, s["inviteToken"], "family")
+    assert welcome == {"type": "welcome", "role": "family", "sessionId": sid, "peerPresent": True}, welcome
+    assert p.recv_json() == {"type": "peer", "event": "joined", "role": "family"}
+    p.close()
+    f.close()
+
+
+def test_family_then_practitioner_welcome_and_joined(relay):
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    sid = s["sessionId"]
+    f, welcome = relay.join(sid, s["inviteToken"], "family")
+    assert welcome == {"type": "welcome", "role": "family", "sessionId": sid, "peerPresent": False}, welcome
+    p, welcome = relay.join(sid, tok, "practitioner")
+    assert welcome == {"type": "welcome", "role": "practitioner", "sessionId": sid, "peerPresent": True}, welcome
+    assert f.recv_json() == {"type": "peer", "event": "joined", "role": "practitioner"}
+    p.close()
+    f.close()
+
+
+def test_peer_left_on_close_and_on_abrupt_drop(relay, ssl_ctx):
+    p, f, s = relay.pair()
+    sid = s["sessionId"]
+    t0 = time.monotonic()
+    f.close()  # a clean WebSocket close
+    assert p.recv_json(timeout=3) == {"type": "peer", "event": "left", "role": "family"}
+    assert time.monotonic() - t0 < 3
+
+    # The family comes back over a raw socket and then drops the TCP connection without a close frame.
+    raw = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(sid), ssl_ctx)
+    assert raw.status == 101
+    raw.send_text('{"type":"hello","token":"%s"}' % s["inviteToken"])
+    m = raw.recv()
+    assert m.kind == "text" and '"welcome"' in m.text, m
+    assert p.recv_json() == {"type": "peer", "event": "joined", "role": "family"}
+    raw.abort()
+    assert p.recv_json(timeout=3) == {"type": "peer", "event": "left", "role": "family"}
+
+    # And the other way round.
+    f, _ = relay.join(sid, s["inviteToken"], "family", peer_present=True)
+    assert p.recv_json() == {"type": "peer", "event": "joined", "role": "family"}
+    p.close()
+    assert f.recv_json(timeout=3) == {"type": "peer", "event": "left", "role": "practitioner"}
+    f.close()
+
+
+def test_bye_closes_with_1000_and_peer_gets_left(relay):
+    p, f, _ = relay.pair()
+    f.send_json({"type": "bye"})
+    before, code = f.expect_close()
+    assert code == 1000, f"bye should close with 1000, got {code} (messages before: {before})"
+    assert p.recv_json(timeout=3) == {"type": "peer", "event": "left", "role": "family"}
+    p.close()
+
+
+def test_hello_id_is_echoed_on_welcome(relay):
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    _, welcome = relay.join(s["sessionId"], tok, "practitioner", msg_id="h-1")
+    assert welcome.get("id") == "h-1", welcome
+    _, welcome = relay.join(s["sessionId"], s["inviteToken"], "family", msg_id=7)
+    assert welcome.get("id") == 7, welcome
+
+
+def _refused(relay, sid, hello, code, close_code=1008, msg_id=None):
+    ws = relay.connect(sid, "refused")
+    if msg_id is not None:
+        hello = dict(hello, id=msg_id)
+    ws.send_json(hello)
+    got, closed = ws.expect_close()
+    assert got, f"expected error {code!r} before the close, got nothing (close {closed})"
+    err = json.loads(got[0])
+    assert err.get("type") == "error" and err.get("code") == code, f"expected error {code}, got {got}"
+    assert isinstance(err.get("message"), str) and err["message"], err
+    if msg_id is not None:
+        assert err.get("id") == msg_id, f"error should echo id {msg_id!r}: {err}"
+    assert closed == close_code, f"expected close {close_code} after {code}, got {closed}"
+    return err
+
+
+def test_practitioner_token_of_another_practitioner_is_forbidden(relay):
+    s = relay.create_session(relay.token("alice"))
+    _refused(relay, s["sessionId"], {"type": "hello", "token": relay.token("bob")}, "forbidden", msg_id="x")
+
+
+def test_invite_of_another_session_is_forbidden(relay):
+    tok = relay.token("alice")
+    a = relay.create_session(tok)
+    b = relay.create_session(tok)
+    _refused(relay, a["sessionId"], {"type": "hello", "token": b["inviteToken"]}, "forbidden")
+
+
+def test_forbidden_does_not_disturb_the_joined_side(relay):
+    p, f, s = relay.pair()
+    other = relay.create_session(s["practitionerToken"])
+    _refused(relay, s["sessionId"], {"type": "hello", "token": other["inviteToken"]}, "forbidden")
+    _refused(relay, s["sessionId"], {"type": "hello", "token": relay.token("mallory")}, "forbidden")
+    f.send_json({"type": "signal", "n": 1})
+    assert p.recv_json() == {"type": "signal", "n": 1}, "the refused connections must not replace or notify anyone"
+    p.close()
+    f.close()
+
+
+@pytest.mark.parametrize("kind", ["garbage", "wrong-signature", "other-secret", "empty", "no-token", "number"])
+def test_bad_token_is_unauthorized_1008(relay, forged_token, kind):
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    hello = {"type": "hello", "token": {
+        "garbage": "not-a-token", "wrong-signature": forge(tok), "other-secret": forged_token,
+        "empty": "", "number": 12345, "no-token": None}[kind]}
+    if kind == "no-token":
+        del hello["token"]
+    _refused(relay, s["sessionId"], hello, "unauthorized", msg_id="a1")
+
+
+def test_forged_invite_is_unauthorized(relay):
+    s = relay.create_session(relay.token("alice"))
+    _refused(relay, s["sessionId"], {"type": "hello", "token": forge(s["inviteToken"])}, "unauthorized")
+
+
+def test_expired_practitioner_token_is_unauthorized(relay):
+    s = relay.create_session(relay.token("alice"))
+    short = relay.token("alice", ttl="1s")
+    # Wait (bounded) until the HTTP API says it has expired, then try to join with it.
+    wait_until(lambda: relay.post_sessions(short).status == 401, 5, "the 1 s token to expire", interval=0.2)
+    _refused(relay, s["sessionId"], {"type": "hello", "token": short}, "unauthorized")
+
+
+def test_unknown_session_is_session_not_found_4404(relay):
+    tok = relay.token("alice")
+    relay.create_session(tok)
+    _refused(relay, "0123456789abcdef0123456789abcdef", {"type": "hello", "token": tok},
+             "session_not_found", close_code=4404)
+
+
+@pytest.mark.parametrize("path", ["/v1/sessions/0123456789ABCDEF0123456789ABCDEF/ws", "/v1/sessions/abc/ws",
+                                  "/v1/sessions//ws", "/ws", "/", "/v1/sessions/0123456789abcdef0123456789abcdef/ws/x"])
+def test_other_websocket_paths_are_session_not_found_4404(relay, ssl_ctx, path):
+    tok = relay.token("alice")
+    ws = RawWebSocket.connect("127.0.0.1", relay.port, path, ssl_ctx)
+    assert ws.status == 101, f"upgrade on {path}: HTTP {ws.status} {ws.reason}; the contract closes it with 4404"
+    try:
+        ws.send_text('{"type":"hello","token":"%s"}' % tok)
+    except OSError:
+        pass
+    got, close = ws.recv_until_close()
+    ws.abort()
+    assert close is not None, f"{path}: connection ended without a close frame; got {got}"
+    assert close.code == 4404, f"{path}: expected close 4404, got {close}"
+    assert any(m.kind == "text" and '"session_not_found"' in m.text for m in got), f"{path}: no session_not_found error: {got}"
+
+
+def test_missing_subprotocol_closes_1002(relay, ssl_ctx):
+    s = relay.create_session(relay.token("alice"))
+    ws = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx, subprotocols=None)
+    assert ws.status == 101, f"expected the upgrade then close 1002, got HTTP {ws.status} {ws.reason}"
+    got, close = ws.recv_until_close()
+    ws.abort()
+    assert close is not None and close.code == 1002, f"expected close 1002, got {close} after {got}"
+    assert not any(m.kind == "text" and '"welcome"' in m.text for m in got)
+
+
+def test_only_other_subprotocols_refuses_the_upgrade(relay, ssl_ctx):
+    """docs/PROTOCOL.md: offering only other subprotocols, the upgrade is refused (no 101, no session)."""
+    s = relay.create_session(relay.token("alice"))
+    try:
+        ws = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx, subprotocols=["chat"])
+    except RawClosed:
+        return  # refused during the upgrade
+    status = ws.status
+    ws.abort()
+    assert status != 101, "an upgrade offering only 'chat' must not be accepted"
+
+
+def test_subprotocol_is_confirmed(relay, ssl_ctx):
+    s = relay.create_session(relay.token("alice"))
+    ws = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx,
+                              subprotocols=["other.v9", "vigrelay.v1"])
+    assert ws.status == 101, ws.status
+    assert ws.headers.get("sec-websocket-protocol") == "vigrelay.v1", ws.headers
+    ws.close()
+
+
+def test_replacement_closes_the_first_with_4001(relay):
+    p, f1, s = relay.pair()
+    f2, welcome = relay.join(s["sessionId"], s["inviteToken"], "family2", role="family", peer_present=True)
+    got, code = f1.expect_close()
+    assert got and json.loads(got[0]).get("code") == "replaced", f"first family expected error replaced, got {got}"
+    assert json.loads(got[0]).get("type") == "error"
+    assert code == 4001, f"replaced connection should close with 4001, got {code}"
+    ev = p.recv_json()
+    if ev.get("event") == "left":  # tolerated: the old connection ended
+        ev = p.recv_json()
+    assert ev == {"type": "peer", "event": "joined", "role": "family"}, ev
+    # The new family connection is the live one.
+    f2.send_json({"type": "signal", "from": "f2"})
+    assert p.recv_json() == {"type": "signal", "from": "f2"}
+    p.send_json({"type": "signal", "to": "f2"})
+    assert f2.recv_json() == {"type": "signal", "to": "f2"}
+    p.close()
+    f2.close()
+
+
+def test_replacement_of_the_practitioner(relay):
+    p1, f, s = relay.pair()
+    p2, _ = relay.join(s["sessionId"], s["practitionerToken"], "practitioner2", role="practitioner", peer_present=True)
+    got, code = p1.expect_close()
+    assert code == 4001 and got and '"replaced"' in got[0], (got, code)
+    ev = f.recv_json()
+    if ev.get("event") == "left":
+        ev = f.recv_json()
+    assert ev == {"type": "peer", "event": "joined", "role": "practitioner"}, ev
+    p2.close()
+    f.close()
+
+
+def test_replacement_of_a_half_open_connection(relay, ssl_ctx):
+    """A phone that vanished without closing must not lock the family out."""
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    ghost = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx)
+    ghost.send_text('{"type":"hello","token":"%s"}' % s["inviteToken"])
+    assert '"welcome"' in ghost.recv().text
+    # The ghost never reads or answers again; a new family connection takes over at once.
+    f, welcome = relay.join(s["sessionId"], s["inviteToken"], "family", role="family")
+    p, welcome = relay.join(s["sessionId"], tok, "practitioner", peer_present=True)
+    f.send_json({"type": "signal", "ok": True})
+    assert p.recv_json() == {"type": "signal", "ok": True}
+    ghost.abort()
+    p.close()
+    f.close()
+
+
+def test_no_hello_within_5_s_is_hello_timeout(relay, ssl_ctx):
+    s = relay.create_session(relay.token("alice"))
+    ws = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx)
+    assert ws.status == 101
+    t0 = time.monotonic()
+    got, close = ws.recv_until_close(timeout=10)
+    elapsed = time.monotonic() - t0
+    ws.abort()
+    assert any(m.kind == "text" and '"hello_timeout"' in m.text for m in got), f"no hello_timeout error: {got}"
+    assert close is not None and close.code == 1008, f"expected close 1008, got {close}"
+    assert 4.0 <= elapsed <= 8.0, f"hello timeout after {elapsed:.1f} s, contract says 5 s"
+
+
+def test_hello_timeout_option(small_relay, ssl_ctx):
+    s = small_relay.create_session(small_relay.token("alice"))
+    ws = RawWebSocket.connect("127.0.0.1", small_relay.port, ws_path(s["sessionId"]), ssl_ctx)
+    t0 = time.monotonic()
+    got, close = ws.recv_until_close(timeout=5)
+    elapsed = time.monotonic() - t0
+    ws.abort()
+    assert any(m.kind == "text" and '"hello_timeout"' in m.text for m in got), got
+    assert close is not None and close.code == 1008, close
+    assert elapsed < 3.0, f"--hello-timeout 1 took {elapsed:.1f} s"
+
+
+def test_hello_in_time_is_not_timed_out(small_relay):
+    """A joined connection stays open past the hello timeout."""
+    tok = small_relay.token("alice")
+    s = small_relay.create_session(tok)
+    p, _ = small_relay.join(s["sessionId"], tok, "practitioner")
+    deadline = time.monotonic() + 2.5  # well past the 1 s hello timeout
+    while time.monotonic() < deadline:
+        p.send_json({"type": "signal", "id": "ping"})
+        assert p.recv_error("peer_absent").get("id") == "ping"
+        time.sleep(0.25)
+    p.close()

@@ -1,0 +1,334 @@
+"""Relaying after joining: signals, media frames, the late-joiner cache, slow viewers
+(docs/PROTOCOL.md, "Messages after joining", "Binary media frames")."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from vrtest import CAMERA, F_EOS, F_INIT, F_KEY, SCREEN, frame_header, media_frame, patterned, ws_path
+from wsraw import OP_BINARY, OP_CONT, RawWebSocket
+
+ODD_SIGNAL = ('{ "type" : "signal",\n\t"sdp":"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\n",'
+              '"z":1.50e0, "u":"caf\u00e9 \u2713 \\u00e9", "nested":{"b":[1, 2 ,3],"a":null}, "big":12345678901234567890 }')
+
+
+def test_signal_is_relayed_byte_for_byte_both_ways(relay):
+    p, f, _ = relay.pair()
+    f.send_text(ODD_SIGNAL)
+    assert p.recv_text() == ODD_SIGNAL
+    p.send_text(ODD_SIGNAL + "  ")
+    assert f.recv_text() == ODD_SIGNAL + "  "
+    with_id = '{"type":"signal","id":"s-9","chat":"hello"}'
+    p.send_text(with_id)
+    assert f.recv_text() == with_id
+    p.close()
+    f.close()
+
+
+def test_large_signal_is_relayed(relay):
+    p, f, _ = relay.pair()
+    text = json.dumps({"type": "signal", "blob": "x" * (2 * 1024 * 1024)})
+    f.send_text(text)
+    assert p.recv_text(timeout=10) == text
+    p.close()
+    f.close()
+
+
+def test_signal_without_peer_is_peer_absent(relay):
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    p, _ = relay.join(s["sessionId"], tok, "practitioner")
+    p.send_json({"type": "signal", "id": "q1", "x": 1})
+    err = p.recv_error("peer_absent")
+    assert err.get("id") == "q1", err
+    p.send_json({"type": "signal", "x": 2})
+    err = p.recv_error("peer_absent")
+    assert "id" not in err, err
+    # Still open and usable: the family joins and signals flow.
+    f, _ = relay.join(s["sessionId"], s["inviteToken"], "family", peer_present=True)
+    assert p.recv_json()["event"] == "joined"
+    p.send_json({"type": "signal", "x": 3})
+    assert f.recv_json() == {"type": "signal", "x": 3}
+    p.close()
+    f.close()
+
+
+def test_signal_after_peer_left_is_peer_absent(relay):
+    p, f, _ = relay.pair()
+    f.close()
+    assert p.recv_json(timeout=3)["event"] == "left"
+    p.send_json({"type": "signal"})
+    p.recv_error("peer_absent")
+    p.close()
+
+
+def test_media_frames_forwarded_byte_for_byte_both_ways(relay):
+    p, f, _ = relay.pair()
+    cam = [media_frame(CAMERA, F_INIT, 0, 0, b"\x1aE\xdf\xa3 webm init" + patterned(3000, 1)),
+           media_frame(CAMERA, F_KEY, 1, 33_333, patterned(70_000, 2)),
+           media_frame(CAMERA, 0, 2, 66_666, patterned(125, 3)),
+           media_frame(CAMERA, 0, 3, 99_999, b""),  # header only
+           media_frame(CAMERA, F_KEY | F_INIT, 0xFFFFFFFF, 2**64 - 1, patterned(1_000_000, 4)),
+           media_frame(CAMERA, F_EOS, 5, 123, b"")]
+    scr = [media_frame(SCREEN, F_INIT, 0, 0, patterned(500, 5)),
+           media_frame(SCREEN, F_KEY, 1, 1, patterned(65_536, 6)),
+           media_frame(SCREEN, 0, 2, 2, patterned(126, 7))]
+    for fr in cam:
+        f.send_bytes(fr)
+    for fr in scr:
+        p.send_bytes(fr)
+    for i, fr in enumerate(cam):
+        got = p.recv_binary(timeout=10)
+        assert got == fr, f"camera frame {i} changed in transit: header {frame_header(got)} vs {frame_header(fr)}, {len(got)} vs {len(fr)} bytes"
+    for i, fr in enumerate(scr):
+        got = f.recv_binary(timeout=10)
+        assert got == fr, f"screen frame {i} changed in transit"
+    p.close()
+    f.close()
+
+
+def test_media_with_no_peer_is_silently_kept(relay):
+    """A frame with no viewer is not an error (it goes to the late-joiner cache)."""
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    f, _ = relay.join(s["sessionId"], s["inviteToken"], "family")
+    f.send_bytes(media_frame(CAMERA, F_KEY, 1, 0, b"x"))
+    f.send_json({"type": "signal", "id": "after"})
+    err = f.recv_json()
+    assert err.get("code") == "peer_absent" and err.get("id") == "after", f"expected only peer_absent for the signal, got {err}"
+    f.close()
+
+
+def test_many_frames_arrive_in_order(relay):
+    p, f, _ = relay.pair()
+    frames = [media_frame(CAMERA, F_KEY if i % 30 == 0 else 0, i, i * 33_333, patterned(4000 + i, i)) for i in range(300)]
+    for fr in frames:
+        f.send_bytes(fr)
+    for i, fr in enumerate(frames):
+        got = p.recv_binary(timeout=10)
+        assert got == fr, f"frame {i}: got seq {frame_header(got)['seq']}"
+    p.close()
+    f.close()
+
+
+def test_fragmented_media_frame_is_forwarded_whole(relay, ssl_ctx):
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    p, _ = relay.join(s["sessionId"], tok, "practitioner")
+    raw = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx)
+    raw.send_text(json.dumps({"type": "hello", "token": s["inviteToken"]}))
+    assert '"welcome"' in raw.recv().text
+    assert p.recv_json()["event"] == "joined"
+    frame = media_frame(CAMERA, F_KEY, 1, 0, patterned(200_000, 9))
+    raw.send_frame(OP_BINARY, frame[:10], fin=False)          # splits the header itself
+    raw.send_frame(OP_CONT, frame[10:100_000], fin=False)
+    raw.send_frame(OP_CONT, frame[100_000:], fin=True)
+    assert p.recv_binary(timeout=10) == frame
+    raw.close()
+    p.close()
+
+
+@pytest.mark.parametrize("sender, stream", [("family", SCREEN), ("practitioner", CAMERA),
+                                            ("family", 0), ("family", 3), ("practitioner", 255)])
+def test_wrong_stream_is_refused_and_not_forwarded(relay, sender, stream):
+    p, f, _ = relay.pair()
+    src, dst = (f, p) if sender == "family" else (p, f)
+    own = CAMERA if sender == "family" else SCREEN
+    bad = media_frame(stream, F_KEY, 1, 0, b"must not arrive")
+    good = media_frame(own, F_KEY, 2, 0, b"the next valid frame")
+    src.send_bytes(bad)
+    src.recv_error("stream_not_allowed")
+    src.send_bytes(good)
+    got = dst.recv_binary()
+    assert got == good, f"peer received {got!r} instead of the next valid frame"
+    p.close()
+    f.close()
+
+
+def test_late_joiner_gets_init_segment_and_frames_since_last_keyframe(relay):
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    sid = s["sessionId"]
+    f, _ = relay.join(sid, s["inviteToken"], "family")
+    init = media_frame(CAMERA, F_INIT, 0, 0, b"init-segment" + patterned(1000, 1))
+    sent = [init,
+            media_frame(CAMERA, F_KEY, 1, 1, b"K1"),
+            media_frame(CAMERA, 0, 2, 2, b"d2"),
+            media_frame(CAMERA, 0, 3, 3, b"d3"),
+            media_frame(CAMERA, F_KEY, 4, 4, b"K4" + patterned(5000, 4)),
+            media_frame(CAMERA, 0, 5, 5, b"d5"),
+            media_frame(CAMERA, 0, 6, 6, b"d6")]
+    for fr in sent:
+        f.send_bytes(fr)
+    # Make sure the relay has handled them (messages on one connection are handled in order).
+    f.send_json({"type": "signal", "id": "sync"})
+    assert f.recv_error("peer_absent")["id"] == "sync"
+
+    p, welcome = relay.join(sid, tok, "practitioner", peer_present=True)  # welcome first
+    expected = [init, sent[4], sent[5], sent[6]]
+    for i, fr in enumerate(expected):
+        got = p.recv_binary()
+        assert got == fr, f"late joiner message {i + 1}: got seq {frame_header(got)['seq']} flags {frame_header(got)['flags']}, expected seq {frame_header(fr)['seq']}"
+    # Then live frames follow; nothing else was replayed.
+    live = media_frame(CAMERA, 0, 7, 7, b"live")
+    f.send_bytes(live)
+    assert f.recv_json() == {"type": "peer", "event": "joined", "role": "practitioner"}
+    assert p.recv_binary() == live
+    p.close()
+    f.close()
+
+
+def test_reconnecting_viewer_gets_the_cache_again(relay):
+    p, f, s = relay.pair()
+    init = media_frame(SCREEN, F_INIT, 0, 0, b"screen-init")
+    key = media_frame(SCREEN, F_KEY, 1, 0, b"screen-key")
+    delta = media_frame(SCREEN, 0, 2, 0, b"screen-delta")
+    for fr in (init, key, delta):
+        p.send_bytes(fr)
+    for fr in (init, key, delta):
+        assert f.recv_binary() == fr
+    f2, welcome = relay.join(s["sessionId"], s["inviteToken"], "family-again", peer_present=True)
+    assert [f2.recv_binary() for _ in range(3)] == [init, key, delta]
+    f2.close()
+    p.close()
+
+
+def test_late_joiner_cache_is_per_stream_and_role(relay):
+    """Each viewer is replayed the other side's stream, never its own frames back."""
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    f, _ = relay.join(s["sessionId"], s["inviteToken"], "family")
+    cam = media_frame(CAMERA, F_INIT, 0, 0, b"cam-init")
+    f.send_bytes(cam)
+    f.send_json({"type": "signal", "id": "sync"})
+    assert f.recv_error("peer_absent")["id"] == "sync"
+    p, _ = relay.join(s["sessionId"], tok, "practitioner", peer_present=True)
+    assert p.recv_binary() == cam
+    assert f.recv_json() == {"type": "peer", "event": "joined", "role": "practitioner"}
+    scr = media_frame(SCREEN, F_INIT, 0, 0, b"scr-init")
+    p.send_bytes(scr)
+    assert f.recv_binary() == scr
+    # The family reconnects (replacing its connection): it gets the screen stream, not its camera.
+    f2, _ = relay.join(s["sessionId"], s["inviteToken"], "family-again", peer_present=True)
+    assert f2.recv_binary() == scr
+    f2.send_json({"type": "signal", "id": "next"})
+    m = p.recv_json()
+    if m.get("event") == "left":  # tolerated: the replaced connection ended
+        m = p.recv_json()
+    assert m == {"type": "peer", "event": "joined", "role": "family"}, m
+    assert p.recv_json() == {"type": "signal", "id": "next"}
+    # The practitioner reconnects: it gets the camera stream again, not its screen.
+    p2, _ = relay.join(s["sessionId"], tok, "practitioner-again", peer_present=True)
+    assert p2.recv_binary() == cam
+    p2.send_json({"type": "signal", "id": "last"})
+    assert f2.recv_json() == {"type": "peer", "event": "joined", "role": "practitioner"}
+    assert f2.recv_json() == {"type": "signal", "id": "last"}
+    p2.close()
+    f2.close()
+
+
+def test_late_joiner_cache_is_capped_at_8_mib(relay):
+    """A stream without keyframes keeps its init segment and only its most recent frames (<= 8 MiB)."""
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    f, _ = relay.join(s["sessionId"], s["inviteToken"], "family")
+    init = media_frame(CAMERA, F_INIT, 0, 0, b"init")
+    f.send_bytes(init)
+    n, size = 40, 512 * 1024  # 20 MiB of frames without a keyframe
+    frames = [media_frame(CAMERA, 0, i, i, patterned(size, i)) for i in range(1, n + 1)]
+    for fr in frames:
+        f.send_bytes(fr)
+    f.send_json({"type": "signal", "id": "sync"})
+    assert f.recv_error("peer_absent", timeout=20)["id"] == "sync"
+    p, _ = relay.join(s["sessionId"], tok, "practitioner")
+    assert p.recv_binary(timeout=10) == init
+    got = []
+    f.send_json({"type": "signal", "id": "end"})  # arrives after the replay
+    while True:
+        m = p.recv(timeout=10)
+        if isinstance(m, str):
+            assert json.loads(m) == {"type": "signal", "id": "end"}, m
+            break
+        got.append(m)
+    assert got, "the late joiner got no frames besides the init segment"
+    assert sum(len(x) for x in got) <= 8 * 1024 * 1024 + 16 * len(got), f"replayed {sum(map(len, got))} bytes, cap is 8 MiB"
+    assert sum(len(x) for x in got) >= 4 * 1024 * 1024, "cache kept far less than 8 MiB"
+    k = len(got)
+    assert got == frames[-k:], "the replay must be the most recent frames, in order"
+    p.close()
+    f.close()
+
+
+@pytest.mark.timeout(240)
+def test_slow_viewer_skips_to_next_keyframe_with_skipped_notice(relay, ssl_ctx):
+    """A viewer more than 8 MiB behind loses whole frames up to a keyframe and is told 'skipped'
+    just before it; nothing vanishes without a notice, nothing arrives out of order or altered."""
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    viewer = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx)
+    viewer.send_text(json.dumps({"type": "hello", "token": tok}))
+    assert '"welcome"' in viewer.recv().text
+    fam = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx)
+    fam.send_text(json.dumps({"type": "hello", "token": s["inviteToken"]}))
+    assert '"welcome"' in fam.recv().text
+    size, n, gop = 256 * 1024, 256, 8
+
+    def frame(i: int) -> bytes:
+        return media_frame(CAMERA, F_KEY if i % gop == 0 else 0, i, i, patterned(size, i))
+
+    def send(i: int) -> None:
+        try:
+            fam.send_frame(OP_BINARY, frame(i), timeout=30)
+        except OSError as e:
+            raise AssertionError(f"the family could not send frame {i}: the relay stopped reading it ({e!r})") from None
+
+    # The viewer reads nothing while 64 MiB go out: kernel buffers plus 8 MiB cannot hold that.
+    # The sender must never be held back by the slow viewer (each send has a 30 s deadline).
+    for i in range(n):
+        send(i)
+    fam.send_text(json.dumps({"type": "signal", "id": "sync-1"}))
+
+    state = {"last": -1, "skip": None, "skipped": 0}
+
+    def read_until(marker: str | None, seq: int | None) -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            assert time.monotonic() < deadline, f"viewer did not get {marker or seq} in time"
+            m = viewer.recv(timeout=30)
+            if m.kind == "text":
+                obj = json.loads(m.text)
+                if obj.get("type") == "skipped":
+                    assert state["skip"] is None, f"two 'skipped' notices in a row: {state['skip']}, {obj}"
+                    assert obj.get("stream") == CAMERA and isinstance(obj.get("frames"), int) and obj["frames"] > 0, obj
+                    state["skip"] = obj
+                elif obj == {"type": "signal", "id": marker}:
+                    return
+                continue
+            assert m.kind == "binary", m
+            h = frame_header(m.data)
+            assert m.data == frame(h["seq"]), f"frame {h['seq']} altered in transit"
+            assert h["seq"] > state["last"], f"frame {h['seq']} after {state['last']}: out of order"
+            gap = h["seq"] - state["last"] - 1
+            if gap:
+                assert state["skip"] is not None, f"frames {state['last'] + 1}..{h['seq'] - 1} vanished without a 'skipped' notice"
+                assert state["skip"]["frames"] == gap, f"'skipped' says {state['skip']['frames']} frames, {gap} are missing"
+                assert h["flags"] & (F_KEY | F_INIT), f"after skipping, frame {h['seq']} is not a keyframe or init segment"
+                state["skipped"] += gap
+            else:
+                assert state["skip"] is None, f"'skipped' notice {state['skip']} not followed by a gap"
+            state["skip"] = None
+            state["last"] = h["seq"]
+            if h["seq"] == seq:
+                return
+
+    read_until("sync-1", None)
+    # The viewer has caught up; the next keyframe reaches it, preceded by a notice if frames were lost.
+    next_key = (n + gop - 1) // gop * gop
+    send(next_key)
+    read_until(None, next_key)
+    assert state["skipped"] > 0, "64 MiB to a viewer that did not read: expected some frames to be skipped"
+    viewer.abort()
+    fam.close()
