@@ -45,6 +45,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "VigRelayCoreTests", dependencies: ["VigRelayCore", "VigRelayStorage"], exclude: ["Fixtures"]),
+        .testTarget(name: "VigRelayStorageTests", dependencies: ["VigRelayStorage", "VigRelayCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

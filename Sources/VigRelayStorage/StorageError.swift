@@ -4,6 +4,18 @@ public enum StorageError: Error, CustomStringConvertible {
     case secretUnreadable(path: String, reason: String)
     case secretTooShort(path: String)
     case writeFailed(path: String, reason: String)
+    /// An id that is not in the server's closed alphabet reached the storage layer; no path was built.
+    case invalidIdentifier(kind: String)
+    /// A recording would grow past its storage quota; nothing of the refused payload was written.
+    case quotaExceeded(path: String, limitBytes: Int64)
+    /// A recording, or one of its files, already exists under the id a new recording was given.
+    case recordingExists(path: String)
+    /// `append` or `finish` was called on a recording that was already finished or failed.
+    case recordingClosed(recordingID: String)
+    /// A cluster position given with a payload lies outside the part's bytes.
+    case clusterOutsidePart(recordingID: String, offset: Int64, partBytes: Int64)
+    /// An event log entry used a reserved key or a value JSON cannot hold.
+    case invalidEvent(reason: String)
 
     public var description: String {
         switch self {
@@ -15,6 +27,18 @@ public enum StorageError: Error, CustomStringConvertible {
             return "the token secret at \(path) is shorter than 32 bytes; write at least 32 random bytes there (e.g. openssl rand -hex 32 > \(path))"
         case .writeFailed(let path, let reason):
             return "could not write \(path): \(reason)"
+        case .invalidIdentifier(let kind):
+            return "invalid \(kind) id: ids are lower-case hex made by the server (sessions 32 characters, recordings and clips 16); use an id the server returned"
+        case .quotaExceeded(let path, let limitBytes):
+            return "recording storage quota of \(limitBytes) bytes reached while writing \(path); the recording stops here (what was written stays readable): raise the quota or delete old recordings"
+        case .recordingExists(let path):
+            return "a recording already exists at \(path); start the recording under a new id"
+        case .recordingClosed(let recordingID):
+            return "recording \(recordingID) is already finished or failed; start a new recording to write more"
+        case .clusterOutsidePart(let recordingID, let offset, let partBytes):
+            return "recording \(recordingID): a cluster at byte \(offset) lies outside the part's \(partBytes) bytes; pass cluster offsets relative to the payload being appended"
+        case .invalidEvent(let reason):
+            return "cannot log the session event: \(reason)"
         }
     }
 }

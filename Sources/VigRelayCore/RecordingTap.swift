@@ -1,0 +1,181 @@
+/// Bytes to append to a recording, in order, with what the index needs to know about them.
+public struct RecordingChunk: Sendable, Equatable {
+    /// A WebM Cluster the relay found, placed relative to this chunk's first byte (negative when
+    /// the cluster began in an earlier chunk: the scanner reports a cluster at its first video block).
+    public struct ClusterMark: Sendable, Equatable {
+        public var offsetInChunk: Int64
+        /// Milliseconds of the recording's own media time (0 at its first cluster).
+        public var timeMs: Int64
+        public var keyframe: Bool
+    }
+
+    public var recordingID: String
+    public var bytes: [UInt8]
+    /// The frame header's media time and sequence of the frame these bytes came from.
+    public var mediaTimeUs: UInt64
+    public var sequence: UInt32
+    public var flags: UInt8
+    public var clusters: [ClusterMark]
+    /// True for the first chunk of a part (the first of the recording, or a restarted stream).
+    public var newPart: Bool
+}
+
+/// Decides which camera bytes go into the active recording, so that every recording plays on its own.
+///
+/// Every camera frame passes through; a WebM stream is scanned for clusters and keyframes. A
+/// recording started before the stream begins takes every byte from its init segment on. One started
+/// mid-stream takes the stream's init segment, then the bytes from the next cluster that starts with
+/// a keyframe (for non-WebM payloads: the next frame flagged keyframe). Owned by the lws thread,
+/// inside `RelayCore`, one per session.
+public struct RecordingTap: Sendable {
+    /// The stream's init segment payload (WebM: up to its first cluster; else the whole init frame).
+    private var initPayload: [UInt8]?
+    /// WebM init bytes seen so far while the first cluster has not appeared yet.
+    private var initBuffer: [UInt8] = []
+    /// Longest init segment collected (MediaRecorder's are a few hundred bytes).
+    static let maxInitBytes = 1 << 20
+    private var scanner: WebMScanner?
+    /// Bytes of the current stream fed so far (offset of the next byte).
+    private var streamOffset: Int64 = 0
+    private var active: Active?
+    /// Payloads since the newest cluster start, kept while waiting for a keyframe cluster.
+    private var pending: [(offset: Int64, header: MediaFrameHeader, payload: ArraySlice<UInt8>)] = []
+
+    private struct Active {
+        var id: String
+        /// Waiting for a start point; nothing is written yet.
+        var waiting: Bool
+        /// Stream offset that maps to `fileBase` in the part file.
+        var streamBase: Int64 = 0
+        var fileBase: Int64 = 0
+        var newPart = true
+        var timeBaseMs: Int64?
+        /// Stream offset when recording was asked for: only a cluster starting here or later qualifies.
+        var requestedAt: Int64 = 0
+    }
+
+    public init() {}
+
+    /// Whether a recording is running (or waiting for its first keyframe).
+    public var isRecording: Bool { active != nil }
+    public var recordingID: String? { active?.id }
+
+    /// Starts recording; bytes follow from `frame` calls.
+    public mutating func start(id: String) {
+        active = Active(id: id, waiting: true, requestedAt: streamOffset)
+        pending.removeAll()
+    }
+
+    /// Stops recording; returns nothing more for it.
+    public mutating func stop() {
+        active = nil
+        pending.removeAll()
+    }
+
+    /// Takes one camera frame (header + payload) and returns what to append to the recording.
+    public mutating func frame(_ header: MediaFrameHeader, _ message: [UInt8]) -> [RecordingChunk] {
+        let payload = message[MediaFrameHeader.size...]
+        if header.flags.contains(.initSegment) { restartStream(with: payload) }
+        let start = streamOffset
+        streamOffset += Int64(payload.count)
+        let events = scanner?.feed(payload) ?? []
+        var chunks: [RecordingChunk] = []
+        if scanner != nil, initPayload == nil {
+            // Collect the WebM init segment, which may span frames, up to its first cluster.
+            if let end = events.lazy.compactMap({ e -> Int64? in
+                if case .initSegmentEnd(let end) = e { return end } else { return nil }
+            }).first {
+                // initBuffer holds the stream from offset 0; the init segment is its first `end` bytes.
+                initPayload = Array((initBuffer + payload).prefix(Int(end)))
+                initBuffer = []
+            } else if initBuffer.count + payload.count <= Self.maxInitBytes {
+                initBuffer += payload
+            }
+        }
+        guard var rec = active else { return [] }
+        if rec.waiting {
+            if header.flags.contains(.initSegment) {
+                // Starting with the stream itself: record every byte of it.
+                rec.waiting = false
+                rec.streamBase = start
+                rec.fileBase = 0
+            } else if scanner != nil {
+                pending.append((start, header, payload))
+                guard let key = events.lazy.compactMap({ e -> WebMScanner.Cluster? in
+                    if case .cluster(let c) = e, c.keyframe, c.offset >= rec.requestedAt { return c } else { return nil }
+                }).first, let initBytes = initPayload else {
+                    trimPending()
+                    active = rec
+                    return []
+                }
+                rec.waiting = false
+                rec.newPart = false
+                rec.streamBase = key.offset
+                rec.fileBase = Int64(initBytes.count)
+                rec.timeBaseMs = key.timestampMs
+                chunks.append(RecordingChunk(recordingID: rec.id, bytes: initBytes, mediaTimeUs: header.mediaTimeMicros,
+                                             sequence: header.sequence, flags: MediaFrameFlags.initSegment.rawValue, clusters: [], newPart: true))
+                let held = pending
+                pending.removeAll()
+                for item in held where item.offset + Int64(item.payload.count) > key.offset {
+                    let from = Int(max(0, key.offset - item.offset))
+                    let isLast = item.offset == start
+                    chunks.append(chunk(&rec, item.header, item.payload.dropFirst(from), streamStart: item.offset + Int64(from),
+                                        events: isLast ? events : []))
+                }
+                active = rec
+                return chunks
+            } else if header.flags.contains(.keyframe), let initBytes = initPayload {
+                rec.waiting = false
+                rec.newPart = false
+                rec.streamBase = start
+                rec.fileBase = Int64(initBytes.count)
+                chunks.append(RecordingChunk(recordingID: rec.id, bytes: initBytes, mediaTimeUs: header.mediaTimeMicros,
+                                             sequence: header.sequence, flags: MediaFrameFlags.initSegment.rawValue, clusters: [], newPart: true))
+            } else {
+                active = rec
+                return []
+            }
+        }
+        chunks.append(chunk(&rec, header, payload, streamStart: start, events: events))
+        active = rec
+        return chunks
+    }
+
+    /// A new init segment: the sender restarted its stream (a new part if recording).
+    private mutating func restartStream(with payload: ArraySlice<UInt8>) {
+        // A WebM stream starts with the EBML magic; an init frame shorter than it gets the benefit of the doubt.
+        let magic: [UInt8] = [0x1A, 0x45, 0xDF, 0xA3]
+        let mayBeWebM = WebMScanner.looksLikeWebM(payload) || (payload.count < 4 && payload.elementsEqual(magic.prefix(payload.count)))
+        scanner = mayBeWebM ? WebMScanner() : nil
+        initPayload = scanner == nil ? Array(payload) : nil
+        initBuffer = []
+        streamOffset = 0
+        pending.removeAll()
+        if active != nil, active?.waiting == false {
+            active?.newPart = true
+            active?.timeBaseMs = nil
+        }
+    }
+
+    /// Keeps what may still hold the next keyframe cluster's start: the current cluster, and the last
+    /// bytes the scanner may not have recognised as an element yet (an ID and size are at most 12 bytes).
+    private mutating func trimPending() {
+        let cutoff = min(scanner?.clusterOffset ?? .max, streamOffset - 16)
+        pending.removeAll { $0.offset + Int64($0.payload.count) <= cutoff }
+    }
+
+    private func chunk(_ rec: inout Active, _ header: MediaFrameHeader, _ bytes: ArraySlice<UInt8>, streamStart: Int64,
+                       events: [WebMScanner.Event]) -> RecordingChunk {
+        var marks: [RecordingChunk.ClusterMark] = []
+        for event in events {
+            guard case .cluster(let c) = event, c.offset >= rec.streamBase else { continue }
+            if rec.timeBaseMs == nil { rec.timeBaseMs = c.timestampMs }
+            marks.append(.init(offsetInChunk: c.offset - streamStart, timeMs: c.timestampMs - (rec.timeBaseMs ?? 0), keyframe: c.keyframe))
+        }
+        let out = RecordingChunk(recordingID: rec.id, bytes: Array(bytes), mediaTimeUs: header.mediaTimeMicros,
+                                 sequence: header.sequence, flags: header.flags.rawValue, clusters: marks, newPart: rec.newPart)
+        rec.newPart = false
+        return out
+    }
+}

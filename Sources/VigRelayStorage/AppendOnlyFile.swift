@@ -1,0 +1,87 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An open file that only grows at its end (`O_APPEND`), synced when asked: a recording's media
+/// part, its index, a session's event log.
+///
+/// A failed write is undone as far as possible (the file is cut back to its size before the write),
+/// so the file never ends in half a record, and surfaces as `StorageError.writeFailed` with the
+/// errno text (ENOSPC, EIO, ...). Owned by the disk writer thread; never used on the lws thread.
+final class AppendOnlyFile {
+    /// Where the file is.
+    let path: String
+    /// Bytes in the file, as this writer knows them.
+    private(set) var size: Int64
+    private var fd: Int32
+
+    /// Opens `path` for appending, creating it (mode 0600); `truncating` empties an existing file.
+    init(path: String, truncating: Bool) throws {
+        let flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncating ? O_TRUNC : 0)
+        let fd = open(path, flags, 0o600)
+        guard fd >= 0 else { throw StorageError.writeFailed(path: path, reason: FileIO.errnoText()) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let reason = FileIO.errnoText()
+            Glibc.close(fd)
+            throw StorageError.writeFailed(path: path, reason: reason)
+        }
+        self.path = path
+        self.fd = fd
+        self.size = Int64(st.st_size)
+    }
+
+    deinit { close() }
+
+    /// True while the file is open.
+    var isOpen: Bool { fd >= 0 }
+
+    /// Writes all of `bytes` at the end of the file; on failure cuts the file back and throws.
+    func append(_ bytes: [UInt8]) throws {
+        guard fd >= 0 else { throw StorageError.writeFailed(path: path, reason: "file already closed") }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = FileIO.errnoText()
+                if done > 0 { _ = ftruncate(fd, off_t(size)) }
+                throw StorageError.writeFailed(path: path, reason: reason)
+            }
+            done += n
+        }
+        size += Int64(bytes.count)
+    }
+
+    /// Cuts the file back to `length` bytes (undoing an append whose companion write failed).
+    func truncate(to length: Int64) throws {
+        guard fd >= 0, ftruncate(fd, off_t(length)) == 0 else {
+            throw StorageError.writeFailed(path: path, reason: fd >= 0 ? FileIO.errnoText() : "file already closed")
+        }
+        size = length
+    }
+
+    /// The file's last byte, or nil for an empty file (read with `pread` through a separate descriptor).
+    func lastByte() -> UInt8? {
+        guard size > 0 else { return nil }
+        let rfd = open(path, O_RDONLY | O_CLOEXEC)
+        guard rfd >= 0 else { return nil }
+        defer { Glibc.close(rfd) }
+        var byte: UInt8 = 0
+        return pread(rfd, &byte, 1, off_t(size - 1)) == 1 ? byte : nil
+    }
+
+    /// fsyncs the file's data, so it survives a crash.
+    func sync() throws {
+        guard fd >= 0 else { return }
+        guard fsync(fd) == 0 else { throw StorageError.writeFailed(path: path, reason: FileIO.errnoText()) }
+    }
+
+    /// Closes the file; later calls do nothing.
+    func close() {
+        guard fd >= 0 else { return }
+        Glibc.close(fd)
+        fd = -1
+    }
+}

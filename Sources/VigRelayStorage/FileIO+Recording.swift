@@ -1,0 +1,74 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// POSIX helpers the recording code adds to `FileIO`: stat, truncate, read, list, remove, in-place write.
+extension FileIO {
+    /// The size of a regular file; nil when it is missing or not a regular file.
+    static func regularFileSize(_ path: String) -> Int64? {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int64(st.st_size)
+    }
+
+    /// When a file was last written; nil when it cannot be read.
+    static func modificationDate(_ path: String) -> Date? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec) + TimeInterval(st.st_mtim.tv_nsec) / 1e9)
+    }
+
+    /// The whole file, or nil when it is missing or unreadable.
+    static func readAll(_ path: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+    }
+
+    /// The names in a directory, sorted; empty when it is missing.
+    static func names(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+    }
+
+    /// Shortens a file to `length` bytes and fsyncs it.
+    static func truncate(_ path: String, to length: Int64) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StorageError.writeFailed(path: path, reason: errnoText()) }
+        defer { close(fd) }
+        guard ftruncate(fd, off_t(length)) == 0, fsync(fd) == 0 else {
+            throw StorageError.writeFailed(path: path, reason: errnoText())
+        }
+    }
+
+    /// Overwrites bytes at `offset` (the file keeps its size) and fsyncs it.
+    static func overwrite(_ bytes: [UInt8], at offset: Int64, in path: String) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StorageError.writeFailed(path: path, reason: errnoText()) }
+        defer { close(fd) }
+        let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        guard n == bytes.count, fsync(fd) == 0 else {
+            throw StorageError.writeFailed(path: path, reason: n < 0 ? errnoText() : "short write")
+        }
+    }
+
+    /// Removes a file; a file that is already gone is not an error.
+    static func remove(_ path: String) throws {
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw StorageError.writeFailed(path: path, reason: errnoText())
+        }
+    }
+
+    /// fsyncs a directory itself, so removals and new entries in it survive a crash.
+    static func syncDirectory(_ directory: String) {
+        syncDirectory(of: directory + "/.")
+    }
+}
+
+/// Reading the start of a file (an init segment) without reading all of it.
+extension FileIO {
+    /// Up to `count` bytes from the start of a file, or nil when it cannot be read.
+    static func readPrefix(_ path: String, count: Int) -> [UInt8]? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: count)).map { [UInt8]($0) }
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import VigRelayCore
+
+/// One recording being written: its media parts, its index and its manifest.
+///
+/// Created when recording starts; every camera payload goes through `append`, in order and exactly
+/// as received; `syncIfDue` fsyncs at most once a second (the caller calls it after each append and
+/// on a periodic tick, so data is durable within about a second); `finish` flushes and marks the
+/// manifest `complete`. A write error (ENOSPC, EIO, the quota) is thrown as a `StorageError`; the
+/// caller then calls `fail`, which keeps what was written readable and marks the manifest `failed`.
+/// After a crash, `RecordingRecovery` finds the manifest still `recording` and repairs the files.
+///
+/// Files (see `RecordingPaths`): part 1 is `{rid}.webm` (or `.mp4` / `.bin`, from the part's first
+/// bytes), a restarted stream opens part 2 `{rid}.2.webm`, ...; `{rid}.index` (see
+/// `RecordingIndex`); `{rid}.json`. The media is synced before the index, so a synced index line
+/// never describes bytes that are not on disk. The manifest is rewritten when a part opens and when
+/// the recording ends; between those, `manifest` holds the live totals.
+///
+/// Owned by the disk writer thread (`DiskWriter`): create it, call it and drop it there only; never
+/// on the lws thread.
+public final class RecordingFile {
+    /// The session recorded.
+    public let sessionID: String
+    /// This recording's id (16 lower-case hex characters).
+    public let recordingID: String
+    /// Most media bytes this recording may hold over all its parts; nil for no limit.
+    public let quotaBytes: Int64?
+    /// The manifest with the totals so far (on disk it is rewritten only when a part opens or at the end).
+    public private(set) var manifest: RecordingManifest
+    /// When the files were last fsynced (the start time before the first sync).
+    public private(set) var lastSyncAt: Date
+
+    private let paths: RecordingPaths
+    private let manifestPath: String
+    private let index: AppendOnlyFile
+    private var media: AppendOnlyFile?
+    private var tally = RecordingPartTally()
+    /// Media bytes over all parts.
+    private var totalBytes: Int64 = 0
+    private var unsynced = false
+
+    /// Creates the session's `recordings` directory (0700), an empty index and a manifest in state
+    /// `recording`. Throws for invalid ids, an id already used, or a write error.
+    public init(dataDir: String, sessionID: String, recordingID: String, startedAt: Date,
+                stream: String = "camera", quotaBytes: Int64? = nil) throws {
+        let paths = RecordingPaths(dataDir: dataDir)
+        guard Identifiers.isValidSessionID(sessionID) else { throw StorageError.invalidIdentifier(kind: "session") }
+        guard let dir = paths.recordingsDirectory(sessionID),
+              let manifestPath = paths.manifestFile(sessionID: sessionID, recordingID: recordingID),
+              let indexPath = paths.indexFile(sessionID: sessionID, recordingID: recordingID) else {
+            throw StorageError.invalidIdentifier(kind: "recording")
+        }
+        try FileIO.makeDirectory(dir)
+        FileIO.syncDirectory(of: dir)
+        for path in [manifestPath, indexPath] where FileIO.regularFileSize(path) != nil {
+            throw StorageError.recordingExists(path: path)
+        }
+        self.sessionID = sessionID
+        self.recordingID = recordingID
+        self.quotaBytes = quotaBytes
+        self.paths = paths
+        self.manifestPath = manifestPath
+        self.lastSyncAt = startedAt
+        self.manifest = RecordingManifest(recordingId: recordingID, sessionId: sessionID, stream: stream,
+                                          mediaType: RecordingManifestFile.mediaType(of: .other), startedAt: startedAt)
+        index = try AppendOnlyFile(path: indexPath, truncating: true)
+        try index.sync()
+        try RecordingManifestFile.write(manifest, to: manifestPath)
+    }
+
+    /// Path of the part being written, if one is open.
+    public var currentMediaPath: String? { media?.path }
+
+    /// Appends one payload to the current part and records it in the index.
+    ///
+    /// `newPart` is true for the first payload and for the first payload of a restarted stream (a new
+    /// init segment): it opens the next part, named from the payload's first bytes, and for parts
+    /// after the first writes a `G` line. `clusters` are the WebM Cluster starts found, relative to
+    /// this payload's first byte; an offset may be negative for a cluster that began in an earlier
+    /// payload of the same part (the scanner reports a cluster once its first block is read). Nothing
+    /// is written when the quota would be passed or a cluster lies outside the part; on a write error
+    /// the files are cut back to what they held before.
+    public func append(payload: [UInt8], mediaTimeUs: UInt64, sequence: UInt32, flags: UInt8,
+                       clusters: [(offsetInPayload: Int, timeMs: Int64, keyframe: Bool)],
+                       newPart: Bool, at now: Date = Date()) throws {
+        guard manifest.state == .recording else { throw StorageError.recordingClosed(recordingID: recordingID) }
+        let opening = newPart || media == nil
+        let container = MediaContainer(sniffing: payload.prefix(8))
+        if let quotaBytes, totalBytes + Int64(payload.count) > quotaBytes {
+            let path = opening ? mediaPath(part: manifest.parts.count + 1, container) : media?.path
+            throw StorageError.quotaExceeded(path: path ?? manifestPath, limitBytes: quotaBytes)
+        }
+        let offset = opening ? 0 : tally.bytes
+        let end = offset + Int64(payload.count)
+        let starts = clusters.map { (offset: offset + Int64($0.offsetInPayload), timeMs: $0.timeMs, keyframe: $0.keyframe) }
+        if let bad = starts.first(where: { $0.offset < 0 || $0.offset >= end }) {
+            throw StorageError.clusterOutsidePart(recordingID: recordingID, offset: bad.offset, partBytes: end)
+        }
+
+        var lines = ""
+        if opening {
+            try openPart(container: container, at: now)
+            if manifest.parts.count > 1 {
+                lines += RecordingIndex.Record.gap(part: manifest.parts.count, unixMs: Self.unixMs(now)).line + "\n"
+            }
+        }
+        guard let media else { throw StorageError.recordingClosed(recordingID: recordingID) }
+        let part = manifest.parts.count
+        let frame = RecordingIndex.Frame(part: part, offset: offset, length: Int64(payload.count),
+                                         mediaTimeUs: mediaTimeUs, sequence: sequence, flags: flags)
+        lines += RecordingIndex.Record.frame(frame).line + "\n"
+        for start in starts {
+            let cluster = RecordingIndex.Cluster(part: part, offset: start.offset, timeMs: start.timeMs, keyframe: start.keyframe)
+            lines += RecordingIndex.Record.cluster(cluster).line + "\n"
+        }
+
+        try media.append(payload)
+        do {
+            try index.append(Array(lines.utf8))
+        } catch {
+            try? media.truncate(to: offset)
+            throw error
+        }
+        tally.add(frame)
+        for start in starts { tally.addClusterTime(start.timeMs) }
+        totalBytes += Int64(payload.count)
+        tally.apply(to: &manifest.parts[part - 1])
+        unsynced = true
+    }
+
+    /// fsyncs media and index when something was written and at least a second passed since the
+    /// last sync; returns whether it synced.
+    @discardableResult
+    public func syncIfDue(now: Date) throws -> Bool {
+        guard manifest.state == .recording, unsynced, now.timeIntervalSince(lastSyncAt) >= 1 else { return false }
+        try sync(now: now)
+        return true
+    }
+
+    /// fsyncs, closes and marks the manifest `complete`; returns it. After a thrown error the
+    /// recording is still open: call `fail`.
+    public func finish(at time: Date) throws -> RecordingManifest {
+        guard manifest.state == .recording else { throw StorageError.recordingClosed(recordingID: recordingID) }
+        try sync(now: time)
+        var done = manifest
+        done.move(to: .complete, at: time)
+        try RecordingManifestFile.write(done, to: manifestPath)
+        manifest = done
+        close()
+        return manifest
+    }
+
+    /// Closes what it can, keeps everything written so far, marks the manifest `failed` with
+    /// `reason` (no media content in it); returns it. A recording already ended is returned as it is.
+    @discardableResult
+    public func fail(reason: String, at time: Date) -> RecordingManifest {
+        guard manifest.state == .recording else { return manifest }
+        try? media?.sync()
+        try? index.sync()
+        close()
+        manifest.move(to: .failed, at: time)
+        manifest.failure = reason
+        // On a full disk this may fail too; recovery then finds the manifest `recording` and
+        // marks it `interrupted` at the next start.
+        try? RecordingManifestFile.write(manifest, to: manifestPath)
+        return manifest
+    }
+
+    private func sync(now: Date) throws {
+        try media?.sync()
+        try index.sync()
+        lastSyncAt = now
+        unsynced = false
+    }
+
+    private func close() {
+        media?.close()
+        index.close()
+    }
+
+    /// Ends the current part (synced) and opens the next one, listed in the manifest first so that
+    /// recovery knows every file.
+    private func openPart(container: MediaContainer, at now: Date) throws {
+        if let media {
+            try media.sync()
+            try index.sync()
+            media.close()
+            self.media = nil
+        }
+        let number = manifest.parts.count + 1
+        guard let name = RecordingPaths.mediaFileName(recordingID: recordingID, part: number, container: container),
+              let path = mediaPath(part: number, container) else {
+            throw StorageError.invalidIdentifier(kind: "recording")
+        }
+        var startMs: Int64 = 0
+        if let last = manifest.parts.last {
+            let wall = Self.unixMs(now) - Self.unixMs(manifest.startedAt)
+            startMs = max(last.startMs + last.durationMs, wall)
+        } else {
+            manifest.mediaType = RecordingManifestFile.mediaType(of: container)
+        }
+        var next = manifest
+        next.parts.append(RecordingManifest.Part(number: number, file: name, startMs: startMs))
+        try RecordingManifestFile.write(next, to: manifestPath)
+        manifest = next
+        tally = RecordingPartTally()
+        media = try AppendOnlyFile(path: path, truncating: true)
+        FileIO.syncDirectory(of: path)
+    }
+
+    private func mediaPath(part: Int, _ container: MediaContainer) -> String? {
+        paths.mediaFile(sessionID: sessionID, recordingID: recordingID, part: part, container: container)
+    }
+
+    static func unixMs(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import VigRelayCore
+
+/// The append-only event log of a session, `DATA/sessions/{sid}/session.jsonl`.
+///
+/// One JSON object per line, `time` (ISO 8601 UTC with milliseconds) and `event` first, then the
+/// caller's fields sorted by key: `{"time":"2027-01-15T08:00:00.000Z","event":"consent","recording":false,"role":"family"}`.
+/// It holds what happened (ids, roles, states), never names, tokens or media: callers pass only those.
+/// Each `append` opens the file with `O_APPEND`, writes one line and fsyncs, so an event is on disk
+/// when `append` returns. `append` runs on the disk writer thread; `read` on any thread but lws.
+public struct SessionEventLog: Sendable {
+    /// Where the log files are.
+    public let paths: RecordingPaths
+
+    /// The logs under `dataDir`.
+    public init(dataDir: String) { paths = RecordingPaths(dataDir: dataDir) }
+
+    /// Appends one event line durably. Field values may be strings, numbers, booleans, arrays or
+    /// dictionaries of those, or `Date`s (written as ISO 8601); `time` and `event` are reserved keys.
+    public func append(sessionID: String, event: String, fields: [String: any Sendable] = [:], at time: Date = Date()) throws {
+        guard let dir = paths.sessionDirectory(sessionID), let path = paths.eventLog(sessionID) else {
+            throw StorageError.invalidIdentifier(kind: "session")
+        }
+        var line = try Self.line(event: event, fields: fields, time: time)
+        try FileIO.makeDirectory(dir)
+        let existed = FileIO.regularFileSize(path) != nil
+        let file = try AppendOnlyFile(path: path, truncating: false)
+        defer { file.close() }
+        // A crash may have left a torn last line: start ours on a line of its own.
+        if let last = file.lastByte(), last != 0x0a { line.insert(0x0a, at: 0) }
+        try file.append(line)
+        try file.sync()
+        if !existed { FileIO.syncDirectory(of: path) }
+    }
+
+    /// Every complete event of a session, oldest first; a torn or unreadable line is skipped.
+    /// Empty for an invalid id or a session without a log.
+    public func read(sessionID: String) -> [[String: Any]] {
+        guard let path = paths.eventLog(sessionID), let bytes = FileIO.readAll(path) else { return [] }
+        var lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false)
+        // The piece after the last newline is empty, or a line torn by a crash.
+        lines.removeLast()
+        return lines.compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any]
+        }
+    }
+
+    /// The time of the session's last event: when the session was last active (retention uses it).
+    public func lastEventTime(sessionID: String) -> Date? {
+        read(sessionID: sessionID).last.flatMap { ($0["time"] as? String).flatMap(Self.parseTime) }
+    }
+
+    /// The JSON line (with its newline) for one event.
+    static func line(event: String, fields: [String: any Sendable], time: Date) throws -> [UInt8] {
+        guard Identifiers.isSafeName(event, maxLength: 64) else {
+            throw StorageError.invalidEvent(reason: "event names are 1-64 of A-Z a-z 0-9 . _ -")
+        }
+        if fields["time"] != nil || fields["event"] != nil {
+            throw StorageError.invalidEvent(reason: "\"time\" and \"event\" are set by the log, not by fields")
+        }
+        var members = [("time", formatTime(time) as Any), ("event", event as Any)]
+        for key in fields.keys.sorted() {
+            let raw: Any = fields[key]!
+            let value: Any = (raw as? Date).map { formatTime($0) as Any } ?? raw
+            members.append((key, value))
+        }
+        var out: [UInt8] = [0x7b]
+        for (i, (key, value)) in members.enumerated() {
+            guard JSONSerialization.isValidJSONObject([value]) else {
+                throw StorageError.invalidEvent(reason: "field \"\(key)\" is not a JSON value")
+            }
+            let k = try JSONSerialization.data(withJSONObject: key, options: [.fragmentsAllowed])
+            let v = try JSONSerialization.data(withJSONObject: value,
+                                               options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])
+            if i > 0 { out.append(0x2c) }
+            out += [UInt8](k) + [0x3a] + [UInt8](v)
+        }
+        return out + [0x7d, 0x0a]
+    }
+
+    /// `2027-01-15T08:00:00.000Z`.
+    static func formatTime(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    /// Reads an event time, with or without fractional seconds.
+    public static func parseTime(_ text: String) -> Date? {
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
+            ?? (try? Date.ISO8601FormatStyle().parse(text))
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+import VigRelayCore
+import VigRelayStorage
+
+/// Listing, download paths, deletion and retention.
+struct RecordingStoreTests {
+    let sid = Fixture.sessionID
+    let rid = Fixture.recordingID
+    let rid2 = Fixture.otherRecordingID
+
+    /// Session `sid` with a finished one-part recording `rid`, a recording `rid2` of two parts still
+    /// being written, and a clip.
+    func populate(_ tmp: TempDirectory) throws -> RecordingFile {
+        let a = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
+        try a.append(Fixture.webmStart, newPart: true)
+        _ = try a.finish(at: Fixture.t0.addingTimeInterval(1))
+        let b = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid2, startedAt: Fixture.t0.addingTimeInterval(2))
+        try b.append(Fixture.webmStart, newPart: true)
+        try b.append(Fixture.mp4Start, newPart: true)
+        let clips = "\(tmp.path)/sessions/\(sid)/clips"
+        try FileManager.default.createDirectory(atPath: clips, withIntermediateDirectories: true)
+        try Data(Fixture.webmStart).write(to: URL(fileURLWithPath: clips + "/0123456789abcdef.webm"))
+        return b
+    }
+
+    @Test func listsManifestsAndFindsParts() throws {
+        let tmp = try TempDirectory()
+        let writing = try populate(tmp)
+        let store = RecordingStore(dataDir: tmp.path)
+        #expect(store.sessionIDs() == [sid])
+        #expect(store.manifests(sessionID: sid).map(\.recordingId) == [rid, rid2])
+        #expect(store.manifests(sessionID: sid).map(\.state) == [.complete, .recording])
+        let dir = Fixture.recordingsDir(tmp)
+        #expect(store.mediaPath(sessionID: sid, recordingID: rid) == dir + "/\(rid).webm")
+        #expect(store.mediaPath(sessionID: sid, recordingID: rid2, part: 2) == dir + "/\(rid2).2.mp4")
+        #expect(store.mediaPath(sessionID: sid, recordingID: rid2, part: 3) == nil)
+        #expect(store.mediaPath(sessionID: sid, recordingID: rid, part: 0) == nil)
+        #expect(store.mediaPath(sessionID: Fixture.otherSessionID, recordingID: rid) == nil)
+        #expect(store.index(sessionID: sid, recordingID: rid2)?.gaps.map(\.part) == [2])
+        #expect(store.manifests(sessionID: Fixture.otherSessionID).isEmpty)
+        _ = writing.fail(reason: "test over", at: Fixture.t0)
+    }
+
+    @Test(arguments: Fixture.badIDs)
+    func invalidRecordingIDsNeverReachAFile(_ bad: String) throws {
+        let tmp = try TempDirectory()
+        _ = try populate(tmp).fail(reason: "test", at: Fixture.t0)
+        let store = RecordingStore(dataDir: tmp.path)
+        #expect(store.manifest(sessionID: sid, recordingID: bad) == nil)
+        #expect(store.mediaPath(sessionID: sid, recordingID: bad) == nil)
+        #expect(store.index(sessionID: sid, recordingID: bad) == nil)
+    }
+
+    @Test(arguments: Fixture.badSessionIDs)
+    func invalidSessionIDsNeverReachAFile(_ bad: String) throws {
+        let tmp = try TempDirectory()
+        _ = try populate(tmp).fail(reason: "test", at: Fixture.t0)
+        let store = RecordingStore(dataDir: tmp.path)
+        #expect(store.manifests(sessionID: bad).isEmpty)
+        #expect(store.manifest(sessionID: bad, recordingID: rid) == nil)
+        #expect(store.mediaPath(sessionID: bad, recordingID: rid) == nil)
+        #expect(store.index(sessionID: bad, recordingID: rid) == nil)
+        #expect(!store.hasFiles(sessionID: bad))
+        #expect(throws: StorageError.self) { try store.deleteAll(sessionID: bad, at: Fixture.t0) }
+        #expect(store.hasFiles(sessionID: sid))
+    }
+
+    /// A manifest edited to point elsewhere is not followed.
+    @Test func tamperedManifestFileNamesAreNotFollowed() throws {
+        let tmp = try TempDirectory()
+        let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
+        try file.append(Fixture.webmStart, newPart: true)
+        var manifest = try file.finish(at: Fixture.t0)
+        let dir = Fixture.recordingsDir(tmp)
+        for name in ["../../../secret", "\(rid2).webm", "\(rid).index"] {
+            manifest.parts[0].file = name
+            try RecordingManifestFile.write(manifest, to: dir + "/\(rid).json")
+            #expect(RecordingStore(dataDir: tmp.path).mediaPath(sessionID: sid, recordingID: rid) == nil)
+        }
+        // A manifest copied under another recording's name is not that recording's.
+        try FileManager.default.copyItem(atPath: dir + "/\(rid).json", toPath: dir + "/\(rid2).json")
+        #expect(RecordingStore(dataDir: tmp.path).manifest(sessionID: sid, recordingID: rid2) == nil)
+    }
+
+    @Test func deleteAllLeavesNoMediaIndexOrClipFiles() throws {
+        let tmp = try TempDirectory()
+        let writing = try populate(tmp)
+        _ = writing.fail(reason: "consent withdrawn", at: Fixture.t0.addingTimeInterval(3))
+        let dir = Fixture.recordingsDir(tmp)
+        try Data("stray".utf8).write(to: URL(fileURLWithPath: dir + "/\(rid).json.tmp"))
+        try SessionEventLog(dataDir: tmp.path).append(sessionID: sid, event: "consent", fields: ["recording": false], at: Fixture.t0)
+        let store = RecordingStore(dataDir: tmp.path)
+
+        let deleted = try store.deleteAll(sessionID: sid, at: Fixture.t0.addingTimeInterval(4))
+        #expect(deleted == [rid, rid2])
+        #expect(names(dir) == ["\(rid).json", "\(rid2).json"])
+        #expect(names("\(tmp.path)/sessions/\(sid)/clips").isEmpty)
+        #expect(!store.hasFiles(sessionID: sid))
+        let manifests = store.manifests(sessionID: sid)
+        #expect(manifests.map(\.state) == [.deleted, .deleted])
+        #expect(manifests.map(\.stoppedAt) == [Fixture.t0.addingTimeInterval(1), Fixture.t0.addingTimeInterval(3)])
+        #expect(store.mediaPath(sessionID: sid, recordingID: rid) == nil)
+        #expect(store.index(sessionID: sid, recordingID: rid) == nil)
+        #expect(SessionEventLog(dataDir: tmp.path).read(sessionID: sid).count == 1, "the event log stays")
+        #expect(try store.deleteAll(sessionID: sid, at: Fixture.t0.addingTimeInterval(5)) == [])
+    }
+
+    @Test func deleteAllDuringARecordingMarksItDeleted() throws {
+        let tmp = try TempDirectory()
+        let writing = try populate(tmp)
+        let store = RecordingStore(dataDir: tmp.path)
+        #expect(try store.deleteAll(sessionID: sid, at: Fixture.t0.addingTimeInterval(9)) == [rid, rid2])
+        #expect(store.manifest(sessionID: sid, recordingID: rid2)?.stoppedAt == Fixture.t0.addingTimeInterval(9))
+        #expect(!store.hasFiles(sessionID: sid))
+        _ = writing.fail(reason: "deleted", at: Fixture.t0)
+    }
+
+    @Test func retentionDeletesRecordingsOfSessionsThatEndedBeforeTheCutoff() throws {
+        let tmp = try TempDirectory()
+        _ = try populate(tmp).finish(at: Fixture.t0.addingTimeInterval(3))
+        let log = SessionEventLog(dataDir: tmp.path)
+        try log.append(sessionID: sid, event: "created", at: Fixture.t0)
+        try log.append(sessionID: sid, event: "left", fields: ["role": "family"], at: Fixture.t0.addingTimeInterval(60))
+        let recent = try RecordingFile(dataDir: tmp.path, sessionID: Fixture.otherSessionID, recordingID: rid, startedAt: Fixture.t0)
+        try recent.append(Fixture.webmStart, newPart: true)
+        _ = try recent.finish(at: Fixture.t0)
+        try log.append(sessionID: Fixture.otherSessionID, event: "left", at: Fixture.t0.addingTimeInterval(86_400))
+
+        let store = RecordingStore(dataDir: tmp.path)
+        let cutoff = Fixture.t0.addingTimeInterval(3600)
+        let done = store.deleteRecordingsOfSessionsEndedBefore(cutoff, at: Fixture.t0.addingTimeInterval(100_000))
+        #expect(done == [.init(sessionID: sid, sessionEndedAt: Fixture.t0.addingTimeInterval(60), recordingIDs: [rid, rid2], failure: nil)])
+        #expect(!store.hasFiles(sessionID: sid))
+        #expect(store.manifests(sessionID: Fixture.otherSessionID).map(\.state) == [.complete])
+        #expect(store.deleteRecordingsOfSessionsEndedBefore(cutoff, at: Fixture.t0.addingTimeInterval(100_001)).isEmpty)
+    }
+
+    @Test func retentionSkipsSessionsStillRecording() throws {
+        let tmp = try TempDirectory()
+        let writing = try populate(tmp)
+        try SessionEventLog(dataDir: tmp.path).append(sessionID: sid, event: "created", at: Fixture.t0)
+        let store = RecordingStore(dataDir: tmp.path)
+        #expect(store.deleteRecordingsOfSessionsEndedBefore(Fixture.t0.addingTimeInterval(10), at: Fixture.t0.addingTimeInterval(10)).isEmpty)
+        #expect(store.hasFiles(sessionID: sid))
+        _ = writing.fail(reason: "test over", at: Fixture.t0)
+    }
+}
