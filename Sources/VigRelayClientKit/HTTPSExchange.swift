@@ -43,20 +43,7 @@ final class HTTPSExchange: LoopConnection, @unchecked Sendable {
     }
 
     func connect(context: OpaquePointer, loop: ClientLoop) {
-        let started = withCStrings([endpoint.host, path, endpoint.hostHeader, method, "http/1.1", "vigrelay.v1"]) { s -> Bool in
-            var info = lws_client_connect_info()
-            info.context = context
-            info.address = s[0]
-            info.port = Int32(endpoint.port)
-            info.ssl_connection = trust.connectionFlags
-            info.path = s[1]
-            info.host = s[2]
-            info.method = s[3]
-            info.alpn = s[4]
-            info.local_protocol_name = s[5]
-            info.opaque_user_data = UnsafeMutableRawPointer(bitPattern: UInt(id))
-            return lws_client_connect_via_info(&info) != nil
-        }
+        let started = startClientConnection(context: context, endpoint: endpoint, trust: trust, path: path, method: method, id: id)
         if !started { finish(.failure(ConnectFailure.classify("Unable to connect", certificateRejected: certificateRejected, server: endpoint))) }
     }
 

@@ -34,9 +34,25 @@ func clientLoopCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _
     return connection.handle(wsi, reason, user, input, len)
 }
 
-/// Duplicates optional strings as C strings for the length of `body` (lws copies what it keeps).
-func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+/// Starts an lws client connection to `endpoint` for connection `id` (found again through the wsi's
+/// opaque user data). `method` nil means a WebSocket upgrade with subprotocol `vigrelay.v1`.
+/// lws copies the strings it keeps, so temporary C copies suffice. Returns false if lws refused at once.
+func startClientConnection(context: OpaquePointer, endpoint: ServerEndpoint, trust: ClientTrust, path: String,
+                           method: String?, id: UInt64) -> Bool {
+    let strings = [endpoint.host, path, endpoint.hostHeader, "http/1.1", "vigrelay.v1", method]
     let copies = strings.map { $0.flatMap { strdup($0) } }
     defer { copies.forEach { free($0) } }
-    return body(copies.map { $0.map { UnsafePointer($0) } })
+    let s = copies.map { $0.map { UnsafePointer($0) } }
+    var info = lws_client_connect_info()
+    info.context = context
+    info.address = s[0]
+    info.port = Int32(endpoint.port)
+    info.ssl_connection = trust.connectionFlags
+    info.path = s[1]
+    info.host = s[2]
+    info.alpn = s[3]
+    info.local_protocol_name = s[4]
+    if method == nil { info.protocol = s[4] } else { info.method = s[5] }
+    info.opaque_user_data = UnsafeMutableRawPointer(bitPattern: UInt(id))
+    return lws_client_connect_via_info(&info) != nil
 }

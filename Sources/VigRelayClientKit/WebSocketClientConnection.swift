@@ -53,20 +53,7 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     }
 
     func connect(context: OpaquePointer, loop: ClientLoop) {
-        let started = withCStrings([endpoint.host, path, endpoint.hostHeader, "vigrelay.v1", "http/1.1"]) { s -> Bool in
-            var info = lws_client_connect_info()
-            info.context = context
-            info.address = s[0]
-            info.port = Int32(endpoint.port)
-            info.ssl_connection = trust.connectionFlags
-            info.path = s[1]
-            info.host = s[2]
-            info.protocol = s[3]
-            info.local_protocol_name = s[3]
-            info.alpn = s[4]
-            info.opaque_user_data = UnsafeMutableRawPointer(bitPattern: UInt(id))
-            return lws_client_connect_via_info(&info) != nil
-        }
+        let started = startClientConnection(context: context, endpoint: endpoint, trust: trust, path: path, method: nil, id: id)
         if !started { finish(.failed(ConnectFailure.classify("Unable to connect", certificateRejected: certificateRejected, server: endpoint))) }
     }
 
