@@ -9,6 +9,23 @@ public enum RelayAction: Equatable, Sendable {
     case close(ConnectionID, code: UInt16, reason: String)
     /// Something worth a line in the server log and, later, the session's event log.
     case event(SessionEvent)
+    /// Work for the recording writer (disk thread); replies that must wait for the disk come back
+    /// through `RelayCore.recordingStopped` / `recordingsDeleted` / `recordingFailed`.
+    case recording(RecordingCommand)
+}
+
+/// What the recording writer must do, in order, for one session.
+public enum RecordingCommand: Equatable, Sendable {
+    /// The family gave or withdrew consent (logged; withdrawal is followed by `deleteAll`).
+    case consent(sessionID: String, recording: Bool, childAgreed: Bool)
+    case start(sessionID: String, recordingID: String)
+    case append(sessionID: String, RecordingChunk)
+    /// Flush and close; then `RelayCore.recordingStopped`.
+    case stop(sessionID: String, recordingID: String)
+    /// Stop any active recording and delete every recording and clip of the session; then
+    /// `RelayCore.recordingsDeleted`.
+    case deleteAll(sessionID: String)
+    case mark(sessionID: String, recordingID: String, markID: String, atMs: Int64, note: String)
 }
 
 /// A session-level happening. Carries ids and roles only: never tokens, names or media.

@@ -12,6 +12,8 @@ public final class RelayCore {
     /// Every session this relay knows, live or not.
     public private(set) var sessions: [String: SessionRecord] = [:]
     private var live: [String: LiveSession] = [:]
+    /// Consent and recording state per session (see RelayCore+Recording.swift).
+    var recordingStates: [String: SessionRecordingState] = [:]
     private var connections: [ConnectionID: ConnectionState] = [:]
 
     private enum ConnectionState {
@@ -246,6 +248,8 @@ public final class RelayCore {
             return [.send(peer, .text(bytes))]
         case "hello":
             return reply(.unexpectedHello, "already joined as \(role.rawValue); hello is only the first message", id: message.id)
+        case "consent", "record", "mark":
+            return recordingMessage(conn, sessionID: sessionID, role: role, message)
         case "bye":
             let actions = detach(conn)
             connections[conn] = .closing
@@ -266,8 +270,9 @@ public final class RelayCore {
         }
         let session = liveSession(sessionID)
         session.caches[stream, default: StreamCache(capacityBytes: limits.streamCacheBytes)].record(bytes, flags: header.flags)
-        guard let peer = session.slots[role.peer] else { return [] }
-        return [.send(peer, .mediaFrame(bytes, header: header))]
+        let recorded = stream == .camera ? tapCamera(sessionID: sessionID, header: header, bytes) : []
+        guard let peer = session.slots[role.peer] else { return recorded }
+        return [.send(peer, .mediaFrame(bytes, header: header))] + recorded
     }
 
     /// Drops the caches of streams whose sender left more than `limits.staleCacheSeconds` ago, and
@@ -282,6 +287,15 @@ public final class RelayCore {
             if session.slots.isEmpty && session.caches.isEmpty { live[id] = nil }
         }
     }
+
+    /// The connections of a session's joined sides.
+    func connections(of sessionID: String) -> [ConnectionID] {
+        guard let session = live[sessionID] else { return [] }
+        return Role.allCases.compactMap { session.slots[$0] }
+    }
+
+    /// The connection of one side of a session, if joined.
+    public func connection(of sessionID: String, role: Role) -> ConnectionID? { live[sessionID]?.slots[role] }
 
     private func liveSession(_ id: String) -> LiveSession {
         if let s = live[id] { return s }

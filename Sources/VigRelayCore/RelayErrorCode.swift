@@ -17,6 +17,13 @@ public enum RelayErrorCode: String, Sendable, CaseIterable {
     case invalidMessage = "invalid_message"
     case tooLarge = "too_large"
     case shuttingDown = "shutting_down"
+    // Recording.
+    case notAllowed = "not_allowed"
+    case consentRequired = "consent_required"
+    case alreadyRecording = "already_recording"
+    case notRecording = "not_recording"
+    case recordingNotFound = "recording_not_found"
+    case recordingFailed = "recording_failed"
     // HTTP-only codes.
     case notFound = "not_found"
     case methodNotAllowed = "method_not_allowed"

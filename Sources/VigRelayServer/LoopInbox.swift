@@ -8,6 +8,11 @@ enum LoopEvent: Sendable {
     case sessionPersisted(ConnectionID, SessionRecord, HTTPResponse, failure: String?)
     /// SIGTERM/SIGINT or a caller asked the server to stop.
     case shutdown
+    /// The recording writer finished commands worth `bytes` of queued media.
+    case recordingDrained(bytes: Int)
+    case recordingStopped(sessionID: String, manifest: RecordingManifest)
+    case recordingsDeleted(sessionID: String, recordingIDs: [String])
+    case recordingFailed(sessionID: String, recordingID: String, reason: String)
 }
 
 /// The only way into the service thread from outside: append an event and wake lws.

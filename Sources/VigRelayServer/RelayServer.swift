@@ -30,6 +30,11 @@ public final class RelayServer: Sendable {
         self.logger = logger
         self.secret = try SecretStore.loadOrCreate(dataDir: configuration.dataDir, overridePath: secretFile)
         self.sessions = try SessionStore(dataDir: configuration.dataDir).loadAll(logger: logger)
+        // Before any connection: recordings a crash left open are cut to their last cluster.
+        for manifest in RecordingRecovery.recover(dataDir: configuration.dataDir, now: Date(), logger: logger) {
+            logger.notice("recovered an interrupted recording", metadata: ["session.id": "\(manifest.sessionId)",
+                          "recording.id": "\(manifest.recordingId)", "bytes": "\(manifest.bytes)"])
+        }
         logger.info("sessions loaded", metadata: ["count": "\(sessions.count)"])
     }
 

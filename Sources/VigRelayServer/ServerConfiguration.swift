@@ -14,6 +14,10 @@ public struct ServerConfiguration: Sendable {
     /// Seconds to wait for connections to close on shutdown before exiting anyway.
     public var shutdownGraceSeconds = 3
     public var limits = RelayLimits()
+    /// Bytes of recorded media that may wait for the disk before the sender is paused.
+    public var recordingQueueBytes = 32 << 20
+    /// Upper bound on one recording's media bytes (nil: none); exceeding it fails the recording.
+    public var recordingQuotaBytes: Int64?
 
     public init() {}
 

@@ -34,6 +34,12 @@ final class ServiceLoop {
 
     private var tick: TickTimer?
 
+    let recordingWorker: RecordingWorker
+    /// Bytes of recorded media handed to the writer and not yet written.
+    private var recordingQueuedBytes = 0
+    /// Family connections paused (lws rx flow control) until the writer catches up.
+    private var pausedForDisk: Set<ConnectionID> = []
+
     init(configuration: ServerConfiguration, logger: Logger, core: RelayCore, api: HTTPAPI,
          inbox: LoopInbox, writer: DiskWriter, sessionStore: SessionStore) {
         self.configuration = configuration
@@ -43,6 +49,8 @@ final class ServiceLoop {
         self.inbox = inbox
         self.writer = writer
         self.sessionStore = sessionStore
+        self.recordingWorker = RecordingWorker(dataDir: configuration.dataDir, quotaBytes: configuration.recordingQuotaBytes,
+                                               inbox: inbox, logger: logger)
         self.scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(vr_lws_pre()) + Self.fragmentSize, alignment: 16)
     }
 
@@ -71,6 +79,8 @@ final class ServiceLoop {
         if !webSockets.isEmpty {
             logger.warning("closing connections that did not finish closing in time", metadata: ["count": "\(webSockets.count)"])
         }
+        let worker = recordingWorker
+        writer.submit { worker.finishAll() }
         inbox.close()
         destroying = true
         lws_context_destroy(ctx)
@@ -83,6 +93,8 @@ final class ServiceLoop {
     func onTick() {
         drainInbox()
         core.expireStaleCaches()
+        let worker = recordingWorker
+        writer.submit { worker.syncDue() }
         guard let context, let tick else { return }
         tick.schedule(context: context, afterMicroseconds: shuttingDown ? 100_000 : 1_000_000)
     }
@@ -103,6 +115,16 @@ final class ServiceLoop {
                     logger.info("session created", metadata: ["session.id": "\(record.id)", "practitioner.id": "\(record.owner)"])
                 }
                 respond(conn, response)
+            case .recordingDrained(let bytes):
+                recordingQueuedBytes -= bytes
+                resumeIfDrained()
+            case .recordingStopped(let sid, let manifest):
+                perform(core.recordingStopped(sessionID: sid, recordingID: manifest.recordingId, bytes: manifest.bytes,
+                                              frames: manifest.frames, durationMs: manifest.durationMs))
+            case .recordingsDeleted(let sid, let ids):
+                perform(core.recordingsDeleted(sessionID: sid, recordingIDs: ids))
+            case .recordingFailed(let sid, let rid, let reason):
+                perform(core.recordingFailed(sessionID: sid, recordingID: rid, reason: reason))
             }
         }
     }
@@ -132,8 +154,38 @@ final class ServiceLoop {
                 lws_callback_on_writable(conn.wsi)
             case .event(let event):
                 log(event)
+            case .recording(let command):
+                submitRecording(command)
             }
         }
+    }
+
+    /// Hands a recording command to the writer thread. Media counts against a byte budget: past it
+    /// the family's connection stops being read (lws rx flow control) until the writer catches up,
+    /// so recorded data is never dropped and memory stays bounded.
+    private func submitRecording(_ command: RecordingCommand) {
+        var bytes = 0
+        if case .append(let sid, let chunk) = command {
+            bytes = chunk.bytes.count
+            recordingQueuedBytes += bytes
+            if recordingQueuedBytes > configuration.recordingQueueBytes,
+               let family = core.connection(of: sid, role: .family), let conn = webSockets[family],
+               pausedForDisk.insert(family).inserted {
+                lws_rx_flow_control(conn.wsi, 0)
+                logger.notice("disk is behind: pausing the camera sender", metadata: ["session.id": "\(sid)", "queued.bytes": "\(recordingQueuedBytes)"])
+            }
+        }
+        let worker = recordingWorker
+        let queued = bytes
+        writer.submit { worker.run(command, queuedBytes: queued) }
+    }
+
+    private func resumeIfDrained() {
+        guard !pausedForDisk.isEmpty, recordingQueuedBytes <= configuration.recordingQueueBytes / 2 else { return }
+        for id in pausedForDisk {
+            if let conn = webSockets[id] { lws_rx_flow_control(conn.wsi, 1) }
+        }
+        pausedForDisk.removeAll()
     }
 
     private func log(_ event: SessionEvent) {

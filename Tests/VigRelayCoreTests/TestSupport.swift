@@ -101,7 +101,7 @@ extension Array where Element == RelayAction {
             switch action {
             case .close(let conn, _, _): closed.insert(conn)
             case .send(let conn, _): if closed.contains(conn) { return false }
-            case .event: break
+            case .event, .recording: break
             }
         }
         return true

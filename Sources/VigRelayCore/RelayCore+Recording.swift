@@ -1,0 +1,117 @@
+import Foundation
+
+/// Consent and recording state of one session, kept by `RelayCore` on the lws thread.
+struct SessionRecordingState {
+    var consent = false
+    var childAgreed = false
+    var tap = RecordingTap()
+    /// Recordings of this session the relay knows (marks may name only these).
+    var recordingIDs: Set<String> = []
+}
+
+/// Consent, record start/stop and marks: the family consents, the practitioner records; the disk
+/// work goes out as `RecordingCommand`s and the replies that must wait for it come back here.
+extension RelayCore {
+    /// Longest note on a mark.
+    static let maxMarkNoteLength = 500
+
+    func recordingMessage(_ conn: ConnectionID, sessionID: String, role: Role, _ message: ControlMessage) -> [RelayAction] {
+        func reply(_ code: RelayErrorCode, _ text: String) -> [RelayAction] {
+            [.send(conn, .text(ControlEncoder.error(code, text, id: message.id)))]
+        }
+        var state = recordingStates[sessionID] ?? SessionRecordingState()
+        defer { recordingStates[sessionID] = state }
+        switch message.type {
+        case "consent":
+            guard role == .family else { return reply(.notAllowed, "only the family can give or withdraw consent to recording") }
+            guard let recording = message.fields["recording"] as? Bool, Self.isBoolean(message.fields["recording"]) else {
+                return reply(.invalidMessage, "consent needs \"recording\": true or false")
+            }
+            let childAgreed = recording && (message.fields["childAgreed"] as? Bool ?? false) && Self.isBoolean(message.fields["childAgreed"])
+            state.consent = recording
+            state.childAgreed = childAgreed
+            var notice: [String: Any] = ["type": "consent", "recording": recording]
+            if childAgreed { notice["childAgreed"] = true }
+            var actions = toBoth(sessionID, ControlEncoder.encode(notice))
+            actions.append(.recording(.consent(sessionID: sessionID, recording: recording, childAgreed: childAgreed)))
+            if !recording {
+                state.tap.stop()
+                actions.append(.recording(.deleteAll(sessionID: sessionID)))
+            }
+            return actions
+        case "record":
+            guard role == .practitioner else { return reply(.notAllowed, "only the practitioner can start or stop recording") }
+            switch message.string("action") {
+            case "start":
+                guard state.consent else {
+                    return reply(.consentRequired, "the family has not consented to recording; ask them to give consent on their page first")
+                }
+                if let current = state.tap.recordingID {
+                    return reply(.alreadyRecording, "recording \(current) is already running; stop it first")
+                }
+                let id = Identifiers.randomHex(bytes: 8)
+                state.tap.start(id: id)
+                state.recordingIDs.insert(id)
+                return [.recording(.start(sessionID: sessionID, recordingID: id))]
+                    + toBoth(sessionID, ControlEncoder.encode(["type": "recording", "state": "started", "recordingId": id]))
+            case "stop":
+                guard let id = state.tap.recordingID else { return reply(.notRecording, "no recording is running") }
+                state.tap.stop()
+                return [.recording(.stop(sessionID: sessionID, recordingID: id))]
+            default:
+                return reply(.invalidMessage, "record needs \"action\": \"start\" or \"stop\"")
+            }
+        default:  // "mark"
+            guard role == .practitioner else { return reply(.notAllowed, "only the practitioner can mark moments") }
+            guard let id = message.string("recordingId"), state.recordingIDs.contains(id) else {
+                return reply(.recordingNotFound, "mark needs the \"recordingId\" of a recording of this session")
+            }
+            guard let at = message.fields["atMs"] as? Int, !Self.isBoolean(message.fields["atMs"]), at >= 0 else {
+                return reply(.invalidMessage, "mark needs \"atMs\": milliseconds from the recording's start (a whole number >= 0)")
+            }
+            let note = message.string("note") ?? ""
+            guard note.count <= Self.maxMarkNoteLength else {
+                return reply(.invalidMessage, "a mark's note may have at most \(Self.maxMarkNoteLength) characters")
+            }
+            let markID = Identifiers.randomHex(bytes: 8)
+            return [.recording(.mark(sessionID: sessionID, recordingID: id, markID: markID, atMs: Int64(at), note: note)),
+                    .send(conn, .text(ControlEncoder.encode(["type": "marked", "markId": markID, "recordingId": id], id: message.id)))]
+        }
+    }
+
+    /// Passes a camera frame through the session's recording tap.
+    func tapCamera(sessionID: String, header: MediaFrameHeader, _ bytes: [UInt8]) -> [RelayAction] {
+        guard recordingStates[sessionID] != nil else { return [] }
+        return recordingStates[sessionID]!.tap.frame(header, bytes).map { .recording(.append(sessionID: sessionID, $0)) }
+    }
+
+    /// The writer flushed and closed a recording: tell both sides (the file is complete on disk now).
+    public func recordingStopped(sessionID: String, recordingID: String, bytes: Int64, frames: Int, durationMs: Int64) -> [RelayAction] {
+        toBoth(sessionID, ControlEncoder.encode(["type": "recording", "state": "stopped", "recordingId": recordingID,
+                                                  "bytes": bytes, "frames": frames, "durationMs": durationMs]))
+    }
+
+    /// The writer deleted every recording of the session (consent withdrawn, or a request).
+    public func recordingsDeleted(sessionID: String, recordingIDs: [String]) -> [RelayAction] {
+        toBoth(sessionID, ControlEncoder.encode(["type": "recording", "state": "deleted", "recordingIds": recordingIDs.sorted()]))
+    }
+
+    /// A write failed: recording stops, the live relay goes on, what was written stays readable.
+    public func recordingFailed(sessionID: String, recordingID: String, reason: String) -> [RelayAction] {
+        if recordingStates[sessionID]?.tap.recordingID == recordingID { recordingStates[sessionID]?.tap.stop() }
+        var actions = toBoth(sessionID, ControlEncoder.encode(["type": "recording", "state": "failed", "recordingId": recordingID]))
+        if let practitioner = connection(of: sessionID, role: .practitioner) {
+            actions.append(.send(practitioner, .text(ControlEncoder.error(.recordingFailed,
+                "recording \(recordingID) stopped: \(reason); what was written is kept. The live video goes on."))))
+        }
+        return actions
+    }
+
+    private func toBoth(_ sessionID: String, _ bytes: [UInt8]) -> [RelayAction] {
+        connections(of: sessionID).map { .send($0, .text(bytes)) }
+    }
+
+    private static func isBoolean(_ value: Any?) -> Bool {
+        (value as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? false
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Logging
+import VigRelayCore
+import VigRelayStorage
+
+/// Carries out `RecordingCommand`s on the disk writer thread: open, append, sync, stop, delete,
+/// and the session event log. Reports back to the service thread through the inbox.
+///
+/// Thread: every method runs on the disk writer thread (submitted as `DiskWriter` jobs); it is
+/// `@unchecked Sendable` only so the jobs can carry it there. Nothing else touches `open`.
+final class RecordingWorker: @unchecked Sendable {
+    private let dataDir: String
+    private let inbox: LoopInbox
+    private let logger: Logger
+    private let events: SessionEventLog
+    private let store: RecordingStore
+    private let quotaBytes: Int64?
+    /// Recordings being written, by recording id.
+    private var open: [String: RecordingFile] = [:]
+
+    init(dataDir: String, quotaBytes: Int64?, inbox: LoopInbox, logger: Logger) {
+        self.dataDir = dataDir
+        self.quotaBytes = quotaBytes
+        self.inbox = inbox
+        self.logger = logger
+        self.events = SessionEventLog(dataDir: dataDir)
+        self.store = RecordingStore(dataDir: dataDir)
+    }
+
+    /// Runs one command. `bytes` is what the service thread counted against the writer queue.
+    func run(_ command: RecordingCommand, queuedBytes: Int) {
+        defer { if queuedBytes > 0 { inbox.post(.recordingDrained(bytes: queuedBytes)) } }
+        let now = Date()
+        switch command {
+        case .consent(let sid, let recording, let childAgreed):
+            log(sid, "consent", ["recording": recording, "childAgreed": childAgreed])
+        case .start(let sid, let rid):
+            do {
+                open[rid] = try RecordingFile(dataDir: dataDir, sessionID: sid, recordingID: rid, startedAt: now, quotaBytes: quotaBytes)
+                log(sid, "recording_started", ["recordingId": rid])
+            } catch {
+                failed(sid, rid, "\(error)")
+            }
+        case .append(let sid, let chunk):
+            guard let file = open[chunk.recordingID] else { return }
+            do {
+                try file.append(payload: chunk.bytes, mediaTimeUs: chunk.mediaTimeUs, sequence: chunk.sequence, flags: chunk.flags,
+                                clusters: chunk.clusters.map { (Int($0.offsetInChunk), $0.timeMs, $0.keyframe) },
+                                newPart: chunk.newPart, at: now)
+                try file.syncIfDue(now: now)
+            } catch {
+                let manifest = file.fail(reason: "\(error)", at: now)
+                open[chunk.recordingID] = nil
+                failed(sid, chunk.recordingID, "\(error)", manifest: manifest)
+            }
+        case .stop(let sid, let rid):
+            guard let file = open.removeValue(forKey: rid) else { return }
+            do {
+                let manifest = try file.finish(at: now)
+                log(sid, "recording_stopped", ["recordingId": rid, "bytes": manifest.bytes, "frames": manifest.frames, "durationMs": manifest.durationMs])
+                inbox.post(.recordingStopped(sessionID: sid, manifest: manifest))
+            } catch {
+                failed(sid, rid, "\(error)", manifest: file.fail(reason: "\(error)", at: now))
+            }
+        case .deleteAll(let sid):
+            for (rid, file) in open where file.manifest.sessionId == sid {
+                _ = file.fail(reason: "consent withdrawn", at: now)
+                open[rid] = nil
+            }
+            do {
+                let ids = try store.deleteAll(sessionID: sid, at: now)
+                log(sid, "recordings_deleted", ["recordingIds": ids.sorted().joined(separator: ","), "reason": "consent withdrawn"])
+                inbox.post(.recordingsDeleted(sessionID: sid, recordingIDs: ids))
+            } catch {
+                logger.error("could not delete every recording file", metadata: ["session.id": "\(sid)", "error": "\(error)"])
+            }
+        case .mark(let sid, let rid, let markID, let atMs, let note):
+            log(sid, "mark", ["recordingId": rid, "markId": markID, "atMs": atMs, "note": note])
+        }
+    }
+
+    /// Flushes data of open recordings that has waited a second (called on a periodic job).
+    func syncDue() {
+        let now = Date()
+        for (rid, file) in open {
+            do { try file.syncIfDue(now: now) } catch {
+                let sid = file.manifest.sessionId
+                failed(sid, rid, "\(error)", manifest: file.fail(reason: "\(error)", at: now))
+                open[rid] = nil
+            }
+        }
+    }
+
+    /// Flushes and closes every open recording (shutdown).
+    func finishAll() {
+        for (rid, file) in open {
+            let sid = file.manifest.sessionId
+            if let manifest = try? file.finish(at: Date()) {
+                log(sid, "recording_stopped", ["recordingId": rid, "bytes": manifest.bytes, "reason": "server shutdown"])
+            }
+        }
+        open.removeAll()
+    }
+
+    private func failed(_ sid: String, _ rid: String, _ reason: String, manifest: RecordingManifest? = nil) {
+        logger.error("recording failed", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)", "error": "\(reason)"])
+        log(sid, "recording_failed", ["recordingId": rid, "reason": reason])
+        inbox.post(.recordingFailed(sessionID: sid, recordingID: rid, reason: reason))
+    }
+
+    private func log(_ sid: String, _ event: String, _ fields: [String: any Sendable]) {
+        do { try events.append(sessionID: sid, event: event, fields: fields) } catch {
+            logger.error("could not append to the session event log", metadata: ["session.id": "\(sid)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,66 @@
+"""Recording over the real relay (issue 3, first slice): consent, start/stop, bytes on disk,
+withdrawal deletes. Streams a real WebM made by ffmpeg (the committed test fixture)."""
+from pathlib import Path
+
+from vrtest import media_frame
+
+CAMERA = 1
+F_INIT = 1
+FIXTURE = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures" / "testsrc-4s.webm"
+
+
+def chunks(data: bytes, sizes):
+    at, i = 0, 0
+    while at < len(data):
+        n = sizes[i % len(sizes)]
+        yield data[at:at + n]
+        at += n
+        i += 1
+
+
+def consent(p, f, recording=True):
+    f.send_json({"type": "consent", "recording": recording})
+    assert f.recv_json() == {"type": "consent", "recording": recording}
+    assert p.recv_json() == {"type": "consent", "recording": recording}
+
+
+def test_record_without_consent_is_refused(relay):
+    p, f, s = relay.pair()
+    p.send_json({"type": "record", "action": "start", "id": 1})
+    assert p.recv_error("consent_required")["id"] == 1
+    p.close()
+    f.close()
+
+
+def test_recording_equals_the_bytes_sent_and_withdrawal_deletes_it(relay):
+    p, f, s = relay.pair()
+    consent(p, f)
+    p.send_json({"type": "record", "action": "start"})
+    started = p.recv_json()
+    assert started["type"] == "recording" and started["state"] == "started", started
+    assert f.recv_json() == started
+    rid = started["recordingId"]
+    data = FIXTURE.read_bytes()
+    for i, c in enumerate(chunks(data, [777, 4096, 13, 20000])):
+        frame = media_frame(CAMERA, F_INIT if i == 0 else 0, i, i * 100_000, c)
+        f.send_bytes(frame)
+        assert p.recv_binary() == frame
+    p.send_json({"type": "record", "action": "stop"})
+    stopped = p.recv_json(timeout=10)
+    assert stopped["type"] == "recording" and stopped["state"] == "stopped" and stopped["recordingId"] == rid, stopped
+    assert stopped["bytes"] == len(data)
+    assert f.recv_json() == stopped
+    rec_dir = Path(relay.data_dir) / "sessions" / s["sessionId"] / "recordings"
+    assert (rec_dir / f"{rid}.webm").read_bytes() == data, "the recording must equal the bytes sent"
+    assert (rec_dir / f"{rid}.index").exists() and (rec_dir / f"{rid}.json").exists()
+
+    f.send_json({"type": "consent", "recording": False})
+    got = [f.recv_json(), f.recv_json()]
+    assert {"type": "consent", "recording": False} in got
+    deleted = next(m for m in got if m.get("type") == "recording")
+    assert deleted["state"] == "deleted" and rid in deleted["recordingIds"]
+    assert not (rec_dir / f"{rid}.webm").exists() and not (rec_dir / f"{rid}.index").exists()
+    log = (Path(relay.data_dir) / "sessions" / s["sessionId"] / "session.jsonl").read_text()
+    assert '"event":"consent"' in log.replace(" ", "") and '"recording":false' in log.replace(" ", "")
+    p.close()
+    f.close()
