@@ -35,6 +35,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("invite-ttl"), help: "Lifetime of family invites, e.g. 7d.")
     var inviteTTL = "7d"
 
+    @Option(name: .customLong("recording-quota"), help: "Most media bytes one recording may hold (default: no limit); past it the recording fails cleanly.")
+    var recordingQuota: Int64?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -52,6 +55,7 @@ struct ServeCommand: ParsableCommand {
         if let publicURL, !(publicURL.hasPrefix("https://") && URL(string: publicURL)?.host != nil) {
             throw ValidationError("--public-url '\(publicURL)' must be an absolute https:// URL, e.g. https://relay.example.org")
         }
+        if let recordingQuota, recordingQuota < 1 { throw ValidationError("--recording-quota must be a positive number of bytes") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }
@@ -74,6 +78,7 @@ struct ServeCommand: ParsableCommand {
         config.limits.maxMessageBytes = maxMessageBytes
         config.limits.helloTimeoutSeconds = helloTimeout
         config.limits.inviteTTLSeconds = DurationParser.seconds(inviteTTL)!
+        config.recordingQuotaBytes = recordingQuota
 
         let server: RelayServer
         do {

@@ -64,3 +64,28 @@ def test_recording_equals_the_bytes_sent_and_withdrawal_deletes_it(relay):
     assert '"event":"consent"' in log.replace(" ", "") and '"recording":false' in log.replace(" ", "")
     p.close()
     f.close()
+
+
+def test_disk_quota_fails_the_recording_but_not_the_live_relay(relay_factory):
+    relay = relay_factory(["--recording-quota", "5000"])
+    p, f, s = relay.pair()
+    consent(p, f)
+    p.send_json({"type": "record", "action": "start"})
+    rid = p.recv_json()["recordingId"]
+    f.recv_json()
+    data = FIXTURE.read_bytes()
+    for i, c in enumerate(chunks(data, [4000])):
+        f.send_bytes(media_frame(CAMERA, F_INIT if i == 0 else 0, i, i * 100_000, c))
+    got = []
+    while True:
+        m = p.recv(timeout=10)
+        got.append(m)
+        if isinstance(m, str) and '"recording_failed"' in m:
+            break
+    frames = [m for m in got if isinstance(m, bytes)]
+    assert len(frames) >= 2, "the live relay goes on after the recording failed"
+    manifest = (Path(relay.data_dir) / "sessions" / s["sessionId"] / "recordings" / f"{rid}.json").read_text()
+    assert '"failed"' in manifest
+    assert (Path(relay.data_dir) / "sessions" / s["sessionId"] / "recordings" / f"{rid}.webm").stat().st_size <= 5000
+    p.close()
+    f.close()
