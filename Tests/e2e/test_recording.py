@@ -89,3 +89,38 @@ def test_disk_quota_fails_the_recording_but_not_the_live_relay(relay_factory):
     assert (Path(relay.data_dir) / "sessions" / s["sessionId"] / "recordings" / f"{rid}.webm").stat().st_size <= 5000
     p.close()
     f.close()
+
+
+def test_kill_9_mid_recording_recovers_a_playable_file(relay_factory):
+    import json
+    import subprocess
+    import time
+    relay = relay_factory()
+    p, f, s = relay.pair()
+    consent(p, f)
+    p.send_json({"type": "record", "action": "start"})
+    rid = p.recv_json()["recordingId"]
+    data = FIXTURE.read_bytes()
+    sent = data[:11500]  # stops inside the cluster that starts at 10804
+    for i, c in enumerate(chunks(sent, [1000])):
+        f.send_bytes(media_frame(CAMERA, F_INIT if i == 0 else 0, i, i * 100_000, c))
+        p.recv_binary()
+    rec = Path(relay.data_dir) / "sessions" / s["sessionId"] / "recordings"
+    index = rec / f"{rid}.index"
+    # The writer syncs at least once a second: wait (with a deadline) until the index covers what was sent.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if index.exists() and any(line.startswith("C 1 10804") for line in index.read_text().splitlines()):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"index never showed the cluster at 10804: {index.read_text() if index.exists() else 'missing'}")
+    relay.kill()
+    relay.start()
+    manifest = json.loads((rec / f"{rid}.json").read_text())
+    assert manifest["state"] == "interrupted", manifest
+    media = (rec / f"{rid}.webm").read_bytes()
+    assert len(media) == 10804, f"recovery cuts at the last cluster start, got {len(media)} bytes"
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(rec / f"{rid}.webm"), "-f", "null", "-"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
