@@ -1,0 +1,70 @@
+import Testing
+import VigRelayCore
+
+/// Consent, record start/stop and marks, driven on the core alone.
+struct RelayCoreRecordingTests {
+    func joined() -> RelayHarness {
+        let h = RelayHarness()
+        h.join(1, as: .practitioner)
+        h.join(2, as: .family)
+        return h
+    }
+
+    func commands(_ actions: [RelayAction]) -> [RecordingCommand] {
+        actions.compactMap { if case .recording(let c) = $0 { c } else { nil } }
+    }
+
+    @Test func recordingNeedsTheFamilysConsent() {
+        let h = joined()
+        let refused = h.core.receivedText(1, utf8(#"{"type":"record","action":"start","id":"r"}"#))
+        #expect(refused.controls(to: 1).first?["code"] as? String == "consent_required")
+        #expect(refused.controls(to: 1).first?["id"] as? String == "r")
+        #expect(commands(refused).isEmpty)
+    }
+
+    @Test func onlyTheFamilyConsentsAndOnlyThePractitionerRecords() {
+        let h = joined()
+        #expect(h.core.receivedText(1, utf8(#"{"type":"consent","recording":true}"#)).controls(to: 1).first?["code"] as? String == "not_allowed")
+        _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true}"#))
+        #expect(h.core.receivedText(2, utf8(#"{"type":"record","action":"start"}"#)).controls(to: 2).first?["code"] as? String == "not_allowed")
+    }
+
+    @Test func consentStartStopAndWithdrawal() throws {
+        let h = joined()
+        let consent = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true,"childAgreed":true}"#))
+        #expect(consent.controls(to: 1).first?["childAgreed"] as? Bool == true)
+        #expect(consent.controls(to: 2).first?["recording"] as? Bool == true)
+        #expect(commands(consent) == [.consent(sessionID: Fixture.sessionID, recording: true, childAgreed: true)])
+
+        let start = h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#))
+        let rid = try #require(start.controls(to: 2).first?["recordingId"] as? String)
+        #expect(commands(start) == [.start(sessionID: Fixture.sessionID, recordingID: rid)])
+        #expect(h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#)).controls(to: 1).first?["code"] as? String == "already_recording")
+
+        let initFrame = MediaFrameHeader(stream: .camera, flags: .initSegment, sequence: 0, mediaTimeMicros: 0).bytes + [9, 9]
+        let appended = commands(h.core.receivedBinary(2, initFrame))
+        #expect(appended.count == 1)
+        if case .append(_, let chunk)? = appended.first { #expect(chunk.bytes == [9, 9] && chunk.newPart) }
+
+        let mark = h.core.receivedText(1, utf8("{\"type\":\"mark\",\"recordingId\":\"\(rid)\",\"atMs\":1500,\"note\":\"smile\"}"))
+        #expect(mark.controls(to: 1).first?["type"] as? String == "marked")
+
+        let stop = h.core.receivedText(1, utf8(#"{"type":"record","action":"stop"}"#))
+        #expect(commands(stop) == [.stop(sessionID: Fixture.sessionID, recordingID: rid)])
+        #expect(stop.controls(to: 1).isEmpty, "stopped is sent only once the writer has flushed")
+        let stopped = h.core.recordingStopped(sessionID: Fixture.sessionID, recordingID: rid, bytes: 2, frames: 1, durationMs: 0)
+        #expect(stopped.controls(to: 1).first?["state"] as? String == "stopped")
+        #expect(stopped.controls(to: 2).first?["bytes"] as? Int == 2)
+
+        let withdraw = h.core.receivedText(2, utf8(#"{"type":"consent","recording":false}"#))
+        #expect(commands(withdraw).last == .deleteAll(sessionID: Fixture.sessionID))
+        #expect(h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#)).controls(to: 1).first?["code"] as? String == "consent_required")
+    }
+
+    @Test func badMarksAreRefused() {
+        let h = joined()
+        for bad in [#"{"type":"mark","recordingId":"0123456789abcdef","atMs":1}"#, #"{"type":"mark","atMs":1}"#] {
+            #expect(h.core.receivedText(1, utf8(bad)).controls(to: 1).first?["code"] as? String == "recording_not_found")
+        }
+    }
+}
