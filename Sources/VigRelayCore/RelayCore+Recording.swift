@@ -79,10 +79,11 @@ extension RelayCore {
         }
     }
 
-    /// Passes a camera frame through the session's recording tap.
+    /// Passes every camera frame through the session's recording tap, recording or not: a recording
+    /// started later needs the stream's init segment and its cluster positions.
     func tapCamera(sessionID: String, header: MediaFrameHeader, _ bytes: [UInt8]) -> [RelayAction] {
-        guard recordingStates[sessionID] != nil else { return [] }
-        return recordingStates[sessionID]!.tap.frame(header, bytes).map { .recording(.append(sessionID: sessionID, $0)) }
+        recordingStates[sessionID, default: SessionRecordingState()].tap.frame(header, bytes)
+            .map { .recording(.append(sessionID: sessionID, $0)) }
     }
 
     /// The writer flushed and closed a recording: tell both sides (the file is complete on disk now).

@@ -124,3 +124,27 @@ def test_kill_9_mid_recording_recovers_a_playable_file(relay_factory):
     out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(rec / f"{rid}.webm"), "-f", "null", "-"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stderr == "", out.stderr
+
+
+def test_recording_started_mid_stream_begins_with_init_then_a_keyframe_cluster(relay):
+    """The camera streams before consent (live view only); a recording started later still plays alone."""
+    p, f, s = relay.pair()
+    data = FIXTURE.read_bytes()
+    pieces = list(chunks(data, [1000]))
+    for i, c in enumerate(pieces[:5]):  # 5000 bytes: past the key cluster at 3794
+        f.send_bytes(media_frame(CAMERA, F_INIT if i == 0 else 0, i, i * 100_000, c))
+        p.recv_binary()
+    consent(p, f)
+    p.send_json({"type": "record", "action": "start"})
+    rid = p.recv_json()["recordingId"]
+    f.recv_json()
+    for i, c in enumerate(pieces[5:], start=5):
+        f.send_bytes(media_frame(CAMERA, 0, i, i * 100_000, c))
+        p.recv_binary()
+    p.send_json({"type": "record", "action": "stop"})
+    stopped = p.recv_json(timeout=10)
+    assert stopped["state"] == "stopped", stopped
+    media = (Path(relay.data_dir) / "sessions" / s["sessionId"] / "recordings" / f"{rid}.webm").read_bytes()
+    assert media == data[:409] + data[7308:], "init segment, then the stream from the next keyframe cluster (7308)"
+    p.close()
+    f.close()
