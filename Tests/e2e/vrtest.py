@@ -23,6 +23,8 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
+from wsraw import parse_response_head
+
 SUBPROTOCOL = "vigrelay.v1"
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -118,14 +120,7 @@ def https_request(port: int, method: str, path: str, ssl_ctx: ssl.SSLContext,
         if not fill(lambda: b"\r\n\r\n" in buf):
             raise AssertionError(f"{method} {path}: connection closed before a response head; got {bytes(buf)!r}")
         head, _, rest = bytes(buf).partition(b"\r\n\r\n")
-        status_line, *header_lines = head.decode("iso-8859-1").split("\r\n")
-        parts = status_line.split(" ", 2)
-        status = int(parts[1])
-        reason = parts[2] if len(parts) > 2 else ""
-        hdrs: dict[str, str] = {}
-        for line in header_lines:
-            k, _, v = line.partition(":")
-            hdrs[k.strip().lower()] = v.strip()
+        status, reason, hdrs = parse_response_head(head)
         head_len = len(head) + 4
         if "content-length" in hdrs:
             n = int(hdrs["content-length"])

@@ -28,6 +28,17 @@ class RawTimeout(AssertionError):
     """Nothing (complete) arrived before the deadline."""
 
 
+
+def parse_response_head(head: bytes) -> tuple[int, str, dict[str, str]]:
+    """Status, reason and lower-cased headers of an HTTP/1.1 response head (without the blank line)."""
+    status_line, *header_lines = head.decode("iso-8859-1").split("\r\n")
+    parts = status_line.split(" ", 2)
+    headers: dict[str, str] = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(parts[1]), parts[2] if len(parts) > 2 else "", headers
+
 @dataclass
 class Message:
     kind: str  # "text", "binary" or "close"
@@ -112,14 +123,7 @@ class RawWebSocket:
                 raise RawClosed(f"connection closed during the upgrade of {path}; got {bytes(buf)!r}")
             buf += chunk
         head, _, leftover = bytes(buf).partition(b"\r\n\r\n")
-        status_line, *header_lines = head.decode("iso-8859-1").split("\r\n")
-        parts = status_line.split(" ", 2)
-        status = int(parts[1])
-        reason = parts[2] if len(parts) > 2 else ""
-        headers: dict[str, str] = {}
-        for line in header_lines:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
+        status, reason, headers = parse_response_head(head)
         ws = cls(sock, status, reason, headers, leftover)
         if status == 101:
             expected = base64.b64encode(hashlib.sha1(key.encode() + _GUID).digest()).decode()
