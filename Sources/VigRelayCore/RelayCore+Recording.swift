@@ -92,9 +92,11 @@ extension RelayCore {
                                                   "bytes": bytes, "frames": frames, "durationMs": durationMs]))
     }
 
-    /// The writer deleted every recording of the session (consent withdrawn, or a request).
+    /// The writer deleted every recording of the session (consent withdrawn, a request, retention).
     public func recordingsDeleted(sessionID: String, recordingIDs: [String]) -> [RelayAction] {
-        toBoth(sessionID, ControlEncoder.encode(["type": "recording", "state": "deleted", "recordingIds": recordingIDs.sorted()]))
+        // A deleted recording can no longer be marked.
+        recordingStates[sessionID]?.recordingIDs.subtract(recordingIDs)
+        return toBoth(sessionID, ControlEncoder.encode(["type": "recording", "state": "deleted", "recordingIds": recordingIDs.sorted()]))
     }
 
     /// A write failed: recording stops, the live relay goes on, what was written stays readable.

@@ -294,6 +294,11 @@ public final class RelayCore {
         return Role.allCases.compactMap { session.slots[$0] }
     }
 
+    /// Sessions with at least one side joined: not ended, so retention leaves them alone.
+    public var sessionsWithConnections: Set<String> {
+        Set(live.compactMap { $0.value.slots.isEmpty ? nil : $0.key })
+    }
+
     /// The connection of one side of a session, if joined.
     public func connection(of sessionID: String, role: Role) -> ConnectionID? { live[sessionID]?.slots[role] }
 

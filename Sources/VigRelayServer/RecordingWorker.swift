@@ -69,7 +69,7 @@ final class RecordingWorker: @unchecked Sendable {
             }
             do {
                 let ids = try store.deleteAll(sessionID: sid, at: now)
-                log(sid, "recordings_deleted", ["recordingIds": ids.sorted().joined(separator: ","), "reason": "consent withdrawn"])
+                log(sid, "recordings_deleted", ["recordingIds": ids.sorted(), "reason": "consent withdrawn"])
                 inbox.post(.recordingsDeleted(sessionID: sid, recordingIDs: ids))
             } catch {
                 logger.error("could not delete every recording file", metadata: ["session.id": "\(sid)", "error": "\(error)"])

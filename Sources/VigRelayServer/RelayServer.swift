@@ -35,6 +35,9 @@ public final class RelayServer: Sendable {
             logger.notice("recovered an interrupted recording", metadata: ["session.id": "\(manifest.sessionId)",
                           "recording.id": "\(manifest.recordingId)", "bytes": "\(manifest.bytes)"])
         }
+        if let seconds = configuration.retentionSeconds {
+            _ = RetentionSweep(retentionSeconds: seconds, dataDir: configuration.dataDir, logger: logger).run(now: Date(), excluding: [])
+        }
         logger.info("sessions loaded", metadata: ["count": "\(sessions.count)"])
     }
 

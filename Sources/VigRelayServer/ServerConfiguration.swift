@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable {
     public var recordingQueueBytes = 32 << 20
     /// Upper bound on one recording's media bytes (nil: none); exceeding it fails the recording.
     public var recordingQuotaBytes: Int64?
+    /// Seconds recordings are kept after their session ended (nil: kept until deleted); see `RetentionSweep`.
+    public var retentionSeconds: Int?
 
     public init() {}
 

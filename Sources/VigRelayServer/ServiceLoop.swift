@@ -33,6 +33,11 @@ final class ServiceLoop {
     let pre = Int(vr_lws_pre())
 
     private var tick: TickTimer?
+    /// `--retention`, when set, and when its next sweep is due.
+    private let retention: RetentionSweep?
+    /// `session.jsonl` of each session: joins and leaves are appended on the writer thread.
+    private let sessionEvents: SessionEventLog
+    private var nextRetentionSweep = Date()
 
     let recordingWorker: RecordingWorker
     /// Bytes of recorded media handed to the writer and not yet written.
@@ -51,6 +56,11 @@ final class ServiceLoop {
         self.sessionStore = sessionStore
         self.recordingWorker = RecordingWorker(dataDir: configuration.dataDir, quotaBytes: configuration.recordingQuotaBytes,
                                                inbox: inbox, logger: logger)
+        self.sessionEvents = SessionEventLog(dataDir: configuration.dataDir)
+        self.retention = configuration.retentionSeconds.map {
+            RetentionSweep(retentionSeconds: $0, dataDir: configuration.dataDir, logger: logger)
+        }
+        self.nextRetentionSweep = Date().addingTimeInterval(TimeInterval(retention?.intervalSeconds ?? 0))
         self.scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(vr_lws_pre()) + Self.fragmentSize, alignment: 16)
     }
 
@@ -95,8 +105,22 @@ final class ServiceLoop {
         core.expireStaleCaches()
         let worker = recordingWorker
         writer.submit { worker.syncDue() }
+        sweepRetentionIfDue()
         guard let context, let tick else { return }
         tick.schedule(context: context, afterMicroseconds: shuttingDown ? 100_000 : 1_000_000)
+    }
+
+    /// Starts a retention sweep on the writer thread when one is due; sessions with someone connected
+    /// are left alone. Deletions come back as `recordingsDeleted`, like a consent withdrawal.
+    private func sweepRetentionIfDue() {
+        guard let retention, !shuttingDown, Date() >= nextRetentionSweep else { return }
+        nextRetentionSweep = Date().addingTimeInterval(TimeInterval(retention.intervalSeconds))
+        let live = core.sessionsWithConnections, inbox = self.inbox
+        writer.submit {
+            for entry in retention.run(now: Date(), excluding: live) where !entry.recordingIDs.isEmpty {
+                inbox.post(.recordingsDeleted(sessionID: entry.sessionID, recordingIDs: entry.recordingIDs))
+            }
+        }
     }
 
     /// Handles everything other threads posted.
@@ -188,7 +212,19 @@ final class ServiceLoop {
         pausedForDisk.removeAll()
     }
 
+    /// Logs a session event in the server log and, for a session's own happenings (not refusals, which
+    /// may name sessions that do not exist), in its `session.jsonl` on the writer thread.
     private func log(_ event: SessionEvent) {
+        if event.kind != .refused {
+            var fields: [String: any Sendable] = ["connection": Int(event.connection)]
+            if let role = event.role { fields["role"] = role.rawValue }
+            let events = sessionEvents, logger = self.logger, logged = fields
+            writer.submit {
+                do { try events.append(sessionID: event.sessionID, event: event.kind.rawValue, fields: logged) } catch {
+                    logger.error("could not append to the session event log", metadata: ["session.id": "\(event.sessionID)", "error": "\(error)"])
+                }
+            }
+        }
         var metadata: Logger.Metadata = ["session.id": "\(event.sessionID)", "conn.id": "\(event.connection)"]
         if let role = event.role { metadata["peer.role"] = "\(role.rawValue)" }
         if let code = event.code { metadata["error.code"] = "\(code.rawValue)" }

@@ -25,11 +25,13 @@ extension RecordingStore {
     /// Deletes the recordings and clips of every session whose last event is older than `cutoff`,
     /// as `deleteAll` does; returns one entry per session touched, for the caller to log (and to
     /// record in the session's event log). Sessions with no event log, with nothing left to delete,
-    /// or with a recording still in state `recording` are skipped. Runs on the disk writer thread.
-    public func deleteRecordingsOfSessionsEndedBefore(_ cutoff: Date, at time: Date) -> [RetentionDeletion] {
+    /// with a recording still in state `recording`, or in `excluding` (sessions with someone connected:
+    /// not ended) are skipped. Runs on the disk writer thread, or at start before the server listens.
+    public func deleteRecordingsOfSessionsEndedBefore(_ cutoff: Date, at time: Date,
+                                                      excluding live: Set<String> = []) -> [RetentionDeletion] {
         let log = SessionEventLog(dataDir: paths.dataDir)
         var done: [RetentionDeletion] = []
-        for sessionID in sessionIDs() {
+        for sessionID in sessionIDs() where !live.contains(sessionID) {
             guard let endedAt = log.lastEventTime(sessionID: sessionID), endedAt < cutoff else { continue }
             let manifests = manifests(sessionID: sessionID)
             guard !manifests.contains(where: { $0.state == .recording }),

@@ -38,6 +38,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("recording-quota"), help: "Most media bytes one recording may hold (default: no limit); past it the recording fails cleanly.")
     var recordingQuota: Int64?
 
+    @Option(help: "Delete recordings of sessions that ended longer ago than this, e.g. 30d (default: keep until deleted); checked at start and periodically.")
+    var retention: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -54,6 +57,9 @@ struct ServeCommand: ParsableCommand {
         }
         if let publicURL, !(publicURL.hasPrefix("https://") && URL(string: publicURL)?.host != nil) {
             throw ValidationError("--public-url '\(publicURL)' must be an absolute https:// URL, e.g. https://relay.example.org")
+        }
+        if let retention, DurationParser.seconds(retention) == nil {
+            throw ValidationError(DurationParser.usage(option: "--retention", value: retention))
         }
         if let recordingQuota, recordingQuota < 1 { throw ValidationError("--recording-quota must be a positive number of bytes") }
         guard Logger.Level(rawValue: logLevel) != nil else {
@@ -79,6 +85,7 @@ struct ServeCommand: ParsableCommand {
         config.limits.helloTimeoutSeconds = helloTimeout
         config.limits.inviteTTLSeconds = DurationParser.seconds(inviteTTL)!
         config.recordingQuotaBytes = recordingQuota
+        config.retentionSeconds = retention.flatMap(DurationParser.seconds)
 
         let server: RelayServer
         do {

@@ -145,4 +145,16 @@ struct RecordingStoreTests {
         #expect(store.hasFiles(sessionID: sid))
         _ = writing.fail(reason: "test over", at: Fixture.t0)
     }
+
+    @Test func retentionSkipsSessionsSomeoneIsConnectedTo() throws {
+        let tmp = try TempDirectory()
+        _ = try populate(tmp).finish(at: Fixture.t0.addingTimeInterval(3))
+        try SessionEventLog(dataDir: tmp.path).append(sessionID: sid, event: "joined", at: Fixture.t0)
+        let store = RecordingStore(dataDir: tmp.path)
+        let later = Fixture.t0.addingTimeInterval(100_000)
+        #expect(store.deleteRecordingsOfSessionsEndedBefore(later, at: later, excluding: [sid]).isEmpty)
+        #expect(store.hasFiles(sessionID: sid))
+        #expect(store.deleteRecordingsOfSessionsEndedBefore(later, at: later).map(\.sessionID) == [sid])
+        #expect(!store.hasFiles(sessionID: sid))
+    }
 }

@@ -1,0 +1,95 @@
+"""--retention: recordings of sessions that ended longer ago are deleted at start and periodically,
+each deletion logged; sessions with someone connected are left alone."""
+import json
+import time
+from pathlib import Path
+
+from test_recording import CAMERA, F_INIT, FIXTURE, chunks, consent
+from vrtest import media_frame, wait_until
+
+
+def record_fixture(p, f) -> str:
+    """Consents, records the 4 s fixture WebM, stops; returns the recording id."""
+    consent(p, f)
+    p.send_json({"type": "record", "action": "start"})
+    rid = p.recv_json()["recordingId"]
+    f.recv_json()
+    for i, c in enumerate(chunks(FIXTURE.read_bytes(), [5000])):
+        f.send_bytes(media_frame(CAMERA, F_INIT if i == 0 else 0, i, i * 100_000, c))
+        p.recv_binary()
+    p.send_json({"type": "record", "action": "stop"})
+    assert p.recv_json(timeout=10)["state"] == "stopped"
+    assert f.recv_json(timeout=10)["state"] == "stopped"
+    return rid
+
+
+def manifest(relay, sid, rid) -> dict:
+    return json.loads((Path(relay.data_dir) / "sessions" / sid / "recordings" / f"{rid}.json").read_text())
+
+
+def events(relay, sid) -> list[dict]:
+    path = Path(relay.data_dir) / "sessions" / sid / "session.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_periodic_sweep_deletes_ended_sessions_and_spares_connected_ones(relay_factory):
+    relay = relay_factory(["--retention", "1s"])
+    p_live, f_live, live = relay.pair()
+    rid_live = record_fixture(p_live, f_live)
+    p, f, ended = relay.pair()
+    rid = record_fixture(p, f)
+    p.close()
+    f.close()
+
+    def deletions():
+        return [e for e in events(relay, ended["sessionId"]) if e["event"] == "recordings_deleted"]
+    # The deletion is logged after the files are gone and the manifest says so.
+    wait_until(deletions, 15, "retention to delete the ended session's recording and log it")
+    assert deletions()[-1]["reason"] == "retention" and deletions()[-1]["recordingIds"] == [rid], deletions()
+    assert manifest(relay, ended["sessionId"], rid)["state"] == "deleted"
+    rec = Path(relay.data_dir) / "sessions" / ended["sessionId"] / "recordings"
+    assert sorted(p.name for p in rec.iterdir()) == [f"{rid}.json"], "media and index are gone, the manifest stays"
+    assert "retention: deleted" in relay.log_text()
+
+    # The connected session stopped recording before the other one ended, so the sweep that
+    # deleted that one found this one due as well: it is kept only because someone is connected.
+    assert manifest(relay, live["sessionId"], rid_live)["state"] == "complete"
+    assert (Path(relay.data_dir) / "sessions" / live["sessionId"] / "recordings" / f"{rid_live}.webm").exists()
+    joined = [e for e in events(relay, live["sessionId"]) if e["event"] == "joined"]
+    assert {e["role"] for e in joined} == {"practitioner", "family"}, "joins are in the session's event log"
+    p_live.close()
+    f_live.close()
+
+
+def test_sweep_at_start_runs_before_the_server_listens(relay_factory):
+    relay = relay_factory()
+    p, f, s = relay.pair()
+    rid = record_fixture(p, f)
+    p.close()
+    f.close()
+    sid = s["sessionId"]
+    wait_until(lambda: events(relay, sid)[-1]["event"] == "left" and len([e for e in events(relay, sid) if e["event"] == "left"]) == 2,
+               10, "both leaves to be logged")
+    assert relay.stop()[0] == 0
+    ended_at = time.time()
+
+    relay.extra_args = ["--retention", "1d"]
+    relay.start()
+    assert manifest(relay, sid, rid)["state"] == "complete", "a session that ended moments ago is kept"
+    assert relay.stop()[0] == 0
+
+    # The session must have ended more than a second before the next start.
+    wait_until(lambda: time.time() > ended_at + 1.5, 5, "the retention period to pass")
+    relay.extra_args = ["--retention", "1s"]
+    relay.start()
+    # Ready means listening: the sweep at start has already run.
+    assert manifest(relay, sid, rid)["state"] == "deleted"
+    assert not (Path(relay.data_dir) / "sessions" / sid / "recordings" / f"{rid}.webm").exists()
+    assert any(e["event"] == "recordings_deleted" and e["reason"] == "retention" for e in events(relay, sid))
+
+
+def test_retention_flag_is_checked(relay_factory):
+    relay = relay_factory(start=False)
+    from vrtest import run
+    out = run([relay.bins.vigrelay, "serve", "--retention", "soon", "--data-dir", relay.data_dir])
+    assert out.returncode == 64 and "--retention 'soon' is not a duration" in out.stderr, out.stderr
