@@ -11,14 +11,17 @@ public struct FamilyRun: Sendable {
     public var outputPath: String?
     /// Wait (up to this long) for the practitioner before sending; nil sends at once.
     public var waitForPeerSeconds: Double?
+    /// Consent to recording given before sending and/or withdrawn after; nil leaves it as it is.
+    public var consent: ConsentPlan?
     /// Deadline for connecting and getting `welcome`.
     public var welcomeTimeoutSeconds = 10.0
 
-    public init(invite: InviteLink, camera: SendPlan, outputPath: String?, waitForPeerSeconds: Double?) {
+    public init(invite: InviteLink, camera: SendPlan, outputPath: String?, waitForPeerSeconds: Double?, consent: ConsentPlan? = nil) {
         self.invite = invite
         self.camera = camera
         self.outputPath = outputPath
         self.waitForPeerSeconds = waitForPeerSeconds
+        self.consent = consent
     }
 
     /// Sends until the input or the duration ends (or Ctrl-C), then end of stream and `bye`; returns
@@ -35,10 +38,18 @@ public struct FamilyRun: Sendable {
            Interruption.wait(for: receiver.peerJoined, until: Date().addingTimeInterval(wait)) == nil {
             throw .protocolError("the practitioner did not join within \(Int(wait)) s")
         }
+        let consenter = ConsentGiver(session: session, events: receiver.recordingEvents, log: log)
+        if let consent, consent.give {
+            try consenter.give(childAgreed: consent.childAgreed)
+            if let wait = consent.waitForRecordingSeconds { _ = try consenter.waitForRecording(seconds: wait) }
+        }
         let sender = MediaSender(session: session, stream: .camera, source: source, pacing: pacing, durationSeconds: camera.durationSeconds)
         sender.start()
         guard let sent = sender.finished.wait(until: .distantFuture) else { throw .protocolError("the camera sender did not stop") }
         var failure = sent.error
+        if failure == nil, consent?.withdrawAtEnd == true {
+            do throws(ClientError) { try consenter.withdraw() } catch { failure = error }
+        }
         if failure == nil {
             session.sendBye()
             switch session.waitForEnd(seconds: 10) {

@@ -14,20 +14,26 @@ public struct PractitionerRun: Sendable {
     public var durationSeconds: Double?
     /// A screen stream to send to the family.
     public var screen: SendPlan?
+    /// Record the family's camera while joined (needs the family's consent), with marks.
+    public var record: RecordPlan?
     /// Deadline for connecting and getting `welcome`.
     public var welcomeTimeoutSeconds = 10.0
 
-    public init(token: String, sessionID: String, outputPath: String?, durationSeconds: Double?, screen: SendPlan?) {
+    public init(token: String, sessionID: String, outputPath: String?, durationSeconds: Double?, screen: SendPlan?,
+                record: RecordPlan? = nil) {
         self.token = token
         self.sessionID = sessionID
         self.outputPath = outputPath
         self.durationSeconds = durationSeconds
         self.screen = screen
+        self.record = record
     }
 
     /// Runs until the camera stream ends, the duration passes, Ctrl-C, or the connection fails.
-    /// `log` gets one line per event (from several threads).
-    public func run(loop: ClientLoop, log: @escaping @Sendable (String) -> Void) throws(ClientError) {
+    /// `log` gets one line per event (from several threads). With `record`, returns what was recorded
+    /// once the relay says the file is complete.
+    @discardableResult
+    public func run(loop: ClientLoop, log: @escaping @Sendable (String) -> Void) throws(ClientError) -> RecordingSummary? {
         guard Identifiers.isValidSessionID(sessionID) else {
             throw .usage("--session '\(sessionID)' is not a session id: 32 lower-case hex characters, as printed by 'vigrelay-client create'")
         }
@@ -45,7 +51,23 @@ public struct PractitionerRun: Sendable {
             sender?.start()
         }
         let deadline = durationSeconds.map { Date().addingTimeInterval($0) } ?? .distantFuture
+        let recorder = Recorder(session: session, events: receiver.recordingEvents, log: log)
+        var recording: RecordingSummary?
+        if let record {
+            let id = try recorder.start(consentWaitSeconds: record.consentWaitSeconds)
+            recording = RecordingSummary(recordingID: id, bytes: 0, frames: 0, durationMs: 0)
+            for mark in record.marks {
+                recording?.marks.append((try recorder.mark(recordingID: id, mark), mark.atMs))
+            }
+        }
         let stop = Interruption.wait(for: receiver.stop, until: deadline)
+        if let started = recording {
+            recording = try recorder.stop(recordingID: started.recordingID)
+            recording?.marks = started.marks
+            if let done = recording {
+                log("practitioner: recording \(done.recordingID) complete: \(done.bytes) bytes, \(done.frames) frames, \(done.durationMs) ms")
+            }
+        }
         sender?.cancel()
         let sent = sender.flatMap { Interruption.wait(for: $0.finished, until: Date().addingTimeInterval(5)) }
         var failure: ClientError?
@@ -68,5 +90,6 @@ public struct PractitionerRun: Sendable {
             if failure == nil, let error = sent.error { failure = error }
         }
         if let failure { throw failure }
+        return recording
     }
 }

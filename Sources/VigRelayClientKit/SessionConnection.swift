@@ -94,7 +94,14 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
     }
 
     /// Queues `{"type":"bye"}`; the relay then closes with 1000. Any thread.
-    func sendBye() { _ = send(ControlEncoder.encode(["type": "bye"]), binary: false, waitUntil: Date().addingTimeInterval(5)) }
+    func sendBye() { _ = sendControl(["type": "bye"]) }
+
+    /// Queues a control message (a JSON object); false when the connection is gone or stalled. Any thread.
+    @discardableResult
+    func sendControl(_ object: [String: Any]) -> Bool {
+        if case .queued = send(ControlEncoder.encode(object), binary: false, waitUntil: Date().addingTimeInterval(5)) { return true }
+        return false
+    }
 
     /// Waits until the connection ends, or the deadline passes (nil).
     func waitForEnd(seconds: Double) -> SessionEnd? { ended.wait(until: Date().addingTimeInterval(seconds)) }

@@ -21,6 +21,8 @@ final class StreamReceiver: SessionObserver, @unchecked Sendable {
     /// Fulfilled when the relay says the peer joined (or welcome says it is there).
     let peerJoined = Latch<Bool>()
     private let sink: PayloadSink?
+    /// Recording-related messages, for a command that consents, records or marks.
+    let recordingEvents = RecordingEvents()
     private let log: @Sendable (SessionNotice) -> Void
     private let lock = NSLock()
     // Guarded by `lock`.
@@ -53,6 +55,7 @@ final class StreamReceiver: SessionObserver, @unchecked Sendable {
         default:
             break
         }
+        recordingEvents.add(notice)
         log(notice)
     }
 

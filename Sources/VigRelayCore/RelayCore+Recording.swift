@@ -81,8 +81,10 @@ extension RelayCore {
 
     /// Passes every camera frame through the session's recording tap, recording or not: a recording
     /// started later needs the stream's init segment and its cluster positions.
+    /// Frames without payload (an end-of-stream marker) add nothing to a recording.
     func tapCamera(sessionID: String, header: MediaFrameHeader, _ bytes: [UInt8]) -> [RelayAction] {
-        recordingStates[sessionID, default: SessionRecordingState()].tap.frame(header, bytes)
+        guard bytes.count > MediaFrameHeader.size || header.flags.contains(.initSegment) else { return [] }
+        return recordingStates[sessionID, default: SessionRecordingState()].tap.frame(header, bytes)
             .map { .recording(.append(sessionID: sessionID, $0)) }
     }
 

@@ -45,11 +45,26 @@ struct FamilyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Before sending, wait up to this long for the practitioner to join, e.g. 30s.", valueName: "DURATION"))
     var waitForPeer: String?
 
+    @Flag(help: "Consent to recording before sending (the practitioner can then record the camera).")
+    var consent = false
+
+    @Flag(help: "With --consent: a child aged 12 or over in the film agreed too.")
+    var childAgreed = false
+
+    @Option(help: ArgumentHelp("With --consent: wait up to this long for the practitioner to start recording before sending, e.g. 60s.", valueName: "DURATION"))
+    var waitForRecording: String?
+
+    @Flag(help: "After sending, withdraw consent and wait until the relay has deleted every recording of the session.")
+    var withdrawConsent = false
+
     func run() throws {
         Interruption.install()
         try reportingErrors { () throws(ClientError) in
             let inputs = [file != nil, stdin, synthetic].filter { $0 }.count
             guard inputs <= 1 else { throw .usage("choose one input: --file FILE, --stdin or --synthetic") }
+            guard consent || (!childAgreed && waitForRecording == nil) else {
+                throw .usage("--child-agreed and --wait-for-recording go with --consent")
+            }
             guard chunkSize > 0, chunkSize <= maxPayloadBytes else { throw .usage("--chunk-size must be 1 to \(maxPayloadBytes) bytes (the relay's default message limit is 16 MiB, header included)") }
             guard fps > 0, fps <= 1000 else { throw .usage("--fps must be between 0 and 1000") }
             let input: SendPlan.Input = file.map { .file($0) } ?? (stdin ? .stdin : .synthetic)
@@ -59,9 +74,13 @@ struct FamilyCommand: ParsableCommand {
                                 chunkSize: chunkSize, durationSeconds: seconds)
             let link = try InviteLink(parsing: invite)
             let peerWait = try parseDuration(waitForPeer, option: "--wait-for-peer")
+            let consentPlan = consent || withdrawConsent
+                ? ConsentPlan(give: consent, childAgreed: childAgreed, withdrawAtEnd: withdrawConsent,
+                              waitForRecordingSeconds: try parseDuration(waitForRecording, option: "--wait-for-recording")) : nil
             let loop = try connection.makeLoop()
             defer { loop.stop() }
-            try FamilyRun(invite: link, camera: plan, outputPath: output, waitForPeerSeconds: peerWait).run(loop: loop, log: printError)
+            try FamilyRun(invite: link, camera: plan, outputPath: output, waitForPeerSeconds: peerWait, consent: consentPlan)
+                .run(loop: loop, log: printError)
         }
     }
 }

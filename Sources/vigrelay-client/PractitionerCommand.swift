@@ -6,7 +6,11 @@ struct PractitionerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "practitioner",
         abstract: "Join a session as the practitioner: print events on stderr, save the camera stream, optionally send a screen stream.",
-        discussion: "Exits 0 when the family's camera stream ends (end-of-stream frame) or --duration passes."
+        discussion: """
+            Exits 0 when the family's camera stream ends (end-of-stream frame) or --duration passes. With --record, \
+            the camera is recorded on the relay from joining (once the family has consented) to the end, and \
+            the recording's id, size and marks are printed on stdout as one JSON line (unless --output is '-').
+            """
     )
 
     @OptionGroup var connection: ConnectionOptions
@@ -32,6 +36,15 @@ struct PractitionerCommand: ParsableCommand {
     @Option(help: "Bytes per screen frame when sending --screen-file.")
     var chunkSize = 65536
 
+    @Flag(help: "Record the family's camera on the relay (waits for the family's consent if needed).")
+    var record = false
+
+    @Option(help: ArgumentHelp("With --record: mark a moment, MS or MS:NOTE (ms from the recording's start); repeatable.", valueName: "MARK"))
+    var mark: [String] = []
+
+    @Option(help: "With --record: how long to wait for the family's consent, e.g. 60s.")
+    var consentWait = "60s"
+
     func run() throws {
         Interruption.install()
         try reportingErrors { () throws(ClientError) in
@@ -43,10 +56,14 @@ struct PractitionerCommand: ParsableCommand {
                 screen = SendPlan(input: screenFile.map { .file($0) } ?? .synthetic, bitsPerSecond: bits, framesPerSecond: 5,
                                   chunkSize: chunkSize, durationSeconds: nil)
             }
+            guard record || mark.isEmpty else { throw .usage("--mark goes with --record") }
+            let marks = try mark.map { text throws(ClientError) in try MarkRequest(parsing: text) }
+            let recordPlan = record ? RecordPlan(marks: marks, consentWaitSeconds: try parseDuration(consentWait, option: "--consent-wait") ?? 60) : nil
             let loop = try connection.makeLoop()
             defer { loop.stop() }
-            try PractitionerRun(token: token, sessionID: session, outputPath: output, durationSeconds: seconds, screen: screen)
-                .run(loop: loop, log: printError)
+            let recording = try PractitionerRun(token: token, sessionID: session, outputPath: output, durationSeconds: seconds,
+                                                screen: screen, record: recordPlan).run(loop: loop, log: printError)
+            if let recording, output != "-" { print(recording.json) }
         }
     }
 }

@@ -1,0 +1,103 @@
+"""vigrelay-client drives recording: the family consents (and withdraws), the practitioner records
+with marks; a real ffmpeg WebM is the camera."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from test_recording import FIXTURE
+from vrtest import run, wait_until
+
+
+def start_practitioner(client_bin, relay, certs, tok, sid, *extra) -> subprocess.Popen:
+    prac = subprocess.Popen([str(client_bin), "practitioner", "--server", relay.base_url, "--token", tok,
+                             "--session", sid, "--ca", str(certs.ca), *map(str, extra)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    wait_until(lambda: prac.poll() is not None or relay.http("GET", "/healthz").json()["connections"] >= 1,
+               15, "the practitioner client to connect")
+    assert prac.poll() is None, f"practitioner exited early ({prac.returncode}): {prac.communicate()}"
+    return prac
+
+
+def finish(proc: subprocess.Popen, timeout=30) -> tuple[str, str]:
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate(timeout=10)
+        pytest.fail(f"client did not finish within {timeout} s: {err}")
+
+
+def family(client_bin, relay, certs, invite, *extra) -> subprocess.CompletedProcess:
+    return run([client_bin, "family", "--server", relay.base_url, "--invite", invite, "--ca", certs.ca,
+                "--file", FIXTURE, "--chunk-size", "1000", "--bitrate", "0", *extra], timeout=60)
+
+
+@pytest.mark.timeout(120)
+def test_practitioner_records_with_marks_once_the_family_consents(client_bin, relay_factory, certs):
+    relay = relay_factory()
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    prac = start_practitioner(client_bin, relay, certs, tok, s["sessionId"], "--record",
+                              "--mark", "1500:she smiles back", "--mark", "2500")
+    fam = family(client_bin, relay, certs, s["inviteToken"], "--consent", "--child-agreed", "--wait-for-recording", "30s")
+    assert fam.returncode == 0, fam.stderr
+    assert "consent to recording given" in fam.stderr and "started; sending" in fam.stderr, fam.stderr
+    out, err = finish(prac)
+    assert prac.returncode == 0, err
+    assert "waiting up to 60 s" in err, "the practitioner asked before the family consented, and waited"
+    summary = json.loads(out.strip().splitlines()[-1])
+    data = FIXTURE.read_bytes()
+    assert summary["bytes"] == len(data) and summary["frames"] == -(-len(data) // 1000), summary
+    assert [m["atMs"] for m in summary["marks"]] == [1500, 2500] and all(len(m["markId"]) == 16 for m in summary["marks"])
+    rid = summary["recordingId"]
+    sdir = Path(relay.data_dir) / "sessions" / s["sessionId"]
+    assert (sdir / "recordings" / f"{rid}.webm").read_bytes() == data, "the recording holds the whole file, byte for byte"
+    events = [json.loads(line) for line in (sdir / "session.jsonl").read_text().splitlines()]
+    consent = next(e for e in events if e["event"] == "consent")
+    assert consent["recording"] is True and consent["childAgreed"] is True
+    marks = [e for e in events if e["event"] == "mark"]
+    assert [(m["atMs"], m["note"]) for m in marks] == [(1500, "she smiles back"), (2500, "")]
+
+
+@pytest.mark.timeout(120)
+def test_family_withdrawal_deletes_what_was_recorded(client_bin, relay_factory, certs):
+    relay = relay_factory()
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    prac = start_practitioner(client_bin, relay, certs, tok, s["sessionId"], "--record")
+    fam = family(client_bin, relay, certs, s["inviteToken"], "--consent", "--wait-for-recording", "30s", "--withdraw-consent")
+    assert fam.returncode == 0, fam.stderr
+    assert "consent withdrawn; the relay deleted 1 recording(s)" in fam.stderr, fam.stderr
+    finish(prac)
+    rec = Path(relay.data_dir) / "sessions" / s["sessionId"] / "recordings"
+    left = sorted(p.suffix for p in rec.iterdir())
+    assert left == [".json"], f"only the manifest may stay after withdrawal: {left}"
+    assert json.loads(next(rec.iterdir()).read_text())["state"] == "deleted"
+
+
+def test_practitioner_without_consent_gives_up_with_a_clear_error(client_bin, relay_factory, certs):
+    relay = relay_factory()
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    p = run([client_bin, "practitioner", "--server", relay.base_url, "--token", tok, "--session", s["sessionId"],
+             "--ca", certs.ca, "--record", "--consent-wait", "1s"], timeout=30)
+    assert p.returncode == 1 and "did not consent to recording within 1 s" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--mark", "1500"], "--mark goes with --record"),
+    (["--record", "--mark", "soon"], "--mark 'soon' is not MS or MS:NOTE"),
+    (["--record", "--mark=-5"], "--mark '-5' is not MS or MS:NOTE"),
+])
+def test_practitioner_recording_options_are_checked(client_bin, args, message):
+    p = run([client_bin, "practitioner", "--server", "https://127.0.0.1:1", "--token", "t", "--session", "0" * 32, *args])
+    assert p.returncode == 64 and message in p.stderr, p.stderr
+
+
+def test_family_consent_options_are_checked(client_bin):
+    p = run([client_bin, "family", "--server", "https://127.0.0.1:1", "--invite", "x.y", "--child-agreed"])
+    assert p.returncode == 64 and "go with --consent" in p.stderr, p.stderr
