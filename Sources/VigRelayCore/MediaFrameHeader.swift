@@ -1,7 +1,8 @@
 /// The 16-byte big-endian header in front of every binary media message.
 ///
 /// Layout: `u8 version(=1) | u8 stream | u8 flags | u8 reserved | u32 sequence | u64 media time (µs)`.
-/// The relay reads it to enforce roles and keep the late-joiner cache; it never rewrites it.
+/// The relay reads it to enforce roles and keep the late-joiner cache; it forwards it unchanged (only
+/// a late joiner's first frame, cut at a WebM cluster by `StreamCache`, gets its flags rewritten).
 public struct MediaFrameHeader: Sendable, Equatable {
     /// Size of the header on the wire.
     public static let size = 16

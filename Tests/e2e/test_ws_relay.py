@@ -181,6 +181,30 @@ def test_late_joiner_gets_init_segment_and_frames_since_last_keyframe(relay):
     f.close()
 
 
+def test_late_joiner_to_a_webm_stream_starts_at_the_newest_keyframe_cluster(relay):
+    """The relay parses WebM itself: frames cut anywhere (as MediaRecorder's are) are replayed as the
+    init segment alone, then the bytes from the newest cluster starting with a keyframe."""
+    from test_recording import FIXTURE, chunks
+    data = FIXTURE.read_bytes()[:9000]  # keyframe clusters at 409, 3794, 7308
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    f, _ = relay.join(s["sessionId"], s["inviteToken"], "family")
+    for i, c in enumerate(chunks(data, [1000])):
+        f.send_bytes(media_frame(CAMERA, F_INIT if i == 0 else 0, i, i * 100_000, c))
+    f.send_json({"type": "signal", "id": "sync"})
+    assert f.recv_error("peer_absent")["id"] == "sync"
+
+    p, _ = relay.join(s["sessionId"], tok, "practitioner", peer_present=True)
+    init = p.recv_binary()
+    assert frame_header(init)["flags"] == F_INIT and init[16:] == data[:409]
+    first = p.recv_binary()
+    assert frame_header(first)["flags"] == F_KEY and frame_header(first)["seq"] == 7, "the frame holding 7308, cut there"
+    replayed = first[16:] + p.recv_binary()[16:]
+    assert replayed == data[7308:], "then everything since, byte for byte"
+    p.close()
+    f.close()
+
+
 def test_reconnecting_viewer_gets_the_cache_again(relay):
     p, f, s = relay.pair()
     init = media_frame(SCREEN, F_INIT, 0, 0, b"screen-init")
