@@ -18,6 +18,12 @@ public struct ServerConfiguration: Sendable {
     public var recordingQueueBytes = 32 << 20
     /// Upper bound on one recording's media bytes (nil: none); exceeding it fails the recording.
     public var recordingQuotaBytes: Int64?
+    /// TEST ONLY, never for production: milliseconds the disk writer sleeps before each recording
+    /// append, so end-to-end tests can check that a slow disk neither blocks the lws thread nor lets
+    /// the writer queue grow past `recordingQueueBytes`. Set from the environment variable
+    /// `VIGRELAY_TEST_WRITER_DELAY_MS` (read once at start by `vigrelay serve`; no command-line
+    /// flag); 0, the default, means no delay.
+    public var testWriterDelayMs = 0
 
     public init() {}
 

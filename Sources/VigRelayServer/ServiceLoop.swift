@@ -50,7 +50,7 @@ final class ServiceLoop {
         self.writer = writer
         self.sessionStore = sessionStore
         self.recordingWorker = RecordingWorker(dataDir: configuration.dataDir, quotaBytes: configuration.recordingQuotaBytes,
-                                               inbox: inbox, logger: logger)
+                                               inbox: inbox, logger: logger, testAppendDelayMs: configuration.testWriterDelayMs)
         self.scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(vr_lws_pre()) + Self.fragmentSize, alignment: 16)
     }
 
@@ -93,6 +93,7 @@ final class ServiceLoop {
     func onTick() {
         drainInbox()
         core.expireStaleCaches()
+        perform(core.expireGracePeriods())
         let worker = recordingWorker
         writer.submit { worker.syncDue() }
         guard let context, let tick else { return }
