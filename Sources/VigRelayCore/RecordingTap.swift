@@ -4,7 +4,8 @@ public struct RecordingChunk: Sendable, Equatable {
     /// the cluster began in an earlier chunk: the scanner reports a cluster at its first video block).
     public struct ClusterMark: Sendable, Equatable {
         public var offsetInChunk: Int64
-        /// Milliseconds of the recording's own media time (0 at its first cluster).
+        /// Milliseconds of the part's media time (0 at the part's first cluster; on the recording's
+        /// timeline the part begins at its manifest `startMs`).
         public var timeMs: Int64
         public var keyframe: Bool
     }
