@@ -4,7 +4,8 @@ public struct RecordingChunk: Sendable, Equatable {
     /// the cluster began in an earlier chunk: the scanner reports a cluster at its first video block).
     public struct ClusterMark: Sendable, Equatable {
         public var offsetInChunk: Int64
-        /// Milliseconds of the recording's own media time (0 at its first cluster).
+        /// Milliseconds of the part's media time (0 at the part's first cluster; on the recording's
+        /// timeline the part begins at its manifest `startMs`).
         public var timeMs: Int64
         public var keyframe: Bool
     }
@@ -71,6 +72,32 @@ public struct RecordingTap: Sendable {
         active = nil
         pending.removeAll()
     }
+
+    /// The camera's sender left or was replaced: its stream is over, and whatever comes next on a
+    /// new connection is a new stream. A running recording keeps its id but takes nothing more until
+    /// a frame flagged init segment arrives; that stream becomes a new part, from its first byte
+    /// (or the first part, if nothing was recorded yet). Frames without a preceding init segment are
+    /// never appended: bytes from the middle of an unknown stream after the old part's last byte
+    /// would make the part unplayable (a buggy client that resumes mid-stream is relayed live but not
+    /// recorded until it sends an init segment).
+    public mutating func streamEnded() {
+        scanner = nil
+        initPayload = nil
+        initBuffer = []
+        streamOffset = 0
+        pending.removeAll()
+        guard var rec = active else { return }
+        // Waiting, with no scanner and no init segment: only an init frame ends the wait (see `frame`).
+        rec.waiting = true
+        rec.newPart = true
+        rec.timeBaseMs = nil
+        rec.requestedAt = 0
+        active = rec
+    }
+
+    /// Whether the running recording is waiting for a start point (nothing of the current stream
+    /// recorded yet): at its start, or after `streamEnded` until an init segment arrives.
+    public var isWaiting: Bool { active?.waiting ?? false }
 
     /// Takes one camera frame (header + payload) and returns what to append to the recording.
     public mutating func frame(_ header: MediaFrameHeader, _ message: [UInt8]) -> [RecordingChunk] {

@@ -21,11 +21,33 @@ public enum RecordingCommand: Equatable, Sendable {
     case start(sessionID: String, recordingID: String)
     case append(sessionID: String, RecordingChunk)
     /// Flush and close; then `RelayCore.recordingStopped`.
-    case stop(sessionID: String, recordingID: String)
+    case stop(sessionID: String, recordingID: String, reason: RecordingStopReason = .requested)
+    /// A side left (or was not there) while the recording runs; logged. The family away pauses the
+    /// media; the practitioner away leaves the recording unattended. Either way it goes on for up
+    /// to `RelayLimits.reconnectGraceSeconds`.
+    case away(sessionID: String, recordingID: String, role: Role)
+    /// A side that was away is back within the grace after `awayMs`; logged.
+    case back(sessionID: String, recordingID: String, role: Role, awayMs: Int64)
     /// Stop any active recording and delete every recording and clip of the session; then
     /// `RelayCore.recordingsDeleted`.
     case deleteAll(sessionID: String)
     case mark(sessionID: String, recordingID: String, markID: String, atMs: Int64, note: String)
+}
+
+/// Why a recording stops.
+public enum RecordingStopReason: Equatable, Sendable {
+    /// The practitioner's `record` `stop`.
+    case requested
+    /// That side stayed away longer than the reconnect grace.
+    case graceExpired(away: Role)
+
+    /// The `reason` written in the log and the `stopped` notice; nil for a requested stop.
+    public var text: String? {
+        switch self {
+        case .requested: nil
+        case .graceExpired: "grace expired"
+        }
+    }
 }
 
 /// A session-level happening. Carries ids and roles only: never tokens, names or media.

@@ -1,14 +1,5 @@
 import Foundation
 
-/// Consent and recording state of one session, kept by `RelayCore` on the lws thread.
-struct SessionRecordingState {
-    var consent = false
-    var childAgreed = false
-    var tap = RecordingTap()
-    /// Recordings of this session the relay knows (marks may name only these).
-    var recordingIDs: Set<String> = []
-}
-
 /// Consent, record start/stop and marks: the family consents, the practitioner records; the disk
 /// work goes out as `RecordingCommand`s and the replies that must wait for it come back here.
 extension RelayCore {
@@ -35,7 +26,10 @@ extension RelayCore {
             var actions = toBoth(sessionID, ControlEncoder.encode(notice))
             actions.append(.recording(.consent(sessionID: sessionID, recording: recording, childAgreed: childAgreed)))
             if !recording {
-                state.tap.stop()
+                // Every recording of the session is deleted: none may be marked any more.
+                state.endRecording()
+                state.recordingIDs.removeAll()
+                sessionsAwaited.remove(sessionID)
                 actions.append(.recording(.deleteAll(sessionID: sessionID)))
             }
             return actions
@@ -52,11 +46,16 @@ extension RelayCore {
                 let id = Identifiers.randomHex(bytes: 8)
                 state.tap.start(id: id)
                 state.recordingIDs.insert(id)
-                return [.recording(.start(sessionID: sessionID, recordingID: id))]
-                    + toBoth(sessionID, ControlEncoder.encode(["type": "recording", "state": "started", "recordingId": id]))
+                var actions: [RelayAction] = [.recording(.start(sessionID: sessionID, recordingID: id))]
+                if connection(of: sessionID, role: .family) == nil {
+                    // Nobody streams yet: the recording waits for the family as for one that left.
+                    actions += startAwaiting(&state, sessionID: sessionID, recordingID: id, role: .family)
+                }
+                return actions + toBoth(sessionID, ControlEncoder.encode(["type": "recording", "state": "started", "recordingId": id]))
             case "stop":
                 guard let id = state.tap.recordingID else { return reply(.notRecording, "no recording is running") }
-                state.tap.stop()
+                state.endRecording()
+                sessionsAwaited.remove(sessionID)
                 return [.recording(.stop(sessionID: sessionID, recordingID: id))]
             default:
                 return reply(.invalidMessage, "record needs \"action\": \"start\" or \"stop\"")
@@ -89,9 +88,12 @@ extension RelayCore {
     }
 
     /// The writer flushed and closed a recording: tell both sides (the file is complete on disk now).
+    /// A stop for another reason than the practitioner's (the grace expired) says so in `reason`.
     public func recordingStopped(sessionID: String, recordingID: String, bytes: Int64, frames: Int, durationMs: Int64) -> [RelayAction] {
-        toBoth(sessionID, ControlEncoder.encode(["type": "recording", "state": "stopped", "recordingId": recordingID,
-                                                  "bytes": bytes, "frames": frames, "durationMs": durationMs]))
+        var notice: [String: Any] = ["type": "recording", "state": "stopped", "recordingId": recordingID,
+                                     "bytes": bytes, "frames": frames, "durationMs": durationMs]
+        if let reason = recordingStates[sessionID]?.stopReasons.removeValue(forKey: recordingID) { notice["reason"] = reason }
+        return toBoth(sessionID, ControlEncoder.encode(notice))
     }
 
     /// The writer deleted every recording of the session (consent withdrawn, a request, retention).
@@ -103,7 +105,11 @@ extension RelayCore {
 
     /// A write failed: recording stops, the live relay goes on, what was written stays readable.
     public func recordingFailed(sessionID: String, recordingID: String, reason: String) -> [RelayAction] {
-        if recordingStates[sessionID]?.tap.recordingID == recordingID { recordingStates[sessionID]?.tap.stop() }
+        if recordingStates[sessionID]?.tap.recordingID == recordingID {
+            recordingStates[sessionID]?.endRecording()
+            sessionsAwaited.remove(sessionID)
+        }
+        recordingStates[sessionID]?.stopReasons[recordingID] = nil
         var actions = toBoth(sessionID, ControlEncoder.encode(["type": "recording", "state": "failed", "recordingId": recordingID]))
         if let practitioner = connection(of: sessionID, role: .practitioner) {
             actions.append(.send(practitioner, .text(ControlEncoder.error(.recordingFailed,

@@ -7,13 +7,18 @@ import Foundation
 public final class RelayCore {
     public let limits: RelayLimits
     private let authority: TokenAuthority
-    private let now: () -> Date
+    /// The clock (injected by tests).
+    let now: () -> Date
 
     /// Every session this relay knows, live or not.
     public private(set) var sessions: [String: SessionRecord] = [:]
     private var live: [String: LiveSession] = [:]
     /// Consent and recording state per session (see RelayCore+Recording.swift).
     var recordingStates: [String: SessionRecordingState] = [:]
+    /// Sessions whose running recording waits for a side that is away (see RelayCore+Grace.swift).
+    var sessionsAwaited: Set<String> = []
+    /// Set by `shutdown()`: connections closing then are not "away" (the writer finishes every recording).
+    var isShuttingDown = false
     private var connections: [ConnectionID: ConnectionState] = [:]
 
     private enum ConnectionState {
@@ -89,6 +94,7 @@ public final class RelayCore {
 
     /// The server is stopping: every connection gets 1001.
     public func shutdown() -> [RelayAction] {
+        isShuttingDown = true
         var actions: [RelayAction] = []
         for conn in connections.keys.sorted() {
             if case .closing? = connections[conn] { continue }
@@ -181,6 +187,7 @@ public final class RelayCore {
     private func join(_ conn: ConnectionID, sessionID: String, role: Role, id: MessageID?) -> [RelayAction] {
         let session = liveSession(sessionID)
         var actions: [RelayAction] = []
+        let replaced = session.slots[role] != nil
         if let old = session.slots[role] {
             connections[old] = .closing
             actions += [.send(old, .text(ControlEncoder.error(.replaced, "a newer \(role.rawValue) connection joined this session; this one is closed"))),
@@ -196,6 +203,7 @@ public final class RelayCore {
         if let peer {
             actions.append(.send(peer, .text(peerEvent("joined", role))))
         }
+        actions += recordingSideJoined(conn, sessionID: sessionID, role: role, replacing: replaced)
         let incoming = role.peer.sendableStream
         for message in session.caches[incoming]?.replay ?? [] {
             if let header = try? MediaFrameHeader.parse(message) {
@@ -217,6 +225,7 @@ public final class RelayCore {
         if let peer = session.slots[role.peer] {
             actions.append(.send(peer, .text(peerEvent("left", role))))
         }
+        actions += recordingSideLeft(sessionID: sessionID, role: role)
         actions.append(.event(SessionEvent(.left, sessionID: sessionID, role: role, connection: conn)))
         return actions
     }

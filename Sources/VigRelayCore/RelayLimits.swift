@@ -12,6 +12,9 @@ public struct RelayLimits: Sendable, Equatable {
     public var viewerQueueBytes: Int = 8 << 20
     /// Largest `POST` body accepted by the HTTP API.
     public var maxRequestBodyBytes: Int = 64 << 10
+    /// Seconds a running recording waits for a side that left (the family's camera, or the
+    /// practitioner) before it stops as if the practitioner had stopped it (`--reconnect-grace`).
+    public var reconnectGraceSeconds: Int = 120
     /// Lifetime of a family invite.
     public var inviteTTLSeconds: Int = 7 * 86400
 

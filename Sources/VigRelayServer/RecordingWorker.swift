@@ -6,6 +6,13 @@ import VigRelayStorage
 /// Carries out `RecordingCommand`s on the disk writer thread: open, append, sync, stop, delete,
 /// and the session event log. Reports back to the service thread through the inbox.
 ///
+/// Events it logs in `session.jsonl` besides `consent` and `mark`: `recording_started`,
+/// `recording_paused` / `recording_resumed` (the family left / came back within the grace,
+/// `awayMs`), `recording_unattended` / `recording_attended` (the same for the practitioner),
+/// `recording_part` (a restarted camera stream opened part N at `startMs` of the recording's
+/// timeline), `recording_stopped` (with `reason` and `role` when the grace expired),
+/// `recording_failed`, `recordings_deleted`.
+///
 /// Thread: every method runs on the disk writer thread (submitted as `DiskWriter` jobs); it is
 /// `@unchecked Sendable` only so the jobs can carry it there. Nothing else touches `open`.
 final class RecordingWorker: @unchecked Sendable {
@@ -15,12 +22,15 @@ final class RecordingWorker: @unchecked Sendable {
     private let events: SessionEventLog
     private let store: RecordingStore
     private let quotaBytes: Int64?
+    /// Test hook (`ServerConfiguration.testWriterDelayMs`): microseconds to sleep before each append.
+    private let appendDelayMicroseconds: UInt32
     /// Recordings being written, by recording id.
     private var open: [String: RecordingFile] = [:]
 
-    init(dataDir: String, quotaBytes: Int64?, inbox: LoopInbox, logger: Logger) {
+    init(dataDir: String, quotaBytes: Int64?, inbox: LoopInbox, logger: Logger, testAppendDelayMs: Int = 0) {
         self.dataDir = dataDir
         self.quotaBytes = quotaBytes
+        self.appendDelayMicroseconds = UInt32(clamping: max(0, testAppendDelayMs) * 1000)
         self.inbox = inbox
         self.logger = logger
         self.events = SessionEventLog(dataDir: dataDir)
@@ -43,21 +53,29 @@ final class RecordingWorker: @unchecked Sendable {
             }
         case .append(let sid, let chunk):
             guard let file = open[chunk.recordingID] else { return }
+            if appendDelayMicroseconds > 0 { usleep(appendDelayMicroseconds) }
             do {
                 try file.append(payload: chunk.bytes, mediaTimeUs: chunk.mediaTimeUs, sequence: chunk.sequence, flags: chunk.flags,
                                 clusters: chunk.clusters.map { (Int($0.offsetInChunk), $0.timeMs, $0.keyframe) },
                                 newPart: chunk.newPart, at: now)
+                if chunk.newPart, let part = file.manifest.parts.last, part.number > 1 {
+                    log(sid, "recording_part", ["recordingId": chunk.recordingID, "part": part.number, "startMs": part.startMs])
+                }
                 try file.syncIfDue(now: now)
             } catch {
                 let manifest = file.fail(reason: "\(error)", at: now)
                 open[chunk.recordingID] = nil
                 failed(sid, chunk.recordingID, "\(error)", manifest: manifest)
             }
-        case .stop(let sid, let rid):
+        case .stop(let sid, let rid, let reason):
             guard let file = open.removeValue(forKey: rid) else { return }
             do {
                 let manifest = try file.finish(at: now)
-                log(sid, "recording_stopped", ["recordingId": rid, "bytes": manifest.bytes, "frames": manifest.frames, "durationMs": manifest.durationMs])
+                var fields: [String: any Sendable] = ["recordingId": rid, "bytes": manifest.bytes, "frames": manifest.frames,
+                                                      "durationMs": manifest.durationMs, "parts": manifest.parts.count]
+                if let text = reason.text { fields["reason"] = text }
+                if case .graceExpired(let role) = reason { fields["role"] = role.rawValue }
+                log(sid, "recording_stopped", fields)
                 inbox.post(.recordingStopped(sessionID: sid, manifest: manifest))
             } catch {
                 failed(sid, rid, "\(error)", manifest: file.fail(reason: "\(error)", at: now))
@@ -76,6 +94,10 @@ final class RecordingWorker: @unchecked Sendable {
             }
         case .mark(let sid, let rid, let markID, let atMs, let note):
             log(sid, "mark", ["recordingId": rid, "markId": markID, "atMs": atMs, "note": note])
+        case .away(let sid, let rid, let role):
+            log(sid, role == .family ? "recording_paused" : "recording_unattended", ["recordingId": rid, "role": role.rawValue])
+        case .back(let sid, let rid, let role, let awayMs):
+            log(sid, role == .family ? "recording_resumed" : "recording_attended", ["recordingId": rid, "role": role.rawValue, "awayMs": awayMs])
         }
     }
 

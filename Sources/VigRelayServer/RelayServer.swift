@@ -17,6 +17,8 @@ public final class RelayServer: Sendable {
     private let inbox = LoopInbox()
     private let secret: [UInt8]
     private let sessions: [SessionRecord]
+    /// Consent and recording ids of the previous run, given to the core before it serves.
+    private let restoredRecording: [PersistedRecordingState]
 
     /// Checks the certificate and key, loads (or creates) the secret and loads stored sessions.
     public init(configuration: ServerConfiguration, secretFile: String?, logger: Logger) throws {
@@ -38,7 +40,14 @@ public final class RelayServer: Sendable {
         if let seconds = configuration.retentionSeconds {
             _ = RetentionSweep(retentionSeconds: seconds, dataDir: configuration.dataDir, logger: logger).run(now: Date(), excluding: [])
         }
-        logger.info("sessions loaded", metadata: ["count": "\(sessions.count)"])
+        // After recovery (manifests are final now): consent and recordings carried over the restart.
+        self.restoredRecording = PersistedRecordingState.load(dataDir: configuration.dataDir, sessionIDs: sessions.map(\.id), logger: logger)
+        logger.info("sessions loaded", metadata: ["count": "\(sessions.count)",
+                    "with.consent": "\(restoredRecording.filter(\.consent).count)"])
+        if configuration.testWriterDelayMs > 0 {
+            logger.warning("TEST HOOK: the disk writer sleeps before every recording append (VIGRELAY_TEST_WRITER_DELAY_MS); never use this in production",
+                           metadata: ["delay.ms": "\(configuration.testWriterDelayMs)"])
+        }
     }
 
     /// Asks the server to stop: connections are closed with 1001, then `run()` returns.
@@ -53,6 +62,10 @@ public final class RelayServer: Sendable {
         defer { writer.stop() }
         let authority = TokenAuthority(secret: secret)
         let core = RelayCore(limits: configuration.limits, authority: authority, sessions: sessions)
+        for state in restoredRecording {
+            core.restoreRecording(sessionID: state.sessionID, consent: state.consent, childAgreed: state.childAgreed,
+                                  recordingIDs: state.recordingIDs)
+        }
         let api = HTTPAPI(authority: authority, limits: configuration.limits, publicURL: configuration.effectivePublicURL)
         let loop = ServiceLoop(configuration: configuration, logger: logger, core: core, api: api, inbox: inbox,
                                writer: writer, sessionStore: SessionStore(dataDir: configuration.dataDir))

@@ -20,6 +20,12 @@ public struct ServerConfiguration: Sendable {
     public var recordingQuotaBytes: Int64?
     /// Seconds recordings are kept after their session ended (nil: kept until deleted); see `RetentionSweep`.
     public var retentionSeconds: Int?
+    /// TEST ONLY, never for production: milliseconds the disk writer sleeps before each recording
+    /// append, so end-to-end tests can check that a slow disk neither blocks the lws thread nor lets
+    /// the writer queue grow past `recordingQueueBytes`. Set from the environment variable
+    /// `VIGRELAY_TEST_WRITER_DELAY_MS` (read once at start by `vigrelay serve`; no command-line
+    /// flag); 0, the default, means no delay.
+    public var testWriterDelayMs = 0
 
     public init() {}
 

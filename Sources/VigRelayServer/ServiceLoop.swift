@@ -55,7 +55,7 @@ final class ServiceLoop {
         self.writer = writer
         self.sessionStore = sessionStore
         self.recordingWorker = RecordingWorker(dataDir: configuration.dataDir, quotaBytes: configuration.recordingQuotaBytes,
-                                               inbox: inbox, logger: logger)
+                                               inbox: inbox, logger: logger, testAppendDelayMs: configuration.testWriterDelayMs)
         self.sessionEvents = SessionEventLog(dataDir: configuration.dataDir)
         self.retention = configuration.retentionSeconds.map {
             RetentionSweep(retentionSeconds: $0, dataDir: configuration.dataDir, logger: logger)
@@ -103,6 +103,7 @@ final class ServiceLoop {
     func onTick() {
         drainInbox()
         core.expireStaleCaches()
+        perform(core.expireGracePeriods())
         let worker = recordingWorker
         writer.submit { worker.syncDue() }
         sweepRetentionIfDue()

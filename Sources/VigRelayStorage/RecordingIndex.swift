@@ -9,7 +9,10 @@
 /// ```
 ///
 /// `part` counts from 1; `offset` is a byte offset in that part's media file; `mediaTimeUs`,
-/// `sequence` and `flags` are the media frame header's; `timeMs` is the Cluster's timestamp.
+/// `sequence` and `flags` are the media frame header's; `timeMs` is the Cluster's time in ms from the
+/// part's first recorded cluster (a moment `t` of part N lies at the manifest's `startMs` of part N
+/// plus `t` on the recording's timeline, where marks and clip times are). A `G` line comes before
+/// the first line of its part.
 /// A crash can leave the last line torn, so a reader ignores a last line without its newline, and
 /// any line it cannot read (counted in `ignoredLines`). Pure value; usable from any thread.
 public struct RecordingIndex: Sendable, Equatable {

@@ -40,6 +40,8 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "Delete recordings of sessions that ended longer ago than this, e.g. 30d (default: keep until deleted); checked at start and periodically.")
     var retention: String?
+    @Option(name: .customLong("reconnect-grace"), help: "How long a running recording waits for a side that dropped (family or practitioner), e.g. 90s or 2m; a family back in time continues it as a new part.")
+    var reconnectGrace = "2m"
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
@@ -62,6 +64,12 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError(DurationParser.usage(option: "--retention", value: retention))
         }
         if let recordingQuota, recordingQuota < 1 { throw ValidationError("--recording-quota must be a positive number of bytes") }
+        guard let grace = DurationParser.seconds(reconnectGrace) else {
+            throw ValidationError(DurationParser.usage(option: "--reconnect-grace", value: reconnectGrace))
+        }
+        guard grace <= Self.maxReconnectGraceSeconds else {
+            throw ValidationError("--reconnect-grace '\(reconnectGrace)' is too long: at most 1h (a recording must not run on unattended for long)")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }
@@ -86,6 +94,15 @@ struct ServeCommand: ParsableCommand {
         config.limits.inviteTTLSeconds = DurationParser.seconds(inviteTTL)!
         config.recordingQuotaBytes = recordingQuota
         config.retentionSeconds = retention.flatMap(DurationParser.seconds)
+        config.limits.reconnectGraceSeconds = DurationParser.seconds(reconnectGrace)!
+        if let delay = ProcessInfoEnvironment.value("VIGRELAY_TEST_WRITER_DELAY_MS") {
+            // Test only (see ServerConfiguration.testWriterDelayMs); read once, here.
+            guard let ms = Int(delay), (0...10_000).contains(ms) else {
+                logger.error("VIGRELAY_TEST_WRITER_DELAY_MS must be 0-10000 milliseconds (a test hook); unset it")
+                throw ExitCode(2)
+            }
+            config.testWriterDelayMs = ms
+        }
 
         let server: RelayServer
         do {
@@ -122,6 +139,9 @@ struct ServeCommand: ParsableCommand {
 
             """.utf8))
     }
+
+    /// Longest `--reconnect-grace`.
+    static let maxReconnectGraceSeconds = 3600
 
     /// HOST:PORT, with IPv6 hosts in brackets.
     private func parseListen() -> (String, Int)? {

@@ -1,0 +1,27 @@
+import Foundation
+
+/// Consent and recording state of one session, kept by `RelayCore` on the lws thread (a value in
+/// `RelayCore.recordingStates`; never shared).
+struct SessionRecordingState {
+    /// The family's last word on recording (restored from `session.jsonl` at start).
+    var consent = false
+    var childAgreed = false
+    var tap = RecordingTap()
+    /// Recordings of this session the relay knows and that still have media (marks may name only
+    /// these): made since start, or restored from their manifests at start; emptied when consent is
+    /// withdrawn (every recording is deleted then).
+    var recordingIDs: Set<String> = []
+    /// While a recording runs: when each side that is not connected left (or, for a family that was
+    /// not there when recording started, when it started). A side away longer than
+    /// `RelayLimits.reconnectGraceSeconds` stops the recording (`RelayCore.expireGracePeriods`).
+    var awaySince: [Role: Date] = [:]
+    /// Recordings asked to stop for another reason than the practitioner's `stop`, by id: the text
+    /// goes into the `stopped` notice as `reason` once the writer confirms.
+    var stopReasons: [String: String] = [:]
+
+    /// Forgets the running recording: nothing more is recorded and nobody is waited for.
+    mutating func endRecording() {
+        tap.stop()
+        awaySince.removeAll()
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import VigRelayCore
+
+/// What a session's recording state was when the server last ran: the family's last consent and
+/// the recordings that still have media. Loaded at start (after `RecordingRecovery`, before
+/// listening) and handed to `RelayCore.restoreRecording`, so consent and marks survive a restart.
+///
+/// Consent comes from the newest `consent` event of `session.jsonl`, read backwards from the end of
+/// the file (so the cost is what follows it, not the session's whole history). It fails closed: a
+/// damaged line newer than that event which might itself be a `consent` event (a crash tore it, or
+/// its event name is unreadable), or a `consent` event without a boolean `recording`, means no
+/// consent until the family gives it again. Other damaged lines are skipped with a warning.
+/// Recording ids come from the manifests (`RecordingStore.manifests`); `deleted` ones are left out.
+/// A plain value; `load` runs on the thread starting the server, never on the lws thread.
+public struct PersistedRecordingState: Sendable, Equatable {
+    public var sessionID: String
+    public var consent: Bool
+    public var childAgreed: Bool
+    /// Recordings whose media is kept (every state but `deleted`), oldest first.
+    public var recordingIDs: [String]
+
+    public init(sessionID: String, consent: Bool, childAgreed: Bool, recordingIDs: [String]) {
+        self.sessionID = sessionID
+        self.consent = consent
+        self.childAgreed = childAgreed
+        self.recordingIDs = recordingIDs
+    }
+
+    /// The state of each session in `sessionIDs` that has a consent or a recording on disk.
+    public static func load(dataDir: String, sessionIDs: [String],
+                            logger: Logger = Logger(label: "vigrelay.restore", factory: { _ in SwiftLogNoOpLogHandler() })) -> [PersistedRecordingState] {
+        let log = SessionEventLog(dataDir: dataDir)
+        let store = RecordingStore(dataDir: dataDir)
+        var states: [PersistedRecordingState] = []
+        for sessionID in sessionIDs where Identifiers.isValidSessionID(sessionID) {
+            let meta: Logger.Metadata = ["session.id": "\(sessionID)"]
+            let lookup = log.lastEvent(named: "consent", sessionID: sessionID)
+            var consent = false, childAgreed = false
+            if let event = lookup.event {
+                if let recording = event["recording"] as? Bool, Self.isBoolean(event["recording"]) {
+                    consent = recording
+                    childAgreed = recording && (event["childAgreed"] as? Bool ?? false) && Self.isBoolean(event["childAgreed"])
+                } else {
+                    logger.warning("the last consent event in session.jsonl has no boolean \"recording\"; consent is treated as not given until the family gives it again", metadata: meta)
+                }
+            }
+            if lookup.unreadableLines > 0 {
+                logger.warning("session.jsonl has damaged lines (a crash mid-write?); they were skipped", metadata: meta.merging(["lines": "\(lookup.unreadableLines)"]) { $1 })
+            }
+            if lookup.mayHaveMissedNewer && consent {
+                consent = false
+                childAgreed = false
+                logger.warning("a damaged line in session.jsonl may have been a newer consent event; consent is treated as not given until the family gives it again", metadata: meta)
+            }
+            let ids = store.manifests(sessionID: sessionID).filter { $0.state != .deleted }.map(\.recordingId)
+            if consent || !ids.isEmpty {
+                states.append(PersistedRecordingState(sessionID: sessionID, consent: consent, childAgreed: childAgreed, recordingIDs: ids))
+            }
+        }
+        return states
+    }
+
+    /// JSONSerialization gives booleans as NSNumber, like 0 and 1: only a real JSON boolean counts.
+    private static func isBoolean(_ value: Any?) -> Bool {
+        (value as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? false
+    }
+}

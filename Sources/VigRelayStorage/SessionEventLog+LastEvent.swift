@@ -1,0 +1,90 @@
+import Foundation
+import VigRelayCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `SessionEventLog.lastEvent(named:sessionID:)` found.
+public struct LastEventLookup {
+    /// The newest readable event with that name, nil when there is none.
+    public var event: [String: Any]?
+    /// Lines read (newer than `event`, or all of them when none was found) that are not a JSON
+    /// object: torn by a crash, or damaged.
+    public var unreadableLines = 0
+    /// True when one of those unreadable lines may have been an event of that name (its event name
+    /// cannot be read, or it is that name): `event` may not be the newest one. A caller deciding
+    /// something that matters (consent) should then not trust `event`.
+    public var mayHaveMissedNewer = false
+
+    public init() {}
+}
+
+/// Reading a session's log from its end, so start-up costs what follows the event sought rather
+/// than the whole history (marks pile up after the one consent of a session).
+extension SessionEventLog {
+    /// Bytes read per step backwards.
+    public static let tailBlockBytes = 64 << 10
+
+    /// The newest event named `name`, reading backwards from the end of the log; see `LastEventLookup`.
+    /// A missing log, or an invalid id, finds nothing. Any thread but lws (it reads the file).
+    public func lastEvent(named name: String, sessionID: String, blockBytes: Int = tailBlockBytes) -> LastEventLookup {
+        var result = LastEventLookup()
+        guard let path = paths.eventLog(sessionID) else { return result }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return result }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return result }
+        var position = Int64(st.st_size)
+        // Bytes after `position` not yet split into lines (the start of the oldest line seen so far).
+        var carry: [UInt8] = []
+        var atEnd = true
+        let block = max(1, blockBytes)
+        while true {
+            let count = Int(min(Int64(block), position))
+            var chunk = [UInt8](repeating: 0, count: count)
+            if count > 0 {
+                let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(position - Int64(count))) }
+                guard n == count else { result.mayHaveMissedNewer = true; return result }
+            }
+            position -= Int64(count)
+            chunk += carry
+            var lines = chunk.split(separator: 0x0a, omittingEmptySubsequences: false)
+            if atEnd {
+                // The piece after the last newline is empty, or a line torn by a crash.
+                if let torn = lines.popLast(), !torn.isEmpty { note(unreadable: torn, name: name, into: &result) }
+                atEnd = false
+            }
+            // The first piece may continue in the previous block, unless the file starts here.
+            carry = position > 0 ? Array(lines.removeFirst()) : []
+            for line in lines.reversed() where !line.isEmpty {
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else {
+                    note(unreadable: line, name: name, into: &result)
+                    continue
+                }
+                if object["event"] as? String == name {
+                    result.event = object
+                    return result
+                }
+            }
+            if position == 0 { return result }
+        }
+    }
+
+    /// Counts an unreadable line, and whether it may have been an event of `name`.
+    private func note(unreadable line: ArraySlice<UInt8>, name: String, into result: inout LastEventLookup) {
+        result.unreadableLines += 1
+        if Self.eventName(inDamagedLine: line).map({ $0 != name }) != true { result.mayHaveMissedNewer = true }
+    }
+
+    /// The event name of a line that is not valid JSON, when its `"event":"..."` member is whole
+    /// (lines are written with `time` and then `event` first); nil when it cannot be read.
+    static func eventName(inDamagedLine line: ArraySlice<UInt8>) -> String? {
+        let text = String(decoding: line, as: UTF8.self)
+        guard let key = text.range(of: "\"event\":\"") else { return nil }
+        let rest = text[key.upperBound...]
+        guard let end = rest.firstIndex(of: "\"") else { return nil }
+        let name = String(rest[..<end])
+        return Identifiers.isSafeName(name, maxLength: 64) ? name : nil
+    }
+}

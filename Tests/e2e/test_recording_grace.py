@@ -1,0 +1,238 @@
+"""Recording across reconnects and restarts (issue 3): the family drops and comes back within the
+grace (one recording, a new part per restarted stream), the grace expires (the recording stops),
+and consent and recordings survive a server restart. Streams real WebM files made by ffmpeg (the
+committed test fixtures). Every wait has a deadline."""
+import json
+import subprocess
+import time
+from pathlib import Path
+
+from vrtest import media_frame
+
+CAMERA = 1
+F_INIT = 1
+FIXTURES = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures"
+WEBM_A = FIXTURES / "testsrc-4s.webm"       # VP8, sized Segment and Clusters, Cues
+WEBM_B = FIXTURES / "testsrc-av-live.webm"  # VP8 + Opus, live (unknown-size Segment)
+
+
+def chunks(data: bytes, sizes):
+    at, i = 0, 0
+    while at < len(data):
+        n = sizes[i % len(sizes)]
+        yield data[at:at + n]
+        at += n
+        i += 1
+
+
+def stream(f, p, data: bytes, sizes=(777, 4096, 13, 20000)):
+    """The family sends a whole WebM as camera frames (the first flagged init); the practitioner
+    receives each one live."""
+    for i, c in enumerate(chunks(data, list(sizes))):
+        frame = media_frame(CAMERA, F_INIT if i == 0 else 0, i, i * 100_000, c)
+        f.send_bytes(frame)
+        if p is not None:
+            assert p.recv_binary() == frame
+
+
+def next_json(ws, timeout: float = 10.0) -> dict:
+    """The next text message, skipping media frames, within the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"{ws.name}: no control message within {timeout} s"
+        m = ws.recv(timeout=remaining)
+        if isinstance(m, str):
+            return json.loads(m)
+
+
+def consent(p, f, recording=True, child_agreed=False):
+    msg = {"type": "consent", "recording": recording}
+    if child_agreed:
+        msg["childAgreed"] = True
+    f.send_json(msg)
+    assert next_json(f) == msg
+    assert next_json(p) == msg
+
+
+def start(p, f=None) -> str:
+    p.send_json({"type": "record", "action": "start"})
+    started = next_json(p)
+    assert started.get("type") == "recording" and started.get("state") == "started", started
+    if f is not None:
+        assert next_json(f) == started
+    return started["recordingId"]
+
+
+def events(relay, sid) -> list[dict]:
+    path = Path(relay.data_dir) / "sessions" / sid / "session.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def ffmpeg_decodes_silently(path: Path) -> None:
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stderr == "", f"ffmpeg on {path.name}: rc {out.returncode}: {out.stderr}"
+
+
+def test_family_back_within_the_grace_continues_the_recording_as_a_second_part(relay_factory):
+    relay = relay_factory()
+    p, f, s = relay.pair()
+    sid = s["sessionId"]
+    consent(p, f)
+    rid = start(p, f)
+    a, b = WEBM_A.read_bytes(), WEBM_B.read_bytes()
+    stream(f, p, a)
+
+    f.abort()  # the family's connection drops (no close frame)
+    assert next_json(p) == {"type": "peer", "event": "left", "role": "family"}, "the practitioner is told at once"
+
+    f2, welcome = relay.join(sid, s["inviteToken"], "family-again", role="family", peer_present=True)
+    assert next_json(f2) == {"type": "recording", "state": "running", "recordingId": rid}, \
+        "the returning family is told its camera is being recorded"
+    assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
+    stream(f2, p, b, sizes=(1000, 333))
+
+    p.send_json({"type": "record", "action": "stop"})
+    stopped = next_json(p)
+    assert stopped["state"] == "stopped" and stopped["recordingId"] == rid, stopped
+    assert stopped["bytes"] == len(a) + len(b), stopped
+    assert "reason" not in stopped, stopped
+    assert next_json(f2) == stopped
+
+    rec = Path(relay.data_dir) / "sessions" / sid / "recordings"
+    assert sorted(x.name for x in rec.iterdir()) == sorted([f"{rid}.webm", f"{rid}.2.webm", f"{rid}.index", f"{rid}.json"]), \
+        "one recording, two parts"
+    assert (rec / f"{rid}.webm").read_bytes() == a, "part 1 equals the first stream"
+    assert (rec / f"{rid}.2.webm").read_bytes() == b, "part 2 equals the stream after the reconnect"
+    ffmpeg_decodes_silently(rec / f"{rid}.webm")
+    ffmpeg_decodes_silently(rec / f"{rid}.2.webm")
+
+    index = (rec / f"{rid}.index").read_text().splitlines()
+    assert [l.split()[:2] for l in index if l.startswith("G ")] == [["G", "2"]], "the gap is in the index"
+    assert any(l.startswith("C 2 ") for l in index), "part 2's clusters are indexed"
+    manifest = json.loads((rec / f"{rid}.json").read_text())
+    assert manifest["state"] == "complete" and [x["number"] for x in manifest["parts"]] == [1, 2], manifest
+    p1, p2 = manifest["parts"]
+    assert p1["startMs"] == 0 and p2["startMs"] >= p1["startMs"] + p1["durationMs"], \
+        f"part 2 lies after part 1 on the recording's timeline: {manifest['parts']}"
+
+    log = events(relay, sid)
+    names = [e["event"] for e in log]
+    for name in ("recording_started", "recording_paused", "recording_resumed", "recording_part", "recording_stopped"):
+        assert name in names, f"{name} missing from session.jsonl: {names}"
+    assert names.index("recording_paused") < names.index("recording_resumed") < names.index("recording_part") < names.index("recording_stopped")
+    paused = next(e for e in log if e["event"] == "recording_paused")
+    resumed = next(e for e in log if e["event"] == "recording_resumed")
+    part = next(e for e in log if e["event"] == "recording_part")
+    assert paused["recordingId"] == resumed["recordingId"] == part["recordingId"] == rid
+    assert paused["role"] == "family" and resumed["awayMs"] >= 0
+    assert part["part"] == 2 and part["startMs"] == p2["startMs"]
+    p.close()
+    f2.close()
+
+
+def test_family_not_back_within_the_grace_stops_the_recording(relay_factory):
+    relay = relay_factory(["--reconnect-grace", "1s"])
+    p, f, s = relay.pair()
+    sid = s["sessionId"]
+    consent(p, f)
+    rid = start(p, f)
+    # A live WebM (unknown-size Segment, as browsers' MediaRecorder writes), up to a cluster start.
+    data = WEBM_B.read_bytes()[:11113]
+    stream(f, p, data, sizes=(1000,))
+    f.abort()
+    assert next_json(p) == {"type": "peer", "event": "left", "role": "family"}
+    stopped = next_json(p, timeout=15)  # the grace (1 s) runs out on the server's one-second tick
+    assert stopped == {"type": "recording", "state": "stopped", "recordingId": rid, "bytes": len(data),
+                       "frames": stopped.get("frames"), "durationMs": stopped.get("durationMs"),
+                       "reason": "grace expired"}, stopped
+    rec = Path(relay.data_dir) / "sessions" / sid / "recordings"
+    assert json.loads((rec / f"{rid}.json").read_text())["state"] == "complete"
+    assert (rec / f"{rid}.webm").read_bytes() == data
+    ffmpeg_decodes_silently(rec / f"{rid}.webm")
+    final = [e for e in events(relay, sid) if e["event"] == "recording_stopped"]
+    assert len(final) == 1 and final[0]["reason"] == "grace expired" and final[0]["role"] == "family", final
+
+    # The family comes back too late: the old recording stays stopped; the practitioner may start anew.
+    f2, _ = relay.join(sid, s["inviteToken"], "family-late", role="family", peer_present=True)
+    assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
+    p.send_json({"type": "record", "action": "stop", "id": 7})
+    assert p.recv_error("not_recording")["id"] == 7
+    assert start(p, f2) != rid
+    p.close()
+    f2.close()
+
+
+def test_consent_and_recordings_survive_a_restart_and_withdrawal_does_too(relay_factory):
+    relay = relay_factory()
+    p, f, s = relay.pair()
+    sid, invite, token = s["sessionId"], s["inviteToken"], s["practitionerToken"]
+    consent(p, f, child_agreed=True)
+    rid1 = start(p, f)
+    stream(f, p, WEBM_A.read_bytes())
+    p.send_json({"type": "record", "action": "stop"})
+    assert next_json(p)["state"] == "stopped"
+    p.close()
+    f.close()
+    rc, _ = relay.stop()
+    assert rc == 0, relay.log_text()[-2000:]
+    relay.start()
+
+    p, _ = relay.join(sid, token, "practitioner", role="practitioner", peer_present=False)
+    f, _ = relay.join(sid, invite, "family", role="family", peer_present=True)
+    assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
+    p.send_json({"type": "mark", "recordingId": rid1, "atMs": 1500, "note": "before the restart", "id": "m1"})
+    marked = next_json(p)
+    assert marked.get("type") == "marked" and marked.get("recordingId") == rid1 and marked.get("id") == "m1", marked
+    p.send_json({"type": "mark", "recordingId": "0123456789abcdef", "atMs": 1, "id": "m2"})
+    assert p.recv_error("recording_not_found")["id"] == "m2"
+    rid2 = start(p, f)  # no new consent needed
+    assert rid2 != rid1
+    stream(f, p, WEBM_A.read_bytes()[:5000])
+    p.send_json({"type": "record", "action": "stop"})
+    stopped = next_json(p)
+    assert stopped["state"] == "stopped" and stopped["recordingId"] == rid2, stopped
+    assert next_json(f) == stopped
+
+    f.send_json({"type": "consent", "recording": False})
+    got = [next_json(f), next_json(f)]
+    deleted = next(m for m in got if m.get("type") == "recording")
+    assert deleted["state"] == "deleted" and set(deleted["recordingIds"]) == {rid1, rid2}, deleted
+    p.send_json({"type": "mark", "recordingId": rid1, "atMs": 1, "id": "m3"})
+    assert next_json(p)["type"] == "consent"
+    deadline = time.monotonic() + 10
+    while True:  # the deletion notice, then the refusal of the mark
+        m = next_json(p, timeout=max(0.1, deadline - time.monotonic()))
+        if m.get("type") == "error":
+            assert m["code"] == "recording_not_found" and m["id"] == "m3", m
+            break
+    p.send_json({"type": "record", "action": "start", "id": "s1"})
+    assert p.recv_error("consent_required")["id"] == "s1"
+    p.close()
+    f.close()
+
+    # Withdrawal before a restart holds after it, until the family consents again.
+    rc, _ = relay.stop()
+    assert rc == 0
+    relay.start()
+    p, _ = relay.join(sid, token, "practitioner", role="practitioner", peer_present=False)
+    f, _ = relay.join(sid, invite, "family", role="family", peer_present=True)
+    assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
+    p.send_json({"type": "record", "action": "start", "id": "s2"})
+    assert p.recv_error("consent_required")["id"] == "s2"
+    p.send_json({"type": "mark", "recordingId": rid1, "atMs": 1, "id": "m4"})
+    assert p.recv_error("recording_not_found")["id"] == "m4", "a deleted recording cannot be marked after a restart"
+    consent(p, f)
+    start(p, f)
+    p.close()
+    f.close()
+
+
+def test_reconnect_grace_option_is_checked(vigrelay_bin, tmp_path):
+    for bad in ("0s", "2", "soon", "2h"):
+        out = subprocess.run([str(vigrelay_bin), "serve", "--data-dir", str(tmp_path), "--reconnect-grace", bad],
+                             capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        assert out.returncode != 0 and "--reconnect-grace" in out.stderr, (bad, out.returncode, out.stderr)
+    help_text = subprocess.run([str(vigrelay_bin), "serve", "--help"], capture_output=True, text=True, timeout=30).stdout
+    assert "--reconnect-grace" in help_text
