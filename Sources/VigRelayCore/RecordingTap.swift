@@ -19,6 +19,9 @@ public struct RecordingChunk: Sendable, Equatable {
     public var clusters: [ClusterMark]
     /// True for the first chunk of a part (the first of the recording, or a restarted stream).
     public var newPart: Bool
+    /// The time of the latest WebM block found in these bytes, on the same clock as `ClusterMark.timeMs`:
+    /// a part lasts until its last block, not its last cluster start.
+    public var lastBlockMs: Int64? = nil
 }
 
 /// Decides which camera bytes go into the active recording, so that every recording plays on its own.
@@ -195,13 +198,21 @@ public struct RecordingTap: Sendable {
     private func chunk(_ rec: inout Active, _ header: MediaFrameHeader, _ bytes: ArraySlice<UInt8>, streamStart: Int64,
                        events: [WebMScanner.Event]) -> RecordingChunk {
         var marks: [RecordingChunk.ClusterMark] = []
+        var lastBlockMs: Int64?
         for event in events {
-            guard case .cluster(let c) = event, c.offset >= rec.streamBase else { continue }
-            if rec.timeBaseMs == nil { rec.timeBaseMs = c.timestampMs }
-            marks.append(.init(offsetInChunk: c.offset - streamStart, timeMs: c.timestampMs - (rec.timeBaseMs ?? 0), keyframe: c.keyframe))
+            switch event {
+            case .cluster(let c) where c.offset >= rec.streamBase:
+                if rec.timeBaseMs == nil { rec.timeBaseMs = c.timestampMs }
+                marks.append(.init(offsetInChunk: c.offset - streamStart, timeMs: c.timestampMs - (rec.timeBaseMs ?? 0), keyframe: c.keyframe))
+            case .block(let b) where b.offset >= rec.streamBase:
+                if let base = rec.timeBaseMs { lastBlockMs = max(lastBlockMs ?? .min, b.timeMs - base) }
+            default:
+                break
+            }
         }
-        let out = RecordingChunk(recordingID: rec.id, bytes: Array(bytes), mediaTimeUs: header.mediaTimeMicros,
+        var out = RecordingChunk(recordingID: rec.id, bytes: Array(bytes), mediaTimeUs: header.mediaTimeMicros,
                                  sequence: header.sequence, flags: header.flags.rawValue, clusters: marks, newPart: rec.newPart)
+        out.lastBlockMs = lastBlockMs
         rec.newPart = false
         return out
     }

@@ -80,9 +80,10 @@ public final class RecordingFile {
     /// payload of the same part (the scanner reports a cluster once its first block is read). Nothing
     /// is written when the quota would be passed or a cluster lies outside the part; on a write error
     /// the files are cut back to what they held before.
+    /// `lastBlockMs` is the latest WebM block time in the payload (clock of `clusters`), if any.
     public func append(payload: [UInt8], mediaTimeUs: UInt64, sequence: UInt32, flags: UInt8,
                        clusters: [(offsetInPayload: Int, timeMs: Int64, keyframe: Bool)],
-                       newPart: Bool, at now: Date = Date()) throws {
+                       newPart: Bool, lastBlockMs: Int64? = nil, at now: Date = Date()) throws {
         guard manifest.state == .recording else { throw StorageError.recordingClosed(recordingID: recordingID) }
         let opening = newPart || media == nil
         let container = MediaContainer(sniffing: payload.prefix(8))
@@ -107,7 +108,7 @@ public final class RecordingFile {
         guard let media else { throw StorageError.recordingClosed(recordingID: recordingID) }
         let part = manifest.parts.count
         let frame = RecordingIndex.Frame(part: part, offset: offset, length: Int64(payload.count),
-                                         mediaTimeUs: mediaTimeUs, sequence: sequence, flags: flags)
+                                         mediaTimeUs: mediaTimeUs, sequence: sequence, flags: flags, lastBlockMs: lastBlockMs)
         lines += RecordingIndex.Record.frame(frame).line + "\n"
         for start in starts {
             let cluster = RecordingIndex.Cluster(part: part, offset: start.offset, timeMs: start.timeMs, keyframe: start.keyframe)

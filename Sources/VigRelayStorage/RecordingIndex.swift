@@ -3,7 +3,7 @@
 /// Text, append-only, one record per line, fields separated by one space, numbers in decimal:
 ///
 /// ```
-/// F part offset length mediaTimeUs sequence flags   one appended frame payload
+/// F part offset length mediaTimeUs sequence flags [lastBlockMs]   one appended frame payload
 /// C part offset timeMs key                          a WebM Cluster starts (key 1: at a keyframe)
 /// G part unixMs                                     a new part began after a reconnect, at that time
 /// ```
@@ -30,15 +30,20 @@ public struct RecordingIndex: Sendable, Equatable {
         public var sequence: UInt32
         /// The media frame header's flags (init segment, keyframe, end of stream).
         public var flags: UInt8
+        /// The time of the latest WebM block in the payload, on the clock of the part's `C` lines
+        /// (optional 8th field): where the part's media ends, beyond its last cluster start.
+        public var lastBlockMs: Int64?
 
         /// Makes a frame record.
-        public init(part: Int, offset: Int64, length: Int64, mediaTimeUs: UInt64, sequence: UInt32, flags: UInt8) {
+        public init(part: Int, offset: Int64, length: Int64, mediaTimeUs: UInt64, sequence: UInt32, flags: UInt8,
+                    lastBlockMs: Int64? = nil) {
             self.part = part
             self.offset = offset
             self.length = length
             self.mediaTimeUs = mediaTimeUs
             self.sequence = sequence
             self.flags = flags
+            self.lastBlockMs = lastBlockMs
         }
 
         /// The offset just past the payload.
@@ -86,7 +91,7 @@ public struct RecordingIndex: Sendable, Equatable {
         /// The record as one index line, without the newline.
         public var line: String {
             switch self {
-            case .frame(let f): "F \(f.part) \(f.offset) \(f.length) \(f.mediaTimeUs) \(f.sequence) \(f.flags)"
+            case .frame(let f): "F \(f.part) \(f.offset) \(f.length) \(f.mediaTimeUs) \(f.sequence) \(f.flags)" + (f.lastBlockMs.map { " \($0)" } ?? "")
             case .cluster(let c): "C \(c.part) \(c.offset) \(c.timeMs) \(c.keyframe ? 1 : 0)"
             case .gap(let part, let unixMs): "G \(part) \(unixMs)"
             }
@@ -97,11 +102,16 @@ public struct RecordingIndex: Sendable, Equatable {
             let f = line.split(separator: " ", omittingEmptySubsequences: false)
             guard let kind = f.first, let part = f.count > 1 ? Int(f[1]) : nil, part >= 1 else { return nil }
             switch (kind, f.count) {
-            case ("F", 7):
+            case ("F", 7), ("F", 8):
                 guard let offset = Int64(f[2]), offset >= 0, let length = Int64(f[3]), length >= 0,
                       let time = UInt64(f[4]), let sequence = UInt32(f[5]), let flags = UInt8(f[6]) else { return nil }
+                var lastBlockMs: Int64?
+                if f.count == 8 {
+                    guard let ms = Int64(f[7]) else { return nil }
+                    lastBlockMs = ms
+                }
                 self = .frame(Frame(part: part, offset: offset, length: length, mediaTimeUs: time,
-                                    sequence: sequence, flags: flags))
+                                    sequence: sequence, flags: flags, lastBlockMs: lastBlockMs))
             case ("C", 5):
                 guard let offset = Int64(f[2]), offset >= 0, let time = Int64(f[3]), f[4] == "0" || f[4] == "1"
                 else { return nil }

@@ -5,7 +5,8 @@ import VigRelayCore
 /// Both the writer (as frames arrive) and recovery (from the index) count with it, so a manifest's
 /// numbers mean the same whichever wrote them. The duration is the span of the part's cluster times
 /// when it has clusters (WebM), else the span of its frames' media times; both are measured from
-/// the part's first one. A plain value owned by whoever counts.
+/// the part's first one. A WebM part lasts until its latest block (`F` lines' `lastBlockMs`), not
+/// just its last cluster start. A plain value owned by whoever counts.
 struct RecordingPartTally: Equatable {
     /// Bytes in the part.
     var bytes: Int64 = 0
@@ -13,6 +14,7 @@ struct RecordingPartTally: Equatable {
     var frames = 0
     private var firstClusterMs: Int64?
     private var maxClusterMs: Int64 = 0
+    private var maxBlockMs: Int64?
     private var firstMediaUs: UInt64?
     private var maxMediaUs: UInt64 = 0
 
@@ -25,6 +27,7 @@ struct RecordingPartTally: Equatable {
             maxMediaUs = frame.mediaTimeUs
         }
         maxMediaUs = max(maxMediaUs, frame.mediaTimeUs)
+        if let ms = frame.lastBlockMs { maxBlockMs = max(maxBlockMs ?? ms, ms) }
     }
 
     /// Counts a cluster start's time (the time only: a cluster's bytes are counted by its frames).
@@ -38,7 +41,7 @@ struct RecordingPartTally: Equatable {
 
     /// Milliseconds of media in the part, never negative.
     var durationMs: Int64 {
-        if let firstClusterMs { return max(0, maxClusterMs - firstClusterMs) }
+        if let firstClusterMs { return max(0, max(maxClusterMs, maxBlockMs ?? .min) - firstClusterMs) }
         if let firstMediaUs { return Int64(maxMediaUs >= firstMediaUs ? (maxMediaUs - firstMediaUs) / 1000 : 0) }
         return 0
     }

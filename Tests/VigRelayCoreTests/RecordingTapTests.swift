@@ -34,9 +34,11 @@ struct RecordingTapTests {
         var newParts = 0
         var clusterTimes: [Int64] = []
         var written: Int64 = 0
+        var lastBlockMs: Int64 = -1
         for (h, m) in Self.frames(sizes: sizes) {
             for c in tap.frame(h, m) {
                 if c.newPart { newParts += 1 }
+                lastBlockMs = max(lastBlockMs, c.lastBlockMs ?? -1)
                 clusterTimes += c.clusters.map(\.timeMs)
                 for mark in c.clusters { #expect(Int(written + mark.offsetInChunk) >= Self.initEnd) }
                 out += c.bytes
@@ -47,6 +49,7 @@ struct RecordingTapTests {
         #expect(newParts == 1)
         #expect(clusterTimes.first == 0)
         #expect(clusterTimes.contains(3000))
+        #expect(lastBlockMs == 3900, "ffprobe: the last packet is at 3.9 s")
     }
 
     @Test(arguments: [(500, [1000]), (4000, [97, 4000, 13]), (7308, [1]), (7309, [1]), (9000, [3000])])

@@ -62,6 +62,20 @@ struct RecordingFileTests {
         #expect(throws: StorageError.self) { try file.finish(at: Fixture.t0) }
     }
 
+    @Test func aWebMPartLastsUntilItsLatestBlock() throws {
+        let tmp = try TempDirectory()
+        let file = try open(tmp)
+        try file.append(payload: Fixture.webmStart, mediaTimeUs: 0, sequence: 0, flags: 1, clusters: [(0, 0, true)],
+                        newPart: true, lastBlockMs: 40)
+        try file.append(payload: [1, 2, 3], mediaTimeUs: 0, sequence: 1, flags: 0, clusters: [(0, 1000, true)],
+                        newPart: false, lastBlockMs: 1960)
+        try file.append(payload: [4], mediaTimeUs: 0, sequence: 2, flags: 0, clusters: [], newPart: false)
+        let done = try file.finish(at: Fixture.t0)
+        #expect(done.durationMs == 1960, "the last block's time, not the last cluster's start (1000)")
+        let index = try #require(RecordingStore(dataDir: tmp.path).index(sessionID: sid, recordingID: rid))
+        #expect(index.frames(part: 1).map(\.lastBlockMs) == [40, 1960, nil])
+    }
+
     @Test func durationWithoutClustersComesFromFrameMediaTimes() throws {
         let tmp = try TempDirectory()
         let file = try open(tmp)

@@ -26,6 +26,13 @@ struct RecordingIndexTests {
         #expect(index.gaps.map(\.part) == [2])
     }
 
+    @Test func aFrameMayCarryItsLastBlockTime() {
+        let frame = Record.frame(.init(part: 1, offset: 0, length: 9, mediaTimeUs: 0, sequence: 1, flags: 0, lastBlockMs: 3960))
+        #expect(frame.line == "F 1 0 9 0 1 0 3960")
+        #expect(Record(line: frame.line) == frame)
+        #expect(Record(line: "F 1 0 9 0 1 0 -40") == .frame(.init(part: 1, offset: 0, length: 9, mediaTimeUs: 0, sequence: 1, flags: 0, lastBlockMs: -40)))
+    }
+
     @Test func emptyText() {
         #expect(RecordingIndex.parse("") == RecordingIndex())
     }
@@ -40,7 +47,7 @@ struct RecordingIndexTests {
     }
 
     @Test(arguments: ["", "X 1 2", "F 0 0 1 0 0 0", "F 1 -1 1 0 0 0", "F 1 0 -1 0 0 0", "F 1 0 1 0 0 256",
-                      "F 1 0 1 0 4294967296 0", "F 1 0 1 0 0", "F 1 0 1 0 0 0 0", "C 1 0 0 2", "C 1 x 0 1",
+                      "F 1 0 1 0 4294967296 0", "F 1 0 1 0 0", "F 1 0 1 0 0 0 0 0", "F 1 0 1 0 0 0 x", "C 1 0 0 2", "C 1 x 0 1",
                       "G 1", "G 1 2 3", "F  1 0 1 0 0 0", "f 1 0 1 0 0 0"])
     func malformedLinesAreIgnored(_ bad: String) {
         let index = RecordingIndex.parse("G 2 5\n\(bad)\nC 1 0 0 1\n")
