@@ -7,12 +7,20 @@ public struct HTTPRequest: Sendable {
     public var path: String
     public var authorization: String?
     public var body: [UInt8]
+    /// The query string's arguments as lws gives them, URL-decoded, one `name=value` each (`?part=2`
+    /// is `["part=2"]`).
+    public var query: [String]
+    /// The `Range` header, if any.
+    public var range: String?
 
-    public init(method: String, path: String, authorization: String? = nil, body: [UInt8] = []) {
+    public init(method: String, path: String, authorization: String? = nil, body: [UInt8] = [],
+                query: [String] = [], range: String? = nil) {
         self.method = method
         self.path = path
         self.authorization = authorization
         self.body = body
+        self.query = query
+        self.range = range
     }
 }
 
@@ -21,6 +29,8 @@ public struct HTTPResponse: Sendable, Equatable {
     public var status: Int
     public var body: [UInt8]
     public var contentType = "application/json"
+    /// Headers beyond the common and security ones, by lower-case name (e.g. `content-range` on a 416).
+    public var headers: [String: String] = [:]
 
     public init(status: Int, body: [UInt8]) {
         self.status = status
@@ -42,6 +52,17 @@ public enum HTTPOutcome: Sendable, Equatable {
     case respond(HTTPResponse)
     /// Persist the new session (off the lws thread), then send the response; on failure answer 500.
     case persistSession(SessionRecord, then: HTTPResponse)
+    /// Read the session's recordings, clips, marks and events on the reader thread and answer 200
+    /// with the summary.
+    case sessionSummary(SessionRecord)
+    /// Stream a recording part or a clip from disk on the reader thread (200, 206 or 416; 404 when
+    /// it is not there).
+    case media(MediaRequest)
+    /// Plan the clip on the reader thread, store it on the writer thread, then answer 201.
+    case createClip(ClipRequest)
+    /// Stop any recording of the session and delete every recording and clip on the writer thread
+    /// (`RelayCore.recordingsDeletionRequested`), then answer 200 with the ids.
+    case deleteRecordings(sessionID: String)
 }
 
 /// The HTTP API's routing and decisions, pure: health, and session creation.
@@ -69,8 +90,14 @@ public struct HTTPAPI {
             guard request.method == "POST" else { return .respond(methodNotAllowed("POST")) }
             return createSession(request, core: core, now: now)
         default:
-            return .respond(.error(404, .notFound, "no such endpoint: \(request.path.prefix(100)); see docs/PROTOCOL.md"))
+            if request.path.hasPrefix(Self.sessionsPrefix) { return sessionResource(request, core: core, now: now) }
+            return .respond(noSuchEndpoint(request.path))
         }
+    }
+
+    /// The 404 for a path the API does not serve.
+    func noSuchEndpoint(_ path: String) -> HTTPResponse {
+        .error(404, .notFound, "no such endpoint: \(path.prefix(100)); see docs/PROTOCOL.md")
     }
 
     /// The response for a body larger than `limits.maxRequestBodyBytes`.
@@ -78,7 +105,7 @@ public struct HTTPAPI {
         .error(413, .tooLarge, "request body is larger than \(limits.maxRequestBodyBytes) bytes")
     }
 
-    private func methodNotAllowed(_ allowed: String) -> HTTPResponse {
+    func methodNotAllowed(_ allowed: String) -> HTTPResponse {
         .error(405, .methodNotAllowed, "use \(allowed) on this path")
     }
 
@@ -120,7 +147,7 @@ public struct HTTPAPI {
     }
 
     /// Reads and checks `Authorization: Bearer <token>`.
-    private func bearerClaims(_ header: String?, now: Date) -> Result<TokenClaims, HTTPResponseError> {
+    func bearerClaims(_ header: String?, now: Date) -> Result<TokenClaims, HTTPResponseError> {
         guard let header, header.lowercased().hasPrefix("bearer ") else {
             return .failure(HTTPResponseError(.error(401, .unauthorized, "missing Authorization: Bearer <practitioner token>; get one with 'vigrelay token practitioner --id ID'")))
         }

@@ -31,6 +31,9 @@ public enum RecordingCommand: Equatable, Sendable {
     /// Stop any active recording and delete every recording and clip of the session; then
     /// `RelayCore.recordingsDeleted`.
     case deleteAll(sessionID: String)
+    /// As `deleteAll`, asked by `DELETE /v1/sessions/{id}/recordings` on connection `requester`
+    /// (logged with reason `request`; the HTTP reply waits for it).
+    case deleteAllOnRequest(sessionID: String, requester: ConnectionID)
     case mark(sessionID: String, recordingID: String, markID: String, atMs: Int64, note: String)
 }
 

@@ -24,6 +24,12 @@ public enum RelayErrorCode: String, Sendable, CaseIterable {
     case notRecording = "not_recording"
     case recordingNotFound = "recording_not_found"
     case recordingFailed = "recording_failed"
+    /// HTTP: a clip of a recording that is still being written (stop it first).
+    case recordingInProgress = "recording_in_progress"
+    /// HTTP: no such clip in the session (or its recording was deleted).
+    case clipNotFound = "clip_not_found"
+    /// HTTP: a `Range` that starts at or past the end of the file (416).
+    case rangeNotSatisfiable = "range_not_satisfiable"
     // HTTP-only codes.
     case notFound = "not_found"
     case methodNotAllowed = "method_not_allowed"

@@ -1,6 +1,7 @@
 import VigRelayCore
 
-/// One HTTP request on a connection and its response, written in two WRITEABLE turns (headers, body).
+/// One HTTP request on a connection and its response: a complete response written in two
+/// WRITEABLE turns (headers, body), or a download streamed from the reader thread chunk by chunk.
 ///
 /// Thread: owned by the service thread.
 final class HTTPExchange {
@@ -14,10 +15,39 @@ final class HTTPExchange {
     var headersSent = false
     /// Close the connection after this response (e.g. a body was refused unread).
     var closeAfter = false
+    /// The download being streamed, if the request asked for one.
+    var download: Download?
 
     init(id: ConnectionID, wsi: OpaquePointer, request: HTTPRequest) {
         self.id = id
         self.wsi = wsi
         self.request = request
+    }
+}
+
+/// The service thread's side of one download: its head once the reader opened the file, the chunks
+/// read ahead and not written yet, and how much went out.
+///
+/// Thread: owned by the service thread, inside its `HTTPExchange`.
+final class Download {
+    /// Unique for the server's life: events of an earlier download on the same connection are ignored.
+    let id: UInt64
+    /// The session whose files it reads: cut off when they are deleted.
+    let sessionID: String
+    /// What is downloaded (for the 404 when it is deleted before its head went out).
+    let resource: MediaRequest.Resource
+    let headOnly: Bool
+    /// Status and headers, once the reader has opened the file.
+    var head: MediaHead?
+    /// Chunks read and not yet written, in order (at most `ReaderWorker.readAhead`).
+    var chunks: [[UInt8]] = []
+    /// Body bytes written so far.
+    var sent: Int64 = 0
+
+    init(id: UInt64, request: MediaRequest) {
+        self.id = id
+        self.sessionID = request.sessionID
+        self.resource = request.resource
+        self.headOnly = request.headOnly
     }
 }

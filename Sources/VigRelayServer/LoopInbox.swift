@@ -13,6 +13,18 @@ enum LoopEvent: Sendable {
     case recordingStopped(sessionID: String, manifest: RecordingManifest)
     case recordingsDeleted(sessionID: String, recordingIDs: [String])
     case recordingFailed(sessionID: String, recordingID: String, reason: String)
+    /// A response decided off the lws thread (a summary, a refused download, a stored clip).
+    case respond(ConnectionID, HTTPResponse)
+    /// The reader opened download `download`: write this head, then the body as chunks arrive.
+    case downloadHead(ConnectionID, download: UInt64, MediaHead)
+    /// The next bytes of download `download`'s body, in order.
+    case downloadChunk(ConnectionID, download: UInt64, [UInt8])
+    /// The reader could not read on: the connection is closed (its body cannot be completed).
+    case downloadFailed(ConnectionID, download: UInt64, reason: String)
+    /// The reader planned a clip; the writer stores it next.
+    case clipPlanned(ConnectionID, ClipRecord)
+    /// `DELETE .../recordings` from connection `requester` is done (nil failure) or failed.
+    case recordingsDeletedOnRequest(ConnectionID, sessionID: String, recordingIDs: [String], failure: String?)
 }
 
 /// The only way into the service thread from outside: append an event and wake lws.

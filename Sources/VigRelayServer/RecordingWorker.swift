@@ -81,16 +81,18 @@ final class RecordingWorker: @unchecked Sendable {
                 failed(sid, rid, "\(error)", manifest: file.fail(reason: "\(error)", at: now))
             }
         case .deleteAll(let sid):
-            for (rid, file) in open where file.manifest.sessionId == sid {
-                _ = file.fail(reason: "consent withdrawn", at: now)
-                open[rid] = nil
-            }
             do {
-                let ids = try store.deleteAll(sessionID: sid, at: now)
-                log(sid, "recordings_deleted", ["recordingIds": ids.sorted(), "reason": "consent withdrawn"])
+                let ids = try deleteAll(sid, reason: "consent withdrawn", at: now)
                 inbox.post(.recordingsDeleted(sessionID: sid, recordingIDs: ids))
             } catch {
                 logger.error("could not delete every recording file", metadata: ["session.id": "\(sid)", "error": "\(error)"])
+            }
+        case .deleteAllOnRequest(let sid, let requester):
+            do {
+                let ids = try deleteAll(sid, reason: "request", at: now)
+                inbox.post(.recordingsDeletedOnRequest(requester, sessionID: sid, recordingIDs: ids, failure: nil))
+            } catch {
+                inbox.post(.recordingsDeletedOnRequest(requester, sessionID: sid, recordingIDs: [], failure: "\(error)"))
             }
         case .mark(let sid, let rid, let markID, let atMs, let note):
             log(sid, "mark", ["recordingId": rid, "markId": markID, "atMs": atMs, "note": note])
@@ -99,6 +101,41 @@ final class RecordingWorker: @unchecked Sendable {
         case .back(let sid, let rid, let role, let awayMs):
             log(sid, role == .family ? "recording_resumed" : "recording_attended", ["recordingId": rid, "role": role.rawValue, "awayMs": awayMs])
         }
+    }
+
+    /// Ends the session's open recordings, deletes every recording and clip file and logs
+    /// `recordings_deleted` with `reason`; returns the ids marked deleted.
+    private func deleteAll(_ sid: String, reason: String, at now: Date) throws -> [String] {
+        for (rid, file) in open where file.manifest.sessionId == sid {
+            _ = file.fail(reason: reason, at: now)
+            open[rid] = nil
+        }
+        let ids = try store.deleteAll(sessionID: sid, at: now)
+        log(sid, "recordings_deleted", ["recordingIds": ids.sorted(), "reason": reason])
+        return ids
+    }
+
+    /// Saves a planned clip's record and logs `clip_created` (ids and times, not the note); answers
+    /// 201, or 404 when the recording was deleted since the clip was planned.
+    func saveClip(_ record: ClipRecord, replyTo conn: ConnectionID) {
+        let sid = record.sessionId
+        do {
+            guard try store.saveClip(record) else {
+                inbox.post(.respond(conn, RecordingRequestError.recordingNotFound.response))
+                return
+            }
+        } catch {
+            logger.error("could not save a clip", metadata: ["session.id": "\(sid)", "error": "\(error)"])
+            inbox.post(.respond(conn, .error(500, .internalError, "the clip could not be saved on the server; try again, and tell the operator if it persists")))
+            return
+        }
+        log(sid, "clip_created", ["clipId": record.clipId, "recordingId": record.recordingId, "part": record.part,
+                                  "fromMs": record.fromMs, "toMs": record.toMs,
+                                  "actualFromMs": record.actualFromMs, "actualToMs": record.actualToMs, "bytes": record.bytes])
+        inbox.post(.respond(conn, .json(201, ["clipId": record.clipId, "recordingId": record.recordingId,
+                                              "fromMs": record.fromMs, "toMs": record.toMs,
+                                              "actualFromMs": record.actualFromMs, "actualToMs": record.actualToMs,
+                                              "bytes": record.bytes])))
     }
 
     /// Flushes data of open recordings that has waited a second (called on a periodic job).

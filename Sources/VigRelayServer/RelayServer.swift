@@ -60,6 +60,9 @@ public final class RelayServer: Sendable {
         let writer = DiskWriter()
         writer.start()
         defer { writer.stop() }
+        let reader = DiskWriter(name: "vigrelay-reader")
+        reader.start()
+        defer { reader.stop() }
         let authority = TokenAuthority(secret: secret)
         let core = RelayCore(limits: configuration.limits, authority: authority, sessions: sessions)
         for state in restoredRecording {
@@ -68,7 +71,7 @@ public final class RelayServer: Sendable {
         }
         let api = HTTPAPI(authority: authority, limits: configuration.limits, publicURL: configuration.effectivePublicURL)
         let loop = ServiceLoop(configuration: configuration, logger: logger, core: core, api: api, inbox: inbox,
-                               writer: writer, sessionStore: SessionStore(dataDir: configuration.dataDir))
+                               writer: writer, reader: reader, sessionStore: SessionStore(dataDir: configuration.dataDir))
         let result = ServiceThreadResult()
         let done = DispatchSemaphore(value: 0)
         // The loop object is handed to the service thread and used only there from now on.

@@ -5,9 +5,11 @@ import VigRelayCore
 /// HTTP API callbacks of the service loop: request, body, response. Service thread only.
 extension ServiceLoop {
     private static let methods: [(lws_token_indexes, String)] = [
-        (WSI_TOKEN_GET_URI, "GET"), (WSI_TOKEN_POST_URI, "POST"), (WSI_TOKEN_PUT_URI, "PUT"),
+        (WSI_TOKEN_GET_URI, "GET"), (WSI_TOKEN_POST_URI, "POST"), (WSI_TOKEN_HEAD_URI, "HEAD"), (WSI_TOKEN_PUT_URI, "PUT"),
         (WSI_TOKEN_DELETE_URI, "DELETE"), (WSI_TOKEN_PATCH_URI, "PATCH"), (WSI_TOKEN_OPTIONS_URI, "OPTIONS"),
     ]
+    /// Most query arguments read from a request (`?part=N` is the only one the API uses).
+    private static let maxQueryArguments = 16
 
     func httpRequest(_ id: ConnectionID, wsi: OpaquePointer, path: String) -> Int32 {
         var method = "UNKNOWN"
@@ -15,7 +17,8 @@ extension ServiceLoop {
             method = name
             break
         }
-        let request = HTTPRequest(method: method, path: path, authorization: header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION))
+        let request = HTTPRequest(method: method, path: path, authorization: header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION),
+                                  query: queryArguments(wsi), range: header(wsi, WSI_TOKEN_HTTP_RANGE))
         let exchange = HTTPExchange(id: id, wsi: wsi, request: request)
         exchanges[id] = exchange
         exchange.declaredLength = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap { Int($0) }
@@ -48,13 +51,15 @@ extension ServiceLoop {
         return 0
     }
 
-    /// Runs the API on a complete request; session creation goes through the disk writer first.
+    /// Runs the API on a complete request and carries out its outcome: answer now, or hand the work
+    /// to the writer (sessions, deletion) or the reader (summaries, clips, downloads) first.
     private func decide(_ exchange: HTTPExchange) {
+        let id = exchange.id, inbox = self.inbox
         switch api.handle(exchange.request, core: core, now: Date()) {
         case .respond(let response):
-            respond(exchange.id, response)
+            respond(id, response)
         case .persistSession(let record, let response):
-            let store = sessionStore, inbox = self.inbox, id = exchange.id
+            let store = sessionStore
             writer.submit {
                 do {
                     try store.save(record)
@@ -63,47 +68,85 @@ extension ServiceLoop {
                     inbox.post(.sessionPersisted(id, record, response, failure: "\(error)"))
                 }
             }
+        case .sessionSummary(let session):
+            let worker = readerWorker
+            reader.submit { worker.summary(id, session) }
+        case .createClip(let request):
+            let worker = readerWorker
+            reader.submit { worker.planClip(id, request) }
+        case .media(let request):
+            startDownload(exchange, request)
+        case .deleteRecordings(let sessionID):
+            perform(core.recordingsDeletionRequested(sessionID: sessionID, requester: id))
         }
     }
 
     /// Sets the response of a waiting exchange and asks to write it.
     func respond(_ id: ConnectionID, _ response: HTTPResponse) {
         guard let exchange = exchanges[id], exchange.response == nil else { return }
+        exchange.download = nil
         exchange.response = response
         lws_callback_on_writable(exchange.wsi)
     }
 
     func httpWriteable(_ id: ConnectionID) -> Int32 {
-        guard let exchange = exchanges[id], let response = exchange.response else { return 0 }
+        guard let exchange = exchanges[id] else { return 0 }
+        if exchange.download != nil { return downloadWriteable(exchange) }
+        guard let response = exchange.response else { return 0 }
+        let headOnly = exchange.request.method == "HEAD"
         if !exchange.headersSent {
             exchange.headersSent = true
-            guard writeHeaders(exchange.wsi, response) else { return -1 }
+            guard writeHeaders(exchange.wsi, status: response.status, contentType: response.contentType,
+                               length: Int64(response.body.count), extra: response.headers) else { return -1 }
+            if headOnly { return completeTransaction(exchange) }
             lws_callback_on_writable(exchange.wsi)
             return 0
         }
         let payload = scratch + pre
         response.body.withUnsafeBytes { payload.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(payload), byteCount: $0.count) }
         guard lws_write(exchange.wsi, payload.assumingMemoryBound(to: UInt8.self), response.body.count, LWS_WRITE_HTTP_FINAL) >= response.body.count else { return -1 }
-        exchanges[id] = nil
+        return completeTransaction(exchange)
+    }
+
+    /// Ends the exchange after its response went out: the connection waits for the next request
+    /// (keep-alive) or closes.
+    func completeTransaction(_ exchange: HTTPExchange) -> Int32 {
+        exchanges[exchange.id] = nil
         if exchange.closeAfter { return -1 }
         return lws_http_transaction_completed(exchange.wsi) != 0 ? -1 : 0
     }
 
     func httpClosed(_ id: ConnectionID) {
-        exchanges[id] = nil
+        guard let exchange = exchanges.removeValue(forKey: id) else { return }
+        if let download = exchange.download { finishReading(download.id) }
     }
 
-    private func writeHeaders(_ wsi: OpaquePointer, _ response: HTTPResponse) -> Bool {
+    /// Writes the status line, the common headers with the exact length, the security headers and
+    /// `extra` (lower-case names).
+    func writeHeaders(_ wsi: OpaquePointer, status: Int, contentType: String, length: Int64, extra: [String: String]) -> Bool {
         let capacity = 2048
         let start = (scratch + pre).assumingMemoryBound(to: UInt8.self)
         let end = start + capacity
         var p: UnsafeMutablePointer<UInt8>? = start
-        guard lws_add_http_common_headers(wsi, UInt32(response.status), response.contentType, lws_filepos_t(response.body.count), &p, end) == 0
+        guard lws_add_http_common_headers(wsi, UInt32(status), contentType, lws_filepos_t(length), &p, end) == 0
         else { return false }
-        for (name, value) in Self.securityHeaders {
+        for (name, value) in Self.securityHeaders + extra.sorted(by: { $0.key < $1.key }).map({ ($0.key + ":", $0.value) }) {
             guard lws_add_http_header_by_name(wsi, name, value, Int32(value.utf8.count), &p, end) == 0 else { return false }
         }
         return lws_finalize_write_http_header(wsi, start, &p, end) == 0
+    }
+
+    /// The URL-decoded query arguments (`name=value` each), as lws split them.
+    private func queryArguments(_ wsi: OpaquePointer) -> [String] {
+        var out: [String] = []
+        for index in 0..<Int32(Self.maxQueryArguments) {
+            let length = Int(lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, index))
+            var buffer = [CChar](repeating: 0, count: length + 1)
+            let copied = Int(lws_hdr_copy_fragment(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_HTTP_URI_ARGS, index))
+            guard copied >= 0 else { break }
+            out.append(String(decoding: buffer.prefix(copied).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return out
     }
 
     private static let securityHeaders: [(String, String)] = [

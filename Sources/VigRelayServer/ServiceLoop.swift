@@ -16,12 +16,18 @@ final class ServiceLoop {
     let api: HTTPAPI
     let inbox: LoopInbox
     let writer: DiskWriter
+    /// The reader thread's job queue (a second `DiskWriter`: an ordered job thread, named
+    /// `vigrelay-reader`): summaries, clip plans and download reads, never on this thread.
+    let reader: DiskWriter
+    let readerWorker: ReaderWorker
     let sessionStore: SessionStore
 
     var context: OpaquePointer?
     var webSockets: [ConnectionID: WebSocketConnection] = [:]
     var exchanges: [ConnectionID: HTTPExchange] = [:]
     private var nextID: ConnectionID = 0
+    /// The last download id given (see `Download.id`).
+    var nextDownloadID: UInt64 = 0
     var shuttingDown = false
     private var shutdownDeadline = Date.distantFuture
     /// Set while the context is being destroyed: callbacks then only forget state.
@@ -46,13 +52,15 @@ final class ServiceLoop {
     private var pausedForDisk: Set<ConnectionID> = []
 
     init(configuration: ServerConfiguration, logger: Logger, core: RelayCore, api: HTTPAPI,
-         inbox: LoopInbox, writer: DiskWriter, sessionStore: SessionStore) {
+         inbox: LoopInbox, writer: DiskWriter, reader: DiskWriter, sessionStore: SessionStore) {
         self.configuration = configuration
         self.logger = logger
         self.core = core
         self.api = api
         self.inbox = inbox
         self.writer = writer
+        self.reader = reader
+        self.readerWorker = ReaderWorker(dataDir: configuration.dataDir, inbox: inbox, logger: logger)
         self.sessionStore = sessionStore
         self.recordingWorker = RecordingWorker(dataDir: configuration.dataDir, quotaBytes: configuration.recordingQuotaBytes,
                                                inbox: inbox, logger: logger, testAppendDelayMs: configuration.testWriterDelayMs)
@@ -91,6 +99,8 @@ final class ServiceLoop {
         }
         let worker = recordingWorker
         writer.submit { worker.finishAll() }
+        let readWorker = readerWorker
+        reader.submit { readWorker.finishAll() }
         inbox.close()
         destroying = true
         lws_context_destroy(ctx)
@@ -147,9 +157,31 @@ final class ServiceLoop {
                 perform(core.recordingStopped(sessionID: sid, recordingID: manifest.recordingId, bytes: manifest.bytes,
                                               frames: manifest.frames, durationMs: manifest.durationMs))
             case .recordingsDeleted(let sid, let ids):
+                cutOffDownloads(sessionID: sid)
                 perform(core.recordingsDeleted(sessionID: sid, recordingIDs: ids))
             case .recordingFailed(let sid, let rid, let reason):
                 perform(core.recordingFailed(sessionID: sid, recordingID: rid, reason: reason))
+            case .respond(let conn, let response):
+                respond(conn, response)
+            case .downloadHead(let conn, let id, let head):
+                downloadHead(conn, id, head)
+            case .downloadChunk(let conn, let id, let bytes):
+                downloadChunk(conn, id, bytes)
+            case .downloadFailed(let conn, let id, let reason):
+                downloadFailed(conn, id, reason: reason)
+            case .clipPlanned(let conn, let record):
+                let worker = recordingWorker
+                writer.submit { worker.saveClip(record, replyTo: conn) }
+            case .recordingsDeletedOnRequest(let conn, let sid, let ids, let failure):
+                cutOffDownloads(sessionID: sid)
+                if let failure {
+                    logger.error("could not delete every recording file", metadata: ["session.id": "\(sid)", "error": "\(failure)"])
+                    respond(conn, .error(500, .internalError, "not every recording file could be deleted; nothing more was recorded; try again, and tell the operator if it persists"))
+                } else {
+                    logger.info("recordings deleted on request", metadata: ["session.id": "\(sid)", "count": "\(ids.count)"])
+                    perform(core.recordingsDeleted(sessionID: sid, recordingIDs: ids))
+                    respond(conn, .json(200, ["deleted": ids.sorted()]))
+                }
             }
         }
     }
@@ -199,6 +231,13 @@ final class ServiceLoop {
                 lws_rx_flow_control(conn.wsi, 0)
                 logger.notice("disk is behind: pausing the camera sender", metadata: ["session.id": "\(sid)", "queued.bytes": "\(recordingQueuedBytes)"])
             }
+        }
+        switch command {
+        case .deleteAll(let sid), .deleteAllOnRequest(let sid, _):
+            // Downloads of the session stop before its files go (and again once they are gone).
+            cutOffDownloads(sessionID: sid)
+        default:
+            break
         }
         let worker = recordingWorker
         let queued = bytes

@@ -12,7 +12,7 @@ import VigRelayCore
 /// DATA/sessions/{sid}/recordings/{rid}.2.webm    part 2, 3, ... after a restarted stream
 /// DATA/sessions/{sid}/recordings/{rid}.index     see RecordingIndex
 /// DATA/sessions/{sid}/recordings/{rid}.json      the RecordingManifest
-/// DATA/sessions/{sid}/clips/{clipId}.webm
+/// DATA/sessions/{sid}/clips/{clipId}.json       a ClipRecord (clips are streamed from the recording)
 /// ```
 public struct RecordingPaths: Sendable, Equatable {
     /// The data directory.
@@ -78,6 +78,12 @@ public struct RecordingPaths: Sendable, Equatable {
     public func clipFile(sessionID: String, clipID: String, container: MediaContainer) -> String? {
         guard let dir = clipsDirectory(sessionID), Identifiers.isValidClipID(clipID) else { return nil }
         return "\(dir)/\(clipID).\(container.fileExtension)"
+    }
+
+    /// `.../clips/{clipId}.json`: the clip's `ClipRecord`.
+    public func clipRecordFile(sessionID: String, clipID: String) -> String? {
+        guard let dir = clipsDirectory(sessionID), Identifiers.isValidClipID(clipID) else { return nil }
+        return "\(dir)/\(clipID).json"
     }
 
     private func recordingFile(_ sessionID: String, _ recordingID: String, suffix: String) -> String? {

@@ -19,6 +19,7 @@ struct HTTPAPITests {
         switch outcome {
         case .respond(let r): r
         case .persistSession(_, let r): r
+        default: HTTPResponse(status: 0, body: utf8("not a response: \(outcome)"))
         }
     }
 
@@ -65,7 +66,9 @@ struct HTTPAPITests {
 
     // MARK: routing
 
-    @Test(arguments: ["/", "/v1", "/v1/sessions/", "/v1/sessions/\(Fixture.sessionID)", "/healthz/", "/join", "/V1/SESSIONS"])
+    @Test(arguments: ["/", "/v1", "/v1/sessions/", "/v1/sessions//recordings", "/v1/sessions/\(Fixture.sessionID)/",
+                      "/v1/sessions/\(Fixture.sessionID)/nope", "/v1/sessions/\(Fixture.sessionID)/recordings/00112233445566aa/x",
+                      "/healthz/", "/join", "/V1/SESSIONS"])
     func otherPathsAreNotFound(path: String) {
         for method in ["GET", "POST"] {
             let message = expectError(api().handle(HTTPRequest(method: method, path: path, authorization: "Bearer \(Fixture.practitionerToken())"),

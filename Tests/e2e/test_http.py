@@ -235,7 +235,7 @@ def test_body_of_exactly_64_kib_is_accepted(relay):
 
 def test_unknown_path_is_404(relay):
     assert_error(relay.http("GET", "/nope"), 404, "not_found")
-    assert_error(relay.http("GET", "/v1/sessions/" + "0" * 32), 404, "not_found")
+    assert_error(relay.http("GET", "/v1/sessions/" + "0" * 32 + "/nope"), 404, "not_found")
 
 
 @pytest.mark.parametrize("method, path", [("GET", "/v1/sessions"), ("PUT", "/v1/sessions"),

@@ -1,8 +1,6 @@
-import VigRelayCore
-
 /// Recording and clip ids: made by the server, checked before any path is built from them.
 ///
-/// Kept beside the storage code for now; it is pure and may move into `VigRelayCore`.
+/// Pure, so the HTTP API checks request ids with them before anything reaches storage.
 extension Identifiers {
     /// A new random recording id: 64 bits as 16 lower-case hex characters.
     public static func newRecordingID() -> String { randomHex(bytes: 8) }

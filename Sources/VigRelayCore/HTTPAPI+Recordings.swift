@@ -1,0 +1,110 @@
+import Foundation
+
+/// The recording endpoints under `/v1/sessions/{id}`: summary, downloads, clips, deletion.
+///
+/// Only the session's practitioner gets anything: no or a bad token 401, a family invite 403,
+/// another practitioner's token or an unknown session 404 `session_not_found` (the same answer, so
+/// nobody learns which sessions exist). Ids from the path or body are checked here (lower-case hex
+/// of the right length, parts 1...999) before any outcome names them; what needs the files is
+/// decided on the reader or writer thread. Used on the lws thread, like the rest of `HTTPAPI`.
+extension HTTPAPI {
+    /// Paths of a session's resources start with this.
+    static let sessionsPrefix = "/v1/sessions/"
+    /// Highest part number a download may ask for (`?part=1` ... `?part=999`).
+    public static let maxPart = 999
+
+    /// One of the endpoints under `/v1/sessions/{id}`.
+    private enum Route {
+        case summary
+        case recordings
+        case recording(String)
+        case clips
+        case clip(String)
+
+        /// Reads the path segments after `/v1/sessions/{id}`; nil for anything else.
+        init?(_ rest: ArraySlice<Substring>) {
+            switch (rest.count, rest.first) {
+            case (0, _): self = .summary
+            case (1, "recordings"?): self = .recordings
+            case (2, "recordings"?): self = .recording(String(rest[rest.startIndex + 1]))
+            case (1, "clips"?): self = .clips
+            case (2, "clips"?): self = .clip(String(rest[rest.startIndex + 1]))
+            default: return nil
+            }
+        }
+
+        /// The methods the route serves, as a 405 names them.
+        var allowed: [String] {
+            switch self {
+            case .summary, .recording, .clip: ["GET", "HEAD"]
+            case .recordings: ["DELETE"]
+            case .clips: ["POST"]
+            }
+        }
+    }
+
+    /// Routes, authorizes and checks a request under `/v1/sessions/`.
+    func sessionResource(_ request: HTTPRequest, core: RelayCore, now: Date) -> HTTPOutcome {
+        let segments = request.path.dropFirst(Self.sessionsPrefix.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard let sessionID = segments.first, !sessionID.isEmpty, let route = Route(segments.dropFirst()) else {
+            return .respond(noSuchEndpoint(request.path))
+        }
+        guard route.allowed.contains(request.method) else {
+            return .respond(methodNotAllowed(route.allowed.joined(separator: " or ")))
+        }
+        let practitioner: String
+        switch bearerClaims(request.authorization, now: now) {
+        case .failure(let error): return .respond(error.response)
+        case .success(.practitioner(let id, _)): practitioner = id
+        case .success(.invite):
+            return .respond(.error(403, .forbidden, "a family invite does not give access to recordings; only the session's practitioner can use this, with their practitioner token"))
+        }
+        guard Identifiers.isValidSessionID(sessionID), let session = core.sessions[String(sessionID)], session.owner == practitioner else {
+            return .respond(.error(404, .sessionNotFound, "no such session of yours; use the sessionId that POST /v1/sessions returned to you"))
+        }
+        let headOnly = request.method == "HEAD"
+        switch route {
+        case .summary:
+            return .sessionSummary(session)
+        case .recordings:
+            return .deleteRecordings(sessionID: session.id)
+        case .recording(let recordingID):
+            guard Identifiers.isValidRecordingID(recordingID), let part = Self.part(request.query) else {
+                return .respond(RecordingRequestError.recordingNotFound.response)
+            }
+            return .media(MediaRequest(sessionID: session.id, resource: .recording(id: recordingID, part: part),
+                                       range: request.range, headOnly: headOnly))
+        case .clip(let clipID):
+            guard Identifiers.isValidClipID(clipID) else { return .respond(RecordingRequestError.clipNotFound.response) }
+            return .media(MediaRequest(sessionID: session.id, resource: .clip(id: clipID), range: request.range, headOnly: headOnly))
+        case .clips:
+            return createClip(request, sessionID: session.id, core: core)
+        }
+    }
+
+    private func createClip(_ request: HTTPRequest, sessionID: String, core: RelayCore) -> HTTPOutcome {
+        guard request.body.count <= limits.maxRequestBodyBytes else { return .respond(payloadTooLarge) }
+        switch ClipRequest.parse(request.body, sessionID: sessionID) {
+        case .failure(.malformed(let message)):
+            return .respond(.error(400, .invalidRequest, message))
+        case .failure(.unknownRecording):
+            return .respond(RecordingRequestError.recordingNotFound.response)
+        case .success(let clip):
+            if core.activeRecordingID(sessionID: sessionID) == clip.recordingID {
+                return .respond(RecordingRequestError.recordingInProgress(recordingID: clip.recordingID).response)
+            }
+            return .createClip(clip)
+        }
+    }
+
+    /// The part a download asks for: 1 without `part=`, else one `part=N` with N in 1...999
+    /// written in at most three digits; nil for anything else (answered 404 like an unknown part).
+    static func part(_ query: [String]) -> Int? {
+        let values = query.filter { $0.hasPrefix("part=") }.map { $0.dropFirst(5) }
+        guard let value = values.first else { return 1 }
+        guard values.count == 1, (1...3).contains(value.utf8.count),
+              value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let part = Int(value), (1...maxPart).contains(part)
+        else { return nil }
+        return part
+    }
+}

@@ -1,0 +1,117 @@
+import CLibWebSockets
+import VigRelayCore
+
+/// Downloads on the service thread: start one on the reader thread, write its head and then one
+/// chunk per WRITEABLE as the reader delivers them, and cut off every download of a session whose
+/// files are deleted. Service thread only.
+///
+/// Memory per download is bounded: the reader reads `ReaderWorker.readAhead` chunks ahead and one
+/// more only after one was written, and lws asks for WRITEABLE only once the socket took the last
+/// write, so a client that stops reading holds at most a few chunks (and no thread).
+extension ServiceLoop {
+    /// Seconds a download may go without the client taking a chunk before its connection is closed.
+    static let downloadStallSeconds: Int32 = 60
+
+    /// Hands a download to the reader thread; its head comes back through the inbox.
+    func startDownload(_ exchange: HTTPExchange, _ request: MediaRequest) {
+        nextDownloadID += 1
+        let download = Download(id: nextDownloadID, request: request)
+        exchange.download = download
+        let worker = readerWorker, conn = exchange.id, id = download.id
+        reader.submit { worker.start(conn, download: id, request) }
+    }
+
+    /// The download of `conn` if it is still `id` (an event for an earlier or cut-off one is stale).
+    private func current(_ conn: ConnectionID, _ id: UInt64) -> (HTTPExchange, Download)? {
+        guard let exchange = exchanges[conn], let download = exchange.download, download.id == id else { return nil }
+        return (exchange, download)
+    }
+
+    /// The reader opened the file: write the head next.
+    func downloadHead(_ conn: ConnectionID, _ id: UInt64, _ head: MediaHead) {
+        guard let (exchange, download) = current(conn, id) else {
+            finishReading(id)
+            return
+        }
+        download.head = head
+        lws_callback_on_writable(exchange.wsi)
+    }
+
+    /// The reader read the next chunk: queue it for the next WRITEABLE.
+    func downloadChunk(_ conn: ConnectionID, _ id: UInt64, _ bytes: [UInt8]) {
+        guard let (exchange, download) = current(conn, id) else { return }
+        download.chunks.append(bytes)
+        lws_callback_on_writable(exchange.wsi)
+    }
+
+    /// The reader failed mid-way: answer 500 if nothing went out yet, else close the connection
+    /// (the client sees a body shorter than its Content-Length).
+    func downloadFailed(_ conn: ConnectionID, _ id: UInt64, reason: String) {
+        guard let (exchange, _) = current(conn, id) else { return }
+        if exchange.headersSent {
+            exchange.download = nil
+            kill(exchange)
+        } else {
+            respond(conn, RecordingRequestError.unreadable(reason).response)
+        }
+    }
+
+    /// WRITEABLE for a download: the head first, then one chunk per call.
+    func downloadWriteable(_ exchange: HTTPExchange) -> Int32 {
+        guard let download = exchange.download, let head = download.head else { return 0 }
+        if !exchange.headersSent {
+            exchange.headersSent = true
+            guard writeHeaders(exchange.wsi, status: head.status, contentType: head.contentType, length: head.contentLength,
+                               extra: head.headers) else { return -1 }
+            if download.headOnly || head.body.isEmpty { return completeTransaction(exchange) }
+            lws_set_timeout(exchange.wsi, PENDING_TIMEOUT_HTTP_CONTENT, Self.downloadStallSeconds)
+            if !download.chunks.isEmpty { lws_callback_on_writable(exchange.wsi) }
+            return 0
+        }
+        guard !download.chunks.isEmpty else { return 0 }  // the reader has not delivered the next one yet
+        let chunk = download.chunks.removeFirst()
+        download.sent += Int64(chunk.count)
+        let last = download.sent >= head.contentLength
+        let payload = scratch + pre
+        chunk.withUnsafeBytes { payload.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(payload), byteCount: $0.count) }
+        guard lws_write(exchange.wsi, payload.assumingMemoryBound(to: UInt8.self), chunk.count,
+                        last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) >= chunk.count else { return -1 }
+        if last { return completeTransaction(exchange) }
+        lws_set_timeout(exchange.wsi, PENDING_TIMEOUT_HTTP_CONTENT, Self.downloadStallSeconds)
+        let worker = readerWorker, id = download.id
+        reader.submit { worker.more(id) }
+        if !download.chunks.isEmpty { lws_callback_on_writable(exchange.wsi) }
+        return 0
+    }
+
+    /// Ends every download of a session: its files are being (or were) deleted, and an open file
+    /// would go on serving deleted video. Not started yet: 404; streaming: the connection is closed.
+    func cutOffDownloads(sessionID: String) {
+        for exchange in exchanges.values {
+            guard let download = exchange.download, download.sessionID == sessionID else { continue }
+            finishReading(download.id)
+            if exchange.headersSent {
+                exchange.download = nil
+                kill(exchange)
+            } else if case .clip = download.resource {
+                respond(exchange.id, RecordingRequestError.clipNotFound.response)
+            } else {
+                respond(exchange.id, RecordingRequestError.recordingNotFound.response)
+            }
+            logger.info("download cut off: recordings deleted", metadata: ["session.id": "\(sessionID)", "conn.id": "\(exchange.id)"])
+        }
+    }
+
+    /// Has the reader close a download's file and forget it.
+    func finishReading(_ id: UInt64) {
+        let worker = readerWorker
+        reader.submit { worker.finish(id) }
+    }
+
+    /// Closes an HTTP connection at once, whether or not its client reads (lws closes it on its
+    /// next service pass; `httpClosed` follows).
+    private func kill(_ exchange: HTTPExchange) {
+        exchanges[exchange.id] = nil
+        lws_set_timeout(exchange.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import VigRelayCore
+
+/// The session summary of `GET /v1/sessions/{id}`, read from the files (reader thread).
+extension RecordingReader {
+    /// The summary as a JSON object: the session's labels, consent and event counts from
+    /// `session.jsonl`, every recording (deleted ones by id and state only), the marks of recordings
+    /// not deleted, and the clips. Times are ISO 8601 UTC with milliseconds.
+    public func summary(of session: SessionRecord) -> [String: Any] {
+        let sid = session.id
+        let log = events.read(sessionID: sid)
+        let manifests = store.manifests(sessionID: sid)
+        let deleted = Set(manifests.filter { $0.state == .deleted }.map(\.recordingId))
+        var out: [String: Any] = [
+            "sessionId": sid,
+            "createdAt": SessionEventLog.formatTime(session.createdAt),
+            "consent": Self.consent(log),
+            "events": Self.eventCounts(log),
+            "recordings": manifests.map(recordingSummary),
+            "marks": log.filter { $0["event"] as? String == "mark" }.compactMap { Self.mark($0, deleted: deleted) },
+            "clips": store.clips(sessionID: sid).map { clip in
+                clip.summary.merging(["createdAt": SessionEventLog.formatTime(clip.createdAt)]) { a, _ in a }
+            },
+        ]
+        if let c = session.caseRef { out["caseRef"] = c }
+        if let c = session.cycle { out["cycle"] = c }
+        if let p = session.purpose { out["purpose"] = p.rawValue }
+        return out
+    }
+
+    /// The last consent event: `{"recording":Bool,"childAgreed":Bool,"at":time}`, or
+    /// `{"recording":false}` when the family never answered.
+    static func consent(_ log: [[String: Any]]) -> [String: Any] {
+        guard let last = log.last(where: { $0["event"] as? String == "consent" }) else { return ["recording": false] }
+        var out: [String: Any] = ["recording": last["recording"] as? Bool ?? false, "childAgreed": last["childAgreed"] as? Bool ?? false]
+        if let time = last["time"] as? String { out["at"] = time }
+        return out
+    }
+
+    /// `{"count":N,"byType":{"consent":1,...},"firstAt":time,"lastAt":time}`.
+    static func eventCounts(_ log: [[String: Any]]) -> [String: Any] {
+        var byType: [String: Int] = [:]
+        for event in log { byType[event["event"] as? String ?? "unknown", default: 0] += 1 }
+        var out: [String: Any] = ["count": log.count, "byType": byType]
+        if let first = log.first?["time"] as? String { out["firstAt"] = first }
+        if let last = log.last?["time"] as? String { out["lastAt"] = last }
+        return out
+    }
+
+    /// A `mark` event as the summary lists it; nil for a deleted recording's mark or a damaged line.
+    static func mark(_ event: [String: Any], deleted: Set<String>) -> [String: Any]? {
+        guard let markID = event["markId"] as? String, let rid = event["recordingId"] as? String, !deleted.contains(rid),
+              let atMs = event["atMs"] as? Int else { return nil }
+        var out: [String: Any] = ["markId": markID, "recordingId": rid, "atMs": atMs, "note": event["note"] as? String ?? ""]
+        if let time = event["time"] as? String { out["createdAt"] = time }
+        return out
+    }
+
+    /// One recording: ids, state, times, totals and parts; a deleted one without media information.
+    /// A recording still being written has its totals counted from the index (its manifest on disk
+    /// is rewritten only when a part opens).
+    func recordingSummary(_ stored: RecordingManifest) -> [String: Any] {
+        var out: [String: Any] = ["recordingId": stored.recordingId, "state": stored.state.rawValue,
+                                  "startedAt": SessionEventLog.formatTime(stored.startedAt)]
+        if let stopped = stored.stoppedAt { out["stoppedAt"] = SessionEventLog.formatTime(stopped) }
+        guard stored.state != .deleted else { return out }
+        let manifest = stored.state == .recording ? liveTotals(stored) : stored
+        out["mediaType"] = manifest.mediaType
+        out["bytes"] = manifest.bytes
+        out["frames"] = manifest.frames
+        out["durationMs"] = manifest.durationMs
+        out["parts"] = manifest.parts.map { ["number": $0.number, "bytes": $0.bytes, "frames": $0.frames,
+                                             "durationMs": $0.durationMs, "startMs": $0.startMs] as [String: Any] }
+        return out
+    }
+
+    /// A running recording's manifest with each part's totals counted from the index, up to the
+    /// bytes in its file now.
+    private func liveTotals(_ manifest: RecordingManifest) -> RecordingManifest {
+        guard let index = store.index(sessionID: manifest.sessionId, recordingID: manifest.recordingId) else { return manifest }
+        var live = manifest
+        for i in live.parts.indices {
+            let number = live.parts[i].number
+            let size = store.mediaPath(sessionID: manifest.sessionId, recordingID: manifest.recordingId, part: number)
+                .flatMap(FileIO.regularFileSize) ?? 0
+            var tally = RecordingPartTally()
+            for frame in index.frames(part: number) where frame.end <= size { tally.add(frame) }
+            for cluster in index.clusters(part: number) where cluster.offset < size { tally.addClusterTime(cluster.timeMs) }
+            tally.apply(to: &live.parts[i])
+        }
+        return live
+    }
+}
