@@ -559,3 +559,110 @@ def forge(token: str) -> str:
     payload, _, sig = token.partition(".")
     flipped = ("A" if sig[0] != "A" else "B") + sig[1:]
     return f"{payload}.{flipped}"
+
+
+# --- keep-alive HTTPS (several requests on one connection; a client that stops reading) ------
+
+class HTTPConn:
+    """One HTTP/1.1 keep-alive connection over TLS: requests one after the other, each response
+    read by its Content-Length, so a test can check the server keeps the connection open. With
+    `rcvbuf`, the socket's receive buffer is made small before connecting (a client that stops
+    reading then holds little in the kernel). Every read has a deadline. Not thread-safe."""
+
+    def __init__(self, port: int, ssl_ctx: ssl.SSLContext, rcvbuf: int | None = None, timeout: float = 10.0,
+                 host: str = "127.0.0.1"):
+        self.port, self.host = port, host
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        raw.settimeout(timeout)
+        raw.connect((host, port))
+        self.sock = ssl_ctx.wrap_socket(raw, server_hostname=host)
+        self.buf = bytearray()
+        self.eof = False
+
+    def send(self, method: str, path: str, headers: dict | None = None, body: bytes | None = None) -> None:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if body is not None:
+            lines.append(f"Content-Length: {len(body)}")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b""))
+
+    def _fill(self, pred, deadline: float, what: str) -> None:
+        while not pred():
+            if self.eof:
+                raise AssertionError(f"connection closed while waiting for {what}; have {bytes(self.buf[:200])!r}")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {what} within the deadline; have {bytes(self.buf[:200])!r}")
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(1 << 20)
+            except (socket.timeout, TimeoutError):
+                continue
+            except (ConnectionResetError, BrokenPipeError, ssl.SSLError, OSError):
+                chunk = b""
+            if chunk:
+                self.buf.extend(chunk)
+            else:
+                self.eof = True
+
+    def read_head(self, timeout: float = 10.0) -> tuple[int, dict[str, str]]:
+        """Reads one response head; the body bytes after it stay buffered."""
+        self._fill(lambda: b"\r\n\r\n" in self.buf, time.monotonic() + timeout, "a response head")
+        head, _, rest = bytes(self.buf).partition(b"\r\n\r\n")
+        self.buf = bytearray(rest)
+        status, _, headers = parse_response_head(head)
+        return status, headers
+
+    def read_response(self, head_only: bool = False, timeout: float = 10.0) -> Response:
+        """One whole response (no body read for a HEAD request)."""
+        deadline = time.monotonic() + timeout
+        status, headers = self.read_head(timeout)
+        n = 0 if head_only else int(headers.get("content-length", "0"))
+        self._fill(lambda: len(self.buf) >= n, deadline, f"a {n}-byte body")
+        body = bytes(self.buf[:n])
+        del self.buf[:n]
+        return Response(status, "", headers, body)
+
+    def request(self, method: str, path: str, headers: dict | None = None, body: bytes | None = None,
+                timeout: float = 10.0) -> Response:
+        self.send(method, path, headers, body)
+        return self.read_response(head_only=method == "HEAD", timeout=timeout)
+
+    def read_to_eof(self, timeout: float) -> int:
+        """Reads (and drops) everything until the server closes; returns how many bytes that was.
+        Fails if the connection is still open at the deadline."""
+        count = len(self.buf)
+        self.buf.clear()
+        deadline = time.monotonic() + timeout
+        while not self.eof:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"the server did not close the connection within {timeout} s ({count} bytes read)")
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(1 << 20)
+            except (socket.timeout, TimeoutError):
+                continue
+            except (ConnectionResetError, BrokenPipeError, ssl.SSLError, OSError):
+                chunk = b""
+            if chunk:
+                count += len(chunk)
+            else:
+                self.eof = True
+        return count
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def process_rss_kib(pid: int) -> int:
+    """Resident memory of a process in KiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS in /proc/{pid}/status")
