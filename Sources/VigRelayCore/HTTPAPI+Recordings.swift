@@ -99,7 +99,7 @@ extension HTTPAPI {
 
     /// The part a download asks for: 1 without `part=`, else one `part=N` with N in 1...999
     /// written in at most three digits; nil for anything else (answered 404 like an unknown part).
-    static func part(_ query: [String]) -> Int? {
+    public static func part(_ query: [String]) -> Int? {
         let values = query.filter { $0.hasPrefix("part=") }.map { $0.dropFirst(5) }
         guard let value = values.first else { return 1 }
         guard values.count == 1, (1...3).contains(value.utf8.count),

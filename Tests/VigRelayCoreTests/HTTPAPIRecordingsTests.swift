@@ -1,0 +1,225 @@
+import Foundation
+import Testing
+import VigRelayCore
+
+/// The recording endpoints' routing, authorization and checks (HTTPAPI+Recordings.swift): what the
+/// API decides before any file is touched.
+struct HTTPAPIRecordingsTests {
+    let sid = Fixture.sessionID
+    let rid = "00112233445566aa"
+    let cid = "8899aabbccddeeff"
+    let api = HTTPAPI(authority: Fixture.authority, limits: RelayLimits(), publicURL: "https://relay.example:8443")
+
+    func request(_ method: String, _ path: String, token: String? = Fixture.practitionerToken(), body: String = "",
+                 query: [String] = [], range: String? = nil) -> HTTPRequest {
+        HTTPRequest(method: method, path: path, authorization: token.map { "Bearer \($0)" }, body: utf8(body), query: query, range: range)
+    }
+
+    func handle(_ request: HTTPRequest, _ harness: RelayHarness = RelayHarness()) -> HTTPOutcome {
+        api.handle(request, core: harness.core, now: Fixture.t0)
+    }
+
+    /// The response of a `.respond` outcome, decoded; nil (recorded) for any other outcome.
+    func refusal(_ outcome: HTTPOutcome, sourceLocation: SourceLocation = #_sourceLocation) -> (status: Int, code: String, message: String)? {
+        guard case .respond(let r) = outcome, let body = jsonObject(r.body) else {
+            Issue.record("expected an error response, got \(outcome)", sourceLocation: sourceLocation)
+            return nil
+        }
+        #expect(body["type"] as? String == "error", sourceLocation: sourceLocation)
+        return (r.status, body["code"] as? String ?? "", body["message"] as? String ?? "")
+    }
+
+    var endpoints: [(String, String)] {
+        [("GET", "/v1/sessions/\(sid)"), ("HEAD", "/v1/sessions/\(sid)"), ("GET", "/v1/sessions/\(sid)/recordings/\(rid)"),
+         ("POST", "/v1/sessions/\(sid)/clips"), ("GET", "/v1/sessions/\(sid)/clips/\(cid)"), ("DELETE", "/v1/sessions/\(sid)/recordings")]
+    }
+
+    // MARK: who may
+
+    @Test func theSessionsPractitionerGetsEachOutcome() throws {
+        let h = RelayHarness()
+        let session = try #require(h.core.sessions[sid])
+        #expect(handle(request("GET", "/v1/sessions/\(sid)"), h) == .sessionSummary(session))
+        #expect(handle(request("HEAD", "/v1/sessions/\(sid)"), h) == .sessionSummary(session))
+        #expect(handle(request("GET", "/v1/sessions/\(sid)/recordings/\(rid)", range: "bytes=0-9"), h)
+                == .media(MediaRequest(sessionID: sid, resource: .recording(id: rid, part: 1), range: "bytes=0-9")))
+        #expect(handle(request("HEAD", "/v1/sessions/\(sid)/recordings/\(rid)", query: ["part=2"]), h)
+                == .media(MediaRequest(sessionID: sid, resource: .recording(id: rid, part: 2), headOnly: true)))
+        #expect(handle(request("GET", "/v1/sessions/\(sid)/clips/\(cid)"), h)
+                == .media(MediaRequest(sessionID: sid, resource: .clip(id: cid))))
+        #expect(handle(request("DELETE", "/v1/sessions/\(sid)/recordings"), h) == .deleteRecordings(sessionID: sid))
+        #expect(handle(request("POST", "/v1/sessions/\(sid)/clips", body: "{\"recordingId\":\"\(rid)\",\"fromMs\":3000,\"toMs\":10000,\"note\":\"smile\"}"), h)
+                == .createClip(ClipRequest(sessionID: sid, recordingID: rid, fromMs: 3000, toMs: 10000, note: "smile")))
+    }
+
+    @Test func aFamilyInviteIs403OnEveryEndpoint() {
+        for (method, path) in endpoints {
+            for invite in [Fixture.inviteToken(), Fixture.inviteToken(Fixture.otherSessionID)] {
+                let r = refusal(handle(request(method, path, token: invite)))
+                #expect(r?.status == 403 && r?.code == "forbidden", "\(method) \(path)")
+            }
+        }
+    }
+
+    @Test func anotherPractitionerGetsTheSameAnswerAsForAnUnknownSession() {
+        for (method, path) in endpoints {
+            let other = refusal(handle(request(method, path, token: Fixture.practitionerToken(Fixture.otherOwner))))
+            let unknown = refusal(handle(request(method, path.replacingOccurrences(of: sid, with: Fixture.unknownSessionID))))
+            #expect(other?.status == 404 && other?.code == "session_not_found", "\(method) \(path)")
+            #expect(other?.message == unknown?.message && other?.code == unknown?.code)
+            #expect(other?.message.contains(rid) == false && other?.message.contains(sid) == false)
+        }
+    }
+
+    @Test(arguments: ["0123456789ABCDEF0123456789abcdef", "0123456789abcdef", "..", "0123456789abcdef0123456789abcdeg"])
+    func anInvalidSessionIDIs404(bad: String) {
+        let r = refusal(handle(request("GET", "/v1/sessions/\(bad)")))
+        #expect(r?.status == 404 && r?.code == "session_not_found")
+    }
+
+    @Test func noBadForgedOrExpiredTokenIs401() {
+        let tokens: [String?] = [nil, "not-a-token", Fixture.forger.sign(.practitioner(id: Fixture.owner, expiresAt: Fixture.t0.addingTimeInterval(60))),
+                                 Fixture.practitionerToken(expiresAt: Fixture.t0.addingTimeInterval(-1))]
+        for (method, path) in endpoints {
+            for token in tokens {
+                let r = refusal(handle(request(method, path, token: token)))
+                #expect(r?.status == 401 && r?.code == "unauthorized", "\(method) \(path)")
+            }
+        }
+    }
+
+    // MARK: routes and methods
+
+    @Test func wrongMethodsAre405AndNameTheRightOne() {
+        let cases: [(String, String, String)] = [
+            ("POST", "/v1/sessions/\(sid)", "GET"), ("DELETE", "/v1/sessions/\(sid)", "GET"),
+            ("GET", "/v1/sessions/\(sid)/recordings", "DELETE"), ("POST", "/v1/sessions/\(sid)/recordings", "DELETE"),
+            ("DELETE", "/v1/sessions/\(sid)/recordings/\(rid)", "GET"), ("GET", "/v1/sessions/\(sid)/clips", "POST"),
+            ("PUT", "/v1/sessions/\(sid)/clips/\(cid)", "GET"),
+        ]
+        for (method, path, allowed) in cases {
+            let r = refusal(handle(request(method, path)))
+            #expect(r?.status == 405 && r?.code == "method_not_allowed", "\(method) \(path)")
+            #expect(r?.message.contains(allowed) == true)
+        }
+    }
+
+    // MARK: ids and parts
+
+    @Test(arguments: ["0123456789ABCDEF", "0123456789abcde", "0123456789abcdef0", "..", "..%2f..%2fx", "0123456789abcdeg", ""])
+    func anInvalidRecordingOrClipIDIs404(bad: String) {
+        let recording = refusal(handle(request("GET", "/v1/sessions/\(sid)/recordings/\(bad)")))
+        #expect(recording?.status == 404 && recording?.code == "recording_not_found")
+        let clip = refusal(handle(request("GET", "/v1/sessions/\(sid)/clips/\(bad)")))
+        #expect(clip?.status == 404 && clip?.code == "clip_not_found")
+    }
+
+    @Test func partsAreOneToNineHundredNinetyNine() {
+        #expect(HTTPAPI.part([]) == 1)
+        #expect(HTTPAPI.part(["x=1"]) == 1)
+        #expect(HTTPAPI.part(["part=1"]) == 1)
+        #expect(HTTPAPI.part(["x=1", "part=42"]) == 42)
+        #expect(HTTPAPI.part(["part=999"]) == 999)
+        for bad in ["part=0", "part=1000", "part=", "part=-1", "part=+1", "part=1.0", "part=0001", "part= 1", "part=abc", "part=١"] {
+            #expect(HTTPAPI.part([bad]) == nil, "\(bad)")
+        }
+        #expect(HTTPAPI.part(["part=1", "part=1"]) == nil, "one part only")
+        let r = refusal(handle(request("GET", "/v1/sessions/\(sid)/recordings/\(rid)", query: ["part=1000"])))
+        #expect(r?.status == 404 && r?.code == "recording_not_found")
+    }
+
+    // MARK: clips
+
+    func postClip(_ body: String, _ harness: RelayHarness = RelayHarness()) -> HTTPOutcome {
+        handle(request("POST", "/v1/sessions/\(sid)/clips", body: body), harness)
+    }
+
+    @Test func aClipRequestKeepsItsFieldsAndNote() {
+        #expect(postClip("{\"recordingId\":\"\(rid)\",\"fromMs\":0,\"toMs\":1}")
+                == .createClip(ClipRequest(sessionID: sid, recordingID: rid, fromMs: 0, toMs: 1)))
+        let note = String(repeating: "é", count: ClipRequest.maxNoteLength)
+        #expect(postClip("{\"recordingId\":\"\(rid)\",\"fromMs\":1,\"toMs\":2,\"note\":\"\(note)\",\"extra\":true}")
+                == .createClip(ClipRequest(sessionID: sid, recordingID: rid, fromMs: 1, toMs: 2, note: note)))
+        #expect(postClip("{\"recordingId\":\"\(rid)\",\"fromMs\":1,\"toMs\":2,\"note\":null}")
+                == .createClip(ClipRequest(sessionID: sid, recordingID: rid, fromMs: 1, toMs: 2)))
+    }
+
+    @Test func negativeOrReversedSpansAreLeftToTheClipPlan() {
+        // Types are checked here; the span against the recording (ClipPlan) where the index is.
+        #expect(postClip("{\"recordingId\":\"\(rid)\",\"fromMs\":-5,\"toMs\":-10}")
+                == .createClip(ClipRequest(sessionID: sid, recordingID: rid, fromMs: -5, toMs: -10)))
+    }
+
+    @Test func malformedClipRequestsAre400AndSayWhatToSend() {
+        let cases: [(String, String)] = [
+            ("", "JSON object"), ("nope", "JSON object"), ("[]", "JSON object"), ("\"x\"", "JSON object"),
+            ("{\"fromMs\":0,\"toMs\":1}", "recordingId"), ("{\"recordingId\":5,\"fromMs\":0,\"toMs\":1}", "recordingId"),
+            ("{\"recordingId\":\"\(rid)\",\"toMs\":1}", "fromMs"), ("{\"recordingId\":\"\(rid)\",\"fromMs\":0}", "toMs"),
+            ("{\"recordingId\":\"\(rid)\",\"fromMs\":\"0\",\"toMs\":1}", "fromMs"),
+            ("{\"recordingId\":\"\(rid)\",\"fromMs\":0.5,\"toMs\":1}", "fromMs"),
+            ("{\"recordingId\":\"\(rid)\",\"fromMs\":true,\"toMs\":1}", "fromMs"),
+            ("{\"recordingId\":\"\(rid)\",\"fromMs\":1e300,\"toMs\":1}", "fromMs"),
+            ("{\"recordingId\":\"\(rid)\",\"fromMs\":0,\"toMs\":1,\"note\":7}", "note"),
+            ("{\"recordingId\":\"\(rid)\",\"fromMs\":0,\"toMs\":1,\"note\":\"\(String(repeating: "a", count: 501))\"}", "500"),
+        ]
+        for (body, words) in cases {
+            let r = refusal(postClip(body))
+            #expect(r?.status == 400 && r?.code == "invalid_request", "\(body)")
+            #expect(r?.message.contains(words) == true, "\(body): \(r?.message ?? "")")
+        }
+    }
+
+    @Test func aClipOfAnInvalidRecordingIDIs404() {
+        let r = refusal(postClip(#"{"recordingId":"../../etc/passwd","fromMs":0,"toMs":1}"#))
+        #expect(r?.status == 404 && r?.code == "recording_not_found")
+    }
+
+    @Test func aClipOfTheRunningRecordingIs409() throws {
+        let h = RelayHarness()
+        h.join(1, as: .practitioner)
+        h.join(2, as: .family)
+        _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true}"#))
+        let started = h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#))
+        let running = try #require(started.controls(to: 1).first?["recordingId"] as? String)
+        #expect(h.core.activeRecordingID(sessionID: sid) == running)
+        let r = refusal(postClip("{\"recordingId\":\"\(running)\",\"fromMs\":0,\"toMs\":1000}", h))
+        #expect(r?.status == 409 && r?.code == "recording_in_progress")
+        #expect(r?.message.contains("stop the recording first") == true)
+        // Another recording of the session is not blocked by the running one.
+        #expect(postClip("{\"recordingId\":\"\(rid)\",\"fromMs\":0,\"toMs\":1000}", h)
+                == .createClip(ClipRequest(sessionID: sid, recordingID: rid, fromMs: 0, toMs: 1000)))
+    }
+
+    @Test func aClipBodyOverTheLimitIs413() {
+        var limits = RelayLimits()
+        limits.maxRequestBodyBytes = 10
+        let small = HTTPAPI(authority: Fixture.authority, limits: limits, publicURL: "https://x")
+        let outcome = small.handle(request("POST", "/v1/sessions/\(sid)/clips", body: "{\"recordingId\":\"\(rid)\"}"),
+                                   core: RelayHarness().core, now: Fixture.t0)
+        #expect(refusal(outcome)?.status == 413)
+    }
+
+    // MARK: deletion in the core
+
+    @Test func deletionOnRequestStopsTheRecordingAndKeepsConsent() throws {
+        let h = RelayHarness()
+        h.join(1, as: .practitioner)
+        h.join(2, as: .family)
+        _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true}"#))
+        _ = h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#))
+        #expect(h.core.activeRecordingID(sessionID: sid) != nil)
+
+        let actions = h.core.recordingsDeletionRequested(sessionID: sid, requester: 99)
+        #expect(actions == [.recording(.deleteAllOnRequest(sessionID: sid, requester: 99))])
+        #expect(h.core.activeRecordingID(sessionID: sid) == nil, "no more camera bytes go to the deleted recording")
+        let camera = MediaFrameHeader(stream: .camera, flags: .initSegment, sequence: 0, mediaTimeMicros: 0).bytes + [1, 2]
+        #expect(!h.core.receivedBinary(2, camera).contains { if case .recording(.append) = $0 { true } else { false } })
+        let again = h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#))
+        #expect(again.controls(to: 1).first?["state"] as? String == "started", "consent still stands")
+    }
+
+    @Test func deletionOnRequestOfASessionThatNeverRecordedStillDeletes() {
+        let h = RelayHarness()
+        #expect(h.core.recordingsDeletionRequested(sessionID: sid, requester: 7) == [.recording(.deleteAllOnRequest(sessionID: sid, requester: 7))])
+    }
+}
