@@ -23,6 +23,8 @@ enum LoopEvent: Sendable {
     case downloadFailed(ConnectionID, download: UInt64, reason: String)
     /// The reader planned a clip; the writer stores it next.
     case clipPlanned(ConnectionID, ClipRecord)
+    /// The writer has run a session's deletion (whether or not it succeeded): downloads may start again.
+    case deletionFinished(sessionID: String)
     /// `DELETE .../recordings` from connection `requester` is done (nil failure) or failed.
     case recordingsDeletedOnRequest(ConnectionID, sessionID: String, recordingIDs: [String], failure: String?)
 }

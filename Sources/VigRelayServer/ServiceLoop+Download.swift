@@ -12,8 +12,13 @@ extension ServiceLoop {
     /// Seconds a download may go without the client taking a chunk before its connection is closed.
     static let downloadStallSeconds: Int32 = 60
 
-    /// Hands a download to the reader thread; its head comes back through the inbox.
+    /// Hands a download to the reader thread; its head comes back through the inbox. While the
+    /// session's recordings are being deleted, answers 404 at once.
     func startDownload(_ exchange: HTTPExchange, _ request: MediaRequest) {
+        if deletionsPending[request.sessionID] != nil {
+            respond(exchange.id, Self.notFound(request.resource))
+            return
+        }
         nextDownloadID += 1
         let download = Download(id: nextDownloadID, request: request)
         exchange.download = download
@@ -84,8 +89,8 @@ extension ServiceLoop {
         return 0
     }
 
-    /// Ends every download of a session: its files are being (or were) deleted, and an open file
-    /// would go on serving deleted video. Not started yet: 404; streaming: the connection is closed.
+    /// Ends every download of a session: its files are about to be deleted, and an open file would
+    /// go on serving deleted video. Not started yet: 404; streaming: the connection is closed.
     func cutOffDownloads(sessionID: String) {
         for exchange in exchanges.values {
             guard let download = exchange.download, download.sessionID == sessionID else { continue }
@@ -93,13 +98,16 @@ extension ServiceLoop {
             if exchange.headersSent {
                 exchange.download = nil
                 kill(exchange)
-            } else if case .clip = download.resource {
-                respond(exchange.id, RecordingRequestError.clipNotFound.response)
             } else {
-                respond(exchange.id, RecordingRequestError.recordingNotFound.response)
+                respond(exchange.id, Self.notFound(download.resource))
             }
             logger.info("download cut off: recordings deleted", metadata: ["session.id": "\(sessionID)", "conn.id": "\(exchange.id)"])
         }
+    }
+
+    /// The 404 for a recording or clip that is gone.
+    private static func notFound(_ resource: MediaRequest.Resource) -> HTTPResponse {
+        if case .clip = resource { RecordingRequestError.clipNotFound.response } else { RecordingRequestError.recordingNotFound.response }
     }
 
     /// Has the reader close a download's file and forget it.

@@ -28,6 +28,9 @@ final class ServiceLoop {
     private var nextID: ConnectionID = 0
     /// The last download id given (see `Download.id`).
     var nextDownloadID: UInt64 = 0
+    /// Sessions whose recordings the writer is deleting, with how many deletions are queued: their
+    /// downloads were cut off, and new ones are refused until the writer is done.
+    var deletionsPending: [String: Int] = [:]
     var shuttingDown = false
     private var shutdownDeadline = Date.distantFuture
     /// Set while the context is being destroyed: callbacks then only forget state.
@@ -157,31 +160,14 @@ final class ServiceLoop {
                 perform(core.recordingStopped(sessionID: sid, recordingID: manifest.recordingId, bytes: manifest.bytes,
                                               frames: manifest.frames, durationMs: manifest.durationMs))
             case .recordingsDeleted(let sid, let ids):
+                // Deletions that did not pass through `submitDeletion` (retention) end downloads here.
                 cutOffDownloads(sessionID: sid)
                 perform(core.recordingsDeleted(sessionID: sid, recordingIDs: ids))
             case .recordingFailed(let sid, let rid, let reason):
                 perform(core.recordingFailed(sessionID: sid, recordingID: rid, reason: reason))
-            case .respond(let conn, let response):
-                respond(conn, response)
-            case .downloadHead(let conn, let id, let head):
-                downloadHead(conn, id, head)
-            case .downloadChunk(let conn, let id, let bytes):
-                downloadChunk(conn, id, bytes)
-            case .downloadFailed(let conn, let id, let reason):
-                downloadFailed(conn, id, reason: reason)
-            case .clipPlanned(let conn, let record):
-                let worker = recordingWorker
-                writer.submit { worker.saveClip(record, replyTo: conn) }
-            case .recordingsDeletedOnRequest(let conn, let sid, let ids, let failure):
-                cutOffDownloads(sessionID: sid)
-                if let failure {
-                    logger.error("could not delete every recording file", metadata: ["session.id": "\(sid)", "error": "\(failure)"])
-                    respond(conn, .error(500, .internalError, "not every recording file could be deleted; nothing more was recorded; try again, and tell the operator if it persists"))
-                } else {
-                    logger.info("recordings deleted on request", metadata: ["session.id": "\(sid)", "count": "\(ids.count)"])
-                    perform(core.recordingsDeleted(sessionID: sid, recordingIDs: ids))
-                    respond(conn, .json(200, ["deleted": ids.sorted()]))
-                }
+            case .respond, .downloadHead, .downloadChunk, .downloadFailed, .clipPlanned, .deletionFinished,
+                 .recordingsDeletedOnRequest:
+                recordingRequestEvent(event)
             }
         }
     }
@@ -234,14 +220,12 @@ final class ServiceLoop {
         }
         switch command {
         case .deleteAll(let sid), .deleteAllOnRequest(let sid, _):
-            // Downloads of the session stop before its files go (and again once they are gone).
-            cutOffDownloads(sessionID: sid)
+            submitDeletion(command, sessionID: sid)
         default:
-            break
+            let worker = recordingWorker
+            let queued = bytes
+            writer.submit { worker.run(command, queuedBytes: queued) }
         }
-        let worker = recordingWorker
-        let queued = bytes
-        writer.submit { worker.run(command, queuedBytes: queued) }
     }
 
     private func resumeIfDrained() {
