@@ -10,7 +10,11 @@ extension RelayCore {
     /// every recording and clip of the session, as consent withdrawal does, but consent stays as it
     /// is. The writer reports back (`recordingsDeleted` for the peers, the reply to `requester`).
     public func recordingsDeletionRequested(sessionID: String, requester: ConnectionID) -> [RelayAction] {
-        recordingStates[sessionID]?.tap.stop()
+        // As on withdrawal: nothing more is recorded, nobody is waited for, and no deleted
+        // recording may be marked.
+        recordingStates[sessionID]?.endRecording()
+        recordingStates[sessionID]?.recordingIDs.removeAll()
+        sessionsAwaited.remove(sessionID)
         return [.recording(.deleteAllOnRequest(sessionID: sessionID, requester: requester))]
     }
 }

@@ -206,14 +206,17 @@ struct HTTPAPIRecordingsTests {
         h.join(1, as: .practitioner)
         h.join(2, as: .family)
         _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true}"#))
-        _ = h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#))
-        #expect(h.core.activeRecordingID(sessionID: sid) != nil)
+        let started = h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#))
+        let deleted = try #require(started.controls(to: 1).first?["recordingId"] as? String)
+        #expect(h.core.activeRecordingID(sessionID: sid) == deleted)
 
         let actions = h.core.recordingsDeletionRequested(sessionID: sid, requester: 99)
         #expect(actions == [.recording(.deleteAllOnRequest(sessionID: sid, requester: 99))])
         #expect(h.core.activeRecordingID(sessionID: sid) == nil, "no more camera bytes go to the deleted recording")
         let camera = MediaFrameHeader(stream: .camera, flags: .initSegment, sequence: 0, mediaTimeMicros: 0).bytes + [1, 2]
         #expect(!h.core.receivedBinary(2, camera).contains { if case .recording(.append) = $0 { true } else { false } })
+        let mark = h.core.receivedText(1, utf8("{\"type\":\"mark\",\"recordingId\":\"\(deleted)\",\"atMs\":5}"))
+        #expect(mark.controls(to: 1).first?["code"] as? String == "recording_not_found", "a deleted recording cannot be marked")
         let again = h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#))
         #expect(again.controls(to: 1).first?["state"] as? String == "started", "consent still stands")
     }
