@@ -34,7 +34,8 @@ def _make_webm(path: Path, seconds: int, size: str) -> bytes:
 
 @pytest.fixture(scope="session")
 def webm12(tmp_path_factory) -> bytes:
-    """12 s, keyframes at 0, 1, ..., 11 s: the recording's duration (last cluster start) is 11000 ms."""
+    """12 s at 10 fps, a keyframe and a Cluster every second: the recording lasts until its last
+    block, 11900 ms."""
     return _make_webm(tmp_path_factory.mktemp("webm") / "t12.webm", 12, "160x120")
 
 
@@ -174,9 +175,9 @@ def test_summary_after_consent_record_mark_stop(relay, rec):
     assert recording["mediaType"] == "video/webm"
     assert recording["bytes"] == len(rec["data"]) == rec["stopped"]["bytes"]
     assert recording["frames"] == rec["frames"]
-    assert recording["durationMs"] == 11000 == rec["stopped"]["durationMs"]
+    assert recording["durationMs"] == 11900 == rec["stopped"]["durationMs"]
     assert recording["startedAt"] <= recording["stoppedAt"]
-    assert recording["parts"] == [{"number": 1, "bytes": len(rec["data"]), "frames": rec["frames"], "durationMs": 11000, "startMs": 0}]
+    assert recording["parts"] == [{"number": 1, "bytes": len(rec["data"]), "frames": rec["frames"], "durationMs": 11900, "startMs": 0}]
     [mark] = summary["marks"]
     assert {k: mark[k] for k in ("markId", "recordingId", "atMs", "note")} == {
         "markId": rec["markId"], "recordingId": rec["rid"], "atMs": 4200, "note": "lovely turn-taking"}
@@ -345,15 +346,17 @@ def test_clip_of_3_to_10_s_plays_alone(relay, rec, tmp_path):
     assert listed["note"] == "shared smile" and listed["bytes"] == clip["bytes"] and listed["actualToMs"] == 10000
 
 
-def test_clip_up_to_the_recordings_duration_plays_alone(relay, rec, tmp_path):
-    r = post_clip(relay, rec, {"recordingId": rec["rid"], "fromMs": 8500, "toMs": 11000})
+def test_clip_to_the_end_of_the_recording_plays_alone(relay, rec, tmp_path):
+    """The last cluster is in the clip, and so are the Cues ffmpeg wrote after it: players skip them."""
+    r = post_clip(relay, rec, {"recordingId": rec["rid"], "fromMs": 8500, "toMs": 11900})
     assert r.status == 201, r
     clip = r.json()
-    assert (clip["actualFromMs"], clip["actualToMs"]) == (8000, 11000)
+    assert (clip["actualFromMs"], clip["actualToMs"]) == (8000, 11900)
     got = get(relay, f"/v1/sessions/{rec['sid']}/clips/{clip['clipId']}", rec["token"])
     path = tmp_path / "end.webm"
     path.write_bytes(got.body)
     assert ffmpeg_errors(path) == ""
+    assert abs(ffprobe_span_s(path) - 4.0) <= 0.5
 
 
 @pytest.mark.parametrize("span, words", [
@@ -361,7 +364,7 @@ def test_clip_up_to_the_recordings_duration_plays_alone(relay, rec, tmp_path):
     ((5000, 5000), "reversed or empty"),
     ((6000, 5000), "reversed or empty"),
     ((9000, 12000), "past the end"),
-    ((11000, 11500), "past the end"),
+    ((11900, 12000), "past the end"),
 ])
 def test_bad_spans_are_400_with_their_message(relay, rec, span, words):
     r = post_clip(relay, rec, {"recordingId": rec["rid"], "fromMs": span[0], "toMs": span[1]})
