@@ -1,4 +1,3 @@
-import Foundation
 import VigRelayCore
 
 /// Reads and writes `clips/{clipId}.json`: a `ClipRecord` as sorted JSON with ISO 8601 dates.
@@ -8,26 +7,17 @@ import VigRelayCore
 public enum ClipRecordFile {
     /// The record's JSON bytes, with a final newline.
     public static func encode(_ record: ClipRecord) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return [UInt8](try encoder.encode(record)) + [0x0a]
+        try FileIO.encodeJSON(record, pretty: false)
     }
 
     /// A record from JSON bytes; nil when they are not one.
     public static func decode(_ bytes: [UInt8]) -> ClipRecord? {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try? decoder.decode(ClipRecord.self, from: Data(bytes))
+        FileIO.decodeJSON(ClipRecord.self, from: bytes)
     }
 
     /// Replaces the record at `path` atomically.
     public static func write(_ record: ClipRecord, to path: String) throws {
-        let bytes: [UInt8]
-        do { bytes = try encode(record) } catch {
-            throw StorageError.writeFailed(path: path, reason: "cannot encode the clip record: \(error)")
-        }
-        try FileIO.writeAtomically(bytes, to: path)
+        try FileIO.writeJSON(record, pretty: false, to: path, what: "clip record")
     }
 
     /// The record at `path`; nil when it is missing or unreadable.

@@ -8,26 +8,17 @@ import VigRelayCore
 public enum RecordingManifestFile {
     /// The manifest's JSON bytes, with a final newline.
     public static func encode(_ manifest: RecordingManifest) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return [UInt8](try encoder.encode(manifest)) + [0x0a]
+        try FileIO.encodeJSON(manifest, pretty: true)
     }
 
     /// A manifest from JSON bytes; nil when they are not one.
     public static func decode(_ bytes: [UInt8]) -> RecordingManifest? {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try? decoder.decode(RecordingManifest.self, from: Data(bytes))
+        FileIO.decodeJSON(RecordingManifest.self, from: bytes)
     }
 
     /// Replaces the manifest at `path` atomically.
     public static func write(_ manifest: RecordingManifest, to path: String) throws {
-        let bytes: [UInt8]
-        do { bytes = try encode(manifest) } catch {
-            throw StorageError.writeFailed(path: path, reason: "cannot encode the manifest: \(error)")
-        }
-        try FileIO.writeAtomically(bytes, to: path)
+        try FileIO.writeJSON(manifest, pretty: true, to: path, what: "manifest")
     }
 
     /// The manifest at `path`; nil when it is missing or unreadable.

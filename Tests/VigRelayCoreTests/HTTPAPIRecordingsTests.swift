@@ -174,14 +174,20 @@ struct HTTPAPIRecordingsTests {
         #expect(r?.status == 404 && r?.code == "recording_not_found")
     }
 
-    @Test func aClipOfTheRunningRecordingIs409() throws {
+    /// A harness where the practitioner (1) records with the family's (2) consent; the running id.
+    func recording() throws -> (RelayHarness, String) {
         let h = RelayHarness()
         h.join(1, as: .practitioner)
         h.join(2, as: .family)
         _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true}"#))
         let started = h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#))
-        let running = try #require(started.controls(to: 1).first?["recordingId"] as? String)
-        #expect(h.core.activeRecordingID(sessionID: sid) == running)
+        let id = try #require(started.controls(to: 1).first?["recordingId"] as? String)
+        #expect(h.core.activeRecordingID(sessionID: sid) == id)
+        return (h, id)
+    }
+
+    @Test func aClipOfTheRunningRecordingIs409() throws {
+        let (h, running) = try recording()
         let r = refusal(postClip("{\"recordingId\":\"\(running)\",\"fromMs\":0,\"toMs\":1000}", h))
         #expect(r?.status == 409 && r?.code == "recording_in_progress")
         #expect(r?.message.contains("stop the recording first") == true)
@@ -202,13 +208,7 @@ struct HTTPAPIRecordingsTests {
     // MARK: deletion in the core
 
     @Test func deletionOnRequestStopsTheRecordingAndKeepsConsent() throws {
-        let h = RelayHarness()
-        h.join(1, as: .practitioner)
-        h.join(2, as: .family)
-        _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true}"#))
-        let started = h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#))
-        let deleted = try #require(started.controls(to: 1).first?["recordingId"] as? String)
-        #expect(h.core.activeRecordingID(sessionID: sid) == deleted)
+        let (h, deleted) = try recording()
 
         let actions = h.core.recordingsDeletionRequested(sessionID: sid, requester: 99)
         #expect(actions == [.recording(.deleteAllOnRequest(sessionID: sid, requester: 99))])

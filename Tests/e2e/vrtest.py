@@ -588,24 +588,30 @@ class HTTPConn:
             lines.append(f"Content-Length: {len(body)}")
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b""))
 
+    def _recv(self, deadline: float) -> bytes | None:
+        """One read before the deadline: the bytes, b"" at EOF (also noted in self.eof), None if
+        the deadline passed."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        self.sock.settimeout(remaining)
+        try:
+            chunk = self.sock.recv(1 << 20)
+        except (socket.timeout, TimeoutError):
+            return self._recv(deadline)
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError, OSError):
+            chunk = b""
+        self.eof = self.eof or not chunk
+        return chunk
+
     def _fill(self, pred, deadline: float, what: str) -> None:
         while not pred():
             if self.eof:
                 raise AssertionError(f"connection closed while waiting for {what}; have {bytes(self.buf[:200])!r}")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            chunk = self._recv(deadline)
+            if chunk is None:
                 raise AssertionError(f"no {what} within the deadline; have {bytes(self.buf[:200])!r}")
-            self.sock.settimeout(remaining)
-            try:
-                chunk = self.sock.recv(1 << 20)
-            except (socket.timeout, TimeoutError):
-                continue
-            except (ConnectionResetError, BrokenPipeError, ssl.SSLError, OSError):
-                chunk = b""
-            if chunk:
-                self.buf.extend(chunk)
-            else:
-                self.eof = True
+            self.buf.extend(chunk)
 
     def read_head(self, timeout: float = 10.0) -> tuple[int, dict[str, str]]:
         """Reads one response head; the body bytes after it stay buffered."""
@@ -637,20 +643,10 @@ class HTTPConn:
         self.buf.clear()
         deadline = time.monotonic() + timeout
         while not self.eof:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            chunk = self._recv(deadline)
+            if chunk is None:
                 raise AssertionError(f"the server did not close the connection within {timeout} s ({count} bytes read)")
-            self.sock.settimeout(remaining)
-            try:
-                chunk = self.sock.recv(1 << 20)
-            except (socket.timeout, TimeoutError):
-                continue
-            except (ConnectionResetError, BrokenPipeError, ssl.SSLError, OSError):
-                chunk = b""
-            if chunk:
-                count += len(chunk)
-            else:
-                self.eof = True
+            count += len(chunk)
         return count
 
     def close(self) -> None:
