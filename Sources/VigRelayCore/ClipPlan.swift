@@ -49,8 +49,9 @@ public struct ClipPlan: Sendable, Equatable {
         }
     }
 
-    /// Bytes to write over the clip at an offset of the clip (not of the source file).
-    public struct Patch: Sendable, Equatable {
+    /// Bytes to write over the clip at an offset of the clip (not of the source file). Codable: a
+    /// clip's record keeps them (`ClipRecord`).
+    public struct Patch: Sendable, Equatable, Codable {
         /// Offset in the clip of the first byte to overwrite.
         public var offset: Int64
         /// The bytes to write there.

@@ -7,17 +7,6 @@ import Foundation
 /// No media is copied: the clip's bytes are always the recording's, read and patched on the fly.
 /// Deleting the recording (consent withdrawn, a request, retention) deletes the clip records too.
 public struct ClipRecord: Sendable, Codable, Equatable {
-    /// One overwrite of the clip's bytes (see `ClipPlan.Patch`).
-    public struct Patch: Sendable, Codable, Equatable {
-        public var offset: Int64
-        public var bytes: [UInt8]
-
-        public init(offset: Int64, bytes: [UInt8]) {
-            self.offset = offset
-            self.bytes = bytes
-        }
-    }
-
     public var clipId: String
     public var sessionId: String
     public var recordingId: String
@@ -36,7 +25,7 @@ public struct ClipRecord: Sendable, Codable, Equatable {
     /// Byte ranges of the part's file, concatenated in order (`ClipPlan.ranges`).
     public var ranges: [[Int64]]
     /// Overwrites inside the clip (`ClipPlan.patches`).
-    public var patches: [Patch]
+    public var patches: [ClipPlan.Patch]
 
     /// A record of `plan`, cut from `part` for `request`.
     public init(clipId: String, request: ClipRequest, part: Int, plan: ClipPlan, createdAt: Date) {
@@ -52,7 +41,7 @@ public struct ClipRecord: Sendable, Codable, Equatable {
         self.note = request.note
         self.createdAt = createdAt
         self.ranges = plan.ranges.map { [$0.lowerBound, $0.upperBound] }
-        self.patches = plan.patches.map { Patch(offset: $0.offset, bytes: $0.bytes) }
+        self.patches = plan.patches
     }
 
     /// The stored plan again; nil when the record's ranges are not well-formed (a damaged file).
@@ -62,8 +51,7 @@ public struct ClipRecord: Sendable, Codable, Equatable {
             guard pair.count == 2, pair[0] >= 0, pair[0] <= pair[1] else { return nil }
             parsed.append(pair[0]..<pair[1])
         }
-        let plan = ClipPlan(ranges: parsed, patches: patches.map { ClipPlan.Patch(offset: $0.offset, bytes: $0.bytes) },
-                            actualFromMs: actualFromMs, actualToMs: actualToMs)
+        let plan = ClipPlan(ranges: parsed, patches: patches, actualFromMs: actualFromMs, actualToMs: actualToMs)
         guard plan.byteCount == bytes,
               plan.patches.allSatisfy({ $0.offset >= 0 && $0.offset + Int64($0.bytes.count) <= bytes }) else { return nil }
         return plan
