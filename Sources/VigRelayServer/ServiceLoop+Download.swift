@@ -89,6 +89,11 @@ extension ServiceLoop {
         return 0
     }
 
+    /// Sessions with a download or clip being streamed.
+    var sessionsWithDownloads: Set<String> {
+        Set(exchanges.values.compactMap { $0.download?.sessionID })
+    }
+
     /// Ends every download of a session: its files are about to be deleted, and an open file would
     /// go on serving deleted video. Not started yet: 404; streaming: the connection is closed.
     func cutOffDownloads(sessionID: String) {

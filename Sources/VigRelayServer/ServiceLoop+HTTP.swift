@@ -59,10 +59,13 @@ extension ServiceLoop {
         case .respond(let response):
             respond(id, response)
         case .persistSession(let record, let response):
-            let store = sessionStore
+            let store = sessionStore, events = sessionEvents, logger = self.logger
             writer.submit {
                 do {
                     try store.save(record)
+                    do { try events.append(sessionID: record.id, event: "created", at: record.createdAt) } catch {
+                        logger.error("could not append to the session event log", metadata: ["session.id": "\(record.id)", "error": "\(error)"])
+                    }
                     inbox.post(.sessionPersisted(id, record, response, failure: nil))
                 } catch {
                     inbox.post(.sessionPersisted(id, record, response, failure: "\(error)"))

@@ -45,7 +45,7 @@ final class ServiceLoop {
     /// `--retention`, when set, and when its next sweep is due.
     private let retention: RetentionSweep?
     /// `session.jsonl` of each session: joins and leaves are appended on the writer thread.
-    private let sessionEvents: SessionEventLog
+    let sessionEvents: SessionEventLog
     private var nextRetentionSweep = Date()
 
     let recordingWorker: RecordingWorker
@@ -125,11 +125,12 @@ final class ServiceLoop {
     }
 
     /// Starts a retention sweep on the writer thread when one is due; sessions with someone connected
-    /// are left alone. Deletions come back as `recordingsDeleted`, like a consent withdrawal.
+    /// or a download running are in use and left alone (the next sweep tries again). Deletions come
+    /// back as `recordingsDeleted`, like a consent withdrawal.
     private func sweepRetentionIfDue() {
         guard let retention, !shuttingDown, Date() >= nextRetentionSweep else { return }
         nextRetentionSweep = Date().addingTimeInterval(TimeInterval(retention.intervalSeconds))
-        let live = core.sessionsWithConnections, inbox = self.inbox
+        let live = core.sessionsWithConnections.union(sessionsWithDownloads), inbox = self.inbox
         writer.submit {
             for entry in retention.run(now: Date(), excluding: live) where !entry.recordingIDs.isEmpty {
                 inbox.post(.recordingsDeleted(sessionID: entry.sessionID, recordingIDs: entry.recordingIDs))

@@ -55,6 +55,7 @@ def test_periodic_sweep_deletes_ended_sessions_and_spares_connected_ones(relay_f
     # deleted that one found this one due as well: it is kept only because someone is connected.
     assert manifest(relay, live["sessionId"], rid_live)["state"] == "complete"
     assert (Path(relay.data_dir) / "sessions" / live["sessionId"] / "recordings" / f"{rid_live}.webm").exists()
+    assert events(relay, live["sessionId"])[0]["event"] == "created", "the log starts when the session is created"
     joined = [e for e in events(relay, live["sessionId"]) if e["event"] == "joined"]
     assert {e["role"] for e in joined} == {"practitioner", "family"}, "joins are in the session's event log"
     p_live.close()
