@@ -5,11 +5,14 @@ import Foundation
 public struct HTTPReply: Sendable, Equatable {
     /// The HTTP status code.
     public var status: Int
-    /// The body (at most 1 MiB is kept).
+    /// The body (at most 1 MiB is kept); empty when a successful body went to a file.
     public var body: [UInt8]
+    /// Bytes written to the file given for a successful (2xx) body.
+    public var savedBytes: Int64 = 0
 }
 
-/// One HTTPS request with a small body (`POST /v1/sessions`) over the lws client, HTTP/1.1.
+/// One HTTPS request with a small body over the lws client, HTTP/1.1; a successful answer's body
+/// may go to a file instead of memory (downloads).
 ///
 /// Headers go in `LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER`, the body in one write in
 /// `LWS_CALLBACK_CLIENT_HTTP_WRITEABLE`, the response is read with `lws_http_client_read`.
@@ -28,10 +31,16 @@ final class HTTPSExchange: LoopConnection, @unchecked Sendable {
 
     private var status = 0
     private var response: [UInt8] = []
+    /// Where a 2xx body goes, if anywhere; written on the lws thread (a command-line download).
+    private let saveTo: FileHandle?
+    private var savedBytes: Int64 = 0
+    private var saveError: String?
     private var bodySent = false
     private var certificateRejected = false
 
-    init(loop: ClientLoop, method: String, path: String, headers: [(name: String, value: String)], body: [UInt8]) {
+    init(loop: ClientLoop, method: String, path: String, headers: [(name: String, value: String)], body: [UInt8],
+         saveTo: FileHandle? = nil) {
+        self.saveTo = saveTo
         self.id = loop.makeConnectionID()
         self.method = method
         self.path = path
@@ -74,16 +83,28 @@ final class HTTPSExchange: LoopConnection, @unchecked Sendable {
             var room = Int32(ClientLoop.fragmentSize)
             return lws_http_client_read(wsi, &buffer, &room) < 0 ? -1 : 0
         case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
-            if let input, response.count + len <= 1 << 20 {
-                response.append(contentsOf: UnsafeRawBufferPointer(start: input, count: len))
+            guard let input else { return 0 }
+            let bytes = UnsafeRawBufferPointer(start: input, count: len)
+            if let saveTo, (200..<300).contains(status) {
+                do { try saveTo.write(contentsOf: bytes) } catch {
+                    saveError = "\(error)"
+                    return -1
+                }
+                savedBytes += Int64(len)
+            } else if response.count + len <= 1 << 20 {
+                response.append(contentsOf: bytes)
             }
             return 0
         case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
-            finish(.success(HTTPReply(status: status, body: response)))
+            finish(reply())
             return 0
         case LWS_CALLBACK_CLOSED_CLIENT_HTTP, LWS_CALLBACK_WSI_DESTROY:
-            finish(status > 0 ? .success(HTTPReply(status: status, body: response))
-                              : .failure(ConnectFailure.classify("connection closed before a response", certificateRejected: certificateRejected, server: endpoint)))
+            if status > 0, saveTo != nil, (200..<300).contains(status) {
+                finish(.failure(.protocolError("the relay closed the connection after \(savedBytes) bytes, before the whole file arrived")))
+            } else {
+                finish(status > 0 ? reply()
+                                  : .failure(ConnectFailure.classify("connection closed before a response", certificateRejected: certificateRejected, server: endpoint)))
+            }
             return 0
         default:
             return lws_callback_http_dummy(wsi, reason, user, input, len)
@@ -117,6 +138,11 @@ final class HTTPSExchange: LoopConnection, @unchecked Sendable {
         lws_client_http_body_pending(wsi, 0)
         let written = lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), count, LWS_WRITE_HTTP_FINAL)
         return written < count ? -1 : 0
+    }
+
+    private func reply() -> Result<HTTPReply, ClientError> {
+        if let saveError { return .failure(.io("cannot write the download: \(saveError)")) }
+        return .success(HTTPReply(status: status, body: response, savedBytes: savedBytes))
     }
 
     private func finish(_ outcome: Result<HTTPReply, ClientError>) {

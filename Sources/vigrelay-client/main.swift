@@ -4,12 +4,13 @@ import ArgumentParser
 struct VigRelayClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigrelay-client",
-        abstract: "Headless client of the vigrelay relay: create sessions, join as either side, send and verify media.",
+        abstract: "Headless client of the vigrelay relay: create sessions, join as either side, send and verify media, record, cut and download clips.",
         discussion: """
             Exit status: 0 success, 1 protocol error or failed verification, 2 relay unreachable or TLS \
             failure, 3 token refused, 64 bad command line.
             """,
-        subcommands: [CreateCommand.self, PractitionerCommand.self, FamilyCommand.self, PairCommand.self]
+        subcommands: [CreateCommand.self, PractitionerCommand.self, FamilyCommand.self, PairCommand.self,
+                      SessionCommand.self, ClipCommand.self, DownloadCommand.self]
     )
 }
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from test_recording import FIXTURE
+from test_recording_http import ffprobe_span_s
 from vrtest import run, wait_until
 
 
@@ -61,6 +62,43 @@ def test_practitioner_records_with_marks_once_the_family_consents(client_bin, re
     assert consent["recording"] is True and consent["childAgreed"] is True
     marks = [e for e in events if e["event"] == "mark"]
     assert [(m["atMs"], m["note"]) for m in marks] == [(1500, "she smiles back"), (2500, "")]
+    check_http_commands(client_bin, relay, certs, tok, s, rid, data)
+
+
+def check_http_commands(client_bin, relay, certs, tok, s, rid, data):
+    """session, clip and download on the recording just made."""
+    sid = s["sessionId"]
+    common = ["--server", relay.base_url, "--ca", certs.ca, "--token", tok, "--session", sid]
+    summary = run([client_bin, "session", *common])
+    assert summary.returncode == 0, summary.stderr
+    got = json.loads(summary.stdout)
+    assert [r["recordingId"] for r in got["recordings"]] == [rid]
+    assert sorted(m["atMs"] for m in got["marks"]) == [1500, 2500]
+
+    work = Path(relay.data_dir).parent
+    rec = work / "downloaded.webm"
+    down = run([client_bin, "download", *common, "--recording", rid, "--output", rec])
+    assert down.returncode == 0 and rec.read_bytes() == data, down.stderr
+
+    clip = work / "clip.webm"
+    made = run([client_bin, "clip", *common, "--recording", rid, "--from-ms", "1000", "--to-ms", "3000",
+                "--note", "turn-taking", "--output", clip])
+    assert made.returncode == 0, made.stderr
+    answer = json.loads(made.stdout)
+    assert (answer["actualFromMs"], answer["actualToMs"]) == (1000, 3000), answer
+    decoded = run(["ffmpeg", "-v", "error", "-i", clip, "-f", "null", "-"])
+    assert decoded.returncode == 0 and decoded.stderr == "", decoded.stderr
+    assert abs(ffprobe_span_s(clip) - 2.0) < 0.3, "the clip lasts what was asked"
+    again = run([client_bin, "download", *common, "--clip", answer["clipId"], "--output", work / "clip2.webm"])
+    assert again.returncode == 0 and (work / "clip2.webm").read_bytes() == clip.read_bytes()
+
+    bad = run([client_bin, "clip", *common, "--recording", rid, "--from-ms", "3000", "--to-ms", "1000"])
+    assert bad.returncode == 1 and "invalid_request" in bad.stderr, bad.stderr
+    missing = run([client_bin, "download", *common, "--recording", "0" * 16, "--output", work / "none.webm"])
+    assert missing.returncode == 1 and "recording_not_found" in missing.stderr and not (work / "none.webm").exists()
+    family_tok = ["--server", relay.base_url, "--ca", certs.ca, "--token", s["inviteToken"], "--session", sid]
+    refused = run([client_bin, "session", *family_tok])
+    assert refused.returncode == 3 and "forbidden" in refused.stderr, refused.stderr
 
 
 @pytest.mark.timeout(120)

@@ -1,0 +1,93 @@
+import Foundation
+import VigRelayCore
+
+/// A clip the relay made: `POST /v1/sessions/{id}/clips`.
+public struct CreatedClip: Sendable, Equatable {
+    public var clipID: String
+    /// The span the clip really covers: cut at keyframes, a little wider than asked.
+    public var actualFromMs: Int
+    public var actualToMs: Int
+    /// The relay's answer as received.
+    public var json: String
+}
+
+/// The practitioner's HTTP calls about recordings: the session summary, clips, downloads.
+/// Each waits for the answer with a deadline; the relay's refusals become `ClientError`s that name
+/// its error code and message.
+public enum RecordingAPI {
+    /// `GET /v1/sessions/{id}`: the session's events summary, recordings, marks and clips, as JSON text.
+    public static func summary(loop: ClientLoop, token: String, sessionID: String) throws(ClientError) -> String {
+        let reply = try request(loop, "GET", "/v1/sessions/\(try checked(sessionID))", token: token)
+        return String(decoding: reply.body, as: UTF8.self)
+    }
+
+    /// `POST /v1/sessions/{id}/clips`: a clip of `fromMs..<toMs` of a recording.
+    public static func createClip(loop: ClientLoop, token: String, sessionID: String, recordingID: String,
+                                  fromMs: Int, toMs: Int, note: String?) throws(ClientError) -> CreatedClip {
+        var body: [String: Any] = ["recordingId": recordingID, "fromMs": fromMs, "toMs": toMs]
+        if let note { body["note"] = note }
+        let reply = try request(loop, "POST", "/v1/sessions/\(try checked(sessionID))/clips", token: token,
+                                body: ControlEncoder.encode(body), expect: 201)
+        let text = String(decoding: reply.body, as: UTF8.self)
+        let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] ?? [:]
+        guard let id = object["clipId"] as? String else { throw .protocolError("the relay's 201 answer has no clipId: \(text.prefix(300))") }
+        return CreatedClip(clipID: id, actualFromMs: object["actualFromMs"] as? Int ?? fromMs,
+                           actualToMs: object["actualToMs"] as? Int ?? toMs, json: text)
+    }
+
+    /// What to download.
+    public enum Resource: Sendable, Equatable {
+        case recording(id: String, part: Int)
+        case clip(id: String)
+    }
+
+    /// `GET` a recording part or a clip into `path`; returns the bytes written. A failed download
+    /// removes the partial file.
+    public static func download(loop: ClientLoop, token: String, sessionID: String, _ resource: Resource,
+                                to path: String, timeoutSeconds: Double = 600) throws(ClientError) -> Int64 {
+        let target: String
+        switch resource {
+        case .recording(let id, let part): target = "recordings/\(id)" + (part == 1 ? "" : "?part=\(part)")
+        case .clip(let id): target = "clips/\(id)"
+        }
+        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
+            throw .io("cannot write \(path)")
+        }
+        defer { try? file.close() }
+        do {
+            let reply = try request(loop, "GET", "/v1/sessions/\(try checked(sessionID))/\(target)", token: token,
+                                    saveTo: file, timeoutSeconds: timeoutSeconds)
+            return reply.savedBytes
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw error
+        }
+    }
+
+    private static func checked(_ sessionID: String) throws(ClientError) -> String {
+        guard Identifiers.isValidSessionID(sessionID) else {
+            throw .usage("--session '\(sessionID)' is not a session id: 32 lower-case hex characters, as printed by 'vigrelay-client create'")
+        }
+        return sessionID
+    }
+
+    private static func request(_ loop: ClientLoop, _ method: String, _ path: String, token: String, body: [UInt8] = [],
+                                expect: Int = 200, saveTo: FileHandle? = nil, timeoutSeconds: Double = 15) throws(ClientError) -> HTTPReply {
+        var headers = [("authorization", "Bearer \(token)")]
+        if !body.isEmpty { headers.append(("content-type", "application/json")) }
+        let exchange = HTTPSExchange(loop: loop, method: method, path: path, headers: headers, body: body, saveTo: saveTo)
+        loop.open(exchange)
+        guard let outcome = Interruption.wait(for: exchange.result, until: Date().addingTimeInterval(timeoutSeconds)) else {
+            throw .unreachable(server: loop.endpoint.description, detail: "no complete answer to \(method) \(path) within \(Int(timeoutSeconds)) s")
+        }
+        let reply = try outcome.get()
+        guard reply.status != expect else { return reply }
+        let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] ?? [:]
+        let code = object["code"] as? String
+        let message = object["message"] as? String ?? String(decoding: reply.body.prefix(300), as: UTF8.self)
+        switch reply.status {
+        case 401, 403: throw .tokenRefused(code: code ?? (reply.status == 401 ? "unauthorized" : "forbidden"), message: message)
+        default: throw .protocolError("the relay answered \(method) \(path) with HTTP \(reply.status)" + (code.map { " \($0)" } ?? "") + ": \(message)")
+        }
+    }
+}
