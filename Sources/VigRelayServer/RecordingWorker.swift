@@ -20,6 +20,7 @@ final class RecordingWorker: @unchecked Sendable {
     private let inbox: LoopInbox
     private let logger: Logger
     private let events: SessionEventLog
+    private let markNotes: MarkNotes
     private let store: RecordingStore
     private let quotaBytes: Int64?
     /// Test hook (`ServerConfiguration.testWriterDelayMs`): microseconds to sleep before each append.
@@ -34,6 +35,7 @@ final class RecordingWorker: @unchecked Sendable {
         self.inbox = inbox
         self.logger = logger
         self.events = SessionEventLog(dataDir: dataDir)
+        self.markNotes = MarkNotes(dataDir: dataDir)
         self.store = RecordingStore(dataDir: dataDir)
     }
 
@@ -95,7 +97,11 @@ final class RecordingWorker: @unchecked Sendable {
                 inbox.post(.recordingsDeletedOnRequest(requester, sessionID: sid, recordingIDs: [], failure: "\(error)"))
             }
         case .mark(let sid, let rid, let markID, let atMs, let note):
-            log(sid, "mark", ["recordingId": rid, "markId": markID, "atMs": atMs, "note": note])
+            // The note goes beside the recording (deleted with it); the kept log has ids and time only.
+            do { try markNotes.append(sessionID: sid, recordingID: rid, markID: markID, note: note) } catch {
+                logger.error("could not save a mark's note", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)", "error": "\(error)"])
+            }
+            log(sid, "mark", ["recordingId": rid, "markId": markID, "atMs": atMs])
         case .away(let sid, let rid, let role):
             log(sid, role == .family ? "recording_paused" : "recording_unattended", ["recordingId": rid, "role": role.rawValue])
         case .back(let sid, let rid, let role, let awayMs):

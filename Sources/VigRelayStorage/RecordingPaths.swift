@@ -12,6 +12,7 @@ import VigRelayCore
 /// DATA/sessions/{sid}/recordings/{rid}.2.webm    part 2, 3, ... after a restarted stream
 /// DATA/sessions/{sid}/recordings/{rid}.index     see RecordingIndex
 /// DATA/sessions/{sid}/recordings/{rid}.json      the RecordingManifest
+/// DATA/sessions/{sid}/recordings/{rid}.marks     notes of its marks (MarkNotes)
 /// DATA/sessions/{sid}/clips/{clipId}.json       a ClipRecord (clips are streamed from the recording)
 /// ```
 public struct RecordingPaths: Sendable, Equatable {
@@ -67,6 +68,11 @@ public struct RecordingPaths: Sendable, Equatable {
     /// `.../recordings/{rid}.index`.
     public func indexFile(sessionID: String, recordingID: String) -> String? {
         recordingFile(sessionID, recordingID, suffix: "index")
+    }
+
+    /// `.../recordings/{rid}.marks`: the notes of the recording's marks (see `MarkNotes`).
+    public func marksFile(sessionID: String, recordingID: String) -> String? {
+        recordingFile(sessionID, recordingID, suffix: "marks")
     }
 
     /// `.../recordings/{rid}.json`.

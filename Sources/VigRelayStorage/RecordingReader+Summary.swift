@@ -17,7 +17,7 @@ extension RecordingReader {
             "consent": Self.consent(log),
             "events": Self.eventCounts(log),
             "recordings": manifests.map(recordingSummary),
-            "marks": log.filter { $0["event"] as? String == "mark" }.compactMap { Self.mark($0, deleted: deleted) },
+            "marks": marks(log, sessionID: sid, deleted: deleted),
             "clips": store.clips(sessionID: sid).map { clip in
                 clip.summary.merging(["createdAt": SessionEventLog.formatTime(clip.createdAt)]) { a, _ in a }
             },
@@ -47,11 +47,21 @@ extension RecordingReader {
         return out
     }
 
+    /// The `mark` events with their notes (from `MarkNotes`), leaving out deleted recordings' marks.
+    func marks(_ log: [[String: Any]], sessionID: String, deleted: Set<String>) -> [[String: Any]] {
+        var notes: [String: [String: String]] = [:]
+        return log.filter { $0["event"] as? String == "mark" }.compactMap { event in
+            guard let rid = event["recordingId"] as? String else { return nil }
+            if notes[rid] == nil { notes[rid] = MarkNotes(dataDir: store.paths.dataDir).notes(sessionID: sessionID, recordingID: rid) }
+            return Self.mark(event, deleted: deleted, notes: notes[rid] ?? [:])
+        }
+    }
+
     /// A `mark` event as the summary lists it; nil for a deleted recording's mark or a damaged line.
-    static func mark(_ event: [String: Any], deleted: Set<String>) -> [String: Any]? {
+    static func mark(_ event: [String: Any], deleted: Set<String>, notes: [String: String]) -> [String: Any]? {
         guard let markID = event["markId"] as? String, let rid = event["recordingId"] as? String, !deleted.contains(rid),
               let atMs = event["atMs"] as? Int else { return nil }
-        var out: [String: Any] = ["markId": markID, "recordingId": rid, "atMs": atMs, "note": event["note"] as? String ?? ""]
+        var out: [String: Any] = ["markId": markID, "recordingId": rid, "atMs": atMs, "note": notes[markID] ?? ""]
         if let time = event["time"] as? String { out["createdAt"] = time }
         return out
     }

@@ -15,6 +15,12 @@ struct SessionSummaryTests {
         try SessionEventLog(dataDir: tmp.path).append(sessionID: sid, event: event, fields: fields, at: Fixture.t0.addingTimeInterval(seconds))
     }
 
+    /// A mark as the writer stores it: ids and time in the log, the note beside the recording.
+    func mark(_ tmp: TempDirectory, _ recordingID: String, _ markID: String, atMs: Int, note: String, at seconds: TimeInterval) throws {
+        try log(tmp, "mark", ["recordingId": recordingID, "markId": markID, "atMs": atMs], at: seconds)
+        try MarkNotes(dataDir: tmp.path).append(sessionID: sid, recordingID: recordingID, markID: markID, note: note)
+    }
+
     @Test func aSessionWithNothingYet() throws {
         let tmp = try TempDirectory()
         let bare = SessionRecord(id: sid, owner: "pr-1", createdAt: Fixture.t0, inviteExpiresAt: Fixture.t0)
@@ -39,7 +45,7 @@ struct SessionSummaryTests {
         try file.appendWebM(webm[...], chunk: 1000)
         _ = try file.finish(at: Fixture.t0.addingTimeInterval(10))
         try log(tmp, "recording_started", ["recordingId": rid], at: 3)
-        try log(tmp, "mark", ["recordingId": rid, "markId": "aaaaaaaaaaaaaaaa", "atMs": 1500, "note": "turn-taking"], at: 4)
+        try mark(tmp, rid, "aaaaaaaaaaaaaaaa", atMs: 1500, note: "turn-taking", at: 4)
         try log(tmp, "recording_stopped", ["recordingId": rid], at: 10)
         let reader = RecordingReader(dataDir: tmp.path)
         let clip = try reader.planClip(ClipRequest(sessionID: sid, recordingID: rid, fromMs: 1200, toMs: 2600, note: "smile"),
@@ -97,12 +103,13 @@ struct SessionSummaryTests {
         let a = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
         try a.append(Fixture.webmStart, newPart: true)
         _ = try a.finish(at: Fixture.t0.addingTimeInterval(1))
-        try log(tmp, "mark", ["recordingId": rid, "markId": "aaaaaaaaaaaaaaaa", "atMs": 10, "note": "gone"], at: 1)
+        try mark(tmp, rid, "aaaaaaaaaaaaaaaa", atMs: 10, note: "gone", at: 1)
         _ = try RecordingStore(dataDir: tmp.path).deleteAll(sessionID: sid, at: Fixture.t0.addingTimeInterval(2))
+        #expect(MarkNotes(dataDir: tmp.path).notes(sessionID: sid, recordingID: rid).isEmpty, "notes are deleted with the recording")
         let b = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid2, startedAt: Fixture.t0.addingTimeInterval(3))
         try b.append(Fixture.webmStart, newPart: true)
         _ = try b.finish(at: Fixture.t0.addingTimeInterval(4))
-        try log(tmp, "mark", ["recordingId": rid2, "markId": "cccccccccccccccc", "atMs": 20, "note": "kept"], at: 4)
+        try mark(tmp, rid2, "cccccccccccccccc", atMs: 20, note: "kept", at: 4)
 
         let summary = RecordingReader(dataDir: tmp.path).summary(of: session)
         let recordings = try #require(summary["recordings"] as? [[String: Any]])

@@ -1,0 +1,41 @@
+import Foundation
+import VigRelayCore
+
+/// The practitioner's notes on marks, kept beside the recording they describe:
+/// `recordings/{rid}.marks`, one JSON line per mark (`time`, `event` "note", `markId`, `note`).
+///
+/// A note says what happens in a film of a child, so it lives and dies with the recording: deleting
+/// a session's recordings (withdrawal, a request, retention) removes these files too, while
+/// `session.jsonl`, which is append-only and kept, logs only the mark's ids and time. Appends run on
+/// the disk writer thread (fsynced); reads on the reader thread.
+public struct MarkNotes: Sendable {
+    public let paths: RecordingPaths
+
+    public init(dataDir: String) { paths = RecordingPaths(dataDir: dataDir) }
+
+    /// Appends one mark's note durably.
+    public func append(sessionID: String, recordingID: String, markID: String, note: String, at time: Date = Date()) throws {
+        guard let path = paths.marksFile(sessionID: sessionID, recordingID: recordingID) else {
+            throw StorageError.invalidIdentifier(kind: "recording")
+        }
+        var line = try SessionEventLog.line(event: "note", fields: ["markId": markID, "note": note], time: time)
+        let file = try AppendOnlyFile(path: path, truncating: false)
+        defer { file.close() }
+        if let last = file.lastByte(), last != 0x0a { line.insert(0x0a, at: 0) }  // after a torn line
+        try file.append(line)
+        try file.sync()
+    }
+
+    /// The notes of a recording's marks, by mark id; empty when there are none (or they were deleted).
+    public func notes(sessionID: String, recordingID: String) -> [String: String] {
+        guard let path = paths.marksFile(sessionID: sessionID, recordingID: recordingID),
+              let bytes = FileIO.readAll(path) else { return [:] }
+        var out: [String: String] = [:]
+        for line in bytes.split(separator: 0x0a) {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
+                  let id = object["markId"] as? String, let note = object["note"] as? String else { continue }
+            out[id] = note
+        }
+        return out
+    }
+}
