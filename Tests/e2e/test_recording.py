@@ -2,20 +2,13 @@
 withdrawal deletes. Streams a real WebM made by ffmpeg (the committed test fixture)."""
 from pathlib import Path
 
-from vrtest import media_frame
+from vrtest import chunks, media_frame
 
 CAMERA = 1
 F_INIT = 1
 FIXTURE = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures" / "testsrc-4s.webm"
 
 
-def chunks(data: bytes, sizes):
-    at, i = 0, 0
-    while at < len(data):
-        n = sizes[i % len(sizes)]
-        yield data[at:at + n]
-        at += n
-        i += 1
 
 
 def consent(p, f, recording=True):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from vrtest import F_INIT, F_KEY, CAMERA, WSClosed, media_frame, patterned
+from vrtest import F_INIT, F_KEY, CAMERA, WSClosed, media_frame, next_json, patterned
 
 MiB = 1 << 20
 FRAME = 2 * MiB
@@ -30,14 +30,6 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
     raise AssertionError(f"{field} not in /proc/{pid}/status")
 
 
-def recv_json_skipping_media(ws, timeout: float) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"{ws.name}: no control message within {timeout} s"
-        m = ws.recv(timeout=remaining)
-        if isinstance(m, str):
-            return json.loads(m)
 
 
 def percentile(values, q):
@@ -57,12 +49,12 @@ def test_slow_disk_neither_blocks_the_relay_nor_grows_memory_nor_loses_bytes(rel
     pa, fa, sa = relay.pair()
     pb, fb, _ = relay.pair()
     fa.send_json({"type": "consent", "recording": True})
-    assert recv_json_skipping_media(fa, 5)["type"] == "consent"
-    assert recv_json_skipping_media(pa, 5)["type"] == "consent"
+    assert next_json(fa, 5)["type"] == "consent"
+    assert next_json(pa, 5)["type"] == "consent"
     pa.send_json({"type": "record", "action": "start"})
-    started = recv_json_skipping_media(pa, 5)
+    started = next_json(pa, 5)
     rid = started["recordingId"]
-    assert recv_json_skipping_media(fa, 5) == started
+    assert next_json(fa, 5) == started
 
     head = patterned(1024, 1)
     body = patterned(FRAMES * FRAME, 2)
@@ -77,7 +69,7 @@ def test_slow_disk_neither_blocks_the_relay_nor_grows_memory_nor_loses_bytes(rel
             for i in range(FRAMES):
                 fa.send_bytes(media_frame(CAMERA, F_KEY, i + 1, (i + 1) * 40_000, body[i * FRAME:(i + 1) * FRAME]))
             fa.send_json({"type": "barrier", "id": "all-sent"})
-            reply = recv_json_skipping_media(fa, 120)
+            reply = next_json(fa, 120)
             assert reply.get("code") == "unknown_type" and reply.get("id") == "all-sent", reply
             outcome["done"] = time.monotonic()
         except BaseException as e:  # reported by the main thread
@@ -100,7 +92,7 @@ def test_slow_disk_neither_blocks_the_relay_nor_grows_memory_nor_loses_bytes(rel
                     pass  # nothing within 0.2 s: look at the flag again
             pa.send_json({"type": "record", "action": "stop"})
             while True:
-                m = recv_json_skipping_media(pa, 120)
+                m = next_json(pa, 120)
                 if m.get("type") == "recording":
                     outcome["stopped"] = m
                     return

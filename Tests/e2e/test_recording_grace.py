@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from vrtest import media_frame
+from vrtest import chunks, media_frame, next_json
 
 CAMERA = 1
 F_INIT = 1
@@ -16,13 +16,6 @@ WEBM_A = FIXTURES / "testsrc-4s.webm"       # VP8, sized Segment and Clusters, C
 WEBM_B = FIXTURES / "testsrc-av-live.webm"  # VP8 + Opus, live (unknown-size Segment)
 
 
-def chunks(data: bytes, sizes):
-    at, i = 0, 0
-    while at < len(data):
-        n = sizes[i % len(sizes)]
-        yield data[at:at + n]
-        at += n
-        i += 1
 
 
 def stream(f, p, data: bytes, sizes=(777, 4096, 13, 20000)):
@@ -35,15 +28,6 @@ def stream(f, p, data: bytes, sizes=(777, 4096, 13, 20000)):
             assert p.recv_binary() == frame
 
 
-def next_json(ws, timeout: float = 10.0) -> dict:
-    """The next text message, skipping media frames, within the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"{ws.name}: no control message within {timeout} s"
-        m = ws.recv(timeout=remaining)
-        if isinstance(m, str):
-            return json.loads(m)
 
 
 def consent(p, f, recording=True, child_agreed=False):

@@ -4,8 +4,8 @@ import json
 import time
 from pathlib import Path
 
-from test_recording import CAMERA, F_INIT, FIXTURE, chunks, consent
-from vrtest import media_frame, wait_until
+from test_recording import CAMERA, F_INIT, FIXTURE, consent
+from vrtest import chunks, media_frame, wait_until
 
 
 def record_fixture(p, f) -> str:

@@ -184,7 +184,8 @@ def test_late_joiner_gets_init_segment_and_frames_since_last_keyframe(relay):
 def test_late_joiner_to_a_webm_stream_starts_at_the_newest_keyframe_cluster(relay):
     """The relay parses WebM itself: frames cut anywhere (as MediaRecorder's are) are replayed as the
     init segment alone, then the bytes from the newest cluster starting with a keyframe."""
-    from test_recording import FIXTURE, chunks
+    from test_recording import FIXTURE
+    from vrtest import chunks
     data = FIXTURE.read_bytes()[:9000]  # keyframe clusters at 409, 3794, 7308
     tok = relay.token("alice")
     s = relay.create_session(tok)

@@ -662,3 +662,24 @@ def process_rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError(f"no VmRSS in /proc/{pid}/status")
+
+
+def chunks(data: bytes, sizes):
+    """Cuts data into pieces of the given sizes, cycling through them (as a camera's chunks vary)."""
+    at, i = 0, 0
+    while at < len(data):
+        n = sizes[i % len(sizes)]
+        yield data[at:at + n]
+        at += n
+        i += 1
+
+
+def next_json(ws, timeout: float = 10.0) -> dict:
+    """The next text message on ws, skipping media frames, within the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"{ws.name}: no control message within {timeout} s"
+        m = ws.recv(timeout=remaining)
+        if isinstance(m, str):
+            return json.loads(m)
