@@ -46,6 +46,7 @@ extension LoadReport {
             line += String(format: "; RSS %.1f MB at start, %.1f MB at end, %.1f MB peak",
                            Double(s.rssStartBytes) / 1e6, Double(s.rssEndBytes) / 1e6, Double(s.rssPeakBytes) / 1e6)
             if let perConnection = s.rssPerConnectionBytes { line += String(format: " (%.1f KB per connection)", Double(perConnection) / 1e3) }
+            if s.processEnded { line += "; the process ended during the run, so these stop at its last reading" }
             lines.append(line)
         } else {
             lines.append("server: not sampled (pass --server-pid PID of a relay on this machine)")

@@ -234,6 +234,6 @@ public struct LoadReport: Sendable {
          "cpuShare": round(s.cpuShare, 4), "cpuSecondsPerGB": s.cpuSecondsPerGB.map { round($0, 3) } ?? NSNull(),
          "cpuSecondsPerSession": s.cpuSecondsPerSession.map { round($0, 4) } ?? NSNull(),
          "rssStartBytes": s.rssStartBytes, "rssEndBytes": s.rssEndBytes, "rssPeakBytes": s.rssPeakBytes,
-         "rssPerConnectionBytes": s.rssPerConnectionBytes ?? NSNull()]
+         "rssPerConnectionBytes": s.rssPerConnectionBytes ?? NSNull(), "processEnded": s.processEnded]
     }
 }

@@ -66,16 +66,17 @@ public struct LoadRun: Sendable {
 
         let interrupted = watch(workers, from: t0, sampler: sampler, console: console)
         console.finish()
-        let end = sampler?.sample()
+        sampler?.sample()
         let outcomes = workers.flatMap { $0.finished.current ?? [] }
         let figures = LoadFigures.merged(workers.map { $0.stats.snapshot() })
         let wall = Double(MonotonicClock.nanoseconds() - t0) / 1e9
         var cost: ServerCost?
-        if let sampler, let start = sampler.start, let end {
+        if let sampler, let start = sampler.start, let end = sampler.last {
             let connected = outcomes.filter(\.connected).count
             let received = outcomes.reduce(0) { $0 + $1.camera.payloadBytesReceived + ($1.screen?.payloadBytesReceived ?? 0) }
             cost = ServerCost(pid: sampler.pid, start: start, end: end, peakRSSBytes: sampler.peakRSSBytes,
-                              payloadBytesRelayed: received, sessions: connected, connections: 2 * connected)
+                              payloadBytesRelayed: received, sessions: connected, connections: 2 * connected,
+                              processEnded: sampler.vanished)
         }
         return LoadReport(plan: plan, outcomes: outcomes, figures: figures, wallSeconds: wall, interrupted: interrupted,
                           server: cost, startedAt: startedAt)

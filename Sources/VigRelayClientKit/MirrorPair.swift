@@ -40,6 +40,8 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
     private var deadline = UInt64.max
     private var connectStarted: UInt64 = 0
     private var sockets: [Role: WebSocketClientConnection] = [:]
+    /// The sockets' handlers: a socket holds its handler weakly, so the pair keeps them.
+    private var handlers: [AnyObject] = []
     private var loops: [Role: ClientLoop] = [:]
     private var timed: Set<Role> = []
     private var failure: LoadFailure?
@@ -174,8 +176,9 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
         phase = .connecting
         deadline = now + UInt64(plan.answerSeconds * 1e9)
         for (role, loop) in [(Role.practitioner, practitionerLoop), (.family, familyLoop)] {
-            let socket = WebSocketClientConnection(loop: loop, path: target.path(pair: pairID), handler: MirrorSide(pair: self, role: role),
-                                                   subprotocol: nil)
+            let handler = MirrorSide(pair: self, role: role)
+            handlers.append(handler)
+            let socket = WebSocketClientConnection(loop: loop, path: target.path(pair: pairID), handler: handler, subprotocol: nil)
             sockets[role] = socket
             loops[role] = loop
         }

@@ -17,10 +17,13 @@ public struct ServerCost: Sendable, Equatable {
     public var rssPeakBytes: Int
     /// `(rssPeakBytes - rssStartBytes) / connections`, connections being two per pair that connected; nil when none.
     public var rssPerConnectionBytes: Int?
+    /// The process could no longer be read at the end (it died): the figures stop at its last reading.
+    public var processEnded: Bool
 
     init(pid: Int32, start: ServerSampler.Sample, end: ServerSampler.Sample, peakRSSBytes: Int, payloadBytesRelayed: Int,
-         sessions: Int, connections: Int) {
+         sessions: Int, connections: Int, processEnded: Bool = false) {
         self.pid = pid
+        self.processEnded = processEnded
         cpuSeconds = max(0, end.cpuSeconds - start.cpuSeconds)
         wallSeconds = Double(end.atNanoseconds &- start.atNanoseconds) / 1e9
         cpuShare = wallSeconds > 0 ? cpuSeconds / wallSeconds : 0

@@ -23,6 +23,10 @@ final class ServerSampler {
     private(set) var start: Sample?
     /// The largest RSS seen.
     private(set) var peakRSSBytes = 0
+    /// The latest reading that succeeded.
+    private(set) var last: Sample?
+    /// A reading failed after the first: the process ended (or changed hands) during the run.
+    private(set) var vanished = false
 
     /// A sampler for `pid`; nil when its `/proc` files cannot be read (no such process, or another user's).
     init?(pid: Int32) {
@@ -36,8 +40,12 @@ final class ServerSampler {
     /// process is gone.
     @discardableResult
     func sample() -> Sample? {
-        guard let sample = read() else { return nil }
+        guard let sample = read() else {
+            if start != nil { vanished = true }
+            return nil
+        }
         if start == nil { start = sample }
+        last = sample
         peakRSSBytes = max(peakRSSBytes, sample.rssBytes)
         return sample
     }
