@@ -89,9 +89,10 @@ final class LoadStream: @unchecked Sendable {
         var sentThisTurn = 0
         while true {
             if pending == nil {
-                // Paced: frame n is due at start + n * interval; the last one due before the end.
+                // Paced: frame n is due at start + n * interval, up to the last one due before the end
+                // (sent even if late); unpaced: frames until the end.
                 let due = intervalNanoseconds.map { startNanoseconds + UInt64(nextSequence) * $0 } ?? now
-                if due >= endNanoseconds || now >= endNanoseconds {
+                if due >= endNanoseconds {
                     let end = MediaFrameHeader(stream: kind, flags: .endOfStream, sequence: nextSequence,
                                                mediaTimeMicros: (now - startNanoseconds) / 1000)
                     guard case .queued = send(end.bytes, true) else { return .closed }
