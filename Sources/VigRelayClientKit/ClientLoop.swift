@@ -61,6 +61,10 @@ public final class ClientLoop: @unchecked Sendable {
     private let protocolName = strdup("vigrelay.v1")!
     private let caPath: UnsafeMutablePointer<CChar>?
 
+    /// The lws thread's kernel thread id (for its CPU time in `/proc/self/task/TID/stat`); 0 until it runs.
+    public var threadID: Int32 { started.current == true ? lwsThreadID : 0 }
+    // Set on the lws thread before `started` is fulfilled, read after.
+    private var lwsThreadID: Int32 = 0
     private let started = Latch<Bool>()
     private let finished = Latch<Bool>()
     private let options: ClientLoopOptions
@@ -140,6 +144,7 @@ public final class ClientLoop: @unchecked Sendable {
     // MARK: lws thread
 
     private func run() {
+        lwsThreadID = vr_gettid()
         var info = lws_context_creation_info()
         info.options = UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
         info.port = CONTEXT_PORT_NO_LISTEN

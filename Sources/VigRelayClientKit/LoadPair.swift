@@ -56,7 +56,8 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
     private var joinStarted: UInt64 = 0
     private var practitioner: SessionConnection?
     private var family: SessionConnection?
-    private var timed: Set<String> = []
+    private var timedOpen: Set<Role> = []
+    private var timedWelcome: Set<Role> = []
     private var recordingID: String?
     private var recording: RecordingSummary?
     private var failure: LoadFailure?
@@ -220,6 +221,7 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
         switch phase {
         case .pending, .creating:
             cancelled = true
+            exchange = nil
             phase = .done
         case .joining, .consenting, .startingRecording:
             cancelled = true
@@ -271,7 +273,12 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
         exchange = nil
         switch result {
         case .failure(let error):
-            fail(.connectFailed(error), now: now)
+            // lws gives up on a request after 10 s without an answer and reports it as a closed connection.
+            if now - createStarted >= 9_500_000_000, case .unreachable = error {
+                fail(.client(.timeout, "no answer to POST /v1/sessions within 10 s (\(error))"), now: now)
+            } else {
+                fail(.connectFailed(error), now: now)
+            }
             return nil
         case .success(let reply) where reply.status == 201:
             do throws(ClientError) {
@@ -365,12 +372,17 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
         [(camera, family)] + (screen.map { [($0, practitioner)] } ?? [])
     }
 
+    /// Records each connection's handshake and welcome times once.
     private func noteTimings(_ seen: Events) {
-        for (role, at) in seen.opened where timed.insert("open-\(role)").inserted {
-            stats.timed(\.connect, micros: (at - min(at, joinStarted)) / 1000)
+        if seen.opened.count > timedOpen.count {
+            for (role, at) in seen.opened where timedOpen.insert(role).inserted {
+                stats.timed(\.connect, micros: (at - min(at, joinStarted)) / 1000)
+            }
         }
-        for (role, at) in seen.welcomed where timed.insert("welcome-\(role)").inserted {
-            stats.timed(\.welcome, micros: (at - min(at, joinStarted)) / 1000)
+        if seen.welcomed.count > timedWelcome.count {
+            for (role, at) in seen.welcomed where timedWelcome.insert(role).inserted {
+                stats.timed(\.welcome, micros: (at - min(at, joinStarted)) / 1000)
+            }
         }
     }
 

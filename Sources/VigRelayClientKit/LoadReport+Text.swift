@@ -51,6 +51,15 @@ extension LoadReport {
         } else {
             lines.append("server: not sampled (pass --server-pid PID of a relay on this machine)")
         }
+        if let c = client {
+            var line = String(format: "client: %.2f CPU-s (%.1f%% of one core); lws threads busy ", c.cpuSeconds, c.cpuShare * 100)
+                + c.threadBusy.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: ", ")
+            if c.saturated {
+                line += "; an lws client thread was saturated, so latency includes time frames waited in the tester:"
+                    + " run it with more --workers or on another machine"
+            }
+            lines.append(line)
+        }
         let errors = figures.relayErrors.map { ("relay \($0.key)", $0.value) } + figures.clientErrors.map { ("client \($0.key)", $0.value) }
         lines.append("errors: " + (errors.isEmpty ? "none" : errors.sorted { $0.0 < $1.0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")))
         let failed = outcomes.filter { $0.failure != nil }

@@ -36,16 +36,19 @@ public struct LoadReport: Sendable {
     public let interrupted: Bool
     /// The relay's cost, when its process could be sampled.
     public let server: ServerCost?
+    /// What the tester itself used, when measured.
+    let client: ClientCPU?
     let startedAt: Date
 
     init(plan: LoadPlan, outcomes: [LoadPairOutcome], figures: LoadFigures, wallSeconds: Double, interrupted: Bool,
-         server: ServerCost?, startedAt: Date) {
+         server: ServerCost?, client: ClientCPU? = nil, startedAt: Date) {
         self.plan = plan
         self.outcomes = outcomes.sorted { $0.index < $1.index }
         self.figures = figures
         self.wallSeconds = wallSeconds
         self.interrupted = interrupted
         self.server = server
+        self.client = client
         self.startedAt = startedAt
     }
 
@@ -182,6 +185,7 @@ public struct LoadReport: Sendable {
         ]
         object["recordings"] = plan.record ? ["stopped": recordings.stopped, "bytes": recordings.bytes] as [String: Any] : NSNull()
         object["server"] = server.map(Self.json) ?? NSNull()
+        object["client"] = client.map(Self.json) ?? NSNull()
         return object
     }
 
@@ -227,6 +231,11 @@ public struct LoadReport: Sendable {
             object["recording"] = ["recordingId": r.recordingID, "bytes": r.bytes, "frames": r.frames, "durationMs": r.durationMs]
         }
         return object
+    }
+
+    static func json(_ c: ClientCPU) -> [String: Any] {
+        ["cpuSeconds": round(c.cpuSeconds, 3), "cpuShare": round(c.cpuShare, 4),
+         "lwsThreadBusy": c.threadBusy.map { round($0, 4) }, "saturated": c.saturated]
     }
 
     static func json(_ s: ServerCost) -> [String: Any] {

@@ -23,12 +23,15 @@ public struct LoadRun: Sendable {
 
         let endpoint = plan.target.endpoint
         let perLoop = 3 * ((plan.pairs + plan.workers - 1) / plan.workers) + 16
+        // lws reads at most the receive buffer per turn: 64 KiB moves about half as much again as 16 KiB
+        // through one client thread, but costs 64 KiB per connection; with thousands, take 16 KiB.
+        let receiveBuffer = perLoop <= 2048 ? 64 << 10 : 16 << 10
         var loops: [ClientLoop] = []
         defer { for loop in loops { loop.stop() } }
         for index in 0..<plan.workers {
             loops.append(try ClientLoop(endpoint: endpoint, trust: plan.trust,
                                         options: ClientLoopOptions(threadName: "lws-load-\(index)", maxConnections: perLoop,
-                                                                   receiveBufferBytes: 16 << 10)))
+                                                                   receiveBufferBytes: receiveBuffer)))
         }
 
         // One session first, synchronously: an unreachable relay, a bad certificate or a refused
@@ -43,13 +46,15 @@ public struct LoadRun: Sendable {
         let startedAt = Date()
         let t0 = MonotonicClock.nanoseconds()
         sampler?.sample()
+        let lwsThreads = loops.map(\.threadID)
+        let clientStart = ClientCPU.Reading.now(threads: lwsThreads)
         let runID = String(UInt32.random(in: .min ... .max), radix: 16)
         let streamEnd = t0 + nanoseconds(plan.streamEndSeconds)
         for index in 0..<plan.pairs {
             let worker = workers[index % workers.count]
             let practitionerLoop = loops[(index % workers.count + 1) % loops.count]
             let slot = worker.nextSlot
-            let poke: @Sendable () -> Void = { worker.poke(slot) }
+            let poke: @Sendable () -> Void = { [weak worker] in worker?.poke(slot) }  // the worker owns the pair
             let startAt = t0 + nanoseconds(plan.startOffsetSeconds(pair: index))
             switch plan.target {
             case .relay(_, let token):
@@ -67,6 +72,7 @@ public struct LoadRun: Sendable {
         let interrupted = watch(workers, from: t0, sampler: sampler, console: console)
         console.finish()
         sampler?.sample()
+        let client = ClientCPU(from: clientStart, to: .now(threads: lwsThreads))
         let outcomes = workers.flatMap { $0.finished.current ?? [] }
         let figures = LoadFigures.merged(workers.map { $0.stats.snapshot() })
         let wall = Double(MonotonicClock.nanoseconds() - t0) / 1e9
@@ -79,7 +85,7 @@ public struct LoadRun: Sendable {
                               processEnded: sampler.vanished)
         }
         return LoadReport(plan: plan, outcomes: outcomes, figures: figures, wallSeconds: wall, interrupted: interrupted,
-                          server: cost, startedAt: startedAt)
+                          server: cost, client: client, startedAt: startedAt)
     }
 
     /// Waits for every worker, showing progress about once a second; Ctrl-C winds the pairs down

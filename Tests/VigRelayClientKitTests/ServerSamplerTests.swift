@@ -59,6 +59,18 @@ struct ServerSamplerTests {
         #expect(idle.cpuShare == 0 && idle.cpuSecondsPerGB == nil && idle.cpuSecondsPerSession == nil && idle.rssPerConnectionBytes == nil)
     }
 
+    @Test func clientCPUSaysHowBusyEachLwsThreadWas() {
+        let start = ClientCPU.Reading(processSeconds: 1, threadSeconds: [0.5, 0.2], atNanoseconds: 1_000_000_000)
+        let end = ClientCPU.Reading(processSeconds: 9, threadSeconds: [4.5, 9.8], atNanoseconds: 11_000_000_000)
+        let cpu = ClientCPU(from: start, to: end)
+        #expect(cpu.wallSeconds == 10 && cpu.cpuSeconds == 8 && cpu.cpuShare == 0.8)
+        #expect(cpu.threadBusy.count == 2 && abs(cpu.threadBusy[0] - 0.4) < 1e-9 && abs(cpu.threadBusy[1] - 0.96) < 1e-9)
+        #expect(abs(cpu.busiest - 0.96) < 1e-9 && cpu.saturated)
+        #expect(!ClientCPU(from: start, to: start).saturated)
+        let reading = ClientCPU.Reading.now(threads: [getpid()])
+        #expect(reading.processSeconds > 0 && reading.threadSeconds.count == 1)
+    }
+
     @Test func listeningInodesComeFromListenRowsOnThePort() {
         let table = """
               sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
