@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
 import ssl
 import subprocess
 import threading
@@ -219,7 +220,8 @@ class MirrorRelay:
     """A tiny TLS WebSocket relay for `--mode mirror`: the sockets that connect with the same
     `pair=` query value are a pair, and every message one sends goes to the other, unchanged (kept
     until the other connects). `tamper` changes the 5th binary message of each direction: "drop"
-    leaves it out, "corrupt" flips a byte near its end. Runs its own asyncio loop on a thread."""
+    leaves it out, "corrupt" flips a byte near its end, "stall" forwards nothing from it on.
+    Runs its own asyncio loop on a thread."""
 
     def __init__(self, certs, tamper: str | None = None):
         self.certs, self.tamper = certs, tamper
@@ -272,6 +274,8 @@ class MirrorRelay:
                     binary += 1
                     if binary == 5 and self.tamper == "drop":
                         continue
+                    if binary >= 5 and self.tamper == "stall":
+                        continue  # keeps the sockets open and forwards nothing more
                     if binary == 5 and self.tamper == "corrupt":
                         message = message[:-3] + bytes([message[-3] ^ 0xFF]) + message[-2:]
                 peers = [s for s in pair["sockets"] if s is not ws]
@@ -316,3 +320,48 @@ def test_load_mirror_mode_catches_a_relay_that_loses_or_corrupts_a_frame(client_
     r = read_report(report)
     assert r["passed"] is False and r["frames"][field] == 2, r["frames"]
     assert "result: FAILED" in p.stdout
+
+
+@pytest.mark.timeout(120)
+def test_load_reports_a_relay_that_stops_forwarding_as_stalled_instead_of_hanging(client_bin, certs, tmp_path):
+    report = tmp_path / "mirror.json"
+    t0 = time.monotonic()
+    with MirrorRelay(certs, tamper="stall") as mirror:
+        p = load(client_bin, "--mode", "mirror", "--url", mirror.url, "--ca", certs.ca, "--pairs", "2",
+                 "--duration", "2s", "--report", report, timeout=90)
+    elapsed = time.monotonic() - t0
+    assert p.returncode == 1, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    r = read_report(report)
+    assert r["pairs"]["failed"] == 2 and r["errors"]["client"] == {"stalled": 2}, r["errors"]
+    assert all(s["error"]["code"] == "stalled" for s in r["sessions"])
+    assert 10 <= elapsed < 40, f"a stall is declared after 10 s without a frame, not sooner or much later: {elapsed:.1f} s"
+
+
+@pytest.mark.timeout(120)
+def test_load_ctrl_c_ends_the_streams_early_and_still_reports(client_bin, relay_factory, certs, tmp_path):
+    relay = relay_factory()
+    report = tmp_path / "load.json"
+    proc = subprocess.Popen([str(client_bin), "load", *map(str, relay_args(relay, certs, relay.token("alice"))), "--pairs", "3",
+                             "--duration", "60s", "--record", "--report", str(report)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        wait_until(lambda: proc.poll() is not None or relay.http("GET", "/healthz").json()["connections"] >= 6,
+                   30, "the 3 pairs to connect")
+        assert proc.poll() is None, f"load ended early ({proc.returncode}): {proc.communicate()}"
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        elapsed = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err}"
+    assert elapsed < 20, f"Ctrl-C took {elapsed:.1f} s to end the run"
+    assert "Ctrl-C" in err and "interrupted by Ctrl-C" in out, (out, err)
+    r = read_report(report)
+    assert r["interrupted"] is True and r["passed"] is True, r["pairs"]
+    assert r["pairs"]["completed"] + r["pairs"]["cancelled"] == 3 and r["pairs"]["failed"] == 0, r["pairs"]
+    assert r["frames"]["sent"] == r["frames"]["received"] > 0
+    done = [s for s in r["sessions"] if s["state"] == "completed"]
+    assert done and r["recordings"]["stopped"] == len(done), "a pair ended by Ctrl-C still stops its recording cleanly"
