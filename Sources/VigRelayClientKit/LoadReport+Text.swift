@@ -60,6 +60,11 @@ extension LoadReport {
             }
             lines.append(line)
         }
+        let lag = LatencySummary(microseconds: figures.sendLag)
+        if lag.p99 > 10 {
+            lines.append(String(format: "note: 1%% of frames were queued %.0f ms or more after they were due: the tester was short of CPU"
+                                + " (a busy machine?), and the latency includes that wait", lag.p99))
+        }
         let errors = figures.relayErrors.map { ("relay \($0.key)", $0.value) } + figures.clientErrors.map { ("client \($0.key)", $0.value) }
         lines.append("errors: " + (errors.isEmpty ? "none" : errors.sorted { $0.0 < $1.0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")))
         let failed = outcomes.filter { $0.failure != nil }

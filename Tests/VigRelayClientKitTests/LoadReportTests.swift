@@ -59,6 +59,13 @@ struct LoadReportTests {
         #expect(object["target"] as? String == "https://127.0.0.1:8443")
         #expect(report.text.contains("result: OK"))
         #expect(report.text.contains("recordings: 3 stopped, 1800000 bytes"))
+        #expect(!report.text.contains("short of CPU"))
+    }
+
+    @Test func framesQueuedLateAreFlaggedAsTheTestersOwnDelay() {
+        var figures = Self.figures()
+        for _ in 0..<100 { _ = figures.sendLag.record(50_000) }  // 50 ms late
+        #expect(Self.report([Self.clean(0)], figures: figures).text.contains("queued 50 ms or more after they were due"))
     }
 
     @Test func oneLostFrameFailsTheRun() {
