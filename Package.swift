@@ -46,6 +46,10 @@ let package = Package(
         ]),
         .testTarget(name: "VigRelayCoreTests", dependencies: ["VigRelayCore", "VigRelayStorage"], exclude: ["Fixtures"]),
         .testTarget(name: "VigRelayStorageTests", dependencies: ["VigRelayStorage", "VigRelayCore"]),
+        .testTarget(name: "VigRelayClientKitTests", dependencies: [
+            "VigRelayClientKit", "VigRelayCore",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,6 +2,8 @@
 #ifndef VIGRELAY_LWS_SHIM_H
 #define VIGRELAY_LWS_SHIM_H
 #include <libwebsockets.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /// Bytes lws needs in front of every buffer passed to lws_write.
 static inline size_t vr_lws_pre(void) { return LWS_PRE; }
@@ -13,5 +15,8 @@ static inline int vr_ws_flags(int binary, int first, int last) {
 
 /// Sets lws's log level with no emitter (errors and warnings to stderr).
 static inline void vr_lws_set_log_level(int level) { lws_set_log_level(level, NULL); }
+
+/// The calling thread's kernel id (for /proc/self/task/TID), which Swift's Glibc does not export.
+static inline int vr_gettid(void) { return (int)syscall(SYS_gettid); }
 
 #endif

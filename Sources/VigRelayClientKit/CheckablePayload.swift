@@ -16,21 +16,38 @@ enum CheckablePayload {
     /// A payload of `size` bytes (at least `prefixSize`) for this sequence, with send time 0.
     static func make(sequence: UInt64, size: Int) -> [UInt8] {
         precondition(size >= prefixSize, "a checkable payload needs at least \(prefixSize) bytes")
-        var out = [UInt8](repeating: 0, count: size)
-        out.withUnsafeMutableBytes { raw in
-            store(sequence, at: 0, in: raw)
-            var phase = Int(sequence % UInt64(period))
-            var offset = prefixSize
-            table.withUnsafeBytes { pattern in
-                while offset < size {
-                    let n = min(span, size - offset)
-                    (raw.baseAddress! + offset).copyMemory(from: pattern.baseAddress! + phase, byteCount: n)
-                    offset += n
-                    phase = (phase + n) % period
-                }
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            fill(UnsafeMutableRawBufferPointer(buffer), sequence: sequence, sentNanoseconds: 0)
+            count = size
+        }
+    }
+
+    /// A whole message in one allocation: `header`, then a payload of `size` bytes for this sequence
+    /// stamped with `sentNanoseconds`.
+    static func message(header: [UInt8], sequence: UInt64, size: Int, sentNanoseconds: UInt64) -> [UInt8] {
+        precondition(size >= prefixSize, "a checkable payload needs at least \(prefixSize) bytes")
+        return [UInt8](unsafeUninitializedCapacity: header.count + size) { buffer, count in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            header.withUnsafeBytes { raw.copyMemory(from: $0) }
+            fill(UnsafeMutableRawBufferPointer(rebasing: raw[header.count...]), sequence: sequence, sentNanoseconds: sentNanoseconds)
+            count = header.count + size
+        }
+    }
+
+    /// Writes the prefix and the filler for `sequence` over the whole of `raw`.
+    private static func fill(_ raw: UnsafeMutableRawBufferPointer, sequence: UInt64, sentNanoseconds: UInt64) {
+        store(sequence, at: 0, in: raw)
+        store(sentNanoseconds, at: 8, in: raw)
+        var phase = Int(sequence % UInt64(period))
+        var offset = prefixSize
+        table.withUnsafeBytes { pattern in
+            while offset < raw.count {
+                let n = min(span, raw.count - offset)
+                (raw.baseAddress! + offset).copyMemory(from: pattern.baseAddress! + phase, byteCount: n)
+                offset += n
+                phase = (phase + n) % period
             }
         }
-        return out
     }
 
     /// Writes the send time into a payload that starts at `offset` of `message`.

@@ -1,12 +1,31 @@
 import CLibWebSockets
 import Foundation
 
+/// How a `ClientLoop` sizes its lws context.
+public struct ClientLoopOptions: Sendable, Equatable {
+    /// Name of the lws thread (shows in `top -H` and debuggers).
+    public var threadName: String
+    /// Connections the context must hold at once. Up to 64 gets a small fd table; more makes lws size
+    /// its tables by the process's open-file limit (`RLIMIT_NOFILE`, see `FileDescriptorLimit`), so it
+    /// maps each fd to its connection directly instead of searching a short list.
+    public var maxConnections: Int
+    /// Bytes lws hands over per RECEIVE callback; lws allocates this much per connection.
+    public var receiveBufferBytes: Int
+
+    public init(threadName: String = "lws-client", maxConnections: Int = 64, receiveBufferBytes: Int = 64 << 10) {
+        self.threadName = threadName
+        self.maxConnections = maxConnections
+        self.receiveBufferBytes = receiveBufferBytes
+    }
+}
+
 /// One lws client context and the dedicated thread that services it, with every connection it drives.
 ///
 /// Thread: the lws thread (started by `init`, named `lws-client`) owns the context, `connections` and
 /// `scratch`; C callbacks find this object through the context user pointer. Other threads only
-/// append to the inbox (guarded by `lock`) and wake the loop with `lws_cancel_service`, which is
-/// gated off before the context is destroyed.
+/// append to the inbox or the set of connections to wake (guarded by `lock`) and wake the loop with
+/// `lws_cancel_service`, which is gated off before the context is destroyed. Wake-ups name the
+/// connection that has work, so a loop holding thousands of connections does not visit them all.
 public final class ClientLoop: @unchecked Sendable {
     /// The relay every connection of this loop goes to.
     public let endpoint: ServerEndpoint
@@ -25,6 +44,8 @@ public final class ClientLoop: @unchecked Sendable {
     private let lock = NSLock()
     // Guarded by `lock`.
     private var inbox: [Command] = []
+    private var pendingWakes: Set<UInt64> = []
+    private var wakeEveryone = false
     private var wakeContext: OpaquePointer?
     private var lastID: UInt64 = 0
 
@@ -40,23 +61,29 @@ public final class ClientLoop: @unchecked Sendable {
     private let protocolName = strdup("vigrelay.v1")!
     private let caPath: UnsafeMutablePointer<CChar>?
 
+    /// The lws thread's kernel thread id (for its CPU time in `/proc/self/task/TID/stat`); 0 until it runs.
+    public var threadID: Int32 { started.current == true ? lwsThreadID : 0 }
+    // Set on the lws thread before `started` is fulfilled, read after.
+    private var lwsThreadID: Int32 = 0
     private let started = Latch<Bool>()
     private let finished = Latch<Bool>()
+    private let options: ClientLoopOptions
 
     /// Creates the context on a new thread and waits until it runs.
-    public init(endpoint: ServerEndpoint, trust: ClientTrust) throws(ClientError) {
+    public init(endpoint: ServerEndpoint, trust: ClientTrust, options: ClientLoopOptions = ClientLoopOptions()) throws(ClientError) {
         self.endpoint = endpoint
         self.trust = trust
+        self.options = options
         scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(vr_lws_pre()) + Self.fragmentSize, alignment: 16)
         if case .caFile(let path) = trust { caPath = strdup(path) } else { caPath = nil }
         protocols = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
         protocols.initialize(repeating: lws_protocols(), count: 2)
         protocols[0].name = UnsafePointer(protocolName)
         protocols[0].callback = clientLoopCallback
-        protocols[0].rx_buffer_size = Self.fragmentSize
+        protocols[0].rx_buffer_size = options.receiveBufferBytes
         protocols[0].tx_packet_size = Self.fragmentSize + 16
         let thread = Thread { [self] in
-            Thread.current.name = "lws-client"
+            Thread.current.name = options.threadName
             run()
         }
         thread.start()
@@ -85,10 +112,20 @@ public final class ClientLoop: @unchecked Sendable {
     /// Hands a new connection to the lws thread, which starts it. Any thread.
     func open(_ connection: any LoopConnection) { post(.open(connection)) }
 
-    /// Wakes the lws thread so connections pick up queued work. Any thread.
+    /// Wakes the lws thread so every connection picks up queued work. Any thread.
     func wake() {
         lock.lock(); defer { lock.unlock() }
+        wakeEveryone = true
         if let wakeContext { lws_cancel_service(wakeContext) }
+    }
+
+    /// Wakes the lws thread so connection `id` picks up queued work. Wake-ups that come before the
+    /// loop drained the previous ones share one `lws_cancel_service`. Any thread.
+    func wake(_ id: UInt64) {
+        lock.lock(); defer { lock.unlock() }
+        let idle = inbox.isEmpty && pendingWakes.isEmpty && !wakeEveryone
+        pendingWakes.insert(id)
+        if idle, let wakeContext { lws_cancel_service(wakeContext) }
     }
 
     /// Stops the loop, destroys the context (closing what is still open) and waits for the thread.
@@ -107,12 +144,14 @@ public final class ClientLoop: @unchecked Sendable {
     // MARK: lws thread
 
     private func run() {
+        lwsThreadID = vr_gettid()
         var info = lws_context_creation_info()
         info.options = UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
         info.port = CONTEXT_PORT_NO_LISTEN
         info.protocols = UnsafePointer(protocols)
         info.user = Unmanaged.passUnretained(self).toOpaque()
-        info.fd_limit_per_thread = 64
+        // 0: lws sizes its fd tables by RLIMIT_NOFILE and maps fds directly (one service thread).
+        info.fd_limit_per_thread = options.maxConnections > 64 ? 0 : 64
         info.pt_serv_buf_size = 256 << 10
         info.timeout_secs = 10
         info.connect_timeout_secs = 10
@@ -144,7 +183,11 @@ public final class ClientLoop: @unchecked Sendable {
     func drainInbox() {
         lock.lock()
         let commands = inbox
+        let wakes = pendingWakes
+        let everyone = wakeEveryone
         inbox.removeAll()
+        pendingWakes.removeAll()
+        wakeEveryone = false
         lock.unlock()
         for command in commands {
             switch command {
@@ -159,7 +202,11 @@ public final class ClientLoop: @unchecked Sendable {
                 stopping = true
             }
         }
-        for connection in connections.values { connection.wake() }
+        if everyone {
+            for connection in connections.values { connection.wake() }
+        } else {
+            for id in wakes { connections[id]?.wake() }
+        }
     }
 
     /// The connection with this id, if it is still open. lws thread.

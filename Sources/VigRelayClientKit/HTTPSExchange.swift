@@ -29,6 +29,9 @@ final class HTTPSExchange: LoopConnection, @unchecked Sendable {
     private let trust: ClientTrust
     private weak var loop: ClientLoop?
 
+    /// Called once on the lws thread right after `result` is fulfilled (set it before `open`).
+    var onFinish: (@Sendable () -> Void)?
+
     private var status = 0
     private var response: [UInt8] = []
     /// Where a 2xx body goes, if anywhere; written on the lws thread (a command-line download).
@@ -148,5 +151,6 @@ final class HTTPSExchange: LoopConnection, @unchecked Sendable {
     private func finish(_ outcome: Result<HTTPReply, ClientError>) {
         guard result.fulfil(outcome) else { return }
         loop?.forget(id)
+        onFinish?()
     }
 }

@@ -27,7 +27,7 @@ public struct StreamReport: Sendable {
     /// One-way latency in milliseconds at p50, p90, p99, p99.9 and the maximum.
     public var latencyMilliseconds: [(label: String, value: Double)]
 
-    init(stream: MediaStream, sent: SendSummary, verifier: StreamVerifier) {
+    init(stream: MediaStream, sent: SendSummary, verifier: StreamVerifier, latency histogram: Histogram<UInt64>) {
         self.stream = stream.description
         framesSent = sent.frames
         framesReceived = verifier.framesReceived
@@ -39,11 +39,7 @@ public struct StreamReport: Sendable {
         reordered = verifier.reordered
         duplicates = verifier.duplicates
         endOfStreamReceived = verifier.endSequence == UInt32(truncatingIfNeeded: sent.frames)
-        let histogram = verifier.latency
-        let ms = { (micros: UInt64) in Double(micros) / 1000 }
-        latencyMilliseconds = [("p50", ms(histogram.valueAtPercentile(50))), ("p90", ms(histogram.valueAtPercentile(90))),
-                               ("p99", ms(histogram.valueAtPercentile(99))), ("p99.9", ms(histogram.valueAtPercentile(99.9))),
-                               ("max", ms(histogram.totalCount > 0 ? histogram.max : 0))]
+        latencyMilliseconds = LatencySummary(microseconds: histogram).labelled
     }
 
     /// Megabytes (10^6 bytes) per second received.

@@ -90,7 +90,8 @@ public struct PairRun: Sendable {
             guard let sent = sender.finished.wait(until: .distantFuture) else { continue }
             if let error = sent.error, failure == nil { failure = error }
             _ = Interruption.wait(for: receiver.endOfStream, until: Date().addingTimeInterval(10))
-            reports.append(StreamReport(stream: receiver.stream, sent: sent, verifier: receiver.snapshot()))
+            let received = receiver.snapshot()
+            reports.append(StreamReport(stream: receiver.stream, sent: sent, verifier: received.verifier, latency: received.latency))
         }
         for session in [family, practitioner] { session.sendBye() }
         for session in [family, practitioner] { _ = session.waitForEnd(seconds: 5) }

@@ -22,12 +22,18 @@ enum SessionEnd: Sendable, Equatable {
 
 /// What a participant's command hears from its session. Called on the lws thread.
 protocol SessionObserver: AnyObject {
+    /// The TLS and WebSocket handshakes completed; `hello` is queued.
+    func sessionOpened(_ session: SessionConnection)
     func session(_ session: SessionConnection, notice: SessionNotice)
     func session(_ session: SessionConnection, frame: MediaFrameHeader, message: [UInt8])
     /// The connection ended (after `ended` was fulfilled).
     func session(_ session: SessionConnection, ended: SessionEnd)
     /// After `pauseReceiving`, whether reading may resume.
     var readyToReceive: Bool { get }
+}
+
+extension SessionObserver {
+    func sessionOpened(_ session: SessionConnection) {}
 }
 
 /// One participant's connection to a session: sends `hello`, waits for `welcome`, turns the relay's
@@ -55,6 +61,11 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
     // lws thread only.
     private var welcomed = false
     private var refusal: ClientError?
+    /// The relay's error code when it refused this connection (before `welcome`, or `replaced`).
+    /// lws thread; read it from `ended` callbacks.
+    private(set) var refusalCode: String?
+    /// How the WebSocket ended. lws thread; set before the observer's `ended` callback.
+    private(set) var connectionEnding: ConnectionEnding?
 
     init(loop: ClientLoop, role: Role, sessionID: String, token: String, observer: any SessionObserver) {
         self.loop = loop
@@ -103,6 +114,26 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
         return false
     }
 
+    /// Queues a message without waiting: with `overLimit` even when the send queue is full (small
+    /// control messages), otherwise `.stalled` when it is full. Any thread.
+    func sendNow(_ bytes: [UInt8], binary: Bool, overLimit: Bool) -> TransmitQueue.PushOutcome {
+        guard let connection else { return .closed }
+        let outcome = overLimit ? connection.transmit.push(bytes, binary: binary, waitUntil: nil)
+                                : connection.transmit.pushIfRoom(bytes, binary: binary)
+        if outcome == .queued(wasEmpty: true) { loop.wake(connection.id) }
+        return outcome
+    }
+
+    /// Queues a control message (a JSON object) without waiting; false when the connection is gone. Any thread.
+    @discardableResult
+    func sendControlNow(_ object: [String: Any]) -> Bool {
+        if case .queued = sendNow(ControlEncoder.encode(object), binary: false, overLimit: true) { return true }
+        return false
+    }
+
+    /// Closes the connection with `code` once what is queued has been written. Any thread.
+    func closeSoon(code: UInt16, reason: String) { connection?.closeSoon(code: code, reason: reason) }
+
     /// Waits until the connection ends, or the deadline passes (nil).
     func waitForEnd(seconds: Double) -> SessionEnd? { ended.wait(until: Date().addingTimeInterval(seconds)) }
 
@@ -110,9 +141,9 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
     func pauseReceiving() { connection?.pauseReceiving() }
 
     private func send(_ bytes: [UInt8], binary: Bool, waitUntil deadline: Date) -> TransmitQueue.PushOutcome {
-        guard let transmit = connection?.transmit else { return .closed }
-        let outcome = transmit.push(bytes, binary: binary, waitUntil: deadline)
-        if outcome == .queued(wasEmpty: true) { loop.wake() }
+        guard let connection else { return .closed }
+        let outcome = connection.transmit.push(bytes, binary: binary, waitUntil: deadline)
+        if outcome == .queued(wasEmpty: true) { loop.wake(connection.id) }
         return outcome
     }
 
@@ -124,6 +155,7 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
         opened.fulfil(true)
         let hello = ControlEncoder.encode(["type": "hello", "token": token])
         _ = connection.transmit.push(hello, binary: false, waitUntil: nil)
+        observer.sessionOpened(self)
     }
 
     func webSocket(_ connection: WebSocketClientConnection, received message: [UInt8], binary: Bool) {
@@ -141,6 +173,7 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
             welcomed = true
             joined.fulfil(.success(Welcome(role: role, peerPresent: peerPresent)))
         case .error(let code, let text) where !welcomed || code == "replaced":
+            refusalCode = code
             if code == "unauthorized" || code == "forbidden" {
                 refusal = .tokenRefused(code: code, message: text)
             } else if welcomed {
@@ -157,6 +190,7 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
     }
 
     func webSocket(_ connection: WebSocketClientConnection, ended ending: ConnectionEnding) {
+        connectionEnding = ending
         let end: SessionEnd
         switch ending {
         case .failed(let error):

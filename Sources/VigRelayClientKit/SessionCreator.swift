@@ -43,14 +43,23 @@ public enum SessionCreator {
     /// `protocolError` naming the status and the relay's error code.
     public static func create(loop: ClientLoop, token: String, labels: SessionLabels,
                               timeoutSeconds: Double = 10) throws(ClientError) -> CreatedSession {
-        let exchange = HTTPSExchange(loop: loop, method: "POST", path: "/v1/sessions",
-                                     headers: [("authorization", "Bearer \(token)"), ("content-type", "application/json")],
-                                     body: labels.jsonBody)
+        let exchange = request(loop: loop, token: token, labels: labels)
         loop.open(exchange)
         guard let outcome = exchange.result.wait(until: Date().addingTimeInterval(timeoutSeconds)) else {
             throw .unreachable(server: loop.endpoint.description, detail: "no answer to POST /v1/sessions within \(Int(timeoutSeconds)) s")
         }
-        let reply = try outcome.get()
+        return try read(outcome.get())
+    }
+
+    /// The `POST /v1/sessions` exchange, not opened yet (`load` opens many and does not wait on each).
+    static func request(loop: ClientLoop, token: String, labels: SessionLabels) -> HTTPSExchange {
+        HTTPSExchange(loop: loop, method: "POST", path: "/v1/sessions",
+                      headers: [("authorization", "Bearer \(token)"), ("content-type", "application/json")],
+                      body: labels.jsonBody)
+    }
+
+    /// Reads the relay's answer: the 201's session, or the error it stands for.
+    static func read(_ reply: HTTPReply) throws(ClientError) -> CreatedSession {
         let text = String(decoding: reply.body, as: UTF8.self)
         let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] ?? [:]
         let code = object["code"] as? String

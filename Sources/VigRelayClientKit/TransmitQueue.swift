@@ -22,6 +22,7 @@ final class TransmitQueue: @unchecked Sendable {
     private var sentOfHead = 0
     private var queuedBytes = 0
     private var closed = false
+    private var closeAfterQueue: (code: UInt16, reason: String)?
 
     init(limitBytes: Int) { self.limitBytes = limitBytes }
 
@@ -50,6 +51,18 @@ final class TransmitQueue: @unchecked Sendable {
         return .queued(wasEmpty: wasEmpty)
     }
 
+    /// Appends a message only if the queue is below its limit: `.stalled` (nothing queued) when it is
+    /// full. Never waits: for a thread that feeds many connections.
+    func pushIfRoom(_ bytes: [UInt8], binary: Bool) -> PushOutcome {
+        condition.lock(); defer { condition.unlock() }
+        guard !closed else { return .closed }
+        guard queuedBytes < limitBytes else { return .stalled }
+        let wasEmpty = head == items.count
+        items.append(Message(bytes: bytes, isBinary: binary))
+        queuedBytes += bytes.count
+        return .queued(wasEmpty: wasEmpty)
+    }
+
     /// The connection ended: drop what is queued and release waiting producers. Any thread.
     func close() {
         condition.lock(); defer { condition.unlock() }
@@ -59,6 +72,19 @@ final class TransmitQueue: @unchecked Sendable {
         sentOfHead = 0
         queuedBytes = 0
         condition.broadcast()
+    }
+
+    /// Asks the connection to close with this code once what is queued has been written. Any thread
+    /// (the caller then wakes the loop for this connection).
+    func requestClose(code: UInt16, reason: String) {
+        condition.lock(); defer { condition.unlock() }
+        if closeAfterQueue == nil { closeAfterQueue = (code, reason) }
+    }
+
+    /// The close asked for with `requestClose`, if any.
+    var closeRequest: (code: UInt16, reason: String)? {
+        condition.lock(); defer { condition.unlock() }
+        return closeAfterQueue
     }
 
     /// True when nothing is waiting to be written.

@@ -1,4 +1,5 @@
 import Foundation
+import Histogram
 import VigRelayCore
 
 /// The receiving side in `pair`: feeds every frame of its stream to a `StreamVerifier`, gives the
@@ -17,6 +18,7 @@ final class VerifyingReceiver: SessionObserver, @unchecked Sendable {
     private let lock = NSLock()
     // Guarded by `lock`.
     private var verifier: StreamVerifier
+    private var latency = LatencySummary.makeHistogram()
 
     init(stream: MediaStream, sizing: FrameSizing, window: FlowWindow, log: @escaping @Sendable (SessionNotice) -> Void) {
         self.stream = stream
@@ -25,10 +27,10 @@ final class VerifyingReceiver: SessionObserver, @unchecked Sendable {
         self.log = log
     }
 
-    /// A copy of the verifier's state.
-    func snapshot() -> StreamVerifier {
+    /// A copy of the verifier's state and the latency histogram (microseconds).
+    func snapshot() -> (verifier: StreamVerifier, latency: Histogram<UInt64>) {
         lock.lock(); defer { lock.unlock() }
-        return verifier
+        return (verifier, latency)
     }
 
     var readyToReceive: Bool { true }
@@ -39,7 +41,9 @@ final class VerifyingReceiver: SessionObserver, @unchecked Sendable {
         guard frame.streamKind == stream else { return }
         let now = MonotonicClock.nanoseconds()
         lock.lock()
-        verifier.receive(frame, message: message, arrivalNanoseconds: now)
+        if case .intact(let micros) = verifier.receive(frame, message: message, arrivalNanoseconds: now) {
+            _ = latency.record(micros)
+        }
         lock.unlock()
         if frame.flags.contains(.endOfStream) {
             endOfStream.fulfil(true)

@@ -18,10 +18,10 @@ protocol WebSocketClientHandler: AnyObject {
     var readyToReceive: Bool { get }
 }
 
-/// One `wss://` client connection with subprotocol `vigrelay.v1`: connects, reassembles received
-/// messages, writes queued messages in fragments of at most 64 KiB, closes.
+/// One `wss://` client connection, offering subprotocol `vigrelay.v1` (or none, for other relays):
+/// connects, reassembles received messages, writes queued messages in fragments of at most 64 KiB, closes.
 ///
-/// Thread: see `LoopConnection` (lws thread after hand-over); `transmit` is thread-safe.
+/// Thread: see `LoopConnection` (lws thread after hand-over); `transmit` and `closeSoon` are thread-safe.
 final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     let id: UInt64
     /// Request path, `/v1/sessions/{id}/ws`.
@@ -32,6 +32,7 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     private weak var loop: ClientLoop?
     private var endpoint: ServerEndpoint
     private var trust: ClientTrust
+    private let subprotocol: String?
 
     private var wsi: OpaquePointer?
     private var opened = false
@@ -42,9 +43,11 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     private var pendingClose: (code: UInt16, reason: String)?
     private var peerClose: (code: UInt16?, reason: String)?
 
-    init(loop: ClientLoop, path: String, handler: any WebSocketClientHandler, transmitLimitBytes: Int = 4 << 20) {
+    init(loop: ClientLoop, path: String, handler: any WebSocketClientHandler, transmitLimitBytes: Int = 4 << 20,
+         subprotocol: String? = "vigrelay.v1") {
         self.id = loop.makeConnectionID()
         self.path = path
+        self.subprotocol = subprotocol
         self.handler = handler
         self.loop = loop
         self.endpoint = loop.endpoint
@@ -53,7 +56,8 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     }
 
     func connect(context: OpaquePointer, loop: ClientLoop) {
-        let started = startClientConnection(context: context, endpoint: endpoint, trust: trust, path: path, method: nil, id: id)
+        let started = startClientConnection(context: context, endpoint: endpoint, trust: trust, path: path, method: nil, id: id,
+                                            subprotocol: subprotocol)
         if !started { finish(.failed(ConnectFailure.classify("Unable to connect", certificateRejected: certificateRejected, server: endpoint))) }
     }
 
@@ -62,6 +66,12 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         guard pendingClose == nil, let wsi else { return }
         pendingClose = (code, reason)
         lws_callback_on_writable(wsi)
+    }
+
+    /// Closes with `code` after what is queued has been written. Any thread.
+    func closeSoon(code: UInt16, reason: String) {
+        transmit.requestClose(code: code, reason: reason)
+        loop?.wake(id)
     }
 
     /// Stops reading until the handler is `readyToReceive` (checked on each wake-up). lws thread.
@@ -77,7 +87,7 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
             receivePaused = false
             lws_rx_flow_control(wsi, 1)
         }
-        if !transmit.isEmpty { lws_callback_on_writable(wsi) }
+        if !transmit.isEmpty || transmit.closeRequest != nil { lws_callback_on_writable(wsi) }
     }
 
     func abandon() { finish(.failed(.protocolError("the client stopped before the connection ended"))) }
@@ -96,7 +106,7 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
             self.wsi = wsi
             opened = true
             handler?.webSocketOpened(self)
-            if !transmit.isEmpty { lws_callback_on_writable(wsi) }
+            if !transmit.isEmpty || transmit.closeRequest != nil { lws_callback_on_writable(wsi) }
             return 0
         case LWS_CALLBACK_CLIENT_RECEIVE:
             return receive(wsi, input, len)
@@ -135,7 +145,7 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     private func writeable(_ wsi: OpaquePointer) -> Int32 {
         guard let loop else { return -1 }
         guard let chunk = transmit.peek(maxBytes: ClientLoop.fragmentSize) else {
-            if let close = pendingClose {
+            if let close = pendingClose ?? transmit.closeRequest {
                 var reason = Array(close.reason.utf8.prefix(120))
                 lws_close_reason(wsi, lws_close_status(rawValue: UInt32(close.code)), &reason, reason.count)
                 return -1
@@ -151,7 +161,7 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
                                 lws_write_protocol(rawValue: UInt32(flags)))
         guard written >= chunk.bytes.count else { return -1 }
         transmit.consume(chunk.bytes.count)
-        if !transmit.isEmpty || pendingClose != nil { lws_callback_on_writable(wsi) }
+        if !transmit.isEmpty || pendingClose != nil || transmit.closeRequest != nil { lws_callback_on_writable(wsi) }
         return 0
     }
 

@@ -1,0 +1,51 @@
+import Foundation
+
+/// CPU the load tester itself used during the run: the whole process and each lws client thread.
+/// A thread busy nearly all the time means frames waited for the client, not for the relay, so the
+/// latency says more about the tester than the relay (one lws client thread parses about 150 MB/s
+/// and does every TLS handshake of its connections).
+///
+/// Pure value built from two `Reading`s of `/proc/self/stat` and `/proc/self/task/TID/stat`.
+struct ClientCPU: Sendable, Equatable {
+    /// A busier lws thread than this counts as saturated.
+    static let saturatedShare = 0.9
+
+    /// CPU seconds of the process and of each thread, at one instant.
+    struct Reading: Sendable, Equatable {
+        var processSeconds: Double
+        var threadSeconds: [Double]
+        var atNanoseconds: UInt64
+
+        /// Reads this process and the given threads (a thread that cannot be read counts 0).
+        static func now(threads: [Int32]) -> Reading {
+            let ticks = Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
+            func seconds(_ path: String) -> Double {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8), let t = ServerSampler.cpuTicks(stat: text) else { return 0 }
+                return Double(t) / ticks
+            }
+            return Reading(processSeconds: seconds("/proc/self/stat"),
+                           threadSeconds: threads.map { seconds("/proc/self/task/\($0)/stat") },
+                           atNanoseconds: MonotonicClock.nanoseconds())
+        }
+    }
+
+    /// User + system CPU seconds of the whole process between the readings.
+    var cpuSeconds: Double
+    var wallSeconds: Double
+    /// Per lws client thread, the share of the wall time it was on a CPU.
+    var threadBusy: [Double]
+
+    init(from start: Reading, to end: Reading) {
+        wallSeconds = Double(end.atNanoseconds &- start.atNanoseconds) / 1e9
+        cpuSeconds = max(0, end.processSeconds - start.processSeconds)
+        let wall = wallSeconds
+        threadBusy = zip(start.threadSeconds, end.threadSeconds).map { wall > 0 ? max(0, $1 - $0) / wall : 0 }
+    }
+
+    /// `cpuSeconds / wallSeconds`: 1.0 is one core.
+    var cpuShare: Double { wallSeconds > 0 ? cpuSeconds / wallSeconds : 0 }
+    /// The busiest lws thread's share.
+    var busiest: Double { threadBusy.max() ?? 0 }
+    /// Whether an lws client thread was (nearly) always busy.
+    var saturated: Bool { busiest >= Self.saturatedShare }
+}

@@ -1,0 +1,475 @@
+import Foundation
+import VigRelayCore
+
+/// One practitioner/family pair of `load` against a vigrelay, as a real session goes: create the
+/// session, join both sides, the family consents, (with `--record`) the practitioner starts
+/// recording, the family streams the camera (and the practitioner the screen, if asked), both
+/// streams end with end of stream, the recording is stopped and flushed, both say bye.
+///
+/// The family's connection lives on the worker's own loop, the practitioner's on the next worker's
+/// loop (if there is one), so sending and receiving a pair's camera use two lws threads, as on two
+/// machines.
+///
+/// Thread: `advance` and the other `LoadPairDriving` members run on the owning worker's driver
+/// thread and own the state machine (`phase` and everything under "driver thread"). The session
+/// observers (`LoadPairSide`) run on the lws threads: they feed media to the `LoadStream`s and
+/// hand every other event over in `events` under `lock`, then `poke` the driver.
+final class LoadPair: LoadPairDriving, @unchecked Sendable {
+    private enum Phase: Int, Comparable {
+        case pending, creating, joining, consenting, startingRecording, streaming, draining, stoppingRecording, closing, done
+        static func < (a: Phase, b: Phase) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    /// What the lws threads saw, waiting for the driver.
+    fileprivate struct Events {
+        var created: UInt64?
+        var opened: [Role: UInt64] = [:]
+        var welcomed: [Role: UInt64] = [:]
+        /// How each side ended: nil failure for a normal close (1000).
+        var ended: [Role: LoadFailure?] = [:]
+        var consentConfirmed = false
+        var recordingStarted: String?
+        var recordingStopped: RecordingSummary?
+        var recordingFailed = false
+        /// `error` messages from the relay not yet taken by the driver.
+        var relayErrors: [LoadFailure] = []
+    }
+
+    let index: Int
+    let camera: LoadStream
+    let screen: LoadStream?
+    private let plan: LoadPlan
+    private let token: String
+    private let familyLoop: ClientLoop
+    private let practitionerLoop: ClientLoop
+    private let stats: LoadStats
+    private let poke: @Sendable () -> Void
+    private let startAt: UInt64
+    private let streamEnd: UInt64
+
+    // Driver thread only.
+    private var phase = Phase.pending
+    private var deadline = UInt64.max
+    private var created: CreatedSession?
+    private var exchange: HTTPSExchange?
+    private var createStarted: UInt64 = 0
+    private var joinStarted: UInt64 = 0
+    private var practitioner: SessionConnection?
+    private var family: SessionConnection?
+    private var timedOpen: Set<Role> = []
+    private var timedWelcome: Set<Role> = []
+    private var recordingID: String?
+    private var recording: RecordingSummary?
+    private var failure: LoadFailure?
+    private var cancelled = false
+    private var countedStreaming = false
+
+    private let lock = NSLock()
+    // Guarded by `lock`.
+    private var events = Events()
+
+    /// A pair that starts at `startAt` (monotonic ns) and streams until `streamEnd`. `created` is a
+    /// session made already (the run's preflight), or nil to create one.
+    init(index: Int, plan: LoadPlan, token: String, familyLoop: ClientLoop, practitionerLoop: ClientLoop, stats: LoadStats,
+         startAt: UInt64, streamEnd: UInt64, created: CreatedSession?, poke: @escaping @Sendable () -> Void) {
+        self.index = index
+        self.plan = plan
+        self.token = token
+        self.familyLoop = familyLoop
+        self.practitionerLoop = practitionerLoop
+        self.stats = stats
+        self.startAt = startAt
+        self.streamEnd = streamEnd
+        self.created = created
+        self.poke = poke
+        camera = LoadStream(kind: .camera, sizing: plan.cameraSizing, intervalNanoseconds: plan.cameraIntervalNanoseconds,
+                            windowBytes: plan.windowBytes, stats: stats)
+        screen = plan.screenSizing.map {
+            LoadStream(kind: .screen, sizing: $0, intervalNanoseconds: UInt64(1e9 / plan.framesPerSecond), windowBytes: plan.windowBytes, stats: stats)
+        }
+    }
+
+    // MARK: driver thread
+
+    func advance(now: UInt64) -> UInt64? {
+        let seen = takeEvents()
+        noteTimings(seen)
+        for error in seen.relayErrors {
+            stats.count(error)
+            fail(error, now: now, counted: true)
+        }
+        if phase > .pending, phase < .closing, failure == nil,
+           let (role, ending) = seen.ended.first.map({ ($0.key, $0.value) }) {
+            fail(ending ?? .client(.closedByRelay, "the relay closed the \(role.rawValue) connection with 1000 before the pair was done"), now: now)
+        }
+        while true {
+            switch phase {
+            case .pending:
+                if now < startAt { return startAt }
+                if let created {
+                    startJoining(created, now: now)
+                } else {
+                    startCreating(now: now)
+                }
+            case .creating:
+                guard let result = exchange?.result.current else {
+                    if now >= deadline { fail(.client(.timeout, "no answer to POST /v1/sessions within \(Int(plan.answerSeconds)) s"), now: now) }
+                    return deadline
+                }
+                if let session = readCreated(result, finished: seen.created, now: now) { startJoining(session, now: now) }
+            case .joining:
+                if seen.welcomed.count == 2 {
+                    family?.sendControlNow(["type": "consent", "recording": true])
+                    phase = .consenting
+                    deadline = now + seconds(plan.answerSeconds)
+                } else {
+                    if now >= deadline {
+                        let missing = [Role.practitioner, .family].filter { seen.welcomed[$0] == nil }.map(\.rawValue).joined(separator: " and ")
+                        fail(.client(.timeout, "no welcome for the \(missing) within \(Int(plan.answerSeconds)) s"), now: now)
+                        continue
+                    }
+                    return deadline
+                }
+            case .consenting:
+                if seen.consentConfirmed {
+                    if plan.record {
+                        practitioner?.sendControlNow(["type": "record", "action": "start"])
+                        phase = .startingRecording
+                        deadline = now + seconds(plan.answerSeconds)
+                    } else {
+                        startStreaming(now: now)
+                    }
+                } else {
+                    if now >= deadline {
+                        fail(.client(.timeout, "the relay did not confirm the family's consent within \(Int(plan.answerSeconds)) s"), now: now)
+                        continue
+                    }
+                    return deadline
+                }
+            case .startingRecording:
+                if let id = seen.recordingStarted {
+                    recordingID = id
+                    startStreaming(now: now)
+                } else {
+                    if now >= deadline {
+                        fail(.client(.timeout, "no answer to record start within \(Int(plan.answerSeconds)) s"), now: now)
+                        continue
+                    }
+                    return deadline
+                }
+            case .streaming:
+                var wake = now + 1_000_000_000  // at least once a second, to notice stalls
+                var sending = false
+                for (stream, session) in streamsWithSenders() {
+                    switch stream.pump(now: now, send: { session?.sendNow($0, binary: true, overLimit: $1) ?? .closed }) {
+                    case .at(let time):
+                        wake = min(wake, time)
+                        sending = true
+                    case .ended:
+                        break
+                    case .closed:
+                        sending = true  // the connection's end arrives as an event and fails the pair
+                    }
+                }
+                if checkStalls(now: now) { continue }
+                if sending { return wake }
+                phase = .draining
+            case .draining:
+                if checkStalls(now: now) { continue }
+                guard camera.ended, screen?.ended ?? true else { return now + 1_000_000_000 }
+                stopStreaming()
+                if recordingID != nil {
+                    practitioner?.sendControlNow(["type": "record", "action": "stop"])
+                    phase = .stoppingRecording
+                    deadline = now + seconds(plan.recordStopSeconds)
+                } else {
+                    startClosing(now: now)
+                }
+            case .stoppingRecording:
+                if let stopped = seen.recordingStopped {
+                    recording = stopped
+                    startClosing(now: now)
+                } else if seen.recordingFailed {
+                    let failed = LoadFailure.relay("recording_failed", "recording \(recordingID ?? "?") ended in state failed on the relay (see its log)")
+                    fail(failed, now: now)
+                } else {
+                    if now >= deadline {
+                        fail(.client(.timeout, "the relay did not report the recording stopped within \(Int(plan.recordStopSeconds)) s"), now: now)
+                        continue
+                    }
+                    return deadline
+                }
+            case .closing:
+                let open = [practitioner, family].compactMap { $0 }.count
+                if seen.ended.count >= open {
+                    phase = .done
+                } else if now >= deadline {
+                    if failure == nil, !cancelled {
+                        fail(.client(.timeout, "the relay did not close the connections within 10 s of bye"), now: now)
+                    }
+                    phase = .done
+                } else {
+                    return deadline
+                }
+            case .done:
+                return nil
+            }
+        }
+    }
+
+    func windDown(now: UInt64) {
+        switch phase {
+        case .pending, .creating:
+            cancelled = true
+            exchange = nil
+            phase = .done
+        case .joining, .consenting, .startingRecording:
+            cancelled = true
+            startClosing(now: now)
+        case .streaming:
+            camera.finishNow(now)
+            screen?.finishNow(now)
+        default:
+            break
+        }
+    }
+
+    func abort(now: UInt64) {
+        guard phase != .done else { return }
+        if failure == nil, !cancelled {
+            let what = phase == .closing ? "closing" : "in phase \(phase)"
+            let failure = LoadFailure.client(.deadline, "the run's hard deadline passed with the pair still \(what)")
+            self.failure = failure
+            stats.count(failure)
+        }
+        stopStreaming()
+        phase = .done
+    }
+
+    func outcome() -> LoadPairOutcome {
+        let state: LoadPairOutcome.State = failure != nil ? .failed : cancelled ? .cancelled : phase == .done ? .completed : .failed
+        lock.lock()
+        let connected = events.opened.count == 2
+        lock.unlock()
+        return LoadPairOutcome(index: index, sessionID: created?.sessionID, state: state, failure: failure, connected: connected,
+                               camera: camera.figures(), screen: screen?.figures(), recording: recording)
+    }
+
+    private func startCreating(now: UInt64) {
+        let exchange = SessionCreator.request(loop: familyLoop, token: token, labels: SessionLabels(caseRef: "load-test"))
+        exchange.onFinish = { [weak self, poke] in
+            self?.note { $0.created = MonotonicClock.nanoseconds() }
+            poke()
+        }
+        self.exchange = exchange
+        createStarted = now
+        phase = .creating
+        deadline = now + seconds(plan.answerSeconds)
+        familyLoop.open(exchange)
+    }
+
+    /// The session from the relay's answer, or nil after failing the pair.
+    private func readCreated(_ result: Result<HTTPReply, ClientError>, finished: UInt64?, now: UInt64) -> CreatedSession? {
+        exchange = nil
+        switch result {
+        case .failure(let error):
+            // lws gives up on a request after 10 s without an answer and reports it as a closed connection.
+            if now - createStarted >= 9_500_000_000, case .unreachable = error {
+                fail(.client(.timeout, "no answer to POST /v1/sessions within 10 s (\(error))"), now: now)
+            } else {
+                fail(.connectFailed(error), now: now)
+            }
+            return nil
+        case .success(let reply) where reply.status == 201:
+            do throws(ClientError) {
+                let session = try SessionCreator.read(reply)
+                stats.timed(\.create, micros: ((finished ?? now) - createStarted) / 1000)
+                return session
+            } catch {
+                fail(.client(.createFailed, error.description), now: now)
+                return nil
+            }
+        case .success(let reply):
+            let body = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any]
+            let message = body?["message"] as? String ?? String(decoding: reply.body.prefix(300), as: UTF8.self)
+            if let code = body?["code"] as? String {
+                fail(.relay(code, "POST /v1/sessions: HTTP \(reply.status): \(message)"), now: now)
+            } else {
+                fail(.client(.createFailed, "POST /v1/sessions: HTTP \(reply.status): \(message)"), now: now)
+            }
+            return nil
+        }
+    }
+
+    private func startJoining(_ session: CreatedSession, now: UInt64) {
+        created = session
+        let invite: InviteLink
+        do throws(ClientError) {
+            invite = try InviteLink(parsing: session.inviteToken)
+        } catch {
+            fail(.client(.createFailed, "the relay's invite cannot be read: \(error)"), now: now)
+            return
+        }
+        let practitioner = SessionConnection(loop: practitionerLoop, role: .practitioner, sessionID: session.sessionID, token: token,
+                                             observer: LoadPairSide(pair: self, role: .practitioner))
+        let family = SessionConnection(loop: familyLoop, role: .family, sessionID: invite.sessionID, token: invite.token,
+                                       observer: LoadPairSide(pair: self, role: .family))
+        self.practitioner = practitioner
+        self.family = family
+        joinStarted = now
+        phase = .joining
+        deadline = now + seconds(plan.answerSeconds)
+        practitioner.start()
+        family.start()
+    }
+
+    private func startStreaming(now: UInt64) {
+        camera.begin(now: now, end: streamEnd)
+        screen?.begin(now: now, end: streamEnd)
+        stats.streaming(1)
+        countedStreaming = true
+        phase = .streaming
+    }
+
+    private func stopStreaming() {
+        if countedStreaming { stats.streaming(-1) }
+        countedStreaming = false
+    }
+
+    /// Fails the pair if a stream stalled; true when it did.
+    private func checkStalls(now: UInt64) -> Bool {
+        let limit = seconds(plan.stallSeconds)
+        guard let reason = camera.stall(now: now, limit: limit) ?? screen?.stall(now: now, limit: limit) else { return false }
+        fail(.client(.stalled, reason), now: now)
+        return true
+    }
+
+    /// Says bye on both connections; the relay then closes them with 1000.
+    private func startClosing(now: UInt64) {
+        family?.sendControlNow(["type": "bye"])
+        practitioner?.sendControlNow(["type": "bye"])
+        phase = .closing
+        deadline = now + 10_000_000_000
+    }
+
+    /// Records the pair's first failure (counting it unless it was counted as it arrived) and winds
+    /// the pair down: bye on whatever is open, then wait for the connections to end.
+    private func fail(_ failure: LoadFailure, now: UInt64, counted: Bool = false) {
+        guard self.failure == nil, phase != .done else { return }
+        self.failure = failure
+        if !counted { stats.count(failure) }
+        stopStreaming()
+        if practitioner != nil || family != nil {
+            if phase < .closing { startClosing(now: now) }
+            deadline = min(deadline, now + 5_000_000_000)
+        } else {
+            phase = .done
+        }
+    }
+
+    /// The streams with the connection each is sent on.
+    private func streamsWithSenders() -> [(LoadStream, SessionConnection?)] {
+        [(camera, family)] + (screen.map { [($0, practitioner)] } ?? [])
+    }
+
+    /// Records each connection's handshake and welcome times once.
+    private func noteTimings(_ seen: Events) {
+        if seen.opened.count > timedOpen.count {
+            for (role, at) in seen.opened where timedOpen.insert(role).inserted {
+                stats.timed(\.connect, micros: (at - min(at, joinStarted)) / 1000)
+            }
+        }
+        if seen.welcomed.count > timedWelcome.count {
+            for (role, at) in seen.welcomed where timedWelcome.insert(role).inserted {
+                stats.timed(\.welcome, micros: (at - min(at, joinStarted)) / 1000)
+            }
+        }
+    }
+
+    private func seconds(_ value: Double) -> UInt64 { UInt64(value * 1e9) }
+
+    /// A copy of what the lws threads saw; relay errors are taken (each is handled once).
+    private func takeEvents() -> Events {
+        lock.lock(); defer { lock.unlock() }
+        let copy = events
+        events.relayErrors.removeAll()
+        return copy
+    }
+
+    // MARK: lws threads (through LoadPairSide)
+
+    /// Changes `events` under the lock. Any thread.
+    fileprivate func note(_ change: (inout Events) -> Void) {
+        lock.lock()
+        change(&events)
+        lock.unlock()
+    }
+
+    fileprivate func pokeDriver() { poke() }
+
+    /// The stream this side receives (camera at the practitioner, screen at the family).
+    fileprivate func receivedStream(_ kind: MediaStream, at role: Role) -> LoadStream? {
+        switch (kind, role) {
+        case (.camera, .practitioner): return camera
+        case (.screen, .family): return screen
+        default: return nil
+        }
+    }
+}
+
+/// One side's session observer for a `LoadPair`: the pair owns the connection, the connection owns
+/// this observer, and this observer reaches the pair weakly.
+///
+/// Thread: called on the lws thread of the side's connection.
+private final class LoadPairSide: SessionObserver, @unchecked Sendable {
+    private weak var pair: LoadPair?
+    private let role: Role
+
+    init(pair: LoadPair, role: Role) {
+        self.pair = pair
+        self.role = role
+    }
+
+    var readyToReceive: Bool { true }
+
+    func sessionOpened(_ session: SessionConnection) {
+        let now = MonotonicClock.nanoseconds()
+        pair?.note { $0.opened[self.role] = now }
+    }
+
+    func session(_ session: SessionConnection, notice: SessionNotice) {
+        guard let pair else { return }
+        let now = MonotonicClock.nanoseconds()
+        switch notice {
+        case .welcome:
+            pair.note { $0.welcomed[self.role] = now }
+        case .error(let code, let message):
+            pair.note { $0.relayErrors.append(.relay(code, "\(self.role.rawValue): \(message)")) }
+        case .skipped(let frames, let stream):
+            if let kind = MediaStream(rawValue: UInt8(clamping: stream)) { pair.receivedStream(kind, at: role)?.relaySkipped(frames) }
+            return
+        default:
+            switch (RecordingEvent(notice), role) {
+            case (.consent(recording: true)?, .family): pair.note { $0.consentConfirmed = true }
+            case (.started(let id)?, .practitioner): pair.note { $0.recordingStarted = id }
+            case (.stopped(let summary)?, .practitioner): pair.note { $0.recordingStopped = summary }
+            case (.failed?, .practitioner): pair.note { $0.recordingFailed = true }
+            default: return
+            }
+        }
+        pair.pokeDriver()
+    }
+
+    func session(_ session: SessionConnection, frame: MediaFrameHeader, message: [UInt8]) {
+        guard let pair, let kind = frame.streamKind, let stream = pair.receivedStream(kind, at: role) else { return }
+        if stream.receive(frame, message: message, now: MonotonicClock.nanoseconds()) { pair.pokeDriver() }
+    }
+
+    func session(_ session: SessionConnection, ended: SessionEnd) {
+        guard let pair else { return }
+        let failure: LoadFailure? = ended == .normal ? nil
+            : LoadFailure.connectionEnded(role.rawValue, session.connectionEnding ?? .closed(code: nil, reason: ""), relayCode: session.refusalCode)
+        pair.note { $0.ended[self.role] = .some(failure) }
+        pair.pokeDriver()
+    }
+}

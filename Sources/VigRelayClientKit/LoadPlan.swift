@@ -1,0 +1,113 @@
+import Foundation
+import VigRelayCore
+
+/// What `vigrelay-client load` does: how many pairs, what they stream, for how long, against what.
+///
+/// Pure value, made by the command from its options and read by `LoadRun` and every pair.
+public struct LoadPlan: Sendable, Equatable {
+    /// What the pairs connect to.
+    public enum Target: Sendable, Equatable {
+        /// A vigrelay: sessions created with this practitioner token, the vigrelay protocol.
+        case relay(ServerEndpoint, token: String)
+        /// Another relay that mirrors each pair's two sockets to each other (`MirrorTarget`).
+        case mirror(MirrorTarget)
+
+        /// Host and port the connections go to.
+        public var endpoint: ServerEndpoint {
+            switch self {
+            case .relay(let endpoint, _): return endpoint
+            case .mirror(let target): return target.endpoint
+            }
+        }
+    }
+
+    public var target: Target
+    public var trust: ClientTrust
+    /// Practitioner/family pairs (one session each).
+    public var pairs: Int
+    /// Camera bits per second per pair; 0 streams as fast as each pair's window allows.
+    public var bitsPerSecond: Double
+    /// Frames per second (a keyframe every second).
+    public var framesPerSecond: Double
+    /// Every camera frame this many payload bytes (keyframe flag every second), instead of camera-like sizes.
+    public var frameSize: Int?
+    /// How long every pair streams together once the ramp is over.
+    public var durationSeconds: Double
+    /// Pairs start spread evenly over this long.
+    public var rampSeconds: Double
+    /// The practitioner records each session's camera from before the first frame to the end.
+    public var record: Bool
+    /// Screen bits per second practitioner -> family; 0: no screen stream.
+    public var screenBitsPerSecond: Double
+    /// Worker threads, each with its own lws client context.
+    public var workers: Int
+    /// The relay's process, for CPU and memory figures; nil: look for the process listening on the port.
+    public var serverPID: Int32?
+    /// A stream with frames outstanding and nothing arriving for this long fails its pair.
+    public var stallSeconds = 10.0
+    /// Time past ramp + duration before the run gives up on unfinished pairs.
+    public var graceSeconds = 60.0
+    /// Longest wait for one protocol answer (session created, welcome, consent, record start).
+    public var answerSeconds = 15.0
+    /// Longest wait for a recording to be flushed after stop.
+    public var recordStopSeconds = 30.0
+    /// Unpaced streams (bitrate 0) keep at most this many bytes sent but not received, below the
+    /// relay's 8 MiB slow-viewer limit, so they measure throughput instead of provoking skips.
+    public var windowBytes = 4 << 20
+
+    public init(target: Target, trust: ClientTrust, pairs: Int, bitsPerSecond: Double, framesPerSecond: Double,
+                frameSize: Int?, durationSeconds: Double, rampSeconds: Double, record: Bool,
+                screenBitsPerSecond: Double, workers: Int, serverPID: Int32?) {
+        self.target = target
+        self.trust = trust
+        self.pairs = pairs
+        self.bitsPerSecond = bitsPerSecond
+        self.framesPerSecond = framesPerSecond
+        self.frameSize = frameSize
+        self.durationSeconds = durationSeconds
+        self.rampSeconds = rampSeconds
+        self.record = record
+        self.screenBitsPerSecond = screenBitsPerSecond
+        self.workers = workers
+        self.serverPID = serverPID
+    }
+
+    /// `mirror` or `vigrelay`.
+    public var modeName: String {
+        if case .mirror = target { return "mirror" }
+        return "vigrelay"
+    }
+
+    /// Frames per keyframe: one keyframe a second.
+    var framesPerKeyframe: Int { max(1, Int(framesPerSecond.rounded())) }
+
+    /// Sizes of camera frames: `frameSize` each, or camera-like (a keyframe a second three times the
+    /// size of the frames between, adding up to the bitrate).
+    var cameraSizing: FrameSizing {
+        if let frameSize { return .uniform(frameSize, framesPerKeyframe: framesPerKeyframe) }
+        return .cameraLike(bitsPerSecond: bitsPerSecond, framesPerSecond: framesPerSecond)
+    }
+
+    /// Nanoseconds between camera frames; nil when unpaced (bitrate 0).
+    var cameraIntervalNanoseconds: UInt64? {
+        guard bitsPerSecond > 0 else { return nil }
+        if let frameSize { return UInt64(Double(frameSize) * 8 / bitsPerSecond * 1e9) }
+        return UInt64(1e9 / framesPerSecond)
+    }
+
+    /// Sizes of screen frames (camera-like at the screen bitrate), when there is a screen stream.
+    var screenSizing: FrameSizing? {
+        screenBitsPerSecond > 0 ? .cameraLike(bitsPerSecond: screenBitsPerSecond, framesPerSecond: framesPerSecond) : nil
+    }
+
+    /// When pair `index` starts, in seconds from the start of the run: spread evenly over the ramp.
+    func startOffsetSeconds(pair index: Int) -> Double {
+        pairs > 0 ? rampSeconds * Double(index) / Double(pairs) : 0
+    }
+
+    /// Every pair stops streaming this long after the start of the run.
+    var streamEndSeconds: Double { rampSeconds + durationSeconds }
+
+    /// Descriptors the run needs at most: two WebSockets and one session request per pair, and lws's own.
+    var descriptorsNeeded: Int { 3 * pairs + 16 * workers + 256 }
+}

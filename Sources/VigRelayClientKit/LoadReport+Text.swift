@@ -1,0 +1,89 @@
+import Foundation
+
+extension LoadReport {
+    /// The report as a table for people: the plan, pairs, frames per stream, throughput, latency and
+    /// handshake percentiles, recordings, the server's cost, errors by code, the first failures, verdict.
+    public var text: String {
+        var lines: [String] = []
+        let sizing = plan.cameraSizing
+        let rate = plan.bitsPerSecond > 0 ? String(format: "%.3g Mbit/s at %g fps", plan.bitsPerSecond / 1e6, plan.framesPerSecond)
+                                          : "as fast as possible"
+        let sizes = sizing.keyframeSize == sizing.deltaSize ? "\(sizing.deltaSize) B frames"
+            : "\(sizing.keyframeSize) B keyframes, \(sizing.deltaSize) B frames"
+        lines.append("load: \(plan.pairs) pair(s) against \(plan.modeName) \(targetDescription); camera \(rate) per pair (\(sizes))"
+                     + (plan.screenBitsPerSecond > 0 ? String(format: ", screen %.3g Mbit/s", plan.screenBitsPerSecond / 1e6) : "")
+                     + "; " + Self.seconds(plan.durationSeconds) + " after a " + Self.seconds(plan.rampSeconds) + " ramp; "
+                     + "\(plan.workers) worker(s)" + (plan.record ? "; recording" : ""))
+        lines.append("pairs: \(pairsCompleted) completed, \(pairsFailed) failed, \(pairsCancelled) cancelled; \(pairsConnected) connected"
+                     + String(format: "; %.1f s in all", wallSeconds) + (interrupted ? " (interrupted by Ctrl-C)" : ""))
+        lines.append("")
+        lines.append(Self.row(["stream", "sent", "received", "lost", "corrupt", "reordered", "duplicate", "skipped", "payload MB"]))
+        for s in streams {
+            lines.append(Self.row([s.stream, "\(s.framesSent)", "\(s.framesReceived)", "\(s.lost)", "\(s.corrupt)", "\(s.reordered)",
+                                   "\(s.duplicates)", "\(s.skippedByRelay)", String(format: "%.2f", Double(s.payloadBytesReceived) / 1e6)]))
+        }
+        lines.append(String(format: "throughput: %.2f MB/s of payload received over %.2f s", throughputMBps, streamSeconds))
+        lines.append("")
+        lines.append(Self.row(["ms", "p50", "p90", "p99", "p99.9", "max", "count"]))
+        var timings: [(String, LatencySummary)] = streams.map { ("\($0.stream) latency", $0.latency) }
+        timings.append(("connect", LatencySummary(microseconds: figures.connect)))
+        if case .relay = plan.target {
+            timings.append(("welcome", LatencySummary(microseconds: figures.welcome)))
+            timings.append(("create", LatencySummary(microseconds: figures.create)))
+        }
+        if plan.bitsPerSecond > 0 { timings.append(("send lag", LatencySummary(microseconds: figures.sendLag))) }
+        for (name, l) in timings {
+            lines.append(Self.row([name] + [l.p50, l.p90, l.p99, l.p999, l.max].map { String(format: "%.3f", $0) } + ["\(l.count)"]))
+        }
+        lines.append("")
+        if plan.record {
+            lines.append("recordings: \(recordings.stopped) stopped, \(recordings.bytes) bytes")
+        }
+        if let s = server {
+            var line = String(format: "server pid %d: %.2f CPU-s over %.1f s (%.1f%% of one core)", s.pid, s.cpuSeconds, s.wallSeconds, s.cpuShare * 100)
+            if let perGB = s.cpuSecondsPerGB { line += String(format: ", %.2f CPU-s per GB relayed", perGB) }
+            if let perSession = s.cpuSecondsPerSession { line += String(format: ", %.3f CPU-s per session", perSession) }
+            line += String(format: "; RSS %.1f MB at start, %.1f MB at end, %.1f MB peak",
+                           Double(s.rssStartBytes) / 1e6, Double(s.rssEndBytes) / 1e6, Double(s.rssPeakBytes) / 1e6)
+            if let perConnection = s.rssPerConnectionBytes { line += String(format: " (%.1f KB per connection)", Double(perConnection) / 1e3) }
+            if s.processEnded { line += "; the process ended during the run, so these stop at its last reading" }
+            lines.append(line)
+        } else {
+            lines.append("server: not sampled (pass --server-pid PID of a relay on this machine)")
+        }
+        if let c = client {
+            var line = String(format: "client: %.2f CPU-s (%.1f%% of one core); lws threads busy ", c.cpuSeconds, c.cpuShare * 100)
+                + c.threadBusy.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: ", ")
+            if c.saturated {
+                line += "; an lws client thread was saturated, so latency includes time frames waited in the tester:"
+                    + " run it with more --workers or on another machine"
+            }
+            lines.append(line)
+        }
+        let lag = LatencySummary(microseconds: figures.sendLag)
+        if lag.p99 > 10 {
+            lines.append(String(format: "note: 1%% of frames were queued %.0f ms or more after they were due: the tester was short of CPU"
+                                + " (a busy machine?), and the latency includes that wait", lag.p99))
+        }
+        let errors = figures.relayErrors.map { ("relay \($0.key)", $0.value) } + figures.clientErrors.map { ("client \($0.key)", $0.value) }
+        lines.append("errors: " + (errors.isEmpty ? "none" : errors.sorted { $0.0 < $1.0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")))
+        let failed = outcomes.filter { $0.failure != nil }
+        for o in failed.prefix(10) {
+            lines.append("  pair \(o.index)" + (o.sessionID.map { " (\($0))" } ?? "") + ": \(o.failure!)")
+        }
+        if failed.count > 10 { lines.append("  ... and \(failed.count - 10) more failed pair(s); see the JSON report") }
+        lines.append(passed ? "result: OK" : "result: FAILED")
+        return lines.joined(separator: "\n")
+    }
+
+    /// Columns padded to line up: the first left-aligned, the rest right-aligned.
+    static func row(_ cells: [String]) -> String {
+        guard let first = cells.first else { return "" }
+        return first.padding(toLength: max(16, first.count), withPad: " ", startingAt: 0)
+            + cells.dropFirst().map { String(repeating: " ", count: max(0, 10 - $0.count)) + $0 }.joined(separator: " ")
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : String(format: "%.1f s", value)
+    }
+}

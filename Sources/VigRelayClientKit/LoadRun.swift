@@ -1,0 +1,148 @@
+import Foundation
+import VigRelayCore
+
+/// `vigrelay-client load`: many practitioner/family pairs at once against a relay, every frame
+/// verified, latency and handshake times measured, the relay's CPU and memory sampled.
+///
+/// Threads: the caller's thread sets up, shows progress about once a second and builds the report;
+/// `workers` worker threads (`LoadWorker`) drive the pairs, each with its own lws client context
+/// and thread (`ClientLoop`), because one lws client thread parses received bytes one at a time and
+/// tops out around 150 MB/s.
+public struct LoadRun: Sendable {
+    public var plan: LoadPlan
+
+    public init(plan: LoadPlan) { self.plan = plan }
+
+    /// Runs the load and returns the report (check `passed` and `exitCode`). Throws before any pair
+    /// starts when the relay cannot be reached, refuses the token, or an option is wrong.
+    public func run(console: LoadConsole) throws(ClientError) -> LoadReport {
+        guard plan.pairs > 0, plan.workers > 0 else { throw .usage("--pairs and --workers must be at least 1") }
+        let limit = FileDescriptorLimit.ensure(plan.descriptorsNeeded)
+        if let message = limit.message { console.log("vigrelay-client: " + message) }
+        let sampler = try makeSampler(console: console)
+
+        let endpoint = plan.target.endpoint
+        let perLoop = 3 * ((plan.pairs + plan.workers - 1) / plan.workers) + 16
+        // lws reads at most the receive buffer per turn: 64 KiB moves about half as much again as 16 KiB
+        // through one client thread, but costs 64 KiB per connection; with thousands, take 16 KiB.
+        let receiveBuffer = perLoop <= 2048 ? 64 << 10 : 16 << 10
+        var loops: [ClientLoop] = []
+        defer { for loop in loops { loop.stop() } }
+        for index in 0..<plan.workers {
+            loops.append(try ClientLoop(endpoint: endpoint, trust: plan.trust,
+                                        options: ClientLoopOptions(threadName: "lws-load-\(index)", maxConnections: perLoop,
+                                                                   receiveBufferBytes: receiveBuffer)))
+        }
+
+        // One session first, synchronously: an unreachable relay, a bad certificate or a refused
+        // token ends the command at once with exit status 2 or 3, before any load.
+        let workers = loops.enumerated().map { LoadWorker(index: $0.offset, loop: $0.element) }
+        var firstSession: CreatedSession?
+        if case .relay(_, let token) = plan.target {
+            let started = MonotonicClock.nanoseconds()
+            firstSession = try SessionCreator.create(loop: loops[0], token: token, labels: SessionLabels(caseRef: "load-test"))
+            workers[0].stats.timed(\.create, micros: (MonotonicClock.nanoseconds() - started) / 1000)
+        }
+        let startedAt = Date()
+        let t0 = MonotonicClock.nanoseconds()
+        sampler?.sample()
+        let lwsThreads = loops.map(\.threadID)
+        let clientStart = ClientCPU.Reading.now(threads: lwsThreads)
+        let runID = String(UInt32.random(in: .min ... .max), radix: 16)
+        let streamEnd = t0 + nanoseconds(plan.streamEndSeconds)
+        for index in 0..<plan.pairs {
+            let worker = workers[index % workers.count]
+            let practitionerLoop = loops[(index % workers.count + 1) % loops.count]
+            let slot = worker.nextSlot
+            let poke: @Sendable () -> Void = { [weak worker] in worker?.poke(slot) }  // the worker owns the pair
+            let startAt = t0 + nanoseconds(plan.startOffsetSeconds(pair: index))
+            switch plan.target {
+            case .relay(_, let token):
+                worker.add(LoadPair(index: index, plan: plan, token: token, familyLoop: worker.loop, practitionerLoop: practitionerLoop,
+                                    stats: worker.stats, startAt: startAt, streamEnd: streamEnd,
+                                    created: index == 0 ? firstSession : nil, poke: poke))
+            case .mirror(let target):
+                worker.add(MirrorPair(index: index, pairID: "\(runID)-\(index)", plan: plan, target: target, familyLoop: worker.loop,
+                                      practitionerLoop: practitionerLoop, stats: worker.stats, startAt: startAt,
+                                      streamEnd: streamEnd, poke: poke))
+            }
+        }
+        for worker in workers { worker.start() }
+
+        let interrupted = watch(workers, from: t0, sampler: sampler, console: console)
+        console.finish()
+        sampler?.sample()
+        let client = ClientCPU(from: clientStart, to: .now(threads: lwsThreads))
+        let outcomes = workers.flatMap { $0.finished.current ?? [] }
+        let figures = LoadFigures.merged(workers.map { $0.stats.snapshot() })
+        let wall = Double(MonotonicClock.nanoseconds() - t0) / 1e9
+        var cost: ServerCost?
+        if let sampler, let start = sampler.start, let end = sampler.last {
+            let connected = outcomes.filter(\.connected).count
+            let received = outcomes.reduce(0) { $0 + $1.camera.payloadBytesReceived + ($1.screen?.payloadBytesReceived ?? 0) }
+            cost = ServerCost(pid: sampler.pid, start: start, end: end, peakRSSBytes: sampler.peakRSSBytes,
+                              payloadBytesRelayed: received, sessions: connected, connections: 2 * connected,
+                              processEnded: sampler.vanished)
+        }
+        return LoadReport(plan: plan, outcomes: outcomes, figures: figures, wallSeconds: wall, interrupted: interrupted,
+                          server: cost, client: client, startedAt: startedAt)
+    }
+
+    /// Waits for every worker, showing progress about once a second; Ctrl-C winds the pairs down
+    /// (at most 15 s more), and the hard deadline (ramp + duration + grace) aborts what is left.
+    /// Returns whether Ctrl-C came.
+    private func watch(_ workers: [LoadWorker], from t0: UInt64, sampler: ServerSampler?, console: LoadConsole) -> Bool {
+        var hardDeadline = t0 + nanoseconds(plan.streamEndSeconds + plan.graceSeconds)
+        var interrupted = false
+        var aborted = false
+        var lastTick = t0
+        var lastBytes = 0
+        while let waiting = workers.first(where: { $0.finished.current == nil }) {
+            _ = waiting.finished.wait(until: Date().addingTimeInterval(0.2))
+            let now = MonotonicClock.nanoseconds()
+            if Interruption.requested, !interrupted {
+                interrupted = true
+                console.log("load: Ctrl-C: ending every stream now and closing the pairs (Ctrl-C again quits without a report)")
+                for worker in workers { worker.windDown() }
+                hardDeadline = min(hardDeadline, now + 15_000_000_000)
+            }
+            if now >= hardDeadline {
+                if aborted { break }  // a driver that does not stop within 10 s is left behind
+                aborted = true
+                console.log("load: the hard deadline passed; failing the pairs that have not finished")
+                for worker in workers { worker.abort() }
+                hardDeadline = now + 10_000_000_000
+            }
+            if now - lastTick >= 1_000_000_000 {
+                sampler?.sample()
+                let figures = LoadFigures.merged(workers.map { $0.stats.snapshot() })
+                let rate = Double(figures.payloadBytesReceived - lastBytes) / (Double(now - lastTick) / 1e9) / 1e6
+                console.progress(LoadConsole.line(elapsedSeconds: Double(now - t0) / 1e9, streaming: figures.pairsStreaming,
+                                                  pairs: plan.pairs, megabytesPerSecond: rate,
+                                                  p99Milliseconds: LatencySummary(microseconds: figures.cameraLatency).p99,
+                                                  errors: figures.errorCount))
+                lastTick = now
+                lastBytes = figures.payloadBytesReceived
+            }
+        }
+        return interrupted
+    }
+
+    /// The relay's process to sample: `--server-pid`, or the local process listening on the relay's port.
+    private func makeSampler(console: LoadConsole) throws(ClientError) -> ServerSampler? {
+        if let pid = plan.serverPID {
+            guard let sampler = ServerSampler(pid: pid) else {
+                throw .usage("--server-pid \(pid): cannot read /proc/\(pid)/stat and /proc/\(pid)/status (no such process, or another user's)")
+            }
+            return sampler
+        }
+        let endpoint = plan.target.endpoint
+        guard ["localhost", "::1"].contains(endpoint.host) || endpoint.host.hasPrefix("127."),
+              let pid = ListeningProcess.pid(port: endpoint.port), let sampler = ServerSampler(pid: pid)
+        else { return nil }
+        console.log("load: sampling CPU and memory of pid \(pid), which listens on port \(endpoint.port) (--server-pid to choose)")
+        return sampler
+    }
+
+    private func nanoseconds(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Histogram
+import VigRelayCore
+
+/// Figures of `load` that many pairs add to: counters, histograms and error counts. A pure value,
+/// merged across workers for the progress line and the report.
+struct LoadFigures: Sendable {
+    var framesSent = 0
+    var payloadBytesSent = 0
+    var framesReceived = 0
+    var payloadBytesReceived = 0
+    /// Pairs streaming right now.
+    var pairsStreaming = 0
+    /// One-way latency per stream, microseconds (intact frames only).
+    var cameraLatency = LatencySummary.makeHistogram()
+    var screenLatency = LatencySummary.makeHistogram()
+    /// From starting a WebSocket connection to its handshake completing (TCP, TLS, HTTP upgrade), µs.
+    var connect = LatencySummary.makeHistogram()
+    /// From starting a WebSocket connection to the relay's `welcome`, µs.
+    var welcome = LatencySummary.makeHistogram()
+    /// `POST /v1/sessions`, from opening the connection to the 201, µs.
+    var create = LatencySummary.makeHistogram()
+    /// How late the client queued each paced frame after it was due, µs (a loaded client shows here).
+    var sendLag = LatencySummary.makeHistogram()
+    /// Errors by code: the relay's (`error` messages, refusals) and the client's own (see `LoadFailure`).
+    var relayErrors: [String: Int] = [:]
+    var clientErrors: [String: Int] = [:]
+    /// `CLOCK_MONOTONIC` of the first frame queued and the last frame received, 0 if none.
+    var firstSendNanoseconds: UInt64 = 0
+    var lastArrivalNanoseconds: UInt64 = 0
+
+    /// The latency histogram of a stream.
+    func latency(_ stream: MediaStream) -> Histogram<UInt64> { stream == .screen ? screenLatency : cameraLatency }
+
+    /// Every error counted, of both kinds.
+    var errorCount: Int { relayErrors.values.reduce(0, +) + clientErrors.values.reduce(0, +) }
+
+    /// Adds another worker's figures to these.
+    mutating func merge(_ other: LoadFigures) {
+        framesSent += other.framesSent
+        payloadBytesSent += other.payloadBytesSent
+        framesReceived += other.framesReceived
+        payloadBytesReceived += other.payloadBytesReceived
+        pairsStreaming += other.pairsStreaming
+        cameraLatency.add(other.cameraLatency)
+        screenLatency.add(other.screenLatency)
+        connect.add(other.connect)
+        welcome.add(other.welcome)
+        create.add(other.create)
+        sendLag.add(other.sendLag)
+        relayErrors.merge(other.relayErrors, uniquingKeysWith: +)
+        clientErrors.merge(other.clientErrors, uniquingKeysWith: +)
+        if other.firstSendNanoseconds != 0, firstSendNanoseconds == 0 || other.firstSendNanoseconds < firstSendNanoseconds {
+            firstSendNanoseconds = other.firstSendNanoseconds
+        }
+        lastArrivalNanoseconds = max(lastArrivalNanoseconds, other.lastArrivalNanoseconds)
+    }
+
+    /// All figures merged.
+    static func merged(_ parts: [LoadFigures]) -> LoadFigures {
+        var total = LoadFigures()
+        for part in parts { total.merge(part) }
+        return total
+    }
+}
+
+/// One worker's `LoadFigures` as they are recorded: by its driver thread (frames queued, handshake
+/// times, errors) and by the lws threads its pairs' connections live on (arrivals). Each worker has
+/// its own, so threads of different workers never share a lock here; the progress line copies
+/// them once a second and the report merges them at the end.
+///
+/// Thread-safe: `lock` guards `figures`.
+final class LoadStats: @unchecked Sendable {
+    private let lock = NSLock()
+    // Guarded by `lock`.
+    private var figures = LoadFigures()
+
+    /// A copy of the figures so far. Any thread.
+    func snapshot() -> LoadFigures {
+        lock.lock(); defer { lock.unlock() }
+        return figures
+    }
+
+    /// A frame was queued `lagMicros` after it was due (nil: unpaced). Driver thread.
+    func frameSent(payloadBytes: Int, at now: UInt64, lagMicros: UInt64?) {
+        lock.lock(); defer { lock.unlock() }
+        figures.framesSent += 1
+        figures.payloadBytesSent += payloadBytes
+        if figures.firstSendNanoseconds == 0 { figures.firstSendNanoseconds = now }
+        if let lagMicros { _ = figures.sendLag.record(lagMicros) }
+    }
+
+    /// A frame arrived; `latencyMicros` is nil when it was corrupt. lws thread.
+    func frameReceived(_ stream: MediaStream, payloadBytes: Int, at now: UInt64, latencyMicros: UInt64?) {
+        lock.lock(); defer { lock.unlock() }
+        figures.framesReceived += 1
+        figures.payloadBytesReceived += payloadBytes
+        figures.lastArrivalNanoseconds = max(figures.lastArrivalNanoseconds, now)
+        if let latencyMicros {
+            if stream == .screen { _ = figures.screenLatency.record(latencyMicros) } else { _ = figures.cameraLatency.record(latencyMicros) }
+        }
+    }
+
+    /// A handshake took this long. Driver thread.
+    func timed(_ kind: WritableKeyPath<LoadFigures, Histogram<UInt64>>, micros: UInt64) {
+        lock.lock(); defer { lock.unlock() }
+        _ = figures[keyPath: kind].record(micros)
+    }
+
+    /// An error happened. Any thread.
+    func count(_ failure: LoadFailure) {
+        lock.lock(); defer { lock.unlock() }
+        switch failure.source {
+        case .relay: figures.relayErrors[failure.code, default: 0] += 1
+        case .client: figures.clientErrors[failure.code, default: 0] += 1
+        }
+    }
+
+    /// A pair started (+1) or stopped (-1) streaming. Driver thread.
+    func streaming(_ delta: Int) {
+        lock.lock(); defer { lock.unlock() }
+        figures.pairsStreaming += delta
+    }
+}

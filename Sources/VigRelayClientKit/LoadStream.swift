@@ -1,0 +1,198 @@
+import Foundation
+import VigRelayCore
+
+/// One media stream of a `load` pair (the camera family -> practitioner, or the screen back): paces
+/// and builds the sender's frames, verifies the receiver's, and says when it stalled.
+///
+/// Paced frames carry the time they were *due* as their send time, so a client or relay that falls
+/// behind shows up in the latency instead of hiding it (no coordinated omission); how late the
+/// client itself queued them is counted apart (`sendLag`). Unpaced streams (bitrate 0) stamp the
+/// time they are queued and keep at most `windowBytes` in flight.
+///
+/// Thread: `begin`, `pump` and `finishNow` on the owning worker's driver thread (the `driver`
+/// state); `receive` on the receiving connection's lws thread; what both touch is guarded by `lock`.
+final class LoadStream: @unchecked Sendable {
+    /// What one `pump` left.
+    enum PumpResult: Equatable {
+        /// Call again at this time (monotonic ns).
+        case at(UInt64)
+        /// The end-of-stream frame is queued: nothing more to send.
+        case ended
+        /// The connection is gone.
+        case closed
+    }
+
+    /// What the stream did, for the report.
+    struct Figures: Sendable, Equatable {
+        var framesSent = 0
+        var payloadBytesSent = 0
+        var framesReceived = 0
+        var payloadBytesReceived = 0
+        var lost = 0
+        var corrupt = 0
+        var reordered = 0
+        var duplicates = 0
+        /// Frames the relay said it skipped because the receiver fell behind.
+        var skippedByRelay = 0
+        var endOfStreamSent = false
+        var endOfStreamReceived = false
+    }
+
+    let kind: MediaStream
+    let sizing: FrameSizing
+    private let intervalNanoseconds: UInt64?
+    private let windowBytes: Int
+    private let stats: LoadStats
+
+    // Driver thread only.
+    private var startNanoseconds: UInt64 = 0
+    private var endNanoseconds: UInt64 = 0
+    private var nextSequence: UInt32 = 0
+    private var pending: (message: [UInt8], due: UInt64, since: UInt64)?
+    private var sentEnd = false
+
+    private let lock = NSLock()
+    // Guarded by `lock`.
+    private var verifier: StreamVerifier
+    private var framesSent = 0
+    private var payloadBytesSent = 0
+    private var messageBytesSent = 0
+    private var messageBytesReceived = 0
+    private var endQueued = false
+    private var endReceived = false
+    private var skipped = 0
+    /// Since when something sent has been waiting with nothing arriving; nil when nothing is outstanding.
+    private var waitingSince: UInt64?
+
+    init(kind: MediaStream, sizing: FrameSizing, intervalNanoseconds: UInt64?, windowBytes: Int, stats: LoadStats) {
+        self.kind = kind
+        self.sizing = sizing
+        self.intervalNanoseconds = intervalNanoseconds
+        self.windowBytes = windowBytes
+        self.stats = stats
+        verifier = StreamVerifier(sizing: sizing)
+    }
+
+    /// Starts sending at `now`, until `end` (monotonic ns). Driver thread.
+    func begin(now: UInt64, end: UInt64) {
+        startNanoseconds = now
+        endNanoseconds = max(now, end)
+    }
+
+    /// Makes the stream end at `now` (Ctrl-C): the next `pump` queues the end-of-stream frame. Driver thread.
+    func finishNow(_ now: UInt64) { endNanoseconds = min(endNanoseconds, now) }
+
+    /// Queues every frame that is due, through `send` (which must not wait); returns when to come back.
+    /// Driver thread.
+    func pump(now: UInt64, send: ([UInt8], _ overLimit: Bool) -> TransmitQueue.PushOutcome) -> PumpResult {
+        if sentEnd { return .ended }
+        var sentThisTurn = 0
+        while true {
+            if pending == nil {
+                // Paced: frame n is due at start + n * interval, up to the last one due before the end
+                // (sent even if late); unpaced: frames until the end.
+                let due = intervalNanoseconds.map { startNanoseconds + UInt64(nextSequence) * $0 } ?? now
+                if due >= endNanoseconds {
+                    let end = MediaFrameHeader(stream: kind, flags: .endOfStream, sequence: nextSequence,
+                                               mediaTimeMicros: (now - startNanoseconds) / 1000)
+                    guard case .queued = send(end.bytes, true) else { return .closed }
+                    sentEnd = true
+                    lock.lock()
+                    endQueued = true
+                    if waitingSince == nil, !endReceived { waitingSince = now }
+                    lock.unlock()
+                    return .ended
+                }
+                if due > now { return .at(due) }
+                if intervalNanoseconds == nil, inFlightBytes() >= windowBytes { return .at(now + 1_000_000) }
+                if sentThisTurn >= 64 { return .at(now) }  // let other pairs have a turn
+                let sequence = UInt64(nextSequence)
+                var flags: MediaFrameFlags = sizing.isKeyframe(sequence) ? .keyframe : []
+                if sequence == 0 { flags.insert(.initSegment) }
+                let header = MediaFrameHeader(stream: kind, flags: flags, sequence: nextSequence,
+                                              mediaTimeMicros: (due - startNanoseconds) / 1000)
+                let message = CheckablePayload.message(header: header.bytes, sequence: sequence, size: sizing.size(of: sequence),
+                                                       sentNanoseconds: due)
+                pending = (message, due, now)
+            }
+            guard let frame = pending else { continue }
+            switch send(frame.message, false) {
+            case .queued:
+                pending = nil
+                nextSequence &+= 1
+                sentThisTurn += 1
+                let payload = frame.message.count - MediaFrameHeader.size
+                lock.lock()
+                framesSent += 1
+                payloadBytesSent += payload
+                messageBytesSent += frame.message.count
+                // The frame may have arrived already (the lws thread is quick): then nothing waits.
+                if waitingSince == nil, verifier.framesReceived < framesSent { waitingSince = now }
+                lock.unlock()
+                stats.frameSent(payloadBytes: payload, at: now, lagMicros: intervalNanoseconds == nil ? nil : (now - frame.due) / 1000)
+            case .stalled:
+                return .at(now + 2_000_000)  // the send queue is full: the network or the relay is behind
+            case .closed:
+                return .closed
+            }
+        }
+    }
+
+    /// Takes one media message of this stream. Returns true for the end-of-stream frame. lws thread.
+    func receive(_ header: MediaFrameHeader, message: [UInt8], now: UInt64) -> Bool {
+        lock.lock()
+        let check = verifier.receive(header, message: message, arrivalNanoseconds: now)
+        if check == .endOfStream {
+            endReceived = true
+            waitingSince = nil
+            lock.unlock()
+            return true
+        }
+        messageBytesReceived += message.count
+        waitingSince = verifier.framesReceived >= framesSent && !endQueued ? nil : now
+        lock.unlock()
+        var latency: UInt64?
+        if case .intact(let micros) = check { latency = micros }
+        stats.frameReceived(kind, payloadBytes: message.count - MediaFrameHeader.size, at: now, latencyMicros: latency)
+        return false
+    }
+
+    /// The relay skipped frames of this stream for a slow receiver. lws thread.
+    func relaySkipped(_ frames: Int) {
+        lock.lock(); defer { lock.unlock() }
+        skipped += frames
+    }
+
+    /// Whether the end-of-stream frame arrived.
+    var ended: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return endReceived
+    }
+
+    /// A reason when the stream stalled at `now`: something was sent (or waits to be queued) and
+    /// nothing arrived for `limit` ns. Driver thread.
+    func stall(now: UInt64, limit: UInt64) -> String? {
+        if let pending, now - pending.since > limit {
+            return "no \(kind) frame could be queued for \(limit / 1_000_000_000) s: the send queue stayed full (the relay or the network stopped taking data)"
+        }
+        lock.lock(); defer { lock.unlock() }
+        guard !endReceived, let waitingSince, now > waitingSince, now - waitingSince > limit else { return nil }
+        return "no \(kind) frame arrived for \(limit / 1_000_000_000) s while \(framesSent - verifier.framesReceived) frame(s)"
+            + (endQueued ? " and the end of stream" : "") + " were outstanding"
+    }
+
+    /// Message bytes sent and not received yet.
+    private func inFlightBytes() -> Int {
+        lock.lock(); defer { lock.unlock() }
+        return messageBytesSent - messageBytesReceived
+    }
+
+    /// What the stream did so far.
+    func figures() -> Figures {
+        lock.lock(); defer { lock.unlock() }
+        return Figures(framesSent: framesSent, payloadBytesSent: payloadBytesSent, framesReceived: verifier.framesReceived,
+                       payloadBytesReceived: verifier.payloadBytesReceived, lost: verifier.lost(sent: framesSent),
+                       corrupt: verifier.corrupt, reordered: verifier.reordered, duplicates: verifier.duplicates,
+                       skippedByRelay: skipped, endOfStreamSent: endQueued, endOfStreamReceived: endReceived)
+    }
+}

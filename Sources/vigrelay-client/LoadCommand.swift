@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import VigRelayClientKit
+import VigRelayCore
+
+/// `load`: many practitioner/family pairs at once, every frame verified, the relay's cost measured.
+struct LoadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "Load-test a relay: N practitioner/family pairs streaming camera frames at once, every frame verified.",
+        discussion: """
+            Each pair creates a session, joins both sides, the family consents, the practitioner records (with \
+            --record), and the family streams synthetic camera frames (a keyframe a second, smaller frames between) \
+            at --bitrate and --fps until --ramp + --duration has passed; then end of stream, recording stopped, bye. \
+            Pairs start spread over --ramp. Prints a progress line on stderr about once a second and a table on \
+            stdout at the end (JSON with --report, fields in docs/LOAD.md). With --server-pid (or a relay listening \
+            on a local port) also reports the relay's CPU and memory. Ctrl-C ends the streams early and still reports.
+
+            --mode mirror --url wss://HOST:PORT/PATH measures another relay with the same frames: both sockets of \
+            pair N connect to the URL with pair=RUN-N added to its query, no subprotocol, and the relay must forward \
+            what one sends to the other.
+
+            Exit status: 0 every frame arrived intact and in order and no pair failed; 1 a frame was lost, corrupt or \
+            out of order, or a pair failed; 2 the relay cannot be reached (TLS included); 3 token refused; 64 usage.
+            """
+    )
+
+    @Option(help: "The relay, https://HOST:PORT (vigrelay mode).")
+    var server: String?
+
+    @Option(help: "Practitioner token (vigrelay mode; 'vigrelay token practitioner').")
+    var token: String?
+
+    @Option(name: .customLong("ca"), help: ArgumentHelp("Trust the CA certificate in FILE (PEM), e.g. certs/dev/ca.crt.", valueName: "FILE"))
+    var caFile: String?
+
+    @Flag(help: "Accept any server certificate (throwaway tests only).")
+    var insecure = false
+
+    @Flag(help: "Print libwebsockets' own log on stderr.")
+    var verbose = false
+
+    @Option(help: "vigrelay (the default) or mirror (another relay at --url, see below).")
+    var mode = "vigrelay"
+
+    @Option(help: ArgumentHelp("With --mode mirror: the relay's WebSocket URL, wss://HOST:PORT/PATH.", valueName: "URL"))
+    var url: String?
+
+    @Option(help: "Practitioner/family pairs (one session each).")
+    var pairs = 10
+
+    @Option(help: "Camera bits per second per pair, e.g. 2.5M; 0 streams as fast as each pair's 4 MiB window allows.")
+    var bitrate = "2.5M"
+
+    @Option(help: "Frames per second (a browser's MediaRecorder with a 100 ms timeslice makes 10); a keyframe every second.")
+    var fps: Double = 10
+
+    @Option(help: "Every camera frame this many payload bytes instead of camera-like sizes (e.g. 65536 with --bitrate 0 for throughput).")
+    var frameSize: Int?
+
+    @Option(help: "How long all pairs stream together after the ramp, e.g. 60s or 5m.")
+    var duration = "60s"
+
+    @Option(help: "Start the pairs spread evenly over this long, e.g. 10s (0s: all at once).")
+    var ramp = "0s"
+
+    @Flag(help: "The practitioner records every session's camera on the relay (the family consents in every pair anyway).")
+    var record = false
+
+    @Option(help: "Also stream the practitioner's screen to the family at this bitrate, e.g. 800k.")
+    var screenBitrate: String?
+
+    @Option(help: "Worker threads, each with its own lws client context (default: the number of cores).")
+    var workers: Int?
+
+    @Option(help: ArgumentHelp("Write the report as JSON to FILE too.", valueName: "FILE.json"))
+    var report: String?
+
+    @Option(help: ArgumentHelp("Sample this process's CPU and memory as the relay's (default: the local process listening on the port, if any).",
+                               valueName: "PID"))
+    var serverPID: Int32?
+
+    func run() throws {
+        Interruption.install()
+        var exitCode: Int32 = 0
+        try reportingErrors { () throws(ClientError) in
+            let plan = try makePlan()
+            ClientLoop.setLibraryLogLevel(verbose ? 7 : 0)
+            let result = try LoadRun(plan: plan).run(console: LoadConsole())
+            print(result.text)
+            if let report {
+                guard FileManager.default.createFile(atPath: report, contents: Data((result.json + "\n").utf8)) else {
+                    throw .io("cannot write the report to \(report)")
+                }
+            }
+            exitCode = result.exitCode
+        }
+        if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+
+    /// Checks the options and turns them into a plan; every mistake is a usage error naming the option.
+    private func makePlan() throws(ClientError) -> LoadPlan {
+        let target: LoadPlan.Target
+        switch mode {
+        case "vigrelay":
+            guard url == nil else { throw .usage("--url goes with --mode mirror; a vigrelay is given with --server https://HOST:PORT") }
+            guard let server else { throw .usage("--server https://HOST:PORT is required (or --mode mirror --url wss://...)") }
+            guard let token, !token.isEmpty else { throw .usage("--token is required: a practitioner token from 'vigrelay token practitioner --id ID'") }
+            target = .relay(try ServerEndpoint(parsing: server), token: token)
+        case "mirror":
+            guard let url else { throw .usage("--mode mirror needs --url wss://HOST:PORT/PATH") }
+            guard server == nil, token == nil else { throw .usage("--server and --token are for vigrelay mode; --mode mirror connects to --url only") }
+            guard !record else { throw .usage("--record needs the vigrelay protocol; it does not go with --mode mirror") }
+            target = .mirror(try MirrorTarget(parsing: url))
+        default:
+            throw .usage("--mode '\(mode)' is not a mode: vigrelay (the default) or mirror")
+        }
+        guard (1...100_000).contains(pairs) else { throw .usage("--pairs must be 1 to 100000") }
+        guard fps > 0, fps <= 1000 else { throw .usage("--fps must be more than 0 and at most 1000") }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let workerCount = workers ?? max(1, cores)
+        guard (1...256).contains(workerCount) else { throw .usage("--workers must be 1 to 256") }
+        if let frameSize, frameSize < 16 || frameSize > maxPayloadBytes {
+            throw .usage("--frame-size must be 16 to \(maxPayloadBytes) bytes (sequence and send time first; the relay's default message limit is 16 MiB, header included)")
+        }
+        guard let seconds = try parseDuration(duration, option: "--duration") else { throw .usage("--duration is required") }
+        let rampSeconds = ["0", "0s"].contains(ramp) ? 0 : try parseDuration(ramp, option: "--ramp") ?? 0
+        let screen = try screenBitrate.map { text throws(ClientError) in try parseBitrate(text, option: "--screen-bitrate") } ?? 0
+        if let serverPID, serverPID <= 0 { throw .usage("--server-pid must be a process id (a positive number)") }
+        return LoadPlan(target: target, trust: try ClientTrust.from(caFile: caFile, insecure: insecure), pairs: pairs,
+                        bitsPerSecond: try parseBitrate(bitrate, option: "--bitrate"), framesPerSecond: fps, frameSize: frameSize,
+                        durationSeconds: seconds, rampSeconds: rampSeconds, record: record, screenBitsPerSecond: screen,
+                        workers: workerCount, serverPID: serverPID)
+    }
+}

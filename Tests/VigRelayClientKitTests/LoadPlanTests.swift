@@ -1,0 +1,83 @@
+import Testing
+import VigRelayCore
+@testable import VigRelayClientKit
+
+struct LoadPlanTests {
+    static func plan(pairs: Int = 4, bitrate: Double = 2_500_000, fps: Double = 10, frameSize: Int? = nil, ramp: Double = 10) -> LoadPlan {
+        LoadPlan(target: .relay(ServerEndpoint(host: "h", port: 1), token: "t"), trust: .system, pairs: pairs, bitsPerSecond: bitrate,
+                 framesPerSecond: fps, frameSize: frameSize, durationSeconds: 60, rampSeconds: ramp, record: false,
+                 screenBitsPerSecond: 0, workers: 2, serverPID: nil)
+    }
+
+    @Test func cameraLikeFramesAddUpToTheBitrateWithAKeyframeASecond() {
+        let plan = Self.plan()
+        let sizing = plan.cameraSizing
+        #expect(sizing.framesPerKeyframe == 10 && sizing.keyframeSize == 3 * sizing.deltaSize)
+        let second = (0..<10).map { sizing.size(of: UInt64($0)) }.reduce(0, +)
+        #expect(abs(second - 2_500_000 / 8) < 20)
+        #expect(plan.cameraIntervalNanoseconds == 100_000_000)
+        #expect(plan.screenSizing == nil)
+    }
+
+    @Test func aFrameSizeGivesUniformFramesPacedByTheBitrateOrUnpaced() {
+        #expect(Self.plan(frameSize: 65536).cameraSizing == .uniform(65536, framesPerKeyframe: 10))
+        #expect(Self.plan(bitrate: 8 * 65536, frameSize: 65536).cameraIntervalNanoseconds == 1_000_000_000)
+        #expect(Self.plan(bitrate: 0, frameSize: 65536).cameraIntervalNanoseconds == nil)
+    }
+
+    @Test func pairsStartSpreadOverTheRampAndStreamTogetherForTheDuration() {
+        let plan = Self.plan(pairs: 4, ramp: 10)
+        #expect((0..<4).map { plan.startOffsetSeconds(pair: $0) } == [0, 2.5, 5, 7.5])
+        #expect(plan.streamEndSeconds == 70)
+        #expect(Self.plan(pairs: 1, ramp: 0).startOffsetSeconds(pair: 0) == 0)
+    }
+
+    @Test(arguments: [
+        ("wss://127.0.0.1:9443/mirror", "127.0.0.1", 9443, "/mirror", "/mirror?pair=r-1"),
+        ("wss://relay.example/ws?room=a", "relay.example", 443, "/ws?room=a", "/ws?room=a&pair=r-1"),
+        ("wss://[::1]:8080", "::1", 8080, "/", "/?pair=r-1"),
+        ("WSS://h:1?x=1", "h", 1, "/?x=1", "/?x=1&pair=r-1"),
+    ])
+    func mirrorURLsNameAnEndpointAndAPathPerPair(url: String, host: String, port: Int, path: String, paired: String) throws {
+        let target = try MirrorTarget(parsing: url)
+        #expect(target.endpoint == ServerEndpoint(host: host, port: port))
+        #expect(target.pathAndQuery == path)
+        #expect(target.path(pair: "r-1") == paired)
+    }
+
+    @Test(arguments: ["https://h:1/x", "ws://h:1/x", "wss://", "wss://h:99999/x", "wss://h:1/x#frag", "wss://user@h/x"])
+    func otherURLsAreUsageErrors(url: String) {
+        #expect(throws: ClientError.self) { try MirrorTarget(parsing: url) }
+    }
+
+    @Test func theOpenFileLimitIsRaisedToWhatIsNeededWithinTheHardLimit() {
+        #expect(FileDescriptorLimit.target(needed: 3000, soft: 1024, hard: 524_288) == 8192)
+        #expect(FileDescriptorLimit.target(needed: 30_000, soft: 1024, hard: 524_288) == 30_000)
+        #expect(FileDescriptorLimit.target(needed: 30_000, soft: 1024, hard: 4096) == 4096)
+        #expect(FileDescriptorLimit.target(needed: 3000, soft: 20_000, hard: 20_000) == nil)
+        // lws 4.1 ignores limits over 10 million: bring such a limit down.
+        #expect(FileDescriptorLimit.target(needed: 3000, soft: 1 << 30, hard: 1 << 30) == 8192)
+        let short = FileDescriptorLimit.Outcome(needed: 30_000, before: 1024, after: 4096, hard: 4096, failure: nil)
+        #expect(!short.sufficient && short.message?.contains("hard limit is 4096") == true)
+        let raised = FileDescriptorLimit.Outcome(needed: 3000, before: 1024, after: 8192, hard: 524_288, failure: nil)
+        #expect(raised.sufficient && raised.message?.contains("from 1024 to 8192") == true)
+        #expect(FileDescriptorLimit.Outcome(needed: 3000, before: 20_000, after: 20_000, hard: 20_000, failure: nil).message == nil)
+    }
+
+    @Test func theProgressLineSaysPairsRateLatencyAndErrors() {
+        let line = LoadConsole.line(elapsedSeconds: 12.4, streaming: 250, pairs: 300, megabytesPerSecond: 78.126, p99Milliseconds: 3.214,
+                                    errors: 2)
+        #expect(line == "load    12 s: 250/300 pairs streaming, 78.13 MB/s, p99 3.21 ms, errors 2")
+    }
+
+    @Test func connectionEndingsBecomeStableCodes() {
+        #expect(LoadFailure.connectionEnded("family", .closed(code: nil, reason: ""), relayCode: nil).code == "connection_lost")
+        #expect(LoadFailure.connectionEnded("family", .closed(code: 1001, reason: "bye"), relayCode: nil).code == "closed_by_relay")
+        let replaced = LoadFailure.connectionEnded("family", .closed(code: 4001, reason: ""), relayCode: "replaced")
+        #expect(replaced.source == .relay && replaced.code == "replaced")
+        #expect(LoadFailure.connectionEnded("x", .failed(.unreachable(server: "s", detail: "d")), relayCode: nil).code == "connect_failed")
+        #expect(LoadFailure.connectionEnded("x", .failed(.untrustedCertificate(server: "s")), relayCode: nil).code == "tls_failed")
+        let refused = LoadFailure.connectionEnded("x", .failed(.tokenRefused(code: "forbidden", message: "m")), relayCode: nil)
+        #expect(refused.source == .relay && refused.code == "forbidden")
+    }
+}

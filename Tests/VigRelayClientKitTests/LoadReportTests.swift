@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import VigRelayCore
+@testable import VigRelayClientKit
+
+struct LoadReportTests {
+    static let plan = LoadPlan(target: .relay(ServerEndpoint(host: "127.0.0.1", port: 8443), token: "t"), trust: .insecure, pairs: 3,
+                               bitsPerSecond: 2_500_000, framesPerSecond: 10, frameSize: nil, durationSeconds: 60, rampSeconds: 10,
+                               record: true, screenBitsPerSecond: 0, workers: 2, serverPID: nil)
+
+    static func clean(_ index: Int, frames: Int = 600) -> LoadPairOutcome {
+        var camera = LoadStream.Figures()
+        camera.framesSent = frames
+        camera.framesReceived = frames
+        camera.payloadBytesSent = frames * 1000
+        camera.payloadBytesReceived = frames * 1000
+        camera.endOfStreamSent = true
+        camera.endOfStreamReceived = true
+        return LoadPairOutcome(index: index, sessionID: String(repeating: "\(index)", count: 32), state: .completed, failure: nil,
+                               connected: true, camera: camera, screen: nil,
+                               recording: RecordingSummary(recordingID: "00000000000000a\(index)", bytes: frames * 1000, frames: frames, durationMs: 60_000))
+    }
+
+    static func figures() -> LoadFigures {
+        var figures = LoadFigures()
+        for i in 1...1800 { _ = figures.cameraLatency.record(UInt64(i)) }
+        figures.firstSendNanoseconds = 1_000_000_000
+        figures.lastArrivalNanoseconds = 61_000_000_000
+        return figures
+    }
+
+    static func report(_ outcomes: [LoadPairOutcome], figures: LoadFigures = figures()) -> LoadReport {
+        LoadReport(plan: plan, outcomes: outcomes, figures: figures, wallSeconds: 71.5, interrupted: false, server: nil,
+                   startedAt: Date(timeIntervalSince1970: 1_800_000_000))
+    }
+
+    @Test func cleanPairsPassAndTheTotalsAddUp() throws {
+        let report = Self.report([Self.clean(2), Self.clean(0), Self.clean(1)])
+        #expect(report.passed && report.exitCode == 0)
+        #expect(report.pairsCompleted == 3 && report.pairsFailed == 0 && report.pairsConnected == 3)
+        #expect(report.total.framesSent == 1800 && report.total.framesReceived == 1800)
+        #expect(report.streamSeconds == 60)
+        #expect(report.throughputMBps == 1_800_000 / 60 / 1e6)
+        #expect(report.recordings.stopped == 3 && report.recordings.bytes == 1_800_000)
+
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
+        for key in ["version", "mode", "target", "passed", "exitCode", "interrupted", "startedAt", "wallSeconds", "config", "pairs",
+                    "frames", "bytes", "streamSeconds", "throughputMBps", "latencyMs", "connectMs", "welcomeMs", "createMs",
+                    "sendLagMs", "streams", "errors", "sessions", "recordings", "server"] {
+            #expect(object[key] != nil, "JSON lacks \(key)")
+        }
+        let frames = try #require(object["frames"] as? [String: Int])
+        #expect(frames["sent"] == 1800 && frames["received"] == 1800 && frames["lost"] == 0)
+        let sessions = try #require(object["sessions"] as? [[String: Any]])
+        #expect(sessions.map { $0["pair"] as? Int } == [0, 1, 2], "sessions in pair order")
+        let latency = try #require(object["latencyMs"] as? [String: Any])
+        #expect(latency["count"] as? Int == 1800)
+        #expect(object["server"] is NSNull)
+        #expect(object["target"] as? String == "https://127.0.0.1:8443")
+        #expect(report.text.contains("result: OK"))
+        #expect(report.text.contains("recordings: 3 stopped, 1800000 bytes"))
+        #expect(!report.text.contains("short of CPU"))
+    }
+
+    @Test func framesQueuedLateAreFlaggedAsTheTestersOwnDelay() {
+        var figures = Self.figures()
+        for _ in 0..<100 { _ = figures.sendLag.record(50_000) }  // 50 ms late
+        #expect(Self.report([Self.clean(0)], figures: figures).text.contains("queued 50 ms or more after they were due"))
+    }
+
+    @Test func oneLostFrameFailsTheRun() {
+        var lossy = Self.clean(1)
+        lossy.camera.framesReceived -= 1
+        lossy.camera.lost = 1
+        let report = Self.report([Self.clean(0), lossy])
+        #expect(!report.passed && report.exitCode == 1)
+        #expect(report.text.contains("result: FAILED"))
+    }
+
+    @Test func aFailedPairFailsTheRunAndIsListed() {
+        var failed = Self.clean(1, frames: 10)
+        failed.state = .failed
+        failed.failure = .client(.stalled, "no camera frame arrived for 10 s")
+        let report = Self.report([Self.clean(0), failed])
+        #expect(!report.passed && report.exitCode == 1)
+        #expect(report.text.contains("pair 1 (11111111111111111111111111111111): client stalled: no camera frame arrived for 10 s"))
+    }
+
+    @Test func nothingConnectingIsExit2AndARefusedTokenExit3() {
+        func never(_ failure: LoadFailure) -> LoadPairOutcome {
+            LoadPairOutcome(index: 0, sessionID: nil, state: .failed, failure: failure, connected: false, camera: .init(), screen: nil, recording: nil)
+        }
+        #expect(Self.report([never(.client(.connectFailed, "refused"))]).exitCode == 2)
+        #expect(Self.report([never(.client(.tlsFailed, "bad certificate"))]).exitCode == 2)
+        #expect(Self.report([never(.relay("unauthorized", "expired"))]).exitCode == 3)
+        #expect(Self.report([never(.client(.timeout, "slow"))]).exitCode == 1)
+    }
+
+    @Test func onlyCancelledPairsDoNotPass() {
+        var cancelled = Self.clean(0, frames: 0)
+        cancelled.state = .cancelled
+        cancelled.recording = nil
+        #expect(!Self.report([cancelled]).passed)
+    }
+}

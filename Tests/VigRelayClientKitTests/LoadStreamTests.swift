@@ -1,0 +1,115 @@
+import Testing
+import VigRelayCore
+@testable import VigRelayClientKit
+
+/// `LoadStream` driven by hand: a fake connection that keeps what is sent, and arrivals fed back.
+struct LoadStreamTests {
+    static let ms: UInt64 = 1_000_000
+    static let sizing = FrameSizing(keyframeSize: 300, deltaSize: 100, framesPerKeyframe: 10)
+
+    final class FakeConnection {
+        var sent: [[UInt8]] = []
+        var full = false
+        var closed = false
+
+        func send(_ message: [UInt8], overLimit: Bool) -> TransmitQueue.PushOutcome {
+            if closed { return .closed }
+            if full && !overLimit { return .stalled }
+            sent.append(message)
+            return .queued(wasEmpty: sent.count == 1)
+        }
+    }
+
+    @Test func pacedFramesGoOutWhenDueStampedWithTheirDueTimeThenEndOfStream() throws {
+        let stats = LoadStats()
+        let stream = LoadStream(kind: .camera, sizing: Self.sizing, intervalNanoseconds: 100 * Self.ms, windowBytes: 1 << 20, stats: stats)
+        let fake = FakeConnection()
+        let t0: UInt64 = 1_000 * Self.ms
+        stream.begin(now: t0, end: t0 + 1_000 * Self.ms)
+        #expect(stream.pump(now: t0, send: fake.send) == .at(t0 + 100 * Self.ms))
+        #expect(fake.sent.count == 1)
+        // 350 ms later: frames 1, 2 and 3 are due (late), each stamped with its own due time.
+        #expect(stream.pump(now: t0 + 350 * Self.ms, send: fake.send) == .at(t0 + 400 * Self.ms))
+        #expect(fake.sent.count == 4)
+        let headers = try fake.sent.map { try MediaFrameHeader.parse($0) }
+        #expect(headers.map(\.sequence) == [0, 1, 2, 3])
+        #expect(headers[0].flags == [.initSegment, .keyframe] && headers[1].flags == [])
+        #expect(fake.sent.map(\.count) == [316, 116, 116, 116])
+        let stamp = try #require(fake.sent[2].withUnsafeBytes { CheckablePayload.read(UnsafeRawBufferPointer(rebasing: $0[16...])) })
+        #expect(stamp.sentNanoseconds == t0 + 200 * Self.ms)
+        // Past the end: the frames due before it, then end of stream.
+        #expect(stream.pump(now: t0 + 1_000 * Self.ms, send: fake.send) == .ended)
+        #expect(fake.sent.count == 11)
+        let end = try MediaFrameHeader.parse(fake.sent[10])
+        #expect(end.flags == .endOfStream && end.sequence == 10 && fake.sent[10].count == 16)
+        #expect(stream.pump(now: t0 + 2_000 * Self.ms, send: fake.send) == .ended && fake.sent.count == 11)
+
+        let lag = LatencySummary(microseconds: stats.snapshot().sendLag)
+        // Frame 4 was due at 400 ms and queued at 1000 ms: the largest lag.
+        #expect(lag.count == 10 && lag.max >= 599 && lag.max <= 601)
+        for message in fake.sent {
+            _ = stream.receive(try MediaFrameHeader.parse(message), message: message, now: t0 + 1_001 * Self.ms)
+        }
+        let figures = stream.figures()
+        #expect(figures.framesSent == 10 && figures.framesReceived == 10 && figures.lost == 0 && figures.corrupt == 0)
+        #expect(figures.payloadBytesSent == 300 + 9 * 100 && figures.payloadBytesSent == figures.payloadBytesReceived)
+        #expect(figures.endOfStreamSent && figures.endOfStreamReceived && stream.ended)
+        #expect(stats.snapshot().framesReceived == 10)
+    }
+
+    @Test func aFullSendQueueKeepsTheFrameAndStallsAfterTheLimit() {
+        let stream = LoadStream(kind: .camera, sizing: Self.sizing, intervalNanoseconds: 100 * Self.ms, windowBytes: 1 << 20, stats: LoadStats())
+        let fake = FakeConnection()
+        let t0: UInt64 = 5_000 * Self.ms
+        stream.begin(now: t0, end: t0 + 60_000 * Self.ms)
+        fake.full = true
+        #expect(stream.pump(now: t0, send: fake.send) == .at(t0 + 2 * Self.ms))
+        #expect(fake.sent.isEmpty && stream.figures().framesSent == 0)
+        #expect(stream.stall(now: t0 + 9_000 * Self.ms, limit: 10_000 * Self.ms) == nil)
+        #expect(stream.stall(now: t0 + 10_001 * Self.ms, limit: 10_000 * Self.ms)?.contains("send queue stayed full") == true)
+        fake.full = false
+        _ = stream.pump(now: t0 + 10_002 * Self.ms, send: fake.send)
+        #expect(fake.sent.count == 64, "a late stream catches up at most 64 frames per turn")
+    }
+
+    @Test func framesSentAndNotArrivingStallTheStreamButSlowFramesDoNot() throws {
+        let stream = LoadStream(kind: .screen, sizing: Self.sizing, intervalNanoseconds: 20_000 * Self.ms, windowBytes: 1 << 20, stats: LoadStats())
+        let fake = FakeConnection()
+        let t0: UInt64 = 1_000 * Self.ms
+        stream.begin(now: t0, end: t0 + 100_000 * Self.ms)
+        _ = stream.pump(now: t0, send: fake.send)
+        #expect(stream.stall(now: t0 + 11_000 * Self.ms, limit: 10_000 * Self.ms)?.contains("no screen frame arrived") == true)
+        // It arrives: nothing is outstanding, so 19 s of quiet before the next frame is no stall.
+        _ = stream.receive(try MediaFrameHeader.parse(fake.sent[0]), message: fake.sent[0], now: t0 + 11_500 * Self.ms)
+        #expect(stream.stall(now: t0 + 19_000 * Self.ms, limit: 10_000 * Self.ms) == nil)
+    }
+
+    @Test func unpacedStreamsKeepTheirWindowAndStampTheQueueTime() throws {
+        let stream = LoadStream(kind: .camera, sizing: .uniform(1000, framesPerKeyframe: 10), intervalNanoseconds: nil, windowBytes: 5000,
+                                stats: LoadStats())
+        let fake = FakeConnection()
+        let t0: UInt64 = 1_000 * Self.ms
+        stream.begin(now: t0, end: t0 + 10_000 * Self.ms)
+        #expect(stream.pump(now: t0 + 5, send: fake.send) == .at(t0 + 5 + Self.ms))
+        #expect(fake.sent.count == 5, "5 x 1016 bytes fill a 5000-byte window")
+        let stamp = try #require(fake.sent[4].withUnsafeBytes { CheckablePayload.read(UnsafeRawBufferPointer(rebasing: $0[16...])) })
+        #expect(stamp.sentNanoseconds == t0 + 5)
+        _ = stream.receive(try MediaFrameHeader.parse(fake.sent[0]), message: fake.sent[0], now: t0 + 10)
+        _ = stream.pump(now: t0 + 20, send: fake.send)
+        #expect(fake.sent.count == 6)
+        #expect(stream.pump(now: t0 + 30, send: fake.send) == .at(t0 + 30 + Self.ms), "window full again")
+        _ = stream.receive(try MediaFrameHeader.parse(fake.sent[1]), message: fake.sent[1], now: t0 + 40)
+        fake.closed = true
+        #expect(stream.pump(now: t0 + 50, send: fake.send) == .closed)
+    }
+
+    @Test func finishNowEndsTheStreamAtTheNextTurn() throws {
+        let stream = LoadStream(kind: .camera, sizing: Self.sizing, intervalNanoseconds: 100 * Self.ms, windowBytes: 1 << 20, stats: LoadStats())
+        let fake = FakeConnection()
+        stream.begin(now: 0, end: 60_000 * Self.ms)
+        _ = stream.pump(now: 0, send: fake.send)
+        stream.finishNow(50 * Self.ms)
+        #expect(stream.pump(now: 50 * Self.ms, send: fake.send) == .ended)
+        #expect(try MediaFrameHeader.parse(fake.sent[1]).flags == .endOfStream)
+    }
+}

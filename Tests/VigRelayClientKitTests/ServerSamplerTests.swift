@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+@testable import VigRelayClientKit
+
+struct ServerSamplerTests {
+    /// A real line of /proc/PID/stat, with a command name that holds spaces and parentheses.
+    static let stat = "4242 (vig (relay) x) S 1 4242 4242 0 -1 4194560 1520 0 0 0 1234 567 0 0 20 0 3 0 81234 250000000 9876 "
+        + "18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 17 1 0 0 0 0 0"
+
+    @Test func cpuTicksAreUtimePlusStimeCountedAfterTheLastParenthesis() {
+        #expect(ServerSampler.cpuTicks(stat: Self.stat) == 1234 + 567)
+        #expect(ServerSampler.cpuTicks(stat: "1 (vigrelay) R 0 1 1 0 -1 0 0 0 0 0 7 3 0") == 10)
+    }
+
+    @Test(arguments: ["", "4242 vigrelay S 1 2 3", "4242 (vigrelay) S 1 2 3 4 5", "1 (x) R 0 1 1 0 -1 0 0 0 0 0 seven 3 0"])
+    func cpuTicksOfSomethingElseIsNil(text: String) {
+        #expect(ServerSampler.cpuTicks(stat: text) == nil)
+    }
+
+    @Test func rssIsVmRSSInBytes() {
+        let status = "Name:\tvigrelay\nVmPeak:\t  999999 kB\nVmRSS:\t   40960 kB\nRssAnon:\t   100 kB\n"
+        #expect(ServerSampler.rssBytes(status: status) == 40960 * 1024)
+        #expect(ServerSampler.rssBytes(status: "Name:\tkthreadd\nState:\tS (sleeping)\n") == nil)
+        #expect(ServerSampler.rssBytes(status: "VmRSS:\tlots kB\n") == nil)
+    }
+
+    @Test func samplesThisProcess() throws {
+        let sampler = try #require(ServerSampler(pid: getpid()))
+        let first = try #require(sampler.sample())
+        var spin = 0.0
+        for i in 0..<2_000_000 { spin += Double(i).squareRoot() }
+        let second = try #require(sampler.sample())
+        #expect(spin > 0)
+        #expect(first.rssBytes > 1 << 20)
+        #expect(second.cpuSeconds >= first.cpuSeconds)
+        #expect(second.atNanoseconds > first.atNanoseconds)
+        #expect(sampler.start == first && sampler.last == second)
+        #expect(sampler.peakRSSBytes == max(first.rssBytes, second.rssBytes))
+        #expect(!sampler.vanished)
+    }
+
+    @Test func aProcessThatDoesNotExistCannotBeSampled() {
+        #expect(ServerSampler(pid: Int32.max - 7) == nil)
+    }
+
+    @Test func costDividesByWallTimeBytesSessionsAndConnections() {
+        let start = ServerSampler.Sample(cpuSeconds: 10, rssBytes: 50_000_000, atNanoseconds: 1_000_000_000)
+        let end = ServerSampler.Sample(cpuSeconds: 14, rssBytes: 60_000_000, atNanoseconds: 9_000_000_000)
+        let cost = ServerCost(pid: 7, start: start, end: end, peakRSSBytes: 70_000_000, payloadBytesRelayed: 2_000_000_000,
+                              sessions: 100, connections: 200)
+        #expect(cost.cpuSeconds == 4)
+        #expect(cost.wallSeconds == 8)
+        #expect(cost.cpuShare == 0.5)
+        #expect(cost.cpuSecondsPerGB == 2)
+        #expect(cost.cpuSecondsPerSession == 0.04)
+        #expect(cost.rssPeakBytes == 70_000_000)
+        #expect(cost.rssPerConnectionBytes == 100_000)
+        let idle = ServerCost(pid: 7, start: start, end: start, peakRSSBytes: 0, payloadBytesRelayed: 0, sessions: 0, connections: 0)
+        #expect(idle.cpuShare == 0 && idle.cpuSecondsPerGB == nil && idle.cpuSecondsPerSession == nil && idle.rssPerConnectionBytes == nil)
+    }
+
+    @Test func clientCPUSaysHowBusyEachLwsThreadWas() {
+        let start = ClientCPU.Reading(processSeconds: 1, threadSeconds: [0.5, 0.2], atNanoseconds: 1_000_000_000)
+        let end = ClientCPU.Reading(processSeconds: 9, threadSeconds: [4.5, 9.8], atNanoseconds: 11_000_000_000)
+        let cpu = ClientCPU(from: start, to: end)
+        #expect(cpu.wallSeconds == 10 && cpu.cpuSeconds == 8 && cpu.cpuShare == 0.8)
+        #expect(cpu.threadBusy.count == 2 && abs(cpu.threadBusy[0] - 0.4) < 1e-9 && abs(cpu.threadBusy[1] - 0.96) < 1e-9)
+        #expect(abs(cpu.busiest - 0.96) < 1e-9 && cpu.saturated)
+        #expect(!ClientCPU(from: start, to: start).saturated)
+        let reading = ClientCPU.Reading.now(threads: [getpid()])
+        #expect(reading.processSeconds > 0 && reading.threadSeconds.count == 1)
+    }
+
+    @Test func listeningInodesComeFromListenRowsOnThePort() {
+        let table = """
+              sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+               0: 0100007F:20FB 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 55501 1 0000000000000000 100 0 0 10 0
+               1: 0100007F:20FB 0100007F:C350 01 00000000:00000000 00:00000000 00000000  1000        0 55502 1 0000000000000000 20 4 30 10 -1
+               2: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 55503 1 0000000000000000 100 0 0 10 0
+            """
+        #expect(ListeningProcess.listeningInodes(table: table, port: 8443) == ["55501"])
+        #expect(ListeningProcess.listeningInodes(table: table, port: 8080) == ["55503"])
+        #expect(ListeningProcess.listeningInodes(table: table, port: 9999).isEmpty)
+    }
+}

@@ -1,0 +1,367 @@
+"""`vigrelay-client load`, the load tester: pairs against the real relay (report fields and counts,
+recordings on disk, server CPU and memory, a relay killed mid-run, bad options), and `--mode mirror`
+against a small mirror relay written here (forwards each pair's messages between its two sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import ssl
+import subprocess
+import threading
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from websockets.asyncio.server import serve
+
+from vrtest import HEX32, free_port, run, wait_until
+
+LATENCY_KEYS = {"p50", "p90", "p99", "p99.9", "max", "count"}
+TOP_KEYS = {"version", "mode", "target", "passed", "exitCode", "interrupted", "startedAt", "wallSeconds", "config", "pairs",
+            "frames", "bytes", "streamSeconds", "throughputMBps", "latencyMs", "connectMs", "welcomeMs", "createMs",
+            "sendLagMs", "streams", "errors", "sessions", "recordings", "server"}
+
+
+def load(client_bin, *args, timeout=120) -> subprocess.CompletedProcess:
+    return run([client_bin, "load", *args], timeout=timeout)
+
+
+def relay_args(relay, certs, tok):
+    return ["--server", relay.base_url, "--ca", certs.ca, "--token", tok]
+
+
+def read_report(path: Path) -> dict:
+    assert path.is_file(), f"no report at {path}"
+    return json.loads(path.read_text())
+
+
+def check_counts_agree(r: dict, pairs: int) -> None:
+    """The report's totals agree with its per-session and per-stream figures."""
+    assert TOP_KEYS <= set(r), f"report lacks {TOP_KEYS - set(r)}"
+    assert r["pairs"]["requested"] == pairs and len(r["sessions"]) == pairs, r["pairs"]
+    f = r["frames"]
+    assert f["sent"] > 0 and f["sent"] == f["received"], f
+    assert f["lost"] == f["corrupt"] == f["reordered"] == f["duplicate"] == f["endOfStreamMissing"] == 0, f
+    streams = r["streams"]
+    assert sum(s["framesSent"] for s in streams) == f["sent"]
+    assert sum(s["framesReceived"] for s in streams) == f["received"]
+    per_session = sum(s["camera"]["framesSent"] + s.get("screen", {}).get("framesSent", 0) for s in r["sessions"])
+    assert per_session == f["sent"], "the sessions' frames add up to the total"
+    b = r["bytes"]
+    assert b["payloadSent"] == b["payloadReceived"] > 0, b
+    assert b["payloadSent"] == sum(s["payloadBytesSent"] for s in streams)
+    for key in ("latencyMs", "connectMs", "sendLagMs"):
+        assert set(r[key]) == LATENCY_KEYS, (key, r[key])
+    lat = r["latencyMs"]
+    assert lat["count"] == f["received"], "every intact frame has a latency"
+    assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99.9"] <= lat["max"] < 5000, lat
+    assert r["throughputMBps"] > 0 and r["streamSeconds"] > 0
+    assert r["errors"] == {"relay": {}, "client": {}}, r["errors"]
+
+
+@pytest.mark.timeout(120)
+def test_load_four_pairs_every_frame_arrives_and_the_report_agrees(client_bin, relay_factory, certs, tmp_path):
+    relay = relay_factory()
+    tok = relay.token("alice")
+    report = tmp_path / "load.json"
+    t0 = time.monotonic()
+    p = load(client_bin, *relay_args(relay, certs, tok), "--pairs", "4", "--duration", "3s", "--ramp", "1s",
+             "--workers", "2", "--report", report)
+    elapsed = time.monotonic() - t0
+    assert p.returncode == 0, f"load exited {p.returncode}\n{p.stdout}\n{p.stderr}"
+    r = read_report(report)
+    check_counts_agree(r, 4)
+    assert r["passed"] is True and r["exitCode"] == 0 and r["interrupted"] is False and r["mode"] == "vigrelay"
+    assert r["target"] == relay.base_url
+    assert r["pairs"] == {"requested": 4, "connected": 4, "completed": 4, "failed": 0, "cancelled": 0}, r["pairs"]
+    assert r["config"]["pairs"] == 4 and r["config"]["fps"] == 10 and r["config"]["bitrate"] == 2_500_000
+    assert r["config"]["keyframeBytes"] > r["config"]["frameBytes"], "keyframes are larger than the frames between"
+    assert r["connectMs"]["count"] == 8 and r["welcomeMs"]["count"] == 8 and r["createMs"]["count"] == 4
+    # 10 fps for 3 s after the ramp, each pair from its own start: 4 pairs send 120 to 160 frames.
+    assert 110 <= r["frames"]["sent"] <= 170, r["frames"]
+    assert elapsed >= 3.5, f"ramp 1s + duration 3s finished after {elapsed:.1f} s"
+    ids = [s["sessionId"] for s in r["sessions"]]
+    assert len(set(ids)) == 4 and all(HEX32.match(i) for i in ids), ids
+    for sid in ids:
+        assert (Path(relay.data_dir) / "sessions" / sid / "session.json").is_file(), f"session {sid} is not on the relay's disk"
+    assert all(s["state"] == "completed" and s["camera"]["endOfStream"] for s in r["sessions"])
+    if r["server"] is not None:  # found the local relay by its port: it must be the right process
+        assert r["server"]["pid"] == relay.proc.pid, r["server"]
+    assert "result: OK" in p.stdout and re.search(r"camera latency", p.stdout), p.stdout
+    assert re.search(r"pairs streaming, [\d.]+ MB/s, p99", p.stderr), f"no progress line on stderr:\n{p.stderr}"
+    assert "\r" not in p.stderr, "stderr is not a terminal: plain lines, no carriage returns"
+
+
+@pytest.mark.timeout(120)
+def test_load_record_leaves_one_complete_recording_per_pair_holding_every_byte_sent(client_bin, relay_factory, certs, tmp_path):
+    relay = relay_factory()
+    tok = relay.token("alice")
+    report = tmp_path / "load.json"
+    p = load(client_bin, *relay_args(relay, certs, tok), "--pairs", "4", "--duration", "3s", "--ramp", "1s", "--record",
+             "--report", report)
+    assert p.returncode == 0, f"load --record exited {p.returncode}\n{p.stdout}\n{p.stderr}"
+    r = read_report(report)
+    check_counts_agree(r, 4)
+    sent = {s["sessionId"]: s["camera"]["payloadBytesSent"] for s in r["sessions"]}
+    manifests = sorted(Path(relay.data_dir).glob("sessions/*/recordings/*.json"))
+    assert len(manifests) == 4, f"expected 4 recordings, found {manifests}"
+    for path in manifests:
+        m = json.loads(path.read_text())
+        assert m["state"] == "complete", m
+        assert m["sessionId"] in sent, f"recording of a session the report does not know: {m['sessionId']}"
+        size = sum(part["bytes"] for part in m["parts"])
+        assert size == sent[m["sessionId"]] > 0, f"recording {m['recordingId']}: {size} bytes, the family sent {sent[m['sessionId']]}"
+        on_disk = sum((path.parent / part["file"]).stat().st_size for part in m["parts"])
+        assert on_disk == size, f"{m['recordingId']}: files hold {on_disk} bytes, manifest says {size}"
+        reported = next(s["recording"] for s in r["sessions"] if s["sessionId"] == m["sessionId"])
+        assert reported["recordingId"] == m["recordingId"] and reported["bytes"] == size
+    assert r["recordings"] == {"stopped": 4, "bytes": sum(sent.values())}
+
+
+@pytest.mark.timeout(120)
+def test_load_server_pid_reports_the_relays_cpu_and_memory(client_bin, relay_factory, certs, tmp_path):
+    relay = relay_factory()
+    report = tmp_path / "load.json"
+    p = load(client_bin, *relay_args(relay, certs, relay.token("alice")), "--pairs", "3", "--duration", "2s",
+             "--server-pid", str(relay.proc.pid), "--report", report)
+    assert p.returncode == 0, p.stderr
+    s = read_report(report)["server"]
+    assert s is not None and s["pid"] == relay.proc.pid, s
+    assert s["cpuSeconds"] > 0 and s["cpuShare"] > 0 and s["wallSeconds"] >= 1.5, s
+    assert s["cpuSecondsPerGB"] > 0 and s["cpuSecondsPerSession"] > 0, s
+    assert s["rssStartBytes"] > 1_000_000 and s["rssEndBytes"] > 1_000_000, s
+    assert s["rssPeakBytes"] >= max(s["rssStartBytes"], s["rssEndBytes"]), s
+    assert s["rssPerConnectionBytes"] is not None and s["processEnded"] is False, s
+    assert re.search(r"server pid \d+: [\d.]+ CPU-s", p.stdout), p.stdout
+
+
+@pytest.mark.timeout(120)
+def test_load_with_a_relay_killed_mid_run_fails_with_a_report(client_bin, relay_factory, certs, tmp_path):
+    relay = relay_factory()
+    tok = relay.token("alice")
+    report = tmp_path / "load.json"
+    proc = subprocess.Popen([str(client_bin), "load", *map(str, relay_args(relay, certs, tok)), "--pairs", "4",
+                             "--duration", "60s", "--report", str(report)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        wait_until(lambda: proc.poll() is not None or relay.http("GET", "/healthz").json()["connections"] >= 8,
+                   30, "the 4 pairs to connect")
+        assert proc.poll() is None, f"load ended early ({proc.returncode}): {proc.communicate()}"
+        relay.kill()
+        out, err = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+            pytest.fail("load did not end within 40 s of the relay dying")
+    assert proc.returncode == 1, f"exit {proc.returncode}\n{out}\n{err}"
+    r = read_report(report)
+    assert r["passed"] is False and r["pairs"]["failed"] == 4 and r["pairs"]["connected"] == 4, r["pairs"]
+    assert r["errors"]["client"].get("connection_lost", 0) >= 1, r["errors"]
+    assert all(s["error"]["code"] in ("connection_lost", "stalled") for s in r["sessions"]), r["sessions"]
+    assert "result: FAILED" in out and "connection_lost" in out, out
+
+
+def test_load_refused_token_exits_3(client_bin, relay, certs, forged_token):
+    p = load(client_bin, *relay_args(relay, certs, forged_token), "--pairs", "2", "--duration", "2s", timeout=60)
+    assert p.returncode == 3, f"exit {p.returncode}: {p.stderr}"
+    assert "token refused" in p.stderr
+
+
+def test_load_unreachable_relay_exits_2(client_bin, certs):
+    p = load(client_bin, "--server", f"https://127.0.0.1:{free_port()}", "--ca", certs.ca, "--token", "t.t",
+             "--pairs", "2", "--duration", "2s", timeout=60)
+    assert p.returncode == 2, f"exit {p.returncode}: {p.stderr}"
+    assert "cannot connect" in p.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--pairs", "0"], "--pairs must be 1 to 100000"),
+    (["--bitrate", "fast"], "--bitrate 'fast' is not a bitrate"),
+    (["--duration", "5x"], "--duration"),
+    (["--ramp", "soon"], "--ramp"),
+    (["--fps", "0"], "--fps must be more than 0"),
+    (["--workers", "0"], "--workers must be 1 to 256"),
+    (["--frame-size", "8"], "--frame-size must be 16 to"),
+    (["--screen-bitrate", "lots"], "--screen-bitrate 'lots' is not a bitrate"),
+    (["--mode", "echo"], "--mode 'echo' is not a mode"),
+    (["--server-pid=-4"], "--server-pid must be a process id"),
+    (["--server-pid", "2147483000"], "--server-pid 2147483000: cannot read /proc/2147483000"),
+    (["--url", "wss://127.0.0.1:1/m"], "--url goes with --mode mirror"),
+], ids=["pairs", "bitrate", "duration", "ramp", "fps", "workers", "frame-size", "screen-bitrate", "mode", "pid-negative",
+        "pid-missing", "url-without-mirror"])
+def test_load_bad_options_exit_64_with_a_clear_message(client_bin, args, message):
+    p = load(client_bin, "--server", "https://127.0.0.1:1", "--token", "t.t", *args, timeout=30)
+    assert p.returncode == 64, f"load {args}: exit {p.returncode}, expected 64: {p.stderr}"
+    assert message in p.stderr, f"load {args}: expected {message!r} in: {p.stderr}"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--mode", "mirror"], "--mode mirror needs --url"),
+    (["--mode", "mirror", "--url", "https://127.0.0.1:1/m"], "is not a WebSocket URL"),
+    (["--mode", "mirror", "--url", "wss://127.0.0.1:1/m", "--record"], "--record needs the vigrelay protocol"),
+    (["--mode", "mirror", "--url", "wss://127.0.0.1:1/m", "--token", "t.t"], "--server and --token are for vigrelay mode"),
+    ([], "--server https://HOST:PORT is required"),
+    (["--server", "https://127.0.0.1:1"], "--token is required"),
+], ids=["mirror-no-url", "mirror-bad-url", "mirror-record", "mirror-token", "no-server", "no-token"])
+def test_load_mode_options_are_checked(client_bin, args, message):
+    p = load(client_bin, *args, timeout=30)
+    assert p.returncode == 64, f"load {args}: exit {p.returncode}, expected 64: {p.stderr}"
+    assert message in p.stderr, p.stderr
+
+
+# --- mirror mode ---------------------------------------------------------------------------------
+
+class MirrorRelay:
+    """A tiny TLS WebSocket relay for `--mode mirror`: the sockets that connect with the same
+    `pair=` query value are a pair, and every message one sends goes to the other, unchanged (kept
+    until the other connects). `tamper` changes the 5th binary message of each direction: "drop"
+    leaves it out, "corrupt" flips a byte near its end, "stall" forwards nothing from it on.
+    Runs its own asyncio loop on a thread."""
+
+    def __init__(self, certs, tamper: str | None = None):
+        self.certs, self.tamper = certs, tamper
+        self.port = free_port()
+        self.paths: list[str] = []
+        self.subprotocols: list = []
+        self._pairs: dict[str, dict] = {}
+        self._ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="mirror-relay", daemon=True)
+
+    def __enter__(self) -> "MirrorRelay":
+        self._thread.start()
+        assert self._ready.wait(10), "the mirror relay did not start within 10 s"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set_result, None)
+        self._thread.join(10)
+
+    @property
+    def url(self) -> str:
+        return f"wss://127.0.0.1:{self.port}/mirror"
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._serve())
+
+    async def _serve(self) -> None:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(self.certs.cert), str(self.certs.key))
+        self._stop = self._loop.create_future()
+        async with serve(self._handle, "127.0.0.1", self.port, ssl=ctx, max_size=None, compression=None):
+            self._ready.set()
+            await self._stop
+
+    async def _handle(self, ws) -> None:
+        self.paths.append(ws.request.path)
+        self.subprotocols.append(ws.request.headers.get("Sec-WebSocket-Protocol"))
+        pair_id = parse_qs(urlsplit(ws.request.path).query).get("pair", [""])[0]
+        pair = self._pairs.setdefault(pair_id, {"sockets": [], "pending": {}})
+        pair["sockets"].append(ws)
+        pending = pair["pending"].pop("waiting", [])
+        for message in pending:  # what the first socket sent before this one came
+            await ws.send(message)
+        binary = 0
+        try:
+            async for message in ws:
+                if isinstance(message, bytes):
+                    binary += 1
+                    if binary == 5 and self.tamper == "drop":
+                        continue
+                    if binary >= 5 and self.tamper == "stall":
+                        continue  # keeps the sockets open and forwards nothing more
+                    if binary == 5 and self.tamper == "corrupt":
+                        message = message[:-3] + bytes([message[-3] ^ 0xFF]) + message[-2:]
+                peers = [s for s in pair["sockets"] if s is not ws]
+                if peers:
+                    await peers[0].send(message)
+                else:
+                    pair["pending"].setdefault("waiting", []).append(message)
+        finally:
+            pair["sockets"].remove(ws)
+
+
+@pytest.mark.timeout(120)
+def test_load_mirror_mode_measures_another_relay_with_the_same_frames(client_bin, certs, tmp_path):
+    report = tmp_path / "mirror.json"
+    with MirrorRelay(certs) as mirror:
+        p = load(client_bin, "--mode", "mirror", "--url", mirror.url, "--ca", certs.ca, "--pairs", "3",
+                 "--duration", "2s", "--screen-bitrate", "500k", "--report", report)
+        paths, subprotocols = list(mirror.paths), list(mirror.subprotocols)
+    assert p.returncode == 0, f"load --mode mirror exited {p.returncode}\n{p.stdout}\n{p.stderr}"
+    r = read_report(report)
+    check_counts_agree(r, 3)
+    assert r["mode"] == "mirror" and r["target"] == mirror.url and r["passed"] is True
+    assert [s["stream"] for s in r["streams"]] == ["camera", "screen"], "the screen stream goes the other way"
+    assert all(s["framesReceived"] > 0 for s in r["streams"]), r["streams"]
+    assert r["connectMs"]["count"] == 6 and r["welcomeMs"]["count"] == 0, "two sockets per pair, no vigrelay welcome"
+    # Pairing contract: both sockets of a pair ask for the URL's path with the same pair=RUN-N, no subprotocol.
+    assert len(paths) == 6 and all(p.startswith("/mirror?pair=") for p in paths), paths
+    ids = sorted(p.split("pair=")[1] for p in paths)
+    assert len(set(ids)) == 3 and all(ids.count(i) == 2 for i in ids), ids
+    assert sorted(s["sessionId"] for s in r["sessions"]) == sorted(set(ids))
+    assert subprotocols == [None] * 6, f"mirror sockets must offer no subprotocol: {subprotocols}"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("tamper,field", [("drop", "lost"), ("corrupt", "corrupt")])
+def test_load_mirror_mode_catches_a_relay_that_loses_or_corrupts_a_frame(client_bin, certs, tmp_path, tamper, field):
+    report = tmp_path / "mirror.json"
+    with MirrorRelay(certs, tamper=tamper) as mirror:
+        p = load(client_bin, "--mode", "mirror", "--url", mirror.url, "--ca", certs.ca, "--pairs", "2",
+                 "--duration", "2s", "--report", report)
+    assert p.returncode == 1, f"a {tamper}ped frame must fail the run: exit {p.returncode}\n{p.stdout}"
+    r = read_report(report)
+    assert r["passed"] is False and r["frames"][field] == 2, r["frames"]
+    assert "result: FAILED" in p.stdout
+
+
+@pytest.mark.timeout(120)
+def test_load_reports_a_relay_that_stops_forwarding_as_stalled_instead_of_hanging(client_bin, certs, tmp_path):
+    report = tmp_path / "mirror.json"
+    t0 = time.monotonic()
+    with MirrorRelay(certs, tamper="stall") as mirror:
+        p = load(client_bin, "--mode", "mirror", "--url", mirror.url, "--ca", certs.ca, "--pairs", "2",
+                 "--duration", "2s", "--report", report, timeout=90)
+    elapsed = time.monotonic() - t0
+    assert p.returncode == 1, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    r = read_report(report)
+    assert r["pairs"]["failed"] == 2 and r["errors"]["client"] == {"stalled": 2}, r["errors"]
+    assert all(s["error"]["code"] == "stalled" for s in r["sessions"])
+    assert 10 <= elapsed < 40, f"a stall is declared after 10 s without a frame, not sooner or much later: {elapsed:.1f} s"
+
+
+@pytest.mark.timeout(120)
+def test_load_ctrl_c_ends_the_streams_early_and_still_reports(client_bin, relay_factory, certs, tmp_path):
+    relay = relay_factory()
+    report = tmp_path / "load.json"
+    proc = subprocess.Popen([str(client_bin), "load", *map(str, relay_args(relay, certs, relay.token("alice"))), "--pairs", "3",
+                             "--duration", "60s", "--record", "--report", str(report)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        wait_until(lambda: proc.poll() is not None or relay.http("GET", "/healthz").json()["connections"] >= 6,
+                   30, "the 3 pairs to connect")
+        assert proc.poll() is None, f"load ended early ({proc.returncode}): {proc.communicate()}"
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        elapsed = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err}"
+    assert elapsed < 20, f"Ctrl-C took {elapsed:.1f} s to end the run"
+    assert "Ctrl-C" in err and "interrupted by Ctrl-C" in out, (out, err)
+    r = read_report(report)
+    assert r["interrupted"] is True and r["passed"] is True, r["pairs"]
+    assert r["pairs"]["completed"] + r["pairs"]["cancelled"] == 3 and r["pairs"]["failed"] == 0, r["pairs"]
+    assert r["frames"]["sent"] == r["frames"]["received"] > 0
+    done = [s for s in r["sessions"] if s["state"] == "completed"]
+    assert done and r["recordings"]["stopped"] == len(done), "a pair ended by Ctrl-C still stops its recording cleanly"
