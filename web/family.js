@@ -168,3 +168,6 @@ ui.leave.addEventListener("click", () => {
   show(ui.left);
 });
 
+
+// For automated checks and debugging in the console.
+window.__vigrelay = { get connection() { return connection; }, get sender() { return sender; } };

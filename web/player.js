@@ -49,6 +49,8 @@ export class MsePlayer {
     this.detach();
     this.waitingForInit = false;
     const type = sniffType(initBytes);
+    this.type = type;
+    this.initHead = Array.from(initBytes.subarray(0, 8));
     const mediaSource = new MediaSource();
     this.mediaSource = mediaSource;
     this.queue = [initBytes.slice()];
