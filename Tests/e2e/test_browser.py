@@ -156,11 +156,15 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
              15, "the clip on the family's page")
     prac.js("document.getElementById('review-video').play().then(() => true)")
     fam.wait(video_playing("#shared-screen", 0.3), 15, "the clip to play on the family's page")
-    # A clip keeps the recording's timestamps: its timeline starts where it was cut, not at 0.
-    target = prac.js("(() => { const v = document.getElementById('review-video'); v.pause(); "
-                     "const t = (v.seekable.length ? v.seekable.start(0) : 0) + 1.0; v.currentTime = t; return t; })()")
+    # A clip keeps the recording's timestamps: its timeline starts where it was cut, not at 0. The
+    # family must end up paused where the practitioner's player is (a seek the browser cannot make
+    # exactly lands elsewhere on both sides alike).
+    prac.js("(() => { const v = document.getElementById('review-video'); v.pause(); "
+            "v.currentTime = (v.seekable.length ? v.seekable.start(0) : 0) + 1.0; return true; })()")
+    target = prac.wait("(() => { const v = document.getElementById('review-video'); "
+                       "return !v.seeking && v.paused ? String(v.currentTime) : ''; })()", 10, "the practitioner's seek")
     try:
-        fam.wait("(() => { const v = document.getElementById('shared-screen'); return v.paused && Math.abs(v.currentTime - " + str(target) + ") < 0.3; })()",
+        fam.wait("(() => { const v = document.getElementById('shared-screen'); return v.paused && Math.abs(v.currentTime - " + target + ") < 0.3; })()",
                  10, f"the family's player to pause at {target} s")
     except AssertionError as e:
         state = fam.js("(() => { const v = document.getElementById('shared-screen'); return {t: v.currentTime, p: v.paused, rs: v.readyState, d: v.duration}; })()")
