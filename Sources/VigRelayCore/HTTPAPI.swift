@@ -65,7 +65,7 @@ public enum HTTPOutcome: Sendable, Equatable {
     case deleteRecordings(sessionID: String)
 }
 
-/// The HTTP API's routing and decisions, pure: health, and session creation.
+/// The HTTP API's routing and decisions, pure: health, session creation, the web app's files.
 ///
 /// Thread: used on the lws thread together with the `RelayCore` it reads and updates.
 public struct HTTPAPI {
@@ -73,11 +73,14 @@ public struct HTTPAPI {
     public let limits: RelayLimits
     /// Base of `joinUrl`, e.g. `https://127.0.0.1:8443`, without a trailing slash.
     public let publicURL: String
+    /// The web app served at `/`, `/join` and `/app/...` (empty: those paths answer 404).
+    public let site: WebSite
 
-    public init(authority: TokenAuthority, limits: RelayLimits, publicURL: String) {
+    public init(authority: TokenAuthority, limits: RelayLimits, publicURL: String, site: WebSite = WebSite()) {
         self.authority = authority
         self.limits = limits
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.site = site
     }
 
     /// Decides the outcome of one request. `core` gets a new session when one is created.
@@ -89,6 +92,9 @@ public struct HTTPAPI {
         case "/v1/sessions":
             guard request.method == "POST" else { return .respond(methodNotAllowed("POST")) }
             return createSession(request, core: core, now: now)
+        case _ where WebSite.owns(path: request.path):
+            guard request.method == "GET" || request.method == "HEAD" else { return .respond(methodNotAllowed("GET")) }
+            return .respond(site.response(forPath: request.path))
         default:
             if request.path.hasPrefix(Self.sessionsPrefix) { return sessionResource(request, core: core, now: now) }
             return .respond(noSuchEndpoint(request.path))

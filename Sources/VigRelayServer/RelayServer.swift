@@ -19,6 +19,8 @@ public final class RelayServer: Sendable {
     private let sessions: [SessionRecord]
     /// Consent and recording ids of the previous run, given to the core before it serves.
     private let restoredRecording: [PersistedRecordingState]
+    /// The web app, read from disk here once; empty when there is none.
+    private let site: WebSite
 
     /// Checks the certificate and key, loads (or creates) the secret and loads stored sessions.
     public init(configuration: ServerConfiguration, secretFile: String?, logger: Logger) throws {
@@ -44,6 +46,13 @@ public final class RelayServer: Sendable {
         self.restoredRecording = PersistedRecordingState.load(dataDir: configuration.dataDir, sessionIDs: sessions.map(\.id), logger: logger)
         logger.info("sessions loaded", metadata: ["count": "\(sessions.count)",
                     "with.consent": "\(restoredRecording.filter(\.consent).count)"])
+        if let webDir = configuration.webDir {
+            self.site = try WebSiteLoader.load(directory: webDir, webSocketOrigin: Self.webSocketOrigin(configuration.effectivePublicURL))
+            logger.info("web app loaded", metadata: ["web.dir": "\(webDir)", "files": "\(site.assets.count)"])
+        } else {
+            self.site = WebSite()
+            logger.warning("no web app found (web/ next to the executable or --web-dir): / and /join answer 404")
+        }
         if configuration.testWriterDelayMs > 0 {
             logger.warning("TEST HOOK: the disk writer sleeps before every recording append (VIGRELAY_TEST_WRITER_DELAY_MS); never use this in production",
                            metadata: ["delay.ms": "\(configuration.testWriterDelayMs)"])
@@ -69,7 +78,7 @@ public final class RelayServer: Sendable {
             core.restoreRecording(sessionID: state.sessionID, consent: state.consent, childAgreed: state.childAgreed,
                                   recordingIDs: state.recordingIDs)
         }
-        let api = HTTPAPI(authority: authority, limits: configuration.limits, publicURL: configuration.effectivePublicURL)
+        let api = HTTPAPI(authority: authority, limits: configuration.limits, publicURL: configuration.effectivePublicURL, site: site)
         let loop = ServiceLoop(configuration: configuration, logger: logger, core: core, api: api, inbox: inbox,
                                writer: writer, reader: reader, sessionStore: SessionStore(dataDir: configuration.dataDir))
         let result = ServiceThreadResult()
@@ -92,6 +101,13 @@ public final class RelayServer: Sendable {
         done.wait()
         if let error = result.error { throw error }
         logger.info("stopped")
+    }
+
+    /// `wss://host[:port]` of an `https://` public URL, for the pages' `connect-src`.
+    static func webSocketOrigin(_ publicURL: String) -> String? {
+        guard let url = URL(string: publicURL), url.scheme == "https", let host = url.host else { return nil }
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        return "wss://" + hostPart + (url.port.map { ":\($0)" } ?? "")
     }
 
     private func raiseOpenFileLimit() {

@@ -11,6 +11,9 @@ public struct ServerConfiguration: Sendable {
     public var keyPath = "certs/dev/server.key"
     /// Base of `joinUrl`; default `https://HOST:PORT`.
     public var publicURL: String?
+    /// Directory of the web app's files (`web/`), read once at start; nil: found next to the
+    /// executable (`WebSiteLoader.locate`), or no pages are served if there is none.
+    public var webDir: String?
     /// Seconds to wait for connections to close on shutdown before exiting anyway.
     public var shutdownGraceSeconds = 3
     public var limits = RelayLimits()

@@ -125,7 +125,7 @@ extension ServiceLoop {
     }
 
     /// Writes the status line, the common headers with the exact length, the security headers and
-    /// `extra` (lower-case names).
+    /// `extra` (lower-case names; one of them replaces a security header of the same name).
     func writeHeaders(_ wsi: OpaquePointer, status: Int, contentType: String, length: Int64, extra: [String: String]) -> Bool {
         let capacity = 2048
         let start = (scratch + pre).assumingMemoryBound(to: UInt8.self)
@@ -133,7 +133,9 @@ extension ServiceLoop {
         var p: UnsafeMutablePointer<UInt8>? = start
         guard lws_add_http_common_headers(wsi, UInt32(status), contentType, lws_filepos_t(length), &p, end) == 0
         else { return false }
-        for (name, value) in Self.securityHeaders + extra.sorted(by: { $0.key < $1.key }).map({ ($0.key + ":", $0.value) }) {
+        // `extra` may replace a common header (the web app's files say `cache-control: no-cache`).
+        let common = Self.securityHeaders.filter { extra[String($0.0.dropLast())] == nil }
+        for (name, value) in common + extra.sorted(by: { $0.key < $1.key }).map({ ($0.key + ":", $0.value) }) {
             guard lws_add_http_header_by_name(wsi, name, value, Int32(value.utf8.count), &p, end) == 0 else { return false }
         }
         return lws_finalize_write_http_header(wsi, start, &p, end) == 0

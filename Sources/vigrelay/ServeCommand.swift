@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import VigRelayCore
 import VigRelayServer
+import VigRelayStorage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,6 +43,9 @@ struct ServeCommand: ParsableCommand {
     var retention: String?
     @Option(name: .customLong("reconnect-grace"), help: "How long a running recording waits for a side that dropped (family or practitioner), e.g. 90s or 2m; a family back in time continues it as a new part.")
     var reconnectGrace = "2m"
+
+    @Option(name: .customLong("web-dir"), help: "Directory of the web app (the repository's web/); default: found next to the executable, or \\$VIGRELAY_WEB_DIR.")
+    var webDir: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
@@ -95,6 +99,9 @@ struct ServeCommand: ParsableCommand {
         config.recordingQuotaBytes = recordingQuota
         config.retentionSeconds = retention.flatMap(DurationParser.seconds)
         config.limits.reconnectGraceSeconds = DurationParser.seconds(reconnectGrace)!
+        let explicitWebDir = webDir ?? ProcessInfoEnvironment.value("VIGRELAY_WEB_DIR")
+        // /proc/self/exe: the real binary even when started through PATH or a symlink.
+        config.webDir = WebSiteLoader.locate(explicit: explicitWebDir, executablePath: "/proc/self/exe")
         if let delay = ProcessInfoEnvironment.value("VIGRELAY_TEST_WRITER_DELAY_MS") {
             // Test only (see ServerConfiguration.testWriterDelayMs); read once, here.
             guard let ms = Int(delay), (0...10_000).contains(ms) else {

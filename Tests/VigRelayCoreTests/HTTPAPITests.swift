@@ -66,9 +66,10 @@ struct HTTPAPITests {
 
     // MARK: routing
 
-    @Test(arguments: ["/", "/v1", "/v1/sessions/", "/v1/sessions//recordings", "/v1/sessions/\(Fixture.sessionID)/",
+    /// `/` and `/join` are the web app's pages now (WebSiteTests).
+    @Test(arguments: ["/v1", "/v1/sessions/", "/v1/sessions//recordings", "/v1/sessions/\(Fixture.sessionID)/",
                       "/v1/sessions/\(Fixture.sessionID)/nope", "/v1/sessions/\(Fixture.sessionID)/recordings/00112233445566aa/x",
-                      "/healthz/", "/join", "/V1/SESSIONS"])
+                      "/healthz/", "/join/", "/apps/x.js", "/V1/SESSIONS"])
     func otherPathsAreNotFound(path: String) {
         for method in ["GET", "POST"] {
             let message = expectError(api().handle(HTTPRequest(method: method, path: path, authorization: "Bearer \(Fixture.practitionerToken())"),

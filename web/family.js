@@ -1,0 +1,173 @@
+// The family's page: consent, camera, streaming to the practitioner, recording indicator,
+// withdrawal, and the practitioner's shared screen or clip during the shared review.
+import { RelayConnection } from "./connection.js";
+import { StreamSender } from "./sender.js";
+import { MsePlayer } from "./player.js";
+import { consent, parseInviteFragment, RECORDING_ACTIVE, STREAM_SCREEN } from "./protocol.js";
+import { ReviewFollower } from "./review.js";
+
+const $ = (id) => document.getElementById(id);
+const show = (el, on = true) => { el.hidden = !on; };
+
+const invite = parseInviteFragment(location.hash);
+const ui = {
+  consent: $("consent-recording"), child: $("consent-child"), childHint: $("child-hint"),
+  join: $("join"), joinProblem: $("join-problem"), facing: $("camera-facing"),
+  before: $("before"), joinBox: $("join-box"), during: $("during"), left: $("left"),
+  connection: $("connection-status"), recording: $("recording-status"),
+  preview: $("preview"), sharedBox: $("shared-box"), shared: $("shared-screen"),
+  withdraw: $("withdraw"), withdrawStatus: $("withdraw-status"), leave: $("leave"),
+};
+
+let connection = null;
+let sender = null;
+let camera = null;
+let everConnected = false;
+/** A withdrawal asked for while disconnected: sent with the next welcome. */
+let pendingWithdrawal = false;
+const screenPlayer = new MsePlayer(ui.shared);
+const review = new ReviewFollower(ui.shared, screenPlayer);
+
+if (!invite) {
+  show($("link-problem"));
+  ui.join.disabled = true;
+}
+
+ui.child.addEventListener("change", () => show(ui.childHint, ui.child.checked));
+ui.consent.addEventListener("change", sendConsent);
+ui.child.addEventListener("change", () => { if (ui.consent.checked) sendConsent(); });
+
+function sendConsent() {
+  if (!connection?.isOpen) return;
+  connection.send(consent(ui.consent.checked, ui.child.checked));
+}
+
+ui.join.addEventListener("click", async () => {
+  show(ui.joinProblem, false);
+  ui.join.disabled = true;
+  try {
+    camera = await navigator.mediaDevices.getUserMedia({
+      video: { facingMode: ui.facing.value, width: { ideal: 1280 }, height: { ideal: 720 } },
+      audio: true,
+    });
+  } catch (error) {
+    ui.joinProblem.textContent = "We could not start your camera. Please allow this page to use the camera and microphone, then try again.";
+    show(ui.joinProblem);
+    ui.join.disabled = false;
+    return;
+  }
+  ui.preview.srcObject = camera;
+  show(ui.before, false);
+  show(ui.joinBox, false);
+  show(ui.during);
+  connect();
+});
+
+function connect() {
+  connection = new RelayConnection(invite.session, invite.invite);
+  sender = new StreamSender(connection, camera, 1);
+  connection.addEventListener("state", (e) => onState(e.detail));
+  connection.addEventListener("welcome", (e) => onWelcome(e.detail));
+  connection.addEventListener("message", (e) => onMessage(e.detail));
+  connection.addEventListener("frame", (e) => {
+    if (e.detail.stream !== STREAM_SCREEN) return;
+    show(ui.sharedBox);
+    review.frame(e.detail);
+  });
+  connection.start();
+}
+
+function onState({ state, code }) {
+  if (state === "reconnecting") {
+    sender.stop();
+    screenPlayer.gap();
+    ui.connection.textContent = "The connection dropped. Reconnecting…";
+    ui.connection.className = "status warn";
+  } else if (state === "closed" && code !== undefined && code !== 1000) {
+    sender?.stop();
+    ui.connection.textContent = code === 4001
+      ? "This call was opened on another device or tab, so it stopped here."
+      : "We could not connect with this link. It may have expired: please ask your practitioner for a new one.";
+    ui.connection.className = "status warn";
+  }
+}
+
+function onWelcome(welcome) {
+  ui.connection.textContent = everConnected ? "Connected again." : welcome.peerPresent
+    ? "Connected. Your practitioner can see you." : "Connected. Waiting for your practitioner to join.";
+  ui.connection.className = "status ok";
+  if (pendingWithdrawal) {
+    pendingWithdrawal = false;
+    connection.send(consent(false));
+  } else if (!everConnected && ui.consent.checked) {
+    sendConsent();
+  }
+  everConnected = true;
+  sender.start();
+}
+
+function onMessage(message) {
+  switch (message.type) {
+    case "peer":
+      if (message.role === "practitioner") {
+        ui.connection.textContent = message.event === "joined"
+          ? "Your practitioner has joined and can see you." : "Your practitioner has left for now.";
+        if (message.event === "left") { show(ui.sharedBox, false); screenPlayer.clear(); }
+      }
+      break;
+    case "recording":
+      showRecording(message);
+      break;
+    case "consent":
+      ui.consent.checked = message.recording === true;
+      break;
+    case "signal":
+      review.signal(message, () => show(ui.sharedBox));
+      if (message.review === "end") { show(ui.sharedBox, false); screenPlayer.clear(); }
+      break;
+    case "skipped":
+      if (message.stream === STREAM_SCREEN) screenPlayer.gap();
+      break;
+    default:
+      break;
+  }
+}
+
+function showRecording(message) {
+  if (RECORDING_ACTIVE.has(message.state)) {
+    ui.recording.textContent = "● Recording";
+    ui.recording.className = "recording-on";
+  } else {
+    ui.recording.textContent = "Not recording";
+    ui.recording.className = "recording-off";
+  }
+  if (message.state === "deleted") {
+    ui.withdrawStatus.textContent = "The videos of this call have been deleted.";
+    show(ui.withdrawStatus);
+  }
+}
+
+ui.withdraw.addEventListener("click", () => {
+  ui.consent.checked = false;
+  ui.child.checked = false;
+  show(ui.childHint, false);
+  if (connection?.send(consent(false))) {
+    ui.withdrawStatus.textContent = "Recording stopped. Deleting the videos…";
+  } else {
+    ui.withdrawStatus.textContent = "Not connected right now: the videos will be deleted as soon as we reconnect.";
+    pendingWithdrawal = true;
+  }
+  show(ui.withdrawStatus);
+});
+
+ui.leave.addEventListener("click", () => {
+  sender?.stop();
+  connection?.stop();
+  camera?.getTracks().forEach((t) => t.stop());
+  show(ui.during, false);
+  show(ui.left);
+});
+
+
+// For automated checks and debugging in the console.
+window.__vigrelay = { get connection() { return connection; }, get sender() { return sender; } };

@@ -1,0 +1,368 @@
+// The practitioner's page: token, sessions, the family's live camera, recording, marks, clips and
+// the shared review.
+import * as api from "./api.js";
+import { RelayConnection } from "./connection.js";
+import { MsePlayer } from "./player.js";
+import { StreamSender } from "./sender.js";
+import { ReviewLeader } from "./review.js";
+import { mark, record, signal, RECORDING_ACTIVE, STREAM_CAMERA, STREAM_SCREEN } from "./protocol.js";
+import { clipSpanAround, formatSeconds } from "./clips.js";
+
+const $ = (id) => document.getElementById(id);
+const show = (el, on = true) => { el.hidden = !on; };
+function el(tag, props = {}, ...children) {
+  const element = Object.assign(document.createElement(tag), props);
+  element.append(...children);
+  return element;
+}
+
+const state = {
+  sessionId: null, connection: null, recordingId: null, recordingStartedAt: 0,
+  marks: [], familyPresent: false, summary: null, screenSender: null, review: null,
+};
+const live = new MsePlayer($("live-video"));
+
+// --- token -----------------------------------------------------------------------------------
+$("token").value = api.savedToken();
+tokenStatus();
+$("save-token").addEventListener("click", () => { api.saveToken($("token").value.trim()); tokenStatus(); });
+$("token").addEventListener("change", () => { api.saveToken($("token").value.trim()); tokenStatus(); });
+function tokenStatus() {
+  $("token-status").textContent = api.savedToken() ? "Token saved in this browser." : "No token yet: ask your administrator for one.";
+}
+
+// --- sessions --------------------------------------------------------------------------------
+$("create-session").addEventListener("click", async () => {
+  show($("create-status"), false);
+  api.saveToken($("token").value.trim());
+  const labels = { purpose: "filming" };
+  if ($("case-ref").value.trim()) labels.caseRef = $("case-ref").value.trim();
+  if ($("cycle").value) labels.cycle = Number($("cycle").value);
+  try {
+    const created = await api.createSession(labels);
+    api.rememberSession({ sessionId: created.sessionId, joinUrl: created.joinUrl, createdAt: new Date().toISOString(),
+                          caseRef: created.caseRef, cycle: created.cycle, expiresAt: created.expiresAt });
+    $("invite-link").textContent = created.joinUrl;
+    show($("invite-box"));
+    renderSessions();
+    openSession(created.sessionId);
+  } catch (error) {
+    $("create-status").textContent = `Could not create the session: ${error.message}`;
+    show($("create-status"));
+  }
+});
+
+$("copy-invite").addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText($("invite-link").textContent);
+    $("copy-status").textContent = "Copied.";
+  } catch {
+    getSelection().selectAllChildren($("invite-link"));
+    $("copy-status").textContent = "Select the link and copy it.";
+  }
+});
+
+$("refresh-sessions").addEventListener("click", () => renderSessions(true));
+
+async function renderSessions(withSummaries = false) {
+  const list = $("sessions");
+  list.replaceChildren();
+  for (const s of api.savedSessions()) {
+    const label = [s.caseRef, s.cycle ? `cycle ${s.cycle}` : null, new Date(s.createdAt).toLocaleString()].filter(Boolean).join(" · ");
+    const facts = el("span", { className: "facts" });
+    const open = el("button", { type: "button", textContent: "Open" });
+    open.setAttribute("aria-label", `Open session ${label}`);
+    open.addEventListener("click", () => openSession(s.sessionId, s.joinUrl));
+    list.append(el("li", { className: s.sessionId === state.sessionId ? "current" : "" }, el("span", { textContent: label }), " ", facts, " ", open));
+    if (withSummaries) {
+      api.sessionSummary(s.sessionId).then((summary) => { facts.textContent = summaryFacts(summary); })
+        .catch((error) => { facts.textContent = error.status === 404 ? "(gone)" : `(${error.message})`; });
+    }
+  }
+}
+
+function summaryFacts(summary) {
+  const consent = summary.consent?.recording ? "consent given" + (summary.consent.childAgreed ? " (child too)" : "") : "no consent";
+  const recordings = summary.recordings.filter((r) => r.state !== "deleted").length;
+  return `${consent}; ${recordings} recording${recordings === 1 ? "" : "s"}, ${summary.marks.length} marks, ${summary.clips.length} clips`;
+}
+
+// --- live ------------------------------------------------------------------------------------
+function openSession(sessionId, joinUrl) {
+  state.connection?.stop();
+  live.clear();
+  Object.assign(state, { sessionId, recordingId: null, marks: [], familyPresent: false });
+  if (joinUrl) { $("invite-link").textContent = joinUrl; show($("invite-box")); }
+  $("session-label").textContent = sessionId.slice(0, 8);
+  const connection = new RelayConnection(sessionId, api.savedToken());
+  state.connection = connection;
+  state.review = new ReviewLeader(connection);
+  connection.addEventListener("state", (e) => onState(e.detail));
+  connection.addEventListener("welcome", (e) => {
+    state.familyPresent = e.detail.peerPresent;
+    status(state.familyPresent ? "Connected. The family is here." : "Connected. Waiting for the family to join.");
+    enableControls(true);
+  });
+  connection.addEventListener("message", (e) => onMessage(e.detail));
+  connection.addEventListener("frame", (e) => { if (e.detail.stream === STREAM_CAMERA) live.push(e.detail); });
+  connection.start();
+  renderSessions();
+  renderMarks();
+  refreshSummary();
+}
+
+function status(text, warn = false) {
+  $("connection-status").textContent = text;
+  $("connection-status").className = warn ? "status warn" : "status ok";
+}
+
+function onState({ state: s, code, reason }) {
+  if (s === "reconnecting") { status("Connection lost. Reconnecting…", true); live.gap(); enableControls(false); }
+  if (s === "closed" && code && code !== 1000) { status(`Disconnected (${code}${reason ? ": " + reason : ""}). Check your token.`, true); enableControls(false); }
+}
+
+function enableControls(on) {
+  for (const id of ["record-toggle", "mark", "refresh-summary", "share-screen"]) $(id).disabled = !on;
+  $("mark").disabled = !on || !state.recordingId;
+}
+
+function onMessage(message) {
+  switch (message.type) {
+    case "peer":
+      if (message.role === "family") {
+        state.familyPresent = message.event === "joined";
+        status(state.familyPresent ? "The family has joined." : "The family has left (they may be reconnecting).", !state.familyPresent);
+        if (!state.familyPresent) live.gap();
+      }
+      break;
+    case "consent":
+      showConsent(message);
+      break;
+    case "recording":
+      onRecording(message);
+      break;
+    case "marked":
+      state.marks.push({ markId: message.markId, recordingId: message.recordingId, atMs: state.pendingMarks?.shift() ?? 0 });
+      renderMarks();
+      break;
+    case "skipped":
+      if (message.stream === STREAM_CAMERA) live.gap();
+      break;
+    case "error":
+      $("recording-status").textContent = message.message;
+      break;
+    default:
+      break;
+  }
+}
+
+function showConsent(message) {
+  $("consent-status").textContent = message.recording
+    ? `The family agreed to recording${message.childAgreed ? " (and the child aged 12+ agreed too)" : ""}.`
+    : "The family has not agreed to recording (or withdrew): recording is off and their videos are deleted.";
+}
+
+function onRecording(message) {
+  const active = RECORDING_ACTIVE.has(message.state);
+  if (active) {
+    if (state.recordingId !== message.recordingId) { state.recordingStartedAt = performance.now(); state.marks = []; }
+    state.recordingId = message.recordingId;
+  } else {
+    state.recordingId = null;
+  }
+  const toggle = $("record-toggle");
+  toggle.textContent = active ? "Stop recording" : "Start recording";
+  toggle.setAttribute("aria-pressed", String(active));
+  $("mark").disabled = !active;
+  $("recording-status").textContent = active ? "● Recording" : message.state === "deleted"
+    ? "The family's videos were deleted." : message.state === "failed" ? "Recording failed (see the server log)." : "Not recording";
+  $("recording-status").className = active ? "recording-on" : "recording-off";
+  if (!active) refreshSummary();
+  renderMarks();
+}
+
+$("record-toggle").addEventListener("click", () => {
+  state.connection?.send(record(state.recordingId ? "stop" : "start"));
+});
+
+function markNow() {
+  if (!state.recordingId) return;
+  const atMs = Math.max(0, Math.round(performance.now() - state.recordingStartedAt));
+  (state.pendingMarks ??= []).push(atMs);
+  state.connection.send(mark(state.recordingId, atMs, $("mark-note").value.trim() || undefined));
+  $("mark-note").value = "";
+}
+$("mark").addEventListener("click", markNow);
+document.addEventListener("keydown", (event) => {
+  const typing = event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement || event.target instanceof HTMLTextAreaElement;
+  if (!typing && !event.repeat && (event.key === "m" || event.key === "M") && !event.ctrlKey && !event.metaKey && !event.altKey) {
+    event.preventDefault();
+    markNow();
+  }
+});
+
+function renderMarks() {
+  const timeline = $("timeline");
+  const spanMs = Math.max(60_000, state.recordingId ? performance.now() - state.recordingStartedAt : 0,
+                          ...state.marks.map((m) => m.atMs + 5000));
+  timeline.replaceChildren(...state.marks.map((m) => {
+    const tick = el("span", { className: "tick", title: formatSeconds(m.atMs) });
+    tick.style.setProperty("--at", `${(m.atMs / spanMs) * 100}%`);
+    return tick;
+  }));
+  $("marks").replaceChildren(...state.marks.map((m) => el("li", { textContent: `Mark at ${formatSeconds(m.atMs)}` })));
+}
+
+// --- recordings and clips --------------------------------------------------------------------
+$("refresh-summary").addEventListener("click", refreshSummary);
+
+async function refreshSummary() {
+  if (!state.sessionId) return;
+  try {
+    const summary = await api.sessionSummary(state.sessionId);
+    state.summary = summary;
+    showConsent(summary.consent ?? { recording: false });
+    renderRecordings(summary);
+  } catch (error) {
+    $("clip-status").textContent = `Could not read the session: ${error.message}`;
+  }
+}
+
+function renderRecordings(summary) {
+  const done = summary.recordings.filter((r) => r.state === "complete" || r.state === "interrupted");
+  $("recordings").replaceChildren(...summary.recordings.map((r) => {
+    const item = el("li", { textContent: `${r.recordingId.slice(0, 6)} · ${r.state}${r.durationMs ? " · " + formatSeconds(r.durationMs) : ""} ` });
+    for (const m of summary.marks.filter((x) => x.recordingId === r.recordingId)) {
+      const use = el("button", { type: "button", className: "small", textContent: `clip at ${formatSeconds(m.atMs)}` });
+      use.setAttribute("aria-label", `Prepare a clip around the mark at ${formatSeconds(m.atMs)}`);
+      use.addEventListener("click", () => prepareClip(r, m.atMs, m.note));
+      item.append(use, " ");
+    }
+    if (r.state !== "deleted" && r.state !== "recording") {
+      const download = el("button", { type: "button", className: "small", textContent: "download" });
+      download.addEventListener("click", () => downloadBlob(() => api.recordingBlob(state.sessionId, r.recordingId), `recording-${r.recordingId}.webm`));
+      item.append(download);
+    }
+    return item;
+  }));
+  const select = $("clip-recording");
+  select.replaceChildren(...done.map((r) => el("option", { value: r.recordingId, textContent: `${r.recordingId.slice(0, 6)} (${formatSeconds(r.durationMs ?? 0)})` })));
+  $("clip-editor").disabled = done.length === 0;
+  $("clips").replaceChildren(...summary.clips.map(renderClip));
+}
+
+function prepareClip(recording, atMs, note) {
+  const [fromMs, toMs] = clipSpanAround(atMs, recording.durationMs ?? atMs + 5000);
+  $("clip-recording").value = recording.recordingId;
+  $("clip-from").value = (fromMs / 1000).toFixed(1);
+  $("clip-to").value = (toMs / 1000).toFixed(1);
+  $("clip-note").value = note ?? "";
+  $("clip-from").focus();
+}
+
+$("make-clip").addEventListener("click", async () => {
+  const fromMs = Math.round(Number($("clip-from").value) * 1000), toMs = Math.round(Number($("clip-to").value) * 1000);
+  if (!(toMs - fromMs >= 3000 && toMs - fromMs <= 10000)) {
+    $("clip-status").textContent = "A clip runs 3 to 10 seconds: adjust From and To.";
+    return;
+  }
+  const body = { recordingId: $("clip-recording").value, fromMs, toMs };
+  if ($("clip-note").value.trim()) body.note = $("clip-note").value.trim();
+  try {
+    const clip = await api.createClip(state.sessionId, body);
+    $("clip-status").textContent = `Clip made: ${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)}.`;
+    refreshSummary();
+  } catch (error) {
+    $("clip-status").textContent = `Could not make the clip: ${error.message}`;
+  }
+});
+
+function renderClip(clip) {
+  const item = el("li", { className: "clip", textContent: `${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)} ${clip.note ?? ""} ` });
+  item.dataset.clipId = clip.clipId;
+  const preview = el("button", { type: "button", className: "small preview-clip", textContent: "preview" });
+  preview.addEventListener("click", () => previewClip(clip, false));
+  const showIt = el("button", { type: "button", className: "small show-clip", textContent: "show to family" });
+  showIt.addEventListener("click", () => previewClip(clip, true));
+  const download = el("button", { type: "button", className: "small", textContent: "download" });
+  download.addEventListener("click", () => downloadBlob(() => api.clipBlob(state.sessionId, clip.clipId), `clip-${clip.clipId}.webm`));
+  item.append(preview, " ", showIt, " ", download);
+  return item;
+}
+
+const clipUrls = new Map();
+async function clipObjectUrl(clipId) {
+  if (!clipUrls.has(clipId)) {
+    const blob = await api.clipBlob(state.sessionId, clipId);
+    clipUrls.set(clipId, { blob, url: URL.createObjectURL(blob) });
+  }
+  return clipUrls.get(clipId);
+}
+
+async function previewClip(clip, toFamily) {
+  try {
+    const { blob, url } = await clipObjectUrl(clip.clipId);
+    const video = $("review-video");
+    stopScreenShare();
+    state.review.stopMirroring();
+    video.src = url;
+    if (toFamily) {
+      await state.review.showClip(video, clip.clipId, blob);
+      $("review-status").textContent = "The family sees this clip. Play, pause and seek here: their player follows.";
+      $("stop-review").disabled = false;
+    } else {
+      $("review-status").textContent = "Preview (only you).";
+    }
+  } catch (error) {
+    $("review-status").textContent = `Could not load the clip: ${error.message}`;
+  }
+}
+
+async function downloadBlob(load, name) {
+  try {
+    const url = URL.createObjectURL(await load());
+    const a = el("a", { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (error) {
+    $("clip-status").textContent = `Could not download: ${error.message}`;
+  }
+}
+
+// --- shared review: screen -------------------------------------------------------------------
+$("share-screen").addEventListener("click", async () => {
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 15 }, audio: true });
+  } catch (error) {
+    $("review-status").textContent = `Screen sharing did not start: ${error.message}`;
+    return;
+  }
+  state.review.stopMirroring();
+  stopScreenShare();
+  state.connection.send(signal({ review: "screen" }));
+  state.screenSender = new StreamSender(state.connection, stream, STREAM_SCREEN, { videoBitsPerSecond: 1_500_000 });
+  state.screenSender.start();
+  stream.getVideoTracks()[0].addEventListener("ended", () => { stopScreenShare(); state.review.end(); });
+  $("review-status").textContent = "The family sees your screen.";
+  $("stop-review").disabled = false;
+});
+
+function stopScreenShare() {
+  if (!state.screenSender) return;
+  state.screenSender.stop();
+  state.screenSender.stream.getTracks().forEach((t) => t.stop());
+  state.screenSender = null;
+}
+
+$("stop-review").addEventListener("click", () => {
+  stopScreenShare();
+  state.review.end();
+  $("review-status").textContent = "Not showing anything.";
+  $("stop-review").disabled = true;
+});
+
+renderSessions();
+window.__vigrelay = { state, live };

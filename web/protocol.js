@@ -1,0 +1,60 @@
+// vigrelay protocol v1 (docs/PROTOCOL.md): media frame headers and the JSON messages the pages send.
+
+export const SUBPROTOCOL = "vigrelay.v1";
+export const HEADER_BYTES = 16;
+export const STREAM_CAMERA = 1;
+export const STREAM_SCREEN = 2;
+export const FLAG_INIT = 1;
+export const FLAG_KEYFRAME = 2;
+export const FLAG_END = 4;
+
+/** The 16-byte big-endian header followed by the payload, as one ArrayBuffer. */
+export function encodeFrame({ stream, flags = 0, sequence = 0, timeUs = 0 }, payload) {
+  const bytes = new Uint8Array(HEADER_BYTES + payload.byteLength);
+  const view = new DataView(bytes.buffer);
+  view.setUint8(0, 1);
+  view.setUint8(1, stream);
+  view.setUint8(2, flags);
+  view.setUint8(3, 0);
+  view.setUint32(4, sequence >>> 0);
+  view.setBigUint64(8, BigInt(Math.max(0, Math.floor(timeUs))));
+  bytes.set(new Uint8Array(payload), HEADER_BYTES);
+  return bytes.buffer;
+}
+
+/** Reads a frame's header; null when the buffer is too short or of another version. */
+export function decodeFrame(buffer) {
+  if (buffer.byteLength < HEADER_BYTES) return null;
+  const view = new DataView(buffer);
+  if (view.getUint8(0) !== 1) return null;
+  return {
+    stream: view.getUint8(1),
+    flags: view.getUint8(2),
+    sequence: view.getUint32(4),
+    timeUs: Number(view.getBigUint64(8)),
+    payload: new Uint8Array(buffer, HEADER_BYTES),
+  };
+}
+
+/** The WebSocket URL of a session on the server that served this page. */
+export function sessionSocketUrl(sessionId) {
+  return `wss://${location.host}/v1/sessions/${encodeURIComponent(sessionId)}/ws`;
+}
+
+export const hello = (token) => ({ type: "hello", token });
+export const consent = (recording, childAgreed) =>
+  recording && childAgreed ? { type: "consent", recording: true, childAgreed: true } : { type: "consent", recording };
+export const record = (action) => ({ type: "record", action });
+export const mark = (recordingId, atMs, note) => (note ? { type: "mark", recordingId, atMs, note } : { type: "mark", recordingId, atMs });
+export const signal = (body) => ({ ...body, type: "signal" });
+
+/** Recording states during which the camera is being recorded. */
+export const RECORDING_ACTIVE = new Set(["started", "running"]);
+
+/** The session id and invite from a join link's fragment (`#session=ID&invite=TOKEN`). */
+export function parseInviteFragment(hash) {
+  const params = new URLSearchParams(hash.replace(/^#/, ""));
+  const session = params.get("session");
+  const invite = params.get("invite");
+  return session && invite ? { session, invite } : null;
+}

@@ -1,0 +1,108 @@
+// MediaRecorder -> media frames over the relay: one recorder per connection, first chunk flagged
+// as init segment, a new recorder (new init segment) after a reconnect or when the link falls behind.
+import { encodeFrame, FLAG_INIT, FLAG_KEYFRAME } from "./protocol.js";
+
+/** Types tried in order: WebM first, fragmented MP4 (Safari) otherwise. */
+const TYPES = [
+  "video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus", "video/webm;codecs=vp8", "video/webm",
+  "video/mp4;codecs=avc1,mp4a.40.2", "video/mp4",
+];
+/** Bytes waiting in the WebSocket above which chunks are dropped and the recorder restarted. */
+const MAX_BUFFERED = 4 * 1024 * 1024;
+const TIMESLICE_MS = 100;
+
+export function pickMimeType() {
+  if (typeof MediaRecorder === "undefined") return null;
+  return TYPES.find((t) => MediaRecorder.isTypeSupported(t)) ?? "";
+}
+
+/** Sends a MediaStream as frames of one stream (1 camera, 2 screen) on a RelayConnection. */
+export class StreamSender {
+  constructor(connection, stream, streamNumber, { videoBitsPerSecond = 1_000_000 } = {}) {
+    this.connection = connection;
+    this.stream = stream;
+    this.streamNumber = streamNumber;
+    this.bitrate = videoBitsPerSecond;
+    this.recorder = null;
+    this.sequence = 0;
+    this.generation = 0;
+    this.mimeType = pickMimeType();
+    this.framesSent = 0;
+    this.restarts = 0;
+  }
+
+  /** Starts (or restarts) a recorder; its first chunk goes out as an init segment. */
+  start() {
+    this.stop();
+    const generation = ++this.generation;
+    // A keyframe (and so a new WebM cluster) every 2 s: a recording started mid-stream and a viewer
+    // who joins late both start at one (Chrome; other browsers ignore the option).
+    const options = { videoBitsPerSecond: this.bitrate, videoKeyFrameIntervalDuration: 2000 };
+    if (this.mimeType) options.mimeType = this.mimeType;
+    const recorder = new MediaRecorder(this.stream, options);
+    this.recorder = recorder;
+    // MediaRecorder's first chunks may hold only part of the header: hold bytes back until the first
+    // media (WebM Cluster, MP4 moof) shows, then send the header alone as the init segment.
+    let head = new Uint8Array(0);
+    let headSent = false;
+    let backlog = Promise.resolve();
+    const startedAt = performance.now();
+    recorder.ondataavailable = (event) => {
+      if (generation !== this.generation || event.data.size === 0) return;
+      const timeUs = (performance.now() - startedAt) * 1000;
+      // Blob reads are asynchronous: chain them so frames keep their order.
+      backlog = backlog.then(async () => {
+        let payload = new Uint8Array(await event.data.arrayBuffer());
+        if (generation !== this.generation) return;
+        if (!headSent) {
+          head = concat(head, payload);
+          const cut = firstMediaOffset(head);
+          if (cut < 0) return;
+          headSent = true;
+          this.send(FLAG_INIT, head.subarray(0, cut), 0);
+          payload = head.subarray(cut);
+          if (payload.length === 0) return;
+          this.send(FLAG_KEYFRAME, payload, timeUs); // the first media starts with a keyframe
+          return;
+        }
+        if (this.connection.bufferedAmount > MAX_BUFFERED) {
+          this.restarts += 1;
+          queueMicrotask(() => this.start()); // behind: drop, start afresh once the queue drains
+          return;
+        }
+        this.send(0, payload, timeUs);
+      });
+    };
+    recorder.start(TIMESLICE_MS);
+  }
+
+  send(flags, bytes, timeUs) {
+    const frame = encodeFrame({ stream: this.streamNumber, flags, sequence: this.sequence++, timeUs }, bytes);
+    if (this.connection.sendBinary(frame)) this.framesSent += 1;
+  }
+
+  stop() {
+    this.generation += 1;
+    if (this.recorder && this.recorder.state !== "inactive") {
+      try { this.recorder.stop(); } catch { /* already stopped */ }
+    }
+    this.recorder = null;
+  }
+}
+
+function concat(a, b) {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Offset of the first WebM Cluster (ID 1F 43 B6 75) or MP4 `moof` box; -1 when not in yet. */
+export function firstMediaOffset(bytes) {
+  const isWebM = bytes[0] === 0x1a && bytes[1] === 0x45;
+  for (let i = 0; i + 4 <= bytes.length; i++) {
+    if (isWebM && bytes[i] === 0x1f && bytes[i + 1] === 0x43 && bytes[i + 2] === 0xb6 && bytes[i + 3] === 0x75) return i;
+    if (!isWebM && i >= 4 && bytes[i] === 0x6d && bytes[i + 1] === 0x6f && bytes[i + 2] === 0x6f && bytes[i + 3] === 0x66) return i - 4;
+  }
+  return -1;
+}
