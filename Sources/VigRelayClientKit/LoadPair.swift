@@ -36,8 +36,7 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
     }
 
     let index: Int
-    let camera: LoadStream
-    let screen: LoadStream?
+    private let streams: LoadPairStreams
     private let plan: LoadPlan
     private let token: String
     private let familyLoop: ClientLoop
@@ -62,7 +61,6 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
     private var recording: RecordingSummary?
     private var failure: LoadFailure?
     private var cancelled = false
-    private var countedStreaming = false
 
     private let lock = NSLock()
     // Guarded by `lock`.
@@ -82,11 +80,7 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
         self.streamEnd = streamEnd
         self.created = created
         self.poke = poke
-        camera = LoadStream(kind: .camera, sizing: plan.cameraSizing, intervalNanoseconds: plan.cameraIntervalNanoseconds,
-                            windowBytes: plan.windowBytes, stats: stats)
-        screen = plan.screenSizing.map {
-            LoadStream(kind: .screen, sizing: $0, intervalNanoseconds: UInt64(1e9 / plan.framesPerSecond), windowBytes: plan.windowBytes, stats: stats)
-        }
+        streams = LoadPairStreams(plan: plan, stats: stats)
     }
 
     // MARK: driver thread
@@ -158,26 +152,16 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
                     return deadline
                 }
             case .streaming:
-                var wake = now + 1_000_000_000  // at least once a second, to notice stalls
-                var sending = false
-                for (stream, session) in streamsWithSenders() {
-                    switch stream.pump(now: now, send: { session?.sendNow($0, binary: true, overLimit: $1) ?? .closed }) {
-                    case .at(let time):
-                        wake = min(wake, time)
-                        sending = true
-                    case .ended:
-                        break
-                    case .closed:
-                        sending = true  // the connection's end arrives as an event and fails the pair
-                    }
+                let wake = streams.pump(now: now) { role, message, overLimit in
+                    (role == .family ? family : practitioner)?.sendNow(message, binary: true, overLimit: overLimit) ?? .closed
                 }
                 if checkStalls(now: now) { continue }
-                if sending { return wake }
+                if let wake { return wake }
                 phase = .draining
             case .draining:
                 if checkStalls(now: now) { continue }
-                guard camera.ended, screen?.ended ?? true else { return now + 1_000_000_000 }
-                stopStreaming()
+                guard streams.ended else { return now + 1_000_000_000 }
+                streams.stop()
                 if recordingID != nil {
                     practitioner?.sendControlNow(["type": "record", "action": "stop"])
                     phase = .stoppingRecording
@@ -227,8 +211,7 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
             cancelled = true
             startClosing(now: now)
         case .streaming:
-            camera.finishNow(now)
-            screen?.finishNow(now)
+            streams.finishNow(now)
         default:
             break
         }
@@ -242,7 +225,7 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
             self.failure = failure
             stats.count(failure)
         }
-        stopStreaming()
+        streams.stop()
         phase = .done
     }
 
@@ -252,7 +235,7 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
         let connected = events.opened.count == 2
         lock.unlock()
         return LoadPairOutcome(index: index, sessionID: created?.sessionID, state: state, failure: failure, connected: connected,
-                               camera: camera.figures(), screen: screen?.figures(), recording: recording)
+                               camera: streams.camera.figures(), screen: streams.screen?.figures(), recording: recording)
     }
 
     private func startCreating(now: UInt64) {
@@ -324,22 +307,13 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
     }
 
     private func startStreaming(now: UInt64) {
-        camera.begin(now: now, end: streamEnd)
-        screen?.begin(now: now, end: streamEnd)
-        stats.streaming(1)
-        countedStreaming = true
+        streams.begin(now: now, end: streamEnd)
         phase = .streaming
-    }
-
-    private func stopStreaming() {
-        if countedStreaming { stats.streaming(-1) }
-        countedStreaming = false
     }
 
     /// Fails the pair if a stream stalled; true when it did.
     private func checkStalls(now: UInt64) -> Bool {
-        let limit = seconds(plan.stallSeconds)
-        guard let reason = camera.stall(now: now, limit: limit) ?? screen?.stall(now: now, limit: limit) else { return false }
+        guard let reason = streams.stall(now: now, limitSeconds: plan.stallSeconds) else { return false }
         fail(.client(.stalled, reason), now: now)
         return true
     }
@@ -358,18 +332,13 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
         guard self.failure == nil, phase != .done else { return }
         self.failure = failure
         if !counted { stats.count(failure) }
-        stopStreaming()
+        streams.stop()
         if practitioner != nil || family != nil {
             if phase < .closing { startClosing(now: now) }
             deadline = min(deadline, now + 5_000_000_000)
         } else {
             phase = .done
         }
-    }
-
-    /// The streams with the connection each is sent on.
-    private func streamsWithSenders() -> [(LoadStream, SessionConnection?)] {
-        [(camera, family)] + (screen.map { [($0, practitioner)] } ?? [])
     }
 
     /// Records each connection's handshake and welcome times once.
@@ -408,13 +377,7 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
     fileprivate func pokeDriver() { poke() }
 
     /// The stream this side receives (camera at the practitioner, screen at the family).
-    fileprivate func receivedStream(_ kind: MediaStream, at role: Role) -> LoadStream? {
-        switch (kind, role) {
-        case (.camera, .practitioner): return camera
-        case (.screen, .family): return screen
-        default: return nil
-        }
-    }
+    fileprivate func receivedStream(_ kind: MediaStream, at role: Role) -> LoadStream? { streams.received(kind, at: role) }
 }
 
 /// One side's session observer for a `LoadPair`: the pair owns the connection, the connection owns

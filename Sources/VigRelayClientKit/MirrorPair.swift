@@ -24,8 +24,7 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
     let index: Int
     /// The `pair=` value both sockets send.
     let pairID: String
-    let camera: LoadStream
-    let screen: LoadStream?
+    private let streams: LoadPairStreams
     private let plan: LoadPlan
     private let target: MirrorTarget
     private let familyLoop: ClientLoop
@@ -46,7 +45,6 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
     private var timed: Set<Role> = []
     private var failure: LoadFailure?
     private var cancelled = false
-    private var countedStreaming = false
 
     private let lock = NSLock()
     // Guarded by `lock`.
@@ -64,11 +62,7 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
         self.startAt = startAt
         self.streamEnd = streamEnd
         self.poke = poke
-        camera = LoadStream(kind: .camera, sizing: plan.cameraSizing, intervalNanoseconds: plan.cameraIntervalNanoseconds,
-                            windowBytes: plan.windowBytes, stats: stats)
-        screen = plan.screenSizing.map {
-            LoadStream(kind: .screen, sizing: $0, intervalNanoseconds: UInt64(1e9 / plan.framesPerSecond), windowBytes: plan.windowBytes, stats: stats)
-        }
+        streams = LoadPairStreams(plan: plan, stats: stats)
     }
 
     // MARK: driver thread
@@ -90,10 +84,7 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
                 connect(now: now)
             case .connecting:
                 if seen.opened.count == 2 {
-                    camera.begin(now: now, end: streamEnd)
-                    screen?.begin(now: now, end: streamEnd)
-                    stats.streaming(1)
-                    countedStreaming = true
+                    streams.begin(now: now, end: streamEnd)
                     phase = .streaming
                 } else {
                     if now >= deadline {
@@ -103,25 +94,13 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
                     return deadline
                 }
             case .streaming:
-                var wake = now + 1_000_000_000
-                var sending = false
-                for (stream, role) in [(camera, Role.family)] + (screen.map { [($0, Role.practitioner)] } ?? []) {
-                    switch stream.pump(now: now, send: { send($0, overLimit: $1, from: role) }) {
-                    case .at(let time):
-                        wake = min(wake, time)
-                        sending = true
-                    case .ended:
-                        break
-                    case .closed:
-                        sending = true
-                    }
-                }
+                let wake = streams.pump(now: now) { role, message, overLimit in send(message, overLimit: overLimit, from: role) }
                 if checkStalls(now: now) { continue }
-                if sending { return wake }
+                if let wake { return wake }
                 phase = .draining
             case .draining:
                 if checkStalls(now: now) { continue }
-                guard camera.ended, screen?.ended ?? true else { return now + 1_000_000_000 }
+                guard streams.ended else { return now + 1_000_000_000 }
                 startClosing(now: now)
             case .closing:
                 if seen.ended.count >= sockets.count || now >= deadline {
@@ -144,8 +123,7 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
             cancelled = true
             startClosing(now: now)
         case .streaming:
-            camera.finishNow(now)
-            screen?.finishNow(now)
+            streams.finishNow(now)
         default:
             break
         }
@@ -158,7 +136,7 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
             self.failure = failure
             stats.count(failure)
         }
-        stopStreaming()
+        streams.stop()
         phase = .done
     }
 
@@ -168,7 +146,7 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
         lock.unlock()
         let state: LoadPairOutcome.State = failure != nil ? .failed : cancelled ? .cancelled : phase == .done ? .completed : .failed
         return LoadPairOutcome(index: index, sessionID: pairID, state: state, failure: failure, connected: connected,
-                               camera: camera.figures(), screen: screen?.figures(), recording: nil)
+                               camera: streams.camera.figures(), screen: streams.screen?.figures(), recording: nil)
     }
 
     private func connect(now: UInt64) {
@@ -194,22 +172,16 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
     }
 
     private func checkStalls(now: UInt64) -> Bool {
-        let limit = UInt64(plan.stallSeconds * 1e9)
-        guard let reason = camera.stall(now: now, limit: limit) ?? screen?.stall(now: now, limit: limit) else { return false }
+        guard let reason = streams.stall(now: now, limitSeconds: plan.stallSeconds) else { return false }
         fail(.client(.stalled, reason), now: now)
         return true
     }
 
     private func startClosing(now: UInt64) {
-        stopStreaming()
+        streams.stop()
         for socket in sockets.values { socket.closeSoon(code: 1000, reason: "done") }
         phase = .closing
         deadline = now + 5_000_000_000
-    }
-
-    private func stopStreaming() {
-        if countedStreaming { stats.streaming(-1) }
-        countedStreaming = false
     }
 
     private func fail(_ failure: LoadFailure, now: UInt64) {
@@ -228,13 +200,7 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
         poke()
     }
 
-    fileprivate func receivedStream(_ kind: MediaStream, at role: Role) -> LoadStream? {
-        switch (kind, role) {
-        case (.camera, .practitioner): return camera
-        case (.screen, .family): return screen
-        default: return nil
-        }
-    }
+    fileprivate func receivedStream(_ kind: MediaStream, at role: Role) -> LoadStream? { streams.received(kind, at: role) }
 }
 
 /// One socket's handler for a `MirrorPair`, reaching the pair weakly (the pair owns the socket).
