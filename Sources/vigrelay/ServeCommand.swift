@@ -41,6 +41,7 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "Delete recordings of sessions that ended longer ago than this, e.g. 30d (default: keep until deleted); checked at start and periodically.")
     var retention: String?
+
     @Option(name: .customLong("reconnect-grace"), help: "How long a running recording waits for a side that dropped (family or practitioner), e.g. 90s or 2m; a family back in time continues it as a new part.")
     var reconnectGrace = "2m"
 
