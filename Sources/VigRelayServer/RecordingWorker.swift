@@ -174,8 +174,6 @@ final class RecordingWorker: @unchecked Sendable {
     }
 
     private func log(_ sid: String, _ event: String, _ fields: [String: any Sendable]) {
-        do { try events.append(sessionID: sid, event: event, fields: fields) } catch {
-            logger.error("could not append to the session event log", metadata: ["session.id": "\(sid)", "error": "\(error)"])
-        }
+        events.append(sessionID: sid, event: event, fields: fields, orLogTo: logger)
     }
 }

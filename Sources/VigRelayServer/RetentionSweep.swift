@@ -40,13 +40,9 @@ struct RetentionSweep: Sendable {
                 continue
             }
             logger.notice("retention: deleted the recordings of a session that ended more than \(retentionSeconds) s ago", metadata: metadata)
-            do {
-                try events.append(sessionID: entry.sessionID, event: "recordings_deleted",
-                                  fields: ["recordingIds": entry.recordingIDs, "reason": "retention",
-                                           "sessionEndedAt": entry.sessionEndedAt], at: now)
-            } catch {
-                logger.error("could not append to the session event log", metadata: ["session.id": "\(entry.sessionID)", "error": "\(error)"])
-            }
+            events.append(sessionID: entry.sessionID, event: "recordings_deleted",
+                          fields: ["recordingIds": entry.recordingIDs, "reason": "retention", "sessionEndedAt": entry.sessionEndedAt],
+                          at: now, orLogTo: logger)
         }
         return done
     }

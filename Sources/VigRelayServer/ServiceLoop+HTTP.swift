@@ -63,9 +63,7 @@ extension ServiceLoop {
             writer.submit {
                 do {
                     try store.save(record)
-                    do { try events.append(sessionID: record.id, event: "created", at: record.createdAt) } catch {
-                        logger.error("could not append to the session event log", metadata: ["session.id": "\(record.id)", "error": "\(error)"])
-                    }
+                    events.append(sessionID: record.id, event: "created", at: record.createdAt, orLogTo: logger)
                     inbox.post(.sessionPersisted(id, record, response, failure: nil))
                 } catch {
                     inbox.post(.sessionPersisted(id, record, response, failure: "\(error)"))

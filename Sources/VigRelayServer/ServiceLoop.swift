@@ -244,11 +244,7 @@ final class ServiceLoop {
             var fields: [String: any Sendable] = ["connection": Int(event.connection)]
             if let role = event.role { fields["role"] = role.rawValue }
             let events = sessionEvents, logger = self.logger, logged = fields
-            writer.submit {
-                do { try events.append(sessionID: event.sessionID, event: event.kind.rawValue, fields: logged) } catch {
-                    logger.error("could not append to the session event log", metadata: ["session.id": "\(event.sessionID)", "error": "\(error)"])
-                }
-            }
+            writer.submit { events.append(sessionID: event.sessionID, event: event.kind.rawValue, fields: logged, orLogTo: logger) }
         }
         var metadata: Logger.Metadata = ["session.id": "\(event.sessionID)", "conn.id": "\(event.connection)"]
         if let role = event.role { metadata["peer.role"] = "\(role.rawValue)" }

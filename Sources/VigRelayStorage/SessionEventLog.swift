@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import VigRelayCore
 
 /// The append-only event log of a session, `DATA/sessions/{sid}/session.jsonl`.
@@ -31,6 +32,16 @@ public struct SessionEventLog: Sendable {
         try file.append(line)
         try file.sync()
         if !existed { FileIO.syncDirectory(of: path) }
+    }
+
+    /// `append`, for callers that go on when the log cannot be written (the disk is full, say): the
+    /// failure goes to the server log instead.
+    public func append(sessionID: String, event: String, fields: [String: any Sendable] = [:], at time: Date = Date(),
+                       orLogTo logger: Logger) {
+        do { try append(sessionID: sessionID, event: event, fields: fields, at: time) } catch {
+            logger.error("could not append to the session event log",
+                         metadata: ["session.id": "\(sessionID)", "event": "\(event)", "error": "\(error)"])
+        }
     }
 
     /// Every complete event of a session, oldest first; a torn or unreadable line is skipped.
