@@ -126,7 +126,7 @@ function onMessage(message) {
       if (message.review === "end") { show(ui.sharedBox, false); screenPlayer.clear(); }
       break;
     case "skipped":
-      if (message.stream === STREAM_SCREEN) screenPlayer.gap();
+      if (message.stream === STREAM_SCREEN) screenPlayer.skipped();
       break;
     default:
       break;

@@ -1,6 +1,6 @@
 // Plays relayed media frames in a <video> with Media Source Extensions: a new MediaSource per
 // init segment, appends queued one at a time, playback kept near the live edge, old media trimmed.
-import { FLAG_INIT } from "./protocol.js";
+import { FLAG_INIT, FLAG_KEYFRAME } from "./protocol.js";
 
 /** The MSE type of an init segment, from its container and codec ids. */
 export function sniffType(bytes) {
@@ -20,6 +20,8 @@ export function sniffType(bytes) {
 }
 
 const KEEP_SECONDS = 30;
+/** Queue marker: reset the SourceBuffer's parser before the next append (after skipped frames). */
+const RESYNC = Symbol("resync");
 
 export class MsePlayer {
   /** live: follow the live edge; otherwise (a clip) keep everything and let the caller drive. */
@@ -30,6 +32,7 @@ export class MsePlayer {
     this.sourceBuffer = null;
     this.queue = [];
     this.waitingForInit = true;
+    this.waitingForKeyframe = false;
     this.objectUrl = null;
     this.onready = null;
   }
@@ -37,17 +40,33 @@ export class MsePlayer {
   /** Feeds one decoded frame (from RelayConnection's "frame" event). */
   push(frame) {
     if (frame.flags & FLAG_INIT) this.reset(frame.payload);
-    else if (!this.waitingForInit) this.enqueue(frame.payload);
+    else if (this.waitingForInit) return;
+    else if (this.waitingForKeyframe) {
+      if (!(frame.flags & FLAG_KEYFRAME)) return;
+      this.waitingForKeyframe = false;
+      this.queue.push(RESYNC);
+      this.enqueue(frame.payload);
+    } else this.enqueue(frame.payload);
   }
 
-  /** Gap in the stream (`skipped`, a reconnect): wait for the next init segment. */
+  /** The stream starts over (a reconnect, a failed append): wait for the next init segment. */
   gap() {
     this.waitingForInit = true;
+  }
+
+  /**
+   * The relay skipped frames (`skipped`: this viewer fell behind). The same stream goes on from a
+   * keyframe, which the relay sends from the start of a WebM cluster: drop anything else until then,
+   * reset the parser (the last frame before the gap may have ended mid-cluster) and jump ahead.
+   */
+  skipped() {
+    if (!this.waitingForInit) this.waitingForKeyframe = true;
   }
 
   reset(initBytes) {
     this.detach();
     this.waitingForInit = false;
+    this.waitingForKeyframe = false;
     const type = sniffType(initBytes);
     this.type = type;
     this.initHead = Array.from(initBytes.subarray(0, 8));
@@ -78,6 +97,11 @@ export class MsePlayer {
   pump() {
     const sb = this.sourceBuffer;
     if (!sb || sb.updating || this.queue.length === 0 || this.mediaSource.readyState !== "open") return;
+    if (this.queue[0] === RESYNC) {
+      this.queue.shift();
+      sb.abort();
+      if (this.queue.length === 0) return;
+    }
     try {
       sb.appendBuffer(this.queue.shift());
     } catch (error) {
@@ -91,7 +115,9 @@ export class MsePlayer {
     const ranges = this.sourceBuffer?.buffered;
     if (this.live && ranges && ranges.length > 0) {
       const start = ranges.start(0), end = ranges.end(ranges.length - 1);
-      if (video.currentTime < start || end - video.currentTime > 3) video.currentTime = Math.max(start, end - 0.3);
+      // Behind the newest buffered range (after skipped frames) or far from the live edge: jump.
+      const newest = ranges.start(ranges.length - 1);
+      if (video.currentTime < newest || end - video.currentTime > 3) video.currentTime = Math.max(start, newest, end - 0.3);
       if (video.paused) video.play().catch(() => {});
       this.trim(false);
     }

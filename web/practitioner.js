@@ -146,7 +146,7 @@ function onMessage(message) {
       renderMarks();
       break;
     case "skipped":
-      if (message.stream === STREAM_CAMERA) live.gap();
+      if (message.stream === STREAM_CAMERA) live.skipped();
       break;
     case "error":
       $("recording-status").textContent = message.message;

@@ -61,6 +61,16 @@ public struct MediaFrameHeader: Sendable, Equatable {
         return header
     }
 
+    /// A media message with its payload cut to start at `payloadOffset` (a WebM keyframe cluster found
+    /// mid-frame). A cut message is no longer an init segment; it starts where a decoder can, so it is
+    /// flagged keyframe. Offset 0 returns the message unchanged.
+    public static func cut(_ message: [UInt8], fromPayloadOffset payloadOffset: Int) -> [UInt8] {
+        guard payloadOffset > 0 else { return message }
+        var header = Array(message.prefix(size))
+        header[2] = (header[2] & ~MediaFrameFlags.initSegment.rawValue) | MediaFrameFlags.keyframe.rawValue
+        return header + message.dropFirst(size + payloadOffset)
+    }
+
     /// The 16 header bytes, ready to be followed by the payload.
     public var bytes: [UInt8] {
         var out: [UInt8] = [version, stream, flags.rawValue, 0]
@@ -93,6 +103,9 @@ public struct MediaFrameFlags: OptionSet, Sendable, Hashable {
     public static let keyframe = MediaFrameFlags(rawValue: 2)
     /// The sender ends this stream.
     public static let endOfStream = MediaFrameFlags(rawValue: 4)
+
+    /// A viewer can start here by the header alone: keyframe, init segment or end of stream.
+    public var isStartPoint: Bool { !isDisjoint(with: [.initSegment, .keyframe, .endOfStream]) }
 }
 
 /// The two sides of a session.

@@ -2,19 +2,25 @@
 public struct OutboundMessage: Sendable, Equatable {
     public var isBinary: Bool
     public var bytes: [UInt8]
-    /// For media frames: the stream and whether a viewer can start decoding here.
-    public var media: (stream: UInt8, isStartPoint: Bool)?
+    /// For media frames: the stream and, when a viewer can start decoding in this frame, the payload
+    /// offset it can start at (0: the whole frame; more: a WebM keyframe cluster starts mid-frame).
+    public var media: (stream: UInt8, startOffset: Int?)?
 
     public static func text(_ bytes: [UInt8]) -> OutboundMessage { .init(isBinary: false, bytes: bytes, media: nil) }
 
+    /// A media frame whose start point comes from its header flags (keyframe, init segment, end of stream).
     public static func mediaFrame(_ bytes: [UInt8], header: MediaFrameHeader) -> OutboundMessage {
-        let start = !header.flags.isDisjoint(with: [.initSegment, .keyframe, .endOfStream])
-        return .init(isBinary: true, bytes: bytes, media: (header.stream, start))
+        mediaFrame(bytes, header: header, startOffset: header.flags.isStartPoint ? 0 : nil)
+    }
+
+    /// A media frame whose start point the relay found itself (`StreamCache.record`'s answer).
+    public static func mediaFrame(_ bytes: [UInt8], header: MediaFrameHeader, startOffset: Int?) -> OutboundMessage {
+        .init(isBinary: true, bytes: bytes, media: (header.stream, startOffset))
     }
 
     public static func == (a: OutboundMessage, b: OutboundMessage) -> Bool {
         a.isBinary == b.isBinary && a.bytes == b.bytes && a.media?.stream == b.media?.stream
-            && a.media?.isStartPoint == b.media?.isStartPoint
+            && a.media?.startOffset == b.media?.startOffset
     }
 }
 
@@ -22,7 +28,10 @@ public struct OutboundMessage: Sendable, Equatable {
 ///
 /// A viewer that keeps up loses nothing. When media would take the queue past its limit, that frame
 /// and every later frame of its stream are skipped, whole, until a frame a decoder can start from
-/// (keyframe or init segment) fits again; just before it the viewer gets `{"type":"skipped","frames":N}`.
+/// fits again; just before it the viewer gets `{"type":"skipped","frames":N}`. Where a decoder can
+/// start is the relay's own answer (`OutboundMessage.media.startOffset`): for WebM the frame holding
+/// the start of a keyframe cluster, sent from that cluster on (the bytes before it end the cluster
+/// that was being skipped); for other payloads a frame flagged keyframe or init segment.
 /// Control messages are never skipped. Owned by the lws thread, one per connection.
 public struct OutboundQueue: Sendable {
     /// Bytes of queued messages above which media is skipped.
@@ -43,32 +52,43 @@ public struct OutboundQueue: Sendable {
     public var isEmpty: Bool { head == items.count }
     public var count: Int { items.count - head }
 
-    /// Queues a message, or skips it under the policy above. Returns false when it was skipped.
+    /// What `enqueue` did with a message.
+    public enum Outcome: Sendable, Equatable {
+        case queued
+        /// Skipped under the policy above (counted in `skippedTotal`).
+        case skipped
+        /// Queued as the first frame after a skip, preceded by the `skipped` notice.
+        case resumed(afterSkipping: Int)
+    }
+
+    /// Queues a message, or skips it under the policy above.
     @discardableResult
-    public mutating func enqueue(_ message: OutboundMessage) -> Bool {
+    public mutating func enqueue(_ message: OutboundMessage) -> Outcome {
         guard let media = message.media else {
             push(message)
-            return true
+            return .queued
         }
         let fits = queuedBytes + message.bytes.count <= limitBytes || isEmpty
         if let skipped = skipping[media.stream] {
-            guard media.isStartPoint, fits else {
+            guard let start = media.startOffset, fits else {
                 skipping[media.stream] = skipped + 1
                 skippedTotal += 1
-                return false
+                return .skipped
             }
             skipping[media.stream] = nil
             push(.text(ControlEncoder.encode(["type": "skipped", "frames": skipped, "stream": Int(media.stream)])))
-            push(message)
-            return true
+            var resumed = message
+            resumed.bytes = MediaFrameHeader.cut(message.bytes, fromPayloadOffset: start)
+            push(resumed)
+            return .resumed(afterSkipping: skipped)
         }
         guard fits else {
             skipping[media.stream] = 1
             skippedTotal += 1
-            return false
+            return .skipped
         }
         push(message)
-        return true
+        return .queued
     }
 
     /// The next piece to write, at most `maxBytes` long, with its position in its message.

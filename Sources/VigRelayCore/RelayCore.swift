@@ -278,10 +278,10 @@ public final class RelayCore {
                 "the \(role.rawValue) may send only stream \(role.sendableStream.rawValue) (\(role.sendableStream)); frame for stream \(header.stream) was not forwarded")))]
         }
         let session = liveSession(sessionID)
-        session.caches[stream, default: StreamCache(capacityBytes: limits.streamCacheBytes)].record(bytes, flags: header.flags)
+        let start = session.caches[stream, default: StreamCache(capacityBytes: limits.streamCacheBytes)].record(bytes, flags: header.flags)
         let recorded = stream == .camera ? tapCamera(sessionID: sessionID, header: header, bytes) : []
         guard let peer = session.slots[role.peer] else { return recorded }
-        return [.send(peer, .mediaFrame(bytes, header: header))] + recorded
+        return [.send(peer, .mediaFrame(bytes, header: header, startOffset: start))] + recorded
     }
 
     /// Drops the caches of streams whose sender left more than `limits.staleCacheSeconds` ago, and

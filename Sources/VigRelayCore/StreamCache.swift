@@ -31,15 +31,19 @@ public struct StreamCache: Sendable {
 
     public init(capacityBytes: Int) { self.capacityBytes = capacityBytes }
 
-    /// Takes note of one relayed media message (header included).
-    public mutating func record(_ message: [UInt8], flags: MediaFrameFlags) {
+    /// Takes note of one relayed media message (header included) and says where in it a viewer can
+    /// start decoding: the payload offset of a keyframe cluster that starts in it (WebM: the relay's
+    /// own parsing), 0 for an init segment, end of stream or (other payloads) a keyframe flag, nil when
+    /// a decoder cannot start in this message. The slow-viewer queue resumes there.
+    @discardableResult
+    public mutating func record(_ message: [UInt8], flags: MediaFrameFlags) -> Int? {
         let payload = message.dropFirst(MediaFrameHeader.size)
         if flags.contains(.endOfStream) {
             initSegment = nil
             scanner = nil
             pendingInit = nil
             removeFrames()
-            return
+            return 0
         }
         if flags.contains(.initSegment) {
             removeFrames()
@@ -48,7 +52,7 @@ public struct StreamCache: Sendable {
             if scanner == nil {
                 initSegment = message
                 pendingInit = nil
-                return
+                return 0
             }
             // WebM: the init segment is the bytes up to the first cluster, known once it is parsed;
             // until then the stream is replayed from its first byte.
@@ -60,10 +64,12 @@ public struct StreamCache: Sendable {
         let offset = streamOffset
         streamOffset += Int64(payload.count)
         append(offset, message)
-        guard scanner != nil else { return }
+        let byFlags = flags.isStartPoint ? 0 : nil
+        guard scanner != nil else { return byFlags }
         if pendingInit != nil, pendingInit!.payload.count + payload.count <= Self.maxInitBytes {
             pendingInit!.payload += payload
         }
+        var start: Int? = flags.contains(.initSegment) ? 0 : nil
         for event in scanner!.feed(payload) {
             switch event {
             case .initSegmentEnd(let end):
@@ -74,14 +80,17 @@ public struct StreamCache: Sendable {
                 pendingInit = nil
             case .cluster(let cluster) where cluster.keyframe:
                 startAt(cluster.offset)
+                // A cluster whose start came in an earlier message is no start point in this one.
+                if cluster.offset >= offset, start == nil { start = Int(cluster.offset - offset) }
             case .error:
                 scanner = nil  // not WebM after all: fall back to the keyframe flag
                 pendingInit = nil
-                return
+                return byFlags
             default:
                 break
             }
         }
+        return start
     }
 
     /// The messages to send a new viewer, in order: init segment first, then frames.
@@ -99,18 +108,9 @@ public struct StreamCache: Sendable {
         let dropped = cached[..<first].reduce(0) { $0 + $1.message.count }
         cached.removeFirst(first)
         let original = cached[0].message
-        let trimmed = Self.cut(original, from: Int(start - cached[0].offset))
+        let trimmed = MediaFrameHeader.cut(original, fromPayloadOffset: Int(start - cached[0].offset))
         cached[0] = (start, trimmed)
         frameBytes -= dropped + original.count - trimmed.count
-    }
-
-    /// The message with its payload cut to start at `payloadOffset`. A cut message is no longer an
-    /// init segment; it starts where a decoder can, so it is flagged keyframe.
-    private static func cut(_ message: [UInt8], from payloadOffset: Int) -> [UInt8] {
-        guard payloadOffset > 0 else { return message }
-        var header = Array(message.prefix(MediaFrameHeader.size))
-        header[2] = (header[2] & ~MediaFrameFlags.initSegment.rawValue) | MediaFrameFlags.keyframe.rawValue
-        return header + message.dropFirst(MediaFrameHeader.size + payloadOffset)
     }
 
     private mutating func append(_ offset: Int64, _ message: [UInt8]) {

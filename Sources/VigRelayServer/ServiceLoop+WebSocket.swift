@@ -59,7 +59,10 @@ extension ServiceLoop {
     }
 
     func webSocketClosed(_ id: ConnectionID) {
-        guard webSockets.removeValue(forKey: id) != nil else { return }
+        guard let conn = webSockets.removeValue(forKey: id) else { return }
+        if conn.outbound.skippedTotal > 0 {
+            logger.info("viewer closed after skipping frames", metadata: ["conn.id": "\(id)", "skipped.total": "\(conn.outbound.skippedTotal)"])
+        }
         let actions = core.closed(id)
         if !destroying { perform(actions) }
     }

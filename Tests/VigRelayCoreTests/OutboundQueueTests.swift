@@ -7,7 +7,7 @@ final class Viewer {
     init(limitBytes: Int) { queue = OutboundQueue(limitBytes: limitBytes) }
 
     @discardableResult
-    func enqueue(_ message: OutboundMessage) -> Bool { queue.enqueue(message) }
+    func enqueue(_ message: OutboundMessage) -> Bool { queue.enqueue(message) != .skipped }
 
     /// Writes out everything queued, whole messages at a time.
     func drain() -> [(bytes: [UInt8], isBinary: Bool)] {
@@ -37,10 +37,10 @@ struct OutboundQueueTests {
     func text(_ s: String) -> OutboundMessage { .text(utf8(s)) }
 
     @Test func startPointsAreKeyframesInitSegmentsAndEndOfStream() {
-        #expect(media(.camera, .keyframe, size: 16).media?.isStartPoint == true)
-        #expect(media(.camera, .initSegment, size: 16).media?.isStartPoint == true)
-        #expect(media(.camera, .endOfStream, size: 16).media?.isStartPoint == true)
-        #expect(media(.camera, [], size: 16).media?.isStartPoint == false)
+        #expect(media(.camera, .keyframe, size: 16).media?.startOffset == 0)
+        #expect(media(.camera, .initSegment, size: 16).media?.startOffset == 0)
+        #expect(media(.camera, .endOfStream, size: 16).media?.startOffset == 0)
+        #expect(media(.camera, [], size: 16).media?.startOffset == nil)
         #expect(media(.screen, [], size: 16).media?.stream == 2)
         #expect(text("{}").media == nil && !text("{}").isBinary)
     }
@@ -227,5 +227,33 @@ struct OutboundQueueTests {
         pull(110)
         #expect(viewer.queue.isEmpty && viewer.queue.queuedBytes == 0)
         #expect(written == expected)
+    }
+
+    @Test func resumesAtAWebMClusterStartMidFrameWithTheFrameCutThere() throws {
+        let viewer = Viewer(limitBytes: 100)
+        #expect(viewer.queue.enqueue(media(.camera, .keyframe, size: 90)) == .queued)
+        #expect(viewer.queue.enqueue(media(.camera, size: 50, 1)) == .skipped)
+        // Frame 2 holds the start of a keyframe cluster 10 bytes into its payload.
+        let payload = (0..<40).map { UInt8($0) }
+        let frame2 = mediaBytes(stream: MediaStream.camera.rawValue, sequence: 2, time: 7, payload: payload)
+        let header = try MediaFrameHeader.parse(frame2)
+        #expect(viewer.queue.enqueue(.mediaFrame(frame2, header: header, startOffset: nil)) == .skipped, "no start point in it")
+        _ = viewer.writeOne()
+        let frame3 = mediaBytes(stream: MediaStream.camera.rawValue, sequence: 3, time: 8, payload: payload)
+        #expect(viewer.queue.enqueue(.mediaFrame(frame3, header: try MediaFrameHeader.parse(frame3), startOffset: 10)) == .resumed(afterSkipping: 2))
+        let out = viewer.drain()
+        #expect(out.count == 2)
+        #expect(String(decoding: out[0].bytes, as: UTF8.self) == #"{"frames":2,"stream":1,"type":"skipped"}"#)
+        let resumed = try MediaFrameHeader.parse(out[1].bytes)
+        #expect(resumed.flags == .keyframe && resumed.sequence == 3 && resumed.mediaTimeMicros == 8, "same header, flagged keyframe")
+        #expect(Array(out[1].bytes.dropFirst(MediaFrameHeader.size)) == Array(payload[10...]), "the payload from the cluster on")
+        #expect(viewer.queue.skippedTotal == 2)
+    }
+
+    @Test func aFrameThatKeepsUpIsNeverCutEvenWithAStartOffset() throws {
+        let viewer = Viewer(limitBytes: 1000)
+        let frame = mediaBytes(stream: MediaStream.camera.rawValue, sequence: 1, payload: [1, 2, 3, 4])
+        #expect(viewer.queue.enqueue(.mediaFrame(frame, header: try MediaFrameHeader.parse(frame), startOffset: 2)) == .queued)
+        #expect(viewer.drain().map(\.bytes) == [frame])
     }
 }

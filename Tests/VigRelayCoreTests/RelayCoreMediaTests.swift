@@ -29,7 +29,7 @@ struct RelayCoreMediaTests {
         #expect(sent.isBinary)
         #expect(sent.bytes == bytes)
         #expect(sent.media?.stream == role.sendableStream.rawValue)
-        #expect(sent.media?.isStartPoint == true)
+        #expect(sent.media?.startOffset == 0)
     }
 
     @Test func deltaFramesAreForwardedAsNonStartPoints() {
@@ -37,7 +37,7 @@ struct RelayCoreMediaTests {
         let bytes = frame(.family, [], 2)
         let sent = h.core.receivedBinary(2, bytes).messages(to: 1)
         #expect(sent.map(\.bytes) == [bytes])
-        #expect(sent.first?.media?.isStartPoint == false)
+        #expect(sent.first?.media?.startOffset == nil)
     }
 
     @Test func endOfStreamIsForwarded() {
@@ -110,7 +110,7 @@ struct RelayCoreMediaTests {
         let sent = actions.messages(to: 2)
         #expect(sent.first.map { !$0.isBinary } == true, "welcome comes first")
         #expect(sent.dropFirst().map(\.bytes) == [initSegment] + frames[4...])
-        #expect(sent.dropFirst().map { $0.media?.isStartPoint } == [true, true, false, false])
+        #expect(sent.dropFirst().map { $0.media?.startOffset } == [0, 0, nil, nil])
         #expect(sent.dropFirst().allSatisfy { $0.isBinary && $0.media?.stream == sender.sendableStream.rawValue })
         #expect(actions.controls(to: 1).map { $0["event"] as? String } == ["joined"])
         #expect(actions.media(to: 1).isEmpty, "the sender is not sent its own stream")

@@ -69,4 +69,43 @@ struct StreamCacheWebMTests {
         #expect(cache.frameBytes <= 600)
         #expect(payload([cache.replay[0]]) == Array(webm[..<409]))
     }
+
+    /// Where `record` says a viewer can start in each frame (the slow-viewer queue resumes there).
+    func startPoints(_ frames: [[UInt8]]) throws -> [Int: Int] {
+        var cache = StreamCache(capacityBytes: 1 << 20)
+        var points: [Int: Int] = [:]
+        for (i, f) in frames.enumerated() {
+            if let start = cache.record(f, flags: try flags(f)) { points[i] = start }
+        }
+        return points
+    }
+
+    @Test func startPointsAreTheInitSegmentAndKeyframeClustersFoundMidFrame() throws {
+        // Keyframe clusters at 3794, 7308, 10804: frames 3, 7, 10 of 1000 bytes, at 794, 308, 804.
+        #expect(try startPoints(frames(upTo: webm.count, size: 1000)) == [0: 0, 3: 794, 7: 308, 10: 804])
+        // 777-byte frames: 3794 = 4 x 777 + 686, 7308 = 9 x 777 + 315, 10804 = 13 x 777 + 703.
+        #expect(try startPoints(frames(upTo: webm.count, size: 777)) == [0: 0, 4: 686, 9: 315, 13: 703])
+    }
+
+    @Test func everyStartPointIsTheStartOfAKeyframeClusterWhateverTheFrameSize() throws {
+        let keyframeClusters: Set<Int> = [409, 3794, 7308, 10804]
+        for size in [16, 64, 100, 333, 4096] {
+            let points = try startPoints(frames(upTo: webm.count, size: size))
+            #expect(points[0] == 0)
+            for (frame, offset) in points where frame > 0 {
+                #expect(keyframeClusters.contains(frame * size + offset), "frame size \(size): frame \(frame) offset \(offset)")
+            }
+        }
+    }
+
+    @Test func endOfStreamIsAStartPointAndKeyframeFlagsAreNotInWebM() throws {
+        var cache = StreamCache(capacityBytes: 1 << 20)
+        let sent = frames(upTo: 3000, size: 1000)
+        #expect(cache.record(sent[0], flags: .initSegment) == 0)
+        var flagged = sent[1]
+        flagged[2] = MediaFrameFlags.keyframe.rawValue
+        #expect(cache.record(flagged, flags: .keyframe) == nil, "WebM start points come from the relay's parsing, not the flag")
+        let end = MediaFrameHeader(stream: .camera, flags: .endOfStream, sequence: 9, mediaTimeMicros: 0).bytes
+        #expect(cache.record(end, flags: .endOfStream) == 0)
+    }
 }

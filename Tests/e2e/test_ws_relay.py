@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 
 import pytest
@@ -355,5 +356,125 @@ def test_slow_viewer_skips_to_next_keyframe_with_skipped_notice(relay, ssl_ctx):
     send(next_key)
     read_until(None, next_key)
     assert state["skipped"] > 0, "64 MiB to a viewer that did not read: expected some frames to be skipped"
+    viewer.abort()
+    fam.close()
+
+
+CLUSTER_ID = b"\x1f\x43\xb6\x75"
+
+
+def _vint(data: bytes, at: int, keep_marker: bool = False) -> tuple[int, int]:
+    """An EBML variable-length integer at `at`: (value, its length)."""
+    first = data[at]
+    length = 8 - first.bit_length() + 1
+    value = first if keep_marker else first & ((1 << (8 - length)) - 1)
+    for b in data[at + 1:at + length]:
+        value = value << 8 | b
+    return value, length
+
+
+def _cluster_starts_with_keyframe(payload: bytes) -> bool:
+    """The payload starts with a WebM Cluster whose first SimpleBlock is a keyframe."""
+    if not payload.startswith(CLUSTER_ID):
+        return False
+    _, n = _vint(payload, 4)
+    at = 4 + n
+    while at < len(payload):
+        eid, n = _vint(payload, at, keep_marker=True)
+        size, m = _vint(payload, at + n)
+        body = at + n + m
+        if eid == 0xA3:  # SimpleBlock: track vint, 2-byte timecode, flags (0x80 keyframe)
+            _, t = _vint(payload, body)
+            return bool(payload[body + t + 2] & 0x80)
+        at = body + size
+    return False
+
+
+@pytest.mark.timeout(240)
+def test_slow_viewer_of_a_webm_camera_resumes_at_a_keyframe_cluster(relay, ssl_ctx):
+    """With a real WebM camera stream in frames that do not line up with clusters (as MediaRecorder
+    sends them), a viewer that falls behind resumes where the relay's own WebM parsing found a
+    keyframe cluster: the frame holding that cluster's start, sent from the cluster on and flagged
+    keyframe, after a 'skipped' notice; every other frame arrives whole and unaltered."""
+    # Written to a pipe, like MediaRecorder's output: a Segment of unknown size, so clusters may go on.
+    webm = subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25", "-t", "4",
+                           "-c:v", "libvpx", "-b:v", "20M", "-deadline", "realtime", "-cpu-used", "8", "-g", "25",
+                           "-auto-alt-ref", "0", "-f", "webm", "pipe:1"], check=True, timeout=120, capture_output=True).stdout
+    init_end = webm.index(CLUSTER_ID)
+    body = webm[init_end:]
+    # Clusters repeated: the relay's scanner sees a long stream of clusters (timecodes repeat, which
+    # a player would mind but the relay does not look at).
+    stream = webm + body * 11
+    sizes = [100_003, 77_777, 250_001, 1_234]
+    payloads, at = [], 0
+    while at < len(stream):
+        n = sizes[len(payloads) % len(sizes)]
+        payloads.append(stream[at:at + n])
+        at += n
+    assert all(not p.startswith(CLUSTER_ID) for p in payloads[1:40]), "test frames should not line up with clusters"
+
+    def frame(i: int) -> bytes:
+        return media_frame(CAMERA, F_INIT if i == 0 else 0, i, i, payloads[i])
+
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    viewer = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx)
+    viewer.send_text(json.dumps({"type": "hello", "token": tok}))
+    assert '"welcome"' in viewer.recv().text
+    fam = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx)
+    fam.send_text(json.dumps({"type": "hello", "token": s["inviteToken"]}))
+    assert '"welcome"' in fam.recv().text
+
+    first_part = len(payloads) * 3 // 4
+    for i in range(first_part):  # the viewer reads nothing meanwhile
+        fam.send_frame(OP_BINARY, frame(i), timeout=30)
+    fam.send_text(json.dumps({"type": "signal", "id": "sync-1"}))
+
+    state = {"last": -1, "skip": None, "skipped": 0, "resumed": 0}
+
+    def read_until(marker: str | None, seq: int | None) -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            assert time.monotonic() < deadline, f"viewer did not get {marker or seq} in time"
+            m = viewer.recv(timeout=30)
+            if m.kind == "text":
+                obj = json.loads(m.text)
+                if obj.get("type") == "skipped":
+                    assert state["skip"] is None, f"two 'skipped' notices in a row: {state['skip']}, {obj}"
+                    assert obj.get("stream") == CAMERA and obj.get("frames", 0) > 0, obj
+                    state["skip"] = obj
+                elif obj == {"type": "signal", "id": marker}:
+                    return
+                continue
+            h = frame_header(m.data)
+            assert h["seq"] > state["last"], f"frame {h['seq']} after {state['last']}: out of order"
+            gap = h["seq"] - state["last"] - 1
+            if gap:
+                assert state["skip"] is not None and state["skip"]["frames"] == gap, \
+                    f"frames {state['last'] + 1}..{h['seq'] - 1} missing; notice: {state['skip']}"
+                assert h["flags"] == F_KEY, f"after skipping, frame {h['seq']} is flagged {h['flags']}, not keyframe"
+                resumed = m.data[16:]
+                assert payloads[h["seq"]].endswith(resumed), f"frame {h['seq']} is not its own payload cut"
+                assert _cluster_starts_with_keyframe(resumed), f"frame {h['seq']} does not resume at a keyframe cluster"
+                state["skipped"] += gap
+                state["resumed"] += 1
+            else:
+                assert state["skip"] is None, f"'skipped' notice {state['skip']} not followed by a gap"
+                assert m.data == frame(h["seq"]), f"frame {h['seq']} altered in transit"
+            state["skip"] = None
+            state["last"] = h["seq"]
+            if h["seq"] == seq:
+                return
+
+    read_until("sync-1", None)
+    # The viewer keeps up from here (each frame read before the next is sent): the stream resumes at
+    # its next keyframe cluster if it was still skipping, and everything after arrives.
+    for i in range(first_part, len(payloads)):
+        fam.send_frame(OP_BINARY, frame(i), timeout=30)
+        fam.send_text(json.dumps({"type": "signal", "id": f"after-{i}"}))
+        read_until(f"after-{i}", None)
+    assert state["last"] == len(payloads) - 1, f"the last frame did not arrive: {state}"
+    assert state["skipped"] > 0, f"{len(stream) >> 20} MiB to a viewer that did not read: expected skips"
+    assert state["resumed"] > 0
     viewer.abort()
     fam.close()
