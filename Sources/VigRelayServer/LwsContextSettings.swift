@@ -47,6 +47,10 @@ struct LwsContextSettings {
         info.ssl_cert_filepath = keep(configuration.certPath)
         info.ssl_private_key_filepath = keep(configuration.keyPath)
         info.alpn = keep("http/1.1")
+        // TLS 1.3 suites in the server's order (lws sets server preference): AES-128-GCM first, as
+        // browsers prefer it; it is ~15% cheaper per byte than AES-256-GCM here (openssl speed), and
+        // every relayed byte is decrypted once and encrypted once.
+        info.tls1_3_plus_cipher_list = keep("TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256")
         info.pt_serv_buf_size = 256 << 10
         info.max_http_header_data = 16 << 10
         info.retry_and_idle_policy = UnsafePointer(retry)

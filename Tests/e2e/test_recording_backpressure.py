@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from vrtest import F_INIT, F_KEY, CAMERA, WSClosed, media_frame, next_json, patterned
+from vrtest import F_INIT, F_KEY, CAMERA, WSClosed, media_frame, next_json, patterned, wait_until
 
 MiB = 1 << 20
 FRAME = 2 * MiB
@@ -38,7 +38,11 @@ def percentile(values, q):
 
 
 @pytest.mark.timeout(240)
-def test_slow_disk_neither_blocks_the_relay_nor_grows_memory_nor_loses_bytes(relay_factory):
+@pytest.mark.parametrize("viewer_reads", [True, False], ids=["viewer-keeps-up", "viewer-stalled-too"])
+def test_slow_disk_neither_blocks_the_relay_nor_grows_memory_nor_loses_bytes(relay_factory, viewer_reads):
+    """With viewer-stalled-too, practitioner A does not read at all while the camera streams: a slow
+    disk, a slow viewer and a fast sender at once. Memory stays bounded by the writer queue plus the
+    viewer's 8 MiB queue, and the recording still holds every byte (the viewer skips, the recording never)."""
     # MALLOC_MMAP_THRESHOLD_ pins glibc's mmap threshold: otherwise, after the first 2 MiB buffer is
     # freed, glibc serves later ones from its heap and keeps the freed ones there, and RSS would also
     # count about 35 MiB of the allocator's retained free memory (seen: +77 MiB instead of +42 MiB),
@@ -82,6 +86,8 @@ def test_slow_disk_neither_blocks_the_relay_nor_grows_memory_nor_loses_bytes(rel
         the server has read every frame."""
         try:
             watch_deadline = time.monotonic() + 150
+            if not viewer_reads:
+                assert all_read.wait(timeout=150), "practitioner A: the upload never finished"
             while not all_read.is_set():
                 assert time.monotonic() < watch_deadline, "practitioner A: the upload never finished"
                 try:
@@ -146,7 +152,8 @@ def test_slow_disk_neither_blocks_the_relay_nor_grows_memory_nor_loses_bytes(rel
     # the frame that passed it), the practitioner's send queue and a few frames in flight. Without
     # the bound the server would hold nearly everything sent (the writer drains 8 MiB/s).
     growth_mib = (peak_kib - baseline_kib) / 1024
-    assert growth_mib < QUEUE_BYTES / MiB + 24, (f"server RSS grew by {growth_mib:.0f} MiB while {len(sent) / MiB:.0f} MiB were sent "
+    viewer_queue_mib = 0 if viewer_reads else 8 + FRAME / MiB  # its queue, and the frame it always admits
+    assert growth_mib < QUEUE_BYTES / MiB + 24 + viewer_queue_mib, (f"server RSS grew by {growth_mib:.0f} MiB while {len(sent) / MiB:.0f} MiB were sent "
                              f"(queue bound {QUEUE_BYTES // MiB} MiB); samples {rss_samples[:40]}")
 
     # The writer really was the bottleneck, and the sender really was paused.
@@ -167,3 +174,6 @@ def test_slow_disk_neither_blocks_the_relay_nor_grows_memory_nor_loses_bytes(rel
     print(f"baseline {baseline_kib // 1024} MiB, upload {upload_s:.1f} s, B latency {lat}, healthz {hz}, RSS +{growth_mib:.0f} MiB")
     for ws in (pa, fa, pb, fb):
         ws.close()
+    if not viewer_reads:
+        wait_until(lambda: "viewer closed after skipping frames" in relay.log_text(), 10,
+                   "the relay logs the frames the stalled viewer skipped")
