@@ -282,3 +282,47 @@ def test_after_a_restart_the_list_reads_consent_recordings_and_past_joins_from_d
     assert (g["state"], g["consent"], g["recordingState"]) == ("ended", "withdrawn", "idle")
     n = by_id[never["sessionId"]]
     assert (n["state"], n["consent"]) == ("new", "none")
+
+
+# --- vigrelay-client sessions ---------------------------------------------------------------
+
+def test_client_sessions_prints_the_list(client_bin, relay, certs):
+    from vrtest import run
+    p, f, s = relay.pair(f"list-client-{uuid.uuid4().hex[:8]}")
+    tok, sid = s["practitionerToken"], s["sessionId"]
+    consent(p, f, child_agreed=True)
+    rid = start(p, f)
+    stream(p, f, WEBM.read_bytes())
+    stop(p, f, rid)
+    older = relay.create_session(tok, {"caseRef": "fam-77", "cycle": 2})
+    common = [client_bin, "sessions", "--server", relay.base_url, "--ca", certs.ca, "--token", tok]
+
+    table = run(common)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.strip().splitlines()
+    assert lines[0].split()[:3] == ["CREATED", "(UTC)", "SESSION"], lines
+    assert len(lines) == 4 and lines[-1] == "2 of 2 sessions", lines
+    live = next(line for line in lines if sid in line)
+    assert "live (family+practitioner)" in live and "given+child" in live and "stopped" in live, live
+    labelled = next(line for line in lines if older["sessionId"] in line)
+    assert "fam-77 c2" in labelled and "new" in labelled and "none" in labelled and "idle" in labelled, labelled
+
+    as_json = run(common + ["--json"])
+    assert as_json.returncode == 0, as_json.stderr
+    body = json.loads(as_json.stdout)
+    assert body["total"] == 2 and {x["sessionId"] for x in body["sessions"]} == {sid, older["sessionId"]}
+
+    first = run(common + ["--limit", "1"])
+    assert first.returncode == 0, first.stderr
+    last = first.stdout.strip().splitlines()[-1]
+    assert last.startswith("1 of 2 sessions; next page: --before "), last
+    second = run(common + ["--limit", "1", "--before", last.split()[-1]])
+    assert second.returncode == 0 and second.stdout.strip().splitlines()[-1] == "1 of 2 sessions", second.stdout
+
+    refused = run([client_bin, "sessions", "--server", relay.base_url, "--ca", certs.ca, "--token", s["inviteToken"]])
+    assert refused.returncode == 3 and "forbidden" in refused.stderr, refused.stderr
+    for bad in (["--limit", "0"], ["--limit", "201"], ["--before", "nope"]):
+        r = run(common + bad)
+        assert r.returncode == 64, (bad, r.stderr)
+    p.close()
+    f.close()
