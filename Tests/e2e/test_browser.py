@@ -114,6 +114,9 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
     # --- recording, with a mark
     prac.click("#record-toggle")
     fam.wait("document.getElementById('recording-status').className === 'recording-on'", 10, "the family's recording indicator")
+    entry = f"document.querySelector('#sessions li[data-session-id=\"{session_id}\"]')"
+    prac.wait(f"{entry}?.querySelector('.badge.rec') && {entry}.textContent.includes('live: family + practitioner')", 10,
+              "the session list to show the recording and both sides")
     prac.wait("window.__vigrelay.state.recordingId && performance.now() - window.__vigrelay.state.recordingStartedAt > 4000", 15, "4 s of recording")
     prac.click("#mark")
     prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
@@ -195,7 +198,9 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
     assert after["consent"]["recording"] is False and after["recordings"][0]["state"] == "deleted"
     fam.screenshot(shots / "family-withdrawn-phone.png", 390, 844, mobile=True)
     prac.click("#refresh-sessions")
-    prac.wait("document.querySelector('#sessions .facts')?.textContent.includes('no consent')", 10, "the session list")
+    prac.wait(f"{entry}?.querySelector('.facts').textContent.includes('consent withdrawn') && "
+              f"{entry}.querySelector('.facts').textContent.includes('0 recordings, 1 deleted, 0 clips')", 10, "the session list")
+    assert prac.js(f"{entry}.querySelector('.badge.rec') === null"), "no recording runs any more"
     prac.screenshot(shots / "practitioner-after.png", 1280, 900)
 
     problems = [p for p in console_problems(browser) if "favicon" not in p]
