@@ -50,6 +50,11 @@ public final class RecordingFile {
     private var completeBlockMs: Int64?
     /// The current part's payloads that end past `completeEnd`, oldest first: what a cut takes back.
     private var tail: [TailFrame] = []
+    /// Most payloads `tail` holds. A stream whose element never ends (a Cluster claiming gigabytes)
+    /// would grow it without bound: past this the part is kept whole, as other media is.
+    static let maxTailFrames = 4096
+    /// The current part is kept byte for byte (its tail grew past `maxTailFrames`).
+    private var keepWhole = false
 
     /// A payload that may be cut off: its index records, where its lines start in the index file,
     /// and the part's totals before it.
@@ -152,7 +157,7 @@ public final class RecordingFile {
         totalBytes += Int64(payload.count)
         tally.apply(to: &manifest.parts[part - 1])
         unsynced = true
-        if let completeEnd {
+        if let completeEnd, !keepWhole {
             self.completeEnd = min(end, max(0, offset + completeEnd.offsetInPayload))
             completeBlockMs = completeEnd.lastBlockMs
         } else {
@@ -161,6 +166,11 @@ public final class RecordingFile {
         }
         tail.append(entry)
         if let keep = tail.firstIndex(where: { $0.frame.end > self.completeEnd }) { tail.removeFirst(keep) } else { tail.removeAll() }
+        if tail.count > Self.maxTailFrames {
+            keepWhole = true
+            self.completeEnd = end
+            tail.removeAll()
+        }
     }
 
     /// Cuts the current part back to `completeEnd`: the index loses the lines of the payloads past
@@ -279,6 +289,7 @@ public final class RecordingFile {
         completeEnd = 0
         completeBlockMs = nil
         tail.removeAll()
+        keepWhole = false
         media = try AppendOnlyFile(path: path, truncating: true)
         FileIO.syncDirectory(of: path)
     }

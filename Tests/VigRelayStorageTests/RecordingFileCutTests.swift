@@ -147,3 +147,16 @@ struct RecordingFileCutTests {
         #expect(fileBytes(Fixture.recordingsDir(tmp) + "/\(rid).webm") == Array(webm.prefix(3794)))
     }
 }
+
+extension RecordingFileCutTests {
+    /// A stream whose last element never ends would make the writer remember every payload: past
+    /// `maxTailFrames` the part is kept whole instead.
+    @Test func aPartThatNeverCompletesAnElementIsKeptWhole() throws {
+        let tmp = try TempDirectory()
+        let file = try open(tmp)
+        try append(file, Fixture.webmStart, seq: 0, newPart: true, completeEnd: (9, nil))
+        for seq in 1...4200 { try append(file, [7], seq: UInt32(seq), completeEnd: (-Int64(seq), nil)) }
+        let done = try file.finish(at: Fixture.t0)
+        #expect(done.bytes == 9 + 4200 && done.frames == 4201)
+    }
+}
