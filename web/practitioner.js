@@ -78,7 +78,9 @@ async function renderSessions(before) {
   $("sessions-status").textContent = "Loading your sessions…";
   let page;
   try {
-    page = await api.listSessions({ limit: SESSIONS_PAGE, before });
+    // A refresh keeps as many sessions in view as were shown (older pages loaded too), up to 200.
+    const limit = before ? SESSIONS_PAGE : Math.min(200, Math.max(SESSIONS_PAGE, list.children.length));
+    page = await api.listSessions({ limit, before });
   } catch (error) {
     $("sessions-status").textContent = `Could not load your sessions: ${error.message}`;
     return;
@@ -89,13 +91,15 @@ async function renderSessions(before) {
   $("sessions-status").textContent = page.total === 0 ? "No sessions yet." : `${shown} of ${page.total} session${page.total === 1 ? "" : "s"}.`;
   $("more-sessions").dataset.before = page.nextBefore ?? "";
   show($("more-sessions"), Boolean(page.nextBefore));
+  // A running recording grows: look again now and then while one is listed.
+  if (!before && page.sessions.some((s) => s.recordingState === "recording")) refreshSessionsSoon(10_000);
 }
 
 /** Refreshes the list a moment after something it shows changed (several changes, one request). */
 let listRefresh = null;
-function refreshSessionsSoon() {
+function refreshSessionsSoon(delayMs = 500) {
   clearTimeout(listRefresh);
-  listRefresh = setTimeout(() => renderSessions(), 500);
+  listRefresh = setTimeout(() => renderSessions(), delayMs);
 }
 
 function sessionItem(s) {
