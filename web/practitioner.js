@@ -302,6 +302,7 @@ $("make-clip").addEventListener("click", async () => {
     const clip = await api.createClip(state.sessionId, body);
     $("clip-status").textContent = `Clip made: ${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)}.`;
     refreshSummary();
+    refreshSessionsSoon();
   } catch (error) {
     $("clip-status").textContent = `Could not make the clip: ${error.message}`;
   }
