@@ -1,20 +1,27 @@
-// The relay's HTTP API with the practitioner's token (Authorization: Bearer), and the token and
-// session ids kept in this browser's localStorage.
+// The relay's HTTP API with the practitioner's token (Authorization: Bearer), and what this browser
+// keeps in localStorage: the token, and the invite links of sessions it created (the relay's list
+// never carries invites).
 const TOKEN_KEY = "vigrelay.practitionerToken";
-const SESSIONS_KEY = "vigrelay.sessions";
+const INVITES_KEY = "vigrelay.invites";
+/** Where earlier versions of the page kept the sessions it created (with their invite links). */
+const OLD_SESSIONS_KEY = "vigrelay.sessions";
 
 export const savedToken = () => localStorage.getItem(TOKEN_KEY) ?? "";
 export const saveToken = (token) => (token ? localStorage.setItem(TOKEN_KEY, token) : localStorage.removeItem(TOKEN_KEY));
 
-/** Sessions created in this browser, newest first: [{sessionId, joinUrl, createdAt, caseRef, cycle}]. */
-export function savedSessions() {
-  try { return JSON.parse(localStorage.getItem(SESSIONS_KEY) ?? "[]"); } catch { return []; }
+/** Invite links of sessions created in this browser, newest first: [{sessionId, joinUrl}] (at most 100). */
+function savedInvites() {
+  const read = (key) => { try { return JSON.parse(localStorage.getItem(key) ?? "[]"); } catch { return []; } };
+  return [...read(INVITES_KEY), ...read(OLD_SESSIONS_KEY)];
 }
 
-export function rememberSession(session) {
-  const list = savedSessions().filter((s) => s.sessionId !== session.sessionId);
-  list.unshift(session);
-  localStorage.setItem(SESSIONS_KEY, JSON.stringify(list.slice(0, 100)));
+/** The family's invite link of a session created in this browser, if it is still kept. */
+export const savedInvite = (sessionId) => savedInvites().find((s) => s.sessionId === sessionId)?.joinUrl;
+
+export function rememberInvite(sessionId, joinUrl) {
+  const list = savedInvites().filter((s) => s.sessionId !== sessionId);
+  list.unshift({ sessionId, joinUrl });
+  localStorage.setItem(INVITES_KEY, JSON.stringify(list.slice(0, 100)));
 }
 
 /** An error from the API, with the server's message (which says what to do). */
@@ -40,6 +47,9 @@ async function call(method, path, { body, as = "json" } = {}) {
 }
 
 export const createSession = (labels) => call("POST", "/v1/sessions", { body: labels });
+/** A page of your sessions, newest first: {sessions, total, limit, nextBefore?}. */
+export const listSessions = ({ limit = 50, before } = {}) =>
+  call("GET", `/v1/sessions?limit=${limit}${before ? `&before=${before}` : ""}`);
 export const sessionSummary = (id) => call("GET", `/v1/sessions/${id}`);
 export const createClip = (id, clip) => call("POST", `/v1/sessions/${id}/clips`, { body: clip });
 export const clipBlob = (id, clipId) => call("GET", `/v1/sessions/${id}/clips/${clipId}`, { as: "blob" });

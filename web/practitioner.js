@@ -7,6 +7,7 @@ import { StreamSender } from "./sender.js";
 import { ReviewLeader } from "./review.js";
 import { mark, record, signal, RECORDING_ACTIVE, STREAM_CAMERA, STREAM_SCREEN } from "./protocol.js";
 import { clipSpanAround, formatSeconds } from "./clips.js";
+import { sessionFacts, sessionLabel } from "./sessions.js";
 
 const $ = (id) => document.getElementById(id);
 const show = (el, on = true) => { el.hidden = !on; };
@@ -25,8 +26,8 @@ const live = new MsePlayer($("live-video"));
 // --- token -----------------------------------------------------------------------------------
 $("token").value = api.savedToken();
 tokenStatus();
-$("save-token").addEventListener("click", () => { api.saveToken($("token").value.trim()); tokenStatus(); });
-$("token").addEventListener("change", () => { api.saveToken($("token").value.trim()); tokenStatus(); });
+$("save-token").addEventListener("click", () => { api.saveToken($("token").value.trim()); tokenStatus(); renderSessions(); });
+$("token").addEventListener("change", () => { api.saveToken($("token").value.trim()); tokenStatus(); renderSessions(); });
 function tokenStatus() {
   $("token-status").textContent = api.savedToken() ? "Token saved in this browser." : "No token yet: ask your administrator for one.";
 }
@@ -40,12 +41,10 @@ $("create-session").addEventListener("click", async () => {
   if ($("cycle").value) labels.cycle = Number($("cycle").value);
   try {
     const created = await api.createSession(labels);
-    api.rememberSession({ sessionId: created.sessionId, joinUrl: created.joinUrl, createdAt: new Date().toISOString(),
-                          caseRef: created.caseRef, cycle: created.cycle, expiresAt: created.expiresAt });
+    api.rememberInvite(created.sessionId, created.joinUrl);
     $("invite-link").textContent = created.joinUrl;
     show($("invite-box"));
-    renderSessions();
-    openSession(created.sessionId);
+    openSession(created.sessionId, created.joinUrl);
   } catch (error) {
     $("create-status").textContent = `Could not create the session: ${error.message}`;
     show($("create-status"));
@@ -62,29 +61,58 @@ $("copy-invite").addEventListener("click", async () => {
   }
 });
 
-$("refresh-sessions").addEventListener("click", () => renderSessions(true));
+// The list comes from the relay (GET /v1/sessions): every session of this token, whichever browser
+// made it, newest first, a page at a time.
+const SESSIONS_PAGE = 50;
+$("refresh-sessions").addEventListener("click", () => renderSessions());
+$("more-sessions").addEventListener("click", () => renderSessions($("more-sessions").dataset.before));
 
-async function renderSessions(withSummaries = false) {
+async function renderSessions(before) {
   const list = $("sessions");
-  list.replaceChildren();
-  for (const s of api.savedSessions()) {
-    const label = [s.caseRef, s.cycle ? `cycle ${s.cycle}` : null, new Date(s.createdAt).toLocaleString()].filter(Boolean).join(" · ");
-    const facts = el("span", { className: "facts" });
-    const open = el("button", { type: "button", textContent: "Open" });
-    open.setAttribute("aria-label", `Open session ${label}`);
-    open.addEventListener("click", () => openSession(s.sessionId, s.joinUrl));
-    list.append(el("li", { className: s.sessionId === state.sessionId ? "current" : "" }, el("span", { textContent: label }), " ", facts, " ", open));
-    if (withSummaries) {
-      api.sessionSummary(s.sessionId).then((summary) => { facts.textContent = summaryFacts(summary); })
-        .catch((error) => { facts.textContent = error.status === 404 ? "(gone)" : `(${error.message})`; });
-    }
+  if (!api.savedToken()) {
+    list.replaceChildren();
+    $("sessions-status").textContent = "Save your token to see your sessions.";
+    show($("more-sessions"), false);
+    return;
   }
+  $("sessions-status").textContent = "Loading your sessions…";
+  let page;
+  try {
+    // A refresh keeps as many sessions in view as were shown (older pages loaded too), up to 200.
+    const limit = before ? SESSIONS_PAGE : Math.min(200, Math.max(SESSIONS_PAGE, list.children.length));
+    page = await api.listSessions({ limit, before });
+  } catch (error) {
+    $("sessions-status").textContent = `Could not load your sessions: ${error.message}`;
+    return;
+  }
+  const items = page.sessions.map(sessionItem);
+  if (before) list.append(...items); else list.replaceChildren(...items);
+  const shown = list.children.length;
+  $("sessions-status").textContent = page.total === 0 ? "No sessions yet." : `${shown} of ${page.total} session${page.total === 1 ? "" : "s"}.`;
+  $("more-sessions").dataset.before = page.nextBefore ?? "";
+  show($("more-sessions"), Boolean(page.nextBefore));
+  // A running recording grows: look again now and then while one is listed.
+  if (!before && page.sessions.some((s) => s.recordingState === "recording")) refreshSessionsSoon(10_000);
 }
 
-function summaryFacts(summary) {
-  const consent = summary.consent?.recording ? "consent given" + (summary.consent.childAgreed ? " (child too)" : "") : "no consent";
-  const recordings = summary.recordings.filter((r) => r.state !== "deleted").length;
-  return `${consent}; ${recordings} recording${recordings === 1 ? "" : "s"}, ${summary.marks.length} marks, ${summary.clips.length} clips`;
+/** Refreshes the list a moment after something it shows changed (several changes, one request). */
+let listRefresh = null;
+function refreshSessionsSoon(delayMs = 500) {
+  clearTimeout(listRefresh);
+  listRefresh = setTimeout(() => renderSessions(), delayMs);
+}
+
+function sessionItem(s) {
+  const label = sessionLabel(s);
+  const open = el("button", { type: "button", className: "small", textContent: s.sessionId === state.sessionId ? "Open again" : "Open" });
+  open.setAttribute("aria-label", `Open session ${label}`);
+  open.addEventListener("click", () => openSession(s.sessionId, api.savedInvite(s.sessionId)));
+  const facts = el("div", { className: "facts" },
+    ...sessionFacts(s).map(([text, kind]) => el("span", { className: kind ? `badge ${kind}` : "badge", textContent: text })));
+  const item = el("li", { className: s.sessionId === state.sessionId ? "current" : "" },
+    el("div", { className: "session-head" }, el("span", { className: "session-label", textContent: label }), open), facts);
+  item.dataset.sessionId = s.sessionId;
+  return item;
 }
 
 // --- live ------------------------------------------------------------------------------------
@@ -92,7 +120,8 @@ function openSession(sessionId, joinUrl) {
   state.connection?.stop();
   live.clear();
   Object.assign(state, { sessionId, recordingId: null, marks: [], familyPresent: false });
-  if (joinUrl) { $("invite-link").textContent = joinUrl; show($("invite-box")); }
+  $("invite-link").textContent = joinUrl ?? "";
+  show($("invite-box"), Boolean(joinUrl));
   $("session-label").textContent = sessionId.slice(0, 8);
   const connection = new RelayConnection(sessionId, api.savedToken());
   state.connection = connection;
@@ -127,6 +156,7 @@ function enableControls(on) {
 }
 
 function onMessage(message) {
+  if (["peer", "consent", "recording"].includes(message.type)) refreshSessionsSoon();
   switch (message.type) {
     case "peer":
       if (message.role === "family") {
@@ -272,6 +302,7 @@ $("make-clip").addEventListener("click", async () => {
     const clip = await api.createClip(state.sessionId, body);
     $("clip-status").textContent = `Clip made: ${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)}.`;
     refreshSummary();
+    refreshSessionsSoon();
   } catch (error) {
     $("clip-status").textContent = `Could not make the clip: ${error.message}`;
   }

@@ -11,10 +11,20 @@ public struct CreatedClip: Sendable, Equatable {
     public var json: String
 }
 
-/// The practitioner's HTTP calls about recordings: the session summary, clips, downloads.
+/// The practitioner's HTTP calls about sessions and recordings: the session list, the session
+/// summary, clips, downloads.
 /// Each waits for the answer with a deadline; the relay's refusals become `ClientError`s that name
 /// its error code and message.
 public enum RecordingAPI {
+    /// `GET /v1/sessions[?limit=N][&before=ID]`: a page of the practitioner's sessions, newest first,
+    /// as the relay's JSON bytes (`SessionTable` renders them).
+    public static func sessions(loop: ClientLoop, token: String, limit: Int?, before: String?) throws(ClientError) -> [UInt8] {
+        var query: [String] = []
+        if let limit { query.append("limit=\(limit)") }
+        if let before { query.append("before=\(before)") }
+        return try request(loop, "GET", "/v1/sessions" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), token: token).body
+    }
+
     /// `GET /v1/sessions/{id}`: the session's events summary, recordings, marks and clips, as JSON text.
     public static func summary(loop: ClientLoop, token: String, sessionID: String) throws(ClientError) -> String {
         let reply = try request(loop, "GET", "/v1/sessions/\(try checked(sessionID))", token: token)

@@ -55,6 +55,9 @@ public enum HTTPOutcome: Sendable, Equatable {
     /// Read the session's recordings, clips, marks and events on the reader thread and answer 200
     /// with the summary.
     case sessionSummary(SessionRecord)
+    /// Read what is on disk about each session of the page on the reader thread and answer 200 with
+    /// the list (`GET /v1/sessions`).
+    case sessionList(SessionListPage)
     /// Stream a recording part or a clip from disk on the reader thread (200, 206 or 416; 404 when
     /// it is not there).
     case media(MediaRequest)
@@ -65,7 +68,7 @@ public enum HTTPOutcome: Sendable, Equatable {
     case deleteRecordings(sessionID: String)
 }
 
-/// The HTTP API's routing and decisions, pure: health, session creation, the web app's files.
+/// The HTTP API's routing and decisions, pure: health, creating and listing sessions, the web app's files.
 ///
 /// Thread: used on the lws thread together with the `RelayCore` it reads and updates.
 public struct HTTPAPI {
@@ -90,8 +93,11 @@ public struct HTTPAPI {
             guard request.method == "GET" || request.method == "HEAD" else { return .respond(methodNotAllowed("GET")) }
             return .respond(.json(200, ["status": "ok", "connections": core.connectionCount]))
         case "/v1/sessions":
-            guard request.method == "POST" else { return .respond(methodNotAllowed("POST")) }
-            return createSession(request, core: core, now: now)
+            switch request.method {
+            case "POST": return createSession(request, core: core, now: now)
+            case "GET", "HEAD": return listSessions(request, core: core, now: now)
+            default: return .respond(methodNotAllowed("GET or POST"))
+            }
         case _ where WebSite.owns(path: request.path):
             guard request.method == "GET" || request.method == "HEAD" else { return .respond(methodNotAllowed("GET")) }
             return .respond(site.response(forPath: request.path))

@@ -22,6 +22,25 @@ public struct RecordingChunk: Sendable, Equatable {
     /// The time of the latest WebM block found in these bytes, on the same clock as `ClusterMark.timeMs`:
     /// a part lasts until its last block, not its last cluster start.
     public var lastBlockMs: Int64? = nil
+    /// Where the part may end once these bytes are written: just past its last complete WebM block
+    /// or element (`WebMScanner.completeEnd`). Nil: after every byte (not WebM, or not WebM the
+    /// relay can follow any more), so the part is kept byte for byte.
+    public var completeEnd: CompleteEnd? = nil
+
+    /// A place where a part may end cleanly.
+    public struct CompleteEnd: Sendable, Equatable {
+        /// Relative to the chunk's first byte: at most the chunk's length; negative when the last
+        /// complete element ended in an earlier chunk of the part.
+        public var offsetInChunk: Int64
+        /// The time of the latest block before it, on `ClusterMark.timeMs`'s clock (nil: none yet):
+        /// what the part's duration runs to when it is cut there.
+        public var lastBlockMs: Int64?
+
+        public init(offsetInChunk: Int64, lastBlockMs: Int64?) {
+            self.offsetInChunk = offsetInChunk
+            self.lastBlockMs = lastBlockMs
+        }
+    }
 }
 
 /// Decides which camera bytes go into the active recording, so that every recording plays on its own.
@@ -29,8 +48,10 @@ public struct RecordingChunk: Sendable, Equatable {
 /// Every camera frame passes through; a WebM stream is scanned for clusters and keyframes. A
 /// recording started before the stream begins takes every byte from its init segment on. One started
 /// mid-stream takes the stream's init segment, then the bytes from the next cluster that starts with
-/// a keyframe (for non-WebM payloads: the next frame flagged keyframe). Owned by the lws thread,
-/// inside `RelayCore`, one per session.
+/// a keyframe (for non-WebM payloads: the next frame flagged keyframe). Each chunk says where the
+/// part may end cleanly (`RecordingChunk.completeEnd`): a stream stopped mid-block (MediaRecorder's
+/// chunks are arbitrary cuts) is cut there by the writer when the part closes. Owned by the lws
+/// thread, inside `RelayCore`, one per session.
 public struct RecordingTap: Sendable {
     /// The stream's init segment payload (WebM: up to its first cluster; else the whole init frame).
     private var initPayload: [UInt8]?
@@ -143,15 +164,17 @@ public struct RecordingTap: Sendable {
                 rec.streamBase = key.offset
                 rec.fileBase = Int64(initBytes.count)
                 rec.timeBaseMs = key.timestampMs
-                chunks.append(RecordingChunk(recordingID: rec.id, bytes: initBytes, mediaTimeUs: header.mediaTimeMicros,
-                                             sequence: header.sequence, flags: MediaFrameFlags.initSegment.rawValue, clusters: [], newPart: true))
+                var initChunk = RecordingChunk(recordingID: rec.id, bytes: initBytes, mediaTimeUs: header.mediaTimeMicros,
+                                               sequence: header.sequence, flags: MediaFrameFlags.initSegment.rawValue, clusters: [], newPart: true)
+                initChunk.completeEnd = .init(offsetInChunk: Int64(initBytes.count), lastBlockMs: nil)
+                chunks.append(initChunk)
                 let held = pending
                 pending.removeAll()
                 for item in held where item.offset + Int64(item.payload.count) > key.offset {
                     let from = Int(max(0, key.offset - item.offset))
                     let isLast = item.offset == start
                     chunks.append(chunk(&rec, item.header, item.payload.dropFirst(from), streamStart: item.offset + Int64(from),
-                                        events: isLast ? events : []))
+                                        events: isLast ? events : [], scanned: isLast))
                 }
                 active = rec
                 return chunks
@@ -167,7 +190,7 @@ public struct RecordingTap: Sendable {
                 return []
             }
         }
-        chunks.append(chunk(&rec, header, payload, streamStart: start, events: events))
+        chunks.append(chunk(&rec, header, payload, streamStart: start, events: events, scanned: true))
         active = rec
         return chunks
     }
@@ -195,8 +218,11 @@ public struct RecordingTap: Sendable {
         pending.removeAll { $0.offset + Int64($0.payload.count) <= cutoff }
     }
 
+    /// The chunk of `bytes` (from `streamStart` in the stream) for the recording. `scanned`: the
+    /// scanner has read up to the end of these bytes and no further, so its `completeEnd` says where
+    /// the part may end after them; held bytes replayed before the newest get the recording's start.
     private func chunk(_ rec: inout Active, _ header: MediaFrameHeader, _ bytes: ArraySlice<UInt8>, streamStart: Int64,
-                       events: [WebMScanner.Event]) -> RecordingChunk {
+                       events: [WebMScanner.Event], scanned: Bool) -> RecordingChunk {
         var marks: [RecordingChunk.ClusterMark] = []
         var lastBlockMs: Int64?
         for event in events {
@@ -213,7 +239,21 @@ public struct RecordingTap: Sendable {
         var out = RecordingChunk(recordingID: rec.id, bytes: Array(bytes), mediaTimeUs: header.mediaTimeMicros,
                                  sequence: header.sequence, flags: header.flags.rawValue, clusters: marks, newPart: rec.newPart)
         out.lastBlockMs = lastBlockMs
+        out.completeEnd = completeEnd(rec, streamStart: streamStart, scanned: scanned)
         rec.newPart = false
         return out
+    }
+
+    /// Where the part may end after a chunk starting at `streamStart`: the scanner's `completeEnd`,
+    /// never before the recording's start in this stream (`streamBase`, which is the end of what
+    /// went before it in the part: nothing, or the init segment); nil when the stream is not WebM
+    /// or the scanner gave up on it.
+    private func completeEnd(_ rec: Active, streamStart: Int64, scanned: Bool) -> RecordingChunk.CompleteEnd? {
+        guard let scanner, scanner.error == nil else { return nil }
+        guard scanned, let end = scanner.completeEnd, end > rec.streamBase else {
+            return .init(offsetInChunk: rec.streamBase - streamStart, lastBlockMs: nil)
+        }
+        let blockMs = rec.timeBaseMs.flatMap { base in scanner.completeEndBlockMs.map { $0 - base } }
+        return .init(offsetInChunk: end - streamStart, lastBlockMs: blockMs)
     }
 }

@@ -79,6 +79,8 @@ extension RelayCore {
         var state = recordingStates[sessionID] ?? SessionRecordingState()
         state.consent = consent
         state.childAgreed = consent && childAgreed
+        // Restored "not given" may be a withdrawal, no answer or a damaged log: the list reads the log.
+        state.consentKnown = consent
         state.recordingIDs.formUnion(recordingIDs)
         recordingStates[sessionID] = state
     }

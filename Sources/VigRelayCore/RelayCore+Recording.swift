@@ -21,6 +21,7 @@ extension RelayCore {
             let childAgreed = recording && (message.fields["childAgreed"] as? Bool ?? false) && Self.isBoolean(message.fields["childAgreed"])
             state.consent = recording
             state.childAgreed = childAgreed
+            state.consentKnown = true
             var notice: [String: Any] = ["type": "consent", "recording": recording]
             if childAgreed { notice["childAgreed"] = true }
             var actions = toBoth(sessionID, ControlEncoder.encode(notice))

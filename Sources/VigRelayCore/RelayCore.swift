@@ -19,6 +19,8 @@ public final class RelayCore {
     var sessionsAwaited: Set<String> = []
     /// Set by `shutdown()`: connections closing then are not "away" (the writer finishes every recording).
     var isShuttingDown = false
+    /// Sessions someone joined since the server started (the session list tells new from ended).
+    var sessionsJoined: Set<String> = []
     private var connections: [ConnectionID: ConnectionState] = [:]
 
     private enum ConnectionState {
@@ -196,6 +198,7 @@ public final class RelayCore {
         }
         session.slots[role] = conn
         session.senderLeftAt[role.sendableStream] = nil
+        sessionsJoined.insert(sessionID)
         connections[conn] = .joined(sessionID: sessionID, role: role)
         let peer = session.slots[role.peer]
         actions.append(.send(conn, .text(ControlEncoder.encode(

@@ -6,6 +6,9 @@ struct SessionRecordingState {
     /// The family's last word on recording (restored from `session.jsonl` at start).
     var consent = false
     var childAgreed = false
+    /// True once the family answered since the server started, or when consent was restored as
+    /// given: `consent` is then a known answer, not just "not given" (the session list shows it).
+    var consentKnown = false
     var tap = RecordingTap()
     /// Recordings of this session the relay knows and that still have media (marks may name only
     /// these): made since start, or restored from their manifests at start; emptied when consent is

@@ -99,6 +99,7 @@ extension WebMScanner {
             }
         }
 
+        if case .enter = action {} else { payloadID = id }
         switch action {
         case .enter:
             open(id: id, offset: offset, end: end)
@@ -165,13 +166,31 @@ extension WebMScanner {
     private mutating func endOfPayload() {
         phase = .header
         pending.removeAll(keepingCapacity: true)
+        elementEnded(payloadID)
         closeFinished()
     }
 
     /// Closes every open element whose end (or whose ancestor's end) the stream has reached.
     private mutating func closeFinished() {
         while !isFailed, let index = stack.firstIndex(where: { ($0.end ?? .max) <= position }) {
-            while !isFailed, stack.count > index { close(stack.removeLast()) }
+            while !isFailed, stack.count > index {
+                let container = stack.removeLast()
+                close(container)
+                elementEnded(container.id)
+            }
         }
+    }
+
+    /// An element ended at `position` (a master element already taken off the stack): moves
+    /// `completeEnd` here when the stream may end here (see `completeEnd`). An EBML header alone is
+    /// no place to end: it needs its Segment.
+    private mutating func elementEnded(_ id: UInt32) {
+        guard !isFailed else { return }
+        let isBlock = (id == ID.simpleBlock || id == ID.blockGroup) && stack.last?.id == ID.cluster
+        if isBlock { endedBlockMs = lastBlockTimeMs }
+        guard id != ID.ebml, stack.allSatisfy({ $0.id == ID.segment || $0.end == nil }),
+              isBlock || !stack.contains(where: { $0.id == ID.cluster }) else { return }
+        completeEnd = position
+        completeEndBlockMs = endedBlockMs
     }
 }

@@ -123,6 +123,17 @@ public struct WebMScanner: Sendable {
     /// Offset of the Cluster being read, or nil between clusters.
     public var clusterOffset: Int64? { cluster?.offset }
 
+    /// Offset just past the last complete element after which the stream may end and still be
+    /// well-formed WebM; nil until one has ended. That is the end of a block (SimpleBlock or
+    /// BlockGroup) in a Cluster of unknown size (browsers' MediaRecorder), of a whole Cluster with a
+    /// size (ffmpeg), or of another element with nothing but the Segment and elements of unknown
+    /// size around it (Info, Tracks, Cues, ...). A recording whose sender stopped mid-element is cut
+    /// here, so players do not meet half a frame. A Segment that states its size cannot be whole in
+    /// a cut file (only the complete file fills it), so it does not hold the cut back.
+    public internal(set) var completeEnd: Int64?
+    /// The time (ms, as `Block.timeMs`) of the latest block that had ended by `completeEnd`, if any.
+    public internal(set) var completeEndBlockMs: Int64?
+
     // Parser state; see WebMScanner+Parsing.swift.
     /// What the scanner is in the middle of.
     var phase: Phase = .header
@@ -149,6 +160,10 @@ public struct WebMScanner: Sendable {
     var sawClusterInSegment = false
     /// Events found during the current `feed`.
     var found: [Event] = []
+    /// ID of the element whose payload is being read or skipped (what `endOfPayload` ends).
+    var payloadID: UInt32 = 0
+    /// Time of the latest block that has ended (for `completeEndBlockMs`).
+    var endedBlockMs: Int64?
 
     /// Makes a scanner for a stream that starts at the next byte fed.
     public init(maxElementSize: Int64 = defaultMaxElementSize) {

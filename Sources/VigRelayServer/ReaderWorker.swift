@@ -3,7 +3,7 @@ import Logging
 import VigRelayCore
 import VigRelayStorage
 
-/// Carries out reads for the HTTP API on the reader thread: session summaries, clip plans, and
+/// Carries out reads for the HTTP API on the reader thread: session summaries and lists, clip plans, and
 /// downloads read one chunk at a time. Results go back to the service thread through the inbox.
 ///
 /// A download's file is opened once (`MediaFileSlice`); the worker reads `readAhead` chunks at
@@ -42,6 +42,11 @@ final class ReaderWorker: @unchecked Sendable {
     /// Builds the session's summary and answers 200 with it.
     func summary(_ conn: ConnectionID, _ session: SessionRecord) {
         inbox.post(.respond(conn, .json(200, reader.summary(of: session))))
+    }
+
+    /// Adds what is on disk to a page of the session list and answers 200 with it.
+    func sessionList(_ conn: ConnectionID, _ page: SessionListPage) {
+        inbox.post(.respond(conn, .json(200, reader.sessionList(page))))
     }
 
     /// Plans a clip; the service thread has the writer store it.

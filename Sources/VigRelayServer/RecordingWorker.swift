@@ -59,7 +59,8 @@ final class RecordingWorker: @unchecked Sendable {
             do {
                 try file.append(payload: chunk.bytes, mediaTimeUs: chunk.mediaTimeUs, sequence: chunk.sequence, flags: chunk.flags,
                                 clusters: chunk.clusters.map { (Int($0.offsetInChunk), $0.timeMs, $0.keyframe) },
-                                newPart: chunk.newPart, lastBlockMs: chunk.lastBlockMs, at: now)
+                                newPart: chunk.newPart, lastBlockMs: chunk.lastBlockMs,
+                                completeEnd: chunk.completeEnd.map { ($0.offsetInChunk, $0.lastBlockMs) }, at: now)
                 if chunk.newPart, let part = file.manifest.parts.last, part.number > 1 {
                     log(sid, "recording_part", ["recordingId": chunk.recordingID, "part": part.number, "startMs": part.startMs])
                 }

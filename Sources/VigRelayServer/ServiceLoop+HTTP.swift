@@ -52,7 +52,7 @@ extension ServiceLoop {
     }
 
     /// Runs the API on a complete request and carries out its outcome: answer now, or hand the work
-    /// to the writer (sessions, deletion) or the reader (summaries, clips, downloads) first.
+    /// to the writer (sessions, deletion) or the reader (summaries, session lists, clips, downloads) first.
     private func decide(_ exchange: HTTPExchange) {
         let id = exchange.id, inbox = self.inbox
         switch api.handle(exchange.request, core: core, now: Date()) {
@@ -72,6 +72,9 @@ extension ServiceLoop {
         case .sessionSummary(let session):
             let worker = readerWorker
             reader.submit { worker.summary(id, session) }
+        case .sessionList(let page):
+            let worker = readerWorker
+            reader.submit { worker.sessionList(id, page) }
         case .createClip(let request):
             let worker = readerWorker
             reader.submit { worker.planClip(id, request) }

@@ -16,6 +16,13 @@ import VigRelayCore
 /// never describes bytes that are not on disk. The manifest is rewritten when a part opens and when
 /// the recording ends; between those, `manifest` holds the live totals.
 ///
+/// A part ends where its last complete WebM block or element ends (`completeEnd` of each append,
+/// from `RecordingTap`): when it closes (`finish`, or the next part opening after the camera's
+/// connection dropped), bytes after that point (half a block, when the sender stopped mid-chunk)
+/// are cut off, with their index lines, and the totals recounted. Parts appended without a
+/// `completeEnd` (MP4, other media, WebM the scanner could not follow) are kept byte for byte. A
+/// failed recording keeps every byte written.
+///
 /// Owned by the disk writer thread (`DiskWriter`): create it, call it and drop it there only; never
 /// on the lws thread.
 public final class RecordingFile {
@@ -38,6 +45,25 @@ public final class RecordingFile {
     /// Media bytes over all parts.
     private var totalBytes: Int64 = 0
     private var unsynced = false
+    /// Where the current part may end cleanly, and the time of its last complete block then.
+    private var completeEnd: Int64 = 0
+    private var completeBlockMs: Int64?
+    /// The current part's payloads that end past `completeEnd`, oldest first: what a cut takes back.
+    private var tail: [TailFrame] = []
+    /// Most payloads `tail` holds. A stream whose element never ends (a Cluster claiming gigabytes)
+    /// would grow it without bound: past this the part is kept whole, as other media is.
+    static let maxTailFrames = 4096
+    /// The current part is kept byte for byte (its tail grew past `maxTailFrames`).
+    private var keepWhole = false
+
+    /// A payload that may be cut off: its index records, where its lines start in the index file,
+    /// and the part's totals before it.
+    private struct TailFrame {
+        var frame: RecordingIndex.Frame
+        var clusters: [RecordingIndex.Cluster]
+        var indexOffset: Int64
+        var tallyBefore: RecordingPartTally
+    }
 
     /// Creates the session's `recordings` directory (0700), an empty index and a manifest in state
     /// `recording`. Throws for invalid ids, an id already used, or a write error.
@@ -81,12 +107,18 @@ public final class RecordingFile {
     /// is written when the quota would be passed or a cluster lies outside the part; on a write error
     /// the files are cut back to what they held before.
     /// `lastBlockMs` is the latest WebM block time in the payload (clock of `clusters`), if any.
+    /// `completeEnd` says where the part may end once the payload is written (relative to its first
+    /// byte, at most its length, negative when in an earlier payload) and the latest block's time
+    /// then; nil: after the payload's last byte.
     public func append(payload: [UInt8], mediaTimeUs: UInt64, sequence: UInt32, flags: UInt8,
                        clusters: [(offsetInPayload: Int, timeMs: Int64, keyframe: Bool)],
-                       newPart: Bool, lastBlockMs: Int64? = nil, at now: Date = Date()) throws {
+                       newPart: Bool, lastBlockMs: Int64? = nil,
+                       completeEnd: (offsetInPayload: Int64, lastBlockMs: Int64?)? = nil, at now: Date = Date()) throws {
         guard manifest.state == .recording else { throw StorageError.recordingClosed(recordingID: recordingID) }
         let opening = newPart || media == nil
         let container = MediaContainer(sniffing: payload.prefix(8))
+        // The part this one follows ends first: what its cut gives back counts against the quota.
+        if opening { try cutToCompleteEnd() }
         if let quotaBytes, totalBytes + Int64(payload.count) > quotaBytes {
             let path = opening ? mediaPath(part: manifest.parts.count + 1, container) : media?.path
             throw StorageError.quotaExceeded(path: path ?? manifestPath, limitBytes: quotaBytes)
@@ -98,26 +130,24 @@ public final class RecordingFile {
             throw StorageError.clusterOutsidePart(recordingID: recordingID, offset: bad.offset, partBytes: end)
         }
 
-        var lines = ""
+        var gap = ""
         if opening {
             try openPart(container: container, at: now)
             if manifest.parts.count > 1 {
-                lines += RecordingIndex.Record.gap(part: manifest.parts.count, unixMs: Self.unixMs(now)).line + "\n"
+                gap = RecordingIndex.Record.gap(part: manifest.parts.count, unixMs: Self.unixMs(now)).line + "\n"
             }
         }
         guard let media else { throw StorageError.recordingClosed(recordingID: recordingID) }
         let part = manifest.parts.count
         let frame = RecordingIndex.Frame(part: part, offset: offset, length: Int64(payload.count),
                                          mediaTimeUs: mediaTimeUs, sequence: sequence, flags: flags, lastBlockMs: lastBlockMs)
-        lines += RecordingIndex.Record.frame(frame).line + "\n"
-        for start in starts {
-            let cluster = RecordingIndex.Cluster(part: part, offset: start.offset, timeMs: start.timeMs, keyframe: start.keyframe)
-            lines += RecordingIndex.Record.cluster(cluster).line + "\n"
-        }
+        let marks = starts.map { RecordingIndex.Cluster(part: part, offset: $0.offset, timeMs: $0.timeMs, keyframe: $0.keyframe) }
+        let lines = ([RecordingIndex.Record.frame(frame)] + marks.map(RecordingIndex.Record.cluster)).map { $0.line + "\n" }.joined()
+        let entry = TailFrame(frame: frame, clusters: marks, indexOffset: index.size + Int64(gap.utf8.count), tallyBefore: tally)
 
         try media.append(payload)
         do {
-            try index.append(Array(lines.utf8))
+            try index.append(Array((gap + lines).utf8))
         } catch {
             try? media.truncate(to: offset)
             throw error
@@ -126,6 +156,55 @@ public final class RecordingFile {
         for start in starts { tally.addClusterTime(start.timeMs) }
         totalBytes += Int64(payload.count)
         tally.apply(to: &manifest.parts[part - 1])
+        unsynced = true
+        if let completeEnd, !keepWhole {
+            self.completeEnd = min(end, max(0, offset + completeEnd.offsetInPayload))
+            completeBlockMs = completeEnd.lastBlockMs
+        } else {
+            self.completeEnd = end
+            completeBlockMs = nil
+        }
+        tail.append(entry)
+        if let keep = tail.firstIndex(where: { $0.frame.end > self.completeEnd }) { tail.removeFirst(keep) } else { tail.removeAll() }
+        if tail.count > Self.maxTailFrames {
+            keepWhole = true
+            self.completeEnd = end
+            tail.removeAll()
+        }
+    }
+
+    /// Cuts the current part back to `completeEnd`: the index loses the lines of the payloads past
+    /// it (the one it falls in keeps its line, shortened, and its clusters before the cut), then the
+    /// media file is truncated and the part's totals recounted. Nothing happens when the part ends
+    /// cleanly already. Leaves the files unsynced.
+    private func cutToCompleteEnd() throws {
+        guard let media, completeEnd < media.size, let first = tail.first else {
+            tail.removeAll()
+            return
+        }
+        let part = manifest.parts.count
+        var kept = first.tallyBefore
+        var lines = ""
+        if first.frame.offset < completeEnd {
+            var frame = first.frame
+            frame.length = completeEnd - frame.offset
+            frame.lastBlockMs = completeBlockMs
+            lines += RecordingIndex.Record.frame(frame).line + "\n"
+            kept.add(frame)
+            for cluster in first.clusters where cluster.offset < completeEnd {
+                lines += RecordingIndex.Record.cluster(cluster).line + "\n"
+                kept.addClusterTime(cluster.timeMs)
+            }
+        }
+        try index.truncate(to: first.indexOffset)
+        try index.append(Array(lines.utf8))
+        let removed = media.size - completeEnd
+        try media.truncate(to: completeEnd)
+        kept.bytes = completeEnd
+        tally = kept
+        totalBytes -= removed
+        tally.apply(to: &manifest.parts[part - 1])
+        tail.removeAll()
         unsynced = true
     }
 
@@ -138,10 +217,11 @@ public final class RecordingFile {
         return true
     }
 
-    /// fsyncs, closes and marks the manifest `complete`; returns it. After a thrown error the
-    /// recording is still open: call `fail`.
+    /// Cuts the last part to its last complete element, fsyncs, closes and marks the manifest
+    /// `complete`; returns it. After a thrown error the recording is still open: call `fail`.
     public func finish(at time: Date) throws -> RecordingManifest {
         guard manifest.state == .recording else { throw StorageError.recordingClosed(recordingID: recordingID) }
+        try cutToCompleteEnd()
         try sync(now: time)
         var done = manifest
         done.move(to: .complete, at: time)
@@ -179,10 +259,11 @@ public final class RecordingFile {
         index.close()
     }
 
-    /// Ends the current part (synced) and opens the next one, listed in the manifest first so that
-    /// recovery knows every file.
+    /// Ends the current part (cut to its last complete element, synced) and opens the next one,
+    /// listed in the manifest first so that recovery knows every file.
     private func openPart(container: MediaContainer, at now: Date) throws {
         if let media {
+            try cutToCompleteEnd()
             try media.sync()
             try index.sync()
             media.close()
@@ -205,6 +286,10 @@ public final class RecordingFile {
         try RecordingManifestFile.write(next, to: manifestPath)
         manifest = next
         tally = RecordingPartTally()
+        completeEnd = 0
+        completeBlockMs = nil
+        tail.removeAll()
+        keepWhole = false
         media = try AppendOnlyFile(path: path, truncating: true)
         FileIO.syncDirectory(of: path)
     }

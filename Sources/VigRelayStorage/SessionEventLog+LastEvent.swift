@@ -29,12 +29,30 @@ extension SessionEventLog {
     /// A missing log, or an invalid id, finds nothing. Any thread but lws (it reads the file).
     public func lastEvent(named name: String, sessionID: String, blockBytes: Int = tailBlockBytes) -> LastEventLookup {
         var result = LastEventLookup()
-        guard let path = paths.eventLog(sessionID) else { return result }
+        let readAll = visitLinesBackwards(sessionID: sessionID, blockBytes: blockBytes) { line, torn in
+            guard !torn, let object = Self.object(line) else {
+                note(unreadable: line, name: name, into: &result)
+                return true
+            }
+            guard object["event"] as? String == name else { return true }
+            result.event = object
+            return false
+        }
+        if !readAll { result.mayHaveMissedNewer = true }
+        return result
+    }
+
+    /// Hands the log's non-empty lines to `visit`, newest first, until it returns false. A last line
+    /// without its newline (torn by a crash) comes first with `torn` true. Returns false when a read
+    /// failed before `visit` stopped or the start was reached (a missing log has no lines: true).
+    func visitLinesBackwards(sessionID: String, blockBytes: Int = tailBlockBytes,
+                             _ visit: (_ line: ArraySlice<UInt8>, _ torn: Bool) -> Bool) -> Bool {
+        guard let path = paths.eventLog(sessionID) else { return true }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return result }
+        guard fd >= 0 else { return true }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { return result }
+        guard fstat(fd, &st) == 0 else { return false }
         var position = Int64(st.st_size)
         // Bytes after `position` not yet split into lines (the start of the oldest line seen so far).
         var carry: [UInt8] = []
@@ -45,30 +63,28 @@ extension SessionEventLog {
             var chunk = [UInt8](repeating: 0, count: count)
             if count > 0 {
                 let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(position - Int64(count))) }
-                guard n == count else { result.mayHaveMissedNewer = true; return result }
+                guard n == count else { return false }
             }
             position -= Int64(count)
             chunk += carry
             var lines = chunk.split(separator: 0x0a, omittingEmptySubsequences: false)
             if atEnd {
                 // The piece after the last newline is empty, or a line torn by a crash.
-                if let torn = lines.popLast(), !torn.isEmpty { note(unreadable: torn, name: name, into: &result) }
+                if let torn = lines.popLast(), !torn.isEmpty, !visit(torn, true) { return true }
                 atEnd = false
             }
             // The first piece may continue in the previous block, unless the file starts here.
             carry = position > 0 ? Array(lines.removeFirst()) : []
             for line in lines.reversed() where !line.isEmpty {
-                guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else {
-                    note(unreadable: line, name: name, into: &result)
-                    continue
-                }
-                if object["event"] as? String == name {
-                    result.event = object
-                    return result
-                }
+                if !visit(line, false) { return true }
             }
-            if position == 0 { return result }
+            if position == 0 { return true }
         }
+    }
+
+    /// The JSON object on one line, or nil when the line is not one.
+    static func object(_ line: ArraySlice<UInt8>) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any]
     }
 
     /// Counts an unreadable line, and whether it may have been an event of `name`.

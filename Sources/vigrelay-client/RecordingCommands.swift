@@ -1,5 +1,6 @@
 import ArgumentParser
 import VigRelayClientKit
+import VigRelayCore
 
 /// Options naming the practitioner and the session for the recording commands.
 struct SessionAccess: ParsableArguments {
@@ -106,6 +107,49 @@ struct DownloadCommand: ParsableCommand {
             defer { loop.stop() }
             let bytes = try RecordingAPI.download(loop: loop, token: access.token, sessionID: access.session, resource, to: output)
             printError("\(bytes) bytes written to \(output)")
+        }
+    }
+}
+
+/// `sessions`: the practitioner's sessions at a glance.
+struct SessionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sessions",
+        abstract: "List your sessions, newest first: state, consent, recording, recordings and clips (GET /v1/sessions).",
+        discussion: "One page at a time (--limit, at most 200); the last line says how to get the next page."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Practitioner token: lists the sessions this practitioner created.")
+    var token: String
+
+    @Option(help: "Sessions per page, 1-200 (the relay's default: 50).")
+    var limit: Int?
+
+    @Option(help: ArgumentHelp("Continue after this session (the next page named by the previous one).", valueName: "ID"))
+    var before: String?
+
+    @Flag(help: "Print the relay's JSON answer as it is.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors { () throws(ClientError) in
+            if let limit, !(1...200).contains(limit) { throw .usage("--limit must be 1 to 200") }
+            if let before, !Identifiers.isValidSessionID(before) {
+                throw .usage("--before '\(before)' is not a session id: 32 lower-case hex characters, as the previous page named it")
+            }
+            let loop = try connection.makeLoop()
+            defer { loop.stop() }
+            let body = try RecordingAPI.sessions(loop: loop, token: token, limit: limit, before: before)
+            if json {
+                print(String(decoding: body, as: UTF8.self))
+            } else {
+                guard let table = SessionTable.render(body) else {
+                    throw .protocolError("the relay's answer is not a session list: \(String(decoding: body.prefix(300), as: UTF8.self))")
+                }
+                print(table)
+            }
         }
     }
 }

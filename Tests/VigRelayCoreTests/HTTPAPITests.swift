@@ -78,8 +78,9 @@ struct HTTPAPITests {
         }
     }
 
-    @Test(arguments: ["GET", "PUT", "DELETE", "PATCH", "post"])
-    func sessionsTakesOnlyPOST(method: String) {
+    /// GET lists sessions (SessionListTests); nothing but GET, HEAD and POST is served.
+    @Test(arguments: ["PUT", "DELETE", "PATCH", "post", "get"])
+    func sessionsTakesOnlyGETAndPOST(method: String) {
         let core = emptyCore()
         let request = HTTPRequest(method: method, path: "/v1/sessions", authorization: "Bearer \(Fixture.practitionerToken())")
         let message = expectError(api().handle(request, core: core, now: now), 405, "method_not_allowed")

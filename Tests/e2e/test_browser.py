@@ -43,12 +43,12 @@ def shots(tmp_path):
             shutil.copy(png, Path(target) / png.name)
 
 
-# Two complaints ffmpeg makes about a live browser recording that are not decoding errors (each
-# frame decodes), reported to the lead rather than hidden: Chrome's MediaRecorder gives two video
-# frames the same millisecond timestamp now and then, and a recording stopped while the camera
-# streams ends inside its last cluster ("File ended prematurely": the relay does not yet cut the file
-# at the last complete cluster on stop).
-KNOWN_LIVE_RECORDING_NOTES = ("non monotonically increasing dts to muxer", "File ended prematurely")
+# A complaint ffmpeg makes about a live browser recording that is not a decoding error (each frame
+# decodes), reported to the lead rather than hidden: Chrome's MediaRecorder gives two video frames
+# the same millisecond timestamp now and then. (A recording stopped while the camera streams used
+# to end inside a block, "File ended prematurely"; the relay now cuts it at its last complete block,
+# and this test checks that.)
+KNOWN_LIVE_RECORDING_NOTES = ("non monotonically increasing dts to muxer",)
 
 
 def ffmpeg_errors(path: Path, tolerate: tuple[str, ...] = ()) -> str:
@@ -114,13 +114,15 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
     # --- recording, with a mark
     prac.click("#record-toggle")
     fam.wait("document.getElementById('recording-status').className === 'recording-on'", 10, "the family's recording indicator")
+    entry = f"document.querySelector('#sessions li[data-session-id=\"{session_id}\"]')"
+    prac.wait(f"{entry}?.querySelector('.badge.rec') && {entry}.textContent.includes('live: family + practitioner')", 10,
+              "the session list to show the recording and both sides")
     prac.wait("window.__vigrelay.state.recordingId && performance.now() - window.__vigrelay.state.recordingStartedAt > 4000", 15, "4 s of recording")
     prac.click("#mark")
     prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
     fam.screenshot(shots / "family-recording-phone.png", 390, 844, mobile=True)
     prac.screenshot(shots / "practitioner-live-recording.png", 1280, 900)
-    # Long enough that the clip around the mark ends before the recording's last cluster, which a
-    # stop cuts short (see KNOWN_LIVE_RECORDING_NOTES).
+    # Long enough that the clip around the mark ends well before the recording does.
     prac.wait("performance.now() - window.__vigrelay.state.recordingStartedAt > 15000", 20, "15 s of recording")
     prac.click("#record-toggle")
     fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the indicator to go off")
@@ -145,7 +147,7 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
     clip = relay.http("GET", f"/v1/sessions/{session_id}/clips/{clip_id}", headers=auth, timeout=30)
     assert clip.status == 200
     (tmp_path / "clip.webm").write_bytes(clip.body)
-    assert ffmpeg_errors(tmp_path / "clip.webm", KNOWN_LIVE_RECORDING_NOTES[:1]) == ""
+    assert ffmpeg_errors(tmp_path / "clip.webm", KNOWN_LIVE_RECORDING_NOTES) == ""
     prac.click("#clips .preview-clip")
     prac.wait("document.getElementById('review-video').readyState >= 1 && document.getElementById('review-video').duration > 2",
               15, "the clip preview to load")
@@ -195,7 +197,9 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
     assert after["consent"]["recording"] is False and after["recordings"][0]["state"] == "deleted"
     fam.screenshot(shots / "family-withdrawn-phone.png", 390, 844, mobile=True)
     prac.click("#refresh-sessions")
-    prac.wait("document.querySelector('#sessions .facts')?.textContent.includes('no consent')", 10, "the session list")
+    prac.wait(f"{entry}?.querySelector('.facts').textContent.includes('consent withdrawn') && "
+              f"{entry}.querySelector('.facts').textContent.includes('0 recordings, 1 deleted, 0 clips')", 10, "the session list")
+    assert prac.js(f"{entry}.querySelector('.badge.rec') === null"), "no recording runs any more"
     prac.screenshot(shots / "practitioner-after.png", 1280, 900)
 
     problems = [p for p in console_problems(browser) if "favicon" not in p]

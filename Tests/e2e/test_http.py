@@ -238,7 +238,8 @@ def test_unknown_path_is_404(relay):
     assert_error(relay.http("GET", "/v1/sessions/" + "0" * 32 + "/nope"), 404, "not_found")
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/v1/sessions"), ("PUT", "/v1/sessions"),
+# GET /v1/sessions lists sessions (test_session_list.py).
+@pytest.mark.parametrize("method, path", [("PATCH", "/v1/sessions"), ("PUT", "/v1/sessions"),
                                           ("DELETE", "/v1/sessions"), ("POST", "/healthz")])
 def test_wrong_method_is_405(relay, method, path):
     tok = relay.token("alice")

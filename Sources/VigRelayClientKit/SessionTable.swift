@@ -1,0 +1,56 @@
+import Foundation
+
+/// The `vigrelay-client sessions` table: one line per session of a `GET /v1/sessions` answer, then
+/// a line saying how many there are and how to see the next page. Pure; any thread.
+public enum SessionTable {
+    /// The table for the relay's JSON answer; nil when it is not a session list.
+    public static func render(_ json: [UInt8]) -> String? {
+        guard let body = (try? JSONSerialization.jsonObject(with: Data(json))) as? [String: Any],
+              let sessions = body["sessions"] as? [[String: Any]] else { return nil }
+        let header = ["CREATED (UTC)", "SESSION", "CASE", "STATE", "CONSENT", "RECORDING", "RECS", "SIZE", "CLIPS"]
+        let rows = sessions.map(row)
+        var widths = header.map(\.count)
+        for r in rows { for (i, cell) in r.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, cell in
+                i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        var out = ([header] + rows).map(line)
+        let total = body["total"] as? Int ?? sessions.count
+        var footer = sessions.isEmpty ? "no sessions" : "\(sessions.count) of \(total) session\(total == 1 ? "" : "s")"
+        if let next = body["nextBefore"] as? String { footer += "; next page: --before \(next)" }
+        out.append(footer)
+        return out.joined(separator: "\n")
+    }
+
+    /// One session's cells, in the header's order.
+    static func row(_ s: [String: Any]) -> [String] {
+        let created = (s["createdAt"] as? String).map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") } ?? "?"
+        var label = s["caseRef"] as? String ?? "-"
+        if let cycle = s["cycle"] as? Int { label += " c\(cycle)" }
+        let connected = s["connected"] as? [String] ?? []
+        let state = (s["state"] as? String ?? "?") + (connected.isEmpty ? "" : " (\(connected.joined(separator: "+")))")
+        var consent = s["consent"] as? String ?? "?"
+        if consent == "given", s["childAgreed"] as? Bool == true { consent += "+child" }
+        var recording = s["recordingState"] as? String ?? "?"
+        if let awaiting = s["awaiting"] as? [String], !awaiting.isEmpty { recording += " (awaiting \(awaiting.joined(separator: "+")))" }
+        var recordings = "\(s["recordingCount"] as? Int ?? 0)"
+        if let deleted = s["deletedRecordingCount"] as? Int, deleted > 0 { recordings += " (\(deleted) deleted)" }
+        let bytes = (s["recordingBytes"] as? NSNumber)?.int64Value ?? 0
+        return [created, s["sessionId"] as? String ?? "?", label, state, consent, recording, recordings,
+                byteCount(bytes), "\(s["clipCount"] as? Int ?? 0)"]
+    }
+
+    /// Bytes as people read them: 0 B, 512 B, 1.5 KB, 12.3 MB, 1.2 GB (powers of 1000).
+    static func byteCount(_ bytes: Int64) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1000, unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: value < 10 ? "%.1f" : "%.0f", value) + " " + units[unit]
+    }
+}

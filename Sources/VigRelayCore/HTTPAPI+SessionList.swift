@@ -1,0 +1,65 @@
+import Foundation
+
+/// `GET /v1/sessions`: the practitioner's own sessions, newest first, a page at a time.
+///
+/// Same authorization as creating a session: no or a bad token 401, a family invite 403. Each
+/// practitioner sees only the sessions they created. `?limit=N` (1-200, default 50) bounds the page;
+/// `?before=ID` (the previous page's `nextBefore`) continues after that session. The page is chosen
+/// here on the lws thread from memory; the reader thread adds what is on disk (`.sessionList`).
+extension HTTPAPI {
+    /// Sessions per page when `limit` is not given.
+    public static let defaultSessionListLimit = 50
+    /// Most sessions per page.
+    public static let maxSessionListLimit = 200
+
+    func listSessions(_ request: HTTPRequest, core: RelayCore, now: Date) -> HTTPOutcome {
+        let practitioner: String
+        switch bearerClaims(request.authorization, now: now) {
+        case .failure(let error): return .respond(error.response)
+        case .success(.practitioner(let id, _)): practitioner = id
+        case .success(.invite): return .respond(.error(403, .forbidden, "a family invite cannot list sessions; use a practitioner token"))
+        }
+        let query: SessionListQuery
+        switch SessionListQuery.parse(request.query) {
+        case .failure(let invalid): return .respond(.error(400, .invalidRequest, invalid.message))
+        case .success(let parsed): query = parsed
+        }
+        guard let page = core.sessionList(owner: practitioner, limit: query.limit, before: query.before) else {
+            return .respond(.error(400, .invalidRequest, "before must be a sessionId of yours, as nextBefore of the previous page gave it"))
+        }
+        return .sessionList(page)
+    }
+}
+
+/// The query of `GET /v1/sessions`, checked: `limit=N` and `before=ID`, each at most once; other
+/// arguments are ignored.
+public struct SessionListQuery: Sendable, Equatable {
+    public var limit: Int
+    public var before: String?
+
+    public init(limit: Int = HTTPAPI.defaultSessionListLimit, before: String? = nil) {
+        self.limit = limit
+        self.before = before
+    }
+
+    /// Reads the query arguments (`name=value` each, as `HTTPRequest.query` holds them).
+    public static func parse(_ query: [String]) -> Result<SessionListQuery, SessionCreateRequest.InvalidField> {
+        var out = SessionListQuery()
+        let limits = query.filter { $0.hasPrefix("limit=") }.map { $0.dropFirst(6) }
+        if let value = limits.first {
+            guard limits.count == 1, (1...3).contains(value.utf8.count), value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                  let n = Int(value), (1...HTTPAPI.maxSessionListLimit).contains(n) else {
+                return .failure(.init("limit must be a whole number from 1 to \(HTTPAPI.maxSessionListLimit) (default \(HTTPAPI.defaultSessionListLimit)), given once"))
+            }
+            out.limit = n
+        }
+        let befores = query.filter { $0.hasPrefix("before=") }.map { String($0.dropFirst(7)) }
+        if let value = befores.first {
+            guard befores.count == 1, Identifiers.isValidSessionID(value) else {
+                return .failure(.init("before must be a sessionId (32 lower-case hex characters), as nextBefore of the previous page gave it, given once"))
+            }
+            out.before = value
+        }
+        return .success(out)
+    }
+}

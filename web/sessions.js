@@ -1,0 +1,35 @@
+// The practitioner's session list (GET /v1/sessions) as plain facts: what each entry's state,
+// consent and recordings mean in words, for the list on the practitioner's page.
+
+/** "fam-042 · cycle 2 · 15 Jan 2027, 08:00" (local time). */
+export function sessionLabel(s) {
+  const created = new Date(s.createdAt).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return [s.caseRef, s.cycle ? `cycle ${s.cycle}` : null, created].filter(Boolean).join(" · ");
+}
+
+/** The entry's facts as [text, kind] badges; kind picks the style: live, rec, warn or "". */
+export function sessionFacts(s) {
+  const facts = [];
+  if (s.state === "live") facts.push([`live: ${s.connected.join(" + ")}`, "live"]);
+  else facts.push([s.state === "new" ? "nobody joined yet" : "ended", ""]);
+  if (s.consent === "given") facts.push([`consent given${s.childAgreed ? " (child too)" : ""}`, ""]);
+  else if (s.consent === "withdrawn") facts.push(["consent withdrawn", "warn"]);
+  else facts.push(["no consent yet", ""]);
+  if (s.recordingState === "recording") {
+    facts.push([`● recording${s.awaiting?.length ? ` (waiting for the ${s.awaiting.join(" and ")})` : ""}`, "rec"]);
+  }
+  const parts = [`${s.recordingCount} recording${s.recordingCount === 1 ? "" : "s"}`];
+  if (s.recordingCount > 0) parts[0] += ` (${formatBytes(s.recordingBytes)})`;
+  if (s.deletedRecordingCount > 0) parts.push(`${s.deletedRecordingCount} deleted`);
+  parts.push(`${s.clipCount} clip${s.clipCount === 1 ? "" : "s"}`);
+  facts.push([parts.join(", "), ""]);
+  return facts;
+}
+
+/** 1843200 -> "1.8 MB" (powers of 1000). */
+export function formatBytes(bytes) {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = bytes, unit = 0;
+  while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit += 1; }
+  return unit === 0 ? `${bytes} B` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
