@@ -1,6 +1,8 @@
 // Plays relayed media frames in a <video> with Media Source Extensions: a new MediaSource per
 // init segment, appends queued one at a time, playback kept near the live edge, old media trimmed.
-import { FLAG_INIT } from "./protocol.js";
+// WebM is rewritten on the way in (webm.js) so that Firefox does not drop parts of it.
+import { FLAG_END, FLAG_INIT } from "./protocol.js";
+import { isWebM, MseWebM } from "./webm.js";
 
 /** The MSE type of an init segment, from its container and codec ids. */
 export function sniffType(bytes) {
@@ -32,12 +34,35 @@ export class MsePlayer {
     this.waitingForInit = true;
     this.objectUrl = null;
     this.onready = null;
+    this.rewriter = null;
+    this.endWhenAppended = false;
+    // A clip starts where it was cut: seeking before its first frame would show nothing.
+    video.addEventListener("seeking", () => {
+      if (!this.live && this.sourceBuffer && video.currentTime < this.startTime - 0.05) video.currentTime = this.startTime;
+    });
   }
 
-  /** Feeds one decoded frame (from RelayConnection's "frame" event). */
+  /** Feeds one decoded frame (from RelayConnection's "frame" event). End of stream: nothing follows. */
   push(frame) {
     if (frame.flags & FLAG_INIT) this.reset(frame.payload);
     else if (!this.waitingForInit) this.enqueue(frame.payload);
+    if (frame.flags & FLAG_END && !this.waitingForInit) {
+      const rest = this.rewriter?.end();
+      if (rest?.length) this.queue.push(rest);
+      this.endWhenAppended = true;
+      this.pump();
+    }
+  }
+
+  /** Plays one whole file (a clip): its bytes are appended, then the stream is ended. */
+  load(bytes) {
+    this.push({ flags: FLAG_INIT | FLAG_END, payload: bytes });
+  }
+
+  /** Where the buffered media starts (a clip keeps its recording's timestamps), or 0. */
+  get startTime() {
+    const ranges = this.sourceBuffer?.buffered;
+    return ranges && ranges.length > 0 ? ranges.start(0) : 0;
   }
 
   /** Gap in the stream (`skipped`, a reconnect): wait for the next init segment. */
@@ -51,9 +76,12 @@ export class MsePlayer {
     const type = sniffType(initBytes);
     this.type = type;
     this.initHead = Array.from(initBytes.subarray(0, 8));
+    this.rewriter = isWebM(initBytes) ? new MseWebM() : null;
+    this.endWhenAppended = false;
     const mediaSource = new MediaSource();
     this.mediaSource = mediaSource;
-    this.queue = [initBytes.slice()];
+    this.queue = [];
+    this.enqueue(initBytes);
     this.objectUrl = URL.createObjectURL(mediaSource);
     this.video.src = this.objectUrl;
     mediaSource.addEventListener("sourceopen", () => {
@@ -65,13 +93,15 @@ export class MsePlayer {
         return;
       }
       if (this.live) this.sourceBuffer.mode = "segments";
-      this.sourceBuffer.addEventListener("updateend", () => this.afterAppend());
+      const sourceBuffer = this.sourceBuffer;
+      sourceBuffer.addEventListener("updateend", () => { if (sourceBuffer === this.sourceBuffer) this.afterAppend(); });
       this.pump();
     }, { once: true });
   }
 
   enqueue(bytes) {
-    this.queue.push(bytes.slice());
+    const out = this.rewriter ? this.rewriter.push(bytes) : bytes;
+    if (out.length > 0) this.queue.push(out.slice());
     this.pump();
   }
 
@@ -90,12 +120,18 @@ export class MsePlayer {
     const video = this.video;
     const ranges = this.sourceBuffer?.buffered;
     if (this.live && ranges && ranges.length > 0) {
-      const start = ranges.start(0), end = ranges.end(ranges.length - 1);
+      // Stay in the newest buffered range, near its end: a browser that dropped frames up to a
+      // keyframe leaves a gap, which playback would otherwise stop at.
+      const start = ranges.start(ranges.length - 1), end = ranges.end(ranges.length - 1);
       if (video.currentTime < start || end - video.currentTime > 3) video.currentTime = Math.max(start, end - 0.3);
       if (video.paused) video.play().catch(() => {});
       this.trim(false);
     }
     if (this.onready && ranges && ranges.length > 0) { const f = this.onready; this.onready = null; f(); }
+    if (this.endWhenAppended && this.queue.length === 0 && this.mediaSource?.readyState === "open") {
+      this.endWhenAppended = false;
+      try { this.mediaSource.endOfStream(); } catch { /* closed meanwhile */ }
+    }
     this.pump();
   }
 

@@ -290,24 +290,28 @@ function renderClip(clip) {
   return item;
 }
 
-const clipUrls = new Map();
-async function clipObjectUrl(clipId) {
-  if (!clipUrls.has(clipId)) {
+// Clips play here through Media Source Extensions, as on the family's page: a browser's own file
+// player may not seek in a live WebM (Chrome cannot play Firefox's recordings from a file).
+const reviewPlayer = new MsePlayer($("review-video"), { live: false });
+const clipBytes = new Map();
+async function loadClip(clipId) {
+  if (!clipBytes.has(clipId)) {
     const blob = await api.clipBlob(state.sessionId, clipId);
-    clipUrls.set(clipId, { blob, url: URL.createObjectURL(blob) });
+    clipBytes.set(clipId, new Uint8Array(await blob.arrayBuffer()));
   }
-  return clipUrls.get(clipId);
+  return clipBytes.get(clipId);
 }
 
 async function previewClip(clip, toFamily) {
   try {
-    const { blob, url } = await clipObjectUrl(clip.clipId);
+    const bytes = await loadClip(clip.clipId);
     const video = $("review-video");
     stopScreenShare();
     state.review.stopMirroring();
-    video.src = url;
+    reviewPlayer.onready = () => { video.currentTime = reviewPlayer.startTime; };
+    reviewPlayer.load(bytes);
     if (toFamily) {
-      await state.review.showClip(video, clip.clipId, blob);
+      state.review.showClip(video, clip.clipId, bytes);
       $("review-status").textContent = "The family sees this clip. Play, pause and seek here: their player follows.";
       $("stop-review").disabled = false;
     } else {

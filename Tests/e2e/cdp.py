@@ -94,6 +94,16 @@ class Browser:
         page.cmd("Runtime.enable")
         return page
 
+    def console_problems(self) -> list[str]:
+        """Console errors and warnings, and uncaught exceptions, of every page."""
+        out = []
+        for e in self.events:
+            if e["method"] == "Runtime.exceptionThrown":
+                out.append(e["params"]["exceptionDetails"].get("exception", {}).get("description", "exception"))
+            elif e["method"] == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "warning"):
+                out.append(" ".join(str(a.get("value", a.get("description", ""))) for a in e["params"]["args"]))
+        return out
+
     def close(self) -> None:
         try:
             self.ws.close()

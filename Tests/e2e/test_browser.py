@@ -8,15 +8,11 @@ go to the test's directory (and to $VIGRELAY_SCREENSHOTS if set)."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
 
 from cdp import Browser, chromium_path
+from webpages import (KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, join_as_family, open_session,
+                      video_playing, wait_for_live_video)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -31,85 +27,23 @@ def browser(tmp_path):
     b.close()
 
 
-@pytest.fixture
-def shots(tmp_path):
-    out = tmp_path / "screenshots"
-    out.mkdir()
-    yield out
-    target = os.environ.get("VIGRELAY_SCREENSHOTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        for png in out.glob("*.png"):
-            shutil.copy(png, Path(target) / png.name)
-
-
-# Two complaints ffmpeg makes about a live browser recording that are not decoding errors (each
-# frame decodes), reported to the lead rather than hidden: Chrome's MediaRecorder gives two video
-# frames the same millisecond timestamp now and then, and a recording stopped while the camera
-# streams ends inside its last cluster ("File ended prematurely": the relay does not yet cut the file
-# at the last complete cluster on stop).
-KNOWN_LIVE_RECORDING_NOTES = ("non monotonically increasing dts to muxer", "File ended prematurely")
-
-
-def ffmpeg_errors(path: Path, tolerate: tuple[str, ...] = ()) -> str:
-    p = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True, timeout=60)
-    lines = [line for line in p.stderr.splitlines() if line.strip() and not any(t in line for t in tolerate)]
-    return "\n".join(lines) + ("" if p.returncode == 0 else f" (exit {p.returncode})")
-
-
-def console_problems(browser) -> list[str]:
-    out = []
-    for e in browser.events:
-        if e["method"] == "Runtime.exceptionThrown":
-            out.append(e["params"]["exceptionDetails"].get("exception", {}).get("description", "exception"))
-        elif e["method"] == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "warning"):
-            out.append(" ".join(str(a.get("value", a.get("description", ""))) for a in e["params"]["args"]))
-    return out
-
-
-def video_playing(selector: str, min_time: float = 0.5) -> str:
-    return (f"(() => {{ const v = document.querySelector('{selector}'); "
-            f"return v && v.videoWidth > 0 && v.currentTime > {min_time} && !v.paused; }})()")
-
-
 def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_path):
     token = relay.token("alice")
     prac = browser.new_page("practitioner")
     fam = browser.new_page("family")
 
     # --- practitioner: token, session, invite
-    prac.navigate(relay.base_url + "/")
-    prac.js(f"document.getElementById('token').value = {json.dumps(token)}; document.getElementById('save-token').click(); true")
-    assert prac.js("localStorage.getItem('vigrelay.practitionerToken')") == token
-    prac.click("#create-session")
-    join_url = prac.wait("document.getElementById('invite-link').textContent", 15, "the invite link")
-    assert join_url.startswith(relay.base_url + "/join#session=")
-    session_id = join_url.split("session=")[1].split("&")[0]
-    relay.secrets_seen.add(join_url.split("invite=")[1])
-    prac.wait("document.getElementById('connection-status').textContent.includes('Connected')", 15, "the practitioner to connect")
+    join_url, session_id = open_session(prac, relay, token)
 
     # --- family: consent, camera, join
     fam.navigate(join_url)
     fam.screenshot(shots / "family-consent-phone.png", 390, 844, mobile=True)
     fam.screenshot(shots / "family-consent.png")
-    fam.click("#consent-recording")
-    fam.click("#join")
-    fam.wait("document.getElementById('connection-status').textContent.includes('Connected')", 20, "the family to connect")
+    join_as_family(fam)
     prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "the consent notice")
 
     # --- live video reaches the practitioner's <video>, and keeps advancing
-    try:
-        prac.wait(video_playing("#live-video"), 30, "the family's camera on the practitioner's page")
-    except AssertionError:
-        diag = prac.js("(() => { const v = document.getElementById('live-video'); const p = window.__vigrelay.live; "
-                       "return {rs: v.readyState, t: v.currentTime, w: v.videoWidth, paused: v.paused, err: v.error && v.error.message, "
-                       "src: v.src, waiting: p.waitingForInit, sb: !!p.sourceBuffer, q: p.queue.length, "
-                       "buf: p.sourceBuffer ? [...Array(p.sourceBuffer.buffered.length).keys()].map(i => [p.sourceBuffer.buffered.start(i), p.sourceBuffer.buffered.end(i)]) : null}; })()")
-        sent = fam.js("({frames: window.__vigrelay?.sender?.framesSent, mime: window.__vigrelay?.sender?.mimeType})")
-        raise AssertionError(f"live video: {diag}; family sender: {sent}; console: {console_problems(browser)}")
-    t0 = prac.js("document.getElementById('live-video').currentTime")
-    prac.wait(f"document.getElementById('live-video').currentTime > {t0} + 1", 15, "live video to advance")
-    assert prac.js("document.getElementById('live-video').videoWidth") > 0
+    wait_for_live_video(prac, fam, lambda: browser.console_problems())
 
     # --- recording, with a mark
     prac.click("#record-toggle")
@@ -160,7 +94,7 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
     # family must end up paused where the practitioner's player is (a seek the browser cannot make
     # exactly lands elsewhere on both sides alike).
     prac.js("(() => { const v = document.getElementById('review-video'); v.pause(); "
-            "v.currentTime = (v.seekable.length ? v.seekable.start(0) : 0) + 1.0; return true; })()")
+            "v.currentTime = v.buffered.start(0) + 1.0; return true; })()")
     target = prac.wait("(() => { const v = document.getElementById('review-video'); "
                        "return !v.seeking && v.paused ? String(v.currentTime) : ''; })()", 10, "the practitioner's seek")
     try:
@@ -169,7 +103,7 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
     except AssertionError as e:
         state = fam.js("(() => { const v = document.getElementById('shared-screen'); return {t: v.currentTime, p: v.paused, rs: v.readyState, d: v.duration}; })()")
         pstate = prac.js("(() => { const v = document.getElementById('review-video'); return {t: v.currentTime, p: v.paused}; })()")
-        raise AssertionError(f"{e}; family {state}; practitioner {pstate}; console {console_problems(browser)}")
+        raise AssertionError(f"{e}; family {state}; practitioner {pstate}; console {browser.console_problems()}")
     fam.screenshot(shots / "family-review-phone.png", 390, 844, mobile=True)
 
     # --- shared review: the practitioner's screen (getDisplayMedia -> stream 2)
@@ -198,5 +132,5 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
     prac.wait("document.querySelector('#sessions .facts')?.textContent.includes('no consent')", 10, "the session list")
     prac.screenshot(shots / "practitioner-after.png", 1280, 900)
 
-    problems = [p for p in console_problems(browser) if "favicon" not in p]
+    problems = [p for p in browser.console_problems() if "favicon" not in p]
     assert not problems, f"console errors: {problems}"
