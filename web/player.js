@@ -36,6 +36,10 @@ export class MsePlayer {
     this.onready = null;
     this.rewriter = null;
     this.endWhenAppended = false;
+    this.bytesIn = 0; // payload bytes of the current stream, from its init segment on
+    this.recordingFrom = null;
+    /** Media time (ms) where the relay's recording of this stream starts, once known. */
+    this.recordingStartMs = null;
     // A clip starts where it was cut: seeking before its first frame would show nothing.
     video.addEventListener("seeking", () => {
       if (!this.live && this.sourceBuffer && video.currentTime < this.startTime - 0.05) video.currentTime = this.startTime;
@@ -65,6 +69,17 @@ export class MsePlayer {
     return ranges && ranges.length > 0 ? ranges.start(0) : 0;
   }
 
+  /**
+   * A recording of this stream was just started: the relay records from the first cluster that
+   * starts with a keyframe in the bytes that follow (PROTOCOL.md), which sets `recordingStartMs`, so
+   * that a moment on screen can be placed on the recording's timeline (WebM timecodes in ms, as
+   * MediaRecorder writes them).
+   */
+  expectRecordingStart() {
+    this.recordingStartMs = null;
+    this.recordingFrom = this.rewriter ? this.bytesIn : null;
+  }
+
   /** Gap in the stream (`skipped`, a reconnect): wait for the next init segment. */
   gap() {
     this.waitingForInit = true;
@@ -77,7 +92,15 @@ export class MsePlayer {
     this.type = type;
     this.initHead = Array.from(initBytes.subarray(0, 8));
     this.rewriter = isWebM(initBytes) ? new MseWebM() : null;
+    if (this.rewriter) {
+      this.rewriter.onKeyframeCluster = (timeMs, offset) => {
+        if (this.recordingFrom !== null && this.recordingStartMs === null && offset >= this.recordingFrom) this.recordingStartMs = timeMs;
+      };
+    }
     this.endWhenAppended = false;
+    this.bytesIn = 0;
+    this.recordingFrom = null;
+    this.recordingStartMs = null;
     const mediaSource = new MediaSource();
     this.mediaSource = mediaSource;
     this.queue = [];
@@ -100,6 +123,7 @@ export class MsePlayer {
   }
 
   enqueue(bytes) {
+    this.bytesIn += bytes.length;
     const out = this.rewriter ? this.rewriter.push(bytes) : bytes;
     if (out.length > 0) this.queue.push(out.slice());
     this.pump();

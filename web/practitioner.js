@@ -165,7 +165,11 @@ function showConsent(message) {
 function onRecording(message) {
   const active = RECORDING_ACTIVE.has(message.state);
   if (active) {
-    if (state.recordingId !== message.recordingId) { state.recordingStartedAt = performance.now(); state.marks = []; }
+    if (state.recordingId !== message.recordingId) {
+      state.recordingStartedAt = performance.now();
+      state.marks = [];
+      if (message.state === "started") live.expectRecordingStart();
+    }
     state.recordingId = message.recordingId;
   } else {
     state.recordingId = null;
@@ -185,9 +189,20 @@ $("record-toggle").addEventListener("click", () => {
   state.connection?.send(record(state.recordingId ? "stop" : "start"));
 });
 
+/**
+ * Where the moment on screen is on the recording's timeline: from the live video's own time once the
+ * recording's first frame has come through (the recording starts at a keyframe, which may come
+ * seconds after Start: Firefox makes one every 8 s or so), else from the clock since Start.
+ */
+function markTime() {
+  const base = live.recordingStartMs;
+  if (base !== null && !live.waitingForInit) return Math.max(0, Math.round($("live-video").currentTime * 1000) - base);
+  return Math.max(0, Math.round(performance.now() - state.recordingStartedAt));
+}
+
 function markNow() {
   if (!state.recordingId) return;
-  const atMs = Math.max(0, Math.round(performance.now() - state.recordingStartedAt));
+  const atMs = markTime();
   (state.pendingMarks ??= []).push(atMs);
   state.connection.send(mark(state.recordingId, atMs, $("mark-note").value.trim() || undefined));
   $("mark-note").value = "";

@@ -126,6 +126,10 @@ export class MseWebM {
     this.waiting = []; // blocks in stream order: {track, time, keyframe, flags, frame, duration}
     this.lastDuration = new Map(); // track -> duration of its latest block with a known one
     this.lastVideoTime = null;
+    this.clusterOffset = 0; // stream offset of the cluster being read
+    this.clusterVideoSeen = false;
+    /** Called with (timecode, stream offset) of each cluster whose first video frame is a keyframe. */
+    this.onKeyframeCluster = null;
   }
 
   push(bytes) {
@@ -179,6 +183,8 @@ export class MseWebM {
         this.inCluster = true;
         this.clusterEnd = h.size === null ? null : this.offset + h.headerLength + h.size;
         this.clusterTime = null;
+        this.clusterOffset = this.offset;
+        this.clusterVideoSeen = false;
         return h.headerLength;
       }
       if (h.size === null) { this.passThrough = true; return 0; }
@@ -230,6 +236,10 @@ export class MseWebM {
     const time = this.clusterTime + relative;
     const video = track.value === this.videoTrack;
     const keyframe = video && (groupKeyframe === null ? (flags & 0x80) !== 0 : groupKeyframe);
+    if (video && !this.clusterVideoSeen) {
+      this.clusterVideoSeen = true;
+      if (keyframe) this.onKeyframeCluster?.(this.clusterTime, this.clusterOffset);
+    }
     // The previous block of this track now knows how long it lasts.
     const previous = this.waiting.findLast((w) => w.track === track.value);
     if (previous && previous.duration === null) previous.duration = Math.max(0, time - previous.time);
