@@ -72,7 +72,7 @@ async function renderSessions(withSummaries = false) {
     const facts = el("span", { className: "facts" });
     const open = el("button", { type: "button", textContent: "Open" });
     open.setAttribute("aria-label", `Open session ${label}`);
-    open.addEventListener("click", () => openSession(s.sessionId, s.joinUrl));
+    open.addEventListener("click", () => { openSession(s.sessionId, s.joinUrl); $("live-title").focus(); });
     list.append(el("li", { className: s.sessionId === state.sessionId ? "current" : "" }, el("span", { textContent: label }), " ", facts, " ", open));
     if (withSummaries) {
       api.sessionSummary(s.sessionId).then((summary) => { facts.textContent = summaryFacts(summary); })
@@ -122,7 +122,7 @@ function onState({ state: s, code, reason }) {
 }
 
 function enableControls(on) {
-  for (const id of ["record-toggle", "mark", "refresh-summary", "share-screen"]) $(id).disabled = !on;
+  for (const id of ["record-toggle", "mark", "refresh-summary", "share-screen", "live-sound"]) $(id).disabled = !on;
   $("mark").disabled = !on || !state.recordingId;
 }
 
@@ -176,7 +176,6 @@ function onRecording(message) {
   }
   const toggle = $("record-toggle");
   toggle.textContent = active ? "Stop recording" : "Start recording";
-  toggle.setAttribute("aria-pressed", String(active));
   $("mark").disabled = !active;
   $("recording-status").textContent = active ? "● Recording" : message.state === "deleted"
     ? "The family's videos were deleted." : message.state === "failed" ? "Recording failed (see the server log)." : "Not recording";
@@ -184,6 +183,14 @@ function onRecording(message) {
   if (!active) refreshSummary();
   renderMarks();
 }
+
+// The live video starts muted (browsers only autoplay muted video); the family's sound is a click away.
+$("live-sound").addEventListener("click", () => {
+  const video = $("live-video");
+  video.muted = !video.muted;
+  if (!video.muted) video.play().catch(() => {});
+  $("live-sound").textContent = video.muted ? "Hear the family" : "Mute the family";
+});
 
 $("record-toggle").addEventListener("click", () => {
   state.connection?.send(record(state.recordingId ? "stop" : "start"));
@@ -255,6 +262,7 @@ function renderRecordings(summary) {
     }
     if (r.state !== "deleted" && r.state !== "recording") {
       const download = el("button", { type: "button", className: "small", textContent: "download" });
+      download.setAttribute("aria-label", `download recording ${r.recordingId.slice(0, 6)}`);
       download.addEventListener("click", () => downloadBlob(() => api.recordingBlob(state.sessionId, r.recordingId), `recording-${r.recordingId}.webm`));
       item.append(download);
     }
@@ -293,13 +301,19 @@ $("make-clip").addEventListener("click", async () => {
 });
 
 function renderClip(clip) {
-  const item = el("li", { className: "clip", textContent: `${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)} ${clip.note ?? ""} ` });
+  const span = `${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)}`;
+  const item = el("li", { className: "clip", textContent: `${span} ${clip.note ?? ""} ` });
   item.dataset.clipId = clip.clipId;
-  const preview = el("button", { type: "button", className: "small preview-clip", textContent: "preview" });
+  const button = (className, text) => {
+    const b = el("button", { type: "button", className: `small ${className}`, textContent: text });
+    b.setAttribute("aria-label", `${text} the clip ${span}`);
+    return b;
+  };
+  const preview = button("preview-clip", "preview");
   preview.addEventListener("click", () => previewClip(clip, false));
-  const showIt = el("button", { type: "button", className: "small show-clip", textContent: "show to family" });
+  const showIt = button("show-clip", "show to family");
   showIt.addEventListener("click", () => previewClip(clip, true));
-  const download = el("button", { type: "button", className: "small", textContent: "download" });
+  const download = button("download-clip", "download");
   download.addEventListener("click", () => downloadBlob(() => api.clipBlob(state.sessionId, clip.clipId), `clip-${clip.clipId}.webm`));
   item.append(preview, " ", showIt, " ", download);
   return item;
@@ -361,6 +375,11 @@ $("share-screen").addEventListener("click", async () => {
   }
   state.review.stopMirroring();
   stopScreenShare();
+  // The player below shows what the family sees: the screen itself, not the last clip.
+  reviewPlayer.clear();
+  $("review-video").muted = true;
+  $("review-video").srcObject = stream;
+  $("review-video").play().catch(() => {});
   state.connection.send(signal({ review: "screen" }));
   state.screenSender = new StreamSender(state.connection, stream, STREAM_SCREEN, { videoBitsPerSecond: 1_500_000 });
   state.screenSender.start();
@@ -371,6 +390,8 @@ $("share-screen").addEventListener("click", async () => {
 
 function stopScreenShare() {
   if (!state.screenSender) return;
+  $("review-video").srcObject = null;
+  $("review-video").muted = false;
   state.screenSender.stop();
   state.screenSender.stream.getTracks().forEach((t) => t.stop());
   state.screenSender = null;

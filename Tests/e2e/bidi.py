@@ -29,6 +29,8 @@ FIREFOX_PREFS = {
     "toolkit.telemetry.reportingpolicy.firstRun": False,
     "app.update.disabledForTesting": True,
     "browser.startup.homepage_override.mstone": "ignore",
+    # Scrollbars over the page, as on a phone (a phone-sized viewport keeps its full width).
+    "ui.useOverlayScrollbars": 1,
 }
 
 
@@ -191,6 +193,12 @@ class Page:
         if not ok:
             raise AssertionError(f"{self.name}: {selector} is missing or disabled")
 
+    def press(self, key: str) -> None:
+        """Presses and releases one key: a character, or "Tab", "Enter", "Space"."""
+        value = {"Tab": "\ue004", "Enter": "\ue007", "Space": " "}.get(key, key)
+        self.browser.send("input.performActions", {"context": self.context, "actions": [
+            {"type": "key", "id": "keyboard", "actions": [{"type": "keyDown", "value": value}, {"type": "keyUp", "value": value}]}]})
+
     def text(self, selector: str) -> str:
         return self.js(f"document.querySelector({json.dumps(selector)})?.textContent ?? ''")
 
@@ -204,6 +212,7 @@ class Page:
     def screenshot(self, path: Path, width: int | None = None, height: int | None = None, mobile: bool = False) -> Path:
         if width:
             self.set_viewport(width, height, 2 if mobile else 1)
+        self.js("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
         try:
             data = self.browser.send("browsingContext.captureScreenshot", {"context": self.context, "origin": "document"})["data"]
         finally:

@@ -123,6 +123,7 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
     assert "sees your screen" in shared, f"screen sharing did not start in headless Chromium: {shared}"
     fam.wait(video_playing("#shared-screen", 0.5), 30, "the practitioner's screen on the family's page")
     prac.screenshot(shots / "practitioner-review.png", 1280, 900)
+    prac.screenshot(shots / "practitioner-review-phone.png", 390, 844, mobile=True)
     prac.click("#stop-review")
     fam.wait("document.getElementById('shared-box').hidden", 10, "the shared screen to close")
 

@@ -17,7 +17,7 @@ import pytest
 from bidi import Firefox, firefox_path
 from cdp import Browser, chromium_path
 from webpages import (KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, first_cluster_ms, join_as_family, open_session,
-                      video_playing, video_state, wait_for_live_video)
+                      tab_to, video_playing, video_state, wait_for_live_video)
 
 # Where the picture on the practitioner's screen is on the running recording's timeline (ms).
 ON_SCREEN = ("(Math.round(document.getElementById('live-video').currentTime * 1000) - "
@@ -55,7 +55,13 @@ def test_family_in_firefox_practitioner_in_chromium(relay, firefox, chromium, sh
     join_url, session_id = open_session(prac, relay, token)
     fam.navigate(join_url)
     fam.screenshot(shots / "firefox-family-consent-phone.png", 390, 844, mobile=True)
-    join_as_family(fam)
+    # With the keyboard only: consent (Space), then join (Enter).
+    tab_to(fam, "consent-recording")
+    fam.press("Space")
+    assert fam.js("document.getElementById('consent-recording').checked") is True
+    tab_to(fam, "join")
+    fam.press("Enter")
+    fam.wait("document.getElementById('connection-status').textContent.includes('Connected')", 20, "the family to connect")
     assert fam.js("window.__vigrelay.sender.mimeType").startswith("video/webm")
     prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "the consent notice")
     wait_for_live_video(prac, fam, problems)
@@ -139,11 +145,23 @@ def test_practitioner_in_firefox_watches_chromium_family(relay, firefox, chromiu
     fam = chromium.new_page("family (chromium)")
     problems = lambda: {"firefox": firefox.console_problems(), "chromium": chromium.console_problems()}  # noqa: E731
 
-    join_url, _ = open_session(prac, relay, token)
+    join_url, session_id = open_session(prac, relay, token)
     join_as_family(fam, join_url)
     wait_for_live_video(prac, fam, problems)
+
+    # Recording, and a mark with the M key, from Firefox.
+    prac.click("#record-toggle")
+    fam.wait("document.getElementById('recording-status').className === 'recording-on'", 10, "the family's recording indicator")
+    prac.wait("window.__vigrelay.live.recordingStartMs !== null", 15, "the recording's first keyframe on the practitioner's page")
+    prac.js("document.activeElement?.blur(); true")
+    prac.press("m")
+    prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark made with the M key")
     prac.screenshot(shots / "firefox-practitioner-live.png", 1280, 900)
     prac.screenshot(shots / "firefox-practitioner-phone.png", 390, 844, mobile=True)
+    prac.click("#record-toggle")
+    prac.wait("document.getElementById('recording-status').textContent === 'Not recording'", 15, "the recording to stop")
+    summary = relay.http("GET", f"/v1/sessions/{session_id}", headers={"Authorization": f"Bearer {token}"}).json()
+    assert summary["recordings"][0]["state"] == "complete" and len(summary["marks"]) == 1, summary
 
     found = problems()
     assert not found["firefox"] and not [p for p in found["chromium"] if "favicon" not in p], f"console errors: {found}"

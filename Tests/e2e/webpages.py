@@ -18,7 +18,15 @@ KNOWN_LIVE_RECORDING_NOTES = ("non monotonically increasing dts to muxer", "File
 
 def ffmpeg_errors(path: Path, tolerate: tuple[str, ...] = ()) -> str:
     p = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True, timeout=60)
-    lines = [line for line in p.stderr.splitlines() if line.strip() and not any(t in line for t in tolerate)]
+    lines, dropped = [], False
+    for line in p.stderr.splitlines():
+        if not line.strip():
+            continue
+        # "Last message repeated N times" belongs to the line before it.
+        repeat = line.strip().startswith("Last message repeated")
+        dropped = (dropped if repeat else False) or any(t in line for t in tolerate)
+        if not dropped:
+            lines.append(line)
     return "\n".join(lines) + ("" if p.returncode == 0 else f" (exit {p.returncode})")
 
 
@@ -97,6 +105,18 @@ def join_as_family(fam, join_url: str | None = None, consent: bool = True) -> No
         fam.click("#consent-recording")
     fam.click("#join")
     fam.wait("document.getElementById('connection-status').textContent.includes('Connected')", 20, "the family to connect")
+
+
+def tab_to(page, element_id: str, limit: int = 40) -> None:
+    """Moves the keyboard focus with Tab until it reaches the element (as a keyboard user would)."""
+    seen = []
+    for _ in range(limit):
+        page.press("Tab")
+        focused = page.js("document.activeElement?.id || document.activeElement?.tagName || ''")
+        if focused == element_id:
+            return
+        seen.append(focused)
+    raise AssertionError(f"{page.name}: Tab never reached #{element_id}; focus went through {seen}")
 
 
 def wait_for_live_video(prac, fam, problems) -> None:
