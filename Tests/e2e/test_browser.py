@@ -12,7 +12,7 @@ import pytest
 
 from cdp import Browser, chromium_path
 from webpages import (KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, first_cluster_ms, join_as_family, open_session,
-                      video_playing, wait_for_live_video)
+                      unlabelled_controls, video_playing, wait_for_live_video)
 
 # Where the picture on the practitioner's screen is on the running recording's timeline (ms).
 ON_SCREEN = ("(Math.round(document.getElementById('live-video').currentTime * 1000) - "
@@ -124,6 +124,8 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
     fam.wait(video_playing("#shared-screen", 0.5), 30, "the practitioner's screen on the family's page")
     prac.screenshot(shots / "practitioner-review.png", 1280, 900)
     prac.screenshot(shots / "practitioner-review-phone.png", 390, 844, mobile=True)
+    # Every control has a name a screen reader can say (here with recordings and clips listed).
+    assert unlabelled_controls(prac) == []
     prac.click("#stop-review")
     fam.wait("document.getElementById('shared-box').hidden", 10, "the shared screen to close")
 
@@ -141,6 +143,8 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
     prac.click("#refresh-sessions")
     prac.wait("document.querySelector('#sessions .facts')?.textContent.includes('no consent')", 10, "the session list")
     prac.screenshot(shots / "practitioner-after.png", 1280, 900)
+
+    assert unlabelled_controls(fam) == []
 
     problems = [p for p in browser.console_problems() if "favicon" not in p]
     assert not problems, f"console errors: {problems}"

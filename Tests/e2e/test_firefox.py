@@ -17,7 +17,7 @@ import pytest
 from bidi import Firefox, firefox_path
 from cdp import Browser, chromium_path
 from webpages import (KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, first_cluster_ms, join_as_family, open_session,
-                      tab_to, video_playing, video_state, wait_for_live_video)
+                      tab_to, unlabelled_controls, video_playing, video_state, wait_for_live_video)
 
 # Where the picture on the practitioner's screen is on the running recording's timeline (ms).
 ON_SCREEN = ("(Math.round(document.getElementById('live-video').currentTime * 1000) - "
@@ -134,6 +134,7 @@ def test_family_in_firefox_practitioner_in_chromium(relay, firefox, chromium, sh
     assert not any(recordings_dir.glob("*.webm")) and not any(recordings_dir.glob("*.index"))
     assert relay.http("GET", f"/v1/sessions/{session_id}/clips/{clip_id}", headers=auth).status == 404
     fam.screenshot(shots / "firefox-family-withdrawn-phone.png", 390, 844, mobile=True)
+    assert unlabelled_controls(fam) == []
 
     found = problems()
     assert not found["firefox"] and not [p for p in found["chromium"] if "favicon" not in p], f"console errors: {found}"

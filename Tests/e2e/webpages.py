@@ -107,6 +107,17 @@ def join_as_family(fam, join_url: str | None = None, consent: bool = True) -> No
     fam.wait("document.getElementById('connection-status').textContent.includes('Connected')", 20, "the family to connect")
 
 
+def unlabelled_controls(page) -> list[str]:
+    """Visible controls without an accessible name: buttons without text or aria-label, fields
+    without a <label> or aria-label, videos without aria-label."""
+    return page.js("""(() => [...document.querySelectorAll('button, input, select, textarea, video')]
+        .filter((e) => e.getClientRects().length > 0)
+        .filter((e) => !(e.getAttribute('aria-label') || '').trim())
+        .filter((e) => e.tagName === 'BUTTON' ? !e.textContent.trim()
+                     : e.tagName === 'VIDEO' ? true : !(e.labels && e.labels.length))
+        .map((e) => e.outerHTML.slice(0, 80)))()""")
+
+
 def tab_to(page, element_id: str, limit: int = 40) -> None:
     """Moves the keyboard focus with Tab until it reaches the element (as a keyboard user would)."""
     seen = []
