@@ -5,9 +5,7 @@ import { StreamSender } from "./sender.js";
 import { MsePlayer } from "./player.js";
 import { consent, parseInviteFragment, RECORDING_ACTIVE, STREAM_SCREEN } from "./protocol.js";
 import { ReviewFollower } from "./review.js";
-
-const $ = (id) => document.getElementById(id);
-const show = (el, on = true) => { el.hidden = !on; };
+import { $, show } from "./dom.js";
 
 const invite = parseInviteFragment(location.hash);
 const ui = {

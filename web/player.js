@@ -22,6 +22,12 @@ export function sniffType(bytes) {
 }
 
 const KEEP_SECONDS = 30;
+/**
+ * Media Source Extensions, or on an iPhone (which has no MediaSource) Safari's ManagedMediaSource
+ * (iOS 17.1+). The ManagedMediaSource path is written to Apple's documentation but not tested here.
+ */
+const MediaSourceKind = globalThis.MediaSource ?? globalThis.ManagedMediaSource;
+const managed = !globalThis.MediaSource && !!globalThis.ManagedMediaSource;
 
 export class MsePlayer {
   /** live: follow the live edge; otherwise (a clip) keep everything and let the caller drive. */
@@ -101,16 +107,25 @@ export class MsePlayer {
     this.bytesIn = 0;
     this.recordingFrom = null;
     this.recordingStartMs = null;
-    const mediaSource = new MediaSource();
+    if (!MediaSourceKind) {
+      console.warn("this browser has no Media Source Extensions: cannot play the stream");
+      return;
+    }
+    const mediaSource = new MediaSourceKind();
     this.mediaSource = mediaSource;
     this.queue = [];
     this.enqueue(initBytes);
-    this.objectUrl = URL.createObjectURL(mediaSource);
-    this.video.src = this.objectUrl;
+    if (managed) {
+      this.video.disableRemotePlayback = true; // required for ManagedMediaSource without an AirPlay source
+      this.video.srcObject = mediaSource;
+    } else {
+      this.objectUrl = URL.createObjectURL(mediaSource);
+      this.video.src = this.objectUrl;
+    }
     mediaSource.addEventListener("sourceopen", () => {
       if (mediaSource !== this.mediaSource) return;
       try {
-        this.sourceBuffer = mediaSource.addSourceBuffer(MediaSource.isTypeSupported(type) ? type : type.split(";")[0]);
+        this.sourceBuffer = mediaSource.addSourceBuffer(MediaSourceKind.isTypeSupported(type) ? type : type.split(";")[0]);
       } catch (error) {
         console.warn("cannot play this stream", type, error);
         return;
@@ -178,6 +193,7 @@ export class MsePlayer {
   clear() {
     this.detach();
     this.waitingForInit = true;
+    if (managed) this.video.srcObject = null;
     this.video.removeAttribute("src");
     this.video.load();
   }

@@ -7,14 +7,7 @@ import { StreamSender } from "./sender.js";
 import { ReviewLeader } from "./review.js";
 import { mark, record, signal, RECORDING_ACTIVE, STREAM_CAMERA, STREAM_SCREEN } from "./protocol.js";
 import { clipSpanAround, formatSeconds } from "./clips.js";
-
-const $ = (id) => document.getElementById(id);
-const show = (el, on = true) => { el.hidden = !on; };
-function el(tag, props = {}, ...children) {
-  const element = Object.assign(document.createElement(tag), props);
-  element.append(...children);
-  return element;
-}
+import { $, el, saveBlob, show } from "./dom.js";
 
 const state = {
   sessionId: null, connection: null, recordingId: null, recordingStartedAt: 0,
@@ -353,12 +346,7 @@ async function previewClip(clip, toFamily) {
 
 async function downloadBlob(load, name) {
   try {
-    const url = URL.createObjectURL(await load());
-    const a = el("a", { href: url, download: name });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    saveBlob(await load(), name);
   } catch (error) {
     $("clip-status").textContent = `Could not download: ${error.message}`;
   }
