@@ -2,11 +2,13 @@
 with its fake camera) together with Chromium (over the DevTools Protocol), as a family on one
 browser and a practitioner on another would be.
 
-1. The family in Firefox, the practitioner in Chromium: consent, Firefox's camera (MediaRecorder
-   WebM) live on the practitioner's page, recording (a file ffmpeg decodes) with the indicator on
-   the family's page, a clip cut from it and shown to the family, the practitioner's screen on the
-   family's page, withdrawal deleting the files.
-2. The practitioner in Firefox, the family in Chromium: Chromium's camera live in Firefox (MSE).
+1. The family in Firefox, the practitioner in Chromium: consent and join with the keyboard only,
+   Firefox's camera (MediaRecorder WebM) live and smooth on the practitioner's page, recording (a
+   file ffmpeg decodes) with the indicator on the family's page, a mark at the picture on screen,
+   a clip cut from it and played on the family's page under the practitioner's control, the
+   practitioner's screen on the family's page, withdrawal deleting the files.
+2. The practitioner in Firefox, the family in Chromium: Chromium's camera live and smooth in
+   Firefox (MSE), a recording with a mark made with the M key.
 
 Screenshots of the Firefox pages go to the test's directory (and to $VIGRELAY_SCREENSHOTS if set)."""
 
