@@ -5,15 +5,13 @@ import { StreamSender } from "./sender.js";
 import { MsePlayer } from "./player.js";
 import { consent, parseInviteFragment, RECORDING_ACTIVE, STREAM_SCREEN } from "./protocol.js";
 import { ReviewFollower } from "./review.js";
-
-const $ = (id) => document.getElementById(id);
-const show = (el, on = true) => { el.hidden = !on; };
+import { $, show } from "./dom.js";
 
 const invite = parseInviteFragment(location.hash);
 const ui = {
   consent: $("consent-recording"), child: $("consent-child"), childHint: $("child-hint"),
   join: $("join"), joinProblem: $("join-problem"), facing: $("camera-facing"),
-  before: $("before"), joinBox: $("join-box"), during: $("during"), left: $("left"),
+  before: $("before"), joinBox: $("join-box"), during: $("during"), left: $("left"), consentBox: $("consent-box"),
   connection: $("connection-status"), recording: $("recording-status"),
   preview: $("preview"), sharedBox: $("shared-box"), shared: $("shared-screen"),
   withdraw: $("withdraw"), withdrawStatus: $("withdraw-status"), leave: $("leave"),
@@ -59,6 +57,9 @@ ui.join.addEventListener("click", async () => {
   ui.preview.srcObject = camera;
   show(ui.before, false);
   show(ui.joinBox, false);
+  // On a phone the call comes first (recording indicator, what is shown, the camera); the consent
+  // choices stay on the page below it. Moved in the document, so the tab order follows.
+  ui.during.append(ui.consentBox);
   show(ui.during);
   connect();
 });
@@ -71,7 +72,7 @@ function connect() {
   connection.addEventListener("message", (e) => onMessage(e.detail));
   connection.addEventListener("frame", (e) => {
     if (e.detail.stream !== STREAM_SCREEN) return;
-    show(ui.sharedBox);
+    showShared(true);
     review.frame(e.detail);
   });
   connection.start();
@@ -112,7 +113,7 @@ function onMessage(message) {
       if (message.role === "practitioner") {
         ui.connection.textContent = message.event === "joined"
           ? "Your practitioner has joined and can see you." : "Your practitioner has left for now.";
-        if (message.event === "left") { show(ui.sharedBox, false); screenPlayer.clear(); }
+        if (message.event === "left") { showShared(false); screenPlayer.clear(); }
       }
       break;
     case "recording":
@@ -122,8 +123,8 @@ function onMessage(message) {
       ui.consent.checked = message.recording === true;
       break;
     case "signal":
-      review.signal(message, () => show(ui.sharedBox));
-      if (message.review === "end") { show(ui.sharedBox, false); screenPlayer.clear(); }
+      review.signal(message, () => showShared(true));
+      if (message.review === "end") { showShared(false); screenPlayer.clear(); }
       break;
     case "skipped":
       if (message.stream === STREAM_SCREEN) screenPlayer.skipped();
@@ -131,6 +132,12 @@ function onMessage(message) {
     default:
       break;
   }
+}
+
+/** What the practitioner shows takes the space; the family's own camera shrinks beside it. */
+function showShared(on) {
+  show(ui.sharedBox, on);
+  ui.during.classList.toggle("sharing", on);
 }
 
 function showRecording(message) {

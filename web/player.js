@@ -1,6 +1,8 @@
 // Plays relayed media frames in a <video> with Media Source Extensions: a new MediaSource per
 // init segment, appends queued one at a time, playback kept near the live edge, old media trimmed.
-import { FLAG_INIT, FLAG_KEYFRAME } from "./protocol.js";
+// WebM is rewritten on the way in (webm.js) so that Firefox does not drop parts of it.
+import { FLAG_END, FLAG_INIT, FLAG_KEYFRAME } from "./protocol.js";
+import { isWebM, MseWebM } from "./webm.js";
 
 /** The MSE type of an init segment, from its container and codec ids. */
 export function sniffType(bytes) {
@@ -22,6 +24,12 @@ export function sniffType(bytes) {
 const KEEP_SECONDS = 30;
 /** Queue marker: reset the SourceBuffer's parser before the next append (after skipped frames). */
 const RESYNC = Symbol("resync");
+/**
+ * Media Source Extensions, or on an iPhone (which has no MediaSource) Safari's ManagedMediaSource
+ * (iOS 17.1+). The ManagedMediaSource path is written to Apple's documentation but not tested here.
+ */
+const MediaSourceKind = globalThis.MediaSource ?? globalThis.ManagedMediaSource;
+const managed = !globalThis.MediaSource && !!globalThis.ManagedMediaSource;
 
 export class MsePlayer {
   /** live: follow the live edge; otherwise (a clip) keep everything and let the caller drive. */
@@ -35,18 +43,54 @@ export class MsePlayer {
     this.waitingForKeyframe = false;
     this.objectUrl = null;
     this.onready = null;
+    this.rewriter = null;
+    this.endWhenAppended = false;
+    this.bytesIn = 0; // payload bytes of the current stream, from its init segment on
+    this.recordingFrom = null;
+    /** Media time (ms) where the relay's recording of this stream starts, once known. */
+    this.recordingStartMs = null;
+    // A clip starts where it was cut: seeking before its first frame would show nothing.
+    video.addEventListener("seeking", () => {
+      if (!this.live && this.sourceBuffer && video.currentTime < this.startTime - 0.05) video.currentTime = this.startTime;
+    });
   }
 
-  /** Feeds one decoded frame (from RelayConnection's "frame" event). */
+  /** Feeds one decoded frame (from RelayConnection's "frame" event). End of stream: nothing follows. */
   push(frame) {
     if (frame.flags & FLAG_INIT) this.reset(frame.payload);
-    else if (this.waitingForInit) return;
     else if (this.waitingForKeyframe) {
       if (!(frame.flags & FLAG_KEYFRAME)) return;
-      this.waitingForKeyframe = false;
-      this.queue.push(RESYNC);
+      this.resync();
       this.enqueue(frame.payload);
-    } else this.enqueue(frame.payload);
+    } else if (!this.waitingForInit) this.enqueue(frame.payload);
+    if (frame.flags & FLAG_END && !this.waitingForInit) {
+      const rest = this.rewriter?.end();
+      if (rest?.length) this.queue.push(rest);
+      this.endWhenAppended = true;
+      this.pump();
+    }
+  }
+
+  /** Plays one whole file (a clip): its bytes are appended, then the stream is ended. */
+  load(bytes) {
+    this.push({ flags: FLAG_INIT | FLAG_END, payload: bytes });
+  }
+
+  /** Where the buffered media starts (a clip keeps its recording's timestamps), or 0. */
+  get startTime() {
+    const ranges = this.sourceBuffer?.buffered;
+    return ranges && ranges.length > 0 ? ranges.start(0) : 0;
+  }
+
+  /**
+   * A recording of this stream was just started: the relay records from the first cluster that
+   * starts with a keyframe in the bytes that follow (PROTOCOL.md), which sets `recordingStartMs`, so
+   * that a moment on screen can be placed on the recording's timeline (WebM timecodes in ms, as
+   * MediaRecorder writes them).
+   */
+  expectRecordingStart() {
+    this.recordingStartMs = null;
+    this.recordingFrom = this.rewriter ? this.bytesIn : null;
   }
 
   /** The stream starts over (a reconnect, a failed append): wait for the next init segment. */
@@ -56,11 +100,18 @@ export class MsePlayer {
 
   /**
    * The relay skipped frames (`skipped`: this viewer fell behind). The same stream goes on from a
-   * keyframe, which the relay sends from the start of a WebM cluster: drop anything else until then,
-   * reset the parser (the last frame before the gap may have ended mid-cluster) and jump ahead.
+   * keyframe, which the relay sends from the start of a WebM cluster: drop anything else until then.
    */
   skipped() {
     if (!this.waitingForInit) this.waitingForKeyframe = true;
+  }
+
+  /** At the keyframe after a skip: the rewriter and the SourceBuffer's parser start afresh there. */
+  resync() {
+    this.waitingForKeyframe = false;
+    const rest = this.rewriter?.resync();
+    if (rest?.length) this.queue.push(rest);
+    this.queue.push(RESYNC);
   }
 
   reset(initBytes) {
@@ -70,27 +121,50 @@ export class MsePlayer {
     const type = sniffType(initBytes);
     this.type = type;
     this.initHead = Array.from(initBytes.subarray(0, 8));
-    const mediaSource = new MediaSource();
+    this.rewriter = isWebM(initBytes) ? new MseWebM() : null;
+    if (this.rewriter) {
+      this.rewriter.onKeyframeCluster = (timeMs, offset) => {
+        if (this.recordingFrom !== null && this.recordingStartMs === null && offset >= this.recordingFrom) this.recordingStartMs = timeMs;
+      };
+    }
+    this.endWhenAppended = false;
+    this.bytesIn = 0;
+    this.recordingFrom = null;
+    this.recordingStartMs = null;
+    if (!MediaSourceKind) {
+      console.warn("this browser has no Media Source Extensions: cannot play the stream");
+      return;
+    }
+    const mediaSource = new MediaSourceKind();
     this.mediaSource = mediaSource;
-    this.queue = [initBytes.slice()];
-    this.objectUrl = URL.createObjectURL(mediaSource);
-    this.video.src = this.objectUrl;
+    this.queue = [];
+    this.enqueue(initBytes);
+    if (managed) {
+      this.video.disableRemotePlayback = true; // required for ManagedMediaSource without an AirPlay source
+      this.video.srcObject = mediaSource;
+    } else {
+      this.objectUrl = URL.createObjectURL(mediaSource);
+      this.video.src = this.objectUrl;
+    }
     mediaSource.addEventListener("sourceopen", () => {
       if (mediaSource !== this.mediaSource) return;
       try {
-        this.sourceBuffer = mediaSource.addSourceBuffer(MediaSource.isTypeSupported(type) ? type : type.split(";")[0]);
+        this.sourceBuffer = mediaSource.addSourceBuffer(MediaSourceKind.isTypeSupported(type) ? type : type.split(";")[0]);
       } catch (error) {
         console.warn("cannot play this stream", type, error);
         return;
       }
       if (this.live) this.sourceBuffer.mode = "segments";
-      this.sourceBuffer.addEventListener("updateend", () => this.afterAppend());
+      const sourceBuffer = this.sourceBuffer;
+      sourceBuffer.addEventListener("updateend", () => { if (sourceBuffer === this.sourceBuffer) this.afterAppend(); });
       this.pump();
     }, { once: true });
   }
 
   enqueue(bytes) {
-    this.queue.push(bytes.slice());
+    this.bytesIn += bytes.length;
+    const out = this.rewriter ? this.rewriter.push(bytes) : bytes;
+    if (out.length > 0) this.queue.push(out.slice());
     this.pump();
   }
 
@@ -114,14 +188,18 @@ export class MsePlayer {
     const video = this.video;
     const ranges = this.sourceBuffer?.buffered;
     if (this.live && ranges && ranges.length > 0) {
-      const start = ranges.start(0), end = ranges.end(ranges.length - 1);
-      // Behind the newest buffered range (after skipped frames) or far from the live edge: jump.
-      const newest = ranges.start(ranges.length - 1);
-      if (video.currentTime < newest || end - video.currentTime > 3) video.currentTime = Math.max(start, newest, end - 0.3);
+      // Stay in the newest buffered range, near its end: a browser that dropped frames up to a
+      // keyframe leaves a gap, which playback would otherwise stop at.
+      const start = ranges.start(ranges.length - 1), end = ranges.end(ranges.length - 1);
+      if (video.currentTime < start || end - video.currentTime > 3) video.currentTime = Math.max(start, end - 0.3);
       if (video.paused) video.play().catch(() => {});
       this.trim(false);
     }
     if (this.onready && ranges && ranges.length > 0) { const f = this.onready; this.onready = null; f(); }
+    if (this.endWhenAppended && this.queue.length === 0 && this.mediaSource?.readyState === "open") {
+      this.endWhenAppended = false;
+      try { this.mediaSource.endOfStream(); } catch { /* closed meanwhile */ }
+    }
     this.pump();
   }
 
@@ -144,6 +222,7 @@ export class MsePlayer {
   clear() {
     this.detach();
     this.waitingForInit = true;
+    if (managed) this.video.srcObject = null;
     this.video.removeAttribute("src");
     this.video.load();
   }

@@ -7,15 +7,8 @@ import { StreamSender } from "./sender.js";
 import { ReviewLeader } from "./review.js";
 import { mark, record, signal, RECORDING_ACTIVE, STREAM_CAMERA, STREAM_SCREEN } from "./protocol.js";
 import { clipSpanAround, formatSeconds } from "./clips.js";
+import { $, el, saveBlob, show } from "./dom.js";
 import { sessionFacts, sessionLabel } from "./sessions.js";
-
-const $ = (id) => document.getElementById(id);
-const show = (el, on = true) => { el.hidden = !on; };
-function el(tag, props = {}, ...children) {
-  const element = Object.assign(document.createElement(tag), props);
-  element.append(...children);
-  return element;
-}
 
 const state = {
   sessionId: null, connection: null, recordingId: null, recordingStartedAt: 0,
@@ -106,7 +99,7 @@ function sessionItem(s) {
   const label = sessionLabel(s);
   const open = el("button", { type: "button", className: "small", textContent: s.sessionId === state.sessionId ? "Open again" : "Open" });
   open.setAttribute("aria-label", `Open session ${label}`);
-  open.addEventListener("click", () => openSession(s.sessionId, api.savedInvite(s.sessionId)));
+  open.addEventListener("click", () => { openSession(s.sessionId, api.savedInvite(s.sessionId)); $("live-title").focus(); });
   const facts = el("div", { className: "facts" },
     ...sessionFacts(s).map(([text, kind]) => el("span", { className: kind ? `badge ${kind}` : "badge", textContent: text })));
   const item = el("li", { className: s.sessionId === state.sessionId ? "current" : "" },
@@ -151,7 +144,7 @@ function onState({ state: s, code, reason }) {
 }
 
 function enableControls(on) {
-  for (const id of ["record-toggle", "mark", "refresh-summary", "share-screen"]) $(id).disabled = !on;
+  for (const id of ["record-toggle", "mark", "refresh-summary", "share-screen", "live-sound"]) $(id).disabled = !on;
   $("mark").disabled = !on || !state.recordingId;
 }
 
@@ -195,14 +188,17 @@ function showConsent(message) {
 function onRecording(message) {
   const active = RECORDING_ACTIVE.has(message.state);
   if (active) {
-    if (state.recordingId !== message.recordingId) { state.recordingStartedAt = performance.now(); state.marks = []; }
+    if (state.recordingId !== message.recordingId) {
+      state.recordingStartedAt = performance.now();
+      state.marks = [];
+      if (message.state === "started") live.expectRecordingStart();
+    }
     state.recordingId = message.recordingId;
   } else {
     state.recordingId = null;
   }
   const toggle = $("record-toggle");
   toggle.textContent = active ? "Stop recording" : "Start recording";
-  toggle.setAttribute("aria-pressed", String(active));
   $("mark").disabled = !active;
   $("recording-status").textContent = active ? "● Recording" : message.state === "deleted"
     ? "The family's videos were deleted." : message.state === "failed" ? "Recording failed (see the server log)." : "Not recording";
@@ -211,13 +207,32 @@ function onRecording(message) {
   renderMarks();
 }
 
+// The live video starts muted (browsers only autoplay muted video); the family's sound is a click away.
+$("live-sound").addEventListener("click", () => {
+  const video = $("live-video");
+  video.muted = !video.muted;
+  if (!video.muted) video.play().catch(() => {});
+  $("live-sound").textContent = video.muted ? "Hear the family" : "Mute the family";
+});
+
 $("record-toggle").addEventListener("click", () => {
   state.connection?.send(record(state.recordingId ? "stop" : "start"));
 });
 
+/**
+ * Where the moment on screen is on the recording's timeline: from the live video's own time once the
+ * recording's first frame has come through (the recording starts at a keyframe, which may come
+ * seconds after Start: Firefox makes one every 8 s or so), else from the clock since Start.
+ */
+function markTime() {
+  const base = live.recordingStartMs;
+  if (base !== null && !live.waitingForInit) return Math.max(0, Math.round($("live-video").currentTime * 1000) - base);
+  return Math.max(0, Math.round(performance.now() - state.recordingStartedAt));
+}
+
 function markNow() {
   if (!state.recordingId) return;
-  const atMs = Math.max(0, Math.round(performance.now() - state.recordingStartedAt));
+  const atMs = markTime();
   (state.pendingMarks ??= []).push(atMs);
   state.connection.send(mark(state.recordingId, atMs, $("mark-note").value.trim() || undefined));
   $("mark-note").value = "";
@@ -270,6 +285,7 @@ function renderRecordings(summary) {
     }
     if (r.state !== "deleted" && r.state !== "recording") {
       const download = el("button", { type: "button", className: "small", textContent: "download" });
+      download.setAttribute("aria-label", `download recording ${r.recordingId.slice(0, 6)}`);
       download.addEventListener("click", () => downloadBlob(() => api.recordingBlob(state.sessionId, r.recordingId), `recording-${r.recordingId}.webm`));
       item.append(download);
     }
@@ -309,36 +325,46 @@ $("make-clip").addEventListener("click", async () => {
 });
 
 function renderClip(clip) {
-  const item = el("li", { className: "clip", textContent: `${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)} ${clip.note ?? ""} ` });
+  const span = `${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)}`;
+  const item = el("li", { className: "clip", textContent: `${span} ${clip.note ?? ""} ` });
   item.dataset.clipId = clip.clipId;
-  const preview = el("button", { type: "button", className: "small preview-clip", textContent: "preview" });
+  const button = (className, text) => {
+    const b = el("button", { type: "button", className: `small ${className}`, textContent: text });
+    b.setAttribute("aria-label", `${text} the clip ${span}`);
+    return b;
+  };
+  const preview = button("preview-clip", "preview");
   preview.addEventListener("click", () => previewClip(clip, false));
-  const showIt = el("button", { type: "button", className: "small show-clip", textContent: "show to family" });
+  const showIt = button("show-clip", "show to family");
   showIt.addEventListener("click", () => previewClip(clip, true));
-  const download = el("button", { type: "button", className: "small", textContent: "download" });
+  const download = button("download-clip", "download");
   download.addEventListener("click", () => downloadBlob(() => api.clipBlob(state.sessionId, clip.clipId), `clip-${clip.clipId}.webm`));
   item.append(preview, " ", showIt, " ", download);
   return item;
 }
 
-const clipUrls = new Map();
-async function clipObjectUrl(clipId) {
-  if (!clipUrls.has(clipId)) {
+// Clips play here through Media Source Extensions, as on the family's page: a browser's own file
+// player may not seek in a live WebM (Chrome cannot play Firefox's recordings from a file).
+const reviewPlayer = new MsePlayer($("review-video"), { live: false });
+const clipBytes = new Map();
+async function loadClip(clipId) {
+  if (!clipBytes.has(clipId)) {
     const blob = await api.clipBlob(state.sessionId, clipId);
-    clipUrls.set(clipId, { blob, url: URL.createObjectURL(blob) });
+    clipBytes.set(clipId, new Uint8Array(await blob.arrayBuffer()));
   }
-  return clipUrls.get(clipId);
+  return clipBytes.get(clipId);
 }
 
 async function previewClip(clip, toFamily) {
   try {
-    const { blob, url } = await clipObjectUrl(clip.clipId);
+    const bytes = await loadClip(clip.clipId);
     const video = $("review-video");
     stopScreenShare();
     state.review.stopMirroring();
-    video.src = url;
+    reviewPlayer.onready = () => { video.currentTime = reviewPlayer.startTime; };
+    reviewPlayer.load(bytes);
     if (toFamily) {
-      await state.review.showClip(video, clip.clipId, blob);
+      state.review.showClip(video, clip.clipId, bytes);
       $("review-status").textContent = "The family sees this clip. Play, pause and seek here: their player follows.";
       $("stop-review").disabled = false;
     } else {
@@ -351,12 +377,7 @@ async function previewClip(clip, toFamily) {
 
 async function downloadBlob(load, name) {
   try {
-    const url = URL.createObjectURL(await load());
-    const a = el("a", { href: url, download: name });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    saveBlob(await load(), name);
   } catch (error) {
     $("clip-status").textContent = `Could not download: ${error.message}`;
   }
@@ -373,6 +394,11 @@ $("share-screen").addEventListener("click", async () => {
   }
   state.review.stopMirroring();
   stopScreenShare();
+  // The player below shows what the family sees: the screen itself, not the last clip.
+  reviewPlayer.clear();
+  $("review-video").muted = true;
+  $("review-video").srcObject = stream;
+  $("review-video").play().catch(() => {});
   state.connection.send(signal({ review: "screen" }));
   state.screenSender = new StreamSender(state.connection, stream, STREAM_SCREEN, { videoBitsPerSecond: 1_500_000 });
   state.screenSender.start();
@@ -383,6 +409,8 @@ $("share-screen").addEventListener("click", async () => {
 
 function stopScreenShare() {
   if (!state.screenSender) return;
+  $("review-video").srcObject = null;
+  $("review-video").muted = false;
   state.screenSender.stop();
   state.screenSender.stream.getTracks().forEach((t) => t.stop());
   state.screenSender = null;

@@ -24,7 +24,7 @@ export class ReviewFollower {
         break;
       case "clip":
         this.player.live = false;
-        this.wanted = { playing: false, t: 0 };
+        this.wanted = { playing: false, t: null }; // null: the clip's first frame
         this.player.onready = () => this.apply();
         onShow();
         break;
@@ -42,7 +42,8 @@ export class ReviewFollower {
 
   apply() {
     if (!this.wanted) return;
-    const { playing, t } = this.wanted;
+    const { playing } = this.wanted;
+    const t = this.wanted.t ?? this.player.startTime;
     if (Math.abs(this.video.currentTime - t) > 0.25) this.video.currentTime = t;
     if (playing) this.video.play().catch(() => {});
     else this.video.pause();
@@ -58,10 +59,9 @@ export class ReviewLeader {
     this.sequence = 0;
   }
 
-  /** Sends the clip's bytes and starts mirroring `video` (which plays the same clip locally). */
-  async showClip(video, clipId, blob) {
+  /** Sends the clip's bytes (a Uint8Array) and starts mirroring `video` (which plays the same clip locally). */
+  showClip(video, clipId, bytes) {
     this.stopMirroring();
-    const bytes = await blob.arrayBuffer();
     this.connection.send(signal({ review: "clip", clipId, bytes: bytes.byteLength }));
     this.connection.sendBinary(encodeFrame({ stream: STREAM_SCREEN, flags: FLAG_INIT | FLAG_END, sequence: this.sequence++ }, bytes));
     this.video = video;

@@ -94,6 +94,16 @@ class Browser:
         page.cmd("Runtime.enable")
         return page
 
+    def console_problems(self) -> list[str]:
+        """Console errors and warnings, and uncaught exceptions, of every page."""
+        out = []
+        for e in self.events:
+            if e["method"] == "Runtime.exceptionThrown":
+                out.append(e["params"]["exceptionDetails"].get("exception", {}).get("description", "exception"))
+            elif e["method"] == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "warning"):
+                out.append(" ".join(str(a.get("value", a.get("description", ""))) for a in e["params"]["args"]))
+        return out
+
     def close(self) -> None:
         try:
             self.ws.close()
@@ -152,6 +162,16 @@ class Page:
         if not ok:
             raise AssertionError(f"{self.name}: {selector} is missing or disabled")
 
+    def press(self, key: str) -> None:
+        """Presses and releases one key: a letter, or "Tab", "Enter", "Space"."""
+        named = {"Tab": ("Tab", "Tab", 9, ""), "Enter": ("Enter", "Enter", 13, "\r"), "Space": (" ", "Space", 32, " ")}
+        name, code, vk, text = named.get(key, (key, f"Key{key.upper()}", ord(key.upper()), key))
+        down = {"type": "keyDown", "key": name, "code": code, "windowsVirtualKeyCode": vk}
+        if text:
+            down["text"] = text
+        self.cmd("Input.dispatchKeyEvent", down)
+        self.cmd("Input.dispatchKeyEvent", {"type": "keyUp", "key": name, "code": code, "windowsVirtualKeyCode": vk})
+
     def text(self, selector: str) -> str:
         return self.js(f"document.querySelector({json.dumps(selector)})?.textContent ?? ''")
 
@@ -159,10 +179,15 @@ class Page:
         if width:
             self.cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 2 if mobile else 1,
                                                             "mobile": mobile})
+            self.cmd("Emulation.setTouchEmulationEnabled", {"enabled": mobile, "maxTouchPoints": 5 if mobile else 1})
+        # Let layout and paint settle at the new size (a capture straight after a resize can miss
+        # parts of the page beyond the viewport).
+        self.js("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
         try:
             data = self.cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})["data"]
         finally:
             if width:
                 self.cmd("Emulation.clearDeviceMetricsOverride")
+                self.cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
         path.write_bytes(base64.b64decode(data))
         return path

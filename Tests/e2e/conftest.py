@@ -8,6 +8,7 @@ Run:  python3 -m pytest Tests/e2e -q
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import ssl
 import subprocess
@@ -145,3 +146,16 @@ def relay_factory(vigrelay_bin, bins, certs, ssl_ctx, tmp_path):
 def forged_token(vigrelay_bin, bins, tmp_path_factory) -> str:
     """A well-formed practitioner token for 'alice' signed with another server's secret."""
     return make_token(bins, tmp_path_factory.mktemp("other-secret"), "alice")
+
+
+@pytest.fixture
+def shots(tmp_path):
+    """A directory for a browser test's screenshots, copied to $VIGRELAY_SCREENSHOTS (if set) at the end."""
+    out = tmp_path / "screenshots"
+    out.mkdir()
+    yield out
+    target = os.environ.get("VIGRELAY_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        for png in out.glob("*.png"):
+            shutil.copy(png, Path(target) / png.name)

@@ -1,0 +1,170 @@
+"""The web app across browsers: Firefox (Debian's firefox-esr, headless, driven over WebDriver BiDi
+with its fake camera) together with Chromium (over the DevTools Protocol), as a family on one
+browser and a practitioner on another would be.
+
+1. The family in Firefox, the practitioner in Chromium: consent and join with the keyboard only,
+   Firefox's camera (MediaRecorder WebM) live and smooth on the practitioner's page, recording (a
+   file ffmpeg decodes) with the indicator on the family's page, a mark at the picture on screen,
+   a clip cut from it and played on the family's page under the practitioner's control, the
+   practitioner's screen on the family's page, withdrawal deleting the files.
+2. The practitioner in Firefox, the family in Chromium: Chromium's camera live and smooth in
+   Firefox (MSE), a recording with a mark made with the M key.
+
+Screenshots of the Firefox pages go to the test's directory (and to $VIGRELAY_SCREENSHOTS if set)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bidi import Firefox, firefox_path
+from cdp import Browser, chromium_path
+from webpages import (KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, first_cluster_ms, join_as_family, open_session,
+                      tab_to, unlabelled_controls, video_playing, video_state, wait_for_live_video)
+
+# Where the picture on the practitioner's screen is on the running recording's timeline (ms).
+ON_SCREEN = ("(Math.round(document.getElementById('live-video').currentTime * 1000) - "
+             "window.__vigrelay.live.recordingStartMs)")
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture
+def firefox(tmp_path):
+    binary = firefox_path()
+    if binary is None:
+        pytest.fail("firefox not found: apt-get install firefox-esr (scripts/test.sh installs it)", pytrace=False)
+    f = Firefox(tmp_path, binary)
+    yield f
+    f.close()
+
+
+@pytest.fixture
+def chromium(tmp_path):
+    binary = chromium_path()
+    if binary is None:
+        pytest.fail("chromium not found: apt-get install chromium (scripts/test.sh installs it)", pytrace=False)
+    b = Browser(tmp_path, binary)
+    yield b
+    b.close()
+
+
+def test_family_in_firefox_practitioner_in_chromium(relay, firefox, chromium, shots, tmp_path):
+    token = relay.token("alice")
+    prac = chromium.new_page("practitioner (chromium)")
+    fam = firefox.new_page("family (firefox)")
+    problems = lambda: {"firefox": firefox.console_problems(), "chromium": chromium.console_problems()}  # noqa: E731
+
+    join_url, session_id = open_session(prac, relay, token)
+    fam.navigate(join_url)
+    fam.screenshot(shots / "firefox-family-consent-phone.png", 390, 844, mobile=True)
+    # With the keyboard only: consent (Space), then join (Enter).
+    tab_to(fam, "consent-recording")
+    fam.press("Space")
+    assert fam.js("document.getElementById('consent-recording').checked") is True
+    tab_to(fam, "join")
+    fam.press("Enter")
+    fam.wait("document.getElementById('connection-status').textContent.includes('Connected')", 20, "the family to connect")
+    assert fam.js("window.__vigrelay.sender.mimeType").startswith("video/webm")
+    prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "the consent notice")
+    wait_for_live_video(prac, fam, problems)
+
+    # --- recording from Firefox's camera, with a mark
+    prac.click("#record-toggle")
+    fam.wait("document.getElementById('recording-status').className === 'recording-on'", 10, "the family's recording indicator")
+    assert "Recording" in fam.text("#recording-status")
+    # The mark lands where the picture on the practitioner's screen is on the recording's timeline
+    # (which starts at the first keyframe after Start: up to 2 s later from Chrome, 8 s from Firefox).
+    prac.wait(f"window.__vigrelay.live.recordingStartMs !== null && {ON_SCREEN} > 3000", 25, "3 s of recording on screen")
+    on_screen = prac.js(f"(() => {{ const ms = {ON_SCREEN}; document.getElementById('mark').click(); return ms; }})()")
+    prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
+    fam.screenshot(shots / "firefox-family-recording-phone.png", 390, 844, mobile=True)
+    # Long enough that the clip around the mark (3 s before, 4 s after) ends before the recording's
+    # last cluster, which a stop cuts short (see KNOWN_LIVE_RECORDING_NOTES).
+    prac.wait(f"{ON_SCREEN} > {on_screen} + 7000", 20, "7 s more of recording")
+    prac.click("#record-toggle")
+    fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the indicator to go off")
+
+    auth = {"Authorization": f"Bearer {token}"}
+    summary = relay.http("GET", f"/v1/sessions/{session_id}", headers=auth).json()
+    rec = summary["recordings"][0]
+    assert rec["state"] == "complete" and rec["durationMs"] > 5000 and len(rec["parts"]) == 1, rec
+    assert len(summary["marks"]) == 1 and abs(summary["marks"][0]["atMs"] - on_screen) <= 100, (summary["marks"], on_screen)
+    media = relay.http("GET", f"/v1/sessions/{session_id}/recordings/{rec['recordingId']}", headers=auth, timeout=30)
+    assert media.status == 200 and media.headers["content-type"] == "video/webm"
+    (tmp_path / "recording.webm").write_bytes(media.body)
+    # The practitioner's page found where the recording starts in the live stream (marks are placed
+    # from the picture on screen): the same keyframe cluster the relay started the file at.
+    assert prac.js("window.__vigrelay.live.recordingStartMs") == first_cluster_ms(media.body)
+    assert ffmpeg_errors(tmp_path / "recording.webm", KNOWN_LIVE_RECORDING_NOTES) == ""
+
+    # --- a clip of it, shown to the family: Firefox plays it under the practitioner's control
+    prac.wait("!!document.querySelector('#recordings button')", 10, "the mark's clip button")
+    prac.click("#recordings button")
+    prac.click("#make-clip")
+    prac.wait("document.querySelectorAll('#clips li').length === 1", 20, "the clip in the list")
+    clip_id = prac.js("document.querySelector('#clips li').dataset.clipId")
+    clip = relay.http("GET", f"/v1/sessions/{session_id}/clips/{clip_id}", headers=auth, timeout=30)
+    assert clip.status == 200
+    (tmp_path / "clip.webm").write_bytes(clip.body)
+    assert ffmpeg_errors(tmp_path / "clip.webm", KNOWN_LIVE_RECORDING_NOTES[:1]) == ""
+    prac.click("#clips .show-clip")
+    fam.wait("!document.getElementById('shared-box').hidden && document.getElementById('shared-screen').readyState >= 1",
+             15, "the clip on the family's page")
+    prac.js("document.getElementById('review-video').play().then(() => true)")
+    try:
+        fam.wait(video_playing("#shared-screen", 0.3), 15, "the clip to play on the family's page")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nfamily: {video_state(fam, '#shared-screen')}; practitioner: {video_state(prac, '#review-video')}; "
+                             f"console: {problems()}") from None
+    prac.js("document.getElementById('review-video').pause(); true")
+    fam.wait("document.getElementById('shared-screen').paused", 10, "the family's player to pause with the practitioner's")
+    fam.screenshot(shots / "firefox-family-review-phone.png", 390, 844, mobile=True)
+
+    # --- the practitioner's screen (Chromium) on the family's page (Firefox)
+    prac.click("#share-screen")
+    prac.wait("document.getElementById('review-status').textContent.includes('sees your screen')", 10, "screen sharing to start")
+    fam.wait(video_playing("#shared-screen", 0.5), 30, "the practitioner's screen on the family's page")
+    prac.click("#stop-review")
+    fam.wait("document.getElementById('shared-box').hidden", 10, "the shared screen to close")
+
+    # --- withdrawal from Firefox deletes the files
+    recordings_dir = relay.data_dir / "sessions" / session_id / "recordings"
+    assert any(recordings_dir.glob("*.webm"))
+    fam.click("#withdraw")
+    fam.wait("document.getElementById('withdraw-status').textContent.includes('deleted')", 15, "the deletion notice")
+    prac.wait("document.getElementById('recording-status').textContent.includes('deleted')", 10, "the practitioner's notice")
+    assert not any(recordings_dir.glob("*.webm")) and not any(recordings_dir.glob("*.index"))
+    assert relay.http("GET", f"/v1/sessions/{session_id}/clips/{clip_id}", headers=auth).status == 404
+    fam.screenshot(shots / "firefox-family-withdrawn-phone.png", 390, 844, mobile=True)
+    assert unlabelled_controls(fam) == []
+
+    found = problems()
+    assert not found["firefox"] and not [p for p in found["chromium"] if "favicon" not in p], f"console errors: {found}"
+
+
+def test_practitioner_in_firefox_watches_chromium_family(relay, firefox, chromium, shots):
+    token = relay.token("alice")
+    prac = firefox.new_page("practitioner (firefox)")
+    fam = chromium.new_page("family (chromium)")
+    problems = lambda: {"firefox": firefox.console_problems(), "chromium": chromium.console_problems()}  # noqa: E731
+
+    join_url, session_id = open_session(prac, relay, token)
+    join_as_family(fam, join_url)
+    wait_for_live_video(prac, fam, problems)
+
+    # Recording, and a mark with the M key, from Firefox.
+    prac.click("#record-toggle")
+    fam.wait("document.getElementById('recording-status').className === 'recording-on'", 10, "the family's recording indicator")
+    prac.wait("window.__vigrelay.live.recordingStartMs !== null", 15, "the recording's first keyframe on the practitioner's page")
+    prac.js("document.activeElement?.blur(); true")
+    prac.press("m")
+    prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark made with the M key")
+    prac.screenshot(shots / "firefox-practitioner-live.png", 1280, 900)
+    prac.screenshot(shots / "firefox-practitioner-phone.png", 390, 844, mobile=True)
+    prac.click("#record-toggle")
+    prac.wait("document.getElementById('recording-status').textContent === 'Not recording'", 15, "the recording to stop")
+    summary = relay.http("GET", f"/v1/sessions/{session_id}", headers={"Authorization": f"Bearer {token}"}).json()
+    assert summary["recordings"][0]["state"] == "complete" and len(summary["marks"]) == 1, summary
+
+    found = problems()
+    assert not found["firefox"] and not [p for p in found["chromium"] if "favicon" not in p], f"console errors: {found}"
