@@ -4,7 +4,8 @@ import VigRelayCore
 /// One practitioner/family pair of `load` against a vigrelay, as a real session goes: create the
 /// session, join both sides, the family consents, (with `--record`) the practitioner starts
 /// recording, the family streams the camera (and the practitioner the screen, if asked), both
-/// streams end with end of stream, the recording is stopped and flushed, both say bye.
+/// streams end with end of stream, the recording is stopped and flushed, both say bye. With
+/// `--idle` both sides join and hold, sending nothing, until the streams would have ended; then bye.
 ///
 /// The family's connection lives on the worker's own loop, the practitioner's on the next worker's
 /// loop (if there is one), so sending and receiving a pair's camera use two lws threads, as on two
@@ -16,7 +17,7 @@ import VigRelayCore
 /// hand every other event over in `events` under `lock`, then `poke` the driver.
 final class LoadPair: LoadPairDriving, @unchecked Sendable {
     private enum Phase: Int, Comparable {
-        case pending, creating, joining, consenting, startingRecording, streaming, draining, stoppingRecording, closing, done
+        case pending, creating, joining, holding, consenting, startingRecording, streaming, draining, stoppingRecording, closing, done
         static func < (a: Phase, b: Phase) -> Bool { a.rawValue < b.rawValue }
     }
 
@@ -60,6 +61,8 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
     private var recordingID: String?
     private var recording: RecordingSummary?
     private var failure: LoadFailure?
+    /// Why the session made before the run (`--idle`) could not be created; the pair fails with it.
+    private let createFailure: LoadFailure?
     private var cancelled = false
 
     private let lock = NSLock()
@@ -67,9 +70,11 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
     private var events = Events()
 
     /// A pair that starts at `startAt` (monotonic ns) and streams until `streamEnd`. `created` is a
-    /// session made already (the run's preflight), or nil to create one.
+    /// session made already (the run's preflight, or every session with `--idle`), or nil to create
+    /// one; `createFailure` says why the run could not make it (counted already).
     init(index: Int, plan: LoadPlan, token: String, familyLoop: ClientLoop, practitionerLoop: ClientLoop, stats: LoadStats,
-         startAt: UInt64, streamEnd: UInt64, created: CreatedSession?, poke: @escaping @Sendable () -> Void) {
+         startAt: UInt64, streamEnd: UInt64, created: CreatedSession?, createFailure: LoadFailure? = nil,
+         poke: @escaping @Sendable () -> Void) {
         self.index = index
         self.plan = plan
         self.token = token
@@ -79,6 +84,7 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
         self.startAt = startAt
         self.streamEnd = streamEnd
         self.created = created
+        self.createFailure = createFailure
         self.poke = poke
         streams = LoadPairStreams(plan: plan, stats: stats)
     }
@@ -100,7 +106,9 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
             switch phase {
             case .pending:
                 if now < startAt { return startAt }
-                if let created {
+                if let createFailure {
+                    fail(createFailure, now: now, counted: true)
+                } else if let created {
                     startJoining(created, now: now)
                 } else {
                     startCreating(now: now)
@@ -112,7 +120,10 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
                 }
                 if let session = readCreated(result, finished: seen.created, now: now) { startJoining(session, now: now) }
             case .joining:
-                if seen.welcomed.count == 2 {
+                if seen.welcomed.count == 2, plan.idle {
+                    streams.hold()
+                    phase = .holding
+                } else if seen.welcomed.count == 2 {
                     family?.sendControlNow(["type": "consent", "recording": true])
                     phase = .consenting
                     deadline = now + seconds(plan.answerSeconds)
@@ -124,6 +135,10 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
                     }
                     return deadline
                 }
+            case .holding:
+                if now < streamEnd { return streamEnd }
+                streams.stop()
+                startClosing(now: now)
             case .consenting:
                 if seen.consentConfirmed {
                     if plan.record {
@@ -210,6 +225,9 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
         case .joining, .consenting, .startingRecording:
             cancelled = true
             startClosing(now: now)
+        case .holding:
+            streams.stop()
+            startClosing(now: now)
         case .streaming:
             streams.finishNow(now)
         default:
@@ -254,32 +272,12 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
     /// The session from the relay's answer, or nil after failing the pair.
     private func readCreated(_ result: Result<HTTPReply, ClientError>, finished: UInt64?, now: UInt64) -> CreatedSession? {
         exchange = nil
-        switch result {
-        case .failure(let error):
-            // lws gives up on a request after 10 s without an answer and reports it as a closed connection.
-            if now - createStarted >= 9_500_000_000, case .unreachable = error {
-                fail(.client(.timeout, "no answer to POST /v1/sessions within 10 s (\(error))"), now: now)
-            } else {
-                fail(.connectFailed(error), now: now)
-            }
-            return nil
-        case .success(let reply) where reply.status == 201:
-            do throws(ClientError) {
-                let session = try SessionCreator.read(reply)
-                stats.timed(\.create, micros: ((finished ?? now) - createStarted) / 1000)
-                return session
-            } catch {
-                fail(.client(.createFailed, error.description), now: now)
-                return nil
-            }
-        case .success(let reply):
-            let body = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any]
-            let message = body?["message"] as? String ?? String(decoding: reply.body.prefix(300), as: UTF8.self)
-            if let code = body?["code"] as? String {
-                fail(.relay(code, "POST /v1/sessions: HTTP \(reply.status): \(message)"), now: now)
-            } else {
-                fail(.client(.createFailed, "POST /v1/sessions: HTTP \(reply.status): \(message)"), now: now)
-            }
+        switch SessionCreator.loadOutcome(result, waitedNanoseconds: now - createStarted) {
+        case .success(let session):
+            stats.timed(\.create, micros: ((finished ?? now) - createStarted) / 1000)
+            return session
+        case .failure(let failure):
+            fail(failure, now: now)
             return nil
         }
     }
@@ -350,7 +348,7 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
         }
         if seen.welcomed.count > timedWelcome.count {
             for (role, at) in seen.welcomed where timedWelcome.insert(role).inserted {
-                stats.timed(\.welcome, micros: (at - min(at, joinStarted)) / 1000)
+                stats.welcomed(at: at, micros: (at - min(at, joinStarted)) / 1000)
             }
         }
     }

@@ -7,7 +7,8 @@ import VigRelayCore
 /// Threads: the caller's thread sets up, shows progress about once a second and builds the report;
 /// `workers` worker threads (`LoadWorker`) drive the pairs, each with its own lws client context
 /// and thread (`ClientLoop`), because one lws client thread parses received bytes one at a time and
-/// tops out around 150 MB/s.
+/// tops out around 150 MB/s. With `--idle` every session is created first (`SessionBatch`), and
+/// the run's clock starts when the connections do.
 public struct LoadRun: Sendable {
     public var plan: LoadPlan
 
@@ -37,11 +38,25 @@ public struct LoadRun: Sendable {
         // One session first, synchronously: an unreachable relay, a bad certificate or a refused
         // token ends the command at once with exit status 2 or 3, before any load.
         let workers = loops.enumerated().map { LoadWorker(index: $0.offset, loop: $0.element) }
+        let rssBeforeSessions = sampler?.reading()?.rssBytes
         var firstSession: CreatedSession?
+        let createStarted = MonotonicClock.nanoseconds()
         if case .relay(_, let token) = plan.target {
-            let started = MonotonicClock.nanoseconds()
             firstSession = try SessionCreator.create(loop: loops[0], token: token, labels: SessionLabels(caseRef: "load-test"))
-            workers[0].stats.timed(\.create, micros: (MonotonicClock.nanoseconds() - started) / 1000)
+            workers[0].stats.timed(\.create, micros: (MonotonicClock.nanoseconds() - createStarted) / 1000)
+        }
+        // --idle: the other sessions too, before any connection starts (pair i + 1 is batch session i,
+        // its figures on pair i + 1's worker).
+        var prepared: [Result<CreatedSession, LoadFailure>?] = []
+        var createSeconds = 0.0
+        if plan.idle, case .relay(_, let token) = plan.target {
+            console.log("load: creating \(plan.pairs) sessions before connecting (at most \(plan.createsInFlight) requests at once)")
+            let batch = SessionBatch(count: plan.pairs - 1, loops: loops, token: token, inFlight: plan.createsInFlight,
+                                     answerSeconds: plan.answerSeconds,
+                                     stats: workers.indices.map { workers[($0 + 1) % workers.count].stats }).run()
+            prepared = batch.sessions
+            createSeconds = Double(MonotonicClock.nanoseconds() - createStarted) / 1e9
+            console.log(String(format: "load: %d sessions created in %.2f s; connecting", batch.created + 1, createSeconds))
         }
         let startedAt = Date()
         let t0 = MonotonicClock.nanoseconds()
@@ -58,9 +73,12 @@ public struct LoadRun: Sendable {
             let startAt = t0 + nanoseconds(plan.startOffsetSeconds(pair: index))
             switch plan.target {
             case .relay(_, let token):
+                let made = index > 0 && index <= prepared.count ? prepared[index - 1] : nil
                 worker.add(LoadPair(index: index, plan: plan, token: token, familyLoop: worker.loop, practitionerLoop: practitionerLoop,
                                     stats: worker.stats, startAt: startAt, streamEnd: streamEnd,
-                                    created: index == 0 ? firstSession : nil, poke: poke))
+                                    created: index == 0 ? firstSession : try? made?.get(),
+                                    createFailure: made.flatMap { if case .failure(let failure) = $0 { failure } else { nil } },
+                                    poke: poke))
             case .mirror(let target):
                 worker.add(MirrorPair(index: index, pairID: "\(runID)-\(index)", plan: plan, target: target, familyLoop: worker.loop,
                                       practitionerLoop: practitionerLoop, stats: worker.stats, startAt: startAt,
@@ -84,8 +102,11 @@ public struct LoadRun: Sendable {
                               payloadBytesRelayed: received, sessions: connected, connections: 2 * connected,
                               processEnded: sampler.vanished)
         }
+        let idle = plan.idle ? LoadIdleFigures(sessionsCreated: prepared.compactMap { try? $0?.get() }.count + (firstSession == nil ? 0 : 1),
+                                               createSeconds: createSeconds, pairs: plan.pairs, connectStart: t0, figures: figures,
+                                               rssBeforeSessionsBytes: rssBeforeSessions) : nil
         return LoadReport(plan: plan, outcomes: outcomes, figures: figures, wallSeconds: wall, interrupted: interrupted,
-                          server: cost, client: client, startedAt: startedAt)
+                          server: cost, client: client, startedAt: startedAt, idle: idle)
     }
 
     /// Waits for every worker, showing progress about once a second; Ctrl-C winds the pairs down
@@ -120,7 +141,7 @@ public struct LoadRun: Sendable {
                 console.progress(LoadConsole.line(elapsedSeconds: Double(now - t0) / 1e9, streaming: figures.pairsStreaming,
                                                   pairs: plan.pairs, megabytesPerSecond: rate,
                                                   p99Milliseconds: LatencySummary(microseconds: figures.cameraLatency).p99,
-                                                  errors: figures.errorCount))
+                                                  errors: figures.errorCount, activity: plan.idle ? "connected" : "streaming"))
                 lastTick = now
                 lastBytes = figures.payloadBytesReceived
             }

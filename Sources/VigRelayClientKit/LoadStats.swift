@@ -28,6 +28,9 @@ struct LoadFigures: Sendable {
     /// `CLOCK_MONOTONIC` of the first frame queued and the last frame received, 0 if none.
     var firstSendNanoseconds: UInt64 = 0
     var lastArrivalNanoseconds: UInt64 = 0
+    /// `CLOCK_MONOTONIC` of the last `welcome` any connection got, 0 if none: with `--idle`, when
+    /// every connection was up.
+    var lastWelcomeNanoseconds: UInt64 = 0
 
     /// The latency histogram of a stream.
     func latency(_ stream: MediaStream) -> Histogram<UInt64> { stream == .screen ? screenLatency : cameraLatency }
@@ -54,6 +57,7 @@ struct LoadFigures: Sendable {
             firstSendNanoseconds = other.firstSendNanoseconds
         }
         lastArrivalNanoseconds = max(lastArrivalNanoseconds, other.lastArrivalNanoseconds)
+        lastWelcomeNanoseconds = max(lastWelcomeNanoseconds, other.lastWelcomeNanoseconds)
     }
 
     /// All figures merged.
@@ -105,6 +109,13 @@ final class LoadStats: @unchecked Sendable {
     func timed(_ kind: WritableKeyPath<LoadFigures, Histogram<UInt64>>, micros: UInt64) {
         lock.lock(); defer { lock.unlock() }
         _ = figures[keyPath: kind].record(micros)
+    }
+
+    /// A connection got its `welcome` at `now` (monotonic ns), `micros` after it started. Driver thread.
+    func welcomed(at now: UInt64, micros: UInt64) {
+        lock.lock(); defer { lock.unlock() }
+        _ = figures.welcome.record(micros)
+        figures.lastWelcomeNanoseconds = max(figures.lastWelcomeNanoseconds, now)
     }
 
     /// An error happened. Any thread.
