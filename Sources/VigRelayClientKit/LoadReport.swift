@@ -253,6 +253,8 @@ public struct LoadReport: Sendable {
          "cpuShare": round(s.cpuShare, 4), "cpuSecondsPerGB": s.cpuSecondsPerGB.map { round($0, 3) } ?? NSNull(),
          "cpuSecondsPerSession": s.cpuSecondsPerSession.map { round($0, 4) } ?? NSNull(),
          "rssStartBytes": s.rssStartBytes, "rssEndBytes": s.rssEndBytes, "rssPeakBytes": s.rssPeakBytes,
-         "rssPerConnectionBytes": s.rssPerConnectionBytes ?? NSNull(), "processEnded": s.processEnded]
+         "rssPerConnectionBytes": s.rssPerConnectionBytes ?? NSNull(), "processEnded": s.processEnded,
+         "steadyCpuShare": s.steadyCPUShare.map { round($0, 4) } ?? NSNull(),
+         "steadyWallSeconds": s.steadyWallSeconds.map { round($0, 3) } ?? NSNull()]
     }
 }

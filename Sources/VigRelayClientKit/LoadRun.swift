@@ -87,7 +87,8 @@ public struct LoadRun: Sendable {
         }
         for worker in workers { worker.start() }
 
-        let interrupted = watch(workers, from: t0, sampler: sampler, console: console)
+        var steady = SteadyWindow()
+        let interrupted = watch(workers, from: t0, sampler: sampler, console: console, steady: &steady)
         console.finish()
         sampler?.sample()
         let client = ClientCPU(from: clientStart, to: .now(threads: lwsThreads))
@@ -100,7 +101,7 @@ public struct LoadRun: Sendable {
             let received = outcomes.reduce(0) { $0 + $1.camera.payloadBytesReceived + ($1.screen?.payloadBytesReceived ?? 0) }
             cost = ServerCost(pid: sampler.pid, start: start, end: end, peakRSSBytes: sampler.peakRSSBytes,
                               payloadBytesRelayed: received, sessions: connected, connections: 2 * connected,
-                              processEnded: sampler.vanished)
+                              processEnded: sampler.vanished, steady: steady.readings)
         }
         let idle = plan.idle ? LoadIdleFigures(sessionsCreated: prepared.compactMap { try? $0?.get() }.count + (firstSession == nil ? 0 : 1),
                                                createSeconds: createSeconds, pairs: plan.pairs, connectStart: t0, figures: figures,
@@ -109,23 +110,48 @@ public struct LoadRun: Sendable {
                           server: cost, client: client, startedAt: startedAt, idle: idle)
     }
 
+    /// The relay's readings around the steady part of the run: from when every pair streams (or
+    /// holds) after the ramp, or halfway through the duration if some never do, to the end of the streams.
+    struct SteadyWindow {
+        var from: ServerSampler.Sample?
+        var to: ServerSampler.Sample?
+        var readings: (from: ServerSampler.Sample, to: ServerSampler.Sample)? {
+            guard let from, let to else { return nil }
+            return (from, to)
+        }
+    }
+
     /// Waits for every worker, showing progress about once a second; Ctrl-C winds the pairs down
     /// (at most 15 s more), and the hard deadline (ramp + duration + grace) aborts what is left.
-    /// Returns whether Ctrl-C came.
-    private func watch(_ workers: [LoadWorker], from t0: UInt64, sampler: ServerSampler?, console: LoadConsole) -> Bool {
+    /// Reads the relay at both ends of the steady window. Returns whether Ctrl-C came.
+    private func watch(_ workers: [LoadWorker], from t0: UInt64, sampler: ServerSampler?, console: LoadConsole,
+                       steady: inout SteadyWindow) -> Bool {
+        let rampEnd = t0 + nanoseconds(plan.rampSeconds)
+        let latestSteadyStart = rampEnd + nanoseconds(plan.durationSeconds / 2)
+        let streamEnd = t0 + nanoseconds(plan.streamEndSeconds)
         var hardDeadline = t0 + nanoseconds(plan.streamEndSeconds + plan.graceSeconds)
         var interrupted = false
         var aborted = false
         var lastTick = t0
         var lastBytes = 0
         while let waiting = workers.first(where: { $0.finished.current == nil }) {
-            _ = waiting.finished.wait(until: Date().addingTimeInterval(0.2))
+            let before = MonotonicClock.nanoseconds()
+            let untilStreamEnd = streamEnd > before ? Double(streamEnd - before) / 1e9 : 0.2  // read the relay right at the end
+            _ = waiting.finished.wait(until: Date().addingTimeInterval(min(0.2, untilStreamEnd)))
             let now = MonotonicClock.nanoseconds()
             if Interruption.requested, !interrupted {
                 interrupted = true
                 console.log("load: Ctrl-C: ending every stream now and closing the pairs (Ctrl-C again quits without a report)")
                 for worker in workers { worker.windDown() }
                 hardDeadline = min(hardDeadline, now + 15_000_000_000)
+            }
+            if let sampler, !interrupted {
+                let streaming = workers.reduce(0) { $0 + $1.stats.pairsStreaming }
+                if steady.from == nil, now >= rampEnd, now < streamEnd, now >= latestSteadyStart || streaming >= plan.pairs {
+                    steady.from = sampler.sample()
+                } else if steady.from != nil, steady.to == nil, now >= streamEnd || streaming == 0 {
+                    steady.to = sampler.sample()  // streams end with their last frame, a little before streamEnd
+                }
             }
             if now >= hardDeadline {
                 if aborted { break }  // a driver that does not stop within 10 s is left behind
@@ -146,6 +172,7 @@ public struct LoadRun: Sendable {
                 lastBytes = figures.payloadBytesReceived
             }
         }
+        if let sampler, !interrupted, steady.from != nil, steady.to == nil { steady.to = sampler.sample() }
         return interrupted
     }
 

@@ -85,6 +85,12 @@ final class LoadStats: @unchecked Sendable {
         return figures
     }
 
+    /// Pairs streaming (or holding, with `--idle`) right now. Any thread.
+    var pairsStreaming: Int {
+        lock.lock(); defer { lock.unlock() }
+        return figures.pairsStreaming
+    }
+
     /// A frame was queued `lagMicros` after it was due (nil: unpaced). Driver thread.
     func frameSent(payloadBytes: Int, at now: UInt64, lagMicros: UInt64?) {
         lock.lock(); defer { lock.unlock() }
