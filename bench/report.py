@@ -296,11 +296,14 @@ def scenario4(w: Work, summary: list) -> list[str]:
     r = w.report("s4")
     pairs = int(w.env.get("idlePairs", "0") or 0)
     out = [f"## 4. {2 * pairs:,} idle connections", ""]
+    window = w.env.get("connectWindow", "0")
     out += ["`load --idle`: every session is created first (one `POST /v1/sessions` each, at most 32 at once; the relay "
-            "writes and fsyncs each session on its disk thread), then both sides of every pair connect at once (TCP, TLS 1.3, "
-            "WebSocket upgrade, `hello`) and hold without media, then say `bye`. *Time to connect all* is from starting the "
-            "connections to the last `welcome`; RSS per connection is (peak - start) / connections, the start read after the "
-            "sessions were created.", ""]
+            "writes and fsyncs each session on its disk thread), then both sides of every pair connect (TCP, TLS 1.3, "
+            f"WebSocket upgrade, `hello`; with `--connect-window {window}` at most {window} pairs connecting at a time, so a "
+            "burst of thousands of handshakes does not pile up into the relay's 5 s handshake and hello timeouts), hold "
+            "without media until all are up and then for `--duration`, then say `bye`. *Time to connect all* is from "
+            "starting the connections to the last `welcome`; RSS per connection is (peak - start) / connections, the start "
+            "read after the sessions were created, the peak while all were up.", ""]
     out += w.command_block("s4")
     ok_time = ok_rss = None
     if r is None:

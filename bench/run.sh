@@ -29,6 +29,7 @@
 #   --search-seconds S    how long each scenario 3 step streams after its ramp (default 15, quick 5)
 #   --search-budget S     seconds scenario 3 may take in all (default 240, quick 60)
 #   --idle-pairs N        scenario 4's pairs, two connections each (default 2500: 5,000 connections)
+#   --connect-window N    scenario 4's pairs connecting at once (load --connect-window; default 128)
 #   --pipe-mb N           megabytes per TLS pipe run in scenario 5 (default 2000, quick 500)
 set -euo pipefail
 
@@ -37,7 +38,7 @@ source "$repo/scripts/lib.sh"
 cd "$repo"
 
 quick=0 profile=0 bin_dir="${VIGRELAY_BENCH_BIN_DIR:-}" certs="certs/dev" out="BENCHMARKS.md" work=""
-seconds="" search_start=50 search_max=3200 search_seconds="" search_budget="" idle_pairs=2500 pipe_mb=""
+seconds="" search_start=50 search_max=3200 search_seconds="" search_budget="" idle_pairs=2500 pipe_mb="" connect_window=128
 invocation="bench/run.sh${*:+ $*}"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//' >&2; }
@@ -56,6 +57,7 @@ while [[ $# -gt 0 ]]; do
         --search-seconds) need_value "$@"; search_seconds="$2"; shift 2 ;;
         --search-budget) need_value "$@"; search_budget="$2"; shift 2 ;;
         --idle-pairs) need_value "$@"; idle_pairs="$2"; shift 2 ;;
+        --connect-window) need_value "$@"; connect_window="$2"; shift 2 ;;
         --pipe-mb) need_value "$@"; pipe_mb="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
@@ -68,7 +70,7 @@ else
     : "${seconds:=20}" "${search_seconds:=15}" "${search_budget:=240}" "${pipe_mb:=2000}"
     search_ramp=5 pipe_runs=3 idle_hold=5
 fi
-for v in seconds search_start search_max search_seconds search_budget idle_pairs pipe_mb; do
+for v in seconds search_start search_max search_seconds search_budget idle_pairs pipe_mb connect_window; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --${v//_/-} must be a positive whole number, not '${!v}'" >&2; exit 64; }
 done
 
@@ -110,6 +112,7 @@ show_path() { local p="$1"; [[ "$p" == "$repo/"* ]] && p="${p#"$repo"/}"; [[ "$p
     echo "searchMax=$search_max"
     echo "searchBudget=$search_budget"
     echo "idlePairs=$idle_pairs"
+    echo "connectWindow=$connect_window"
 } > "$work/run.env"
 python3 bench/report.py machine --bin-dir "$bin_dir" --out "$work/machine.json"
 
@@ -281,13 +284,14 @@ log "scenario 3: largest passing count $good (first failing: ${bad:-none})"
 # --- 4. idle connections --------------------------------------------------------------------------
 log "scenario 4: $idle_pairs idle pairs ($((idle_pairs * 2)) connections)"
 start_server s4
-run_load s4 $((idle_hold + 180)) --idle --pairs "$idle_pairs" --duration "${idle_hold}s"
+idle=(--idle --pairs "$idle_pairs" --duration "${idle_hold}s" --connect-window "$connect_window")
+run_load s4 $((idle_hold + 300)) "${idle[@]}"
 stop_server
 if [[ $profile -eq 1 ]]; then
     # Profiled from when the sessions are created (load says "connecting") to the end of the hold.
     log "scenario 4 again under perf record"
     start_server s4-profile
-    run_load s4-profile $((idle_hold + 180)) --idle --pairs "$idle_pairs" --duration "${idle_hold}s" &
+    run_load s4-profile $((idle_hold + 300)) "${idle[@]}" &
     load_pid=$!
     for _ in $(seq 1200); do  # up to 120 s for the sessions
         grep -q "; connecting" "$work/s4-profile.err" 2>/dev/null && break

@@ -49,10 +49,15 @@ public struct LoadPlan: Sendable, Equatable {
     public var idle = false
     /// With `idle`: `POST /v1/sessions` requests in flight at once while the sessions are created.
     public var createsInFlight = 32
+    /// At most this many pairs connecting (from opening their connections to both `welcome`s) at
+    /// once, over all workers (`--connect-window`); 0: no limit.
+    public var connectWindow = 0
     /// A stream with frames outstanding and nothing arriving for this long fails its pair.
     public var stallSeconds = 10.0
     /// Time past ramp + duration before the run gives up on unfinished pairs.
     public var graceSeconds = 60.0
+    /// With `idle`: the hold starts when every pair has connected, or at the latest this long after the ramp.
+    public var idleConnectLimitSeconds = 120.0
     /// Longest wait for one protocol answer (session created, welcome, consent, record start).
     public var answerSeconds = 15.0
     /// Longest wait for a recording to be flushed after stop.

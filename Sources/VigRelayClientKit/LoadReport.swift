@@ -155,6 +155,7 @@ public struct LoadReport: Sendable {
             "pairs": plan.pairs, "bitrate": plan.bitsPerSecond, "fps": plan.framesPerSecond,
             "durationSeconds": plan.durationSeconds, "rampSeconds": plan.rampSeconds, "record": plan.record,
             "screenBitrate": plan.screenBitsPerSecond, "workers": plan.workers, "idle": plan.idle,
+            "connectWindow": plan.connectWindow,
             "keyframeBytes": sizing.keyframeSize, "frameBytes": sizing.deltaSize, "framesPerKeyframe": sizing.framesPerKeyframe,
         ]
         config["frameSize"] = plan.frameSize ?? NSNull()

@@ -37,7 +37,9 @@ public struct LoadRun: Sendable {
 
         // One session first, synchronously: an unreachable relay, a bad certificate or a refused
         // token ends the command at once with exit status 2 or 3, before any load.
-        let workers = loops.enumerated().map { LoadWorker(index: $0.offset, loop: $0.element) }
+        // The connect window is shared out between the workers (each gates its own pairs).
+        let window = plan.connectWindow > 0 ? max(1, plan.connectWindow / plan.workers) : 0
+        let workers = loops.enumerated().map { LoadWorker(index: $0.offset, loop: $0.element, connectWindow: window) }
         let rssBeforeSessions = sampler?.reading()?.rssBytes
         var firstSession: CreatedSession?
         let createStarted = MonotonicClock.nanoseconds()
@@ -65,6 +67,7 @@ public struct LoadRun: Sendable {
         let clientStart = ClientCPU.Reading.now(threads: lwsThreads)
         let runID = String(UInt32.random(in: .min ... .max), radix: 16)
         let streamEnd = t0 + nanoseconds(plan.streamEndSeconds)
+        let hold = plan.idle ? IdleHold(t0: t0, plan: plan) : nil
         for index in 0..<plan.pairs {
             let worker = workers[index % workers.count]
             let practitionerLoop = loops[(index % workers.count + 1) % loops.count]
@@ -78,7 +81,7 @@ public struct LoadRun: Sendable {
                                     stats: worker.stats, startAt: startAt, streamEnd: streamEnd,
                                     created: index == 0 ? firstSession : try? made?.get(),
                                     createFailure: made.flatMap { if case .failure(let failure) = $0 { failure } else { nil } },
-                                    poke: poke))
+                                    gate: worker.gate, hold: hold, poke: poke))
             case .mirror(let target):
                 worker.add(MirrorPair(index: index, pairID: "\(runID)-\(index)", plan: plan, target: target, familyLoop: worker.loop,
                                       practitionerLoop: practitionerLoop, stats: worker.stats, startAt: startAt,
@@ -88,7 +91,7 @@ public struct LoadRun: Sendable {
         for worker in workers { worker.start() }
 
         var steady = SteadyWindow()
-        let interrupted = watch(workers, from: t0, sampler: sampler, console: console, steady: &steady)
+        let interrupted = watch(workers, from: t0, hold: hold, sampler: sampler, console: console, steady: &steady)
         console.finish()
         sampler?.sample()
         let client = ClientCPU(from: clientStart, to: .now(threads: lwsThreads))
@@ -110,8 +113,9 @@ public struct LoadRun: Sendable {
                           server: cost, client: client, startedAt: startedAt, idle: idle)
     }
 
-    /// The relay's readings around the steady part of the run: from when every pair streams (or
-    /// holds) after the ramp, or halfway through the duration if some never do, to the end of the streams.
+    /// The relay's readings around the steady part of the run: from when every pair streams after
+    /// the ramp (or halfway through the duration if some never do) to the end of the streams; with
+    /// `--idle`, the hold (every pair connected, for the duration).
     struct SteadyWindow {
         var from: ServerSampler.Sample?
         var to: ServerSampler.Sample?
@@ -122,14 +126,15 @@ public struct LoadRun: Sendable {
     }
 
     /// Waits for every worker, showing progress about once a second; Ctrl-C winds the pairs down
-    /// (at most 15 s more), and the hard deadline (ramp + duration + grace) aborts what is left.
-    /// Reads the relay at both ends of the steady window. Returns whether Ctrl-C came.
-    private func watch(_ workers: [LoadWorker], from t0: UInt64, sampler: ServerSampler?, console: LoadConsole,
+    /// (at most 15 s more), and the hard deadline (ramp + duration + grace; with `--idle` also the
+    /// connect limit) aborts what is left. Starts the idle hold once every pair has connected. Reads
+    /// the relay at both ends of the steady window. Returns whether Ctrl-C came.
+    private func watch(_ workers: [LoadWorker], from t0: UInt64, hold: IdleHold?, sampler: ServerSampler?, console: LoadConsole,
                        steady: inout SteadyWindow) -> Bool {
         let rampEnd = t0 + nanoseconds(plan.rampSeconds)
         let latestSteadyStart = rampEnd + nanoseconds(plan.durationSeconds / 2)
-        let streamEnd = t0 + nanoseconds(plan.streamEndSeconds)
-        var hardDeadline = t0 + nanoseconds(plan.streamEndSeconds + plan.graceSeconds)
+        var streamEnd = t0 + nanoseconds(plan.streamEndSeconds + (hold != nil ? plan.idleConnectLimitSeconds : 0))
+        var hardDeadline = streamEnd + nanoseconds(plan.graceSeconds)
         var interrupted = false
         var aborted = false
         var lastTick = t0
@@ -145,9 +150,14 @@ public struct LoadRun: Sendable {
                 for worker in workers { worker.windDown() }
                 hardDeadline = min(hardDeadline, now + 15_000_000_000)
             }
+            if let hold, !interrupted, let end = hold.releaseIfDue(now: now, settled: workers.reduce(0) { $0 + $1.stats.pairsSettled }) {
+                streamEnd = end
+                hardDeadline = end + nanoseconds(plan.graceSeconds)
+                steady.from = sampler?.sample()
+            }
             if let sampler, !interrupted {
                 let streaming = workers.reduce(0) { $0 + $1.stats.pairsStreaming }
-                if steady.from == nil, now >= rampEnd, now < streamEnd, now >= latestSteadyStart || streaming >= plan.pairs {
+                if hold == nil, steady.from == nil, now >= rampEnd, now < streamEnd, now >= latestSteadyStart || streaming >= plan.pairs {
                     steady.from = sampler.sample()
                 } else if steady.from != nil, steady.to == nil, now >= streamEnd || streaming == 0 {
                     steady.to = sampler.sample()  // streams end with their last frame, a little before streamEnd

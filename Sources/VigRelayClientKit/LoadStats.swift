@@ -11,6 +11,8 @@ struct LoadFigures: Sendable {
     var payloadBytesReceived = 0
     /// Pairs streaming right now.
     var pairsStreaming = 0
+    /// Pairs that got as far as they will before the hold of `--idle`: holding, or failed or cancelled before.
+    var pairsSettled = 0
     /// One-way latency per stream, microseconds (intact frames only).
     var cameraLatency = LatencySummary.makeHistogram()
     var screenLatency = LatencySummary.makeHistogram()
@@ -45,6 +47,7 @@ struct LoadFigures: Sendable {
         framesReceived += other.framesReceived
         payloadBytesReceived += other.payloadBytesReceived
         pairsStreaming += other.pairsStreaming
+        pairsSettled += other.pairsSettled
         cameraLatency.add(other.cameraLatency)
         screenLatency.add(other.screenLatency)
         connect.add(other.connect)
@@ -89,6 +92,18 @@ final class LoadStats: @unchecked Sendable {
     var pairsStreaming: Int {
         lock.lock(); defer { lock.unlock() }
         return figures.pairsStreaming
+    }
+
+    /// Pairs settled before the hold of `--idle` (see `LoadFigures.pairsSettled`). Any thread.
+    var pairsSettled: Int {
+        lock.lock(); defer { lock.unlock() }
+        return figures.pairsSettled
+    }
+
+    /// A pair settled: it holds, or it ended before it could. Once per pair; driver thread.
+    func settled() {
+        lock.lock(); defer { lock.unlock() }
+        figures.pairsSettled += 1
     }
 
     /// A frame was queued `lagMicros` after it was due (nil: unpaced). Driver thread.

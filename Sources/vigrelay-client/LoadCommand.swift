@@ -75,6 +75,9 @@ struct LoadCommand: ParsableCommand {
     @Flag(help: "Idle connections: create every session first, then join both sides, send no media, hold for --duration, bye.")
     var idle = false
 
+    @Option(help: "At most N pairs connecting (TCP, TLS, upgrade, hello, welcome) at once over all workers; 0: no limit.")
+    var connectWindow = 0
+
     @Option(help: "Also stream the practitioner's screen to the family at this bitrate, e.g. 800k.")
     var screenBitrate: String?
 
@@ -146,6 +149,9 @@ struct LoadCommand: ParsableCommand {
                         durationSeconds: seconds, rampSeconds: rampSeconds, record: record, screenBitsPerSecond: screen,
                         workers: workerCount, serverPID: serverPID)
         plan.idle = idle
+        guard (0...100_000).contains(connectWindow) else { throw .usage("--connect-window must be 0 (no limit) to 100000") }
+        if connectWindow > 0, mode != "vigrelay" { throw .usage("--connect-window is for vigrelay mode; mirror pairs connect as they start") }
+        plan.connectWindow = connectWindow
         return plan
     }
 }

@@ -67,6 +67,24 @@ struct LoadIdleTests {
         #expect(plainObject["idle"] is NSNull)
     }
 
+    @Test func theHoldStartsWhenEveryPairHasSettledOrAtTheConnectLimit() {
+        let limit: UInt64 = 100_000_000_000
+        #expect(IdleHold.releaseTime(now: 5_000_000_000, settled: 9, pairs: 10, connectDeadline: limit, holdNanoseconds: 3_000_000_000) == nil)
+        #expect(IdleHold.releaseTime(now: 5_000_000_000, settled: 10, pairs: 10, connectDeadline: limit, holdNanoseconds: 3_000_000_000)
+                == 8_000_000_000)
+        #expect(IdleHold.releaseTime(now: limit, settled: 3, pairs: 10, connectDeadline: limit, holdNanoseconds: 1) == limit + 1)
+
+        var plan = Self.plan
+        plan.rampSeconds = 2
+        plan.durationSeconds = 4
+        let hold = IdleHold(t0: 1_000_000_000, plan: plan)
+        #expect(hold.releaseIfDue(now: 2_000_000_000, settled: 1) == nil && hold.end.current == nil)
+        #expect(hold.releaseIfDue(now: 3_000_000_000, settled: 2) == 7_000_000_000 && hold.end.current == 7_000_000_000)
+        #expect(hold.releaseIfDue(now: 4_000_000_000, settled: 2) == nil && hold.end.current == 7_000_000_000, "released once")
+        #expect(IdleHold(t0: 0, plan: plan).releaseIfDue(now: 122_000_000_000, settled: 0) == 126_000_000_000,
+                "some pairs never connect: the hold starts 120 s after the ramp")
+    }
+
     @Test func theProgressLineCountsIdlePairsAsConnected() {
         let line = LoadConsole.line(elapsedSeconds: 3, streaming: 2400, pairs: 2500, megabytesPerSecond: 0, p99Milliseconds: 0, errors: 0,
                                     activity: "connected")

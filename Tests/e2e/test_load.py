@@ -144,7 +144,7 @@ def test_load_idle_holds_every_connection_without_media_and_times_connecting_the
     relay = relay_factory()
     report = tmp_path / "idle.json"
     proc = subprocess.Popen([str(client_bin), "load", *map(str, relay_args(relay, certs, relay.token("alice"))), "--idle",
-                             "--pairs", "6", "--duration", "30s", "--server-pid", str(relay.proc.pid), "--report", str(report)],
+                             "--pairs", "6", "--duration", "30s", "--connect-window", "2", "--server-pid", str(relay.proc.pid), "--report", str(report)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     try:
         # All 12 connections are held open at once (the relay counts them), then Ctrl-C ends the hold early.
@@ -159,7 +159,7 @@ def test_load_idle_holds_every_connection_without_media_and_times_connecting_the
             proc.communicate(timeout=10)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err}"
     r = read_report(report)
-    assert r["config"]["idle"] is True and r["interrupted"] is True
+    assert r["config"]["idle"] is True and r["config"]["connectWindow"] == 2 and r["interrupted"] is True
     assert r["pairs"] == {"requested": 6, "connected": 6, "completed": 6, "failed": 0, "cancelled": 0}, r["pairs"]
     assert r["frames"]["sent"] == 0 and r["bytes"]["payloadReceived"] == 0, r["frames"]
     assert r["createMs"]["count"] == 6 and r["welcomeMs"]["count"] == 12, (r["createMs"], r["welcomeMs"])
@@ -228,8 +228,9 @@ def test_load_unreachable_relay_exits_2(client_bin, certs):
     (["--server-pid", "2147483000"], "--server-pid 2147483000: cannot read /proc/2147483000"),
     (["--url", "wss://127.0.0.1:1/m"], "--url goes with --mode mirror"),
     (["--idle", "--record"], "--idle sends no media"),
+    (["--connect-window=-1"], "--connect-window must be 0 (no limit) to 100000"),
 ], ids=["pairs", "bitrate", "duration", "ramp", "fps", "workers", "frame-size", "screen-bitrate", "mode", "pid-negative",
-        "pid-missing", "url-without-mirror", "idle-record"])
+        "pid-missing", "url-without-mirror", "idle-record", "connect-window"])
 def test_load_bad_options_exit_64_with_a_clear_message(client_bin, args, message):
     p = load(client_bin, "--server", "https://127.0.0.1:1", "--token", "t.t", *args, timeout=30)
     assert p.returncode == 64, f"load {args}: exit {p.returncode}, expected 64: {p.stderr}"
