@@ -285,6 +285,21 @@ def scenario3(w: Work, summary: list) -> list[str]:
             out.append("No larger count was tried (the search's maximum or time budget), so the machine may carry more.")
     else:
         out += ["", "No step was carried." if steps else "Scenario 3 did not run."]
+    failing = next(((n, r) for n, r in steps if step_problems(r) and (best is None or n > best[0]) and r), None)
+    if failing:
+        n, r = failing
+        share = (r.get("server") or {}).get("steadyCpuShare") or (r.get("server") or {}).get("cpuShare") or 0
+        lag = r["sendLagMs"]["p99"]
+        notes = []
+        if share < 0.6:
+            notes.append(f"the server used {share:.2f} of a core, so it was not short of CPU"
+                         + (" (its time in system calls is below, under \"Where the server's time goes\")"
+                            if w.text("s3-syscalls", "strace.txt") else ""))
+        if lag > 10:
+            notes.append(f"the load generator queued 1% of its frames {lag:.0f} ms or more late, so it was short of CPU "
+                         "itself (the machine is shared)")
+        if notes:
+            out += ["", f"At {n} pairs, the first count not carried: " + "; ".join(notes) + "."]
     out.append("")
     summary.append(("3. recorded pairs at 2.5 Mbit/s", f"{best[0]} pairs, server CPU share {fmt(best[1], 3)}: "
                     f"{fmt(best[2], 0)} sessions per core" if best else "none carried",
@@ -399,6 +414,8 @@ def profile_section(w: Work) -> list[str]:
     out = ["## Where the server's time goes", ""]
     found = False
     for name, what in (("s1-profile", "scenario 1 (one pair, 64 KiB frames, recording off)"),
+                       ("s3-profile", f"scenario 3 ({w.text('s3-profile', 'pairs') or '?'} recorded pairs at 2.5 Mbit/s, "
+                                      "while all stream)"),
                        ("s4-profile", "scenario 4 (connecting and holding the idle connections)")):
         text = w.text(name, "perf.txt")
         if not text:
@@ -422,9 +439,10 @@ def profile_section(w: Work) -> list[str]:
         if total == 0:
             out += [f"### {what}", "", "No samples: the server hardly ran while it was profiled.", ""]
             continue
+        samples = re.search(r"^# Samples: (\S+)", text, re.M)
         out += [f"### {what}", "",
-                f"`perf record -F 499 -g -p SERVER` during a separate run of the scenario, self time (`perf report --no-children "
-                f"--sort dso,sym`), {total:.0f}% of the samples listed; by library:", "",
+                f"`perf record -F 999 -g -p SERVER` during a separate run of the scenario, self time (`perf report --no-children "
+                f"--sort dso,sym`) of {samples.group(1) if samples else 'the'} samples, {total:.0f}% of them listed; by library:", "",
                 "| where | share of the server's CPU |", "|---|---|"]
         for g, v in sorted(groups.items(), key=lambda kv: -kv[1]):
             out.append(f"| {g} | {v:.1f}% |")
@@ -434,6 +452,8 @@ def profile_section(w: Work) -> list[str]:
             sym = sym if len(sym) <= 110 else sym[:107] + "..."
             out.append(f"| {pct:.1f}% | {dso} | `{sym.replace('|', '/')}` |")
         r = w.report(name)
+        if name == "s3-profile":
+            r = None  # perf ran for part of it only
         if r is not None and r.get("server"):
             out += ["", f"(That run, under perf: {r['throughputMBps']:.1f} MB/s, "
                     f"{fmt(r['server'].get('cpuSecondsPerGB'), 3)} CPU-s per GB, server CPU share {fmt(r['server'].get('cpuShare'), 3)}.)"
@@ -443,8 +463,38 @@ def profile_section(w: Work) -> list[str]:
         out.append("")
     if not found:
         out += ["Not profiled in this run: `bench/run.sh --profile` runs scenarios 1 and 4 once more under "
-                "`perf record -g` and fills this section in.", ""]
+                "`perf record -g` (scenario 3 at its largest count carried) and scenario 3's first failing count under "
+                "`strace -c -w`, and fills this section in.", ""]
     return out
+
+
+STRACE_LINE = re.compile(r"^\s*([\d.]+)\s+([\d.]+)\s+(\d+)\s+(\d+)\s+(?:(\d+)\s+)?(\w+)\s*$")
+
+
+def syscalls_section(w: Work) -> list[str]:
+    text = w.text("s3-syscalls", "strace.txt")
+    if not text:
+        return []
+    rows = [m for m in (STRACE_LINE.match(l) for l in text.splitlines()) if m and m.group(6) != "total"]
+    if not rows:
+        return []
+    pairs = w.text("s3-syscalls", "pairs") or "?"
+    r = w.report("s3-syscalls")
+    out = [f"### scenario 3 at {pairs} recorded pairs: time in system calls", "",
+           f"`strace -c -w -f -p SERVER` for half of the streaming time of a separate run at {pairs} pairs (wall time in each "
+           "call, every thread of the server together: the lws thread, the disk writer, the reader). strace slows every call "
+           "down, so only the proportions mean something.", "",
+           "| system call | calls | seconds in it | per call | share |", "|---|---|---|---|---|"]
+    for m in sorted(rows, key=lambda m: -float(m.group(2)))[:8]:
+        out.append(f"| {m.group(6)} | {int(m.group(4)):,} | {float(m.group(2)):.2f} | {int(m.group(3)):,} µs | {float(m.group(1)):.1f}% |")
+    fs = next((m for m in rows if m.group(6) in ("fsync", "fdatasync")), None)
+    if fs is not None:
+        out += ["", f"{int(fs.group(4)):,} `{fs.group(6)}` calls took {float(fs.group(2)):.2f} s of wall time: they all run on the one "
+                "disk writer thread, one after another, so when their total nears the time measured the writer falls behind, "
+                "the relay pauses reading the families (backpressure) and the latency grows while the CPU is not the limit."]
+    if r is not None and r.get("server"):
+        out += ["", f"(That run, under strace: p99 {r['latencyMs']['p99']:.1f} ms, server CPU share {fmt(r['server'].get('cpuShare'), 3)}.)"]
+    return out + [""]
 
 
 def write(work_dir: str, out_path: str) -> int:
@@ -479,7 +529,7 @@ def write(work_dir: str, out_path: str) -> int:
              "## Summary", "",
              "| scenario | measured | target | |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in summary]
-    lines += [""] + body + profile_section(w)
+    lines += [""] + body + profile_section(w) + syscalls_section(w)
     Path(out_path).write_text("\n".join(lines).rstrip() + "\n")
     return 0
 

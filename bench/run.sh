@@ -18,7 +18,9 @@
 #
 # Options:
 #   --quick               much shorter runs (about 3 minutes instead of about 10)
-#   --profile             also run scenarios 1 and 4 under `perf record -g` and say where the server's time goes
+#   --profile             also run scenarios 1, 3 (the largest count carried) and 4 under `perf record -g`, and
+#                         scenario 3's first failing count under `strace -c -w` (time in system calls), and say
+#                         where the server's time goes
 #   --bin-dir DIR         use vigrelay and vigrelay-client from DIR and skip the build (also VIGRELAY_BENCH_BIN_DIR)
 #   --certs DIR           development certificate directory (default certs/dev; made if missing)
 #   --out FILE            the markdown to write (default BENCHMARKS.md at the repository root)
@@ -79,12 +81,14 @@ log() { echo "bench: $*" >&2; }
 # --- set up --------------------------------------------------------------------------------------
 packages=(socat curl)
 [[ $profile -eq 1 ]] && ! command -v perf >/dev/null 2>&1 && packages+=(linux-perf)
+[[ $profile -eq 1 ]] && packages+=(strace)
 if [[ -z "$bin_dir" ]]; then
     find_swift
     ensure_packages "${BUILD_PACKAGES[@]}" "${packages[@]}"
     log "building release (swift build -c release)..."
     swift build -c release >&2
     bin_dir="$(swift build -c release --show-bin-path)"
+    [[ "$(cd .build/release 2>/dev/null && pwd -P)" == "$bin_dir" ]] && bin_dir="$repo/.build/release"  # the shorter name
 else
     ensure_packages openssl "${packages[@]}"
 fi
@@ -213,7 +217,7 @@ run_load() {
 
 # profile_start NAME SECONDS: perf record -g on the server for SECONDS, into NAME.perf.data.
 profile_start() {
-    perf record -F 499 -g -p "$SERVER_PID" -o "$work/$1.perf.data" -- sleep "$2" > "$work/$1.perf.log" 2>&1 &
+    perf record -F 999 -g -p "$SERVER_PID" -o "$work/$1.perf.data" -- sleep "$2" > "$work/$1.perf.log" 2>&1 &
     PERF_PID=$!
 }
 
@@ -280,6 +284,36 @@ for _ in 1 2; do
     if run_step "$mid"; then good=$mid; else bad=$mid; fi
 done
 log "scenario 3: largest passing count $good (first failing: ${bad:-none})"
+# rerun_step NAME PAIRS TOOL: scenario 3's step at PAIRS again, running TOOL NAME (a function below)
+# on the server for half the streaming time once every pair streams. Its own figures are not
+# reported (the tool slows the server down).
+rerun_step() {
+    local name="$1" pairs="$2" tool="$3"
+    log "scenario 3 again at $pairs pairs under $tool"
+    start_server "$name"
+    run_load "$name" $((search_ramp + search_seconds + 120)) --pairs "$pairs" --bitrate 2.5M --fps 10 \
+        --duration "${search_seconds}s" --ramp "${search_ramp}s" --record &
+    local load_pid=$!
+    for _ in $(seq $(((search_ramp + 60) * 10))); do
+        grep -q " $pairs/$pairs pairs streaming" "$work/$name.err" 2>/dev/null && break
+        kill -0 "$load_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "$pairs" > "$work/$name.pairs"
+    "$tool" "$name" $(((search_seconds + 1) / 2))
+    wait "$load_pid" || true
+    stop_server
+}
+# perf_for NAME SECONDS / strace_for NAME SECONDS: the server's CPU by library and symbol / its wall
+# time in each system call, every thread together.
+perf_for() { profile_start "$1" "$2"; wait "$PERF_PID" 2>/dev/null || true; PERF_PID=""; profile_finish "$1"; }
+strace_for() {
+    timeout --signal=INT --kill-after=10 "$2" strace -w -c -f -p "$SERVER_PID" -o "$work/$1.strace.txt" 2> "$work/$1.strace.log" || true
+}
+if [[ $profile -eq 1 ]]; then
+    [[ $good -gt 0 ]] && rerun_step s3-profile "$good" perf_for
+    [[ $bad -gt 0 ]] && rerun_step s3-syscalls "$bad" strace_for
+fi
 
 # --- 4. idle connections --------------------------------------------------------------------------
 log "scenario 4: $idle_pairs idle pairs ($((idle_pairs * 2)) connections)"
