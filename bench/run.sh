@@ -252,28 +252,49 @@ fi
 
 # --- 2. 10 pairs at 2.5 Mbit/s -------------------------------------------------------------------
 log "scenario 2: 10 pairs at 2.5 Mbit/s, ${seconds} s"
+s2=(--pairs 10 --bitrate 2.5M --fps 10 --duration "${seconds}s" --ramp 2s)
 start_server s2
-run_load s2 $((seconds + 90)) --pairs 10 --bitrate 2.5M --fps 10 --duration "${seconds}s" --ramp 2s
+run_load s2 $((seconds + 90)) "${s2[@]}"
 stop_server
+if python3 bench/report.py tester-late "$work/s2.json" --ms 1; then
+    # The tester's own lateness alone is over the 1 ms budget: the machine is busy. Once more.
+    log "scenario 2: the load generator queued frames late (a busy machine?): once more"
+    start_server s2-2
+    run_load s2-2 $((seconds + 90)) "${s2[@]}"
+    stop_server
+fi
 
 # --- 3. recorded pairs at 2.5 Mbit/s: the most this machine carries --------------------------------
-# Up by doubling while a step passes (bench/report.py step-ok: zero loss, p99 < 50 ms, client not
-# saturated, no failure), then halves the gap twice; no step starts unless it fits the budget.
+# Up by doubling while a step is carried (bench/report.py step-ok: zero loss, p99 < 50 ms, no failed
+# pair, the load generator on time), then halves the gap twice; a step where only the load
+# generator was late is run once more. No step starts unless it fits the budget.
 search_started=$SECONDS
 good=0 bad=0 n=$search_start
 step_cost() { echo $((search_ramp + search_seconds + 20 + $1 / 40)); }
+fits() { [[ $((SECONDS - search_started + $(step_cost "$1"))) -le $search_budget ]]; }
+# run_step PAIRS NAME: one step; returns step-ok's verdict (0 carried, 1 not, 2 the tester was late).
 run_step() {
-    local pairs="$1"
+    local pairs="$1" name="$2" rc=0
     log "scenario 3: $pairs recorded pairs at 2.5 Mbit/s (${search_ramp} s ramp, ${search_seconds} s)"
-    start_server "s3-$pairs"
-    run_load "s3-$pairs" $((search_ramp + search_seconds + 120)) --pairs "$pairs" --bitrate 2.5M --fps 10 \
+    start_server "$name"
+    run_load "$name" $((search_ramp + search_seconds + 120)) --pairs "$pairs" --bitrate 2.5M --fps 10 \
         --duration "${search_seconds}s" --ramp "${search_ramp}s" --record
     stop_server
-    python3 bench/report.py step-ok "$work/s3-$pairs.json"
+    python3 bench/report.py step-ok "$work/$name.json" || rc=$?
+    return $rc
 }
-fits() { [[ $((SECONDS - search_started + $(step_cost "$1"))) -le $search_budget ]]; }
+# search_step PAIRS: true when carried, trying once more if only the tester was late the first time.
+search_step() {
+    local rc=0
+    run_step "$1" "s3-$1" || rc=$?
+    if [[ $rc -eq 2 ]] && fits "$1"; then
+        rc=0
+        run_step "$1" "s3-$1-2" || rc=$?
+    fi
+    [[ $rc -eq 0 ]]
+}
 while [[ $n -le $search_max ]] && fits "$n"; do
-    if run_step "$n"; then good=$n; n=$((n * 2)); else bad=$n; break; fi
+    if search_step "$n"; then good=$n; n=$((n * 2)); else bad=$n; break; fi
 done
 for _ in 1 2; do
     [[ $bad -gt 0 ]] || break
@@ -281,9 +302,9 @@ for _ in 1 2; do
     [[ $mid -gt 10 ]] && mid=$((mid / 10 * 10))
     [[ $mid -gt $good && $mid -lt $bad ]] || break
     fits "$mid" || break
-    if run_step "$mid"; then good=$mid; else bad=$mid; fi
+    if search_step "$mid"; then good=$mid; else bad=$mid; fi
 done
-log "scenario 3: largest passing count $good (first failing: ${bad:-none})"
+log "scenario 3: largest count carried $good (first not carried: ${bad:-none})"
 # rerun_step NAME PAIRS TOOL: scenario 3's step at PAIRS again, running TOOL NAME (a function below)
 # on the server for half the streaming time once every pair streams. Its own figures are not
 # reported (the tool slows the server down).
@@ -300,6 +321,7 @@ rerun_step() {
         sleep 0.1
     done
     echo "$pairs" > "$work/$name.pairs"
+    echo $(((search_seconds + 1) / 2)) > "$work/$name.seconds"
     "$tool" "$name" $(((search_seconds + 1) / 2))
     wait "$load_pid" || true
     stop_server

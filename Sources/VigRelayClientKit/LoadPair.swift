@@ -5,7 +5,8 @@ import VigRelayCore
 /// session, join both sides, the family consents, (with `--record`) the practitioner starts
 /// recording, the family streams the camera (and the practitioner the screen, if asked), both
 /// streams end with end of stream, the recording is stopped and flushed, both say bye. With
-/// `--idle` both sides join and hold, sending nothing, until the streams would have ended; then bye.
+/// `--idle` both sides join and hold, sending nothing, until the run's `IdleHold` ends; then bye.
+/// With `--connect-window` the pair joins once its worker's `ConnectGate` has a seat for it.
 ///
 /// The family's connection lives on the worker's own loop, the practitioner's on the next worker's
 /// loop (if there is one), so sending and receiving a pair's camera use two lws threads, as on two
@@ -17,7 +18,8 @@ import VigRelayCore
 /// hand every other event over in `events` under `lock`, then `poke` the driver.
 final class LoadPair: LoadPairDriving, @unchecked Sendable {
     private enum Phase: Int, Comparable {
-        case pending, creating, waitingForSeat, joining, holding, consenting, startingRecording, streaming, draining, stoppingRecording, closing, done
+        case pending, creating, waitingForSeat, joining, holding, consenting, startingRecording, streaming, draining
+        case stoppingRecording, closing, done
         static func < (a: Phase, b: Phase) -> Bool { a.rawValue < b.rawValue }
     }
 
