@@ -209,12 +209,17 @@ def scenario1(w: Work, summary: list) -> list[str]:
         out.append(f"| {label} | {fmt(r['throughputMBps'], 1)} | {fmt(s.get('cpuSecondsPerGB'), 3)} | "
                    f"{fmt(server_gb_per_cpu_s(r), 3)} | {fmt(s.get('cpuShare'), 3)} | {fmt(c.get('cpuShare'), 2)} ({busy}) | "
                    f"{r['frames']['lost']} | {'OK' if r['passed'] else 'FAILED'} |")
-    share = ((w.report("s1") or {}).get("server") or {}).get("cpuShare")
+    s1 = w.report("s1") or {}
+    share = (s1.get("server") or {}).get("cpuShare")
     if share is not None and share < 0.5:
+        client = s1.get("client") or {}
         out += ["", f"The server used {share:.2f} of a core while the pair streamed as fast as it could, so one pair's rate was "
                 "not bounded by the server's CPU: it is how fast bytes go round the whole loop (one stream with a 4 MiB window "
                 "through the load generator, every byte checked, the relay and the kernel, on two cores shared with other "
-                "work). The server's CPU per GB is the figure the target is about."]
+                "work)"
+                + (f"; the load generator's busiest lws thread was {max(client['lwsThreadBusy']) * 100:.0f}% busy, so here it "
+                   "was the limit" if client.get("saturated") else "")
+                + ". The server's CPU per GB is the figure the target is about."]
     plain, rec = server_gb_per_cpu_s(w.report("s1")), server_gb_per_cpu_s(w.report("s1-record"))
     ok_plain = None if plain is None else plain >= GB_PER_CPU_S_PLAIN
     ok_rec = None if rec is None else rec >= GB_PER_CPU_S_RECORDING
@@ -341,10 +346,17 @@ def scenario3(w: Work, summary: list) -> list[str]:
                     + "): the largest count carried is bounded by this shared machine, not found at the relay's limit."]
         elif r is not None:
             share = (r.get("server") or {}).get("steadyCpuShare") or (r.get("server") or {}).get("cpuShare") or 0
-            if share < 0.6:
+            client = (r.get("client") or {}).get("cpuShare") or 0
+            cores = w.machine.get("cores") or 2
+            syscalls = (" (its time in system calls is under \"Where the server's time goes\")"
+                        if w.text("s3-syscalls", "strace.txt") else "")
+            if share + client >= 0.75 * cores:
+                out += ["", f"At {n} pairs, the first count not carried, the server ({share:.2f} of a core) and the load generator "
+                        f"({client:.2f}) together used {share + client:.1f} of the machine's {cores} cores: the machine was nearly "
+                        f"full, so this is about the most it can both generate and relay{syscalls}."]
+            elif share < 0.6:
                 out += ["", f"At {n} pairs, the first count not carried, the server used {share:.2f} of a core, so it was not "
-                        "short of CPU" + (" (its time in system calls is under \"Where the server's time goes\")"
-                                          if w.text("s3-syscalls", "strace.txt") else "") + "."]
+                        f"short of CPU{syscalls}."]
     out.append("")
     summary.append(("3. recorded pairs at 2.5 Mbit/s", f"{best[0]} pairs, server CPU share {fmt(best[1], 3)}: "
                     f"{fmt(best[2], 0)} sessions per core" if best else "none carried",
@@ -544,8 +556,9 @@ def syscalls_section(w: Work) -> list[str]:
                 f"the one disk writer thread, one after another, so it spent about {busy * 100:.0f}% of its time in them. "
                 + ("That is near its limit: the writer falls behind, the relay pauses reading the families (backpressure) and "
                    "the latency grows while the CPU is not the limit." if busy >= 0.5 else
-                   "The disk was not the limit at this count. `futex` and `poll` are threads waiting (the writer and reader for "
-                   "work, the lws thread for sockets).")]
+                   "That is a large part of its time, though not yet all of it." if busy >= 0.25 else
+                   "The disk was not the limit at this count.")
+                + " `futex` and `poll` are threads waiting (the writer and reader for work, the lws thread for sockets)."]
     if r is not None and r.get("server"):
         out += ["", f"(That run, under strace: p99 {r['latencyMs']['p99']:.1f} ms, server CPU share {fmt(r['server'].get('cpuShare'), 3)}.)"]
     return out + [""]
