@@ -42,11 +42,11 @@ public final class LoadConsole: @unchecked Sendable {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
-    /// The progress line: elapsed time, pairs streaming, payload MB/s over the last interval, camera
-    /// p99 latency so far, errors so far.
+    /// The progress line: elapsed time, pairs streaming (`activity`: "connected" for idle pairs),
+    /// payload MB/s over the last interval, camera p99 latency so far, errors so far.
     static func line(elapsedSeconds: Double, streaming: Int, pairs: Int, megabytesPerSecond: Double, p99Milliseconds: Double,
-                     errors: Int) -> String {
-        String(format: "load %5.0f s: %d/%d pairs streaming, %.2f MB/s, p99 %.2f ms, errors %d",
-               elapsedSeconds, streaming, pairs, megabytesPerSecond, p99Milliseconds, errors)
+                     errors: Int, activity: String = "streaming") -> String {
+        String(format: "load %5.0f s: %d/%d pairs ", elapsedSeconds, streaming, pairs) + activity
+            + String(format: ", %.2f MB/s, p99 %.2f ms, errors %d", megabytesPerSecond, p99Milliseconds, errors)
     }
 }

@@ -3,7 +3,7 @@
 /// Relay codes are the `code` of the relay's `error` messages and refusals (docs/PROTOCOL.md), plus
 /// `recording_failed` for a recording that ended in state `failed`. Client codes are the tester's
 /// own (`ClientCode`). The first failure of a pair fails it; the report counts every one. Pure value.
-public struct LoadFailure: Sendable, Equatable, CustomStringConvertible {
+public struct LoadFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// Who named the code.
     public enum Source: String, Sendable, Equatable {
         case relay, client

@@ -4,7 +4,9 @@ import VigRelayCore
 /// One practitioner/family pair of `load` against a vigrelay, as a real session goes: create the
 /// session, join both sides, the family consents, (with `--record`) the practitioner starts
 /// recording, the family streams the camera (and the practitioner the screen, if asked), both
-/// streams end with end of stream, the recording is stopped and flushed, both say bye.
+/// streams end with end of stream, the recording is stopped and flushed, both say bye. With
+/// `--idle` both sides join and hold, sending nothing, until the run's `IdleHold` ends; then bye.
+/// With `--connect-window` the pair joins once its worker's `ConnectGate` has a seat for it.
 ///
 /// The family's connection lives on the worker's own loop, the practitioner's on the next worker's
 /// loop (if there is one), so sending and receiving a pair's camera use two lws threads, as on two
@@ -16,23 +18,9 @@ import VigRelayCore
 /// hand every other event over in `events` under `lock`, then `poke` the driver.
 final class LoadPair: LoadPairDriving, @unchecked Sendable {
     private enum Phase: Int, Comparable {
-        case pending, creating, joining, consenting, startingRecording, streaming, draining, stoppingRecording, closing, done
+        case pending, creating, waitingForSeat, joining, holding, consenting, startingRecording, streaming, draining
+        case stoppingRecording, closing, done
         static func < (a: Phase, b: Phase) -> Bool { a.rawValue < b.rawValue }
-    }
-
-    /// What the lws threads saw, waiting for the driver.
-    fileprivate struct Events {
-        var created: UInt64?
-        var opened: [Role: UInt64] = [:]
-        var welcomed: [Role: UInt64] = [:]
-        /// How each side ended: nil failure for a normal close (1000).
-        var ended: [Role: LoadFailure?] = [:]
-        var consentConfirmed = false
-        var recordingStarted: String?
-        var recordingStopped: RecordingSummary?
-        var recordingFailed = false
-        /// `error` messages from the relay not yet taken by the driver.
-        var relayErrors: [LoadFailure] = []
     }
 
     let index: Int
@@ -60,16 +48,26 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
     private var recordingID: String?
     private var recording: RecordingSummary?
     private var failure: LoadFailure?
+    /// Why the session made before the run (`--idle`) could not be created; the pair fails with it.
+    private let createFailure: LoadFailure?
     private var cancelled = false
+    /// This pair's place in the worker's connect window (`--connect-window`), if there is one.
+    private var seat: ConnectSeat
+    /// With `--idle`: when to stop holding, set once every pair has connected.
+    private let hold: IdleHold?
+    /// Counted in `LoadStats.settled` (holding, or ended before).
+    private var settled = false
 
     private let lock = NSLock()
     // Guarded by `lock`.
-    private var events = Events()
+    private var events = LoadPairEvents()
 
     /// A pair that starts at `startAt` (monotonic ns) and streams until `streamEnd`. `created` is a
-    /// session made already (the run's preflight), or nil to create one.
+    /// session made already (the run's preflight, or every session with `--idle`), or nil to create
+    /// one; `createFailure` says why the run could not make it (counted already).
     init(index: Int, plan: LoadPlan, token: String, familyLoop: ClientLoop, practitionerLoop: ClientLoop, stats: LoadStats,
-         startAt: UInt64, streamEnd: UInt64, created: CreatedSession?, poke: @escaping @Sendable () -> Void) {
+         startAt: UInt64, streamEnd: UInt64, created: CreatedSession?, createFailure: LoadFailure? = nil,
+         gate: ConnectGate? = nil, hold: IdleHold? = nil, poke: @escaping @Sendable () -> Void) {
         self.index = index
         self.plan = plan
         self.token = token
@@ -79,6 +77,9 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
         self.startAt = startAt
         self.streamEnd = streamEnd
         self.created = created
+        self.createFailure = createFailure
+        seat = ConnectSeat(gate: gate)
+        self.hold = hold
         self.poke = poke
         streams = LoadPairStreams(plan: plan, stats: stats)
     }
@@ -100,8 +101,10 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
             switch phase {
             case .pending:
                 if now < startAt { return startAt }
-                if let created {
-                    startJoining(created, now: now)
+                if let createFailure {
+                    fail(createFailure, now: now, counted: true)
+                } else if let created {
+                    join(created, now: now)
                 } else {
                     startCreating(now: now)
                 }
@@ -110,9 +113,17 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
                     if now >= deadline { fail(.client(.timeout, "no answer to POST /v1/sessions within \(Int(plan.answerSeconds)) s"), now: now) }
                     return deadline
                 }
-                if let session = readCreated(result, finished: seen.created, now: now) { startJoining(session, now: now) }
+                if let session = readCreated(result, finished: seen.created, now: now) { join(session, now: now) }
+            case .waitingForSeat:
+                guard seat.state == .held, let created else { return now + 1_000_000_000 }  // poked when admitted
+                startJoining(created, now: now)
             case .joining:
-                if seen.welcomed.count == 2 {
+                if seen.welcomed.count == 2 { seat.release() }
+                if seen.welcomed.count == 2, plan.idle {
+                    settle()
+                    streams.hold()
+                    phase = .holding
+                } else if seen.welcomed.count == 2 {
                     family?.sendControlNow(["type": "consent", "recording": true])
                     phase = .consenting
                     deadline = now + seconds(plan.answerSeconds)
@@ -124,6 +135,15 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
                     }
                     return deadline
                 }
+            case .holding:
+                if let hold {
+                    guard let end = hold.end.current else { return now + 1_000_000_000 }  // not every pair is up yet
+                    if now < end { return end }
+                } else if now < streamEnd {
+                    return streamEnd
+                }
+                streams.stop()
+                startClosing(now: now)
             case .consenting:
                 if seen.consentConfirmed {
                     if plan.record {
@@ -203,12 +223,19 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
 
     func windDown(now: UInt64) {
         switch phase {
-        case .pending, .creating:
+        case .pending, .creating, .waitingForSeat:
             cancelled = true
             exchange = nil
             phase = .done
+            seat.release()
+            settle()
         case .joining, .consenting, .startingRecording:
             cancelled = true
+            seat.release()
+            settle()
+            startClosing(now: now)
+        case .holding:
+            streams.stop()
             startClosing(now: now)
         case .streaming:
             streams.finishNow(now)
@@ -227,6 +254,8 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
         }
         streams.stop()
         phase = .done
+        seat.release()
+        settle()
     }
 
     func outcome() -> LoadPairOutcome {
@@ -254,33 +283,36 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
     /// The session from the relay's answer, or nil after failing the pair.
     private func readCreated(_ result: Result<HTTPReply, ClientError>, finished: UInt64?, now: UInt64) -> CreatedSession? {
         exchange = nil
-        switch result {
-        case .failure(let error):
-            // lws gives up on a request after 10 s without an answer and reports it as a closed connection.
-            if now - createStarted >= 9_500_000_000, case .unreachable = error {
-                fail(.client(.timeout, "no answer to POST /v1/sessions within 10 s (\(error))"), now: now)
-            } else {
-                fail(.connectFailed(error), now: now)
-            }
+        switch SessionCreator.loadOutcome(result, waitedNanoseconds: now - createStarted) {
+        case .success(let session):
+            stats.timed(\.create, micros: ((finished ?? now) - createStarted) / 1000)
+            return session
+        case .failure(let failure):
+            fail(failure, now: now)
             return nil
-        case .success(let reply) where reply.status == 201:
-            do throws(ClientError) {
-                let session = try SessionCreator.read(reply)
-                stats.timed(\.create, micros: ((finished ?? now) - createStarted) / 1000)
-                return session
-            } catch {
-                fail(.client(.createFailed, error.description), now: now)
-                return nil
-            }
-        case .success(let reply):
-            let body = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any]
-            let message = body?["message"] as? String ?? String(decoding: reply.body.prefix(300), as: UTF8.self)
-            if let code = body?["code"] as? String {
-                fail(.relay(code, "POST /v1/sessions: HTTP \(reply.status): \(message)"), now: now)
-            } else {
-                fail(.client(.createFailed, "POST /v1/sessions: HTTP \(reply.status): \(message)"), now: now)
-            }
-            return nil
+        }
+    }
+
+    /// Counts the pair as settled for the idle hold, once.
+    private func settle() {
+        guard !settled else { return }
+        settled = true
+        stats.settled()
+    }
+
+    /// Joins now if the connect window has a seat, else waits to be admitted (and poked).
+    private func join(_ session: CreatedSession, now: UInt64) {
+        created = session
+        let admitted = seat.take { [weak self, poke] in
+            guard let self, self.phase == .waitingForSeat else { return false }
+            self.seat.admitted()
+            poke()
+            return true
+        }
+        if admitted {
+            startJoining(session, now: now)
+        } else {
+            phase = .waitingForSeat
         }
     }
 
@@ -333,6 +365,8 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
         self.failure = failure
         if !counted { stats.count(failure) }
         streams.stop()
+        seat.release()
+        settle()
         if practitioner != nil || family != nil {
             if phase < .closing { startClosing(now: now) }
             deadline = min(deadline, now + 5_000_000_000)
@@ -342,7 +376,7 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
     }
 
     /// Records each connection's handshake and welcome times once.
-    private func noteTimings(_ seen: Events) {
+    private func noteTimings(_ seen: LoadPairEvents) {
         if seen.opened.count > timedOpen.count {
             for (role, at) in seen.opened where timedOpen.insert(role).inserted {
                 stats.timed(\.connect, micros: (at - min(at, joinStarted)) / 1000)
@@ -350,7 +384,7 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
         }
         if seen.welcomed.count > timedWelcome.count {
             for (role, at) in seen.welcomed where timedWelcome.insert(role).inserted {
-                stats.timed(\.welcome, micros: (at - min(at, joinStarted)) / 1000)
+                stats.welcomed(at: at, micros: (at - min(at, joinStarted)) / 1000)
             }
         }
     }
@@ -358,81 +392,24 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
     private func seconds(_ value: Double) -> UInt64 { UInt64(value * 1e9) }
 
     /// A copy of what the lws threads saw; relay errors are taken (each is handled once).
-    private func takeEvents() -> Events {
+    private func takeEvents() -> LoadPairEvents {
         lock.lock(); defer { lock.unlock() }
         let copy = events
         events.relayErrors.removeAll()
         return copy
     }
 
-    // MARK: lws threads (through LoadPairSide)
+    // MARK: lws threads (through LoadPairSide, LoadPairSide.swift)
 
     /// Changes `events` under the lock. Any thread.
-    fileprivate func note(_ change: (inout Events) -> Void) {
+    func note(_ change: (inout LoadPairEvents) -> Void) {
         lock.lock()
         change(&events)
         lock.unlock()
     }
 
-    fileprivate func pokeDriver() { poke() }
+    func pokeDriver() { poke() }
 
     /// The stream this side receives (camera at the practitioner, screen at the family).
-    fileprivate func receivedStream(_ kind: MediaStream, at role: Role) -> LoadStream? { streams.received(kind, at: role) }
-}
-
-/// One side's session observer for a `LoadPair`: the pair owns the connection, the connection owns
-/// this observer, and this observer reaches the pair weakly.
-///
-/// Thread: called on the lws thread of the side's connection.
-private final class LoadPairSide: SessionObserver, @unchecked Sendable {
-    private weak var pair: LoadPair?
-    private let role: Role
-
-    init(pair: LoadPair, role: Role) {
-        self.pair = pair
-        self.role = role
-    }
-
-    var readyToReceive: Bool { true }
-
-    func sessionOpened(_ session: SessionConnection) {
-        let now = MonotonicClock.nanoseconds()
-        pair?.note { $0.opened[self.role] = now }
-    }
-
-    func session(_ session: SessionConnection, notice: SessionNotice) {
-        guard let pair else { return }
-        let now = MonotonicClock.nanoseconds()
-        switch notice {
-        case .welcome:
-            pair.note { $0.welcomed[self.role] = now }
-        case .error(let code, let message):
-            pair.note { $0.relayErrors.append(.relay(code, "\(self.role.rawValue): \(message)")) }
-        case .skipped(let frames, let stream):
-            if let kind = MediaStream(rawValue: UInt8(clamping: stream)) { pair.receivedStream(kind, at: role)?.relaySkipped(frames) }
-            return
-        default:
-            switch (RecordingEvent(notice), role) {
-            case (.consent(recording: true)?, .family): pair.note { $0.consentConfirmed = true }
-            case (.started(let id)?, .practitioner): pair.note { $0.recordingStarted = id }
-            case (.stopped(let summary)?, .practitioner): pair.note { $0.recordingStopped = summary }
-            case (.failed?, .practitioner): pair.note { $0.recordingFailed = true }
-            default: return
-            }
-        }
-        pair.pokeDriver()
-    }
-
-    func session(_ session: SessionConnection, frame: MediaFrameHeader, message: [UInt8]) {
-        guard let pair, let kind = frame.streamKind, let stream = pair.receivedStream(kind, at: role) else { return }
-        if stream.receive(frame, message: message, now: MonotonicClock.nanoseconds()) { pair.pokeDriver() }
-    }
-
-    func session(_ session: SessionConnection, ended: SessionEnd) {
-        guard let pair else { return }
-        let failure: LoadFailure? = ended == .normal ? nil
-            : LoadFailure.connectionEnded(role.rawValue, session.connectionEnding ?? .closed(code: nil, reason: ""), relayCode: session.refusalCode)
-        pair.note { $0.ended[self.role] = .some(failure) }
-        pair.pokeDriver()
-    }
+    func receivedStream(_ kind: MediaStream, at role: Role) -> LoadStream? { streams.received(kind, at: role) }
 }

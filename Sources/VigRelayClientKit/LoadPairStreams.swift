@@ -30,6 +30,13 @@ final class LoadPairStreams: @unchecked Sendable {
         counted = true
     }
 
+    /// Counts an idle pair (`--idle`: joined, sending nothing) in the "streaming" figure, which the
+    /// progress line then shows as pairs connected; `stop` takes it out again.
+    func hold() {
+        if !counted { stats.streaming(1) }
+        counted = true
+    }
+
     /// Takes the pair out of the "streaming" figure (idempotent).
     func stop() {
         if counted { stats.streaming(-1) }

@@ -43,10 +43,21 @@ public struct LoadPlan: Sendable, Equatable {
     public var workers: Int
     /// The relay's process, for CPU and memory figures; nil: look for the process listening on the port.
     public var serverPID: Int32?
+    /// Idle connections (`--idle`): every session is created first, then both sides join and hold
+    /// without media until ramp + duration has passed, then say bye. Measures how fast connections
+    /// come up and what an idle one costs the relay.
+    public var idle = false
+    /// With `idle`: `POST /v1/sessions` requests in flight at once while the sessions are created.
+    public var createsInFlight = 32
+    /// At most this many pairs connecting (from opening their connections to both `welcome`s) at
+    /// once, over all workers (`--connect-window`); 0: no limit.
+    public var connectWindow = 0
     /// A stream with frames outstanding and nothing arriving for this long fails its pair.
     public var stallSeconds = 10.0
     /// Time past ramp + duration before the run gives up on unfinished pairs.
     public var graceSeconds = 60.0
+    /// With `idle`: the hold starts when every pair has connected, or at the latest this long after the ramp.
+    public var idleConnectLimitSeconds = 120.0
     /// Longest wait for one protocol answer (session created, welcome, consent, record start).
     public var answerSeconds = 15.0
     /// Longest wait for a recording to be flushed after stop.

@@ -10,8 +10,10 @@ extension LoadReport {
                                           : "as fast as possible"
         let sizes = sizing.keyframeSize == sizing.deltaSize ? "\(sizing.deltaSize) B frames"
             : "\(sizing.keyframeSize) B keyframes, \(sizing.deltaSize) B frames"
-        lines.append("load: \(plan.pairs) pair(s) against \(plan.modeName) \(targetDescription); camera \(rate) per pair (\(sizes))"
-                     + (plan.screenBitsPerSecond > 0 ? String(format: ", screen %.3g Mbit/s", plan.screenBitsPerSecond / 1e6) : "")
+        let media = plan.idle ? "idle connections, no media"
+            : "camera \(rate) per pair (\(sizes))"
+                + (plan.screenBitsPerSecond > 0 ? String(format: ", screen %.3g Mbit/s", plan.screenBitsPerSecond / 1e6) : "")
+        lines.append("load: \(plan.pairs) pair(s) against \(plan.modeName) \(targetDescription); \(media)"
                      + "; " + Self.seconds(plan.durationSeconds) + " after a " + Self.seconds(plan.rampSeconds) + " ramp; "
                      + "\(plan.workers) worker(s)" + (plan.record ? "; recording" : ""))
         lines.append("pairs: \(pairsCompleted) completed, \(pairsFailed) failed, \(pairsCancelled) cancelled; \(pairsConnected) connected"
@@ -36,6 +38,11 @@ extension LoadReport {
             lines.append(Self.row([name] + [l.p50, l.p90, l.p99, l.p999, l.max].map { String(format: "%.3f", $0) } + ["\(l.count)"]))
         }
         lines.append("")
+        if let i = idle {
+            lines.append(String(format: "idle: %d sessions created in %.2f s; ", i.sessionsCreated, i.createSeconds)
+                         + (i.allWelcomedSeconds.map { String(format: "all %d connections connected (welcome) in %.2f s", i.connectionsRequested, $0) }
+                            ?? "\(i.connectionsWelcomed) of \(i.connectionsRequested) connections got their welcome"))
+        }
         if plan.record {
             lines.append("recordings: \(recordings.stopped) stopped, \(recordings.bytes) bytes")
         }

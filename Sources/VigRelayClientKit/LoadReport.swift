@@ -39,9 +39,11 @@ public struct LoadReport: Sendable {
     /// What the tester itself used, when measured.
     let client: ClientCPU?
     let startedAt: Date
+    /// With `--idle`: session creation and connection times.
+    public let idle: LoadIdleFigures?
 
     init(plan: LoadPlan, outcomes: [LoadPairOutcome], figures: LoadFigures, wallSeconds: Double, interrupted: Bool,
-         server: ServerCost?, client: ClientCPU? = nil, startedAt: Date) {
+         server: ServerCost?, client: ClientCPU? = nil, startedAt: Date, idle: LoadIdleFigures? = nil) {
         self.plan = plan
         self.outcomes = outcomes.sorted { $0.index < $1.index }
         self.figures = figures
@@ -50,6 +52,7 @@ public struct LoadReport: Sendable {
         self.server = server
         self.client = client
         self.startedAt = startedAt
+        self.idle = idle
     }
 
     // MARK: derived figures
@@ -151,7 +154,8 @@ public struct LoadReport: Sendable {
         var config: [String: Any] = [
             "pairs": plan.pairs, "bitrate": plan.bitsPerSecond, "fps": plan.framesPerSecond,
             "durationSeconds": plan.durationSeconds, "rampSeconds": plan.rampSeconds, "record": plan.record,
-            "screenBitrate": plan.screenBitsPerSecond, "workers": plan.workers,
+            "screenBitrate": plan.screenBitsPerSecond, "workers": plan.workers, "idle": plan.idle,
+            "connectWindow": plan.connectWindow,
             "keyframeBytes": sizing.keyframeSize, "frameBytes": sizing.deltaSize, "framesPerKeyframe": sizing.framesPerKeyframe,
         ]
         config["frameSize"] = plan.frameSize ?? NSNull()
@@ -186,6 +190,7 @@ public struct LoadReport: Sendable {
         object["recordings"] = plan.record ? ["stopped": recordings.stopped, "bytes": recordings.bytes] as [String: Any] : NSNull()
         object["server"] = server.map(Self.json) ?? NSNull()
         object["client"] = client.map(Self.json) ?? NSNull()
+        object["idle"] = idle.map(Self.json) ?? NSNull()
         return object
     }
 
@@ -233,6 +238,12 @@ public struct LoadReport: Sendable {
         return object
     }
 
+    static func json(_ i: LoadIdleFigures) -> [String: Any] {
+        ["sessionsCreated": i.sessionsCreated, "createSeconds": round(i.createSeconds, 3), "connectionsWelcomed": i.connectionsWelcomed,
+         "connectionsRequested": i.connectionsRequested, "allWelcomedSeconds": i.allWelcomedSeconds.map { round($0, 3) } ?? NSNull(),
+         "rssBeforeSessionsBytes": i.rssBeforeSessionsBytes ?? NSNull()]
+    }
+
     static func json(_ c: ClientCPU) -> [String: Any] {
         ["cpuSeconds": round(c.cpuSeconds, 3), "cpuShare": round(c.cpuShare, 4),
          "lwsThreadBusy": c.threadBusy.map { round($0, 4) }, "saturated": c.saturated]
@@ -243,6 +254,8 @@ public struct LoadReport: Sendable {
          "cpuShare": round(s.cpuShare, 4), "cpuSecondsPerGB": s.cpuSecondsPerGB.map { round($0, 3) } ?? NSNull(),
          "cpuSecondsPerSession": s.cpuSecondsPerSession.map { round($0, 4) } ?? NSNull(),
          "rssStartBytes": s.rssStartBytes, "rssEndBytes": s.rssEndBytes, "rssPeakBytes": s.rssPeakBytes,
-         "rssPerConnectionBytes": s.rssPerConnectionBytes ?? NSNull(), "processEnded": s.processEnded]
+         "rssPerConnectionBytes": s.rssPerConnectionBytes ?? NSNull(), "processEnded": s.processEnded,
+         "steadyCpuShare": s.steadyCPUShare.map { round($0, 4) } ?? NSNull(),
+         "steadyWallSeconds": s.steadyWallSeconds.map { round($0, 3) } ?? NSNull()]
     }
 }

@@ -7,7 +7,8 @@ import VigRelayCore
 /// Threads: the caller's thread sets up, shows progress about once a second and builds the report;
 /// `workers` worker threads (`LoadWorker`) drive the pairs, each with its own lws client context
 /// and thread (`ClientLoop`), because one lws client thread parses received bytes one at a time and
-/// tops out around 150 MB/s.
+/// tops out around 150 MB/s. With `--idle` every session is created first (`SessionBatch`), and
+/// the run's clock starts when the connections do.
 public struct LoadRun: Sendable {
     public var plan: LoadPlan
 
@@ -36,12 +37,28 @@ public struct LoadRun: Sendable {
 
         // One session first, synchronously: an unreachable relay, a bad certificate or a refused
         // token ends the command at once with exit status 2 or 3, before any load.
-        let workers = loops.enumerated().map { LoadWorker(index: $0.offset, loop: $0.element) }
+        // The connect window is shared out between the workers (each gates its own pairs).
+        let window = plan.connectWindow > 0 ? max(1, plan.connectWindow / plan.workers) : 0
+        let workers = loops.enumerated().map { LoadWorker(index: $0.offset, loop: $0.element, connectWindow: window) }
+        let rssBeforeSessions = sampler?.reading()?.rssBytes
         var firstSession: CreatedSession?
+        let createStarted = MonotonicClock.nanoseconds()
         if case .relay(_, let token) = plan.target {
-            let started = MonotonicClock.nanoseconds()
             firstSession = try SessionCreator.create(loop: loops[0], token: token, labels: SessionLabels(caseRef: "load-test"))
-            workers[0].stats.timed(\.create, micros: (MonotonicClock.nanoseconds() - started) / 1000)
+            workers[0].stats.timed(\.create, micros: (MonotonicClock.nanoseconds() - createStarted) / 1000)
+        }
+        // --idle: the other sessions too, before any connection starts (pair i + 1 is batch session i,
+        // its figures on pair i + 1's worker).
+        var prepared: [Result<CreatedSession, LoadFailure>?] = []
+        var createSeconds = 0.0
+        if plan.idle, case .relay(_, let token) = plan.target {
+            console.log("load: creating \(plan.pairs) sessions before connecting (at most \(plan.createsInFlight) requests at once)")
+            let batch = SessionBatch(count: plan.pairs - 1, loops: loops, token: token, inFlight: plan.createsInFlight,
+                                     answerSeconds: plan.answerSeconds,
+                                     stats: workers.indices.map { workers[($0 + 1) % workers.count].stats }).run()
+            prepared = batch.sessions
+            createSeconds = Double(MonotonicClock.nanoseconds() - createStarted) / 1e9
+            console.log(String(format: "load: %d sessions created in %.2f s; connecting", batch.created + 1, createSeconds))
         }
         let startedAt = Date()
         let t0 = MonotonicClock.nanoseconds()
@@ -50,6 +67,7 @@ public struct LoadRun: Sendable {
         let clientStart = ClientCPU.Reading.now(threads: lwsThreads)
         let runID = String(UInt32.random(in: .min ... .max), radix: 16)
         let streamEnd = t0 + nanoseconds(plan.streamEndSeconds)
+        let hold = plan.idle ? IdleHold(t0: t0, plan: plan) : nil
         for index in 0..<plan.pairs {
             let worker = workers[index % workers.count]
             let practitionerLoop = loops[(index % workers.count + 1) % loops.count]
@@ -58,9 +76,12 @@ public struct LoadRun: Sendable {
             let startAt = t0 + nanoseconds(plan.startOffsetSeconds(pair: index))
             switch plan.target {
             case .relay(_, let token):
+                let made = index > 0 && index <= prepared.count ? prepared[index - 1] : nil
                 worker.add(LoadPair(index: index, plan: plan, token: token, familyLoop: worker.loop, practitionerLoop: practitionerLoop,
                                     stats: worker.stats, startAt: startAt, streamEnd: streamEnd,
-                                    created: index == 0 ? firstSession : nil, poke: poke))
+                                    created: index == 0 ? firstSession : try? made?.get(),
+                                    createFailure: made.flatMap { if case .failure(let failure) = $0 { failure } else { nil } },
+                                    gate: worker.gate, hold: hold, poke: poke))
             case .mirror(let target):
                 worker.add(MirrorPair(index: index, pairID: "\(runID)-\(index)", plan: plan, target: target, familyLoop: worker.loop,
                                       practitionerLoop: practitionerLoop, stats: worker.stats, startAt: startAt,
@@ -69,7 +90,8 @@ public struct LoadRun: Sendable {
         }
         for worker in workers { worker.start() }
 
-        let interrupted = watch(workers, from: t0, sampler: sampler, console: console)
+        var steady = SteadyWindow()
+        let interrupted = watch(workers, from: t0, hold: hold, sampler: sampler, console: console, steady: &steady)
         console.finish()
         sampler?.sample()
         let client = ClientCPU(from: clientStart, to: .now(threads: lwsThreads))
@@ -82,29 +104,64 @@ public struct LoadRun: Sendable {
             let received = outcomes.reduce(0) { $0 + $1.camera.payloadBytesReceived + ($1.screen?.payloadBytesReceived ?? 0) }
             cost = ServerCost(pid: sampler.pid, start: start, end: end, peakRSSBytes: sampler.peakRSSBytes,
                               payloadBytesRelayed: received, sessions: connected, connections: 2 * connected,
-                              processEnded: sampler.vanished)
+                              processEnded: sampler.vanished, steady: steady.readings)
         }
+        let idle = plan.idle ? LoadIdleFigures(sessionsCreated: prepared.compactMap { try? $0?.get() }.count + (firstSession == nil ? 0 : 1),
+                                               createSeconds: createSeconds, pairs: plan.pairs, connectStart: t0, figures: figures,
+                                               rssBeforeSessionsBytes: rssBeforeSessions) : nil
         return LoadReport(plan: plan, outcomes: outcomes, figures: figures, wallSeconds: wall, interrupted: interrupted,
-                          server: cost, client: client, startedAt: startedAt)
+                          server: cost, client: client, startedAt: startedAt, idle: idle)
+    }
+
+    /// The relay's readings around the steady part of the run: from when every pair streams after
+    /// the ramp (or halfway through the duration if some never do) to the end of the streams; with
+    /// `--idle`, the hold (every pair connected, for the duration).
+    struct SteadyWindow {
+        var from: ServerSampler.Sample?
+        var to: ServerSampler.Sample?
+        var readings: (from: ServerSampler.Sample, to: ServerSampler.Sample)? {
+            guard let from, let to else { return nil }
+            return (from, to)
+        }
     }
 
     /// Waits for every worker, showing progress about once a second; Ctrl-C winds the pairs down
-    /// (at most 15 s more), and the hard deadline (ramp + duration + grace) aborts what is left.
-    /// Returns whether Ctrl-C came.
-    private func watch(_ workers: [LoadWorker], from t0: UInt64, sampler: ServerSampler?, console: LoadConsole) -> Bool {
-        var hardDeadline = t0 + nanoseconds(plan.streamEndSeconds + plan.graceSeconds)
+    /// (at most 15 s more), and the hard deadline (ramp + duration + grace; with `--idle` also the
+    /// connect limit) aborts what is left. Starts the idle hold once every pair has connected. Reads
+    /// the relay at both ends of the steady window. Returns whether Ctrl-C came.
+    private func watch(_ workers: [LoadWorker], from t0: UInt64, hold: IdleHold?, sampler: ServerSampler?, console: LoadConsole,
+                       steady: inout SteadyWindow) -> Bool {
+        let rampEnd = t0 + nanoseconds(plan.rampSeconds)
+        let latestSteadyStart = rampEnd + nanoseconds(plan.durationSeconds / 2)
+        var streamEnd = t0 + nanoseconds(plan.streamEndSeconds + (hold != nil ? plan.idleConnectLimitSeconds : 0))
+        var hardDeadline = streamEnd + nanoseconds(plan.graceSeconds)
         var interrupted = false
         var aborted = false
         var lastTick = t0
         var lastBytes = 0
         while let waiting = workers.first(where: { $0.finished.current == nil }) {
-            _ = waiting.finished.wait(until: Date().addingTimeInterval(0.2))
+            let before = MonotonicClock.nanoseconds()
+            let untilStreamEnd = streamEnd > before ? Double(streamEnd - before) / 1e9 : 0.2  // read the relay right at the end
+            _ = waiting.finished.wait(until: Date().addingTimeInterval(min(0.2, untilStreamEnd)))
             let now = MonotonicClock.nanoseconds()
             if Interruption.requested, !interrupted {
                 interrupted = true
                 console.log("load: Ctrl-C: ending every stream now and closing the pairs (Ctrl-C again quits without a report)")
                 for worker in workers { worker.windDown() }
                 hardDeadline = min(hardDeadline, now + 15_000_000_000)
+            }
+            if let hold, !interrupted, let end = hold.releaseIfDue(now: now, settled: workers.reduce(0) { $0 + $1.stats.pairsSettled }) {
+                streamEnd = end
+                hardDeadline = end + nanoseconds(plan.graceSeconds)
+                steady.from = sampler?.sample()
+            }
+            if let sampler, !interrupted {
+                let streaming = workers.reduce(0) { $0 + $1.stats.pairsStreaming }
+                if hold == nil, steady.from == nil, now >= rampEnd, now < streamEnd, now >= latestSteadyStart || streaming >= plan.pairs {
+                    steady.from = sampler.sample()
+                } else if steady.from != nil, steady.to == nil, now >= streamEnd || streaming == 0 {
+                    steady.to = sampler.sample()  // streams end with their last frame, a little before streamEnd
+                }
             }
             if now >= hardDeadline {
                 if aborted { break }  // a driver that does not stop within 10 s is left behind
@@ -120,11 +177,12 @@ public struct LoadRun: Sendable {
                 console.progress(LoadConsole.line(elapsedSeconds: Double(now - t0) / 1e9, streaming: figures.pairsStreaming,
                                                   pairs: plan.pairs, megabytesPerSecond: rate,
                                                   p99Milliseconds: LatencySummary(microseconds: figures.cameraLatency).p99,
-                                                  errors: figures.errorCount))
+                                                  errors: figures.errorCount, activity: plan.idle ? "connected" : "streaming"))
                 lastTick = now
                 lastBytes = figures.payloadBytesReceived
             }
         }
+        if let sampler, !interrupted, steady.from != nil, steady.to == nil { steady.to = sampler.sample() }
         return interrupted
     }
 

@@ -11,6 +11,8 @@ struct LoadFigures: Sendable {
     var payloadBytesReceived = 0
     /// Pairs streaming right now.
     var pairsStreaming = 0
+    /// Pairs that got as far as they will before the hold of `--idle`: holding, or failed or cancelled before.
+    var pairsSettled = 0
     /// One-way latency per stream, microseconds (intact frames only).
     var cameraLatency = LatencySummary.makeHistogram()
     var screenLatency = LatencySummary.makeHistogram()
@@ -28,6 +30,9 @@ struct LoadFigures: Sendable {
     /// `CLOCK_MONOTONIC` of the first frame queued and the last frame received, 0 if none.
     var firstSendNanoseconds: UInt64 = 0
     var lastArrivalNanoseconds: UInt64 = 0
+    /// `CLOCK_MONOTONIC` of the last `welcome` any connection got, 0 if none: with `--idle`, when
+    /// every connection was up.
+    var lastWelcomeNanoseconds: UInt64 = 0
 
     /// The latency histogram of a stream.
     func latency(_ stream: MediaStream) -> Histogram<UInt64> { stream == .screen ? screenLatency : cameraLatency }
@@ -42,6 +47,7 @@ struct LoadFigures: Sendable {
         framesReceived += other.framesReceived
         payloadBytesReceived += other.payloadBytesReceived
         pairsStreaming += other.pairsStreaming
+        pairsSettled += other.pairsSettled
         cameraLatency.add(other.cameraLatency)
         screenLatency.add(other.screenLatency)
         connect.add(other.connect)
@@ -54,6 +60,7 @@ struct LoadFigures: Sendable {
             firstSendNanoseconds = other.firstSendNanoseconds
         }
         lastArrivalNanoseconds = max(lastArrivalNanoseconds, other.lastArrivalNanoseconds)
+        lastWelcomeNanoseconds = max(lastWelcomeNanoseconds, other.lastWelcomeNanoseconds)
     }
 
     /// All figures merged.
@@ -81,6 +88,24 @@ final class LoadStats: @unchecked Sendable {
         return figures
     }
 
+    /// Pairs streaming (or holding, with `--idle`) right now. Any thread.
+    var pairsStreaming: Int {
+        lock.lock(); defer { lock.unlock() }
+        return figures.pairsStreaming
+    }
+
+    /// Pairs settled before the hold of `--idle` (see `LoadFigures.pairsSettled`). Any thread.
+    var pairsSettled: Int {
+        lock.lock(); defer { lock.unlock() }
+        return figures.pairsSettled
+    }
+
+    /// A pair settled: it holds, or it ended before it could. Once per pair; driver thread.
+    func settled() {
+        lock.lock(); defer { lock.unlock() }
+        figures.pairsSettled += 1
+    }
+
     /// A frame was queued `lagMicros` after it was due (nil: unpaced). Driver thread.
     func frameSent(payloadBytes: Int, at now: UInt64, lagMicros: UInt64?) {
         lock.lock(); defer { lock.unlock() }
@@ -105,6 +130,13 @@ final class LoadStats: @unchecked Sendable {
     func timed(_ kind: WritableKeyPath<LoadFigures, Histogram<UInt64>>, micros: UInt64) {
         lock.lock(); defer { lock.unlock() }
         _ = figures[keyPath: kind].record(micros)
+    }
+
+    /// A connection got its `welcome` at `now` (monotonic ns), `micros` after it started. Driver thread.
+    func welcomed(at now: UInt64, micros: UInt64) {
+        lock.lock(); defer { lock.unlock() }
+        _ = figures.welcome.record(micros)
+        figures.lastWelcomeNanoseconds = max(figures.lastWelcomeNanoseconds, now)
     }
 
     /// An error happened. Any thread.

@@ -12,6 +12,8 @@ final class LoadWorker: @unchecked Sendable {
     let index: Int
     let loop: ClientLoop
     let stats = LoadStats()
+    /// This worker's share of the connect window (driver thread only).
+    let gate: ConnectGate
     /// Fulfilled with every pair's outcome when the driver thread ends.
     let finished = Latch<[LoadPairOutcome]>()
 
@@ -26,9 +28,11 @@ final class LoadWorker: @unchecked Sendable {
     private var windDownAt: UInt64?
     private var abortAt: UInt64?
 
-    init(index: Int, loop: ClientLoop) {
+    /// A worker whose pairs connect at most `connectWindow` at a time (0: no limit).
+    init(index: Int, loop: ClientLoop, connectWindow: Int = 0) {
         self.index = index
         self.loop = loop
+        gate = ConnectGate(capacity: connectWindow)
     }
 
     /// The slot the next added pair gets, for its `poke` closure. Before `start`.

@@ -19,11 +19,24 @@ public struct ServerCost: Sendable, Equatable {
     public var rssPerConnectionBytes: Int?
     /// The process could no longer be read at the end (it died): the figures stop at its last reading.
     public var processEnded: Bool
+    /// `cpuShare` while every pair was streaming (or holding, with `--idle`): from the end of the ramp
+    /// to the end of the streams, without session setup and closing; nil when not read at both ends.
+    public var steadyCPUShare: Double?
+    /// Seconds of that window.
+    public var steadyWallSeconds: Double?
 
+    /// The cost between `start` and `end`; `steady` is the pair of readings taken at the end of the
+    /// ramp and at the end of the streams, when both were taken.
     init(pid: Int32, start: ServerSampler.Sample, end: ServerSampler.Sample, peakRSSBytes: Int, payloadBytesRelayed: Int,
-         sessions: Int, connections: Int, processEnded: Bool = false) {
+         sessions: Int, connections: Int, processEnded: Bool = false,
+         steady: (from: ServerSampler.Sample, to: ServerSampler.Sample)? = nil) {
         self.pid = pid
         self.processEnded = processEnded
+        if let steady, steady.to.atNanoseconds > steady.from.atNanoseconds {
+            let seconds = Double(steady.to.atNanoseconds - steady.from.atNanoseconds) / 1e9
+            steadyWallSeconds = seconds
+            steadyCPUShare = max(0, steady.to.cpuSeconds - steady.from.cpuSeconds) / seconds
+        }
         cpuSeconds = max(0, end.cpuSeconds - start.cpuSeconds)
         wallSeconds = Double(end.atNanoseconds &- start.atNanoseconds) / 1e9
         cpuShare = wallSeconds > 0 ? cpuSeconds / wallSeconds : 0

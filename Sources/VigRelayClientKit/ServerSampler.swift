@@ -50,6 +50,9 @@ final class ServerSampler {
         return sample
     }
 
+    /// Reads the process now without keeping the reading (for a figure before the run's own start).
+    func reading() -> Sample? { read() }
+
     private func read() -> Sample? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let ticks = Self.cpuTicks(stat: stat),

@@ -16,6 +16,11 @@ struct LoadCommand: ParsableCommand {
             stdout at the end (JSON with --report, fields in docs/LOAD.md). With --server-pid (or a relay listening \
             on a local port) also reports the relay's CPU and memory. Ctrl-C ends the streams early and still reports.
 
+            --idle holds idle connections instead: every session is created first, then both sides of every pair \
+            join (hello, welcome), send nothing for --duration after the ramp, and say bye; the report says how long \
+            creating the sessions took, how long until every connection had its welcome, and the relay's RSS per \
+            connection.
+
             --mode mirror --url wss://HOST:PORT/PATH measures another relay with the same frames: both sockets of \
             pair N connect to the URL with pair=RUN-N added to its query, no subprotocol, and the relay must forward \
             what one sends to the other.
@@ -66,6 +71,12 @@ struct LoadCommand: ParsableCommand {
 
     @Flag(help: "The practitioner records every session's camera on the relay (the family consents in every pair anyway).")
     var record = false
+
+    @Flag(help: "Idle connections: create every session first, then join both sides, send no media, hold for --duration, bye.")
+    var idle = false
+
+    @Option(help: "At most N pairs connecting (TCP, TLS, upgrade, hello, welcome) at once over all workers; 0: no limit.")
+    var connectWindow = 0
 
     @Option(help: "Also stream the practitioner's screen to the family at this bitrate, e.g. 800k.")
     var screenBitrate: String?
@@ -127,9 +138,20 @@ struct LoadCommand: ParsableCommand {
         let rampSeconds = ["0", "0s"].contains(ramp) ? 0 : try parseDuration(ramp, option: "--ramp") ?? 0
         let screen = try screenBitrate.map { text throws(ClientError) in try parseBitrate(text, option: "--screen-bitrate") } ?? 0
         if let serverPID, serverPID <= 0 { throw .usage("--server-pid must be a process id (a positive number)") }
-        return LoadPlan(target: target, trust: try ClientTrust.from(caFile: caFile, insecure: insecure), pairs: pairs,
+        if idle {
+            guard mode == "vigrelay" else { throw .usage("--idle needs the vigrelay protocol (sessions, hello, welcome); it does not go with --mode mirror") }
+            guard !record, screenBitrate == nil, frameSize == nil else {
+                throw .usage("--idle sends no media: leave out --record, --screen-bitrate and --frame-size")
+            }
+        }
+        var plan = LoadPlan(target: target, trust: try ClientTrust.from(caFile: caFile, insecure: insecure), pairs: pairs,
                         bitsPerSecond: try parseBitrate(bitrate, option: "--bitrate"), framesPerSecond: fps, frameSize: frameSize,
                         durationSeconds: seconds, rampSeconds: rampSeconds, record: record, screenBitsPerSecond: screen,
                         workers: workerCount, serverPID: serverPID)
+        plan.idle = idle
+        guard (0...100_000).contains(connectWindow) else { throw .usage("--connect-window must be 0 (no limit) to 100000") }
+        if connectWindow > 0, mode != "vigrelay" { throw .usage("--connect-window is for vigrelay mode; mirror pairs connect as they start") }
+        plan.connectWindow = connectWindow
+        return plan
     }
 }

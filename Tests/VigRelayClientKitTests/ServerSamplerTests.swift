@@ -57,6 +57,21 @@ struct ServerSamplerTests {
         #expect(cost.rssPerConnectionBytes == 100_000)
         let idle = ServerCost(pid: 7, start: start, end: start, peakRSSBytes: 0, payloadBytesRelayed: 0, sessions: 0, connections: 0)
         #expect(idle.cpuShare == 0 && idle.cpuSecondsPerGB == nil && idle.cpuSecondsPerSession == nil && idle.rssPerConnectionBytes == nil)
+        #expect(cost.steadyCPUShare == nil && cost.steadyWallSeconds == nil)
+    }
+
+    @Test func theSteadyShareLeavesOutSetupAndClosing() {
+        let start = ServerSampler.Sample(cpuSeconds: 10, rssBytes: 50_000_000, atNanoseconds: 1_000_000_000)
+        let end = ServerSampler.Sample(cpuSeconds: 14, rssBytes: 60_000_000, atNanoseconds: 9_000_000_000)
+        // Setup cost 1 CPU-s in the first second; then 0.25 of a core for 4 s; closing after.
+        let from = ServerSampler.Sample(cpuSeconds: 11, rssBytes: 55_000_000, atNanoseconds: 3_000_000_000)
+        let to = ServerSampler.Sample(cpuSeconds: 12, rssBytes: 55_000_000, atNanoseconds: 7_000_000_000)
+        let cost = ServerCost(pid: 7, start: start, end: end, peakRSSBytes: 0, payloadBytesRelayed: 1, sessions: 1, connections: 2,
+                              steady: (from, to))
+        #expect(cost.cpuShare == 0.5 && cost.steadyCPUShare == 0.25 && cost.steadyWallSeconds == 4)
+        let backwards = ServerCost(pid: 7, start: start, end: end, peakRSSBytes: 0, payloadBytesRelayed: 1, sessions: 1, connections: 2,
+                                   steady: (to, from))
+        #expect(backwards.steadyCPUShare == nil)
     }
 
     @Test func clientCPUSaysHowBusyEachLwsThreadWas() {

@@ -140,6 +140,41 @@ def test_load_server_pid_reports_the_relays_cpu_and_memory(client_bin, relay_fac
 
 
 @pytest.mark.timeout(120)
+def test_load_idle_holds_every_connection_without_media_and_times_connecting_them(client_bin, relay_factory, certs, tmp_path):
+    relay = relay_factory()
+    report = tmp_path / "idle.json"
+    proc = subprocess.Popen([str(client_bin), "load", *map(str, relay_args(relay, certs, relay.token("alice"))), "--idle",
+                             "--pairs", "6", "--duration", "30s", "--connect-window", "2", "--server-pid", str(relay.proc.pid), "--report", str(report)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        # All 12 connections are held open at once (the relay counts them), then Ctrl-C ends the hold early.
+        wait_until(lambda: proc.poll() is not None or relay.http("GET", "/healthz").json()["connections"] >= 12,
+                   30, "the 6 idle pairs to connect")
+        assert proc.poll() is None, f"load --idle ended early ({proc.returncode}): {proc.communicate()}"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err}"
+    r = read_report(report)
+    assert r["config"]["idle"] is True and r["config"]["connectWindow"] == 2 and r["interrupted"] is True
+    assert r["pairs"] == {"requested": 6, "connected": 6, "completed": 6, "failed": 0, "cancelled": 0}, r["pairs"]
+    assert r["frames"]["sent"] == 0 and r["bytes"]["payloadReceived"] == 0, r["frames"]
+    assert r["createMs"]["count"] == 6 and r["welcomeMs"]["count"] == 12, (r["createMs"], r["welcomeMs"])
+    idle = r["idle"]
+    assert idle["sessionsCreated"] == 6 and idle["connectionsWelcomed"] == idle["connectionsRequested"] == 12, idle
+    assert 0 < idle["allWelcomedSeconds"] < 15 and idle["createSeconds"] > 0, idle
+    assert idle["rssBeforeSessionsBytes"] > 1_000_000, idle
+    assert r["server"]["rssPerConnectionBytes"] is not None, r["server"]
+    for s in r["sessions"]:
+        assert (Path(relay.data_dir) / "sessions" / s["sessionId"] / "session.json").is_file()
+    assert re.search(r"idle: 6 sessions created in [\d.]+ s; all 12 connections connected \(welcome\) in [\d.]+ s", out), out
+    assert "6 sessions created in" in err and "connecting" in err, err
+
+
+@pytest.mark.timeout(120)
 def test_load_with_a_relay_killed_mid_run_fails_with_a_report(client_bin, relay_factory, certs, tmp_path):
     relay = relay_factory()
     tok = relay.token("alice")
@@ -192,8 +227,10 @@ def test_load_unreachable_relay_exits_2(client_bin, certs):
     (["--server-pid=-4"], "--server-pid must be a process id"),
     (["--server-pid", "2147483000"], "--server-pid 2147483000: cannot read /proc/2147483000"),
     (["--url", "wss://127.0.0.1:1/m"], "--url goes with --mode mirror"),
+    (["--idle", "--record"], "--idle sends no media"),
+    (["--connect-window=-1"], "--connect-window must be 0 (no limit) to 100000"),
 ], ids=["pairs", "bitrate", "duration", "ramp", "fps", "workers", "frame-size", "screen-bitrate", "mode", "pid-negative",
-        "pid-missing", "url-without-mirror"])
+        "pid-missing", "url-without-mirror", "idle-record", "connect-window"])
 def test_load_bad_options_exit_64_with_a_clear_message(client_bin, args, message):
     p = load(client_bin, "--server", "https://127.0.0.1:1", "--token", "t.t", *args, timeout=30)
     assert p.returncode == 64, f"load {args}: exit {p.returncode}, expected 64: {p.stderr}"
@@ -205,9 +242,10 @@ def test_load_bad_options_exit_64_with_a_clear_message(client_bin, args, message
     (["--mode", "mirror", "--url", "https://127.0.0.1:1/m"], "is not a WebSocket URL"),
     (["--mode", "mirror", "--url", "wss://127.0.0.1:1/m", "--record"], "--record needs the vigrelay protocol"),
     (["--mode", "mirror", "--url", "wss://127.0.0.1:1/m", "--token", "t.t"], "--server and --token are for vigrelay mode"),
+    (["--mode", "mirror", "--url", "wss://127.0.0.1:1/m", "--idle"], "--idle needs the vigrelay protocol"),
     ([], "--server https://HOST:PORT is required"),
     (["--server", "https://127.0.0.1:1"], "--token is required"),
-], ids=["mirror-no-url", "mirror-bad-url", "mirror-record", "mirror-token", "no-server", "no-token"])
+], ids=["mirror-no-url", "mirror-bad-url", "mirror-record", "mirror-token", "mirror-idle", "no-server", "no-token"])
 def test_load_mode_options_are_checked(client_bin, args, message):
     p = load(client_bin, *args, timeout=30)
     assert p.returncode == 64, f"load {args}: exit {p.returncode}, expected 64: {p.stderr}"

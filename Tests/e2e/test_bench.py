@@ -1,0 +1,71 @@
+"""`bench/run.sh`, the benchmark driver: a quick run with tiny numbers against the binaries under test
+must write a BENCHMARKS-like file with every scenario's section, command lines and figures, so the
+script does not rot. (The figures themselves are not judged here: this machine may be busy.)"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from conftest import BIN_DIR, REPO
+
+
+@pytest.mark.timeout(150)
+def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrelay_bin, client_bin, tmp_path):
+    out = tmp_path / "BENCHMARKS.md"
+    work = tmp_path / "work"
+    cmd = [str(REPO / "bench" / "run.sh"), "--quick", "--bin-dir", str(BIN_DIR), "--certs", str(tmp_path / "certs"),
+           "--work", str(work), "--out", str(out), "--seconds", "2", "--search-start", "2", "--search-max", "2",
+           "--search-seconds", "1", "--search-budget", "25", "--idle-pairs", "5", "--pipe-mb", "20"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=140, stdin=subprocess.DEVNULL, cwd=tmp_path)
+    assert p.returncode == 0, f"bench/run.sh exited {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    assert out.is_file(), f"no {out}:\n{p.stderr[-2000:]}"
+    md = out.read_text()
+
+    sections = re.split(r"^## ", md, flags=re.M)
+    titles = [s.splitlines()[0] for s in sections[1:]]
+    for prefix in ("Machine", "Summary", "1. One pair", "2. 10 pairs", "3. Recorded pairs", "4. 10 idle connections",
+                   "5. The physical reference", "Where the server's time goes"):
+        assert any(t.startswith(prefix) for t in titles), f"no section '{prefix}' in {titles}"
+    section = {t.split(" ")[0]: s for t, s in zip(titles, sections[1:])}
+
+    # How to reproduce, and the machine.
+    assert "bench/run.sh --quick" in md
+    for field in ("| CPU |", "| cores | ", "| RAM |", "| OS, kernel |", "| Swift | Swift version", "| libwebsockets | libwebsockets",
+                  "| OpenSSL | libssl3"):
+        assert field in section["Machine"], f"machine info lacks {field!r}"
+
+    number = r"\d[\d,]*\.\d+"
+    s1 = section["1."]
+    assert "vigrelay-client load" in s1 and "--frame-size 65536 --bitrate 0" in s1 and "--record" in s1, s1
+    assert re.search(rf"\| recording off \| {number} \| {number} \| {number} \|", s1), s1
+    assert re.search(rf"\| recording on \| {number} \| {number} \| {number} \|", s1), s1
+    s2 = section["2."]
+    assert "--pairs 10 --bitrate 2.5M" in s2
+    assert re.search(rf"^\| 1[^|]* \| \d+ \| {number} \| {number} \| {number} \|", s2, re.M), s2
+    s3 = section["3."]
+    assert "--record" in s3 and "--pairs PAIRS" in s3
+    assert re.search(rf"^\| 2 \| \d+ \| {number} \| {number} \| {number} \|", s3, re.M), s3
+    s4 = section["4."]
+    assert "--idle --pairs 5" in s4
+    assert re.search(rf"\| 10 of 10 \| {number} s \| {number} s \|", s4), s4
+    assert re.search(rf"{number} KB", s4), s4
+    s5 = section["5."]
+    assert "socat" in s5 and "OPENSSL-LISTEN" in s5
+    assert re.search(rf"\| TLS pipe \(socat; TLSv1\.3 \S+\) \| {number} \| {number} \| {number} \|", s5), s5
+    assert re.search(rf"throughput is \*\*{number}x\*\* the pipe's", s5), s5
+
+    summary = section["Summary"]
+    rows = [l for l in summary.splitlines() if l.startswith("| ") and not l.startswith("| scenario")]
+    assert len(rows) == 7, summary
+    assert all(re.search(r"\| (met|\*\*not met\*\*|n/a|-) \|$", r) for r in rows), rows
+
+    # No secret reaches the file: the token is shown as "$TOKEN".
+    assert '--token "$TOKEN"' in md
+    assert not re.search(r"eyJ[\w-]+\.[\w-]+", md), "a token leaked into BENCHMARKS.md"
+    # The reports it read are kept in the work directory; the servers' data directories are not.
+    for name in ("s1", "s1-record", "s2", "s3-2", "s4", "s5"):
+        assert (work / f"{name}.json").is_file(), f"{name}.json missing in {sorted(p.name for p in work.iterdir())}"
+    assert not list(work.glob("data-*")), "server data directories left behind"

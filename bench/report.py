@@ -1,0 +1,629 @@
+#!/usr/bin/env python3
+"""Helpers of bench/run.sh (standard library only):
+
+    bench/report.py machine --bin-dir DIR --out machine.json   what this machine is (CPU, RAM, kernel, versions)
+    bench/report.py step-ok REPORT.json                        scenario 3's verdict on a step: exit 0 carried, 1 not carried,
+                                                               2 the load generator itself was late (say why)
+    bench/report.py tester-late REPORT.json --ms N             exit 0 if 1% of the frames were queued N ms or more late
+    bench/report.py write --work DIR --out BENCHMARKS.md       the markdown from the reports run.sh left in DIR
+
+The work directory holds, per scenario NAME: NAME.json (the `vigrelay-client load --report`, or
+tls_pipe.py's report for s5), NAME.cmd (the command as shown), NAME.rc (its exit status),
+NAME.loadavg (the machine's load average when it started), NAME.server.cmd, and with --profile
+NAME.perf.txt (`perf report --sort dso,sym`); plus run.env (key=value) and machine.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+# Targets of issue 4 (2 cores, the load generator on the same machine).
+GB_PER_CPU_S_PLAIN = 1.5
+GB_PER_CPU_S_RECORDING = 1.2
+LATENCY_P99_MS = 1.0
+SEARCH_P99_MS = 50.0
+SESSIONS_PER_CORE = 2000
+RSS_PER_CONNECTION_BYTES = 40_000  # 40 KB, as the load tester prints KB (10^3 bytes)
+CONNECT_ALL_SECONDS = 5.0
+# A scenario 3 step whose load generator queued 1% of its frames this late or later says more about
+# the machine than about the relay: it is retried once, and otherwise ends the search.
+TESTER_LATE_MS = SEARCH_P99_MS / 2
+
+
+# --- machine ---------------------------------------------------------------------------------------
+
+def sh(cmd: list[str], timeout: float = 30) -> str:
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        return (p.stdout or p.stderr).strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def package_version(pattern: str) -> str | None:
+    out = sh(["dpkg-query", "-W", "-f", "${Package} ${Version} ${db:Status-Abbrev}\n", pattern])
+    found = [line.split()[:2] for line in out.splitlines() if line.strip().endswith("ii")]
+    return ", ".join(f"{name} {version}" for name, version in found) or None
+
+
+def machine(bin_dir: str, out: str) -> int:
+    cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+    model = next((l.split(":", 1)[1].strip() for l in cpuinfo.splitlines() if l.startswith("model name")), platform.processor())
+    flags = next((l.split(":", 1)[1].split() for l in cpuinfo.splitlines() if l.startswith("flags")), [])
+    meminfo = Path("/proc/meminfo").read_text()
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))
+    os_release = Path("/etc/os-release").read_text() if Path("/etc/os-release").exists() else ""
+    pretty = re.search(r'^PRETTY_NAME="?([^"\n]*)', os_release, re.M)
+    linked = sh(["ldd", str(Path(bin_dir) / "vigrelay")])
+    libs = sorted({m.group(1) for m in re.finditer(r"^\s*(lib(?:websockets|ssl|crypto)\S*)\s+=>", linked, re.M)})
+    info = {
+        "cpuModel": model,
+        "cores": os.cpu_count(),
+        "aesFlags": [f for f in ("aes", "vaes", "avx2", "avx512f") if f in flags],
+        "memoryGiB": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "os": pretty.group(1) if pretty else platform.platform(),
+        "swift": (sh(["swift", "--version"]).splitlines() or ["(swift not on PATH)"])[0],
+        "libwebsockets": package_version("libwebsockets[0-9]*"),
+        "libssl": package_version("libssl3*"),
+        "openssl": sh(["openssl", "version"]),
+        "socat": package_version("socat"),
+        "perf": sh(["perf", "--version"]) or None,
+        "linkedLibraries": libs,
+        "loadAverageAtStart": Path("/proc/loadavg").read_text().split()[:3],
+    }
+    Path(out).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+# --- scenario 3's verdict ---------------------------------------------------------------------------
+
+def step_problems(r: dict | None) -> list[str]:
+    """Why a scenario 3 step does not count as carried (empty: it does)."""
+    if r is None:
+        return ["no report (the load did not finish)"]
+    problems = []
+    if not r.get("passed"):
+        errors = {**r["errors"]["relay"], **r["errors"]["client"]}
+        problems.append(f"failed (exit {r['exitCode']}; {r['pairs']['failed']} pair(s) failed"
+                        + (": " + ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) if errors else "") + ")")
+    if r["frames"]["lost"]:
+        problems.append(f"{r['frames']['lost']} frame(s) lost")
+    if r["latencyMs"]["p99"] >= SEARCH_P99_MS:
+        problems.append(f"p99 {r['latencyMs']['p99']:.1f} ms >= {SEARCH_P99_MS:.0f} ms")
+    if (r.get("client") or {}).get("saturated"):
+        problems.append("the load generator was saturated")
+    return problems
+
+
+def step_verdict(r: dict | None) -> tuple[str, list[str]]:
+    """`carried`, `failed`, or `tester` (only the load generator's own lateness stood in the way: its
+    lws threads saturated, or the latency over the limit while it queued 1% of the frames at least
+    half the limit late, i.e. the machine did not give it the CPU to keep time), with the reasons."""
+    problems = step_problems(r)
+    if not problems:
+        return "carried", []
+    if r is not None and r.get("passed") and not r["frames"]["lost"]:
+        lag = r["sendLagMs"]["p99"]
+        if (r.get("client") or {}).get("saturated") or lag >= TESTER_LATE_MS:
+            return "tester", problems + ([f"the load generator queued 1% of its frames {lag:.0f} ms or more late"]
+                                         if lag >= TESTER_LATE_MS else [])
+    return "failed", problems
+
+
+def load_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def step_ok(path: str) -> int:
+    kind, problems = step_verdict(load_json(Path(path)))
+    say = {"carried": "carried", "failed": "not carried: ", "tester": "the load generator was late: "}[kind]
+    print(f"bench: {Path(path).stem}: {say}{'; '.join(problems)}", file=sys.stderr)
+    return {"carried": 0, "failed": 1, "tester": 2}[kind]
+
+
+def tester_late(path: str, ms: float) -> int:
+    r = load_json(Path(path))
+    return 0 if r is not None and r["sendLagMs"]["p99"] >= ms else 1
+
+
+# --- the markdown ---------------------------------------------------------------------------------
+
+def fmt(value, digits: int = 2, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.{digits}f}{unit}"
+
+
+def met(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "**not met**")
+
+
+class Work:
+    """The reports of one run of bench/run.sh."""
+
+    def __init__(self, directory: Path):
+        self.dir = directory
+        self.env = {}
+        env = directory / "run.env"
+        if env.exists():
+            for line in env.read_text().splitlines():
+                key, _, value = line.partition("=")
+                self.env[key] = value
+        self.machine = load_json(directory / "machine.json") or {}
+
+    def report(self, name: str) -> dict | None:
+        return load_json(self.dir / f"{name}.json")
+
+    def text(self, name: str, suffix: str) -> str:
+        p = self.dir / f"{name}.{suffix}"
+        return p.read_text().strip() if p.exists() else ""
+
+    def command_block(self, *names: str) -> list[str]:
+        lines = ["```sh"]
+        for name in names:
+            server = self.text(name, "server.cmd")
+            if server:
+                lines.append(f"# server ({name})")
+                lines.append(server)
+            cmd = self.text(name, "cmd")
+            if cmd:
+                lines.append(cmd if not server else f"{cmd}")
+        lines.append("```")
+        return lines
+
+    def started_under(self, name: str) -> str:
+        load = self.text(name, "loadavg")
+        return f"machine load average when it started: {load}" if load else ""
+
+
+def server_gb_per_cpu_s(r: dict | None) -> float | None:
+    per_gb = ((r or {}).get("server") or {}).get("cpuSecondsPerGB")
+    return 1 / per_gb if per_gb else None
+
+
+def scenario1(w: Work, summary: list) -> list[str]:
+    out = ["## 1. One pair, 64 KiB frames, as fast as possible (wss)", ""]
+    out += ["One session; the family sends 64 KiB frames as fast as its 4 MiB window allows; the practitioner receives "
+            "and checks every byte. The server's CPU is read from `/proc/PID/stat` over the run.", ""]
+    out += w.command_block("s1", "s1-record")
+    out += ["", "| | MB/s | server CPU-s per GB | GB per server CPU-s | server CPU share | client CPU share (lws threads busy) | lost | result |",
+            "|---|---|---|---|---|---|---|---|"]
+    for name, label in (("s1", "recording off"), ("s1-record", "recording on")):
+        r = w.report(name)
+        if r is None:
+            out.append(f"| {label} | no report (exit {w.text(name, 'rc') or '?'}) | | | | | | |")
+            continue
+        s, c = r.get("server") or {}, r.get("client") or {}
+        busy = ", ".join(f"{b * 100:.0f}%" for b in c.get("lwsThreadBusy", []))
+        out.append(f"| {label} | {fmt(r['throughputMBps'], 1)} | {fmt(s.get('cpuSecondsPerGB'), 3)} | "
+                   f"{fmt(server_gb_per_cpu_s(r), 3)} | {fmt(s.get('cpuShare'), 3)} | {fmt(c.get('cpuShare'), 2)} ({busy}) | "
+                   f"{r['frames']['lost']} | {'OK' if r['passed'] else 'FAILED'} |")
+    s1 = w.report("s1") or {}
+    share = (s1.get("server") or {}).get("cpuShare")
+    if share is not None and share < 0.5:
+        client = s1.get("client") or {}
+        out += ["", f"The server used {share:.2f} of a core while the pair streamed as fast as it could, so one pair's rate was "
+                "not bounded by the server's CPU: it is how fast bytes go round the whole loop (one stream with a 4 MiB window "
+                "through the load generator, every byte checked, the relay and the kernel, on two cores shared with other "
+                "work)"
+                + (f"; the load generator's busiest lws thread was {max(client['lwsThreadBusy']) * 100:.0f}% busy, so here it "
+                   "was the limit" if client.get("saturated") else "")
+                + ". The server's CPU per GB is the figure the target is about."]
+    plain, rec = server_gb_per_cpu_s(w.report("s1")), server_gb_per_cpu_s(w.report("s1-record"))
+    ok_plain = None if plain is None else plain >= GB_PER_CPU_S_PLAIN
+    ok_rec = None if rec is None else rec >= GB_PER_CPU_S_RECORDING
+    out += ["", f"Target: at least {GB_PER_CPU_S_PLAIN} GB relayed per server CPU-second with recording off: "
+            f"{fmt(plain, 3)}, {met(ok_plain)}; at least {GB_PER_CPU_S_RECORDING} with recording on (nginx+nchan measured "
+            f"about 1.36 here): {fmt(rec, 3)}, {met(ok_rec)}.", ""]
+    for name in ("s1", "s1-record"):
+        if w.text(name, "loadavg"):
+            out.append(f"- {name}: {w.started_under(name)}")
+    out.append("")
+    summary.append(("1. one pair, 64 KiB, recording off", f"{fmt(plain, 3)} GB per server CPU-s "
+                    f"({fmt((w.report('s1') or {}).get('throughputMBps'), 1)} MB/s)", f">= {GB_PER_CPU_S_PLAIN}", met(ok_plain)))
+    summary.append(("1. same, recording on", f"{fmt(rec, 3)} GB per server CPU-s "
+                    f"({fmt((w.report('s1-record') or {}).get('throughputMBps'), 1)} MB/s)", f">= {GB_PER_CPU_S_RECORDING}", met(ok_rec)))
+    return out
+
+
+def scenario2(w: Work, summary: list) -> list[str]:
+    runs = [(name, w.report(name)) for name in ("s2", "s2-2") if (w.dir / f"{name}.cmd").exists()]
+    out = ["## 2. 10 pairs at 2.5 Mbit/s: added one-way latency", ""]
+    out += ["Ten sessions, each family streaming camera-like frames (10 fps, a keyframe a second) at 2.5 Mbit/s. "
+            "Latency is one-way, from when each frame was due to its arrival at the practitioner (one clock, same host): "
+            "what the relay adds, plus the load generator's own sending and receiving on the same two cores. *Send lag* is "
+            "how late the load generator itself queued the frames; when its p99 is over 1 ms (the machine did not give it "
+            "the CPU to keep time) the scenario is run a second time, and the run with the smaller send lag counts.", ""]
+    out += w.command_block("s2")
+    done = [(name, r) for name, r in runs if r is not None]
+    headline = min(done, key=lambda nr: nr[1]["sendLagMs"]["p99"]) if done else None
+    ok = None
+    if not done:
+        out += ["", f"No report (exit {w.text('s2', 'rc') or '?'})."]
+    else:
+        out += ["", "| run | frames | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | send lag p99 ms | server CPU share | lost | load avg at start | result |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for i, (name, r) in enumerate(runs, 1):
+            if r is None:
+                out.append(f"| {i} | no report | | | | | | | | | | |")
+                continue
+            l, lag = r["latencyMs"], r["sendLagMs"]
+            out.append(f"| {i}{' (counts)' if len(done) > 1 and name == headline[0] else ''} | {l['count']} | {l['p50']:.3f} | "
+                       f"{l['p90']:.3f} | {l['p99']:.3f} | {l['p99.9']:.3f} | {l['max']:.3f} | {lag['p99']:.3f} | "
+                       f"{fmt((r.get('server') or {}).get('cpuShare'), 3)} | {r['frames']['lost']} | {w.text(name, 'loadavg')} | "
+                       f"{'OK' if r['passed'] else 'FAILED'} |")
+        r = headline[1]
+        l, lag = r["latencyMs"], r["sendLagMs"]
+        ok = l["p99"] < LATENCY_P99_MS
+        out += ["", f"Target: p99 under {LATENCY_P99_MS:.0f} ms: {l['p99']:.3f} ms, {met(ok)}."
+                + (" The load generator was saturated, so this overstates the relay's part." if (r.get("client") or {}).get("saturated") else "")
+                + (f" The load generator itself queued 1% of the frames {lag['p99']:.1f} ms or more after they were due: "
+                   f"the machine was short of CPU, and the latency includes that wait." if lag["p99"] > LATENCY_P99_MS else "")]
+    out.append("")
+    l = headline[1]["latencyMs"] if headline else {}
+    summary.append(("2. 10 pairs x 2.5 Mbit/s, one-way latency",
+                    f"p50 {fmt(l.get('p50'), 3)} ms, p99 {fmt(l.get('p99'), 3)} ms", f"p99 < {LATENCY_P99_MS:.0f} ms", met(ok)))
+    return out
+
+
+def scenario3(w: Work, summary: list) -> list[str]:
+    tries = {}  # (pairs, try) -> name
+    for p in w.dir.glob("s3-*.cmd"):
+        m = re.fullmatch(r"s3-(\d+)(?:-(\d+))?", p.stem)
+        if m:
+            tries[(int(m.group(1)), int(m.group(2) or 1))] = p.stem
+    steps = [(n, t, name, w.report(name)) for (n, t), name in sorted(tries.items())]
+    out = ["## 3. Recorded pairs at 2.5 Mbit/s: how many this machine carries", ""]
+    out += [f"Each step is a fresh server and a `load --record` run: every pair creates a session, the family consents, "
+            f"the practitioner records, the family streams 2.5 Mbit/s camera-like frames. The count starts at "
+            f"{w.env.get('searchStart', '?')}, doubles while a step is carried (zero loss, p99 under {SEARCH_P99_MS:.0f} ms, no "
+            f"failed pair, the load generator on time), then the gap to the first count not carried is halved twice, "
+            f"within {w.env.get('searchBudget', '?')} s in all. A step where only the load generator was late (its lws "
+            f"threads saturated, or 1% of its frames queued {TESTER_LATE_MS:.0f} ms or more late: the machine did not give it "
+            f"the CPU) is run once more before it counts as not carried. The server's CPU share is the steady one "
+            f"(`server.steadyCpuShare`: "
+            f"while every pair streams, without session setup and closing). **The load generator shares the two cores with "
+            f"the server**, so the largest count here is what this machine can generate and check, not the relay's limit; "
+            f"sessions per core is derived as pairs / server CPU share.", ""]
+    if steps:
+        first, _, first_name, _ = steps[0]
+        out += ["Command of each step (PAIRS replaced by the count):", "```sh"]
+        cmd = w.text(first_name, "cmd")
+        out.append(re.sub(rf"--pairs {first}\b", "--pairs PAIRS", cmd).replace(first_name, "s3-PAIRS"))
+        out += ["```", "",
+                "| pairs | lost | p99 ms | send lag p99 ms | server CPU share (steady) | sessions per core | client CPU share (busiest lws thread) | recordings stopped | load avg at start | verdict |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
+    best = None
+    for n, t, name, r in steps:
+        kind, problems = step_verdict(r)
+        label = f"{n}" + (" (2nd try)" if t > 1 else "")
+        verdict = {"carried": "carried", "failed": "not carried: ", "tester": "the load generator was late: "}[kind] + "; ".join(problems)
+        if r is None:
+            out.append(f"| {label} | | | | | | | | {w.text(name, 'loadavg')} | {verdict} |")
+            continue
+        s, c = r.get("server") or {}, r.get("client") or {}
+        share = s.get("steadyCpuShare") or s.get("cpuShare")
+        per_core = n / share if share else None
+        busiest = max(c.get("lwsThreadBusy") or [0])
+        rec = (r.get("recordings") or {}).get("stopped")
+        out.append(f"| {label} | {r['frames']['lost']} | {r['latencyMs']['p99']:.2f} | {r['sendLagMs']['p99']:.2f} | "
+                   f"{fmt(share, 3)} | {fmt(per_core, 0)} | {fmt(c.get('cpuShare'), 2)} ({busiest * 100:.0f}%) | {rec} | "
+                   f"{w.text(name, 'loadavg')} | {verdict} |")
+        if kind == "carried" and (best is None or n > best[0]):
+            best = (n, share, per_core)
+    ok = None
+    if best:
+        n, share, per_core = best
+        ok = per_core is not None and per_core >= SESSIONS_PER_CORE
+        out += ["", f"Largest count carried: **{n} recorded pairs**, the server using {fmt(share, 3)} of one core: "
+                f"**{fmt(per_core, 0)} sessions per server core** (target at least {SESSIONS_PER_CORE}: {met(ok)})."]
+        tried_more = [m for m, _, _, _ in steps if m > n]
+        if not tried_more:
+            out.append("No larger count was tried (the search's maximum or time budget), so the machine may carry more.")
+    else:
+        out += ["", "No step was carried." if steps else "Scenario 3 did not run."]
+    above = [st for st in steps if best is None or st[0] > best[0]]
+    if above:
+        n = above[0][0]
+        last = [st for st in above if st[0] == n][-1]
+        kind, _ = step_verdict(last[3])
+        r = last[3]
+        if kind == "tester" and r is not None:
+            out += ["", f"At {n} pairs, the first count not carried, the load generator could not keep time on this machine "
+                    f"(1% of its frames queued {r['sendLagMs']['p99']:.0f} ms or more late"
+                    + (", on every try" if len([st for st in above if st[0] == n]) > 1 else "")
+                    + "): the largest count carried is bounded by this shared machine, not found at the relay's limit."]
+        elif r is not None:
+            share = (r.get("server") or {}).get("steadyCpuShare") or (r.get("server") or {}).get("cpuShare") or 0
+            client = (r.get("client") or {}).get("cpuShare") or 0
+            cores = w.machine.get("cores") or 2
+            syscalls = (" (its time in system calls is under \"Where the server's time goes\")"
+                        if w.text("s3-syscalls", "strace.txt") else "")
+            if share + client >= 0.75 * cores:
+                out += ["", f"At {n} pairs, the first count not carried, the server ({share:.2f} of a core) and the load generator "
+                        f"({client:.2f}) together used {share + client:.1f} of the machine's {cores} cores: the machine was nearly "
+                        f"full, so this is about the most it can both generate and relay{syscalls}."]
+            elif share < 0.6:
+                out += ["", f"At {n} pairs, the first count not carried, the server used {share:.2f} of a core, so it was not "
+                        f"short of CPU{syscalls}."]
+    out.append("")
+    summary.append(("3. recorded pairs at 2.5 Mbit/s", f"{best[0]} pairs, server CPU share {fmt(best[1], 3)}: "
+                    f"{fmt(best[2], 0)} sessions per core" if best else "none carried",
+                    f">= {SESSIONS_PER_CORE} per core, zero loss, p99 < {SEARCH_P99_MS:.0f} ms", met(ok)))
+    return out
+
+
+def scenario4(w: Work, summary: list) -> list[str]:
+    r = w.report("s4")
+    pairs = int(w.env.get("idlePairs", "0") or 0)
+    out = [f"## 4. {2 * pairs:,} idle connections", ""]
+    window = w.env.get("connectWindow", "0")
+    out += ["`load --idle`: every session is created first (one `POST /v1/sessions` each, at most 32 at once; the relay "
+            "writes and fsyncs each session on its disk thread), then both sides of every pair connect (TCP, TLS 1.3, "
+            f"WebSocket upgrade, `hello`; with `--connect-window {window}` at most {window} pairs connecting at a time, so a "
+            "burst of thousands of handshakes does not pile up into the relay's 5 s handshake and hello timeouts), hold "
+            "without media until all are up and then for `--duration`, then say `bye`. *Time to connect all* is from "
+            "starting the connections to the last `welcome`; RSS per connection is (peak - start) / connections, the start "
+            "read after the sessions were created, the peak while all were up.", ""]
+    out += w.command_block("s4")
+    ok_time = ok_rss = None
+    if r is None:
+        out += ["", f"No report (exit {w.text('s4', 'rc') or '?'})."]
+    else:
+        idle, s = r.get("idle") or {}, r.get("server") or {}
+        t = idle.get("allWelcomedSeconds")
+        rss = s.get("rssPerConnectionBytes")
+        ok_time = t is not None and t < CONNECT_ALL_SECONDS
+        ok_rss = rss is not None and rss <= RSS_PER_CONNECTION_BYTES
+        errors = {**r["errors"]["relay"], **r["errors"]["client"]}
+        out += ["", "| connections welcomed | time to connect all | creating the sessions first | connect p50 / p99 | welcome p50 / p99 | "
+                "server RSS per connection | server RSS before sessions / start / peak | failed pairs |",
+                "|---|---|---|---|---|---|---|---|",
+                f"| {idle.get('connectionsWelcomed')} of {idle.get('connectionsRequested')} | "
+                f"{fmt(t, 2, ' s') if t is not None else 'not all connected'} | {fmt(idle.get('createSeconds'), 2, ' s')} | "
+                f"{r['connectMs']['p50'] / 1000:.2f} / {r['connectMs']['p99'] / 1000:.2f} s | "
+                f"{r['welcomeMs']['p50'] / 1000:.2f} / {r['welcomeMs']['p99'] / 1000:.2f} s | "
+                f"{fmt(rss / 1000 if rss is not None else None, 1, ' KB')} | "
+                f"{fmt((idle.get('rssBeforeSessionsBytes') or 0) / 1e6, 1)} / {fmt(s.get('rssStartBytes', 0) / 1e6, 1)} / "
+                f"{fmt(s.get('rssPeakBytes', 0) / 1e6, 1)} MB | {r['pairs']['failed']}"
+                + (" (" + ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) + ")" if errors else "") + " |"]
+        out += ["", f"Targets: all {2 * pairs:,} connections up in under {CONNECT_ALL_SECONDS:.0f} s: "
+                f"{fmt(t, 2, ' s') if t is not None else 'not all connected'}, {met(ok_time)}; at most "
+                f"{RSS_PER_CONNECTION_BYTES // 1000} KB server RSS per idle connection: {fmt(rss / 1000 if rss else None, 1, ' KB')}, "
+                f"{met(ok_rss)}. Creating the sessions is not part of the target and is reported apart."]
+    out += ["", f"- {w.started_under('s4')}", ""]
+    idle = (r or {}).get("idle") or {}
+    rss = ((r or {}).get("server") or {}).get("rssPerConnectionBytes")
+    summary.append((f"4. {2 * pairs:,} idle connections: time to connect all",
+                    fmt(idle.get("allWelcomedSeconds"), 2, " s") if idle.get("allWelcomedSeconds") is not None
+                    else f"{idle.get('connectionsWelcomed', 0)} of {2 * pairs} connected",
+                    f"< {CONNECT_ALL_SECONDS:.0f} s", met(ok_time)))
+    summary.append(("4. server RSS per idle connection", fmt(rss / 1000 if rss is not None else None, 1, " KB"),
+                    f"<= {RSS_PER_CONNECTION_BYTES // 1000} KB", met(ok_rss)))
+    return out
+
+
+def scenario5(w: Work, summary: list) -> list[str]:
+    p, r = w.report("s5"), w.report("s1")
+    out = ["## 5. The physical reference: scenario 1 over a plain TLS byte pipe", ""]
+    out += ["The same shape as the relay without WebSocket, sessions or checks: a socat sender sends bytes from /dev/zero "
+            "over TLS to a socat in the middle, which decrypts them and encrypts them again towards a socat receiver "
+            "(64 KiB reads and writes, OpenSSL's defaults on both hops). MB/s is from starting the sender to the receiver's "
+            "end of stream; the middle's CPU is its user + system time (wait4). The run with the median throughput "
+            "of several is shown.", ""]
+    out += w.command_block("s5")
+    if p is None:
+        out += ["", f"No report (exit {w.text('s5', 'rc') or '?'}): {w.text('s5', 'err')[-300:]}", ""]
+        summary.append(("5. vigrelay / plain TLS pipe", "n/a", "(reference)", "n/a"))
+        return out
+    out += ["", "The three processes, as run:", "```sh", p["commands"]["receiver"], p["commands"]["middle"], p["commands"]["sender"], "```",
+            "", "| | MB/s | CPU-s per GB (server / middle) | GB per CPU-s |", "|---|---|---|---|",
+            f"| TLS pipe (socat; {', '.join(p.get('tlsVersions') or [])} {', '.join(p.get('tlsCiphers') or [])}) | "
+            f"{p['throughputMBps']:.1f} | {p['middleCpuSecondsPerGB']:.3f} | {fmt(p.get('middleGBPerCpuSecond'), 3)} |"]
+    runs = ", ".join(f"{x['throughputMBps']:.0f} MB/s at {x['middleCpuSecondsPerGB']:.3f} CPU-s/GB" for x in p.get("runs", []))
+    ratio_mbps = ratio_cost = None
+    if r is not None and (r.get("server") or {}).get("cpuSecondsPerGB"):
+        s = r["server"]
+        out.append(f"| vigrelay, scenario 1 (recording off) | {r['throughputMBps']:.1f} | {s['cpuSecondsPerGB']:.3f} | "
+                   f"{fmt(server_gb_per_cpu_s(r), 3)} |")
+        ratio_mbps = r["throughputMBps"] / p["throughputMBps"]
+        ratio_cost = s["cpuSecondsPerGB"] / p["middleCpuSecondsPerGB"]
+        out += ["", f"vigrelay's throughput is **{ratio_mbps:.2f}x** the pipe's, and it spends **{ratio_cost:.2f}x** the pipe's "
+                f"CPU per GB relayed (efficiency {1 / ratio_cost:.2f}x). All runs of the pipe: {runs}.", "",
+                "The throughputs come from different load generators (socat moving zeros, against `vigrelay-client` framing, "
+                "pacing and checking every byte on the same two cores), so the ratio of CPU per GB, the middle process against "
+                "the relay, is the like-for-like comparison."]
+    out += ["", f"- {w.started_under('s5')}", ""]
+    summary.append(("5. vigrelay vs plain TLS pipe", f"throughput {fmt(ratio_mbps, 2)}x, CPU per GB {fmt(ratio_cost, 2)}x "
+                    f"(pipe: {p['throughputMBps']:.0f} MB/s, {p['middleCpuSecondsPerGB']:.3f} CPU-s/GB)", "(reference)", "-"))
+    return out
+
+
+PERF_LINE = re.compile(r"^\s*([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(.*?)\s*$")
+
+
+def group_of(dso: str) -> str:
+    d = dso.lower()
+    if "libssl" in d or "libcrypto" in d:
+        return "OpenSSL (libssl, libcrypto)"
+    if "libwebsockets" in d:
+        return "libwebsockets"
+    if d.startswith("[kernel"):
+        return "kernel (syscalls, TCP, copies, page cache)"
+    if d == "vigrelay":
+        return "Swift: vigrelay's own code"
+    if d.startswith(("libswift", "libfoundation", "lib_foundation", "libdispatch", "libblocksruntime")):
+        return "Swift: runtime and Foundation"
+    if d.startswith(("libc.so", "libc-", "ld-linux", "libm.so", "libpthread")):
+        return "libc (malloc, memcpy, ...)"
+    return "other"
+
+
+def profile_section(w: Work) -> list[str]:
+    out = ["## Where the server's time goes", ""]
+    found = False
+    for name, what in (("s1-profile", "scenario 1 (one pair, 64 KiB frames, recording off)"),
+                       ("s3-profile", f"scenario 3 ({w.text('s3-profile', 'pairs') or '?'} recorded pairs at 2.5 Mbit/s, "
+                                      "while all stream)"),
+                       ("s4-profile", "scenario 4 (connecting and holding the idle connections)")):
+        text = w.text(name, "perf.txt")
+        if not text:
+            continue
+        found = True
+        groups: dict[str, float] = {}
+        symbols: list[tuple[float, str, str]] = []
+        unresolved: dict[str, float] = {}
+        for line in text.splitlines():
+            m = PERF_LINE.match(line)
+            if not m:
+                continue
+            pct, dso, sym = float(m.group(1)), m.group(2), m.group(4)
+            groups[group_of(dso)] = groups.get(group_of(dso), 0) + pct
+            if re.fullmatch(r"0x[0-9a-f]+", sym):  # a stripped library: add its addresses up
+                unresolved[dso] = unresolved.get(dso, 0) + pct
+            else:
+                symbols.append((pct, dso, sym))
+        symbols += [(pct, dso, "(addresses without symbols, together)") for dso, pct in unresolved.items()]
+        total = sum(groups.values())
+        if total == 0:
+            out += [f"### {what}", "", "No samples: the server hardly ran while it was profiled.", ""]
+            continue
+        samples = re.search(r"^# Samples: (\S+)", text, re.M)
+        out += [f"### {what}", "",
+                f"`perf record -F 999 -g -p SERVER` during a separate run of the scenario, self time (`perf report --no-children "
+                f"--sort dso,sym`) of {samples.group(1) if samples else 'the'} samples"
+                + (f" ({total:.0f}% of them in the rows read)" if total < 95 else "") + "; by library:", "",
+                "| where | share of the server's CPU |", "|---|---|"]
+        for g, v in sorted(groups.items(), key=lambda kv: -kv[1]):
+            out.append(f"| {g} | {v:.1f}% |")
+        out += ["", "Top symbols (Debian's libwebsockets and libcrypto are stripped, so their time is shown per library):", "",
+                "| self | library | symbol |", "|---|---|---|"]
+        for pct, dso, sym in sorted(symbols, key=lambda s: -s[0])[:15]:
+            sym = sym if len(sym) <= 110 else sym[:107] + "..."
+            out.append(f"| {pct:.1f}% | {dso} | `{sym.replace('|', '/')}` |")
+        r = w.report(name)
+        if name == "s3-profile":
+            r = None  # perf ran for part of it only
+        if r is not None and r.get("server"):
+            out += ["", f"(That run, under perf: {r['throughputMBps']:.1f} MB/s, "
+                    f"{fmt(r['server'].get('cpuSecondsPerGB'), 3)} CPU-s per GB, server CPU share {fmt(r['server'].get('cpuShare'), 3)}.)"
+                    if name == "s1-profile" else
+                    f"(That run, under perf: {fmt((r.get('idle') or {}).get('allWelcomedSeconds'), 2, ' s')} to connect all, "
+                    f"server CPU {fmt(r['server'].get('cpuSeconds'), 2)} s.)"]
+        out.append("")
+    if not found:
+        out += ["Not profiled in this run: `bench/run.sh --profile` runs scenarios 1 and 4 once more under "
+                "`perf record -g` (scenario 3 at its largest count carried) and scenario 3's first failing count under "
+                "`strace -c -w`, and fills this section in.", ""]
+    return out
+
+
+STRACE_LINE = re.compile(r"^\s*([\d.]+)\s+([\d.]+)\s+(\d+)\s+(\d+)\s+(?:(\d+)\s+)?(\w+)\s*$")
+
+
+def syscalls_section(w: Work) -> list[str]:
+    text = w.text("s3-syscalls", "strace.txt")
+    if not text:
+        return []
+    rows = [m for m in (STRACE_LINE.match(l) for l in text.splitlines()) if m and m.group(6) != "total"]
+    if not rows:
+        return []
+    pairs = w.text("s3-syscalls", "pairs") or "?"
+    r = w.report("s3-syscalls")
+    out = [f"### scenario 3 at {pairs} recorded pairs: time in system calls", "",
+           f"`strace -c -w -f -p SERVER` for half of the streaming time of a separate run at {pairs} pairs (wall time in each "
+           "call, every thread of the server together: the lws thread, the disk writer, the reader). strace slows every call "
+           "down, so only the proportions mean something.", "",
+           "| system call | calls | seconds in it | per call | share |", "|---|---|---|---|---|"]
+    for m in sorted(rows, key=lambda m: -float(m.group(2)))[:8]:
+        out.append(f"| {m.group(6)} | {int(m.group(4)):,} | {float(m.group(2)):.2f} | {int(m.group(3)):,} µs | {float(m.group(1)):.1f}% |")
+    traced = float(w.text("s3-syscalls", "seconds") or 0)
+    fs = next((m for m in rows if m.group(6) in ("fsync", "fdatasync")), None)
+    if fs is not None and traced > 0:
+        busy = float(fs.group(2)) / traced
+        out += ["", f"{int(fs.group(4)):,} `{fs.group(6)}` calls took {float(fs.group(2)):.2f} s of the {traced:.0f} s traced: all on "
+                f"the one disk writer thread, one after another, so it spent about {busy * 100:.0f}% of its time in them. "
+                + ("That is near its limit: the writer falls behind, the relay pauses reading the families (backpressure) and "
+                   "the latency grows while the CPU is not the limit." if busy >= 0.5 else
+                   "That is a large part of its time, though not yet all of it." if busy >= 0.25 else
+                   "The disk was not the limit at this count.")
+                + " `futex` and `poll` are threads waiting (the writer and reader for work, the lws thread for sockets)."]
+    if r is not None and r.get("server"):
+        out += ["", f"(That run, under strace: p99 {r['latencyMs']['p99']:.1f} ms, server CPU share {fmt(r['server'].get('cpuShare'), 3)}.)"]
+    return out + [""]
+
+
+def write(work_dir: str, out_path: str) -> int:
+    w = Work(Path(work_dir))
+    m, env = w.machine, w.env
+    summary: list[tuple[str, str, str, str]] = []
+    body = scenario1(w, summary) + scenario2(w, summary) + scenario3(w, summary) + scenario4(w, summary) + scenario5(w, summary)
+    minutes = int(env.get("elapsedSeconds", "0") or 0)
+    lines = ["# vigrelay benchmarks", "",
+             f"Written by `bench/run.sh` ({env.get('mode', '?')} run{', with --profile' if env.get('profile') == '1' else ''}) "
+             f"on {env.get('started', '?')}, in {minutes // 60} min {minutes % 60} s. The figures are from one machine that other "
+             f"people were using at the same time (see the load averages), with the load generator on the same two cores as the "
+             f"server: read them as this machine's, not as the relay's limits.", "",
+             "Reproduce (from the repository root; reports and logs go to a temporary `$WORK` directory, named at the end):", "",
+             "```sh", env.get("invocation", "bench/run.sh"), "```", "",
+             "## Machine", "",
+             "| | |", "|---|---|",
+             f"| CPU | {m.get('cpuModel', '?')} ({', '.join(m.get('aesFlags', []))}) |",
+             f"| cores | {m.get('cores', '?')} |",
+             f"| RAM | {m.get('memoryGiB', '?')} GiB |",
+             f"| OS, kernel | {m.get('os', '?')}, Linux {m.get('kernel', '?')} |",
+             f"| Swift | {m.get('swift', '?')} |",
+             f"| libwebsockets | {m.get('libwebsockets') or '?'} |",
+             f"| OpenSSL | {m.get('libssl') or '?'} ({m.get('openssl', '?')}) |",
+             f"| linked by vigrelay | {', '.join(m.get('linkedLibraries', [])) or '?'} |",
+             f"| socat, perf | {m.get('socat') or 'not installed'}; {m.get('perf') or 'not installed'} |",
+             f"| load average at start | {' '.join(m.get('loadAverageAtStart', []))} |",
+             f"| binaries | `{env.get('binDir', '?')}` |", "",
+             "The server runs with `--log-level warning` (each scenario's exact server command is with its commands). "
+             "`$WORK` is the run's work directory, `$TOKEN` a practitioner token from `vigrelay token practitioner --id bench "
+             "--data-dir` of that server, `$SERVER_PID` its process id.", "",
+             "## Summary", "",
+             "| scenario | measured | target | |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in summary]
+    lines += [""] + body + profile_section(w) + syscalls_section(w)
+    Path(out_path).write_text("\n".join(lines).rstrip() + "\n")
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description="bench/run.sh's helpers")
+    sub = ap.add_subparsers(dest="what", required=True)
+    a = sub.add_parser("machine")
+    a.add_argument("--bin-dir", required=True)
+    a.add_argument("--out", required=True)
+    a = sub.add_parser("step-ok")
+    a.add_argument("report")
+    a = sub.add_parser("tester-late")
+    a.add_argument("report")
+    a.add_argument("--ms", type=float, required=True)
+    a = sub.add_parser("write")
+    a.add_argument("--work", required=True)
+    a.add_argument("--out", required=True)
+    args = ap.parse_args()
+    if args.what == "machine":
+        return machine(args.bin_dir, args.out)
+    if args.what == "step-ok":
+        return step_ok(args.report)
+    if args.what == "tester-late":
+        return tester_late(args.report, args.ms)
+    return write(args.work, args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
