@@ -65,10 +65,6 @@ func lwsWebSocketCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons,
     case LWS_CALLBACK_SERVER_WRITEABLE:
         guard let idSlot else { return -1 }
         return loop.webSocketWriteable(idSlot.pointee)
-    case LWS_CALLBACK_TIMER:
-        guard let idSlot else { return 0 }
-        loop.webSocketTimer(idSlot.pointee)
-        return 0
     case LWS_CALLBACK_CLOSED:
         if let idSlot, idSlot.pointee != 0 { loop.webSocketClosed(idSlot.pointee) }
         return 0

@@ -1,4 +1,5 @@
 import CLibWebSockets
+import Dispatch
 import VigRelayCore
 
 /// WebSocket callbacks of the service loop. Service thread only.
@@ -7,7 +8,9 @@ extension ServiceLoop {
         let conn = WebSocketConnection(id: id, wsi: wsi, queueLimit: core.limits.viewerQueueBytes)
         webSockets[id] = conn
         let path = header(wsi, WSI_TOKEN_GET_URI) ?? ""
-        lws_set_timer_usecs(wsi, Int64(core.limits.helloTimeoutSeconds) * 1_000_000)
+        if helloDeadlines.add(id, now: Self.monotonicMicros()), let context, let helloTimer {
+            helloTimer.schedule(context: context, afterMicroseconds: helloDeadlines.timeoutMicros)
+        }
         perform(core.opened(id, path: path))
         return 0
     }
@@ -54,9 +57,20 @@ extension ServiceLoop {
         return 0
     }
 
-    func webSocketTimer(_ id: ConnectionID) {
-        perform(core.helloTimedOut(id))
+    /// The oldest hello deadline came: connections still without a hello are told and closed (the
+    /// core ignores those that said hello meanwhile); the timer moves on to the next deadline.
+    func onHelloDeadline() {
+        let now = Self.monotonicMicros()
+        for id in helloDeadlines.expire(now: now) where webSockets[id] != nil {
+            perform(core.helloTimedOut(id))
+        }
+        if let next = helloDeadlines.nextDue(now: now), let context, let helloTimer {
+            helloTimer.schedule(context: context, afterMicroseconds: max(next, 1_000))
+        }
     }
+
+    /// Microseconds on the monotonic clock.
+    static func monotonicMicros() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000) }
 
     func webSocketClosed(_ id: ConnectionID) {
         guard let conn = webSockets.removeValue(forKey: id) else { return }

@@ -42,6 +42,9 @@ final class ServiceLoop {
     let pre = Int(vr_lws_pre())
 
     private var tick: TickTimer?
+    /// Hello deadlines of new WebSockets, and the one timer for the oldest (see `DeadlineQueue`).
+    var helloDeadlines: DeadlineQueue
+    private(set) var helloTimer: TickTimer?
     /// `--retention`, when set, and when its next sweep is due.
     private let retention: RetentionSweep?
     /// `session.jsonl` of each session: joins and leaves are appended on the writer thread.
@@ -72,6 +75,7 @@ final class ServiceLoop {
             RetentionSweep(retentionSeconds: $0, dataDir: configuration.dataDir, logger: logger)
         }
         self.nextRetentionSweep = Date().addingTimeInterval(TimeInterval(retention?.intervalSeconds ?? 0))
+        self.helloDeadlines = DeadlineQueue(timeoutMicros: Int64(core.limits.helloTimeoutSeconds) * 1_000_000)
         self.scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(vr_lws_pre()) + Self.fragmentSize, alignment: 16)
     }
 
@@ -93,6 +97,7 @@ final class ServiceLoop {
         let tick = TickTimer(owner: self)
         self.tick = tick
         tick.schedule(context: ctx, afterMicroseconds: 1_000_000)
+        helloTimer = TickTimer(owner: self, purpose: .helloDeadline)
         logger.info("vigrelay listening", metadata: ["url": "\(configuration.effectivePublicURL)", "data.dir": "\(configuration.dataDir)"])
         while !(shuttingDown && (webSockets.isEmpty || Date() >= shutdownDeadline)) {
             if lws_service(ctx, 0) < 0 { break }
@@ -110,6 +115,8 @@ final class ServiceLoop {
         context = nil
         tick.release()
         self.tick = nil
+        helloTimer?.release()
+        helloTimer = nil
     }
 
     /// Periodic wake-up: drains the inbox and, while shutting down, checks the deadline.
