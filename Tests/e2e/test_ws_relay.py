@@ -288,6 +288,46 @@ def test_late_joiner_cache_is_capped_at_8_mib(relay):
     f.close()
 
 
+class SkippingViewer:
+    """Reads a slow viewer's messages up to a signal or a frame: `skipped` notices (one before each
+    gap, saying how many frames are missing), frames in order. Each frame goes to
+    `check(header, data, gap)`, gap being the number of frames missing just before it."""
+
+    def __init__(self, ws: RawWebSocket, check) -> None:
+        self.ws, self.check = ws, check
+        self.last, self.skip, self.skipped = -1, None, 0
+
+    def read_until(self, marker: str | None = None, seq: int | None = None) -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            assert time.monotonic() < deadline, f"viewer did not get {marker or seq} in time"
+            m = self.ws.recv(timeout=30)
+            if m.kind == "text":
+                obj = json.loads(m.text)
+                if obj.get("type") == "skipped":
+                    assert self.skip is None, f"two 'skipped' notices in a row: {self.skip}, {obj}"
+                    assert obj.get("stream") == CAMERA and isinstance(obj.get("frames"), int) and obj["frames"] > 0, obj
+                    self.skip = obj
+                elif obj == {"type": "signal", "id": marker}:
+                    return
+                continue
+            assert m.kind == "binary", m
+            h = frame_header(m.data)
+            assert h["seq"] > self.last, f"frame {h['seq']} after {self.last}: out of order"
+            gap = h["seq"] - self.last - 1
+            if gap:
+                assert self.skip is not None, f"frames {self.last + 1}..{h['seq'] - 1} vanished without a 'skipped' notice"
+                assert self.skip["frames"] == gap, f"'skipped' says {self.skip['frames']} frames, {gap} are missing"
+                self.skipped += gap
+            else:
+                assert self.skip is None, f"'skipped' notice {self.skip} not followed by a gap"
+            self.check(h, m.data, gap)
+            self.skip = None
+            self.last = h["seq"]
+            if h["seq"] == seq:
+                return
+
+
 @pytest.mark.timeout(240)
 def test_slow_viewer_skips_to_next_keyframe_with_skipped_notice(relay, ssl_ctx):
     """A viewer more than 8 MiB behind loses whole frames up to a keyframe and is told 'skipped'
@@ -317,45 +357,18 @@ def test_slow_viewer_skips_to_next_keyframe_with_skipped_notice(relay, ssl_ctx):
         send(i)
     fam.send_text(json.dumps({"type": "signal", "id": "sync-1"}))
 
-    state = {"last": -1, "skip": None, "skipped": 0}
+    def check(h: dict, data: bytes, gap: int) -> None:
+        assert data == frame(h["seq"]), f"frame {h['seq']} altered in transit"
+        if gap:
+            assert h["flags"] & (F_KEY | F_INIT), f"after skipping, frame {h['seq']} is not a keyframe or init segment"
 
-    def read_until(marker: str | None, seq: int | None) -> None:
-        deadline = time.monotonic() + 60
-        while True:
-            assert time.monotonic() < deadline, f"viewer did not get {marker or seq} in time"
-            m = viewer.recv(timeout=30)
-            if m.kind == "text":
-                obj = json.loads(m.text)
-                if obj.get("type") == "skipped":
-                    assert state["skip"] is None, f"two 'skipped' notices in a row: {state['skip']}, {obj}"
-                    assert obj.get("stream") == CAMERA and isinstance(obj.get("frames"), int) and obj["frames"] > 0, obj
-                    state["skip"] = obj
-                elif obj == {"type": "signal", "id": marker}:
-                    return
-                continue
-            assert m.kind == "binary", m
-            h = frame_header(m.data)
-            assert m.data == frame(h["seq"]), f"frame {h['seq']} altered in transit"
-            assert h["seq"] > state["last"], f"frame {h['seq']} after {state['last']}: out of order"
-            gap = h["seq"] - state["last"] - 1
-            if gap:
-                assert state["skip"] is not None, f"frames {state['last'] + 1}..{h['seq'] - 1} vanished without a 'skipped' notice"
-                assert state["skip"]["frames"] == gap, f"'skipped' says {state['skip']['frames']} frames, {gap} are missing"
-                assert h["flags"] & (F_KEY | F_INIT), f"after skipping, frame {h['seq']} is not a keyframe or init segment"
-                state["skipped"] += gap
-            else:
-                assert state["skip"] is None, f"'skipped' notice {state['skip']} not followed by a gap"
-            state["skip"] = None
-            state["last"] = h["seq"]
-            if h["seq"] == seq:
-                return
-
-    read_until("sync-1", None)
+    reader = SkippingViewer(viewer, check)
+    reader.read_until("sync-1")
     # The viewer has caught up; the next keyframe reaches it, preceded by a notice if frames were lost.
     next_key = (n + gop - 1) // gop * gop
     send(next_key)
-    read_until(None, next_key)
-    assert state["skipped"] > 0, "64 MiB to a viewer that did not read: expected some frames to be skipped"
+    reader.read_until(seq=next_key)
+    assert reader.skipped > 0, "64 MiB to a viewer that did not read: expected some frames to be skipped"
     viewer.abort()
     fam.close()
 
@@ -430,51 +443,28 @@ def test_slow_viewer_of_a_webm_camera_resumes_at_a_keyframe_cluster(relay, ssl_c
         fam.send_frame(OP_BINARY, frame(i), timeout=30)
     fam.send_text(json.dumps({"type": "signal", "id": "sync-1"}))
 
-    state = {"last": -1, "skip": None, "skipped": 0, "resumed": 0}
+    resumed = []
 
-    def read_until(marker: str | None, seq: int | None) -> None:
-        deadline = time.monotonic() + 60
-        while True:
-            assert time.monotonic() < deadline, f"viewer did not get {marker or seq} in time"
-            m = viewer.recv(timeout=30)
-            if m.kind == "text":
-                obj = json.loads(m.text)
-                if obj.get("type") == "skipped":
-                    assert state["skip"] is None, f"two 'skipped' notices in a row: {state['skip']}, {obj}"
-                    assert obj.get("stream") == CAMERA and obj.get("frames", 0) > 0, obj
-                    state["skip"] = obj
-                elif obj == {"type": "signal", "id": marker}:
-                    return
-                continue
-            h = frame_header(m.data)
-            assert h["seq"] > state["last"], f"frame {h['seq']} after {state['last']}: out of order"
-            gap = h["seq"] - state["last"] - 1
-            if gap:
-                assert state["skip"] is not None and state["skip"]["frames"] == gap, \
-                    f"frames {state['last'] + 1}..{h['seq'] - 1} missing; notice: {state['skip']}"
-                assert h["flags"] == F_KEY, f"after skipping, frame {h['seq']} is flagged {h['flags']}, not keyframe"
-                resumed = m.data[16:]
-                assert payloads[h["seq"]].endswith(resumed), f"frame {h['seq']} is not its own payload cut"
-                assert _cluster_starts_with_keyframe(resumed), f"frame {h['seq']} does not resume at a keyframe cluster"
-                state["skipped"] += gap
-                state["resumed"] += 1
-            else:
-                assert state["skip"] is None, f"'skipped' notice {state['skip']} not followed by a gap"
-                assert m.data == frame(h["seq"]), f"frame {h['seq']} altered in transit"
-            state["skip"] = None
-            state["last"] = h["seq"]
-            if h["seq"] == seq:
-                return
+    def check(h: dict, data: bytes, gap: int) -> None:
+        if not gap:
+            assert data == frame(h["seq"]), f"frame {h['seq']} altered in transit"
+            return
+        assert h["flags"] == F_KEY, f"after skipping, frame {h['seq']} is flagged {h['flags']}, not keyframe"
+        cut = data[16:]
+        assert payloads[h["seq"]].endswith(cut), f"frame {h['seq']} is not its own payload cut"
+        assert _cluster_starts_with_keyframe(cut), f"frame {h['seq']} does not resume at a keyframe cluster"
+        resumed.append(h["seq"])
 
-    read_until("sync-1", None)
+    reader = SkippingViewer(viewer, check)
+    reader.read_until("sync-1")
     # The viewer keeps up from here (each frame read before the next is sent): the stream resumes at
     # its next keyframe cluster if it was still skipping, and everything after arrives.
     for i in range(first_part, len(payloads)):
         fam.send_frame(OP_BINARY, frame(i), timeout=30)
         fam.send_text(json.dumps({"type": "signal", "id": f"after-{i}"}))
-        read_until(f"after-{i}", None)
-    assert state["last"] == len(payloads) - 1, f"the last frame did not arrive: {state}"
-    assert state["skipped"] > 0, f"{len(stream) >> 20} MiB to a viewer that did not read: expected skips"
-    assert state["resumed"] > 0
+        reader.read_until(f"after-{i}")
+    assert reader.last == len(payloads) - 1, f"the last frame did not arrive (last {reader.last})"
+    assert reader.skipped > 0, f"{len(stream) >> 20} MiB to a viewer that did not read: expected skips"
+    assert resumed
     viewer.abort()
     fam.close()
