@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from cdp import Browser, chromium_path
 from vrtest import Binaries, Certs, Relay, make_token
 
 REPO = Path(__file__).resolve().parents[2]
@@ -146,6 +147,17 @@ def relay_factory(vigrelay_bin, bins, certs, ssl_ctx, tmp_path):
 def forged_token(vigrelay_bin, bins, tmp_path_factory) -> str:
     """A well-formed practitioner token for 'alice' signed with another server's secret."""
     return make_token(bins, tmp_path_factory.mktemp("other-secret"), "alice")
+
+
+@pytest.fixture
+def chromium(tmp_path):
+    """Headless Chromium with its fake camera, driven over the DevTools protocol (cdp.py)."""
+    binary = chromium_path()
+    if binary is None:
+        pytest.fail("chromium not found: apt-get install chromium (scripts/test.sh installs it)", pytrace=False)
+    b = Browser(tmp_path, binary)
+    yield b
+    b.close()
 
 
 @pytest.fixture

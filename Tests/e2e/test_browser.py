@@ -10,31 +10,16 @@ from __future__ import annotations
 
 import pytest
 
-from cdp import Browser, chromium_path
-from webpages import (KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, first_cluster_ms, join_as_family, open_session,
-                      unlabelled_controls, video_playing, wait_for_live_video)
-
-# Where the picture on the practitioner's screen is on the running recording's timeline (ms).
-ON_SCREEN = ("(Math.round(document.getElementById('live-video').currentTime * 1000) - "
-             "window.__vigrelay.live.recordingStartMs)")
+from webpages import (check_recording, join_as_family, make_clip_from_mark, mark_on_screen, open_session,
+                      stop_recording_after_mark, unlabelled_controls, video_playing, wait_for_live_video)
 
 pytestmark = pytest.mark.timeout(300)
 
 
-@pytest.fixture
-def browser(tmp_path):
-    binary = chromium_path()
-    if binary is None:
-        pytest.fail("chromium not found: apt-get install chromium (scripts/test.sh installs it)", pytrace=False)
-    b = Browser(tmp_path, binary)
-    yield b
-    b.close()
-
-
-def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_path):
+def test_family_and_practitioner_pages_end_to_end(relay, chromium, shots, tmp_path):
     token = relay.token("alice")
-    prac = browser.new_page("practitioner")
-    fam = browser.new_page("family")
+    prac = chromium.new_page("practitioner")
+    fam = chromium.new_page("family")
 
     # --- practitioner: token, session, invite
     join_url, session_id = open_session(prac, relay, token)
@@ -47,7 +32,7 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
     prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "the consent notice")
 
     # --- live video reaches the practitioner's <video>, and keeps advancing
-    wait_for_live_video(prac, fam, lambda: browser.console_problems())
+    wait_for_live_video(prac, fam, lambda: chromium.console_problems())
 
     # --- recording, with a mark
     prac.click("#record-toggle")
@@ -55,42 +40,17 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
     entry = f"document.querySelector('#sessions li[data-session-id=\"{session_id}\"]')"
     prac.wait(f"{entry}?.querySelector('.badge.rec') && {entry}.textContent.includes('live: family + practitioner')", 10,
               "the session list to show the recording and both sides")
-    # The mark lands where the picture on the practitioner's screen is on the recording's timeline
-    # (which starts at the first keyframe after Start: up to 2 s later from Chrome, 8 s from Firefox).
-    prac.wait(f"window.__vigrelay.live.recordingStartMs !== null && {ON_SCREEN} > 3000", 25, "3 s of recording on screen")
-    on_screen = prac.js(f"(() => {{ const ms = {ON_SCREEN}; document.getElementById('mark').click(); return ms; }})()")
-    prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
+    on_screen = mark_on_screen(prac)
     fam.screenshot(shots / "family-recording-phone.png", 390, 844, mobile=True)
     prac.screenshot(shots / "practitioner-live-recording.png", 1280, 900)
-    # Long enough that the clip around the mark (3 s before, 4 s after) ends before the recording does.
-    prac.wait(f"{ON_SCREEN} > {on_screen} + 7000", 20, "7 s more of recording")
-    prac.click("#record-toggle")
-    fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the indicator to go off")
+    stop_recording_after_mark(prac, fam, on_screen)
 
     auth = {"Authorization": f"Bearer {token}"}
-    summary = relay.http("GET", f"/v1/sessions/{session_id}", headers=auth).json()
+    summary = check_recording(relay, prac, auth, session_id, on_screen, tmp_path / "recording.webm")
     assert summary["consent"]["recording"] is True
-    rec = summary["recordings"][0]
-    assert rec["state"] == "complete" and rec["durationMs"] > 5000, rec
-    assert len(summary["marks"]) == 1 and abs(summary["marks"][0]["atMs"] - on_screen) <= 100, (summary["marks"], on_screen)
-    media = relay.http("GET", f"/v1/sessions/{session_id}/recordings/{rec['recordingId']}", headers=auth, timeout=30)
-    assert media.status == 200 and media.headers["content-type"] == "video/webm"
-    (tmp_path / "recording.webm").write_bytes(media.body)
-    # The practitioner's page found where the recording starts in the live stream (marks are placed
-    # from the picture on screen): the same keyframe cluster the relay started the file at.
-    assert prac.js("window.__vigrelay.live.recordingStartMs") == first_cluster_ms(media.body)
-    assert ffmpeg_errors(tmp_path / "recording.webm", KNOWN_LIVE_RECORDING_NOTES) == ""
 
     # --- a clip from the mark, made and previewed on the page, decoded by ffmpeg
-    prac.wait("!!document.querySelector('#recordings button')", 10, "the mark's clip button")
-    prac.click("#recordings button")
-    prac.click("#make-clip")
-    prac.wait("document.querySelectorAll('#clips li').length === 1", 20, "the clip in the list")
-    clip_id = prac.js("document.querySelector('#clips li').dataset.clipId")
-    clip = relay.http("GET", f"/v1/sessions/{session_id}/clips/{clip_id}", headers=auth, timeout=30)
-    assert clip.status == 200
-    (tmp_path / "clip.webm").write_bytes(clip.body)
-    assert ffmpeg_errors(tmp_path / "clip.webm", KNOWN_LIVE_RECORDING_NOTES) == ""
+    clip_id = make_clip_from_mark(relay, prac, auth, session_id, tmp_path / "clip.webm")
     prac.click("#clips .preview-clip")
     prac.wait("document.getElementById('review-video').readyState >= 1 && document.getElementById('review-video').duration > 2",
               15, "the clip preview to load")
@@ -114,7 +74,7 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
     except AssertionError as e:
         state = fam.js("(() => { const v = document.getElementById('shared-screen'); return {t: v.currentTime, p: v.paused, rs: v.readyState, d: v.duration}; })()")
         pstate = prac.js("(() => { const v = document.getElementById('review-video'); return {t: v.currentTime, p: v.paused}; })()")
-        raise AssertionError(f"{e}; family {state}; practitioner {pstate}; console {browser.console_problems()}")
+        raise AssertionError(f"{e}; family {state}; practitioner {pstate}; console {chromium.console_problems()}")
     fam.screenshot(shots / "family-review-phone.png", 390, 844, mobile=True)
 
     # --- shared review: the practitioner's screen (getDisplayMedia -> stream 2)
@@ -150,5 +110,5 @@ def test_family_and_practitioner_pages_end_to_end(relay, browser, shots, tmp_pat
 
     assert unlabelled_controls(fam) == []
 
-    problems = [p for p in browser.console_problems() if "favicon" not in p]
+    problems = [p for p in chromium.console_problems() if "favicon" not in p]
     assert not problems, f"console errors: {problems}"

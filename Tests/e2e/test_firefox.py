@@ -17,13 +17,9 @@ from __future__ import annotations
 import pytest
 
 from bidi import Firefox, firefox_path
-from cdp import Browser, chromium_path
-from webpages import (KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, first_cluster_ms, join_as_family, open_session,
-                      tab_to, unlabelled_controls, video_playing, video_state, wait_for_live_video)
-
-# Where the picture on the practitioner's screen is on the running recording's timeline (ms).
-ON_SCREEN = ("(Math.round(document.getElementById('live-video').currentTime * 1000) - "
-             "window.__vigrelay.live.recordingStartMs)")
+from webpages import (check_recording, join_as_family, make_clip_from_mark, mark_on_screen, open_session,
+                      stop_recording_after_mark, tab_to, unlabelled_controls, video_playing, video_state,
+                      wait_for_live_video)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -36,16 +32,6 @@ def firefox(tmp_path):
     f = Firefox(tmp_path, binary)
     yield f
     f.close()
-
-
-@pytest.fixture
-def chromium(tmp_path):
-    binary = chromium_path()
-    if binary is None:
-        pytest.fail("chromium not found: apt-get install chromium (scripts/test.sh installs it)", pytrace=False)
-    b = Browser(tmp_path, binary)
-    yield b
-    b.close()
 
 
 def test_family_in_firefox_practitioner_in_chromium(relay, firefox, chromium, shots, tmp_path):
@@ -72,41 +58,16 @@ def test_family_in_firefox_practitioner_in_chromium(relay, firefox, chromium, sh
     prac.click("#record-toggle")
     fam.wait("document.getElementById('recording-status').className === 'recording-on'", 10, "the family's recording indicator")
     assert "Recording" in fam.text("#recording-status")
-    # The mark lands where the picture on the practitioner's screen is on the recording's timeline
-    # (which starts at the first keyframe after Start: up to 2 s later from Chrome, 8 s from Firefox).
-    prac.wait(f"window.__vigrelay.live.recordingStartMs !== null && {ON_SCREEN} > 3000", 25, "3 s of recording on screen")
-    on_screen = prac.js(f"(() => {{ const ms = {ON_SCREEN}; document.getElementById('mark').click(); return ms; }})()")
-    prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
+    on_screen = mark_on_screen(prac)
     fam.screenshot(shots / "firefox-family-recording-phone.png", 390, 844, mobile=True)
-    # Long enough that the clip around the mark (3 s before, 4 s after) ends before the recording's
-    # last cluster, which a stop cuts short (see KNOWN_LIVE_RECORDING_NOTES).
-    prac.wait(f"{ON_SCREEN} > {on_screen} + 7000", 20, "7 s more of recording")
-    prac.click("#record-toggle")
-    fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the indicator to go off")
+    stop_recording_after_mark(prac, fam, on_screen)
 
     auth = {"Authorization": f"Bearer {token}"}
-    summary = relay.http("GET", f"/v1/sessions/{session_id}", headers=auth).json()
-    rec = summary["recordings"][0]
-    assert rec["state"] == "complete" and rec["durationMs"] > 5000 and len(rec["parts"]) == 1, rec
-    assert len(summary["marks"]) == 1 and abs(summary["marks"][0]["atMs"] - on_screen) <= 100, (summary["marks"], on_screen)
-    media = relay.http("GET", f"/v1/sessions/{session_id}/recordings/{rec['recordingId']}", headers=auth, timeout=30)
-    assert media.status == 200 and media.headers["content-type"] == "video/webm"
-    (tmp_path / "recording.webm").write_bytes(media.body)
-    # The practitioner's page found where the recording starts in the live stream (marks are placed
-    # from the picture on screen): the same keyframe cluster the relay started the file at.
-    assert prac.js("window.__vigrelay.live.recordingStartMs") == first_cluster_ms(media.body)
-    assert ffmpeg_errors(tmp_path / "recording.webm", KNOWN_LIVE_RECORDING_NOTES) == ""
+    summary = check_recording(relay, prac, auth, session_id, on_screen, tmp_path / "recording.webm")
+    assert len(summary["recordings"][0]["parts"]) == 1, summary["recordings"]
 
     # --- a clip of it, shown to the family: Firefox plays it under the practitioner's control
-    prac.wait("!!document.querySelector('#recordings button')", 10, "the mark's clip button")
-    prac.click("#recordings button")
-    prac.click("#make-clip")
-    prac.wait("document.querySelectorAll('#clips li').length === 1", 20, "the clip in the list")
-    clip_id = prac.js("document.querySelector('#clips li').dataset.clipId")
-    clip = relay.http("GET", f"/v1/sessions/{session_id}/clips/{clip_id}", headers=auth, timeout=30)
-    assert clip.status == 200
-    (tmp_path / "clip.webm").write_bytes(clip.body)
-    assert ffmpeg_errors(tmp_path / "clip.webm", KNOWN_LIVE_RECORDING_NOTES[:1]) == ""
+    clip_id = make_clip_from_mark(relay, prac, auth, session_id, tmp_path / "clip.webm")
     prac.click("#clips .show-clip")
     fam.wait("!document.getElementById('shared-box').hidden && document.getElementById('shared-screen').readyState >= 1",
              15, "the clip on the family's page")

@@ -2,19 +2,9 @@
 withdrawal deletes. Streams a real WebM made by ffmpeg (the committed test fixture)."""
 from pathlib import Path
 
-from vrtest import chunks, media_frame
+from vrtest import CAMERA, F_INIT, chunks, give_consent, media_frame
 
-CAMERA = 1
-F_INIT = 1
 FIXTURE = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures" / "testsrc-4s.webm"
-
-
-
-
-def consent(p, f, recording=True):
-    f.send_json({"type": "consent", "recording": recording})
-    assert f.recv_json() == {"type": "consent", "recording": recording}
-    assert p.recv_json() == {"type": "consent", "recording": recording}
 
 
 def test_record_without_consent_is_refused(relay):
@@ -27,7 +17,7 @@ def test_record_without_consent_is_refused(relay):
 
 def test_recording_equals_the_bytes_sent_and_withdrawal_deletes_it(relay):
     p, f, s = relay.pair()
-    consent(p, f)
+    give_consent(p, f)
     p.send_json({"type": "record", "action": "start"})
     started = p.recv_json()
     assert started["type"] == "recording" and started["state"] == "started", started
@@ -62,7 +52,7 @@ def test_recording_equals_the_bytes_sent_and_withdrawal_deletes_it(relay):
 def test_disk_quota_fails_the_recording_but_not_the_live_relay(relay_factory):
     relay = relay_factory(["--recording-quota", "5000"])
     p, f, s = relay.pair()
-    consent(p, f)
+    give_consent(p, f)
     p.send_json({"type": "record", "action": "start"})
     rid = p.recv_json()["recordingId"]
     f.recv_json()
@@ -90,7 +80,7 @@ def test_kill_9_mid_recording_recovers_a_playable_file(relay_factory):
     import time
     relay = relay_factory()
     p, f, s = relay.pair()
-    consent(p, f)
+    give_consent(p, f)
     p.send_json({"type": "record", "action": "start"})
     rid = p.recv_json()["recordingId"]
     data = FIXTURE.read_bytes()
@@ -127,7 +117,7 @@ def test_recording_started_mid_stream_begins_with_init_then_a_keyframe_cluster(r
     for i, c in enumerate(pieces[:5]):  # 5000 bytes: past the key cluster at 3794
         f.send_bytes(media_frame(CAMERA, F_INIT if i == 0 else 0, i, i * 100_000, c))
         p.recv_binary()
-    consent(p, f)
+    give_consent(p, f)
     p.send_json({"type": "record", "action": "start"})
     rid = p.recv_json()["recordingId"]
     f.recv_json()

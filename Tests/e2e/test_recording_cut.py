@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from vrtest import chunks, media_frame, next_json
+from vrtest import give_consent, next_json, send_camera, start_recording, stop_recording
 
-CAMERA, F_INIT = 1, 1
 FIXTURES = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures"
 LIVE = FIXTURES / "testsrc-av-live.webm"  # VP8 + Opus, ffmpeg -live 1: unknown-size Segment, sized Clusters
 
@@ -114,35 +113,6 @@ def with_unknown_size_clusters(b: bytes) -> bytes:
 
 # --- helpers ----------------------------------------------------------------------------------
 
-def consent(p, f):
-    f.send_json({"type": "consent", "recording": True})
-    assert next_json(f)["recording"] is True
-    assert next_json(p)["recording"] is True
-
-
-def start(p, f) -> str:
-    p.send_json({"type": "record", "action": "start"})
-    started = next_json(p)
-    assert started.get("state") == "started", started
-    assert next_json(f) == started
-    return started["recordingId"]
-
-
-def send(p, f, data: bytes, size: int = 1000) -> None:
-    for i, c in enumerate(chunks(data, [size])):
-        frame = media_frame(CAMERA, F_INIT if i == 0 else 0, i, i * 100_000, c)
-        f.send_bytes(frame)
-        assert p.recv_binary() == frame
-
-
-def stop(p, f, rid: str) -> dict:
-    p.send_json({"type": "record", "action": "stop"})
-    stopped = next_json(p, timeout=15)
-    assert stopped.get("state") == "stopped" and stopped.get("recordingId") == rid, stopped
-    if f is not None:
-        assert next_json(f) == stopped
-    return stopped
-
 
 def ffmpeg_errors(path: Path) -> str:
     out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True, timeout=60)
@@ -193,10 +163,10 @@ def test_a_browser_like_stream_stopped_mid_block_ends_at_its_last_complete_block
 
     p, f, s = relay.pair("cut-browser")
     sid = s["sessionId"]
-    consent(p, f)
-    rid = start(p, f)
-    send(p, f, sent, size=777)
-    stopped = stop(p, f, rid)
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    send_camera(p, f, sent, sizes=777)
+    stopped = stop_recording(p, f, rid)
     media = recording_dir(relay, sid) / f"{rid}.webm"
     expect_clean_prefix(media, sent, last.end)
 
@@ -226,10 +196,10 @@ def test_an_ffmpeg_stream_stopped_mid_block_ends_at_its_last_whole_cluster(relay
 
     p, f, s = relay.pair("cut-ffmpeg")
     sid = s["sessionId"]
-    consent(p, f)
-    rid = start(p, f)
-    send(p, f, sent, size=4096)
-    stopped = stop(p, f, rid)
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    send_camera(p, f, sent, sizes=4096)
+    stopped = stop_recording(p, f, rid)
     expect_clean_prefix(recording_dir(relay, sid) / f"{rid}.webm", sent, cluster.start)
     assert cluster.start == cs[2].end == cs[2].blocks[-1].end, "a sized Cluster ends with its last block"
     assert stopped["bytes"] == cluster.start
@@ -240,10 +210,10 @@ def test_an_ffmpeg_stream_stopped_mid_block_ends_at_its_last_whole_cluster(relay
 
 def test_a_whole_stream_is_kept_whole(relay, live):
     p, f, s = relay.pair("cut-whole")
-    consent(p, f)
-    rid = start(p, f)
-    send(p, f, live, size=1234)
-    stopped = stop(p, f, rid)
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    send_camera(p, f, live, sizes=1234)
+    stopped = stop_recording(p, f, rid)
     assert stopped["bytes"] == len(live)
     assert (recording_dir(relay, s["sessionId"]) / f"{rid}.webm").read_bytes() == live
     p.close()
@@ -257,9 +227,9 @@ def test_grace_expiry_after_a_drop_mid_block_cuts_the_part(relay_factory, live):
     sent = stream[:block.start + 20]
     p, f, s = relay.pair("cut-grace")
     sid = s["sessionId"]
-    consent(p, f)
-    rid = start(p, f)
-    send(p, f, sent, size=500)
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    send_camera(p, f, sent, sizes=500)
     f.abort()  # the phone's connection drops in the middle of a block
     assert next_json(p) == {"type": "peer", "event": "left", "role": "family"}
     stopped = next_json(p, timeout=15)
@@ -276,16 +246,16 @@ def test_a_family_back_with_a_new_stream_ends_the_old_part_at_its_last_complete_
     first = stream[:block.start + 9]
     p, f, s = relay.pair("cut-back")
     sid = s["sessionId"]
-    consent(p, f)
-    rid = start(p, f)
-    send(p, f, first, size=600)
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    send_camera(p, f, first, sizes=600)
     f.abort()
     assert next_json(p) == {"type": "peer", "event": "left", "role": "family"}
     f2, _ = relay.join(sid, s["inviteToken"], "family-again")
     assert next_json(f2) == {"type": "recording", "state": "running", "recordingId": rid}
     assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
-    send(p, f2, live, size=1500)
-    stopped = stop(p, f2, rid)
+    send_camera(p, f2, live, sizes=1500)
+    stopped = stop_recording(p, f2, rid)
     rec = recording_dir(relay, sid)
     expect_clean_prefix(rec / f"{rid}.webm", first, block.start)
     assert (rec / f"{rid}.2.webm").read_bytes() == live, "the new stream, whole"
@@ -305,10 +275,10 @@ def test_fragmented_mp4_is_kept_byte_for_byte(relay, tmp_path):
     data = mp4.read_bytes()
     sent = data[:len(data) * 2 // 3 + 1]  # an arbitrary cut, inside a fragment
     p, f, s = relay.pair("cut-mp4")
-    consent(p, f)
-    rid = start(p, f)
-    send(p, f, sent, size=3000)
-    stopped = stop(p, f, rid)
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    send_camera(p, f, sent, sizes=3000)
+    stopped = stop_recording(p, f, rid)
     assert stopped["bytes"] == len(sent)
     assert (recording_dir(relay, s["sessionId"]) / f"{rid}.mp4").read_bytes() == sent, "not WebM: every byte, as sent"
     p.close()

@@ -7,45 +7,13 @@ import subprocess
 import time
 from pathlib import Path
 
-from vrtest import chunks, media_frame, next_json
+from vrtest import give_consent, next_json, send_camera, start_recording
 
-CAMERA = 1
-F_INIT = 1
+# Chunk sizes the family cycles through: odd cuts, as a camera's chunks vary.
+GRACE_SIZES = (777, 4096, 13, 20000)
 FIXTURES = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures"
 WEBM_A = FIXTURES / "testsrc-4s.webm"       # VP8, sized Segment and Clusters, Cues
 WEBM_B = FIXTURES / "testsrc-av-live.webm"  # VP8 + Opus, live (unknown-size Segment)
-
-
-
-
-def stream(f, p, data: bytes, sizes=(777, 4096, 13, 20000)):
-    """The family sends a whole WebM as camera frames (the first flagged init); the practitioner
-    receives each one live."""
-    for i, c in enumerate(chunks(data, list(sizes))):
-        frame = media_frame(CAMERA, F_INIT if i == 0 else 0, i, i * 100_000, c)
-        f.send_bytes(frame)
-        if p is not None:
-            assert p.recv_binary() == frame
-
-
-
-
-def consent(p, f, recording=True, child_agreed=False):
-    msg = {"type": "consent", "recording": recording}
-    if child_agreed:
-        msg["childAgreed"] = True
-    f.send_json(msg)
-    assert next_json(f) == msg
-    assert next_json(p) == msg
-
-
-def start(p, f=None) -> str:
-    p.send_json({"type": "record", "action": "start"})
-    started = next_json(p)
-    assert started.get("type") == "recording" and started.get("state") == "started", started
-    if f is not None:
-        assert next_json(f) == started
-    return started["recordingId"]
 
 
 def events(relay, sid) -> list[dict]:
@@ -63,10 +31,10 @@ def test_family_back_within_the_grace_continues_the_recording_as_a_second_part(r
     relay = relay_factory()
     p, f, s = relay.pair()
     sid = s["sessionId"]
-    consent(p, f)
-    rid = start(p, f)
+    give_consent(p, f)
+    rid = start_recording(p, f)
     a, b = WEBM_A.read_bytes(), WEBM_B.read_bytes()
-    stream(f, p, a)
+    send_camera(p, f, a, sizes=GRACE_SIZES)
 
     f.abort()  # the family's connection drops (no close frame)
     assert next_json(p) == {"type": "peer", "event": "left", "role": "family"}, "the practitioner is told at once"
@@ -75,7 +43,7 @@ def test_family_back_within_the_grace_continues_the_recording_as_a_second_part(r
     assert next_json(f2) == {"type": "recording", "state": "running", "recordingId": rid}, \
         "the returning family is told its camera is being recorded"
     assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
-    stream(f2, p, b, sizes=(1000, 333))
+    send_camera(p, f2, b, sizes=(1000, 333))
 
     p.send_json({"type": "record", "action": "stop"})
     stopped = next_json(p)
@@ -120,11 +88,11 @@ def test_family_not_back_within_the_grace_stops_the_recording(relay_factory):
     relay = relay_factory(["--reconnect-grace", "1s"])
     p, f, s = relay.pair()
     sid = s["sessionId"]
-    consent(p, f)
-    rid = start(p, f)
+    give_consent(p, f)
+    rid = start_recording(p, f)
     # A live WebM (unknown-size Segment, as browsers' MediaRecorder writes), up to a cluster start.
     data = WEBM_B.read_bytes()[:11113]
-    stream(f, p, data, sizes=(1000,))
+    send_camera(p, f, data, sizes=(1000,))
     f.abort()
     assert next_json(p) == {"type": "peer", "event": "left", "role": "family"}
     stopped = next_json(p, timeout=15)  # the grace (1 s) runs out on the server's one-second tick
@@ -143,7 +111,7 @@ def test_family_not_back_within_the_grace_stops_the_recording(relay_factory):
     assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
     p.send_json({"type": "record", "action": "stop", "id": 7})
     assert p.recv_error("not_recording")["id"] == 7
-    assert start(p, f2) != rid
+    assert start_recording(p, f2) != rid
     p.close()
     f2.close()
 
@@ -152,9 +120,9 @@ def test_consent_and_recordings_survive_a_restart_and_withdrawal_does_too(relay_
     relay = relay_factory()
     p, f, s = relay.pair()
     sid, invite, token = s["sessionId"], s["inviteToken"], s["practitionerToken"]
-    consent(p, f, child_agreed=True)
-    rid1 = start(p, f)
-    stream(f, p, WEBM_A.read_bytes())
+    give_consent(p, f, child_agreed=True)
+    rid1 = start_recording(p, f)
+    send_camera(p, f, WEBM_A.read_bytes(), sizes=GRACE_SIZES)
     p.send_json({"type": "record", "action": "stop"})
     assert next_json(p)["state"] == "stopped"
     p.close()
@@ -171,9 +139,9 @@ def test_consent_and_recordings_survive_a_restart_and_withdrawal_does_too(relay_
     assert marked.get("type") == "marked" and marked.get("recordingId") == rid1 and marked.get("id") == "m1", marked
     p.send_json({"type": "mark", "recordingId": "0123456789abcdef", "atMs": 1, "id": "m2"})
     assert p.recv_error("recording_not_found")["id"] == "m2"
-    rid2 = start(p, f)  # no new consent needed
+    rid2 = start_recording(p, f)  # no new consent needed
     assert rid2 != rid1
-    stream(f, p, WEBM_A.read_bytes()[:5000])
+    send_camera(p, f, WEBM_A.read_bytes()[:5000], sizes=GRACE_SIZES)
     p.send_json({"type": "record", "action": "stop"})
     stopped = next_json(p)
     assert stopped["state"] == "stopped" and stopped["recordingId"] == rid2, stopped
@@ -207,8 +175,8 @@ def test_consent_and_recordings_survive_a_restart_and_withdrawal_does_too(relay_
     assert p.recv_error("consent_required")["id"] == "s2"
     p.send_json({"type": "mark", "recordingId": rid1, "atMs": 1, "id": "m4"})
     assert p.recv_error("recording_not_found")["id"] == "m4", "a deleted recording cannot be marked after a restart"
-    consent(p, f)
-    start(p, f)
+    give_consent(p, f)
+    start_recording(p, f)
     p.close()
     f.close()
 

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from vrtest import HTTPConn, assert_error, media_frame, patterned, process_rss_kib, wait_until
+from vrtest import (CAMERA, F_INIT, SCREEN, HTTPConn, assert_error, give_consent, media_frame, patterned, process_rss_kib, send_camera,
+                    start_recording, stop_recording, wait_until)
 
-CAMERA, SCREEN = 1, 2
-F_INIT = 1
 HEX16 = "0123456789abcdef"
 
 
@@ -45,47 +44,8 @@ def webm70(tmp_path_factory) -> bytes:
     return _make_webm(tmp_path_factory.mktemp("webm") / "t70.webm", 70, "64x48")
 
 
-def chunks(data: bytes, size: int):
-    for at in range(0, len(data), size):
-        yield data[at:at + size]
-
-
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
-
-
-def consent(p, f, recording=True):
-    f.send_json({"type": "consent", "recording": recording})
-    assert f.recv_json() == {"type": "consent", "recording": recording}
-    assert p.recv_json() == {"type": "consent", "recording": recording}
-
-
-def start_recording(p, f) -> str:
-    p.send_json({"type": "record", "action": "start"})
-    started = p.recv_json()
-    assert started.get("state") == "started", started
-    assert f.recv_json() == started
-    return started["recordingId"]
-
-
-def send_camera(p, f, data: bytes, size: int = 4096, first_is_init: bool = True, drain: bool = True) -> int:
-    """Streams data as camera frames (the first flagged init segment); returns the frame count."""
-    n = 0
-    for i, c in enumerate(chunks(data, size)):
-        frame = media_frame(CAMERA, F_INIT if i == 0 and first_is_init else 0, i, i * 100_000, c)
-        f.send_bytes(frame)
-        if drain:
-            assert p.recv_binary() == frame
-        n += 1
-    return n
-
-
-def stop_recording(p, f, rid: str) -> dict:
-    p.send_json({"type": "record", "action": "stop"})
-    stopped = p.recv_json(timeout=15)
-    assert stopped.get("state") == "stopped" and stopped.get("recordingId") == rid, stopped
-    assert f.recv_json() == stopped
-    return stopped
 
 
 def record(relay, data: bytes, labels: dict | None = None, size: int = 4096) -> dict:
@@ -95,7 +55,7 @@ def record(relay, data: bytes, labels: dict | None = None, size: int = 4096) -> 
     p, _ = relay.join(s["sessionId"], tok, "practitioner")
     f, _ = relay.join(s["sessionId"], s["inviteToken"], "family")
     assert p.recv_json() == {"type": "peer", "event": "joined", "role": "family"}
-    consent(p, f)
+    give_consent(p, f)
     rid = start_recording(p, f)
     frames = send_camera(p, f, data, size)
     stopped = stop_recording(p, f, rid)
@@ -431,7 +391,7 @@ def test_clip_needs_webm(relay):
 def test_clip_while_recording_is_409_and_the_download_gives_what_is_written(relay, webm12):
     p, f, s = relay.pair()
     rec = {"sid": s["sessionId"], "token": s["practitionerToken"]}
-    consent(p, f)
+    give_consent(p, f)
     rid = start_recording(p, f)
     half = webm12[:50_000]
     send_camera(p, f, half)
@@ -453,7 +413,7 @@ def test_clip_must_lie_in_one_part(relay, webm12):
     """The camera restarts its stream mid-recording: a new init segment starts part 2."""
     p, f, s = relay.pair()
     rec = {"sid": s["sessionId"], "token": s["practitionerToken"]}
-    consent(p, f)
+    give_consent(p, f)
     rid = start_recording(p, f)
     send_camera(p, f, webm12)
     send_camera(p, f, webm12)
@@ -516,10 +476,10 @@ def test_delete_stops_and_deletes_everything_and_tells_both_peers(relay, webm12)
 def _big_recording(relay, mib: int) -> dict:
     """A session with a finished non-WebM recording of `mib` MiB (the practitioner does not read)."""
     p, f, s = relay.pair()
-    consent(p, f)
+    give_consent(p, f)
     rid = start_recording(p, f)
     data = patterned(mib << 20, 3)
-    send_camera(p, f, data, size=1 << 20, drain=False)
+    send_camera(None, f, data, sizes=1 << 20)
     # The relay reads the family's messages in order: once it answers this one, every frame before
     # it is with the writer, and the stop below comes after them.
     f.send_json({"type": "no-such-type"})

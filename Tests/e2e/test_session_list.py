@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from vrtest import HTTPConn, assert_error, chunks, media_frame, next_json
+from vrtest import HTTPConn, assert_error, give_consent, next_json, send_camera, start_recording, stop_recording
 
-CAMERA, F_INIT = 1, 1
 FIXTURES = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures"
 WEBM = FIXTURES / "testsrc-4s.webm"  # VP8, sized Segment and Clusters, Cues; 4 s, a keyframe each second
 
@@ -43,38 +42,6 @@ def entry(relay, token: str, sid: str) -> dict:
     found = [s for s in body["sessions"] if s["sessionId"] == sid]
     assert len(found) == 1, f"session {sid} not listed once: {body}"
     return found[0]
-
-
-def consent(p, f, child_agreed=False):
-    msg = {"type": "consent", "recording": True}
-    if child_agreed:
-        msg["childAgreed"] = True
-    f.send_json(msg)
-    assert next_json(f) == msg
-    assert next_json(p) == msg
-
-
-def start(p, f) -> str:
-    p.send_json({"type": "record", "action": "start"})
-    started = next_json(p)
-    assert started.get("state") == "started", started
-    assert next_json(f) == started
-    return started["recordingId"]
-
-
-def stream(p, f, data: bytes, size: int = 4096) -> None:
-    for i, c in enumerate(chunks(data, [size])):
-        frame = media_frame(CAMERA, F_INIT if i == 0 else 0, i, i * 100_000, c)
-        f.send_bytes(frame)
-        assert p.recv_binary() == frame
-
-
-def stop(p, f, rid: str) -> dict:
-    p.send_json({"type": "record", "action": "stop"})
-    stopped = next_json(p, timeout=15)
-    assert stopped.get("state") == "stopped" and stopped.get("recordingId") == rid, stopped
-    assert next_json(f) == stopped
-    return stopped
 
 
 def bye(ws) -> None:
@@ -143,17 +110,17 @@ def test_entries_follow_consent_recording_clips_withdrawal_and_leaving(relay):
 
     f, _ = relay.join(sid, s["inviteToken"], "family")
     assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
-    consent(p, f, child_agreed=True)
+    give_consent(p, f, child_agreed=True)
     e = entry(relay, tok, sid)
     assert (e["state"], e["connected"], e["consent"], e["childAgreed"], e["recordingState"]) == \
         ("live", ["family", "practitioner"], "given", True, "idle")
 
-    rid = start(p, f)
+    rid = start_recording(p, f)
     e = entry(relay, tok, sid)
     assert (e["recordingState"], e["recordingId"], e["recordingCount"]) == ("recording", rid, 1)
     data = WEBM.read_bytes()
-    stream(p, f, data)
-    stopped = stop(p, f, rid)
+    send_camera(p, f, data)
+    stopped = stop_recording(p, f, rid)
     e = entry(relay, tok, sid)
     assert (e["recordingState"], e["recordingCount"], e["recordingBytes"]) == ("stopped", 1, stopped["bytes"])
     assert stopped["bytes"] == len(data), "a whole WebM is recorded whole"
@@ -187,8 +154,8 @@ def test_entries_follow_consent_recording_clips_withdrawal_and_leaving(relay):
 def test_a_recording_that_waits_for_the_family_says_so(relay):
     p, f, s = relay.pair(f"list-away-{uuid.uuid4().hex[:8]}")
     tok, sid = s["practitionerToken"], s["sessionId"]
-    consent(p, f)
-    rid = start(p, f)
+    give_consent(p, f)
+    rid = start_recording(p, f)
     bye(f)
     assert next_json(p) == {"type": "peer", "event": "left", "role": "family"}
     e = entry(relay, tok, sid)
@@ -251,14 +218,14 @@ def test_after_a_restart_the_list_reads_consent_recordings_and_past_joins_from_d
     relay = relay_factory()
     tok = relay.token("list-restart")
     p, f, kept = relay.pair("list-restart")
-    consent(p, f)
-    rid = start(p, f)
-    stream(p, f, WEBM.read_bytes())
-    stopped = stop(p, f, rid)
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    send_camera(p, f, WEBM.read_bytes())
+    stopped = stop_recording(p, f, rid)
     p.close()
     f.close()
     p2, f2, gone = relay.pair("list-restart")
-    consent(p2, f2)
+    give_consent(p2, f2)
     f2.send_json({"type": "consent", "recording": False})
     assert next_json(f2)["recording"] is False
     assert next_json(p2)["recording"] is False
@@ -290,10 +257,10 @@ def test_client_sessions_prints_the_list(client_bin, relay, certs):
     from vrtest import run
     p, f, s = relay.pair(f"list-client-{uuid.uuid4().hex[:8]}")
     tok, sid = s["practitionerToken"], s["sessionId"]
-    consent(p, f, child_agreed=True)
-    rid = start(p, f)
-    stream(p, f, WEBM.read_bytes())
-    stop(p, f, rid)
+    give_consent(p, f, child_agreed=True)
+    rid = start_recording(p, f)
+    send_camera(p, f, WEBM.read_bytes())
+    stop_recording(p, f, rid)
     older = relay.create_session(tok, {"caseRef": "fam-77", "cycle": 2})
     common = [client_bin, "sessions", "--server", relay.base_url, "--ca", certs.ca, "--token", tok]
 

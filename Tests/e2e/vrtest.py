@@ -683,3 +683,49 @@ def next_json(ws, timeout: float = 10.0) -> dict:
         m = ws.recv(timeout=remaining)
         if isinstance(m, str):
             return json.loads(m)
+
+
+# --- recording steps shared by the recording tests --------------------------------------------
+
+def give_consent(p, f, recording: bool = True, child_agreed: bool = False) -> None:
+    """The family answers the consent question; both sides get it echoed."""
+    msg = {"type": "consent", "recording": recording}
+    if child_agreed:
+        msg["childAgreed"] = True
+    f.send_json(msg)
+    assert next_json(f) == msg
+    assert next_json(p) == msg
+
+
+def start_recording(p, f=None) -> str:
+    """The practitioner starts recording; both sides (the family if given) are told. Returns its id."""
+    p.send_json({"type": "record", "action": "start"})
+    started = next_json(p)
+    assert started.get("type") == "recording" and started.get("state") == "started", started
+    if f is not None:
+        assert next_json(f) == started
+    return started["recordingId"]
+
+
+def send_camera(p, f, data: bytes, sizes=4096, first_is_init: bool = True) -> int:
+    """The family streams `data` as camera frames cut in `sizes` (one size or several, cycled), the
+    first flagged init segment; the practitioner (unless p is None) receives each one live.
+    Returns the frame count."""
+    n = 0
+    for i, c in enumerate(chunks(data, [sizes] if isinstance(sizes, int) else list(sizes))):
+        frame = media_frame(CAMERA, F_INIT if i == 0 and first_is_init else 0, i, i * 100_000, c)
+        f.send_bytes(frame)
+        if p is not None:
+            assert p.recv_binary() == frame
+        n += 1
+    return n
+
+
+def stop_recording(p, f, rid: str) -> dict:
+    """The practitioner stops recording `rid`; both sides (the family if given) get `stopped`."""
+    p.send_json({"type": "record", "action": "stop"})
+    stopped = next_json(p, timeout=15)
+    assert stopped.get("state") == "stopped" and stopped.get("recordingId") == rid, stopped
+    if f is not None:
+        assert next_json(f) == stopped
+    return stopped

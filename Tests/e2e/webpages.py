@@ -150,3 +150,58 @@ def wait_for_live_video(prac, fam, problems) -> None:
         if now[0] - start[0] > 2 and now[1] - start[1] >= 15 and now[3] > 0:
             return
     raise AssertionError(f"live video not smooth: (seconds of media, frames shown) in 3 s windows: {windows}; {live_video_state(prac)}")
+
+
+# Where the picture on the practitioner's screen is on the running recording's timeline (ms).
+ON_SCREEN = ("(Math.round(document.getElementById('live-video').currentTime * 1000) - "
+             "window.__vigrelay.live.recordingStartMs)")
+
+
+def mark_on_screen(prac) -> int:
+    """Once 3 s of the recording are on the practitioner's screen, marks the moment shown (the
+    recording starts at the first keyframe after Start: up to 2 s later from Chrome, 8 s from
+    Firefox); returns its time on the recording's timeline."""
+    prac.wait(f"window.__vigrelay.live.recordingStartMs !== null && {ON_SCREEN} > 3000", 25, "3 s of recording on screen")
+    on_screen = prac.js(f"(() => {{ const ms = {ON_SCREEN}; document.getElementById('mark').click(); return ms; }})()")
+    prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
+    return on_screen
+
+
+def stop_recording_after_mark(prac, fam, on_screen: int) -> None:
+    """Records 7 s past the mark (so the clip around it, 3 s before and 4 s after, ends before the
+    recording does), then stops, and the family's indicator goes off."""
+    prac.wait(f"{ON_SCREEN} > {on_screen} + 7000", 20, "7 s more of recording")
+    prac.click("#record-toggle")
+    fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the indicator to go off")
+
+
+def check_recording(relay, prac, auth: dict, session_id: str, on_screen: int, path: Path) -> dict:
+    """The session's one recording: complete, its mark where it was on screen, downloaded to `path`
+    starting at the keyframe cluster the page found, and decoded by ffmpeg. Returns the summary."""
+    summary = relay.http("GET", f"/v1/sessions/{session_id}", headers=auth).json()
+    rec = summary["recordings"][0]
+    assert rec["state"] == "complete" and rec["durationMs"] > 5000, rec
+    assert len(summary["marks"]) == 1 and abs(summary["marks"][0]["atMs"] - on_screen) <= 100, (summary["marks"], on_screen)
+    media = relay.http("GET", f"/v1/sessions/{session_id}/recordings/{rec['recordingId']}", headers=auth, timeout=30)
+    assert media.status == 200 and media.headers["content-type"] == "video/webm"
+    path.write_bytes(media.body)
+    # The practitioner's page found where the recording starts in the live stream (marks are placed
+    # from the picture on screen): the same keyframe cluster the relay started the file at.
+    assert prac.js("window.__vigrelay.live.recordingStartMs") == first_cluster_ms(media.body)
+    assert ffmpeg_errors(path, KNOWN_LIVE_RECORDING_NOTES) == ""
+    return summary
+
+
+def make_clip_from_mark(relay, prac, auth: dict, session_id: str, path: Path) -> str:
+    """Makes the clip around the mark on the practitioner's page, downloads it to `path` and checks
+    ffmpeg decodes it; returns its id."""
+    prac.wait("!!document.querySelector('#recordings button')", 10, "the mark's clip button")
+    prac.click("#recordings button")
+    prac.click("#make-clip")
+    prac.wait("document.querySelectorAll('#clips li').length === 1", 20, "the clip in the list")
+    clip_id = prac.js("document.querySelector('#clips li').dataset.clipId")
+    clip = relay.http("GET", f"/v1/sessions/{session_id}/clips/{clip_id}", headers=auth, timeout=30)
+    assert clip.status == 200
+    path.write_bytes(clip.body)
+    assert ffmpeg_errors(path, KNOWN_LIVE_RECORDING_NOTES) == ""
+    return clip_id
