@@ -16,6 +16,7 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
+from pageactions import PageActions
 from vrtest import free_port
 
 # Prefs for the test profile (user.js). The fake camera and microphone with no permission prompt
@@ -150,8 +151,10 @@ class Firefox:
         self.log.close()
 
 
-class Page:
+class Page(PageActions):
     """One tab, driven like cdp.Page: js, navigate, wait, click, text, screenshot."""
+
+    script_error = BiDiError
 
     def __init__(self, browser: Firefox, context: str, name: str):
         self.browser = browser
@@ -172,35 +175,11 @@ class Page:
         self.browser.send("browsingContext.navigate", {"context": self.context, "url": url, "wait": "complete"}, timeout=timeout)
         self.wait(ready, timeout, f"{url} to load")
 
-    def wait(self, expression: str, timeout: float, what: str, interval: float = 0.1):
-        """Polls a JavaScript condition until it is truthy; fails with `what` at the deadline."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                last = self.js(expression, timeout=10)
-            except BiDiError as e:
-                last = str(e)
-            else:
-                if last:
-                    return last
-            time.sleep(interval)
-        raise AssertionError(f"{self.name}: timed out after {timeout} s waiting for {what} ({expression!r} was {last!r})")
-
-    def click(self, selector: str) -> None:
-        ok = self.js(f"(() => {{ const e = document.querySelector({json.dumps(selector)}); "
-                     f"if (!e || e.disabled) return false; e.click(); return true; }})()")
-        if not ok:
-            raise AssertionError(f"{self.name}: {selector} is missing or disabled")
-
     def press(self, key: str) -> None:
         """Presses and releases one key: a character, or "Tab", "Enter", "Space"."""
         value = {"Tab": "\ue004", "Enter": "\ue007", "Space": " "}.get(key, key)
         self.browser.send("input.performActions", {"context": self.context, "actions": [
             {"type": "key", "id": "keyboard", "actions": [{"type": "keyDown", "value": value}, {"type": "keyUp", "value": value}]}]})
-
-    def text(self, selector: str) -> str:
-        return self.js(f"document.querySelector({json.dumps(selector)})?.textContent ?? ''")
 
     def set_viewport(self, width: int | None, height: int | None = None, scale: float | None = None) -> None:
         """A phone-sized viewport (CSS pixels, device pixel ratio), or back to the window's with None.

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
+from pageactions import PageActions
 from vrtest import free_port
 
 CHROMIUM_FLAGS = [
@@ -119,7 +120,9 @@ class Browser:
         self.log.close()
 
 
-class Page:
+class Page(PageActions):
+    script_error = CDPError
+
     def __init__(self, browser: Browser, session: str, name: str):
         self.browser = browser
         self.session = session
@@ -141,27 +144,6 @@ class Page:
         self.cmd("Page.navigate", {"url": url})
         self.wait(ready, timeout, f"{url} to load")
 
-    def wait(self, expression: str, timeout: float, what: str, interval: float = 0.1):
-        """Polls a JavaScript condition until it is truthy; fails with `what` at the deadline."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                last = self.js(expression, timeout=10)
-            except CDPError as e:
-                last = str(e)
-            else:
-                if last:
-                    return last
-            time.sleep(interval)
-        raise AssertionError(f"{self.name}: timed out after {timeout} s waiting for {what} ({expression!r} was {last!r})")
-
-    def click(self, selector: str) -> None:
-        ok = self.js(f"(() => {{ const e = document.querySelector({json.dumps(selector)}); "
-                     f"if (!e || e.disabled) return false; e.click(); return true; }})()")
-        if not ok:
-            raise AssertionError(f"{self.name}: {selector} is missing or disabled")
-
     def press(self, key: str) -> None:
         """Presses and releases one key: a letter, or "Tab", "Enter", "Space"."""
         named = {"Tab": ("Tab", "Tab", 9, ""), "Enter": ("Enter", "Enter", 13, "\r"), "Space": (" ", "Space", 32, " ")}
@@ -171,9 +153,6 @@ class Page:
             down["text"] = text
         self.cmd("Input.dispatchKeyEvent", down)
         self.cmd("Input.dispatchKeyEvent", {"type": "keyUp", "key": name, "code": code, "windowsVirtualKeyCode": vk})
-
-    def text(self, selector: str) -> str:
-        return self.js(f"document.querySelector({json.dumps(selector)})?.textContent ?? ''")
 
     def screenshot(self, path: Path, width: int | None = None, height: int | None = None, mobile: bool = False) -> Path:
         if width:
