@@ -5,7 +5,6 @@ The server runs with the test-only hook VIGRELAY_TEST_WRITER_DELAY_MS (the write
 recording append), so the family can send far faster than the recording is written. Every wait has
 a deadline; the probe loop is bounded in count and time."""
 import hashlib
-import json
 import os
 import statistics
 import threading

@@ -4,22 +4,16 @@ import json
 import time
 from pathlib import Path
 
-from test_recording import CAMERA, F_INIT, FIXTURE, consent
-from vrtest import chunks, media_frame, wait_until
+from test_recording import FIXTURE
+from vrtest import give_consent, send_camera, start_recording, stop_recording, wait_until
 
 
 def record_fixture(p, f) -> str:
     """Consents, records the 4 s fixture WebM, stops; returns the recording id."""
-    consent(p, f)
-    p.send_json({"type": "record", "action": "start"})
-    rid = p.recv_json()["recordingId"]
-    f.recv_json()
-    for i, c in enumerate(chunks(FIXTURE.read_bytes(), [5000])):
-        f.send_bytes(media_frame(CAMERA, F_INIT if i == 0 else 0, i, i * 100_000, c))
-        p.recv_binary()
-    p.send_json({"type": "record", "action": "stop"})
-    assert p.recv_json(timeout=10)["state"] == "stopped"
-    assert f.recv_json(timeout=10)["state"] == "stopped"
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    send_camera(p, f, FIXTURE.read_bytes(), sizes=5000)
+    stop_recording(p, f, rid)
     return rid
 
 
