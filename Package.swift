@@ -15,7 +15,7 @@ let package = Package(
     targets: [
         // C libraries from Debian, imported through module maps (see each folder's shim.h).
         .systemLibrary(name: "CLibWebSockets", pkgConfig: "libwebsockets",
-                       providers: [.apt(["libwebsockets-dev", "libssl-dev"])]),
+                       providers: [.apt(["libwebsockets-dev", "libwebsockets-evlib-ev", "libev-dev", "libssl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // Pure relay logic: no sockets, no files, no lws.

@@ -31,4 +31,4 @@ ensure_packages() {
 }
 
 # Packages the build needs: libwebsockets (with OpenSSL) and pkg-config to find them.
-BUILD_PACKAGES=(libwebsockets-dev libssl-dev pkg-config openssl)
+BUILD_PACKAGES=(libwebsockets-dev libwebsockets-evlib-ev libev-dev libssl-dev pkg-config openssl)

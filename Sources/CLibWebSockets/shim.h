@@ -4,6 +4,7 @@
 #include <libwebsockets.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <ev.h>
 
 /// Bytes lws needs in front of every buffer passed to lws_write.
 static inline size_t vr_lws_pre(void) { return LWS_PRE; }

@@ -43,7 +43,7 @@ struct LwsContextSettings {
         let anyAddress = configuration.host == "0.0.0.0" || configuration.host == "::" || configuration.host.isEmpty
         info.iface = anyAddress ? nil : keep(configuration.host)
         info.protocols = UnsafePointer(protocols)
-        info.options = UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT) | UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
+        info.options = UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT) | UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8) | UInt64(LWS_SERVER_OPTION_LIBEV)
         info.ssl_cert_filepath = keep(configuration.certPath)
         info.ssl_private_key_filepath = keep(configuration.keyPath)
         info.alpn = keep("http/1.1")

@@ -89,7 +89,15 @@ final class ServiceLoop {
 
     /// Creates the context, serves until shutdown completes, destroys the context. Blocks.
     func run(creationInfo: inout lws_context_creation_info) throws {
-        guard let ctx = lws_create_context(&creationInfo) else {
+        guard let events = EventLoop() else { throw ServerError.noEventLoop }
+        var foreignLoops: [UnsafeMutableRawPointer?] = [UnsafeMutableRawPointer(events.loop)]
+        let made = foreignLoops.withUnsafeMutableBufferPointer { loops -> OpaquePointer? in
+            creationInfo.options |= UInt64(LWS_SERVER_OPTION_LIBEV)
+            creationInfo.foreign_loops = loops.baseAddress
+            return lws_create_context(&creationInfo)
+        }
+        guard let ctx = made else {
+            events.destroy()
             throw ServerError.cannotListen(host: configuration.host, port: configuration.port)
         }
         context = ctx
@@ -98,9 +106,10 @@ final class ServiceLoop {
         self.tick = tick
         tick.schedule(context: ctx, afterMicroseconds: 1_000_000)
         helloTimer = TickTimer(owner: self, purpose: .helloDeadline)
-        logger.info("vigrelay listening", metadata: ["url": "\(configuration.effectivePublicURL)", "data.dir": "\(configuration.dataDir)"])
+        logger.info("vigrelay listening", metadata: ["url": "\(configuration.effectivePublicURL)", "data.dir": "\(configuration.dataDir)",
+                                                     "event.loop": "libev \(events.backendName)"])
         while !(shuttingDown && (webSockets.isEmpty || Date() >= shutdownDeadline)) {
-            if lws_service(ctx, 0) < 0 { break }
+            events.runOnce()
         }
         if !webSockets.isEmpty {
             logger.warning("closing connections that did not finish closing in time", metadata: ["count": "\(webSockets.count)"])
@@ -112,6 +121,7 @@ final class ServiceLoop {
         inbox.close()
         destroying = true
         lws_context_destroy(ctx)
+        events.destroy()
         context = nil
         tick.release()
         self.tick = nil
@@ -272,15 +282,18 @@ public enum ServerError: Error, CustomStringConvertible {
     case cannotListen(host: String, port: Int)
     case certificateMissing(path: String)
     case keyMissing(path: String)
+    case noEventLoop
 
     public var description: String {
         switch self {
         case .cannotListen(let host, let port):
-            return "could not start listening on \(host):\(port) (address in use, or the certificate and key do not match?); pick another --listen or stop the other server"
+            return "could not start listening on \(host):\(port) (address in use, the certificate and key do not match, or libwebsockets' libev plugin is missing: apt-get install libwebsockets-evlib-ev?); pick another --listen or stop the other server"
         case .certificateMissing(let path):
             return "TLS certificate not found at \(path): run certs/make-dev-cert.sh or pass --cert FILE"
         case .keyMissing(let path):
             return "TLS key not found at \(path): run certs/make-dev-cert.sh or pass --key FILE"
+        case .noEventLoop:
+            return "libev could not make an event loop (out of file descriptors or memory?); check ulimit -n and try again"
         }
     }
 }
