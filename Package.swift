@@ -17,12 +17,14 @@ let package = Package(
         .systemLibrary(name: "CLibWebSockets", pkgConfig: "libwebsockets",
                        providers: [.apt(["libwebsockets-dev", "libwebsockets-evlib-ev", "libev-dev", "libssl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // Linux open(2) flags Swift's Glibc does not export (O_DIRECT).
+        .target(name: "CLinuxIO"),
 
         // Pure relay logic: no sockets, no files, no lws.
         .target(name: "VigRelayCore", dependencies: ["CCrypto"]),
         // Disk: session records, the signing secret, the writer thread.
         .target(name: "VigRelayStorage", dependencies: [
-            "VigRelayCore",
+            "VigRelayCore", "CLinuxIO",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // libwebsockets glue for the server: one service thread owns every connection.

@@ -4,9 +4,11 @@ import VigRelayCore
 /// One recording being written: its media parts, its index and its manifest.
 ///
 /// Created when recording starts; every camera payload goes through `append`, in order and exactly
-/// as received; `syncIfDue` fsyncs at most once a second (the caller calls it after each append and
-/// on a periodic tick, so data is durable within about a second); `finish` flushes and marks the
-/// manifest `complete`. A write error (ENOSPC, EIO, the quota) is thrown as a `StorageError`; the
+/// as received; `syncIfDue` writes out and fsyncs at most once a second (the caller calls it after
+/// each append and on a periodic tick, so data is durable within about a second); `finish` flushes
+/// and marks the manifest `complete`. Between syncs the media may be held in a write-behind buffer
+/// (`DirectAppendFile`: large `O_DIRECT` writes) and the index lines in memory; a reader of a
+/// running recording sees it as of the last sync or full buffer. A write error (ENOSPC, EIO, the quota) is thrown as a `StorageError`; the
 /// caller then calls `fail`, which keeps what was written readable and marks the manifest `failed`.
 /// After a crash, `RecordingRecovery` finds the manifest still `recording` and repairs the files.
 ///
@@ -40,7 +42,7 @@ public final class RecordingFile {
     private let paths: RecordingPaths
     private let manifestPath: String
     private let index: AppendOnlyFile
-    private var media: AppendOnlyFile?
+    private var media: DirectAppendFile?
     private var tally = RecordingPartTally()
     /// Media bytes over all parts.
     private var totalBytes: Int64 = 0
@@ -89,7 +91,7 @@ public final class RecordingFile {
         self.lastSyncAt = startedAt
         self.manifest = RecordingManifest(recordingId: recordingID, sessionId: sessionID, stream: stream,
                                           mediaType: RecordingManifestFile.mediaType(of: .other), startedAt: startedAt)
-        index = try AppendOnlyFile(path: indexPath, truncating: true)
+        index = try AppendOnlyFile(path: indexPath, truncating: true, holdingWrites: true)
         try index.sync()
         try RecordingManifestFile.write(manifest, to: manifestPath)
     }
@@ -233,12 +235,23 @@ public final class RecordingFile {
 
     /// Closes what it can, keeps everything written so far, marks the manifest `failed` with
     /// `reason` (no media content in it); returns it. A recording already ended is returned as it is.
+    /// When the media still held in memory cannot be written (the disk is full), what reached the
+    /// disk is kept, cut back to whole frames as recovery would.
     @discardableResult
     public func fail(reason: String, at time: Date) -> RecordingManifest {
         guard manifest.state == .recording else { return manifest }
-        try? media?.sync()
-        try? index.sync()
-        close()
+        do {
+            try media?.sync()
+            try? index.sync()
+            close()
+        } catch {
+            // Media held in memory could not be written: the index lines for it are dropped (never
+            // written after media that is not there), and the files and totals are cut back to what
+            // the synced index vouches for, as recovery after a crash does.
+            index.discardHeld()
+            close()
+            if let repaired = try? RecordingRecovery.repair(manifest, paths: paths) { manifest = repaired }
+        }
         manifest.move(to: .failed, at: time)
         manifest.failure = reason
         // On a full disk this may fail too; recovery then finds the manifest `recording` and
@@ -290,7 +303,7 @@ public final class RecordingFile {
         completeBlockMs = nil
         tail.removeAll()
         keepWhole = false
-        media = try AppendOnlyFile(path: path, truncating: true)
+        media = try DirectAppendFile(path: path)
         FileIO.syncDirectory(of: path)
     }
 

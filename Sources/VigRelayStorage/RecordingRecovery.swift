@@ -50,12 +50,27 @@ public enum RecordingRecovery {
 
     /// Repairs one recording's files and writes its `interrupted` manifest.
     static func recover(_ manifest: RecordingManifest, paths: RecordingPaths, now: Date) throws -> RecordingManifest {
+        guard let indexPath = paths.indexFile(sessionID: manifest.sessionId, recordingID: manifest.recordingId),
+              let manifestPath = paths.manifestFile(sessionID: manifest.sessionId, recordingID: manifest.recordingId) else {
+            throw StorageError.invalidIdentifier(kind: "recording")
+        }
+        let lastWrite = FileIO.modificationDate(indexPath)
+        var result = try repair(manifest, paths: paths)
+        // The last write to the index is when recording stopped; whole seconds, as the manifest keeps them.
+        let stopped = min(lastWrite ?? now, now).timeIntervalSince1970.rounded(.down)
+        result.move(to: .interrupted, at: Date(timeIntervalSince1970: stopped))
+        try RecordingManifestFile.write(result, to: manifestPath)
+        return result
+    }
+
+    /// Cuts each part back to what the index vouches for, rewrites the index to agree, and returns the
+    /// manifest with the parts that have files and their recounted totals (not written; state unchanged).
+    /// Also used when a recording fails on a write error (`RecordingFile.fail`).
+    static func repair(_ manifest: RecordingManifest, paths: RecordingPaths) throws -> RecordingManifest {
         let sid = manifest.sessionId, rid = manifest.recordingId
         guard let indexPath = paths.indexFile(sessionID: sid, recordingID: rid),
-              let manifestPath = paths.manifestFile(sessionID: sid, recordingID: rid),
               let dir = paths.recordingsDirectory(sid) else { throw StorageError.invalidIdentifier(kind: "recording") }
         let index = RecordingIndex.parse(bytes: FileIO.readAll(indexPath) ?? [])
-        let lastWrite = FileIO.modificationDate(indexPath)
         var cuts: [Int: PartCut] = [:]
         var parts: [RecordingManifest.Part] = []
         for var part in manifest.parts {
@@ -72,10 +87,6 @@ public enum RecordingRecovery {
         try FileIO.writeAtomically(Array(RecordingIndex(records: records).text.utf8), to: indexPath)
         var result = manifest
         result.parts = parts
-        // The last write to the index is when recording stopped; whole seconds, as the manifest keeps them.
-        let stopped = min(lastWrite ?? now, now).timeIntervalSince1970.rounded(.down)
-        result.move(to: .interrupted, at: Date(timeIntervalSince1970: stopped))
-        try RecordingManifestFile.write(result, to: manifestPath)
         return result
     }
 

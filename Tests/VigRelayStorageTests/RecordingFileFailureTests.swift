@@ -51,7 +51,8 @@ struct RecordingFileFailureTests {
         #expect(fileText(Fixture.recordingsDir(tmp) + "/\(rid).index") == "F 1 0 9 0 0 0\nF 1 9 11 0 0 0\n")
     }
 
-    /// A real ENOSPC: part 2's file name is a link to /dev/full, where every write fails.
+    /// A real ENOSPC: part 2's file name is a link to /dev/full, where every write fails. The media
+    /// is held in memory until the sync (`DirectAppendFile`), so the error surfaces there.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/full")))
     func diskFullSurfacesWithErrnoTextAndPartOneStaysReadable() throws {
         let tmp = try TempDirectory()
@@ -60,8 +61,9 @@ struct RecordingFileFailureTests {
         let dir = Fixture.recordingsDir(tmp)
         try FileManager.default.createSymbolicLink(atPath: dir + "/\(rid).2.webm", withDestinationPath: "/dev/full")
 
+        try file.append(Fixture.webmStart + [5], newPart: true)
         var thrown: StorageError?
-        do { try file.append(Fixture.webmStart + [5], newPart: true) } catch let error as StorageError { thrown = error }
+        do { try file.syncIfDue(now: Fixture.t0.addingTimeInterval(2)) } catch let error as StorageError { thrown = error }
         guard case .writeFailed(let path, let reason) = thrown else {
             Issue.record("expected writeFailed, got \(String(describing: thrown))")
             return
@@ -69,9 +71,9 @@ struct RecordingFileFailureTests {
         #expect(path == dir + "/\(rid).2.webm")
         #expect(reason == "No space left on device")
 
-        let failed = file.fail(reason: reason, at: Fixture.t0.addingTimeInterval(1))
+        let failed = file.fail(reason: reason, at: Fixture.t0.addingTimeInterval(3))
         #expect(failed.state == .failed && failed.failure == "No space left on device")
-        #expect(failed.parts.map(\.bytes) == [9, 0])
+        #expect(failed.parts.map(\.bytes) == [9], "totals cut back to what reached the disk (part 2 is not a regular file)")
         #expect(fileBytes(dir + "/\(rid).webm") == Fixture.webmStart)
         #expect(fileText(dir + "/\(rid).index") == "F 1 0 9 0 0 0\n", "no G or F line for bytes never written")
         let store = RecordingStore(dataDir: tmp.path)

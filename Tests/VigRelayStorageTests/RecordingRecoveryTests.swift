@@ -12,12 +12,13 @@ struct RecordingRecoveryTests {
     static let clusters: [(Int64, Int64)] = [(409, 0), (2589, 500), (3794, 1000), (5971, 1500), (7308, 2000),
                                              (9498, 2500), (10804, 3000), (12987, 3500)]
 
-    /// Records the fixture's first `cut` bytes in 700-byte payloads and drops the writer without
-    /// finishing it, as `kill -9` would (everything written reached the page cache).
+    /// Records the fixture's first `cut` bytes in 700-byte payloads, syncs (as the writer thread does
+    /// each second) and drops the writer without finishing it, as `kill -9` right after that sync would.
     func recordKilled(_ tmp: TempDirectory, cut: Int) throws -> [UInt8] {
         let bytes = try Fixture.webmFixture()
         let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
         let found = try file.appendWebM(bytes[0..<cut], chunk: 700)
+        try file.syncNow()
         #expect(found == Self.clusters.map(\.0).filter { $0 < cut })
         return bytes
     }
@@ -114,6 +115,7 @@ struct RecordingRecoveryTests {
         try file.append(Fixture.mp4Start, timeUs: 1_000_000, sequence: 0, newPart: true)
         try file.append([UInt8](repeating: 1, count: 100), timeUs: 1_500_000, sequence: 1)
         try file.append([UInt8](repeating: 2, count: 100), timeUs: 2_000_000, sequence: 2)
+        try file.syncNow()
         let dir = Fixture.recordingsDir(tmp)
         try FileHandle(forWritingAtPath: dir + "/\(rid).mp4")!.truncate(atOffset: 150)
 
@@ -130,6 +132,7 @@ struct RecordingRecoveryTests {
         let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
         try file.appendWebM(fixture[0...], chunk: 1000, at: Fixture.t0)
         try file.appendWebM(fixture[0..<6000], chunk: 512, at: Fixture.t0.addingTimeInterval(30))
+        try file.syncNow()
         let dir = Fixture.recordingsDir(tmp)
 
         let manifest = try #require(RecordingRecovery.recover(dataDir: tmp.path, now: Fixture.t0.addingTimeInterval(99)).first)

@@ -37,9 +37,11 @@ struct SessionListFactsTests {
         let clip = try reader.planClip(ClipRequest(sessionID: sid, recordingID: Fixture.recordingID, fromMs: 1200, toMs: 2600, note: ""),
                                        clipID: "bbbbbbbbbbbbbbbb", now: Fixture.t0).get()
         #expect(try reader.store.saveClip(clip))
-        // A second recording still being written: counted by its file's size (its manifest says 0 so far).
+        // A second recording still being written: counted by its file's size as of its last sync (its
+        // manifest says 0 so far).
         let running = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: Fixture.otherRecordingID, startedAt: Fixture.t0)
         try running.appendWebM(webm[..<3000], chunk: 1000)
+        try running.syncNow()
         for i in 0..<5 { try log(tmp, "mark", ["recordingId": Fixture.recordingID, "markId": "aaaaaaaaaaaaaaa\(i)", "atMs": i], at: 10 + Double(i)) }
 
         let facts = reader.diskFacts(sessionID: sid)

@@ -70,6 +70,12 @@ func names(_ dir: String) -> [String] {
 }
 
 extension RecordingFile {
+    /// Writes out and fsyncs what was appended, as the writer thread's once-a-second sync does;
+    /// readers see a running recording as of its last sync.
+    func syncNow() throws {
+        try syncIfDue(now: lastSyncAt.addingTimeInterval(1))
+    }
+
     /// Appends a payload without cluster positions.
     func append(_ payload: [UInt8], timeUs: UInt64 = 0, sequence: UInt32 = 0, flags: UInt8 = 0,
                 newPart: Bool = false, at time: Date = Fixture.t0) throws {
