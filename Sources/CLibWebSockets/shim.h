@@ -17,6 +17,16 @@ static inline int vr_ws_flags(int binary, int first, int last) {
 /// Sets lws's log level with no emitter (errors and warnings to stderr).
 static inline void vr_lws_set_log_level(int level) { lws_set_log_level(level, NULL); }
 
+/// A libev loop on epoll (libev's best backend if epoll is unavailable), for lws to run on as a
+/// foreign loop (LWS_SERVER_OPTION_LIBEV): lws's own loop polls every socket each turn.
+static inline struct ev_loop *vr_ev_loop_new(void) {
+    struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL);
+    return loop ? loop : ev_loop_new(EVFLAG_AUTO);
+}
+
+/// One turn of a libev loop: waits for events or a timer, handles them, returns.
+static inline void vr_ev_run_once(struct ev_loop *loop) { ev_run(loop, EVRUN_ONCE); }
+
 /// The calling thread's kernel id (for /proc/self/task/TID), which Swift's Glibc does not export.
 static inline int vr_gettid(void) { return (int)syscall(SYS_gettid); }
 

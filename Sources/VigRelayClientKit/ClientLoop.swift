@@ -156,7 +156,20 @@ public final class ClientLoop: @unchecked Sendable {
         info.timeout_secs = 10
         info.connect_timeout_secs = 10
         info.client_ssl_ca_filepath = UnsafePointer(caPath)
-        guard let ctx = lws_create_context(&info) else {
+        // On libev's epoll, as the server (see its EventLoop): a load worker holds hundreds of sockets.
+        guard let events = vr_ev_loop_new() else {
+            started.fulfil(false)
+            finished.fulfil(true)
+            return
+        }
+        var foreignLoops: [UnsafeMutableRawPointer?] = [UnsafeMutableRawPointer(events)]
+        let made = foreignLoops.withUnsafeMutableBufferPointer { loops -> OpaquePointer? in
+            info.options |= UInt64(LWS_SERVER_OPTION_LIBEV)
+            info.foreign_loops = loops.baseAddress
+            return lws_create_context(&info)
+        }
+        guard let ctx = made else {
+            ev_loop_destroy(events)
             started.fulfil(false)
             finished.fulfil(true)
             return
@@ -167,13 +180,14 @@ public final class ClientLoop: @unchecked Sendable {
         lock.unlock()
         started.fulfil(true)
         while !stopping {
-            if lws_service(ctx, 0) < 0 { break }
+            vr_ev_run_once(events)
         }
         lock.lock()
         wakeContext = nil
         lock.unlock()
         for connection in connections.values { connection.abandon() }
         lws_context_destroy(ctx)
+        ev_loop_destroy(events)
         connections.removeAll()
         context = nil
         finished.fulfil(true)

@@ -18,7 +18,7 @@ final class EventLoop {
     /// Makes a loop on epoll, or on libev's best backend if epoll is not available; nil if libev
     /// cannot make one at all.
     init?() {
-        guard let made = ev_loop_new(UInt32(EVBACKEND_EPOLL)) ?? ev_loop_new(UInt32(EVFLAG_AUTO)) else { return nil }
+        guard let made = vr_ev_loop_new() else { return nil }
         loop = made
     }
 
@@ -33,7 +33,7 @@ final class EventLoop {
     }
 
     /// Waits for the next events (or timer) and handles them, then returns.
-    func runOnce() { ev_run(loop, Int32(EVRUN_ONCE)) }
+    func runOnce() { vr_ev_run_once(loop) }
 
     /// Frees the loop; call after `lws_context_destroy`.
     func destroy() { ev_loop_destroy(loop) }
