@@ -24,6 +24,16 @@ static inline struct ev_loop *vr_ev_loop_new(void) {
     return loop ? loop : ev_loop_new(EVFLAG_AUTO);
 }
 
+/// lws_create_context with the context on `loop` (a foreign libev loop: lws installs no signal
+/// handlers and the caller runs the loop); `info` is left as it was given.
+static inline struct lws_context *vr_lws_create_context_on_ev(struct lws_context_creation_info *info, struct ev_loop *loop) {
+    void *loops[1] = { loop };
+    struct lws_context_creation_info on_ev = *info;
+    on_ev.options |= LWS_SERVER_OPTION_LIBEV;
+    on_ev.foreign_loops = loops;
+    return lws_create_context(&on_ev);
+}
+
 /// One turn of a libev loop: waits for events or a timer, handles them, returns.
 static inline void vr_ev_run_once(struct ev_loop *loop) { ev_run(loop, EVRUN_ONCE); }
 

@@ -162,13 +162,7 @@ public final class ClientLoop: @unchecked Sendable {
             finished.fulfil(true)
             return
         }
-        var foreignLoops: [UnsafeMutableRawPointer?] = [UnsafeMutableRawPointer(events)]
-        let made = foreignLoops.withUnsafeMutableBufferPointer { loops -> OpaquePointer? in
-            info.options |= UInt64(LWS_SERVER_OPTION_LIBEV)
-            info.foreign_loops = loops.baseAddress
-            return lws_create_context(&info)
-        }
-        guard let ctx = made else {
+        guard let ctx = vr_lws_create_context_on_ev(&info, events) else {
             ev_loop_destroy(events)
             started.fulfil(false)
             finished.fulfil(true)

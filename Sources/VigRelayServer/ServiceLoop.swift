@@ -90,13 +90,7 @@ final class ServiceLoop {
     /// Creates the context, serves until shutdown completes, destroys the context. Blocks.
     func run(creationInfo: inout lws_context_creation_info) throws {
         guard let events = EventLoop() else { throw ServerError.noEventLoop }
-        var foreignLoops: [UnsafeMutableRawPointer?] = [UnsafeMutableRawPointer(events.loop)]
-        let made = foreignLoops.withUnsafeMutableBufferPointer { loops -> OpaquePointer? in
-            creationInfo.options |= UInt64(LWS_SERVER_OPTION_LIBEV)
-            creationInfo.foreign_loops = loops.baseAddress
-            return lws_create_context(&creationInfo)
-        }
-        guard let ctx = made else {
+        guard let ctx = vr_lws_create_context_on_ev(&creationInfo, events.loop) else {
             events.destroy()
             throw ServerError.cannotListen(host: configuration.host, port: configuration.port)
         }

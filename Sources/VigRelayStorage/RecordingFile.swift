@@ -8,8 +8,9 @@ import VigRelayCore
 /// each append and on a periodic tick, so data is durable within about a second); `finish` flushes
 /// and marks the manifest `complete`. Between syncs the media may be held in a write-behind buffer
 /// (`DirectAppendFile`: large `O_DIRECT` writes) and the index lines in memory; a reader of a
-/// running recording sees it as of the last sync or full buffer. A write error (ENOSPC, EIO, the quota) is thrown as a `StorageError`; the
-/// caller then calls `fail`, which keeps what was written readable and marks the manifest `failed`.
+/// running recording sees it as of the last sync or full buffer. A write error (ENOSPC, EIO, the
+/// quota) is thrown as a `StorageError`; the caller then calls `fail`, which keeps what was written
+/// readable and marks the manifest `failed`.
 /// After a crash, `RecordingRecovery` finds the manifest still `recording` and repairs the files.
 ///
 /// Files (see `RecordingPaths`): part 1 is `{rid}.webm` (or `.mp4` / `.bin`, from the part's first
