@@ -120,10 +120,17 @@ function openSession(sessionId, joinUrl) {
   state.connection = connection;
   state.review = new ReviewLeader(connection);
   connection.addEventListener("state", (e) => onState(e.detail));
+  let welcomedBefore = false;
   connection.addEventListener("welcome", (e) => {
+    const again = welcomedBefore;
+    welcomedBefore = true;
     state.familyPresent = e.detail.peerPresent;
-    status(state.familyPresent ? "Connected. The family is here." : "Connected. Waiting for the family to join.");
+    const family = state.familyPresent ? "The family is here."
+      : again ? "Waiting for the family (they may be reconnecting)." : "Waiting for the family to join.";
+    status(`${again ? "Connected again" : "Connected"}. ${family}`);
     enableControls(true);
+    // What changed while this page was away (a recording that ended, consent withdrawn) is in the summary.
+    if (again) refreshSummary();
   });
   connection.addEventListener("message", (e) => onMessage(e.detail));
   connection.addEventListener("frame", (e) => { if (e.detail.stream === STREAM_CAMERA) live.push(e.detail); });
@@ -274,6 +281,13 @@ async function refreshSummary() {
 }
 
 function renderRecordings(summary) {
+  // A recording this page still shows as running that the relay has finished: it stopped (or was
+  // deleted) while this page was disconnected, so the notice never reached it.
+  const shown = summary.recordings.find((r) => r.recordingId === state.recordingId);
+  if (shown && shown.state !== "recording") {
+    onRecording({ type: "recording", state: shown.state === "deleted" ? "deleted" : "stopped", recordingId: shown.recordingId });
+    return;
+  }
   const done = summary.recordings.filter((r) => r.state === "complete" || r.state === "interrupted");
   $("recordings").replaceChildren(...summary.recordings.map((r) => {
     const item = el("li", { textContent: `${r.recordingId.slice(0, 6)} · ${r.state}${r.durationMs ? " · " + formatSeconds(r.durationMs) : ""} ` });
