@@ -97,6 +97,9 @@ function onWelcome(welcome) {
   ui.connection.textContent = everConnected ? "Connected again." : welcome.peerPresent
     ? "Connected. Your practitioner can see you." : "Connected. Waiting for your practitioner to join.";
   ui.connection.className = "status ok";
+  // A recording still running is announced right after welcome ("running"); one that ended while
+  // this page was disconnected is not, so the indicator starts off on every (re)connection.
+  showRecording({ state: "unknown" });
   if (pendingWithdrawal) {
     pendingWithdrawal = false;
     connection.send(consent(false));
