@@ -61,6 +61,25 @@ def first_cluster_ms(webm: bytes) -> int:
         at += n + m + size
 
 
+def watch_status(page) -> None:
+    """Keeps every text the page's connection status shows (window.__statusShown, by a
+    MutationObserver), so that a test sees a message even if the next one replaced it at once."""
+    page.js("""(() => { const e = document.getElementById('connection-status'); window.__statusShown = [e.textContent];
+        new MutationObserver(() => window.__statusShown.push(e.textContent)).observe(e, {childList: true, characterData: true, subtree: true});
+        return true; })()""")
+
+
+def wait_for_status(page, text: str, timeout: float, what: str, after: int = -1) -> int:
+    """Waits until the connection status has shown a text containing `text` (later than the one
+    numbered `after`, if given) since `watch_status`; returns that text's number. The failure lists
+    what it showed."""
+    find = (f"window.__statusShown.findIndex((t, i) => i > {after} && t.includes({json.dumps(text)})) + 1")
+    try:
+        return page.wait(find, timeout, what) - 1
+    except AssertionError as e:
+        raise AssertionError(f"{e}; the status showed {page.js('window.__statusShown')!r}") from None
+
+
 def video_playing(selector: str, min_time: float = 0.5) -> str:
     """A condition: the <video> shows pictures, has played past min_time and is not paused."""
     return (f"(() => {{ const v = document.querySelector('{selector}'); "
@@ -83,9 +102,10 @@ def video_state(page, selector: str) -> dict:
                    "err: v.error && v.error.message, buffered: b}; })()")
 
 
-def open_session(prac, relay, token: str) -> tuple[str, str]:
-    """The practitioner saves their token and creates a session; returns (join URL, session id)."""
-    prac.navigate(relay.base_url + "/")
+def open_session(prac, relay, token: str, base_url: str | None = None) -> tuple[str, str]:
+    """The practitioner saves their token and creates a session (on the page at `base_url`, by default
+    the relay's own); returns (join URL, session id)."""
+    prac.navigate((base_url or relay.base_url) + "/")
     prac.js(f"document.getElementById('token').value = {json.dumps(token)}; document.getElementById('save-token').click(); true")
     assert prac.js("localStorage.getItem('vigrelay.practitionerToken')") == token
     prac.click("#create-session")
@@ -130,10 +150,19 @@ def tab_to(page, element_id: str, limit: int = 40) -> None:
     raise AssertionError(f"{page.name}: Tab never reached #{element_id}; focus went through {seen}")
 
 
-def wait_for_live_video(prac, fam, problems) -> None:
-    """The family's camera plays on the practitioner's page and keeps advancing."""
+def remember_live_stream(prac) -> None:
+    """Notes which stream the practitioner's live player shows now (see wait_for_live_video's `fresh`)."""
+    prac.js("window.__liveBefore = window.__vigrelay.live.mediaSource; true")
+
+
+def wait_for_live_video(prac, fam, problems, fresh: bool = False) -> None:
+    """The family's camera plays on the practitioner's page and keeps advancing; with `fresh`, in a
+    stream that started after `remember_live_stream` (a reconnect starts a new one)."""
+    playing = video_playing("#live-video")
+    if fresh:
+        playing = f"window.__vigrelay.live.mediaSource !== window.__liveBefore && {playing}"
     try:
-        prac.wait(video_playing("#live-video"), 30, "the family's camera on the practitioner's page")
+        prac.wait(playing, 30, "the family's camera on the practitioner's page")
     except AssertionError as e:
         sent = fam.js("({frames: window.__vigrelay?.sender?.framesSent, mime: window.__vigrelay?.sender?.mimeType})")
         raise AssertionError(f"{e}\nlive video: {live_video_state(prac)}; family sender: {sent}; console: {problems()}") from None
