@@ -121,6 +121,8 @@ function onMessage(message) {
       break;
     case "recording":
       showRecording(message);
+      // The recording starts at the camera's next keyframe: make sure one comes at once.
+      if (message.state === "started") sender.keyframeSoon();
       break;
     case "consent":
       ui.consent.checked = message.recording === true;

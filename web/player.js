@@ -50,6 +50,8 @@ export class MsePlayer {
     this.recordingFrom = null;
     /** Media time (ms) where the relay's recording of this stream starts, once known. */
     this.recordingStartMs = null;
+    /** performance.now() when the newest cluster that starts with a keyframe came in (for checks). */
+    this.keyframeAt = null;
     // A clip starts where it was cut: seeking before its first frame would show nothing.
     video.addEventListener("seeking", () => {
       if (!this.live && this.sourceBuffer && video.currentTime < this.startTime - 0.05) video.currentTime = this.startTime;
@@ -126,6 +128,7 @@ export class MsePlayer {
     this.rewriter = isWebM(initBytes) ? new MseWebM() : null;
     if (this.rewriter) {
       this.rewriter.onKeyframeCluster = (timeMs, offset) => {
+        this.keyframeAt = performance.now();
         if (this.recordingFrom !== null && this.recordingStartMs === null && offset >= this.recordingFrom) this.recordingStartMs = timeMs;
       };
     }
