@@ -188,20 +188,62 @@ ON_SCREEN = ("(Math.round(document.getElementById('live-video').currentTime * 10
 
 def mark_on_screen(prac) -> int:
     """Once 3 s of the recording are on the practitioner's screen, marks the moment shown (the
-    recording starts at the first keyframe after Start: up to 2 s later from Chrome, 8 s from
-    Firefox); returns its time on the recording's timeline."""
+    recording starts at the first keyframe after Start, up to about 1 s later, or with the new stream
+    a Firefox camera starts for it); returns its time on the recording's timeline."""
     prac.wait(f"window.__vigrelay.live.recordingStartMs !== null && {ON_SCREEN} > 3000", 25, "3 s of recording on screen")
     on_screen = prac.js(f"(() => {{ const ms = {ON_SCREEN}; document.getElementById('mark').click(); return ms; }})()")
     prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
     return on_screen
 
 
-def stop_recording_after_mark(prac, fam, on_screen: int) -> None:
+def click_at(page, selector: str) -> float:
+    """Clicks an enabled element; returns the page's clock (performance.now(), ms) at the click."""
+    at = page.js(f"(() => {{ const e = document.querySelector({json.dumps(selector)}); "
+                 "if (!e || e.disabled) return null; e.click(); return performance.now(); })()")
+    assert at is not None, f"{page.name}: {selector} is missing or disabled"
+    return at
+
+
+def start_recording_after_keyframe(prac, fam) -> tuple[float, float]:
+    """Starts recording just after a keyframe of the family's camera reached the practitioner's page:
+    the worst moment, as the relay records from the next keyframe (Firefox makes one every 7-8 s).
+    The family's indicator comes on. Returns the page's clock at the click and the live edge then
+    (the newest camera time the page had, ms), both ms."""
+    prac.wait("performance.now() - window.__vigrelay.live.keyframeAt < 300", 20, "a keyframe on the practitioner's page")
+    at, edge = prac.js("(() => { const b = document.getElementById('live-video').buffered; "
+                       "const edge = b.length ? b.end(b.length - 1) * 1000 : null; "
+                       "document.getElementById('record-toggle').click(); return [performance.now(), edge]; })()")
+    fam.wait("document.getElementById('recording-status').className === 'recording-on'", 10, "the family's recording indicator")
+    return at, edge
+
+
+def stop_recording_after_mark(prac, fam, on_screen: int) -> float:
     """Records 7 s past the mark (so the clip around it, 3 s before and 4 s after, ends before the
-    recording does), then stops, and the family's indicator goes off."""
+    recording does), then stops, and the family's indicator goes off. Returns the page's clock at
+    the click (ms)."""
     prac.wait(f"{ON_SCREEN} > {on_screen} + 7000", 20, "7 s more of recording")
-    prac.click("#record-toggle")
+    at = click_at(prac, "#record-toggle")
     fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the indicator to go off")
+    return at
+
+
+def check_started_promptly(recording: dict, started_at: float, stopped_at: float) -> None:
+    """The recording holds all but about the first 1.5 s of the time between Start and Stop (page
+    clock): it began at most that long after Start, as its end loses only the frames on their way
+    when Stop was pressed. For a camera that started a new stream at Start: the camera's clock starts
+    again with it, so camera times from before and after Start cannot be compared."""
+    wall_ms = stopped_at - started_at
+    assert wall_ms - recording["durationMs"] < 1500, \
+        f"the recording holds {recording['durationMs']} ms of the {wall_ms:.0f} ms between Start and Stop: it started late"
+
+
+def check_started_at_next_keyframe(prac, live_edge_ms: float) -> None:
+    """The recording starts less than 1.5 s of camera time after the newest picture the practitioner's
+    page had at Start (for a stream that went on through Start: same clock). Exact whatever the delays
+    of the machine; a keyframe every second makes it at most about 1 s."""
+    start_ms = prac.js("window.__vigrelay.live.recordingStartMs")
+    assert start_ms - live_edge_ms < 1500, \
+        f"the recording starts at {start_ms} ms of the camera's stream, {start_ms - live_edge_ms:.0f} ms after the picture shown at Start"
 
 
 def check_recording(relay, prac, auth: dict, session_id: str, on_screen: int, path: Path) -> dict:
