@@ -43,7 +43,8 @@ class _Pipe:
 class TCPForwarder:
     """Listens on 127.0.0.1 (a free port) and forwards each connection to 127.0.0.1:`upstream_port`.
 
-    Counters (read from any thread): `accepted`, `refused`, `cut`, `bytes_up`, `bytes_down`.
+    Counters (read from any thread): `accepted`, `refused`, `cut_count`, `bytes_up` (towards the
+    relay), `bytes_down`.
     Thread: `cut`, `refuse` and `close` may be called from any thread; the loop thread does the work.
     """
 
@@ -65,6 +66,7 @@ class TCPForwarder:
         self._pipes: dict[socket.socket, _Pipe] = {}
         self._interest: dict[socket.socket, int] = {}  # what the selector watches on each socket
         self._closed = False
+        self.error: BaseException | None = None  # what ended the loop thread, if it failed
         self._deadline = time.monotonic() + lifetime
         self._thread = threading.Thread(target=self._run, name=f"tcpforward-{name}", daemon=True)
         self._thread.start()
@@ -94,8 +96,11 @@ class TCPForwarder:
             except AssertionError:
                 pass
             self._thread.join(timeout)
+        self._wake_w.close()
 
     def _ask(self, request, timeout: float) -> None:
+        if not self._thread.is_alive():
+            raise AssertionError(f"{self.name}: the forwarder no longer runs (its lifetime ended, or it failed: {self.error!r})")
         done = threading.Event()
         with self._lock:
             self._requests.append((request, done))
@@ -105,6 +110,8 @@ class TCPForwarder:
             pass
         if not done.wait(timeout):
             raise AssertionError(f"{self.name}: the forwarder did not carry out {request[0]!r} within {timeout} s")
+        if self.error is not None:
+            raise AssertionError(f"{self.name}: the forwarder's thread failed: {self.error!r}")
 
     # --- the loop thread ---------------------------------------------------------------------
 
@@ -122,6 +129,8 @@ class TCPForwarder:
                         self._handle_requests()
                     elif key.fileobj in self._pipes:
                         self._service(key.fileobj, mask)
+        except Exception as e:  # noqa: BLE001 - reported to the test by the next request
+            self.error = e
         finally:
             for pipe in {id(p): p for p in self._pipes.values()}.values():
                 for s in pipe.sockets():
