@@ -182,4 +182,4 @@ ui.leave.addEventListener("click", () => {
 
 
 // For automated checks and debugging in the console.
-window.__vigrelay = { get connection() { return connection; }, get sender() { return sender; } };
+window.__vigrelay = { get connection() { return connection; }, get sender() { return sender; }, screen: screenPlayer };

@@ -130,7 +130,12 @@ function openSession(sessionId, joinUrl) {
     status(`${again ? "Connected again" : "Connected"}. ${family}`);
     enableControls(true);
     // What changed while this page was away (a recording that ended, consent withdrawn) is in the summary.
-    if (again) refreshSummary();
+    if (again) {
+      refreshSummary();
+      // The screen stream this page was sending ended with the old connection: a new one starts.
+      state.screenSender?.start();
+      if (state.familyPresent) showReviewAgain();
+    }
   });
   connection.addEventListener("message", (e) => onMessage(e.detail));
   connection.addEventListener("frame", (e) => { if (e.detail.stream === STREAM_CAMERA) live.push(e.detail); });
@@ -163,6 +168,7 @@ function onMessage(message) {
         state.familyPresent = message.event === "joined";
         status(state.familyPresent ? "The family has joined." : "The family has left (they may be reconnecting).", !state.familyPresent);
         if (!state.familyPresent) live.gap();
+        else showReviewAgain();
       }
       break;
     case "consent":
@@ -421,6 +427,16 @@ $("share-screen").addEventListener("click", async () => {
   $("review-status").textContent = "The family sees your screen.";
   $("stop-review").disabled = false;
 });
+
+/**
+ * What the family is shown in the shared review, again after a drop (or when the family joins): the
+ * family's page clears it when this page leaves, and a returning family's page has no clip (the
+ * relay keeps none; it replays a screen stream by itself). A screen share is announced again.
+ */
+function showReviewAgain() {
+  if (state.screenSender) state.connection.send(signal({ review: "screen" }));
+  else state.review.showClipAgain();
+}
 
 function stopScreenShare() {
   if (!state.screenSender) return;
