@@ -20,7 +20,8 @@ import pytest
 
 from tcpforward import TCPForwarder
 from vrtest import wait_until
-from webpages import (KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, join_as_family, live_video_state, open_session, remember_live_stream,
+from webpages import (KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, join_as_family, live_video_state, make_clip_from_mark,
+                      mark_on_screen, open_session, remember_live_stream, stop_recording_after_mark, video_playing,
                       wait_for_live_video, wait_for_status, watch_status)
 
 pytestmark = pytest.mark.timeout(300)
@@ -248,4 +249,68 @@ def test_what_changed_while_a_page_was_away_shows_when_it_is_back(relay, chromiu
     assert [r["state"] for r in summary["recordings"]] == ["deleted", "deleted"] and summary["recordings"][1]["recordingId"] == rid
 
     found = [p for p in problems() if "favicon" not in p]
+    assert not found, f"console errors: {found}"
+
+
+def shown_to_family(fam, what: str, paused_at: float | None = None) -> None:
+    """The family's page shows the shared review in a stream it received after `remember_shared`
+    (what the practitioner shares is sent again after a drop): the screen playing, or the clip
+    loaded and, with `paused_at`, paused there."""
+    fresh = "window.__vigrelay.screen.mediaSource !== window.__sharedBefore && !document.getElementById('shared-box').hidden"
+    if paused_at is None:
+        fam.wait(f"{fresh} && {video_playing('#shared-screen', 0.5)}", 30, f"{what} on the family's page")
+    else:
+        fam.wait(f"{fresh} && (() => {{ const v = document.getElementById('shared-screen'); "
+                 f"return v.readyState >= 1 && v.paused && Math.abs(v.currentTime - {paused_at}) < 0.3; }})()",
+                 30, f"{what} on the family's page, paused at {paused_at:.2f} s")
+
+
+def remember_shared(fam) -> None:
+    fam.js("window.__sharedBefore = window.__vigrelay.screen.mediaSource; true")
+
+
+def test_the_shared_review_comes_back_after_a_drop(relay, chromium, forwarders, tmp_path):
+    call = start_session(relay, chromium, forwarders)
+    prac, fam, to_prac, to_fam = call.prac, call.fam, call.to_prac, call.to_fam
+
+    # --- the practitioner's screen: after the practitioner's drop it is shared again (a new stream),
+    # after the family's the relay replays it.
+    remember_shared(fam)
+    prac.click("#share-screen")
+    prac.wait("document.getElementById('review-status').textContent.includes('sees your screen')", 10, "screen sharing to start")
+    shown_to_family(fam, "the practitioner's screen")
+    remember_shared(fam)
+    seen = fam.js("window.__statusShown.length") - 1
+    drop(to_prac, prac, PRACTITIONER_DROPPED, PRACTITIONER_BACK, refuse=True)
+    wait_for_status(fam, "Your practitioner has left", 10, "the family to see the practitioner leave", after=seen)
+    shown_to_family(fam, "the practitioner's screen after the practitioner's drop")
+    remember_shared(fam)
+    drop(to_fam, fam, FAMILY_DROPPED, FAMILY_BACK, refuse=False)
+    shown_to_family(fam, "the practitioner's screen after the family's drop")
+    prac.click("#stop-review")
+    fam.wait("document.getElementById('shared-box').hidden", 10, "the shared screen to close")
+
+    # --- a clip shown to the family, paused 1 s in: after either side's drop the family has it again,
+    # paused at the same place.
+    start_recording(prac, fam)
+    on_screen = mark_on_screen(prac)
+    stop_recording_after_mark(prac, fam, on_screen)
+    make_clip_from_mark(relay, prac, call.auth, call.session_id, tmp_path / "clip.webm")
+    remember_shared(fam)
+    prac.click("#clips .show-clip")
+    fam.wait("!document.getElementById('shared-box').hidden && document.getElementById('shared-screen').readyState >= 1",
+             15, "the clip on the family's page")
+    prac.js("(() => { const v = document.getElementById('review-video'); v.pause(); "
+            "v.currentTime = v.buffered.start(0) + 1.0; return true; })()")
+    at = float(prac.wait("(() => { const v = document.getElementById('review-video'); "
+                         "return !v.seeking && v.paused ? String(v.currentTime) : ''; })()", 10, "the practitioner's seek"))
+    shown_to_family(fam, "the clip", paused_at=at)
+    remember_shared(fam)
+    drop(to_fam, fam, FAMILY_DROPPED, FAMILY_BACK, refuse=True)
+    shown_to_family(fam, "the clip after the family's drop", paused_at=at)
+    remember_shared(fam)
+    drop(to_prac, prac, PRACTITIONER_DROPPED, PRACTITIONER_BACK, refuse=False)
+    shown_to_family(fam, "the clip after the practitioner's drop", paused_at=at)
+
+    found = [p for p in call.problems() if "favicon" not in p]
     assert not found, f"console errors: {found}"
