@@ -114,8 +114,10 @@ export class StreamSender {
    */
   keyframeSoon() {
     if (!this.recorder || !this.initSent) return;
-    const [previous, last] = this.keyframes;
-    if (previous && last.at + (last.timeMs - previous.timeMs) - performance.now() <= KEYFRAME_WAIT_MS) return;
+    if (this.keyframes.length === 2) {
+      const [previous, last] = this.keyframes;
+      if (last.at + (last.timeMs - previous.timeMs) - performance.now() <= KEYFRAME_WAIT_MS) return;
+    }
     this.keyframeRestarts += 1;
     this.start();
   }
