@@ -23,6 +23,8 @@ let camera = null;
 let everConnected = false;
 /** A withdrawal asked for while disconnected: sent with the next welcome. */
 let pendingWithdrawal = false;
+/** A consent answer changed while disconnected (after the first welcome): sent with the next one. */
+let consentChanged = false;
 const screenPlayer = new MsePlayer(ui.shared);
 const review = new ReviewFollower(ui.shared, screenPlayer);
 
@@ -36,8 +38,15 @@ ui.consent.addEventListener("change", sendConsent);
 ui.child.addEventListener("change", () => { if (ui.consent.checked) sendConsent(); });
 
 function sendConsent() {
-  if (!connection?.isOpen) return;
-  connection.send(consent(ui.consent.checked, ui.child.checked));
+  if (connection?.isOpen) {
+    connection.send(consent(ui.consent.checked, ui.child.checked));
+  } else if (everConnected) {
+    consentChanged = true;
+    if (!ui.consent.checked) {
+      ui.withdrawStatus.textContent = "Not connected right now: recording will stop and the videos will be deleted as soon as we reconnect.";
+      show(ui.withdrawStatus);
+    }
+  }
 }
 
 ui.join.addEventListener("click", async () => {
@@ -103,9 +112,10 @@ function onWelcome(welcome) {
   if (pendingWithdrawal) {
     pendingWithdrawal = false;
     connection.send(consent(false));
-  } else if (!everConnected && ui.consent.checked) {
+  } else if (consentChanged || (!everConnected && ui.consent.checked)) {
     sendConsent();
   }
+  consentChanged = false;
   everConnected = true;
   sender.start();
 }
