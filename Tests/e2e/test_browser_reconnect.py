@@ -231,6 +231,24 @@ def test_what_changed_while_a_page_was_away_shows_when_it_is_back(relay, chromiu
              "the family's indicator to go off (the recording stopped while it was away)")
     assert fam.text("#recording-status") == "Not recording"
 
+    # --- the family unticks consent while disconnected: the relay hears it as soon as the page is back
+    # (recording stops, the videos are deleted), not never.
+    rid = start_recording(prac, fam)
+    seen = fam.js("window.__statusShown.length") - 1
+    assert to_fam.cut(refuse=True) >= 1
+    wait_for_status(fam, FAMILY_DROPPED, 10, "the family's page to say it is reconnecting", after=seen)
+    fam.click("#consent-recording")
+    assert fam.js("document.getElementById('consent-recording').checked") is False
+    assert "as soon as we reconnect" in fam.text("#withdraw-status")
+    wait_until(lambda: to_fam.refused >= 1, 15, "the family's page to try again by itself")
+    to_fam.refuse(False)
+    fam.wait("document.getElementById('withdraw-status').textContent.includes('have been deleted')", 30, "the deletion notice")
+    prac.wait("document.getElementById('consent-status').textContent.includes('has not agreed')", 10, "the practitioner's page to see consent withdrawn")
+    summary = relay.http("GET", f"/v1/sessions/{call.session_id}", headers=call.auth).json()
+    assert summary["consent"]["recording"] is False and [r["state"] for r in summary["recordings"]] == ["deleted", "deleted"], summary
+    fam.click("#consent-recording")  # consents again, connected: the next recording may start
+    prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "consent given again")
+
     # --- the family withdraws consent while the practitioner is disconnected: the practitioner's page,
     # back, shows that recording stopped, consent is withdrawn and the videos are deleted.
     rid = start_recording(prac, fam)
@@ -248,7 +266,7 @@ def test_what_changed_while_a_page_was_away_shows_when_it_is_back(relay, chromiu
     prac.wait("document.getElementById('consent-status').textContent.includes('has not agreed')", 10,
               "the practitioner's page to show consent withdrawn")
     summary = relay.http("GET", f"/v1/sessions/{call.session_id}", headers=call.auth).json()
-    assert [r["state"] for r in summary["recordings"]] == ["deleted", "deleted"] and summary["recordings"][1]["recordingId"] == rid
+    assert [r["state"] for r in summary["recordings"]] == ["deleted"] * 3 and summary["recordings"][2]["recordingId"] == rid
 
     found = [p for p in problems() if "favicon" not in p]
     assert not found, f"console errors: {found}"
