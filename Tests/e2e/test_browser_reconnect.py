@@ -9,8 +9,9 @@ recording running through the drops keeps what the relay promises (docs/RECORDIN
 connections and parts"): the same recording, paused while the family is away and continued as a new
 part when it is back, recorded unattended while the practitioner is away, every part a file that
 ffmpeg decodes. Also that what changed while a page was away shows when it is back (a recording
-stopped, consent withdrawn), and that the shared review (screen or clip) is back on the family's page
-after either side's drop."""
+stopped, consent withdrawn), that consent unticked on the family's page while it is disconnected
+reaches the relay once it is back, and that the shared review (screen or clip) is back on the
+family's page after either side's drop."""
 
 from __future__ import annotations
 
