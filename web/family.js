@@ -23,6 +23,8 @@ let camera = null;
 let everConnected = false;
 /** A withdrawal asked for while disconnected: sent with the next welcome. */
 let pendingWithdrawal = false;
+/** A consent answer changed while disconnected (after the first welcome): sent with the next one. */
+let consentChanged = false;
 const screenPlayer = new MsePlayer(ui.shared);
 const review = new ReviewFollower(ui.shared, screenPlayer);
 
@@ -36,8 +38,15 @@ ui.consent.addEventListener("change", sendConsent);
 ui.child.addEventListener("change", () => { if (ui.consent.checked) sendConsent(); });
 
 function sendConsent() {
-  if (!connection?.isOpen) return;
-  connection.send(consent(ui.consent.checked, ui.child.checked));
+  if (connection?.isOpen) {
+    connection.send(consent(ui.consent.checked, ui.child.checked));
+  } else if (everConnected) {
+    consentChanged = true;
+    if (!ui.consent.checked) {
+      ui.withdrawStatus.textContent = "Not connected right now: recording will stop and the videos will be deleted as soon as we reconnect.";
+      show(ui.withdrawStatus);
+    }
+  }
 }
 
 ui.join.addEventListener("click", async () => {
@@ -97,12 +106,16 @@ function onWelcome(welcome) {
   ui.connection.textContent = everConnected ? "Connected again." : welcome.peerPresent
     ? "Connected. Your practitioner can see you." : "Connected. Waiting for your practitioner to join.";
   ui.connection.className = "status ok";
+  // A recording still running is announced right after welcome ("running"); one that ended while
+  // this page was disconnected is not, so the indicator starts off on every (re)connection.
+  showRecording({ state: "unknown" });
   if (pendingWithdrawal) {
     pendingWithdrawal = false;
     connection.send(consent(false));
-  } else if (!everConnected && ui.consent.checked) {
+  } else if (consentChanged || (!everConnected && ui.consent.checked)) {
     sendConsent();
   }
+  consentChanged = false;
   everConnected = true;
   sender.start();
 }
@@ -118,6 +131,8 @@ function onMessage(message) {
       break;
     case "recording":
       showRecording(message);
+      // The recording starts at the camera's next keyframe: make sure one comes at once.
+      if (message.state === "started") sender.keyframeSoon();
       break;
     case "consent":
       ui.consent.checked = message.recording === true;
@@ -177,4 +192,4 @@ ui.leave.addEventListener("click", () => {
 
 
 // For automated checks and debugging in the console.
-window.__vigrelay = { get connection() { return connection; }, get sender() { return sender; } };
+window.__vigrelay = { get connection() { return connection; }, get sender() { return sender; }, screen: screenPlayer };

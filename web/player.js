@@ -46,9 +46,12 @@ export class MsePlayer {
     this.rewriter = null;
     this.endWhenAppended = false;
     this.bytesIn = 0; // payload bytes of the current stream, from its init segment on
+    /** Stream offset from which the recording's first keyframe cluster is looked for; null: none is. */
     this.recordingFrom = null;
     /** Media time (ms) where the relay's recording of this stream starts, once known. */
     this.recordingStartMs = null;
+    /** performance.now() when the newest cluster that starts with a keyframe came in (for checks). */
+    this.keyframeAt = null;
     // A clip starts where it was cut: seeking before its first frame would show nothing.
     video.addEventListener("seeking", () => {
       if (!this.live && this.sourceBuffer && video.currentTime < this.startTime - 0.05) video.currentTime = this.startTime;
@@ -84,13 +87,14 @@ export class MsePlayer {
 
   /**
    * A recording of this stream was just started: the relay records from the first cluster that
-   * starts with a keyframe in the bytes that follow (PROTOCOL.md), which sets `recordingStartMs`, so
-   * that a moment on screen can be placed on the recording's timeline (WebM timecodes in ms, as
-   * MediaRecorder writes them).
+   * starts with a keyframe in the bytes that follow (PROTOCOL.md), or from the first byte of a new
+   * stream if its init segment comes first (the family's camera restarted). Finding that cluster
+   * sets `recordingStartMs`, so that a moment on screen can be placed on the recording's timeline
+   * (WebM timecodes in ms, as MediaRecorder writes them).
    */
   expectRecordingStart() {
     this.recordingStartMs = null;
-    this.recordingFrom = this.rewriter ? this.bytesIn : null;
+    this.recordingFrom = this.bytesIn;
   }
 
   /** The stream starts over (a reconnect, a failed append): wait for the next init segment. */
@@ -124,12 +128,15 @@ export class MsePlayer {
     this.rewriter = isWebM(initBytes) ? new MseWebM() : null;
     if (this.rewriter) {
       this.rewriter.onKeyframeCluster = (timeMs, offset) => {
+        this.keyframeAt = performance.now();
         if (this.recordingFrom !== null && this.recordingStartMs === null && offset >= this.recordingFrom) this.recordingStartMs = timeMs;
       };
     }
     this.endWhenAppended = false;
     this.bytesIn = 0;
-    this.recordingFrom = null;
+    // A recording still looking for its start takes this stream from its first cluster; one that
+    // found it goes on in a new part, whose place on the recording's timeline the relay decides.
+    this.recordingFrom = this.recordingFrom !== null && this.recordingStartMs === null ? 0 : null;
     this.recordingStartMs = null;
     if (!MediaSourceKind) {
       console.warn("this browser has no Media Source Extensions: cannot play the stream");

@@ -120,10 +120,22 @@ function openSession(sessionId, joinUrl) {
   state.connection = connection;
   state.review = new ReviewLeader(connection);
   connection.addEventListener("state", (e) => onState(e.detail));
+  let welcomedBefore = false;
   connection.addEventListener("welcome", (e) => {
+    const again = welcomedBefore;
+    welcomedBefore = true;
     state.familyPresent = e.detail.peerPresent;
-    status(state.familyPresent ? "Connected. The family is here." : "Connected. Waiting for the family to join.");
+    const family = state.familyPresent ? "The family is here."
+      : again ? "Waiting for the family (they may be reconnecting)." : "Waiting for the family to join.";
+    status(`${again ? "Connected again" : "Connected"}. ${family}`);
     enableControls(true);
+    // What changed while this page was away (a recording that ended, consent withdrawn) is in the summary.
+    if (again) {
+      refreshSummary();
+      // The screen stream this page was sending ended with the old connection: a new one starts.
+      state.screenSender?.start();
+      if (state.familyPresent) showReviewAgain();
+    }
   });
   connection.addEventListener("message", (e) => onMessage(e.detail));
   connection.addEventListener("frame", (e) => { if (e.detail.stream === STREAM_CAMERA) live.push(e.detail); });
@@ -156,6 +168,7 @@ function onMessage(message) {
         state.familyPresent = message.event === "joined";
         status(state.familyPresent ? "The family has joined." : "The family has left (they may be reconnecting).", !state.familyPresent);
         if (!state.familyPresent) live.gap();
+        else showReviewAgain();
       }
       break;
     case "consent":
@@ -221,8 +234,9 @@ $("record-toggle").addEventListener("click", () => {
 
 /**
  * Where the moment on screen is on the recording's timeline: from the live video's own time once the
- * recording's first frame has come through (the recording starts at a keyframe, which may come
- * seconds after Start: Firefox makes one every 8 s or so), else from the clock since Start.
+ * recording's first frame has come through (the recording starts at the camera's next keyframe, or
+ * with the new stream the family's page starts for it, a moment after Start), else from the clock
+ * since Start (also in a part after the family reconnected: the relay places it on the timeline).
  */
 function markTime() {
   const base = live.recordingStartMs;
@@ -274,6 +288,13 @@ async function refreshSummary() {
 }
 
 function renderRecordings(summary) {
+  // A recording this page still shows as running that the relay has finished: it stopped (or was
+  // deleted) while this page was disconnected, so the notice never reached it.
+  const shown = summary.recordings.find((r) => r.recordingId === state.recordingId);
+  if (shown && shown.state !== "recording") {
+    onRecording({ type: "recording", state: shown.state === "deleted" ? "deleted" : "stopped", recordingId: shown.recordingId });
+    return;
+  }
   const done = summary.recordings.filter((r) => r.state === "complete" || r.state === "interrupted");
   $("recordings").replaceChildren(...summary.recordings.map((r) => {
     const item = el("li", { textContent: `${r.recordingId.slice(0, 6)} · ${r.state}${r.durationMs ? " · " + formatSeconds(r.durationMs) : ""} ` });
@@ -406,6 +427,16 @@ $("share-screen").addEventListener("click", async () => {
   $("review-status").textContent = "The family sees your screen.";
   $("stop-review").disabled = false;
 });
+
+/**
+ * What the family is shown in the shared review, again after a drop (or when the family joins): the
+ * family's page clears it when this page leaves, and a returning family's page has no clip (the
+ * relay keeps none; it replays a screen stream by itself). A screen share is announced again.
+ */
+function showReviewAgain() {
+  if (state.screenSender) state.connection.send(signal({ review: "screen" }));
+  else state.review.showClipAgain();
+}
 
 function stopScreenShare() {
   if (!state.screenSender) return;

@@ -57,17 +57,35 @@ export class ReviewLeader {
     this.video = null;
     this.handlers = [];
     this.sequence = 0;
+    /** The clip the family is shown: {clipId, bytes}, while mirroring. */
+    this.clip = null;
   }
 
   /** Sends the clip's bytes (a Uint8Array) and starts mirroring `video` (which plays the same clip locally). */
   showClip(video, clipId, bytes) {
     this.stopMirroring();
-    this.connection.send(signal({ review: "clip", clipId, bytes: bytes.byteLength }));
-    this.connection.sendBinary(encodeFrame({ stream: STREAM_SCREEN, flags: FLAG_INIT | FLAG_END, sequence: this.sequence++ }, bytes));
+    this.clip = { clipId, bytes };
+    this.sendClip();
     this.video = video;
     const send = (review) => () => this.connection.send(signal({ review, t: video.currentTime }));
     this.handlers = [["play", send("play")], ["pause", send("pause")], ["seeked", send("seek")]];
     for (const [event, handler] of this.handlers) video.addEventListener(event, handler);
+  }
+
+  /**
+   * The family's page lost the clip it was shown (it, or this page, reconnected; the relay keeps no
+   * copy of a clip): it goes again, playing or paused where the local player is.
+   */
+  showClipAgain() {
+    if (!this.video || !this.clip) return;
+    this.sendClip();
+    this.connection.send(signal({ review: this.video.paused ? "pause" : "play", t: this.video.currentTime }));
+  }
+
+  sendClip() {
+    const { clipId, bytes } = this.clip;
+    this.connection.send(signal({ review: "clip", clipId, bytes: bytes.byteLength }));
+    this.connection.sendBinary(encodeFrame({ stream: STREAM_SCREEN, flags: FLAG_INIT | FLAG_END, sequence: this.sequence++ }, bytes));
   }
 
   stopMirroring() {
@@ -75,6 +93,7 @@ export class ReviewLeader {
     for (const [event, handler] of this.handlers) this.video.removeEventListener(event, handler);
     this.video = null;
     this.handlers = [];
+    this.clip = null;
   }
 
   end() {

@@ -1,6 +1,8 @@
 // MediaRecorder -> media frames over the relay: one recorder per connection, first chunk flagged
-// as init segment, a new recorder (new init segment) after a reconnect or when the link falls behind.
+// as init segment, a new recorder (new init segment) after a reconnect, when the link falls behind,
+// or when a recording starts and no keyframe is due soon.
 import { encodeFrame, FLAG_INIT, FLAG_KEYFRAME } from "./protocol.js";
+import { isWebM, MseWebM } from "./webm.js";
 
 /** Types tried in order: WebM first, fragmented MP4 (Safari) otherwise. */
 const TYPES = [
@@ -10,6 +12,13 @@ const TYPES = [
 /** Bytes waiting in the WebSocket above which chunks are dropped and the recorder restarted. */
 const MAX_BUFFERED = 4 * 1024 * 1024;
 const TIMESLICE_MS = 100;
+/** The keyframe interval asked of the recorder (Chrome keeps to it; Firefox makes one every 7-8 s). */
+const KEYFRAME_INTERVAL_MS = 1000;
+/**
+ * A recording starts at the camera's next keyframe: when none is due within this long, a recording
+ * that starts makes the sender start a new recorder, whose first chunk is a keyframe.
+ */
+const KEYFRAME_WAIT_MS = 1200;
 
 export function pickMimeType() {
   if (typeof MediaRecorder === "undefined") return null;
@@ -29,23 +38,35 @@ export class StreamSender {
     this.mimeType = pickMimeType();
     this.framesSent = 0;
     this.restarts = 0;
+    /** New recorders started for a recording's sake (keyframeSoon). */
+    this.keyframeRestarts = 0;
+    /** Whether the current recorder's init segment has gone out. */
+    this.initSent = false;
+    /**
+     * The last two keyframes the current recorder sent (WebM clusters that start with one), newest
+     * last: when it went out (performance.now()) and its time on the camera's clock (ms).
+     */
+    this.keyframes = [];
   }
 
   /** Starts (or restarts) a recorder; its first chunk goes out as an init segment. */
   start() {
     this.stop();
     const generation = ++this.generation;
-    // A keyframe (and so a new WebM cluster) every 2 s: a recording started mid-stream and a viewer
-    // who joins late both start at one (Chrome; other browsers ignore the option).
-    const options = { videoBitsPerSecond: this.bitrate, videoKeyFrameIntervalDuration: 2000 };
+    this.initSent = false;
+    this.keyframes = [];
+    // A keyframe (and so a new WebM cluster) every second: a recording started mid-stream and a
+    // viewer who joins late both start at one (Chrome; Firefox ignores the option, see keyframeSoon).
+    const options = { videoBitsPerSecond: this.bitrate, videoKeyFrameIntervalDuration: KEYFRAME_INTERVAL_MS };
     if (this.mimeType) options.mimeType = this.mimeType;
     const recorder = new MediaRecorder(this.stream, options);
     this.recorder = recorder;
     // MediaRecorder's first chunks may hold only part of the header: hold bytes back until the first
     // media (WebM Cluster, MP4 moof) shows, then send the header alone as the init segment.
     let head = new Uint8Array(0);
-    let headSent = false;
     let backlog = Promise.resolve();
+    // Reads the WebM going out for its keyframe clusters (the rewritten output is not used).
+    let scan = null;
     const startedAt = performance.now();
     recorder.ondataavailable = (event) => {
       if (generation !== this.generation || event.data.size === 0) return;
@@ -54,11 +75,16 @@ export class StreamSender {
       backlog = backlog.then(async () => {
         let payload = new Uint8Array(await event.data.arrayBuffer());
         if (generation !== this.generation) return;
-        if (!headSent) {
+        if (!this.initSent) {
           head = concat(head, payload);
           const cut = firstMediaOffset(head);
           if (cut < 0) return;
-          headSent = true;
+          this.initSent = true;
+          if (isWebM(head)) {
+            scan = new MseWebM();
+            scan.onKeyframeCluster = (timeMs) => { this.keyframes = [...this.keyframes.slice(-1), { at: performance.now(), timeMs }]; };
+            scan.push(head);
+          }
           this.send(FLAG_INIT, head.subarray(0, cut), 0);
           payload = head.subarray(cut);
           if (payload.length === 0) return;
@@ -70,10 +96,30 @@ export class StreamSender {
           queueMicrotask(() => this.start()); // behind: drop, start afresh once the queue drains
           return;
         }
+        scan?.push(payload);
         this.send(0, payload, timeUs);
       });
     };
     recorder.start(TIMESLICE_MS);
+  }
+
+  /**
+   * A recording of this stream has just started. The relay records from the stream's next keyframe
+   * (or from a new stream's init segment), and Firefox's MediaRecorder makes one only every 7-8 s
+   * whatever it is asked, so a recording would start up to that long after Start. So a new recorder
+   * starts (its init segment and first keyframe go out at once, and the recording starts with them)
+   * unless this recorder's init segment is still to go out, or its next keyframe is due within
+   * KEYFRAME_WAIT_MS. Due means: when the last one went out, plus the time between the last two on the
+   * camera's clock (not on the page's, which a busy machine's late chunks would stretch).
+   */
+  keyframeSoon() {
+    if (!this.recorder || !this.initSent) return;
+    if (this.keyframes.length === 2) {
+      const [previous, last] = this.keyframes;
+      if (last.at + (last.timeMs - previous.timeMs) - performance.now() <= KEYFRAME_WAIT_MS) return;
+    }
+    this.keyframeRestarts += 1;
+    this.start();
   }
 
   send(flags, bytes, timeUs) {

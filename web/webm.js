@@ -3,7 +3,7 @@
 // Firefox's MSE drops media until the next video keyframe (seconds of live video) in two cases that
 // MediaRecorder streams hit all the time:
 // - a Cluster whose first video frame is not a keyframe (Chrome starts a cluster about every 120 ms,
-//   Firefox every second, keyframes come every 2 s or less often);
+//   Firefox every second; keyframes come every second from Chrome, every 7-8 s from Firefox);
 // - a frame that comes more than twice the last frame's duration after it (a camera hiccup), when the
 //   last frame's duration had to be guessed because the next frame was not appended yet.
 // So the stream is rewritten: a Cluster starts at each video keyframe and nowhere else, and every

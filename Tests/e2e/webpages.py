@@ -61,6 +61,25 @@ def first_cluster_ms(webm: bytes) -> int:
         at += n + m + size
 
 
+def watch_status(page) -> None:
+    """Keeps every text the page's connection status shows (window.__statusShown, by a
+    MutationObserver), so that a test sees a message even if the next one replaced it at once."""
+    page.js("""(() => { const e = document.getElementById('connection-status'); window.__statusShown = [e.textContent];
+        new MutationObserver(() => window.__statusShown.push(e.textContent)).observe(e, {childList: true, characterData: true, subtree: true});
+        return true; })()""")
+
+
+def wait_for_status(page, text: str, timeout: float, what: str, after: int = -1) -> int:
+    """Waits until the connection status has shown a text containing `text` (later than the one
+    numbered `after`, if given) since `watch_status`; returns that text's number. The failure lists
+    what it showed."""
+    find = (f"window.__statusShown.findIndex((t, i) => i > {after} && t.includes({json.dumps(text)})) + 1")
+    try:
+        return page.wait(find, timeout, what) - 1
+    except AssertionError as e:
+        raise AssertionError(f"{e}; the status showed {page.js('window.__statusShown')!r}") from None
+
+
 def video_playing(selector: str, min_time: float = 0.5) -> str:
     """A condition: the <video> shows pictures, has played past min_time and is not paused."""
     return (f"(() => {{ const v = document.querySelector('{selector}'); "
@@ -83,9 +102,10 @@ def video_state(page, selector: str) -> dict:
                    "err: v.error && v.error.message, buffered: b}; })()")
 
 
-def open_session(prac, relay, token: str) -> tuple[str, str]:
-    """The practitioner saves their token and creates a session; returns (join URL, session id)."""
-    prac.navigate(relay.base_url + "/")
+def open_session(prac, relay, token: str, base_url: str | None = None) -> tuple[str, str]:
+    """The practitioner saves their token and creates a session (on the page at `base_url`, by default
+    the relay's own); returns (join URL, session id)."""
+    prac.navigate((base_url or relay.base_url) + "/")
     prac.js(f"document.getElementById('token').value = {json.dumps(token)}; document.getElementById('save-token').click(); true")
     assert prac.js("localStorage.getItem('vigrelay.practitionerToken')") == token
     prac.click("#create-session")
@@ -130,10 +150,19 @@ def tab_to(page, element_id: str, limit: int = 40) -> None:
     raise AssertionError(f"{page.name}: Tab never reached #{element_id}; focus went through {seen}")
 
 
-def wait_for_live_video(prac, fam, problems) -> None:
-    """The family's camera plays on the practitioner's page and keeps advancing."""
+def remember_live_stream(prac) -> None:
+    """Notes which stream the practitioner's live player shows now (see wait_for_live_video's `fresh`)."""
+    prac.js("window.__liveBefore = window.__vigrelay.live.mediaSource; true")
+
+
+def wait_for_live_video(prac, fam, problems, fresh: bool = False) -> None:
+    """The family's camera plays on the practitioner's page and keeps advancing; with `fresh`, in a
+    stream that started after `remember_live_stream` (a reconnect starts a new one)."""
+    playing = video_playing("#live-video")
+    if fresh:
+        playing = f"window.__vigrelay.live.mediaSource !== window.__liveBefore && {playing}"
     try:
-        prac.wait(video_playing("#live-video"), 30, "the family's camera on the practitioner's page")
+        prac.wait(playing, 30, "the family's camera on the practitioner's page")
     except AssertionError as e:
         sent = fam.js("({frames: window.__vigrelay?.sender?.framesSent, mime: window.__vigrelay?.sender?.mimeType})")
         raise AssertionError(f"{e}\nlive video: {live_video_state(prac)}; family sender: {sent}; console: {problems()}") from None
@@ -159,20 +188,62 @@ ON_SCREEN = ("(Math.round(document.getElementById('live-video').currentTime * 10
 
 def mark_on_screen(prac) -> int:
     """Once 3 s of the recording are on the practitioner's screen, marks the moment shown (the
-    recording starts at the first keyframe after Start: up to 2 s later from Chrome, 8 s from
-    Firefox); returns its time on the recording's timeline."""
+    recording starts at the first keyframe after Start, up to about 1 s later, or with the new stream
+    a Firefox camera starts for it); returns its time on the recording's timeline."""
     prac.wait(f"window.__vigrelay.live.recordingStartMs !== null && {ON_SCREEN} > 3000", 25, "3 s of recording on screen")
     on_screen = prac.js(f"(() => {{ const ms = {ON_SCREEN}; document.getElementById('mark').click(); return ms; }})()")
     prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
     return on_screen
 
 
-def stop_recording_after_mark(prac, fam, on_screen: int) -> None:
+def click_at(page, selector: str) -> float:
+    """Clicks an enabled element; returns the page's clock (performance.now(), ms) at the click."""
+    at = page.js(f"(() => {{ const e = document.querySelector({json.dumps(selector)}); "
+                 "if (!e || e.disabled) return null; e.click(); return performance.now(); })()")
+    assert at is not None, f"{page.name}: {selector} is missing or disabled"
+    return at
+
+
+def start_recording_after_keyframe(prac, fam) -> tuple[float, float]:
+    """Starts recording just after a keyframe of the family's camera reached the practitioner's page:
+    the worst moment, as the relay records from the next keyframe (Firefox makes one every 7-8 s).
+    The family's indicator comes on. Returns the page's clock at the click and the live edge then
+    (the newest camera time the page had, ms), both ms."""
+    prac.wait("performance.now() - window.__vigrelay.live.keyframeAt < 300", 20, "a keyframe on the practitioner's page")
+    at, edge = prac.js("(() => { const b = document.getElementById('live-video').buffered; "
+                       "const edge = b.length ? b.end(b.length - 1) * 1000 : null; "
+                       "document.getElementById('record-toggle').click(); return [performance.now(), edge]; })()")
+    fam.wait("document.getElementById('recording-status').className === 'recording-on'", 10, "the family's recording indicator")
+    return at, edge
+
+
+def stop_recording_after_mark(prac, fam, on_screen: int) -> float:
     """Records 7 s past the mark (so the clip around it, 3 s before and 4 s after, ends before the
-    recording does), then stops, and the family's indicator goes off."""
+    recording does), then stops, and the family's indicator goes off. Returns the page's clock at
+    the click (ms)."""
     prac.wait(f"{ON_SCREEN} > {on_screen} + 7000", 20, "7 s more of recording")
-    prac.click("#record-toggle")
+    at = click_at(prac, "#record-toggle")
     fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the indicator to go off")
+    return at
+
+
+def check_started_promptly(recording: dict, started_at: float, stopped_at: float) -> None:
+    """The recording holds all but about the first 1.5 s of the time between Start and Stop (page
+    clock): it began at most that long after Start, as its end loses only the frames on their way
+    when Stop was pressed. For a camera that started a new stream at Start: the camera's clock starts
+    again with it, so camera times from before and after Start cannot be compared."""
+    wall_ms = stopped_at - started_at
+    assert wall_ms - recording["durationMs"] < 1500, \
+        f"the recording holds {recording['durationMs']} ms of the {wall_ms:.0f} ms between Start and Stop: it started late"
+
+
+def check_started_at_next_keyframe(prac, live_edge_ms: float) -> None:
+    """The recording starts less than 1.5 s of camera time after the newest picture the practitioner's
+    page had at Start (for a stream that went on through Start: same clock). Exact whatever the delays
+    of the machine; a keyframe every second makes it at most about 1 s."""
+    start_ms = prac.js("window.__vigrelay.live.recordingStartMs")
+    assert start_ms - live_edge_ms < 1500, \
+        f"the recording starts at {start_ms} ms of the camera's stream, {start_ms - live_edge_ms:.0f} ms after the picture shown at Start"
 
 
 def check_recording(relay, prac, auth: dict, session_id: str, on_screen: int, path: Path) -> dict:

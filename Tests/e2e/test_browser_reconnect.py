@@ -1,0 +1,337 @@
+"""The web app after a network drop, in real headless Chromium with its fake camera: each page loads
+and connects through its own TCP forwarder (tcpforward.py) in front of the relay's TLS port, and the
+test cuts the forwarder's connections (RST both ways, as a dropped network looks), refuses new ones
+for a while or not, then lets them through again.
+
+Checks that both pages say they are reconnecting and then that they are connected again, without
+anyone clicking; that the family's camera plays again on the practitioner's page; and that a
+recording running through the drops keeps what the relay promises (docs/RECORDING.md, "Dropped
+connections and parts"): the same recording, paused while the family is away and continued as a new
+part when it is back, recorded unattended while the practitioner is away, every part a file that
+ffmpeg decodes. Also that what changed while a page was away shows when it is back (a recording
+stopped, consent withdrawn), that consent unticked on the family's page while it is disconnected
+reaches the relay once it is back, and that the shared review (screen or clip) is back on the
+family's page after either side's drop."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+
+from tcpforward import TCPForwarder
+from vrtest import wait_until
+from webpages import (KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, join_as_family, live_video_state, make_clip_from_mark,
+                      mark_on_screen, open_session, remember_live_stream, stop_recording_after_mark, video_playing,
+                      wait_for_live_video, wait_for_status, watch_status)
+
+pytestmark = pytest.mark.timeout(300)
+
+FAMILY_DROPPED = "The connection dropped. Reconnecting…"
+FAMILY_BACK = "Connected again."
+PRACTITIONER_DROPPED = "Connection lost. Reconnecting…"
+PRACTITIONER_BACK = "Connected again."
+
+
+@pytest.fixture
+def forwarders(relay):
+    """Makes TCP forwarders to the shared relay's port; all closed after the test."""
+    made: list[TCPForwarder] = []
+
+    def make(name: str) -> TCPForwarder:
+        fwd = TCPForwarder(relay.port, name)
+        made.append(fwd)
+        return fwd
+
+    yield make
+    for fwd in made:
+        fwd.close()
+
+
+@dataclass
+class Call:
+    """A session with both pages open, each behind its own forwarder."""
+    prac: object
+    fam: object
+    to_prac: TCPForwarder
+    to_fam: TCPForwarder
+    session_id: str
+    auth: dict
+    problems: Callable[[], list]
+
+
+def start_session(relay, chromium, forwarders) -> Call:
+    """The practitioner's page through one forwarder, the family's through another; the family has
+    consented and its camera plays live on the practitioner's page; both pages' statuses are watched."""
+    token = relay.token("alice")
+    to_prac, to_fam = forwarders("practitioner"), forwarders("family")
+    prac, fam = chromium.new_page("practitioner"), chromium.new_page("family")
+    join_url, session_id = open_session(prac, relay, token, base_url=to_prac.url)
+    join_as_family(fam, join_url.replace(relay.base_url, to_fam.url, 1))
+    assert to_prac.accepted > 0 and to_fam.accepted > 0 and to_prac.bytes_down > 0 and to_fam.bytes_up > 0, \
+        "both pages load and connect through their forwarders"
+    call = Call(prac, fam, to_prac, to_fam, session_id, {"Authorization": f"Bearer {token}"}, chromium.console_problems)
+    wait_for_live_video(prac, fam, call.problems)
+    watch_status(prac)
+    watch_status(fam)
+    return call
+
+
+def start_recording(prac, fam) -> str:
+    """The practitioner starts recording; the family's indicator comes on; returns the recording id."""
+    prac.click("#record-toggle")
+    fam.wait("document.getElementById('recording-status').className === 'recording-on'", 10, "the family's recording indicator")
+    try:
+        prac.wait("window.__vigrelay.live.recordingStartMs !== null", 15, "the recording's first keyframe on the practitioner's page")
+    except AssertionError as e:
+        sent = fam.js("({frames: window.__vigrelay.sender.framesSent, recorder: window.__vigrelay.sender.recorder?.state})")
+        raise AssertionError(f"{e}\nlive video: {live_video_state(prac)}; family sender: {sent}; "
+                             f"practitioner: {prac.js('({from: window.__vigrelay.live.recordingFrom, in: window.__vigrelay.live.bytesIn})')}") from None
+    return prac.js("window.__vigrelay.state.recordingId")
+
+
+def still_recording(prac, fam, rid: str) -> None:
+    """Both pages show the same recording as running."""
+    fam.wait("document.getElementById('recording-status').className === 'recording-on'", 10, "the family's indicator (still on)")
+    prac.wait(f"window.__vigrelay.state.recordingId === {json.dumps(rid)} && "
+              "document.getElementById('recording-status').className === 'recording-on'", 10, "the practitioner's recording (still on)")
+
+
+def drop(fwd: TCPForwarder, page, dropped_text: str, back_text: str, refuse: bool) -> None:
+    """Cuts every connection `fwd` carries; the page says it is reconnecting, then (by itself) that
+    it is connected again. With `refuse`, the forwarder refuses the page's attempts until it has
+    refused one, then lets them through."""
+    seen = page.js("window.__statusShown.length") - 1
+    assert fwd.cut(refuse=refuse) >= 1, f"{fwd.name}: the page had no connection to cut"
+    dropped = wait_for_status(page, dropped_text, 10, f"{page.name} to say it is reconnecting", after=seen)
+    if refuse:
+        wait_until(lambda: fwd.refused >= 1, 15, f"{page.name} to try again by itself")
+        fwd.refuse(False)
+    wait_for_status(page, back_text, 30, f"{page.name} to say it is connected again", after=dropped)
+
+
+def stop_and_check(relay, call: Call, rid: str, tmp_path, parts: int) -> dict:
+    """Stops the recording; it is one complete recording with `parts` parts in order on its timeline,
+    each downloaded and decoded by ffmpeg. Returns its summary entry."""
+    prac, fam, session_id, auth = call.prac, call.fam, call.session_id, call.auth
+    # A few seconds of the last part on the practitioner's screen before stopping.
+    prac.wait("document.getElementById('live-video').currentTime > 3", 20, "3 s of the last part on screen")
+    prac.click("#record-toggle")
+    fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the indicator to go off")
+    summary = relay.http("GET", f"/v1/sessions/{session_id}", headers=auth).json()
+    assert [r["recordingId"] for r in summary["recordings"]] == [rid], "one recording, through every drop"
+    rec = summary["recordings"][0]
+    assert rec["state"] == "complete", rec
+    got = rec["parts"]
+    assert [p["number"] for p in got] == list(range(1, parts + 1)), f"expected {parts} part(s): {got}"
+    for before, after in zip(got, got[1:]):
+        assert after["startMs"] >= before["startMs"] + before["durationMs"], f"parts overlap on the timeline: {got}"
+    for part in got:
+        assert part["durationMs"] > 1000, f"part {part['number']} holds next to nothing: {got}"
+        media = relay.http("GET", f"/v1/sessions/{session_id}/recordings/{rid}?part={part['number']}", headers=auth, timeout=30)
+        assert media.status == 200 and len(media.body) == part["bytes"], (part, media)
+        path = tmp_path / f"part{part['number']}.webm"
+        path.write_bytes(media.body)
+        assert ffmpeg_errors(path, KNOWN_LIVE_RECORDING_NOTES) == "", f"part {part['number']} does not decode cleanly"
+    return rec
+
+
+def session_events(relay, session_id: str) -> list[str]:
+    path = relay.data_dir / "sessions" / session_id / "session.jsonl"
+    return [json.loads(line)["event"] for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_both_pages_reconnect_by_themselves_and_the_recording_goes_on(relay, chromium, forwarders, tmp_path):
+    call = start_session(relay, chromium, forwarders)
+    prac, fam, to_prac, to_fam, problems = call.prac, call.fam, call.to_prac, call.to_fam, call.problems
+    rid = start_recording(prac, fam)
+    prac.wait("document.getElementById('live-video').currentTime * 1000 - window.__vigrelay.live.recordingStartMs > 2000", 20,
+              "2 s of the recording on screen")
+    remember_live_stream(prac)
+
+    # The network drops under both pages at once and stays down while each tries again.
+    assert to_prac.cut(refuse=True) >= 1 and to_fam.cut(refuse=True) >= 1
+    fam_dropped = wait_for_status(fam, FAMILY_DROPPED, 10, "the family's page to say it is reconnecting")
+    prac_dropped = wait_for_status(prac, PRACTITIONER_DROPPED, 10, "the practitioner's page to say it is reconnecting")
+    wait_until(lambda: to_prac.refused >= 1 and to_fam.refused >= 1, 15, "both pages to try again by themselves")
+    to_prac.refuse(False)
+    to_fam.refuse(False)
+
+    wait_for_status(fam, FAMILY_BACK, 30, "the family's page to say it is connected again", after=fam_dropped)
+    wait_for_status(prac, PRACTITIONER_BACK, 30, "the practitioner's page to say it is connected again", after=prac_dropped)
+    wait_for_live_video(prac, fam, problems, fresh=True)
+    still_recording(prac, fam, rid)
+
+    # The family's camera started afresh: part 2 of the same recording.
+    stop_and_check(relay, call, rid, tmp_path, parts=2)
+    events = session_events(relay, call.session_id)
+    for name in ("recording_paused", "recording_resumed", "recording_unattended", "recording_attended", "recording_part"):
+        assert name in events, f"{name} missing from session.jsonl: {events}"
+    assert "recording_stopped" in events and events.count("recording_started") == 1, events
+
+    found = [p for p in problems() if "favicon" not in p]
+    assert not found, f"console errors: {found}"
+
+
+def test_one_side_drops_at_a_time(relay, chromium, forwarders, tmp_path):
+    call = start_session(relay, chromium, forwarders)
+    prac, fam, to_prac, to_fam, problems = call.prac, call.fam, call.to_prac, call.to_fam, call.problems
+    rid = start_recording(prac, fam)
+    prac.wait("document.getElementById('live-video').currentTime * 1000 - window.__vigrelay.live.recordingStartMs > 2000", 20,
+              "2 s of the recording on screen")
+
+    # --- the family's network drops and is back at once: the practitioner sees it leave and return.
+    remember_live_stream(prac)
+    seen = prac.js("window.__statusShown.length") - 1
+    drop(to_fam, fam, FAMILY_DROPPED, FAMILY_BACK, refuse=False)
+    left = wait_for_status(prac, "The family has left", 10, "the practitioner's page to see the family leave", after=seen)
+    wait_for_status(prac, "The family has joined", 15, "the practitioner's page to see the family back", after=left)
+    assert not any("Reconnecting" in t for t in prac.js(f"window.__statusShown.slice({seen + 1})")), "the practitioner's own connection never dropped"
+    wait_for_live_video(prac, fam, problems, fresh=True)
+    still_recording(prac, fam, rid)
+
+    # --- the practitioner's network drops for a while: the family's camera is recorded meanwhile.
+    remember_live_stream(prac)
+    seen = fam.js("window.__statusShown.length") - 1
+    drop(to_prac, prac, PRACTITIONER_DROPPED, PRACTITIONER_BACK, refuse=True)
+    left = wait_for_status(fam, "Your practitioner has left for now", 10, "the family to see the practitioner leave", after=seen)
+    wait_for_status(fam, "Your practitioner has joined", 15, "the family to see the practitioner back", after=left)
+    assert not any("Reconnecting" in t for t in fam.js(f"window.__statusShown.slice({seen + 1})")), "the family's own connection never dropped"
+    wait_for_live_video(prac, fam, problems, fresh=True)
+    still_recording(prac, fam, rid)
+
+    # The family's drop made part 2; the practitioner's made none (the camera never stopped).
+    stop_and_check(relay, call, rid, tmp_path, parts=2)
+    events = session_events(relay, call.session_id)
+    assert events.count("recording_paused") == 1 and events.count("recording_resumed") == 1, events
+    assert events.count("recording_unattended") == 1 and events.count("recording_attended") == 1, events
+
+    found = [p for p in problems() if "favicon" not in p]
+    assert not found, f"console errors: {found}"
+
+
+def test_what_changed_while_a_page_was_away_shows_when_it_is_back(relay, chromium, forwarders):
+    call = start_session(relay, chromium, forwarders)
+    prac, fam, to_prac, to_fam, problems = call.prac, call.fam, call.to_prac, call.to_fam, call.problems
+
+    # --- the practitioner stops the recording while the family is disconnected: the family's page,
+    # back, must not go on saying that it is being recorded.
+    start_recording(prac, fam)
+    seen = prac.js("window.__statusShown.length") - 1
+    assert to_fam.cut(refuse=True) >= 1
+    wait_for_status(prac, "The family has left", 10, "the practitioner's page to see the family leave", after=seen)
+    prac.click("#record-toggle")
+    prac.wait("document.getElementById('recording-status').textContent === 'Not recording'", 15, "the recording to stop")
+    wait_until(lambda: to_fam.refused >= 1, 15, "the family's page to try again by itself")
+    seen = fam.js("window.__statusShown.length") - 1
+    to_fam.refuse(False)
+    wait_for_status(fam, FAMILY_BACK, 30, "the family's page to say it is connected again", after=seen)
+    fam.wait("document.getElementById('recording-status').className === 'recording-off'", 10,
+             "the family's indicator to go off (the recording stopped while it was away)")
+    assert fam.text("#recording-status") == "Not recording"
+
+    # --- the family unticks consent while disconnected: the relay hears it as soon as the page is back
+    # (recording stops, the videos are deleted), not never.
+    rid = start_recording(prac, fam)
+    seen = fam.js("window.__statusShown.length") - 1
+    assert to_fam.cut(refuse=True) >= 1
+    wait_for_status(fam, FAMILY_DROPPED, 10, "the family's page to say it is reconnecting", after=seen)
+    fam.click("#consent-recording")
+    assert fam.js("document.getElementById('consent-recording').checked") is False
+    assert "as soon as we reconnect" in fam.text("#withdraw-status")
+    wait_until(lambda: to_fam.refused >= 1, 15, "the family's page to try again by itself")
+    to_fam.refuse(False)
+    fam.wait("document.getElementById('withdraw-status').textContent.includes('have been deleted')", 30, "the deletion notice")
+    prac.wait("document.getElementById('consent-status').textContent.includes('has not agreed')", 10, "the practitioner's page to see consent withdrawn")
+    summary = relay.http("GET", f"/v1/sessions/{call.session_id}", headers=call.auth).json()
+    assert summary["consent"]["recording"] is False and [r["state"] for r in summary["recordings"]] == ["deleted", "deleted"], summary
+    fam.click("#consent-recording")  # consents again, connected: the next recording may start
+    prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "consent given again")
+
+    # --- the family withdraws consent while the practitioner is disconnected: the practitioner's page,
+    # back, shows that recording stopped, consent is withdrawn and the videos are deleted.
+    rid = start_recording(prac, fam)
+    seen = prac.js("window.__statusShown.length") - 1
+    assert to_prac.cut(refuse=True) >= 1
+    wait_for_status(fam, "Your practitioner has left", 10, "the family to see the practitioner leave")
+    fam.click("#withdraw")
+    fam.wait("document.getElementById('withdraw-status').textContent.includes('deleted')", 15, "the deletion notice")
+    wait_until(lambda: to_prac.refused >= 1, 15, "the practitioner's page to try again by itself")
+    to_prac.refuse(False)
+    wait_for_status(prac, PRACTITIONER_BACK, 30, "the practitioner's page to say it is connected again", after=seen)
+    prac.wait("document.getElementById('record-toggle').textContent === 'Start recording' && "
+              "document.getElementById('recording-status').className === 'recording-off'", 10,
+              "the practitioner's page to show the recording ended while it was away")
+    prac.wait("document.getElementById('consent-status').textContent.includes('has not agreed')", 10,
+              "the practitioner's page to show consent withdrawn")
+    summary = relay.http("GET", f"/v1/sessions/{call.session_id}", headers=call.auth).json()
+    assert [r["state"] for r in summary["recordings"]] == ["deleted"] * 3 and summary["recordings"][2]["recordingId"] == rid
+
+    found = [p for p in problems() if "favicon" not in p]
+    assert not found, f"console errors: {found}"
+
+
+def shown_to_family(fam, what: str, paused_at: float | None = None) -> None:
+    """The family's page shows the shared review in a stream it received after `remember_shared`
+    (what the practitioner shares is sent again after a drop): the screen playing, or the clip
+    loaded and, with `paused_at`, paused there."""
+    fresh = "window.__vigrelay.screen.mediaSource !== window.__sharedBefore && !document.getElementById('shared-box').hidden"
+    if paused_at is None:
+        fam.wait(f"{fresh} && {video_playing('#shared-screen', 0.5)}", 30, f"{what} on the family's page")
+    else:
+        fam.wait(f"{fresh} && (() => {{ const v = document.getElementById('shared-screen'); "
+                 f"return v.readyState >= 1 && v.paused && Math.abs(v.currentTime - {paused_at}) < 0.3; }})()",
+                 30, f"{what} on the family's page, paused at {paused_at:.2f} s")
+
+
+def remember_shared(fam) -> None:
+    fam.js("window.__sharedBefore = window.__vigrelay.screen.mediaSource; true")
+
+
+def test_the_shared_review_comes_back_after_a_drop(relay, chromium, forwarders, tmp_path):
+    call = start_session(relay, chromium, forwarders)
+    prac, fam, to_prac, to_fam = call.prac, call.fam, call.to_prac, call.to_fam
+
+    # --- the practitioner's screen: after the practitioner's drop it is shared again (a new stream),
+    # after the family's the relay replays it.
+    remember_shared(fam)
+    prac.click("#share-screen")
+    prac.wait("document.getElementById('review-status').textContent.includes('sees your screen')", 10, "screen sharing to start")
+    shown_to_family(fam, "the practitioner's screen")
+    remember_shared(fam)
+    seen = fam.js("window.__statusShown.length") - 1
+    drop(to_prac, prac, PRACTITIONER_DROPPED, PRACTITIONER_BACK, refuse=True)
+    wait_for_status(fam, "Your practitioner has left", 10, "the family to see the practitioner leave", after=seen)
+    shown_to_family(fam, "the practitioner's screen after the practitioner's drop")
+    remember_shared(fam)
+    drop(to_fam, fam, FAMILY_DROPPED, FAMILY_BACK, refuse=False)
+    shown_to_family(fam, "the practitioner's screen after the family's drop")
+    prac.click("#stop-review")
+    fam.wait("document.getElementById('shared-box').hidden", 10, "the shared screen to close")
+
+    # --- a clip shown to the family, paused 1 s in: after either side's drop the family has it again,
+    # paused at the same place.
+    start_recording(prac, fam)
+    on_screen = mark_on_screen(prac)
+    stop_recording_after_mark(prac, fam, on_screen)
+    make_clip_from_mark(relay, prac, call.auth, call.session_id, tmp_path / "clip.webm")
+    remember_shared(fam)
+    prac.click("#clips .show-clip")
+    fam.wait("!document.getElementById('shared-box').hidden && document.getElementById('shared-screen').readyState >= 1",
+             15, "the clip on the family's page")
+    prac.js("(() => { const v = document.getElementById('review-video'); v.pause(); "
+            "v.currentTime = v.buffered.start(0) + 1.0; return true; })()")
+    at = float(prac.wait("(() => { const v = document.getElementById('review-video'); "
+                         "return !v.seeking && v.paused ? String(v.currentTime) : ''; })()", 10, "the practitioner's seek"))
+    shown_to_family(fam, "the clip", paused_at=at)
+    remember_shared(fam)
+    drop(to_fam, fam, FAMILY_DROPPED, FAMILY_BACK, refuse=True)
+    shown_to_family(fam, "the clip after the family's drop", paused_at=at)
+    remember_shared(fam)
+    drop(to_prac, prac, PRACTITIONER_DROPPED, PRACTITIONER_BACK, refuse=False)
+    shown_to_family(fam, "the clip after the practitioner's drop", paused_at=at)
+
+    found = [p for p in call.problems() if "favicon" not in p]
+    assert not found, f"console errors: {found}"
