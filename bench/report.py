@@ -549,16 +549,19 @@ def syscalls_section(w: Work) -> list[str]:
     for m in sorted(rows, key=lambda m: -float(m.group(2)))[:8]:
         out.append(f"| {m.group(6)} | {int(m.group(4)):,} | {float(m.group(2)):.2f} | {int(m.group(3)):,} µs | {float(m.group(1)):.1f}% |")
     traced = float(w.text("s3-syscalls", "seconds") or 0)
-    fs = next((m for m in rows if m.group(6) in ("fsync", "fdatasync")), None)
-    if fs is not None and traced > 0:
-        busy = float(fs.group(2)) / traced
-        out += ["", f"{int(fs.group(4)):,} `{fs.group(6)}` calls took {float(fs.group(2)):.2f} s of the {traced:.0f} s traced: all on "
-                f"the one disk writer thread, one after another, so it spent about {busy * 100:.0f}% of its time in them. "
+    disk = [m for m in rows if m.group(6) in ("pwrite64", "fsync", "fdatasync")]
+    if disk and traced > 0:
+        seconds = sum(float(m.group(2)) for m in disk)
+        busy = seconds / traced
+        calls = ", ".join(f"{int(m.group(4)):,} `{m.group(6)}`" for m in disk)
+        out += ["", f"The disk writer's calls ({calls}: media written with O_DIRECT waits for the device) took {seconds:.2f} s of the "
+                f"{traced:.0f} s traced: all on the one disk writer thread, one after another, so it spent about {busy * 100:.0f}% "
+                "of its time in them. "
                 + ("That is near its limit: the writer falls behind, the relay pauses reading the families (backpressure) and "
                    "the latency grows while the CPU is not the limit." if busy >= 0.5 else
                    "That is a large part of its time, though not yet all of it." if busy >= 0.25 else
                    "The disk was not the limit at this count.")
-                + " `futex` and `poll` are threads waiting (the writer and reader for work, the lws thread for sockets)."]
+                + " `futex` and `epoll_wait` are threads waiting (the writer and reader for work, the lws thread for sockets)."]
     if r is not None and r.get("server"):
         out += ["", f"(That run, under strace: p99 {r['latencyMs']['p99']:.1f} ms, server CPU share {fmt(r['server'].get('cpuShare'), 3)}.)"]
     return out + [""]
