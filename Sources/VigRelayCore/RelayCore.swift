@@ -262,6 +262,10 @@ public final class RelayCore {
             return reply(.unexpectedHello, "already joined as \(role.rawValue); hello is only the first message", id: message.id)
         case "consent", "record", "mark":
             return recordingMessage(conn, sessionID: sessionID, role: role, message)
+        case "ping":
+            // The pages' heartbeat (docs/PROTOCOL.md): a browser cannot send WebSocket pings, so it
+            // learns that the link still carries bytes both ways from this answer, to the sender only.
+            return [.send(conn, .text(ControlEncoder.encode(["type": "pong"], id: message.id)))]
         case "bye":
             let actions = detach(conn)
             connections[conn] = .closing

@@ -57,6 +57,21 @@ def test_signal_without_peer_is_peer_absent(relay):
     f.close()
 
 
+def test_ping_is_answered_pong_to_the_sender_only(relay):
+    p, f, _ = relay.pair()
+    f.send_json({"type": "ping"})
+    assert f.recv_text() == '{"type":"pong"}'
+    p.send_json({"type": "ping", "id": "hb-1"})
+    assert p.recv_json() == {"type": "pong", "id": "hb-1"}
+    # Neither peer saw the other's ping or pong: the next thing each gets is the other's signal.
+    f.send_json({"type": "signal", "n": 1})
+    assert p.recv_json() == {"type": "signal", "n": 1}
+    p.send_json({"type": "signal", "n": 2})
+    assert f.recv_json() == {"type": "signal", "n": 2}
+    p.close()
+    f.close()
+
+
 def test_signal_after_peer_left_is_peer_absent(relay):
     p, f, _ = relay.pair()
     f.close()
