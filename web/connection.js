@@ -1,13 +1,34 @@
-// One WebSocket session with the relay: hello, welcome, messages, and reconnection with backoff.
-import { SUBPROTOCOL, hello, sessionSocketUrl, decodeFrame } from "./protocol.js";
+// One WebSocket session with the relay: hello, welcome, messages, a heartbeat, and reconnection with backoff.
+import { SUBPROTOCOL, hello, ping, sessionSocketUrl, decodeFrame } from "./protocol.js";
 
 /** Close codes after which reconnecting cannot help. */
 const FINAL_CLOSES = new Set([1000, 1002, 1008, 4001, 4404]);
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 10000];
 
 /**
- * Keeps a session connection open. Events (EventTarget): "state" (detail {state, attempt, code}),
- * "welcome" (detail: the welcome), "message" (detail: JSON object), "frame" (detail: decoded frame).
+ * The heartbeat's timing. A network that goes silent (Wi-Fi gone, a phone out of range: packets
+ * just stop, no reset) closes nothing: the browser notices after minutes, the relay after ~70 s.
+ * Pages cannot send WebSocket pings, so each sends `{"type":"ping"}` (docs/PROTOCOL.md) and counts
+ * any message received, text or binary, as life. The values:
+ * - pingEveryMs 5 s: a pong a few seconds apart even when nothing else flows (no peer, no camera),
+ *   at 30 bytes each way, nothing on any link.
+ * - silenceLimitMs 12 s: more than two ping intervals, so one pong lost or late behind queued media
+ *   never cuts a live link, and the drop is still seen within ~15 s (the relay's own limit is 70 s).
+ *   A busy link delivers something far more often (a camera sends a frame every 100 ms); what it
+ *   cannot cover is one single message that takes longer than this to arrive (the browser shows only
+ *   whole messages), e.g. a multi-megabyte clip on a link below ~2 Mbit/s.
+ * - checkEveryMs 1 s: how often the clock is read; times are measured, not ticks counted, so a
+ *   throttled timer in a background tab only checks later, it never cuts early.
+ * The same limit applies from a new socket's start to its first bytes, so an attempt made into a
+ * silent network is given up after it too, and tried again.
+ */
+export const HEARTBEAT = Object.freeze({ pingEveryMs: 5000, silenceLimitMs: 12000, checkEveryMs: 1000 });
+
+/**
+ * Keeps a session connection open. Events (EventTarget): "state" (detail {state, attempt, code,
+ * silent}: `silent` when the heartbeat gave up on a connection that received nothing for
+ * HEARTBEAT.silenceLimitMs), "welcome" (detail: the welcome), "message" (detail: JSON object;
+ * pongs are kept here), "frame" (detail: decoded frame).
  * state is "connecting", "open", "reconnecting" or "closed".
  */
 export class RelayConnection extends EventTarget {
@@ -20,10 +41,18 @@ export class RelayConnection extends EventTarget {
     this.stopped = false;
     this.timer = null;
     this.welcomed = false;
+    /** The heartbeat's interval while started (see HEARTBEAT). */
+    this.heartbeat = null;
+    /** performance.now() when this.ws started or last received anything. */
+    this.lastHeardAt = 0;
+    /** performance.now() of the last ping sent on this.ws. */
+    this.lastPingAt = 0;
   }
 
   start() {
     this.stopped = false;
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT.checkEveryMs);
     this.open();
   }
 
@@ -31,6 +60,7 @@ export class RelayConnection extends EventTarget {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.heartbeat);
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: "bye" }));
     this.ws?.close(1000);
     this.emit("state", { state: "closed" });
@@ -66,9 +96,14 @@ export class RelayConnection extends EventTarget {
     const ws = new WebSocket(sessionSocketUrl(this.sessionId), SUBPROTOCOL);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify(hello(this.token)));
+    this.lastHeardAt = performance.now();
+    ws.onopen = () => {
+      this.lastHeardAt = performance.now();
+      ws.send(JSON.stringify(hello(this.token)));
+    };
     ws.onmessage = (event) => {
       if (ws !== this.ws) return;
+      this.lastHeardAt = performance.now();
       if (typeof event.data !== "string") {
         const frame = decodeFrame(event.data);
         if (frame) this.emit("frame", frame);
@@ -79,9 +114,10 @@ export class RelayConnection extends EventTarget {
       if (message.type === "welcome") {
         this.welcomed = true;
         this.attempt = 0;
+        this.lastPingAt = performance.now();
         this.emit("state", { state: "open" });
         this.emit("welcome", message);
-      } else {
+      } else if (message.type !== "pong") {
         this.emit("message", message);
       }
     };
@@ -91,13 +127,49 @@ export class RelayConnection extends EventTarget {
       if (this.stopped) return;
       if (FINAL_CLOSES.has(event.code)) {
         this.stopped = true;
+        clearInterval(this.heartbeat);
         this.emit("state", { state: "closed", code: event.code, reason: event.reason });
         return;
       }
-      const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
-      this.attempt += 1;
-      this.emit("state", { state: "reconnecting", attempt: this.attempt, code: event.code });
-      this.timer = setTimeout(() => this.open(), delay);
+      this.reconnectLater({ code: event.code });
     };
+  }
+
+  /** Waits the backoff for this attempt, saying so ("reconnecting"), then opens a new socket. */
+  reconnectLater(detail) {
+    const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    this.attempt += 1;
+    this.emit("state", { state: "reconnecting", attempt: this.attempt, ...detail });
+    this.timer = setTimeout(() => this.open(), delay);
+  }
+
+  /**
+   * The heartbeat (every HEARTBEAT.checkEveryMs while started): pings an open connection every
+   * HEARTBEAT.pingEveryMs, and drops a socket, open or still connecting, that has received nothing
+   * for HEARTBEAT.silenceLimitMs.
+   */
+  beat() {
+    const ws = this.ws;
+    if (this.stopped || !ws || ws.readyState > WebSocket.OPEN) return; // closed: the backoff timer runs
+    const now = performance.now();
+    if (now - this.lastHeardAt > HEARTBEAT.silenceLimitMs) {
+      this.dropSilent(ws);
+    } else if (this.isOpen && now - this.lastPingAt >= HEARTBEAT.pingEveryMs) {
+      this.lastPingAt = now;
+      ws.send(JSON.stringify(ping()));
+    }
+  }
+
+  /**
+   * Gives up on a socket that went silent: stops listening to it (whatever it says later, a
+   * `replaced` included, is no longer this page's business), closes it without waiting for the
+   * relay's answer, and reconnects exactly as after a close.
+   */
+  dropSilent(ws) {
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    ws.close();
+    this.ws = null;
+    this.welcomed = false;
+    this.reconnectLater({ silent: true });
   }
 }

@@ -47,6 +47,8 @@ export const consent = (recording, childAgreed) =>
 export const record = (action) => ({ type: "record", action });
 export const mark = (recordingId, atMs, note) => (note ? { type: "mark", recordingId, atMs, note } : { type: "mark", recordingId, atMs });
 export const signal = (body) => ({ ...body, type: "signal" });
+/** The heartbeat; the relay answers the sender `{"type":"pong"}` (see connection.js, HEARTBEAT). */
+export const ping = () => ({ type: "ping" });
 
 /** Recording states during which the camera is being recorded. */
 export const RECORDING_ACTIVE = new Set(["started", "running"]);

@@ -1,6 +1,8 @@
 """A TCP forwarder that a test can cut, to drop the network under browser pages the way a real drop
 looks to them: every connection it carries is reset (RST, not a clean close), new connections are
-refused for as long as the test says, then connections go through again.
+refused for as long as the test says, then connections go through again. Or the network goes
+silent (Wi-Fi gone, out of range): every socket stays open but no byte passes either way, new
+connections included, until the test ends the silence.
 
 One thread owns every socket (a selector loop), so a cut really sends RST: a socket closed while
 another thread is blocked reading it would not be released until that read returned. The thread
@@ -45,7 +47,8 @@ class TCPForwarder:
 
     Counters (read from any thread): `accepted`, `refused`, `cut_count`, `bytes_up` (towards the
     relay), `bytes_down`.
-    Thread: `cut`, `refuse` and `close` may be called from any thread; the loop thread does the work.
+    Thread: `cut`, `refuse`, `silence` and `close` may be called from any thread; the loop thread
+    does the work.
     """
 
     def __init__(self, upstream_port: int, name: str = "forwarder", lifetime: float = 300.0):
@@ -59,6 +62,7 @@ class TCPForwarder:
         self.port = self.listener.getsockname()[1]
         self.accepted = self.refused = self.cut_count = self.bytes_up = self.bytes_down = 0
         self._refusing = False
+        self._silent = False
         self._requests: list = []  # (what, threading.Event) handed to the loop thread
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -87,6 +91,13 @@ class TCPForwarder:
     def refuse(self, on: bool, timeout: float = 5.0) -> None:
         """Refuses (accepts and resets) new connections, or lets them through again."""
         self._ask(("refuse", on), timeout)
+
+    def silence(self, on: bool, timeout: float = 5.0) -> None:
+        """With `on`, the network goes silent: every connection stays open but the forwarder stops
+        reading and writing it (bytes wait in the kernel's buffers, then the senders' own), and new
+        connections are accepted and connected upstream but held silent too; nobody is told. With
+        `on` False, bytes pass again on every connection still open, as when a network comes back."""
+        self._ask(("silence", on), timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         """Stops the loop: every connection and the listener are closed."""
@@ -161,6 +172,10 @@ class TCPForwarder:
                 self._refusing = arg
             elif what == "refuse":
                 self._refusing = arg
+            elif what == "silence":
+                self._silent = arg
+                for pipe in {id(p): p for p in self._pipes.values()}.values():
+                    self._watch(pipe)
             elif what == "close":
                 self._closed = True
             done.set()
@@ -190,6 +205,8 @@ class TCPForwarder:
             self._watch(pipe)
 
     def _service(self, sock: socket.socket, mask: int) -> None:
+        if self._silent:
+            return  # an event selected just before the silence began
         pipe = self._pipes[sock]
         other = pipe.peer[sock]
         if mask & selectors.EVENT_READ:
@@ -229,13 +246,15 @@ class TCPForwarder:
         return True
 
     def _watch(self, pipe: _Pipe) -> None:
-        """Reads a side while the other side's backlog is small; waits to write where bytes wait."""
+        """Reads a side while the other side's backlog is small; waits to write where bytes wait;
+        watches nothing while silent."""
         for s in pipe.sockets():
             events = 0
-            if s not in pipe.eof and len(pipe.pending[pipe.peer[s]]) < _MAX_PENDING:
-                events |= selectors.EVENT_READ
-            if pipe.pending[s]:
-                events |= selectors.EVENT_WRITE
+            if not self._silent:
+                if s not in pipe.eof and len(pipe.pending[pipe.peer[s]]) < _MAX_PENDING:
+                    events |= selectors.EVENT_READ
+                if pipe.pending[s]:
+                    events |= selectors.EVENT_WRITE
             had = self._interest.get(s, 0)
             if events == had:
                 continue

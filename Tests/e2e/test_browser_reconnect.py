@@ -11,11 +11,13 @@ part when it is back, recorded unattended while the practitioner is away, every 
 ffmpeg decodes. Also that what changed while a page was away shows when it is back (a recording
 stopped, consent withdrawn), that consent unticked on the family's page while it is disconnected
 reaches the relay once it is back, and that the shared review (screen or clip) is back on the
-family's page after either side's drop."""
+family's page after either side's drop. And that a network that goes silent (no reset: bytes just
+stop) is noticed by the pages' heartbeat within ~20 s, and the pages come back by themselves."""
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -172,6 +174,39 @@ def test_both_pages_reconnect_by_themselves_and_the_recording_goes_on(relay, chr
     assert "recording_stopped" in events and events.count("recording_started") == 1, events
 
     found = [p for p in problems() if "favicon" not in p]
+    assert not found, f"console errors: {found}"
+
+
+def test_a_network_that_goes_silent_is_noticed_and_the_pages_come_back(relay, chromium, forwarders):
+    """No reset and no close: bytes just stop both ways under both pages (Wi-Fi gone, out of range).
+    The browser would notice after minutes, the relay after ~70 s; the pages' heartbeat
+    (web/connection.js) must say within ~20 s that they are reconnecting, and come back by
+    themselves once the network does."""
+    call = start_session(relay, chromium, forwarders)
+    prac, fam, to_prac, to_fam = call.prac, call.fam, call.to_prac, call.to_fam
+    remember_live_stream(prac)
+    seen_prac, seen_fam = prac.js("window.__statusShown.length") - 1, fam.js("window.__statusShown.length") - 1
+    attempts_before = (to_prac.accepted, to_fam.accepted)
+
+    to_prac.silence(True)
+    to_fam.silence(True)
+    deadline = time.monotonic() + 20
+    fam_dropped = wait_for_status(fam, FAMILY_DROPPED, deadline - time.monotonic(),
+                                  "the family's page to say it is reconnecting", after=seen_fam)
+    prac_dropped = wait_for_status(prac, PRACTITIONER_DROPPED, max(0.1, deadline - time.monotonic()),
+                                   "the practitioner's page to say it is reconnecting", after=seen_prac)
+    # Each tries again while the network is still silent (new connections get no answer either).
+    wait_until(lambda: to_prac.accepted > attempts_before[0] and to_fam.accepted > attempts_before[1], 15,
+               "both pages to try again by themselves")
+    assert to_prac.cut_count == to_fam.cut_count == 0, "nothing was reset: the pages found the silence themselves"
+
+    to_prac.silence(False)
+    to_fam.silence(False)
+    wait_for_status(fam, FAMILY_BACK, 40, "the family's page to say it is connected again", after=fam_dropped)
+    wait_for_status(prac, PRACTITIONER_BACK, 40, "the practitioner's page to say it is connected again", after=prac_dropped)
+    wait_for_live_video(prac, fam, call.problems, fresh=True)
+
+    found = [p for p in call.problems() if "favicon" not in p]
     assert not found, f"console errors: {found}"
 
 
