@@ -217,25 +217,25 @@ def test_one_side_drops_at_a_time(relay, chromium, forwarders, tmp_path):
     prac.wait("document.getElementById('live-video').currentTime * 1000 - window.__vigrelay.live.recordingStartMs > 2000", 20,
               "2 s of the recording on screen")
 
-    # --- the family's network drops and is back at once: the practitioner sees it leave and return.
-    remember_live_stream(prac)
-    seen = prac.js("window.__statusShown.length") - 1
-    drop(to_fam, fam, FAMILY_DROPPED, FAMILY_BACK, refuse=False)
-    left = wait_for_status(prac, "The family has left", 10, "the practitioner's page to see the family leave", after=seen)
-    wait_for_status(prac, "The family has joined", 15, "the practitioner's page to see the family back", after=left)
-    assert not any("Reconnecting" in t for t in prac.js(f"window.__statusShown.slice({seen + 1})")), "the practitioner's own connection never dropped"
-    wait_for_live_video(prac, fam, problems, fresh=True)
-    still_recording(prac, fam, rid)
+    def one_side_drops(fwd, page, dropped, back, refuse, other, other_name, left_text, joined_text):
+        """`page`'s network drops; `other` sees it leave and come back, its own connection untouched;
+        the live video and the recording carry on."""
+        remember_live_stream(prac)
+        seen = other.js("window.__statusShown.length") - 1
+        drop(fwd, page, dropped, back, refuse=refuse)
+        left = wait_for_status(other, left_text, 10, f"the {other_name}'s page to see the other side leave", after=seen)
+        wait_for_status(other, joined_text, 15, f"the {other_name}'s page to see the other side back", after=left)
+        assert not any("Reconnecting" in t for t in other.js(f"window.__statusShown.slice({seen + 1})")), \
+            f"the {other_name}'s own connection never dropped"
+        wait_for_live_video(prac, fam, problems, fresh=True)
+        still_recording(prac, fam, rid)
 
-    # --- the practitioner's network drops for a while: the family's camera is recorded meanwhile.
-    remember_live_stream(prac)
-    seen = fam.js("window.__statusShown.length") - 1
-    drop(to_prac, prac, PRACTITIONER_DROPPED, PRACTITIONER_BACK, refuse=True)
-    left = wait_for_status(fam, "Your practitioner has left for now", 10, "the family to see the practitioner leave", after=seen)
-    wait_for_status(fam, "Your practitioner has joined", 15, "the family to see the practitioner back", after=left)
-    assert not any("Reconnecting" in t for t in fam.js(f"window.__statusShown.slice({seen + 1})")), "the family's own connection never dropped"
-    wait_for_live_video(prac, fam, problems, fresh=True)
-    still_recording(prac, fam, rid)
+    # The family's network drops and is back at once; then the practitioner's drops for a while (the
+    # family's camera is recorded meanwhile).
+    one_side_drops(to_fam, fam, FAMILY_DROPPED, FAMILY_BACK, False, prac, "practitioner",
+                   "The family has left", "The family has joined")
+    one_side_drops(to_prac, prac, PRACTITIONER_DROPPED, PRACTITIONER_BACK, True, fam, "family",
+                   "Your practitioner has left for now", "Your practitioner has joined")
 
     # The family's drop made part 2; the practitioner's made none (the camera never stopped).
     stop_and_check(relay, call, rid, tmp_path, parts=2)
