@@ -94,6 +94,14 @@ def start_recording(prac, fam) -> str:
     return prac.js("window.__vigrelay.state.recordingId")
 
 
+def record_two_seconds(prac, fam) -> str:
+    """Starts recording and waits until 2 s of it are on the practitioner's screen; returns its id."""
+    rid = start_recording(prac, fam)
+    prac.wait("document.getElementById('live-video').currentTime * 1000 - window.__vigrelay.live.recordingStartMs > 2000", 20,
+              "2 s of the recording on screen")
+    return rid
+
+
 def still_recording(prac, fam, rid: str) -> None:
     """Both pages show the same recording as running."""
     fam.wait("document.getElementById('recording-status').className === 'recording-on'", 10, "the family's indicator (still on)")
@@ -148,9 +156,7 @@ def session_events(relay, session_id: str) -> list[str]:
 def test_both_pages_reconnect_by_themselves_and_the_recording_goes_on(relay, chromium, forwarders, tmp_path):
     call = start_session(relay, chromium, forwarders)
     prac, fam, to_prac, to_fam, problems = call.prac, call.fam, call.to_prac, call.to_fam, call.problems
-    rid = start_recording(prac, fam)
-    prac.wait("document.getElementById('live-video').currentTime * 1000 - window.__vigrelay.live.recordingStartMs > 2000", 20,
-              "2 s of the recording on screen")
+    rid = record_two_seconds(prac, fam)
     remember_live_stream(prac)
 
     # The network drops under both pages at once and stays down while each tries again.
@@ -213,9 +219,7 @@ def test_a_network_that_goes_silent_is_noticed_and_the_pages_come_back(relay, ch
 def test_one_side_drops_at_a_time(relay, chromium, forwarders, tmp_path):
     call = start_session(relay, chromium, forwarders)
     prac, fam, to_prac, to_fam, problems = call.prac, call.fam, call.to_prac, call.to_fam, call.problems
-    rid = start_recording(prac, fam)
-    prac.wait("document.getElementById('live-video').currentTime * 1000 - window.__vigrelay.live.recordingStartMs > 2000", 20,
-              "2 s of the recording on screen")
+    rid = record_two_seconds(prac, fam)
 
     def one_side_drops(fwd, page, dropped, back, refuse, other, other_name, left_text, joined_text):
         """`page`'s network drops; `other` sees it leave and come back, its own connection untouched;
