@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bidi import Firefox, firefox_path
 from cdp import Browser, chromium_path
 from vrtest import Binaries, Certs, Relay, make_token
 
@@ -158,6 +159,17 @@ def chromium(tmp_path):
     b = Browser(tmp_path, binary)
     yield b
     b.close()
+
+
+@pytest.fixture
+def firefox(tmp_path):
+    """Headless Firefox ESR with its fake camera, driven over WebDriver BiDi (bidi.py)."""
+    binary = firefox_path()
+    if binary is None:
+        pytest.fail("firefox not found: apt-get install firefox-esr (scripts/test.sh installs it)", pytrace=False)
+    f = Firefox(tmp_path, binary)
+    yield f
+    f.close()
 
 
 @pytest.fixture

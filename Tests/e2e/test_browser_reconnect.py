@@ -12,7 +12,8 @@ ffmpeg decodes. Also that what changed while a page was away shows when it is ba
 stopped, consent withdrawn), that consent unticked on the family's page while it is disconnected
 reaches the relay once it is back, and that the shared review (screen or clip) is back on the
 family's page after either side's drop. And that a network that goes silent (no reset: bytes just
-stop) is noticed by the pages' heartbeat within ~20 s, and the pages come back by themselves."""
+stop) is noticed by the pages' heartbeat within ~20 s, and the pages come back by themselves. One
+test puts the family's page in Firefox (WebDriver BiDi): it too drops, comes back and is recorded again."""
 
 from __future__ import annotations
 
@@ -64,17 +65,20 @@ class Call:
     problems: Callable[[], list]
 
 
-def start_session(relay, chromium, forwarders) -> Call:
-    """The practitioner's page through one forwarder, the family's through another; the family has
-    consented and its camera plays live on the practitioner's page; both pages' statuses are watched."""
+def start_session(relay, chromium, forwarders, family_browser=None) -> Call:
+    """The practitioner's page through one forwarder, the family's through another (in
+    `family_browser`, Chromium by default); the family has consented and its camera plays live on
+    the practitioner's page; both pages' statuses are watched."""
     token = relay.token("alice")
     to_prac, to_fam = forwarders("practitioner"), forwarders("family")
-    prac, fam = chromium.new_page("practitioner"), chromium.new_page("family")
+    prac, fam = chromium.new_page("practitioner"), (family_browser or chromium).new_page("family")
     join_url, session_id = open_session(prac, relay, token, base_url=to_prac.url)
     join_as_family(fam, join_url.replace(relay.base_url, to_fam.url, 1))
     assert to_prac.accepted > 0 and to_fam.accepted > 0 and to_prac.bytes_down > 0 and to_fam.bytes_up > 0, \
         "both pages load and connect through their forwarders"
-    call = Call(prac, fam, to_prac, to_fam, session_id, {"Authorization": f"Bearer {token}"}, chromium.console_problems)
+    browsers = [chromium] + ([family_browser] if family_browser else [])
+    problems = lambda: [p for b in browsers for p in b.console_problems()]  # noqa: E731
+    call = Call(prac, fam, to_prac, to_fam, session_id, {"Authorization": f"Bearer {token}"}, problems)
     wait_for_live_video(prac, fam, call.problems)
     watch_status(prac)
     watch_status(fam)
@@ -248,6 +252,26 @@ def test_one_side_drops_at_a_time(relay, chromium, forwarders, tmp_path):
     assert events.count("recording_unattended") == 1 and events.count("recording_attended") == 1, events
 
     found = [p for p in problems() if "favicon" not in p]
+    assert not found, f"console errors: {found}"
+
+
+def test_a_family_in_firefox_reconnects_and_its_camera_is_recorded_again(relay, chromium, firefox, forwarders, tmp_path):
+    """The family's page in Firefox (WebDriver BiDi), the practitioner's in Chromium: the family's
+    network drops during a recording and its attempts are refused for a while; Firefox's page says
+    so, comes back by itself, and its camera plays again on the practitioner's page in a new stream
+    (a new recorder, init segment first); the recording goes on in a second part and every part decodes."""
+    call = start_session(relay, chromium, forwarders, family_browser=firefox)
+    prac, fam = call.prac, call.fam
+    rid = record_two_seconds(prac, fam)
+    remember_live_stream(prac)
+    drop(call.to_fam, fam, FAMILY_DROPPED, FAMILY_BACK, refuse=True)
+    wait_for_live_video(prac, fam, call.problems, fresh=True)  # a new stream: Firefox's new recorder
+    still_recording(prac, fam, rid)
+    stop_and_check(relay, call, rid, tmp_path, parts=2)
+
+    # Firefox reports the cut socket and the refused attempt in the console itself; nothing else may show.
+    dropped = ("was interrupted while the page was loading", "can’t establish a connection to the server at wss://")
+    found = [p for p in call.problems() if "favicon" not in p and not any(d in p for d in dropped)]
     assert not found, f"console errors: {found}"
 
 

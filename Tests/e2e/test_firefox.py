@@ -16,22 +16,11 @@ from __future__ import annotations
 
 import pytest
 
-from bidi import Firefox, firefox_path
 from webpages import (check_recording, check_started_promptly, join_as_family, make_clip_from_mark, mark_on_screen,
                       open_session, start_recording_after_keyframe, stop_recording_after_mark, tab_to, unlabelled_controls,
                       video_playing, video_state, wait_for_live_video)
 
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture
-def firefox(tmp_path):
-    binary = firefox_path()
-    if binary is None:
-        pytest.fail("firefox not found: apt-get install firefox-esr (scripts/test.sh installs it)", pytrace=False)
-    f = Firefox(tmp_path, binary)
-    yield f
-    f.close()
 
 
 def test_family_in_firefox_practitioner_in_chromium(relay, firefox, chromium, shots, tmp_path):
