@@ -17,7 +17,7 @@ from pathlib import Path
 from websockets.sync.client import connect
 
 from pageactions import PageActions
-from vrtest import free_port
+from vrtest import end_process, free_port
 
 # Prefs for the test profile (user.js). The fake camera and microphone with no permission prompt
 # stand in for a phone's; the rest keeps a fresh profile from doing anything at start.
@@ -139,15 +139,7 @@ class Firefox:
             self.ws.close()
         except Exception:
             pass
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        end_process(self.proc, exit_wait=15)
         self.log.close()
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from websockets.sync.client import connect
 
 from pageactions import PageActions
-from vrtest import free_port
+from vrtest import end_process, free_port
 
 CHROMIUM_FLAGS = [
     "--headless=new", "--no-sandbox", "--no-first-run", "--no-default-browser-check", "--disable-gpu",
@@ -110,13 +110,7 @@ class Browser:
             self.ws.close()
         except Exception:
             pass
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        end_process(self.proc)
         self.log.close()
 
 

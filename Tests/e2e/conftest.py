@@ -150,26 +150,26 @@ def forged_token(vigrelay_bin, bins, tmp_path_factory) -> str:
     return make_token(bins, tmp_path_factory.mktemp("other-secret"), "alice")
 
 
-@pytest.fixture
-def chromium(tmp_path):
-    """Headless Chromium with its fake camera, driven over the DevTools protocol (cdp.py)."""
-    binary = chromium_path()
+def _browser(tmp_path, binary: str | None, package: str, driver):
+    """A browser driver started on `binary` (fails, saying what to install, when it is missing);
+    closed after the test."""
     if binary is None:
-        pytest.fail("chromium not found: apt-get install chromium (scripts/test.sh installs it)", pytrace=False)
-    b = Browser(tmp_path, binary)
+        pytest.fail(f"{package} not found: apt-get install {package} (scripts/test.sh installs it)", pytrace=False)
+    b = driver(tmp_path, binary)
     yield b
     b.close()
 
 
 @pytest.fixture
+def chromium(tmp_path):
+    """Headless Chromium with its fake camera, driven over the DevTools protocol (cdp.py)."""
+    yield from _browser(tmp_path, chromium_path(), "chromium", Browser)
+
+
+@pytest.fixture
 def firefox(tmp_path):
     """Headless Firefox ESR with its fake camera, driven over WebDriver BiDi (bidi.py)."""
-    binary = firefox_path()
-    if binary is None:
-        pytest.fail("firefox not found: apt-get install firefox-esr (scripts/test.sh installs it)", pytrace=False)
-    f = Firefox(tmp_path, binary)
-    yield f
-    f.close()
+    yield from _browser(tmp_path, firefox_path(), "firefox-esr", Firefox)
 
 
 @pytest.fixture

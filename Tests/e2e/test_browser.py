@@ -12,7 +12,7 @@ import pytest
 
 from webpages import (check_recording, check_started_at_next_keyframe, join_as_family, make_clip_from_mark, mark_on_screen,
                       open_session, start_recording_after_keyframe, stop_recording_after_mark, unlabelled_controls,
-                      video_playing, wait_for_live_video)
+                      video_playing, wait_for_live_video, withdraw_and_check_deleted)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -95,13 +95,7 @@ def test_family_and_practitioner_pages_end_to_end(relay, chromium, shots, tmp_pa
     fam.wait("document.getElementById('shared-box').hidden", 10, "the shared screen to close")
 
     # --- withdrawal deletes the files
-    recordings_dir = relay.data_dir / "sessions" / session_id / "recordings"
-    assert any(recordings_dir.glob("*.webm"))
-    fam.click("#withdraw")
-    fam.wait("document.getElementById('withdraw-status').textContent.includes('deleted')", 15, "the deletion notice")
-    prac.wait("document.getElementById('recording-status').textContent.includes('deleted')", 10, "the practitioner's notice")
-    assert not any(recordings_dir.glob("*.webm")) and not any(recordings_dir.glob("*.index"))
-    assert relay.http("GET", f"/v1/sessions/{session_id}/clips/{clip_id}", headers=auth).status == 404
+    withdraw_and_check_deleted(relay, prac, fam, auth, session_id, clip_id)
     after = relay.http("GET", f"/v1/sessions/{session_id}", headers=auth).json()
     assert after["consent"]["recording"] is False and after["recordings"][0]["state"] == "deleted"
     fam.screenshot(shots / "family-withdrawn-phone.png", 390, 844, mobile=True)

@@ -343,18 +343,25 @@ class SkippingViewer:
                 return
 
 
+def raw_pair(relay, ssl_ctx) -> tuple[RawWebSocket, RawWebSocket]:
+    """A new session joined over raw sockets (reads under the test's control): the practitioner (the
+    viewer), then the family; both welcomed."""
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    joined = []
+    for token in (tok, s["inviteToken"]):
+        ws = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx)
+        ws.send_text(json.dumps({"type": "hello", "token": token}))
+        assert '"welcome"' in ws.recv().text
+        joined.append(ws)
+    return joined[0], joined[1]
+
+
 @pytest.mark.timeout(240)
 def test_slow_viewer_skips_to_next_keyframe_with_skipped_notice(relay, ssl_ctx):
     """A viewer more than 8 MiB behind loses whole frames up to a keyframe and is told 'skipped'
     just before it; nothing vanishes without a notice, nothing arrives out of order or altered."""
-    tok = relay.token("alice")
-    s = relay.create_session(tok)
-    viewer = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx)
-    viewer.send_text(json.dumps({"type": "hello", "token": tok}))
-    assert '"welcome"' in viewer.recv().text
-    fam = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx)
-    fam.send_text(json.dumps({"type": "hello", "token": s["inviteToken"]}))
-    assert '"welcome"' in fam.recv().text
+    viewer, fam = raw_pair(relay, ssl_ctx)
     size, n, gop = 256 * 1024, 256, 8
 
     def frame(i: int) -> bytes:
@@ -444,14 +451,7 @@ def test_slow_viewer_of_a_webm_camera_resumes_at_a_keyframe_cluster(relay, ssl_c
     def frame(i: int) -> bytes:
         return media_frame(CAMERA, F_INIT if i == 0 else 0, i, i, payloads[i])
 
-    tok = relay.token("alice")
-    s = relay.create_session(tok)
-    viewer = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx)
-    viewer.send_text(json.dumps({"type": "hello", "token": tok}))
-    assert '"welcome"' in viewer.recv().text
-    fam = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx)
-    fam.send_text(json.dumps({"type": "hello", "token": s["inviteToken"]}))
-    assert '"welcome"' in fam.recv().text
+    viewer, fam = raw_pair(relay, ssl_ctx)
 
     first_part = len(payloads) * 3 // 4
     for i in range(first_part):  # the viewer reads nothing meanwhile

@@ -721,6 +721,22 @@ def send_camera(p, f, data: bytes, sizes=4096, first_is_init: bool = True) -> in
     return n
 
 
+def end_process(proc, exit_wait: float = 0.0) -> None:
+    """Gives `proc` `exit_wait` seconds to exit by itself (a browser asked to close), then SIGTERM,
+    then SIGKILL, waiting up to 10 s after each."""
+    try:
+        proc.wait(timeout=exit_wait)
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def stop_recording(p, f, rid: str) -> dict:
     """The practitioner stops recording `rid`; both sides (the family if given) get `stopped`."""
     p.send_json({"type": "record", "action": "stop"})

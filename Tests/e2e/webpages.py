@@ -276,3 +276,15 @@ def make_clip_from_mark(relay, prac, auth: dict, session_id: str, path: Path) ->
     path.write_bytes(clip.body)
     assert ffmpeg_errors(path, KNOWN_LIVE_RECORDING_NOTES) == ""
     return clip_id
+
+
+def withdraw_and_check_deleted(relay, prac, fam, auth: dict, session_id: str, clip_id: str) -> None:
+    """The family presses "stop and delete": both pages say the videos are deleted, the session's
+    media and index files are gone and its clip answers 404."""
+    recordings_dir = relay.data_dir / "sessions" / session_id / "recordings"
+    assert any(recordings_dir.glob("*.webm"))
+    fam.click("#withdraw")
+    fam.wait("document.getElementById('withdraw-status').textContent.includes('deleted')", 15, "the deletion notice")
+    prac.wait("document.getElementById('recording-status').textContent.includes('deleted')", 10, "the practitioner's notice")
+    assert not any(recordings_dir.glob("*.webm")) and not any(recordings_dir.glob("*.index"))
+    assert relay.http("GET", f"/v1/sessions/{session_id}/clips/{clip_id}", headers=auth).status == 404
