@@ -2,9 +2,10 @@
 // init segment, appends queued one at a time, playback kept near the live edge, old media trimmed.
 // WebM is rewritten on the way in (webm.js) so that Firefox does not drop parts of it.
 import { FLAG_END, FLAG_INIT, FLAG_KEYFRAME } from "./protocol.js";
+import { isMp4, mp4Type, Mp4Scanner } from "./mp4.js";
 import { isWebM, MseWebM } from "./webm.js";
 
-/** The MSE type of an init segment, from its container and codec ids. */
+/** The MSE type of an init segment, from its container and codec ids (MP4: its sample entries). */
 export function sniffType(bytes) {
   const text = new TextDecoder("latin1").decode(bytes.subarray(0, Math.min(bytes.length, 4096)));
   if (bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3) {
@@ -16,6 +17,8 @@ export function sniffType(bytes) {
     if (text.includes("A_OPUS")) codecs.push("opus");
     return `video/webm;codecs="${codecs.join(",")}"`;
   }
+  const fromBoxes = isMp4(bytes) ? mp4Type(bytes) : null;
+  if (fromBoxes) return fromBoxes;
   const codecs = ["avc1.42E01E"];
   if (text.includes("mp4a")) codecs.push("mp4a.40.2");
   return `video/mp4;codecs="${codecs.join(",")}"`;
@@ -44,6 +47,8 @@ export class MsePlayer {
     this.objectUrl = null;
     this.onready = null;
     this.rewriter = null;
+    /** Fragmented MP4: finds its keyframe fragments and their times (mp4.js), as the rewriter does for WebM. */
+    this.mp4 = null;
     this.endWhenAppended = false;
     this.bytesIn = 0; // payload bytes of the current stream, from its init segment on
     /** Stream offset from which the recording's first keyframe cluster is looked for; null: none is. */
@@ -113,6 +118,7 @@ export class MsePlayer {
   /** At the keyframe after a skip: the rewriter and the SourceBuffer's parser start afresh there. */
   resync() {
     this.waitingForKeyframe = false;
+    this.mp4?.resync();
     const rest = this.rewriter?.resync();
     if (rest?.length) this.queue.push(rest);
     this.queue.push(RESYNC);
@@ -126,12 +132,8 @@ export class MsePlayer {
     this.type = type;
     this.initHead = Array.from(initBytes.subarray(0, 8));
     this.rewriter = isWebM(initBytes) ? new MseWebM() : null;
-    if (this.rewriter) {
-      this.rewriter.onKeyframeCluster = (timeMs, offset) => {
-        this.keyframeAt = performance.now();
-        if (this.recordingFrom !== null && this.recordingStartMs === null && offset >= this.recordingFrom) this.recordingStartMs = timeMs;
-      };
-    }
+    this.mp4 = null;
+    if (this.rewriter) this.rewriter.onKeyframeCluster = (timeMs, offset) => this.keyframeSeen(timeMs, offset);
     this.endWhenAppended = false;
     this.bytesIn = 0;
     // A recording still looking for its start takes this stream from its first cluster; one that
@@ -146,6 +148,7 @@ export class MsePlayer {
     this.mediaSource = mediaSource;
     this.queue = [];
     this.enqueue(initBytes);
+    if (isMp4(initBytes)) this.mp4 = new Mp4Scanner(initBytes, initBytes.length);
     if (managed) {
       this.video.disableRemotePlayback = true; // required for ManagedMediaSource without an AirPlay source
       this.video.srcObject = mediaSource;
@@ -168,7 +171,16 @@ export class MsePlayer {
     }, { once: true });
   }
 
+  /** A cluster or fragment that starts with a keyframe came in, at stream offset `offset`. */
+  keyframeSeen(timeMs, offset) {
+    this.keyframeAt = performance.now();
+    if (this.recordingFrom !== null && this.recordingStartMs === null && offset >= this.recordingFrom) this.recordingStartMs = timeMs;
+  }
+
   enqueue(bytes) {
+    if (this.mp4) {
+      for (const f of this.mp4.push(bytes)) if (f.keyframe && f.timeMs !== null) this.keyframeSeen(f.timeMs, f.offset);
+    }
     this.bytesIn += bytes.length;
     const out = this.rewriter ? this.rewriter.push(bytes) : bytes;
     if (out.length > 0) this.queue.push(out.slice());

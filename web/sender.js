@@ -2,6 +2,7 @@
 // as init segment, a new recorder (new init segment) after a reconnect, when the link falls behind,
 // or when a recording starts and no keyframe is due soon.
 import { encodeFrame, FLAG_INIT, FLAG_KEYFRAME } from "./protocol.js";
+import { isMp4, Mp4Scanner } from "./mp4.js";
 import { isWebM, MseWebM } from "./webm.js";
 
 /** Types tried in order: WebM first, fragmented MP4 (Safari) otherwise. */
@@ -67,6 +68,8 @@ export class StreamSender {
     let backlog = Promise.resolve();
     // Reads the WebM going out for its keyframe clusters (the rewritten output is not used).
     let scan = null;
+    // Fragmented MP4: finds the fragments that start with a keyframe (see sendMp4).
+    let mp4 = null;
     const startedAt = performance.now();
     recorder.ondataavailable = (event) => {
       if (generation !== this.generation || event.data.size === 0) return;
@@ -84,10 +87,13 @@ export class StreamSender {
             scan = new MseWebM();
             scan.onKeyframeCluster = (timeMs) => { this.keyframes = [...this.keyframes.slice(-1), { at: performance.now(), timeMs }]; };
             scan.push(head);
+          } else if (isMp4(head)) {
+            mp4 = { scanner: new Mp4Scanner(head.subarray(0, cut), cut), held: new Uint8Array(0), heldAt: cut, first: true };
           }
           this.send(FLAG_INIT, head.subarray(0, cut), 0);
           payload = head.subarray(cut);
           if (payload.length === 0) return;
+          if (mp4) { this.sendMp4(mp4, payload, timeUs); return; }
           this.send(FLAG_KEYFRAME, payload, timeUs); // the first media starts with a keyframe
           return;
         }
@@ -96,6 +102,7 @@ export class StreamSender {
           queueMicrotask(() => this.start()); // behind: drop, start afresh once the queue drains
           return;
         }
+        if (mp4) { this.sendMp4(mp4, payload, timeUs); return; }
         scan?.push(payload);
         this.send(0, payload, timeUs);
       });
@@ -120,6 +127,36 @@ export class StreamSender {
     }
     this.keyframeRestarts += 1;
     this.start();
+  }
+
+  /**
+   * Sends fragmented MP4 so that every fragment that starts with a keyframe starts a frame flagged
+   * keyframe: the relay cannot parse MP4, and starts recordings, late joiners and a slow viewer's
+   * resumption at such frames (PROTOCOL.md). A chunk is split at those fragments, and the bytes of a
+   * fragment header (moof) not complete yet are held back until it is, as only then is it known
+   * whether it starts with a keyframe.
+   */
+  sendMp4(mp4, payload, timeUs) {
+    const found = mp4.scanner.push(payload);
+    const bytes = mp4.held.length ? concat(mp4.held, payload) : payload;
+    const base = mp4.heldAt;
+    for (const f of found) {
+      if (f.keyframe && f.timeMs !== null) this.keyframes = [...this.keyframes.slice(-1), { at: performance.now(), timeMs: f.timeMs }];
+    }
+    const open = mp4.scanner.openMoof;
+    const end = open !== null && open >= base ? open - base : bytes.length;
+    const cuts = found.filter((f) => f.keyframe && f.offset > base && f.offset - base < end).map((f) => f.offset - base);
+    let from = 0;
+    for (const to of [...cuts, end]) {
+      if (to > from) {
+        const keyframe = mp4.first || found.some((f) => f.keyframe && f.offset === base + from);
+        this.send(keyframe ? FLAG_KEYFRAME : 0, bytes.subarray(from, to), timeUs);
+        mp4.first = false;
+      }
+      from = to;
+    }
+    mp4.held = bytes.slice(end);
+    mp4.heldAt = base + end;
   }
 
   send(flags, bytes, timeUs) {

@@ -134,6 +134,10 @@ class Page(PageActions):
             raise CDPError(f"{self.name}: {expression[:120]!r} threw: {d.get('exception', {}).get('description', d)}")
         return r["result"].get("value")
 
+    def add_init_script(self, source: str) -> None:
+        """Runs `source` in every document this page loads from now on, before the page's own scripts."""
+        self.cmd("Page.addScriptToEvaluateOnNewDocument", {"source": source})
+
     def navigate(self, url: str, ready: str = "document.readyState === 'complete'", timeout: float = 30.0) -> None:
         self.cmd("Page.navigate", {"url": url})
         self.wait(ready, timeout, f"{url} to load")

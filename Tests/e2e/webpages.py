@@ -61,6 +61,44 @@ def first_cluster_ms(webm: bytes) -> int:
         at += n + m + size
 
 
+def _boxes(data: bytes, start: int, end: int):
+    at = start
+    while at + 8 <= end:
+        size = int.from_bytes(data[at:at + 4], "big")
+        if size < 8:
+            return
+        yield data[at + 4:at + 8].decode("latin1"), at + 8, min(at + size, end)
+        at += size
+
+
+def first_fragment_ms(mp4: bytes) -> int:
+    """The video track's decode time (ms) in a fragmented MP4 file's first fragment (where a
+    recording starts on the stream's clock), from moov's track ids and timescales and the moof's tfdt."""
+    tracks = {}
+    for kind, body, end in _boxes(mp4, 0, len(mp4)):
+        if kind == "moov":
+            for trak, tb, te in _boxes(mp4, body, end):
+                if trak != "trak":
+                    continue
+                parts = {k: (b, e) for k, b, e in _boxes(mp4, tb, te)}
+                tkhd = parts["tkhd"][0]
+                track_id = int.from_bytes(mp4[tkhd + (20 if mp4[tkhd] == 1 else 12):][:4], "big")
+                mdia = {k: b for k, b, e in _boxes(mp4, *parts["mdia"])}
+                timescale = int.from_bytes(mp4[mdia["mdhd"] + (20 if mp4[mdia["mdhd"]] == 1 else 12):][:4], "big")
+                tracks[track_id] = (mp4[mdia["hdlr"] + 8:mdia["hdlr"] + 12], timescale)
+        elif kind == "moof":
+            for traf, fb, fe in _boxes(mp4, body, end):
+                if traf != "traf":
+                    continue
+                parts = {k: b for k, b, e in _boxes(mp4, fb, fe)}
+                handler, timescale = tracks[int.from_bytes(mp4[parts["tfhd"] + 4:][:4], "big")]
+                if handler == b"vide":
+                    tfdt = parts["tfdt"]
+                    time = int.from_bytes(mp4[tfdt + 4:][:8 if mp4[tfdt] == 1 else 4], "big")
+                    return round(time * 1000 / timescale)
+    raise AssertionError("no video fragment in the MP4 file")
+
+
 def watch_status(page) -> None:
     """Keeps every text the page's connection status shows (window.__statusShown, by a
     MutationObserver), so that a test sees a message even if the next one replaced it at once."""
@@ -248,17 +286,20 @@ def check_started_at_next_keyframe(prac, live_edge_ms: float) -> None:
 
 def check_recording(relay, prac, auth: dict, session_id: str, on_screen: int, path: Path) -> dict:
     """The session's one recording: complete, its mark where it was on screen, downloaded to `path`
-    starting at the keyframe cluster the page found, and decoded by ffmpeg. Returns the summary."""
+    (`.webm`, or `.mp4` for a camera that records fragmented MP4: the type the relay must answer)
+    starting at the keyframe cluster or fragment the page found, and decoded by ffmpeg. Returns the
+    summary."""
     summary = relay.http("GET", f"/v1/sessions/{session_id}", headers=auth).json()
     rec = summary["recordings"][0]
     assert rec["state"] == "complete" and rec["durationMs"] > 5000, rec
     assert len(summary["marks"]) == 1 and abs(summary["marks"][0]["atMs"] - on_screen) <= 100, (summary["marks"], on_screen)
     media = relay.http("GET", f"/v1/sessions/{session_id}/recordings/{rec['recordingId']}", headers=auth, timeout=30)
-    assert media.status == 200 and media.headers["content-type"] == "video/webm"
+    assert media.status == 200 and media.headers["content-type"] == f"video/{path.suffix[1:]}", (media.status, media.headers)
     path.write_bytes(media.body)
     # The practitioner's page found where the recording starts in the live stream (marks are placed
-    # from the picture on screen): the same keyframe cluster the relay started the file at.
-    assert prac.js("window.__vigrelay.live.recordingStartMs") == first_cluster_ms(media.body)
+    # from the picture on screen): the same keyframe cluster (MP4: fragment) the relay started the file at.
+    first_ms = first_fragment_ms(media.body) if path.suffix == ".mp4" else first_cluster_ms(media.body)
+    assert prac.js("window.__vigrelay.live.recordingStartMs") == first_ms
     assert ffmpeg_errors(path, KNOWN_LIVE_RECORDING_NOTES) == ""
     return summary
 
@@ -278,13 +319,14 @@ def make_clip_from_mark(relay, prac, auth: dict, session_id: str, path: Path) ->
     return clip_id
 
 
-def withdraw_and_check_deleted(relay, prac, fam, auth: dict, session_id: str, clip_id: str) -> None:
+def withdraw_and_check_deleted(relay, prac, fam, auth: dict, session_id: str, clip_id: str | None, suffix: str = "webm") -> None:
     """The family presses "stop and delete": both pages say the videos are deleted, the session's
-    media and index files are gone and its clip answers 404."""
+    media (`*.webm`, or `*.mp4`) and index files are gone and its clip (if any) answers 404."""
     recordings_dir = relay.data_dir / "sessions" / session_id / "recordings"
-    assert any(recordings_dir.glob("*.webm"))
+    assert any(recordings_dir.glob(f"*.{suffix}"))
     fam.click("#withdraw")
     fam.wait("document.getElementById('withdraw-status').textContent.includes('deleted')", 15, "the deletion notice")
     prac.wait("document.getElementById('recording-status').textContent.includes('deleted')", 10, "the practitioner's notice")
-    assert not any(recordings_dir.glob("*.webm")) and not any(recordings_dir.glob("*.index"))
-    assert relay.http("GET", f"/v1/sessions/{session_id}/clips/{clip_id}", headers=auth).status == 404
+    assert not any(recordings_dir.glob(f"*.{suffix}")) and not any(recordings_dir.glob("*.index"))
+    if clip_id:
+        assert relay.http("GET", f"/v1/sessions/{session_id}/clips/{clip_id}", headers=auth).status == 404

@@ -1,0 +1,96 @@
+"""The web app with Safari's engine and Safari's recording format.
+
+Safari records fragmented MP4, never WebM. WebKitGTK (Safari's engine on Linux, Debian's
+webkit2gtk-driver with its MiniBrowser, on an Xvfb display, driven over W3C WebDriver:
+webdriver.py) gets a mock camera with no prompt and plays WebM and MP4 through Media Source
+Extensions, but on Debian bookworm its MediaRecorder records nothing: it offers only video/mp4,
+which needs GStreamer's isofmp4mux (gst-plugins-rs, not in bookworm; WebM recording needs
+GStreamer 1.24.9), and every chunk comes out empty. So the family's page in these tests is
+Chromium made to behave as Safari does when it picks a recording type (SAFARI_RECORDING below):
+that runs the fragmented MP4 path of sender.js, the relay (recording; late joiners and recordings
+start at frames the sender flags as keyframes, since the relay does not parse MP4) and player.js.
+
+1. Family in Chromium recording MP4 as Safari does, practitioner in Chromium: consent, the camera
+   live and smooth (MSE, MP4), recording from the next keyframe fragment with the indicator on the
+   family's page, a mark at the picture on screen, the file served as video/mp4 that ffmpeg
+   decodes, a clip refused with a message that says why (clips are cut from WebM only), withdrawal
+   deleting the files.
+2. Practitioner in WebKitGTK, family in Chromium (WebM, then MP4 as Safari): the camera live and
+   smooth in WebKit's MSE, recording with a mark.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from webpages import (check_recording, check_started_at_next_keyframe, join_as_family, mark_on_screen, open_session,
+                      start_recording_after_keyframe, stop_recording_after_mark, unlabelled_controls, wait_for_live_video,
+                      withdraw_and_check_deleted)
+
+pytestmark = pytest.mark.timeout(240)
+
+# Imitates Safari's choice of recording type in Chromium, before the page's scripts run: no WebM
+# (MediaRecorder.isTypeSupported says no to every webm type, as Safari before 18.4 does), so the
+# family's page records fragmented MP4. Safari's MP4 holds H.264 (and AAC, which Chromium cannot
+# encode): a recorder asked for plain video/mp4 gets H.264 with Opus, the nearest Chromium records.
+SAFARI_RECORDING = """(() => {
+  const Native = window.MediaRecorder;
+  class SafariLikeRecorder extends Native {
+    constructor(stream, options = {}) {
+      const mimeType = options.mimeType === "video/mp4" ? "video/mp4;codecs=avc1,opus" : options.mimeType;
+      super(stream, { ...options, mimeType });
+    }
+    static isTypeSupported(type) { return !/webm/i.test(type) && Native.isTypeSupported(type); }
+  }
+  window.MediaRecorder = SafariLikeRecorder;
+})();"""
+
+
+def safari_like_family(browser, join_url: str):
+    """A family page in Chromium that records as Safari does (SAFARI_RECORDING), joined with consent."""
+    fam = browser.new_page("family (chromium, recording MP4 as Safari)")
+    fam.add_init_script(SAFARI_RECORDING)
+    join_as_family(fam, join_url)
+    mime = fam.js("window.__vigrelay.sender.mimeType")
+    assert mime.startswith("video/mp4"), f"the family's page records {mime!r}, not MP4"
+    return fam
+
+
+def console_errors(*browsers) -> list[str]:
+    return [p for b in browsers for p in b.console_problems() if "favicon" not in p]
+
+
+def test_safari_mp4_family_with_practitioner_in_chromium(relay, chromium, shots, tmp_path):
+    token = relay.token("alice")
+    prac = chromium.new_page("practitioner (chromium)")
+    join_url, session_id = open_session(prac, relay, token)
+    fam = safari_like_family(chromium, join_url)
+    prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "the consent notice")
+    wait_for_live_video(prac, fam, lambda: chromium.console_problems())
+    live_type = prac.js("window.__vigrelay.live.type")
+    assert live_type.startswith('video/mp4;codecs="avc1.'), live_type
+
+    # --- recording from the next keyframe fragment the family's page flagged, with a mark
+    _, live_edge_ms = start_recording_after_keyframe(prac, fam)
+    on_screen = mark_on_screen(prac)
+    # Keyframes come every second and the page knows when (from its fragments): no new recorder.
+    assert fam.js("window.__vigrelay.sender.keyframeRestarts") == 0
+    fam.screenshot(shots / "safari-mp4-family-recording-phone.png", 390, 844, mobile=True)
+    stop_recording_after_mark(prac, fam, on_screen)
+
+    auth = {"Authorization": f"Bearer {token}"}
+    summary = check_recording(relay, prac, auth, session_id, on_screen, tmp_path / "recording.mp4")
+    assert summary["recordings"][0]["mediaType"] == "video/mp4", summary["recordings"][0]
+    check_started_at_next_keyframe(prac, live_edge_ms)
+
+    # --- clips are cut from WebM only: the page says so rather than failing silently
+    prac.wait("!!document.querySelector('#recordings button')", 10, "the mark's clip button")
+    prac.click("#recordings button")
+    prac.click("#make-clip")
+    message = prac.wait("document.getElementById('clip-status').textContent", 15, "the clip's refusal")
+    assert "Could not make the clip" in message and "video/mp4" in message, message
+
+    # --- withdrawal deletes the MP4 recording
+    withdraw_and_check_deleted(relay, prac, fam, auth, session_id, None, suffix="mp4")
+    assert unlabelled_controls(fam) == []
+    assert not console_errors(chromium), f"console errors: {console_errors(chromium)}"
