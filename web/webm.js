@@ -14,7 +14,7 @@
 const ID = {
   EBML: 0x1a45dfa3, SEGMENT: 0x18538067, CLUSTER: 0x1f43b675, TIMECODE: 0xe7, SIMPLE_BLOCK: 0xa3,
   BLOCK_GROUP: 0xa0, BLOCK: 0xa1, BLOCK_DURATION: 0x9b, REFERENCE_BLOCK: 0xfb, TRACKS: 0x1654ae6b,
-  TRACK_ENTRY: 0xae, TRACK_NUMBER: 0xd7, TRACK_TYPE: 0x83, DISCARD_PADDING: 0x75a2,
+  TRACK_ENTRY: 0xae, TRACK_NUMBER: 0xd7, TRACK_TYPE: 0x83, DISCARD_PADDING: 0x75a2, VIDEO: 0xe0, ALPHA_MODE: 0x53c0,
 };
 /** Elements that sit directly in the Segment: one of them ends a Cluster of unknown size. */
 const LEVEL1 = new Set([0x114d9b74, 0x1549a966, ID.TRACKS, ID.CLUSTER, 0x1c53bb6b, 0x1254c367, 0x1043a770, 0x1941a469, ID.EBML]);
@@ -107,6 +107,28 @@ function videoTrackNumber(body) {
     at = end;
   }
   return null;
+}
+
+/**
+ * A Tracks element's body with every video track's AlphaMode set to 0 (a copy; the same size).
+ * Chrome's MediaRecorder marks VP8 camera tracks AlphaMode 1 with no alpha in any block, and
+ * GStreamer-based browsers (WebKitGTK, so GNOME Web) then decode with an alpha decoder that fails on
+ * the first frame ("Cannot handle streams without an initial alpha buffer"). A camera has no alpha.
+ */
+function withoutAlphaMode(body) {
+  const out = body.slice();
+  const walk = (from, to, inside) => {
+    for (let at = from; at < to;) {
+      const h = readHeader(out, at);
+      if (!h || h.invalid || h.size === null) return;
+      const start = at + h.headerLength, end = start + h.size;
+      if (h.id === ID.TRACK_ENTRY || h.id === ID.VIDEO) walk(start, end, h.id);
+      else if (h.id === ID.ALPHA_MODE && inside === ID.VIDEO) out.fill(0, start, end);
+      at = end;
+    }
+  };
+  walk(0, out.length, null);
+  return out;
 }
 
 /**
@@ -203,9 +225,11 @@ export class MseWebM {
       }
       if (h.size === null) { this.passThrough = true; return 0; }
       if (bodyAt + h.size > b.length) return 0;
-      if (h.id === ID.TRACKS) this.videoTrack = videoTrackNumber(b.subarray(bodyAt, bodyAt + h.size));
       this.emitReady(out, true);
-      out.push(b.subarray(at, bodyAt + h.size));
+      if (h.id === ID.TRACKS) {
+        this.videoTrack = videoTrackNumber(b.subarray(bodyAt, bodyAt + h.size));
+        out.push(b.subarray(at, bodyAt), withoutAlphaMode(b.subarray(bodyAt, bodyAt + h.size)));
+      } else out.push(b.subarray(at, bodyAt + h.size));
       return h.headerLength + h.size;
     }
 

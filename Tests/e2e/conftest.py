@@ -19,6 +19,7 @@ import pytest
 from bidi import Firefox, firefox_path
 from cdp import Browser, chromium_path
 from vrtest import Binaries, Certs, Relay, make_token
+from webdriver import WebKit, webkit_driver_path
 
 REPO = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(os.environ.get("VIGRELAY_BIN_DIR", REPO / ".build" / "debug"))
@@ -170,6 +171,13 @@ def chromium(tmp_path):
 def firefox(tmp_path):
     """Headless Firefox ESR with its fake camera, driven over WebDriver BiDi (bidi.py)."""
     yield from _browser(tmp_path, firefox_path(), "firefox-esr", Firefox)
+
+
+@pytest.fixture
+def webkit(tmp_path):
+    """WebKitGTK (Safari's engine) with its mock camera on its own Xvfb display, driven over W3C
+    WebDriver (webdriver.py)."""
+    yield from _browser(tmp_path, webkit_driver_path(), "webkit2gtk-driver", WebKit)
 
 
 @pytest.fixture

@@ -129,7 +129,9 @@ def live_video_state(page) -> dict:
     return page.js("(() => { const v = document.getElementById('live-video'); const p = window.__vigrelay.live; "
                    "return {rs: v.readyState, t: v.currentTime, w: v.videoWidth, paused: v.paused, err: v.error && v.error.message, "
                    "type: p.type, waiting: p.waitingForInit, sb: !!p.sourceBuffer, q: p.queue.length, "
-                   "buf: p.sourceBuffer ? [...Array(p.sourceBuffer.buffered.length).keys()].map(i => [p.sourceBuffer.buffered.start(i), p.sourceBuffer.buffered.end(i)]) : null}; })()")
+                   "ms: p.mediaSource && p.mediaSource.readyState, q2: v.getVideoPlaybackQuality(), "
+                   "buf: (() => { try { const b = p.sourceBuffer.buffered; return [...Array(b.length).keys()].map(i => [b.start(i), b.end(i)]); } "
+                   "catch (e) { return String(e); } })()}; })()")
 
 
 def video_state(page, selector: str) -> dict:
@@ -300,7 +302,8 @@ def check_recording(relay, prac, auth: dict, session_id: str, on_screen: int, pa
     # from the picture on screen): the same keyframe cluster (MP4: fragment) the relay started the file at.
     first_ms = first_fragment_ms(media.body) if path.suffix == ".mp4" else first_cluster_ms(media.body)
     assert prac.js("window.__vigrelay.live.recordingStartMs") == first_ms
-    assert ffmpeg_errors(path, KNOWN_LIVE_RECORDING_NOTES) == ""
+    errors = ffmpeg_errors(path, KNOWN_LIVE_RECORDING_NOTES)
+    assert errors == "", f"ffmpeg on {path}: {errors}"
     return summary
 
 
