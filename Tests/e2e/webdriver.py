@@ -105,7 +105,9 @@ class WebKit:
         self.port = free_port()
         self.log_path = workdir / "webkit.log"
         self.log = open(self.log_path, "wb")
-        env = dict(os.environ, DISPLAY=self.xvfb.display)
+        # No accelerated compositing: on Xvfb it is GL in software, which took the CPU that video
+        # decoding needed (the live picture showed a few frames a second).
+        env = dict(os.environ, DISPLAY=self.xvfb.display, WEBKIT_DISABLE_COMPOSITING_MODE="1")
         self.proc = subprocess.Popen([driver, f"--port={self.port}"], env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         self.base = f"http://127.0.0.1:{self.port}"
