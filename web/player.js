@@ -136,6 +136,8 @@ export class MsePlayer {
     if (this.rewriter) this.rewriter.onKeyframeCluster = (timeMs, offset) => this.keyframeSeen(timeMs, offset);
     this.endWhenAppended = false;
     this.bytesIn = 0;
+    this.lastEnd = null;
+    this.chunkSeconds = 0;
     // A recording still looking for its start takes this stream from its first cluster; one that
     // found it goes on in a new part, whose place on the recording's timeline the relay decides.
     this.recordingFrom = this.recordingFrom !== null && this.recordingStartMs === null ? 0 : null;
@@ -210,7 +212,13 @@ export class MsePlayer {
       // Stay in the newest buffered range, near its end: a browser that dropped frames up to a
       // keyframe leaves a gap, which playback would otherwise stop at.
       const start = ranges.start(ranges.length - 1), end = ranges.end(ranges.length - 1);
-      if (video.currentTime < start || end - video.currentTime > 3) video.currentTime = Math.max(start, end - 0.3);
+      // Playback stays as far behind the edge as one append brings media (WebM from MediaRecorder:
+      // about 0.1 s; Chrome's MP4 comes a fragment, a second, at a time), or it runs dry before
+      // every append and shows a picture now and then.
+      if (this.lastEnd !== null && end > this.lastEnd) this.chunkSeconds = Math.max(end - this.lastEnd, this.chunkSeconds * 0.9);
+      this.lastEnd = end;
+      const margin = Math.max(0.3, this.chunkSeconds + 0.2);
+      if (video.currentTime < start || end - video.currentTime > margin + 3) video.currentTime = Math.max(start, end - margin);
       if (video.paused) video.play().catch(() => {});
       this.trim(false);
     }

@@ -11,7 +11,8 @@ that runs the fragmented MP4 path of sender.js, the relay (recording; late joine
 start at frames the sender flags as keyframes, since the relay does not parse MP4) and player.js.
 
 1. Family in Chromium recording MP4 as Safari does, practitioner in Chromium: consent, the camera
-   live and smooth (MSE, MP4), recording from the next keyframe fragment with the indicator on the
+   live and smooth (MSE, MP4), also for a practitioner who joins while it streams (the relay
+   replays it from a flagged keyframe fragment), recording from the next keyframe fragment with the indicator on the
    family's page, a mark at the picture on screen, the file served as video/mp4 that ffmpeg
    decodes, a clip refused with a message that says why (clips are cut from WebM only), withdrawal
    deleting the files.
@@ -68,7 +69,15 @@ def test_safari_mp4_family_with_practitioner_in_chromium(relay, chromium, shots,
     prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "the consent notice")
     wait_for_live_video(prac, fam, lambda: chromium.console_problems())
     live_type = prac.js("window.__vigrelay.live.type")
-    assert live_type.startswith('video/mp4;codecs="avc1.'), live_type
+    assert live_type.startswith("video/mp4;") and "avc1." in live_type, live_type
+
+    # --- the practitioner comes back (page reloaded) while the camera streams: the relay replays the
+    # stream from the newest frame the family's page flagged as a keyframe fragment, and it plays
+    prac.navigate(relay.base_url + "/")
+    prac.wait(f"!!document.querySelector('#sessions li[data-session-id=\"{session_id}\"] button')", 15, "the session in the list")
+    prac.click(f"#sessions li[data-session-id=\"{session_id}\"] button")
+    prac.wait("document.getElementById('connection-status').textContent.includes('Connected')", 15, "the practitioner to connect again")
+    wait_for_live_video(prac, fam, lambda: chromium.console_problems())
 
     # --- recording from the next keyframe fragment the family's page flagged, with a mark
     _, live_edge_ms = start_recording_after_keyframe(prac, fam)
