@@ -77,10 +77,23 @@ def machine(bin_dir: str, out: str) -> int:
         "socat": package_version("socat"),
         "perf": sh(["perf", "--version"]) or None,
         "linkedLibraries": libs,
+        # Kernel TLS would let the kernel encrypt as it copies (one copy less per byte sent); it needs
+        # the "tls" upper-layer protocol, which this file lists when the kernel has it.
+        "tcpUpperLayerProtocols": sh(["cat", "/proc/sys/net/ipv4/tcp_available_ulp"]).split(),
+        "kernelModules": Path("/lib/modules", platform.release()).is_dir(),
         "loadAverageAtStart": Path("/proc/loadavg").read_text().split()[:3],
     }
     Path(out).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     return 0
+
+
+def kernel_tls(ulps: list[str] | None, modules: bool | None) -> str:
+    if ulps is None:
+        return "?"
+    listed = f"/proc/sys/net/ipv4/tcp_available_ulp: {' '.join(ulps) or 'empty'}"
+    if "tls" in ulps:
+        return f"available ({listed})"
+    return (f"not loaded ({listed})" + ("" if modules else f"; no /lib/modules/{platform.release()} to load it from, so not available"))
 
 
 # --- scenario 3's verdict ---------------------------------------------------------------------------
@@ -616,6 +629,7 @@ def write(work_dir: str, out_path: str) -> int:
              f"| OpenSSL | {m.get('libssl') or '?'} ({m.get('openssl', '?')}) |",
              f"| linked by vigrelay | {', '.join(m.get('linkedLibraries', [])) or '?'} |",
              f"| socat, perf | {m.get('socat') or 'not installed'}; {m.get('perf') or 'not installed'} |",
+             f"| kernel TLS (kTLS) | {kernel_tls(m.get('tcpUpperLayerProtocols'), m.get('kernelModules'))} |",
              f"| load average at start | {' '.join(m.get('loadAverageAtStart', []))} |",
              f"| binaries | `{env.get('binDir', '?')}` |", "",
              "The server runs with `--log-level warning` (each scenario's exact server command is with its commands). "

@@ -34,7 +34,7 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     # How to reproduce, and the machine.
     assert "bench/run.sh --quick" in md
     for field in ("| CPU |", "| cores | ", "| RAM |", "| OS, kernel |", "| Swift | Swift version", "| libwebsockets | libwebsockets",
-                  "| OpenSSL | libssl3"):
+                  "| OpenSSL | libssl3", "| kernel TLS (kTLS) | "):
         assert field in section["Machine"], f"machine info lacks {field!r}"
 
     number = r"\d[\d,]*\.\d+"
