@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pytest
 
+from contrast import low_contrast
 from webpages import (check_recording, check_started_promptly, join_as_family, make_clip_from_mark, mark_on_screen,
                       open_session, start_recording_after_keyframe, stop_recording_after_mark, tab_to, unlabelled_controls,
                       video_playing, video_state, wait_for_live_video, withdraw_and_check_deleted)
@@ -50,6 +51,7 @@ def test_family_in_firefox_practitioner_in_chromium(relay, firefox, chromium, sh
     on_screen = mark_on_screen(prac)
     assert fam.js("window.__vigrelay.sender.keyframeRestarts") == 1
     fam.screenshot(shots / "firefox-family-recording-phone.png", 390, 844, mobile=True)
+    assert low_contrast(fam) == [], "as Firefox renders the family's page"
     stopped_at = stop_recording_after_mark(prac, fam, on_screen)
 
     auth = {"Authorization": f"Bearer {token}"}
@@ -107,6 +109,7 @@ def test_practitioner_in_firefox_watches_chromium_family(relay, firefox, chromiu
     prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark made with the M key")
     prac.screenshot(shots / "firefox-practitioner-live.png", 1280, 900)
     prac.screenshot(shots / "firefox-practitioner-phone.png", 390, 844, mobile=True)
+    assert low_contrast(prac) == [], "as Firefox renders the practitioner's page"
     prac.click("#record-toggle")
     prac.wait("document.getElementById('recording-status').textContent === 'Not recording'", 15, "the recording to stop")
     summary = relay.http("GET", f"/v1/sessions/{session_id}", headers={"Authorization": f"Bearer {token}"}).json()
