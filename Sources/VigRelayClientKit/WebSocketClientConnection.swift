@@ -19,7 +19,7 @@ protocol WebSocketClientHandler: AnyObject {
 }
 
 /// One `wss://` client connection, offering subprotocol `vigrelay.v1` (or none, for other relays):
-/// connects, reassembles received messages, writes queued messages in fragments of at most 64 KiB, closes.
+/// connects, reassembles received messages, writes queued messages in fragments of at most 256 KiB, closes.
 ///
 /// Thread: see `LoopConnection` (lws thread after hand-over); `transmit` and `closeSoon` are thread-safe.
 final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
