@@ -287,6 +287,7 @@ def test_a_practitioner_in_firefox_reconnects_and_sees_the_recording_go_on(relay
     call = start_session(relay, chromium, forwarders, practitioner_browser=firefox)
     prac, fam = call.prac, call.fam
     rid = record_two_seconds(prac, fam)
+    start_before = prac.js("window.__vigrelay.live.recordingStartMs")
     remember_live_stream(prac)
     seen = fam.js("window.__statusShown.length") - 1
     drop(call.to_prac, prac, PRACTITIONER_DROPPED, PRACTITIONER_BACK, refuse=True)
@@ -298,8 +299,16 @@ def test_a_practitioner_in_firefox_reconnects_and_sees_the_recording_go_on(relay
     still_recording(prac, fam, rid)
     assert prac.text("#recording-status") == "● Recording" and prac.text("#record-toggle") == "Stop recording"
     assert prac.js("document.getElementById('mark').disabled") is False, "Mark is usable again"
+    # A mark made now is kept. The replayed stream could be the family's camera or a new one (the
+    # page cannot tell), so the page places it by the clock since Start: later than the picture on
+    # screen by the wait for the recording's first keyframe and the live delay (about 0.8 s here).
+    on_screen = prac.js(f"(() => {{ const ms = Math.round(document.getElementById('live-video').currentTime * 1000) - {start_before}; "
+                        "document.getElementById('mark').click(); return ms; })()")
+    prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
     rec = stop_and_check(relay, call, rid, tmp_path, parts=1)
     assert rec["durationMs"] > 5000, rec
+    marks = relay.http("GET", f"/v1/sessions/{call.session_id}", headers=call.auth).json()["marks"]
+    assert len(marks) == 1 and 0 <= marks[0]["atMs"] - on_screen < 2000, (marks, on_screen)
     events = session_events(relay, call.session_id)
     assert events.count("recording_unattended") == 1 and events.count("recording_attended") == 1, events
     assert "recording_paused" not in events, events
