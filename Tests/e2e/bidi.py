@@ -1,6 +1,6 @@
-"""A small WebDriver BiDi driver for the browser tests: one headless Firefox (Debian's firefox-esr)
-with its built-in BiDi server (no geckodriver), isolated user contexts (one per user), pages driven
-with script.evaluate. Every wait has a deadline. The page API matches cdp.Page where it can, so a
+"""A small WebDriver BiDi driver for the browser tests: one Firefox (Debian's firefox-esr), headless
+or on a given X display, with its built-in BiDi server (no geckodriver), isolated user contexts (one
+per user), pages driven with script.evaluate. Every wait has a deadline. The page API matches cdp.Page where it can, so a
 test can drive a Firefox page and a Chromium page the same way."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import base64
 import itertools
 import json
 import math
+import os
 import shutil
 import subprocess
 import time
@@ -67,17 +68,20 @@ def remote_value(v: dict):
 
 
 class Firefox:
-    """One Firefox process and its WebDriver BiDi session."""
+    """One Firefox process and its WebDriver BiDi session: headless, or with `display` (":N", an X
+    server such as xvfb.VirtualDisplay) shown there, which screen sharing (getDisplayMedia) needs."""
 
-    def __init__(self, workdir: Path, binary: str):
+    def __init__(self, workdir: Path, binary: str, display: str | None = None):
         self.port = free_port()
         profile = workdir / "firefox-profile"
         profile.mkdir()
         (profile / "user.js").write_text("".join(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n" for k, v in FIREFOX_PREFS.items()))
         self.log = open(workdir / "firefox.log", "wb")
-        self.proc = subprocess.Popen([binary, "--headless", "--no-remote", "--profile", str(profile),
+        headless = [] if display else ["--headless"]
+        env = {**{k: v for k, v in os.environ.items() if k != "MOZ_HEADLESS"}, "DISPLAY": display} if display else None
+        self.proc = subprocess.Popen([binary, *headless, "--no-remote", "--profile", str(profile),
                                       f"--remote-debugging-port={self.port}", "--remote-allow-hosts=127.0.0.1", "about:blank"],
-                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         self.ws = self._connect(deadline=time.monotonic() + 60)
         self.ids = itertools.count(1)
         self.events: list[dict] = []
