@@ -158,7 +158,11 @@ class Page(PageActions):
         self.name = name
 
     def js(self, expression: str, timeout: float = 30.0):
-        """Evaluates an expression (awaiting a promise) with a user gesture; returns its value."""
+        """Evaluates an expression (awaiting a promise) as if initiated by the user; returns its value.
+        Firefox gives a page that user activation only on the first such call after it loads (its
+        BiDi notifies one when its flag changes, not on every call), and a transient activation lapses
+        after 5 s (dom.user_activation.transient.timeout): for what needs one later (getDisplayMedia),
+        use `pointer_click`."""
         r = self.browser.send("script.evaluate", {"expression": expression, "target": {"context": self.context},
                                                   "awaitPromise": True, "userActivation": True,
                                                   "resultOwnership": "none"}, timeout=timeout)
@@ -176,6 +180,19 @@ class Page(PageActions):
         value = {"Tab": "\ue004", "Enter": "\ue007", "Space": " "}.get(key, key)
         self.browser.send("input.performActions", {"context": self.context, "actions": [
             {"type": "key", "id": "keyboard", "actions": [{"type": "keyDown", "value": value}, {"type": "keyUp", "value": value}]}]})
+
+    def pointer_click(self, selector: str) -> None:
+        """Clicks an enabled element with the mouse (input.performActions at its centre, scrolled
+        into view): a real user gesture, whenever it comes."""
+        centre = self.js(f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
+            if (!e || e.disabled) return null; e.scrollIntoView({{block: 'center'}});
+            const r = e.getBoundingClientRect(); return [Math.round(r.x + r.width / 2), Math.round(r.y + r.height / 2)]; }})()""")
+        if centre is None:
+            raise AssertionError(f"{self.name}: {selector} is missing or disabled")
+        self.browser.send("input.performActions", {"context": self.context, "actions": [
+            {"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+                {"type": "pointerMove", "x": centre[0], "y": centre[1]},
+                {"type": "pointerDown", "button": 0}, {"type": "pointerUp", "button": 0}]}]})
 
     def set_viewport(self, width: int | None, height: int | None = None, scale: float | None = None) -> None:
         """A phone-sized viewport (CSS pixels, device pixel ratio), or back to the window's with None.
