@@ -299,18 +299,17 @@ def test_a_practitioner_in_firefox_reconnects_and_sees_the_recording_go_on(relay
     still_recording(prac, fam, rid)
     assert prac.text("#recording-status") == "● Recording" and prac.text("#record-toggle") == "Stop recording"
     assert prac.js("document.getElementById('mark').disabled") is False, "Mark is usable again"
-    # A mark made now is kept, placed by the clock since Start: the page cannot tell whether the
-    # stream replayed to it is the one the recording started in, so it does not place it by the
-    # picture on screen (that lags the clock by the wait for the recording's first keyframe and the
-    # live delay: about 0.8 s here, 2.5 s on a busy machine; `on_screen` is in the failure message).
-    by_clock, on_screen = prac.js(f"""(() => {{ const ms = Math.round(document.getElementById('live-video').currentTime * 1000) - {start_before};
-        const clock = performance.now() - window.__vigrelay.state.recordingStartedAt; document.getElementById('mark').click();
-        return [clock, ms]; }})()""")
+    # The replayed stream is the camera stream the recording started in (the same header, its clock
+    # going on): the page keeps where the recording starts in it, and a mark made now is placed at
+    # the picture on screen, as before the drop (by the clock since Start it was 0.8-2.5 s late).
+    assert prac.js("window.__vigrelay.live.recordingStartMs") == start_before
+    on_screen = prac.js(f"(() => {{ const ms = Math.round(document.getElementById('live-video').currentTime * 1000) - {start_before}; "
+                        "document.getElementById('mark').click(); return ms; })()")
     prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
     rec = stop_and_check(relay, call, rid, tmp_path, parts=1)
     assert rec["durationMs"] > 5000, rec
     marks = relay.http("GET", f"/v1/sessions/{call.session_id}", headers=call.auth).json()["marks"]
-    assert len(marks) == 1 and abs(marks[0]["atMs"] - by_clock) <= 1, (marks, by_clock, on_screen)
+    assert len(marks) == 1 and abs(marks[0]["atMs"] - on_screen) <= 100, (marks, on_screen)
     events = session_events(relay, call.session_id)
     assert events.count("recording_unattended") == 1 and events.count("recording_attended") == 1, events
     assert "recording_paused" not in events, events
