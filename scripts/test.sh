@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$(repo_root)"
 find_swift
-ensure_packages "${BUILD_PACKAGES[@]}" python3 python3-pip ffmpeg chromium firefox-esr socat curl
+ensure_packages "${BUILD_PACKAGES[@]}" python3 python3-pip ffmpeg chromium firefox-esr xvfb socat curl
 
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/e2e-requirements.txt 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check --break-system-packages -r scripts/e2e-requirements.txt

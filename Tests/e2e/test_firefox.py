@@ -117,3 +117,41 @@ def test_practitioner_in_firefox_watches_chromium_family(relay, firefox, chromiu
 
     found = problems()
     assert not found["firefox"] and not [p for p in found["chromium"] if "favicon" not in p], f"console errors: {found}"
+
+
+def test_practitioner_in_firefox_shares_the_screen_with_a_chromium_family(relay, firefox_on_display, chromium):
+    """The practitioner in Firefox shares the screen (getDisplayMedia: Firefox not headless, on an X
+    virtual framebuffer, with no prompt as media.navigator.permission.disabled is set); Firefox
+    records it (MediaRecorder, stream 2) and the family's page in Chromium plays it; then it stops."""
+    firefox = firefox_on_display
+    token = relay.token("alice")
+    prac = firefox.new_page("practitioner (firefox on Xvfb)")
+    fam = chromium.new_page("family (chromium)")
+    problems = lambda: {"firefox": firefox.console_problems(), "chromium": chromium.console_problems()}  # noqa: E731
+
+    join_url, _ = open_session(prac, relay, token)
+    join_as_family(fam, join_url)
+    wait_for_live_video(prac, fam, problems)
+
+    # With the mouse: getDisplayMedia needs a user gesture of the last 5 s (see bidi.Page.js).
+    prac.pointer_click("#share-screen")
+    try:
+        prac.wait("document.getElementById('review-status').textContent.includes('sees your screen')", 10, "screen sharing to start")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; the page says {prac.text('#review-status')!r}") from None
+    assert prac.js("document.getElementById('review-video').srcObject.getVideoTracks()[0].readyState") == "live"
+    # Firefox shares no sound: the screen is recorded as video alone (a type naming opus gives no bytes).
+    assert prac.js("window.__vigrelay.state.screenSender.mimeType") == "video/webm;codecs=vp8"
+    try:
+        fam.wait(video_playing("#shared-screen", 0.5), 30, "the practitioner's screen on the family's page")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nfamily: {video_state(fam, '#shared-screen')}; console: {problems()}") from None
+    assert fam.js("document.getElementById('shared-screen').videoWidth") == 1280
+
+    prac.click("#stop-review")
+    fam.wait("document.getElementById('shared-box').hidden", 10, "the shared screen to close")
+    assert prac.js("document.getElementById('review-video').srcObject") is None
+    assert prac.text("#review-status") == "Not showing anything."
+
+    found = problems()
+    assert not found["firefox"] and not [p for p in found["chromium"] if "favicon" not in p], f"console errors: {found}"
