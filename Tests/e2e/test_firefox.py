@@ -90,15 +90,21 @@ def test_family_in_firefox_practitioner_in_chromium(relay, firefox, chromium, sh
     assert not found["firefox"] and not [p for p in found["chromium"] if "favicon" not in p], f"console errors: {found}"
 
 
-def test_practitioner_in_firefox_watches_chromium_family(relay, firefox, chromium, shots):
+def practitioner_in_firefox_with_live_family(relay, firefox, chromium, name: str):
+    """A session opened on a Firefox practitioner page, a Chromium family joined, its camera live on
+    the practitioner's page. Returns (token, session id, practitioner page, family page, problems)."""
     token = relay.token("alice")
-    prac = firefox.new_page("practitioner (firefox)")
+    prac = firefox.new_page(name)
     fam = chromium.new_page("family (chromium)")
     problems = lambda: {"firefox": firefox.console_problems(), "chromium": chromium.console_problems()}  # noqa: E731
-
     join_url, session_id = open_session(prac, relay, token)
     join_as_family(fam, join_url)
     wait_for_live_video(prac, fam, problems)
+    return token, session_id, prac, fam, problems
+
+
+def test_practitioner_in_firefox_watches_chromium_family(relay, firefox, chromium, shots):
+    token, session_id, prac, fam, problems = practitioner_in_firefox_with_live_family(relay, firefox, chromium, "practitioner (firefox)")
 
     # Recording, and a mark with the M key, from Firefox.
     prac.click("#record-toggle")
@@ -123,15 +129,8 @@ def test_practitioner_in_firefox_shares_the_screen_with_a_chromium_family(relay,
     """The practitioner in Firefox shares the screen (getDisplayMedia: Firefox not headless, on an X
     virtual framebuffer, with no prompt as media.navigator.permission.disabled is set); Firefox
     records it (MediaRecorder, stream 2) and the family's page in Chromium plays it; then it stops."""
-    firefox = firefox_on_display
-    token = relay.token("alice")
-    prac = firefox.new_page("practitioner (firefox on Xvfb)")
-    fam = chromium.new_page("family (chromium)")
-    problems = lambda: {"firefox": firefox.console_problems(), "chromium": chromium.console_problems()}  # noqa: E731
-
-    join_url, _ = open_session(prac, relay, token)
-    join_as_family(fam, join_url)
-    wait_for_live_video(prac, fam, problems)
+    _, _, prac, fam, problems = practitioner_in_firefox_with_live_family(relay, firefox_on_display, chromium,
+                                                                         "practitioner (firefox on Xvfb)")
 
     # With the mouse: getDisplayMedia needs a user gesture of the last 5 s (see bidi.Page.js).
     prac.pointer_click("#share-screen")
