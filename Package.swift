@@ -34,7 +34,7 @@ let package = Package(
         ]),
         // libwebsockets glue for the headless client.
         .target(name: "VigRelayClientKit", dependencies: [
-            "VigRelayCore", "CLibWebSockets",
+            "VigRelayCore", "CLibWebSockets", "CLinuxIO",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .executableTarget(name: "vigrelay", dependencies: [

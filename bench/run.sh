@@ -8,7 +8,8 @@
 # gets a practitioner token as the README does, runs `vigrelay-client load` (or the TLS pipe), and
 # stops the server:
 #   1. one pair, 64 KiB frames as fast as possible: MB/s and server CPU-s per GB (also with --record)
-#   2. 10 pairs at 2.5 Mbit/s: one-way latency p50/p99
+#   2. 10 pairs at 2.5 Mbit/s: one-way latency p50/p99, and the machine's own wake-up latency
+#      (bench/wake_latency.py: a sleeping process woken by a byte on a socket) as the floor under it
 #   3. recorded pairs at 2.5 Mbit/s, searched upward (then bisected) for the most with zero loss,
 #      p99 < 50 ms and the load generator not saturated: pairs, server CPU share, sessions per core
 #   4. 5,000 idle connections (load --idle): time to connect all, server RSS per connection
@@ -67,10 +68,10 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ $quick -eq 1 ]]; then
     : "${seconds:=5}" "${search_seconds:=5}" "${search_budget:=60}" "${pipe_mb:=500}"
-    search_ramp=2 pipe_runs=3 idle_hold=3
+    search_ramp=2 pipe_runs=3 idle_hold=3 wake_samples=300
 else
     : "${seconds:=20}" "${search_seconds:=15}" "${search_budget:=240}" "${pipe_mb:=2000}"
-    search_ramp=5 pipe_runs=3 idle_hold=5
+    search_ramp=5 pipe_runs=3 idle_hold=5 wake_samples=2000
 fi
 for v in seconds search_start search_max search_seconds search_budget idle_pairs pipe_mb connect_window; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --${v//_/-} must be a positive whole number, not '${!v}'" >&2; exit 64; }
@@ -263,6 +264,12 @@ if python3 bench/report.py tester-late "$work/s2.json" --ms 1; then
     run_load s2-2 $((seconds + 90)) "${s2[@]}"
     stop_server
 fi
+# The floor under it: how long this machine takes to wake a sleeping process (no relay running).
+log "scenario 2: the machine's wake-up latency (bench/wake_latency.py)"
+wake=(python3 bench/wake_latency.py --samples "$wake_samples" --gap-ms 10 --report "$work/s2-wake.json")
+show_cmd "${wake[@]}" > "$work/s2-wake.cmd"
+timeout --kill-after=10 $((wake_samples / 50 + 30)) "${wake[@]}" 2> "$work/s2-wake.err" ||
+    log "scenario 2: the wake-up probe failed: $(tail -3 "$work/s2-wake.err")"
 
 # --- 3. recorded pairs at 2.5 Mbit/s: the most this machine carries --------------------------------
 # Up by doubling while a step is carried (bench/report.py step-ok: zero loss, p99 < 50 ms, no failed

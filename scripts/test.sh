@@ -7,12 +7,12 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$(repo_root)"
 find_swift
-# WebKitGTK (Safari's engine) for test_webkit.py: its WebDriver and MiniBrowser, an X server to draw
-# on (it has no headless mode), and the GStreamer plugins its media playback needs (MP4 and H.264
-# parsing and decoding: -bad, -libav; GL upload: -gl), which apt only recommends.
-WEBKIT_PACKAGES=(webkit2gtk-driver xvfb gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+# WebKitGTK (Safari's engine) for test_webkit.py: its WebDriver and MiniBrowser (drawn on Xvfb: it has
+# no headless mode), and the GStreamer plugins its media playback needs (MP4 and H.264 parsing and
+# decoding: -bad, -libav; GL upload: -gl), which apt only recommends.
+WEBKIT_PACKAGES=(webkit2gtk-driver gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     gstreamer1.0-libav gstreamer1.0-gl libgl1-mesa-dri)
-ensure_packages "${BUILD_PACKAGES[@]}" python3 python3-pip ffmpeg chromium firefox-esr socat curl "${WEBKIT_PACKAGES[@]}"
+ensure_packages "${BUILD_PACKAGES[@]}" python3 python3-pip ffmpeg chromium firefox-esr xvfb socat curl "${WEBKIT_PACKAGES[@]}"
 
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/e2e-requirements.txt 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check --break-system-packages -r scripts/e2e-requirements.txt

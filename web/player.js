@@ -57,6 +57,8 @@ export class MsePlayer {
     this.recordingStartMs = null;
     /** performance.now() when the newest cluster that starts with a keyframe came in (for checks). */
     this.keyframeAt = null;
+    /** The current stream's init segment (a copy), to know the same stream when it comes again. */
+    this.initBytes = null;
     // A clip starts where it was cut: seeking before its first frame would show nothing.
     video.addEventListener("seeking", () => {
       if (!this.live && this.sourceBuffer && video.currentTime < this.startTime - 0.05) video.currentTime = this.startTime;
@@ -138,10 +140,17 @@ export class MsePlayer {
     this.bytesIn = 0;
     this.lastEnd = null;
     this.chunkSeconds = 0;
-    // A recording still looking for its start takes this stream from its first cluster; one that
-    // found it goes on in a new part, whose place on the recording's timeline the relay decides.
-    this.recordingFrom = this.recordingFrom !== null && this.recordingStartMs === null ? 0 : null;
-    this.recordingStartMs = null;
+    // The same stream again: this page reconnected, and the relay replays the camera from its newest
+    // keyframe. Its header is byte for byte the one before (each recorder writes random track UIDs
+    // into its own) and its clock goes on, so a recording start found before still holds.
+    const sameStream = this.initBytes !== null && sameBytes(this.initBytes, initBytes);
+    this.initBytes = initBytes.slice();
+    if (!(sameStream && this.recordingStartMs !== null)) {
+      // A recording still looking for its start takes this stream from its first cluster; one that
+      // found it goes on in a new part, whose place on the recording's timeline the relay decides.
+      this.recordingFrom = this.recordingFrom !== null && this.recordingStartMs === null ? 0 : null;
+      this.recordingStartMs = null;
+    }
     if (!MediaSourceKind) {
       console.warn("this browser has no Media Source Extensions: cannot play the stream");
       return;
@@ -248,9 +257,14 @@ export class MsePlayer {
   /** Stops showing anything. */
   clear() {
     this.detach();
+    this.initBytes = null;
     this.waitingForInit = true;
     if (managed) this.video.srcObject = null;
     this.video.removeAttribute("src");
     this.video.load();
   }
+}
+
+function sameBytes(a, b) {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -235,8 +235,9 @@ $("record-toggle").addEventListener("click", () => {
 /**
  * Where the moment on screen is on the recording's timeline: from the live video's own time once the
  * recording's first frame has come through (the recording starts at the camera's next keyframe, or
- * with the new stream the family's page starts for it, a moment after Start), else from the clock
- * since Start (also in a part after the family reconnected: the relay places it on the timeline).
+ * with the new stream the family's page starts for it, a moment after Start; also when this page
+ * reconnected and the relay replays that same stream), else from the clock since Start (also in a
+ * part after the family reconnected: the relay places it on the timeline).
  */
 function markTime() {
   const base = live.recordingStartMs;

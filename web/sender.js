@@ -10,6 +10,8 @@ const TYPES = [
   "video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus", "video/webm;codecs=vp8", "video/webm",
   "video/mp4;codecs=avc1,mp4a.40.2", "video/mp4",
 ];
+/** Types that name an audio codec: only for a stream with sound (see pickMimeType). */
+const WITH_AUDIO = /opus|mp4a/;
 /** Bytes waiting in the WebSocket above which chunks are dropped and the recorder restarted. */
 const MAX_BUFFERED = 4 * 1024 * 1024;
 const TIMESLICE_MS = 100;
@@ -21,9 +23,15 @@ const KEYFRAME_INTERVAL_MS = 1000;
  */
 const KEYFRAME_WAIT_MS = 1200;
 
-export function pickMimeType() {
+/**
+ * The first type this browser records, for `stream`: one naming an audio codec only if the stream
+ * has an audio track. Firefox's MediaRecorder asked for "vp8,opus" on a video-only stream (its
+ * screen: getDisplayMedia gives no sound there) records, says nothing, and never emits a byte.
+ */
+export function pickMimeType(stream) {
   if (typeof MediaRecorder === "undefined") return null;
-  return TYPES.find((t) => MediaRecorder.isTypeSupported(t)) ?? "";
+  const sound = !stream || stream.getAudioTracks().length > 0;
+  return TYPES.find((t) => (sound || !WITH_AUDIO.test(t)) && MediaRecorder.isTypeSupported(t)) ?? "";
 }
 
 /** Sends a MediaStream as frames of one stream (1 camera, 2 screen) on a RelayConnection. */
@@ -36,7 +44,7 @@ export class StreamSender {
     this.recorder = null;
     this.sequence = 0;
     this.generation = 0;
-    this.mimeType = pickMimeType();
+    this.mimeType = pickMimeType(stream);
     this.framesSent = 0;
     this.restarts = 0;
     /** New recorders started for a recording's sake (keyframeSoon). */

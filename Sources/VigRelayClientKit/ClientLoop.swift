@@ -32,7 +32,7 @@ public final class ClientLoop: @unchecked Sendable {
     /// Which server certificates connections accept.
     let trust: ClientTrust
     /// Largest WebSocket fragment written at once.
-    static let fragmentSize = 64 << 10
+    static let fragmentSize = 256 << 10
     /// Bytes lws needs in front of every buffer passed to `lws_write`.
     let pre = Int(vr_lws_pre())
 

@@ -1,3 +1,4 @@
+import CLinuxIO
 import Foundation
 
 /// One share of `load`'s pairs and the thread that drives them. The worker's `ClientLoop` (its own
@@ -45,6 +46,7 @@ final class LoadWorker: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             Thread.current.name = "load-driver-\(index)"
+            _ = vr_precise_timers()  // frames go out when due, not up to 50 us later (best effort)
             finished.fulfil(run())
         }
         thread.start()

@@ -37,7 +37,8 @@ func clientLoopCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _
 /// Starts an lws client connection to `endpoint` for connection `id` (found again through the wsi's
 /// opaque user data). `method` nil means a WebSocket upgrade offering `subprotocol` (nil: offer none,
 /// for other relays; the connection is still bound to this client's one protocol handler).
-/// lws copies the strings it keeps, so temporary C copies suffice. Returns false if lws refused at once.
+/// A WebSocket gets the `ClientKeepalive` policy. lws copies the strings it keeps, so temporary C
+/// copies suffice. Returns false if lws refused at once.
 func startClientConnection(context: OpaquePointer, endpoint: ServerEndpoint, trust: ClientTrust, path: String,
                            method: String?, id: UInt64, subprotocol: String? = "vigrelay.v1") -> Bool {
     let strings = [endpoint.host, path, endpoint.hostHeader, "http/1.1", "vigrelay.v1", method, subprotocol]
@@ -53,7 +54,12 @@ func startClientConnection(context: OpaquePointer, endpoint: ServerEndpoint, tru
     info.host = s[2]
     info.alpn = s[3]
     info.local_protocol_name = s[4]
-    if method == nil { info.protocol = s[6] } else { info.method = s[5] }
+    if method == nil {
+        info.protocol = s[6]
+        info.retry_and_idle_policy = ClientKeepalive.policy
+    } else {
+        info.method = s[5]
+    }
     info.opaque_user_data = UnsafeMutableRawPointer(bitPattern: UInt(id))
     return lws_client_connect_via_info(&info) != nil
 }

@@ -19,7 +19,7 @@ protocol WebSocketClientHandler: AnyObject {
 }
 
 /// One `wss://` client connection, offering subprotocol `vigrelay.v1` (or none, for other relays):
-/// connects, reassembles received messages, writes queued messages in fragments of at most 64 KiB, closes.
+/// connects, reassembles received messages, writes queued messages in fragments of at most 256 KiB, closes.
 ///
 /// Thread: see `LoopConnection` (lws thread after hand-over); `transmit` and `closeSoon` are thread-safe.
 final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
@@ -42,6 +42,8 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     private var receivePaused = false
     private var pendingClose: (code: UInt16, reason: String)?
     private var peerClose: (code: UInt16?, reason: String)?
+    /// When the relay was last heard from (a message piece or a pong), monotonic ns.
+    private var lastHeard: UInt64 = 0
 
     init(loop: ClientLoop, path: String, handler: any WebSocketClientHandler, transmitLimitBytes: Int = 4 << 20,
          subprotocol: String? = "vigrelay.v1") {
@@ -105,24 +107,37 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         case LWS_CALLBACK_CLIENT_ESTABLISHED:
             self.wsi = wsi
             opened = true
+            lastHeard = MonotonicClock.nanoseconds()
             handler?.webSocketOpened(self)
             if !transmit.isEmpty || transmit.closeRequest != nil { lws_callback_on_writable(wsi) }
             return 0
         case LWS_CALLBACK_CLIENT_RECEIVE:
+            lastHeard = MonotonicClock.nanoseconds()
             return receive(wsi, input, len)
+        case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+            lastHeard = MonotonicClock.nanoseconds()
+            return 0
         case LWS_CALLBACK_CLIENT_WRITEABLE:
             return writeable(wsi)
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
             peerClose = Self.readClose(input, len)
             return 0
         case LWS_CALLBACK_CLIENT_CLOSED, LWS_CALLBACK_WSI_DESTROY:
-            let close = peerClose ?? (nil, "")
+            let close = peerClose ?? (nil, silence() ?? "")
             finish(opened ? .closed(code: close.code, reason: close.reason)
                           : .failed(ConnectFailure.classify("connection closed during the handshake", certificateRejected: certificateRejected, server: endpoint)))
             return 0
         default:
             return 0
         }
+    }
+
+    /// Why a connection that ended with no close from the relay ended, when the keepalive gave up.
+    private func silence() -> String? {
+        guard opened else { return nil }
+        let seconds = (MonotonicClock.nanoseconds() - lastHeard) / 1_000_000_000
+        guard seconds + 1 >= ClientKeepalive.hangupSeconds else { return nil }
+        return "nothing came from the relay for \(seconds) s, not even an answer to a ping: the network went silent"
     }
 
     private func receive(_ wsi: OpaquePointer, _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {

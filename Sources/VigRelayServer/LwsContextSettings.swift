@@ -33,7 +33,7 @@ struct LwsContextSettings {
         protocols[1].callback = lwsWebSocketCallback
         protocols[1].per_session_data_size = MemoryLayout<UInt64>.size
         protocols[1].rx_buffer_size = 64 << 10
-        protocols[1].tx_packet_size = 64 << 10
+        protocols[1].tx_packet_size = ServiceLoop.fragmentSize
         // Keepalive: ping after 30 s of silence, hang up after 70 s without a pong.
         retry.pointee.secs_since_valid_ping = 30
         retry.pointee.secs_since_valid_hangup = 70

@@ -1,6 +1,6 @@
-"""A small WebDriver BiDi driver for the browser tests: one headless Firefox (Debian's firefox-esr)
-with its built-in BiDi server (no geckodriver), isolated user contexts (one per user), pages driven
-with script.evaluate. Every wait has a deadline. The page API matches cdp.Page where it can, so a
+"""A small WebDriver BiDi driver for the browser tests: one Firefox (Debian's firefox-esr), headless
+or on a given X display, with its built-in BiDi server (no geckodriver), isolated user contexts (one
+per user), pages driven with script.evaluate. Every wait has a deadline. The page API matches cdp.Page where it can, so a
 test can drive a Firefox page and a Chromium page the same way."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import base64
 import itertools
 import json
 import math
+import os
 import shutil
 import subprocess
 import time
@@ -67,17 +68,20 @@ def remote_value(v: dict):
 
 
 class Firefox:
-    """One Firefox process and its WebDriver BiDi session."""
+    """One Firefox process and its WebDriver BiDi session: headless, or with `display` (":N", an X
+    server such as xvfb.VirtualDisplay) shown there, which screen sharing (getDisplayMedia) needs."""
 
-    def __init__(self, workdir: Path, binary: str):
+    def __init__(self, workdir: Path, binary: str, display: str | None = None):
         self.port = free_port()
         profile = workdir / "firefox-profile"
         profile.mkdir()
         (profile / "user.js").write_text("".join(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n" for k, v in FIREFOX_PREFS.items()))
         self.log = open(workdir / "firefox.log", "wb")
-        self.proc = subprocess.Popen([binary, "--headless", "--no-remote", "--profile", str(profile),
+        headless = [] if display else ["--headless"]
+        env = {**{k: v for k, v in os.environ.items() if k != "MOZ_HEADLESS"}, "DISPLAY": display} if display else None
+        self.proc = subprocess.Popen([binary, *headless, "--no-remote", "--profile", str(profile),
                                       f"--remote-debugging-port={self.port}", "--remote-allow-hosts=127.0.0.1", "about:blank"],
-                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         self.ws = self._connect(deadline=time.monotonic() + 60)
         self.ids = itertools.count(1)
         self.events: list[dict] = []
@@ -154,7 +158,11 @@ class Page(PageActions):
         self.name = name
 
     def js(self, expression: str, timeout: float = 30.0):
-        """Evaluates an expression (awaiting a promise) with a user gesture; returns its value."""
+        """Evaluates an expression (awaiting a promise) as if initiated by the user; returns its value.
+        Firefox gives a page that user activation only on the first such call after it loads (its
+        BiDi notifies one when its flag changes, not on every call), and a transient activation lapses
+        after 5 s (dom.user_activation.transient.timeout): for what needs one later (getDisplayMedia),
+        use `pointer_click`."""
         r = self.browser.send("script.evaluate", {"expression": expression, "target": {"context": self.context},
                                                   "awaitPromise": True, "userActivation": True,
                                                   "resultOwnership": "none"}, timeout=timeout)
@@ -172,6 +180,19 @@ class Page(PageActions):
         value = {"Tab": "\ue004", "Enter": "\ue007", "Space": " "}.get(key, key)
         self.browser.send("input.performActions", {"context": self.context, "actions": [
             {"type": "key", "id": "keyboard", "actions": [{"type": "keyDown", "value": value}, {"type": "keyUp", "value": value}]}]})
+
+    def pointer_click(self, selector: str) -> None:
+        """Clicks an enabled element with the mouse (input.performActions at its centre, scrolled
+        into view): a real user gesture, whenever it comes."""
+        centre = self.js(f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
+            if (!e || e.disabled) return null; e.scrollIntoView({{block: 'center'}});
+            const r = e.getBoundingClientRect(); return [Math.round(r.x + r.width / 2), Math.round(r.y + r.height / 2)]; }})()""")
+        if centre is None:
+            raise AssertionError(f"{self.name}: {selector} is missing or disabled")
+        self.browser.send("input.performActions", {"context": self.context, "actions": [
+            {"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+                {"type": "pointerMove", "x": centre[0], "y": centre[1]},
+                {"type": "pointerDown", "button": 0}, {"type": "pointerUp", "button": 0}]}]})
 
     def set_viewport(self, width: int | None, height: int | None = None, scale: float | None = None) -> None:
         """A phone-sized viewport (CSS pixels, device pixel ratio), or back to the window's with None.

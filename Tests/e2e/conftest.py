@@ -20,6 +20,7 @@ from bidi import Firefox, firefox_path
 from cdp import Browser, chromium_path
 from vrtest import Binaries, Certs, Relay, make_token
 from webdriver import WebKit, webkit_driver_path
+from xvfb import VirtualDisplay, xvfb_path
 
 REPO = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(os.environ.get("VIGRELAY_BIN_DIR", REPO / ".build" / "debug"))
@@ -178,6 +179,19 @@ def webkit(tmp_path):
     """WebKitGTK (Safari's engine) with its mock camera on its own Xvfb display, driven over W3C
     WebDriver (webdriver.py)."""
     yield from _browser(tmp_path, webkit_driver_path(), "webkit2gtk-driver", WebKit)
+
+
+@pytest.fixture
+def firefox_on_display(tmp_path):
+    """Firefox ESR as `firefox`, but not headless: shown on its own X virtual framebuffer (Xvfb), so
+    that it can share a screen (getDisplayMedia). Firefox, then Xvfb, ended after the test."""
+    if xvfb_path() is None:
+        pytest.fail("Xvfb not found: apt-get install xvfb (scripts/test.sh installs it)", pytrace=False)
+    screen = VirtualDisplay(tmp_path, xvfb_path())
+    try:
+        yield from _browser(tmp_path, firefox_path(), "firefox-esr", lambda d, b: Firefox(d, b, display=screen.display))
+    finally:
+        screen.close()
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     # How to reproduce, and the machine.
     assert "bench/run.sh --quick" in md
     for field in ("| CPU |", "| cores | ", "| RAM |", "| OS, kernel |", "| Swift | Swift version", "| libwebsockets | libwebsockets",
-                  "| OpenSSL | libssl3"):
+                  "| OpenSSL | libssl3", "| kernel TLS (kTLS) | "):
         assert field in section["Machine"], f"machine info lacks {field!r}"
 
     number = r"\d[\d,]*\.\d+"
@@ -45,6 +45,8 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     s2 = section["2."]
     assert "--pairs 10 --bitrate 2.5M" in s2
     assert re.search(rf"^\| 1[^|]* \| \d+ \| {number} \| {number} \| {number} \|", s2, re.M), s2
+    assert "bench/wake_latency.py --samples 300 --gap-ms 10" in s2, s2  # the floor under it
+    assert re.search(rf"^\| socket wake [^|]* \| 300 \| {number} \| {number} \| {number} \|", s2, re.M), s2
     s3 = section["3."]
     assert "--record" in s3 and "--pairs PAIRS" in s3
     assert re.search(rf"^\| 2 \| \d+ \| {number} \| {number} \| {number} \|", s3, re.M), s3
@@ -66,6 +68,6 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     assert '--token "$TOKEN"' in md
     assert not re.search(r"eyJ[\w-]+\.[\w-]+", md), "a token leaked into BENCHMARKS.md"
     # The reports it read are kept in the work directory; the servers' data directories are not.
-    for name in ("s1", "s1-record", "s2", "s3-2", "s4", "s5"):
+    for name in ("s1", "s1-record", "s2", "s2-wake", "s3-2", "s4", "s5"):
         assert (work / f"{name}.json").is_file(), f"{name}.json missing in {sorted(p.name for p in work.iterdir())}"
     assert not list(work.glob("data-*")), "server data directories left behind"

@@ -3,13 +3,15 @@ the family and the practitioner in two isolated browser contexts, with Chromium'
 
 Covers: consent, the family's camera reaching the practitioner's <video> (MSE), recording and a file
 ffmpeg decodes, a mark, a clip (made from the mark, decoded), the shared review (screen share, and
-a clip played in step on both sides), and withdrawal deleting the files. Screenshots of both pages
+a clip played in step on both sides), and withdrawal deleting the files; in each state, every control
+has a name and text and controls meet WCAG AA contrast (contrast.py). Screenshots of both pages
 go to the test's directory (and to $VIGRELAY_SCREENSHOTS if set)."""
 
 from __future__ import annotations
 
 import pytest
 
+from contrast import low_contrast
 from webpages import (check_recording, check_started_at_next_keyframe, join_as_family, make_clip_from_mark, mark_on_screen,
                       open_session, start_recording_after_keyframe, stop_recording_after_mark, unlabelled_controls,
                       video_playing, wait_for_live_video, withdraw_and_check_deleted)
@@ -29,6 +31,7 @@ def test_family_and_practitioner_pages_end_to_end(relay, chromium, shots, tmp_pa
     fam.navigate(join_url)
     fam.screenshot(shots / "family-consent-phone.png", 390, 844, mobile=True)
     fam.screenshot(shots / "family-consent.png")
+    assert low_contrast(fam) == []
     join_as_family(fam)
     prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "the consent notice")
 
@@ -45,6 +48,7 @@ def test_family_and_practitioner_pages_end_to_end(relay, chromium, shots, tmp_pa
     assert fam.js("window.__vigrelay.sender.keyframeRestarts") == 0
     fam.screenshot(shots / "family-recording-phone.png", 390, 844, mobile=True)
     prac.screenshot(shots / "practitioner-live-recording.png", 1280, 900)
+    assert low_contrast(fam) == [] and low_contrast(prac) == []
     stop_recording_after_mark(prac, fam, on_screen)
 
     auth = {"Authorization": f"Bearer {token}"}
@@ -89,8 +93,10 @@ def test_family_and_practitioner_pages_end_to_end(relay, chromium, shots, tmp_pa
     fam.wait(video_playing("#shared-screen", 0.5), 30, "the practitioner's screen on the family's page")
     prac.screenshot(shots / "practitioner-review.png", 1280, 900)
     prac.screenshot(shots / "practitioner-review-phone.png", 390, 844, mobile=True)
-    # Every control has a name a screen reader can say (here with recordings and clips listed).
+    # Every control has a name a screen reader can say, and text and controls stand out enough (here
+    # with recordings and clips listed, and the family showing the practitioner's screen).
     assert unlabelled_controls(prac) == []
+    assert low_contrast(prac) == [] and low_contrast(fam) == []
     prac.click("#stop-review")
     fam.wait("document.getElementById('shared-box').hidden", 10, "the shared screen to close")
 
@@ -104,6 +110,7 @@ def test_family_and_practitioner_pages_end_to_end(relay, chromium, shots, tmp_pa
               f"{entry}.querySelector('.facts').textContent.includes('0 recordings, 1 deleted, 0 clips')", 10, "the session list")
     assert prac.js(f"{entry}.querySelector('.badge.rec') === null"), "no recording runs any more"
     prac.screenshot(shots / "practitioner-after.png", 1280, 900)
+    assert low_contrast(fam) == [] and low_contrast(prac) == []
 
     assert unlabelled_controls(fam) == []
 

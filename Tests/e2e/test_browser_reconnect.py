@@ -65,18 +65,20 @@ class Call:
     problems: Callable[[], list]
 
 
-def start_session(relay, chromium, forwarders, family_browser=None) -> Call:
-    """The practitioner's page through one forwarder, the family's through another (in
-    `family_browser`, Chromium by default); the family has consented and its camera plays live on
-    the practitioner's page; both pages' statuses are watched."""
+def start_session(relay, chromium, forwarders, family_browser=None, practitioner_browser=None) -> Call:
+    """The practitioner's page through one forwarder (in `practitioner_browser`, Chromium by
+    default), the family's through another (in `family_browser`, Chromium by default); the family
+    has consented and its camera plays live on the practitioner's page; both pages' statuses are
+    watched."""
     token = relay.token("alice")
     to_prac, to_fam = forwarders("practitioner"), forwarders("family")
-    prac, fam = chromium.new_page("practitioner"), (family_browser or chromium).new_page("family")
+    prac = (practitioner_browser or chromium).new_page("practitioner")
+    fam = (family_browser or chromium).new_page("family")
     join_url, session_id = open_session(prac, relay, token, base_url=to_prac.url)
     join_as_family(fam, join_url.replace(relay.base_url, to_fam.url, 1))
     assert to_prac.accepted > 0 and to_fam.accepted > 0 and to_prac.bytes_down > 0 and to_fam.bytes_up > 0, \
         "both pages load and connect through their forwarders"
-    browsers = [chromium] + ([family_browser] if family_browser else [])
+    browsers = [chromium] + [b for b in (family_browser, practitioner_browser) if b]
     problems = lambda: [p for b in browsers for p in b.console_problems()]  # noqa: E731
     call = Call(prac, fam, to_prac, to_fam, session_id, {"Authorization": f"Bearer {token}"}, problems)
     wait_for_live_video(prac, fam, call.problems)
@@ -268,6 +270,49 @@ def test_a_family_in_firefox_reconnects_and_its_camera_is_recorded_again(relay, 
     wait_for_live_video(prac, fam, call.problems, fresh=True)  # a new stream: Firefox's new recorder
     still_recording(prac, fam, rid)
     stop_and_check(relay, call, rid, tmp_path, parts=2)
+
+    # Firefox reports the cut socket and the refused attempt in the console itself; nothing else may show.
+    dropped = ("was interrupted while the page was loading", "can’t establish a connection to the server at wss://")
+    found = [p for p in call.problems() if "favicon" not in p and not any(d in p for d in dropped)]
+    assert not found, f"console errors: {found}"
+
+
+def test_a_practitioner_in_firefox_reconnects_and_sees_the_recording_go_on(relay, chromium, firefox, forwarders, tmp_path):
+    """The practitioner's page in Firefox (WebDriver BiDi), the family's in Chromium: the
+    practitioner's network drops during a recording and its attempts are refused for a while;
+    Firefox's page says so, comes back by itself, plays the family's camera again in a new stream
+    (the relay's late-joiner replay) and shows the same recording still running (indicator, Stop
+    button, Mark); the family sees the practitioner leave and come back. The camera never stopped,
+    so the recording is one part, recorded unattended meanwhile, and it decodes."""
+    call = start_session(relay, chromium, forwarders, practitioner_browser=firefox)
+    prac, fam = call.prac, call.fam
+    rid = record_two_seconds(prac, fam)
+    start_before = prac.js("window.__vigrelay.live.recordingStartMs")
+    remember_live_stream(prac)
+    seen = fam.js("window.__statusShown.length") - 1
+    drop(call.to_prac, prac, PRACTITIONER_DROPPED, PRACTITIONER_BACK, refuse=True)
+    left = wait_for_status(fam, "Your practitioner has left", 10, "the family's page to see the practitioner leave", after=seen)
+    wait_for_status(fam, "Your practitioner has joined", 15, "the family's page to see the practitioner back", after=left)
+    assert not any("Reconnecting" in t for t in fam.js(f"window.__statusShown.slice({seen + 1})")), \
+        "the family's own connection never dropped"
+    wait_for_live_video(prac, fam, call.problems, fresh=True)  # a new stream: the relay's replay from a keyframe
+    still_recording(prac, fam, rid)
+    assert prac.text("#recording-status") == "● Recording" and prac.text("#record-toggle") == "Stop recording"
+    assert prac.js("document.getElementById('mark').disabled") is False, "Mark is usable again"
+    # The replayed stream is the camera stream the recording started in (the same header, its clock
+    # going on): the page keeps where the recording starts in it, and a mark made now is placed at
+    # the picture on screen, as before the drop (by the clock since Start it was 0.8-2.5 s late).
+    assert prac.js("window.__vigrelay.live.recordingStartMs") == start_before
+    on_screen = prac.js(f"(() => {{ const ms = Math.round(document.getElementById('live-video').currentTime * 1000) - {start_before}; "
+                        "document.getElementById('mark').click(); return ms; })()")
+    prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
+    rec = stop_and_check(relay, call, rid, tmp_path, parts=1)
+    assert rec["durationMs"] > 5000, rec
+    marks = relay.http("GET", f"/v1/sessions/{call.session_id}", headers=call.auth).json()["marks"]
+    assert len(marks) == 1 and abs(marks[0]["atMs"] - on_screen) <= 100, (marks, on_screen)
+    events = session_events(relay, call.session_id)
+    assert events.count("recording_unattended") == 1 and events.count("recording_attended") == 1, events
+    assert "recording_paused" not in events, events
 
     # Firefox reports the cut socket and the refused attempt in the console itself; nothing else may show.
     dropped = ("was interrupted while the page was loading", "can’t establish a connection to the server at wss://")

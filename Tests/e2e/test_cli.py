@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from tcpforward import TCPForwarder
 from vrtest import HEX32, forge, free_port, run, wait_until
 
 # --- vigrelay token ------------------------------------------------------------------------------
@@ -150,6 +151,40 @@ def test_client_family_file_reaches_practitioner_output(client_bin, relay_factor
     want = src.read_bytes()
     assert len(got) == len(want), f"output has {len(got)} bytes, the file has {len(want)}"
     assert got == want, "output differs from the family's file"
+
+
+@pytest.mark.timeout(150)
+def test_client_notices_a_network_that_goes_silent(client_bin, relay, certs):
+    """A practitioner that only receives, behind a network that goes silent (every socket open, no
+    byte passing): the client's keepalive pings go unanswered, and it ends with an error saying so
+    instead of waiting for ever."""
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    forwarder = TCPForwarder(int(relay.base_url.rsplit(":", 1)[1]), "practitioner")
+    prac = subprocess.Popen([str(client_bin), "practitioner", "--server", forwarder.url, "--token", tok,
+                             "--session", s["sessionId"], "--ca", str(certs.ca), "--output", "/dev/null"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        wait_until(lambda: prac.poll() is not None or relay.http("GET", "/healthz").json()["connections"] >= 1,
+                   15, "the practitioner client to connect")
+        assert prac.poll() is None, f"practitioner exited early ({prac.returncode}): {prac.communicate()}"
+        forwarder.silence(True)
+        silent_at = time.monotonic()
+        try:
+            _, err = prac.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            prac.kill()
+            pytest.fail(f"the practitioner was still waiting 90 s into the silence: {prac.communicate()[1][-800:]}")
+        waited = time.monotonic() - silent_at
+        assert prac.returncode not in (0, None), f"exit {prac.returncode} after the network went silent: {err}"
+        assert "the network went silent" in err and "not even an answer to a ping" in err, err
+        # lws checks the keepalive on its own timers: here it gave up 30-50 s into the silence.
+        assert 15 <= waited <= 80, f"gave up {waited:.0f} s into the silence (the keepalive hangs up 30 s after the last pong)"
+    finally:
+        forwarder.close()
+        if prac.poll() is None:
+            prac.kill()
+            prac.wait(10)
 
 
 def test_client_forged_token_exits_3(client_bin, relay, certs, forged_token):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pytest
 
+from contrast import low_contrast
 from webpages import (check_recording, check_started_promptly, join_as_family, make_clip_from_mark, mark_on_screen,
                       open_session, start_recording_after_keyframe, stop_recording_after_mark, tab_to, unlabelled_controls,
                       video_playing, video_state, wait_for_live_video, withdraw_and_check_deleted)
@@ -50,6 +51,7 @@ def test_family_in_firefox_practitioner_in_chromium(relay, firefox, chromium, sh
     on_screen = mark_on_screen(prac)
     assert fam.js("window.__vigrelay.sender.keyframeRestarts") == 1
     fam.screenshot(shots / "firefox-family-recording-phone.png", 390, 844, mobile=True)
+    assert low_contrast(fam) == [], "as Firefox renders the family's page"
     stopped_at = stop_recording_after_mark(prac, fam, on_screen)
 
     auth = {"Authorization": f"Bearer {token}"}
@@ -88,15 +90,21 @@ def test_family_in_firefox_practitioner_in_chromium(relay, firefox, chromium, sh
     assert not found["firefox"] and not [p for p in found["chromium"] if "favicon" not in p], f"console errors: {found}"
 
 
-def test_practitioner_in_firefox_watches_chromium_family(relay, firefox, chromium, shots):
+def practitioner_in_firefox_with_live_family(relay, firefox, chromium, name: str):
+    """A session opened on a Firefox practitioner page, a Chromium family joined, its camera live on
+    the practitioner's page. Returns (token, session id, practitioner page, family page, problems)."""
     token = relay.token("alice")
-    prac = firefox.new_page("practitioner (firefox)")
+    prac = firefox.new_page(name)
     fam = chromium.new_page("family (chromium)")
     problems = lambda: {"firefox": firefox.console_problems(), "chromium": chromium.console_problems()}  # noqa: E731
-
     join_url, session_id = open_session(prac, relay, token)
     join_as_family(fam, join_url)
     wait_for_live_video(prac, fam, problems)
+    return token, session_id, prac, fam, problems
+
+
+def test_practitioner_in_firefox_watches_chromium_family(relay, firefox, chromium, shots):
+    token, session_id, prac, fam, problems = practitioner_in_firefox_with_live_family(relay, firefox, chromium, "practitioner (firefox)")
 
     # Recording, and a mark with the M key, from Firefox.
     prac.click("#record-toggle")
@@ -107,10 +115,42 @@ def test_practitioner_in_firefox_watches_chromium_family(relay, firefox, chromiu
     prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark made with the M key")
     prac.screenshot(shots / "firefox-practitioner-live.png", 1280, 900)
     prac.screenshot(shots / "firefox-practitioner-phone.png", 390, 844, mobile=True)
+    assert low_contrast(prac) == [], "as Firefox renders the practitioner's page"
     prac.click("#record-toggle")
     prac.wait("document.getElementById('recording-status').textContent === 'Not recording'", 15, "the recording to stop")
     summary = relay.http("GET", f"/v1/sessions/{session_id}", headers={"Authorization": f"Bearer {token}"}).json()
     assert summary["recordings"][0]["state"] == "complete" and len(summary["marks"]) == 1, summary
+
+    found = problems()
+    assert not found["firefox"] and not [p for p in found["chromium"] if "favicon" not in p], f"console errors: {found}"
+
+
+def test_practitioner_in_firefox_shares_the_screen_with_a_chromium_family(relay, firefox_on_display, chromium):
+    """The practitioner in Firefox shares the screen (getDisplayMedia: Firefox not headless, on an X
+    virtual framebuffer, with no prompt as media.navigator.permission.disabled is set); Firefox
+    records it (MediaRecorder, stream 2) and the family's page in Chromium plays it; then it stops."""
+    _, _, prac, fam, problems = practitioner_in_firefox_with_live_family(relay, firefox_on_display, chromium,
+                                                                         "practitioner (firefox on Xvfb)")
+
+    # With the mouse: getDisplayMedia needs a user gesture of the last 5 s (see bidi.Page.js).
+    prac.pointer_click("#share-screen")
+    try:
+        prac.wait("document.getElementById('review-status').textContent.includes('sees your screen')", 10, "screen sharing to start")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; the page says {prac.text('#review-status')!r}") from None
+    assert prac.js("document.getElementById('review-video').srcObject.getVideoTracks()[0].readyState") == "live"
+    # Firefox shares no sound: the screen is recorded as video alone (a type naming opus gives no bytes).
+    assert prac.js("window.__vigrelay.state.screenSender.mimeType") == "video/webm;codecs=vp8"
+    try:
+        fam.wait(video_playing("#shared-screen", 0.5), 30, "the practitioner's screen on the family's page")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nfamily: {video_state(fam, '#shared-screen')}; console: {problems()}") from None
+    assert fam.js("document.getElementById('shared-screen').videoWidth") == 1280
+
+    prac.click("#stop-review")
+    fam.wait("document.getElementById('shared-box').hidden", 10, "the shared screen to close")
+    assert prac.js("document.getElementById('review-video').srcObject") is None
+    assert prac.text("#review-status") == "Not showing anything."
 
     found = problems()
     assert not found["firefox"] and not [p for p in found["chromium"] if "favicon" not in p], f"console errors: {found}"

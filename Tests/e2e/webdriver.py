@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pageactions import PageActions
 from vrtest import end_process, free_port
+from xvfb import VirtualDisplay, xvfb_path
 
 # MiniBrowser's settings for the tests: media capture with mock devices, MSE, autoplay with sound.
 MINIBROWSER_ARGS = [
@@ -59,41 +60,6 @@ class WebDriverError(AssertionError):
     pass
 
 
-class Xvfb:
-    """A virtual X display on a free display number (Xvfb picks it: -displayfd)."""
-
-    def __init__(self, log: Path):
-        if not shutil.which("Xvfb"):
-            raise WebDriverError("Xvfb not found: apt-get install xvfb (scripts/test.sh installs it)")
-        self.log = open(log, "wb")
-        read, write = os.pipe()
-        self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
-                                     pass_fds=(write,), stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        os.close(write)
-        number = b""
-        deadline = time.monotonic() + 20
-        os.set_blocking(read, False)
-        while not number.endswith(b"\n"):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                os.close(read)
-                self.close()
-                raise WebDriverError(f"Xvfb did not start (see {log})")
-            try:
-                chunk = os.read(read, 16)
-            except BlockingIOError:
-                time.sleep(0.05)
-                continue
-            if not chunk:
-                time.sleep(0.05)
-            number += chunk
-        os.close(read)
-        self.display = f":{number.decode().strip()}"
-
-    def close(self) -> None:
-        end_process(self.proc)
-        self.log.close()
-
-
 class WebKit:
     """One WebKitWebDriver (and through it one MiniBrowser) on its own Xvfb display, one session."""
 
@@ -101,7 +67,9 @@ class WebKit:
         browser = minibrowser_path()
         if browser is None:
             raise WebDriverError("WebKitGTK's MiniBrowser not found: apt-get install webkit2gtk-driver (libwebkit2gtk-4.1-0)")
-        self.xvfb = Xvfb(workdir / "xvfb.log")
+        if xvfb_path() is None:
+            raise WebDriverError("Xvfb not found: apt-get install xvfb (scripts/test.sh installs it)")
+        self.xvfb = VirtualDisplay(workdir, xvfb_path())
         self.port = free_port()
         self.log_path = workdir / "webkit.log"
         self.log = open(self.log_path, "wb")
