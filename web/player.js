@@ -63,6 +63,10 @@ export class MsePlayer {
     video.addEventListener("seeking", () => {
       if (!this.live && this.sourceBuffer && video.currentTime < this.startTime - 0.05) video.currentTime = this.startTime;
     });
+    // The live player's own seeks (to the live edge) hold appends until they are done: WebKitGTK's
+    // web process hung now and then when the next append came while its seek was under way.
+    this.seekingSince = null;
+    video.addEventListener("seeked", () => { this.seekingSince = null; this.pump(); });
   }
 
   /** Feeds one decoded frame (from RelayConnection's "frame" event). End of stream: nothing follows. */
@@ -201,6 +205,12 @@ export class MsePlayer {
   pump() {
     const sb = this.sourceBuffer;
     if (!sb || sb.updating || this.queue.length === 0 || this.mediaSource.readyState !== "open") return;
+    // A seek into buffered media ends at once; one that does not within a second may need media, so
+    // appends go on.
+    if (this.seekingSince !== null && this.video.seeking && performance.now() - this.seekingSince < 1000) {
+      setTimeout(() => this.pump(), 100);
+      return;
+    }
     if (this.queue[0] === RESYNC) {
       this.queue.shift();
       sb.abort();
@@ -227,7 +237,10 @@ export class MsePlayer {
       if (this.lastEnd !== null && end > this.lastEnd) this.chunkSeconds = Math.max(end - this.lastEnd, this.chunkSeconds * 0.9);
       this.lastEnd = end;
       const margin = Math.max(0.3, this.chunkSeconds + 0.2);
-      if (video.currentTime < start || end - video.currentTime > margin + 3) video.currentTime = Math.max(start, end - margin);
+      if (video.currentTime < start || end - video.currentTime > margin + 3) {
+        this.seekingSince = performance.now();
+        video.currentTime = Math.max(start, end - margin);
+      }
       if (video.paused) video.play().catch(() => {});
       this.trim(false);
     }
