@@ -18,7 +18,7 @@ import pytest
 
 from contrast import low_contrast
 from webpages import (check_recording, check_started_promptly, join_as_family, make_clip_from_mark, mark_on_screen,
-                      open_session, start_recording_after_keyframe, stop_recording_after_mark, tab_to, unlabelled_controls,
+                      open_session, start_recording_after_keyframe, stop_recording_after_mark, join_with_keyboard, unlabelled_controls,
                       video_playing, video_state, wait_for_live_video, withdraw_and_check_deleted)
 
 pytestmark = pytest.mark.timeout(240)
@@ -33,15 +33,7 @@ def test_family_in_firefox_practitioner_in_chromium(relay, firefox, chromium, sh
     join_url, session_id = open_session(prac, relay, token)
     fam.navigate(join_url)
     fam.screenshot(shots / "firefox-family-consent-phone.png", 390, 844, mobile=True)
-    # With the keyboard only: consent (Space), then join (Enter).
-    tab_to(fam, "consent-recording")
-    fam.press("Space")
-    assert fam.js("document.getElementById('consent-recording').checked") is True
-    tab_to(fam, "join")
-    fam.press("Enter")
-    fam.wait("document.getElementById('connection-status').textContent.includes('Connected')", 20, "the family to connect")
-    assert fam.js("window.__vigrelay.sender.mimeType").startswith("video/webm")
-    prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "the consent notice")
+    assert join_with_keyboard(fam, prac).startswith("video/webm")
     wait_for_live_video(prac, fam, problems)
 
     # --- recording from Firefox's camera, with a mark. Start is pressed just after a keyframe, the

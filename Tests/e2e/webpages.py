@@ -178,6 +178,19 @@ def unlabelled_controls(page) -> list[str]:
         .map((e) => e.outerHTML.slice(0, 80)))()""")
 
 
+def join_with_keyboard(fam, prac) -> str:
+    """The family, with the keyboard only, consents (Space) and joins (Enter); waits until it is
+    connected and the practitioner's page shows the consent. Returns the recording type it chose."""
+    tab_to(fam, "consent-recording")
+    fam.press("Space")
+    assert fam.js("document.getElementById('consent-recording').checked") is True
+    tab_to(fam, "join")
+    fam.press("Enter")
+    fam.wait("document.getElementById('connection-status').textContent.includes('Connected')", 20, "the family to connect")
+    prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "the consent notice")
+    return fam.js("window.__vigrelay.sender.mimeType")
+
+
 def tab_to(page, element_id: str, limit: int = 40) -> None:
     """Moves the keyboard focus with Tab until it reaches the element (as a keyboard user would)."""
     seen = []
