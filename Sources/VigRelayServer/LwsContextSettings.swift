@@ -44,6 +44,13 @@ struct LwsContextSettings {
         info.iface = anyAddress ? nil : keep(configuration.host)
         info.protocols = UnsafePointer(protocols)
         info.options = UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT) | UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8) | UInt64(LWS_SERVER_OPTION_LIBEV)
+        // An IPv4 address must get an IPv4 socket: on its IPv6 socket lws 4.1 writes an IPv4 iface
+        // into the wrong field of the address and binds to [::], every interface (127.0.0.1 was
+        // reachable from the network).
+        var ipv4 = in_addr()
+        if !anyAddress, inet_pton(AF_INET, configuration.host, &ipv4) == 1 {
+            info.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6)
+        }
         info.ssl_cert_filepath = keep(configuration.certPath)
         info.ssl_private_key_filepath = keep(configuration.keyPath)
         info.alpn = keep("http/1.1")

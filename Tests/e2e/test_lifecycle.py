@@ -199,3 +199,26 @@ def test_tokens_never_appear_in_logs(relay_factory, forged_token, level, ssl_ctx
         assert t not in log, f"the {name} appears in the server log ({level})"
         assert sig not in log, f"the signature of the {name} appears in the server log ({level})"
     assert "Bearer " + tok[:10] not in log
+
+
+def _listening_on(port: int) -> list[str]:
+    """The local addresses of the sockets listening on `port`, from /proc/net/tcp and tcp6 (hex, as
+    the kernel writes them: 0100007F is 127.0.0.1, 00000000 is every IPv4 interface)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:
+                    found.append(address)
+    return found
+
+
+def test_listen_on_loopback_listens_on_loopback_only(relay_factory):
+    """`--listen 127.0.0.1:PORT` (what every test uses, and the default) must not be reachable from
+    the network: lws 4.1 once bound such a server to [::], every interface."""
+    relay = relay_factory()
+    assert _listening_on(relay.port) == ["0100007F"], \
+        f"the relay listens on {_listening_on(relay.port)} (hex, from /proc/net), not on 127.0.0.1 alone"
