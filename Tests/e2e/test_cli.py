@@ -8,6 +8,7 @@ import re
 import signal
 import stat
 import subprocess
+import threading
 import time
 
 import pytest
@@ -164,18 +165,24 @@ def test_client_notices_a_network_that_goes_silent(client_bin, relay, certs):
     prac = subprocess.Popen([str(client_bin), "practitioner", "--server", forwarder.url, "--token", tok,
                              "--session", s["sessionId"], "--ca", str(certs.ca), "--output", "/dev/null"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(prac.stderr), daemon=True)
+    reader.start()
     try:
-        wait_until(lambda: prac.poll() is not None or relay.http("GET", "/healthz").json()["connections"] >= 1,
-                   15, "the practitioner client to connect")
-        assert prac.poll() is None, f"practitioner exited early ({prac.returncode}): {prac.communicate()}"
+        # Silence only once the client has its welcome (bytes still in the forwarder would be held).
+        wait_until(lambda: prac.poll() is not None or any("welcome" in line for line in lines), 15,
+                   "the practitioner client's welcome")
+        assert prac.poll() is None, f"practitioner exited early ({prac.returncode}): {''.join(lines)}"
         forwarder.silence(True)
         silent_at = time.monotonic()
         try:
-            _, err = prac.communicate(timeout=90)
+            prac.wait(timeout=90)
         except subprocess.TimeoutExpired:
             prac.kill()
-            pytest.fail(f"the practitioner was still waiting 90 s into the silence: {prac.communicate()[1][-800:]}")
+            pytest.fail(f"the practitioner was still waiting 90 s into the silence: {''.join(lines)[-800:]}")
         waited = time.monotonic() - silent_at
+        reader.join(10)
+        err = "".join(lines)
         assert prac.returncode not in (0, None), f"exit {prac.returncode} after the network went silent: {err}"
         assert "the network went silent" in err and "not even an answer to a ping" in err, err
         # lws checks the keepalive on its own timers: here it gave up 30-50 s into the silence.
