@@ -93,7 +93,7 @@ export class StreamSender {
           this.initSent = true;
           if (isWebM(head)) {
             scan = new MseWebM();
-            scan.onKeyframeCluster = (timeMs) => { this.keyframes = [...this.keyframes.slice(-1), { at: performance.now(), timeMs }]; };
+            scan.onKeyframeCluster = (timeMs) => this.keyframeSent(timeMs);
             scan.push(head);
           } else if (isMp4(head)) {
             mp4 = { scanner: new Mp4Scanner(head.subarray(0, cut), cut), held: new Uint8Array(0), heldAt: cut, first: true };
@@ -137,6 +137,11 @@ export class StreamSender {
     this.start();
   }
 
+  /** A keyframe (camera time `timeMs`) went out now: keeps the last two, which say when the next is due. */
+  keyframeSent(timeMs) {
+    this.keyframes = [...this.keyframes.slice(-1), { at: performance.now(), timeMs }];
+  }
+
   /**
    * Sends fragmented MP4 so that every fragment that starts with a keyframe starts a frame flagged
    * keyframe: the relay cannot parse MP4, and starts recordings, late joiners and a slow viewer's
@@ -148,9 +153,7 @@ export class StreamSender {
     const found = mp4.scanner.push(payload);
     const bytes = mp4.held.length ? concat(mp4.held, payload) : payload;
     const base = mp4.heldAt;
-    for (const f of found) {
-      if (f.keyframe && f.timeMs !== null) this.keyframes = [...this.keyframes.slice(-1), { at: performance.now(), timeMs: f.timeMs }];
-    }
+    for (const f of found) if (f.keyframe && f.timeMs !== null) this.keyframeSent(f.timeMs);
     const open = mp4.scanner.openMoof;
     const end = open !== null && open >= base ? open - base : bytes.length;
     const cuts = found.filter((f) => f.keyframe && f.offset > base && f.offset - base < end).map((f) => f.offset - base);
