@@ -8,8 +8,9 @@ public enum RecordingRequestError: Error, Sendable, Equatable {
     case clipNotFound
     /// A clip of a recording still being written: 409 `recording_in_progress`.
     case recordingInProgress(recordingID: String)
-    /// A clip of a recording that is not WebM: 400 `invalid_request`.
-    case notWebM(mediaType: String)
+    /// A clip of a recording that is neither WebM nor fragmented MP4, or one whose file a cut would
+    /// break (`reason`): 400 `invalid_request`.
+    case notCuttable(mediaType: String, reason: String?)
     /// The span starts in one part and reaches into the next, which starts at `nextPartStartMs`:
     /// 400 `invalid_request`.
     case crossesPartBoundary(fromMs: Int64, toMs: Int64, nextPartStartMs: Int64)
@@ -28,8 +29,10 @@ public enum RecordingRequestError: Error, Sendable, Equatable {
             return .error(404, .clipNotFound, "no such clip in this session (it is deleted with its recording); the session summary GET /v1/sessions/{id} lists clips")
         case .recordingInProgress(let id):
             return .error(409, .recordingInProgress, "recording \(id) is still being recorded: stop the recording first, then cut the clip")
-        case .notWebM(let type):
-            return .error(400, .invalidRequest, "clips need a WebM recording (video/webm), this one is \(type); download the whole recording instead")
+        case .notCuttable(let type, nil):
+            return .error(400, .invalidRequest, "clips need a WebM or fragmented MP4 recording (video/webm, video/mp4), this one is \(type); download the whole recording instead")
+        case .notCuttable(let type, let reason?):
+            return .error(400, .invalidRequest, "this \(type) recording cannot be cut into clips: \(reason); download the whole recording instead")
         case .crossesPartBoundary(let from, let to, let next):
             return .error(400, .invalidRequest, "the span \(from)-\(to) ms crosses a part boundary: the camera stream restarted at \(next) ms, where the recording's next part starts; cut a clip that ends by \(next) ms or starts after it")
         case .invalidSpan(let error):

@@ -1,7 +1,8 @@
 import Foundation
 import VigRelayCore
 
-/// Planning a clip from a recording's manifest, index and init segment (reader thread).
+/// Planning a clip from a recording's manifest and, for WebM, its index and init segment, or for
+/// fragmented MP4, the part's box layout (reader thread).
 extension RecordingReader {
     /// Longest init segment read to find the fields a clip patches (the tap keeps at most this much).
     static let maxInitSegmentBytes = 1 << 20
@@ -10,8 +11,8 @@ extension RecordingReader {
     ///
     /// The span must lie in one part: the part where `fromMs` falls (parts start at their manifest
     /// `startMs`, in ms from the recording's start), and `toMs` must not reach the next part's start.
-    /// Times of the index's clusters are relative to their part's first cluster, so they are shifted
-    /// by the part's `startMs` to give `ClipPlan` times from the recording's start.
+    /// Media times within a part count from its first cluster or fragment, so they are shifted by
+    /// the part's `startMs` to give `ClipPlan` times from the recording's start.
     public func planClip(_ request: ClipRequest, clipID: String, now: Date) -> Result<ClipRecord, RecordingRequestError> {
         let sid = request.sessionID, rid = request.recordingID
         guard let manifest = store.manifest(sessionID: sid, recordingID: rid), manifest.state != .deleted else {
@@ -24,35 +25,62 @@ extension RecordingReader {
         }
         let part = parts[index]
         let next = parts.indices.contains(index + 1) ? parts[index + 1] : nil
-        guard Self.contentType(fileName: part.file) == "video/webm" else {
-            return .failure(.notWebM(mediaType: Self.contentType(fileName: part.file)))
+        let mediaType = Self.contentType(fileName: part.file)
+        guard mediaType == "video/webm" || mediaType == "video/mp4" else {
+            return .failure(.notCuttable(mediaType: mediaType, reason: nil))
         }
         if let next, request.toMs > next.startMs, request.fromMs >= 0, request.toMs > request.fromMs {
             return .failure(.crossesPartBoundary(fromMs: request.fromMs, toMs: request.toMs, nextPartStartMs: next.startMs))
         }
         guard let path = store.mediaPath(sessionID: sid, recordingID: rid, part: part.number),
               let fileLength = FileIO.regularFileSize(path) else { return .failure(.recordingNotFound) }
-        guard let recordingIndex = store.index(sessionID: sid, recordingID: rid) else {
+        let endMs = next.map { _ in part.startMs + part.durationMs }
+        let planPart = mediaType == "video/webm"
+            ? webMPart(part, path: path, fileLength: fileLength, endMs: endMs, sessionID: sid, recordingID: rid)
+            : mp4Part(part, path: path, endMs: endMs)
+        return planPart.flatMap { planPart in
+            do throws(ClipPlanError) {
+                let plan = try ClipPlan(part: planPart, fromMs: request.fromMs, toMs: request.toMs, durationMs: manifest.durationMs)
+                return .success(ClipRecord(clipId: clipID, request: request, part: part.number, plan: plan, createdAt: now))
+            } catch {
+                return .failure(.invalidSpan(error))
+            }
+        }
+    }
+
+    /// A WebM part from the index's clusters (times from the part's first cluster) and the fields of
+    /// its init segment a clip patches.
+    private func webMPart(_ part: RecordingManifest.Part, path: String, fileLength: Int64, endMs: Int64?,
+                          sessionID: String, recordingID: String) -> Result<ClipPlan.Part, RecordingRequestError> {
+        guard let recordingIndex = store.index(sessionID: sessionID, recordingID: recordingID) else {
             return .failure(.unreadable("the recording's index is missing"))
         }
-        let clusters = recordingIndex.clusters(part: part.number).map {
-            WebMScanner.Cluster(offset: $0.offset, timestampMs: part.startMs + $0.timeMs, keyframe: $0.keyframe)
+        let points = recordingIndex.clusters(part: part.number).map {
+            ClipPlan.CutPoint(offset: $0.offset, timestampMs: part.startMs + $0.timeMs, keyframe: $0.keyframe)
         }
-        let initEnd = clusters.first?.offset ?? fileLength
+        let initEnd = points.first?.offset ?? fileLength
         guard initEnd <= Self.maxInitSegmentBytes, let initBytes = FileIO.readPrefix(path, count: Int(initEnd)),
               initBytes.count == Int(initEnd) else {
             return .failure(.unreadable("the recording's init segment cannot be read"))
         }
         var scanner = WebMScanner()
         _ = scanner.feed(initBytes)
-        let planPart = ClipPlan.Part(clusters: clusters, initEnd: initEnd, fileLength: fileLength,
-                                     endMs: next.map { _ in part.startMs + part.durationMs },
-                                     segmentSizeField: scanner.segmentSizeField, durationElement: scanner.durationElement)
-        do {
-            let plan = try ClipPlan(part: planPart, fromMs: request.fromMs, toMs: request.toMs, durationMs: manifest.durationMs)
-            return .success(ClipRecord(clipId: clipID, request: request, part: part.number, plan: plan, createdAt: now))
+        do throws(ClipPlanError) {
+            let patches = try ClipPlan.webMPatches(segmentSizeField: scanner.segmentSizeField, durationElement: scanner.durationElement)
+            return .success(ClipPlan.Part(cutPoints: points, initEnd: initEnd, fileLength: fileLength, endMs: endMs, patches: patches))
         } catch {
             return .failure(.invalidSpan(error))
+        }
+    }
+
+    /// A fragmented MP4 part from its box layout: fragment times from the part's first fragment.
+    private func mp4Part(_ part: RecordingManifest.Part, path: String, endMs: Int64?) -> Result<ClipPlan.Part, RecordingRequestError> {
+        do throws(RecordingRequestError) {
+            let file = try MediaFileSlice(path: path)
+            defer { file.close() }
+            return .success(try Mp4PartLayout(file: file).clipPart(startMs: part.startMs, fileLength: file.length, endMs: endMs))
+        } catch {
+            return .failure(error)
         }
     }
 }

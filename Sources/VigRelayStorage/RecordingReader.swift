@@ -37,7 +37,8 @@ public struct RecordingReader: Sendable {
                     return .failure(.clipNotFound)
                 }
                 guard let plan = clip.plan else { return .failure(.unreadable("the clip's record is damaged")) }
-                return .success((try MediaFileSlice(path: path, plan: plan), "video/webm"))
+                let file = manifest.parts.first { $0.number == clip.part }?.file ?? ""
+                return .success((try MediaFileSlice(path: path, plan: plan), Self.contentType(fileName: file)))
             }
         } catch {
             return .failure(error)

@@ -18,10 +18,10 @@ struct ClipPlanFixtureTests {
         let initEnd = try #require(events.compactMap { if case .initSegmentEnd(let o) = $0 { o } else { nil } }.first)
         let clusters = events.compactMap(\.cluster)
         let startMs = try #require(clusters.first).timestampMs
-        let relative = clusters.map { WebMScanner.Cluster(offset: $0.offset, timestampMs: $0.timestampMs - startMs, keyframe: $0.keyframe) }
-        let part = ClipPlan.Part(clusters: relative, initEnd: initEnd, fileLength: Int64(bytes.count),
-                                 mediaEnd: mediaEndAtLastBlock ? events.compactMap(\.block).last?.end : nil,
-                                 segmentSizeField: scanner.segmentSizeField, durationElement: scanner.durationElement)
+        let relative = clusters.map { ClipPlan.CutPoint(offset: $0.offset, timestampMs: $0.timestampMs - startMs, keyframe: $0.keyframe) }
+        let patches = try ClipPlan.webMPatches(segmentSizeField: scanner.segmentSizeField, durationElement: scanner.durationElement)
+        let part = ClipPlan.Part(cutPoints: relative, initEnd: initEnd, fileLength: Int64(bytes.count),
+                                 mediaEnd: mediaEndAtLastBlock ? events.compactMap(\.block).last?.end : nil, patches: patches)
         return (part, try #require(scanner.lastBlockTimeMs) - startMs)
     }
 

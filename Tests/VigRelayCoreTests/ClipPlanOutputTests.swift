@@ -7,8 +7,7 @@ struct ClipPlanOutputTests {
     static let file = (0..<14301).map { UInt8($0 % 251) }
     static let plan: ClipPlan = {
         var part = ClipPlanTests.part
-        part.segmentSizeField = 40..<48
-        part.durationElement = 235..<246
+        part.patches = try! ClipPlan.webMPatches(segmentSizeField: 40..<48, durationElement: 235..<246)
         return try! ClipPlan(part: part, fromMs: 1200, toMs: 2600, durationMs: ClipPlanTests.durationMs)
     }()
     static let length: Int64 = 409 + (10804 - 3794)

@@ -6,12 +6,12 @@ import VigRelayCore
 struct ClipPlanTests {
     static let offsets: [Int64] = [409, 2589, 3794, 5971, 7308, 9498, 10804, 12987]
     static let clusters = offsets.enumerated().map { index, offset in
-        WebMScanner.Cluster(offset: offset, timestampMs: Int64(index) * 500, keyframe: index % 2 == 0)
+        ClipPlan.CutPoint(offset: offset, timestampMs: Int64(index) * 500, keyframe: index % 2 == 0)
     }
-    static let part = ClipPlan.Part(clusters: clusters, initEnd: 409, fileLength: 14301, mediaEnd: 14225)
+    static let part = ClipPlan.Part(cutPoints: clusters, initEnd: 409, fileLength: 14301, mediaEnd: 14225)
     static let durationMs: Int64 = 3900
 
-    static func cluster(_ offset: Int64, _ ms: Int64, _ key: Bool) -> WebMScanner.Cluster {
+    static func cluster(_ offset: Int64, _ ms: Int64, _ key: Bool) -> ClipPlan.CutPoint {
         .init(offset: offset, timestampMs: ms, keyframe: key)
     }
 
@@ -68,7 +68,7 @@ struct ClipPlanTests {
 
     @Test func spansOfExactlyTheLimitAreCut() throws {
         let clusters = (0..<200).map { Self.cluster(409 + Int64($0) * 1000, Int64($0) * 500, $0 % 4 == 0) }
-        let part = ClipPlan.Part(clusters: clusters, initEnd: 409, fileLength: 300_000)
+        let part = ClipPlan.Part(cutPoints: clusters, initEnd: 409, fileLength: 300_000)
         let plan = try ClipPlan(part: part, fromMs: 10_000, toMs: 70_000, durationMs: 100_000)
         #expect(plan.actualFromMs == 10_000)
         #expect(plan.actualToMs == 70_000)
@@ -89,7 +89,7 @@ struct ClipPlanTests {
 
     /// A part whose first cluster does not start with a keyframe (a damaged or odd recording).
     static let lateKeyframe = ClipPlan.Part(
-        clusters: [cluster(409, 0, false), cluster(1000, 500, false), cluster(2000, 1000, true), cluster(3000, 1500, false)],
+        cutPoints: [cluster(409, 0, false), cluster(1000, 500, false), cluster(2000, 1000, true), cluster(3000, 1500, false)],
         initEnd: 409, fileLength: 4000)
 
     @Test func withNoKeyframeBeforeItStartsAtTheFirstOneAfter() throws {
@@ -107,11 +107,11 @@ struct ClipPlanTests {
             try ClipPlan(part: Self.lateKeyframe, fromMs: 0, toMs: 1000, durationMs: 2000)
         }
         var noKeyframes = Self.lateKeyframe
-        noKeyframes.clusters = noKeyframes.clusters.map { .init(offset: $0.offset, timestampMs: $0.timestampMs, keyframe: false) }
+        noKeyframes.cutPoints = noKeyframes.cutPoints.map { .init(offset: $0.offset, timestampMs: $0.timestampMs, keyframe: false) }
         #expect(throws: ClipPlanError.noKeyframe(toMs: 1200, firstKeyframeMs: nil)) {
             try ClipPlan(part: noKeyframes, fromMs: 200, toMs: 1200, durationMs: 2000)
         }
-        let initOnly = ClipPlan.Part(clusters: [], initEnd: 409, fileLength: 409)
+        let initOnly = ClipPlan.Part(cutPoints: [], initEnd: 409, fileLength: 409)
         #expect(throws: ClipPlanError.noKeyframe(toMs: 100, firstKeyframeMs: nil)) {
             try ClipPlan(part: initOnly, fromMs: 0, toMs: 100, durationMs: 2000)
         }
@@ -119,7 +119,7 @@ struct ClipPlanTests {
 
     /// A later part of a recording (after a reconnect): times continue from the recording's start.
     @Test func aLaterPartEndsAtItsOwnEnd() throws {
-        let part = ClipPlan.Part(clusters: [Self.cluster(500, 10_000, true), Self.cluster(1500, 10_500, false),
+        let part = ClipPlan.Part(cutPoints: [Self.cluster(500, 10_000, true), Self.cluster(1500, 10_500, false),
                                             Self.cluster(2500, 11_000, true)],
                                  initEnd: 500, fileLength: 3000, endMs: 11_400)
         let plan = try ClipPlan(part: part, fromMs: 10_600, toMs: 15_000, durationMs: 20_000)
@@ -146,14 +146,13 @@ struct ClipPlanTests {
 
     @Test func patchesASizedSegmentAndItsDurationInPlace() throws {
         var sized = Self.part
-        sized.segmentSizeField = 40..<48
-        sized.durationElement = 235..<246
+        sized.patches = try ClipPlan.webMPatches(segmentSizeField: 40..<48, durationElement: 235..<246)
         let plan = try ClipPlan(part: sized, fromMs: 1200, toMs: 2600, durationMs: Self.durationMs)
         #expect(plan.patches == [
             .init(offset: 40, bytes: [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
             .init(offset: 235, bytes: [0xEC, 0x89] + [UInt8](repeating: 0, count: 9)),
         ])
-        sized.segmentSizeField = nil
+        sized.patches = try ClipPlan.webMPatches(segmentSizeField: nil, durationElement: 235..<246)
         #expect(try ClipPlan(part: sized, fromMs: 0, toMs: 100, durationMs: Self.durationMs).patches.map(\.offset) == [235])
     }
 
@@ -168,16 +167,20 @@ struct ClipPlanTests {
         damaged { $0.initEnd = -5 },
         damaged { $0.initEnd = 14226 },
         damaged { $0.mediaEnd = 14302 },
-        damaged { $0.clusters[0].offset = 100 },
-        damaged { $0.clusters[3].offset = 3794 },
-        damaged { $0.clusters.swapAt(2, 3) },
-        damaged { $0.segmentSizeField = 400..<412 },
-        damaged { $0.segmentSizeField = -1..<7 },
-        damaged { $0.segmentSizeField = 40..<49 },
-        damaged { $0.segmentSizeField = 40..<40 },
-        damaged { $0.durationElement = 235..<236 },
-        damaged { $0.durationElement = 405..<500 },
+        damaged { $0.cutPoints[0].offset = 100 },
+        damaged { $0.cutPoints[3].offset = 3794 },
+        damaged { $0.cutPoints.swapAt(2, 3) },
+        damaged { $0.patches = [.init(offset: 400, bytes: [UInt8](repeating: 0xFF, count: 12))] },
+        damaged { $0.patches = [.init(offset: -1, bytes: [UInt8](repeating: 0xFF, count: 8))] },
+        damaged { $0.patches = [.init(offset: 405, bytes: [UInt8](repeating: 0, count: 95))] },
     ]
+
+    @Test(arguments: [(Range<Int64>?.some(40..<49), Range<Int64>?.none), (40..<40, nil), (nil, 235..<236)])
+    func refusesWebMFieldsNoPatchFits(size: Range<Int64>?, duration: Range<Int64>?) {
+        #expect(throws: ClipPlanError.self) {
+            try ClipPlan.webMPatches(segmentSizeField: size, durationElement: duration)
+        }
+    }
 
     @Test(arguments: damagedParts)
     func refusesAnIndexThatDoesNotFitTheFile(part: ClipPlan.Part) {

@@ -43,7 +43,8 @@ struct MediaAnswerTests {
             (.recordingNotFound, 404, "recording_not_found"),
             (.clipNotFound, 404, "clip_not_found"),
             (.recordingInProgress(recordingID: "00112233445566aa"), 409, "recording_in_progress"),
-            (.notWebM(mediaType: "video/mp4"), 400, "invalid_request"),
+            (.notCuttable(mediaType: "application/octet-stream", reason: nil), 400, "invalid_request"),
+            (.notCuttable(mediaType: "video/mp4", reason: "its fragments use absolute offsets"), 400, "invalid_request"),
             (.crossesPartBoundary(fromMs: 10000, toMs: 12000, nextPartStartMs: 11000), 400, "invalid_request"),
             (.invalidSpan(.tooLong(fromMs: 0, toMs: 61000, maxSpanMs: 60000)), 400, "invalid_request"),
             (.invalidSpan(.inconsistentIndex("x")), 500, "internal_error"),
@@ -55,7 +56,10 @@ struct MediaAnswerTests {
             #expect(body["code"] as? String == code, "\(error)")
             #expect((body["message"] as? String)?.isEmpty == false)
         }
-        #expect(String(decoding: RecordingRequestError.notWebM(mediaType: "video/mp4").response.body, as: UTF8.self).contains("WebM"))
+        #expect(String(decoding: RecordingRequestError.notCuttable(mediaType: "application/octet-stream", reason: nil).response.body,
+                       as: UTF8.self).contains("WebM or fragmented MP4"))
+        #expect(String(decoding: RecordingRequestError.notCuttable(mediaType: "video/mp4", reason: "its fragments use absolute offsets").response.body,
+                       as: UTF8.self).contains("its fragments use absolute offsets; download the whole recording"))
         #expect(String(decoding: RecordingRequestError.recordingInProgress(recordingID: "a").response.body, as: UTF8.self)
                 .contains("stop the recording first"))
         let span = String(decoding: RecordingRequestError.invalidSpan(.negative(fromMs: -1, toMs: 5)).response.body, as: UTF8.self)

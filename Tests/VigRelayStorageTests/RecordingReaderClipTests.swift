@@ -96,7 +96,7 @@ struct RecordingReaderClipTests {
         #expect(plan(reader, 1000, 61_000).failure == nil, "exactly 60 s is allowed")
     }
 
-    @Test func aRunningUnknownDeletedOrNonWebMRecordingIsRefused() throws {
+    @Test func aRunningUnknownDeletedOrUncuttableRecordingIsRefused() throws {
         let tmp = try TempDirectory()
         let reader = RecordingReader(dataDir: tmp.path)
         let running = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
@@ -108,9 +108,10 @@ struct RecordingReaderClipTests {
 
         let other = Fixture.otherRecordingID
         let bin = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: other, startedAt: Fixture.t0)
-        try bin.append(Fixture.mp4Start, newPart: true)
+        try bin.append(Fixture.otherStart, newPart: true)
         _ = try bin.finish(at: Fixture.t0)
-        #expect(reader.planClip(request(0, 1000, recording: other), clipID: clipID, now: Fixture.t0).failure == .notWebM(mediaType: "video/mp4"))
+        #expect(reader.planClip(request(0, 1000, recording: other), clipID: clipID, now: Fixture.t0).failure
+                == .notCuttable(mediaType: "application/octet-stream", reason: nil))
 
         _ = try RecordingStore(dataDir: tmp.path).deleteAll(sessionID: sid, at: Fixture.t0)
         #expect(plan(reader, 0, 1000).failure == .recordingNotFound)
