@@ -308,7 +308,7 @@ function renderRecordings(summary) {
     if (r.state !== "deleted" && r.state !== "recording") {
       const download = el("button", { type: "button", className: "small", textContent: "download" });
       download.setAttribute("aria-label", `download recording ${r.recordingId.slice(0, 6)}`);
-      download.addEventListener("click", () => downloadBlob(() => api.recordingBlob(state.sessionId, r.recordingId), `recording-${r.recordingId}.webm`));
+      download.addEventListener("click", () => downloadBlob(() => api.recordingBlob(state.sessionId, r.recordingId), `recording-${r.recordingId}.${fileExtension(r.mediaType)}`));
       item.append(download);
     }
     return item;
@@ -316,7 +316,13 @@ function renderRecordings(summary) {
   const select = $("clip-recording");
   select.replaceChildren(...done.map((r) => el("option", { value: r.recordingId, textContent: `${r.recordingId.slice(0, 6)} (${formatSeconds(r.durationMs ?? 0)})` })));
   $("clip-editor").disabled = done.length === 0;
-  $("clips").replaceChildren(...summary.clips.map(renderClip));
+  const mediaTypes = new Map(summary.recordings.map((r) => [r.recordingId, r.mediaType]));
+  $("clips").replaceChildren(...summary.clips.map((clip) => renderClip(clip, mediaTypes.get(clip.recordingId))));
+}
+
+/** A downloaded file's extension for a recording's media type: a clip has its recording's type. */
+function fileExtension(mediaType) {
+  return { "video/webm": "webm", "video/mp4": "mp4" }[mediaType] ?? "bin";
 }
 
 function prepareClip(recording, atMs, note) {
@@ -346,7 +352,7 @@ $("make-clip").addEventListener("click", async () => {
   }
 });
 
-function renderClip(clip) {
+function renderClip(clip, mediaType) {
   const span = `${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)}`;
   const item = el("li", { className: "clip", textContent: `${span} ${clip.note ?? ""} ` });
   item.dataset.clipId = clip.clipId;
@@ -360,7 +366,7 @@ function renderClip(clip) {
   const showIt = button("show-clip", "show to family");
   showIt.addEventListener("click", () => previewClip(clip, true));
   const download = button("download-clip", "download");
-  download.addEventListener("click", () => downloadBlob(() => api.clipBlob(state.sessionId, clip.clipId), `clip-${clip.clipId}.webm`));
+  download.addEventListener("click", () => downloadBlob(() => api.clipBlob(state.sessionId, clip.clipId), `clip-${clip.clipId}.${fileExtension(mediaType)}`));
   item.append(preview, " ", showIt, " ", download);
   return item;
 }

@@ -4,8 +4,8 @@
 /// A clip is the part's init segment (`0..<initEnd`) followed by whole cut points' worth of media
 /// (WebM clusters, MP4 fragments): from the last cut point starting with a keyframe at or before
 /// `fromMs` (or, if there is none, the first one after it) up to the first cut point at or after
-/// `toMs` (or the end of the media). So it starts a little before `fromMs` and ends a little after
-/// `toMs`; `actualFromMs`/`actualToMs` say by how much.
+/// `toMs` (or the end of the media, always when `toMs` is the part's end). So it starts a little
+/// before `fromMs` and ends a little after `toMs`; `actualFromMs`/`actualToMs` say by how much.
 ///
 /// The init segment may need a few bytes overwritten (`Part.patches`), never moved: a WebM file
 /// ffmpeg finished has a sized Segment and an Info/Duration (`ClipPlan+WebM.swift`), an MP4 may have
@@ -112,12 +112,14 @@ public struct ClipPlan: Sendable, Equatable {
             throw .noKeyframe(toMs: toMs, firstKeyframeMs: keyframes.first.map { points[$0].timestampMs })
         }
         let start = points[startIndex]
-        let end = points[(startIndex + 1)...].first { $0.timestampMs >= toMs }
+        // A span to the part's end takes all of it, also a last cluster or fragment that starts there.
+        let partEndMs = part.endMs ?? durationMs
+        let end = toMs >= partEndMs ? nil : points[(startIndex + 1)...].first { $0.timestampMs >= toMs }
 
         ranges = [0..<part.initEnd, start.offset..<(end?.offset ?? mediaEnd)]
         patches = try Self.checkedPatches(part)
         actualFromMs = start.timestampMs
-        actualToMs = end?.timestampMs ?? part.endMs ?? durationMs
+        actualToMs = end?.timestampMs ?? partEndMs
     }
 
     /// Where the part's media ends, after checking that the index fits the file.

@@ -132,6 +132,20 @@ struct ClipPlanTests {
         #expect(inTheGap.actualToMs == 11_000)
     }
 
+    @Test func aSpanToTheEndTakesACutPointStartingThere() throws {
+        // The last cluster's only block is at the recording's end (1000 ms): asking for the end gets it.
+        let part = ClipPlan.Part(cutPoints: [Self.cluster(409, 0, true), Self.cluster(1000, 500, false), Self.cluster(2000, 1000, true)],
+                                 initEnd: 409, fileLength: 3000)
+        let whole = try ClipPlan(part: part, fromMs: 0, toMs: 1000, durationMs: 1000)
+        #expect((whole.ranges, whole.actualToMs) == ([0..<409, 409..<3000], 1000))
+        let short = try ClipPlan(part: part, fromMs: 0, toMs: 999, durationMs: 1000)
+        #expect((short.ranges, short.actualToMs) == ([0..<409, 409..<2000], 1000))
+        var earlier = part
+        earlier.endMs = 800 // a part that is not the last ends at its own end
+        let toPartEnd = try ClipPlan(part: earlier, fromMs: 0, toMs: 800, durationMs: 5000)
+        #expect((toPartEnd.ranges, toPartEnd.actualToMs) == ([0..<409, 409..<3000], 800))
+    }
+
     @Test func clustersPastTheFileAreIgnored() throws {
         var truncated = Self.part
         truncated.fileLength = 9000

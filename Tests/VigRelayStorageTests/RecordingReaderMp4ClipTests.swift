@@ -17,17 +17,16 @@ struct RecordingReaderMp4ClipTests {
 
     /// Records the MP4 fixture as the family's page sends it: the init segment flagged, then one
     /// payload per fragment, keyframe-flagged at 0, 1, 2 and 3 s, header times 0.5 s apart (so the
-    /// recording lasts 3500 ms; `gapUs` changes that). `cut` drops that many bytes from the end (a
-    /// torn last fragment).
+    /// recording lasts 3500 ms). `cut` drops that many bytes from the end (a torn last fragment).
     @discardableResult
-    func record(_ tmp: TempDirectory, bytes: [UInt8]? = nil, cut: Int = 0, gapUs: UInt64 = 500_000) throws -> [UInt8] {
+    func record(_ tmp: TempDirectory, bytes: [UInt8]? = nil, cut: Int = 0) throws -> [UInt8] {
         var mp4 = try bytes ?? Fixture.webmFixture("testsrc-av-frag.mp4")
         mp4.removeLast(cut)
         let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
         try file.append(Array(mp4[0..<Int(Self.moofs[0])]), flags: MediaFrameFlags([.initSegment, .keyframe]).rawValue, newPart: true)
         let ends = Self.moofs.dropFirst().map { Int($0) } + [mp4.count]
         for (index, start) in Self.moofs.enumerated() {
-            try file.append(Array(mp4[Int(start)..<ends[index]]), timeUs: UInt64(index) * gapUs, sequence: UInt32(index + 1),
+            try file.append(Array(mp4[Int(start)..<ends[index]]), timeUs: UInt64(index) * 500_000, sequence: UInt32(index + 1),
                             flags: index % 2 == 0 ? MediaFrameFlags.keyframe.rawValue : 0)
         }
         _ = try file.finish(at: Fixture.t0.addingTimeInterval(8))
@@ -65,22 +64,23 @@ struct RecordingReaderMp4ClipTests {
         #expect(times == [1021, 1521, 2021, 2521])
     }
 
-    @Test func aClipToTheEndLeavesTheMfraOut() throws {
+    @Test func aClipToTheEndHasTheLastFragmentAndLeavesTheMfraOut() throws {
         let tmp = try TempDirectory()
-        try record(tmp, gapUs: 600_000) // the recording lasts 4200 ms by its frames' header times
-        let record = try plan(RecordingReader(dataDir: tmp.path), 3100, 4200).get()
+        try record(tmp)
+        let reader = RecordingReader(dataDir: tmp.path)
+        // The recording lasts 3500 ms by its frames' header times; its last fragment starts at 3521.
+        let record = try plan(reader, 3100, 3500).get()
         #expect(record.ranges == [[0, 1240], [21826, Self.mfra]])
-        #expect((record.actualFromMs, record.actualToMs) == (3021, 4200), "to the recording's end")
-        #expect(try plan(RecordingReader(dataDir: tmp.path), 3100, 3500).get().ranges == [[0, 1240], [21826, 26018]],
-                "up to the fragment at 3521 ms")
-        #expect(try plan(RecordingReader(dataDir: tmp.path), 0, 400).get().ranges == [[0, 1240], [1240, 4911]])
+        #expect((record.actualFromMs, record.actualToMs) == (3021, 3500), "to the recording's end")
+        #expect(try plan(reader, 3100, 3400).get().ranges == [[0, 1240], [21826, 26018]], "up to the fragment at 3521 ms")
+        #expect(try plan(reader, 0, 400).get().ranges == [[0, 1240], [1240, 4911]])
     }
 
     @Test func aTornLastFragmentIsLeftOut() throws {
         let tmp = try TempDirectory()
         // The stream broke inside the last fragment's mdat: the mfra and 100 bytes of media are missing.
-        try record(tmp, cut: Int(29447 - Self.mfra) + 100, gapUs: 600_000)
-        let record = try plan(RecordingReader(dataDir: tmp.path), 3100, 4200).get()
+        try record(tmp, cut: Int(29447 - Self.mfra) + 100)
+        let record = try plan(RecordingReader(dataDir: tmp.path), 3100, 3500).get()
         #expect(record.ranges == [[0, 1240], [21826, 26018]])
     }
 

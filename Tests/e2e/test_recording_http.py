@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from vrtest import (CAMERA, F_INIT, SCREEN, HTTPConn, assert_error, give_consent, media_frame, patterned, process_rss_kib, send_camera,
+from vrtest import (CAMERA, F_INIT, F_KEY, SCREEN, HTTPConn, assert_error, give_consent, media_frame, patterned, process_rss_kib, send_camera,
                     start_recording, stop_recording, wait_until)
 
 HEX16 = "0123456789abcdef"
@@ -376,16 +376,74 @@ def test_unknown_clip_is_404(relay, rec, cid):
     assert_error(get(relay, f"/v1/sessions/{rec['sid']}/clips/{cid}", rec["token"]), 404, "clip_not_found")
 
 
-def test_clip_needs_webm(relay):
+def test_clip_needs_webm_or_mp4(relay):
     data = patterned(50_000, 7)
     r = record(relay, data)
     try:
         assert get(relay, rec_path(r["sid"], r["rid"]), r["token"]).headers["content-type"] == "application/octet-stream"
         resp = post_clip(relay, r, {"recordingId": r["rid"], "fromMs": 0, "toMs": 1000})
-        assert "WebM" in assert_error(resp, 400, "invalid_request")["message"]
+        assert "WebM or fragmented MP4" in assert_error(resp, 400, "invalid_request")["message"]
     finally:
         r["p"].close()
         r["f"].close()
+
+
+def test_clip_of_a_fragmented_mp4_recording_plays_alone(relay, tmp_path):
+    """Safari records fragmented MP4: its page sends the init segment, then each fragment that starts
+    with a keyframe in a frame flagged keyframe. A clip is cut at fragments and served as MP4."""
+    source = tmp_path / "camera.mp4"
+    p = subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "12",
+                        "-c:v", "libx264", "-g", "10", "-bf", "0", "-b:v", "60k", "-fflags", "+bitexact",
+                        "-movflags", "empty_moov+default_base_moof+frag_keyframe", str(source)],
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, f"ffmpeg could not make the test MP4: {p.stderr}"
+    data = source.read_bytes()
+    moofs = [at for kind, at in _top_boxes(data) if kind == "moof"]
+    assert len(moofs) == 12, "a fragment per keyframe, one a second"
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    prac, _ = relay.join(s["sessionId"], tok, "practitioner")
+    fam, _ = relay.join(s["sessionId"], s["inviteToken"], "family")
+    assert prac.recv_json() == {"type": "peer", "event": "joined", "role": "family"}
+    try:
+        give_consent(prac, fam)
+        rid = start_recording(prac, fam)
+        pieces = [(F_INIT, data[:moofs[0]])] + [(F_KEY, data[a:b]) for a, b in zip(moofs, moofs[1:] + [len(data)])]
+        for i, (flags, payload) in enumerate(pieces):
+            fam.send_bytes(media_frame(CAMERA, flags, i, max(i - 1, 0) * 1_000_000, payload))
+            prac.recv_binary()
+        stop_recording(prac, fam, rid)
+        rec = {"sid": s["sessionId"], "token": tok}
+
+        r = post_clip(relay, rec, {"recordingId": rid, "fromMs": 3000, "toMs": 10000})
+        assert r.status == 201, r
+        clip = r.json()
+        assert (clip["actualFromMs"], clip["actualToMs"]) == (3000, 10000), "keyframes every second: the cut is exact"
+        got = get(relay, f"/v1/sessions/{rec['sid']}/clips/{clip['clipId']}", tok)
+        assert got.status == 200 and got.headers["content-type"] == "video/mp4", got
+        assert len(got.body) == clip["bytes"] < len(data)
+        assert got.body == data[:moofs[0]] + data[moofs[3]:moofs[10]], "the init segment and the fragments at 3-9 s"
+        path = tmp_path / "clip.mp4"
+        path.write_bytes(got.body)
+        assert ffmpeg_errors(path) == "", "the clip must decode without a single error"
+        assert abs(ffprobe_span_s(path) - 7.0) <= 0.2
+        # To the end (11 s by the frames' times, where the last fragment starts): the last fragment
+        # is in, the mfra ffmpeg wrote after it is not.
+        end = post_clip(relay, rec, {"recordingId": rid, "fromMs": 9500, "toMs": 11000}).json()
+        assert (end["actualFromMs"], end["actualToMs"]) == (9000, 11000), end
+        tail = get(relay, f"/v1/sessions/{rec['sid']}/clips/{end['clipId']}", tok).body
+        assert tail == data[:moofs[0]] + data[moofs[9]:next(at for kind, at in _top_boxes(data) if kind == "mfra")]
+    finally:
+        prac.close()
+        fam.close()
+
+
+def _top_boxes(data: bytes):
+    """(type, offset) of each top-level box of an MP4 file."""
+    at = 0
+    while at + 8 <= len(data):
+        yield data[at + 4:at + 8].decode("latin1"), at
+        at += int.from_bytes(data[at:at + 4], "big")
 
 
 def test_clip_while_recording_is_409_and_the_download_gives_what_is_written(relay, webm12):

@@ -14,10 +14,10 @@ start at frames the sender flags as keyframes, since the relay does not parse MP
    live and smooth (MSE, MP4), also for a practitioner who joins while it streams (the relay
    replays it from a flagged keyframe fragment), recording from the next keyframe fragment with the indicator on the
    family's page, a mark at the picture on screen, the file served as video/mp4 that ffmpeg
-   decodes, a clip refused with a message that says why (clips are cut from WebM only), withdrawal
-   deleting the files.
-2. Practitioner in WebKitGTK, family in Chromium (WebM, then MP4 as Safari): the camera live and
-   smooth in WebKit's MSE, recording with a mark.
+   decodes, a clip from the mark (cut at a keyframe fragment, served and downloaded as MP4,
+   decoded, previewed, played on the family's page), withdrawal deleting the files and the clip.
+2. Practitioner in WebKitGTK, family in Chromium recording MP4 as Safari does: the camera live and
+   smooth in WebKit's MSE, recording with a mark, a clip of it previewed.
 3. The family's page in WebKitGTK with everything but its recorder's output: consent and join with
    the keyboard, the MP4 recording type Safari's engine offers, the practitioner told of the
    consent, withdrawal confirmed on both pages.
@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import pytest
 
-from webpages import (check_recording, check_started_at_next_keyframe, join_as_family, mark_on_screen, open_session,
-                      start_recording_after_keyframe, stop_recording_after_mark, join_with_keyboard, unlabelled_controls,
-                      wait_for_live_video, withdraw_and_check_deleted)
+from webpages import (check_recording, check_started_at_next_keyframe, first_fragment_ms, join_as_family, join_with_keyboard,
+                      make_clip_from_mark, mark_on_screen, open_session, start_recording_after_keyframe,
+                      stop_recording_after_mark, unlabelled_controls, video_playing, wait_for_live_video,
+                      withdraw_and_check_deleted)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -95,15 +96,28 @@ def test_safari_mp4_family_with_practitioner_in_chromium(relay, chromium, shots,
     assert summary["recordings"][0]["mediaType"] == "video/mp4", summary["recordings"][0]
     check_started_at_next_keyframe(prac, live_edge_ms)
 
-    # --- clips are cut from WebM only: the page says so rather than failing silently
-    prac.wait("!!document.querySelector('#recordings button')", 10, "the mark's clip button")
-    prac.click("#recordings button")
-    prac.click("#make-clip")
-    message = prac.wait("document.getElementById('clip-status').textContent", 15, "the clip's refusal")
-    assert "Could not make the clip" in message and "video/mp4" in message, message
+    # --- a clip of the MP4 recording from the mark: cut at the keyframe fragment at or before it,
+    # served and downloaded as MP4, decoded by ffmpeg, previewed here and shown on the family's page
+    clip_id = make_clip_from_mark(relay, prac, auth, session_id, tmp_path / "clip.mp4")
+    clip = (tmp_path / "clip.mp4").read_bytes()
+    listed = next(c for c in relay.http("GET", f"/v1/sessions/{session_id}", headers=auth).json()["clips"] if c["clipId"] == clip_id)
+    recording_start = prac.js("window.__vigrelay.live.recordingStartMs")
+    assert first_fragment_ms(clip) - recording_start == listed["actualFromMs"] <= on_screen < listed["actualToMs"], (listed, on_screen)
+    prac.js("window.__downloads = []; HTMLAnchorElement.prototype.click = function () { window.__downloads.push(this.download); }; true")
+    prac.click("#clips .download-clip")
+    assert prac.wait("window.__downloads.join()", 15, "the clip's download") == f"clip-{clip_id}.mp4"
+    prac.click("#clips .preview-clip")
+    prac.wait("document.getElementById('review-video').readyState >= 2 && document.getElementById('review-video').duration > 2",
+              15, "the MP4 clip's preview to load")
+    prac.click("#clips .show-clip")
+    fam.wait("!document.getElementById('shared-box').hidden && document.getElementById('shared-screen').readyState >= 1",
+             15, "the MP4 clip on the family's page")
+    prac.js("document.getElementById('review-video').play().then(() => true)")
+    fam.wait(video_playing("#shared-screen", 0.3), 15, "the MP4 clip to play on the family's page")
+    prac.click("#stop-review")
 
     # --- withdrawal deletes the MP4 recording
-    withdraw_and_check_deleted(relay, prac, fam, auth, session_id, None, suffix="mp4")
+    withdraw_and_check_deleted(relay, prac, fam, auth, session_id, clip_id, suffix="mp4")
     assert unlabelled_controls(fam) == []
     assert not console_errors(chromium), f"console errors: {console_errors(chromium)}"
 
@@ -113,7 +127,7 @@ def test_safari_mp4_family_with_practitioner_in_chromium(relay, chromium, shots,
 def test_practitioner_in_webkit(relay, webkit, chromium, shots, tmp_path):
     """The practitioner's page in WebKitGTK, the family in Chromium recording MP4 (as Safari does):
     the camera live and smooth through WebKit's MSE, a recording from the next keyframe with a mark
-    at the picture on screen, a file ffmpeg decodes."""
+    at the picture on screen, a file ffmpeg decodes, a clip of it previewed in WebKit."""
     token = relay.token("alice")
     prac = webkit.new_page("practitioner (webkit)")
     join_url, session_id = open_session(prac, relay, token)
@@ -126,8 +140,14 @@ def test_practitioner_in_webkit(relay, webkit, chromium, shots, tmp_path):
     on_screen = mark_on_screen(prac)
     prac.screenshot(shots / "webkit-practitioner-live-mp4.png")
     stop_recording_after_mark(prac, fam, on_screen)
-    check_recording(relay, prac, {"Authorization": f"Bearer {token}"}, session_id, on_screen, tmp_path / "recording.mp4")
+    auth = {"Authorization": f"Bearer {token}"}
+    check_recording(relay, prac, auth, session_id, on_screen, tmp_path / "recording.mp4")
     check_started_at_next_keyframe(prac, live_edge_ms)
+    # A clip of the MP4 recording previews in WebKit's MSE, as it would on a practitioner's Mac.
+    make_clip_from_mark(relay, prac, auth, session_id, tmp_path / "clip.mp4")
+    prac.click("#clips .preview-clip")
+    prac.wait("document.getElementById('review-video').readyState >= 2 && document.getElementById('review-video').duration > 2",
+              15, "the MP4 clip's preview to load in WebKit")
     assert unlabelled_controls(prac) == []
 
     found = problems()

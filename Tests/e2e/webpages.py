@@ -321,15 +321,15 @@ def check_recording(relay, prac, auth: dict, session_id: str, on_screen: int, pa
 
 
 def make_clip_from_mark(relay, prac, auth: dict, session_id: str, path: Path) -> str:
-    """Makes the clip around the mark on the practitioner's page, downloads it to `path` and checks
-    ffmpeg decodes it; returns its id."""
+    """Makes the clip around the mark on the practitioner's page, downloads it to `path` (`.webm`, or
+    `.mp4`: the type the relay must answer) and checks ffmpeg decodes it; returns its id."""
     prac.wait("!!document.querySelector('#recordings button')", 10, "the mark's clip button")
     prac.click("#recordings button")
     prac.click("#make-clip")
     prac.wait("document.querySelectorAll('#clips li').length === 1", 20, "the clip in the list")
     clip_id = prac.js("document.querySelector('#clips li').dataset.clipId")
     clip = relay.http("GET", f"/v1/sessions/{session_id}/clips/{clip_id}", headers=auth, timeout=30)
-    assert clip.status == 200
+    assert clip.status == 200 and clip.headers["content-type"] == f"video/{path.suffix[1:]}", (clip.status, clip.headers)
     path.write_bytes(clip.body)
     assert ffmpeg_errors(path, KNOWN_LIVE_RECORDING_NOTES) == ""
     return clip_id
