@@ -1,6 +1,7 @@
 // The shared review: the practitioner's screen (live, stream 2) or one clip played on both sides in
-// step. The clip's file goes to the family as one stream-2 frame; play, pause and seek travel as
-// `signal` messages: {"type":"signal","review":"screen"|"clip"|"play"|"pause"|"seek"|"end","t":seconds}.
+// step. The clip's file goes to the family as stream-2 frames of CLIP_PIECE bytes (the first flagged
+// init segment, the last end of stream); play, pause and seek travel as `signal` messages:
+// {"type":"signal","review":"screen"|"clip"|"play"|"pause"|"seek"|"end","t":seconds}.
 import { encodeFrame, FLAG_INIT, FLAG_END, STREAM_SCREEN, signal } from "./protocol.js";
 
 /** Family side: shows what the practitioner shares and follows their play, pause and seek. */
@@ -51,12 +52,24 @@ export class ReviewFollower {
 }
 
 /** Practitioner side: sends a clip to the family and mirrors the local player's controls. */
+/**
+ * A clip goes out in pieces, each sent when the socket has sent all but CLIP_AHEAD bytes: on a slow
+ * link every piece arrives as a message of its own and the heartbeat's pings and pongs pass between
+ * them, where one multi-megabyte message would leave both pages hearing nothing for longer than the
+ * heartbeat allows (they would drop the connection and send the clip again, for ever).
+ */
+const CLIP_PIECE = 64 * 1024;
+const CLIP_AHEAD = 4 * CLIP_PIECE;
+const CLIP_WAIT_MS = 20;
+
 export class ReviewLeader {
   constructor(connection) {
     this.connection = connection;
     this.video = null;
     this.handlers = [];
     this.sequence = 0;
+    /** The clip sending now (an object per run), so that a newer one or stopMirroring ends it. */
+    this.sending = null;
     /** The clip the family is shown: {clipId, bytes}, while mirroring. */
     this.clip = null;
   }
@@ -82,13 +95,26 @@ export class ReviewLeader {
     this.connection.send(signal({ review: this.video.paused ? "pause" : "play", t: this.video.currentTime }));
   }
 
-  sendClip() {
+  /** Sends the clip's signal and its bytes in pieces; a later sendClip (or stopMirroring) ends it. */
+  async sendClip() {
+    const run = {};
+    this.sending = run;
     const { clipId, bytes } = this.clip;
     this.connection.send(signal({ review: "clip", clipId, bytes: bytes.byteLength }));
-    this.connection.sendBinary(encodeFrame({ stream: STREAM_SCREEN, flags: FLAG_INIT | FLAG_END, sequence: this.sequence++ }, bytes));
+    for (let at = 0; at < bytes.byteLength; at += CLIP_PIECE) {
+      while (this.connection.bufferedAmount > CLIP_AHEAD && this.sending === run) {
+        await new Promise((resolve) => setTimeout(resolve, CLIP_WAIT_MS));
+      }
+      if (this.sending !== run) return;
+      const end = Math.min(at + CLIP_PIECE, bytes.byteLength);
+      const flags = (at === 0 ? FLAG_INIT : 0) | (end === bytes.byteLength ? FLAG_END : 0);
+      // A dropped connection ends this run: the page sends the clip again when it is back.
+      if (!this.connection.sendBinary(encodeFrame({ stream: STREAM_SCREEN, flags, sequence: this.sequence++ }, bytes.subarray(at, end)))) return;
+    }
   }
 
   stopMirroring() {
+    this.sending = null;
     if (!this.video) return;
     for (const [event, handler] of this.handlers) this.video.removeEventListener(event, handler);
     this.video = null;

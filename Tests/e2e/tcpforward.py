@@ -2,7 +2,8 @@
 looks to them: every connection it carries is reset (RST, not a clean close), new connections are
 refused for as long as the test says, then connections go through again. Or the network goes
 silent (Wi-Fi gone, out of range): every socket stays open but no byte passes either way, new
-connections included, until the test ends the silence.
+connections included, until the test ends the silence. Or the link gets slow: bytes towards the
+client pass at a set rate.
 
 One thread owns every socket (a selector loop), so a cut really sends RST: a socket closed while
 another thread is blocked reading it would not be released until that read returned. The thread
@@ -63,6 +64,9 @@ class TCPForwarder:
         self.accepted = self.refused = self.cut_count = self.bytes_up = self.bytes_down = 0
         self._refusing = False
         self._silent = False
+        self._down_rate: float | None = None  # bytes/s towards clients; None: as fast as they go
+        self._down_allowance = 0.0  # bytes that may go towards clients now (a token bucket)
+        self._down_refilled = time.monotonic()
         self._requests: list = []  # (what, threading.Event) handed to the loop thread
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -99,6 +103,11 @@ class TCPForwarder:
         `on` False, bytes pass again on every connection still open, as when a network comes back."""
         self._ask(("silence", on), timeout)
 
+    def throttle(self, bytes_per_second: float | None, timeout: float = 5.0) -> None:
+        """Bytes towards the clients (what the relay sends the page) pass at `bytes_per_second` at
+        most, over all connections, in bursts of at most 20 ms' worth; None lifts the limit."""
+        self._ask(("throttle", bytes_per_second), timeout)
+
     def close(self, timeout: float = 5.0) -> None:
         """Stops the loop: every connection and the listener are closed."""
         if self._thread.is_alive():
@@ -133,13 +142,15 @@ class TCPForwarder:
         sel.register(self._wake_r, selectors.EVENT_READ, "wake")
         try:
             while not self._closed and time.monotonic() < self._deadline:
-                for key, mask in sel.select(timeout=0.5):
+                for key, mask in sel.select(timeout=0.005 if self._down_rate else 0.5):
                     if key.data == "listen":
                         self._accept()
                     elif key.data == "wake":
                         self._handle_requests()
                     elif key.fileobj in self._pipes:
                         self._service(key.fileobj, mask)
+                if self._down_rate and not self._silent:
+                    self._send_throttled()
         except Exception as e:  # noqa: BLE001 - reported to the test by the next request
             self.error = e
         finally:
@@ -174,6 +185,12 @@ class TCPForwarder:
                 self._refusing = arg
             elif what == "silence":
                 self._silent = arg
+                for pipe in {id(p): p for p in self._pipes.values()}.values():
+                    self._watch(pipe)
+            elif what == "throttle":
+                self._down_rate = arg
+                self._down_allowance = 0.0
+                self._down_refilled = time.monotonic()
                 for pipe in {id(p): p for p in self._pipes.values()}.values():
                     self._watch(pipe)
             elif what == "close":
@@ -234,15 +251,32 @@ class TCPForwarder:
             return
         self._watch(pipe)
 
+    def _send_throttled(self) -> None:
+        """Passes on what the rate allows now of the bytes waiting for clients (the selector does not
+        watch clients for writing while throttled)."""
+        now = time.monotonic()
+        self._down_allowance = min(self._down_allowance + (now - self._down_refilled) * self._down_rate, self._down_rate * 0.02)
+        self._down_refilled = now
+        for pipe in {id(p): p for p in self._pipes.values()}.values():
+            if pipe.pending[pipe.client] and self._flush(pipe, pipe.client):
+                self._watch(pipe)
+
     def _flush(self, pipe: _Pipe, sock: socket.socket) -> bool:
+        limit = len(pipe.pending[sock])
+        if self._down_rate and sock is pipe.client:
+            limit = min(limit, int(self._down_allowance))
+            if limit == 0:
+                return True
         try:
-            sent = sock.send(pipe.pending[sock])
+            sent = sock.send(pipe.pending[sock][:limit])
         except BlockingIOError:
             return True
         except OSError:
             self._drop(pipe, reset=True)
             return False
         del pipe.pending[sock][:sent]
+        if self._down_rate and sock is pipe.client:
+            self._down_allowance -= sent
         return True
 
     def _watch(self, pipe: _Pipe) -> None:
@@ -253,7 +287,7 @@ class TCPForwarder:
             if not self._silent:
                 if s not in pipe.eof and len(pipe.pending[pipe.peer[s]]) < _MAX_PENDING:
                     events |= selectors.EVENT_READ
-                if pipe.pending[s]:
+                if pipe.pending[s] and not (self._down_rate and s is pipe.client):
                     events |= selectors.EVENT_WRITE
             had = self._interest.get(s, 0)
             if events == had:

@@ -445,3 +445,35 @@ def test_the_shared_review_comes_back_after_a_drop(relay, chromium, forwarders, 
 
     found = [p for p in call.problems() if "favicon" not in p]
     assert not found, f"console errors: {found}"
+
+
+def test_a_clip_reaches_a_family_on_a_slow_link(relay, chromium, forwarders, tmp_path):
+    """A clip that takes longer to reach the family than the pages' heartbeat allows for silence (12 s):
+    it goes in pieces, the heartbeat's pings and pongs pass between them, and the family's page gets
+    the whole clip and plays it without dropping its connection. (Sent as one message, the family
+    heard nothing for longer than 12 s, dropped the connection, and was sent the clip again, for ever.)"""
+    call = start_session(relay, chromium, forwarders)
+    prac, fam, to_fam = call.prac, call.fam, call.to_fam
+    start_recording(prac, fam)
+    on_screen = mark_on_screen(prac)
+    stop_recording_after_mark(prac, fam, on_screen)
+    clip = tmp_path / "clip.webm"
+    make_clip_from_mark(relay, prac, call.auth, call.session_id, clip)
+    seconds = 18
+    to_fam.throttle(clip.stat().st_size / seconds)
+    accepted, shown = to_fam.accepted, fam.js("window.__statusShown.length")
+    remember_shared(fam)
+    started = time.monotonic()
+    prac.click("#clips .show-clip")
+    fam.wait("window.__vigrelay.screen.mediaSource !== window.__sharedBefore && "
+             "window.__vigrelay.screen.mediaSource.readyState === 'ended'", seconds + 20, "the whole clip on the family's page")
+    took = time.monotonic() - started
+    assert took > 13, f"the clip arrived in {took:.1f} s: the link was not slow enough to test the heartbeat"
+    statuses = fam.js(f"window.__statusShown.slice({shown})")
+    assert to_fam.accepted == accepted and not any(FAMILY_DROPPED in t for t in statuses), \
+        (statuses, "the family's page reconnected while the clip came")
+    prac.js("document.getElementById('review-video').play().then(() => true)")
+    fam.wait(video_playing("#shared-screen", 0.3), 15, "the clip to play on the family's page")
+    to_fam.throttle(None)
+    found = [p for p in call.problems() if "favicon" not in p]
+    assert not found, f"console errors: {found}"
