@@ -1,5 +1,6 @@
 import CLibWebSockets
 import Foundation
+import VigRelayCore
 
 /// How a WebSocket connection ended.
 enum ConnectionEnding: Sendable, Equatable {
@@ -143,7 +144,8 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     private func receive(_ wsi: OpaquePointer, _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
         let piece = UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : len)
         let outcome = assembler.append(piece, first: lws_is_first_fragment(wsi) != 0,
-                                       final: lws_is_final_fragment(wsi) != 0, binary: lws_frame_is_binary(wsi) != 0)
+                                       final: lws_is_final_fragment(wsi) != 0, binary: lws_frame_is_binary(wsi) != 0,
+                                       frameRemaining: Int(lws_remaining_packet_payload(wsi)))
         switch outcome {
         case .partial:
             return 0

@@ -5,7 +5,7 @@ import VigRelayCore
 /// WebSocket callbacks of the service loop. Service thread only.
 extension ServiceLoop {
     func webSocketOpened(_ id: ConnectionID, wsi: OpaquePointer) -> Int32 {
-        let conn = WebSocketConnection(id: id, wsi: wsi, queueLimit: core.limits.viewerQueueBytes)
+        let conn = WebSocketConnection(id: id, wsi: wsi, queueLimit: core.limits.viewerQueueBytes, messageLimit: core.limits.maxMessageBytes)
         webSockets[id] = conn
         let path = header(wsi, WSI_TOKEN_GET_URI) ?? ""
         if helloDeadlines.add(id, now: Self.monotonicMicros()), let context, let helloTimer {
@@ -19,21 +19,16 @@ extension ServiceLoop {
         guard let conn = webSockets[id] else { return -1 }
         if conn.discarding || conn.pendingClose != nil { return 0 }
         let wsi = conn.wsi
-        if lws_is_first_fragment(wsi) != 0 {
-            conn.incoming.removeAll(keepingCapacity: conn.incoming.capacity <= 1 << 20)
-            conn.incomingIsBinary = lws_frame_is_binary(wsi) != 0
-        }
-        guard conn.incoming.count + bytes.count <= core.limits.maxMessageBytes else {
-            conn.discarding = true
-            conn.incoming = []
-            perform(core.messageTooLarge(id))
+        let outcome = conn.incoming.append(bytes, first: lws_is_first_fragment(wsi) != 0, final: lws_is_final_fragment(wsi) != 0,
+                                           binary: lws_frame_is_binary(wsi) != 0, frameRemaining: Int(lws_remaining_packet_payload(wsi)))
+        guard case .message(let message, let binary) = outcome else {
+            if outcome == .tooLarge {
+                conn.discarding = true
+                perform(core.messageTooLarge(id))
+            }
             return 0
         }
-        conn.incoming.append(contentsOf: bytes)
-        guard lws_is_final_fragment(wsi) != 0 else { return 0 }
-        let message = conn.incoming
-        conn.incoming.removeAll(keepingCapacity: true)
-        perform(conn.incomingIsBinary ? core.receivedBinary(id, message) : core.receivedText(id, message))
+        perform(binary ? core.receivedBinary(id, message) : core.receivedText(id, message))
         return 0
     }
 

@@ -7,16 +7,16 @@ final class WebSocketConnection {
     let id: ConnectionID
     let wsi: OpaquePointer
     /// The message being reassembled from fragments.
-    var incoming: [UInt8] = []
-    var incomingIsBinary = false
+    var incoming: MessageAssembler
     /// Set after `too_large`: drop the rest of the message and everything after.
     var discarding = false
     var outbound: OutboundQueue
     /// Close code and reason to send once the queue has drained.
     var pendingClose: (code: UInt16, reason: String)?
 
-    init(id: ConnectionID, wsi: OpaquePointer, queueLimit: Int) {
+    init(id: ConnectionID, wsi: OpaquePointer, queueLimit: Int, messageLimit: Int) {
         self.id = id
+        self.incoming = MessageAssembler(limitBytes: messageLimit)
         self.wsi = wsi
         self.outbound = OutboundQueue(limitBytes: queueLimit)
     }
