@@ -48,6 +48,7 @@ final class LoadStream: @unchecked Sendable {
     private var startNanoseconds: UInt64 = 0
     private var endNanoseconds: UInt64 = 0
     private var nextSequence: UInt32 = 0
+    /// The next frame, built; `since` is when it was due (or built, if later): the send queue's stall clock.
     private var pending: (message: [UInt8], due: UInt64, since: UInt64)?
     private var sentEnd = false
 
@@ -82,12 +83,16 @@ final class LoadStream: @unchecked Sendable {
     /// Makes the stream end at `now` (Ctrl-C): the next `pump` queues the end-of-stream frame. Driver thread.
     func finishNow(_ now: UInt64) { endNanoseconds = min(endNanoseconds, now) }
 
-    /// Queues every frame that is due, through `send` (which must not wait); returns when to come back.
+    /// Queues every frame that is due, through `send` (which must not wait), and builds the next paced
+    /// frame before it is due (its stamp is its due time anyway), so that when it is due only the
+    /// hand-over to the connection stands between it and the network; returns when to come back.
     /// Driver thread.
     func pump(now: UInt64, send: ([UInt8], _ overLimit: Bool) -> TransmitQueue.PushOutcome) -> PumpResult {
         if sentEnd { return .ended }
         var sentThisTurn = 0
         while true {
+            // A frame built ahead that is not due before the end (`finishNow` moved it) is not sent.
+            if let frame = pending, frame.due >= endNanoseconds, frame.due > now { pending = nil }
             if pending == nil {
                 // Paced: frame n is due at start + n * interval, up to the last one due before the end
                 // (sent even if late); unpaced: frames until the end.
@@ -103,7 +108,6 @@ final class LoadStream: @unchecked Sendable {
                     lock.unlock()
                     return .ended
                 }
-                if due > now { return .at(due) }
                 if intervalNanoseconds == nil, inFlightBytes() >= windowBytes { return .at(now + 1_000_000) }
                 if sentThisTurn >= 64 { return .at(now) }  // let other pairs have a turn
                 let sequence = UInt64(nextSequence)
@@ -113,9 +117,11 @@ final class LoadStream: @unchecked Sendable {
                                               mediaTimeMicros: (due - startNanoseconds) / 1000)
                 let message = CheckablePayload.message(header: header.bytes, sequence: sequence, size: sizing.size(of: sequence),
                                                        sentNanoseconds: due)
-                pending = (message, due, now)
+                // Built ahead of time when paced: when it is due, it only has to be handed over.
+                pending = (message, due, max(now, due))
             }
             guard let frame = pending else { continue }
+            if frame.due > now { return .at(frame.due) }
             switch send(frame.message, false) {
             case .queued:
                 pending = nil
@@ -172,7 +178,7 @@ final class LoadStream: @unchecked Sendable {
     /// A reason when the stream stalled at `now`: something was sent (or waits to be queued) and
     /// nothing arrived for `limit` ns. Driver thread.
     func stall(now: UInt64, limit: UInt64) -> String? {
-        if let pending, now - pending.since > limit {
+        if let pending, now > pending.since, now - pending.since > limit {
             return "no \(kind) frame could be queued for \(limit / 1_000_000_000) s: the send queue stayed full (the relay or the network stopped taking data)"
         }
         lock.lock(); defer { lock.unlock() }

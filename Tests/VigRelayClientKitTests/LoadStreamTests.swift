@@ -112,4 +112,27 @@ struct LoadStreamTests {
         #expect(stream.pump(now: 50 * Self.ms, send: fake.send) == .ended)
         #expect(try MediaFrameHeader.parse(fake.sent[1]).flags == .endOfStream)
     }
+
+    /// The next paced frame is built before it is due; it waits for its time, and the send queue's
+    /// stall clock starts when it is due, not when it was built.
+    @Test func aFrameBuiltAheadWaitsForItsTimeAndDoesNotCountAsStalledBefore() throws {
+        let stream = LoadStream(kind: .camera, sizing: Self.sizing, intervalNanoseconds: 100 * Self.ms, windowBytes: 1 << 20, stats: LoadStats())
+        let fake = FakeConnection()
+        let t0: UInt64 = 1_000 * Self.ms
+        stream.begin(now: t0, end: t0 + 60_000 * Self.ms)
+        #expect(stream.pump(now: t0, send: fake.send) == .at(t0 + 100 * Self.ms))
+        _ = stream.receive(try MediaFrameHeader.parse(fake.sent[0]), message: fake.sent[0], now: t0 + Self.ms)
+        #expect(stream.pump(now: t0 + 99 * Self.ms, send: fake.send) == .at(t0 + 100 * Self.ms))
+        #expect(fake.sent.count == 1)
+        #expect(stream.stall(now: t0 + 99 * Self.ms, limit: 50 * Self.ms) == nil)
+        // Due, but the send queue is full: stalled only once the limit passed since it was due.
+        fake.full = true
+        #expect(stream.pump(now: t0 + 100 * Self.ms, send: fake.send) == .at(t0 + 102 * Self.ms))
+        #expect(stream.stall(now: t0 + 140 * Self.ms, limit: 50 * Self.ms) == nil)
+        #expect(stream.stall(now: t0 + 160 * Self.ms, limit: 50 * Self.ms) != nil)
+        fake.full = false
+        #expect(stream.pump(now: t0 + 160 * Self.ms, send: fake.send) == .at(t0 + 200 * Self.ms))
+        let stamp = try #require(fake.sent[1].withUnsafeBytes { CheckablePayload.read(UnsafeRawBufferPointer(rebasing: $0[16...])) })
+        #expect(stamp.sequence == 1 && stamp.sentNanoseconds == t0 + 100 * Self.ms)
+    }
 }
