@@ -11,8 +11,8 @@ struct Mp4PartLayout {
     /// Longest `moof` read; a larger one is taken for damage.
     static let maxMoofBytes: Int64 = 1 << 20
 
-    /// The init segment's bytes (`ftyp`, `moov`, ...).
-    let initSegment: [UInt8]
+    /// Where the init segment (`ftyp`, `moov`, ...) ends: the first `moof`, or where the walk stopped.
+    let initEnd: Int64
     /// What the init segment says of the tracks.
     let movie: Mp4InitSegment
     /// Each fragment's offset with what its `moof` says, in file order.
@@ -37,12 +37,11 @@ struct Mp4PartLayout {
             if box.type == "mdat", !moofs.isEmpty { mediaEnd = box.end }
             offset = box.end
         }
-        let initEnd = moofs.first?.offset ?? offset
+        initEnd = moofs.first?.offset ?? offset
         guard initEnd <= RecordingReader.maxInitSegmentBytes else {
             throw .unreadable("the init segment is longer than \(RecordingReader.maxInitSegmentBytes) bytes")
         }
-        initSegment = try file.read(0..<initEnd)
-        guard let movie = Mp4InitSegment(initSegment) else {
+        guard let movie = Mp4InitSegment(try file.read(0..<initEnd)) else {
             throw .notCuttable(mediaType: "video/mp4", reason: "it holds no movie header (moov box) a clip could start with")
         }
         self.movie = movie
@@ -69,7 +68,7 @@ struct Mp4PartLayout {
             lastMs = entry.fragment.timeMs ?? lastMs
             return ClipPlan.CutPoint(offset: entry.offset, timestampMs: startMs + lastMs - firstMs, keyframe: entry.fragment.keyframe)
         }
-        return ClipPlan.Part(cutPoints: points, initEnd: Int64(initSegment.count), fileLength: fileLength,
+        return ClipPlan.Part(cutPoints: points, initEnd: initEnd, fileLength: fileLength,
                              mediaEnd: mediaEnd, endMs: endMs, patches: movie.clipPatches)
     }
 }
