@@ -45,6 +45,7 @@ export class MsePlayer {
     this.waitingForInit = true;
     this.waitingForKeyframe = false;
     this.objectUrl = null;
+    /** Called once, when a clip (a stream that ends: FLAG_END) is wholly appended and its length known. */
     this.onready = null;
     this.rewriter = null;
     /** Fragmented MP4: finds its keyframe fragments and their times (mp4.js), as the rewriter does for WebM. */
@@ -244,10 +245,12 @@ export class MsePlayer {
       if (video.paused) video.play().catch(() => {});
       this.trim(false);
     }
-    if (this.onready && ranges && ranges.length > 0) { const f = this.onready; this.onready = null; f(); }
     if (this.endWhenAppended && this.queue.length === 0 && this.mediaSource?.readyState === "open") {
       this.endWhenAppended = false;
       try { this.mediaSource.endOfStream(); } catch { /* closed meanwhile */ }
+      // Only now is the clip's whole length known: a seek made earlier, while it came in pieces,
+      // stopped at the end of what had arrived.
+      if (this.onready && ranges && ranges.length > 0) { const f = this.onready; this.onready = null; f(); }
     }
     this.pump();
   }

@@ -34,7 +34,7 @@ export class ReviewFollower {
       case "seek":
         this.wanted = { playing: message.review === "play" || (message.review === "seek" && !video.paused),
                         t: Number(message.t) || 0 };
-        if (this.player.sourceBuffer && video.readyState > 0) this.apply();
+        if (!this.player.onready && this.player.sourceBuffer && video.readyState > 0) this.apply(); // else once loaded
         break;
       default:
         break;
