@@ -81,7 +81,7 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
         seat = ConnectSeat(gate: gate)
         self.hold = hold
         self.poke = poke
-        streams = LoadPairStreams(plan: plan, stats: stats)
+        streams = LoadPairStreams(plan: plan, pair: index, stats: stats)
     }
 
     // MARK: driver thread

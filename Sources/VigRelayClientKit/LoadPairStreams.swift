@@ -10,11 +10,14 @@ final class LoadPairStreams: @unchecked Sendable {
     let camera: LoadStream
     let screen: LoadStream?
     private let stats: LoadStats
+    /// How long after `begin` the first paced frame goes (`LoadPlan.streamPhaseNanoseconds`).
+    private let phaseNanoseconds: UInt64
     /// Whether this pair is counted in the run's "streaming" figure (driver thread only).
     private var counted = false
 
-    init(plan: LoadPlan, stats: LoadStats) {
+    init(plan: LoadPlan, pair index: Int, stats: LoadStats) {
         self.stats = stats
+        phaseNanoseconds = plan.streamPhaseNanoseconds(pair: index)
         camera = LoadStream(kind: .camera, sizing: plan.cameraSizing, intervalNanoseconds: plan.cameraIntervalNanoseconds,
                             windowBytes: plan.windowBytes, stats: stats)
         screen = plan.screenSizing.map {
@@ -22,10 +25,10 @@ final class LoadPairStreams: @unchecked Sendable {
         }
     }
 
-    /// Starts both streams, to end at `end` (monotonic ns).
+    /// Starts both streams, their first frames a phase after `now`, to end at `end` (monotonic ns).
     func begin(now: UInt64, end: UInt64) {
-        camera.begin(now: now, end: end)
-        screen?.begin(now: now, end: end)
+        camera.begin(now: now + phaseNanoseconds, end: end)
+        screen?.begin(now: now + phaseNanoseconds, end: end)
         stats.streaming(1)
         counted = true
     }

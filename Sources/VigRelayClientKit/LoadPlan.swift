@@ -116,6 +116,17 @@ public struct LoadPlan: Sendable, Equatable {
         pairs > 0 ? rampSeconds * Double(index) / Double(pairs) : 0
     }
 
+    /// How long after it is ready pair `index` sends its first paced frame: a fraction of one camera
+    /// frame interval, frac(index x golden ratio), so that frames of different pairs are spread over
+    /// the interval for any number of pairs. Without it, pairs the ramp spaces a whole number of
+    /// frame intervals apart (10 pairs over 2 s at 10 fps) send in step, every frame of every pair
+    /// falling due together, which independent families' cameras do not. 0 when unpaced.
+    func streamPhaseNanoseconds(pair index: Int) -> UInt64 {
+        guard let interval = cameraIntervalNanoseconds else { return 0 }
+        let fraction = (Double(index) * 0.618_033_988_749_895).truncatingRemainder(dividingBy: 1)
+        return UInt64(fraction * Double(interval))
+    }
+
     /// Every pair stops streaming this long after the start of the run.
     var streamEndSeconds: Double { rampSeconds + durationSeconds }
 

@@ -74,7 +74,8 @@ final class LoadStream: @unchecked Sendable {
         verifier = StreamVerifier(sizing: sizing)
     }
 
-    /// Starts sending at `now`, until `end` (monotonic ns). Driver thread.
+    /// Starts sending at `now` (which may be a little ahead: the pair's phase), until `end` (monotonic
+    /// ns). Driver thread.
     func begin(now: UInt64, end: UInt64) {
         startNanoseconds = now
         endNanoseconds = max(now, end)
@@ -99,7 +100,7 @@ final class LoadStream: @unchecked Sendable {
                 let due = intervalNanoseconds.map { startNanoseconds + UInt64(nextSequence) * $0 } ?? now
                 if due >= endNanoseconds {
                     let end = MediaFrameHeader(stream: kind, flags: .endOfStream, sequence: nextSequence,
-                                               mediaTimeMicros: (now - startNanoseconds) / 1000)
+                                               mediaTimeMicros: (max(now, startNanoseconds) - startNanoseconds) / 1000)
                     guard case .queued = send(end.bytes, true) else { return .closed }
                     sentEnd = true
                     lock.lock()

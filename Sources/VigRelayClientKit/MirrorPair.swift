@@ -62,7 +62,7 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
         self.startAt = startAt
         self.streamEnd = streamEnd
         self.poke = poke
-        streams = LoadPairStreams(plan: plan, stats: stats)
+        streams = LoadPairStreams(plan: plan, pair: index, stats: stats)
     }
 
     // MARK: driver thread

@@ -32,6 +32,18 @@ struct LoadPlanTests {
         #expect(Self.plan(pairs: 1, ramp: 0).startOffsetSeconds(pair: 0) == 0)
     }
 
+    @Test func pairsThatStartInStepSendTheirFramesSpreadOverTheFrameInterval() {
+        // 10 pairs over a 2 s ramp at 10 fps start 200 ms apart, a whole number of frame intervals.
+        let plan = Self.plan(pairs: 10, ramp: 2)
+        let phases = (0..<10).map { plan.streamPhaseNanoseconds(pair: $0) }
+        #expect(phases[0] == 0)
+        #expect(phases.allSatisfy { $0 < 100_000_000 })
+        // No two pairs' frames fall due within 5 ms of each other.
+        let sorted = phases.sorted()
+        #expect(zip(sorted, sorted.dropFirst()).allSatisfy { $1 - $0 >= 5_000_000 })
+        #expect(Self.plan(bitrate: 0, frameSize: 65536).streamPhaseNanoseconds(pair: 3) == 0)
+    }
+
     @Test(arguments: [
         ("wss://127.0.0.1:9443/mirror", "127.0.0.1", 9443, "/mirror", "/mirror?pair=r-1"),
         ("wss://relay.example/ws?room=a", "relay.example", 443, "/ws?room=a", "/ws?room=a&pair=r-1"),
