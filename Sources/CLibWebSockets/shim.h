@@ -4,6 +4,7 @@
 #include <libwebsockets.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <string.h>
 #include <ev.h>
 
 /// Bytes lws needs in front of every buffer passed to lws_write.
@@ -12,6 +13,14 @@ static inline size_t vr_lws_pre(void) { return LWS_PRE; }
 /// lws_write flags for one fragment of a WebSocket message.
 static inline int vr_ws_flags(int binary, int first, int last) {
     return lws_write_ws_flags(binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT, first, last);
+}
+
+/// Writes a WebSocket ping carrying the text `payload` (at most 125 bytes) from `buffer`, which has
+/// LWS_PRE bytes free in front of it. Returns what lws_write returns.
+static inline int vr_write_ping(struct lws *wsi, unsigned char *buffer, const char *payload) {
+    size_t length = strlen(payload);
+    memcpy(buffer, payload, length);
+    return lws_write(wsi, buffer, length, LWS_WRITE_PING);
 }
 
 /// Sets lws's log level with no emitter (errors and warnings to stderr).
@@ -36,6 +45,25 @@ static inline struct lws_context *vr_lws_create_context_on_ev(struct lws_context
 
 /// One turn of a libev loop: waits for events or a timer, handles them, returns.
 static inline void vr_ev_run_once(struct ev_loop *loop) { ev_run(loop, EVRUN_ONCE); }
+
+/// A timer on an lws context's thread: lws's scheduled-callback entry, and what to call with which
+/// pointer when it fires. lws keeps a pointer to it while scheduled, so it must not move: allocate it.
+typedef struct vr_timer {
+    lws_sorted_usec_list_t sul;
+    void *user;
+    void (*fire)(void *user);
+} vr_timer_t;
+
+static inline void vr_timer_fired(lws_sorted_usec_list_t *sul) {
+    vr_timer_t *timer = lws_container_of(sul, vr_timer_t, sul);
+    timer->fire(timer->user);
+}
+
+/// (Re)schedules `timer` to fire `us` microseconds from now on the context's (only) service thread;
+/// a pending schedule is replaced. Call on that thread.
+static inline void vr_timer_schedule(struct lws_context *context, vr_timer_t *timer, lws_usec_t us) {
+    lws_sul_schedule(context, 0, &timer->sul, vr_timer_fired, us);
+}
 
 /// The calling thread's kernel id (for /proc/self/task/TID), which Swift's Glibc does not export.
 static inline int vr_gettid(void) { return (int)syscall(SYS_gettid); }

@@ -55,6 +55,8 @@ public final class ClientLoop: @unchecked Sendable {
     private var stopping = false
     /// One send buffer for the thread, with `pre` bytes in front; lws copies what it cannot send at once.
     let scratch: UnsafeMutableRawPointer
+    /// The once-a-second tick (keepalive); lws keeps a pointer to it while the context lives.
+    private let tickTimer: UnsafeMutablePointer<vr_timer_t>
 
     // Set up before the thread starts; freed after it ends (lws keeps pointers into them).
     private let protocols: UnsafeMutablePointer<lws_protocols>
@@ -75,6 +77,8 @@ public final class ClientLoop: @unchecked Sendable {
         self.trust = trust
         self.options = options
         scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(vr_lws_pre()) + Self.fragmentSize, alignment: 16)
+        tickTimer = UnsafeMutablePointer<vr_timer_t>.allocate(capacity: 1)
+        tickTimer.initialize(to: vr_timer_t())
         if case .caFile(let path) = trust { caPath = strdup(path) } else { caPath = nil }
         protocols = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
         protocols.initialize(repeating: lws_protocols(), count: 2)
@@ -82,6 +86,11 @@ public final class ClientLoop: @unchecked Sendable {
         protocols[0].callback = clientLoopCallback
         protocols[0].rx_buffer_size = options.receiveBufferBytes
         protocols[0].tx_packet_size = Self.fragmentSize + 16
+        tickTimer.pointee.user = Unmanaged.passUnretained(self).toOpaque()
+        tickTimer.pointee.fire = { user in
+            guard let user else { return }
+            Unmanaged<ClientLoop>.fromOpaque(user).takeUnretainedValue().onTick()
+        }
         let thread = Thread { [self] in
             Thread.current.name = options.threadName
             run()
@@ -94,6 +103,7 @@ public final class ClientLoop: @unchecked Sendable {
 
     deinit {
         scratch.deallocate()
+        tickTimer.deallocate()
         protocols.deallocate()
         free(protocolName)
         free(caPath)
@@ -173,6 +183,7 @@ public final class ClientLoop: @unchecked Sendable {
         wakeContext = ctx
         lock.unlock()
         started.fulfil(true)
+        vr_timer_schedule(ctx, tickTimer, 1_000_000)
         while !stopping {
             vr_ev_run_once(events)
         }
@@ -215,6 +226,14 @@ public final class ClientLoop: @unchecked Sendable {
         } else {
             for id in wakes { connections[id]?.wake() }
         }
+    }
+
+    /// Once a second: every connection's keepalive. lws thread.
+    private func onTick() {
+        guard !stopping, let context else { return }
+        let now = MonotonicClock.nanoseconds()
+        for connection in connections.values { connection.tick(now: now) }
+        vr_timer_schedule(context, tickTimer, 1_000_000)
     }
 
     /// The connection with this id, if it is still open. lws thread.

@@ -16,6 +16,12 @@ protocol LoopConnection: AnyObject {
     func wake()
     /// The loop is stopping (or never started this connection): report the end if not done yet.
     func abandon()
+    /// The loop's once-a-second tick, at `now` (monotonic ns): keepalive.
+    func tick(now: UInt64)
+}
+
+extension LoopConnection {
+    func tick(now: UInt64) {}
 }
 
 /// The single C entry point lws calls on the loop thread. It captures nothing: the loop comes from
@@ -37,7 +43,7 @@ func clientLoopCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _
 /// Starts an lws client connection to `endpoint` for connection `id` (found again through the wsi's
 /// opaque user data). `method` nil means a WebSocket upgrade offering `subprotocol` (nil: offer none,
 /// for other relays; the connection is still bound to this client's one protocol handler).
-/// A WebSocket gets the `ClientKeepalive` policy. lws copies the strings it keeps, so temporary C
+/// No connection gets lws's validity timers (see `ClientKeepalive`). lws copies the strings it keeps, so temporary C
 /// copies suffice. Returns false if lws refused at once.
 func startClientConnection(context: OpaquePointer, endpoint: ServerEndpoint, trust: ClientTrust, path: String,
                            method: String?, id: UInt64, subprotocol: String? = "vigrelay.v1") -> Bool {
@@ -56,10 +62,10 @@ func startClientConnection(context: OpaquePointer, endpoint: ServerEndpoint, tru
     info.local_protocol_name = s[4]
     if method == nil {
         info.protocol = s[6]
-        info.retry_and_idle_policy = ClientKeepalive.policy
     } else {
         info.method = s[5]
     }
+    info.retry_and_idle_policy = ClientKeepalive.noLwsTimers
     info.opaque_user_data = UnsafeMutableRawPointer(bitPattern: UInt(id))
     return lws_client_connect_via_info(&info) != nil
 }

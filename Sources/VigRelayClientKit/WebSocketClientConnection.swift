@@ -43,8 +43,12 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     private var receivePaused = false
     private var pendingClose: (code: UInt16, reason: String)?
     private var peerClose: (code: UInt16?, reason: String)?
-    /// When the relay was last heard from (a message piece or a pong), monotonic ns.
-    private var lastHeard: UInt64 = 0
+    /// When the relay was last heard from (a message piece or a pong); set once open.
+    private var keepalive: Keepalive?
+    /// A ping to write at the next WRITEABLE.
+    private var pingOwed = false
+    /// Hung up because nothing came for the silence limit: how long it had been quiet.
+    private var silentFor: UInt64?
 
     init(loop: ClientLoop, path: String, handler: any WebSocketClientHandler, transmitLimitBytes: Int = 4 << 20,
          subprotocol: String? = "vigrelay.v1") {
@@ -108,15 +112,15 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         case LWS_CALLBACK_CLIENT_ESTABLISHED:
             self.wsi = wsi
             opened = true
-            lastHeard = MonotonicClock.nanoseconds()
+            keepalive = Keepalive(policy: ClientKeepalive.policy, now: MonotonicClock.nanoseconds())
             handler?.webSocketOpened(self)
             if !transmit.isEmpty || transmit.closeRequest != nil { lws_callback_on_writable(wsi) }
             return 0
         case LWS_CALLBACK_CLIENT_RECEIVE:
-            lastHeard = MonotonicClock.nanoseconds()
+            keepalive?.heard(at: MonotonicClock.nanoseconds())
             return receive(wsi, input, len)
         case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
-            lastHeard = MonotonicClock.nanoseconds()
+            keepalive?.heard(at: MonotonicClock.nanoseconds())
             return 0
         case LWS_CALLBACK_CLIENT_WRITEABLE:
             return writeable(wsi)
@@ -133,12 +137,25 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         }
     }
 
+    /// Pings a quiet relay, hangs up on a silent one (see `ClientKeepalive`). lws thread.
+    func tick(now: UInt64) {
+        guard let wsi, silentFor == nil else { return }
+        switch keepalive?.due(at: now) {
+        case .ping?:
+            pingOwed = true
+            lws_callback_on_writable(wsi)
+        case .hangUp?:
+            silentFor = keepalive?.quiet(at: now)
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+        case nil:
+            break
+        }
+    }
+
     /// Why a connection that ended with no close from the relay ended, when the keepalive gave up.
     private func silence() -> String? {
-        guard opened else { return nil }
-        let seconds = (MonotonicClock.nanoseconds() - lastHeard) / 1_000_000_000
-        guard seconds + 1 >= ClientKeepalive.hangupSeconds else { return nil }
-        return "nothing came from the relay for \(seconds) s, not even an answer to a ping: the network went silent"
+        guard let silentFor else { return nil }
+        return "nothing came from the relay for \(silentFor / 1_000_000_000) s, not even an answer to a ping: the network went silent"
     }
 
     private func receive(_ wsi: OpaquePointer, _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
@@ -161,6 +178,13 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
 
     private func writeable(_ wsi: OpaquePointer) -> Int32 {
         guard let loop else { return -1 }
+        if pingOwed {
+            // A control frame may go between the fragments of a message; one write per WRITEABLE.
+            pingOwed = false
+            guard vr_write_ping(wsi, (loop.scratch + loop.pre).assumingMemoryBound(to: UInt8.self), Keepalive.pingPayload) >= 0 else { return -1 }
+            if !transmit.isEmpty || pendingClose != nil || transmit.closeRequest != nil { lws_callback_on_writable(wsi) }
+            return 0
+        }
         guard let chunk = transmit.peek(maxBytes: ClientLoop.fragmentSize) else {
             if let close = pendingClose ?? transmit.closeRequest {
                 var reason = Array(close.reason.utf8.prefix(120))

@@ -62,6 +62,9 @@ func lwsWebSocketCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons,
         guard let idSlot else { return -1 }
         let bytes = input.map { UnsafeRawBufferPointer(start: $0, count: len) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
         return loop.webSocketReceive(idSlot.pointee, bytes)
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if let idSlot { loop.webSocketPong(idSlot.pointee) }
+        return 0
     case LWS_CALLBACK_SERVER_WRITEABLE:
         guard let idSlot else { return -1 }
         return loop.webSocketWriteable(idSlot.pointee)

@@ -34,9 +34,10 @@ struct LwsContextSettings {
         protocols[1].per_session_data_size = MemoryLayout<UInt64>.size
         protocols[1].rx_buffer_size = 64 << 10
         protocols[1].tx_packet_size = ServiceLoop.fragmentSize
-        // Keepalive: ping after 30 s of silence, hang up after 70 s without a pong.
-        retry.pointee.secs_since_valid_ping = 30
-        retry.pointee.secs_since_valid_hangup = 70
+        // No lws validity timers (a zero policy; without one lws uses 300/310 s): each would be
+        // filed in one sorted list by a linear walk. The tick sweeps `Keepalive` instead.
+        retry.pointee.secs_since_valid_ping = 0
+        retry.pointee.secs_since_valid_hangup = 0
 
         var info = lws_context_creation_info()
         info.port = Int32(configuration.port)

@@ -17,6 +17,8 @@ public struct ServerConfiguration: Sendable {
     /// Seconds to wait for connections to close on shutdown before exiting anyway.
     public var shutdownGraceSeconds = 3
     public var limits = RelayLimits()
+    /// When the relay pings a quiet WebSocket and when it hangs up on one that stays silent.
+    public var keepalive = Keepalive.Policy(pingAfterSeconds: 30, hangUpAfterSeconds: 70)
     /// Bytes of recorded media that may wait for the disk before the sender is paused.
     public var recordingQueueBytes = 32 << 20
     /// Upper bound on one recording's media bytes (nil: none); exceeding it fails the recording.

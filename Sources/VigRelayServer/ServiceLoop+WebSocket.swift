@@ -5,7 +5,8 @@ import VigRelayCore
 /// WebSocket callbacks of the service loop. Service thread only.
 extension ServiceLoop {
     func webSocketOpened(_ id: ConnectionID, wsi: OpaquePointer) -> Int32 {
-        let conn = WebSocketConnection(id: id, wsi: wsi, queueLimit: core.limits.viewerQueueBytes, messageLimit: core.limits.maxMessageBytes)
+        let conn = WebSocketConnection(id: id, wsi: wsi, queueLimit: core.limits.viewerQueueBytes, messageLimit: core.limits.maxMessageBytes,
+                                       keepalive: Keepalive(policy: configuration.keepalive, now: Self.monotonicNanos()))
         webSockets[id] = conn
         let path = header(wsi, WSI_TOKEN_GET_URI) ?? ""
         if helloDeadlines.add(id, now: Self.monotonicMicros()), let context, let helloTimer {
@@ -17,6 +18,7 @@ extension ServiceLoop {
 
     func webSocketReceive(_ id: ConnectionID, _ bytes: UnsafeRawBufferPointer) -> Int32 {
         guard let conn = webSockets[id] else { return -1 }
+        conn.keepalive.heard(at: Self.monotonicNanos())
         if conn.discarding || conn.pendingClose != nil { return 0 }
         let wsi = conn.wsi
         let outcome = conn.incoming.append(bytes, first: lws_is_first_fragment(wsi) != 0, final: lws_is_final_fragment(wsi) != 0,
@@ -32,8 +34,20 @@ extension ServiceLoop {
         return 0
     }
 
+    /// A pong came (lws answers pings by itself).
+    func webSocketPong(_ id: ConnectionID) {
+        webSockets[id]?.keepalive.heard(at: Self.monotonicNanos())
+    }
+
     func webSocketWriteable(_ id: ConnectionID) -> Int32 {
         guard let conn = webSockets[id] else { return -1 }
+        if conn.pingOwed {
+            // A control frame may go between the fragments of a message; one write per WRITEABLE.
+            conn.pingOwed = false
+            guard vr_write_ping(conn.wsi, (scratch + pre).assumingMemoryBound(to: UInt8.self), Keepalive.pingPayload) >= 0 else { return -1 }
+            if !conn.outbound.isEmpty || conn.pendingClose != nil { lws_callback_on_writable(conn.wsi) }
+            return 0
+        }
         guard let chunk = conn.outbound.peekChunk(maxBytes: Self.fragmentSize) else {
             if let close = conn.pendingClose {
                 var reason = Array(close.reason.utf8.prefix(120))
@@ -64,8 +78,31 @@ extension ServiceLoop {
         }
     }
 
+    /// Pings the WebSockets that have been quiet for the keepalive's `pingAfter` and hangs up those
+    /// quiet for its `hangUpAfter` (a network that went silent). Called by the tick, once a second.
+    func sweepKeepalive() {
+        let now = Self.monotonicNanos()
+        for conn in webSockets.values where !conn.hungUp {
+            switch conn.keepalive.due(at: now) {
+            case nil:
+                continue
+            case .ping:
+                conn.pingOwed = true
+                lws_callback_on_writable(conn.wsi)
+            case .hangUp:
+                conn.hungUp = true
+                logger.notice("hanging up a silent connection: nothing came, not even a pong", metadata: [
+                    "conn.id": "\(conn.id)", "quiet.seconds": "\(conn.keepalive.quiet(at: now) / 1_000_000_000)"])
+                lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+            }
+        }
+    }
+
     /// Microseconds on the monotonic clock.
     static func monotonicMicros() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000) }
+
+    /// Nanoseconds on the monotonic clock.
+    static func monotonicNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     func webSocketClosed(_ id: ConnectionID) {
         guard let conn = webSockets.removeValue(forKey: id) else { return }

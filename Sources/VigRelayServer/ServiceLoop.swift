@@ -129,6 +129,7 @@ final class ServiceLoop {
     /// Periodic wake-up: drains the inbox and, while shutting down, checks the deadline.
     func onTick() {
         drainInbox()
+        sweepKeepalive()
         core.expireStaleCaches()
         perform(core.expireGracePeriods())
         let worker = recordingWorker

@@ -1,42 +1,43 @@
 import CLibWebSockets
 
-/// An lws scheduled callback (`lws_sul_schedule`) that calls back into the `ServiceLoop` on the
-/// service thread: `onTick` (the periodic tick) or `onHelloDeadline` (the oldest hello deadline).
+/// An lws scheduled callback (`vr_timer_t`, lws's `lws_sul_schedule`) that calls back into the
+/// `ServiceLoop` on the service thread: `onTick` (the periodic tick) or `onHelloDeadline` (the oldest
+/// hello deadline).
 ///
-/// lws keeps a pointer to the timer struct, so it lives in manually allocated memory with the owner's
-/// pointer and the purpose right after it; the C callback finds them there. Thread: service thread only.
+/// lws keeps a pointer to the timer struct, so it lives in manually allocated memory; the C callback
+/// finds this object through its user pointer. Thread: service thread only.
 final class TickTimer {
     /// What the timer calls when it fires.
-    enum Purpose: UInt8 {
+    enum Purpose {
         case tick
         case helloDeadline
     }
 
-    private let memory: UnsafeMutableRawPointer
-    private static let ownerOffset = (MemoryLayout<lws_sorted_usec_list_t>.size + 15) & ~15
-    private static let purposeOffset = ownerOffset + MemoryLayout<UnsafeMutableRawPointer>.size
+    private let timer: UnsafeMutablePointer<vr_timer_t>
+    private unowned let owner: ServiceLoop
+    private let purpose: Purpose
 
     init(owner: ServiceLoop, purpose: Purpose = .tick) {
-        memory = UnsafeMutableRawPointer.allocate(byteCount: Self.ownerOffset + 16, alignment: 16)
-        memory.initializeMemory(as: UInt8.self, repeating: 0, count: Self.ownerOffset + 16)
-        memory.storeBytes(of: Unmanaged.passUnretained(owner).toOpaque(), toByteOffset: Self.ownerOffset, as: UnsafeMutableRawPointer.self)
-        memory.storeBytes(of: purpose.rawValue, toByteOffset: Self.purposeOffset, as: UInt8.self)
+        self.owner = owner
+        self.purpose = purpose
+        timer = UnsafeMutablePointer<vr_timer_t>.allocate(capacity: 1)
+        timer.initialize(to: vr_timer_t())
+        timer.pointee.user = Unmanaged.passUnretained(self).toOpaque()
+        timer.pointee.fire = { user in
+            guard let user else { return }
+            let timer = Unmanaged<TickTimer>.fromOpaque(user).takeUnretainedValue()
+            switch timer.purpose {
+            case .tick: timer.owner.onTick()
+            case .helloDeadline: timer.owner.onHelloDeadline()
+            }
+        }
     }
 
     /// (Re)schedules the timer; a pending one is replaced.
     func schedule(context: OpaquePointer, afterMicroseconds us: Int64) {
-        lws_sul_schedule(context, 0, memory.assumingMemoryBound(to: lws_sorted_usec_list_t.self), { sul in
-            guard let sul else { return }
-            let raw = UnsafeMutableRawPointer(sul)
-            let owner = Unmanaged<ServiceLoop>.fromOpaque(raw.load(fromByteOffset: TickTimer.ownerOffset, as: UnsafeMutableRawPointer.self))
-                .takeUnretainedValue()
-            switch Purpose(rawValue: raw.load(fromByteOffset: TickTimer.purposeOffset, as: UInt8.self)) {
-            case .helloDeadline: owner.onHelloDeadline()
-            default: owner.onTick()
-            }
-        }, us)
+        vr_timer_schedule(context, timer, us)
     }
 
     /// Frees the memory; call after the context is destroyed.
-    func release() { memory.deallocate() }
+    func release() { timer.deallocate() }
 }

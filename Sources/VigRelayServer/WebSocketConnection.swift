@@ -1,6 +1,6 @@
 import VigRelayCore
 
-/// Per-connection state of one WebSocket: message reassembly, the send queue, a pending close.
+/// Per-connection state of one WebSocket: message reassembly, the send queue, keepalive, a pending close.
 ///
 /// Thread: owned by the service thread; the `wsi` pointer is never used elsewhere.
 final class WebSocketConnection {
@@ -13,9 +13,16 @@ final class WebSocketConnection {
     var outbound: OutboundQueue
     /// Close code and reason to send once the queue has drained.
     var pendingClose: (code: UInt16, reason: String)?
+    /// When the peer was last heard from, and whether a ping or a hang-up is due (swept each tick).
+    var keepalive: Keepalive
+    /// A ping to write at the next WRITEABLE.
+    var pingOwed = false
+    /// Hung up for silence; lws closes it on its next turn.
+    var hungUp = false
 
-    init(id: ConnectionID, wsi: OpaquePointer, queueLimit: Int, messageLimit: Int) {
+    init(id: ConnectionID, wsi: OpaquePointer, queueLimit: Int, messageLimit: Int, keepalive: Keepalive) {
         self.id = id
+        self.keepalive = keepalive
         self.incoming = MessageAssembler(limitBytes: messageLimit)
         self.wsi = wsi
         self.outbound = OutboundQueue(limitBytes: queueLimit)

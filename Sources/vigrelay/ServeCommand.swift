@@ -45,6 +45,12 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("reconnect-grace"), help: "How long a running recording waits for a side that dropped (family or practitioner), e.g. 90s or 2m; a family back in time continues it as a new part.")
     var reconnectGrace = "2m"
 
+    @Option(name: .customLong("ping-after"), help: "How long a WebSocket may be quiet before the relay pings it, e.g. 30s.")
+    var pingAfter = "30s"
+
+    @Option(name: .customLong("silence-limit"), help: "How long a WebSocket may be silent (no message, no answer to a ping) before the relay hangs up, e.g. 70s; longer than --ping-after.")
+    var silenceLimit = "70s"
+
     @Option(name: .customLong("web-dir"), help: "Directory of the web app (the repository's web/); default: found next to the executable, or \\$VIGRELAY_WEB_DIR.")
     var webDir: String?
 
@@ -75,6 +81,12 @@ struct ServeCommand: ParsableCommand {
         guard grace <= Self.maxReconnectGraceSeconds else {
             throw ValidationError("--reconnect-grace '\(reconnectGrace)' is too long: at most 1h (a recording must not run on unattended for long)")
         }
+        guard let ping = DurationParser.seconds(pingAfter), ping >= 1, ping <= 3600 else {
+            throw ValidationError("--ping-after '\(pingAfter)' must be a duration from 1s to 1h, e.g. 30s")
+        }
+        guard let silence = DurationParser.seconds(silenceLimit), silence > ping, silence <= 7200 else {
+            throw ValidationError("--silence-limit '\(silenceLimit)' must be a duration longer than --ping-after (\(ping) s) and at most 2h, e.g. 70s")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }
@@ -100,6 +112,8 @@ struct ServeCommand: ParsableCommand {
         config.recordingQuotaBytes = recordingQuota
         config.retentionSeconds = retention.flatMap(DurationParser.seconds)
         config.limits.reconnectGraceSeconds = DurationParser.seconds(reconnectGrace)!
+        config.keepalive = Keepalive.Policy(pingAfterSeconds: Double(DurationParser.seconds(pingAfter)!),
+                                            hangUpAfterSeconds: Double(DurationParser.seconds(silenceLimit)!))
         let explicitWebDir = webDir ?? ProcessInfoEnvironment.value("VIGRELAY_WEB_DIR")
         // /proc/self/exe: the real binary even when started through PATH or a symlink.
         config.webDir = WebSiteLoader.locate(explicit: explicitWebDir, executablePath: "/proc/self/exe")

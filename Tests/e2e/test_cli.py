@@ -185,8 +185,8 @@ def test_client_notices_a_network_that_goes_silent(client_bin, relay, certs):
         err = "".join(lines)
         assert prac.returncode not in (0, None), f"exit {prac.returncode} after the network went silent: {err}"
         assert "the network went silent" in err and "not even an answer to a ping" in err, err
-        # lws checks the keepalive on its own timers: here it gave up 30-50 s into the silence.
-        assert 15 <= waited <= 80, f"gave up {waited:.0f} s into the silence (the keepalive hangs up 30 s after the last pong)"
+        # The keepalive hangs up 30 s after the relay was last heard, checked once a second.
+        assert 25 <= waited <= 40, f"gave up {waited:.0f} s into the silence (the keepalive hangs up 30 s after the last pong)"
     finally:
         forwarder.close()
         if prac.poll() is None:

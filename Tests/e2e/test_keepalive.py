@@ -1,0 +1,64 @@
+"""The relay's keepalive: a WebSocket quiet for --ping-after is pinged, one silent (no message, no
+pong) for --silence-limit is hung up, and its peer is told, as for any other drop."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from tcpforward import TCPForwarder
+from vrtest import ws_connect, ws_path
+
+
+def _join(port: int, ssl_ctx, session_id: str, token: str, name: str):
+    ws = ws_connect(port, ws_path(session_id), ssl_ctx, name=name)
+    ws.send_json({"type": "hello", "token": token})
+    welcome = ws.recv_json()
+    assert welcome.get("type") == "welcome", f"{name}: {welcome}"
+    return ws
+
+
+@pytest.mark.timeout(60)
+def test_a_family_whose_network_goes_silent_is_hung_up_and_an_idle_practitioner_is_kept(relay_factory, ssl_ctx):
+    relay = relay_factory(["--ping-after", "1s", "--silence-limit", "3s"])
+    tok = relay.token("alice")
+    s = relay.create_session(tok)
+    forwarder = TCPForwarder(relay.port, "family")
+    try:
+        p = _join(relay.port, ssl_ctx, s["sessionId"], tok, "practitioner")
+        f = _join(forwarder.port, ssl_ctx, s["sessionId"], s["inviteToken"], "family")
+        assert p.recv_json() == {"type": "peer", "event": "joined", "role": "family"}
+        forwarder.silence(True)
+        silent_at = time.monotonic()
+        # The practitioner sends nothing; reading, it answers the relay's pings (as browsers do).
+        left = p.recv_json(timeout=15)
+        waited = time.monotonic() - silent_at
+        assert left == {"type": "peer", "event": "left", "role": "family"}, left
+        # Hung up 3 s after the family was last heard (the sweep runs once a second).
+        assert 2.0 <= waited <= 6.0, f"the silent family was hung up {waited:.1f} s into the silence"
+        log = relay.log_text()
+        assert "hanging up a silent connection" in log, log[-2000:]
+
+        # The practitioner, idle for longer than the silence limit, is still connected: pongs count.
+        with pytest.raises(AssertionError, match="no message within"):
+            p.recv(timeout=5)
+        f2 = _join(relay.port, ssl_ctx, s["sessionId"], s["inviteToken"], "family again")
+        assert p.recv_json() == {"type": "peer", "event": "joined", "role": "family"}
+        f2.close()
+        p.close()
+        f.abort()
+    finally:
+        forwarder.close()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--ping-after", "0s"], "--ping-after '0s' must be a duration from 1s to 1h"),
+    (["--ping-after", "30s", "--silence-limit", "30s"], "--silence-limit '30s' must be a duration longer than --ping-after (30 s)"),
+    (["--silence-limit", "soon"], "--silence-limit 'soon' must be a duration"),
+])
+def test_keepalive_options_are_checked(vigrelay_bin, tmp_path, args, message):
+    out = subprocess.run([str(vigrelay_bin), "serve", "--data-dir", str(tmp_path), *args],
+                         capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert out.returncode != 0 and message in out.stderr, (args, out.returncode, out.stderr)
