@@ -78,11 +78,18 @@ extension ServiceLoop {
         }
     }
 
-    /// Pings the WebSockets that have been quiet for the keepalive's `pingAfter` and hangs up those
-    /// quiet for its `hangUpAfter` (a network that went silent). Called by the tick, once a second.
-    func sweepKeepalive() {
+    /// Pings the WebSockets that have been quiet for the keepalive's `pingAfter`, hangs up those
+    /// quiet for its `hangUpAfter` (a network that went silent) and those being closed that did not
+    /// read what was queued before their close frame in time. Called by the tick, once a second.
+    func sweepConnections() {
         let now = Self.monotonicNanos()
         for conn in webSockets.values where !conn.hungUp {
+            if let deadline = conn.closeDeadline, now >= deadline {
+                conn.hungUp = true
+                logger.info("cutting off a connection that did not read its close in time", metadata: ["conn.id": "\(conn.id)"])
+                lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+                continue
+            }
             switch conn.keepalive.due(at: now) {
             case nil:
                 continue

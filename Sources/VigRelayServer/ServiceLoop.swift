@@ -43,6 +43,8 @@ final class ServiceLoop {
     /// the second a TLS record of its own: about 5% more CPU per GB relayed in bench scenario 1.)
     static let fragmentSize = 256 << 10
     let pre = Int(vr_lws_pre())
+    /// How long a connection being closed may take to read what is queued before its close frame.
+    static let closeSendNanoseconds: UInt64 = 5_000_000_000
 
     private var tick: TickTimer?
     /// Hello deadlines of new WebSockets, and the one timer for the oldest (see `DeadlineQueue`).
@@ -129,7 +131,7 @@ final class ServiceLoop {
     /// Periodic wake-up: drains the inbox and, while shutting down, checks the deadline.
     func onTick() {
         drainInbox()
-        sweepKeepalive()
+        sweepConnections()
         core.expireStaleCaches()
         perform(core.expireGracePeriods())
         let worker = recordingWorker
@@ -212,8 +214,9 @@ final class ServiceLoop {
             case .close(let id, let code, let reason):
                 guard let conn = webSockets[id], conn.pendingClose == nil else { continue }
                 conn.pendingClose = (code, reason)
-                // A peer that never reads must not hold the connection open forever.
-                lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
+                // A peer that never reads must not hold the connection open forever: the tick's
+                // sweep cuts it off (not an lws timeout: see `Keepalive` on lws's timer list).
+                conn.closeDeadline = Self.monotonicNanos() + Self.closeSendNanoseconds
                 lws_callback_on_writable(conn.wsi)
             case .event(let event):
                 log(event)

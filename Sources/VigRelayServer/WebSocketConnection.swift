@@ -13,11 +13,13 @@ final class WebSocketConnection {
     var outbound: OutboundQueue
     /// Close code and reason to send once the queue has drained.
     var pendingClose: (code: UInt16, reason: String)?
+    /// When a connection with a `pendingClose` is cut off if it still has not read its queue.
+    var closeDeadline: UInt64?
     /// When the peer was last heard from, and whether a ping or a hang-up is due (swept each tick).
     var keepalive: Keepalive
     /// A ping to write at the next WRITEABLE.
     var pingOwed = false
-    /// Hung up for silence; lws closes it on its next turn.
+    /// Hung up (silent, or too slow to close); lws closes it on its next turn.
     var hungUp = false
 
     init(id: ConnectionID, wsi: OpaquePointer, queueLimit: Int, messageLimit: Int, keepalive: Keepalive) {
