@@ -51,7 +51,6 @@ export class ReviewFollower {
   }
 }
 
-/** Practitioner side: sends a clip to the family and mirrors the local player's controls. */
 /**
  * A clip goes out in pieces, each sent when the socket has sent all but CLIP_AHEAD bytes: on a slow
  * link every piece arrives as a message of its own and the heartbeat's pings and pongs pass between
@@ -62,6 +61,7 @@ const CLIP_PIECE = 64 * 1024;
 const CLIP_AHEAD = 4 * CLIP_PIECE;
 const CLIP_WAIT_MS = 20;
 
+/** Practitioner side: sends a clip to the family and mirrors the local player's controls. */
 export class ReviewLeader {
   constructor(connection) {
     this.connection = connection;

@@ -106,7 +106,7 @@ extension ServiceLoop {
     }
 
     /// Microseconds on the monotonic clock.
-    static func monotonicMicros() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000) }
+    static func monotonicMicros() -> Int64 { Int64(monotonicNanos() / 1_000) }
 
     /// Nanoseconds on the monotonic clock.
     static func monotonicNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
