@@ -56,12 +56,13 @@ public struct ControlMessage {
 
 /// Encodes the relay's own JSON messages (welcome, peer, error...) as UTF-8 bytes.
 public enum ControlEncoder {
-    /// Serialises an object with sorted keys; the relay only builds objects that serialise.
+    /// Serialises an object with sorted keys (see `JSONValue`); the relay only builds objects that
+    /// serialise.
     public static func encode(_ object: [String: Any], id: MessageID? = nil) -> [UInt8] {
         var object = object
         if let id { object["id"] = id.jsonValue }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return [UInt8](data)
+        guard let members = JSONValue.object(object) else { return Array("{}".utf8) }
+        return JSONValue.object(members).utf8
     }
 
     /// `{"type":"error","code":...,"message":...}`.
