@@ -8,8 +8,6 @@ enum LoopEvent: Sendable {
     case sessionPersisted(ConnectionID, SessionRecord, HTTPResponse, failure: String?)
     /// SIGTERM/SIGINT or a caller asked the server to stop.
     case shutdown
-    /// The recording writer finished commands worth `bytes` of queued media.
-    case recordingDrained(bytes: Int)
     case recordingStopped(sessionID: String, manifest: RecordingManifest)
     case recordingsDeleted(sessionID: String, recordingIDs: [String])
     case recordingFailed(sessionID: String, recordingID: String, reason: String)
@@ -36,6 +34,8 @@ enum LoopEvent: Sendable {
 final class LoopInbox: @unchecked Sendable {
     private let lock = NSLock()
     private var events: [LoopEvent] = []
+    private var drainedBytes = 0
+    private var wakeOnDrain = false
     // Guarded by `lock`; set once the context exists, cleared before it is destroyed.
     private nonisolated(unsafe) var context: OpaquePointer?
 
@@ -49,6 +49,25 @@ final class LoopInbox: @unchecked Sendable {
     func close() {
         lock.lock(); defer { lock.unlock() }
         context = nil
+    }
+
+    /// Writer thread: commands worth `bytes` of queued media are done. Counted without waking the
+    /// service thread (a wake-up per camera payload was two thread switches per frame), unless it
+    /// asked to be woken because a sender waits for the writer to catch up.
+    func recordingDrained(bytes: Int) {
+        lock.lock(); defer { lock.unlock() }
+        drainedBytes += bytes
+        if wakeOnDrain, let context { lws_cancel_service(context) }
+    }
+
+    /// Service thread: takes the media bytes drained since the last call; while `thenWakeOnDrain`,
+    /// each later drain wakes the service thread.
+    func takeDrainedBytes(thenWakeOnDrain: Bool) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        let taken = drainedBytes
+        drainedBytes = 0
+        wakeOnDrain = thenWakeOnDrain
+        return taken
     }
 
     /// Queues an event and wakes the service thread. Any thread.

@@ -41,7 +41,7 @@ final class RecordingWorker: @unchecked Sendable {
 
     /// Runs one command. `bytes` is what the service thread counted against the writer queue.
     func run(_ command: RecordingCommand, queuedBytes: Int) {
-        defer { if queuedBytes > 0 { inbox.post(.recordingDrained(bytes: queuedBytes)) } }
+        defer { if queuedBytes > 0 { inbox.recordingDrained(bytes: queuedBytes) } }
         let now = Date()
         switch command {
         case .consent(let sid, let recording, let childAgreed):

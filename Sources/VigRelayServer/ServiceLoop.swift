@@ -157,6 +157,7 @@ final class ServiceLoop {
 
     /// Handles everything other threads posted.
     func drainInbox() {
+        collectDrained()
         for event in inbox.drain() {
             switch event {
             case .shutdown:
@@ -171,9 +172,6 @@ final class ServiceLoop {
                     logger.info("session created", metadata: ["session.id": "\(record.id)", "practitioner.id": "\(record.owner)"])
                 }
                 respond(conn, response)
-            case .recordingDrained(let bytes):
-                recordingQueuedBytes -= bytes
-                resumeIfDrained()
             case .recordingStopped(let sid, let manifest):
                 perform(core.recordingStopped(sessionID: sid, recordingID: manifest.recordingId, bytes: manifest.bytes,
                                               frames: manifest.frames, durationMs: manifest.durationMs))
@@ -230,25 +228,32 @@ final class ServiceLoop {
     /// the family's connection stops being read (lws rx flow control) until the writer catches up,
     /// so recorded data is never dropped and memory stays bounded.
     private func submitRecording(_ command: RecordingCommand) {
-        var bytes = 0
-        if case .append(let sid, let chunk) = command {
-            bytes = chunk.bytes.count
+        let worker = recordingWorker
+        switch command {
+        case .append(let sid, let chunk):
+            let bytes = chunk.bytes.count
+            collectDrained()
             recordingQueuedBytes += bytes
             if recordingQueuedBytes > configuration.recordingQueueBytes,
                let family = core.connection(of: sid, role: .family), let conn = webSockets[family],
                pausedForDisk.insert(family).inserted {
                 lws_rx_flow_control(conn.wsi, 0)
                 logger.notice("disk is behind: pausing the camera sender", metadata: ["session.id": "\(sid)", "queued.bytes": "\(recordingQueuedBytes)"])
+                collectDrained()  // from now on the writer's drains wake this thread
             }
-        }
-        switch command {
+            writer.submitBatched(bytes: bytes) { worker.run(command, queuedBytes: bytes) }
         case .deleteAll(let sid), .deleteAllOnRequest(let sid, _):
             submitDeletion(command, sessionID: sid)
         default:
-            let worker = recordingWorker
-            let queued = bytes
-            writer.submit { worker.run(command, queuedBytes: queued) }
+            writer.submit { worker.run(command, queuedBytes: 0) }
         }
+    }
+
+    /// Counts the media the writer has finished since last time and resumes paused senders once it
+    /// has caught up. The writer's drains wake this thread only while a sender is paused.
+    private func collectDrained() {
+        recordingQueuedBytes -= inbox.takeDrainedBytes(thenWakeOnDrain: !pausedForDisk.isEmpty)
+        resumeIfDrained()
     }
 
     private func resumeIfDrained() {

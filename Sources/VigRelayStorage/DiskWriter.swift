@@ -2,12 +2,26 @@ import Foundation
 
 /// A dedicated thread that runs disk jobs in order, so file I/O and fsync never run on the lws thread.
 ///
+/// Jobs are either urgent (`submit`: the writer wakes at once) or batched (`submitBatched`: camera
+/// payloads to append). A batched job into an idle writer wakes it, but the writer then waits up to
+/// `batchDelay` for more before it runs them, unless an urgent job or `batchBytes` of batched work
+/// arrives first. Why: with a wake-up per payload, hundreds of recorded sessions meant thousands of
+/// thread switches a second on the writer and the lws thread; a payload reaching the disk 10 ms
+/// later costs nothing (the sync cadence is a second).
+///
 /// Thread-safe: `submit` may be called from any thread (jobs are queued under `condition`).
 /// The jobs themselves run on the writer thread only.
 public final class DiskWriter: @unchecked Sendable {
-    // `condition` guards `jobs` and `stopping`; everything else is immutable.
+    /// How long the writer lets batched jobs gather before running them.
+    public static let batchDelay: TimeInterval = 0.010
+    /// Batched work (as the submitter counts it) that wakes the writer without waiting.
+    public static let batchBytes = 1 << 20
+
+    // `condition` guards the fields below it; `name` and `finished` are immutable.
     private let condition = NSCondition()
     private var jobs: [@Sendable () -> Void] = []
+    private var urgent = false
+    private var batchedBytes = 0
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
     private let name: String
@@ -21,11 +35,22 @@ public final class DiskWriter: @unchecked Sendable {
         thread.start()
     }
 
-    /// Queues a job to run on the writer thread after those already queued.
+    /// Queues a job to run on the writer thread after those already queued, and wakes the writer.
     public func submit(_ job: @escaping @Sendable () -> Void) {
         condition.lock()
         jobs.append(job)
+        urgent = true
         condition.signal()
+        condition.unlock()
+    }
+
+    /// Queues a job like `submit`, but lets the writer wait up to `batchDelay` for more jobs before
+    /// it runs them. `bytes` counts towards `batchBytes`.
+    public func submitBatched(bytes: Int, _ job: @escaping @Sendable () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        batchedBytes += bytes
+        if jobs.count == 1 || batchedBytes >= Self.batchBytes { condition.signal() }
         condition.unlock()
     }
 
@@ -42,8 +67,15 @@ public final class DiskWriter: @unchecked Sendable {
         while true {
             condition.lock()
             while jobs.isEmpty && !stopping { condition.wait() }
+            if !urgent && !stopping && batchedBytes < Self.batchBytes {
+                // Only batched jobs: let more gather (an urgent job, a full batch or stop cuts it short).
+                let until = Date(timeIntervalSinceNow: Self.batchDelay)
+                while !urgent && !stopping && batchedBytes < Self.batchBytes && condition.wait(until: until) {}
+            }
             let batch = jobs
-            jobs.removeAll()
+            jobs.removeAll(keepingCapacity: true)
+            urgent = false
+            batchedBytes = 0
             let done = stopping && batch.isEmpty
             condition.unlock()
             if done { break }

@@ -118,15 +118,16 @@ public final class RecordingFile {
                        newPart: Bool, lastBlockMs: Int64? = nil,
                        completeEnd: (offsetInPayload: Int64, lastBlockMs: Int64?)? = nil, at now: Date = Date()) throws {
         guard manifest.state == .recording else { throw StorageError.recordingClosed(recordingID: recordingID) }
-        let opening = newPart || media == nil
-        let container = MediaContainer(sniffing: payload.prefix(8))
+        // A part's container is sniffed from its first bytes, once (not per payload: it was 3% of
+        // the writer's time with hundreds of recordings).
+        let openingContainer: MediaContainer? = newPart || media == nil ? MediaContainer(sniffing: payload.prefix(8)) : nil
         // The part this one follows ends first: what its cut gives back counts against the quota.
-        if opening { try cutToCompleteEnd() }
+        if openingContainer != nil { try cutToCompleteEnd() }
         if let quotaBytes, totalBytes + Int64(payload.count) > quotaBytes {
-            let path = opening ? mediaPath(part: manifest.parts.count + 1, container) : media?.path
+            let path = openingContainer.flatMap { mediaPath(part: manifest.parts.count + 1, $0) } ?? media?.path
             throw StorageError.quotaExceeded(path: path ?? manifestPath, limitBytes: quotaBytes)
         }
-        let offset = opening ? 0 : tally.bytes
+        let offset = openingContainer != nil ? 0 : tally.bytes
         let end = offset + Int64(payload.count)
         let starts = clusters.map { (offset: offset + Int64($0.offsetInPayload), timeMs: $0.timeMs, keyframe: $0.keyframe) }
         if let bad = starts.first(where: { $0.offset < 0 || $0.offset >= end }) {
@@ -134,7 +135,7 @@ public final class RecordingFile {
         }
 
         var gap = ""
-        if opening {
+        if let container = openingContainer {
             try openPart(container: container, at: now)
             if manifest.parts.count > 1 {
                 gap = RecordingIndex.Record.gap(part: manifest.parts.count, unixMs: Self.unixMs(now)).line + "\n"
