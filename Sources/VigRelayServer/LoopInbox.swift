@@ -27,7 +27,8 @@ enum LoopEvent: Sendable {
     case recordingsDeletedOnRequest(ConnectionID, sessionID: String, recordingIDs: [String], failure: String?)
 }
 
-/// The only way into the service thread from outside: append an event and wake lws.
+/// The only way into the service thread from outside: append an event and wake lws (or, for the
+/// recording writer's progress, add to a count the service thread collects as it goes).
 ///
 /// Thread-safe (`lock` guards all state). `lws_cancel_service` is called only while the context is
 /// alive: `close()` gates it before the context is destroyed.
