@@ -37,11 +37,15 @@ public enum JSONValue: Sendable, Equatable, Encodable {
         case let v as Int: self = .integer(Int64(v))
         case let v as Int64: self = .integer(v)
         case let v as Int32: self = .integer(Int64(v))
+        case let v as Int16: self = .integer(Int64(v))
+        case let v as Int8: self = .integer(Int64(v))
         case let v as UInt8: self = .integer(Int64(v))
         case let v as UInt16: self = .integer(Int64(v))
         case let v as UInt32: self = .integer(Int64(v))
+        case let v as UInt where v <= UInt(Int64.max): self = .integer(Int64(v))
         case let v as UInt64 where v <= UInt64(Int64.max): self = .integer(Int64(v))
         case let v as Double: self.init(finite: v)
+        case let v as Float: self.init(finite: Double(v))
         case is NSNull: self = .null
         case let v as [Any]:
             var items: [JSONValue] = []

@@ -24,6 +24,12 @@ struct JSONValueTests {
         #expect(text(read) == #"{"big":9007199254740993,"d":2.5,"f":false,"i":2,"n":null,"t":true}"#)
     }
 
+    @Test func everyIntegerWidthIsANumber() {
+        let values: [Any] = [Int8(-8), Int16(-16), Int32(-32), Int64(-64), -1, UInt8(8), UInt16(16), UInt32(32), UInt64(64), UInt(1)]
+        #expect(text(values) == "[-8,-16,-32,-64,-1,8,16,32,64,1]")
+        #expect(JSONValue(UInt64.max) == nil, "past Int64 is refused, not wrapped")
+    }
+
     @Test func integralDoublesAreWrittenWithoutAFraction() {
         #expect(text([5.0, 0.1, 1e21]) == "[5,0.1,1e+21]")
     }
