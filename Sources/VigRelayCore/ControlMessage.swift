@@ -61,7 +61,7 @@ public enum ControlEncoder {
     public static func encode(_ object: [String: Any], id: MessageID? = nil) -> [UInt8] {
         var object = object
         if let id { object["id"] = id.jsonValue }
-        guard let members = JSONValue.object(object) else { return Array("{}".utf8) }
+        guard let members = JSONValue.members(of: object) else { return Array("{}".utf8) }
         return JSONValue.object(members).utf8
     }
 

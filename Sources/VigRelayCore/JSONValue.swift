@@ -31,7 +31,6 @@ public enum JSONValue: Sendable, Equatable, Encodable {
             return
         }
         switch any {
-        case let v as JSONValue: self = v
         case let v as String: self = .string(v)
         case let v as Bool: self = .bool(v)
         case let v as Int: self = .integer(Int64(v))
@@ -56,14 +55,14 @@ public enum JSONValue: Sendable, Equatable, Encodable {
             }
             self = .array(items)
         case let v as [String: Any]:
-            guard let object = Self.object(v) else { return nil }
-            self = .object(object)
+            guard let members = Self.members(of: v) else { return nil }
+            self = .object(members)
         default: return nil
         }
     }
 
     /// The members of `dictionary` as JSON values, or nil when any one is not a JSON value.
-    public static func object(_ dictionary: [String: Any]) -> [String: JSONValue]? {
+    public static func members(of dictionary: [String: Any]) -> [String: JSONValue]? {
         var members: [String: JSONValue] = [:]
         members.reserveCapacity(dictionary.count)
         for (key, item) in dictionary {
