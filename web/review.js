@@ -1,7 +1,7 @@
 // The shared review: the practitioner's screen (live, stream 2) or one clip played on both sides in
 // step. The clip's file goes to the family as stream-2 frames of CLIP_PIECE bytes (the first flagged
 // init segment, the last end of stream); play, pause and seek travel as `signal` messages:
-// {"type":"signal","review":"screen"|"clip"|"play"|"pause"|"seek"|"end","t":seconds}.
+// {"type":"signal","review":"screen"|"clip"|"play"|"pause"|"seek"|"end","t":seconds,"playing":bool}.
 import { encodeFrame, FLAG_INIT, FLAG_END, STREAM_SCREEN, signal } from "./protocol.js";
 
 /** Family side: shows what the practitioner shares and follows their play, pause and seek. */
@@ -32,7 +32,11 @@ export class ReviewFollower {
       case "play":
       case "pause":
       case "seek":
-        this.wanted = { playing: message.review === "play" || (message.review === "seek" && !video.paused),
+        // The leader says whether its player runs. Without that (a page from before it did), a seek
+        // keeps what was last asked for: this player may not have started yet (the clip still
+        // arriving), and taking its own state turned "play, then seek" into a pause.
+        this.wanted = { playing: typeof message.playing === "boolean" ? message.playing
+                          : message.review === "play" || (message.review === "seek" && (this.wanted?.playing ?? !video.paused)),
                         t: Number(message.t) || 0 };
         if (!this.player.onready && this.player.sourceBuffer && video.readyState > 0) this.apply(); // else once loaded
         break;
@@ -80,7 +84,7 @@ export class ReviewLeader {
     this.clip = { clipId, bytes };
     this.sendClip();
     this.video = video;
-    const send = (review) => () => this.connection.send(signal({ review, t: video.currentTime }));
+    const send = (review) => () => this.connection.send(signal({ review, t: video.currentTime, playing: !video.paused }));
     this.handlers = [["play", send("play")], ["pause", send("pause")], ["seeked", send("seek")]];
     for (const [event, handler] of this.handlers) video.addEventListener(event, handler);
   }
@@ -92,7 +96,7 @@ export class ReviewLeader {
   showClipAgain() {
     if (!this.video || !this.clip) return;
     this.sendClip();
-    this.connection.send(signal({ review: this.video.paused ? "pause" : "play", t: this.video.currentTime }));
+    this.connection.send(signal({ review: this.video.paused ? "pause" : "play", t: this.video.currentTime, playing: !this.video.paused }));
   }
 
   /** Sends the clip's signal and its bytes in pieces; a later sendClip (or stopMirroring) ends it. */

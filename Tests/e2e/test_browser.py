@@ -14,7 +14,7 @@ import pytest
 from contrast import low_contrast
 from webpages import (check_recording, check_started_at_next_keyframe, join_as_family, make_clip_from_mark, mark_on_screen,
                       open_session, start_recording_after_keyframe, stop_recording_after_mark, unlabelled_controls,
-                      video_playing, wait_for_live_video, withdraw_and_check_deleted)
+                      video_played, video_playing, wait_for_live_video, withdraw_and_check_deleted)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -67,7 +67,7 @@ def test_family_and_practitioner_pages_end_to_end(relay, chromium, shots, tmp_pa
     fam.wait("!document.getElementById('shared-box').hidden && document.getElementById('shared-screen').readyState >= 1",
              15, "the clip on the family's page")
     prac.js("document.getElementById('review-video').play().then(() => true)")
-    fam.wait(video_playing("#shared-screen", 0.3), 15, "the clip to play on the family's page")
+    fam.wait(video_played("#shared-screen", 0.3), 15, "the clip to play on the family's page")
     # A clip keeps the recording's timestamps: its timeline starts where it was cut, not at 0. The
     # family must end up paused where the practitioner's player is (a seek the browser cannot make
     # exactly lands elsewhere on both sides alike).
@@ -116,3 +116,42 @@ def test_family_and_practitioner_pages_end_to_end(relay, chromium, shots, tmp_pa
 
     problems = [p for p in chromium.console_problems() if "favicon" not in p]
     assert not problems, f"console errors: {problems}"
+
+
+# The family's ReviewFollower (web/review.js), run in Chromium as the page loads it, with a stand-in
+# <video> and player: the practitioner's signals, then the moment the whole clip is appended.
+FOLLOWER_AFTER_READY = """(async () => {
+  const { ReviewFollower } = await import('/app/review.js');
+  const run = (messages) => {
+    const video = { paused: true, currentTime: 0, readyState: 1,
+                    play() { this.paused = false; return Promise.resolve(); }, pause() { this.paused = true; } };
+    const player = { onready: null, sourceBuffer: {}, startTime: 5, live: false };
+    const follower = new ReviewFollower(video, player);
+    follower.signal({ type: 'signal', review: 'clip' }, () => {});
+    for (const m of messages) follower.signal({ type: 'signal', ...m }, () => {});
+    if (player.onready) player.onready();  // the whole clip is appended now
+    return { playing: !video.paused, t: video.currentTime };
+  };
+  return {
+    playThenSeek: run([{ review: 'play', t: 5, playing: true }, { review: 'seek', t: 5.5, playing: true }]),
+    playThenSeekFromAnOlderPage: run([{ review: 'play', t: 5 }, { review: 'seek', t: 5.5 }]),
+    playThenPause: run([{ review: 'play', t: 5, playing: true }, { review: 'pause', t: 5.2, playing: false }]),
+    seekWhilePaused: run([{ review: 'seek', t: 6, playing: false }]),
+  };
+})()"""
+
+
+def test_the_familys_player_follows_what_came_before_the_clip_was_ready(relay, chromium):
+    """The practitioner may play and then seek before the family's page has appended the whole clip
+    (a slow phone, a busy machine): once it has, the family's player plays from the seek. It stayed
+    paused: the seek took the family's own player, not started yet, for the practitioner's. Signals
+    from a page before `playing` was sent still work."""
+    page = chromium.new_page("family")
+    page.navigate(relay.base_url + "/join")
+    got = page.js(FOLLOWER_AFTER_READY)
+    assert got == {
+        "playThenSeek": {"playing": True, "t": 5.5},
+        "playThenSeekFromAnOlderPage": {"playing": True, "t": 5.5},
+        "playThenPause": {"playing": False, "t": 5.2},
+        "seekWhilePaused": {"playing": False, "t": 6},
+    }, got
