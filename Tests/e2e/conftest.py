@@ -35,6 +35,39 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "timeout(seconds): per-test watchdog (default 180 s)")
 
 
+RELAY_LOG_LINES_ON_FAILURE = 80
+
+
+def _shared_relays(item) -> list[Relay]:
+    return [v for v in getattr(item, "funcargs", {}).values() if isinstance(v, Relay)]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Notes where each shared server's log stands as the test starts (for `pytest_runtest_makereport`)."""
+    item.relay_log_from = {p: p.stat().st_size for r in _shared_relays(item) for p in (r.out_path, r.err_path) if p.exists()}
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report shows what the shared server logged during it: a failure on a slow CI
+    machine can then be understood from its output alone."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for r in _shared_relays(item):
+            for path in (r.out_path, r.err_path):
+                if not path.exists():
+                    continue
+                with path.open("rb") as f:
+                    f.seek(getattr(item, "relay_log_from", {}).get(path, 0))
+                    lines = f.read().decode("utf-8", "replace").splitlines()
+                if lines:
+                    report.sections.append((f"{path.parent.name}/{path.name} during the test (last {RELAY_LOG_LINES_ON_FAILURE} lines)",
+                                            "\n".join(lines[-RELAY_LOG_LINES_ON_FAILURE:])))
+    return report
+
+
 @pytest.fixture(autouse=True)
 def _watchdog(request):
     """Fails a test that hangs, in case some wait lacked a deadline."""

@@ -27,8 +27,8 @@ import pytest
 from tcpforward import TCPForwarder
 from vrtest import wait_until
 from webpages import (KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, join_as_family, live_video_state, make_clip_from_mark,
-                      mark_on_screen, open_session, remember_live_stream, stop_recording_after_mark, video_playing,
-                      wait_for_live_video, wait_for_status, watch_status)
+                      mark_on_screen, open_session, remember_live_stream, stop_recording_after_mark, video_played,
+                      video_playing, wait_for_live_video, wait_for_status, watch_status)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -90,7 +90,10 @@ def start_session(relay, chromium, forwarders, family_browser=None, practitioner
 def start_recording(prac, fam) -> str:
     """The practitioner starts recording; the family's indicator comes on; returns the recording id."""
     prac.click("#record-toggle")
-    fam.wait("document.getElementById('recording-status').className === 'recording-on'", 10, "the family's recording indicator")
+    try:
+        fam.wait("document.getElementById('recording-status').className === 'recording-on'", 10, "the family's recording indicator")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\npractitioner's page: {prac.text('#recording-status')!r}, family's page: {fam.text('#connection-status')!r}") from None
     try:
         prac.wait("window.__vigrelay.live.recordingStartMs !== null", 15, "the recording's first keyframe on the practitioner's page")
     except AssertionError as e:
@@ -473,7 +476,7 @@ def test_a_clip_reaches_a_family_on_a_slow_link(relay, chromium, forwarders, tmp
     assert to_fam.accepted == accepted and not any(FAMILY_DROPPED in t for t in statuses), \
         (statuses, "the family's page reconnected while the clip came")
     prac.js("document.getElementById('review-video').play().then(() => true)")
-    fam.wait(video_playing("#shared-screen", 0.3), 15, "the clip to play on the family's page")
+    fam.wait(video_played("#shared-screen", 0.3), 15, "the clip to play on the family's page")
     to_fam.throttle(None)
     found = [p for p in call.problems() if "favicon" not in p]
     assert not found, f"console errors: {found}"

@@ -19,7 +19,7 @@ import pytest
 from contrast import low_contrast
 from webpages import (check_recording, check_started_promptly, join_as_family, make_clip_from_mark, mark_on_screen,
                       open_session, start_recording_after_keyframe, stop_recording_after_mark, join_with_keyboard, unlabelled_controls,
-                      video_playing, video_state, wait_for_live_video, withdraw_and_check_deleted)
+                      video_played, video_playing, video_state, wait_for_live_video, withdraw_and_check_deleted)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -58,7 +58,7 @@ def test_family_in_firefox_practitioner_in_chromium(relay, firefox, chromium, sh
              15, "the clip on the family's page")
     prac.js("document.getElementById('review-video').play().then(() => true)")
     try:
-        fam.wait(video_playing("#shared-screen", 0.3), 15, "the clip to play on the family's page")
+        fam.wait(video_played("#shared-screen", 0.3), 15, "the clip to play on the family's page")
     except AssertionError as e:
         raise AssertionError(f"{e}\nfamily: {video_state(fam, '#shared-screen')}; practitioner: {video_state(prac, '#review-video')}; "
                              f"console: {problems()}") from None

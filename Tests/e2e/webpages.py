@@ -124,6 +124,15 @@ def video_playing(selector: str, min_time: float = 0.5) -> str:
             f"return v && v.videoWidth > 0 && v.currentTime > {min_time} && !v.paused; }})()")
 
 
+def video_played(selector: str, seconds: float = 0.3) -> str:
+    """A condition: the <video> shows pictures and has played `seconds` of media (its `played`
+    ranges). For a clip, which may play to its end between two polls on a slow machine: that it
+    played is what counts, not that it still is."""
+    return (f"(() => {{ const v = document.querySelector('{selector}'); if (!v || v.videoWidth === 0) return false; "
+            f"let s = 0; for (let i = 0; i < v.played.length; i++) s += v.played.end(i) - v.played.start(i); "
+            f"return s >= {seconds}; }})()")
+
+
 def live_video_state(page) -> dict:
     """What the practitioner's live player is doing, for a failure message."""
     return page.js("(() => { const v = document.getElementById('live-video'); const p = window.__vigrelay.live; "
