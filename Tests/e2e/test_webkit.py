@@ -7,8 +7,9 @@ Extensions, but on Debian bookworm its MediaRecorder records nothing: it offers 
 which needs GStreamer's isofmp4mux (gst-plugins-rs, not in bookworm; WebM recording needs
 GStreamer 1.24.9), and every chunk comes out empty. So the family's page in these tests is
 Chromium made to behave as Safari does when it picks a recording type (SAFARI_RECORDING below;
-it records the picture only, as said there): that runs the fragmented MP4 path of sender.js, the relay (recording; late joiners and recordings
-start at frames the sender flags as keyframes, since the relay does not parse MP4) and player.js.
+it records the picture only, as said there): that runs the fragmented MP4 path of sender.js, the
+relay (recording; late joiners and recordings start at frames the sender flags as keyframes, since
+the relay does not parse MP4) and player.js.
 
 1. Family in Chromium recording MP4 as Safari does, practitioner in Chromium: consent, the camera
    live and smooth (MSE, MP4), also for a practitioner who joins while it streams (the relay
@@ -36,18 +37,17 @@ pytestmark = pytest.mark.timeout(240)
 
 # Imitates Safari's choice of recording type in Chromium, before the page's scripts run: no WebM
 # (MediaRecorder.isTypeSupported says no to every webm type, as Safari before 18.4 does), so the
-# family's page records fragmented MP4. Safari's MP4 holds H.264 (and AAC, which Chromium cannot
-# encode): a recorder asked for plain video/mp4 gets H.264 with Opus, the nearest Chromium records.
-# Chromium records the camera's picture only: it writes Opus into MP4 (Safari writes AAC, which this
-# Chromium cannot), and its own MSE then played that now and then from the keyframes alone, 1-3
-# frames a second while 20 arrived (6 of 13 runs; 0 of 7 without the sound): a Chromium matter,
-# which made the live checks fail by chance.
+# family's page records fragmented MP4. Safari's MP4 holds H.264 and AAC; Chromium cannot encode
+# AAC, so a recorder asked for plain video/mp4 records H.264 of the camera's picture only. (With its
+# sound as Opus in MP4, Chromium's own MSE played the stream now and then from its keyframes alone,
+# 1-3 frames a second while 20 arrived: 6 of 13 runs, 0 of 7 without the sound. A Chromium matter,
+# which failed the live checks by chance.)
 SAFARI_RECORDING = """(() => {
   const Native = window.MediaRecorder;
   class SafariLikeRecorder extends Native {
     constructor(stream, options = {}) {
-      const mimeType = options.mimeType === "video/mp4" ? "video/mp4;codecs=avc1" : options.mimeType;
-      super(options.mimeType === "video/mp4" ? new MediaStream(stream.getVideoTracks()) : stream, { ...options, mimeType });
+      const mp4 = options.mimeType === "video/mp4";
+      super(mp4 ? new MediaStream(stream.getVideoTracks()) : stream, mp4 ? { ...options, mimeType: "video/mp4;codecs=avc1" } : options);
     }
     static isTypeSupported(type) { return !/webm/i.test(type) && Native.isTypeSupported(type); }
   }
