@@ -11,7 +11,8 @@ public struct RecordingChunk: Sendable, Equatable {
     }
 
     public var recordingID: String
-    public var bytes: [UInt8]
+    /// A slice of the camera message itself (no copy: the live viewers hold the same buffer).
+    public var bytes: ArraySlice<UInt8>
     /// The frame header's media time and sequence of the frame these bytes came from.
     public var mediaTimeUs: UInt64
     public var sequence: UInt32
@@ -164,7 +165,7 @@ public struct RecordingTap: Sendable {
                 rec.streamBase = key.offset
                 rec.fileBase = Int64(initBytes.count)
                 rec.timeBaseMs = key.timestampMs
-                var initChunk = RecordingChunk(recordingID: rec.id, bytes: initBytes, mediaTimeUs: header.mediaTimeMicros,
+                var initChunk = RecordingChunk(recordingID: rec.id, bytes: initBytes[...], mediaTimeUs: header.mediaTimeMicros,
                                                sequence: header.sequence, flags: MediaFrameFlags.initSegment.rawValue, clusters: [], newPart: true)
                 initChunk.completeEnd = .init(offsetInChunk: Int64(initBytes.count), lastBlockMs: nil)
                 chunks.append(initChunk)
@@ -183,7 +184,7 @@ public struct RecordingTap: Sendable {
                 rec.newPart = false
                 rec.streamBase = start
                 rec.fileBase = Int64(initBytes.count)
-                chunks.append(RecordingChunk(recordingID: rec.id, bytes: initBytes, mediaTimeUs: header.mediaTimeMicros,
+                chunks.append(RecordingChunk(recordingID: rec.id, bytes: initBytes[...], mediaTimeUs: header.mediaTimeMicros,
                                              sequence: header.sequence, flags: MediaFrameFlags.initSegment.rawValue, clusters: [], newPart: true))
             } else {
                 active = rec
@@ -236,7 +237,7 @@ public struct RecordingTap: Sendable {
                 break
             }
         }
-        var out = RecordingChunk(recordingID: rec.id, bytes: Array(bytes), mediaTimeUs: header.mediaTimeMicros,
+        var out = RecordingChunk(recordingID: rec.id, bytes: bytes, mediaTimeUs: header.mediaTimeMicros,
                                  sequence: header.sequence, flags: header.flags.rawValue, clusters: marks, newPart: rec.newPart)
         out.lastBlockMs = lastBlockMs
         out.completeEnd = completeEnd(rec, streamStart: streamStart, scanned: scanned)

@@ -64,7 +64,7 @@ final class DirectAppendFile {
 
     /// Adds `bytes` at the end; writes the buffer out each time it fills. On a thrown error the
     /// bytes may be partly buffered: fail the recording.
-    func append(_ bytes: [UInt8]) throws {
+    func append(_ bytes: ArraySlice<UInt8>) throws {
         guard fd >= 0 else { throw StorageError.writeFailed(path: path, reason: "file already closed") }
         try bytes.withUnsafeBytes { source in
             var done = 0

@@ -113,7 +113,7 @@ public final class RecordingFile {
     /// `completeEnd` says where the part may end once the payload is written (relative to its first
     /// byte, at most its length, negative when in an earlier payload) and the latest block's time
     /// then; nil: after the payload's last byte.
-    public func append(payload: [UInt8], mediaTimeUs: UInt64, sequence: UInt32, flags: UInt8,
+    public func append(payload: ArraySlice<UInt8>, mediaTimeUs: UInt64, sequence: UInt32, flags: UInt8,
                        clusters: [(offsetInPayload: Int, timeMs: Int64, keyframe: Bool)],
                        newPart: Bool, lastBlockMs: Int64? = nil,
                        completeEnd: (offsetInPayload: Int64, lastBlockMs: Int64?)? = nil, at now: Date = Date()) throws {

@@ -18,7 +18,7 @@ struct DirectAppendFileTests {
         var expected: [UInt8] = []
         for i in 0..<5 {
             let piece = Self.pattern(pieceSize + i, seed: i)
-            try file.append(piece)
+            try file.append(piece[...])
             expected += piece
             if i == 2 {
                 try file.sync()
@@ -40,7 +40,7 @@ struct DirectAppendFileTests {
         let path = tmp.path + "/part.webm"
         let file = try DirectAppendFile(path: path)
         let bytes = Self.pattern(DirectAppendFile.bufferBytes + 10, seed: 3)
-        try file.append(bytes)
+        try file.append(bytes[...])
         #expect(fileBytes(path) == Array(bytes.prefix(DirectAppendFile.bufferBytes)), "one whole buffer out, the rest held")
     }
 
@@ -49,7 +49,7 @@ struct DirectAppendFileTests {
         let path = tmp.path + "/part.webm"
         let file = try DirectAppendFile(path: path)
         let bytes = Self.pattern(5000, seed: 1)
-        try file.append(bytes)
+        try file.append(bytes[...])
         #expect(fileBytes(path).isEmpty)
         file.close()
         #expect(fileBytes(path) == bytes)
@@ -64,13 +64,13 @@ struct DirectAppendFileTests {
         let path = tmp.path + "/part.webm"
         let file = try DirectAppendFile(path: path)
         let first = Self.pattern(written, seed: 5)
-        try file.append(first)
+        try file.append(first[...])
         try file.sync()
         try file.truncate(to: Int64(cut))
         #expect(file.size == Int64(cut))
         #expect(fileBytes(path).count <= written)
         let more = Self.pattern(7000, seed: 6)
-        try file.append(more)
+        try file.append(more[...])
         try file.sync()
         #expect(fileBytes(path) == Array(first.prefix(cut)) + more)
     }
@@ -79,7 +79,7 @@ struct DirectAppendFileTests {
         let tmp = try TempDirectory()
         let path = tmp.path + "/part.webm"
         let file = try DirectAppendFile(path: path)
-        try file.append(Self.pattern(6000, seed: 2))
+        try file.append(Self.pattern(6000, seed: 2)[...])
         try file.truncate(to: 4000)
         try file.append([1, 2, 3])
         try file.sync()

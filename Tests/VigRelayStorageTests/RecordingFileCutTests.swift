@@ -16,7 +16,7 @@ struct RecordingFileCutTests {
     /// Appends a payload of `count` bytes (filled with `fill`) whose part may end `completeEnd` into it.
     func append(_ file: RecordingFile, _ payload: [UInt8], seq: UInt32, clusters: [(Int, Int64, Bool)] = [],
                 newPart: Bool = false, lastBlockMs: Int64? = nil, completeEnd: (Int64, Int64?)?) throws {
-        try file.append(payload: payload, mediaTimeUs: UInt64(seq) * 100_000, sequence: seq, flags: newPart ? 1 : 0,
+        try file.append(payload: payload[...], mediaTimeUs: UInt64(seq) * 100_000, sequence: seq, flags: newPart ? 1 : 0,
                         clusters: clusters.map { (offsetInPayload: $0.0, timeMs: $0.1, keyframe: $0.2) }, newPart: newPart,
                         lastBlockMs: lastBlockMs, completeEnd: completeEnd.map { (offsetInPayload: $0.0, lastBlockMs: $0.1) })
     }
@@ -88,7 +88,7 @@ struct RecordingFileCutTests {
         try append(file, [UInt8](repeating: 2, count: 10), seq: 1, lastBlockMs: 2000, completeEnd: (4, 1500))
         // The family's connection dropped mid-block; it comes back 10 s later with a new stream.
         let back = Fixture.t0.addingTimeInterval(10)
-        try file.append(payload: Fixture.webmStart, mediaTimeUs: 0, sequence: 0, flags: 1, clusters: [], newPart: true,
+        try file.append(payload: Fixture.webmStart[...], mediaTimeUs: 0, sequence: 0, flags: 1, clusters: [], newPart: true,
                         completeEnd: (offsetInPayload: 9, lastBlockMs: nil), at: back)
         #expect(file.manifest.parts[0].bytes == 24 && file.manifest.parts[0].durationMs == 1500,
                 "part 1 was cut when part 2 opened: \(file.manifest.parts)")
@@ -116,7 +116,7 @@ struct RecordingFileCutTests {
         try append(file, a, seq: 0, clusters: [(9, 0, true)], newPart: true, completeEnd: (20, nil))
         try append(file, [UInt8](repeating: 2, count: 10), seq: 1, completeEnd: (0, nil))
         // Part 1 is cut back to 20 bytes when part 2 opens: 10 more fit.
-        try file.append(payload: Fixture.webmStart + [0], mediaTimeUs: 0, sequence: 0, flags: 1, clusters: [], newPart: true,
+        try file.append(payload: (Fixture.webmStart + [0])[...], mediaTimeUs: 0, sequence: 0, flags: 1, clusters: [], newPart: true,
                         completeEnd: (offsetInPayload: 10, lastBlockMs: nil))
         #expect(file.manifest.bytes == 30)
         _ = try file.finish(at: Fixture.t0)

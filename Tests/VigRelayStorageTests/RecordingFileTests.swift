@@ -32,10 +32,10 @@ struct RecordingFileTests {
         let a = Fixture.webmStart + [1, 2, 3]
         let b: [UInt8] = [10, 11, 12, 13, 14]
         let c: [UInt8] = [20, 21, 22, 23]
-        try file.append(payload: a, mediaTimeUs: 0, sequence: 0, flags: 3, clusters: [(offsetInPayload: 9, timeMs: 0, keyframe: true)], newPart: true)
-        try file.append(payload: b, mediaTimeUs: 250_000, sequence: 1, flags: 0, clusters: [], newPart: false)
+        try file.append(payload: a[...], mediaTimeUs: 0, sequence: 0, flags: 3, clusters: [(offsetInPayload: 9, timeMs: 0, keyframe: true)], newPart: true)
+        try file.append(payload: b[...], mediaTimeUs: 250_000, sequence: 1, flags: 0, clusters: [], newPart: false)
         // A cluster that began in the previous payload (reported late by the scanner), and one in this.
-        try file.append(payload: c, mediaTimeUs: 500_000, sequence: 2, flags: 2,
+        try file.append(payload: c[...], mediaTimeUs: 500_000, sequence: 2, flags: 2,
                         clusters: [(offsetInPayload: -2, timeMs: 500, keyframe: false), (offsetInPayload: 1, timeMs: 1000, keyframe: true)],
                         newPart: false)
         #expect(file.manifest.parts == [.init(number: 1, file: "\(rid).webm", bytes: 21, frames: 3, startMs: 0, durationMs: 1000)])
@@ -65,7 +65,7 @@ struct RecordingFileTests {
     @Test func aWebMPartLastsUntilItsLatestBlock() throws {
         let tmp = try TempDirectory()
         let file = try open(tmp)
-        try file.append(payload: Fixture.webmStart, mediaTimeUs: 0, sequence: 0, flags: 1, clusters: [(0, 0, true)],
+        try file.append(payload: Fixture.webmStart[...], mediaTimeUs: 0, sequence: 0, flags: 1, clusters: [(0, 0, true)],
                         newPart: true, lastBlockMs: 40)
         try file.append(payload: [1, 2, 3], mediaTimeUs: 0, sequence: 1, flags: 0, clusters: [(0, 1000, true)],
                         newPart: false, lastBlockMs: 1960)
@@ -110,12 +110,12 @@ struct RecordingFileTests {
     @Test func restartedStreamsBecomeNewPartsWithAGapLine() throws {
         let tmp = try TempDirectory()
         let file = try open(tmp)
-        try file.append(payload: Fixture.webmStart, mediaTimeUs: 0, sequence: 0, flags: 1,
+        try file.append(payload: Fixture.webmStart[...], mediaTimeUs: 0, sequence: 0, flags: 1,
                         clusters: [(offsetInPayload: 4, timeMs: 0, keyframe: true)], newPart: true, at: Fixture.t0)
         try file.append(payload: [1, 2, 3], mediaTimeUs: 0, sequence: 1, flags: 0,
                         clusters: [(offsetInPayload: 0, timeMs: 3000, keyframe: true)], newPart: false, at: Fixture.t0)
         let back = Fixture.t0.addingTimeInterval(10)
-        try file.append(payload: Fixture.mp4Start, mediaTimeUs: 0, sequence: 0, flags: 1, clusters: [], newPart: true, at: back)
+        try file.append(payload: Fixture.mp4Start[...], mediaTimeUs: 0, sequence: 0, flags: 1, clusters: [], newPart: true, at: back)
         try file.append(payload: [9], mediaTimeUs: 1_500_000, sequence: 1, flags: 0, clusters: [], newPart: false, at: back)
         let later = Fixture.t0.addingTimeInterval(11)
         try file.append(Fixture.otherStart, timeUs: 0, newPart: true, at: later)

@@ -86,7 +86,7 @@ struct RecordingReaderClipTests {
         // The fixture's bytes, indexed as if its second keyframe cluster came 70 s in.
         let webm = try Fixture.webmFixture()
         let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
-        try file.append(payload: webm, mediaTimeUs: 0, sequence: 0, flags: 1,
+        try file.append(payload: webm[...], mediaTimeUs: 0, sequence: 0, flags: 1,
                         clusters: [(409, 0, true), (3794, 70_000, true)], newPart: true)
         #expect(try file.finish(at: Fixture.t0).durationMs == 70_000)
         let reader = RecordingReader(dataDir: tmp.path)

@@ -79,7 +79,7 @@ extension RecordingFile {
     /// Appends a payload without cluster positions.
     func append(_ payload: [UInt8], timeUs: UInt64 = 0, sequence: UInt32 = 0, flags: UInt8 = 0,
                 newPart: Bool = false, at time: Date = Fixture.t0) throws {
-        try append(payload: payload, mediaTimeUs: timeUs, sequence: sequence, flags: flags, clusters: [],
+        try append(payload: payload[...], mediaTimeUs: timeUs, sequence: sequence, flags: flags, clusters: [],
                    newPart: newPart, at: time)
     }
 
@@ -99,7 +99,7 @@ extension RecordingFile {
                 found.append(c.offset)
                 return (Int(c.offset - base), c.timestampMs, c.keyframe)
             }
-            try append(payload: payload, mediaTimeUs: UInt64(sequence) * 100_000, sequence: sequence,
+            try append(payload: payload[...], mediaTimeUs: UInt64(sequence) * 100_000, sequence: sequence,
                        flags: sequence == 0 ? 1 : 0, clusters: clusters, newPart: newPart && sequence == 0, at: time)
             sequence += 1
             start += payload.count
