@@ -516,7 +516,8 @@ def scenario5(w: Work, summary: list) -> list[str]:
             "over TLS to a socat in the middle, which decrypts them and encrypts them again towards a socat receiver "
             "(64 KiB reads and writes, OpenSSL's defaults on both hops). MB/s is from starting the sender to the receiver's "
             "end of stream; the middle's CPU is its user + system time (wait4). The run with the median throughput "
-            "of several is shown.", ""]
+            "of several is shown. It runs right after scenario 1 (recording off), so that the two meet this machine, "
+            "whose speed changes over minutes, in the same state.", ""]
     out += w.command_block("s5")
     if p is None:
         out += ["", f"No report (exit {w.text('s5', 'rc') or '?'}): {w.text('s5', 'err')[-300:]}", ""]

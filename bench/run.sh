@@ -14,7 +14,8 @@
 #      p99 < 50 ms and the load generator not saturated: pairs, server CPU share, sessions per core
 #   4. 5,000 idle connections (load --idle): time to connect all, server RSS per connection
 #   5. scenario 1's shape over a plain TLS byte pipe (socat sender -> socat middle -> socat receiver)
-#      as the physical reference; vigrelay's throughput and CPU per GB as a ratio of it
+#      as the physical reference; vigrelay's throughput and CPU per GB as a ratio of it (run right
+#      after scenario 1, so both meet the machine in the same state)
 # Each run is bounded in time. bench/report.py turns the JSON reports into the markdown.
 #
 # Options:
@@ -238,6 +239,20 @@ log "scenario 1: one pair, 64 KiB frames, as fast as possible, ${seconds} s"
 start_server s1
 run_load s1 $((seconds + 90)) "${s1[@]}"
 stop_server
+
+# --- 5. the physical reference: a plain TLS byte pipe ----------------------------------------------
+# Right after scenario 1 (recording off), which it is compared with: this machine's speed changes
+# over minutes, and the two should meet it in the same state.
+log "scenario 5: plain TLS pipe through socat, $pipe_runs x $pipe_mb MB"
+pipe=(python3 bench/tls_pipe.py --cert "$certs/server.crt" --key "$certs/server.key" --ca "$certs/ca.crt"
+      --megabytes "$pipe_mb" --runs "$pipe_runs" --report "$work/s5.json")
+show_cmd "${pipe[@]}" > "$work/s5.cmd"
+cut -d' ' -f1-3 /proc/loadavg > "$work/s5.loadavg"
+rc=0
+timeout --kill-after=10 $((pipe_runs * 150 + 30)) "${pipe[@]}" > "$work/s5.out" 2> "$work/s5.err" || rc=$?
+echo "$rc" > "$work/s5.rc"
+[[ $rc -eq 0 ]] || log "scenario 5: the TLS pipe failed ($rc): $(tail -3 "$work/s5.err")"
+
 log "scenario 1 with --record"
 start_server s1-record
 run_load s1-record $((seconds + 90)) "${s1[@]}" --record
@@ -366,17 +381,6 @@ if [[ $profile -eq 1 ]]; then
     profile_finish s4-profile
     stop_server
 fi
-
-# --- 5. the physical reference: a plain TLS byte pipe ----------------------------------------------
-log "scenario 5: plain TLS pipe through socat, $pipe_runs x $pipe_mb MB"
-pipe=(python3 bench/tls_pipe.py --cert "$certs/server.crt" --key "$certs/server.key" --ca "$certs/ca.crt"
-      --megabytes "$pipe_mb" --runs "$pipe_runs" --report "$work/s5.json")
-show_cmd "${pipe[@]}" > "$work/s5.cmd"
-cut -d' ' -f1-3 /proc/loadavg > "$work/s5.loadavg"
-rc=0
-timeout --kill-after=10 $((pipe_runs * 150 + 30)) "${pipe[@]}" > "$work/s5.out" 2> "$work/s5.err" || rc=$?
-echo "$rc" > "$work/s5.rc"
-[[ $rc -eq 0 ]] || log "scenario 5: the TLS pipe failed ($rc): $(tail -3 "$work/s5.err")"
 
 # --- the report ----------------------------------------------------------------------------------
 echo "finished=$(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$work/run.env"
