@@ -95,7 +95,9 @@ def first_fragment_ms(mp4: bytes) -> int:
                 if handler == b"vide":
                     tfdt = parts["tfdt"]
                     time = int.from_bytes(mp4[tfdt + 4:][:8 if mp4[tfdt] == 1 else 4], "big")
-                    return round(time * 1000 / timescale)
+                    # Half up, as the pages and the relay round (Python's round() goes to even:
+                    # 9154.5 ms would be 9154 here and 9155 on the page).
+                    return (time * 1000 + timescale // 2) // timescale
     raise AssertionError("no video fragment in the MP4 file")
 
 
@@ -323,7 +325,9 @@ def check_recording(relay, prac, auth: dict, session_id: str, on_screen: int, pa
     # The practitioner's page found where the recording starts in the live stream (marks are placed
     # from the picture on screen): the same keyframe cluster (MP4: fragment) the relay started the file at.
     first_ms = first_fragment_ms(media.body) if path.suffix == ".mp4" else first_cluster_ms(media.body)
-    assert prac.js("window.__vigrelay.live.recordingStartMs") == first_ms
+    page_ms = prac.js("window.__vigrelay.live.recordingStartMs")
+    assert page_ms == first_ms, \
+        f"the page placed the recording's start at {page_ms} ms of the camera's stream; the file starts at {first_ms} ms"
     errors = ffmpeg_errors(path, KNOWN_LIVE_RECORDING_NOTES)
     assert errors == "", f"ffmpeg on {path}: {errors}"
     return summary
