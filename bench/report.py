@@ -483,20 +483,24 @@ def scenario4(w: Work, summary: list) -> list[str]:
         ok_rss = rss is not None and rss <= RSS_PER_CONNECTION_BYTES
         errors = {**r["errors"]["relay"], **r["errors"]["client"]}
         out += ["", "| connections welcomed | time to connect all | creating the sessions first | connect p50 / p99 | welcome p50 / p99 | "
-                "server RSS per connection | server RSS before sessions / start / peak | failed pairs |",
-                "|---|---|---|---|---|---|---|---|",
+                "server RSS per connection | server RSS before sessions / start / peak | CPU-s: relay / load generator | "
+                "failed pairs |",
+                "|---|---|---|---|---|---|---|---|---|",
                 f"| {idle.get('connectionsWelcomed')} of {idle.get('connectionsRequested')} | "
                 f"{fmt(t, 2, ' s') if t is not None else 'not all connected'} | {fmt(idle.get('createSeconds'), 2, ' s')} | "
                 f"{r['connectMs']['p50'] / 1000:.2f} / {r['connectMs']['p99'] / 1000:.2f} s | "
                 f"{r['welcomeMs']['p50'] / 1000:.2f} / {r['welcomeMs']['p99'] / 1000:.2f} s | "
                 f"{fmt(rss / 1000 if rss is not None else None, 1, ' KB')} | "
                 f"{fmt((idle.get('rssBeforeSessionsBytes') or 0) / 1e6, 1)} / {fmt(s.get('rssStartBytes', 0) / 1e6, 1)} / "
-                f"{fmt(s.get('rssPeakBytes', 0) / 1e6, 1)} MB | {r['pairs']['failed']}"
+                f"{fmt(s.get('rssPeakBytes', 0) / 1e6, 1)} MB | "
+                f"{fmt(s.get('cpuSeconds'), 2)} / {fmt((r.get('client') or {}).get('cpuSeconds'), 2)} | {r['pairs']['failed']}"
                 + (" (" + ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) + ")" if errors else "") + " |"]
         out += ["", f"Targets: all {2 * pairs:,} connections up in under {CONNECT_ALL_SECONDS:.0f} s: "
                 f"{fmt(t, 2, ' s') if t is not None else 'not all connected'}, {met(ok_time)}; at most "
                 f"{RSS_PER_CONNECTION_BYTES // 1000} KB server RSS per idle connection: {fmt(rss / 1000 if rss else None, 1, ' KB')}, "
-                f"{met(ok_rss)}. Creating the sessions is not part of the target and is reported apart."]
+                f"{met(ok_rss)}. Creating the sessions is not part of the target and is reported apart. The CPU-seconds "
+                "cover the whole run, sessions included; with the same binaries the work is the same in every run, so more "
+                "CPU-seconds for it mean a slower machine."]
     out += ["", f"- {w.started_under('s4')}", ""]
     idle = (r or {}).get("idle") or {}
     rss = ((r or {}).get("server") or {}).get("rssPerConnectionBytes")
