@@ -9,7 +9,8 @@
 
 The work directory holds, per scenario NAME: NAME.json (the `vigrelay-client load --report`, or
 tls_pipe.py's report for s5), NAME.cmd (the command as shown), NAME.rc (its exit status),
-NAME.loadavg (the machine's load average when it started), NAME.server.cmd, and with --profile
+NAME.loadavg (the machine's load average when it started), NAME.speed (what a CPU-second did just
+before it: GB of AES-128-GCM, `openssl speed`), NAME.server.cmd, and with --profile
 NAME.perf.txt (`perf report --sort dso,sym`); plus run.env (key=value) and machine.json.
 """
 
@@ -195,9 +196,17 @@ class Work:
         lines.append("```")
         return lines
 
+    def speed(self, name: str) -> float | None:
+        """GB of AES-128-GCM per CPU-second just before the run NAME (run.sh's machine_state)."""
+        try:
+            return float(self.text(name, "speed"))
+        except ValueError:
+            return None
+
     def started_under(self, name: str) -> str:
-        load = self.text(name, "loadavg")
-        return f"machine load average when it started: {load}" if load else ""
+        load, speed = self.text(name, "loadavg"), self.speed(name)
+        return ((f"machine load average when it started: {load}" if load else "")
+                + (f"; machine speed {speed:.2f}" if speed is not None else ""))
 
 
 def server_gb_per_cpu_s(r: dict | None) -> float | None:
@@ -244,9 +253,11 @@ def scenario1(w: Work, summary: list) -> list[str]:
             out.append(f"- {name}: {w.started_under(name)}")
     out.append("")
     summary.append(("1. one pair, 64 KiB, recording off", f"{fmt(plain, 3)} GB per server CPU-s "
-                    f"({fmt((w.report('s1') or {}).get('throughputMBps'), 1)} MB/s)", f">= {GB_PER_CPU_S_PLAIN}", met(ok_plain)))
+                    f"({fmt((w.report('s1') or {}).get('throughputMBps'), 1)} MB/s)", f">= {GB_PER_CPU_S_PLAIN}", met(ok_plain),
+                    w.speed("s1")))
     summary.append(("1. same, recording on", f"{fmt(rec, 3)} GB per server CPU-s "
-                    f"({fmt((w.report('s1-record') or {}).get('throughputMBps'), 1)} MB/s)", f">= {GB_PER_CPU_S_RECORDING}", met(ok_rec)))
+                    f"({fmt((w.report('s1-record') or {}).get('throughputMBps'), 1)} MB/s)", f">= {GB_PER_CPU_S_RECORDING}", met(ok_rec),
+                    w.speed("s1-record")))
     return out
 
 
@@ -265,17 +276,17 @@ def scenario2(w: Work, summary: list) -> list[str]:
     if not done:
         out += ["", f"No report (exit {w.text('s2', 'rc') or '?'})."]
     else:
-        out += ["", "| run | frames | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | send lag p99 ms | server CPU share | lost | load avg at start | result |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        out += ["", "| run | frames | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | send lag p99 ms | server CPU share | lost | load avg at start | machine speed | result |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for i, (name, r) in enumerate(runs, 1):
             if r is None:
-                out.append(f"| {i} | no report | | | | | | | | | | |")
+                out.append(f"| {i} | no report | | | | | | | | | | | |")
                 continue
             l, lag = r["latencyMs"], r["sendLagMs"]
             out.append(f"| {i}{' (counts)' if len(done) > 1 and name == headline[0] else ''} | {l['count']} | {l['p50']:.3f} | "
                        f"{l['p90']:.3f} | {l['p99']:.3f} | {l['p99.9']:.3f} | {l['max']:.3f} | {lag['p99']:.3f} | "
                        f"{fmt((r.get('server') or {}).get('cpuShare'), 3)} | {r['frames']['lost']} | {w.text(name, 'loadavg')} | "
-                       f"{'OK' if r['passed'] else 'FAILED'} |")
+                       f"{fmt(w.speed(name))} | {'OK' if r['passed'] else 'FAILED'} |")
         r = headline[1]
         l, lag = r["latencyMs"], r["sendLagMs"]
         ok = l["p99"] < LATENCY_P99_MS
@@ -286,7 +297,8 @@ def scenario2(w: Work, summary: list) -> list[str]:
     out += [""] + wake_floor(w) + latency_breakdown()
     l = headline[1]["latencyMs"] if headline else {}
     summary.append(("2. 10 pairs x 2.5 Mbit/s, one-way latency",
-                    f"p50 {fmt(l.get('p50'), 3)} ms, p99 {fmt(l.get('p99'), 3)} ms", f"p99 < {LATENCY_P99_MS:.0f} ms", met(ok)))
+                    f"p50 {fmt(l.get('p50'), 3)} ms, p99 {fmt(l.get('p99'), 3)} ms", f"p99 < {LATENCY_P99_MS:.0f} ms", met(ok),
+                    w.speed(headline[0]) if headline else None))
     return out
 
 
@@ -397,15 +409,15 @@ def scenario3(w: Work, summary: list) -> list[str]:
         cmd = w.text(first_name, "cmd")
         out.append(re.sub(rf"--pairs {first}\b", "--pairs PAIRS", cmd).replace(first_name, "s3-PAIRS"))
         out += ["```", "",
-                "| pairs | lost | p99 ms | send lag p99 ms | server CPU share (steady) | sessions per core | client CPU share (busiest lws thread) | recordings stopped | load avg at start | verdict |",
-                "|---|---|---|---|---|---|---|---|---|---|"]
+                "| pairs | lost | p99 ms | send lag p99 ms | server CPU share (steady) | sessions per core | client CPU share (busiest lws thread) | recordings stopped | load avg at start | machine speed | verdict |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
     best = None
     for n, t, name, r in steps:
         kind, problems = step_verdict(r)
         label = f"{n}" + (" (2nd try)" if t > 1 else "")
         verdict = {"carried": "carried", "failed": "not carried: ", "tester": "the load generator was late: "}[kind] + "; ".join(problems)
         if r is None:
-            out.append(f"| {label} | | | | | | | | {w.text(name, 'loadavg')} | {verdict} |")
+            out.append(f"| {label} | | | | | | | | {w.text(name, 'loadavg')} | {fmt(w.speed(name))} | {verdict} |")
             continue
         s, c = r.get("server") or {}, r.get("client") or {}
         share = s.get("steadyCpuShare") or s.get("cpuShare")
@@ -414,12 +426,12 @@ def scenario3(w: Work, summary: list) -> list[str]:
         rec = (r.get("recordings") or {}).get("stopped")
         out.append(f"| {label} | {r['frames']['lost']} | {r['latencyMs']['p99']:.2f} | {r['sendLagMs']['p99']:.2f} | "
                    f"{fmt(share, 3)} | {fmt(per_core, 0)} | {fmt(c.get('cpuShare'), 2)} ({busiest * 100:.0f}%) | {rec} | "
-                   f"{w.text(name, 'loadavg')} | {verdict} |")
+                   f"{w.text(name, 'loadavg')} | {fmt(w.speed(name))} | {verdict} |")
         if kind == "carried" and (best is None or n > best[0]):
-            best = (n, share, per_core)
+            best = (n, share, per_core, name)
     ok = None
     if best:
-        n, share, per_core = best
+        n, share, per_core, _ = best
         ok = per_core is not None and per_core >= SESSIONS_PER_CORE
         out += ["", f"Largest count carried: **{n} recorded pairs**, the server using {fmt(share, 3)} of one core: "
                 f"**{fmt(per_core, 0)} sessions per server core** (target at least {SESSIONS_PER_CORE}: {met(ok)})."]
@@ -455,7 +467,8 @@ def scenario3(w: Work, summary: list) -> list[str]:
     out.append("")
     summary.append(("3. recorded pairs at 2.5 Mbit/s", f"{best[0]} pairs, server CPU share {fmt(best[1], 3)}: "
                     f"{fmt(best[2], 0)} sessions per core" if best else "none carried",
-                    f">= {SESSIONS_PER_CORE} per core, zero loss, p99 < {SEARCH_P99_MS:.0f} ms", met(ok)))
+                    f">= {SESSIONS_PER_CORE} per core, zero loss, p99 < {SEARCH_P99_MS:.0f} ms", met(ok),
+                    w.speed(best[3]) if best else None))
     return out
 
 
@@ -507,9 +520,9 @@ def scenario4(w: Work, summary: list) -> list[str]:
     summary.append((f"4. {2 * pairs:,} idle connections: time to connect all",
                     fmt(idle.get("allWelcomedSeconds"), 2, " s") if idle.get("allWelcomedSeconds") is not None
                     else f"{idle.get('connectionsWelcomed', 0)} of {2 * pairs} connected",
-                    f"< {CONNECT_ALL_SECONDS:.0f} s", met(ok_time)))
+                    f"< {CONNECT_ALL_SECONDS:.0f} s", met(ok_time), w.speed("s4")))
     summary.append(("4. server RSS per idle connection", fmt(rss / 1000 if rss is not None else None, 1, " KB"),
-                    f"<= {RSS_PER_CONNECTION_BYTES // 1000} KB", met(ok_rss)))
+                    f"<= {RSS_PER_CONNECTION_BYTES // 1000} KB", met(ok_rss), w.speed("s4")))
     return out
 
 
@@ -525,7 +538,7 @@ def scenario5(w: Work, summary: list) -> list[str]:
     out += w.command_block("s5")
     if p is None:
         out += ["", f"No report (exit {w.text('s5', 'rc') or '?'}): {w.text('s5', 'err')[-300:]}", ""]
-        summary.append(("5. vigrelay / plain TLS pipe", "n/a", "(reference)", "n/a"))
+        summary.append(("5. vigrelay / plain TLS pipe", "n/a", "(reference)", "n/a", w.speed("s5")))
         return out
     out += ["", "The three processes, as run:", "```sh", p["commands"]["receiver"], p["commands"]["middle"], p["commands"]["sender"], "```",
             "", "| | MB/s | CPU-s per GB (server / middle) | GB per CPU-s |", "|---|---|---|---|",
@@ -546,7 +559,8 @@ def scenario5(w: Work, summary: list) -> list[str]:
                 "the relay, is the like-for-like comparison."]
     out += ["", f"- {w.started_under('s5')}", ""]
     summary.append(("5. vigrelay vs plain TLS pipe", f"throughput {fmt(ratio_mbps, 2)}x, CPU per GB {fmt(ratio_cost, 2)}x "
-                    f"(pipe: {p['throughputMBps']:.0f} MB/s, {p['middleCpuSecondsPerGB']:.3f} CPU-s/GB)", "(reference)", "-"))
+                    f"(pipe: {p['throughputMBps']:.0f} MB/s, {p['middleCpuSecondsPerGB']:.3f} CPU-s/GB)", "(reference)", "-",
+                    w.speed("s5")))
     return out
 
 
@@ -667,10 +681,24 @@ def syscalls_section(w: Work) -> list[str]:
     return out + [""]
 
 
+def machine_speed(w: Work) -> list[str]:
+    """What a CPU-second did before each run: this machine's speed changes within minutes."""
+    speeds = sorted(v for v in (w.speed(p.stem) for p in w.dir.glob("*.speed")) if v is not None)
+    if not speeds:
+        return []
+    return ["**Machine speed.** Before each run the script takes one second of `openssl speed -evp aes-128-gcm "
+            "-bytes 16384 -seconds 1`: the GB of AES-128-GCM one CPU-second did just then (`openssl speed` divides by its "
+            "own CPU time, so other work on the machine does not lower it; what lowers it is this virtual machine's "
+            "CPU-second doing less). The same work by the same binaries takes more CPU-seconds when it is lower, so "
+            "compare figures taken at similar speeds. It is a one-second sample of the state a run started in, not of "
+            f"the whole run. In this run it went from {speeds[0]:.2f} to {speeds[-1]:.2f} over {len(speeds)} runs "
+            f"(median {speeds[len(speeds) // 2]:.2f}).", ""]
+
+
 def write(work_dir: str, out_path: str) -> int:
     w = Work(Path(work_dir))
     m, env = w.machine, w.env
-    summary: list[tuple[str, str, str, str]] = []
+    summary: list[tuple[str, str, str, str, float | None]] = []
     body = scenario1(w, summary) + scenario2(w, summary) + scenario3(w, summary) + scenario4(w, summary) + scenario5(w, summary)
     minutes = int(env.get("elapsedSeconds", "0") or 0)
     lines = ["# vigrelay benchmarks", "",
@@ -697,9 +725,10 @@ def write(work_dir: str, out_path: str) -> int:
              "The server runs with `--log-level warning` (each scenario's exact server command is with its commands). "
              "`$WORK` is the run's work directory, `$TOKEN` a practitioner token from `vigrelay token practitioner --id bench "
              "--data-dir` of that server, `$SERVER_PID` its process id.", "",
+             ] + machine_speed(w) + [
              "## Summary", "",
-             "| scenario | measured | target | |", "|---|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in summary]
+             "| scenario | measured | target | | machine speed |", "|---|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} | {fmt(e)} |" for a, b, c, d, e in summary]
     lines += [""] + body + profile_section(w) + syscalls_section(w)
     Path(out_path).write_text("\n".join(lines).rstrip() + "\n")
     return 0

@@ -16,7 +16,9 @@
 #   5. scenario 1's shape over a plain TLS byte pipe (socat sender -> socat middle -> socat receiver)
 #      as the physical reference; vigrelay's throughput and CPU per GB as a ratio of it (run right
 #      after scenario 1, so both meet the machine in the same state)
-# Each run is bounded in time. bench/report.py turns the JSON reports into the markdown.
+# Before each run it samples the machine's load average and speed (one second of `openssl speed`: what a
+# CPU-second does just then). Each run is bounded in time. bench/report.py turns the JSON reports into
+# the markdown.
 #
 # Options:
 #   --quick               much shorter runs (about 2 minutes instead of 5 to 10)
@@ -201,15 +203,25 @@ show_cmd() {
     echo "${out% }"
 }
 
+# machine_state NAME: the machine as a run starts: NAME.loadavg (its load average) and NAME.speed,
+# how fast a CPU-second is just then: AES-128-GCM over 16 KiB blocks in GB per CPU-second (`openssl
+# speed` divides by its own CPU time, so other work on the machine does not lower it; what does is
+# this virtual machine's CPU-second doing less, which here changes within minutes). 1 s.
+machine_state() {
+    cut -d' ' -f1-3 /proc/loadavg > "$work/$1.loadavg"
+    { openssl speed -seconds 1 -bytes 16384 -evp aes-128-gcm 2>/dev/null || true; } |
+        awk '$1 == "AES-128-GCM" { v = $2; sub(/k$/, "", v); printf "%.2f\n", v / 1e6 }' > "$work/$1.speed"
+}
+
 # run_load NAME SECONDS ARGS...: vigrelay-client load against the running server, bounded by SECONDS;
-# writes NAME.json (report), NAME.out/.err, NAME.cmd (as shown), NAME.rc, NAME.loadavg.
+# writes NAME.json (report), NAME.out/.err, NAME.cmd (as shown), NAME.rc, NAME.loadavg, NAME.speed.
 run_load() {
     local name="$1" limit="$2"
     shift 2
     local cmd=("$CLIENT" load --server "https://127.0.0.1:$PORT" --ca "$certs/ca.crt" --token "$TOKEN" "$@"
                --server-pid "$SERVER_PID" --report "$work/$name.json")
     show_cmd "${cmd[@]}" > "$work/$name.cmd"
-    cut -d' ' -f1-3 /proc/loadavg > "$work/$name.loadavg"
+    machine_state "$name"
     local rc=0
     timeout --signal=INT --kill-after=20 "$limit" "${cmd[@]}" > "$work/$name.out" 2> "$work/$name.err" || rc=$?
     echo "$rc" > "$work/$name.rc"
@@ -247,7 +259,7 @@ log "scenario 5: plain TLS pipe through socat, $pipe_runs x $pipe_mb MB"
 pipe=(python3 bench/tls_pipe.py --cert "$certs/server.crt" --key "$certs/server.key" --ca "$certs/ca.crt"
       --megabytes "$pipe_mb" --runs "$pipe_runs" --report "$work/s5.json")
 show_cmd "${pipe[@]}" > "$work/s5.cmd"
-cut -d' ' -f1-3 /proc/loadavg > "$work/s5.loadavg"
+machine_state s5
 rc=0
 timeout --kill-after=10 $((pipe_runs * 150 + 30)) "${pipe[@]}" > "$work/s5.out" 2> "$work/s5.err" || rc=$?
 echo "$rc" > "$work/s5.rc"

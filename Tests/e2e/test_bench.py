@@ -62,7 +62,9 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     summary = section["Summary"]
     rows = [l for l in summary.splitlines() if l.startswith("| ") and not l.startswith("| scenario")]
     assert len(rows) == 7, summary
-    assert all(re.search(r"\| (met|\*\*not met\*\*|n/a|-) \|$", r) for r in rows), rows
+    # Each row: the verdict, then the machine's speed when that run started (openssl speed, GB per CPU-second).
+    assert all(re.search(rf"\| (met|\*\*not met\*\*|n/a|-) \| {number} \|$", r) for r in rows), rows
+    assert re.search(rf"\*\*Machine speed\.\*\* .* from {number} to {number} over \d+ runs", section["Machine"]), section["Machine"]
 
     # No secret reaches the file: the token is shown as "$TOKEN".
     assert '--token "$TOKEN"' in md
