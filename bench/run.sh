@@ -203,10 +203,9 @@ show_cmd() {
     echo "${out% }"
 }
 
-# machine_state NAME: the machine as a run starts: NAME.loadavg (its load average) and NAME.speed,
-# how fast a CPU-second is just then: AES-128-GCM over 16 KiB blocks in GB per CPU-second (`openssl
-# speed` divides by its own CPU time, so other work on the machine does not lower it; what does is
-# this virtual machine's CPU-second doing less, which here changes within minutes). 1 s.
+# machine_state NAME: the machine as a run starts: NAME.loadavg (its load average) and NAME.speed
+# (GB of AES-128-GCM per CPU-second over 1 s; `openssl speed` divides by its own CPU time, so it
+# falls when this virtual machine's CPU-second does less, not when other work runs).
 machine_state() {
     cut -d' ' -f1-3 /proc/loadavg > "$work/$1.loadavg"
     { openssl speed -seconds 1 -bytes 16384 -evp aes-128-gcm 2>/dev/null || true; } |
