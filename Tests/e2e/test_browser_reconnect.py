@@ -434,6 +434,13 @@ def test_the_shared_review_comes_back_after_a_drop(relay, chromium, forwarders, 
     prac.click("#clips .show-clip")
     fam.wait("!document.getElementById('shared-box').hidden && document.getElementById('shared-screen').readyState >= 1",
              15, "the clip on the family's page")
+    # The practitioner's player loads the clip over HTTP, the family's gets it over the WebSocket:
+    # either may be first. The seek below needs the practitioner's to hold the whole clip, its stream
+    # ended (the duration becomes the buffered end then), or the player's own move to the clip's
+    # start when it ends could come after the seek and undo it.
+    prac.wait("(() => { const v = document.getElementById('review-video'); const b = v.buffered; "
+              "return v.readyState >= 1 && b.length > 0 && Math.abs(v.duration - b.end(b.length - 1)) < 0.001; })()",
+              15, "the whole clip in the practitioner's player")
     prac.js("(() => { const v = document.getElementById('review-video'); v.pause(); "
             "v.currentTime = v.buffered.start(0) + 1.0; return true; })()")
     at = float(prac.wait("(() => { const v = document.getElementById('review-video'); "
