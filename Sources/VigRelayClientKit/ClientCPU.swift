@@ -1,19 +1,24 @@
 import Foundation
 
 /// CPU the load tester itself used during the run: the whole process and each lws client thread.
-/// A thread busy nearly all the time means frames waited for the client, not for the relay, so the
-/// latency says more about the tester than the relay (one lws client thread parses about 150 MB/s
-/// and does every TLS handshake of its connections).
+/// A thread that wanted a CPU nearly all the time, on one or waiting in the run queue for one,
+/// means frames waited for the client, not for the relay, so the latency says more about the tester
+/// than the relay (one lws client thread parses about 150 MB/s and does every TLS handshake of its
+/// connections; on a machine shared with the relay it also waits for the relay's threads).
 ///
-/// Pure value built from two `Reading`s of `/proc/self/stat` and `/proc/self/task/TID/stat`.
+/// Pure value built from two `Reading`s (start and end of the run, ramp and wind-down included) of
+/// `/proc/self/stat`, `/proc/self/task/TID/stat` and `/proc/self/task/TID/schedstat`.
 struct ClientCPU: Sendable, Equatable {
-    /// A busier lws thread than this counts as saturated.
+    /// An lws thread on a CPU or waiting for one this share of the time or more counts as saturated.
     static let saturatedShare = 0.9
 
     /// CPU seconds of the process and of each thread, at one instant.
     struct Reading: Sendable, Equatable {
         var processSeconds: Double
         var threadSeconds: [Double]
+        /// Per thread, the time it has been runnable but waiting for a CPU (the second field of
+        /// `/proc/self/task/TID/schedstat`, in nanoseconds there).
+        var threadWaitSeconds: [Double]
         var atNanoseconds: UInt64
 
         /// Reads this process and the given threads (a thread that cannot be read counts 0).
@@ -23,8 +28,15 @@ struct ClientCPU: Sendable, Equatable {
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8), let t = ServerSampler.cpuTicks(stat: text) else { return 0 }
                 return Double(t) / ticks
             }
+            func waitSeconds(_ path: String) -> Double {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
+                let fields = text.split(separator: " ")
+                guard fields.count >= 2, let nanoseconds = UInt64(fields[1]) else { return 0 }
+                return Double(nanoseconds) / 1e9
+            }
             return Reading(processSeconds: seconds("/proc/self/stat"),
                            threadSeconds: threads.map { seconds("/proc/self/task/\($0)/stat") },
+                           threadWaitSeconds: threads.map { waitSeconds("/proc/self/task/\($0)/schedstat") },
                            atNanoseconds: MonotonicClock.nanoseconds())
         }
     }
@@ -34,18 +46,22 @@ struct ClientCPU: Sendable, Equatable {
     var wallSeconds: Double
     /// Per lws client thread, the share of the wall time it was on a CPU.
     var threadBusy: [Double]
+    /// Per lws client thread, the share of the wall time it was ready to run but waiting for a CPU
+    /// (the machine was short of CPU: the relay or other work had the cores).
+    var threadWaiting: [Double]
 
     init(from start: Reading, to end: Reading) {
         wallSeconds = Double(end.atNanoseconds &- start.atNanoseconds) / 1e9
         cpuSeconds = max(0, end.processSeconds - start.processSeconds)
         let wall = wallSeconds
         threadBusy = zip(start.threadSeconds, end.threadSeconds).map { wall > 0 ? max(0, $1 - $0) / wall : 0 }
+        threadWaiting = zip(start.threadWaitSeconds, end.threadWaitSeconds).map { wall > 0 ? max(0, $1 - $0) / wall : 0 }
     }
 
     /// `cpuSeconds / wallSeconds`: 1.0 is one core.
     var cpuShare: Double { wallSeconds > 0 ? cpuSeconds / wallSeconds : 0 }
     /// The busiest lws thread's share.
     var busiest: Double { threadBusy.max() ?? 0 }
-    /// Whether an lws client thread was (nearly) always busy.
-    var saturated: Bool { busiest >= Self.saturatedShare }
+    /// Whether an lws client thread (nearly) always wanted a CPU: on one, or waiting for one.
+    var saturated: Bool { zip(threadBusy, threadWaiting).contains { $0 + $1 >= Self.saturatedShare } }
 }

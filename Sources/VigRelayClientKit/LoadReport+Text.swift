@@ -59,11 +59,13 @@ extension LoadReport {
             lines.append("server: not sampled (pass --server-pid PID of a relay on this machine)")
         }
         if let c = client {
+            func percents(_ shares: [Double]) -> String { shares.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: ", ") }
             var line = String(format: "client: %.2f CPU-s (%.1f%% of one core); lws threads busy ", c.cpuSeconds, c.cpuShare * 100)
-                + c.threadBusy.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: ", ")
+                + percents(c.threadBusy) + ", waiting for a CPU " + percents(c.threadWaiting)
             if c.saturated {
-                line += "; an lws client thread was saturated, so latency includes time frames waited in the tester:"
-                    + " run it with more --workers or on another machine"
+                line += "; an lws client thread was saturated (on a CPU or waiting for one 90% of the time or more), so latency"
+                    + " includes time frames waited in the tester: run it with more --workers if the machine has idle cores,"
+                    + " or on another machine"
             }
             lines.append(line)
         }

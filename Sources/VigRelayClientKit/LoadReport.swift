@@ -246,7 +246,8 @@ public struct LoadReport: Sendable {
 
     static func json(_ c: ClientCPU) -> [String: Any] {
         ["cpuSeconds": round(c.cpuSeconds, 3), "cpuShare": round(c.cpuShare, 4),
-         "lwsThreadBusy": c.threadBusy.map { round($0, 4) }, "saturated": c.saturated]
+         "lwsThreadBusy": c.threadBusy.map { round($0, 4) }, "lwsThreadWaiting": c.threadWaiting.map { round($0, 4) },
+         "saturated": c.saturated]
     }
 
     static func json(_ s: ServerCost) -> [String: Any] {

@@ -91,6 +91,12 @@ def test_load_four_pairs_every_frame_arrives_and_the_report_agrees(client_bin, r
     assert all(s["state"] == "completed" and s["camera"]["endOfStream"] for s in r["sessions"])
     if r["server"] is not None:  # found the local relay by its port: it must be the right process
         assert r["server"]["pid"] == relay.proc.pid, r["server"]
+    # The tester's own CPU: per lws thread (one per worker), its share on a CPU and waiting for one.
+    c = r["client"]
+    assert c["cpuSeconds"] > 0 and len(c["lwsThreadBusy"]) == len(c["lwsThreadWaiting"]) == 2, c
+    assert all(0 <= b and 0 <= w and b + w <= 1.05 for b, w in zip(c["lwsThreadBusy"], c["lwsThreadWaiting"])), c
+    assert c["saturated"] == any(b + w >= 0.9 for b, w in zip(c["lwsThreadBusy"], c["lwsThreadWaiting"])), c
+    assert re.search(r"lws threads busy \d+%, \d+%, waiting for a CPU \d+%, \d+%", p.stdout), p.stdout
     assert "result: OK" in p.stdout and re.search(r"camera latency", p.stdout), p.stdout
     assert re.search(r"pairs streaming, [\d.]+ MB/s, p99", p.stderr), f"no progress line on stderr:\n{p.stderr}"
     assert "\r" not in p.stderr, "stderr is not a terminal: plain lines, no carriage returns"
