@@ -116,10 +116,11 @@ def step_problems(r: dict | None) -> list[str]:
 
 
 def busiest_thread(client: dict) -> tuple[float, float]:
-    """The load generator's lws thread that most wanted a CPU: its shares (on one, waiting for one;
-    waiting is 0 in reports from before it was measured)."""
-    busy = client.get("lwsThreadBusy") or [0]
-    waiting = client.get("lwsThreadWaiting") or [0] * len(busy)
+    """The load generator's lws thread that most wanted a CPU while every pair streamed (or over the
+    whole run in reports without a steady part): its shares on one and waiting for one (waiting is 0
+    in reports from before it was measured)."""
+    busy = client.get("steadyLwsThreadBusy") or client.get("lwsThreadBusy") or [0]
+    waiting = client.get("steadyLwsThreadWaiting") or client.get("lwsThreadWaiting") or [0] * len(busy)
     return max(zip(busy, waiting), key=sum)
 
 
@@ -421,7 +422,7 @@ def scenario3(w: Work, summary: list) -> list[str]:
         cmd = w.text(first_name, "cmd")
         out.append(re.sub(rf"--pairs {first}\b", "--pairs PAIRS", cmd).replace(first_name, "s3-PAIRS"))
         out += ["```", "",
-                "| pairs | lost | p99 ms | send lag p99 ms | server CPU share (steady) | sessions per core | client CPU share (busiest lws thread: on a CPU + waiting for one) | recordings stopped | load avg at start | machine speed | verdict |",
+                "| pairs | lost | p99 ms | send lag p99 ms | server CPU share (steady) | sessions per core | client CPU share (busiest lws thread, steady: on a CPU + waiting for one) | recordings stopped | load avg at start | machine speed | verdict |",
                 "|---|---|---|---|---|---|---|---|---|---|---|"]
     best = None
     for n, t, name, r in steps:

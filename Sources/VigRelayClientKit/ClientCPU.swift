@@ -49,19 +49,32 @@ struct ClientCPU: Sendable, Equatable {
     /// Per lws client thread, the share of the wall time it was ready to run but waiting for a CPU
     /// (the machine was short of CPU: the relay or other work had the cores).
     var threadWaiting: [Double]
+    /// The same two shares over the steady part of the run alone (every pair streaming, or the idle
+    /// hold), where a shortage is not diluted by the ramp and the wind-down; nil if it had none.
+    var steadyThreadBusy: [Double]?
+    var steadyThreadWaiting: [Double]?
 
-    init(from start: Reading, to end: Reading) {
+    init(from start: Reading, to end: Reading, steady: (from: Reading, to: Reading)? = nil) {
         wallSeconds = Double(end.atNanoseconds &- start.atNanoseconds) / 1e9
         cpuSeconds = max(0, end.processSeconds - start.processSeconds)
-        let wall = wallSeconds
-        threadBusy = zip(start.threadSeconds, end.threadSeconds).map { wall > 0 ? max(0, $1 - $0) / wall : 0 }
-        threadWaiting = zip(start.threadWaitSeconds, end.threadWaitSeconds).map { wall > 0 ? max(0, $1 - $0) / wall : 0 }
+        (threadBusy, threadWaiting) = Self.shares(from: start, to: end)
+        if let steady { (steadyThreadBusy, steadyThreadWaiting) = Self.shares(from: steady.from, to: steady.to) }
+    }
+
+    /// Per thread, the shares of the wall time between two readings on a CPU and waiting for one.
+    private static func shares(from start: Reading, to end: Reading) -> (busy: [Double], waiting: [Double]) {
+        let wall = Double(end.atNanoseconds &- start.atNanoseconds) / 1e9
+        func share(_ a: [Double], _ b: [Double]) -> [Double] { zip(a, b).map { wall > 0 ? max(0, $1 - $0) / wall : 0 } }
+        return (share(start.threadSeconds, end.threadSeconds), share(start.threadWaitSeconds, end.threadWaitSeconds))
     }
 
     /// `cpuSeconds / wallSeconds`: 1.0 is one core.
     var cpuShare: Double { wallSeconds > 0 ? cpuSeconds / wallSeconds : 0 }
     /// The busiest lws thread's share.
     var busiest: Double { threadBusy.max() ?? 0 }
-    /// Whether an lws client thread (nearly) always wanted a CPU: on one, or waiting for one.
-    var saturated: Bool { zip(threadBusy, threadWaiting).contains { $0 + $1 >= Self.saturatedShare } }
+    /// Whether an lws client thread (nearly) always wanted a CPU, on one or waiting for one: during the
+    /// steady part if there was one, else over the whole run.
+    var saturated: Bool {
+        zip(steadyThreadBusy ?? threadBusy, steadyThreadWaiting ?? threadWaiting).contains { $0 + $1 >= Self.saturatedShare }
+    }
 }

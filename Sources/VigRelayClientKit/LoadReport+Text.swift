@@ -62,6 +62,10 @@ extension LoadReport {
             func percents(_ shares: [Double]) -> String { shares.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: ", ") }
             var line = String(format: "client: %.2f CPU-s (%.1f%% of one core); lws threads busy ", c.cpuSeconds, c.cpuShare * 100)
                 + percents(c.threadBusy) + ", waiting for a CPU " + percents(c.threadWaiting)
+            if let busy = c.steadyThreadBusy, let waiting = c.steadyThreadWaiting {
+                line += " (while all pairs " + (plan.idle ? "held" : "streamed") + ": busy " + percents(busy)
+                    + ", waiting " + percents(waiting) + ")"
+            }
             if c.saturated {
                 line += "; an lws client thread was saturated (on a CPU or waiting for one 90% of the time or more), so latency"
                     + " includes time frames waited in the tester: run it with more --workers if the machine has idle cores,"

@@ -247,6 +247,8 @@ public struct LoadReport: Sendable {
     static func json(_ c: ClientCPU) -> [String: Any] {
         ["cpuSeconds": round(c.cpuSeconds, 3), "cpuShare": round(c.cpuShare, 4),
          "lwsThreadBusy": c.threadBusy.map { round($0, 4) }, "lwsThreadWaiting": c.threadWaiting.map { round($0, 4) },
+         "steadyLwsThreadBusy": c.steadyThreadBusy.map { $0.map { round($0, 4) } } ?? NSNull(),
+         "steadyLwsThreadWaiting": c.steadyThreadWaiting.map { $0.map { round($0, 4) } } ?? NSNull(),
          "saturated": c.saturated]
     }
 

@@ -90,11 +90,11 @@ public struct LoadRun: Sendable {
         }
         for worker in workers { worker.start() }
 
-        var steady = SteadyWindow()
+        var steady = SteadyWindow(sampler: sampler, lwsThreads: lwsThreads)
         let interrupted = watch(workers, from: t0, hold: hold, sampler: sampler, console: console, steady: &steady)
         console.finish()
         sampler?.sample()
-        let client = ClientCPU(from: clientStart, to: .now(threads: lwsThreads))
+        let client = ClientCPU(from: clientStart, to: .now(threads: lwsThreads), steady: steady.clientReadings)
         let outcomes = workers.flatMap { $0.finished.current ?? [] }
         let figures = LoadFigures.merged(workers.map { $0.stats.snapshot() })
         let wall = Double(MonotonicClock.nanoseconds() - t0) / 1e9
@@ -113,22 +113,47 @@ public struct LoadRun: Sendable {
                           server: cost, client: client, startedAt: startedAt, idle: idle)
     }
 
-    /// The relay's readings around the steady part of the run: from when every pair streams after
-    /// the ramp (or halfway through the duration if some never do) to the end of the streams; with
-    /// `--idle`, the hold (every pair connected, for the duration).
+    /// The relay's and the tester's readings around the steady part of the run: from when every pair
+    /// streams after the ramp (or halfway through the duration if some never do) to the end of the
+    /// streams; with `--idle`, the hold (every pair connected, for the duration).
     struct SteadyWindow {
-        var from: ServerSampler.Sample?
-        var to: ServerSampler.Sample?
+        let sampler: ServerSampler?
+        let lwsThreads: [Int32]
+        private var from: ServerSampler.Sample?
+        private var to: ServerSampler.Sample?
+        private var clientFrom: ClientCPU.Reading?
+        private var clientTo: ClientCPU.Reading?
+
+        init(sampler: ServerSampler?, lwsThreads: [Int32]) {
+            self.sampler = sampler
+            self.lwsThreads = lwsThreads
+        }
+
+        var started: Bool { clientFrom != nil }
+        var ended: Bool { clientTo != nil }
+        mutating func begin() {
+            from = sampler?.sample()
+            clientFrom = .now(threads: lwsThreads)
+        }
+        mutating func end() {
+            to = sampler?.sample()
+            clientTo = .now(threads: lwsThreads)
+        }
+
         var readings: (from: ServerSampler.Sample, to: ServerSampler.Sample)? {
             guard let from, let to else { return nil }
             return (from, to)
+        }
+        var clientReadings: (from: ClientCPU.Reading, to: ClientCPU.Reading)? {
+            guard let clientFrom, let clientTo else { return nil }
+            return (clientFrom, clientTo)
         }
     }
 
     /// Waits for every worker, showing progress about once a second; Ctrl-C winds the pairs down
     /// (at most 15 s more), and the hard deadline (ramp + duration + grace; with `--idle` also the
     /// connect limit) aborts what is left. Starts the idle hold once every pair has connected. Reads
-    /// the relay at both ends of the steady window. Returns whether Ctrl-C came.
+    /// the relay and the tester at both ends of the steady window. Returns whether Ctrl-C came.
     private func watch(_ workers: [LoadWorker], from t0: UInt64, hold: IdleHold?, sampler: ServerSampler?, console: LoadConsole,
                        steady: inout SteadyWindow) -> Bool {
         let rampEnd = t0 + nanoseconds(plan.rampSeconds)
@@ -153,14 +178,14 @@ public struct LoadRun: Sendable {
             if let hold, !interrupted, let end = hold.releaseIfDue(now: now, settled: workers.reduce(0) { $0 + $1.stats.pairsSettled }) {
                 streamEnd = end
                 hardDeadline = end + nanoseconds(plan.graceSeconds)
-                steady.from = sampler?.sample()
+                steady.begin()
             }
-            if let sampler, !interrupted {
+            if !interrupted {
                 let streaming = workers.reduce(0) { $0 + $1.stats.pairsStreaming }
-                if hold == nil, steady.from == nil, now >= rampEnd, now < streamEnd, now >= latestSteadyStart || streaming >= plan.pairs {
-                    steady.from = sampler.sample()
-                } else if steady.from != nil, steady.to == nil, now >= streamEnd || streaming == 0 {
-                    steady.to = sampler.sample()  // streams end with their last frame, a little before streamEnd
+                if hold == nil, !steady.started, now >= rampEnd, now < streamEnd, now >= latestSteadyStart || streaming >= plan.pairs {
+                    steady.begin()
+                } else if steady.started, !steady.ended, now >= streamEnd || streaming == 0 {
+                    steady.end()  // streams end with their last frame, a little before streamEnd
                 }
             }
             if now >= hardDeadline {
@@ -182,7 +207,7 @@ public struct LoadRun: Sendable {
                 lastBytes = figures.payloadBytesReceived
             }
         }
-        if let sampler, !interrupted, steady.from != nil, steady.to == nil { steady.to = sampler.sample() }
+        if !interrupted, steady.started, !steady.ended { steady.end() }
         return interrupted
     }
 

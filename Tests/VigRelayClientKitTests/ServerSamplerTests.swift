@@ -96,7 +96,20 @@ struct ServerSamplerTests {
         #expect(abs(starved.busiest - 0.64) < 1e-9 && starved.saturated)
         let roomy = ClientCPU(from: start, to: ClientCPU.Reading(processSeconds: 8, threadSeconds: [4, 4],
                                                                    threadWaitSeconds: [1, 1], atNanoseconds: 10_000_000_000))
-        #expect(!roomy.saturated)
+        #expect(!roomy.saturated && roomy.steadyThreadBusy == nil)
+    }
+
+    /// Over a whole run the ramp and the wind-down dilute a shortage; while every pair streamed, a
+    /// thread that was on a CPU 6 s and waited 3.5 s of 10 s was saturated.
+    @Test func theSteadyPartDecidesWhetherTheTesterWasSaturated() {
+        func reading(_ busy: Double, _ waiting: Double, at seconds: UInt64) -> ClientCPU.Reading {
+            ClientCPU.Reading(processSeconds: busy, threadSeconds: [busy], threadWaitSeconds: [waiting], atNanoseconds: seconds * 1_000_000_000)
+        }
+        let cpu = ClientCPU(from: reading(0, 0, at: 0), to: reading(8, 3.5, at: 20),
+                            steady: (from: reading(1, 0, at: 5), to: reading(7, 3.5, at: 15)))
+        #expect(abs(cpu.threadBusy[0] - 0.4) < 1e-9 && abs(cpu.threadWaiting[0] - 0.175) < 1e-9)
+        #expect(abs((cpu.steadyThreadBusy?[0] ?? 0) - 0.6) < 1e-9 && abs((cpu.steadyThreadWaiting?[0] ?? 0) - 0.35) < 1e-9)
+        #expect(cpu.saturated)
     }
 
     @Test func listeningInodesComeFromListenRowsOnThePort() {
