@@ -70,8 +70,6 @@ struct ClientCPU: Sendable, Equatable {
 
     /// `cpuSeconds / wallSeconds`: 1.0 is one core.
     var cpuShare: Double { wallSeconds > 0 ? cpuSeconds / wallSeconds : 0 }
-    /// The busiest lws thread's share.
-    var busiest: Double { threadBusy.max() ?? 0 }
     /// Whether an lws client thread (nearly) always wanted a CPU, on one or waiting for one: during the
     /// steady part if there was one, else over the whole run.
     var saturated: Bool {
