@@ -11,7 +11,8 @@
 #   2. 10 pairs at 2.5 Mbit/s: one-way latency p50/p99, and the machine's own wake-up latency
 #      (bench/wake_latency.py: a sleeping process woken by a byte on a socket) as the floor under it
 #   3. recorded pairs at 2.5 Mbit/s, searched upward (then bisected) for the most with zero loss,
-#      p99 < 50 ms and the load generator not saturated: pairs, server CPU share, sessions per core
+#      p99 < 50 ms (a step over it while the load generator itself was late is tried once more):
+#      pairs, server CPU share, sessions per core
 #   4. 5,000 idle connections (load --idle): time to connect all, server RSS per connection
 #   5. scenario 1's shape over a plain TLS byte pipe (socat sender -> socat middle -> socat receiver)
 #      as the physical reference; vigrelay's throughput and CPU per GB as a ratio of it (run right
@@ -299,8 +300,9 @@ timeout --kill-after=10 $((wake_samples / 50 + 30)) "${wake[@]}" 2> "$work/s2-wa
 
 # --- 3. recorded pairs at 2.5 Mbit/s: the most this machine carries --------------------------------
 # Up by doubling while a step is carried (bench/report.py step-ok: zero loss, p99 < 50 ms, no failed
-# pair, the load generator on time), then halves the gap twice; a step where only the load
-# generator was late is run once more. No step starts unless it fits the budget.
+# pair), then halves the gap twice; a step over the latency limit while the load generator itself
+# was late (saturated, or queueing frames late) is run once more. No step starts unless it fits the
+# budget.
 search_started=$SECONDS
 good=0 bad=0 n=$search_start
 step_cost() { echo $((search_ramp + search_seconds + 20 + $1 / 40)); }
