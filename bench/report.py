@@ -124,6 +124,12 @@ def busiest_thread(client: dict) -> tuple[float, float]:
     return max(zip(busy, waiting), key=sum)
 
 
+def busiest_thread_text(client: dict) -> str:
+    """`busiest_thread` in words, for the report's sentences."""
+    busy, waiting = busiest_thread(client)
+    return f"on a CPU {busy * 100:.0f}% of the time and waiting for one {waiting * 100:.0f}%"
+
+
 def step_verdict(r: dict | None) -> tuple[str, list[str]]:
     """`carried`, `failed`, or `tester` (the latency was over the limit but the load generator's own
     lateness may explain it: its lws threads saturated, on a CPU or waiting for one nearly all the
@@ -136,10 +142,9 @@ def step_verdict(r: dict | None) -> tuple[str, list[str]]:
     if r is not None and r.get("passed") and not r["frames"]["lost"]:
         lag, client = r["sendLagMs"]["p99"], r.get("client") or {}
         if client.get("saturated") or lag >= TESTER_LATE_MS:
-            busy, waiting = busiest_thread(client)
             return "tester", problems + (
-                [f"the load generator was saturated (an lws thread on a CPU {busy * 100:.0f}% of the time and waiting for "
-                 f"one {waiting * 100:.0f}%)"] if client.get("saturated") else []) + (
+                [f"the load generator was saturated (an lws thread {busiest_thread_text(client)})"]
+                if client.get("saturated") else []) + (
                 [f"the load generator queued 1% of its frames {lag:.0f} ms or more late"] if lag >= TESTER_LATE_MS else [])
     return "failed", problems
 
@@ -251,8 +256,8 @@ def scenario1(w: Work, summary: list) -> list[str]:
                 "not bounded by the server's CPU: it is how fast bytes go round the whole loop (one stream with a 4 MiB window "
                 "through the load generator, every byte checked, the relay and the kernel, on two cores shared with other "
                 "work)"
-                + ("; the load generator's busiest lws thread was on a CPU {:.0f}% of the time and waiting for one {:.0f}%, "
-                   "so here it was the limit".format(*(x * 100 for x in busiest_thread(client))) if client.get("saturated") else "")
+                + (f"; the load generator's busiest lws thread was {busiest_thread_text(client)}, so here it was the limit"
+                   if client.get("saturated") else "")
                 + ". The server's CPU per GB is the figure the target is about."]
     plain, rec = server_gb_per_cpu_s(w.report("s1")), server_gb_per_cpu_s(w.report("s1-record"))
     ok_plain = None if plain is None else plain >= GB_PER_CPU_S_PLAIN
@@ -461,9 +466,8 @@ def scenario3(w: Work, summary: list) -> list[str]:
         kind, _ = step_verdict(last[3])
         r = last[3]
         if kind == "tester" and r is not None:
-            busy, waiting = busiest_thread(r.get("client") or {})
             out += ["", f"At {n} pairs, the first count not carried, the load generator could not keep up on this machine "
-                    f"(its busiest lws thread on a CPU {busy * 100:.0f}% of the time and waiting for one {waiting * 100:.0f}%; "
+                    f"(its busiest lws thread {busiest_thread_text(r.get('client') or {})}; "
                     f"1% of its frames queued {r['sendLagMs']['p99']:.0f} ms or more late"
                     + (", on every try" if len([st for st in above if st[0] == n]) > 1 else "")
                     + "): the largest count carried is bounded by this shared machine, not found at the relay's limit."]

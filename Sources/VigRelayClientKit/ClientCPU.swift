@@ -6,8 +6,9 @@ import Foundation
 /// than the relay (one lws client thread parses about 150 MB/s and does every TLS handshake of its
 /// connections; on a machine shared with the relay it also waits for the relay's threads).
 ///
-/// Pure value built from two `Reading`s (start and end of the run, ramp and wind-down included) of
-/// `/proc/self/stat`, `/proc/self/task/TID/stat` and `/proc/self/task/TID/schedstat`.
+/// Pure value built from `Reading`s of `/proc/self/stat`, `/proc/self/task/TID/stat` and
+/// `/proc/self/task/TID/schedstat`: at the start and end of the run (ramp and wind-down included),
+/// and at both ends of its steady part.
 struct ClientCPU: Sendable, Equatable {
     /// An lws thread on a CPU or waiting for one this share of the time or more counts as saturated.
     static let saturatedShare = 0.9
