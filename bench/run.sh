@@ -17,6 +17,10 @@
 #   5. scenario 1's shape over a plain TLS byte pipe (socat sender -> socat middle -> socat receiver)
 #      as the physical reference; vigrelay's throughput and CPU per GB as a ratio of it (run right
 #      after scenario 1, so both meet the machine in the same state)
+#   6. another relay, nginx + nchan (bench/nchan.conf), measured by `load --mode mirror` in the shapes
+#      of scenarios 1 and 2, each right after vigrelay's run; only when nginx and its nchan module are
+#      installed (apt-get install nginx-light libnginx-mod-nchan; this script does not install them,
+#      as installing nginx starts its service on a machine with systemd)
 # Before each run it samples the machine's load average and speed (one second of `openssl speed`: what a
 # CPU-second does just then). Each run is bounded in time. bench/report.py turns the JSON reports into
 # the markdown.
@@ -127,6 +131,8 @@ python3 bench/report.py machine --bin-dir "$bin_dir" --out "$work/machine.json"
 
 # --- the server (one fresh process and data dir per scenario) -------------------------------------
 SERVER_PID="" PORT="" TOKEN="" PERF_PID=""
+RELAY_PID=""  # the process whose CPU and memory `load` samples: vigrelay, or nginx's worker
+TARGET=()  # how `load` reaches the running relay: vigrelay's URL and token, or --mode mirror and a URL
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -146,6 +152,8 @@ start_server() {
         for i in $(seq 300); do  # up to 30 s
             if curl -sf --max-time 2 --cacert "$certs/ca.crt" "https://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then
                 TOKEN="$("$VIGRELAY" token practitioner --id bench --data-dir "$data" | tail -1)"
+                TARGET=(--server "https://127.0.0.1:$PORT" --token "$TOKEN")
+                RELAY_PID="$SERVER_PID"
                 return 0
             fi
             kill -0 "$SERVER_PID" 2>/dev/null || break
@@ -156,6 +164,47 @@ start_server() {
     done
     echo "bench/run.sh: vigrelay serve would not start; see $work/$name.server.log" >&2
     exit 1
+}
+
+# nchan_binary: the nginx that can load the nchan module (scenario 6), or nothing.
+NCHAN_MODULE=/usr/lib/nginx/modules/ngx_nchan_module.so
+nchan_binary() {
+    local n
+    n="$(command -v nginx 2>/dev/null || true)"
+    [[ -z "$n" && -x /usr/sbin/nginx ]] && n=/usr/sbin/nginx
+    [[ -n "$n" && -f "$NCHAN_MODULE" ]] && echo "$n"
+    return 0
+}
+
+# start_nchan NAME: nginx + nchan from bench/nchan.conf (one worker) as a mirror relay on a free
+# port; sets SERVER_PID (nginx's master), RELAY_PID (its worker), PORT and TARGET (load --mode
+# mirror). Its log is NAME.nginx.log.
+start_nchan() {
+    local name="$1" data="$work/data-$1" attempt
+    for attempt in 1 2 3; do
+        rm -rf "$data"
+        mkdir -p "$data"
+        PORT="$(free_port)"
+        sed -e "s|@PORT@|$PORT|" -e "s|@CERT@|$certs/server.crt|" -e "s|@KEY@|$certs/server.key|" \
+            -e "s|@LOG@|$work/$name.nginx.log|" bench/nchan.conf > "$work/$name.nginx.conf"
+        local cmd=("$NGINX" -p "$data/" -e "$work/$name.nginx.log" -c "$work/$name.nginx.conf")
+        echo "$(show_cmd "${cmd[@]}")  # bench/nchan.conf with the port, certificate and log filled in" > "$work/$name.server.cmd"
+        "${cmd[@]}" >> "$work/$name.nginx.log" 2>&1 &
+        SERVER_PID=$!
+        local i
+        for i in $(seq 100); do  # up to 10 s
+            RELAY_PID="$(cat /proc/"$SERVER_PID"/task/*/children 2>/dev/null | awk '{ print $1 }')"  # the worker
+            if [[ -n "$RELAY_PID" ]] && curl -sf --max-time 2 --cacert "$certs/ca.crt" -o /dev/null "https://127.0.0.1:$PORT/ready"; then
+                TARGET=(--mode mirror --url "wss://127.0.0.1:$PORT/mirror")
+                return 0
+            fi
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        stop_server
+        log "nginx + nchan did not come up on port $PORT (attempt $attempt); log: $work/$name.nginx.log"
+    done
+    return 1
 }
 
 # stop_server: SIGTERM the server this script started, wait (at most 15 s, then SIGKILL), drop its data.
@@ -213,13 +262,13 @@ machine_state() {
         awk '$1 == "AES-128-GCM" { v = $2; sub(/k$/, "", v); printf "%.2f\n", v / 1e6 }' > "$work/$1.speed"
 }
 
-# run_load NAME SECONDS ARGS...: vigrelay-client load against the running server, bounded by SECONDS;
+# run_load NAME SECONDS ARGS...: vigrelay-client load against the running relay, bounded by SECONDS;
 # writes NAME.json (report), NAME.out/.err, NAME.cmd (as shown), NAME.rc, NAME.loadavg, NAME.speed.
 run_load() {
     local name="$1" limit="$2"
     shift 2
-    local cmd=("$CLIENT" load --server "https://127.0.0.1:$PORT" --ca "$certs/ca.crt" --token "$TOKEN" "$@"
-               --server-pid "$SERVER_PID" --report "$work/$name.json")
+    local cmd=("$CLIENT" load "${TARGET[@]}" --ca "$certs/ca.crt" "$@"
+               --server-pid "$RELAY_PID" --report "$work/$name.json")
     show_cmd "${cmd[@]}" > "$work/$name.cmd"
     machine_state "$name"
     local rc=0
@@ -265,6 +314,26 @@ timeout --kill-after=10 $((pipe_runs * 150 + 30)) "${pipe[@]}" > "$work/s5.out" 
 echo "$rc" > "$work/s5.rc"
 [[ $rc -eq 0 ]] || log "scenario 5: the TLS pipe failed ($rc): $(tail -3 "$work/s5.err")"
 
+# --- 6. another relay: nginx + nchan, in scenario 1's shape ---------------------------------------
+# Right after scenario 1 too, for the same reason; its scenario 2 shape runs after scenario 2.
+NGINX="$(nchan_binary)"
+# run_nchan NAME SECONDS ARGS...: run_load against a fresh nginx + nchan (scenario 6).
+run_nchan() {
+    if start_nchan "$1"; then
+        run_load "$@"
+    else
+        echo "nginx + nchan would not start; its log: $work/$1.nginx.log" > "$work/$1.failed"
+    fi
+    stop_server
+}
+if [[ -n "$NGINX" ]]; then
+    log "scenario 6: nginx + nchan in scenario 1's shape (load --mode mirror), ${seconds} s"
+    run_nchan s6-s1 $((seconds + 90)) "${s1[@]}"
+else
+    log "scenario 6: skipped, nginx with the nchan module is not installed"
+    echo "nginx with the nchan module is not installed ($NCHAN_MODULE)" > "$work/s6.skipped"
+fi
+
 log "scenario 1 with --record"
 start_server s1-record
 run_load s1-record $((seconds + 90)) "${s1[@]}" --record
@@ -290,6 +359,14 @@ if python3 bench/report.py tester-late "$work/s2.json" --ms 1; then
     start_server s2-2
     run_load s2-2 $((seconds + 90)) "${s2[@]}"
     stop_server
+fi
+if [[ -n "$NGINX" ]]; then
+    log "scenario 6: nginx + nchan in scenario 2's shape, ${seconds} s"
+    run_nchan s6-s2 $((seconds + 90)) "${s2[@]}"
+    if python3 bench/report.py tester-late "$work/s6-s2.json" --ms 1; then
+        log "scenario 6: the load generator queued frames late (a busy machine?): once more"
+        run_nchan s6-s2-2 $((seconds + 90)) "${s2[@]}"
+    fi
 fi
 # The floor under it: how long this machine takes to wake a sleeping process (no relay running).
 log "scenario 2: the machine's wake-up latency (bench/wake_latency.py)"

@@ -156,7 +156,7 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
         for (role, loop) in [(Role.practitioner, practitionerLoop), (.family, familyLoop)] {
             let handler = MirrorSide(pair: self, role: role)
             handlers.append(handler)
-            let socket = WebSocketClientConnection(loop: loop, path: target.path(pair: pairID), handler: handler, subprotocol: nil)
+            let socket = WebSocketClientConnection(loop: loop, path: target.path(pair: pairID, side: role), handler: handler, subprotocol: nil)
             sockets[role] = socket
             loops[role] = loop
         }

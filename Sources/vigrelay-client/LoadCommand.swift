@@ -22,8 +22,8 @@ struct LoadCommand: ParsableCommand {
             connection.
 
             --mode mirror --url wss://HOST:PORT/PATH measures another relay with the same frames: both sockets of \
-            pair N connect to the URL with pair=RUN-N added to its query, no subprotocol, and the relay must forward \
-            what one sends to the other.
+            pair N connect to the URL with pair=RUN-N&side=family (or side=practitioner) added to its query, no \
+            subprotocol, and the relay must forward what one sends to the other (docs/LOAD.md).
 
             Exit status: 0 every frame arrived intact and in order and no pair failed; 1 a frame was lost, corrupt or \
             out of order, or a pair failed; 2 the relay cannot be reached (TLS included); 3 token refused; 64 usage.

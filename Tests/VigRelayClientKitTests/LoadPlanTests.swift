@@ -45,16 +45,17 @@ struct LoadPlanTests {
     }
 
     @Test(arguments: [
-        ("wss://127.0.0.1:9443/mirror", "127.0.0.1", 9443, "/mirror", "/mirror?pair=r-1"),
-        ("wss://relay.example/ws?room=a", "relay.example", 443, "/ws?room=a", "/ws?room=a&pair=r-1"),
-        ("wss://[::1]:8080", "::1", 8080, "/", "/?pair=r-1"),
-        ("WSS://h:1?x=1", "h", 1, "/?x=1", "/?x=1&pair=r-1"),
+        ("wss://127.0.0.1:9443/mirror", "127.0.0.1", 9443, "/mirror", "/mirror?pair=r-1&side=family"),
+        ("wss://relay.example/ws?room=a", "relay.example", 443, "/ws?room=a", "/ws?room=a&pair=r-1&side=family"),
+        ("wss://[::1]:8080", "::1", 8080, "/", "/?pair=r-1&side=family"),
+        ("WSS://h:1?x=1", "h", 1, "/?x=1", "/?x=1&pair=r-1&side=family"),
     ])
     func mirrorURLsNameAnEndpointAndAPathPerPair(url: String, host: String, port: Int, path: String, paired: String) throws {
         let target = try MirrorTarget(parsing: url)
         #expect(target.endpoint == ServerEndpoint(host: host, port: port))
         #expect(target.pathAndQuery == path)
-        #expect(target.path(pair: "r-1") == paired)
+        #expect(target.path(pair: "r-1", side: .family) == paired)
+        #expect(target.path(pair: "r-1", side: .practitioner) == paired.dropLast("family".count) + "practitioner")
     }
 
     @Test(arguments: ["https://h:1/x", "ws://h:1/x", "wss://", "wss://h:99999/x", "wss://h:1/x#frag", "wss://user@h/x"])

@@ -5,7 +5,9 @@ script does not rot. (The figures themselves are not judged here: this machine m
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +29,7 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     sections = re.split(r"^## ", md, flags=re.M)
     titles = [s.splitlines()[0] for s in sections[1:]]
     for prefix in ("Machine", "Summary", "1. One pair", "2. 10 pairs", "3. Recorded pairs", "4. 10 idle connections",
-                   "5. The physical reference", "Where the server's time goes"):
+                   "5. The physical reference", "6. Another relay", "Where the server's time goes"):
         assert any(t.startswith(prefix) for t in titles), f"no section '{prefix}' in {titles}"
     section = {t.split(" ")[0]: s for t, s in zip(titles, sections[1:])}
 
@@ -59,17 +61,32 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     assert re.search(rf"\| TLS pipe \(socat; TLSv1\.3 \S+\) \| {number} \| {number} \| {number} \|", s5), s5
     assert re.search(rf"throughput is \*\*{number}x\*\* the pipe's", s5), s5
 
+    # Scenario 6 runs when nginx and its nchan module are installed (bench/run.sh does not install
+    # them); otherwise the section says so and how to add it.
+    s6 = section["6."]
+    nchan = bool(shutil.which("nginx") or Path("/usr/sbin/nginx").exists()) and Path("/usr/lib/nginx/modules/ngx_nchan_module.so").exists()
+    if nchan:
+        assert "--mode mirror --url wss://127.0.0.1:" in s6 and "bench/nchan.conf" in s6, s6
+        for shape, relay in (("1 (one pair, 64 KiB)", "vigrelay"), ("1 (one pair, 64 KiB)", "nginx \\+ nchan"),
+                             ("2 (10 pairs x 2.5 Mbit/s)", "vigrelay"), ("2 (10 pairs x 2.5 Mbit/s)", "nginx \\+ nchan")):
+            assert re.search(rf"^\| {re.escape(shape)} \| {relay} \| {number} \| {number} \| {number} \| {number} / {number} \| .* \| 0 \| {number} \| OK \|$",
+                             s6, re.M), (shape, relay, s6)
+        assert re.search(rf"vigrelay spent \*\*{number}x\*\* nginx \+ nchan's CPU per GB", s6), s6
+    else:
+        assert "Not run: nginx with the nchan module is not installed" in s6 and "libnginx-mod-nchan" in s6, s6
+
     summary = section["Summary"]
     rows = [l for l in summary.splitlines() if l.startswith("| ") and not l.startswith("| scenario")]
-    assert len(rows) == 7, summary
+    assert len(rows) == 8, summary
     # Each row: the verdict, then the machine's speed when that run started (openssl speed, GB per CPU-second).
-    assert all(re.search(rf"\| (met|\*\*not met\*\*|n/a|-) \| {number} \|$", r) for r in rows), rows
+    ran = rows if nchan else rows[:-1]
+    assert all(re.search(rf"\| (met|\*\*not met\*\*|n/a|-) \| {number} \|$", r) for r in ran), rows
     assert re.search(rf"\*\*Machine speed\.\*\* .* from {number} to {number} over \d+ runs", section["Machine"]), section["Machine"]
 
     # No secret reaches the file: the token is shown as "$TOKEN".
     assert '--token "$TOKEN"' in md
     assert not re.search(r"eyJ[\w-]+\.[\w-]+", md), "a token leaked into BENCHMARKS.md"
     # The reports it read are kept in the work directory; the servers' data directories are not.
-    for name in ("s1", "s1-record", "s2", "s2-wake", "s3-2", "s4", "s5"):
+    for name in ("s1", "s1-record", "s2", "s2-wake", "s3-2", "s4", "s5") + (("s6-s1", "s6-s2") if nchan else ()):
         assert (work / f"{name}.json").is_file(), f"{name}.json missing in {sorted(p.name for p in work.iterdir())}"
     assert not list(work.glob("data-*")), "server data directories left behind"

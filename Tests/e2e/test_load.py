@@ -350,11 +350,17 @@ def test_load_mirror_mode_measures_another_relay_with_the_same_frames(client_bin
     assert [s["stream"] for s in r["streams"]] == ["camera", "screen"], "the screen stream goes the other way"
     assert all(s["framesReceived"] > 0 for s in r["streams"]), r["streams"]
     assert r["connectMs"]["count"] == 6 and r["welcomeMs"]["count"] == 0, "two sockets per pair, no vigrelay welcome"
-    # Pairing contract: both sockets of a pair ask for the URL's path with the same pair=RUN-N, no subprotocol.
-    assert len(paths) == 6 and all(p.startswith("/mirror?pair=") for p in paths), paths
-    ids = sorted(p.split("pair=")[1] for p in paths)
-    assert len(set(ids)) == 3 and all(ids.count(i) == 2 for i in ids), ids
-    assert sorted(s["sessionId"] for s in r["sessions"]) == sorted(set(ids))
+    # Pairing contract: both sockets of a pair ask for the URL's path with the same pair=RUN-N, one
+    # saying side=family (sends the camera), the other side=practitioner; no subprotocol. This relay
+    # pairs by pair= alone, as a relay that ignores side= may.
+    assert len(paths) == 6 and all(urlsplit(p).path == "/mirror" for p in paths), paths
+    queries = [parse_qs(urlsplit(p).query, strict_parsing=True) for p in paths]
+    assert all(sorted(q) == ["pair", "side"] for q in queries), paths
+    sides: dict[str, list[str]] = {}
+    for q in queries:
+        sides.setdefault(q["pair"][0], []).append(q["side"][0])
+    assert len(sides) == 3 and all(sorted(v) == ["family", "practitioner"] for v in sides.values()), sides
+    assert sorted(s["sessionId"] for s in r["sessions"]) == sorted(sides)
     assert subprotocols == [None] * 6, f"mirror sockets must offer no subprotocol: {subprotocols}"
 
 
