@@ -596,10 +596,11 @@ def scenario5(w: Work, summary: list) -> list[str]:
 def scenario6(w: Work, summary: list) -> list[str]:
     out = ["## 6. Another relay: nginx + nchan, measured the same way", ""]
     out += ["`vigrelay-client load --mode mirror` drives nginx with its nchan pub/sub module ([bench/nchan.conf](bench/nchan.conf): "
-            "one process, TLS 1.3; each socket publishes to a channel of its own and subscribes to its peer's, so what the "
+            "one worker process, TLS 1.3; each socket publishes to a channel of its own and subscribes to its peer's, so what the "
             "family sends reaches the practitioner only) with the same frames and checks as vigrelay, in scenario 1's and "
             "scenario 2's shapes, each right after vigrelay's run of that shape (the same rule for a late load generator "
-            "applies). Target 1 quotes nginx+nchan at about 1.36 GB per CPU-second; this measures it on this machine, with "
+            "applies), and at scenario 3's largest count carried without recording, through vigrelay and then through "
+            "nchan (the CPU share there is the steady one, while every pair streams). Target 1 quotes nginx+nchan at about 1.36 GB per CPU-second; this measures it on this machine, with "
             "this load generator. nchan does less per message than vigrelay: no sessions, tokens, consent or recording, "
             "no keyframe cache for late joiners; it keeps the last 4 messages of a channel for 2 s in shared memory. "
             "`$SERVER_PID` is nginx's worker process.", ""]
@@ -611,12 +612,17 @@ def scenario6(w: Work, summary: list) -> list[str]:
         return out
     m = w.machine
     out += [f"nginx: {m.get('nginx') or '?'}; nchan: {m.get('nchan') or '?'}.", ""]
-    out += w.command_block("s6-s1", "s6-s2")
-    failed = [w.text(n, "failed") for n in ("s6-s1", "s6-s2") if w.text(n, "failed")]
+    out += w.command_block("s6-s1", "s6-s2", "s6-s3-vigrelay", "s6-s3")
+    failed = [w.text(n, "failed") for n in ("s6-s1", "s6-s2", "s6-s3") if w.text(n, "failed")]
     out += [""] + [f"- {f}" for f in failed] + ([""] if failed else [])
     shape2 = {relay: latency_runs(w, name)[1] for relay, name in (("vigrelay", "s2"), ("nginx + nchan", "s6-s2"))}
     rows = [("1 (one pair, 64 KiB)", "vigrelay", "s1", w.report("s1")), ("1 (one pair, 64 KiB)", "nginx + nchan", "s6-s1", w.report("s6-s1"))]
     rows += [("2 (10 pairs x 2.5 Mbit/s)", relay, *(shape2[relay] or (None, None))) for relay in shape2]
+    shape3 = {relay: w.report(name) for relay, name in (("vigrelay", "s6-s3-vigrelay"), ("nginx + nchan", "s6-s3"))}
+    pairs3 = ((shape3["vigrelay"] or shape3["nginx + nchan"] or {}).get("config") or {}).get("pairs")
+    if (w.dir / "s6-s3.cmd").exists():
+        rows += [(f"3 ({pairs3} pairs x 2.5 Mbit/s, not recorded)", relay, name, shape3[relay])
+                 for relay, name in (("vigrelay", "s6-s3-vigrelay"), ("nginx + nchan", "s6-s3"))]
     out += ["| shape | relay | MB/s | server CPU-s per GB | GB per server CPU-s | latency p50 / p99 ms | send lag p99 ms | "
             "server CPU share | lost | machine speed | result |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for shape, relay, name, r in rows:
@@ -625,9 +631,10 @@ def scenario6(w: Work, summary: list) -> list[str]:
             out.append(f"| {shape} | {relay} | no report{f' (exit {rc})' if rc else ''} | | | | | | | | |")
             continue
         sv, l = r.get("server") or {}, r["latencyMs"]
+        share = (f"{fmt(sv.get('steadyCpuShare'), 3)} (steady)" if shape.startswith("3") else fmt(sv.get("cpuShare"), 3))
         out.append(f"| {shape} | {relay} | {fmt(r['throughputMBps'], 1)} | {fmt(sv.get('cpuSecondsPerGB'), 3)} | "
                    f"{fmt(server_gb_per_cpu_s(r), 3)} | {l['p50']:.3f} / {l['p99']:.3f} | {r['sendLagMs']['p99']:.3f} | "
-                   f"{fmt(sv.get('cpuShare'), 3)} | {r['frames']['lost']} | {fmt(w.speed(name))} | {'OK' if r['passed'] else 'FAILED'} |")
+                   f"{share} | {r['frames']['lost']} | {fmt(w.speed(name))} | {'OK' if r['passed'] else 'FAILED'} |")
     v1, n1 = w.report("s1"), w.report("s6-s1")
     cost_v, cost_n = (((r or {}).get("server") or {}).get("cpuSecondsPerGB") for r in (v1, n1))
     ratio = cost_v / cost_n if cost_v and cost_n else None
@@ -639,13 +646,21 @@ def scenario6(w: Work, summary: list) -> list[str]:
     if v2 is not None and n2 is not None:
         said.append(f"In scenario 2's shape the p99 was {v2:.3f} ms through vigrelay and {n2:.3f} ms through nginx + nchan, "
                     "with the same load generator on the same two cores.")
+    v3, n3 = (((shape3[k] or {}).get("server") or {}).get("steadyCpuShare") for k in shape3)
+    if v3 and n3:
+        said.append(f"At {pairs3} pairs without recording vigrelay's steady CPU share was {v3:.3f} ({pairs3 / v3:.0f} sessions "
+                    f"per core) and nginx + nchan's {n3:.3f} ({pairs3 / n3:.0f} per core): **{v3 / n3:.2f}x**.")
+    elif v3 is not None and n3 is not None:
+        said.append(f"At {pairs3} pairs without recording a steady CPU share was 0 (too little CPU for `/proc`'s 10 ms "
+                    "ticks), so there is no ratio.")
     out += [""] + ([" ".join(said), ""] if said else [])
-    for name in ("s6-s1", "s6-s2", "s6-s2-2"):
+    for name in ("s6-s1", "s6-s2", "s6-s2-2", "s6-s3-vigrelay", "s6-s3"):
         if w.text(name, "loadavg"):
             out.append(f"- {name}: {w.started_under(name)}")
     out.append("")
     summary.append(("6. vigrelay vs nginx+nchan", f"CPU per GB {fmt(ratio, 2)}x (nchan: {fmt(server_gb_per_cpu_s(n1), 3)} GB "
-                    f"per CPU-s); 10 pairs p99 {fmt(v2, 3)} vs {fmt(n2, 3)} ms", "(reference)", "-", w.speed("s6-s1")))
+                    f"per CPU-s); 10 pairs p99 {fmt(v2, 3)} vs {fmt(n2, 3)} ms"
+                    + (f"; {pairs3} pairs CPU share {v3 / n3:.2f}x" if v3 and n3 else ""), "(reference)", "-", w.speed("s6-s1")))
     return out
 
 

@@ -18,7 +18,8 @@
 #      as the physical reference; vigrelay's throughput and CPU per GB as a ratio of it (run right
 #      after scenario 1, so both meet the machine in the same state)
 #   6. another relay, nginx + nchan (bench/nchan.conf), measured by `load --mode mirror` in the shapes
-#      of scenarios 1 and 2, each right after vigrelay's run; only when nginx and its nchan module are
+#      of scenarios 1 and 2, each right after vigrelay's run, and at scenario 3's largest count without
+#      recording (vigrelay, then nchan); only when nginx and its nchan module are
 #      installed (apt-get install nginx-light libnginx-mod-nchan; this script does not install them,
 #      as installing nginx starts its service on a machine with systemd)
 # Before each run it samples the machine's load average and speed (one second of `openssl speed`: what a
@@ -417,6 +418,16 @@ for _ in 1 2; do
     if search_step "$mid"; then good=$mid; else bad=$mid; fi
 done
 log "scenario 3: largest count carried $good (first not carried: ${bad:-none})"
+# Scenario 6 in scenario 3's shape: that count without recording (nchan has none), through vigrelay
+# and then through nginx + nchan.
+if [[ -n "$NGINX" && $good -gt 0 ]]; then
+    s3_plain=(--pairs "$good" --bitrate 2.5M --fps 10 --duration "${search_seconds}s" --ramp "${search_ramp}s")
+    log "scenario 6: $good pairs at 2.5 Mbit/s without recording, through vigrelay and through nginx + nchan"
+    start_server s6-s3-vigrelay
+    run_load s6-s3-vigrelay $((search_ramp + search_seconds + 120)) "${s3_plain[@]}"
+    stop_server
+    run_nchan s6-s3 $((search_ramp + search_seconds + 120)) "${s3_plain[@]}"
+fi
 # rerun_step NAME PAIRS TOOL: scenario 3's step at PAIRS again, running TOOL NAME (a function below)
 # on the server for half the streaming time once every pair streams. Its own figures are not
 # reported (the tool slows the server down).

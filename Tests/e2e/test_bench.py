@@ -68,10 +68,14 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     if nchan:
         assert "--mode mirror --url wss://127.0.0.1:" in s6 and "bench/nchan.conf" in s6, s6
         for shape, relay in (("1 (one pair, 64 KiB)", "vigrelay"), ("1 (one pair, 64 KiB)", "nginx \\+ nchan"),
-                             ("2 (10 pairs x 2.5 Mbit/s)", "vigrelay"), ("2 (10 pairs x 2.5 Mbit/s)", "nginx \\+ nchan")):
+                             ("2 (10 pairs x 2.5 Mbit/s)", "vigrelay"), ("2 (10 pairs x 2.5 Mbit/s)", "nginx \\+ nchan"),
+                             ("3 (2 pairs x 2.5 Mbit/s, not recorded)", "vigrelay"), ("3 (2 pairs x 2.5 Mbit/s, not recorded)", "nginx \\+ nchan")):
             assert re.search(rf"^\| {re.escape(shape)} \| {relay} \| {number} \| {number} \| {number} \| {number} / {number} \| .* \| 0 \| {number} \| OK \|$",
                              s6, re.M), (shape, relay, s6)
         assert re.search(rf"vigrelay spent \*\*{number}x\*\* nginx \+ nchan's CPU per GB", s6), s6
+        # Two pairs for a second may round a steady share down to 0 ticks; then the report says there is no ratio.
+        assert re.search(rf"At 2 pairs without recording (vigrelay's steady CPU share was {number} .* \*\*{number}x\*\*|"
+                         r"a steady CPU share was 0 \(too little CPU)", s6), s6
     else:
         assert "Not run: nginx with the nchan module is not installed" in s6 and "libnginx-mod-nchan" in s6, s6
 
@@ -87,6 +91,6 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     assert '--token "$TOKEN"' in md
     assert not re.search(r"eyJ[\w-]+\.[\w-]+", md), "a token leaked into BENCHMARKS.md"
     # The reports it read are kept in the work directory; the servers' data directories are not.
-    for name in ("s1", "s1-record", "s2", "s2-wake", "s3-2", "s4", "s5") + (("s6-s1", "s6-s2") if nchan else ()):
+    for name in ("s1", "s1-record", "s2", "s2-wake", "s3-2", "s4", "s5") + (("s6-s1", "s6-s2", "s6-s3-vigrelay", "s6-s3") if nchan else ()):
         assert (work / f"{name}.json").is_file(), f"{name}.json missing in {sorted(p.name for p in work.iterdir())}"
     assert not list(work.glob("data-*")), "server data directories left behind"
