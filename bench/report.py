@@ -595,15 +595,16 @@ def scenario5(w: Work, summary: list) -> list[str]:
 
 def scenario6(w: Work, summary: list) -> list[str]:
     out = ["## 6. Another relay: nginx + nchan, measured the same way", ""]
-    out += ["`vigrelay-client load --mode mirror` drives nginx with its nchan pub/sub module ([bench/nchan.conf](bench/nchan.conf): "
-            "one worker process, TLS 1.3; each socket publishes to a channel of its own and subscribes to its peer's, so what the "
-            "family sends reaches the practitioner only) with the same frames and checks as vigrelay, in scenario 1's and "
-            "scenario 2's shapes, each right after vigrelay's run of that shape (the same rule for a late load generator "
-            "applies), and at scenario 3's largest count carried without recording, through vigrelay and then through "
-            "nchan (the CPU share there is the steady one, while every pair streams). Target 1 quotes nginx+nchan at about 1.36 GB per CPU-second; this measures it on this machine, with "
-            "this load generator. nchan does less per message than vigrelay: no sessions, tokens, consent or recording, "
-            "no keyframe cache for late joiners; it keeps the last 4 messages of a channel for 2 s in shared memory. "
-            "`$SERVER_PID` is nginx's worker process.", ""]
+    out += ["`vigrelay-client load --mode mirror` drives nginx with its nchan pub/sub module "
+            "([bench/nchan.conf](bench/nchan.conf): one worker process, TLS 1.3; each socket publishes to a channel of its "
+            "own and subscribes to its peer's, so what the family sends reaches the practitioner only) with the same frames "
+            "and checks as vigrelay, in scenario 1's and scenario 2's shapes, each right after vigrelay's run of that shape "
+            "(the same rule for a late load generator applies), and at scenario 3's largest count carried without "
+            "recording, through vigrelay and then through nchan (the CPU share there is the steady one, while every pair "
+            "streams). Target 1 quotes nginx+nchan at about 1.36 GB per CPU-second; this measures it on this machine, "
+            "with this load generator. nchan does less per message than vigrelay: no sessions, tokens, consent or "
+            "recording, no keyframe cache for late joiners; it keeps the last 4 messages of a channel for 2 s in shared "
+            "memory. `$SERVER_PID` is nginx's worker process.", ""]
     skipped = w.text("s6", "skipped")
     if skipped:
         out += [f"Not run: {skipped}. Install `nginx-light` and `libnginx-mod-nchan` (Debian) to add it; bench/run.sh does "

@@ -316,7 +316,7 @@ echo "$rc" > "$work/s5.rc"
 [[ $rc -eq 0 ]] || log "scenario 5: the TLS pipe failed ($rc): $(tail -3 "$work/s5.err")"
 
 # --- 6. another relay: nginx + nchan, in scenario 1's shape ---------------------------------------
-# Right after scenario 1 too, for the same reason; its scenario 2 shape runs after scenario 2.
+# Right after scenario 1 too, for the same reason; its other shapes run after scenarios 2 and 3.
 NGINX="$(nchan_binary)"
 # run_nchan NAME SECONDS ARGS...: run_load against a fresh nginx + nchan (scenario 6).
 run_nchan() {
