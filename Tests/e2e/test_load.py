@@ -269,13 +269,15 @@ class MirrorRelay:
     """A tiny TLS WebSocket relay for `--mode mirror`: the sockets that connect with the same
     `pair=` query value are a pair, and every message one sends goes to the other, unchanged (kept
     until the other connects). `tamper` changes the 5th binary message of each direction: "drop"
-    leaves it out, "corrupt" flips a byte near its end, "stall" forwards nothing from it on.
+    leaves it out, "corrupt" flips a byte near its end, "stall" forwards nothing from it on; "echo"
+    also sends every message back to its sender, as a pub/sub relay with one channel per pair does.
     Runs its own asyncio loop on a thread."""
 
     def __init__(self, certs, tamper: str | None = None):
         self.certs, self.tamper = certs, tamper
         self.port = free_port()
         self.paths: list[str] = []
+        self.echoed = 0
         self.subprotocols: list = []
         self._pairs: dict[str, dict] = {}
         self._ready = threading.Event()
@@ -332,6 +334,9 @@ class MirrorRelay:
                     await peers[0].send(message)
                 else:
                     pair["pending"].setdefault("waiting", []).append(message)
+                if self.tamper == "echo":
+                    await ws.send(message)
+                    self.echoed += 1
         finally:
             pair["sockets"].remove(ws)
 
@@ -362,6 +367,22 @@ def test_load_mirror_mode_measures_another_relay_with_the_same_frames(client_bin
     assert len(sides) == 3 and all(sorted(v) == ["family", "practitioner"] for v in sides.values()), sides
     assert sorted(s["sessionId"] for s in r["sessions"]) == sorted(sides)
     assert subprotocols == [None] * 6, f"mirror sockets must offer no subprotocol: {subprotocols}"
+
+
+@pytest.mark.timeout(120)
+def test_load_mirror_mode_ignores_its_own_frames_sent_back_by_a_pub_sub_relay(client_bin, certs, tmp_path):
+    report = tmp_path / "mirror.json"
+    with MirrorRelay(certs, tamper="echo") as mirror:
+        p = load(client_bin, "--mode", "mirror", "--url", mirror.url, "--ca", certs.ca, "--pairs", "2",
+                 "--duration", "2s", "--screen-bitrate", "500k", "--report", report)
+        echoed = mirror.echoed
+    assert p.returncode == 0, f"echoes of a socket's own frames must not fail the run: exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    r = read_report(report)
+    check_counts_agree(r, 2)
+    sent = sum(s["framesSent"] for s in r["streams"])
+    assert echoed >= sent > 0, f"the relay echoed {echoed} messages for {sent} frames sent"
+    for s in r["streams"]:
+        assert s["framesReceived"] == s["framesSent"] and s["duplicate"] == 0 and s["corrupt"] == 0, s
 
 
 @pytest.mark.timeout(120)
