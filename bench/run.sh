@@ -137,7 +137,8 @@ TARGET=()  # how `load` reaches the running relay: vigrelay's URL and token, or 
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# start_server NAME: a release server for scenario NAME; sets SERVER_PID, PORT, TOKEN.
+# start_server NAME: a release server for scenario NAME; sets SERVER_PID, PORT, TOKEN, TARGET and
+# RELAY_PID (the same process).
 start_server() {
     local name="$1" data="$work/data-$1" attempt
     rm -rf "$data"
@@ -295,12 +296,26 @@ profile_finish() {
         | "${demangle[@]}" > "$work/$1.perf.txt" || log "$1: perf report failed (see $work/$1.perf.log)"
 }
 
+# run_vigrelay NAME SECONDS ARGS...: run_load against a fresh vigrelay server.
+run_vigrelay() { start_server "$1"; run_load "$@"; stop_server; }
+
+# run_latency RUNNER NAME SECONDS ARGS...: scenario 2's shape through RUNNER (run_vigrelay or
+# run_nchan), and once more as NAME-2 when the load generator itself queued 1% of its frames 1 ms or
+# more late: its own lateness alone is over the budget, the machine is busy.
+run_latency() {
+    local runner="$1" name="$2"
+    shift 2
+    "$runner" "$name" "$@"
+    if python3 bench/report.py tester-late "$work/$name.json" --ms 1; then
+        log "$name: the load generator queued frames late (a busy machine?): once more"
+        "$runner" "$name-2" "$@"
+    fi
+}
+
 # --- 1. one pair, 64 KiB frames, as fast as possible ---------------------------------------------
 s1=(--pairs 1 --frame-size 65536 --bitrate 0 --duration "${seconds}s")
 log "scenario 1: one pair, 64 KiB frames, as fast as possible, ${seconds} s"
-start_server s1
-run_load s1 $((seconds + 90)) "${s1[@]}"
-stop_server
+run_vigrelay s1 $((seconds + 90)) "${s1[@]}"
 
 # --- 5. the physical reference: a plain TLS byte pipe ----------------------------------------------
 # Right after scenario 1 (recording off), which it is compared with: this machine's speed changes
@@ -336,9 +351,7 @@ else
 fi
 
 log "scenario 1 with --record"
-start_server s1-record
-run_load s1-record $((seconds + 90)) "${s1[@]}" --record
-stop_server
+run_vigrelay s1-record $((seconds + 90)) "${s1[@]}" --record
 if [[ $profile -eq 1 ]]; then
     log "scenario 1 again under perf record"
     start_server s1-profile
@@ -351,23 +364,10 @@ fi
 # --- 2. 10 pairs at 2.5 Mbit/s -------------------------------------------------------------------
 log "scenario 2: 10 pairs at 2.5 Mbit/s, ${seconds} s"
 s2=(--pairs 10 --bitrate 2.5M --fps 10 --duration "${seconds}s" --ramp 2s)
-start_server s2
-run_load s2 $((seconds + 90)) "${s2[@]}"
-stop_server
-if python3 bench/report.py tester-late "$work/s2.json" --ms 1; then
-    # The tester's own lateness alone is over the 1 ms budget: the machine is busy. Once more.
-    log "scenario 2: the load generator queued frames late (a busy machine?): once more"
-    start_server s2-2
-    run_load s2-2 $((seconds + 90)) "${s2[@]}"
-    stop_server
-fi
+run_latency run_vigrelay s2 $((seconds + 90)) "${s2[@]}"
 if [[ -n "$NGINX" ]]; then
     log "scenario 6: nginx + nchan in scenario 2's shape, ${seconds} s"
-    run_nchan s6-s2 $((seconds + 90)) "${s2[@]}"
-    if python3 bench/report.py tester-late "$work/s6-s2.json" --ms 1; then
-        log "scenario 6: the load generator queued frames late (a busy machine?): once more"
-        run_nchan s6-s2-2 $((seconds + 90)) "${s2[@]}"
-    fi
+    run_latency run_nchan s6-s2 $((seconds + 90)) "${s2[@]}"
 fi
 # The floor under it: how long this machine takes to wake a sleeping process (no relay running).
 log "scenario 2: the machine's wake-up latency (bench/wake_latency.py)"
@@ -389,10 +389,8 @@ fits() { [[ $((SECONDS - search_started + $(step_cost "$1"))) -le $search_budget
 run_step() {
     local pairs="$1" name="$2" rc=0
     log "scenario 3: $pairs recorded pairs at 2.5 Mbit/s (${search_ramp} s ramp, ${search_seconds} s)"
-    start_server "$name"
-    run_load "$name" $((search_ramp + search_seconds + 120)) --pairs "$pairs" --bitrate 2.5M --fps 10 \
+    run_vigrelay "$name" $((search_ramp + search_seconds + 120)) --pairs "$pairs" --bitrate 2.5M --fps 10 \
         --duration "${search_seconds}s" --ramp "${search_ramp}s" --record
-    stop_server
     python3 bench/report.py step-ok "$work/$name.json" || rc=$?
     return $rc
 }
@@ -423,9 +421,7 @@ log "scenario 3: largest count carried $good (first not carried: ${bad:-none})"
 if [[ -n "$NGINX" && $good -gt 0 ]]; then
     s3_plain=(--pairs "$good" --bitrate 2.5M --fps 10 --duration "${search_seconds}s" --ramp "${search_ramp}s")
     log "scenario 6: $good pairs at 2.5 Mbit/s without recording, through vigrelay and through nginx + nchan"
-    start_server s6-s3-vigrelay
-    run_load s6-s3-vigrelay $((search_ramp + search_seconds + 120)) "${s3_plain[@]}"
-    stop_server
+    run_vigrelay s6-s3-vigrelay $((search_ramp + search_seconds + 120)) "${s3_plain[@]}"
     run_nchan s6-s3 $((search_ramp + search_seconds + 120)) "${s3_plain[@]}"
 fi
 # rerun_step NAME PAIRS TOOL: scenario 3's step at PAIRS again, running TOOL NAME (a function below)
@@ -462,10 +458,8 @@ fi
 
 # --- 4. idle connections --------------------------------------------------------------------------
 log "scenario 4: $idle_pairs idle pairs ($((idle_pairs * 2)) connections)"
-start_server s4
 idle=(--idle --pairs "$idle_pairs" --duration "${idle_hold}s" --connect-window "$connect_window")
-run_load s4 $((idle_hold + 300)) "${idle[@]}"
-stop_server
+run_vigrelay s4 $((idle_hold + 300)) "${idle[@]}"
 if [[ $profile -eq 1 ]]; then
     # Profiled from when the sessions are created (load says "connecting") to the end of the hold.
     log "scenario 4 again under perf record"
