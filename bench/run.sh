@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks vigrelay on this machine and writes BENCHMARKS.md (issue 4's five scenarios).
+# Benchmarks vigrelay on this machine and writes BENCHMARKS.md (issue 4's five scenarios, and a sixth:
+# another relay, nginx + nchan, measured the same way).
 #
 #   bench/run.sh [--quick] [--profile] [options]
 #
