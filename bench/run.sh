@@ -40,7 +40,7 @@
 #   --search-start N      scenario 3's first pair count (default 50); doubled while it passes
 #   --search-max N        scenario 3's largest pair count (default 3200)
 #   --search-seconds S    how long each scenario 3 step streams after its ramp (default 15, quick 5)
-#   --search-budget S     seconds scenario 3 may take in all (default 300, quick 60)
+#   --search-budget S     seconds scenario 3 may take in all (default 360, quick 60)
 #   --idle-pairs N        scenario 4's pairs, two connections each (default 2500: 5,000 connections)
 #   --connect-window N    scenario 4's pairs connecting at once (load --connect-window; default 128)
 #   --pipe-mb N           megabytes per TLS pipe run in scenario 5 (default 2000, quick 500)
@@ -80,7 +80,7 @@ if [[ $quick -eq 1 ]]; then
     : "${seconds:=5}" "${search_seconds:=5}" "${search_budget:=60}" "${pipe_mb:=500}"
     search_ramp=2 pipe_runs=3 idle_hold=3 wake_samples=300
 else
-    : "${seconds:=20}" "${search_seconds:=15}" "${search_budget:=300}" "${pipe_mb:=2000}"
+    : "${seconds:=20}" "${search_seconds:=15}" "${search_budget:=360}" "${pipe_mb:=2000}"
     search_ramp=5 pipe_runs=3 idle_hold=5 wake_samples=2000
 fi
 for v in seconds search_start search_max search_seconds search_budget idle_pairs pipe_mb connect_window; do
