@@ -276,15 +276,22 @@ function renderMarks() {
 // --- recordings and clips --------------------------------------------------------------------
 $("refresh-summary").addEventListener("click", refreshSummary);
 
+// Each read of the summary is numbered; an answer that comes after a later read was asked for is
+// dropped. Answers can come out of order (one may wait behind a stalled connection after a network
+// drop), and an older one would show a stopped recording as still running and keep the clip editor shut.
+let summaryReads = 0;
+
 async function refreshSummary() {
   if (!state.sessionId) return;
+  const read = ++summaryReads;
   try {
     const summary = await api.sessionSummary(state.sessionId);
+    if (read !== summaryReads) return;
     state.summary = summary;
     showConsent(summary.consent ?? { recording: false });
     renderRecordings(summary);
   } catch (error) {
-    $("clip-status").textContent = `Could not read the session: ${error.message}`;
+    if (read === summaryReads) $("clip-status").textContent = `Could not read the session: ${error.message}`;
   }
 }
 

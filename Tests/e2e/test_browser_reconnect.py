@@ -403,6 +403,42 @@ def remember_shared(fam) -> None:
     fam.js("window.__sharedBefore = window.__vigrelay.screen.mediaSource; true")
 
 
+def test_a_late_answer_to_an_older_summary_read_does_not_undo_a_newer_one(relay, chromium, forwarders):
+    """After a network drop a read of the session summary can wait behind a stalled connection and
+    come back after a later one: the page must keep showing the newer answer (the recording stopped,
+    the clip editor open), not the older (the recording still running)."""
+    call = start_session(relay, chromium, forwarders)
+    prac, fam = call.prac, call.fam
+    start_recording(prac, fam)
+    # The next summary read is answered by the relay now, while the recording runs, and reaches the
+    # page's code 4 s later, as if it had been held up on the way.
+    prac.js("""(() => {
+        const real = window.fetch;
+        window.__lateRead = "not asked";
+        window.fetch = (url, options) => {
+            if (window.__lateRead !== "not asked" || !/\\/v1\\/sessions\\/[0-9a-f]+$/.test(String(url))) return real(url, options);
+            window.__lateRead = "asked";
+            return real(url, options).then((response) => new Promise((resolve) => setTimeout(() => {
+                // "handled" once the page has done with the answer: its code runs on from the body
+                // in promise reactions, all before the next timer.
+                const json = response.json.bind(response);
+                response.json = () => json().then((value) => { setTimeout(() => { window.__lateRead = "handled"; }, 0); return value; });
+                resolve(response);
+            }, 4000)));
+        };
+        return true; })()""")
+    prac.click("#refresh-summary")
+    prac.wait("window.__lateRead === 'asked'", 5, "the held-up summary read to be asked")
+    prac.click("#record-toggle")
+    fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the recording to stop")
+    finished = ("!document.getElementById('clip-editor').disabled && "
+                "document.querySelector('#recordings li')?.textContent.includes(' · complete')")
+    prac.wait(finished, 10, "the page to list the recording as complete (the read after the stop)")
+    prac.wait("window.__lateRead === 'handled'", 10, "the page to handle the held-up read's answer")
+    assert prac.js(finished), f"the older answer replaced the newer: {prac.text('#recordings')!r}"
+    assert call.problems() == []
+
+
 def test_the_shared_review_comes_back_after_a_drop(relay, chromium, forwarders, tmp_path):
     call = start_session(relay, chromium, forwarders)
     prac, fam, to_prac, to_fam = call.prac, call.fam, call.to_prac, call.to_fam

@@ -336,6 +336,10 @@ def check_recording(relay, prac, auth: dict, session_id: str, on_screen: int, pa
 def make_clip_from_mark(relay, prac, auth: dict, session_id: str, path: Path) -> str:
     """Makes the clip around the mark on the practitioner's page, downloads it to `path` (`.webm`, or
     `.mp4`: the type the relay must answer) and checks ffmpeg decodes it; returns its id."""
+    # A mark's button is shown for a recording the page last read as running too; the clip editor
+    # opens only once the page has read that it finished (it reads the session when told it stopped).
+    prac.wait("!document.getElementById('clip-editor').disabled && ![...document.querySelectorAll('#recordings li')]"
+              ".some((li) => / · recording\\b/.test(li.textContent))", 10, "the page to list the recording as finished")
     prac.wait("!!document.querySelector('#recordings button')", 10, "the mark's clip button")
     prac.click("#recordings button")
     prac.click("#make-clip")
