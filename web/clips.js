@@ -3,11 +3,18 @@
 export const MIN_CLIP_MS = 3000;
 export const MAX_CLIP_MS = 10000;
 
-/** A 7 s span around a mark (3 s before, 4 s after), kept inside the recording and 3-10 s long. */
-export function clipSpanAround(atMs, durationMs) {
-  let fromMs = Math.max(0, atMs - 3000);
-  let toMs = Math.min(durationMs, fromMs + 7000);
-  if (toMs - fromMs < MIN_CLIP_MS) fromMs = Math.max(0, toMs - MIN_CLIP_MS);
+/**
+ * A 7 s span around a mark (3 s before, 4 s after), 3-10 s long, kept inside the recording and
+ * inside the part the mark is in (`parts`: the summary's `{startMs, durationMs}`): the relay cuts a
+ * clip from one part only, and a part can be short, as when the family's camera started a new stream
+ * just after recording began.
+ */
+export function clipSpanAround(atMs, durationMs, parts = []) {
+  const part = parts.find((p) => atMs >= p.startMs && atMs < p.startMs + p.durationMs);
+  const first = part ? part.startMs : 0, last = part ? part.startMs + part.durationMs : durationMs;
+  let fromMs = Math.max(first, atMs - 3000);
+  let toMs = Math.min(last, fromMs + 7000);
+  if (toMs - fromMs < MIN_CLIP_MS) fromMs = Math.max(first, toMs - MIN_CLIP_MS);
   return [fromMs, toMs];
 }
 

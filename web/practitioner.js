@@ -333,7 +333,7 @@ function fileExtension(mediaType) {
 }
 
 function prepareClip(recording, atMs, note) {
-  const [fromMs, toMs] = clipSpanAround(atMs, recording.durationMs ?? atMs + 5000);
+  const [fromMs, toMs] = clipSpanAround(atMs, recording.durationMs ?? atMs + 5000, recording.parts ?? []);
   $("clip-recording").value = recording.recordingId;
   $("clip-from").value = (fromMs / 1000).toFixed(1);
   $("clip-to").value = (toMs / 1000).toFixed(1);

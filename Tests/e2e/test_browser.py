@@ -155,3 +155,29 @@ def test_the_familys_player_follows_what_came_before_the_clip_was_ready(relay, c
         "playThenPause": {"playing": False, "t": 5.2},
         "seekWhilePaused": {"playing": False, "t": 6},
     }, got
+
+
+def test_a_clip_around_a_mark_stays_inside_the_marks_part(relay, chromium):
+    """The practitioner's page proposes 3 s before a mark to 4 s after, inside the recording and
+    inside the mark's part: the relay cuts a clip from one part only, and the first part can be a
+    fraction of a second when the family's camera starts a new stream just after Start."""
+    page = chromium.new_page("practitioner")
+    page.navigate(relay.base_url + "/")
+    got = page.js("""(async () => {
+      const { clipSpanAround } = await import('/app/clips.js');
+      const parts = [{ startMs: 0, durationMs: 129 }, { startMs: 129, durationMs: 10400 }];
+      return {
+        noParts: clipSpanAround(3100, 10529),
+        afterShortFirstPart: clipSpanAround(3100, 10529, parts),
+        nearTheEnd: clipSpanAround(10000, 10529, parts),
+        inTheShortPart: clipSpanAround(50, 10529, parts),
+        inAGapBetweenParts: clipSpanAround(5000, 12000, [{ startMs: 0, durationMs: 4000 }, { startMs: 6000, durationMs: 6000 }]),
+      };
+    })()""")
+    assert got == {
+        "noParts": [100, 7100],
+        "afterShortFirstPart": [129, 7129],
+        "nearTheEnd": [7000, 10529],  # 3 s before the mark, to the recording's end
+        "inTheShortPart": [0, 129],  # the relay refuses it (under 3 s) and says why
+        "inAGapBetweenParts": [2000, 9000],  # no part holds the mark: the whole recording bounds it
+    }, got

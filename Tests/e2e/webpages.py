@@ -343,7 +343,13 @@ def make_clip_from_mark(relay, prac, auth: dict, session_id: str, path: Path) ->
     prac.wait("!!document.querySelector('#recordings button')", 10, "the mark's clip button")
     prac.click("#recordings button")
     prac.click("#make-clip")
-    prac.wait("document.querySelectorAll('#clips li').length === 1", 20, "the clip in the list")
+    try:
+        prac.wait("document.querySelectorAll('#clips li').length === 1", 20, "the clip in the list")
+    except AssertionError as e:
+        page = prac.js("({status: document.getElementById('clip-status').textContent, recording: document.getElementById('clip-recording').value, "
+                       "from: document.getElementById('clip-from').value, to: document.getElementById('clip-to').value, "
+                       "recordings: document.getElementById('recordings').textContent})")
+        raise AssertionError(f"{e}\npractitioner's clip editor: {page}") from None
     clip_id = prac.js("document.querySelector('#clips li').dataset.clipId")
     clip = relay.http("GET", f"/v1/sessions/{session_id}/clips/{clip_id}", headers=auth, timeout=30)
     assert clip.status == 200 and clip.headers["content-type"] == f"video/{path.suffix[1:]}", (clip.status, clip.headers)
