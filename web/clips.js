@@ -7,7 +7,8 @@ export const MAX_CLIP_MS = 10000;
  * A 7 s span around a mark (3 s before, 4 s after), 3-10 s long, kept inside the recording and
  * inside the part the mark is in (`parts`: the summary's `{startMs, durationMs}`): the relay cuts a
  * clip from one part only, and a part can be short, as when the family's camera started a new stream
- * just after recording began.
+ * just after recording began. Its ends are on tenths of a second, rounded inwards, as the page's
+ * From and To fields show them (a part starting at 129 ms shown as 0.1 s would be crossed again).
  */
 export function clipSpanAround(atMs, durationMs, parts = []) {
   const part = parts.find((p) => atMs >= p.startMs && atMs < p.startMs + p.durationMs);
@@ -15,7 +16,7 @@ export function clipSpanAround(atMs, durationMs, parts = []) {
   let fromMs = Math.max(first, atMs - 3000);
   let toMs = Math.min(last, fromMs + 7000);
   if (toMs - fromMs < MIN_CLIP_MS) fromMs = Math.max(first, toMs - MIN_CLIP_MS);
-  return [fromMs, toMs];
+  return [Math.ceil(fromMs / 100) * 100, Math.floor(toMs / 100) * 100];
 }
 
 /** 83400 -> "1:23.4". */

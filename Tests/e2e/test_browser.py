@@ -174,10 +174,11 @@ def test_a_clip_around_a_mark_stays_inside_the_marks_part(relay, chromium):
         inAGapBetweenParts: clipSpanAround(5000, 12000, [{ startMs: 0, durationMs: 4000 }, { startMs: 6000, durationMs: 6000 }]),
       };
     })()""")
+    # Ends on tenths of a second, rounded inwards (the page's From and To fields show tenths).
     assert got == {
         "noParts": [100, 7100],
-        "afterShortFirstPart": [129, 7129],
-        "nearTheEnd": [7000, 10529],  # 3 s before the mark, to the recording's end
-        "inTheShortPart": [0, 129],  # the relay refuses it (under 3 s) and says why
+        "afterShortFirstPart": [200, 7100],
+        "nearTheEnd": [7000, 10500],  # 3 s before the mark, to the recording's end
+        "inTheShortPart": [0, 100],  # the relay refuses it (under 3 s) and says why
         "inAGapBetweenParts": [2000, 9000],  # no part holds the mark: the whole recording bounds it
     }, got
