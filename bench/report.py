@@ -621,11 +621,11 @@ def scenario6(w: Work, summary: list) -> list[str]:
     shape2 = {relay: latency_runs(w, name)[1] for relay, name in (("vigrelay", "s2"), ("nginx + nchan", "s6-s2"))}
     rows = [("1 (one pair, 64 KiB)", "vigrelay", "s1", w.report("s1")), ("1 (one pair, 64 KiB)", "nginx + nchan", "s6-s1", w.report("s6-s1"))]
     rows += [("2 (10 pairs x 2.5 Mbit/s)", relay, *(shape2[relay] or (None, None))) for relay in shape2]
-    shape3 = {relay: w.report(name) for relay, name in (("vigrelay", "s6-s3-vigrelay"), ("nginx + nchan", "s6-s3"))}
+    runs3 = (("vigrelay", "s6-s3-vigrelay"), ("nginx + nchan", "s6-s3"))
+    shape3 = {relay: w.report(name) for relay, name in runs3}
     pairs3 = ((shape3["vigrelay"] or shape3["nginx + nchan"] or {}).get("config") or {}).get("pairs")
     if (w.dir / "s6-s3.cmd").exists():
-        rows += [(f"3 ({pairs3} pairs x 2.5 Mbit/s, not recorded)", relay, name, shape3[relay])
-                 for relay, name in (("vigrelay", "s6-s3-vigrelay"), ("nginx + nchan", "s6-s3"))]
+        rows += [(f"3 ({pairs3} pairs x 2.5 Mbit/s, not recorded)", relay, name, shape3[relay]) for relay, name in runs3]
     out += ["| shape | relay | MB/s | server CPU-s per GB | GB per server CPU-s | latency p50 / p99 ms | send lag p99 ms | "
             "server CPU share | lost | machine speed | result |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for shape, relay, name, r in rows:

@@ -384,14 +384,16 @@ timeout --kill-after=10 $((wake_samples / 50 + 30)) "${wake[@]}" 2> "$work/s2-wa
 # budget.
 search_started=$SECONDS
 good=0 bad=0 n=$search_start
+# One step's stream (add --pairs N, and --record for the recorded steps) and its time limit.
+s3=(--bitrate 2.5M --fps 10 --duration "${search_seconds}s" --ramp "${search_ramp}s")
+s3_limit=$((search_ramp + search_seconds + 120))
 step_cost() { echo $((search_ramp + search_seconds + 20 + $1 / 40)); }
 fits() { [[ $((SECONDS - search_started + $(step_cost "$1"))) -le $search_budget ]]; }
 # run_step PAIRS NAME: one step; returns step-ok's verdict (0 carried, 1 not, 2 the tester was late).
 run_step() {
     local pairs="$1" name="$2" rc=0
     log "scenario 3: $pairs recorded pairs at 2.5 Mbit/s (${search_ramp} s ramp, ${search_seconds} s)"
-    run_vigrelay "$name" $((search_ramp + search_seconds + 120)) --pairs "$pairs" --bitrate 2.5M --fps 10 \
-        --duration "${search_seconds}s" --ramp "${search_ramp}s" --record
+    run_vigrelay "$name" "$s3_limit" --pairs "$pairs" "${s3[@]}" --record
     python3 bench/report.py step-ok "$work/$name.json" || rc=$?
     return $rc
 }
@@ -420,10 +422,9 @@ log "scenario 3: largest count carried $good (first not carried: ${bad:-none})"
 # Scenario 6 in scenario 3's shape: that count without recording (nchan has none), through vigrelay
 # and then through nginx + nchan.
 if [[ -n "$NGINX" && $good -gt 0 ]]; then
-    s3_plain=(--pairs "$good" --bitrate 2.5M --fps 10 --duration "${search_seconds}s" --ramp "${search_ramp}s")
     log "scenario 6: $good pairs at 2.5 Mbit/s without recording, through vigrelay and through nginx + nchan"
-    run_vigrelay s6-s3-vigrelay $((search_ramp + search_seconds + 120)) "${s3_plain[@]}"
-    run_nchan s6-s3 $((search_ramp + search_seconds + 120)) "${s3_plain[@]}"
+    run_vigrelay s6-s3-vigrelay "$s3_limit" --pairs "$good" "${s3[@]}"
+    run_nchan s6-s3 "$s3_limit" --pairs "$good" "${s3[@]}"
 fi
 # rerun_step NAME PAIRS TOOL: scenario 3's step at PAIRS again, running TOOL NAME (a function below)
 # on the server for half the streaming time once every pair streams. Its own figures are not
@@ -432,8 +433,7 @@ rerun_step() {
     local name="$1" pairs="$2" tool="$3"
     log "scenario 3 again at $pairs pairs under $tool"
     start_server "$name"
-    run_load "$name" $((search_ramp + search_seconds + 120)) --pairs "$pairs" --bitrate 2.5M --fps 10 \
-        --duration "${search_seconds}s" --ramp "${search_ramp}s" --record &
+    run_load "$name" "$s3_limit" --pairs "$pairs" "${s3[@]}" --record &
     local load_pid=$!
     for _ in $(seq $(((search_ramp + 60) * 10))); do
         grep -q " $pairs/$pairs pairs streaming" "$work/$name.err" 2>/dev/null && break
