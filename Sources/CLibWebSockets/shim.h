@@ -9,6 +9,8 @@
 
 /// Bytes lws needs in front of every buffer passed to lws_write.
 static inline size_t vr_lws_pre(void) { return LWS_PRE; }
+// The load client writes a WebSocket frame header (at most 14 bytes) in those bytes itself.
+_Static_assert(LWS_PRE >= 14, "LWS_PRE must hold a WebSocket frame header");
 
 /// lws_write flags for one fragment of a WebSocket message.
 static inline int vr_ws_flags(int binary, int first, int last) {

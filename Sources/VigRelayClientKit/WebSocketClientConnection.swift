@@ -193,14 +193,16 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
             }
             return 0  // an unrequested WRITEABLE (e.g. after a ping): nothing to send
         }
-        let payload = loop.scratch + loop.pre
-        chunk.bytes.withUnsafeBytes { bytes in
-            if let base = bytes.baseAddress { payload.copyMemory(from: base, byteCount: bytes.count) }
+        // The frame is made here and handed to lws as raw bytes (see `MaskedFrameWriter`): its header
+        // goes in the `pre` bytes in front of the payload.
+        let frame = loop.scratch + loop.pre - MaskedFrameWriter.headerBytes(payloadCount: chunk.bytes.count)
+        let opcode: MaskedFrameWriter.Opcode = !chunk.isFirst ? .continuation : chunk.isBinary ? .binary : .text
+        let length = chunk.bytes.withUnsafeBytes { bytes in
+            MaskedFrameWriter.write(into: frame, payload: bytes, opcode: opcode, fin: chunk.isLast, key: UInt32.random(in: .min ... .max))
         }
-        let flags = vr_ws_flags(chunk.isBinary ? 1 : 0, chunk.isFirst ? 1 : 0, chunk.isLast ? 1 : 0)
-        let written = lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), chunk.bytes.count,
-                                lws_write_protocol(rawValue: UInt32(flags)))
-        guard written >= chunk.bytes.count else { return -1 }
+        // LWS_WRITE_HTTP: lws writes the bytes as they are (buffering what the socket does not take).
+        let written = lws_write(wsi, frame.assumingMemoryBound(to: UInt8.self), length, LWS_WRITE_HTTP)
+        guard written >= length else { return -1 }
         transmit.consume(chunk.bytes.count)
         if !transmit.isEmpty || pendingClose != nil || transmit.closeRequest != nil { lws_callback_on_writable(wsi) }
         return 0

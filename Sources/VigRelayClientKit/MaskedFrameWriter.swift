@@ -1,0 +1,80 @@
+/// Writes one client-to-server WebSocket frame (RFC 6455, section 5.2): the header, then the payload
+/// masked with a 4-byte key, in one pass over the payload.
+///
+/// Why not lws's own framing: lws 4.1 masks a client's payload one byte at a time, reloading its
+/// state for each byte; with hundreds of load-test pairs that loop was a third of the load
+/// generator's CPU (perf, 400 pairs at 2.5 Mbit/s). Here the payload is masked eight bytes at a time
+/// while it is copied into the send buffer, and the frame goes to lws as raw bytes
+/// (`WebSocketClientConnection.writeable`). Control frames (ping, close) are still lws's.
+///
+/// Pure; usable from any thread.
+enum MaskedFrameWriter {
+    /// The longest header: 2 bytes, an 8-byte length, the 4-byte key.
+    static let maxHeaderBytes = 14
+
+    /// Frame opcodes used for data.
+    enum Opcode: UInt8 {
+        case continuation = 0x0
+        case text = 0x1
+        case binary = 0x2
+    }
+
+    /// Header bytes for a payload of `count` bytes.
+    static func headerBytes(payloadCount count: Int) -> Int {
+        count < 126 ? 6 : count <= 0xFFFF ? 8 : 14
+    }
+
+    /// Writes the header for `payload` at `into`, then the payload masked with `key`; returns the
+    /// frame's length. `into` must have room for `headerBytes(payloadCount:) + payload.count`
+    /// bytes and must not overlap `payload`.
+    static func write(into: UnsafeMutableRawPointer, payload: UnsafeRawBufferPointer, opcode: Opcode, fin: Bool,
+                      key: UInt32) -> Int {
+        let count = payload.count
+        let out = into.assumingMemoryBound(to: UInt8.self)
+        out[0] = (fin ? 0x80 : 0) | opcode.rawValue
+        var at: Int
+        if count < 126 {
+            out[1] = 0x80 | UInt8(count)
+            at = 2
+        } else if count <= 0xFFFF {
+            out[1] = 0x80 | 126
+            out[2] = UInt8(count >> 8)
+            out[3] = UInt8(count & 0xFF)
+            at = 4
+        } else {
+            out[1] = 0x80 | 127
+            for i in 0..<8 { out[2 + i] = UInt8(truncatingIfNeeded: UInt64(count) >> (56 - 8 * i)) }
+            at = 10
+        }
+        // The key goes on the wire in the order its bytes are applied: byte i of the payload is
+        // XORed with key byte i % 4.
+        withUnsafeBytes(of: key.bigEndian) { keyBytes in
+            for i in 0..<4 { out[at + i] = keyBytes[i] }
+        }
+        at += 4
+        mask(from: payload, to: into + at, key: key)
+        return at + count
+    }
+
+    /// Copies `payload` to `to`, XORing byte i with byte i % 4 of `key` (big-endian: the first
+    /// key byte on the wire is its most significant byte).
+    static func mask(from payload: UnsafeRawBufferPointer, to: UnsafeMutableRawPointer, key: UInt32) {
+        guard let source = payload.baseAddress else { return }
+        let count = payload.count
+        // The key's four wire bytes repeated twice, as a little-endian word read from memory.
+        let wire = UInt64(key.bigEndian)
+        let word = wire | wire << 32
+        var i = 0
+        while i + 8 <= count {
+            let value = source.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            to.storeBytes(of: value ^ word, toByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        withUnsafeBytes(of: key.bigEndian) { keyBytes in
+            while i < count {
+                to.storeBytes(of: source.load(fromByteOffset: i, as: UInt8.self) ^ keyBytes[i & 3], toByteOffset: i, as: UInt8.self)
+                i += 1
+            }
+        }
+    }
+}
