@@ -134,24 +134,27 @@ public final class RecordingFile {
             throw StorageError.clusterOutsidePart(recordingID: recordingID, offset: bad.offset, partBytes: end)
         }
 
-        var gap = ""
+        var lines: [UInt8] = []
+        lines.reserveCapacity(64 * (1 + starts.count))
         if let container = openingContainer {
             try openPart(container: container, at: now)
             if manifest.parts.count > 1 {
-                gap = RecordingIndex.Record.gap(part: manifest.parts.count, unixMs: Self.unixMs(now)).line + "\n"
+                RecordingIndex.Record.gap(part: manifest.parts.count, unixMs: Self.unixMs(now)).appendLine(to: &lines)
             }
         }
+        let gapBytes = lines.count
         guard let media else { throw StorageError.recordingClosed(recordingID: recordingID) }
         let part = manifest.parts.count
         let frame = RecordingIndex.Frame(part: part, offset: offset, length: Int64(payload.count),
                                          mediaTimeUs: mediaTimeUs, sequence: sequence, flags: flags, lastBlockMs: lastBlockMs)
         let marks = starts.map { RecordingIndex.Cluster(part: part, offset: $0.offset, timeMs: $0.timeMs, keyframe: $0.keyframe) }
-        let lines = ([RecordingIndex.Record.frame(frame)] + marks.map(RecordingIndex.Record.cluster)).map { $0.line + "\n" }.joined()
-        let entry = TailFrame(frame: frame, clusters: marks, indexOffset: index.size + Int64(gap.utf8.count), tallyBefore: tally)
+        RecordingIndex.Record.frame(frame).appendLine(to: &lines)
+        for mark in marks { RecordingIndex.Record.cluster(mark).appendLine(to: &lines) }
+        let entry = TailFrame(frame: frame, clusters: marks, indexOffset: index.size + Int64(gapBytes), tallyBefore: tally)
 
         try media.append(payload)
         do {
-            try index.append(Array((gap + lines).utf8))
+            try index.append(lines)
         } catch {
             try? media.truncate(to: offset)
             throw error
@@ -188,20 +191,20 @@ public final class RecordingFile {
         }
         let part = manifest.parts.count
         var kept = first.tallyBefore
-        var lines = ""
+        var lines: [UInt8] = []
         if first.frame.offset < completeEnd {
             var frame = first.frame
             frame.length = completeEnd - frame.offset
             frame.lastBlockMs = completeBlockMs
-            lines += RecordingIndex.Record.frame(frame).line + "\n"
+            RecordingIndex.Record.frame(frame).appendLine(to: &lines)
             kept.add(frame)
             for cluster in first.clusters where cluster.offset < completeEnd {
-                lines += RecordingIndex.Record.cluster(cluster).line + "\n"
+                RecordingIndex.Record.cluster(cluster).appendLine(to: &lines)
                 kept.addClusterTime(cluster.timeMs)
             }
         }
         try index.truncate(to: first.indexOffset)
-        try index.append(Array(lines.utf8))
+        try index.append(lines)
         let removed = media.size - completeEnd
         try media.truncate(to: completeEnd)
         kept.bytes = completeEnd

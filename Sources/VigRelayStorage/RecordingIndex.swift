@@ -90,11 +90,63 @@ public struct RecordingIndex: Sendable, Equatable {
 
         /// The record as one index line, without the newline.
         public var line: String {
+            var bytes: [UInt8] = []
+            appendLine(to: &bytes)
+            return String(decoding: bytes.dropLast(), as: UTF8.self)
+        }
+
+        /// Appends the record's line and its newline, as ASCII. Written digit by digit, not through
+        /// string interpolation: the writer thread makes a line per camera payload, thousands a
+        /// second with hundreds of recordings.
+        public func appendLine(to out: inout [UInt8]) {
             switch self {
-            case .frame(let f): "F \(f.part) \(f.offset) \(f.length) \(f.mediaTimeUs) \(f.sequence) \(f.flags)" + (f.lastBlockMs.map { " \($0)" } ?? "")
-            case .cluster(let c): "C \(c.part) \(c.offset) \(c.timeMs) \(c.keyframe ? 1 : 0)"
-            case .gap(let part, let unixMs): "G \(part) \(unixMs)"
+            case .frame(let f):
+                out.append(UInt8(ascii: "F"))
+                Self.appendField(Int64(f.part), to: &out)
+                Self.appendField(f.offset, to: &out)
+                Self.appendField(f.length, to: &out)
+                Self.appendField(f.mediaTimeUs, to: &out)
+                Self.appendField(UInt64(f.sequence), to: &out)
+                Self.appendField(UInt64(f.flags), to: &out)
+                if let ms = f.lastBlockMs { Self.appendField(ms, to: &out) }
+            case .cluster(let c):
+                out.append(UInt8(ascii: "C"))
+                Self.appendField(Int64(c.part), to: &out)
+                Self.appendField(c.offset, to: &out)
+                Self.appendField(c.timeMs, to: &out)
+                Self.appendField(UInt64(c.keyframe ? 1 : 0), to: &out)
+            case .gap(let part, let unixMs):
+                out.append(UInt8(ascii: "G"))
+                Self.appendField(Int64(part), to: &out)
+                Self.appendField(unixMs, to: &out)
             }
+            out.append(UInt8(ascii: "\n"))
+        }
+
+        /// A space, then `value` in decimal.
+        private static func appendField(_ value: Int64, to out: inout [UInt8]) {
+            if value < 0 {
+                out.append(UInt8(ascii: " "))
+                out.append(UInt8(ascii: "-"))
+                appendDigits(value.magnitude, to: &out)
+            } else {
+                appendField(UInt64(value), to: &out)
+            }
+        }
+
+        private static func appendField(_ value: UInt64, to out: inout [UInt8]) {
+            out.append(UInt8(ascii: " "))
+            appendDigits(value, to: &out)
+        }
+
+        private static func appendDigits(_ value: UInt64, to out: inout [UInt8]) {
+            let start = out.count
+            var rest = value
+            repeat {
+                out.append(UInt8(ascii: "0") + UInt8(rest % 10))
+                rest /= 10
+            } while rest > 0
+            out[start...].reverse()
         }
 
         /// Reads one line (without its newline); nil when it is not a well-formed record.
@@ -157,7 +209,9 @@ public struct RecordingIndex: Sendable, Equatable {
 
     /// The whole index as file text: every record's line followed by a newline.
     public var text: String {
-        records.map { $0.line + "\n" }.joined()
+        var bytes: [UInt8] = []
+        for record in records { record.appendLine(to: &bytes) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The `F` records of one part, in order.

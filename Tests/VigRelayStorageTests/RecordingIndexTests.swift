@@ -33,6 +33,22 @@ struct RecordingIndexTests {
         #expect(Record(line: "F 1 0 9 0 1 0 -40") == .frame(.init(part: 1, offset: 0, length: 9, mediaTimeUs: 0, sequence: 1, flags: 0, lastBlockMs: -40)))
     }
 
+    @Test func numbersAtTheirLimitsAreWrittenInFullAndReadBack() {
+        let records = [
+            Record.frame(.init(part: 1, offset: .max, length: 0, mediaTimeUs: .max, sequence: .max, flags: .max, lastBlockMs: .min)),
+            Record.cluster(.init(part: 10, offset: 1_000_000, timeMs: -9_007_199_254_740_993, keyframe: true)),
+            Record.gap(part: 3, unixMs: -1),
+        ]
+        #expect(records.map(\.line) == [
+            "F 1 9223372036854775807 0 18446744073709551615 4294967295 255 -9223372036854775808",
+            "C 10 1000000 -9007199254740993 1",
+            "G 3 -1",
+        ])
+        var bytes: [UInt8] = []
+        for record in records { record.appendLine(to: &bytes) }
+        #expect(RecordingIndex.parse(bytes: bytes) == RecordingIndex(records: records))
+    }
+
     @Test func emptyText() {
         #expect(RecordingIndex.parse("") == RecordingIndex())
     }
