@@ -172,7 +172,7 @@ public final class RecordingFile {
             completeBlockMs = nil
         }
         tail.append(entry)
-        if let keep = tail.firstIndex(where: { $0.frame.end > self.completeEnd }) { tail.removeFirst(keep) } else { tail.removeAll() }
+        if let keep = tail.firstIndex(where: { $0.frame.end > self.completeEnd }) { tail.removeFirst(keep) } else { tail.removeAll(keepingCapacity: true) }
         if tail.count > Self.maxTailFrames {
             keepWhole = true
             self.completeEnd = end

@@ -146,7 +146,13 @@ public struct RecordingIndex: Sendable, Equatable {
                 out.append(UInt8(ascii: "0") + UInt8(rest % 10))
                 rest /= 10
             } while rest > 0
-            out[start...].reverse()
+            // Swapped in place: reversing a slice of `out` would copy the whole array.
+            var (low, high) = (start, out.count - 1)
+            while low < high {
+                out.swapAt(low, high)
+                low += 1
+                high -= 1
+            }
         }
 
         /// Reads one line (without its newline); nil when it is not a well-formed record.
