@@ -81,11 +81,12 @@ extension RelayCore {
 
     /// Passes every camera frame through the session's recording tap, recording or not: a recording
     /// started later needs the stream's init segment and its cluster positions.
-    /// Frames without payload (an end-of-stream marker) add nothing to a recording.
-    func tapCamera(sessionID: String, header: MediaFrameHeader, _ bytes: [UInt8]) -> [RelayAction] {
-        guard bytes.count > MediaFrameHeader.size || header.flags.contains(.initSegment) else { return [] }
-        return recordingStates[sessionID, default: SessionRecordingState()].tap.frame(header, bytes)
-            .map { .recording(.append(sessionID: sessionID, $0)) }
+    /// Frames without payload (an end-of-stream marker) add nothing to a recording. What to append goes on `actions`.
+    func tapCamera(sessionID: String, header: MediaFrameHeader, _ bytes: [UInt8], into actions: inout [RelayAction]) {
+        guard bytes.count > MediaFrameHeader.size || header.flags.contains(.initSegment) else { return }
+        for chunk in recordingStates[sessionID, default: SessionRecordingState()].tap.frame(header, bytes) {
+            actions.append(.recording(.append(sessionID: sessionID, chunk)))
+        }
     }
 
     /// The writer flushed and closed a recording: tell both sides (the file is complete on disk now).

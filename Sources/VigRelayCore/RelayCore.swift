@@ -286,9 +286,11 @@ public final class RelayCore {
         }
         let session = liveSession(sessionID)
         let start = session.caches[stream, default: StreamCache(capacityBytes: limits.streamCacheBytes)].record(bytes, flags: header.flags)
-        let recorded = stream == .camera ? tapCamera(sessionID: sessionID, header: header, bytes) : []
-        guard let peer = session.slots[role.peer] else { return recorded }
-        return [.send(peer, .mediaFrame(bytes, header: header, startOffset: start))] + recorded
+        // One array, appended to: this runs for every media frame.
+        var actions: [RelayAction] = []
+        if let peer = session.slots[role.peer] { actions.append(.send(peer, .mediaFrame(bytes, header: header, startOffset: start))) }
+        if stream == .camera { tapCamera(sessionID: sessionID, header: header, bytes, into: &actions) }
+        return actions
     }
 
     /// Drops the caches of streams whose sender left more than `limits.staleCacheSeconds` ago, and
