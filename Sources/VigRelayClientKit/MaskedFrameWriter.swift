@@ -9,9 +9,6 @@
 ///
 /// Pure; usable from any thread.
 enum MaskedFrameWriter {
-    /// The longest header: 2 bytes, an 8-byte length, the 4-byte key.
-    static let maxHeaderBytes = 14
-
     /// Frame opcodes used for data.
     enum Opcode: UInt8 {
         case continuation = 0x0
@@ -19,7 +16,8 @@ enum MaskedFrameWriter {
         case binary = 0x2
     }
 
-    /// Header bytes for a payload of `count` bytes.
+    /// Header bytes for a payload of `count` bytes: 2, the length in 0, 2 or 8 more, the 4-byte key
+    /// (at most 14, which fits in `LWS_PRE`: see the shim).
     static func headerBytes(payloadCount count: Int) -> Int {
         count < 126 ? 6 : count <= 0xFFFF ? 8 : 14
     }
