@@ -36,19 +36,16 @@ enum MaskedFrameWriter {
             at = 2
         } else if count <= 0xFFFF {
             out[1] = 0x80 | 126
-            out[2] = UInt8(count >> 8)
-            out[3] = UInt8(count & 0xFF)
+            into.storeBytes(of: UInt16(count).bigEndian, toByteOffset: 2, as: UInt16.self)
             at = 4
         } else {
             out[1] = 0x80 | 127
-            for i in 0..<8 { out[2 + i] = UInt8(truncatingIfNeeded: UInt64(count) >> (56 - 8 * i)) }
+            into.storeBytes(of: UInt64(count).bigEndian, toByteOffset: 2, as: UInt64.self)
             at = 10
         }
         // The key goes on the wire in the order its bytes are applied: byte i of the payload is
         // XORed with key byte i % 4.
-        withUnsafeBytes(of: key.bigEndian) { keyBytes in
-            for i in 0..<4 { out[at + i] = keyBytes[i] }
-        }
+        into.storeBytes(of: key.bigEndian, toByteOffset: at, as: UInt32.self)
         at += 4
         mask(from: payload, to: into + at, key: key)
         return at + count
@@ -56,7 +53,7 @@ enum MaskedFrameWriter {
 
     /// Copies `payload` to `to`, XORing byte i with byte i % 4 of `key` (big-endian: the first
     /// key byte on the wire is its most significant byte).
-    static func mask(from payload: UnsafeRawBufferPointer, to: UnsafeMutableRawPointer, key: UInt32) {
+    private static func mask(from payload: UnsafeRawBufferPointer, to: UnsafeMutableRawPointer, key: UInt32) {
         guard let source = payload.baseAddress else { return }
         let count = payload.count
         // The key's four wire bytes repeated twice, as a little-endian word read from memory.

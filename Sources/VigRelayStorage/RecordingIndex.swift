@@ -125,13 +125,9 @@ public struct RecordingIndex: Sendable, Equatable {
 
         /// A space, then `value` in decimal.
         private static func appendField(_ value: Int64, to out: inout [UInt8]) {
-            if value < 0 {
-                out.append(UInt8(ascii: " "))
-                out.append(UInt8(ascii: "-"))
-                appendDigits(value.magnitude, to: &out)
-            } else {
-                appendField(UInt64(value), to: &out)
-            }
+            out.append(UInt8(ascii: " "))
+            if value < 0 { out.append(UInt8(ascii: "-")) }
+            appendDigits(value.magnitude, to: &out)
         }
 
         private static func appendField(_ value: UInt64, to out: inout [UInt8]) {
