@@ -14,9 +14,12 @@ import Glibc
 /// other data out of the cache.
 ///
 /// The buffer starts at an aligned file offset. When it is full it is written whole. `sync()` also
-/// writes the last, partial block, padded with zeros to the alignment, cuts the file back to its
-/// true length, and `fdatasync`s; the partial block stays in the buffer and is written again, whole,
-/// once more bytes follow. So after `sync()` every byte appended is on disk, and between syncs at
+/// writes its whole blocks, then the last, partial block through the page cache (a second
+/// descriptor without `O_DIRECT`), which sets the file's true length, and `fdatasync`s; the partial
+/// block stays in the buffer and is written again, whole and direct, once more bytes follow. (Padding
+/// that block with zeros for `O_DIRECT` and cutting the file back instead made each sync read the
+/// block back from the device, for the kernel to zero its tail: one more synchronous I/O per
+/// recording per second.) So after `sync()` every byte appended is on disk, and between syncs at
 /// most one buffer is only in memory, as with the page cache before its writeback. A reader sees the
 /// file as far as it was written (the index, synced after the media, says which bytes are whole
 /// payloads). On a file system that refuses `O_DIRECT` the file is written through the page cache,
@@ -37,6 +40,9 @@ final class DirectAppendFile {
 
     private var fd: Int32
     private var direct: Bool
+    /// The same file without `O_DIRECT`, for the partial last block at a sync; `fd` itself when
+    /// the file is not direct.
+    private var tailFD: Int32
     /// Allocated at the first append, aligned, `bufferBytes` long; freed at `close`.
     private var buffer: UnsafeMutableRawPointer?
     /// File offset of `buffer`'s first byte (aligned while `direct`).
@@ -53,8 +59,18 @@ final class DirectAppendFile {
         direct = fd >= 0
         if fd < 0, errno == EINVAL { fd = open(path, flags, 0o600) }
         guard fd >= 0 else { throw StorageError.writeFailed(path: path, reason: FileIO.errnoText()) }
+        var tailFD = fd
+        if direct {
+            tailFD = open(path, O_WRONLY | O_CLOEXEC)
+            guard tailFD >= 0 else {
+                let reason = FileIO.errnoText()
+                Glibc.close(fd)
+                throw StorageError.writeFailed(path: path, reason: reason)
+            }
+        }
         self.path = path
         self.fd = fd
+        self.tailFD = tailFD
     }
 
     deinit { close() }
@@ -74,17 +90,16 @@ final class DirectAppendFile {
                 (into + buffered).copyMemory(from: source.baseAddress! + done, byteCount: n)
                 buffered += n
                 done += n
-                if buffered == Self.bufferBytes { try writeBuffer(padded: false) }
+                if buffered == Self.bufferBytes { try writeBuffer(withTail: false) }
             }
         }
         size += Int64(bytes.count)
     }
 
-    /// Writes everything appended (the last block padded, then the file cut to its true length) and
-    /// `fdatasync`s it.
+    /// Writes everything appended (the partial last block through the page cache) and `fdatasync`s it.
     func sync() throws {
         guard fd >= 0 else { return }
-        try writeBuffer(padded: true)
+        try writeBuffer(withTail: true)
         guard fdatasync(fd) == 0 else { throw StorageError.writeFailed(path: path, reason: FileIO.errnoText()) }
     }
 
@@ -116,9 +131,11 @@ final class DirectAppendFile {
     /// later calls do nothing.
     func close() {
         guard fd >= 0 else { return }
-        try? writeBuffer(padded: true)
+        try? writeBuffer(withTail: true)
+        if tailFD != fd { Glibc.close(tailFD) }
         Glibc.close(fd)
         fd = -1
+        tailFD = -1
         buffer?.deallocate()
         buffer = nil
     }
@@ -130,38 +147,31 @@ final class DirectAppendFile {
         return made
     }
 
-    /// Writes the buffer at `bufferStart`. Unpadded (a full buffer), all of it is written and the
-    /// buffer empties. Padded, the partial last block goes out zero-filled to the alignment, the file
-    /// is cut to the true length, and that block stays buffered to be written again whole later.
-    private func writeBuffer(padded: Bool) throws {
+    /// Writes the buffer's whole blocks at `bufferStart` and drops them from it. With `withTail`,
+    /// also the partial last block, through the page cache and not padded (so the file ends where
+    /// the bytes do); it stays buffered, to be written again whole later.
+    private func writeBuffer(withTail: Bool) throws {
         guard let buffer, buffered > 0 else { return }
-        let align = direct ? Self.alignment : 1
-        let whole = buffered / align * align
-        let length = padded ? (buffered + align - 1) / align * align : whole
-        guard length > 0 else { return }
-        if length > buffered { (buffer + buffered).initializeMemory(as: UInt8.self, repeating: 0, count: length - buffered) }
-        try writeFully(buffer, count: length, at: bufferStart)
-        let end = bufferStart + Int64(buffered)
-        if length > buffered {
-            guard ftruncate(fd, off_t(end)) == 0 else { throw StorageError.writeFailed(path: path, reason: FileIO.errnoText()) }
-        }
-        fileSize = max(fileSize, end)
-        if whole < buffered { (buffer).copyMemory(from: buffer + whole, byteCount: buffered - whole) }
+        let whole = direct ? buffered / Self.alignment * Self.alignment : buffered
+        if whole > 0 { try writeFully(buffer, count: whole, at: bufferStart) }
+        if withTail, whole < buffered { try writeFully(buffer + whole, count: buffered - whole, at: bufferStart + Int64(whole), to: tailFD) }
+        fileSize = max(fileSize, bufferStart + Int64(withTail ? buffered : whole))
+        if whole > 0, whole < buffered { buffer.copyMemory(from: buffer + whole, byteCount: buffered - whole) }
         bufferStart += Int64(whole)
         buffered -= whole
     }
 
     /// pwrite until `count` bytes are written; if the file system refuses the alignment (EINVAL),
     /// falls back to the page cache for the rest of the file and retries.
-    private func writeFully(_ bytes: UnsafeRawPointer, count: Int, at offset: Int64) throws {
+    private func writeFully(_ bytes: UnsafeRawPointer, count: Int, at offset: Int64, to descriptor: Int32? = nil) throws {
         var done = 0
         while done < count {
-            let n = pwrite(fd, bytes + done, count - done, off_t(offset + Int64(done)))
+            let n = pwrite(descriptor ?? fd, bytes + done, count - done, off_t(offset + Int64(done)))
             if n > 0 {
                 done += n
             } else if n < 0, errno == EINTR {
                 continue
-            } else if n < 0, errno == EINVAL, direct, fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~vr_o_direct()) == 0 {
+            } else if n < 0, errno == EINVAL, descriptor == nil, direct, fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~vr_o_direct()) == 0 {
                 direct = false
             } else {
                 throw StorageError.writeFailed(path: path, reason: n < 0 ? FileIO.errnoText() : "wrote nothing")

@@ -35,6 +35,25 @@ struct DirectAppendFileTests {
         #expect(fileBytes(path) == expected + [9, 9])
     }
 
+    /// A sync after every small piece: each partial block goes out through the page cache, then
+    /// again whole and direct once it fills; the file always ends exactly where the bytes do.
+    @Test func syncAfterEveryPieceAcrossBlocksAndBuffers() throws {
+        let tmp = try TempDirectory()
+        let path = tmp.path + "/part.webm"
+        let file = try DirectAppendFile(path: path)
+        var expected: [UInt8] = []
+        for i in 0..<400 {
+            let piece = Self.pattern(1_000 + i % 7, seed: i)
+            try file.append(piece[...])
+            expected += piece
+            try file.sync()
+            if i % 50 == 49 { #expect(fileBytes(path) == expected, "after \(i + 1) pieces") }
+        }
+        #expect(expected.count > DirectAppendFile.bufferBytes, "crosses a whole buffer")
+        file.close()
+        #expect(fileBytes(path) == expected)
+    }
+
     @Test func fullBuffersAreWrittenBeforeAnySync() throws {
         let tmp = try TempDirectory()
         let path = tmp.path + "/part.webm"
