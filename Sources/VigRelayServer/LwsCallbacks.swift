@@ -4,16 +4,24 @@ import VigRelayCore
 /// The C entry points lws calls on the service thread. They capture nothing: the `ServiceLoop` comes
 /// from the context user pointer, the connection id from the per-connection user memory.
 enum LwsCallbacks {
-    static func loop(_ wsi: OpaquePointer?) -> ServiceLoop? {
-        guard let ctx = lws_get_context(wsi), let user = lws_context_user(ctx) else { return nil }
-        return Unmanaged<ServiceLoop>.fromOpaque(user).takeUnretainedValue()
+    /// Runs `body` with the `ServiceLoop` of `wsi`'s context, or returns 0 when there is none.
+    /// The loop owns the context and outlives every callback, so it is lent without a retain and
+    /// release (lws calls back several times per frame relayed; the pair was a quarter of the
+    /// service thread's retains at 600 pairs).
+    static func withLoop(_ wsi: OpaquePointer?, _ body: (ServiceLoop, OpaquePointer) -> Int32) -> Int32 {
+        guard let wsi, let ctx = lws_get_context(wsi), let user = lws_context_user(ctx) else { return 0 }
+        return Unmanaged<ServiceLoop>.fromOpaque(user)._withUnsafeGuaranteedRef { body($0, wsi) }
     }
 }
 
 /// protocols[0]: plain HTTP (API), network filtering, and WebSockets without our subprotocol.
 func lwsHTTPCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
                      _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
-    guard let wsi, let loop = LwsCallbacks.loop(wsi) else { return 0 }
+    LwsCallbacks.withLoop(wsi) { loop, wsi in httpEvent(loop, wsi, reason, user, input, len) }
+}
+
+private func httpEvent(_ loop: ServiceLoop, _ wsi: OpaquePointer, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
+                       _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
     let idSlot = user?.assumingMemoryBound(to: ConnectionID.self)
     switch reason {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
@@ -48,7 +56,11 @@ func lwsHTTPCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ us
 /// The `vigrelay.v1` WebSocket protocol.
 func lwsWebSocketCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
                           _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
-    guard let wsi, let loop = LwsCallbacks.loop(wsi) else { return 0 }
+    LwsCallbacks.withLoop(wsi) { loop, wsi in webSocketEvent(loop, wsi, reason, user, input, len) }
+}
+
+private func webSocketEvent(_ loop: ServiceLoop, _ wsi: OpaquePointer, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
+                            _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
     let idSlot = user?.assumingMemoryBound(to: ConnectionID.self)
     switch reason {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
