@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "VigRelayClientKit", dependencies: [
             "VigRelayCore", "CLibWebSockets", "CLinuxIO",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
-        ]),
+        ], linkerSettings: [.linkedLibrary("ssl")]),  // SSL_read: the client reads its WebSockets itself
         .executableTarget(name: "vigrelay", dependencies: [
             "VigRelayServer", "VigRelayStorage", "VigRelayCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

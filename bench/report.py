@@ -383,8 +383,9 @@ def latency_breakdown() -> list[str]:
             "ahead, 3-4 us). End to end the two changes are within this machine's run-to-run noise (six runs each, "
             "alternated: p50 0.84-1.25 ms before, 0.60-1.16 ms after; p99 2.7-7.4 ms before, 2.5-9.2 ms after).",
             "- **Since:** the load generator frames and masks what it sends itself, eight bytes at a time "
-            "(`MaskedFrameWriter`, docs/ARCHITECTURE.md), so the `lws_write` row above costs less now. It still "
-            "parses what it receives a byte at a time through lws; a receiver that reads frames itself is not done.", ""]
+            "(`MaskedFrameWriter`), and reads what it receives itself, a whole payload at a time "
+            "(`WebSocketFrameReader`; docs/ARCHITECTURE.md, Client): the `lws_write` and receiving rows above cost "
+            "less now, and a frame is handed over as soon as its last byte is read.", ""]
     return out
 
 

@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <string.h>
 #include <ev.h>
+#include <openssl/ssl.h>
+#include <openssl/err.h>
 
 /// Bytes lws needs in front of every buffer passed to lws_write.
 static inline size_t vr_lws_pre(void) { return LWS_PRE; }
@@ -69,5 +71,41 @@ static inline void vr_timer_schedule(struct lws_context *context, vr_timer_t *ti
 
 /// The calling thread's kernel id (for /proc/self/task/TID), which Swift's Glibc does not export.
 static inline int vr_gettid(void) { return (int)syscall(SYS_gettid); }
+
+
+/// A client WebSocket whose received bytes the client reads itself (see the client's
+/// `WebSocketClientConnection`): a libev watcher on the connection's socket, and what to call with
+/// which pointer when it is readable. libev keeps a pointer to it while started: allocate it.
+typedef struct vr_reader {
+    ev_io io;
+    void *user;
+    void (*fire)(void *user);
+} vr_reader_t;
+
+static inline void vr_reader_fired(struct ev_loop *loop, ev_io *watcher, int revents) {
+    (void)loop; (void)revents;
+    vr_reader_t *reader = (vr_reader_t *)watcher;
+    reader->fire(reader->user);
+}
+
+/// Starts watching `fd` for reading on `loop` (lws's own loop, the thread's).
+static inline void vr_reader_start(struct ev_loop *loop, vr_reader_t *reader, int fd) {
+    ev_io_init(&reader->io, vr_reader_fired, fd, EV_READ);
+    ev_io_start(loop, &reader->io);
+}
+
+static inline void vr_reader_stop(struct ev_loop *loop, vr_reader_t *reader) { ev_io_stop(loop, &reader->io); }
+
+/// Reads decrypted bytes of `wsi`'s TLS connection into `buffer`: the count read, 0 when nothing
+/// is there now, -1 when the connection was closed or failed.
+static inline int vr_tls_read(struct lws *wsi, void *buffer, int length) {
+    SSL *ssl = lws_get_ssl(wsi);
+    if (!ssl) return -1;
+    ERR_clear_error();
+    int n = SSL_read(ssl, buffer, length);
+    if (n > 0) return n;
+    int error = SSL_get_error(ssl, n);
+    return error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE ? 0 : -1;
+}
 
 #endif

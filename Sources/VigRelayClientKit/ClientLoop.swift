@@ -55,6 +55,11 @@ public final class ClientLoop: @unchecked Sendable {
     private var stopping = false
     /// One send buffer for the thread, with `pre` bytes in front; lws copies what it cannot send at once.
     let scratch: UnsafeMutableRawPointer
+    /// Where WebSockets read received bytes into (`WebSocketClientConnection.readable`). lws thread.
+    let receiveBuffer: UnsafeMutableRawPointer
+    static let receiveBufferBytes = 64 << 10
+    /// The libev loop lws runs on, for the WebSockets' own read watchers; set while the thread runs.
+    private(set) var eventLoop: OpaquePointer?
     /// The once-a-second tick (keepalive); lws keeps a pointer to it while the context lives.
     private let tickTimer: UnsafeMutablePointer<vr_timer_t>
 
@@ -77,6 +82,7 @@ public final class ClientLoop: @unchecked Sendable {
         self.trust = trust
         self.options = options
         scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(vr_lws_pre()) + Self.fragmentSize, alignment: 16)
+        receiveBuffer = UnsafeMutableRawPointer.allocate(byteCount: Self.receiveBufferBytes, alignment: 16)
         tickTimer = UnsafeMutablePointer<vr_timer_t>.allocate(capacity: 1)
         tickTimer.initialize(to: vr_timer_t())
         if case .caFile(let path) = trust { caPath = strdup(path) } else { caPath = nil }
@@ -103,6 +109,7 @@ public final class ClientLoop: @unchecked Sendable {
 
     deinit {
         scratch.deallocate()
+        receiveBuffer.deallocate()
         tickTimer.deallocate()
         protocols.deallocate()
         free(protocolName)
@@ -179,6 +186,7 @@ public final class ClientLoop: @unchecked Sendable {
             return
         }
         context = ctx
+        eventLoop = events
         lock.lock()
         wakeContext = ctx
         lock.unlock()
@@ -192,6 +200,7 @@ public final class ClientLoop: @unchecked Sendable {
         lock.unlock()
         for connection in connections.values { connection.abandon() }
         lws_context_destroy(ctx)
+        eventLoop = nil
         ev_loop_destroy(events)
         connections.removeAll()
         context = nil

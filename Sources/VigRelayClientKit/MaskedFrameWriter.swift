@@ -5,15 +5,18 @@
 /// state for each byte; with hundreds of load-test pairs that loop was a third of the load
 /// generator's CPU (perf, 400 pairs at 2.5 Mbit/s). Here the payload is masked eight bytes at a time
 /// while it is copied into the send buffer, and the frame goes to lws as raw bytes
-/// (`WebSocketClientConnection.writeable`). Control frames (ping, close) are still lws's.
+/// (`WebSocketClientConnection.writeable`). Control frames (ping, pong, close) are written the same way.
 ///
 /// Pure; usable from any thread.
 enum MaskedFrameWriter {
-    /// Frame opcodes used for data.
+    /// Frame opcodes.
     enum Opcode: UInt8 {
         case continuation = 0x0
         case text = 0x1
         case binary = 0x2
+        case close = 0x8
+        case ping = 0x9
+        case pong = 0xA
     }
 
     /// Header bytes for a payload of `count` bytes: 2, the length in 0, 2 or 8 more, the 4-byte key

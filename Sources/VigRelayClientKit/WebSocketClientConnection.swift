@@ -22,6 +22,17 @@ protocol WebSocketClientHandler: AnyObject {
 /// One `wss://` client connection, offering subprotocol `vigrelay.v1` (or none, for other relays):
 /// connects, reassembles received messages, writes queued messages in fragments of at most 256 KiB, closes.
 ///
+/// lws connects, verifies the certificate and does the upgrade. From then on this class speaks
+/// WebSocket itself over lws's TLS connection: it frames and masks what it sends
+/// (`MaskedFrameWriter`, handed to lws as raw bytes) and reads what comes itself: lws's reading is
+/// switched off (rx flow control) and a libev watcher on the socket calls `readable`, which takes
+/// the decrypted bytes with `SSL_read` and parses them (`WebSocketFrameReader`), answering pings
+/// and the close handshake. lws 4.1's client took received frames one byte at a time and masked
+/// sent ones the same way, which made the load generator, not the relay, the limit of a load test.
+/// When lws says ESTABLISHED it has read only the record holding the server's 101 (the relay says
+/// nothing before `hello`), so no frame is split between lws and this class; anything lws did parse
+/// still arrives through its RECEIVE callbacks and is handled there.
+///
 /// Thread: see `LoopConnection` (lws thread after hand-over); `transmit` and `closeSoon` are thread-safe.
 final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     let id: UInt64
@@ -39,14 +50,33 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     private var opened = false
     private var ended = false
     private var certificateRejected = false
-    private var assembler = MessageAssembler(limitBytes: 64 << 20)
+    /// Messages lws parsed itself (only before this class reads the socket).
+    private var assembler = MessageAssembler(limitBytes: WebSocketClientConnection.messageLimitBytes)
+    private var reader = WebSocketFrameReader(limitBytes: WebSocketClientConnection.messageLimitBytes)
+    static let messageLimitBytes = 64 << 20
+    /// The socket watcher that calls `readable`; allocated once open, stopped at the end.
+    private var watcher: UnsafeMutablePointer<vr_reader_t>?
+    private var watching = false
+    /// Bytes read but not parsed yet because the handler paused receiving.
+    private var unread: [UInt8] = []
     private var receivePaused = false
     private var pendingClose: (code: UInt16, reason: String)?
+    /// Our close frame went out: only the server's close (or its hang-up) is awaited.
+    private var closeSent = false
+    /// Set once the connection is being torn down: nothing more is read or written.
+    private var hungUp = false
     private var peerClose: (code: UInt16?, reason: String)?
+    /// Pongs owed for the server's pings, oldest first.
+    private var pongsOwed: [[UInt8]] = []
     /// When the relay was last heard from (a message piece or a pong); set once open.
     private var keepalive: Keepalive?
     /// A ping to write at the next WRITEABLE.
     private var pingOwed = false
+    /// `pendingClose` answers the server (its close, or a broken stream): it goes first, then the
+    /// connection closes.
+    private var closeNow = false
+    /// Longest wait for the server's close frame after sending ours.
+    static let closeTimeoutSeconds: Int32 = 5
     /// Hung up because nothing came for the silence limit: how long it had been quiet.
     private var silentFor: UInt64?
 
@@ -70,7 +100,7 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
 
     /// Closes after what is queued has been written. lws thread.
     func close(code: UInt16, reason: String) {
-        guard pendingClose == nil, let wsi else { return }
+        guard pendingClose == nil, !closeSent, let wsi else { return }
         pendingClose = (code, reason)
         lws_callback_on_writable(wsi)
     }
@@ -83,18 +113,24 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
 
     /// Stops reading until the handler is `readyToReceive` (checked on each wake-up). lws thread.
     func pauseReceiving() {
-        guard !receivePaused, let wsi else { return }
+        guard !receivePaused, wsi != nil else { return }
         receivePaused = true
-        lws_rx_flow_control(wsi, 0)
+        setWatching(false)
     }
 
     func wake() {
         guard let wsi, opened else { return }
         if receivePaused, handler?.readyToReceive ?? true {
             receivePaused = false
-            lws_rx_flow_control(wsi, 1)
+            let held = unread
+            unread = []
+            if !held.isEmpty { held.withUnsafeBytes { readFrames($0) } }
+            if !receivePaused, !hungUp {
+                setWatching(true)
+                readable()
+            }
         }
-        if !transmit.isEmpty || transmit.closeRequest != nil { lws_callback_on_writable(wsi) }
+        if wantsToWrite { lws_callback_on_writable(wsi) }
     }
 
     func abandon() { finish(.failed(.protocolError("the client stopped before the connection ended"))) }
@@ -113,8 +149,9 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
             self.wsi = wsi
             opened = true
             keepalive = Keepalive(policy: ClientKeepalive.policy, now: MonotonicClock.nanoseconds())
+            startReading(wsi)
             handler?.webSocketOpened(self)
-            if !transmit.isEmpty || transmit.closeRequest != nil { lws_callback_on_writable(wsi) }
+            if wantsToWrite { lws_callback_on_writable(wsi) }
             return 0
         case LWS_CALLBACK_CLIENT_RECEIVE:
             keepalive?.heard(at: MonotonicClock.nanoseconds())
@@ -139,14 +176,14 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
 
     /// Pings a quiet relay, hangs up on a silent one (see `ClientKeepalive`). lws thread.
     func tick(now: UInt64) {
-        guard let wsi, silentFor == nil else { return }
+        guard let wsi, silentFor == nil, !hungUp else { return }
         switch keepalive?.due(at: now) {
         case .ping?:
             pingOwed = true
             lws_callback_on_writable(wsi)
         case .hangUp?:
             silentFor = keepalive?.quiet(at: now)
-            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+            hangUp()
         case nil:
             break
         }
@@ -176,41 +213,164 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         }
     }
 
+    /// Whether a frame is waiting to be written.
+    private var wantsToWrite: Bool {
+        !pongsOwed.isEmpty || pingOwed || !transmit.isEmpty || pendingClose != nil || transmit.closeRequest != nil
+    }
+
+    // MARK: reading the socket
+
+    /// Switches lws's reading off and watches the socket instead.
+    private func startReading(_ wsi: OpaquePointer) {
+        guard watcher == nil, let events = loop?.eventLoop else { return }
+        let made = UnsafeMutablePointer<vr_reader_t>.allocate(capacity: 1)
+        made.initialize(to: vr_reader_t())
+        made.pointee.user = Unmanaged.passUnretained(self).toOpaque()
+        made.pointee.fire = { user in
+            guard let user else { return }
+            Unmanaged<WebSocketClientConnection>.fromOpaque(user).takeUnretainedValue().readable()
+        }
+        watcher = made
+        lws_rx_flow_control(wsi, 0)
+        vr_reader_start(events, made, Int32(lws_get_socket_fd(wsi)))
+        watching = true
+    }
+
+    private func setWatching(_ on: Bool) {
+        guard let watcher, let events = loop?.eventLoop, on != watching else { return }
+        watching = on
+        if on {
+            vr_reader_start(events, watcher, watcher.pointee.io.fd)
+        } else {
+            vr_reader_stop(events, watcher)
+        }
+    }
+
+    /// Stops the watcher for good (before lws closes the socket) and frees it.
+    private func stopReading() {
+        guard let watcher else { return }
+        setWatching(false)
+        watcher.deinitialize(count: 1)
+        watcher.deallocate()
+        self.watcher = nil
+    }
+
+    /// The socket is readable: reads and parses what TLS has, up to a budget per wake-up (the
+    /// watcher fires again while bytes wait), until nothing is left or the handler pauses.
+    private func readable() {
+        guard let wsi, let loop, !hungUp else { return }
+        var budget = 4 * ClientLoop.receiveBufferBytes
+        while budget > 0, !receivePaused, !hungUp {
+            let n = Int(vr_tls_read(wsi, loop.receiveBuffer, Int32(ClientLoop.receiveBufferBytes)))
+            if n == 0 { return }
+            if n < 0 {
+                hangUp()
+                return
+            }
+            budget -= n
+            keepalive?.heard(at: MonotonicClock.nanoseconds())
+            readFrames(UnsafeRawBufferPointer(start: loop.receiveBuffer, count: n))
+        }
+    }
+
+    /// Parses `bytes` and acts on what they complete; keeps the rest unread if the handler pauses.
+    private func readFrames(_ bytes: UnsafeRawBufferPointer) {
+        var position = 0
+        while !hungUp, let event = reader.next(bytes, at: &position) {
+            switch event {
+            case .message(let message, let binary):
+                handler?.webSocket(self, received: message, binary: binary)
+            case .ping(let payload):
+                pongsOwed.append(payload)
+                if let wsi { lws_callback_on_writable(wsi) }
+            case .pong:
+                break
+            case .close(let code, let reason):
+                peerClose = (code, reason)
+                // The answer to our close: done. Otherwise answer with the same code, first thing.
+                if closeSent { hangUp() } else { answerClose(code: code ?? 1000, reason: "") }
+                return
+            case .failure(let code, let reason):
+                answerClose(code: code, reason: reason)
+                return
+            }
+            if receivePaused {
+                unread = Array(bytes[position...])
+                return
+            }
+        }
+    }
+
+    /// Queues a close frame to go before anything else, after which the connection closes.
+    private func answerClose(code: UInt16, reason: String) {
+        guard !closeSent, let wsi else { return }
+        pendingClose = (code, reason)
+        closeNow = true
+        setWatching(false)
+        lws_callback_on_writable(wsi)
+    }
+
+    /// Closes the connection at lws's next turn, without a close frame.
+    private func hangUp() {
+        guard !hungUp, let wsi else { return }
+        hungUp = true
+        setWatching(false)
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+    }
+
+    // MARK: writing
+
     private func writeable(_ wsi: OpaquePointer) -> Int32 {
-        guard let loop else { return -1 }
-        if pingOwed {
-            // A control frame may go between the fragments of a message; one write per WRITEABLE.
-            pingOwed = false
-            guard vr_write_ping(wsi, (loop.scratch + loop.pre).assumingMemoryBound(to: UInt8.self), Keepalive.pingPayload) >= 0 else { return -1 }
-            if !transmit.isEmpty || pendingClose != nil || transmit.closeRequest != nil { lws_callback_on_writable(wsi) }
-            return 0
+        guard let loop, !hungUp, !closeSent else { return 0 }
+        // One frame per WRITEABLE; control frames may go between the fragments of a message.
+        if closeNow, let close = pendingClose { return writeClose(wsi, loop, close) }
+        if !pongsOwed.isEmpty || pingOwed {
+            let pong = pongsOwed.isEmpty ? nil : pongsOwed.removeFirst()
+            if pong == nil { pingOwed = false }
+            let result = (pong ?? Array(Keepalive.pingPayload.utf8)).withUnsafeBytes {
+                writeFrame(wsi, loop, $0, pong == nil ? .ping : .pong, fin: true)
+            }
+            if result == 0, wantsToWrite { lws_callback_on_writable(wsi) }
+            return result
         }
         guard let chunk = transmit.peek(maxBytes: ClientLoop.fragmentSize) else {
-            if let close = pendingClose ?? transmit.closeRequest {
-                var reason = Array(close.reason.utf8.prefix(120))
-                lws_close_reason(wsi, lws_close_status(rawValue: UInt32(close.code)), &reason, reason.count)
-                return -1
-            }
-            return 0  // an unrequested WRITEABLE (e.g. after a ping): nothing to send
+            if let close = pendingClose ?? transmit.closeRequest { return writeClose(wsi, loop, close) }
+            return 0  // an unrequested WRITEABLE: nothing to send
         }
-        // The frame is made here and handed to lws as raw bytes (see `MaskedFrameWriter`): its header
-        // goes in the `pre` bytes in front of the payload.
-        let frame = loop.scratch + loop.pre - MaskedFrameWriter.headerBytes(payloadCount: chunk.bytes.count)
         let opcode: MaskedFrameWriter.Opcode = !chunk.isFirst ? .continuation : chunk.isBinary ? .binary : .text
-        let length = chunk.bytes.withUnsafeBytes { bytes in
-            MaskedFrameWriter.write(into: frame, payload: bytes, opcode: opcode, fin: chunk.isLast, key: UInt32.random(in: .min ... .max))
-        }
-        // LWS_WRITE_HTTP: lws writes the bytes as they are (buffering what the socket does not take).
-        let written = lws_write(wsi, frame.assumingMemoryBound(to: UInt8.self), length, LWS_WRITE_HTTP)
-        guard written >= length else { return -1 }
+        let result = chunk.bytes.withUnsafeBytes { writeFrame(wsi, loop, $0, opcode, fin: chunk.isLast) }
+        guard result == 0 else { return result }
         transmit.consume(chunk.bytes.count)
-        if !transmit.isEmpty || pendingClose != nil || transmit.closeRequest != nil { lws_callback_on_writable(wsi) }
+        if wantsToWrite { lws_callback_on_writable(wsi) }
         return 0
+    }
+
+    /// Writes our close frame. Answering the server's close (or a broken stream), the connection
+    /// closes at once; otherwise it waits a few seconds for the server's close.
+    private func writeClose(_ wsi: OpaquePointer, _ loop: ClientLoop, _ close: (code: UInt16, reason: String)) -> Int32 {
+        pendingClose = nil
+        closeSent = true
+        var payload = [UInt8(close.code >> 8), UInt8(close.code & 0xFF)]
+        payload += close.reason.utf8.prefix(120)
+        guard payload.withUnsafeBytes({ writeFrame(wsi, loop, $0, .close, fin: true) }) == 0, !closeNow else { return -1 }
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, Self.closeTimeoutSeconds)
+        return 0
+    }
+
+    /// Frames `payload` in the scratch buffer (see `MaskedFrameWriter`) and writes it.
+    private func writeFrame(_ wsi: OpaquePointer, _ loop: ClientLoop, _ payload: UnsafeRawBufferPointer,
+                            _ opcode: MaskedFrameWriter.Opcode, fin: Bool) -> Int32 {
+        // The header goes in the `pre` bytes in front of the payload's place.
+        let frame = loop.scratch + loop.pre - MaskedFrameWriter.headerBytes(payloadCount: payload.count)
+        let length = MaskedFrameWriter.write(into: frame, payload: payload, opcode: opcode, fin: fin, key: UInt32.random(in: .min ... .max))
+        // LWS_WRITE_HTTP: lws writes the bytes as they are (buffering what the socket does not take).
+        return lws_write(wsi, frame.assumingMemoryBound(to: UInt8.self), length, LWS_WRITE_HTTP) >= length ? 0 : -1
     }
 
     private func finish(_ ending: ConnectionEnding) {
         guard !ended else { return }
         ended = true
+        stopReading()
         wsi = nil
         loop?.forget(id)
         handler?.webSocket(self, ended: ending)
