@@ -256,7 +256,9 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     }
 
     /// The socket is readable: reads and parses what TLS has, up to a budget per wake-up (the
-    /// watcher fires again while bytes wait), until nothing is left or the handler pauses.
+    /// watcher fires again while bytes wait in the socket; none wait inside OpenSSL, which without
+    /// read-ahead takes only the record it returns, and a read takes a whole record), until nothing
+    /// is left or the handler pauses.
     private func readable() {
         guard let wsi, let loop, !hungUp else { return }
         var budget = 4 * ClientLoop.receiveBufferBytes
