@@ -72,7 +72,6 @@ static inline void vr_timer_schedule(struct lws_context *context, vr_timer_t *ti
 /// The calling thread's kernel id (for /proc/self/task/TID), which Swift's Glibc does not export.
 static inline int vr_gettid(void) { return (int)syscall(SYS_gettid); }
 
-
 /// A client WebSocket whose received bytes the client reads itself (see the client's
 /// `WebSocketClientConnection`): a libev watcher on the connection's socket, and what to call with
 /// which pointer when it is readable. libev keeps a pointer to it while started: allocate it.
