@@ -9,13 +9,10 @@ public struct ClientLoopOptions: Sendable, Equatable {
     /// its tables by the process's open-file limit (`RLIMIT_NOFILE`, see `FileDescriptorLimit`), so it
     /// maps each fd to its connection directly instead of searching a short list.
     public var maxConnections: Int
-    /// Bytes lws hands over per RECEIVE callback; lws allocates this much per connection.
-    public var receiveBufferBytes: Int
 
-    public init(threadName: String = "lws-client", maxConnections: Int = 64, receiveBufferBytes: Int = 64 << 10) {
+    public init(threadName: String = "lws-client", maxConnections: Int = 64) {
         self.threadName = threadName
         self.maxConnections = maxConnections
-        self.receiveBufferBytes = receiveBufferBytes
     }
 }
 
@@ -90,7 +87,9 @@ public final class ClientLoop: @unchecked Sendable {
         protocols.initialize(repeating: lws_protocols(), count: 2)
         protocols[0].name = UnsafePointer(protocolName)
         protocols[0].callback = clientLoopCallback
-        protocols[0].rx_buffer_size = options.receiveBufferBytes
+        // lws allocates this per WebSocket for its own frame parser, which runs only until the
+        // connection reads its socket itself (`WebSocketClientConnection`): keep it small.
+        protocols[0].rx_buffer_size = 4 << 10
         protocols[0].tx_packet_size = Self.fragmentSize + 16
         tickTimer.pointee.user = Unmanaged.passUnretained(self).toOpaque()
         tickTimer.pointee.fire = { user in

@@ -24,15 +24,11 @@ public struct LoadRun: Sendable {
 
         let endpoint = plan.target.endpoint
         let perLoop = 3 * ((plan.pairs + plan.workers - 1) / plan.workers) + 16
-        // lws reads at most the receive buffer per turn: 64 KiB moves about half as much again as 16 KiB
-        // through one client thread, but costs 64 KiB per connection; with thousands, take 16 KiB.
-        let receiveBuffer = perLoop <= 2048 ? 64 << 10 : 16 << 10
         var loops: [ClientLoop] = []
         defer { for loop in loops { loop.stop() } }
         for index in 0..<plan.workers {
             loops.append(try ClientLoop(endpoint: endpoint, trust: plan.trust,
-                                        options: ClientLoopOptions(threadName: "lws-load-\(index)", maxConnections: perLoop,
-                                                                   receiveBufferBytes: receiveBuffer)))
+                                        options: ClientLoopOptions(threadName: "lws-load-\(index)", maxConnections: perLoop)))
         }
 
         // One session first, synchronously: an unreachable relay, a bad certificate or a refused

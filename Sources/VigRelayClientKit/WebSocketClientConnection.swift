@@ -162,7 +162,7 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         case LWS_CALLBACK_CLIENT_WRITEABLE:
             return writeable(wsi)
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-            peerClose = Self.readClose(input, len)
+            peerClose = WebSocketFrameReader.closeFields(UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : len))
             return 0
         case LWS_CALLBACK_CLIENT_CLOSED, LWS_CALLBACK_WSI_DESTROY:
             let close = peerClose ?? (nil, silence() ?? "")
@@ -326,25 +326,23 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         guard let loop, !hungUp, !closeSent else { return 0 }
         // One frame per WRITEABLE; control frames may go between the fragments of a message.
         if closeNow, let close = pendingClose { return writeClose(wsi, loop, close) }
-        if !pongsOwed.isEmpty || pingOwed {
-            let pong = pongsOwed.isEmpty ? nil : pongsOwed.removeFirst()
-            if pong == nil { pingOwed = false }
-            let result = (pong ?? Array(Keepalive.pingPayload.utf8)).withUnsafeBytes {
-                writeFrame(wsi, loop, $0, pong == nil ? .ping : .pong, fin: true)
-            }
-            if result == 0, wantsToWrite { lws_callback_on_writable(wsi) }
-            return result
-        }
-        guard let chunk = transmit.peek(maxBytes: ClientLoop.fragmentSize) else {
-            if let close = pendingClose ?? transmit.closeRequest { return writeClose(wsi, loop, close) }
+        let result: Int32
+        if !pongsOwed.isEmpty {
+            result = pongsOwed.removeFirst().withUnsafeBytes { writeFrame(wsi, loop, $0, .pong, fin: true) }
+        } else if pingOwed {
+            pingOwed = false
+            result = Array(Keepalive.pingPayload.utf8).withUnsafeBytes { writeFrame(wsi, loop, $0, .ping, fin: true) }
+        } else if let chunk = transmit.peek(maxBytes: ClientLoop.fragmentSize) {
+            let opcode: MaskedFrameWriter.Opcode = !chunk.isFirst ? .continuation : chunk.isBinary ? .binary : .text
+            result = chunk.bytes.withUnsafeBytes { writeFrame(wsi, loop, $0, opcode, fin: chunk.isLast) }
+            if result == 0 { transmit.consume(chunk.bytes.count) }
+        } else if let close = pendingClose ?? transmit.closeRequest {
+            return writeClose(wsi, loop, close)
+        } else {
             return 0  // an unrequested WRITEABLE: nothing to send
         }
-        let opcode: MaskedFrameWriter.Opcode = !chunk.isFirst ? .continuation : chunk.isBinary ? .binary : .text
-        let result = chunk.bytes.withUnsafeBytes { writeFrame(wsi, loop, $0, opcode, fin: chunk.isLast) }
-        guard result == 0 else { return result }
-        transmit.consume(chunk.bytes.count)
-        if wantsToWrite { lws_callback_on_writable(wsi) }
-        return 0
+        if result == 0, wantsToWrite { lws_callback_on_writable(wsi) }
+        return result
     }
 
     /// Writes our close frame. Answering the server's close (or a broken stream), the connection
@@ -379,11 +377,4 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         transmit.close()
     }
 
-    /// The code and reason of a close frame's payload.
-    private static func readClose(_ input: UnsafeMutableRawPointer?, _ len: Int) -> (code: UInt16?, reason: String) {
-        guard let input, len >= 2 else { return (nil, "") }
-        let bytes = UnsafeRawBufferPointer(start: input, count: len)
-        let code = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
-        return (code, String(decoding: bytes[2...], as: UTF8.self))
-    }
 }

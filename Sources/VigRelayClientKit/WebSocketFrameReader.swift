@@ -119,9 +119,8 @@ struct WebSocketFrameReader {
         frame = nil
         switch done.opcode {
         case 0x8:
-            guard control.count >= 2 else { return .close(code: nil, reason: "") }
-            let code = UInt16(control[0]) << 8 | UInt16(control[1])
-            return .close(code: code, reason: String(decoding: control[2...], as: UTF8.self))
+            let fields = control.withUnsafeBytes { Self.closeFields($0) }
+            return .close(code: fields.code, reason: fields.reason)
         case 0x9:
             return .ping(control)
         case 0xA:
@@ -133,6 +132,12 @@ struct WebSocketFrameReader {
             messageBinary = nil
             return .message(whole, binary: binary)
         }
+    }
+
+    /// The code (nil when there is none) and reason in a close frame's payload.
+    static func closeFields(_ payload: UnsafeRawBufferPointer) -> (code: UInt16?, reason: String) {
+        guard payload.count >= 2 else { return (nil, "") }
+        return (UInt16(payload[0]) << 8 | UInt16(payload[1]), String(decoding: payload[2...], as: UTF8.self))
     }
 
     private mutating func fail(_ failure: (UInt16, String)) -> Event {
