@@ -6,6 +6,12 @@ extension RelayCore {
     /// Longest note on a mark.
     static let maxMarkNoteLength = 500
 
+    /// Recordings running now (one per session at most). A walk over the sessions: for a once-a-second
+    /// tick, not for every frame.
+    public var runningRecordingCount: Int {
+        recordingStates.values.count { $0.tap.recordingID != nil }
+    }
+
     func recordingMessage(_ conn: ConnectionID, sessionID: String, role: Role, _ message: ControlMessage) -> [RelayAction] {
         func reply(_ code: RelayErrorCode, _ text: String) -> [RelayAction] {
             [.send(conn, .text(ControlEncoder.error(code, text, id: message.id)))]

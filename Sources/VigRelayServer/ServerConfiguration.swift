@@ -19,8 +19,13 @@ public struct ServerConfiguration: Sendable {
     public var limits = RelayLimits()
     /// When the relay pings a quiet WebSocket and when it hangs up on one that stays silent.
     public var keepalive = Keepalive.Policy(pingAfterSeconds: 30, hangUpAfterSeconds: 70)
-    /// Bytes of recorded media that may wait for the disk before the sender is paused.
+    /// Bytes of recorded media that may wait for the disk before senders are paused: this much,
+    /// plus `recordingQueueBytesPerRecording` for each running recording (see `recordingQueueBudget`).
     public var recordingQueueBytes = 32 << 20
+    /// What each running recording adds to the writer queue's budget: about 3 s of a 2.5 Mbit/s
+    /// camera. A fixed budget is a shorter disk hiccup the more families record: 32 MiB was 0.1 s of
+    /// 1,000 recordings' media, and pausing their cameras for it stalls what the practitioners see.
+    public var recordingQueueBytesPerRecording = 1 << 20
     /// Upper bound on one recording's media bytes (nil: none); exceeding it fails the recording.
     public var recordingQuotaBytes: Int64?
     /// Seconds recordings are kept after their session ended (nil: kept until deleted); see `RetentionSweep`.
@@ -33,6 +38,12 @@ public struct ServerConfiguration: Sendable {
     public var testWriterDelayMs = 0
 
     public init() {}
+
+    /// Bytes of recorded media that may wait for the disk while `recordings` recordings run. Memory
+    /// stays bounded by the recordings running, as it is by each live viewer's queue.
+    public func recordingQueueBudget(recordings: Int) -> Int {
+        recordingQueueBytes + recordingQueueBytesPerRecording * recordings
+    }
 
     /// `publicURL`, or the URL of the listen address.
     public var effectivePublicURL: String {

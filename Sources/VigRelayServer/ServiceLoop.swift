@@ -59,12 +59,16 @@ final class ServiceLoop {
     let recordingWorker: RecordingWorker
     /// Bytes of recorded media handed to the writer and not yet written.
     private var recordingQueuedBytes = 0
+    /// How many may be (`ServerConfiguration.recordingQueueBudget`): counted again from the core's
+    /// running recordings every tick, and raised at once by each recording that starts.
+    private var recordingQueueBudget: Int
     /// Family connections paused (lws rx flow control) until the writer catches up.
     private var pausedForDisk: Set<ConnectionID> = []
 
     init(configuration: ServerConfiguration, logger: Logger, core: RelayCore, api: HTTPAPI,
          inbox: LoopInbox, writer: DiskWriter, reader: DiskWriter, sessionStore: SessionStore) {
         self.configuration = configuration
+        recordingQueueBudget = configuration.recordingQueueBudget(recordings: core.runningRecordingCount)
         self.logger = logger
         self.core = core
         self.api = api
@@ -134,6 +138,8 @@ final class ServiceLoop {
         sweepConnections()
         core.expireStaleCaches()
         perform(core.expireGracePeriods())
+        recordingQueueBudget = configuration.recordingQueueBudget(recordings: core.runningRecordingCount)
+        resumeIfDrained()
         let worker = recordingWorker
         writer.submit { worker.syncDue() }
         sweepRetentionIfDue()
@@ -234,16 +240,19 @@ final class ServiceLoop {
             let bytes = chunk.bytes.count
             collectDrained()
             recordingQueuedBytes += bytes
-            if recordingQueuedBytes > configuration.recordingQueueBytes,
+            if recordingQueuedBytes > recordingQueueBudget,
                let family = core.connection(of: sid, role: .family), let conn = webSockets[family],
                pausedForDisk.insert(family).inserted {
                 lws_rx_flow_control(conn.wsi, 0)
-                logger.notice("disk is behind: pausing the camera sender", metadata: ["session.id": "\(sid)", "queued.bytes": "\(recordingQueuedBytes)"])
+                logger.notice("disk is behind: pausing the camera sender", metadata: ["session.id": "\(sid)", "queued.bytes": "\(recordingQueuedBytes)", "budget.bytes": "\(recordingQueueBudget)"])
                 collectDrained()  // from now on the writer's drains wake this thread
             }
             writer.submitBatched(bytes: bytes) { worker.run(command, queuedBytes: bytes) }
         case .deleteAll(let sid), .deleteAllOnRequest(let sid, _):
             submitDeletion(command, sessionID: sid)
+        case .start:
+            recordingQueueBudget += configuration.recordingQueueBytesPerRecording
+            writer.submit { worker.run(command, queuedBytes: 0) }
         default:
             writer.submit { worker.run(command, queuedBytes: 0) }
         }
@@ -257,7 +266,7 @@ final class ServiceLoop {
     }
 
     private func resumeIfDrained() {
-        guard !pausedForDisk.isEmpty, recordingQueuedBytes <= configuration.recordingQueueBytes / 2 else { return }
+        guard !pausedForDisk.isEmpty, recordingQueuedBytes <= recordingQueueBudget / 2 else { return }
         for id in pausedForDisk {
             if let conn = webSockets[id] { lws_rx_flow_control(conn.wsi, 1) }
         }

@@ -36,8 +36,10 @@ struct RelayCoreRecordingTests {
         #expect(consent.controls(to: 2).first?["recording"] as? Bool == true)
         #expect(commands(consent) == [.consent(sessionID: Fixture.sessionID, recording: true, childAgreed: true)])
 
+        #expect(h.core.runningRecordingCount == 0)
         let start = h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#))
         let rid = try #require(start.controls(to: 2).first?["recordingId"] as? String)
+        #expect(h.core.runningRecordingCount == 1, "the writer queue's budget grows with it")
         #expect(commands(start) == [.start(sessionID: Fixture.sessionID, recordingID: rid)])
         #expect(h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#)).controls(to: 1).first?["code"] as? String == "already_recording")
 
@@ -55,6 +57,7 @@ struct RelayCoreRecordingTests {
         let stopped = h.core.recordingStopped(sessionID: Fixture.sessionID, recordingID: rid, bytes: 2, frames: 1, durationMs: 0)
         #expect(stopped.controls(to: 1).first?["state"] as? String == "stopped")
         #expect(stopped.controls(to: 2).first?["bytes"] as? Int == 2)
+        #expect(h.core.runningRecordingCount == 0)
 
         let withdraw = h.core.receivedText(2, utf8(#"{"type":"consent","recording":false}"#))
         #expect(commands(withdraw).last == .deleteAll(sessionID: Fixture.sessionID))

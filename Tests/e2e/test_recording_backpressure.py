@@ -17,9 +17,9 @@ from vrtest import F_INIT, F_KEY, CAMERA, WSClosed, media_frame, next_json, patt
 
 MiB = 1 << 20
 FRAME = 2 * MiB
-FRAMES = 48                  # 96 MiB of recorded media, three times the writer queue (32 MiB)
+FRAMES = 48                  # 96 MiB of recorded media, about three times the writer queue (33 MiB)
 DELAY_MS = 250               # per append: the writer manages 8 MiB/s, the family sends much faster
-QUEUE_BYTES = 32 * MiB       # ServerConfiguration.recordingQueueBytes
+QUEUE_BYTES = 33 * MiB       # ServerConfiguration.recordingQueueBudget for one recording: 32 + 1 MiB
 
 
 def rss_kib(pid: int, field: str = "VmRSS") -> int:
@@ -147,7 +147,7 @@ def test_slow_disk_neither_blocks_the_relay_nor_grows_memory_nor_loses_bytes(rel
     hz = {"median": statistics.median(healthz_times), "max": max(healthz_times)}
     assert lat["median"] < 0.06 and lat["p90"] < DELAY_MS / 2000, f"session B waited on A's disk: {lat}"
     assert hz["median"] < 0.15 and hz["max"] < 3, f"/healthz waited on A's disk: {hz}"
-    # (b) memory stayed bounded by the queue, well below what was sent: the writer queue (32 MiB and
+    # (b) memory stayed bounded by the queue, well below what was sent: the writer queue (its budget and
     # the frame that passed it), the practitioner's send queue and a few frames in flight. Without
     # the bound the server would hold nearly everything sent (the writer drains 8 MiB/s).
     growth_mib = (peak_kib - baseline_kib) / 1024
