@@ -48,7 +48,7 @@ extension ServiceLoop {
             if !conn.outbound.isEmpty || conn.pendingClose != nil { lws_callback_on_writable(conn.wsi) }
             return 0
         }
-        guard let chunk = conn.outbound.peekChunk(maxBytes: Self.fragmentSize) else {
+        guard !conn.outbound.isEmpty else {
             if let close = conn.pendingClose {
                 var reason = Array(close.reason.utf8.prefix(120))
                 lws_close_reason(conn.wsi, lws_close_status(rawValue: UInt32(close.code)), &reason, reason.count)
@@ -56,14 +56,40 @@ extension ServiceLoop {
             }
             return 0  // an unrequested WRITEABLE (e.g. after a ping): nothing to send
         }
+        return writeChunk(conn) ? 0 : -1
+    }
+
+    /// A media frame was queued on a connection with nothing else queued: writes it now, without
+    /// waiting for a WRITEABLE turn, unless lws still holds part of an earlier write (the socket was
+    /// full then) or something else must go first. Asking for WRITEABLE costs two `epoll_ctl`s and a
+    /// turn of the loop per frame, and the socket of a viewer that keeps up nearly always has room;
+    /// what it does not take, lws keeps and sends when it can (as for any write), and then nothing
+    /// more is written here until that is gone.
+    func sendNow(_ conn: WebSocketConnection) {
+        guard !conn.pingOwed, conn.pendingClose == nil, !conn.hungUp, lws_partial_buffered(conn.wsi) == 0 else {
+            lws_callback_on_writable(conn.wsi)
+            return
+        }
+        if !writeChunk(conn) {
+            // Outside the connection's own callback, so it cannot return -1: lws closes it next turn.
+            conn.hungUp = true
+            lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+        }
+    }
+
+    /// Writes the next fragment (<= `fragmentSize`) of the queue with one `lws_write`, behind the
+    /// `LWS_PRE` headroom of the scratch buffer, and asks for WRITEABLE if more is waiting. False
+    /// when the write failed (the connection is broken).
+    private func writeChunk(_ conn: WebSocketConnection) -> Bool {
+        guard let chunk = conn.outbound.peekChunk(maxBytes: Self.fragmentSize) else { return true }
         let payload = scratch + pre
         chunk.bytes.withUnsafeBytes { payload.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(payload), byteCount: $0.count) }
         let flags = vr_ws_flags(chunk.isBinary ? 1 : 0, chunk.isFirst ? 1 : 0, chunk.isLast ? 1 : 0)
         let written = lws_write(conn.wsi, payload.assumingMemoryBound(to: UInt8.self), chunk.bytes.count, lws_write_protocol(rawValue: UInt32(flags)))
-        guard written >= chunk.bytes.count else { return -1 }
+        guard written >= chunk.bytes.count else { return false }
         conn.outbound.consume(chunk.bytes.count)
         if !conn.outbound.isEmpty || conn.pendingClose != nil { lws_callback_on_writable(conn.wsi) }
-        return 0
+        return true
     }
 
     /// The oldest hello deadline came: connections still without a hello are told and closed (the

@@ -209,12 +209,13 @@ final class ServiceLoop {
             switch action {
             case .send(let id, let message):
                 guard let conn = webSockets[id] else { continue }
+                let wasEmpty = conn.outbound.isEmpty
                 if case .resumed(let frames) = conn.outbound.enqueue(message) {
                     logger.notice("slow viewer: skipped frames to the next start point", metadata: [
                         "conn.id": "\(id)", "frames": "\(frames)", "stream": "\(message.media?.stream ?? 0)",
                         "skipped.total": "\(conn.outbound.skippedTotal)"])
                 }
-                lws_callback_on_writable(conn.wsi)
+                if wasEmpty, message.media != nil { sendNow(conn) } else { lws_callback_on_writable(conn.wsi) }
             case .close(let id, let code, let reason):
                 guard let conn = webSockets[id], conn.pendingClose == nil else { continue }
                 conn.pendingClose = (code, reason)
