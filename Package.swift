@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "VigRelayServer", dependencies: [
             "VigRelayCore", "VigRelayStorage", "CLibWebSockets",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], linkerSettings: [.linkedLibrary("ssl")]),  // SSL_read: the relay reads its WebSockets itself
         // libwebsockets glue for the headless client.
         .target(name: "VigRelayClientKit", dependencies: [
             "VigRelayCore", "CLibWebSockets", "CLinuxIO",

@@ -27,6 +27,14 @@ static inline int vr_write_ping(struct lws *wsi, unsigned char *buffer, const ch
     return lws_write(wsi, buffer, length, LWS_WRITE_PING);
 }
 
+/// Writes a pong carrying `length` bytes of `payload` (at most 125); `buffer` must have LWS_PRE bytes
+/// of headroom before it and room for the payload.
+static inline int vr_write_pong(struct lws *wsi, unsigned char *buffer, const unsigned char *payload, size_t length) {
+    if (length > 125) length = 125;
+    if (length) memcpy(buffer, payload, length);
+    return lws_write(wsi, buffer, length, LWS_WRITE_PONG);
+}
+
 /// Sets lws's log level with no emitter (errors and warnings to stderr).
 static inline void vr_lws_set_log_level(int level) { lws_set_log_level(level, NULL); }
 

@@ -52,7 +52,7 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     private var certificateRejected = false
     /// Messages lws parsed itself (only before this class reads the socket).
     private var assembler = MessageAssembler(limitBytes: WebSocketClientConnection.messageLimitBytes)
-    private var reader = WebSocketFrameReader(limitBytes: WebSocketClientConnection.messageLimitBytes)
+    private var reader = WebSocketFrameReader(limitBytes: WebSocketClientConnection.messageLimitBytes, masked: false)
     static let messageLimitBytes = 64 << 20
     /// The socket watcher that calls `readable`; allocated once open, stopped at the end.
     private var watcher: UnsafeMutablePointer<vr_reader_t>?

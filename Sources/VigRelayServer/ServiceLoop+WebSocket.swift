@@ -12,6 +12,7 @@ extension ServiceLoop {
         if helloDeadlines.add(id, now: Self.monotonicMicros()), let context, let helloTimer {
             helloTimer.schedule(context: context, afterMicroseconds: helloDeadlines.timeoutMicros)
         }
+        startReading(conn)
         perform(core.opened(id, path: path))
         return 0
     }
@@ -34,13 +35,20 @@ extension ServiceLoop {
         return 0
     }
 
-    /// A pong came (lws answers pings by itself).
+    /// A pong came through lws (only while lws reads: see `ServiceLoop+Reading`).
     func webSocketPong(_ id: ConnectionID) {
         webSockets[id]?.keepalive.heard(at: Self.monotonicNanos())
     }
 
     func webSocketWriteable(_ id: ConnectionID) -> Int32 {
         guard let conn = webSockets[id] else { return -1 }
+        if conn.closeNow, let close = conn.pendingClose { return writeClose(conn, close) }
+        if let pong = conn.pongOwed {
+            conn.pongOwed = nil
+            guard vr_write_pong(conn.wsi, (scratch + pre).assumingMemoryBound(to: UInt8.self), pong, pong.count) >= 0 else { return -1 }
+            if !conn.outbound.isEmpty || conn.pendingClose != nil || conn.pingOwed { lws_callback_on_writable(conn.wsi) }
+            return 0
+        }
         if conn.pingOwed {
             // A control frame may go between the fragments of a message; one write per WRITEABLE.
             conn.pingOwed = false
@@ -49,14 +57,19 @@ extension ServiceLoop {
             return 0
         }
         guard !conn.outbound.isEmpty else {
-            if let close = conn.pendingClose {
-                var reason = Array(close.reason.utf8.prefix(120))
-                lws_close_reason(conn.wsi, lws_close_status(rawValue: UInt32(close.code)), &reason, reason.count)
-                return -1
-            }
+            if let close = conn.pendingClose { return writeClose(conn, close) }
             return 0  // an unrequested WRITEABLE (e.g. after a ping): nothing to send
         }
         return writeChunk(conn) ? 0 : -1
+    }
+
+    /// Has lws send the close frame (returning -1 from WRITEABLE), with reading handed back to it so
+    /// that it reads the peer's answer and closes.
+    private func writeClose(_ conn: WebSocketConnection, _ close: (code: UInt16, reason: String)) -> Int32 {
+        handBackReading(conn)
+        var reason = Array(close.reason.utf8.prefix(120))
+        lws_close_reason(conn.wsi, lws_close_status(rawValue: UInt32(close.code)), &reason, reason.count)
+        return -1
     }
 
     /// A media frame was queued on a connection with nothing else queued: writes it now, without
@@ -139,6 +152,7 @@ extension ServiceLoop {
 
     func webSocketClosed(_ id: ConnectionID) {
         guard let conn = webSockets.removeValue(forKey: id) else { return }
+        stopReading(conn)
         if conn.outbound.skippedTotal > 0 {
             logger.info("viewer closed after skipping frames", metadata: ["conn.id": "\(id)", "skipped.total": "\(conn.outbound.skippedTotal)"])
         }

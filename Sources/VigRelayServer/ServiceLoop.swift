@@ -38,6 +38,11 @@ final class ServiceLoop {
 
     /// One send buffer for the whole thread, with `LWS_PRE` bytes in front (lws copies what it cannot send).
     let scratch: UnsafeMutableRawPointer
+    /// Where `SSL_read` puts what a WebSocket sent (`ServiceLoop+Reading`); apart from `scratch`,
+    /// since what is read may be relayed (written) before the rest of it is parsed.
+    let receiveBuffer: UnsafeMutableRawPointer
+    /// The libev loop under lws, while `run` runs: the WebSockets' own read watchers go on it.
+    private(set) var eventLoop: OpaquePointer?
     /// The most one `lws_write` sends: a whole camera chunk or keyframe usually fits, so it goes out
     /// as one WebSocket frame. (At 64 KiB, a 64 KiB payload and its 16-byte header went as two frames,
     /// the second a TLS record of its own: about 5% more CPU per GB relayed in bench scenario 1.)
@@ -62,7 +67,7 @@ final class ServiceLoop {
     /// How many may be (`ServerConfiguration.recordingQueueBudget`): counted again from the core's
     /// running recordings every tick, and raised at once by each recording that starts.
     private var recordingQueueBudget: Int
-    /// Family connections paused (lws rx flow control) until the writer catches up.
+    /// Family connections paused (their read watchers stopped) until the writer catches up.
     private var pausedForDisk: Set<ConnectionID> = []
 
     init(configuration: ServerConfiguration, logger: Logger, core: RelayCore, api: HTTPAPI,
@@ -86,9 +91,13 @@ final class ServiceLoop {
         self.nextRetentionSweep = Date().addingTimeInterval(TimeInterval(retention?.intervalSeconds ?? 0))
         self.helloDeadlines = DeadlineQueue(timeoutMicros: Int64(core.limits.helloTimeoutSeconds) * 1_000_000)
         self.scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(vr_lws_pre()) + Self.fragmentSize, alignment: 16)
+        self.receiveBuffer = UnsafeMutableRawPointer.allocate(byteCount: Self.receiveBufferBytes, alignment: 16)
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        scratch.deallocate()
+        receiveBuffer.deallocate()
+    }
 
     /// A new id for a connection; never reused.
     func makeConnectionID() -> ConnectionID {
@@ -104,6 +113,7 @@ final class ServiceLoop {
             throw ServerError.cannotListen(host: configuration.host, port: configuration.port)
         }
         context = ctx
+        eventLoop = events.loop
         inbox.open(context: ctx)
         let tick = TickTimer(owner: self)
         self.tick = tick
@@ -124,6 +134,7 @@ final class ServiceLoop {
         inbox.close()
         destroying = true
         lws_context_destroy(ctx)
+        eventLoop = nil
         events.destroy()
         context = nil
         tick.release()
@@ -232,7 +243,7 @@ final class ServiceLoop {
     }
 
     /// Hands a recording command to the writer thread. Media counts against a byte budget: past it
-    /// the family's connection stops being read (lws rx flow control) until the writer catches up,
+    /// the family's connection stops being read (its read watcher stopped) until the writer catches up,
     /// so recorded data is never dropped and memory stays bounded.
     private func submitRecording(_ command: RecordingCommand) {
         let worker = recordingWorker
@@ -244,7 +255,7 @@ final class ServiceLoop {
             if recordingQueuedBytes > recordingQueueBudget,
                let family = core.connection(of: sid, role: .family), let conn = webSockets[family],
                pausedForDisk.insert(family).inserted {
-                lws_rx_flow_control(conn.wsi, 0)
+                setReading(conn, false)
                 logger.notice("disk is behind: pausing the camera sender", metadata: ["session.id": "\(sid)", "queued.bytes": "\(recordingQueuedBytes)", "budget.bytes": "\(recordingQueueBudget)"])
                 collectDrained()  // from now on the writer's drains wake this thread
             }
@@ -269,7 +280,7 @@ final class ServiceLoop {
     private func resumeIfDrained() {
         guard !pausedForDisk.isEmpty, recordingQueuedBytes <= recordingQueueBudget / 2 else { return }
         for id in pausedForDisk {
-            if let conn = webSockets[id] { lws_rx_flow_control(conn.wsi, 1) }
+            if let conn = webSockets[id], !conn.closeNow, !conn.hungUp { setReading(conn, true) }
         }
         pausedForDisk.removeAll()
     }

@@ -1,12 +1,20 @@
+import CLibWebSockets
 import VigRelayCore
 
-/// Per-connection state of one WebSocket: message reassembly, the send queue, keepalive, a pending close.
+/// Per-connection state of one WebSocket: reading its frames, the send queue, keepalive, a pending close.
 ///
 /// Thread: owned by the service thread; the `wsi` pointer is never used elsewhere.
 final class WebSocketConnection {
     let id: ConnectionID
     let wsi: OpaquePointer
-    /// The message being reassembled from fragments.
+    /// Frames read by the relay itself (`ServiceLoop+Reading`), from ESTABLISHED until the close.
+    var reader: WebSocketFrameReader
+    /// The libev watcher on the socket while the relay reads it, and whether it is started (it is
+    /// stopped while the camera is paused for the disk).
+    var watcher: UnsafeMutablePointer<vr_reader_t>?
+    var watching = false
+    /// What lws itself parsed (only what came with the upgrade, which a client must not send), as
+    /// lws hands it over in pieces.
     var incoming: MessageAssembler
     /// Set after `too_large`: drop the rest of the message and everything after.
     var discarding = false
@@ -19,12 +27,17 @@ final class WebSocketConnection {
     var keepalive: Keepalive
     /// A ping to write at the next WRITEABLE.
     var pingOwed = false
+    /// The payload of the peer's latest ping, to answer with a pong at the next WRITEABLE.
+    var pongOwed: [UInt8]?
+    /// The `pendingClose` goes before anything still queued (the peer closed, or broke the protocol).
+    var closeNow = false
     /// Hung up (silent, or too slow to close); lws closes it on its next turn.
     var hungUp = false
 
     init(id: ConnectionID, wsi: OpaquePointer, queueLimit: Int, messageLimit: Int, keepalive: Keepalive) {
         self.id = id
         self.keepalive = keepalive
+        self.reader = WebSocketFrameReader(limitBytes: messageLimit, masked: true)
         self.incoming = MessageAssembler(limitBytes: messageLimit)
         self.wsi = wsi
         self.outbound = OutboundQueue(limitBytes: queueLimit)

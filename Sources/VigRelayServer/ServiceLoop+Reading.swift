@@ -1,0 +1,127 @@
+import CLibWebSockets
+import VigRelayCore
+
+/// The relay reads its WebSockets' frames itself. lws accepts the connection, runs TLS and the
+/// upgrade; at ESTABLISHED the connection switches lws's reading off (rx flow control) and puts a
+/// libev watcher of its own on the socket, which takes the decrypted bytes with `SSL_read` and
+/// parses them (`WebSocketFrameReader`: the payload unmasked eight bytes at a time as it is copied
+/// into the message). lws 4.1's server parser unmasked four bytes at a time and handed the payload
+/// over in pieces to be copied again: most of lws's share of the relay's CPU.
+///
+/// This relies on lws having read nothing past the upgrade request at ESTABLISHED: a client must
+/// wait for the server's 101 before it sends a frame (RFC 6455, 4.1), and browsers do. Writing stays
+/// lws's (`lws_write`, WRITEABLE), and so does the close handshake: before the relay's close frame
+/// goes out, reading is handed back to lws, which then reads the peer's answer and closes.
+///
+/// Service thread only.
+extension ServiceLoop {
+    /// Most read from one connection per wake-up before the others get their turn (the watcher fires
+    /// again while bytes wait in the socket).
+    static let readBudgetBytes = 256 << 10
+    /// One `SSL_read`: more than a TLS record, so OpenSSL (without read-ahead) keeps nothing back that
+    /// the socket's readiness would not show.
+    static let receiveBufferBytes = 64 << 10
+
+    /// Takes over reading `conn` from lws.
+    func startReading(_ conn: WebSocketConnection) {
+        guard conn.watcher == nil, let eventLoop else { return }
+        let made = UnsafeMutablePointer<vr_reader_t>.allocate(capacity: 1)
+        made.initialize(to: vr_reader_t())
+        made.pointee.user = Unmanaged.passUnretained(conn).toOpaque()
+        made.pointee.fire = { user in
+            guard let user else { return }
+            let conn = Unmanaged<WebSocketConnection>.fromOpaque(user).takeUnretainedValue()
+            guard let ctx = lws_get_context(conn.wsi), let loop = lws_context_user(ctx) else { return }
+            Unmanaged<ServiceLoop>.fromOpaque(loop)._withUnsafeGuaranteedRef { $0.readable(conn) }
+        }
+        conn.watcher = made
+        lws_rx_flow_control(conn.wsi, 0)
+        vr_reader_start(eventLoop, made, Int32(lws_get_socket_fd(conn.wsi)))
+        conn.watching = true
+    }
+
+    /// Starts or stops the watcher (the disk pausing a camera, or the connection closing).
+    func setReading(_ conn: WebSocketConnection, _ on: Bool) {
+        guard let watcher = conn.watcher, let eventLoop, on != conn.watching else { return }
+        conn.watching = on
+        if on {
+            vr_reader_start(eventLoop, watcher, watcher.pointee.io.fd)
+        } else {
+            vr_reader_stop(eventLoop, watcher)
+        }
+    }
+
+    /// Stops the watcher for good and frees it (the connection closed; lws closes the socket next).
+    func stopReading(_ conn: WebSocketConnection) {
+        guard let watcher = conn.watcher else { return }
+        setReading(conn, false)
+        watcher.deinitialize(count: 1)
+        watcher.deallocate()
+        conn.watcher = nil
+    }
+
+    /// Gives reading back to lws, for its close handshake: it reads the peer's close and closes.
+    func handBackReading(_ conn: WebSocketConnection) {
+        guard conn.watcher != nil else { return }
+        stopReading(conn)
+        lws_rx_flow_control(conn.wsi, 1)
+    }
+
+    /// The socket is readable: reads and parses what TLS has, up to a budget per wake-up, until
+    /// nothing is left, the connection is paused for the disk or it closes.
+    func readable(_ conn: WebSocketConnection) {
+        var budget = Self.readBudgetBytes
+        while budget > 0, conn.watching {
+            let n = Int(vr_tls_read(conn.wsi, receiveBuffer, Int32(Self.receiveBufferBytes)))
+            if n == 0 { return }
+            if n < 0 {
+                // Closed or broken without a close frame: lws closes it at its next turn.
+                setReading(conn, false)
+                conn.hungUp = true
+                lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+                return
+            }
+            budget -= n
+            conn.keepalive.heard(at: Self.monotonicNanos())
+            readFrames(conn, UnsafeRawBufferPointer(start: receiveBuffer, count: n))
+        }
+    }
+
+    /// Acts on every frame `bytes` complete. A pause for the disk takes effect after them: at most
+    /// one read (64 KiB) more than the budget.
+    private func readFrames(_ conn: WebSocketConnection, _ bytes: UnsafeRawBufferPointer) {
+        var position = 0
+        while !conn.closeNow, !conn.hungUp, let event = conn.reader.next(bytes, at: &position) {
+            switch event {
+            case .message(let message, let binary):
+                // Once a close is under way nothing more is taken in (the peer may still send).
+                guard conn.pendingClose == nil else { continue }
+                perform(binary ? core.receivedBinary(conn.id, message) : core.receivedText(conn.id, message))
+            case .ping(let payload):
+                conn.pongOwed = payload
+                lws_callback_on_writable(conn.wsi)
+            case .pong:
+                break
+            case .close(let code, _):
+                // Answered with the same code (1000 when it gave none), before anything still queued.
+                closeNow(conn, code: code ?? RelayCloseCode.normal, reason: "")
+            case .failure(let code, let reason):
+                setReading(conn, false)
+                if code == RelayCloseCode.messageTooBig {
+                    perform(core.messageTooLarge(conn.id))  // an error message first, then the close
+                } else {
+                    closeNow(conn, code: code, reason: reason)
+                }
+            }
+        }
+    }
+
+    /// Closes `conn` with `code` at its next WRITEABLE, dropping what is still queued.
+    private func closeNow(_ conn: WebSocketConnection, code: UInt16, reason: String) {
+        setReading(conn, false)
+        conn.pendingClose = (code, reason)
+        conn.closeNow = true
+        conn.closeDeadline = Self.monotonicNanos() + Self.closeSendNanoseconds
+        lws_callback_on_writable(conn.wsi)
+    }
+}
