@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <string.h>
+#include <stdlib.h>
 #include <ev.h>
 #include <openssl/ssl.h>
 #include <openssl/err.h>
@@ -80,9 +81,9 @@ static inline void vr_timer_schedule(struct lws_context *context, vr_timer_t *ti
 /// The calling thread's kernel id (for /proc/self/task/TID), which Swift's Glibc does not export.
 static inline int vr_gettid(void) { return (int)syscall(SYS_gettid); }
 
-/// A client WebSocket whose received bytes the client reads itself (see the client's
-/// `WebSocketClientConnection`): a libev watcher on the connection's socket, and what to call with
-/// which pointer when it is readable. libev keeps a pointer to it while started: allocate it.
+/// A WebSocket whose received bytes our code reads itself, the relay's (`ServiceLoop+Reading`) and
+/// the client's (`WebSocketClientConnection`): a libev watcher on the connection's socket, and what
+/// to call with which pointer when it is readable.
 typedef struct vr_reader {
     ev_io io;
     void *user;
@@ -95,13 +96,32 @@ static inline void vr_reader_fired(struct ev_loop *loop, ev_io *watcher, int rev
     reader->fire(reader->user);
 }
 
-/// Starts watching `fd` for reading on `loop` (lws's own loop, the thread's).
-static inline void vr_reader_start(struct ev_loop *loop, vr_reader_t *reader, int fd) {
+/// A reader of `fd` that calls `fire(user)` when it is readable, not started yet; NULL when out of
+/// memory. Free it with `vr_reader_free` (libev keeps a pointer to it while it is started).
+static inline vr_reader_t *vr_reader_new(int fd, void *user, void (*fire)(void *user)) {
+    vr_reader_t *reader = (vr_reader_t *)calloc(1, sizeof(vr_reader_t));
+    if (!reader) return NULL;
+    reader->user = user;
+    reader->fire = fire;
     ev_io_init(&reader->io, vr_reader_fired, fd, EV_READ);
-    ev_io_start(loop, &reader->io);
+    return reader;
 }
 
-static inline void vr_reader_stop(struct ev_loop *loop, vr_reader_t *reader) { ev_io_stop(loop, &reader->io); }
+/// Starts (`on` nonzero) or stops watching on `loop` (lws's own loop, the thread's); either may be
+/// asked again.
+static inline void vr_reader_set(struct ev_loop *loop, vr_reader_t *reader, int on) {
+    if (on && !ev_is_active(&reader->io)) ev_io_start(loop, &reader->io);
+    if (!on && ev_is_active(&reader->io)) ev_io_stop(loop, &reader->io);
+}
+
+/// Whether the reader is started.
+static inline int vr_reader_is_on(const vr_reader_t *reader) { return ev_is_active(&reader->io); }
+
+/// Stops the reader and frees it (before lws closes the socket).
+static inline void vr_reader_free(struct ev_loop *loop, vr_reader_t *reader) {
+    vr_reader_set(loop, reader, 0);
+    free(reader);
+}
 
 /// Reads decrypted bytes of `wsi`'s TLS connection into `buffer`: the count read, 0 when nothing
 /// is there now, -1 when the connection was closed or failed.

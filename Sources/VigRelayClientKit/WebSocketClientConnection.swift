@@ -54,9 +54,8 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     private var assembler = MessageAssembler(limitBytes: WebSocketClientConnection.messageLimitBytes)
     private var reader = WebSocketFrameReader(limitBytes: WebSocketClientConnection.messageLimitBytes, masked: false)
     static let messageLimitBytes = 64 << 20
-    /// The socket watcher that calls `readable`; allocated once open, stopped at the end.
+    /// The socket watcher that calls `readable`; allocated once open, freed at the end.
     private var watcher: UnsafeMutablePointer<vr_reader_t>?
-    private var watching = false
     /// Bytes read but not parsed yet because the handler paused receiving.
     private var unread: [UInt8] = []
     private var receivePaused = false
@@ -223,35 +222,24 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     /// Switches lws's reading off and watches the socket instead.
     private func startReading(_ wsi: OpaquePointer) {
         guard watcher == nil, let events = loop?.eventLoop else { return }
-        let made = UnsafeMutablePointer<vr_reader_t>.allocate(capacity: 1)
-        made.initialize(to: vr_reader_t())
-        made.pointee.user = Unmanaged.passUnretained(self).toOpaque()
-        made.pointee.fire = { user in
+        watcher = vr_reader_new(Int32(lws_get_socket_fd(wsi)), Unmanaged.passUnretained(self).toOpaque()) { user in
             guard let user else { return }
             Unmanaged<WebSocketClientConnection>.fromOpaque(user).takeUnretainedValue().readable()
         }
-        watcher = made
+        guard let watcher else { return }  // out of memory: lws goes on reading
         lws_rx_flow_control(wsi, 0)
-        vr_reader_start(events, made, Int32(lws_get_socket_fd(wsi)))
-        watching = true
+        vr_reader_set(events, watcher, 1)
     }
 
     private func setWatching(_ on: Bool) {
-        guard let watcher, let events = loop?.eventLoop, on != watching else { return }
-        watching = on
-        if on {
-            vr_reader_start(events, watcher, watcher.pointee.io.fd)
-        } else {
-            vr_reader_stop(events, watcher)
-        }
+        guard let watcher, let events = loop?.eventLoop else { return }
+        vr_reader_set(events, watcher, on ? 1 : 0)
     }
 
     /// Stops the watcher for good (before lws closes the socket) and frees it.
     private func stopReading() {
-        guard let watcher else { return }
-        setWatching(false)
-        watcher.deinitialize(count: 1)
-        watcher.deallocate()
+        guard let watcher, let events = loop?.eventLoop else { return }
+        vr_reader_free(events, watcher)
         self.watcher = nil
     }
 

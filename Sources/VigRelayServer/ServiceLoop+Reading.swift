@@ -25,38 +25,27 @@ extension ServiceLoop {
     /// Takes over reading `conn` from lws.
     func startReading(_ conn: WebSocketConnection) {
         guard conn.watcher == nil, let eventLoop else { return }
-        let made = UnsafeMutablePointer<vr_reader_t>.allocate(capacity: 1)
-        made.initialize(to: vr_reader_t())
-        made.pointee.user = Unmanaged.passUnretained(conn).toOpaque()
-        made.pointee.fire = { user in
+        conn.watcher = vr_reader_new(Int32(lws_get_socket_fd(conn.wsi)), Unmanaged.passUnretained(conn).toOpaque()) { user in
             guard let user else { return }
             let conn = Unmanaged<WebSocketConnection>.fromOpaque(user).takeUnretainedValue()
             guard let ctx = lws_get_context(conn.wsi), let loop = lws_context_user(ctx) else { return }
             Unmanaged<ServiceLoop>.fromOpaque(loop)._withUnsafeGuaranteedRef { $0.readable(conn) }
         }
-        conn.watcher = made
+        guard let watcher = conn.watcher else { return }  // out of memory: lws goes on reading
         lws_rx_flow_control(conn.wsi, 0)
-        vr_reader_start(eventLoop, made, Int32(lws_get_socket_fd(conn.wsi)))
-        conn.watching = true
+        vr_reader_set(eventLoop, watcher, 1)
     }
 
     /// Starts or stops the watcher (the disk pausing a camera, or the connection closing).
     func setReading(_ conn: WebSocketConnection, _ on: Bool) {
-        guard let watcher = conn.watcher, let eventLoop, on != conn.watching else { return }
-        conn.watching = on
-        if on {
-            vr_reader_start(eventLoop, watcher, watcher.pointee.io.fd)
-        } else {
-            vr_reader_stop(eventLoop, watcher)
-        }
+        guard let watcher = conn.watcher, let eventLoop else { return }
+        vr_reader_set(eventLoop, watcher, on ? 1 : 0)
     }
 
     /// Stops the watcher for good and frees it (the connection closed; lws closes the socket next).
     func stopReading(_ conn: WebSocketConnection) {
-        guard let watcher = conn.watcher else { return }
-        setReading(conn, false)
-        watcher.deinitialize(count: 1)
-        watcher.deallocate()
+        guard let watcher = conn.watcher, let eventLoop else { return }
+        vr_reader_free(eventLoop, watcher)
         conn.watcher = nil
     }
 
@@ -71,14 +60,11 @@ extension ServiceLoop {
     /// nothing is left, the connection is paused for the disk or it closes.
     func readable(_ conn: WebSocketConnection) {
         var budget = Self.readBudgetBytes
-        while budget > 0, conn.watching {
+        while budget > 0, conn.isReading {
             let n = Int(vr_tls_read(conn.wsi, receiveBuffer, Int32(Self.receiveBufferBytes)))
             if n == 0 { return }
             if n < 0 {
-                // Closed or broken without a close frame: lws closes it at its next turn.
-                setReading(conn, false)
-                conn.hungUp = true
-                lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+                hangUp(conn)  // closed or broken without a close frame
                 return
             }
             budget -= n

@@ -83,11 +83,14 @@ extension ServiceLoop {
             lws_callback_on_writable(conn.wsi)
             return
         }
-        if !writeChunk(conn) {
-            // Outside the connection's own callback, so it cannot return -1: lws closes it next turn.
-            conn.hungUp = true
-            lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
-        }
+        if !writeChunk(conn) { hangUp(conn) }  // outside its own callback, so it cannot return -1
+    }
+
+    /// Closes `conn` without a close frame: nothing more is read, lws closes it at its next turn.
+    func hangUp(_ conn: WebSocketConnection) {
+        conn.hungUp = true
+        setReading(conn, false)
+        lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
     }
 
     /// Writes the next fragment (<= `fragmentSize`) of the queue with one `lws_write`, behind the
@@ -124,9 +127,8 @@ extension ServiceLoop {
         let now = Self.monotonicNanos()
         for conn in webSockets.values where !conn.hungUp {
             if let deadline = conn.closeDeadline, now >= deadline {
-                conn.hungUp = true
                 logger.info("cutting off a connection that did not read its close in time", metadata: ["conn.id": "\(conn.id)"])
-                lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+                hangUp(conn)
                 continue
             }
             switch conn.keepalive.due(at: now) {
@@ -136,10 +138,9 @@ extension ServiceLoop {
                 conn.pingOwed = true
                 lws_callback_on_writable(conn.wsi)
             case .hangUp:
-                conn.hungUp = true
                 logger.notice("hanging up a silent connection: nothing came, not even a pong", metadata: [
                     "conn.id": "\(conn.id)", "quiet.seconds": "\(conn.keepalive.quiet(at: now) / 1_000_000_000)"])
-                lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+                hangUp(conn)
             }
         }
     }

@@ -9,10 +9,11 @@ final class WebSocketConnection {
     let wsi: OpaquePointer
     /// Frames read by the relay itself (`ServiceLoop+Reading`), from ESTABLISHED until the close.
     var reader: WebSocketFrameReader
-    /// The libev watcher on the socket while the relay reads it, and whether it is started (it is
-    /// stopped while the camera is paused for the disk).
+    /// The libev watcher on the socket while the relay reads it (stopped while the camera is paused
+    /// for the disk).
     var watcher: UnsafeMutablePointer<vr_reader_t>?
-    var watching = false
+    /// Whether the watcher is started.
+    var isReading: Bool { watcher.map { vr_reader_is_on($0) != 0 } ?? false }
     /// What lws itself parsed (only what came with the upgrade, which a client must not send), as
     /// lws hands it over in pieces.
     var incoming: MessageAssembler
