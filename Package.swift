@@ -19,6 +19,8 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // Linux open(2) flags Swift's Glibc does not export (O_DIRECT).
         .target(name: "CLinuxIO"),
+        // A write BIO that sends the TLS records of one WebSocket frame with one write (OpenSSL's own).
+        .target(name: "CTLSBatch", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
 
         // Pure relay logic: no sockets, no files, no lws.
         .target(name: "VigRelayCore", dependencies: ["CCrypto"]),
@@ -29,12 +31,12 @@ let package = Package(
         ]),
         // libwebsockets glue for the server: one service thread owns every connection.
         .target(name: "VigRelayServer", dependencies: [
-            "VigRelayCore", "VigRelayStorage", "CLibWebSockets",
+            "VigRelayCore", "VigRelayStorage", "CLibWebSockets", "CTLSBatch",
             .product(name: "Logging", package: "swift-log"),
         ], linkerSettings: [.linkedLibrary("ssl")]),  // SSL_read: the relay reads its WebSockets itself
         // libwebsockets glue for the headless client.
         .target(name: "VigRelayClientKit", dependencies: [
-            "VigRelayCore", "CLibWebSockets", "CLinuxIO",
+            "VigRelayCore", "CLibWebSockets", "CLinuxIO", "CTLSBatch",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], linkerSettings: [.linkedLibrary("ssl")]),  // SSL_read: the client reads its WebSockets itself
         .executableTarget(name: "vigrelay", dependencies: [
@@ -47,6 +49,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "VigRelayCoreTests", dependencies: ["VigRelayCore", "VigRelayStorage"], exclude: ["Fixtures"]),
+        .testTarget(name: "TLSBatchTests", dependencies: ["CTLSBatch"]),
         .testTarget(name: "VigRelayStorageTests", dependencies: ["VigRelayStorage", "VigRelayCore"]),
         .testTarget(name: "VigRelayClientKitTests", dependencies: [
             "VigRelayClientKit", "VigRelayCore",

@@ -1,4 +1,5 @@
 import CLibWebSockets
+import CTLSBatch
 import Foundation
 import VigRelayCore
 
@@ -149,6 +150,7 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
             opened = true
             keepalive = Keepalive(policy: ClientKeepalive.policy, now: MonotonicClock.nanoseconds())
             startReading(wsi)
+            vr_batch_install(lws_get_ssl(wsi))
             handler?.webSocketOpened(self)
             if wantsToWrite { lws_callback_on_writable(wsi) }
             return 0
@@ -312,6 +314,13 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
 
     private func writeable(_ wsi: OpaquePointer) -> Int32 {
         guard let loop, !hungUp, !closeSent else { return 0 }
+        switch vr_batch_flush(lws_get_ssl(wsi)) {  // the rest of a frame the socket did not take
+        case 1: break
+        case 0:
+            lws_callback_on_writable(wsi)
+            return 0
+        default: return -1
+        }
         // One frame per WRITEABLE; control frames may go between the fragments of a message.
         if closeNow, let close = pendingClose { return writeClose(wsi, loop, close) }
         let result: Int32
@@ -329,7 +338,7 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         } else {
             return 0  // an unrequested WRITEABLE: nothing to send
         }
-        if result == 0, wantsToWrite { lws_callback_on_writable(wsi) }
+        if result == 0, wantsToWrite || vr_batch_pending(lws_get_ssl(wsi)) > 0 { lws_callback_on_writable(wsi) }
         return result
     }
 
@@ -351,8 +360,12 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         // The header goes in the `pre` bytes in front of the payload's place.
         let frame = loop.scratch + loop.pre - MaskedFrameWriter.headerBytes(payloadCount: payload.count)
         let length = MaskedFrameWriter.write(into: frame, payload: payload, opcode: opcode, fin: fin, key: UInt32.random(in: .min ... .max))
-        // LWS_WRITE_HTTP: lws writes the bytes as they are (buffering what the socket does not take).
-        return lws_write(wsi, frame.assumingMemoryBound(to: UInt8.self), length, LWS_WRITE_HTTP) >= length ? 0 : -1
+        // LWS_WRITE_HTTP: lws writes the bytes as they are; their TLS records go out together
+        // (`vr_batch_begin`), and what the socket does not take is kept and sent first next time.
+        let ssl = lws_get_ssl(wsi)
+        vr_batch_begin(ssl)
+        let written = lws_write(wsi, frame.assumingMemoryBound(to: UInt8.self), length, LWS_WRITE_HTTP)
+        return vr_batch_end(ssl) >= 0 && written >= length ? 0 : -1
     }
 
     private func finish(_ ending: ConnectionEnding) {

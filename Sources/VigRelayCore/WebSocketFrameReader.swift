@@ -172,7 +172,13 @@ public struct WebSocketFrameReader: Sendable {
     static func unmask(_ bytes: UnsafeMutableRawBufferPointer, key: UInt32) {
         guard let base = bytes.baseAddress else { return }
         let wide = UInt64(key) | UInt64(key) << 32
+        let block = SIMD8<UInt64>(repeating: wide)
         var offset = 0
+        while offset + 64 <= bytes.count {
+            let words = base.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt64>.self)
+            base.storeBytes(of: words ^ block, toByteOffset: offset, as: SIMD8<UInt64>.self)
+            offset += 64
+        }
         while offset + 8 <= bytes.count {
             let word = base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
             base.storeBytes(of: word ^ wide, toByteOffset: offset, as: UInt64.self)

@@ -1,4 +1,5 @@
 import CLibWebSockets
+import CTLSBatch
 import Dispatch
 import VigRelayCore
 
@@ -13,6 +14,7 @@ extension ServiceLoop {
             helloTimer.schedule(context: context, afterMicroseconds: helloDeadlines.timeoutMicros)
         }
         startReading(conn)
+        vr_batch_install(lws_get_ssl(wsi))
         perform(core.opened(id, path: path))
         return 0
     }
@@ -42,6 +44,13 @@ extension ServiceLoop {
 
     func webSocketWriteable(_ id: ConnectionID) -> Int32 {
         guard let conn = webSockets[id] else { return -1 }
+        switch vr_batch_flush(lws_get_ssl(conn.wsi)) {  // the rest of a frame the socket did not take
+        case 1: break
+        case 0:
+            lws_callback_on_writable(conn.wsi)
+            return 0
+        default: return -1
+        }
         if conn.closeNow, let close = conn.pendingClose { return writeClose(conn, close) }
         if let pong = conn.pongOwed {
             conn.pongOwed = nil
@@ -79,7 +88,8 @@ extension ServiceLoop {
     /// what it does not take, lws keeps and sends when it can (as for any write), and then nothing
     /// more is written here until that is gone.
     func sendNow(_ conn: WebSocketConnection) {
-        guard !conn.pingOwed, conn.pendingClose == nil, !conn.hungUp, lws_partial_buffered(conn.wsi) == 0 else {
+        guard !conn.pingOwed, conn.pendingClose == nil, !conn.hungUp, lws_partial_buffered(conn.wsi) == 0,
+              vr_batch_pending(lws_get_ssl(conn.wsi)) == 0 else {
             lws_callback_on_writable(conn.wsi)
             return
         }
@@ -101,10 +111,13 @@ extension ServiceLoop {
         let payload = scratch + pre
         chunk.bytes.withUnsafeBytes { payload.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(payload), byteCount: $0.count) }
         let flags = vr_ws_flags(chunk.isBinary ? 1 : 0, chunk.isFirst ? 1 : 0, chunk.isLast ? 1 : 0)
+        let ssl = lws_get_ssl(conn.wsi)
+        vr_batch_begin(ssl)
         let written = lws_write(conn.wsi, payload.assumingMemoryBound(to: UInt8.self), chunk.bytes.count, lws_write_protocol(rawValue: UInt32(flags)))
-        guard written >= chunk.bytes.count else { return false }
+        let sent = vr_batch_end(ssl)
+        guard written >= chunk.bytes.count, sent >= 0 else { return false }
         conn.outbound.consume(chunk.bytes.count)
-        if !conn.outbound.isEmpty || conn.pendingClose != nil { lws_callback_on_writable(conn.wsi) }
+        if sent == 0 || !conn.outbound.isEmpty || conn.pendingClose != nil { lws_callback_on_writable(conn.wsi) }
         return true
     }
 
