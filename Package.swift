@@ -40,7 +40,7 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], linkerSettings: [.linkedLibrary("ssl")]),  // SSL_read: the client reads its WebSockets itself
         .executableTarget(name: "vigrelay", dependencies: [
-            "VigRelayServer", "VigRelayStorage", "VigRelayCore",
+            "VigRelayServer", "VigRelayStorage", "VigRelayCore", "CLinuxIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

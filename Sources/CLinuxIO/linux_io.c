@@ -1,8 +1,13 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/prctl.h>
 #include "linux_io.h"
 
 int vr_o_direct(void) { return O_DIRECT; }
 
 int vr_precise_timers(void) { return prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL); }
+
+int vr_keep_freed_memory(int trimBytes, int mmapBytes) {
+    return mallopt(M_TRIM_THRESHOLD, trimBytes) == 1 && mallopt(M_MMAP_THRESHOLD, mmapBytes) == 1;
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLinuxIO
 import Dispatch
 import Foundation
 import Logging
@@ -100,6 +101,13 @@ struct ServeCommand: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "vigrelay")
+        // Before any thread allocates: at most 256 MiB kept free per arena, blocks under 4 MiB from
+        // the heap (messages are at most `--max-message-bytes`, 16 MiB by default, and rarely over 1 MiB).
+        // At one recorded pair of 64 KiB frames this saved about 5% of the relay's CPU per GB
+        // (the pages faulted in and zeroed again, the disk writer's madvise).
+        if vr_keep_freed_memory(256 << 20, 4 << 20) != 1 {
+            logger.notice("malloc kept its defaults (mallopt refused): freed memory goes back to the kernel at once")
+        }
         var config = ServerConfiguration()
         (config.host, config.port) = parseListen()!
         config.dataDir = secret.dataDir

@@ -9,4 +9,12 @@ int vr_o_direct(void);
 /// 50 us later (for a load generator that keeps time). Returns prctl's result (0, or -1 with errno).
 int vr_precise_timers(void);
 
+/// mallopt(3): freed heap memory is kept for reuse up to `trimBytes` at the top of each arena, and
+/// blocks under `mmapBytes` come from the heap rather than an mmap of their own. glibc's defaults give
+/// memory back as soon as 128 KiB lie free at an arena's top; the relay frees as fast as it
+/// allocates (a camera frame freed by the disk writer once written, another read a moment later), so
+/// those pages went back to the kernel only to be faulted in and zeroed again. Returns 1 when glibc
+/// took both settings.
+int vr_keep_freed_memory(int trimBytes, int mmapBytes);
+
 #endif
