@@ -86,6 +86,7 @@ static inline int vr_gettid(void) { return (int)syscall(SYS_gettid); }
 /// to call with which pointer when it is readable.
 typedef struct vr_reader {
     ev_io io;
+    SSL *ssl;
     void *user;
     void (*fire)(void *user);
 } vr_reader_t;
@@ -96,22 +97,44 @@ static inline void vr_reader_fired(struct ev_loop *loop, ev_io *watcher, int rev
     reader->fire(reader->user);
 }
 
-/// A reader of `fd` that calls `fire(user)` when it is readable, not started yet; NULL when out of
-/// memory. Free it with `vr_reader_free` (libev keeps a pointer to it while it is started).
-static inline vr_reader_t *vr_reader_new(int fd, void *user, void (*fire)(void *user)) {
+/// A reader of `wsi`'s socket that calls `fire(user)` when it is readable, not started yet; NULL
+/// when out of memory or `wsi` has no TLS. Free it with `vr_reader_free` (libev keeps a pointer to it
+/// while it is started).
+///
+/// It switches OpenSSL's read-ahead on, with room for `readAheadBytes`: one `read` then takes
+/// whatever the socket holds up to that, several TLS records, where OpenSSL otherwise reads each
+/// record's 5-byte header and then its body, two `read`s per record of at most 16 KiB. Records read
+/// ahead wait inside OpenSSL, where the socket's readiness does not show them: whoever stops reading
+/// with some there calls `vr_reader_kick` (and `vr_reader_set` does on starting).
+static inline vr_reader_t *vr_reader_new(struct lws *wsi, int readAheadBytes, void *user, void (*fire)(void *user)) {
+    SSL *ssl = lws_get_ssl(wsi);
+    if (!ssl) return NULL;
     vr_reader_t *reader = (vr_reader_t *)calloc(1, sizeof(vr_reader_t));
     if (!reader) return NULL;
+    reader->ssl = ssl;
     reader->user = user;
     reader->fire = fire;
-    ev_io_init(&reader->io, vr_reader_fired, fd, EV_READ);
+    ev_io_init(&reader->io, vr_reader_fired, lws_get_socket_fd(wsi), EV_READ);
+    SSL_set_read_ahead(ssl, 1);
+    SSL_set_default_read_buffer_len(ssl, (size_t)readAheadBytes);
     return reader;
 }
 
+/// Whether OpenSSL holds bytes read ahead that no `SSL_read` has returned yet.
+static inline int vr_reader_has_pending(const vr_reader_t *reader) { return SSL_has_pending(reader->ssl); }
+
+/// If the reader is started and OpenSSL holds bytes read ahead, has libev call it again in its next
+/// turn, as if the socket were readable.
+static inline void vr_reader_kick(struct ev_loop *loop, vr_reader_t *reader) {
+    if (ev_is_active(&reader->io) && SSL_has_pending(reader->ssl)) ev_feed_event(loop, &reader->io, EV_READ);
+}
+
 /// Starts (`on` nonzero) or stops watching on `loop` (lws's own loop, the thread's); either may be
-/// asked again.
+/// asked again. Starting also kicks the reader for what OpenSSL holds.
 static inline void vr_reader_set(struct ev_loop *loop, vr_reader_t *reader, int on) {
     if (on && !ev_is_active(&reader->io)) ev_io_start(loop, &reader->io);
     if (!on && ev_is_active(&reader->io)) ev_io_stop(loop, &reader->io);
+    if (on) vr_reader_kick(loop, reader);
 }
 
 /// Whether the reader is started.

@@ -55,6 +55,8 @@ public final class ClientLoop: @unchecked Sendable {
     /// Where WebSockets read received bytes into (`WebSocketClientConnection.readable`). lws thread.
     let receiveBuffer: UnsafeMutableRawPointer
     static let receiveBufferBytes = 64 << 10
+    /// OpenSSL's read-ahead per WebSocket (see `vr_reader_new`).
+    static let readAheadBytes = 80 << 10
     /// The libev loop lws runs on, for the WebSockets' own read watchers; set while the thread runs.
     private(set) var eventLoop: OpaquePointer?
     /// The once-a-second tick (keepalive); lws keeps a pointer to it while the context lives.

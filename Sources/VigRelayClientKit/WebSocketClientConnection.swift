@@ -224,7 +224,7 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     /// Switches lws's reading off and watches the socket instead.
     private func startReading(_ wsi: OpaquePointer) {
         guard watcher == nil, let events = loop?.eventLoop else { return }
-        watcher = vr_reader_new(Int32(lws_get_socket_fd(wsi)), Unmanaged.passUnretained(self).toOpaque()) { user in
+        watcher = vr_reader_new(wsi, Int32(ClientLoop.readAheadBytes), Unmanaged.passUnretained(self).toOpaque()) { user in
             guard let user else { return }
             Unmanaged<WebSocketClientConnection>.fromOpaque(user).takeUnretainedValue().readable()
         }
@@ -245,10 +245,10 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         self.watcher = nil
     }
 
-    /// The socket is readable: reads and parses what TLS has, up to a budget per wake-up (the
-    /// watcher fires again while bytes wait in the socket; none wait inside OpenSSL, which without
-    /// read-ahead takes only the record it returns, and a read takes a whole record), until nothing
-    /// is left or the handler pauses.
+    /// The socket is readable: reads and parses what TLS has, up to a budget per wake-up, until
+    /// nothing is left or the handler pauses. As the relay's (`ServiceLoop.readable`): it stops once
+    /// OpenSSL holds nothing read ahead (the watcher fires again while bytes wait in the socket), and
+    /// kicks the watcher when it stops with records still read ahead.
     private func readable() {
         guard let wsi, let loop, !hungUp else { return }
         var budget = 4 * ClientLoop.receiveBufferBytes
@@ -262,7 +262,9 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
             budget -= n
             keepalive?.heard(at: MonotonicClock.nanoseconds())
             readFrames(UnsafeRawBufferPointer(start: loop.receiveBuffer, count: n))
+            guard let watcher, vr_reader_has_pending(watcher) != 0 else { return }
         }
+        if let events = loop.eventLoop, let watcher { vr_reader_kick(events, watcher) }
     }
 
     /// Parses `bytes` and acts on what they complete; keeps the rest unread if the handler pauses.

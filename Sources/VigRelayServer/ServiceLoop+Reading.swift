@@ -18,20 +18,22 @@ extension ServiceLoop {
     /// Most read from one connection per wake-up before the others get their turn (the watcher fires
     /// again while bytes wait in the socket).
     static let readBudgetBytes = 256 << 10
-    /// One `SSL_read`: more than a TLS record, so OpenSSL (without read-ahead) keeps nothing back that
-    /// the socket's readiness would not show.
+    /// One `SSL_read` (OpenSSL returns one TLS record's bytes, at most 16 KiB, per call).
     static let receiveBufferBytes = 64 << 10
+    /// OpenSSL's read-ahead: one `read` from the socket takes up to this, a 64 KiB frame's records
+    /// together (see `vr_reader_new`).
+    static let readAheadBytes = 80 << 10
 
     /// Takes over reading `conn` from lws.
     func startReading(_ conn: WebSocketConnection) {
         guard conn.watcher == nil, let eventLoop else { return }
-        conn.watcher = vr_reader_new(Int32(lws_get_socket_fd(conn.wsi)), Unmanaged.passUnretained(conn).toOpaque()) { user in
+        conn.watcher = vr_reader_new(conn.wsi, Int32(Self.readAheadBytes), Unmanaged.passUnretained(conn).toOpaque()) { user in
             guard let user else { return }
             let conn = Unmanaged<WebSocketConnection>.fromOpaque(user).takeUnretainedValue()
             guard let ctx = lws_get_context(conn.wsi), let loop = lws_context_user(ctx) else { return }
             Unmanaged<ServiceLoop>.fromOpaque(loop)._withUnsafeGuaranteedRef { $0.readable(conn) }
         }
-        guard let watcher = conn.watcher else { return }  // out of memory: lws goes on reading
+        guard let watcher = conn.watcher else { return }  // out of memory (or no TLS): lws goes on reading
         lws_rx_flow_control(conn.wsi, 0)
         vr_reader_set(eventLoop, watcher, 1)
     }
@@ -58,6 +60,10 @@ extension ServiceLoop {
 
     /// The socket is readable: reads and parses what TLS has, up to a budget per wake-up, until
     /// nothing is left, the connection is paused for the disk or it closes.
+    ///
+    /// Reading stops as soon as OpenSSL holds nothing read ahead: what the socket may still hold, its
+    /// readiness shows (libev watches it level-triggered), so no `read` is spent to hear "nothing".
+    /// Stopping with records still read ahead (out of budget) kicks the watcher for the next turn.
     func readable(_ conn: WebSocketConnection) {
         var budget = Self.readBudgetBytes
         while budget > 0, conn.isReading {
@@ -70,7 +76,9 @@ extension ServiceLoop {
             budget -= n
             conn.keepalive.heard(at: Self.monotonicNanos())
             readFrames(conn, UnsafeRawBufferPointer(start: receiveBuffer, count: n))
+            guard let watcher = conn.watcher, vr_reader_has_pending(watcher) != 0 else { return }
         }
+        if let eventLoop, let watcher = conn.watcher { vr_reader_kick(eventLoop, watcher) }
     }
 
     /// Acts on every frame `bytes` complete. A pause for the disk takes effect after them: at most
