@@ -200,6 +200,25 @@ int vr_batch_end(SSL *ssl) {
     return batch->sent == batch->count ? 1 : 0;
 }
 
+int vr_batch_send(SSL *ssl, unsigned char *scratch, int headLength, const unsigned char *body, int bodyLength) {
+    BIO *bio = batch_bio(ssl);
+    if (!bio || headLength < 0 || bodyLength < 0) return -1;
+    vr_batch_begin(ssl);
+    // TLS's largest record (SSL3_RT_MAX_PLAIN_LENGTH): the head and the body's first bytes fill it.
+    int first = 16384 - headLength;
+    if (first > bodyLength) first = bodyLength;
+    if (first < 0) first = 0;
+    memcpy(scratch + headLength, body, (size_t)first);
+    int ok = SSL_write(ssl, scratch, headLength + first) == headLength + first;
+    if (ok && bodyLength > first) ok = SSL_write(ssl, body + first, bodyLength - first) == bodyLength - first;
+    if (!ok) {  // the connection is broken (its caller hangs up): nothing of the frame is sent
+        ((vr_batch *)BIO_get_data(bio))->gathering = 0;
+        gatheredCount = 0;
+        return -1;
+    }
+    return vr_batch_end(ssl);
+}
+
 int vr_batch_flush(SSL *ssl) {
     BIO *bio = batch_bio(ssl);
     return bio ? send_left(bio, BIO_get_data(bio)) : 1;

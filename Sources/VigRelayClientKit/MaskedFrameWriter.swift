@@ -3,7 +3,7 @@
 ///
 /// Why not lws's own framing: lws 4.1 masks a client's payload one byte at a time, reloading its
 /// state for each byte; with hundreds of load-test pairs that loop was a third of the load
-/// generator's CPU (perf, 400 pairs at 2.5 Mbit/s). Here the payload is masked eight bytes at a time
+/// generator's CPU (perf, 400 pairs at 2.5 Mbit/s). Here the payload is masked 64 bytes at a time
 /// while it is copied into the send buffer, and the frame goes to lws as raw bytes
 /// (`WebSocketClientConnection.writeable`). Control frames (ping, pong, close) are written the same way.
 ///
@@ -62,7 +62,13 @@ enum MaskedFrameWriter {
         // The key's four wire bytes repeated twice, as a little-endian word read from memory.
         let wire = UInt64(key.bigEndian)
         let word = wire | wire << 32
+        let block = SIMD8<UInt64>(repeating: word)
         var i = 0
+        while i + 64 <= count {
+            let values = source.loadUnaligned(fromByteOffset: i, as: SIMD8<UInt64>.self)
+            to.storeBytes(of: values ^ block, toByteOffset: i, as: SIMD8<UInt64>.self)
+            i += 64
+        }
         while i + 8 <= count {
             let value = source.loadUnaligned(fromByteOffset: i, as: UInt64.self)
             to.storeBytes(of: value ^ word, toByteOffset: i, as: UInt64.self)

@@ -14,7 +14,10 @@ extension ServiceLoop {
             helloTimer.schedule(context: context, afterMicroseconds: helloDeadlines.timeoutMicros)
         }
         startReading(conn)
-        vr_batch_install(lws_get_ssl(wsi))
+        guard vr_batch_install(lws_get_ssl(wsi)) == 1 else {  // out of memory: every write goes through it
+            logger.error("cannot set up a WebSocket's writes (out of memory?): closing it", metadata: ["conn.id": "\(id)"])
+            return -1
+        }
         perform(core.opened(id, path: path))
         return 0
     }
@@ -103,19 +106,20 @@ extension ServiceLoop {
         lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
     }
 
-    /// Writes the next fragment (<= `fragmentSize`) of the queue with one `lws_write`, behind the
-    /// `LWS_PRE` headroom of the scratch buffer, and asks for WRITEABLE if more is waiting. False
-    /// when the write failed (the connection is broken).
+    /// Writes the next fragment (<= `fragmentSize`) of the queue as one WebSocket frame: its header
+    /// in the scratch buffer, the payload straight from the message (`vr_batch_send`: the frame's
+    /// TLS records go to the socket with one `write`, and what the socket does not take is kept and
+    /// sent first at the next WRITEABLE). Asks for WRITEABLE if more is waiting. False when the
+    /// write failed (the connection is broken).
     private func writeChunk(_ conn: WebSocketConnection) -> Bool {
         guard let chunk = conn.outbound.peekChunk(maxBytes: Self.fragmentSize) else { return true }
-        let payload = scratch + pre
-        chunk.bytes.withUnsafeBytes { payload.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(payload), byteCount: $0.count) }
-        let flags = vr_ws_flags(chunk.isBinary ? 1 : 0, chunk.isFirst ? 1 : 0, chunk.isLast ? 1 : 0)
-        let ssl = lws_get_ssl(conn.wsi)
-        vr_batch_begin(ssl)
-        let written = lws_write(conn.wsi, payload.assumingMemoryBound(to: UInt8.self), chunk.bytes.count, lws_write_protocol(rawValue: UInt32(flags)))
-        let sent = vr_batch_end(ssl)
-        guard written >= chunk.bytes.count, sent >= 0 else { return false }
+        let opcode: UInt8 = !chunk.isFirst ? 0x0 : chunk.isBinary ? 0x2 : 0x1
+        let head = WebSocketFrameHeader.write(into: scratch, opcode: opcode, fin: chunk.isLast, payloadCount: chunk.bytes.count)
+        let sent = chunk.bytes.withUnsafeBytes { payload in
+            vr_batch_send(lws_get_ssl(conn.wsi), scratch.assumingMemoryBound(to: UInt8.self), Int32(head),
+                          payload.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(payload.count))
+        }
+        guard sent >= 0 else { return false }
         conn.outbound.consume(chunk.bytes.count)
         if sent == 0 || !conn.outbound.isEmpty || conn.pendingClose != nil { lws_callback_on_writable(conn.wsi) }
         return true

@@ -128,4 +128,23 @@ struct FrameBatchTests {
         #expect(socket.record(Self.bytes(1_500, from: 3)) == 1_000, "a partial write, as the socket takes it")
         #expect(socket.drain() == Self.bytes(1_000, from: 3))
     }
+
+    @Test func aFrameThatCannotBeWrittenLeavesNothingKeptOrSent() {
+        let socket = Socket(room: 1 << 20)
+        #expect(vr_batch_install(socket.ssl) == 1)
+        let head: [UInt8] = [0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0]
+        let body = Self.bytes(65_536, from: 4)
+        var scratch = [UInt8](repeating: 0, count: head.count + 16_384)
+        scratch.replaceSubrange(0..<head.count, with: head)
+        // Without a handshake SSL_write fails. (Frames written whole are what every relay e2e test
+        // reads back and checks, byte for byte.)
+        let sent = scratch.withUnsafeMutableBufferPointer { out in
+            body.withUnsafeBufferPointer { vr_batch_send(socket.ssl, out.baseAddress, Int32(head.count), $0.baseAddress, Int32($0.count)) }
+        }
+        #expect(sent == -1, "a broken (here: never opened) connection is a failure")
+        #expect(vr_batch_pending(socket.ssl) == 0, "nothing of a failed frame is kept")
+        #expect(socket.drain().isEmpty, "nothing of a failed frame is sent")
+        #expect(socket.record([1, 2, 3]) == 3, "and the BIO is out of its batch: writes pass through again")
+    }
 }
+

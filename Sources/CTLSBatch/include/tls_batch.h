@@ -19,6 +19,13 @@ void vr_batch_begin(SSL *ssl);
 /// 1 when everything went, 0 when some is kept (ask for POLLOUT, then flush), -1 when the socket failed.
 int vr_batch_end(SSL *ssl);
 
+/// Writes `head` (already in `scratch`, `headLength` bytes) followed by `body` as one batch, and
+/// ends it (the result is `vr_batch_end`'s, or -1 when the BIO is not installed or a write failed).
+/// The body's first bytes are copied behind the head in `scratch`, which has room for one TLS
+/// record (16 KiB) more than the head, so that the head rides in the first record; the rest is
+/// encrypted straight from `body`. (A head written alone would be a TLS record of its own.)
+int vr_batch_send(SSL *ssl, unsigned char *scratch, int headLength, const unsigned char *body, int bodyLength);
+
 /// Sends what an earlier batch left: 1 when nothing is left, 0 when some still is, -1 on failure.
 int vr_batch_flush(SSL *ssl);
 
