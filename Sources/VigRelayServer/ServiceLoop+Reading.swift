@@ -4,14 +4,15 @@ import VigRelayCore
 /// The relay reads its WebSockets' frames itself. lws accepts the connection, runs TLS and the
 /// upgrade; at ESTABLISHED the connection switches lws's reading off (rx flow control) and puts a
 /// libev watcher of its own on the socket, which takes the decrypted bytes with `SSL_read` and
-/// parses them (`WebSocketFrameReader`: the payload unmasked eight bytes at a time as it is copied
+/// parses them (`WebSocketFrameReader`: the payload unmasked 64 bytes at a time once it is copied
 /// into the message). lws 4.1's server parser unmasked four bytes at a time and handed the payload
 /// over in pieces to be copied again: most of lws's share of the relay's CPU.
 ///
 /// This relies on lws having read nothing past the upgrade request at ESTABLISHED: a client must
-/// wait for the server's 101 before it sends a frame (RFC 6455, 4.1), and browsers do. Writing stays
-/// lws's (`lws_write`, WRITEABLE), and so does the close handshake: before the relay's close frame
-/// goes out, reading is handed back to lws, which then reads the peer's answer and closes.
+/// wait for the server's 101 before it sends a frame (RFC 6455, 4.1), and browsers do. Data frames
+/// are written by the relay too (`ServiceLoop.writeChunk`, on lws's WRITEABLE turns); control frames
+/// and the close handshake stay lws's: before the relay's close frame goes out, reading is handed
+/// back to lws, which then reads the peer's answer and closes.
 ///
 /// Service thread only.
 extension ServiceLoop {

@@ -36,15 +36,16 @@ final class ServiceLoop {
     /// Set while the context is being destroyed: callbacks then only forget state.
     var destroying = false
 
-    /// One send buffer for the whole thread, with `LWS_PRE` bytes in front (lws copies what it cannot send).
+    /// One send buffer for the whole thread: a frame's header and first bytes (`writeChunk`), and
+    /// behind `LWS_PRE` bytes the control frames and HTTP bodies lws writes.
     let scratch: UnsafeMutableRawPointer
     /// Where `SSL_read` puts what a WebSocket sent (`ServiceLoop+Reading`); apart from `scratch`,
     /// since what is read may be relayed (written) before the rest of it is parsed.
     let receiveBuffer: UnsafeMutableRawPointer
     /// The libev loop under lws, while `run` runs: the WebSockets' own read watchers go on it.
     private(set) var eventLoop: OpaquePointer?
-    /// The most one `lws_write` sends: a whole camera chunk or keyframe usually fits, so it goes out
-    /// as one WebSocket frame. (At 64 KiB, a 64 KiB payload and its 16-byte header went as two frames,
+    /// The most one WebSocket frame carries: a whole camera chunk or keyframe usually fits, so it
+    /// goes out as one frame. (At 64 KiB, a 64 KiB payload and its 16-byte header went as two frames,
     /// the second a TLS record of its own: about 5% more CPU per GB relayed in bench scenario 1.)
     static let fragmentSize = 256 << 10
     let pre = Int(vr_lws_pre())
