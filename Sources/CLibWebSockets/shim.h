@@ -15,11 +15,6 @@ static inline size_t vr_lws_pre(void) { return LWS_PRE; }
 // The load client writes a WebSocket frame header (at most 14 bytes) in those bytes itself.
 _Static_assert(LWS_PRE >= 14, "LWS_PRE must hold a WebSocket frame header");
 
-/// lws_write flags for one fragment of a WebSocket message.
-static inline int vr_ws_flags(int binary, int first, int last) {
-    return lws_write_ws_flags(binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT, first, last);
-}
-
 /// Writes a WebSocket ping carrying the text `payload` (at most 125 bytes) from `buffer`, which has
 /// LWS_PRE bytes free in front of it. Returns what lws_write returns.
 static inline int vr_write_ping(struct lws *wsi, unsigned char *buffer, const char *payload) {

@@ -85,11 +85,11 @@ extension ServiceLoop {
     }
 
     /// A media frame was queued on a connection with nothing else queued: writes it now, without
-    /// waiting for a WRITEABLE turn, unless lws still holds part of an earlier write (the socket was
-    /// full then) or something else must go first. Asking for WRITEABLE costs two `epoll_ctl`s and a
-    /// turn of the loop per frame, and the socket of a viewer that keeps up nearly always has room;
-    /// what it does not take, lws keeps and sends when it can (as for any write), and then nothing
-    /// more is written here until that is gone.
+    /// waiting for a WRITEABLE turn, unless part of an earlier write is still held (by the batching
+    /// BIO, or by lws for its own frames: the socket was full then) or something else must go first.
+    /// Asking for WRITEABLE costs two `epoll_ctl`s and a turn of the loop per frame, and the socket of
+    /// a viewer that keeps up nearly always has room; what it does not take, the batching BIO keeps
+    /// for the next WRITEABLE, and nothing more is written here until that is gone.
     func sendNow(_ conn: WebSocketConnection) {
         guard !conn.pingOwed, conn.pendingClose == nil, !conn.hungUp, lws_partial_buffered(conn.wsi) == 0,
               vr_batch_pending(lws_get_ssl(conn.wsi)) == 0 else {
