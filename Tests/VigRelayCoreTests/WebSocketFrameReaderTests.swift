@@ -130,11 +130,11 @@ struct WebSocketFrameReaderTests {
         #expect(code == 1002)
     }
 
-    /// The eight-byte unmasking against the RFC's definition, byte i XOR key[i % 4], at every
-    /// length around the word size and at every turn of the key.
+    /// Unmasking against the RFC's definition, byte i XOR key[i % 4], at every length around the
+    /// 8- and 64-byte steps and at every turn of the key.
     @Test func unmaskingMatchesTheDefinition() {
         let key: [UInt8] = [0x12, 0x34, 0x56, 0x78]
-        for count in 0...19 {
+        for count in 0...140 {
             for turn in 0..<4 {
                 let plain = Self.pattern(count)
                 var bytes = plain
