@@ -30,15 +30,22 @@ static _Thread_local size_t gatheredCount, gatheredCapacity;
 static BIO_METHOD *batch_method;
 static int batch_type;
 
+/// Writes `data[*sent..<count]` to `next`, moving `*sent` on: 1 when all of it went, 0 when the
+/// socket is full, -1 on failure.
+static int write_out(BIO *next, const unsigned char *data, size_t count, size_t *sent) {
+    while (*sent < count) {
+        size_t remaining = count - *sent;
+        int n = BIO_write(next, data + *sent, remaining > INT32_MAX ? INT32_MAX : (int)remaining);
+        if (n <= 0) return BIO_should_retry(next) ? 0 : -1;
+        *sent += (size_t)n;
+    }
+    return 1;
+}
+
 /// Writes `left` to the next BIO: 1 when all of it went, 0 when the socket is full, -1 on failure.
 static int send_left(BIO *bio, vr_batch *batch) {
-    BIO *next = BIO_next(bio);
-    while (batch->sent < batch->count) {
-        size_t remaining = batch->count - batch->sent;
-        int n = BIO_write(next, batch->left + batch->sent, remaining > INT32_MAX ? INT32_MAX : (int)remaining);
-        if (n <= 0) return BIO_should_retry(next) ? 0 : -1;
-        batch->sent += (size_t)n;
-    }
+    int done = write_out(BIO_next(bio), batch->left, batch->count, &batch->sent);
+    if (done != 1) return done;
     free(batch->left);
     batch->left = NULL;
     batch->sent = batch->count = 0;
@@ -171,18 +178,7 @@ int vr_batch_end(SSL *ssl) {
     if (!batch->gathering) return send_left(bio, batch);
     batch->gathering = 0;
     size_t sent = 0;
-    if (batch->sent == batch->count) {
-        BIO *next = BIO_next(bio);
-        while (sent < gatheredCount) {
-            size_t remaining = gatheredCount - sent;
-            int n = BIO_write(next, gathered + sent, remaining > INT32_MAX ? INT32_MAX : (int)remaining);
-            if (n <= 0) {
-                if (!BIO_should_retry(next)) return -1;
-                break;
-            }
-            sent += (size_t)n;
-        }
-    }
+    if (batch->sent == batch->count && write_out(BIO_next(bio), gathered, gatheredCount, &sent) < 0) return -1;
     if (sent < gatheredCount) {
         // Kept behind whatever an earlier batch left (begin is not meant to be called then, but the
         // order of the bytes must hold whatever the caller does).
