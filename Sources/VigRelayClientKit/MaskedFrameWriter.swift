@@ -1,3 +1,5 @@
+import VigRelayCore
+
 /// Writes one client-to-server WebSocket frame (RFC 6455, section 5.2): the header, then the payload
 /// masked with a 4-byte key, in one pass over the payload.
 ///
@@ -55,30 +57,9 @@ enum MaskedFrameWriter {
     }
 
     /// Copies `payload` to `to`, XORing byte i with byte i % 4 of `key` (big-endian: the first
-    /// key byte on the wire is its most significant byte).
+    /// key byte on the wire is its most significant byte, so in memory order it is `key.bigEndian`).
     private static func mask(from payload: UnsafeRawBufferPointer, to: UnsafeMutableRawPointer, key: UInt32) {
         guard let source = payload.baseAddress else { return }
-        let count = payload.count
-        // The key's four wire bytes repeated twice, as a little-endian word read from memory.
-        let wire = UInt64(key.bigEndian)
-        let word = wire | wire << 32
-        let block = SIMD8<UInt64>(repeating: word)
-        var i = 0
-        while i + 64 <= count {
-            let values = source.loadUnaligned(fromByteOffset: i, as: SIMD8<UInt64>.self)
-            to.storeBytes(of: values ^ block, toByteOffset: i, as: SIMD8<UInt64>.self)
-            i += 64
-        }
-        while i + 8 <= count {
-            let value = source.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            to.storeBytes(of: value ^ word, toByteOffset: i, as: UInt64.self)
-            i += 8
-        }
-        withUnsafeBytes(of: key.bigEndian) { keyBytes in
-            while i < count {
-                to.storeBytes(of: source.load(fromByteOffset: i, as: UInt8.self) ^ keyBytes[i & 3], toByteOffset: i, as: UInt8.self)
-                i += 1
-            }
-        }
+        WebSocketMask.apply(from: source, to: to, count: payload.count, key: key.bigEndian)
     }
 }

@@ -7,8 +7,7 @@
 /// was about 60% of its CPU and capped one receiving thread near 300 MB/s. Its server parser unmasks
 /// four bytes at a time and hands the payload over in pieces that are then copied into the message:
 /// most of lws's share of the relay's CPU. Here a frame's header is read byte by byte (at most 14
-/// bytes), its payload is copied into the message in one piece and unmasked there 64 bytes at a
-/// time.
+/// bytes), its payload copied and unmasked into the message in one pass (`WebSocketMask`).
 ///
 /// A client's frames must be masked and a server's must not; with no extension negotiated there are
 /// no RSV bits; control frames are at most 125 bytes and never fragmented; a text message is UTF-8;
@@ -171,42 +170,9 @@ public struct WebSocketFrameReader: Sendable {
         bytes.append(addingCapacity: piece.count) { span in
             span.withUnsafeMutableBufferPointer { buffer, initialized in
                 guard let base = buffer.baseAddress else { return }
-                unmask(from: source, to: UnsafeMutableRawPointer(base + initialized), count: piece.count, key: key)
+                WebSocketMask.apply(from: source, to: UnsafeMutableRawPointer(base + initialized), count: piece.count, key: key)
                 initialized += piece.count
             }
-        }
-    }
-
-    /// XORs `bytes` in place with the four-byte `key` repeated (see `unmask(from:to:count:key:)`).
-    static func unmask(_ bytes: UnsafeMutableRawBufferPointer, key: UInt32) {
-        guard let base = bytes.baseAddress else { return }
-        unmask(from: base, to: base, count: bytes.count, key: key)
-    }
-
-    /// Writes `count` bytes from `source` to `destination` (the same place, or apart), XORed with the
-    /// four-byte `key` repeated: 64 bytes at a time, then 8, then 1 (user-space instructions per GB
-    /// relayed fell 9% against 8 at a time, and one pass against a copy then an unmasking). Keys are
-    /// loaded as they lie in memory, so on a little-endian machine (every one Swift runs on here) the
-    /// key's low byte is the one for the next payload byte.
-    static func unmask(from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, count: Int, key: UInt32) {
-        let wide = UInt64(key) | UInt64(key) << 32
-        let block = SIMD8<UInt64>(repeating: wide)
-        var offset = 0
-        while offset + 64 <= count {
-            let words = source.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt64>.self)
-            destination.storeBytes(of: words ^ block, toByteOffset: offset, as: SIMD8<UInt64>.self)
-            offset += 64
-        }
-        while offset + 8 <= count {
-            let word = source.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-            destination.storeBytes(of: word ^ wide, toByteOffset: offset, as: UInt64.self)
-            offset += 8
-        }
-        var rest = key
-        while offset < count {
-            destination.storeBytes(of: source.load(fromByteOffset: offset, as: UInt8.self) ^ UInt8(truncatingIfNeeded: rest), toByteOffset: offset, as: UInt8.self)
-            rest = rest >> 8 | rest << 24
-            offset += 1
         }
     }
 

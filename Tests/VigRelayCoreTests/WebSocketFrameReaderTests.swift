@@ -139,7 +139,7 @@ struct WebSocketFrameReaderTests {
                 let plain = Self.pattern(count)
                 var bytes = plain
                 let turned = key.withUnsafeBytes { WebSocketFrameReader.rotate($0.loadUnaligned(as: UInt32.self), by: turn) }
-                bytes.withUnsafeMutableBytes { WebSocketFrameReader.unmask($0, key: turned) }
+                bytes.withUnsafeMutableBytes { WebSocketMask.apply(from: $0.baseAddress!, to: $0.baseAddress!, count: count, key: turned) }
                 #expect(bytes == plain.enumerated().map { $0.element ^ key[($0.offset + turn) % 4] }, "count \(count), turn \(turn)")
             }
         }
