@@ -52,10 +52,16 @@ export class StreamSender {
     /** Whether the current recorder's init segment has gone out. */
     this.initSent = false;
     /**
-     * The last two keyframes the current recorder sent (WebM clusters that start with one), newest
-     * last: when it went out (performance.now()) and its time on the camera's clock (ms).
+     * The last keyframe the current recorder sent (a WebM cluster or MP4 fragment that starts with
+     * one): when it went out (performance.now()) and its time on the camera's clock (ms).
      */
-    this.keyframes = [];
+    this.lastKeyframe = null;
+    /**
+     * The time between this sender's last two keyframes from one recorder, on the camera's clock (ms).
+     * Kept across recorders: a new one (after a reconnect) keeps the browser's pace, so its next
+     * keyframe is known to be due before it has sent two.
+     */
+    this.keyframeIntervalMs = null;
   }
 
   /** Starts (or restarts) a recorder; its first chunk goes out as an init segment. */
@@ -63,7 +69,7 @@ export class StreamSender {
     this.stop();
     const generation = ++this.generation;
     this.initSent = false;
-    this.keyframes = [];
+    this.lastKeyframe = null;
     // A keyframe (and so a new WebM cluster) every second: a recording started mid-stream and a
     // viewer who joins late both start at one (Chrome; Firefox ignores the option, see keyframeSoon).
     const options = { videoBitsPerSecond: this.bitrate, videoKeyFrameIntervalDuration: KEYFRAME_INTERVAL_MS };
@@ -124,22 +130,26 @@ export class StreamSender {
    * whatever it is asked, so a recording would start up to that long after Start. So a new recorder
    * starts (its init segment and first keyframe go out at once, and the recording starts with them)
    * unless this recorder's init segment is still to go out, or its next keyframe is due within
-   * KEYFRAME_WAIT_MS. Due means: when the last one went out, plus the time between the last two on the
+   * KEYFRAME_WAIT_MS. Due means: when the last one went out, plus the keyframe interval on the
    * camera's clock (not on the page's, which a busy machine's late chunks would stretch).
+   *
+   * Not restarting when a keyframe is due also keeps the recording whole: a keyframe of the old
+   * recorder that the relay received just before the new recorder's init segment would start the
+   * recording with a part a fraction of a second long (Chrome, whose recorders make one every second,
+   * after a reconnect, when the interval was only learned per recorder).
    */
   keyframeSoon() {
     if (!this.recorder || !this.initSent) return;
-    if (this.keyframes.length === 2) {
-      const [previous, last] = this.keyframes;
-      if (last.at + (last.timeMs - previous.timeMs) - performance.now() <= KEYFRAME_WAIT_MS) return;
-    }
+    const last = this.lastKeyframe;
+    if (last && this.keyframeIntervalMs !== null && last.at + this.keyframeIntervalMs - performance.now() <= KEYFRAME_WAIT_MS) return;
     this.keyframeRestarts += 1;
     this.start();
   }
 
-  /** A keyframe (camera time `timeMs`) went out now: keeps the last two, which say when the next is due. */
+  /** A keyframe (camera time `timeMs`) went out now: it and the interval say when the next is due. */
   keyframeSent(timeMs) {
-    this.keyframes = [...this.keyframes.slice(-1), { at: performance.now(), timeMs }];
+    if (this.lastKeyframe) this.keyframeIntervalMs = timeMs - this.lastKeyframe.timeMs;
+    this.lastKeyframe = { at: performance.now(), timeMs };
   }
 
   /**

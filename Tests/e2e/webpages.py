@@ -254,7 +254,11 @@ def mark_on_screen(prac) -> int:
     """Once 3 s of the recording are on the practitioner's screen, marks the moment shown (the
     recording starts at the first keyframe after Start, up to about 1 s later, or with the new stream
     a Firefox camera starts for it); returns its time on the recording's timeline."""
-    prac.wait(f"window.__vigrelay.live.recordingStartMs !== null && {ON_SCREEN} > 3000", 25, "3 s of recording on screen")
+    try:
+        prac.wait(f"window.__vigrelay.live.recordingStartMs !== null && {ON_SCREEN} > 3000", 25, "3 s of recording on screen")
+    except AssertionError as e:
+        start = prac.js("window.__vigrelay.live.recordingStartMs")
+        raise AssertionError(f"{e}; recording start {start} ms, live player {live_video_state(prac)}") from None
     on_screen = prac.js(f"(() => {{ const ms = {ON_SCREEN}; document.getElementById('mark').click(); return ms; }})()")
     prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
     return on_screen
