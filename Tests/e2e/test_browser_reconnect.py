@@ -11,8 +11,10 @@ part when it is back, recorded unattended while the practitioner is away, every 
 ffmpeg decodes. Also that what changed while a page was away shows when it is back (a recording
 stopped, consent withdrawn), that consent unticked on the family's page while it is disconnected
 reaches the relay once it is back, and that the shared review (screen or clip) is back on the
-family's page after either side's drop. And that a network that goes silent (no reset: bytes just
-stop) is noticed by the pages' heartbeat within ~20 s, and the pages come back by themselves. One
+family's page after either side's drop; that a recording started just after the family's page is
+back waits for the camera's next keyframe (one part, no new recorder). And that a network that goes
+silent (no reset: bytes just stop) is noticed by the pages' heartbeat within ~20 s, and the pages
+come back by themselves. One
 test puts the family's page in Firefox (WebDriver BiDi): it too drops, comes back and is recorded again."""
 
 from __future__ import annotations
@@ -258,6 +260,24 @@ def test_one_side_drops_at_a_time(relay, chromium, forwarders, tmp_path):
 
     found = [p for p in problems() if "favicon" not in p]
     assert not found, f"console errors: {found}"
+
+
+def test_a_recording_started_just_after_the_family_is_back_is_one_part(relay, chromium, forwarders, tmp_path):
+    """Recording starts right after the family's page reconnected, while its new recorder has sent only
+    its first keyframe. Chromium keeps the keyframe every second the page asks for, and the page knows
+    that pace from before the drop: it waits for the next keyframe instead of starting yet another
+    recorder, whose start raced the old one's next keyframe (the recording then began with a part a
+    fraction of a second long, and the practitioner's page lost the recording's start)."""
+    call = start_session(relay, chromium, forwarders)
+    prac, fam = call.prac, call.fam
+    fam.wait("window.__vigrelay.sender.keyframeIntervalMs !== null", 10, "the family's page to know its keyframe pace")
+    restarts = fam.js("window.__vigrelay.sender.keyframeRestarts")
+    drop(call.to_fam, fam, FAMILY_DROPPED, FAMILY_BACK, refuse=False)
+    fam.wait("window.__vigrelay.sender.initSent && window.__vigrelay.sender.lastKeyframe !== null", 10,
+             "the new recorder's first keyframe")
+    rid = record_two_seconds(prac, fam)
+    assert fam.js("window.__vigrelay.sender.keyframeRestarts") == restarts, "no new recorder for the recording"
+    stop_and_check(relay, call, rid, tmp_path, parts=1)
 
 
 def test_a_family_in_firefox_reconnects_and_its_camera_is_recorded_again(relay, chromium, firefox, forwarders, tmp_path):
