@@ -440,24 +440,26 @@ def scenario3(w: Work, summary: list) -> list[str]:
         cmd = w.text(first_name, "cmd")
         out.append(re.sub(rf"--pairs {first}\b", "--pairs PAIRS", cmd).replace(first_name, "s3-PAIRS"))
         out += ["```", "",
-                "| pairs | lost | p99 ms | send lag p99 ms | server CPU share (steady) | sessions per core | client CPU share (busiest lws thread, steady: on a CPU + waiting for one) | recordings stopped | load avg at start | machine speed | verdict |",
-                "|---|---|---|---|---|---|---|---|---|---|---|"]
+                "| pairs | lost | p99 ms | send lag p99 ms | server CPU share (steady) | sessions per core | client CPU share (busiest lws thread, steady: on a CPU + waiting for one) | recordings stopped | server RSS peak (per pair) | load avg at start | machine speed | verdict |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     best = None
     for n, t, name, r in steps:
         kind, problems = step_verdict(r)
         label = f"{n}" + (" (2nd try)" if t > 1 else "")
         verdict = {"carried": "carried", "failed": "not carried: ", "tester": "the load generator was late: "}[kind] + "; ".join(problems)
         if r is None:
-            out.append(f"| {label} | | | | | | | | {w.text(name, 'loadavg')} | {fmt(w.speed(name))} | {verdict} |")
+            out.append(f"| {label} | | | | | | | | | {w.text(name, 'loadavg')} | {fmt(w.speed(name))} | {verdict} |")
             continue
         s, c = r.get("server") or {}, r.get("client") or {}
         share = s.get("steadyCpuShare") or s.get("cpuShare")
         per_core = n / share if share else None
         busy, waiting = busiest_thread(c)
         rec = (r.get("recordings") or {}).get("stopped")
+        rss = s.get("rssPeakBytes")
+        memory = f"{rss / 1e6:,.0f} MB ({rss / n / 1e6:.2f} MB)" if rss else ""
         out.append(f"| {label} | {r['frames']['lost']} | {r['latencyMs']['p99']:.2f} | {r['sendLagMs']['p99']:.2f} | "
                    f"{fmt(share, 3)} | {fmt(per_core, 0)} | {fmt(c.get('cpuShare'), 2)} ({busy * 100:.0f}%"
-                   f"{f' + {waiting * 100:.0f}%' if 'lwsThreadWaiting' in c else ''}) | {rec} | "
+                   f"{f' + {waiting * 100:.0f}%' if 'lwsThreadWaiting' in c else ''}) | {rec} | {memory} | "
                    f"{w.text(name, 'loadavg')} | {fmt(w.speed(name))} | {verdict} |")
         if kind == "carried" and (best is None or n > best[0]):
             best = (n, share, per_core, name)
