@@ -14,8 +14,8 @@ reaches the relay once it is back, and that the shared review (screen or clip) i
 family's page after either side's drop; that a recording started just after the family's page is
 back waits for the camera's next keyframe (one part, no new recorder). And that a network that goes
 silent (no reset: bytes just stop) is noticed by the pages' heartbeat within ~20 s, and the pages
-come back by themselves. One
-test puts the family's page in Firefox (WebDriver BiDi): it too drops, comes back and is recorded again."""
+come back by themselves. One test puts the family's page in Firefox (WebDriver BiDi): it too drops,
+comes back and is recorded again."""
 
 from __future__ import annotations
 
