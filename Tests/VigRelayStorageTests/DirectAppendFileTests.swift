@@ -63,6 +63,46 @@ struct DirectAppendFileTests {
         #expect(fileBytes(path) == Array(bytes.prefix(DirectAppendFile.bufferBytes)), "one whole buffer out, the rest held")
     }
 
+    /// A stream that fills `fillsForLargeBuffer` buffers between syncs gets the large buffer, with
+    /// the bytes it held kept in order; one that syncs between fills keeps the small one.
+    @Test func aFastStreamGetsTheLargeBufferAndLosesNothing() throws {
+        let tmp = try TempDirectory()
+        let path = tmp.path + "/part.webm"
+        let file = try DirectAppendFile(path: path)
+        let piece = 65_536 + 3  // not a multiple of the alignment: the buffer holds a partial block as it grows
+        let fills = DirectAppendFile.fillsForLargeBuffer * DirectAppendFile.bufferBytes
+        var expected: [UInt8] = []
+        var i = 0
+        while expected.count < fills + DirectAppendFile.largeBufferBytes + 1000 {
+            let bytes = Self.pattern(piece, seed: i)
+            try file.append(bytes[...])
+            expected += bytes
+            if expected.count < fills { #expect(file.capacity == DirectAppendFile.bufferBytes, "after \(expected.count) bytes") }
+            i += 1
+        }
+        #expect(file.capacity == DirectAppendFile.largeBufferBytes)
+        let onDisk = fileBytes(path)
+        #expect(onDisk.count > fills && onDisk.count % DirectAppendFile.alignment == 0, "a large buffer went out whole")
+        #expect(onDisk == Array(expected.prefix(onDisk.count)))
+        try file.sync()
+        #expect(fileBytes(path) == expected)
+    }
+
+    @Test func aStreamThatSyncsBetweenFillsKeepsTheSmallBuffer() throws {
+        let tmp = try TempDirectory()
+        let path = tmp.path + "/part.webm"
+        let file = try DirectAppendFile(path: path)
+        var expected: [UInt8] = []
+        for i in 0..<(3 * DirectAppendFile.fillsForLargeBuffer) {
+            let bytes = Self.pattern(DirectAppendFile.bufferBytes + 5, seed: i)
+            try file.append(bytes[...])
+            expected += bytes
+            try file.sync()
+        }
+        #expect(file.capacity == DirectAppendFile.bufferBytes)
+        #expect(fileBytes(path) == expected)
+    }
+
     @Test func closeWritesWhatIsHeld() throws {
         let tmp = try TempDirectory()
         let path = tmp.path + "/part.webm"
