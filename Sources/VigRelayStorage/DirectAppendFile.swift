@@ -30,9 +30,8 @@ import Glibc
 /// one request to the device, and on a virtual disk a request costs the writer thread a
 /// notification and a completion interrupt. At 1.2 GB/s (benchmark scenario 1 with recording),
 /// 1 MiB writes instead of 256 KiB ones cut the writer thread's CPU time per GB by about a third
-/// (0.10-0.14 to 0.07-0.10 CPU-s). A camera at
-/// 2.5 Mbit/s fills about one 256 KiB buffer a second and keeps it, so a thousand recordings do
-/// not hold a thousand MiB.
+/// (0.10-0.14 to 0.07-0.10 CPU-s). A camera at 2.5 Mbit/s fills about one 256 KiB buffer a second
+/// and keeps it, so a thousand recordings do not hold a thousand MiB.
 ///
 /// A failed write throws `StorageError.writeFailed` (ENOSPC, EIO, ...); the caller then fails the
 /// recording. Owned by the disk writer thread; never used on the lws thread.
