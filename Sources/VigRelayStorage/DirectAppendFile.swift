@@ -164,16 +164,16 @@ final class DirectAppendFile {
         return made
     }
 
-    /// Writes the full buffer out; grows it if this stream fills buffers fast.
+    /// Writes the full buffer out (all of it: `capacity` is whole blocks); grows it if this stream
+    /// fills buffers fast.
     private func writeFullBuffer() throws {
         try writeBuffer(withTail: false)
         fillsSinceSync += 1
-        guard fillsSinceSync >= Self.fillsForLargeBuffer, capacity < Self.largeBufferBytes, let old = buffer else { return }
-        let grown = UnsafeMutableRawPointer.allocate(byteCount: Self.largeBufferBytes, alignment: Self.alignment)
-        grown.copyMemory(from: old, byteCount: buffered)
-        old.deallocate()
-        buffer = grown
-        capacity = Self.largeBufferBytes
+        if fillsSinceSync >= Self.fillsForLargeBuffer, capacity < Self.largeBufferBytes, buffered == 0 {
+            buffer?.deallocate()
+            buffer = nil  // the next append allocates it at the new capacity
+            capacity = Self.largeBufferBytes
+        }
     }
 
     /// Writes the buffer's whole blocks at `bufferStart` and drops them from it. With `withTail`,

@@ -63,13 +63,13 @@ struct DirectAppendFileTests {
         #expect(fileBytes(path) == Array(bytes.prefix(DirectAppendFile.bufferBytes)), "one whole buffer out, the rest held")
     }
 
-    /// A stream that fills `fillsForLargeBuffer` buffers between syncs gets the large buffer, with
-    /// the bytes it held kept in order; one that syncs between fills keeps the small one.
+    /// A stream that fills `fillsForLargeBuffer` buffers between syncs gets the large buffer and its
+    /// file stays exact; one that syncs between fills keeps the small one.
     @Test func aFastStreamGetsTheLargeBufferAndLosesNothing() throws {
         let tmp = try TempDirectory()
         let path = tmp.path + "/part.webm"
         let file = try DirectAppendFile(path: path)
-        let piece = 65_536 + 3  // not a multiple of the alignment: the buffer holds a partial block as it grows
+        let piece = 65_536 + 3  // not a multiple of the alignment: pieces straddle the buffers
         let fills = DirectAppendFile.fillsForLargeBuffer * DirectAppendFile.bufferBytes
         var expected: [UInt8] = []
         var i = 0
