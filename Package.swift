@@ -17,7 +17,7 @@ let package = Package(
         .systemLibrary(name: "CLibWebSockets", pkgConfig: "libwebsockets",
                        providers: [.apt(["libwebsockets-dev", "libwebsockets-evlib-ev", "libev-dev", "libssl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        // Linux open(2) flags Swift's Glibc does not export (O_DIRECT).
+        // Linux calls and flags Swift's Glibc does not export (O_DIRECT, syncfs, ...).
         .target(name: "CLinuxIO"),
         // A write BIO that sends the TLS records of one WebSocket frame with one write (OpenSSL's own).
         .target(name: "CTLSBatch", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
@@ -50,7 +50,7 @@ let package = Package(
         ]),
         .testTarget(name: "VigRelayCoreTests", dependencies: ["VigRelayCore", "VigRelayStorage"], exclude: ["Fixtures"]),
         .testTarget(name: "TLSBatchTests", dependencies: ["CTLSBatch"]),
-        .testTarget(name: "VigRelayStorageTests", dependencies: ["VigRelayStorage", "VigRelayCore"]),
+        .testTarget(name: "VigRelayStorageTests", dependencies: ["VigRelayStorage", "VigRelayCore", "CLinuxIO"]),
         .testTarget(name: "VigRelayClientKitTests", dependencies: [
             "VigRelayClientKit", "VigRelayCore",
             .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -27,6 +27,10 @@ final class RecordingWorker: @unchecked Sendable {
     private let appendDelayMicroseconds: UInt32
     /// Recordings being written, by recording id.
     private var open: [String: RecordingFile] = [:]
+    /// Syncs them, together, once a second.
+    private let syncer = RecordingSyncer(startedAt: Date())
+    /// When a slow sync was last logged (at most one warning a minute).
+    private var slowSyncLoggedAt = Date.distantPast
 
     init(dataDir: String, quotaBytes: Int64?, inbox: LoopInbox, logger: Logger, testAppendDelayMs: Int = 0) {
         self.dataDir = dataDir
@@ -64,12 +68,12 @@ final class RecordingWorker: @unchecked Sendable {
                 if chunk.newPart, let part = file.manifest.parts.last, part.number > 1 {
                     log(sid, "recording_part", ["recordingId": chunk.recordingID, "part": part.number, "startMs": part.startMs])
                 }
-                try file.syncIfDue(now: now)
             } catch {
                 let manifest = file.fail(reason: "\(error)", at: now)
                 open[chunk.recordingID] = nil
                 failed(sid, chunk.recordingID, "\(error)", manifest: manifest)
             }
+            syncDue(now: now)
         case .stop(let sid, let rid, let reason):
             guard let file = open.removeValue(forKey: rid) else { return }
             do {
@@ -145,15 +149,20 @@ final class RecordingWorker: @unchecked Sendable {
                                               "bytes": record.bytes])))
     }
 
-    /// Flushes data of open recordings that has waited a second (called on a periodic job).
-    func syncDue() {
-        let now = Date()
-        for (rid, file) in open {
-            do { try file.syncIfDue(now: now) } catch {
-                let sid = file.manifest.sessionId
-                failed(sid, rid, "\(error)", manifest: file.fail(reason: "\(error)", at: now))
-                open[rid] = nil
-            }
+    /// Syncs the open recordings when a second has passed since they were last synced (after each
+    /// append, and on a periodic job); a recording that cannot be written fails.
+    /// A sync that takes longer than the second between syncs is logged: with many recordings it is
+    /// a `syncfs`, which also waits for whatever else is being written on that file system.
+    func syncDue(now: Date = Date()) {
+        guard let outcome = syncer.syncIfDue(open.values, now: now) else { return }
+        if outcome.seconds >= RecordingSyncer.interval, now.timeIntervalSince(slowSyncLoggedAt) >= 60 {
+            slowSyncLoggedAt = now
+            logger.warning("syncing the recordings to disk took longer than a second; if other programs write to the data directory's file system, give it a file system of its own",
+                           metadata: ["seconds": "\(String(format: "%.1f", outcome.seconds))", "recordings": "\(open.count)"])
+        }
+        for (file, error) in outcome.failures {
+            failed(file.sessionID, file.recordingID, "\(error)", manifest: file.fail(reason: "\(error)", at: now))
+            open[file.recordingID] = nil
         }
     }
 

@@ -22,6 +22,8 @@ final class AppendOnlyFile {
     private var held: [UInt8] = []
     private let holdingWrites: Bool
     private var fd: Int32
+    /// The device (file system) the file is on, from `fstat` at open.
+    let device: UInt64
 
     /// Opens `path` for appending, creating it (mode 0600); `truncating` empties an existing file.
     init(path: String, truncating: Bool, holdingWrites: Bool = false) throws {
@@ -37,6 +39,7 @@ final class AppendOnlyFile {
         self.path = path
         self.fd = fd
         self.written = Int64(st.st_size)
+        self.device = UInt64(st.st_dev)
         self.holdingWrites = holdingWrites
     }
 
@@ -44,6 +47,9 @@ final class AppendOnlyFile {
 
     /// True while the file is open.
     var isOpen: Bool { fd >= 0 }
+
+    /// The open descriptor (-1 once closed), for a call on the file system it is on (`syncfs`).
+    var descriptor: Int32 { fd }
 
     /// Writes all of `bytes` at the end of the file (holds them, with `holdingWrites`); on failure
     /// cuts the file back and throws.
@@ -100,11 +106,16 @@ final class AppendOnlyFile {
     /// Writes what is held, then fsyncs the file's data, so it survives a crash.
     func sync() throws {
         guard fd >= 0 else { return }
-        if !held.isEmpty {
-            try write(held)
-            held.removeAll(keepingCapacity: true)
-        }
+        try writeHeld()
         guard fsync(fd) == 0 else { throw StorageError.writeFailed(path: path, reason: FileIO.errnoText()) }
+    }
+
+    /// Writes what is held, without the fsync: for a caller that flushes the whole file system at
+    /// once (`RecordingSyncer`).
+    func writeHeld() throws {
+        guard fd >= 0, !held.isEmpty else { return }
+        try write(held)
+        held.removeAll(keepingCapacity: true)
     }
 
     /// Writes what is held (best effort: callers sync first to see errors) and closes the file;

@@ -115,9 +115,17 @@ final class DirectAppendFile {
     /// Writes everything appended (the partial last block through the page cache) and `fdatasync`s it.
     func sync() throws {
         guard fd >= 0 else { return }
+        try writeHeld()
+        guard fdatasync(fd) == 0 else { throw StorageError.writeFailed(path: path, reason: FileIO.errnoText()) }
+    }
+
+    /// `sync()` without its `fdatasync`: everything appended goes to the file, and what went through
+    /// the page cache is not yet on the device. For a caller that flushes the whole file system at
+    /// once (`RecordingSyncer`).
+    func writeHeld() throws {
+        guard fd >= 0 else { return }
         fillsSinceSync = 0
         try writeBuffer(withTail: true)
-        guard fdatasync(fd) == 0 else { throw StorageError.writeFailed(path: path, reason: FileIO.errnoText()) }
     }
 
     /// Cuts the file back to `length` bytes (at most `size`): bytes still buffered are dropped; a cut

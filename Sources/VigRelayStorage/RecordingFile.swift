@@ -4,9 +4,9 @@ import VigRelayCore
 /// One recording being written: its media parts, its index and its manifest.
 ///
 /// Created when recording starts; every camera payload goes through `append`, in order and exactly
-/// as received; `syncIfDue` writes out and fsyncs at most once a second (the caller calls it after
-/// each append and on a periodic tick, so data is durable within about a second); `finish` flushes
-/// and marks the manifest `complete`. Between syncs the media may be held in a write-behind buffer
+/// as received; `sync` writes out and fsyncs (`RecordingSyncer` syncs the open recordings once a
+/// second, together, so data is durable within about a second); `finish` flushes and marks the
+/// manifest `complete`. Between syncs the media may be held in a write-behind buffer
 /// (`DirectAppendFile`: large `O_DIRECT` writes) and the index lines in memory; a reader of a
 /// running recording sees it as of the last sync or full buffer. A write error (ENOSPC, EIO, the
 /// quota) is thrown as a `StorageError`; the caller then calls `fail`, which keeps what was written
@@ -37,8 +37,6 @@ public final class RecordingFile {
     public let quotaBytes: Int64?
     /// The manifest with the totals so far (on disk it is rewritten only when a part opens or at the end).
     public private(set) var manifest: RecordingManifest
-    /// When the files were last fsynced (the start time before the first sync).
-    public private(set) var lastSyncAt: Date
 
     private let paths: RecordingPaths
     private let manifestPath: String
@@ -89,7 +87,6 @@ public final class RecordingFile {
         self.quotaBytes = quotaBytes
         self.paths = paths
         self.manifestPath = manifestPath
-        self.lastSyncAt = startedAt
         self.manifest = RecordingManifest(recordingId: recordingID, sessionId: sessionID, stream: stream,
                                           mediaType: RecordingManifestFile.mediaType(of: .other), startedAt: startedAt)
         index = try AppendOnlyFile(path: indexPath, truncating: true, holdingWrites: true)
@@ -215,21 +212,42 @@ public final class RecordingFile {
         unsynced = true
     }
 
-    /// fsyncs media and index when something was written and at least a second passed since the
-    /// last sync; returns whether it synced.
-    @discardableResult
-    public func syncIfDue(now: Date) throws -> Bool {
-        guard manifest.state == .recording, unsynced, now.timeIntervalSince(lastSyncAt) >= 1 else { return false }
-        try sync(now: now)
-        return true
+    /// True while the recording is open and holds appends not yet synced.
+    public var needsSync: Bool { manifest.state == .recording && unsynced }
+
+    /// Writes out and fsyncs everything appended: the media first, then the index lines for it.
+    public func sync() throws {
+        try writeOutMedia(flush: true)
+        try writeOutIndex(flush: true)
+        markSynced()
     }
+
+    // The steps of `sync`, for `RecordingSyncer`, which flushes many recordings' files together
+    // (`flush` false: written, left for a `syncfs`).
+
+    /// Writes out the media held in memory; with `flush`, `fdatasync`s it.
+    func writeOutMedia(flush: Bool) throws {
+        if flush { try media?.sync() } else { try media?.writeHeld() }
+    }
+
+    /// Writes out the index lines held in memory; with `flush`, fsyncs them. Call it once the media
+    /// they describe is on the device.
+    func writeOutIndex(flush: Bool) throws {
+        if flush { try index.sync() } else { try index.writeHeld() }
+    }
+
+    /// Records that everything appended is on the device.
+    func markSynced() { unsynced = false }
+
+    /// The file system the recording is on, and a descriptor on it (the index's, open while recording).
+    var fileSystem: (device: UInt64, descriptor: Int32) { (index.device, index.descriptor) }
 
     /// Cuts the last part to its last complete element, fsyncs, closes and marks the manifest
     /// `complete`; returns it. After a thrown error the recording is still open: call `fail`.
     public func finish(at time: Date) throws -> RecordingManifest {
         guard manifest.state == .recording else { throw StorageError.recordingClosed(recordingID: recordingID) }
         try cutToCompleteEnd()
-        try sync(now: time)
+        try sync()
         var done = manifest
         done.move(to: .complete, at: time)
         try RecordingManifestFile.write(done, to: manifestPath)
@@ -263,13 +281,6 @@ public final class RecordingFile {
         // marks it `interrupted` at the next start.
         try? RecordingManifestFile.write(manifest, to: manifestPath)
         return manifest
-    }
-
-    private func sync(now: Date) throws {
-        try media?.sync()
-        try index.sync()
-        lastSyncAt = now
-        unsynced = false
     }
 
     private func close() {

@@ -165,21 +165,21 @@ struct RecordingFileTests {
         #expect(fileText(Fixture.recordingsDir(tmp) + "/\(rid).index") == "F 1 0 9 0 0 0\n")
     }
 
-    @Test func syncIfDueSyncsWrittenDataOnceASecond() throws {
+    @Test func needsSyncWhileAppendsAreUnsynced() throws {
         let tmp = try TempDirectory()
         let file = try open(tmp)
-        #expect(try file.syncIfDue(now: Fixture.t0.addingTimeInterval(5)) == false, "nothing written yet")
+        #expect(!file.needsSync, "nothing written yet")
         try file.append(Fixture.webmStart, newPart: true)
-        #expect(try file.syncIfDue(now: Fixture.t0.addingTimeInterval(0.5)) == false)
-        #expect(try file.syncIfDue(now: Fixture.t0.addingTimeInterval(1)) == true)
-        #expect(file.lastSyncAt == Fixture.t0.addingTimeInterval(1))
-        #expect(try file.syncIfDue(now: Fixture.t0.addingTimeInterval(3)) == false, "nothing new since")
+        #expect(file.needsSync)
+        #expect(fileText(Fixture.recordingsDir(tmp) + "/\(rid).index") == "", "index lines wait for the sync")
+        try file.sync()
+        #expect(!file.needsSync)
+        #expect(fileBytes(Fixture.recordingsDir(tmp) + "/\(rid).webm") == Fixture.webmStart)
+        #expect(fileText(Fixture.recordingsDir(tmp) + "/\(rid).index") == "F 1 0 9 0 0 0\n")
         try file.append([1])
-        #expect(try file.syncIfDue(now: Fixture.t0.addingTimeInterval(1.9)) == false)
-        #expect(try file.syncIfDue(now: Fixture.t0.addingTimeInterval(3)) == true)
+        #expect(file.needsSync)
         _ = try file.finish(at: Fixture.t0.addingTimeInterval(4))
-        #expect(file.lastSyncAt == Fixture.t0.addingTimeInterval(4))
-        #expect(try file.syncIfDue(now: Fixture.t0.addingTimeInterval(9)) == false)
+        #expect(!file.needsSync, "a finished recording has nothing more to sync")
     }
 
     @Test(arguments: Fixture.badIDs)

@@ -19,7 +19,7 @@ struct RecordingReaderTests {
         let b = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid2, startedAt: Fixture.t0)
         try b.append(Fixture.webmStart, newPart: true)
         try b.append(Fixture.otherStart, newPart: true)
-        try b.syncNow()
+        try b.sync()
         return (webm, b)
     }
 
@@ -104,7 +104,7 @@ struct RecordingReaderTests {
         let reader = RecordingReader(dataDir: tmp.path)
         let slice = try #require(opened(reader, MediaRequest(sessionID: sid, resource: .recording(id: rid2, part: 2)))).slice
         try writing.append([1, 2, 3])
-        try writing.syncNow()
+        try writing.sync()
         #expect(slice.length == Int64(Fixture.otherStart.count))
         #expect(try slice.read(0..<1000) == Fixture.otherStart)
         _ = writing.fail(reason: "test over", at: Fixture.t0)

@@ -18,7 +18,7 @@ struct RecordingRecoveryTests {
         let bytes = try Fixture.webmFixture()
         let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
         let found = try file.appendWebM(bytes[0..<cut], chunk: 700)
-        try file.syncNow()
+        try file.sync()
         #expect(found == Self.clusters.map(\.0).filter { $0 < cut })
         return bytes
     }
@@ -115,7 +115,7 @@ struct RecordingRecoveryTests {
         try file.append(Fixture.mp4Start, timeUs: 1_000_000, sequence: 0, newPart: true)
         try file.append([UInt8](repeating: 1, count: 100), timeUs: 1_500_000, sequence: 1)
         try file.append([UInt8](repeating: 2, count: 100), timeUs: 2_000_000, sequence: 2)
-        try file.syncNow()
+        try file.sync()
         let dir = Fixture.recordingsDir(tmp)
         try FileHandle(forWritingAtPath: dir + "/\(rid).mp4")!.truncate(atOffset: 150)
 
@@ -132,7 +132,7 @@ struct RecordingRecoveryTests {
         let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
         try file.appendWebM(fixture[0...], chunk: 1000, at: Fixture.t0)
         try file.appendWebM(fixture[0..<6000], chunk: 512, at: Fixture.t0.addingTimeInterval(30))
-        try file.syncNow()
+        try file.sync()
         let dir = Fixture.recordingsDir(tmp)
 
         let manifest = try #require(RecordingRecovery.recover(dataDir: tmp.path, now: Fixture.t0.addingTimeInterval(99)).first)

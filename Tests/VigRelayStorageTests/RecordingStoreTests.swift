@@ -18,7 +18,7 @@ struct RecordingStoreTests {
         let b = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid2, startedAt: Fixture.t0.addingTimeInterval(2))
         try b.append(Fixture.webmStart, newPart: true)
         try b.append(Fixture.mp4Start, newPart: true)
-        try b.syncNow()
+        try b.sync()
         let clips = "\(tmp.path)/sessions/\(sid)/clips"
         try FileManager.default.createDirectory(atPath: clips, withIntermediateDirectories: true)
         try Data(Fixture.webmStart).write(to: URL(fileURLWithPath: clips + "/0123456789abcdef.webm"))

@@ -41,7 +41,7 @@ struct SessionListFactsTests {
         // manifest says 0 so far).
         let running = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: Fixture.otherRecordingID, startedAt: Fixture.t0)
         try running.appendWebM(webm[..<3000], chunk: 1000)
-        try running.syncNow()
+        try running.sync()
         for i in 0..<5 { try log(tmp, "mark", ["recordingId": Fixture.recordingID, "markId": "aaaaaaaaaaaaaaa\(i)", "atMs": i], at: 10 + Double(i)) }
 
         let facts = reader.diskFacts(sessionID: sid)

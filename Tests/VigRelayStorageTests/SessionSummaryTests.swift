@@ -89,7 +89,7 @@ struct SessionSummaryTests {
         let webm = try Fixture.webmFixture()
         let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
         try file.appendWebM(webm[..<8000], chunk: 1000)
-        try file.syncNow()
+        try file.sync()
         let r = try #require((RecordingReader(dataDir: tmp.path).summary(of: session)["recordings"] as? [[String: Any]])?.first)
         #expect(r["state"] as? String == "recording")
         #expect(r["bytes"] as? Int64 == 8000, "counted from the index, not the manifest written when the part opened")

@@ -8,10 +8,11 @@ import VigRelayStorage
 final class TempDirectory {
     let path: String
 
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "/vigrelay-storage-XXXXXX").utf8CString)
+    /// Made under `parent` (default: the system's temporary directory).
+    init(under parent: String = NSTemporaryDirectory()) throws {
+        var template = Array((parent + "/vigrelay-storage-XXXXXX").utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw StorageError.cannotCreateDirectory(path: NSTemporaryDirectory(), reason: "mkdtemp failed")
+            throw StorageError.cannotCreateDirectory(path: parent, reason: "mkdtemp failed")
         }
         path = String(cString: made)
     }
@@ -70,12 +71,6 @@ func names(_ dir: String) -> [String] {
 }
 
 extension RecordingFile {
-    /// Writes out and fsyncs what was appended, as the writer thread's once-a-second sync does;
-    /// readers see a running recording as of its last sync.
-    func syncNow() throws {
-        try syncIfDue(now: lastSyncAt.addingTimeInterval(1))
-    }
-
     /// Appends a payload without cluster positions.
     func append(_ payload: [UInt8], timeUs: UInt64 = 0, sequence: UInt32 = 0, flags: UInt8 = 0,
                 newPart: Bool = false, at time: Date = Fixture.t0) throws {

@@ -133,6 +133,51 @@ def test_load_record_leaves_one_complete_recording_per_pair_holding_every_byte_s
     assert r["recordings"] == {"stopped": 4, "bytes": sum(sent.values())}
 
 
+def index_frames(path: Path) -> list[tuple[int, int, int]]:
+    """A recording index's F lines as (part, offset, length)."""
+    return [tuple(int(v) for v in line.split()[1:4]) for line in path.read_text().splitlines() if line.startswith("F ")]
+
+
+@pytest.mark.timeout(120)
+def test_load_record_kill_9_recovers_every_recording_of_a_sync_together(client_bin, relay_factory, certs, tmp_path):
+    """10 recordings: more than the relay syncs one by one (RecordingSyncer.fileSystemSyncMinimum, 8), so
+    once all record, each second's sync is two syncfs for all of them. Index lines reach the file only at
+    a sync, so once every index holds 2 s of frames, kill -9: each recording recovers whole frames, at
+    least those indexed."""
+    relay = relay_factory()
+    tok = relay.token("alice")
+    proc = subprocess.Popen([str(client_bin), "load", *map(str, relay_args(relay, certs, tok)), "--pairs", "10",
+                             "--duration", "60s", "--ramp", "1s", "--record"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    indexed = {}
+    try:
+        def every_index_holds_two_seconds():
+            assert proc.poll() is None, f"load ended early ({proc.returncode}): {proc.communicate()}"
+            indexes = list(Path(relay.data_dir).glob("sessions/*/recordings/*.index"))
+            counts = {p: len(index_frames(p)) for p in indexes}
+            return len(counts) == 10 and min(counts.values()) >= 20 and counts
+        indexed = wait_until(every_index_holds_two_seconds, 60, "10 recordings with 20 frames synced each")
+        relay.kill()
+        proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    relay.start()
+    for index, synced in indexed.items():
+        rid = index.name.removesuffix(".index")
+        m = json.loads((index.parent / f"{rid}.json").read_text())
+        assert m["state"] == "interrupted", m
+        assert [p["number"] for p in m["parts"]] == [1], m
+        frames = index_frames(index)
+        part = m["parts"][0]
+        assert len(frames) >= synced and part["frames"] == len(frames), f"{rid}: {len(frames)} frames after recovery, {synced} synced before"
+        offsets = [0] + [offset + length for _, offset, length in frames]
+        assert all(f[1] == offsets[i] for i, f in enumerate(frames)), f"{rid}: frames are not contiguous: {frames[:5]}"
+        size = (index.parent / part["file"]).stat().st_size
+        assert size == offsets[-1] == part["bytes"], f"{rid}: file {size}, index {offsets[-1]}, manifest {part['bytes']}"
+
+
 @pytest.mark.timeout(120)
 def test_load_server_pid_reports_the_relays_cpu_and_memory(client_bin, relay_factory, certs, tmp_path):
     relay = relay_factory()

@@ -17,4 +17,9 @@ int vr_precise_timers(void);
 /// took both settings.
 int vr_keep_freed_memory(int trimBytes, int mmapBytes);
 
+/// syncfs(2): writes out and flushes everything dirty on the file system holding `fd` (one device
+/// flush for all of it); since Linux 5.8 it reports the file system's write-back errors. Returns 0,
+/// or -1 with errno.
+int vr_syncfs(int fd);
+
 #endif
