@@ -770,12 +770,12 @@ def syscalls_section(w: Work) -> list[str]:
     for m in sorted(rows, key=lambda m: -float(m.group(2)))[:8]:
         out.append(f"| {m.group(6)} | {int(m.group(4)):,} | {float(m.group(2)):.2f} | {int(m.group(3)):,} µs | {float(m.group(1)):.1f}% |")
     traced = float(w.text("s3-syscalls", "seconds") or 0)
-    disk = [m for m in rows if m.group(6) in ("pwrite64", "fsync", "fdatasync")]
+    disk = [m for m in rows if m.group(6) in ("pwrite64", "fsync", "fdatasync", "syncfs")]
     if disk and traced > 0:
         seconds = sum(float(m.group(2)) for m in disk)
         busy = seconds / traced
         calls = ", ".join(f"{int(m.group(4)):,} `{m.group(6)}`" for m in disk)
-        out += ["", f"The disk writer's calls ({calls}: media written with O_DIRECT waits for the device) took {seconds:.2f} s of the "
+        out += ["", f"The disk writer's calls ({calls}: media written with O_DIRECT, and the syncs, wait for the device) took {seconds:.2f} s of the "
                 f"{traced:.0f} s traced: all on the one disk writer thread, one after another, so it spent about {busy * 100:.0f}% "
                 "of its time in them. "
                 + ("That is near its limit: the writer falls behind, the relay pauses reading the families (backpressure) and "

@@ -8,14 +8,14 @@ import Foundation
 ///
 /// Why: synced one by one, each recording cost an `fdatasync` of its media and an `fsync` of its
 /// index every second, each with a flush of the device's cache. With 1,200 recordings (benchmark
-/// scenario 3) that was 2,400 flushes and 10,000 device writes a second, the disk writer thread
-/// was busy most of the time, and at 1,400 it fell behind and held the cameras back (p99 0.5 s).
-/// Together: 2 flushes, half the writes, and the relay used 0.54 of a core instead of 0.58-0.61
-/// for the same 1,200 pairs.
+/// scenario 3) that was about 2,300 flushes and 10,000 device writes a second, and at 1,400 the
+/// disk writer thread fell behind and held the cameras back (p99 0.5 s). Together: 2 flushes a
+/// second, half the writes, and the relay used 0.53-0.56 of a core instead of 0.58-0.64 for the
+/// same 1,200 pairs (/proc samples of alternated runs).
 ///
 /// Fewer than `fileSystemSyncMinimum` recordings on a file system are synced one by one: `syncfs`
 /// also writes out what other programs left unwritten there, which for a few recordings may cost
-/// more than it saves. When `syncfs` fails (it reports a write-back error anywhere on the file
+/// more than it saves (a judgement, not measured: below it the saving is a few flushes a second). When `syncfs` fails (it reports a write-back error anywhere on the file
 /// system, maybe in another program's file), each recording is flushed on its own, so that its own
 /// `fdatasync` and `fsync` say whether its data reached the disk.
 ///
