@@ -59,7 +59,7 @@ final class DirectAppendFile {
     private var buffer: UnsafeMutableRawPointer?
     /// `buffer`'s size: `bufferBytes`, or `largeBufferBytes` once the stream is fast.
     private(set) var capacity = bufferBytes
-    /// Buffers written because they were full since the last `sync()`.
+    /// Buffers written because they were full since the last `sync()` or `writeHeld()`.
     private var fillsSinceSync = 0
     /// File offset of `buffer`'s first byte (aligned while `direct`).
     private var bufferStart: Int64 = 0

@@ -15,9 +15,10 @@ import Foundation
 ///
 /// Fewer than `fileSystemSyncMinimum` recordings on a file system are synced one by one: `syncfs`
 /// also writes out what other programs left unwritten there, which for a few recordings may cost
-/// more than it saves (a judgement, not measured: below it the saving is a few flushes a second). When `syncfs` fails (it reports a write-back error anywhere on the file
-/// system, maybe in another program's file), each recording is flushed on its own, so that its own
-/// `fdatasync` and `fsync` say whether its data reached the disk.
+/// more than it saves (a judgement, not measured: below it the saving is a few flushes a second).
+/// When `syncfs` fails (it reports a write-back error anywhere on the file system, maybe in another
+/// program's file), each recording is flushed on its own, so that its own `fdatasync` and `fsync`
+/// say whether its data reached the disk.
 ///
 /// Owned by the disk writer thread, as the recordings it syncs.
 public final class RecordingSyncer {
@@ -41,9 +42,9 @@ public final class RecordingSyncer {
     public struct Outcome {
         /// The recordings that could not be written or flushed, with the error: the caller fails
         /// them (`RecordingFile.fail`).
-        public var failures: [(file: RecordingFile, error: any Error)] = []
+        public var failures: [(file: RecordingFile, error: any Error)]
         /// How long it took.
-        public var seconds: TimeInterval = 0
+        public var seconds: TimeInterval
     }
 
     /// When `interval` has passed since the last sync, syncs every recording of `files` that holds

@@ -139,7 +139,7 @@ def index_frames(path: Path) -> list[tuple[int, int, int]]:
 
 
 @pytest.mark.timeout(120)
-def test_load_record_kill_9_recovers_every_recording_of_a_sync_together(client_bin, relay_factory, certs, tmp_path):
+def test_load_record_kill_9_recovers_every_recording_of_a_sync_together(client_bin, relay_factory, certs):
     """10 recordings: more than the relay syncs one by one (RecordingSyncer.fileSystemSyncMinimum, 8), so
     once all record, each second's sync is two syncfs for all of them. Index lines reach the file only at
     a sync, so once every index holds 2 s of frames, kill -9: each recording recovers whole frames, at
