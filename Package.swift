@@ -19,8 +19,9 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // Linux calls and flags Swift's Glibc does not export (O_DIRECT, syncfs, ...).
         .target(name: "CLinuxIO"),
-        // A write BIO that sends the TLS records of one WebSocket frame with one write (OpenSSL's own).
-        .target(name: "CTLSBatch", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        // OpenSSL BIOs between TLS and the socket: one write for a WebSocket frame's TLS records, one
+        // read for many records.
+        .target(name: "CTLSBIO", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
 
         // Pure relay logic: no sockets, no files, no lws.
         .target(name: "VigRelayCore", dependencies: ["CCrypto"]),
@@ -31,12 +32,12 @@ let package = Package(
         ]),
         // libwebsockets glue for the server: one service thread owns every connection.
         .target(name: "VigRelayServer", dependencies: [
-            "VigRelayCore", "VigRelayStorage", "CLibWebSockets", "CTLSBatch",
+            "VigRelayCore", "VigRelayStorage", "CLibWebSockets", "CTLSBIO",
             .product(name: "Logging", package: "swift-log"),
         ], linkerSettings: [.linkedLibrary("ssl")]),  // SSL_read: the relay reads its WebSockets itself
         // libwebsockets glue for the headless client.
         .target(name: "VigRelayClientKit", dependencies: [
-            "VigRelayCore", "CLibWebSockets", "CLinuxIO", "CTLSBatch",
+            "VigRelayCore", "CLibWebSockets", "CLinuxIO", "CTLSBIO",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], linkerSettings: [.linkedLibrary("ssl")]),  // SSL_read: the client reads its WebSockets itself
         .executableTarget(name: "vigrelay", dependencies: [
@@ -49,7 +50,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "VigRelayCoreTests", dependencies: ["VigRelayCore", "VigRelayStorage"], exclude: ["Fixtures"]),
-        .testTarget(name: "TLSBatchTests", dependencies: ["CTLSBatch"]),
+        .testTarget(name: "TLSBIOTests", dependencies: ["CTLSBIO"]),
         .testTarget(name: "VigRelayStorageTests", dependencies: ["VigRelayStorage", "VigRelayCore", "CLinuxIO"]),
         .testTarget(name: "VigRelayClientKitTests", dependencies: [
             "VigRelayClientKit", "VigRelayCore",

@@ -96,12 +96,10 @@ static inline void vr_reader_fired(struct ev_loop *loop, ev_io *watcher, int rev
 /// when out of memory or `wsi` has no TLS. Free it with `vr_reader_free` (libev keeps a pointer to it
 /// while it is started).
 ///
-/// It switches OpenSSL's read-ahead on, with room for `readAheadBytes`: one `read` then takes
-/// whatever the socket holds up to that, several TLS records, where OpenSSL otherwise reads each
-/// record's 5-byte header and then its body, two `read`s per record of at most 16 KiB. Records read
-/// ahead wait inside OpenSSL, where the socket's readiness does not show them: whoever stops reading
-/// with some there calls `vr_reader_kick` (and `vr_reader_set` does on starting).
-static inline vr_reader_t *vr_reader_new(struct lws *wsi, int readAheadBytes, void *user, void (*fire)(void *user)) {
+/// Bytes read ahead from the socket (by a BIO such as `vr_read_ahead_install`'s, or OpenSSL's own
+/// read-ahead) wait where the socket's readiness does not show them: whoever stops reading with
+/// some there calls `vr_reader_kick` (and `vr_reader_set` does on starting).
+static inline vr_reader_t *vr_reader_new(struct lws *wsi, void *user, void (*fire)(void *user)) {
     SSL *ssl = lws_get_ssl(wsi);
     if (!ssl) return NULL;
     vr_reader_t *reader = (vr_reader_t *)calloc(1, sizeof(vr_reader_t));
@@ -110,18 +108,18 @@ static inline vr_reader_t *vr_reader_new(struct lws *wsi, int readAheadBytes, vo
     reader->user = user;
     reader->fire = fire;
     ev_io_init(&reader->io, vr_reader_fired, lws_get_socket_fd(wsi), EV_READ);
-    SSL_set_read_ahead(ssl, 1);
-    SSL_set_default_read_buffer_len(ssl, (size_t)readAheadBytes);
     return reader;
 }
 
-/// Whether OpenSSL holds bytes read ahead that no `SSL_read` has returned yet.
-static inline int vr_reader_has_pending(const vr_reader_t *reader) { return SSL_has_pending(reader->ssl); }
+/// Whether bytes wait that no `SSL_read` has returned yet: in OpenSSL, or read ahead by its read BIO.
+static inline int vr_reader_has_pending(const vr_reader_t *reader) {
+    return SSL_has_pending(reader->ssl) || BIO_ctrl_pending(SSL_get_rbio(reader->ssl)) > 0;
+}
 
-/// If the reader is started and OpenSSL holds bytes read ahead, has libev call it again in its next
-/// turn, as if the socket were readable.
+/// If the reader is started and bytes wait (`vr_reader_has_pending`), has libev call it again in its
+/// next turn, as if the socket were readable.
 static inline void vr_reader_kick(struct ev_loop *loop, vr_reader_t *reader) {
-    if (ev_is_active(&reader->io) && SSL_has_pending(reader->ssl)) ev_feed_event(loop, &reader->io, EV_READ);
+    if (ev_is_active(&reader->io) && vr_reader_has_pending(reader)) ev_feed_event(loop, &reader->io, EV_READ);
 }
 
 /// Starts (`on` nonzero) or stops watching on `loop` (lws's own loop, the thread's); either may be

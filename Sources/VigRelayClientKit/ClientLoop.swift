@@ -55,7 +55,11 @@ public final class ClientLoop: @unchecked Sendable {
     /// Where WebSockets read received bytes into (`WebSocketClientConnection.readable`). lws thread.
     let receiveBuffer: UnsafeMutableRawPointer
     static let receiveBufferBytes = 64 << 10
-    /// OpenSSL's read-ahead per WebSocket (see `vr_reader_new`).
+    /// OpenSSL's read-ahead per WebSocket: one `read` takes up to this, a 64 KiB frame's records
+    /// together, where OpenSSL otherwise reads a record's 5-byte header and then its body. (The relay
+    /// reads through a BIO of its own, `vr_read_ahead_install`. Tried here too, in bench scenario 1
+    /// the relay spent no less CPU per GB with it, 0.66-0.73 CPU-s against 0.61-0.71 in three
+    /// alternated runs, so the load generator was left as it was.)
     static let readAheadBytes = 80 << 10
     /// The libev loop lws runs on, for the WebSockets' own read watchers; set while the thread runs.
     private(set) var eventLoop: OpaquePointer?

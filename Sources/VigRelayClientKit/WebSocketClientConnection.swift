@@ -1,5 +1,5 @@
 import CLibWebSockets
-import CTLSBatch
+import CTLSBIO
 import Foundation
 import VigRelayCore
 
@@ -224,7 +224,11 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     /// Switches lws's reading off and watches the socket instead.
     private func startReading(_ wsi: OpaquePointer) {
         guard watcher == nil, let events = loop?.eventLoop else { return }
-        watcher = vr_reader_new(wsi, Int32(ClientLoop.readAheadBytes), Unmanaged.passUnretained(self).toOpaque()) { user in
+        if let ssl = lws_get_ssl(wsi) {
+            SSL_set_read_ahead(ssl, 1)
+            SSL_set_default_read_buffer_len(ssl, ClientLoop.readAheadBytes)
+        }
+        watcher = vr_reader_new(wsi, Unmanaged.passUnretained(self).toOpaque()) { user in
             guard let user else { return }
             Unmanaged<WebSocketClientConnection>.fromOpaque(user).takeUnretainedValue().readable()
         }

@@ -1,4 +1,5 @@
 import CLibWebSockets
+import CTLSBIO
 import VigRelayCore
 
 /// The relay reads its WebSockets' frames itself. lws accepts the connection, runs TLS and the
@@ -21,14 +22,15 @@ extension ServiceLoop {
     static let readBudgetBytes = 256 << 10
     /// One `SSL_read` (OpenSSL returns one TLS record's bytes, at most 16 KiB, per call).
     static let receiveBufferBytes = 64 << 10
-    /// OpenSSL's read-ahead: one `read` from the socket takes up to this, a 64 KiB frame's records
-    /// together (see `vr_reader_new`).
-    static let readAheadBytes = 80 << 10
+    /// The most one `read` from the socket takes (`vr_read_ahead_install`): as much as the read
+    /// budget, four 64 KiB frames.
+    static let readAheadBytes = 256 << 10
 
     /// Takes over reading `conn` from lws.
     func startReading(_ conn: WebSocketConnection) {
         guard conn.watcher == nil, let eventLoop else { return }
-        conn.watcher = vr_reader_new(conn.wsi, Int32(Self.readAheadBytes), Unmanaged.passUnretained(conn).toOpaque()) { user in
+        vr_read_ahead_install(lws_get_ssl(conn.wsi), Self.readAheadBytes)  // out of memory: two reads a record
+        conn.watcher = vr_reader_new(conn.wsi, Unmanaged.passUnretained(conn).toOpaque()) { user in
             guard let user else { return }
             let conn = Unmanaged<WebSocketConnection>.fromOpaque(user).takeUnretainedValue()
             guard let ctx = lws_get_context(conn.wsi), let loop = lws_context_user(ctx) else { return }
@@ -62,9 +64,10 @@ extension ServiceLoop {
     /// The socket is readable: reads and parses what TLS has, up to a budget per wake-up, until
     /// nothing is left, the connection is paused for the disk or it closes.
     ///
-    /// Reading stops as soon as OpenSSL holds nothing read ahead: what the socket may still hold, its
-    /// readiness shows (libev watches it level-triggered), so no `read` is spent to hear "nothing".
-    /// Stopping with records still read ahead (out of budget) kicks the watcher for the next turn.
+    /// Reading stops as soon as nothing read ahead is held (by the read-ahead BIO or inside OpenSSL):
+    /// what the socket may still hold, its readiness shows (libev watches it level-triggered), so no
+    /// `read` is spent to hear "nothing". Stopping with bytes still held (out of budget) kicks the
+    /// watcher for the next turn.
     func readable(_ conn: WebSocketConnection) {
         var budget = Self.readBudgetBytes
         while budget > 0, conn.isReading {

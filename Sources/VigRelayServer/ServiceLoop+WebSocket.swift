@@ -1,5 +1,5 @@
 import CLibWebSockets
-import CTLSBatch
+import CTLSBIO
 import Dispatch
 import VigRelayCore
 

@@ -1,7 +1,7 @@
-import CTLSBatch
+import CTLSBIO
 import Testing
 
-/// The batching write BIO (`Sources/CTLSBatch`), between an `SSL` and one end of a BIO pair that
+/// The batching write BIO (`Sources/CTLSBIO`), between an `SSL` and one end of a BIO pair that
 /// stands for the socket: its buffer is the socket's room, and reading the other end is the peer
 /// taking bytes. OpenSSL's records are stood in for by writes to the SSL's write BIO.
 struct FrameBatchTests {
