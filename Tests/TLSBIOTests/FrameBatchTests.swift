@@ -5,58 +5,10 @@ import Testing
 /// stands for the socket: its buffer is the socket's room, and reading the other end is the peer
 /// taking bytes. OpenSSL's records are stood in for by writes to the SSL's write BIO.
 struct FrameBatchTests {
-    /// An `SSL` (never handshaking) whose socket is one end of a pair with `room` bytes of buffer.
-    final class Socket {
-        let context: OpaquePointer
-        let ssl: OpaquePointer
-        let peer: OpaquePointer
-
-        init(room: Int) {
-            context = SSL_CTX_new(TLS_client_method())!
-            ssl = SSL_new(context)!
-            var near: OpaquePointer?
-            var far: OpaquePointer?
-            precondition(BIO_new_bio_pair(&near, room, &far, room) == 1)
-            SSL_set_bio(ssl, near, near)  // the SSL owns this end
-            peer = far!
-        }
-
-        deinit {
-            SSL_free(ssl)
-            BIO_free(peer)
-            SSL_CTX_free(context)
-        }
-
-        /// What OpenSSL does for one record: a write to the SSL's write BIO.
-        func record(_ bytes: [UInt8]) -> Int32 {
-            bytes.withUnsafeBytes { BIO_write(SSL_get_wbio(ssl), $0.baseAddress, Int32($0.count)) }
-        }
-
-        /// Everything the peer can read now.
-        func drain() -> [UInt8] {
-            var out: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = chunk.withUnsafeMutableBytes { BIO_read(peer, $0.baseAddress, Int32($0.count)) }
-                if n <= 0 { return out }
-                out += chunk.prefix(Int(n))
-            }
-        }
-
-        var writeWouldBlock: Bool {
-            let wbio = SSL_get_wbio(ssl)
-            return BIO_test_flags(wbio, BIO_FLAGS_SHOULD_RETRY) != 0 && BIO_test_flags(wbio, BIO_FLAGS_WRITE) != 0
-        }
-    }
-
-    static func bytes(_ count: Int, from start: Int) -> [UInt8] {
-        (0..<count).map { UInt8(truncatingIfNeeded: ($0 + start) &* 31 &+ 7) }
-    }
-
     @Test func aBatchsRecordsReachTheSocketOnlyWhenItEndsAndAllTogether() {
-        let socket = Socket(room: 1 << 20)
+        let socket = PairedSocket(room: 1 << 20)
         #expect(vr_batch_install(socket.ssl) == 1)
-        let records = [Self.bytes(16_406, from: 0), Self.bytes(16_406, from: 1), Self.bytes(26, from: 2)]
+        let records = [PairedSocket.bytes(16_406, from: 0), PairedSocket.bytes(16_406, from: 1), PairedSocket.bytes(26, from: 2)]
         vr_batch_begin(socket.ssl)
         for record in records { #expect(socket.record(record) == Int32(record.count)) }
         #expect(socket.drain().isEmpty, "nothing is sent while the batch gathers")
@@ -66,9 +18,9 @@ struct FrameBatchTests {
     }
 
     @Test func whatTheSocketDoesNotTakeIsKeptAndSentFirstInOrder() {
-        let socket = Socket(room: 10_000)
+        let socket = PairedSocket(room: 10_000)
         #expect(vr_batch_install(socket.ssl) == 1)
-        let first = Self.bytes(25_000, from: 0)
+        let first = PairedSocket.bytes(25_000, from: 0)
         vr_batch_begin(socket.ssl)
         #expect(socket.record(Array(first[..<12_000])) == 12_000)
         #expect(socket.record(Array(first[12_000...])) == 13_000)
@@ -78,7 +30,7 @@ struct FrameBatchTests {
         // A write that does not batch (lws's own, e.g. a close frame) waits behind what is kept, even
         // when the socket has room again: the kept bytes take it first.
         var received = socket.drain()
-        let later = Self.bytes(300, from: 9)
+        let later = PairedSocket.bytes(300, from: 9)
         #expect(socket.record(later) == -1)
         #expect(socket.writeWouldBlock, "OpenSSL must see a write that would block, and retry it")
         #expect(vr_batch_pending(socket.ssl) == 5_000)
@@ -92,9 +44,9 @@ struct FrameBatchTests {
     }
 
     @Test func aBatchAfterOneThatWasKeptGoesBehindIt() {
-        let socket = Socket(room: 4_000)
+        let socket = PairedSocket(room: 4_000)
         #expect(vr_batch_install(socket.ssl) == 1)
-        let first = Self.bytes(6_000, from: 0), second = Self.bytes(3_000, from: 5)
+        let first = PairedSocket.bytes(6_000, from: 0), second = PairedSocket.bytes(3_000, from: 5)
         vr_batch_begin(socket.ssl)
         _ = socket.record(first)
         #expect(vr_batch_end(socket.ssl) == 0)
@@ -109,31 +61,31 @@ struct FrameBatchTests {
     }
 
     @Test func withoutTheBIOEveryCallIsANoOpThatSucceeds() {
-        let socket = Socket(room: 1_000)
+        let socket = PairedSocket(room: 1_000)
         vr_batch_begin(socket.ssl)
-        #expect(socket.record(Self.bytes(100, from: 0)) == 100, "written straight to the socket")
+        #expect(socket.record(PairedSocket.bytes(100, from: 0)) == 100, "written straight to the socket")
         #expect(vr_batch_end(socket.ssl) == 1)
         #expect(vr_batch_flush(socket.ssl) == 1)
         #expect(vr_batch_pending(socket.ssl) == 0)
-        #expect(socket.drain() == Self.bytes(100, from: 0))
+        #expect(socket.drain() == PairedSocket.bytes(100, from: 0))
     }
 
     @Test func installingTwiceKeepsOneBIOAndWritesPassStraightThroughOutsideABatch() {
-        let socket = Socket(room: 1_000)
+        let socket = PairedSocket(room: 1_000)
         #expect(vr_batch_install(socket.ssl) == 1)
         let installed = SSL_get_wbio(socket.ssl)
         #expect(vr_batch_install(socket.ssl) == 1)
         #expect(SSL_get_wbio(socket.ssl) == installed)
         #expect(SSL_get_rbio(socket.ssl) != installed, "reading stays on the socket")
-        #expect(socket.record(Self.bytes(1_500, from: 3)) == 1_000, "a partial write, as the socket takes it")
-        #expect(socket.drain() == Self.bytes(1_000, from: 3))
+        #expect(socket.record(PairedSocket.bytes(1_500, from: 3)) == 1_000, "a partial write, as the socket takes it")
+        #expect(socket.drain() == PairedSocket.bytes(1_000, from: 3))
     }
 
     @Test func aFrameThatCannotBeWrittenLeavesNothingKeptOrSent() {
-        let socket = Socket(room: 1 << 20)
+        let socket = PairedSocket(room: 1 << 20)
         #expect(vr_batch_install(socket.ssl) == 1)
         let head: [UInt8] = [0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0]
-        let body = Self.bytes(65_536, from: 4)
+        let body = PairedSocket.bytes(65_536, from: 4)
         var scratch = [UInt8](repeating: 0, count: head.count + 16_384)
         scratch.replaceSubrange(0..<head.count, with: head)
         // Without a handshake SSL_write fails. (Frames written whole are what every relay e2e test
@@ -148,3 +100,23 @@ struct FrameBatchTests {
     }
 }
 
+
+extension PairedSocket {
+    /// What OpenSSL does for one record: a write to the SSL's write BIO.
+    func record(_ bytes: [UInt8]) -> Int32 {
+        bytes.withUnsafeBytes { BIO_write(SSL_get_wbio(ssl), $0.baseAddress, Int32($0.count)) }
+    }
+
+    /// Everything the peer can read now.
+    func drain() -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { BIO_read(peer, $0.baseAddress, Int32($0.count)) }
+            if n <= 0 { return out }
+            out += chunk.prefix(Int(n))
+        }
+    }
+
+    var writeWouldBlock: Bool { Self.wouldBlock(SSL_get_wbio(ssl), BIO_FLAGS_WRITE) }
+}

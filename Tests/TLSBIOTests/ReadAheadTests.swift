@@ -5,66 +5,13 @@ import Testing
 /// pair that stands for the socket: writing the other end is the peer sending. OpenSSL's asks are
 /// stood in for by reads from the SSL's read BIO: a record's 5-byte header, then its body.
 struct ReadAheadTests {
-    /// An `SSL` (never handshaking) whose socket is one end of a pair with `room` bytes of buffer.
-    final class Socket {
-        let context: OpaquePointer
-        let ssl: OpaquePointer
-        let near: OpaquePointer
-        let peer: OpaquePointer
-
-        init(room: Int = 1 << 20) {
-            context = SSL_CTX_new(TLS_server_method())!
-            ssl = SSL_new(context)!
-            var near: OpaquePointer?
-            var far: OpaquePointer?
-            precondition(BIO_new_bio_pair(&near, room, &far, room) == 1)
-            SSL_set_bio(ssl, near, near)  // the SSL owns this end
-            self.near = near!
-            peer = far!
-        }
-
-        deinit {
-            SSL_free(ssl)
-            BIO_free(peer)
-            SSL_CTX_free(context)
-        }
-
-        /// The peer sends `bytes`.
-        func send(_ bytes: [UInt8]) {
-            let n = bytes.withUnsafeBytes { BIO_write(peer, $0.baseAddress, Int32($0.count)) }
-            precondition(n == Int32(bytes.count))
-        }
-
-        /// One ask of OpenSSL's for `count` bytes: what the read BIO returned (nil for -1).
-        func ask(_ count: Int) -> [UInt8]? {
-            var out = [UInt8](repeating: 0, count: count)
-            let n = out.withUnsafeMutableBytes { BIO_read(SSL_get_rbio(ssl), $0.baseAddress, Int32(count)) }
-            return n < 0 ? nil : Array(out.prefix(Int(n)))
-        }
-
-        /// Bytes still in the socket, not yet read from it.
-        var inSocket: Int { Int(BIO_ctrl_pending(near)) }
-
-        /// Bytes read from the socket and not yet asked for, as the relay's reader sees them.
-        var readAhead: Int { Int(BIO_ctrl_pending(SSL_get_rbio(ssl))) }
-
-        var readWouldBlock: Bool {
-            let rbio = SSL_get_rbio(ssl)
-            return BIO_test_flags(rbio, BIO_FLAGS_SHOULD_RETRY) != 0 && BIO_test_flags(rbio, BIO_FLAGS_READ) != 0
-        }
-    }
-
-    static func bytes(_ count: Int, from start: Int) -> [UInt8] {
-        (0..<count).map { UInt8(truncatingIfNeeded: ($0 + start) &* 31 &+ 7) }
-    }
-
     /// Three records of a 64 KiB frame as they come: a 5-byte header, then a body.
     static let records = [16_401, 16_401, 32_000].enumerated().map { index, body in
-        (header: bytes(5, from: 1_000 * index), body: bytes(body, from: 1_000 * index + 5))
+        (header: PairedSocket.bytes(5, from: 1_000 * index), body: PairedSocket.bytes(body, from: 1_000 * index + 5))
     }
 
     @Test func oneReadFromTheSocketAnswersTheAsksOfManyRecords() {
-        let socket = Socket()
+        let socket = PairedSocket()
         #expect(vr_read_ahead_install(socket.ssl, 256 << 10) == 1)
         let sent = Self.records.flatMap { $0.header + $0.body }
         socket.send(sent)
@@ -87,9 +34,9 @@ struct ReadAheadTests {
     }
 
     @Test func oneReadTakesAtMostTheCapacity() {
-        let socket = Socket()
+        let socket = PairedSocket()
         #expect(vr_read_ahead_install(socket.ssl, 20_000) == 1)
-        let sent = Self.bytes(50_000, from: 3)
+        let sent = PairedSocket.bytes(50_000, from: 3)
         socket.send(sent)
         #expect(socket.ask(5) == Array(sent[..<5]))
         #expect(socket.inSocket == 30_000)
@@ -101,7 +48,7 @@ struct ReadAheadTests {
     }
 
     @Test func anAskForMoreThanIsHeldGetsWhatIsHeldThenTheSocketIsReadAgain() {
-        let socket = Socket()
+        let socket = PairedSocket()
         #expect(vr_read_ahead_install(socket.ssl, 256 << 10) == 1)
         let record = Self.records[0]
         socket.send(record.header + Array(record.body[..<10_000]))
@@ -115,12 +62,12 @@ struct ReadAheadTests {
     }
 
     @Test func installingTwiceKeepsOneBIOAndWritesStillReachTheSocket() {
-        let socket = Socket()
+        let socket = PairedSocket()
         #expect(vr_read_ahead_install(socket.ssl, 256 << 10) == 1)
         let rbio = SSL_get_rbio(socket.ssl)
         #expect(vr_read_ahead_install(socket.ssl, 256 << 10) == 1)
         #expect(SSL_get_rbio(socket.ssl) == rbio)
-        let bytes = Self.bytes(100, from: 9)
+        let bytes = PairedSocket.bytes(100, from: 9)
         let n = bytes.withUnsafeBytes { BIO_write(SSL_get_wbio(socket.ssl), $0.baseAddress, Int32($0.count)) }
         #expect(n == 100)
         var out = [UInt8](repeating: 0, count: 100)
@@ -129,10 +76,33 @@ struct ReadAheadTests {
     }
 
     @Test func withoutItTheReaderSeesNothingReadAhead() {
-        let socket = Socket()
-        socket.send(Self.bytes(1_000, from: 0))
+        let socket = PairedSocket()
+        socket.send(PairedSocket.bytes(1_000, from: 0))
         #expect(vr_read_ahead_pending(socket.ssl) == 0)
-        #expect(socket.ask(5) == Self.bytes(5, from: 0))
+        #expect(socket.ask(5) == PairedSocket.bytes(5, from: 0))
         #expect(socket.inSocket == 995, "the plain socket BIO reads only what is asked")
     }
+}
+
+extension PairedSocket {
+    /// The peer sends `bytes`.
+    func send(_ bytes: [UInt8]) {
+        let n = bytes.withUnsafeBytes { BIO_write(peer, $0.baseAddress, Int32($0.count)) }
+        precondition(n == Int32(bytes.count))
+    }
+
+    /// One ask of OpenSSL's for `count` bytes: what the read BIO returned (nil for -1).
+    func ask(_ count: Int) -> [UInt8]? {
+        var out = [UInt8](repeating: 0, count: count)
+        let n = out.withUnsafeMutableBytes { BIO_read(SSL_get_rbio(ssl), $0.baseAddress, Int32(count)) }
+        return n < 0 ? nil : Array(out.prefix(Int(n)))
+    }
+
+    /// Bytes still in the socket, not yet read from it.
+    var inSocket: Int { Int(BIO_ctrl_pending(near)) }
+
+    /// Bytes read from the socket and not yet asked for, as the relay's reader sees them.
+    var readAhead: Int { Int(BIO_ctrl_pending(SSL_get_rbio(ssl))) }
+
+    var readWouldBlock: Bool { Self.wouldBlock(SSL_get_rbio(ssl), BIO_FLAGS_READ) }
 }
