@@ -61,6 +61,26 @@ struct ReadAheadTests {
         #expect(socket.readAhead == 0)
     }
 
+    @Test func connectionsReadingOneAfterAnotherKeepTheirOwnBytes() {
+        // A buffer released by one connection is the next one's (the thread's spare): one still
+        // holding bytes must keep them whatever the others read meanwhile.
+        let sockets = (0..<4).map { _ in PairedSocket() }
+        for socket in sockets { #expect(vr_read_ahead_install(socket.ssl, 64 << 10) == 1) }
+        let sent = (0..<4).map { PairedSocket.bytes(40_000, from: $0 + 1) }
+        for (socket, bytes) in zip(sockets, sent) { socket.send(bytes) }
+
+        #expect(sockets[0].ask(10_000) == Array(sent[0][..<10_000]), "0 holds 30,000 bytes")
+        #expect(sockets[1].ask(40_000) == sent[1], "1 empties its buffer: the thread's spare now")
+        #expect(sockets[2].ask(10_000) == Array(sent[2][..<10_000]), "2 reads into that spare and holds the rest")
+        #expect(sockets[3].ask(10_000) == Array(sent[3][..<10_000]), "3 needs a buffer of its own")
+        for (socket, bytes) in zip(sockets, sent) where socket !== sockets[1] {
+            #expect(socket.ask(30_000) == Array(bytes[10_000...]))
+        }
+        sockets[1].send(sent[1])
+        #expect(sockets[1].ask(40_000) == sent[1])
+        #expect(sockets.allSatisfy { $0.readAhead == 0 })
+    }
+
     @Test func installingTwiceKeepsOneBIOAndWritesStillReachTheSocket() {
         let socket = PairedSocket()
         #expect(vr_read_ahead_install(socket.ssl, 256 << 10) == 1)

@@ -7,8 +7,9 @@
 
 /// Puts the read-ahead BIO between `ssl` and its read BIO (the socket). When OpenSSL asks for bytes
 /// and the BIO holds none, one `read` takes up to `capacity` bytes from the socket; OpenSSL's asks
-/// (a record's 5-byte header, then its body) are then answered from them. The buffer exists only
-/// while it holds bytes. Use it with OpenSSL's own read-ahead off (the default).
+/// (a record's 5-byte header, then its body) are then answered from them. A connection holds the
+/// buffer only while it holds bytes (the thread keeps one spare for the next). Use it with OpenSSL's
+/// own read-ahead off (the default).
 /// 1 when installed (or already there), 0 when out of memory (reads then go as before).
 int vr_read_ahead_install(SSL *ssl, size_t capacity);
 
