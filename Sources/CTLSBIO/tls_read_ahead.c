@@ -92,15 +92,6 @@ static int ahead_read(BIO *bio, char *data, int length) {
     return (int)take;
 }
 
-static int ahead_write(BIO *bio, const char *data, int length) {
-    BIO *next = BIO_next(bio);
-    if (!next) return 0;
-    BIO_clear_retry_flags(bio);
-    int n = BIO_write(next, data, length);
-    BIO_copy_next_retry(bio);
-    return n;
-}
-
 static long ahead_ctrl(BIO *bio, int cmd, long num, void *ptr) {
     vr_ahead *ahead = BIO_get_data(bio);
     BIO *next = BIO_next(bio);
@@ -138,7 +129,6 @@ static void make_method(void) {
     BIO_METHOD *created = type == -1 ? NULL : BIO_meth_new(type | BIO_TYPE_FILTER, "vigrelay read-ahead");
     if (!created) return;
     BIO_meth_set_read(created, ahead_read);
-    BIO_meth_set_write(created, ahead_write);
     BIO_meth_set_ctrl(created, ahead_ctrl);
     BIO_meth_set_create(created, ahead_create);
     BIO_meth_set_destroy(created, ahead_destroy);

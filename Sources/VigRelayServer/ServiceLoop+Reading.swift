@@ -22,9 +22,8 @@ extension ServiceLoop {
     static let readBudgetBytes = 256 << 10
     /// One `SSL_read` (OpenSSL returns one TLS record's bytes, at most 16 KiB, per call).
     static let receiveBufferBytes = 64 << 10
-    /// The most one `read` from the socket takes (`vr_read_ahead_install`): as much as the read
-    /// budget, four 64 KiB frames.
-    static let readAheadBytes = 256 << 10
+    /// The most one `read` from the socket takes (`vr_read_ahead_install`): the read budget.
+    static let readAheadBytes = readBudgetBytes
 
     /// Takes over reading `conn` from lws.
     func startReading(_ conn: WebSocketConnection) {

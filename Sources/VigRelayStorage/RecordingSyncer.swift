@@ -38,11 +38,13 @@ public final class RecordingSyncer {
         self.syncFileSystem = syncFileSystem
     }
 
+    /// A recording that could not be written or flushed, with the error.
+    public typealias Failure = (file: RecordingFile, error: any Error)
+
     /// What a sync did.
     public struct Outcome {
-        /// The recordings that could not be written or flushed, with the error: the caller fails
-        /// them (`RecordingFile.fail`).
-        public var failures: [(file: RecordingFile, error: any Error)]
+        /// The recordings that failed: the caller fails them (`RecordingFile.fail`).
+        public var failures: [Failure]
         /// How long it took.
         public var seconds: TimeInterval
     }
@@ -53,7 +55,7 @@ public final class RecordingSyncer {
         guard now.timeIntervalSince(lastSyncAt) >= Self.interval else { return nil }
         lastSyncAt = now
         let started = Date()
-        var failures: [(file: RecordingFile, error: any Error)] = []
+        var failures: [Failure] = []
         for group in Dictionary(grouping: files.filter(\.needsSync), by: \.fileSystem.device).values {
             if group.count >= Self.fileSystemSyncMinimum {
                 syncTogether(group, failures: &failures)
@@ -68,7 +70,7 @@ public final class RecordingSyncer {
 
     /// The two halves of a sync for recordings on one file system, each written for all and then
     /// flushed with one `syncfs` (or, when that fails, file by file).
-    private func syncTogether(_ group: [RecordingFile], failures: inout [(file: RecordingFile, error: any Error)]) {
+    private func syncTogether(_ group: [RecordingFile], failures: inout [Failure]) {
         var pending = attempt(group, failures: &failures) { try $0.writeOutMedia(flush: false) }
         if !flushFileSystem(of: pending) {
             pending = attempt(pending, failures: &failures) { try $0.writeOutMedia(flush: true) }
@@ -87,7 +89,7 @@ public final class RecordingSyncer {
     }
 
     /// Runs `step` on each file; returns those it succeeded on and adds the others to `failures`.
-    private func attempt(_ files: [RecordingFile], failures: inout [(file: RecordingFile, error: any Error)],
+    private func attempt(_ files: [RecordingFile], failures: inout [Failure],
                          _ step: (RecordingFile) throws -> Void) -> [RecordingFile] {
         files.filter { file in
             do {
