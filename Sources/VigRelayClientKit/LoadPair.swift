@@ -326,9 +326,9 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
             return
         }
         let practitioner = SessionConnection(loop: practitionerLoop, role: .practitioner, sessionID: session.sessionID, token: token,
-                                             observer: LoadPairSide(pair: self, role: .practitioner))
+                                             observer: LoadPairSide(pair: self, role: .practitioner), writeTimeOffset: LoadStream.writeTimeOffset)
         let family = SessionConnection(loop: familyLoop, role: .family, sessionID: invite.sessionID, token: invite.token,
-                                       observer: LoadPairSide(pair: self, role: .family))
+                                       observer: LoadPairSide(pair: self, role: .family), writeTimeOffset: LoadStream.writeTimeOffset)
         self.practitioner = practitioner
         self.family = family
         joinStarted = now

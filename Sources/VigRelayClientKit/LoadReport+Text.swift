@@ -28,6 +28,7 @@ extension LoadReport {
         lines.append("")
         lines.append(Self.row(["ms", "p50", "p90", "p99", "p99.9", "max", "count"]))
         var timings: [(String, LatencySummary)] = streams.map { ("\($0.stream) latency", $0.latency) }
+        timings.append(("from write", LatencySummary(microseconds: figures.writeLatency)))
         timings.append(("connect", LatencySummary(microseconds: figures.connect)))
         if case .relay = plan.target {
             timings.append(("welcome", LatencySummary(microseconds: figures.welcome)))

@@ -179,6 +179,7 @@ public struct LoadReport: Sendable {
             "streamSeconds": Self.round(streamSeconds, 3),
             "throughputMBps": Self.round(throughputMBps, 3),
             "latencyMs": Self.json(all.latency),
+            "latencyFromWriteMs": Self.json(LatencySummary(microseconds: figures.writeLatency)),
             "connectMs": Self.json(LatencySummary(microseconds: figures.connect)),
             "welcomeMs": Self.json(LatencySummary(microseconds: figures.welcome)),
             "createMs": Self.json(LatencySummary(microseconds: figures.create)),

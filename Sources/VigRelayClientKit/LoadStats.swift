@@ -13,9 +13,11 @@ struct LoadFigures: Sendable {
     var pairsStreaming = 0
     /// Pairs that got as far as they will before the hold of `--idle`: holding, or failed or cancelled before.
     var pairsSettled = 0
-    /// One-way latency per stream, microseconds (intact frames only).
+    /// One-way latency per stream from when each frame was due, microseconds (intact frames only).
     var cameraLatency = LatencySummary.makeHistogram()
     var screenLatency = LatencySummary.makeHistogram()
+    /// One-way latency from when the sending lws thread wrote each frame, both streams, µs (see `LoadStream`).
+    var writeLatency = LatencySummary.makeHistogram()
     /// From starting a WebSocket connection to its handshake completing (TCP, TLS, HTTP upgrade), µs.
     var connect = LatencySummary.makeHistogram()
     /// From starting a WebSocket connection to the relay's `welcome`, µs.
@@ -50,6 +52,7 @@ struct LoadFigures: Sendable {
         pairsSettled += other.pairsSettled
         cameraLatency.add(other.cameraLatency)
         screenLatency.add(other.screenLatency)
+        writeLatency.add(other.writeLatency)
         connect.add(other.connect)
         welcome.add(other.welcome)
         create.add(other.create)
@@ -115,14 +118,16 @@ final class LoadStats: @unchecked Sendable {
         if let lagMicros { _ = figures.sendLag.record(lagMicros) }
     }
 
-    /// A frame arrived; `latencyMicros` is nil when it was corrupt. lws thread.
-    func frameReceived(_ stream: MediaStream, payloadBytes: Int, at now: UInt64, latencyMicros: UInt64?) {
+    /// A frame arrived `latency` µs after it was due and after it was written; nil when it was
+    /// corrupt. lws thread.
+    func frameReceived(_ stream: MediaStream, payloadBytes: Int, at now: UInt64, latency: (fromDue: UInt64, fromWrite: UInt64)?) {
         lock.lock(); defer { lock.unlock() }
         figures.framesReceived += 1
         figures.payloadBytesReceived += payloadBytes
         figures.lastArrivalNanoseconds = max(figures.lastArrivalNanoseconds, now)
-        if let latencyMicros {
-            if stream == .screen { _ = figures.screenLatency.record(latencyMicros) } else { _ = figures.cameraLatency.record(latencyMicros) }
+        if let latency {
+            if stream == .screen { _ = figures.screenLatency.record(latency.fromDue) } else { _ = figures.cameraLatency.record(latency.fromDue) }
+            _ = figures.writeLatency.record(latency.fromWrite)
         }
     }
 

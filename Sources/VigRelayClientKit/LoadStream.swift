@@ -4,10 +4,14 @@ import VigRelayCore
 /// One media stream of a `load` pair (the camera family -> practitioner, or the screen back): paces
 /// and builds the sender's frames, verifies the receiver's, and says when it stalled.
 ///
-/// Paced frames carry the time they were *due* as their send time, so a client or relay that falls
-/// behind shows up in the latency instead of hiding it (no coordinated omission); how late the
-/// client itself queued them is counted apart (`sendLag`). Unpaced streams (bitrate 0) stamp the
-/// time they are queued and keep at most `windowBytes` in flight.
+/// Latency is counted from when each paced frame was *due* (its header's media time after the
+/// stream's start), so a client or relay that falls behind shows up in the latency instead of hiding
+/// it (no coordinated omission); how late the client itself queued them is counted apart
+/// (`sendLag`). The connection stamps each frame's payload with the time its lws thread writes it
+/// (`writeTimeOffset`), so latency is also counted from there (`writeLatency`): what the path from
+/// the sender's write to the receiver adds, without the load generator's own lateness in sending.
+/// Unpaced streams (bitrate 0) count from when each frame was built and keep at most `windowBytes`
+/// in flight.
 ///
 /// Thread: `begin`, `pump` and `finishNow` on the owning worker's driver thread (the `driver`
 /// state); `receive` on the receiving connection's lws thread; what both touch is guarded by `lock`.
@@ -38,6 +42,10 @@ final class LoadStream: @unchecked Sendable {
         var endOfStreamReceived = false
     }
 
+    /// Where in a frame message the connection stamps its write time: over the send time of the
+    /// payload (`CheckablePayload`), after the frame header.
+    static let writeTimeOffset = MediaFrameHeader.size + 8
+
     let kind: MediaStream
     let sizing: FrameSizing
     private let intervalNanoseconds: UInt64?
@@ -54,6 +62,8 @@ final class LoadStream: @unchecked Sendable {
 
     private let lock = NSLock()
     // Guarded by `lock`.
+    /// `startNanoseconds`, for the receiving side: a frame was due then plus its media time.
+    private var dueBase: UInt64 = 0
     private var verifier: StreamVerifier
     private var framesSent = 0
     private var payloadBytesSent = 0
@@ -79,6 +89,9 @@ final class LoadStream: @unchecked Sendable {
     func begin(now: UInt64, end: UInt64) {
         startNanoseconds = now
         endNanoseconds = max(now, end)
+        lock.lock()
+        dueBase = now
+        lock.unlock()
     }
 
     /// Makes the stream end at `now` (Ctrl-C): the next `pump` queues the end-of-stream frame. Driver thread.
@@ -157,10 +170,12 @@ final class LoadStream: @unchecked Sendable {
         }
         messageBytesReceived += message.count
         waitingSince = verifier.framesReceived >= framesSent && !endQueued ? nil : now
+        let due = dueBase + header.mediaTimeMicros * 1000
         lock.unlock()
-        var latency: UInt64?
-        if case .intact(let micros) = check { latency = micros }
-        stats.frameReceived(kind, payloadBytes: message.count - MediaFrameHeader.size, at: now, latencyMicros: latency)
+        var latency: (fromDue: UInt64, fromWrite: UInt64)?
+        // The verifier counts from the payload's stamp: the write time.
+        if case .intact(let micros) = check { latency = (now > due ? (now - due) / 1000 : 0, micros) }
+        stats.frameReceived(kind, payloadBytes: message.count - MediaFrameHeader.size, at: now, latency: latency)
         return false
     }
 

@@ -29,9 +29,11 @@ enum MaskedFrameWriter {
 
     /// Writes the header for `payload` at `into`, then the payload masked with `key`; returns the
     /// frame's length. `into` must have room for `headerBytes(payloadCount:) + payload.count`
-    /// bytes and must not overlap `payload`.
+    /// bytes and must not overlap `payload`. With `stamp`, the frame carries `nanoseconds`
+    /// (big-endian) at `offset` of the payload in place of the payload's own 8 bytes there (the
+    /// load test's write time, `LoadStream`); a stamp that does not fit in the payload is left out.
     static func write(into: UnsafeMutableRawPointer, payload: UnsafeRawBufferPointer, opcode: Opcode, fin: Bool,
-                      key: UInt32) -> Int {
+                      key: UInt32, stamp: (offset: Int, nanoseconds: UInt64)? = nil) -> Int {
         let count = payload.count
         let out = into.assumingMemoryBound(to: UInt8.self)
         out[0] = (fin ? 0x80 : 0) | opcode.rawValue
@@ -53,6 +55,14 @@ enum MaskedFrameWriter {
         into.storeBytes(of: key.bigEndian, toByteOffset: at, as: UInt32.self)
         at += 4
         mask(from: payload, to: into + at, key: key)
+        if let stamp, stamp.offset >= 0, stamp.offset + 8 <= count {
+            // Masked like the payload bytes it replaces: the key (in memory order) turned to the offset.
+            let memoryKey = key.bigEndian, turn = UInt32(stamp.offset & 3) * 8
+            withUnsafeBytes(of: stamp.nanoseconds.bigEndian) { bytes in
+                WebSocketMask.apply(from: bytes.baseAddress!, to: into + at + stamp.offset, count: 8,
+                                    key: turn == 0 ? memoryKey : memoryKey >> turn | memoryKey << (32 - turn))
+            }
+        }
         return at + count
     }
 

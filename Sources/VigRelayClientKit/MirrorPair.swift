@@ -156,7 +156,8 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
         for (role, loop) in [(Role.practitioner, practitionerLoop), (.family, familyLoop)] {
             let handler = MirrorSide(pair: self, role: role)
             handlers.append(handler)
-            let socket = WebSocketClientConnection(loop: loop, path: target.path(pair: pairID, side: role), handler: handler, subprotocol: nil)
+            let socket = WebSocketClientConnection(loop: loop, path: target.path(pair: pairID, side: role), handler: handler, subprotocol: nil,
+                                                   writeTimeOffset: LoadStream.writeTimeOffset)
             sockets[role] = socket
             loops[role] = loop
         }

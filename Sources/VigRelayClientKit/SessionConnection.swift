@@ -67,8 +67,12 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
     /// How the WebSocket ended. lws thread; set before the observer's `ended` callback.
     private(set) var connectionEnding: ConnectionEnding?
 
-    init(loop: ClientLoop, role: Role, sessionID: String, token: String, observer: any SessionObserver) {
+    /// Passed to the WebSocket (`WebSocketClientConnection.writeTimeOffset`): `load` stamps its frames.
+    private let writeTimeOffset: Int?
+
+    init(loop: ClientLoop, role: Role, sessionID: String, token: String, observer: any SessionObserver, writeTimeOffset: Int? = nil) {
         self.loop = loop
+        self.writeTimeOffset = writeTimeOffset
         self.role = role
         self.sessionID = sessionID
         self.token = token
@@ -77,7 +81,7 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
 
     /// Starts connecting. Call once, from the command's thread.
     func start() {
-        let connection = WebSocketClientConnection(loop: loop, path: "/v1/sessions/\(sessionID)/ws", handler: self)
+        let connection = WebSocketClientConnection(loop: loop, path: "/v1/sessions/\(sessionID)/ws", handler: self, writeTimeOffset: writeTimeOffset)
         self.connection = connection
         loop.open(connection)
     }

@@ -80,9 +80,14 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     /// Hung up because nothing came for the silence limit: how long it had been quiet.
     private var silentFor: UInt64?
 
+    /// `load` only: where in each binary message the time its first byte is written goes (see
+    /// `LoadStream`); nil: messages go out as they were queued.
+    private let writeTimeOffset: Int?
+
     init(loop: ClientLoop, path: String, handler: any WebSocketClientHandler, transmitLimitBytes: Int = 4 << 20,
-         subprotocol: String? = "vigrelay.v1") {
+         subprotocol: String? = "vigrelay.v1", writeTimeOffset: Int? = nil) {
         self.id = loop.makeConnectionID()
+        self.writeTimeOffset = writeTimeOffset
         self.path = path
         self.subprotocol = subprotocol
         self.handler = handler
@@ -337,7 +342,8 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
             result = Array(Keepalive.pingPayload.utf8).withUnsafeBytes { writeFrame(wsi, loop, $0, .ping, fin: true) }
         } else if let chunk = transmit.peek(maxBytes: ClientLoop.fragmentSize) {
             let opcode: MaskedFrameWriter.Opcode = !chunk.isFirst ? .continuation : chunk.isBinary ? .binary : .text
-            result = chunk.bytes.withUnsafeBytes { writeFrame(wsi, loop, $0, opcode, fin: chunk.isLast) }
+            let stamp = chunk.isFirst && chunk.isBinary ? writeTimeOffset.map { ($0, MonotonicClock.nanoseconds()) } : nil
+            result = chunk.bytes.withUnsafeBytes { writeFrame(wsi, loop, $0, opcode, fin: chunk.isLast, stamp: stamp) }
             if result == 0 { transmit.consume(chunk.bytes.count) }
         } else if let close = pendingClose ?? transmit.closeRequest {
             return writeClose(wsi, loop, close)
@@ -360,12 +366,13 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         return 0
     }
 
-    /// Frames `payload` in the scratch buffer (see `MaskedFrameWriter`) and writes it.
+    /// Frames `payload` in the scratch buffer (see `MaskedFrameWriter`, also for `stamp`) and writes it.
     private func writeFrame(_ wsi: OpaquePointer, _ loop: ClientLoop, _ payload: UnsafeRawBufferPointer,
-                            _ opcode: MaskedFrameWriter.Opcode, fin: Bool) -> Int32 {
+                            _ opcode: MaskedFrameWriter.Opcode, fin: Bool, stamp: (offset: Int, nanoseconds: UInt64)? = nil) -> Int32 {
         // The header goes in the `pre` bytes in front of the payload's place.
         let frame = loop.scratch + loop.pre - MaskedFrameWriter.headerBytes(payloadCount: payload.count)
-        let length = MaskedFrameWriter.write(into: frame, payload: payload, opcode: opcode, fin: fin, key: UInt32.random(in: .min ... .max))
+        let length = MaskedFrameWriter.write(into: frame, payload: payload, opcode: opcode, fin: fin, key: UInt32.random(in: .min ... .max),
+                                             stamp: stamp)
         // LWS_WRITE_HTTP: lws writes the bytes as they are; their TLS records go out together
         // (`vr_batch_begin`), and what the socket does not take is kept and sent first next time.
         let ssl = lws_get_ssl(wsi)

@@ -8,10 +8,10 @@ struct LoadFiguresTests {
     @Test func workersRecordApartAndMergeIntoOneSetOfFigures() {
         let a = LoadStats()
         let b = LoadStats()
-        for i in 1...100 { a.frameReceived(.camera, payloadBytes: 1000, at: 5_000 + UInt64(i), latencyMicros: UInt64(i) * 1000) }
-        for i in 1...100 { b.frameReceived(.camera, payloadBytes: 10, at: 9_000, latencyMicros: UInt64(100 + i) * 1000) }
-        b.frameReceived(.screen, payloadBytes: 7, at: 9_500, latencyMicros: 42)
-        b.frameReceived(.camera, payloadBytes: 3, at: 9_600, latencyMicros: nil)  // corrupt: no latency
+        for i in 1...100 { a.frameReceived(.camera, payloadBytes: 1000, at: 5_000 + UInt64(i), latency: (UInt64(i) * 1000, UInt64(i))) }
+        for i in 1...100 { b.frameReceived(.camera, payloadBytes: 10, at: 9_000, latency: (UInt64(100 + i) * 1000, UInt64(100 + i))) }
+        b.frameReceived(.screen, payloadBytes: 7, at: 9_500, latency: (42, 41))
+        b.frameReceived(.camera, payloadBytes: 3, at: 9_600, latency: nil)  // corrupt: no latency
         a.frameSent(payloadBytes: 1000, at: 4_000, lagMicros: 5)
         b.frameSent(payloadBytes: 10, at: 3_000, lagMicros: nil)
         a.timed(\.connect, micros: 2000)
@@ -29,6 +29,8 @@ struct LoadFiguresTests {
         #expect(total.framesSent == 2 && total.payloadBytesSent == 1010)
         #expect(total.cameraLatency.totalCount == 200)
         #expect(total.screenLatency.totalCount == 1)
+        #expect(total.writeLatency.totalCount == 201, "both streams, from the write")
+        #expect(abs(LatencySummary(microseconds: total.writeLatency).max - 0.2) < 0.001)  // ms
         let camera = LatencySummary(microseconds: total.cameraLatency)
         #expect(abs(camera.p50 - 100) < 0.2)  // ms: the 100th of 1...200 ms
         #expect(abs(camera.p99 - 198) < 0.3)
@@ -53,7 +55,7 @@ struct LoadFiguresTests {
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<8 {
                 group.addTask {
-                    for i in 0..<1000 { stats.frameReceived(.camera, payloadBytes: 1, at: UInt64(i), latencyMicros: 1) }
+                    for i in 0..<1000 { stats.frameReceived(.camera, payloadBytes: 1, at: UInt64(i), latency: (1, 1)) }
                 }
             }
         }

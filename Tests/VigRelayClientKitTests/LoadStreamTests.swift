@@ -57,6 +57,25 @@ struct LoadStreamTests {
         #expect(stats.snapshot().framesReceived == 10)
     }
 
+    @Test func latencyCountsFromTheDueTimeAndFromTheWriteTimeTheConnectionStamped() throws {
+        let stats = LoadStats()
+        let stream = LoadStream(kind: .camera, sizing: Self.sizing, intervalNanoseconds: 100 * Self.ms, windowBytes: 1 << 20, stats: stats)
+        let fake = FakeConnection()
+        let t0: UInt64 = 1_000 * Self.ms
+        stream.begin(now: t0, end: t0 + 1_000 * Self.ms)
+        _ = stream.pump(now: t0, send: fake.send)
+        _ = stream.pump(now: t0 + 130 * Self.ms, send: fake.send)  // frame 1, due at 100 ms, queued 30 ms late
+        #expect(fake.sent.count == 2)
+        // Its connection wrote it at 140 ms (the stamp goes where `writeTimeOffset` says); it arrived at 145 ms.
+        var written = fake.sent[1]
+        CheckablePayload.stamp(&written, payloadOffset: LoadStream.writeTimeOffset - 8, nanoseconds: t0 + 140 * Self.ms)
+        _ = stream.receive(try MediaFrameHeader.parse(written), message: written, now: t0 + 145 * Self.ms)
+        let figures = stats.snapshot()
+        let fromDue = LatencySummary(microseconds: figures.cameraLatency), fromWrite = LatencySummary(microseconds: figures.writeLatency)
+        #expect(fromDue.count == 1 && abs(fromDue.max - 45) < 0.05)  // ms
+        #expect(fromWrite.count == 1 && abs(fromWrite.max - 5) < 0.01)
+    }
+
     @Test func aFullSendQueueKeepsTheFrameAndStallsAfterTheLimit() {
         let stream = LoadStream(kind: .camera, sizing: Self.sizing, intervalNanoseconds: 100 * Self.ms, windowBytes: 1 << 20, stats: LoadStats())
         let fake = FakeConnection()

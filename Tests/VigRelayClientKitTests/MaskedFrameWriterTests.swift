@@ -3,11 +3,12 @@ import Testing
 
 struct MaskedFrameWriterTests {
     /// Writes a frame into a fresh buffer and returns its bytes.
-    private func frame(_ payload: [UInt8], opcode: MaskedFrameWriter.Opcode = .binary, fin: Bool = true, key: UInt32) -> [UInt8] {
+    private func frame(_ payload: [UInt8], opcode: MaskedFrameWriter.Opcode = .binary, fin: Bool = true, key: UInt32,
+                       stamp: (offset: Int, nanoseconds: UInt64)? = nil) -> [UInt8] {
         let room = MaskedFrameWriter.headerBytes(payloadCount: payload.count) + payload.count
         var out = [UInt8](repeating: 0xEE, count: room + 8)  // 8 guard bytes that must stay untouched
         let length = out.withUnsafeMutableBytes { buffer in
-            payload.withUnsafeBytes { MaskedFrameWriter.write(into: buffer.baseAddress!, payload: $0, opcode: opcode, fin: fin, key: key) }
+            payload.withUnsafeBytes { MaskedFrameWriter.write(into: buffer.baseAddress!, payload: $0, opcode: opcode, fin: fin, key: key, stamp: stamp) }
         }
         #expect(length == room)
         #expect(out[room...].allSatisfy { $0 == 0xEE }, "wrote past the frame")
@@ -56,6 +57,27 @@ struct MaskedFrameWriterTests {
             let wireKey = bytes[(header - 4)..<header].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
             #expect(wireKey == key)
             #expect(Array(bytes[header...]) == referenceMask(payload, key: key), "payload of \(count) bytes")
+        }
+    }
+
+    @Test func aStampReplacesEightPayloadBytesAtItsOffsetMaskedLikeThem() {
+        var generator = SystemRandomNumberGenerator()
+        let payload = (0..<64).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let nanoseconds: UInt64 = 0x0102_0304_0506_0708
+        for offset in [0, 1, 2, 3, 24, 56] {
+            let key = UInt32.random(in: .min ... .max, using: &generator)
+            var expected = payload
+            expected.replaceSubrange(offset..<(offset + 8), with: [1, 2, 3, 4, 5, 6, 7, 8])
+            let bytes = frame(payload, key: key, stamp: (offset, nanoseconds))
+            let header = MaskedFrameWriter.headerBytes(payloadCount: payload.count)
+            #expect(Array(bytes[header...]) == referenceMask(expected, key: key), "stamp at \(offset)")
+        }
+    }
+
+    @Test func aStampThatDoesNotFitLeavesThePayloadAsItIs() {
+        let payload = [UInt8](repeating: 9, count: 20)
+        for offset in [13, 20, -1] {
+            #expect(frame(payload, key: 0x1234_5678, stamp: (offset, 42)) == frame(payload, key: 0x1234_5678), "stamp at \(offset)")
         }
     }
 }

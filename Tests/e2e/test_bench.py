@@ -47,6 +47,8 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     s2 = section["2."]
     assert "--pairs 10 --bitrate 2.5M" in s2
     assert re.search(rf"^\| 1[^|]* \| \d+ \| {number} \| {number} \| {number} \|", s2, re.M), s2
+    # The latency from the load generator's write, beside the one from the due time.
+    assert re.search(rf"^\| 1[^|]* \| \d+ \| (?:{number} \| ){{5}}{number} / {number} \|", s2, re.M), s2
     assert "bench/wake_latency.py --samples 300 --gap-ms 10" in s2, s2  # the floor under it
     assert re.search(rf"^\| socket wake [^|]* \| 300 \| {number} \| {number} \| {number} \|", s2, re.M), s2
     s3 = section["3."]

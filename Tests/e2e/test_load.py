@@ -22,8 +22,8 @@ from vrtest import HEX32, free_port, run, wait_until
 
 LATENCY_KEYS = {"p50", "p90", "p99", "p99.9", "max", "count"}
 TOP_KEYS = {"version", "mode", "target", "passed", "exitCode", "interrupted", "startedAt", "wallSeconds", "config", "pairs",
-            "frames", "bytes", "streamSeconds", "throughputMBps", "latencyMs", "connectMs", "welcomeMs", "createMs",
-            "sendLagMs", "streams", "errors", "sessions", "recordings", "server"}
+            "frames", "bytes", "streamSeconds", "throughputMBps", "latencyMs", "latencyFromWriteMs", "connectMs",
+            "welcomeMs", "createMs", "sendLagMs", "streams", "errors", "sessions", "recordings", "server"}
 
 
 def load(client_bin, *args, timeout=120) -> subprocess.CompletedProcess:
@@ -54,11 +54,16 @@ def check_counts_agree(r: dict, pairs: int) -> None:
     b = r["bytes"]
     assert b["payloadSent"] == b["payloadReceived"] > 0, b
     assert b["payloadSent"] == sum(s["payloadBytesSent"] for s in streams)
-    for key in ("latencyMs", "connectMs", "sendLagMs"):
+    for key in ("latencyMs", "latencyFromWriteMs", "connectMs", "sendLagMs"):
         assert set(r[key]) == LATENCY_KEYS, (key, r[key])
-    lat = r["latencyMs"]
+    lat, from_write = r["latencyMs"], r["latencyFromWriteMs"]
     assert lat["count"] == f["received"], "every intact frame has a latency"
     assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99.9"] <= lat["max"] < 5000, lat
+    # Each frame is written at or after it was due, so from the write it took no longer (the
+    # histograms keep 3 significant digits).
+    assert from_write["count"] == lat["count"], from_write
+    for q in ("p50", "p99", "max"):
+        assert 0 < from_write[q] <= lat[q] * 1.001 + 0.001, (q, from_write, lat)
     assert r["throughputMBps"] > 0 and r["streamSeconds"] > 0
     assert r["errors"] == {"relay": {}, "client": {}}, r["errors"]
 
