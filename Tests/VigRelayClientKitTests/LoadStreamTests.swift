@@ -20,12 +20,17 @@ struct LoadStreamTests {
         }
     }
 
-    @Test func pacedFramesGoOutWhenDueStampedWithTheirDueTimeThenEndOfStream() throws {
+    /// A camera stream at 10 frames a second, begun at t0 (1 s) for a second, with its stats and connection.
+    static func pacedCamera() -> (LoadStream, LoadStats, FakeConnection, UInt64) {
         let stats = LoadStats()
-        let stream = LoadStream(kind: .camera, sizing: Self.sizing, intervalNanoseconds: 100 * Self.ms, windowBytes: 1 << 20, stats: stats)
-        let fake = FakeConnection()
-        let t0: UInt64 = 1_000 * Self.ms
-        stream.begin(now: t0, end: t0 + 1_000 * Self.ms)
+        let stream = LoadStream(kind: .camera, sizing: sizing, intervalNanoseconds: 100 * ms, windowBytes: 1 << 20, stats: stats)
+        let t0: UInt64 = 1_000 * ms
+        stream.begin(now: t0, end: t0 + 1_000 * ms)
+        return (stream, stats, FakeConnection(), t0)
+    }
+
+    @Test func pacedFramesGoOutWhenDueStampedWithTheirDueTimeThenEndOfStream() throws {
+        let (stream, stats, fake, t0) = Self.pacedCamera()
         #expect(stream.pump(now: t0, send: fake.send) == .at(t0 + 100 * Self.ms))
         #expect(fake.sent.count == 1)
         // 350 ms later: frames 1, 2 and 3 are due (late), each stamped with its own due time.
@@ -58,11 +63,7 @@ struct LoadStreamTests {
     }
 
     @Test func latencyCountsFromTheDueTimeAndFromTheWriteTimeTheConnectionStamped() throws {
-        let stats = LoadStats()
-        let stream = LoadStream(kind: .camera, sizing: Self.sizing, intervalNanoseconds: 100 * Self.ms, windowBytes: 1 << 20, stats: stats)
-        let fake = FakeConnection()
-        let t0: UInt64 = 1_000 * Self.ms
-        stream.begin(now: t0, end: t0 + 1_000 * Self.ms)
+        let (stream, stats, fake, t0) = Self.pacedCamera()
         _ = stream.pump(now: t0, send: fake.send)
         _ = stream.pump(now: t0 + 130 * Self.ms, send: fake.send)  // frame 1, due at 100 ms, queued 30 ms late
         #expect(fake.sent.count == 2)
