@@ -86,6 +86,7 @@ public final class RelayServer: Sendable {
         // The loop object is handed to the service thread and used only there from now on.
         nonisolated(unsafe) let handedOver = loop
         let thread = Thread { [configuration] in
+            Thread.current.name = "vigrelay-lws"  // from the thread itself, so the kernel knows it (DiskWriter.start)
             do {
                 try LwsContextSettings(configuration: configuration).withCreationInfo(owner: handedOver) { info in
                     try handedOver.run(creationInfo: &info)
@@ -95,7 +96,6 @@ public final class RelayServer: Sendable {
             }
             done.signal()
         }
-        thread.name = "vigrelay-lws"
         thread.stackSize = 8 << 20
         thread.start()
         done.wait()

@@ -30,8 +30,12 @@ public final class DiskWriter: @unchecked Sendable {
 
     /// Starts the writer thread.
     public func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = name
+        let thread = Thread { [self] in
+            // Named from the thread itself: on Linux, Foundation passes a name set before `start`
+            // to the kernel only this way (what `top -H`, `ps -L` and `perf` show).
+            Thread.current.name = name
+            run()
+        }
         thread.start()
     }
 

@@ -222,3 +222,22 @@ def test_listen_on_loopback_listens_on_loopback_only(relay_factory):
     relay = relay_factory()
     assert _listening_on(relay.port) == ["0100007F"], \
         f"the relay listens on {_listening_on(relay.port)} (hex, from /proc/net), not on 127.0.0.1 alone"
+
+
+def test_threads_carry_their_names(relay_factory):
+    """Operators tell the relay's threads apart by name (`top -H`, `ps -L`, `perf --per-thread`):
+    the service thread, the disk writer and the HTTP reader, as docs/ARCHITECTURE.md names them."""
+    relay = relay_factory()
+    expected = {"vigrelay-lws", "vigrelay-disk", "vigrelay-reader"}
+
+    def names():
+        found = set()
+        for task in os.listdir(f"/proc/{relay.proc.pid}/task"):
+            try:
+                with open(f"/proc/{relay.proc.pid}/task/{task}/comm") as f:
+                    found.add(f.read().strip())
+            except FileNotFoundError:  # a thread that just ended
+                pass
+        return found
+
+    wait_until(lambda: expected <= names(), 10, f"threads named {sorted(expected)} (found {sorted(names())})")
