@@ -4,7 +4,7 @@
     bench/report.py machine --bin-dir DIR --out machine.json   what this machine is (CPU, RAM, kernel, versions)
     bench/report.py step-ok REPORT.json                        scenario 3's verdict on a step: exit 0 carried, 1 not carried,
                                                                2 the load generator itself was late (say why)
-    bench/report.py tester-late REPORT.json --ms N             exit 0 if 1% of the frames were queued N ms or more late
+    bench/report.py tester-late REPORT.json --ms N             exit 0 if 1% of the frames were written N ms or more late
     bench/report.py write --work DIR --out BENCHMARKS.md       the markdown from the reports run.sh left in DIR
 
 The work directory holds, per scenario NAME: NAME.json (the `vigrelay-client load --report`, or
@@ -35,7 +35,7 @@ SEARCH_P99_MS = 50.0
 SESSIONS_PER_CORE = 2000
 RSS_PER_CONNECTION_BYTES = 40_000  # 40 KB, as the load tester prints KB (10^3 bytes)
 CONNECT_ALL_SECONDS = 5.0
-# A scenario 3 step whose load generator queued 1% of its frames this late or later says more about
+# A scenario 3 step whose load generator wrote 1% of its frames this late or later says more about
 # the machine than about the relay: it is retried once, and otherwise ends the search.
 TESTER_LATE_MS = SEARCH_P99_MS / 2
 
@@ -137,7 +137,7 @@ def busiest_thread_text(client: dict) -> str:
 def step_verdict(r: dict | None) -> tuple[str, list[str]]:
     """`carried`, `failed`, or `tester` (the latency was over the limit but the load generator's own
     lateness may explain it: its lws threads saturated, on a CPU or waiting for one nearly all the
-    time, or it queued 1% of the frames at least half the limit late, i.e. the machine did not give it
+    time, or it wrote 1% of the frames at least half the limit late, i.e. the machine did not give it
     the CPU to keep time), with the reasons. A saturated load generator only overstates the latency,
     so a step within the limits is carried all the same."""
     problems = step_problems(r)
@@ -149,7 +149,7 @@ def step_verdict(r: dict | None) -> tuple[str, list[str]]:
             return "tester", problems + (
                 [f"the load generator was saturated (an lws thread {busiest_thread_text(client)})"]
                 if client.get("saturated") else []) + (
-                [f"the load generator queued 1% of its frames {lag:.0f} ms or more late"] if lag >= TESTER_LATE_MS else [])
+                [f"the load generator wrote 1% of its frames {lag:.0f} ms or more late"] if lag >= TESTER_LATE_MS else [])
     return "failed", problems
 
 
@@ -296,7 +296,7 @@ def scenario2(w: Work, summary: list) -> list[str]:
     out += ["Ten sessions, each family streaming camera-like frames (10 fps, a keyframe a second) at 2.5 Mbit/s. "
             "Latency is one-way, from when each frame was due to its arrival at the practitioner (one clock, same host): "
             "what the relay adds, plus the load generator's own sending and receiving on the same two cores. *Send lag* is "
-            "how late the load generator itself queued the frames; when its p99 is over 1 ms (the machine did not give it "
+            "how late the load generator itself wrote the frames; when its p99 is over 1 ms (the machine did not give it "
             "the CPU to keep time) the scenario is run a second time, and the run with the smaller send lag counts. "
             "*From write* is the same frames' latency from when the load generator's lws thread wrote each one "
             "(`latencyFromWriteMs`, docs/LOAD.md): without its own wake-ups before it could send. The target is judged on "
@@ -324,7 +324,7 @@ def scenario2(w: Work, summary: list) -> list[str]:
         ok = l["p99"] < LATENCY_P99_MS
         out += ["", f"Target: p99 under {LATENCY_P99_MS:.0f} ms: {l['p99']:.3f} ms, {met(ok)}."
                 + (" The load generator was saturated, so this overstates the relay's part." if (r.get("client") or {}).get("saturated") else "")
-                + (f" The load generator itself queued 1% of the frames {lag['p99']:.1f} ms or more after they were due: "
+                + (f" The load generator itself wrote 1% of the frames {lag['p99']:.1f} ms or more after they were due: "
                    f"the machine was short of CPU, and the latency includes that wait." if lag["p99"] > LATENCY_P99_MS else "")]
     out += [""] + wake_floor(w) + latency_breakdown()
     l = headline[1]["latencyMs"] if headline else {}
@@ -434,7 +434,7 @@ def scenario3(w: Work, summary: list) -> list[str]:
             f"{w.env.get('searchStart', '?')}, doubles while a step is carried (zero loss, p99 under {SEARCH_P99_MS:.0f} ms, no "
             f"failed pair), then the gap to the first count not carried is halved twice, "
             f"within {w.env.get('searchBudget', '?')} s in all. A step over the latency limit while the load generator itself "
-            f"was late (an lws thread of it saturated, on a CPU or waiting for one 90% of the time, or 1% of its frames queued "
+            f"was late (an lws thread of it saturated, on a CPU or waiting for one 90% of the time, or 1% of its frames written "
             f"{TESTER_LATE_MS:.0f} ms or more late: the machine did not give it the CPU) is run once more before it counts as "
             f"not carried. The server's CPU share is the steady one "
             f"(`server.steadyCpuShare`: "
@@ -490,7 +490,7 @@ def scenario3(w: Work, summary: list) -> list[str]:
         if kind == "tester" and r is not None:
             out += ["", f"At {n} pairs, the first count not carried, the load generator could not keep up on this machine "
                     f"(its busiest lws thread {busiest_thread_text(r.get('client') or {})}; "
-                    f"1% of its frames queued {r['sendLagMs']['p99']:.0f} ms or more late"
+                    f"1% of its frames written {r['sendLagMs']['p99']:.0f} ms or more late"
                     + (", on every try" if len([st for st in above if st[0] == n]) > 1 else "")
                     + "): the largest count carried is bounded by this shared machine, not found at the relay's limit."]
         elif r is not None:

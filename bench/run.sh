@@ -301,14 +301,14 @@ profile_finish() {
 run_vigrelay() { start_server "$1"; run_load "$@"; stop_server; }
 
 # run_latency RUNNER NAME SECONDS ARGS...: scenario 2's shape through RUNNER (run_vigrelay or
-# run_nchan), and once more as NAME-2 when the load generator itself queued 1% of its frames 1 ms or
+# run_nchan), and once more as NAME-2 when the load generator itself wrote 1% of its frames 1 ms or
 # more late: its own lateness alone is over the budget, the machine is busy.
 run_latency() {
     local runner="$1" name="$2"
     shift 2
     "$runner" "$name" "$@"
     if python3 bench/report.py tester-late "$work/$name.json" --ms 1; then
-        log "$name: the load generator queued frames late (a busy machine?): once more"
+        log "$name: the load generator wrote frames late (a busy machine?): once more"
         "$runner" "$name-2" "$@"
     fi
 }

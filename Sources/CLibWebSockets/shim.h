@@ -7,6 +7,8 @@
 #include <string.h>
 #include <stdlib.h>
 #include <ev.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <openssl/ssl.h>
 #include <openssl/err.h>
 
@@ -149,6 +151,55 @@ static inline int vr_tls_read(struct lws *wsi, void *buffer, int length) {
     if (n > 0) return n;
     int error = SSL_get_error(ssl, n);
     return error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE ? 0 : -1;
+}
+
+/// A precise alarm on a libev loop: a watcher on a timerfd (CLOCK_MONOTONIC), which fires when the
+/// kernel's timer does. libev's own timers end its `epoll_wait`, whose timeout is in whole
+/// milliseconds (rounded up), so they fire up to a millisecond late; the load client's lws threads
+/// write paced frames when due with this instead (`ClientLoop.wake(_:at:)`).
+typedef struct vr_alarm {
+    ev_io io;
+    void *user;
+    void (*fire)(void *user);
+} vr_alarm_t;
+
+static inline void vr_alarm_fired(struct ev_loop *loop, ev_io *watcher, int revents) {
+    (void)loop; (void)revents;
+    vr_alarm_t *alarm = (vr_alarm_t *)watcher;
+    uint64_t expirations;
+    if (read(alarm->io.fd, &expirations, sizeof expirations) < 0) { /* not expired after all (re-armed) */ }
+    alarm->fire(alarm->user);
+}
+
+/// An alarm started on `loop` that calls `fire(user)` on the loop's thread when it goes off; not set
+/// yet. NULL when out of memory or file descriptors. Free it with `vr_alarm_free` on that thread.
+static inline vr_alarm_t *vr_alarm_new(struct ev_loop *loop, void *user, void (*fire)(void *user)) {
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (fd < 0) return NULL;
+    vr_alarm_t *alarm = (vr_alarm_t *)calloc(1, sizeof(vr_alarm_t));
+    if (!alarm) { close(fd); return NULL; }
+    alarm->user = user;
+    alarm->fire = fire;
+    ev_io_init(&alarm->io, vr_alarm_fired, fd, EV_READ);
+    ev_io_start(loop, &alarm->io);
+    return alarm;
+}
+
+/// Sets the alarm to go off when CLOCK_MONOTONIC reads `nanoseconds` (at once if it already has);
+/// 0 disarms it. Any thread (a timerfd may be set from anywhere; the watcher runs on the loop's).
+/// Returns timerfd_settime's result (0, or -1 with errno).
+static inline int vr_alarm_set(const vr_alarm_t *alarm, uint64_t nanoseconds) {
+    struct itimerspec when = {0};
+    when.it_value.tv_sec = (time_t)(nanoseconds / 1000000000u);
+    when.it_value.tv_nsec = (long)(nanoseconds % 1000000000u);
+    return timerfd_settime(alarm->io.fd, TFD_TIMER_ABSTIME, &when, NULL);
+}
+
+/// Stops the alarm, closes its timerfd and frees it. The loop's thread.
+static inline void vr_alarm_free(struct ev_loop *loop, vr_alarm_t *alarm) {
+    ev_io_stop(loop, &alarm->io);
+    close(alarm->io.fd);
+    free(alarm);
 }
 
 #endif

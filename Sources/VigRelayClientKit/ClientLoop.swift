@@ -23,6 +23,8 @@ public struct ClientLoopOptions: Sendable, Equatable {
 /// append to the inbox or the set of connections to wake (guarded by `lock`) and wake the loop with
 /// `lws_cancel_service`, which is gated off before the context is destroyed. Wake-ups name the
 /// connection that has work, so a loop holding thousands of connections does not visit them all.
+/// A wake-up may be for later (`wake(_:at:)`): the loop's alarm (a timerfd, `vr_alarm_t`) goes off
+/// for the earliest, and the thread that asks sets it, so no other thread is woken on the way.
 public final class ClientLoop: @unchecked Sendable {
     /// The relay every connection of this loop goes to.
     public let endpoint: ServerEndpoint
@@ -45,6 +47,11 @@ public final class ClientLoop: @unchecked Sendable {
     private var wakeEveryone = false
     private var wakeContext: OpaquePointer?
     private var lastID: UInt64 = 0
+    /// Connections to wake later (slot: connection id), and when the alarm is set for (0: not set).
+    private var timedWakes = WakeSchedule(slots: 0)
+    private var alarmAt: UInt64 = 0
+    /// Set while the thread runs.
+    private var alarm: UnsafeMutablePointer<vr_alarm_t>?
 
     // lws thread only.
     private var context: OpaquePointer?
@@ -150,6 +157,43 @@ public final class ClientLoop: @unchecked Sendable {
         if idle, let wakeContext { lws_cancel_service(wakeContext) }
     }
 
+    /// Queues a message on connection `id`'s `transmit` without waiting (with `overLimit` even when it
+    /// is full, otherwise `.stalled` then), held until `notBefore` (monotonic ns; 0: none), and wakes
+    /// the loop for it: now, or by the alarm when it is due. Any thread.
+    func enqueue(_ bytes: [UInt8], binary: Bool, overLimit: Bool, notBefore: UInt64 = 0,
+                 on transmit: TransmitQueue, id: UInt64) -> TransmitQueue.PushOutcome {
+        let outcome = overLimit ? transmit.push(bytes, binary: binary, waitUntil: nil, notBefore: notBefore)
+                                : transmit.pushIfRoom(bytes, binary: binary, notBefore: notBefore)
+        if outcome == .queued(wasEmpty: true) {
+            if notBefore > 0 { wake(id, at: notBefore) } else { wake(id) }
+        }
+        return outcome
+    }
+
+    /// Wakes the lws thread when the monotonic clock reads `time` (ns) so connection `id` writes what
+    /// was held until then (`TransmitQueue`'s `notBefore`). Any thread: the caller sets the loop's
+    /// alarm itself when this is the earliest wake-up asked for, so the lws thread wakes only when
+    /// one is due.
+    func wake(_ id: UInt64, at time: UInt64) {
+        lock.lock(); defer { lock.unlock() }
+        guard let alarm else { return }  // the loop has stopped
+        timedWakes.schedule(Int(id), at: time)
+        if alarmAt == 0 || time < alarmAt {
+            alarmAt = time
+            _ = vr_alarm_set(alarm, time)
+        }
+    }
+
+    /// The alarm went off: wakes the connections whose time has come and sets it for the next. lws thread.
+    private func onAlarm() {
+        lock.lock()
+        let due = timedWakes.popDue(now: MonotonicClock.nanoseconds())
+        alarmAt = timedWakes.nextTime() ?? 0
+        if let alarm { _ = vr_alarm_set(alarm, alarmAt) }
+        lock.unlock()
+        for id in due { connections[UInt64(id)]?.wake() }
+    }
+
     /// Stops the loop, destroys the context (closing what is still open) and waits for the thread.
     /// Any thread but the lws thread; safe to call twice.
     public func stop() {
@@ -184,7 +228,18 @@ public final class ClientLoop: @unchecked Sendable {
             finished.fulfil(true)
             return
         }
+        let fire: @convention(c) (UnsafeMutableRawPointer?) -> Void = { user in
+            guard let user else { return }
+            Unmanaged<ClientLoop>.fromOpaque(user).takeUnretainedValue().onAlarm()
+        }
+        guard let newAlarm = vr_alarm_new(events, Unmanaged.passUnretained(self).toOpaque(), fire) else {
+            ev_loop_destroy(events)
+            started.fulfil(false)
+            finished.fulfil(true)
+            return
+        }
         guard let ctx = vr_lws_create_context_on_ev(&info, events) else {
+            vr_alarm_free(events, newAlarm)
             ev_loop_destroy(events)
             started.fulfil(false)
             finished.fulfil(true)
@@ -194,6 +249,7 @@ public final class ClientLoop: @unchecked Sendable {
         eventLoop = events
         lock.lock()
         wakeContext = ctx
+        alarm = newAlarm
         lock.unlock()
         started.fulfil(true)
         vr_timer_schedule(ctx, tickTimer, 1_000_000)
@@ -202,9 +258,11 @@ public final class ClientLoop: @unchecked Sendable {
         }
         lock.lock()
         wakeContext = nil
+        alarm = nil
         lock.unlock()
         for connection in connections.values { connection.abandon() }
         lws_context_destroy(ctx)
+        vr_alarm_free(events, newAlarm)
         eventLoop = nil
         ev_loop_destroy(events)
         connections.removeAll()

@@ -172,8 +172,8 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
                     return deadline
                 }
             case .streaming:
-                let wake = streams.pump(now: now) { role, message, overLimit in
-                    (role == .family ? family : practitioner)?.sendNow(message, binary: true, overLimit: overLimit) ?? .closed
+                let wake = streams.pump(now: now) { role, message, overLimit, notBefore in
+                    (role == .family ? family : practitioner)?.sendNow(message, binary: true, overLimit: overLimit, notBefore: notBefore) ?? .closed
                 }
                 if checkStalls(now: now) { continue }
                 if let wake { return wake }

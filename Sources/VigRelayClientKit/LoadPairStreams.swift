@@ -55,11 +55,11 @@ final class LoadPairStreams: @unchecked Sendable {
     /// Sends what is due: the camera from the family, the screen from the practitioner. Returns when
     /// to pump again (at least once a second, to notice stalls), or nil once both streams have sent
     /// everything.
-    func pump(now: UInt64, send: (_ from: Role, _ message: [UInt8], _ overLimit: Bool) -> TransmitQueue.PushOutcome) -> UInt64? {
+    func pump(now: UInt64, send: (_ from: Role, _ message: [UInt8], _ overLimit: Bool, _ notBefore: UInt64) -> TransmitQueue.PushOutcome) -> UInt64? {
         var wake = now + 1_000_000_000
         var sending = false
         for (stream, role) in [(camera, Role.family)] + (screen.map { [($0, Role.practitioner)] } ?? []) {
-            switch stream.pump(now: now, send: { send(role, $0, $1) }) {
+            switch stream.pump(now: now, send: { send(role, $0, $1, $2) }) {
             case .at(let time):
                 wake = min(wake, time)
                 sending = true

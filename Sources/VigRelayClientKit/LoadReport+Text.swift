@@ -76,7 +76,7 @@ extension LoadReport {
         }
         let lag = LatencySummary(microseconds: figures.sendLag)
         if lag.p99 > 10 {
-            lines.append(String(format: "note: 1%% of frames were queued %.0f ms or more after they were due: the tester was short of CPU"
+            lines.append(String(format: "note: 1%% of frames were written %.0f ms or more after they were due: the tester was short of CPU"
                                 + " (a busy machine?), and the latency includes that wait", lag.p99))
         }
         let errors = figures.relayErrors.map { ("relay \($0.key)", $0.value) } + figures.clientErrors.map { ("client \($0.key)", $0.value) }

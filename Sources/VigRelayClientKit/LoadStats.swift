@@ -2,6 +2,14 @@ import Foundation
 import Histogram
 import VigRelayCore
 
+/// How long after it was due and after it was written an intact frame arrived, µs, and how late it
+/// was written (`sendLag`, paced frames only).
+struct FrameLatency: Equatable {
+    var fromDue: UInt64
+    var fromWrite: UInt64
+    var sendLag: UInt64?
+}
+
 /// Figures of `load` that many pairs add to: counters, histograms and error counts. A pure value,
 /// merged across workers for the progress line and the report.
 struct LoadFigures: Sendable {
@@ -24,7 +32,8 @@ struct LoadFigures: Sendable {
     var welcome = LatencySummary.makeHistogram()
     /// `POST /v1/sessions`, from opening the connection to the 201, µs.
     var create = LatencySummary.makeHistogram()
-    /// How late the client queued each paced frame after it was due, µs (a loaded client shows here).
+    /// How late the sending lws thread wrote each paced frame after it was due, µs (a loaded client
+    /// shows here): the latency from due less the latency from the write, of each intact frame.
     var sendLag = LatencySummary.makeHistogram()
     /// Errors by code: the relay's (`error` messages, refusals) and the client's own (see `LoadFailure`).
     var relayErrors: [String: Int] = [:]
@@ -109,18 +118,17 @@ final class LoadStats: @unchecked Sendable {
         figures.pairsSettled += 1
     }
 
-    /// A frame was queued `lagMicros` after it was due (nil: unpaced). Driver thread.
-    func frameSent(payloadBytes: Int, at now: UInt64, lagMicros: UInt64?) {
+    /// A frame was queued, to go at `now` (monotonic ns). Driver thread.
+    func frameSent(payloadBytes: Int, at now: UInt64) {
         lock.lock(); defer { lock.unlock() }
         figures.framesSent += 1
         figures.payloadBytesSent += payloadBytes
-        if figures.firstSendNanoseconds == 0 { figures.firstSendNanoseconds = now }
-        if let lagMicros { _ = figures.sendLag.record(lagMicros) }
+        if figures.firstSendNanoseconds == 0 || now < figures.firstSendNanoseconds { figures.firstSendNanoseconds = now }
     }
 
-    /// A frame arrived `latency` µs after it was due and after it was written; nil when it was
-    /// corrupt. lws thread.
-    func frameReceived(_ stream: MediaStream, payloadBytes: Int, at now: UInt64, latency: (fromDue: UInt64, fromWrite: UInt64)?) {
+    /// A frame arrived, `latency` after it was due and after it was written; nil when it was corrupt.
+    /// lws thread.
+    func frameReceived(_ stream: MediaStream, payloadBytes: Int, at now: UInt64, latency: FrameLatency?) {
         lock.lock(); defer { lock.unlock() }
         figures.framesReceived += 1
         figures.payloadBytesReceived += payloadBytes
@@ -128,6 +136,7 @@ final class LoadStats: @unchecked Sendable {
         if let latency {
             if stream == .screen { _ = figures.screenLatency.record(latency.fromDue) } else { _ = figures.cameraLatency.record(latency.fromDue) }
             _ = figures.writeLatency.record(latency.fromWrite)
+            if let lag = latency.sendLag { _ = figures.sendLag.record(lag) }
         }
     }
 

@@ -4,12 +4,17 @@ import VigRelayCore
 /// One media stream of a `load` pair (the camera family -> practitioner, or the screen back): paces
 /// and builds the sender's frames, verifies the receiver's, and says when it stalled.
 ///
+/// A paced frame is built ahead and handed to its connection `handOverLeadNanoseconds` before it is
+/// due, held there until then (`TransmitQueue`'s `notBefore`): the connection's lws thread, woken by
+/// its loop's alarm, writes it when due, so the only wake-up between the due time and the network is
+/// that thread's own (the driver thread's timer and its hand-over are out of the path).
+///
 /// Latency is counted from when each paced frame was *due* (its header's media time after the
 /// stream's start), so a client or relay that falls behind shows up in the latency instead of hiding
-/// it (no coordinated omission); how late the client itself queued them is counted apart
-/// (`sendLag`). The connection stamps each frame's payload with the time its lws thread writes it
-/// (`writeTimeOffset`), so latency is also counted from there (`writeLatency`): what the path from
-/// the sender's write to the receiver adds, without the load generator's own lateness in sending.
+/// it (no coordinated omission). The connection stamps each frame's payload with the time its lws
+/// thread writes it (`writeTimeOffset`), so latency is also counted from there (`writeLatency`): what
+/// the path from the sender's write to the receiver adds, without the load generator's own lateness
+/// in sending, which is the difference of the two and is counted apart (`sendLag`).
 /// Unpaced streams (bitrate 0) count from when each frame was built and keep at most `windowBytes`
 /// in flight.
 ///
@@ -45,6 +50,11 @@ final class LoadStream: @unchecked Sendable {
     /// Where in a frame message the connection stamps its write time: over the send time of the
     /// payload (`CheckablePayload`), after the frame header.
     static let writeTimeOffset = MediaFrameHeader.size + 8
+
+    /// How long before a paced frame is due the driver hands it to its connection: longer than the
+    /// driver's own timer is late but for rare stalls (a frame handed over late is written at once,
+    /// and counted late), short enough that few frames wait built.
+    static let handOverLeadNanoseconds: UInt64 = 20_000_000
 
     let kind: MediaStream
     let sizing: FrameSizing
@@ -97,11 +107,10 @@ final class LoadStream: @unchecked Sendable {
     /// Makes the stream end at `now` (Ctrl-C): the next `pump` queues the end-of-stream frame. Driver thread.
     func finishNow(_ now: UInt64) { endNanoseconds = min(endNanoseconds, now) }
 
-    /// Queues every frame that is due, through `send` (which must not wait), and builds the next paced
-    /// frame before it is due (its stamp is its due time anyway), so that when it is due only the
-    /// hand-over to the connection stands between it and the network; returns when to come back.
-    /// Driver thread.
-    func pump(now: UInt64, send: ([UInt8], _ overLimit: Bool) -> TransmitQueue.PushOutcome) -> PumpResult {
+    /// Queues every frame that is due within `handOverLeadNanoseconds`, through `send` (which must not
+    /// wait), each held until it is due (`notBefore`; 0 for what may go at once), and builds the next
+    /// paced frame before it is handed over; returns when to come back. Driver thread.
+    func pump(now: UInt64, send: ([UInt8], _ overLimit: Bool, _ notBefore: UInt64) -> TransmitQueue.PushOutcome) -> PumpResult {
         if sentEnd { return .ended }
         var sentThisTurn = 0
         while true {
@@ -114,7 +123,8 @@ final class LoadStream: @unchecked Sendable {
                 if due >= endNanoseconds {
                     let end = MediaFrameHeader(stream: kind, flags: .endOfStream, sequence: nextSequence,
                                                mediaTimeMicros: (max(now, startNanoseconds) - startNanoseconds) / 1000)
-                    guard case .queued = send(end.bytes, true) else { return .closed }
+                    // Queued behind any frame still held, so it goes after the last one.
+                    guard case .queued = send(end.bytes, true, 0) else { return .closed }
                     sentEnd = true
                     lock.lock()
                     endQueued = true
@@ -131,12 +141,12 @@ final class LoadStream: @unchecked Sendable {
                                               mediaTimeMicros: (due - startNanoseconds) / 1000)
                 let message = CheckablePayload.message(header: header.bytes, sequence: sequence, size: sizing.size(of: sequence),
                                                        sentNanoseconds: due)
-                // Built ahead of time when paced: when it is due, it only has to be handed over.
+                // Built ahead of time when paced, handed over before it is due.
                 pending = (message, due, max(now, due))
             }
             guard let frame = pending else { continue }
-            if frame.due > now { return .at(frame.due) }
-            switch send(frame.message, false) {
+            if frame.due > now + Self.handOverLeadNanoseconds { return .at(frame.due - Self.handOverLeadNanoseconds) }
+            switch send(frame.message, false, frame.due > now ? frame.due : 0) {
             case .queued:
                 pending = nil
                 nextSequence &+= 1
@@ -149,7 +159,7 @@ final class LoadStream: @unchecked Sendable {
                 // The frame may have arrived already (the lws thread is quick): then nothing waits.
                 if waitingSince == nil, verifier.framesReceived < framesSent { waitingSince = now }
                 lock.unlock()
-                stats.frameSent(payloadBytes: payload, at: now, lagMicros: intervalNanoseconds == nil ? nil : (now - frame.due) / 1000)
+                stats.frameSent(payloadBytes: payload, at: max(now, frame.due))
             case .stalled:
                 return .at(now + 2_000_000)  // the send queue is full: the network or the relay is behind
             case .closed:
@@ -172,9 +182,13 @@ final class LoadStream: @unchecked Sendable {
         waitingSince = verifier.framesReceived >= framesSent && !endQueued ? nil : now
         let due = dueBase + header.mediaTimeMicros * 1000
         lock.unlock()
-        var latency: (fromDue: UInt64, fromWrite: UInt64)?
+        var latency: FrameLatency?
         // The verifier counts from the payload's stamp: the write time.
-        if case .intact(let micros) = check { latency = (now > due ? (now - due) / 1000 : 0, micros) }
+        if case .intact(let micros) = check {
+            let fromDue = now > due ? (now - due) / 1000 : 0
+            latency = FrameLatency(fromDue: fromDue, fromWrite: micros,
+                                   sendLag: intervalNanoseconds == nil ? nil : fromDue - min(fromDue, micros))
+        }
         stats.frameReceived(kind, payloadBytes: message.count - MediaFrameHeader.size, at: now, latency: latency)
         return false
     }

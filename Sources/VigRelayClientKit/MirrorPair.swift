@@ -94,7 +94,9 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
                     return deadline
                 }
             case .streaming:
-                let wake = streams.pump(now: now) { role, message, overLimit in send(message, overLimit: overLimit, from: role) }
+                let wake = streams.pump(now: now) { role, message, overLimit, notBefore in
+                    send(message, overLimit: overLimit, notBefore: notBefore, from: role)
+                }
                 if checkStalls(now: now) { continue }
                 if let wake { return wake }
                 phase = .draining
@@ -165,11 +167,9 @@ final class MirrorPair: LoadPairDriving, @unchecked Sendable {
         for role in [Role.practitioner, .family] { loops[role]?.open(sockets[role]!) }
     }
 
-    private func send(_ message: [UInt8], overLimit: Bool, from role: Role) -> TransmitQueue.PushOutcome {
-        guard let socket = sockets[role] else { return .closed }
-        let outcome = overLimit ? socket.transmit.push(message, binary: true, waitUntil: nil) : socket.transmit.pushIfRoom(message, binary: true)
-        if outcome == .queued(wasEmpty: true) { loops[role]?.wake(socket.id) }
-        return outcome
+    private func send(_ message: [UInt8], overLimit: Bool, notBefore: UInt64, from role: Role) -> TransmitQueue.PushOutcome {
+        guard let socket = sockets[role], let loop = loops[role] else { return .closed }
+        return loop.enqueue(message, binary: true, overLimit: overLimit, notBefore: notBefore, on: socket.transmit, id: socket.id)
     }
 
     private func checkStalls(now: UInt64) -> Bool {

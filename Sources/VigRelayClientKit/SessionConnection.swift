@@ -119,13 +119,11 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
     }
 
     /// Queues a message without waiting: with `overLimit` even when the send queue is full (small
-    /// control messages), otherwise `.stalled` when it is full. Any thread.
-    func sendNow(_ bytes: [UInt8], binary: Bool, overLimit: Bool) -> TransmitQueue.PushOutcome {
+    /// control messages), otherwise `.stalled` when it is full; written once the monotonic clock reads
+    /// `notBefore` (0: as soon as it can). Any thread.
+    func sendNow(_ bytes: [UInt8], binary: Bool, overLimit: Bool, notBefore: UInt64 = 0) -> TransmitQueue.PushOutcome {
         guard let connection else { return .closed }
-        let outcome = overLimit ? connection.transmit.push(bytes, binary: binary, waitUntil: nil)
-                                : connection.transmit.pushIfRoom(bytes, binary: binary)
-        if outcome == .queued(wasEmpty: true) { loop.wake(connection.id) }
-        return outcome
+        return loop.enqueue(bytes, binary: binary, overLimit: overLimit, notBefore: notBefore, on: connection.transmit, id: connection.id)
     }
 
     /// Queues a control message (a JSON object) without waiting; false when the connection is gone. Any thread.

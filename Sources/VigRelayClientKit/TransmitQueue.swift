@@ -4,7 +4,10 @@ import Foundation
 ///
 /// Producers (a sender thread, or the lws thread itself for control messages) append whole messages;
 /// the lws thread takes them out fragment by fragment. Bounded in bytes: `push` waits while the queue
-/// holds `limitBytes` or more, so a fast producer cannot outrun the network or grow memory.
+/// holds `limitBytes` or more, so a fast producer cannot outrun the network or grow memory. A message
+/// may be held until a time (`notBefore`, monotonic ns): `load` hands its paced frames over before
+/// they are due, so that the lws thread, woken by its own alarm, writes each when it is due.
+/// Whatever is queued behind a held message waits for it.
 /// Thread-safe: `condition` guards all state.
 final class TransmitQueue: @unchecked Sendable {
     /// Bytes queued above which `push` waits.
@@ -13,6 +16,7 @@ final class TransmitQueue: @unchecked Sendable {
     private struct Message {
         var bytes: [UInt8]
         var isBinary: Bool
+        var notBefore: UInt64
     }
 
     private let condition = NSCondition()
@@ -36,8 +40,9 @@ final class TransmitQueue: @unchecked Sendable {
         case stalled
     }
 
-    /// Appends a message, first waiting while the queue is full (until `deadline`; nil: do not wait).
-    func push(_ bytes: [UInt8], binary: Bool, waitUntil deadline: Date? = .distantFuture) -> PushOutcome {
+    /// Appends a message, first waiting while the queue is full (until `deadline`; nil: do not wait),
+    /// to be written once the monotonic clock reads `notBefore` (0: as soon as it can).
+    func push(_ bytes: [UInt8], binary: Bool, waitUntil deadline: Date? = .distantFuture, notBefore: UInt64 = 0) -> PushOutcome {
         condition.lock(); defer { condition.unlock() }
         if let deadline {
             while !closed, queuedBytes >= limitBytes {
@@ -46,19 +51,19 @@ final class TransmitQueue: @unchecked Sendable {
         }
         guard !closed else { return .closed }
         let wasEmpty = head == items.count
-        items.append(Message(bytes: bytes, isBinary: binary))
+        items.append(Message(bytes: bytes, isBinary: binary, notBefore: notBefore))
         queuedBytes += bytes.count
         return .queued(wasEmpty: wasEmpty)
     }
 
     /// Appends a message only if the queue is below its limit: `.stalled` (nothing queued) when it is
     /// full. Never waits: for a thread that feeds many connections.
-    func pushIfRoom(_ bytes: [UInt8], binary: Bool) -> PushOutcome {
+    func pushIfRoom(_ bytes: [UInt8], binary: Bool, notBefore: UInt64 = 0) -> PushOutcome {
         condition.lock(); defer { condition.unlock() }
         guard !closed else { return .closed }
         guard queuedBytes < limitBytes else { return .stalled }
         let wasEmpty = head == items.count
-        items.append(Message(bytes: bytes, isBinary: binary))
+        items.append(Message(bytes: bytes, isBinary: binary, notBefore: notBefore))
         queuedBytes += bytes.count
         return .queued(wasEmpty: wasEmpty)
     }
@@ -93,7 +98,15 @@ final class TransmitQueue: @unchecked Sendable {
         return head == items.count
     }
 
-    /// The next fragment, at most `maxBytes`, and where it sits in its message. lws thread.
+    /// When the head message may be written, if that is after `now` (nothing of it written yet). lws thread.
+    func heldUntil(now: UInt64) -> UInt64? {
+        condition.lock(); defer { condition.unlock() }
+        guard head < items.count, sentOfHead == 0, items[head].notBefore > now else { return nil }
+        return items[head].notBefore
+    }
+
+    /// The next fragment, at most `maxBytes`, and where it sits in its message (ask `heldUntil`
+    /// first). lws thread.
     func peek(maxBytes: Int) -> (bytes: ArraySlice<UInt8>, isBinary: Bool, isFirst: Bool, isLast: Bool)? {
         condition.lock(); defer { condition.unlock() }
         guard head < items.count else { return nil }

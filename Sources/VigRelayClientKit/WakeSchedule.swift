@@ -2,16 +2,19 @@
 /// one live entry per slot. A slot rescheduled earlier leaves its old entry behind; `popDue` skips
 /// entries that are no longer the slot's live one.
 ///
-/// Pure; owned by one driver thread.
+/// Pure; owned by one thread at a time (a `LoadWorker`'s driver; a `ClientLoop`'s timed wake-ups,
+/// under its lock).
 struct WakeSchedule {
     private var heap: [(time: UInt64, slot: Int)] = []
     /// The live entry's time per slot, nil when the slot has none.
     private var live: [UInt64?]
 
+    /// Room for slots 0..<slots to begin with; a larger slot makes room for itself.
     init(slots: Int) { live = Array(repeating: nil, count: slots) }
 
     /// Asks for slot's turn at `time`, unless it already has an earlier (or equal) one.
     mutating func schedule(_ slot: Int, at time: UInt64) {
+        if slot >= live.count { live += repeatElement(nil, count: slot + 1 - live.count) }
         if let current = live[slot], current <= time { return }
         live[slot] = time
         heap.append((time, slot))
@@ -19,7 +22,7 @@ struct WakeSchedule {
     }
 
     /// Forgets slot's turn (it is done).
-    mutating func cancel(_ slot: Int) { live[slot] = nil }
+    mutating func cancel(_ slot: Int) { if slot < live.count { live[slot] = nil } }
 
     /// The earliest live time, if any.
     mutating func nextTime() -> UInt64? {

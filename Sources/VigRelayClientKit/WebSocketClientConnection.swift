@@ -340,6 +340,9 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         } else if pingOwed {
             pingOwed = false
             result = Array(Keepalive.pingPayload.utf8).withUnsafeBytes { writeFrame(wsi, loop, $0, .ping, fin: true) }
+        } else if let until = transmit.heldUntil(now: MonotonicClock.nanoseconds()) {
+            loop.wake(id, at: until)  // not due yet: the loop's alarm brings us back
+            return 0
         } else if let chunk = transmit.peek(maxBytes: ClientLoop.fragmentSize) {
             let opcode: MaskedFrameWriter.Opcode = !chunk.isFirst ? .continuation : chunk.isBinary ? .binary : .text
             let stamp = chunk.isFirst && chunk.isBinary ? writeTimeOffset.map { ($0, MonotonicClock.nanoseconds()) } : nil

@@ -8,12 +8,12 @@ struct LoadFiguresTests {
     @Test func workersRecordApartAndMergeIntoOneSetOfFigures() {
         let a = LoadStats()
         let b = LoadStats()
-        for i in 1...100 { a.frameReceived(.camera, payloadBytes: 1000, at: 5_000 + UInt64(i), latency: (UInt64(i) * 1000, UInt64(i))) }
-        for i in 1...100 { b.frameReceived(.camera, payloadBytes: 10, at: 9_000, latency: (UInt64(100 + i) * 1000, UInt64(100 + i))) }
-        b.frameReceived(.screen, payloadBytes: 7, at: 9_500, latency: (42, 41))
+        for i in 1...100 { a.frameReceived(.camera, payloadBytes: 1000, at: 5_000 + UInt64(i), latency: FrameLatency(fromDue: UInt64(i) * 1000, fromWrite: UInt64(i))) }
+        for i in 1...100 { b.frameReceived(.camera, payloadBytes: 10, at: 9_000, latency: FrameLatency(fromDue: UInt64(100 + i) * 1000, fromWrite: UInt64(100 + i))) }
+        b.frameReceived(.screen, payloadBytes: 7, at: 9_500, latency: FrameLatency(fromDue: 42, fromWrite: 37, sendLag: 5))
         b.frameReceived(.camera, payloadBytes: 3, at: 9_600, latency: nil)  // corrupt: no latency
-        a.frameSent(payloadBytes: 1000, at: 4_000, lagMicros: 5)
-        b.frameSent(payloadBytes: 10, at: 3_000, lagMicros: nil)
+        a.frameSent(payloadBytes: 1000, at: 4_000)
+        b.frameSent(payloadBytes: 10, at: 3_000)
         a.timed(\.connect, micros: 2000)
         b.timed(\.connect, micros: 4000)
         a.count(.relay("replaced", "x"))
@@ -55,7 +55,7 @@ struct LoadFiguresTests {
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<8 {
                 group.addTask {
-                    for i in 0..<1000 { stats.frameReceived(.camera, payloadBytes: 1, at: UInt64(i), latency: (1, 1)) }
+                    for i in 0..<1000 { stats.frameReceived(.camera, payloadBytes: 1, at: UInt64(i), latency: FrameLatency(fromDue: 1, fromWrite: 1)) }
                 }
             }
         }

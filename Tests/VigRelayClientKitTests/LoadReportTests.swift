@@ -62,10 +62,10 @@ struct LoadReportTests {
         #expect(!report.text.contains("short of CPU"))
     }
 
-    @Test func framesQueuedLateAreFlaggedAsTheTestersOwnDelay() {
+    @Test func framesWrittenLateAreFlaggedAsTheTestersOwnDelay() {
         var figures = Self.figures()
         for _ in 0..<100 { _ = figures.sendLag.record(50_000) }  // 50 ms late
-        #expect(Self.report([Self.clean(0)], figures: figures).text.contains("queued 50 ms or more after they were due"))
+        #expect(Self.report([Self.clean(0)], figures: figures).text.contains("written 50 ms or more after they were due"))
     }
 
     @Test func oneLostFrameFailsTheRun() {

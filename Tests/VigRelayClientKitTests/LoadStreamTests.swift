@@ -9,13 +9,16 @@ struct LoadStreamTests {
 
     final class FakeConnection {
         var sent: [[UInt8]] = []
+        /// Each sent message's `notBefore` (0: at once).
+        var heldUntil: [UInt64] = []
         var full = false
         var closed = false
 
-        func send(_ message: [UInt8], overLimit: Bool) -> TransmitQueue.PushOutcome {
+        func send(_ message: [UInt8], overLimit: Bool, notBefore: UInt64) -> TransmitQueue.PushOutcome {
             if closed { return .closed }
             if full && !overLimit { return .stalled }
             sent.append(message)
+            heldUntil.append(notBefore)
             return .queued(wasEmpty: sent.count == 1)
         }
     }
@@ -29,13 +32,18 @@ struct LoadStreamTests {
         return (stream, stats, FakeConnection(), t0)
     }
 
-    @Test func pacedFramesGoOutWhenDueStampedWithTheirDueTimeThenEndOfStream() throws {
+    static let lead = LoadStream.handOverLeadNanoseconds
+
+    @Test func pacedFramesAreHandedOverAheadHeldUntilDueStampedWithTheirDueTimeThenEndOfStream() throws {
         let (stream, stats, fake, t0) = Self.pacedCamera()
-        #expect(stream.pump(now: t0, send: fake.send) == .at(t0 + 100 * Self.ms))
-        #expect(fake.sent.count == 1)
-        // 350 ms later: frames 1, 2 and 3 are due (late), each stamped with its own due time.
-        #expect(stream.pump(now: t0 + 350 * Self.ms, send: fake.send) == .at(t0 + 400 * Self.ms))
-        #expect(fake.sent.count == 4)
+        #expect(stream.pump(now: t0, send: fake.send) == .at(t0 + 100 * Self.ms - Self.lead))
+        #expect(fake.sent.count == 1 && fake.heldUntil == [0])
+        // The lead before frame 1 is due: handed over, held until its time.
+        #expect(stream.pump(now: t0 + 100 * Self.ms - Self.lead, send: fake.send) == .at(t0 + 200 * Self.ms - Self.lead))
+        #expect(fake.sent.count == 2 && fake.heldUntil == [0, t0 + 100 * Self.ms])
+        // 350 ms after the start: frames 2 and 3 are due (late) and go at once, each stamped with its own due time.
+        #expect(stream.pump(now: t0 + 350 * Self.ms, send: fake.send) == .at(t0 + 400 * Self.ms - Self.lead))
+        #expect(fake.sent.count == 4 && fake.heldUntil[2...] == [0, 0])
         let headers = try fake.sent.map { try MediaFrameHeader.parse($0) }
         #expect(headers.map(\.sequence) == [0, 1, 2, 3])
         #expect(headers[0].flags == [.initSegment, .keyframe] && headers[1].flags == [])
@@ -48,10 +56,8 @@ struct LoadStreamTests {
         let end = try MediaFrameHeader.parse(fake.sent[10])
         #expect(end.flags == .endOfStream && end.sequence == 10 && fake.sent[10].count == 16)
         #expect(stream.pump(now: t0 + 2_000 * Self.ms, send: fake.send) == .ended && fake.sent.count == 11)
+        #expect(fake.heldUntil[10] == 0, "the end of stream queues behind any frame still held")
 
-        let lag = LatencySummary(microseconds: stats.snapshot().sendLag)
-        // Frame 4 was due at 400 ms and queued at 1000 ms: the largest lag.
-        #expect(lag.count == 10 && lag.max >= 599 && lag.max <= 601)
         for message in fake.sent {
             _ = stream.receive(try MediaFrameHeader.parse(message), message: message, now: t0 + 1_001 * Self.ms)
         }
@@ -62,10 +68,10 @@ struct LoadStreamTests {
         #expect(stats.snapshot().framesReceived == 10)
     }
 
-    @Test func latencyCountsFromTheDueTimeAndFromTheWriteTimeTheConnectionStamped() throws {
+    @Test func latencyCountsFromTheDueTimeAndFromTheWriteTimeTheConnectionStampedAndTheirDifferenceIsTheSendLag() throws {
         let (stream, stats, fake, t0) = Self.pacedCamera()
         _ = stream.pump(now: t0, send: fake.send)
-        _ = stream.pump(now: t0 + 130 * Self.ms, send: fake.send)  // frame 1, due at 100 ms, queued 30 ms late
+        _ = stream.pump(now: t0 + 130 * Self.ms, send: fake.send)  // frame 1, due at 100 ms, handed over 30 ms late
         #expect(fake.sent.count == 2)
         // Its connection wrote it at 140 ms (the stamp goes where `writeTimeOffset` says); it arrived at 145 ms.
         var written = fake.sent[1]
@@ -75,6 +81,8 @@ struct LoadStreamTests {
         let fromDue = LatencySummary(microseconds: figures.cameraLatency), fromWrite = LatencySummary(microseconds: figures.writeLatency)
         #expect(fromDue.count == 1 && abs(fromDue.max - 45) < 0.05)  // ms
         #expect(fromWrite.count == 1 && abs(fromWrite.max - 5) < 0.01)
+        let lag = LatencySummary(microseconds: figures.sendLag)
+        #expect(lag.count == 1 && abs(lag.max - 40) < 0.05, "written 40 ms after it was due")
     }
 
     @Test func aFullSendQueueKeepsTheFrameAndStallsAfterTheLimit() {
@@ -133,25 +141,25 @@ struct LoadStreamTests {
         #expect(try MediaFrameHeader.parse(fake.sent[1]).flags == .endOfStream)
     }
 
-    /// The next paced frame is built before it is due; it waits for its time, and the send queue's
-    /// stall clock starts when it is due, not when it was built.
+    /// The next paced frame is built before it is handed over; it waits for its time, and the send
+    /// queue's stall clock starts when it is due, not when it was built or first offered.
     @Test func aFrameBuiltAheadWaitsForItsTimeAndDoesNotCountAsStalledBefore() throws {
         let stream = LoadStream(kind: .camera, sizing: Self.sizing, intervalNanoseconds: 100 * Self.ms, windowBytes: 1 << 20, stats: LoadStats())
         let fake = FakeConnection()
         let t0: UInt64 = 1_000 * Self.ms
         stream.begin(now: t0, end: t0 + 60_000 * Self.ms)
-        #expect(stream.pump(now: t0, send: fake.send) == .at(t0 + 100 * Self.ms))
+        #expect(stream.pump(now: t0, send: fake.send) == .at(t0 + 100 * Self.ms - Self.lead))
         _ = stream.receive(try MediaFrameHeader.parse(fake.sent[0]), message: fake.sent[0], now: t0 + Self.ms)
-        #expect(stream.pump(now: t0 + 99 * Self.ms, send: fake.send) == .at(t0 + 100 * Self.ms))
+        #expect(stream.pump(now: t0 + 79 * Self.ms, send: fake.send) == .at(t0 + 100 * Self.ms - Self.lead))
         #expect(fake.sent.count == 1)
         #expect(stream.stall(now: t0 + 99 * Self.ms, limit: 50 * Self.ms) == nil)
-        // Due, but the send queue is full: stalled only once the limit passed since it was due.
+        // Offered ahead, but the send queue is full: stalled only once the limit passed since it was due.
         fake.full = true
-        #expect(stream.pump(now: t0 + 100 * Self.ms, send: fake.send) == .at(t0 + 102 * Self.ms))
+        #expect(stream.pump(now: t0 + 90 * Self.ms, send: fake.send) == .at(t0 + 92 * Self.ms))
         #expect(stream.stall(now: t0 + 140 * Self.ms, limit: 50 * Self.ms) == nil)
         #expect(stream.stall(now: t0 + 160 * Self.ms, limit: 50 * Self.ms) != nil)
         fake.full = false
-        #expect(stream.pump(now: t0 + 160 * Self.ms, send: fake.send) == .at(t0 + 200 * Self.ms))
+        #expect(stream.pump(now: t0 + 160 * Self.ms, send: fake.send) == .at(t0 + 200 * Self.ms - Self.lead))
         let stamp = try #require(fake.sent[1].withUnsafeBytes { CheckablePayload.read(UnsafeRawBufferPointer(rebasing: $0[16...])) })
         #expect(stamp.sequence == 1 && stamp.sentNanoseconds == t0 + 100 * Self.ms)
     }

@@ -45,4 +45,16 @@ struct WakeScheduleTests {
         #expect(order.count == 1000)
         #expect(order.map { times[$0] } == times.sorted())
     }
+
+    /// A `ClientLoop` keys its timed wake-ups by connection id, which only grows.
+    @Test func aSlotBeyondTheFirstRoomMakesRoomForItself() {
+        var schedule = WakeSchedule(slots: 0)
+        schedule.cancel(7)  // nothing there: no effect
+        schedule.schedule(40, at: 5)
+        schedule.schedule(3, at: 9)
+        schedule.schedule(40, at: 7)  // later than its live time: kept at 5
+        #expect(schedule.nextTime() == 5)
+        #expect(schedule.popDue(now: 10) == [40, 3])
+        #expect(schedule.nextTime() == nil)
+    }
 }
