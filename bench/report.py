@@ -392,15 +392,17 @@ def latency_breakdown() -> list[str]:
             "- **Since:** the load generator frames and masks what it sends itself, eight bytes at a time "
             "(`MaskedFrameWriter`), and reads what it receives itself, a whole payload at a time "
             "(`WebSocketFrameReader`; docs/ARCHITECTURE.md, Client): the `lws_write` and receiving rows above cost "
-            "less now, and a frame is handed over as soon as its last byte is read.", ""]
+            "less now, and a frame is handed over as soon as its last byte is read. And the load generator hands each "
+            "frame to its connection 20 ms before it is due, where it is held until then; its lws thread wakes on a timer "
+            "of its own (a `timerfd`) and writes it, so the first two rows' wake-ups are one now (docs/LOAD.md).", ""]
     return out
 
 
 def wake_floor(w: Work) -> list[str]:
     """Scenario 2's floor: the machine's own wake-up latency (bench/wake_latency.py)."""
     out = ["### The floor: how fast this machine wakes a sleeping process", "",
-           "Between frames every thread on the path sleeps, so each frame needs at least four wake-ups: the load "
-           "generator's timer (the frame is due), its lws thread (the frame handed over to be written), the relay "
+           "Between frames every thread on the path sleeps, so each frame needs at least three wake-ups: the load "
+           "generator's sending lws thread (its timer: the frame is due), the relay "
            "(bytes on its socket) and the load generator's receiving thread (bytes back). `bench/wake_latency.py` measures both kinds with no relay running: a process blocked "
            "in a read on a Unix socket pair is sent one byte every 10 ms (scenario 2's frame gap), and the time to the "
            "moment it runs again is taken; and how late a 10 ms sleep returns.", ""]

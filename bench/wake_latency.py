@@ -2,9 +2,10 @@
 """The floor under scenario 2: how long this machine takes to wake a sleeping process.
 
 Scenario 2's frames arrive about every 10 ms (10 pairs at 10 fps), so between frames the relay and
-the load generator's threads sleep. Every frame then needs at least four wake-ups: the load
-generator's timer (the frame is due), its lws thread (the frame handed over to be written), the relay
-(bytes arrived on its socket), the load generator's receiving thread (bytes arrived back). This measures the two kinds, with nothing else going on:
+the load generator's threads sleep. Every frame then needs at least three wake-ups: the load
+generator's sending lws thread (its timer: the frame is due), the relay (bytes arrived on its
+socket), the load generator's receiving thread (bytes arrived back). This measures the two kinds,
+with nothing else going on:
 
 - *socket wake*: a process sleeping in a blocking read on a Unix socket pair is sent one byte every
   --gap ms; the time from the write to the moment the reader runs again (it reads the clock as soon
