@@ -32,7 +32,7 @@ let package = Package(
         ]),
         // libwebsockets glue for the server: one service thread owns every connection.
         .target(name: "VigRelayServer", dependencies: [
-            "VigRelayCore", "VigRelayStorage", "CLibWebSockets", "CTLSBIO",
+            "VigRelayCore", "VigRelayStorage", "CLibWebSockets", "CLinuxIO", "CTLSBIO",
             .product(name: "Logging", package: "swift-log"),
         ], linkerSettings: [.linkedLibrary("ssl")]),  // SSL_read: the relay reads its WebSockets itself
         // libwebsockets glue for the headless client.

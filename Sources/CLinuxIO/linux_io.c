@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 #include "linux_io.h"
@@ -14,3 +16,10 @@ int vr_keep_freed_memory(int trimBytes, int mmapBytes) {
 }
 
 int vr_syncfs(int fd) { return syncfs(fd); }
+
+int vr_name_thread(const char *name) {
+    char kept[16];
+    strncpy(kept, name, sizeof kept - 1);
+    kept[sizeof kept - 1] = 0;
+    return pthread_setname_np(pthread_self(), kept);
+}

@@ -1,4 +1,5 @@
 import CLibWebSockets
+import CLinuxIO
 import Foundation
 
 /// How a `ClientLoop` sizes its lws context.
@@ -110,7 +111,7 @@ public final class ClientLoop: @unchecked Sendable {
             Unmanaged<ClientLoop>.fromOpaque(user).takeUnretainedValue().onTick()
         }
         let thread = Thread { [self] in
-            Thread.current.name = options.threadName
+            _ = vr_name_thread(options.threadName)
             run()
         }
         thread.start()

@@ -45,7 +45,7 @@ final class LoadWorker: @unchecked Sendable {
     /// Starts the driver thread.
     func start() {
         let thread = Thread { [self] in
-            Thread.current.name = "load-driver-\(index)"
+            _ = vr_name_thread("load-driver-\(index)")
             _ = vr_precise_timers()  // frames go out when due, not up to 50 us later (best effort)
             finished.fulfil(run())
         }

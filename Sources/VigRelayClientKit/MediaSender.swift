@@ -1,3 +1,4 @@
+import CLinuxIO
 import Foundation
 import VigRelayCore
 
@@ -45,7 +46,7 @@ final class MediaSender: @unchecked Sendable {
     /// Starts the sender thread.
     func start() {
         let thread = Thread { [self] in
-            Thread.current.name = "send-\(stream)"
+            _ = vr_name_thread("send-\(stream)")
             finished.fulfil(run())
         }
         thread.start()

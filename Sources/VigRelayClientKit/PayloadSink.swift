@@ -1,3 +1,4 @@
+import CLinuxIO
 import Foundation
 
 /// Writes received payloads to a file or stdout on its own thread, so the lws thread never blocks
@@ -37,7 +38,7 @@ final class PayloadSink: @unchecked Sendable {
             closeWhenDone = true
         }
         let thread = Thread { [self] in
-            Thread.current.name = "payload-sink"
+            _ = vr_name_thread("payload-sink")
             run()
         }
         thread.start()

@@ -1,4 +1,5 @@
 import CLibWebSockets
+import CLinuxIO
 import Foundation
 import Logging
 import VigRelayCore
@@ -86,7 +87,7 @@ public final class RelayServer: Sendable {
         // The loop object is handed to the service thread and used only there from now on.
         nonisolated(unsafe) let handedOver = loop
         let thread = Thread { [configuration] in
-            Thread.current.name = "vigrelay-lws"  // from the thread itself, so the kernel knows it (DiskWriter.start)
+            _ = vr_name_thread("vigrelay-lws")
             do {
                 try LwsContextSettings(configuration: configuration).withCreationInfo(owner: handedOver) { info in
                     try handedOver.run(creationInfo: &info)

@@ -1,3 +1,4 @@
+import CLinuxIO
 import Foundation
 
 /// A dedicated thread that runs disk jobs in order, so file I/O and fsync never run on the lws thread.
@@ -31,9 +32,7 @@ public final class DiskWriter: @unchecked Sendable {
     /// Starts the writer thread.
     public func start() {
         let thread = Thread { [self] in
-            // Named from the thread itself: on Linux, Foundation passes a name set before `start`
-            // to the kernel only this way (what `top -H`, `ps -L` and `perf` show).
-            Thread.current.name = name
+            _ = vr_name_thread(name)  // Foundation's `Thread.name` may not reach the kernel (see there)
             run()
         }
         thread.start()

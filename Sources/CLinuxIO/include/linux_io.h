@@ -17,6 +17,11 @@ int vr_precise_timers(void);
 /// took both settings.
 int vr_keep_freed_memory(int trimBytes, int mmapBytes);
 
+/// Names the calling thread (at most 15 bytes are kept) for `top -H`, `ps -L` and `perf`. Foundation's
+/// `Thread.name` reaches the kernel only if the starting thread has stored the new thread's handle by
+/// the time the name is set, a race the new thread can win. Returns pthread_setname_np's result.
+int vr_name_thread(const char *name);
+
 /// syncfs(2): writes out and flushes everything dirty on the file system holding `fd` (one device
 /// flush for all of it); since Linux 5.8 it reports the file system's write-back errors. Returns 0,
 /// or -1 with errno.
