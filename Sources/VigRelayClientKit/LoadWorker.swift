@@ -46,7 +46,7 @@ final class LoadWorker: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             _ = vr_name_thread("load-driver-\(index)")
-            _ = vr_precise_timers()  // frames go out when due, not up to 50 us later (best effort)
+            _ = vr_precise_timers()  // frames are handed over when meant to, not up to 50 us later (best effort)
             finished.fulfil(run())
         }
         thread.start()
