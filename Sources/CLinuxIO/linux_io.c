@@ -3,13 +3,10 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 #include "linux_io.h"
 
 int vr_o_direct(void) { return O_DIRECT; }
-
-int vr_precise_timers(void) { return prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL); }
 
 int vr_keep_freed_memory(int trimBytes, int mmapBytes) {
     return mallopt(M_TRIM_THRESHOLD, trimBytes) == 1 && mallopt(M_MMAP_THRESHOLD, mmapBytes) == 1;

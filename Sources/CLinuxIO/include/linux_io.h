@@ -5,10 +5,6 @@
 /// open(2)'s O_DIRECT: writes go from the caller's (aligned) buffer to the device, bypassing the page cache.
 int vr_o_direct(void);
 
-/// prctl(PR_SET_TIMERSLACK, 1): the calling thread's timed sleeps end when due, not up to the default
-/// 50 us later (for a load generator that keeps time). Returns prctl's result (0, or -1 with errno).
-int vr_precise_timers(void);
-
 /// mallopt(3): freed heap memory is kept for reuse up to `trimBytes` at the top of each arena, and
 /// blocks under `mmapBytes` come from the heap rather than an mmap of their own. glibc's defaults give
 /// memory back as soon as 128 KiB lie free at an arena's top; the relay frees as fast as it
