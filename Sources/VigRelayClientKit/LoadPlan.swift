@@ -106,6 +106,17 @@ public struct LoadPlan: Sendable, Equatable {
         return UInt64(1e9 / framesPerSecond)
     }
 
+    /// How late a worker's driver thread may wake for a pair's turn, so that one wake-up serves every
+    /// turn falling within it: 5 ms, or 0 when the camera is unpaced (bitrate 0).
+    ///
+    /// Why: a paced frame's turn is to hand it to its connection `LoadStream.handOverLeadNanoseconds`
+    /// (20 ms) before it is due, and the connection's lws thread writes it on its own timer when due,
+    /// so a driver a few milliseconds late costs nothing; waking exactly for each frame cost a thread
+    /// switch per frame, thousands a second at hundreds of pairs. An unpaced stream's turn is a poll
+    /// of its window every millisecond while full, which lateness would slow (scenario 1 lost a fifth
+    /// of its throughput with the slack).
+    var driverWakeSlackNanoseconds: UInt64 { idle || cameraIntervalNanoseconds != nil ? 5_000_000 : 0 }
+
     /// Sizes of screen frames (camera-like at the screen bitrate), when there is a screen stream.
     var screenSizing: FrameSizing? {
         screenBitsPerSecond > 0 ? .cameraLike(bitsPerSecond: screenBitsPerSecond, framesPerSecond: framesPerSecond) : nil

@@ -35,7 +35,9 @@ public struct LoadRun: Sendable {
         // token ends the command at once with exit status 2 or 3, before any load.
         // The connect window is shared out between the workers (each gates its own pairs).
         let window = plan.connectWindow > 0 ? max(1, plan.connectWindow / plan.workers) : 0
-        let workers = loops.enumerated().map { LoadWorker(index: $0.offset, loop: $0.element, connectWindow: window) }
+        let workers = loops.enumerated().map {
+            LoadWorker(index: $0.offset, loop: $0.element, connectWindow: window, wakeSlackNanoseconds: plan.driverWakeSlackNanoseconds)
+        }
         let rssBeforeSessions = sampler?.reading()?.rssBytes
         var firstSession: CreatedSession?
         let createStarted = MonotonicClock.nanoseconds()

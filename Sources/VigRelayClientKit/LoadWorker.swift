@@ -29,17 +29,15 @@ final class LoadWorker: @unchecked Sendable {
     private var windDownAt: UInt64?
     private var abortAt: UInt64?
 
-    /// How late the driver lets itself wake for a pair's next turn, so that one wake-up serves every
-    /// pair whose turn falls within it. Why: a paced frame's turn is to hand it to its connection
-    /// `LoadStream.handOverLeadNanoseconds` (20 ms) before it is due, and the lws thread writes it
-    /// on its own timer when due, so the driver being a few milliseconds late costs nothing; waking
-    /// exactly for each frame cost a thread switch per frame (thousands a second at hundreds of pairs).
-    static let wakeSlackNanoseconds: UInt64 = 5_000_000
+    /// How late the driver may wake for a pair's turn (`LoadPlan.driverWakeSlackNanoseconds`).
+    private let wakeSlackNanoseconds: UInt64
 
-    /// A worker whose pairs connect at most `connectWindow` at a time (0: no limit).
-    init(index: Int, loop: ClientLoop, connectWindow: Int = 0) {
+    /// A worker whose pairs connect at most `connectWindow` at a time (0: no limit) and whose driver
+    /// may wake up to `wakeSlackNanoseconds` after a turn, serving every turn due by then.
+    init(index: Int, loop: ClientLoop, connectWindow: Int = 0, wakeSlackNanoseconds: UInt64 = 0) {
         self.index = index
         self.loop = loop
+        self.wakeSlackNanoseconds = wakeSlackNanoseconds
         gate = ConnectGate(capacity: connectWindow)
     }
 
@@ -115,7 +113,7 @@ final class LoadWorker: @unchecked Sendable {
             let windDownPending = windDownAt != nil && !woundDown
             if poked.isEmpty, !windDownPending, abortAt == nil {
                 let now = MonotonicClock.nanoseconds()
-                let next = min(schedule.nextTime().map { $0 + Self.wakeSlackNanoseconds } ?? .max, now + 200_000_000)
+                let next = min(schedule.nextTime().map { $0 + wakeSlackNanoseconds } ?? .max, now + 200_000_000)
                 if next > now { _ = condition.wait(until: Date(timeIntervalSinceNow: Double(next - now) / 1e9)) }
             }
             condition.unlock()

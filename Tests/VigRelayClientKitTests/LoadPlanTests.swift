@@ -25,6 +25,15 @@ struct LoadPlanTests {
         #expect(Self.plan(bitrate: 0, frameSize: 65536).cameraIntervalNanoseconds == nil)
     }
 
+    @Test func theDriverMayWakeLateOnlyForPacedStreams() {
+        // Paced frames are handed over 20 ms ahead, so 5 ms late is harmless; an unpaced stream
+        // polls its window every millisecond.
+        #expect(Self.plan().driverWakeSlackNanoseconds == 5_000_000)
+        #expect(Self.plan(bitrate: 8 * 65536, frameSize: 65536).driverWakeSlackNanoseconds == 5_000_000)
+        #expect(Self.plan(bitrate: 0, frameSize: 65536).driverWakeSlackNanoseconds == 0)
+        #expect(Self.plan().driverWakeSlackNanoseconds < LoadStream.handOverLeadNanoseconds)
+    }
+
     @Test func pairsStartSpreadOverTheRampAndStreamTogetherForTheDuration() {
         let plan = Self.plan(pairs: 4, ramp: 10)
         #expect((0..<4).map { plan.startOffsetSeconds(pair: $0) } == [0, 2.5, 5, 7.5])
