@@ -107,7 +107,7 @@ public struct LoadPlan: Sendable, Equatable {
     }
 
     /// How late a worker's driver thread may wake for a pair's turn, so that one wake-up serves every
-    /// turn falling within it: 5 ms, or 0 when the camera is unpaced (bitrate 0).
+    /// turn falling within it: 5 ms, or 0 when the camera streams unpaced (bitrate 0, not `--idle`).
     ///
     /// Why: a paced frame's turn is to hand it to its connection `LoadStream.handOverLeadNanoseconds`
     /// (20 ms) before it is due, and the connection's lws thread writes it on its own timer when due,

@@ -52,8 +52,9 @@ final class LoadStream: @unchecked Sendable {
     static let writeTimeOffset = MediaFrameHeader.size + 8
 
     /// How long before a paced frame is due the driver hands it to its connection: longer than the
-    /// driver's own timer is late but for rare stalls (a frame handed over late is written at once,
-    /// and counted late), short enough that few frames wait built.
+    /// driver may be late (its wake-up slack, `LoadPlan.driverWakeSlackNanoseconds`, and its timer)
+    /// but for rare stalls (a frame handed over late is written at once, and counted late), short
+    /// enough that few frames wait built.
     static let handOverLeadNanoseconds: UInt64 = 20_000_000
 
     let kind: MediaStream
