@@ -34,7 +34,7 @@ final class LoadWorker: @unchecked Sendable {
 
     /// A worker whose pairs connect at most `connectWindow` at a time (0: no limit) and whose driver
     /// may wake up to `wakeSlackNanoseconds` after a turn, serving every turn due by then.
-    init(index: Int, loop: ClientLoop, connectWindow: Int = 0, wakeSlackNanoseconds: UInt64 = 0) {
+    init(index: Int, loop: ClientLoop, connectWindow: Int = 0, wakeSlackNanoseconds: UInt64) {
         self.index = index
         self.loop = loop
         self.wakeSlackNanoseconds = wakeSlackNanoseconds
