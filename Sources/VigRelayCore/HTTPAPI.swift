@@ -117,6 +117,12 @@ public struct HTTPAPI {
         .error(413, .tooLarge, "request body is larger than \(limits.maxRequestBodyBytes) bytes")
     }
 
+    /// The answer to `CONNECT`, the proxy method: lws hands such a connection over as a raw socket
+    /// with no timeout, so the server answers this and closes instead of holding it.
+    public var connectRefused: HTTPResponse {
+        .error(405, .methodNotAllowed, "this relay is not a proxy and refuses CONNECT; use the paths and methods in docs/PROTOCOL.md")
+    }
+
     func methodNotAllowed(_ allowed: String) -> HTTPResponse {
         .error(405, .methodNotAllowed, "use \(allowed) on this path")
     }

@@ -183,4 +183,12 @@ struct HTTPAPITests {
         #expect(jsonObject(tooLarge.body)?["code"] as? String == "too_large")
         #expect((jsonObject(tooLarge.body)?["message"] as? String)?.contains("\(64 << 10)") == true)
     }
+
+    @Test func connectIsRefusedAsNotAProxy() {
+        let refused = api().connectRefused
+        #expect(refused.status == 405)
+        #expect(refused.contentType == "application/json")
+        #expect(jsonObject(refused.body)?["code"] as? String == "method_not_allowed")
+        #expect((jsonObject(refused.body)?["message"] as? String)?.contains("not a proxy") == true)
+    }
 }

@@ -245,3 +245,36 @@ def test_wrong_method_is_405(relay, method, path):
     tok = relay.token("alice")
     r = relay.http(method, path, headers={"Authorization": f"Bearer {tok}"}, body=b"{}" if method != "GET" else None)
     assert_error(r, 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize("target", ["*", "127.0.0.1:443", "/v1/sessions"])
+def test_connect_is_refused_with_405_and_the_connection_closed(relay, ssl_ctx, target):
+    """lws turns a CONNECT request into a raw socket with no timeout; the relay must answer it and
+    hang up, not hold the connection for as long as the peer likes."""
+    import socket
+    import time
+    from wsraw import parse_response_head
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as raw:
+        with ssl_ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            data, deadline = b"", time.monotonic() + 10
+            while time.monotonic() < deadline:
+                s.settimeout(max(0.1, deadline - time.monotonic()))
+                try:
+                    chunk = s.recv(4096)
+                except TimeoutError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            else:
+                pytest.fail(f"the connection was still open 10 s after CONNECT (received {data!r})")
+    head, sep, body = data.partition(b"\r\n\r\n")
+    assert sep, f"no complete HTTP response to CONNECT: {data!r}"
+    status, _, headers = parse_response_head(head)
+    assert status == 405, data
+    assert headers.get("connection") == "close", headers
+    assert int(headers.get("content-length", "-1")) == len(body), (headers, body)
+    err = json.loads(body)
+    assert err.get("type") == "error" and err.get("code") == "method_not_allowed" and err.get("message"), err
+    assert relay.http("GET", "/healthz").status == 200
