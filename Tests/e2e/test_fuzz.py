@@ -1,0 +1,170 @@
+"""Random bad input against the real relay, from fixed seeds and bounded in count: whatever arrives,
+the relay stays up, answers every refusal with a stable code and a message, never answers 5xx, and
+another session relays intact afterwards (docs/PROTOCOL.md, "Errors")."""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import ssl
+
+import pytest
+
+from vrtest import CAMERA, F_INIT, SCREEN, WSClosed, https_request, media_frame, patterned
+
+MESSAGE_TYPES = ["hello", "signal", "bye", "ping", "consent", "record", "mark", "pong", "welcome", "error",
+                 "", "HELLO", None, 5]
+FIELDS = ["id", "token", "recording", "action", "recordingId", "atMs", "note", "review", "x"]
+ODD_TEXTS = ["[" * 60_000, '{"type":' * 5_000, "not json", "[1,2,3]", '{"type":"signal","n":1e400}',
+             '{"type":"mark","atMs":' + "9" * 5_000 + "}"]
+
+
+def odd_value(rnd: random.Random, depth: int = 0):
+    pick = rnd.randrange(12 if depth < 3 else 9)
+    scalars = [None, True, 0, -1, 2**63, -2**70, 1e308, "", "x" * 3000, "\u0000\ud7ff\U0001f600"]
+    if pick < 9:
+        return rnd.choice(scalars)
+    if pick < 11:
+        return [odd_value(rnd, depth + 1) for _ in range(rnd.randrange(4))]
+    return {rnd.choice(FIELDS): odd_value(rnd, depth + 1) for _ in range(rnd.randrange(4))}
+
+
+def odd_message(rnd: random.Random) -> dict:
+    m = {"type": rnd.choice(MESSAGE_TYPES)}
+    for _ in range(rnd.randrange(4)):
+        m[rnd.choice(FIELDS)] = odd_value(rnd)
+    return m
+
+
+def odd_frame(rnd: random.Random, seq: int, webm: bytes) -> bytes:
+    start = rnd.randrange(len(webm))
+    payload = bytearray(webm[start:start + rnd.randrange(1, 30_000)])
+    for _ in range(rnd.randrange(10)):
+        payload[rnd.randrange(len(payload))] = rnd.randrange(256)
+    frame = media_frame(rnd.choice([CAMERA, SCREEN, CAMERA, 0, 3, 255]), rnd.randrange(256), seq,
+                        rnd.randrange(2**40), bytes(payload), version=rnd.choice([1, 1, 1, 0, 2, 255]),
+                        reserved=rnd.choice([0, 0, 0, 7]))
+    return frame[:rnd.randrange(17)] if rnd.random() < 0.05 else frame
+
+
+def check_errors(messages: list) -> None:
+    for m in messages:
+        if isinstance(m, str):
+            body = json.loads(m)
+            if body.get("type") == "error":
+                assert body.get("code") and body.get("message"), f"an error without a code or message: {body}"
+
+
+def drain(ws) -> tuple[list, bool]:
+    """What the relay sent so far (waiting briefly for each), and whether the socket is closed."""
+    got = []
+    while True:
+        try:
+            got.append(ws.recv(timeout=0.01))
+        except WSClosed:
+            return got, True
+        except AssertionError:  # nothing more within the wait
+            return got, False
+        except (OSError, ssl.SSLError):
+            return got, True
+
+
+@pytest.fixture(scope="module")
+def webm() -> bytes:
+    from pathlib import Path
+    return (Path(__file__).resolve().parents[1] / "VigRelayCoreTests" / "Fixtures" / "testsrc-av-live.webm").read_bytes()
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_websocket_input_never_costs_the_relay_or_another_session(relay_factory, webm, seed):
+    relay = relay_factory()
+    rnd = random.Random(seed)
+    sent = 0
+    while sent < 400:
+        p, f, _ = relay.pair()
+        if rnd.random() < 0.5:
+            f.send_json({"type": "consent", "recording": True})
+            p.send_json({"type": "record", "action": "start"})
+        closed = False
+        for step in range(rnd.randrange(20, 120)):
+            ws = rnd.choice([p, f])
+            roll = rnd.random()
+            try:
+                if roll < 0.45:
+                    ws.send_json(odd_message(rnd))
+                elif roll < 0.55:
+                    ws.send_text(rnd.choice(ODD_TEXTS))
+                else:
+                    ws.send_bytes(odd_frame(rnd, step, webm))
+            except (WSClosed, OSError, ssl.SSLError):
+                closed = True
+            sent += 1
+            for side in (p, f):
+                messages, gone = drain(side)
+                check_errors(messages)
+                closed = closed or gone
+            if closed:
+                break
+        for side in (p, f):
+            side.abort()
+        assert relay.proc.poll() is None, f"the relay exited ({relay.proc.returncode})\n{relay.log_text()[-3000:]}"
+    # Another session still relays a frame intact.
+    p, f, _ = relay.pair()
+    frame = media_frame(CAMERA, F_INIT, 0, 0, patterned(50_000, seed))
+    f.send_bytes(frame)
+    assert p.recv_binary() == frame
+    p.close()
+    f.close()
+
+
+def raw_request(rnd: random.Random, token: str) -> bytes:
+    method = rnd.choice([b"GET", b"POST", b"DELETE", b"PUT", b"PATCH", b"OPTIONS", b"TRACE", b"CONNECT", b"G\x00T"])
+    path = rnd.choice([b"/", b"/healthz", b"/v1/sessions", b"/v1/sessions/" + b"0" * 32, b"/../../etc/passwd",
+                       b"/%2e%2e/%2e%2e/", b"/" + b"a" * rnd.choice([10, 5000]), b"*", b"/v1/sessions?limit=%ff%00",
+                       b"/app/..%2fsecret", b"//", b"/\xff\xfe"])
+    headers = [b"Host: 127.0.0.1"]
+    for _ in range(rnd.randrange(5)):
+        headers.append(rnd.choice([
+            b"Authorization: Bearer " + token.encode(), b"Authorization: Bearer", b"Authorization: Basic Zm9v",
+            b"Content-Length: " + rnd.choice([b"0", b"-1", b"99999999999999999999", b"abc", b"3"]),
+            b"Range: bytes=" + rnd.choice([b"0-", b"-0", b"1-0", b"0-99999999999999999999"]),
+            b"Upgrade: websocket", b"Connection: Upgrade", b"X-Big: " + b"x" * 8000, b"Bad Header Line"]))
+    return method + b" " + path + b" HTTP/1.1\r\n" + b"\r\n".join(headers) + b"\r\n\r\n" + b'{"caseRef":"x"}'
+
+
+@pytest.mark.timeout(150)
+def test_random_http_requests_get_an_answer_or_a_close_never_a_5xx(relay_factory, ssl_ctx):
+    """Some malformed heads (a header line without a colon, `Content-Length: -1`) get no answer from
+    lws's parser, only a close when its idle timeout ends (5-10 s here); the requests are all sent
+    first and their answers collected together, so the test takes about that long, not 150 times it."""
+    import time
+    relay = relay_factory()
+    rnd = random.Random(7)
+    token = relay.token()
+    pending = []
+    for _ in range(150):
+        data = raw_request(rnd, token)
+        raw = socket.create_connection(("127.0.0.1", relay.port), timeout=10)
+        if rnd.random() < 0.1:
+            raw.sendall(rnd.randbytes(rnd.randrange(1, 2000)))  # not TLS at all
+            raw.close()
+            continue
+        s = ssl_ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        s.sendall(data)
+        pending.append((s, data))
+    deadline = time.monotonic() + 30
+    for s, data in pending:
+        with s:
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                head = s.recv(64)
+            except (ConnectionResetError, ssl.SSLError):
+                head = b""
+            except TimeoutError:
+                pytest.fail(f"neither an answer nor a close within 30 s for {data[:120]!r}")
+        if head.startswith(b"HTTP/"):
+            assert head[9:10] != b"5", f"5xx for {data[:120]!r}: {head!r}"
+    assert relay.proc.poll() is None, f"the relay exited\n{relay.log_text()[-3000:]}"
+    assert https_request(relay.port, "GET", "/healthz", ssl_ctx, timeout=5).status == 200
