@@ -1,6 +1,7 @@
-"""Random bad input against the real relay, from fixed seeds and bounded in count: whatever arrives,
-the relay stays up, answers every refusal with a stable code and a message, never answers 5xx, and
-another session relays intact afterwards (docs/PROTOCOL.md, "Errors")."""
+"""Random bad input against the real relay (control messages, media frames, botched WebSocket
+frames, raw HTTP), from fixed seeds and bounded in count: whatever arrives, the relay stays up,
+answers every refusal with a stable code and a message, never answers 5xx, and another session
+relays intact afterwards (docs/PROTOCOL.md, "Errors")."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import json
 import random
 import socket
 import ssl
+import struct
 
 import pytest
 
-from vrtest import CAMERA, F_INIT, SCREEN, WSClosed, https_request, media_frame, patterned
+from vrtest import CAMERA, F_INIT, SCREEN, WSClosed, https_request, media_frame, patterned, ws_path
+from wsraw import RawClosed, RawTimeout, RawWebSocket
 
 MESSAGE_TYPES = ["hello", "signal", "bye", "ping", "consent", "record", "mark", "pong", "welcome", "error",
                  "", "HELLO", None, 5]
@@ -168,3 +171,63 @@ def test_random_http_requests_get_an_answer_or_a_close_never_a_5xx(relay_factory
             assert head[9:10] != b"5", f"5xx for {data[:120]!r}: {head!r}"
     assert relay.proc.poll() is None, f"the relay exited\n{relay.log_text()[-3000:]}"
     assert https_request(relay.port, "GET", "/healthz", ssl_ctx, timeout=5).status == 200
+
+
+def odd_ws_frame(rnd: random.Random) -> bytes:
+    """A WebSocket frame as a client might botch it: any opcode, FIN and RSV bits, masked or not,
+    lengths in any of the three forms (also longer than the bytes that follow, up to 2^64-1),
+    invalid UTF-8, close frames with odd codes."""
+    op = rnd.choice([0, 1, 2, 8, 9, 10, 3, 7, 11, 15])
+    payload = rnd.randbytes(rnd.choice([0, 1, 2, 5, 125, 126, 127, 200, 65535, 65536, 100000]))
+    if op == 8 and rnd.random() < 0.5:
+        payload = struct.pack("!H", rnd.choice([1000, 1005, 1006, 999, 5000, 65535])) + rnd.randbytes(rnd.randrange(130))
+    if op == 1 and rnd.random() < 0.5:
+        payload = rnd.choice([b'{"type":"ping"}', b"\xc3\x28\xff" * rnd.randrange(1, 100)])
+    n, masked = len(payload), rnd.random() < 0.9
+    first = (0x80 if rnd.random() < 0.7 else 0) | (rnd.choice([0, 0, 0, 1, 2, 4, 7]) << 4) | op
+    mask_bit = 0x80 if masked else 0
+    form = rnd.random()
+    if n < 126 and form < 0.8:
+        head = struct.pack("!BB", first, mask_bit | n)
+    elif n < 65536 and form < 0.9:
+        head = struct.pack("!BBH", first, mask_bit | 126, n)
+    else:
+        head = struct.pack("!BBQ", first, mask_bit | 127, n if rnd.random() < 0.9 else rnd.choice([2**63, 2**64 - 1, 2**40]))
+    if not masked:
+        return head + payload
+    key = rnd.randbytes(4)
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+@pytest.mark.timeout(150)
+def test_random_websocket_frames_never_cost_the_relay_or_another_session(relay_factory, ssl_ctx):
+    """The relay parses its WebSocket frames itself (docs/ARCHITECTURE.md, Data flow 1): botched
+    frames, raw bytes and half-sent frames on 200 connections, each cut off after its bytes."""
+    relay = relay_factory()
+    rnd = random.Random(11)
+    token = relay.token()
+    for _ in range(200):
+        session = relay.create_session(token)
+        ws = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(session["sessionId"]), ssl_ctx)
+        assert ws.status == 101, ws.status
+        try:
+            if rnd.random() < 0.8:
+                ws.send_text('{"type":"hello","token":"%s"}' % token)
+            for _ in range(rnd.randrange(1, 20)):
+                data = rnd.randbytes(rnd.randrange(1, 300)) if rnd.random() < 0.05 else odd_ws_frame(rnd)
+                ws.sock.sendall(data[:rnd.randrange(1, len(data) + 1)] if rnd.random() < 0.05 else data)
+            try:
+                ws.recv(timeout=0.05)  # whatever comes first: an error, a pong, a close
+            except (RawTimeout, RawClosed):
+                pass
+        except (OSError, ssl.SSLError):
+            pass  # the relay closed on a protocol error while bytes were still going out
+        finally:
+            ws.abort()
+        assert relay.proc.poll() is None, f"the relay exited ({relay.proc.returncode})\n{relay.log_text()[-3000:]}"
+    p, f, _ = relay.pair()
+    frame = media_frame(CAMERA, F_INIT, 0, 0, patterned(50_000, 11))
+    f.send_bytes(frame)
+    assert p.recv_binary() == frame
+    p.close()
+    f.close()
