@@ -10,11 +10,15 @@ import random
 import socket
 import ssl
 import struct
+import time
+from pathlib import Path
 
 import pytest
 
 from vrtest import CAMERA, F_INIT, SCREEN, WSClosed, https_request, media_frame, patterned, ws_path
-from wsraw import RawClosed, RawTimeout, RawWebSocket
+from wsraw import RawClosed, RawTimeout, RawWebSocket, mask_payload
+
+LIVE_WEBM = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures" / "testsrc-av-live.webm"
 
 MESSAGE_TYPES = ["hello", "signal", "bye", "ping", "consent", "record", "mark", "pong", "welcome", "error",
                  "", "HELLO", None, 5]
@@ -75,8 +79,21 @@ def drain(ws) -> tuple[list, bool]:
 
 @pytest.fixture(scope="module")
 def webm() -> bytes:
-    from pathlib import Path
-    return (Path(__file__).resolve().parents[1] / "VigRelayCoreTests" / "Fixtures" / "testsrc-av-live.webm").read_bytes()
+    return LIVE_WEBM.read_bytes()
+
+
+def assert_alive(relay) -> None:
+    assert relay.proc.poll() is None, f"the relay exited ({relay.proc.returncode})\n{relay.log_text()[-3000:]}"
+
+
+def assert_another_session_relays(relay, seed: int) -> None:
+    """A fresh pair still relays a 50 KB frame intact."""
+    p, f, _ = relay.pair()
+    frame = media_frame(CAMERA, F_INIT, 0, 0, patterned(50_000, seed))
+    f.send_bytes(frame)
+    assert p.recv_binary() == frame
+    p.close()
+    f.close()
 
 
 @pytest.mark.timeout(150)
@@ -112,14 +129,8 @@ def test_random_websocket_input_never_costs_the_relay_or_another_session(relay_f
                 break
         for side in (p, f):
             side.abort()
-        assert relay.proc.poll() is None, f"the relay exited ({relay.proc.returncode})\n{relay.log_text()[-3000:]}"
-    # Another session still relays a frame intact.
-    p, f, _ = relay.pair()
-    frame = media_frame(CAMERA, F_INIT, 0, 0, patterned(50_000, seed))
-    f.send_bytes(frame)
-    assert p.recv_binary() == frame
-    p.close()
-    f.close()
+        assert_alive(relay)
+    assert_another_session_relays(relay, seed)
 
 
 def raw_request(rnd: random.Random, token: str) -> bytes:
@@ -142,7 +153,6 @@ def test_random_http_requests_get_an_answer_or_a_close_never_a_5xx(relay_factory
     """Some malformed heads (a header line without a colon, `Content-Length: -1`) get no answer from
     lws's parser, only a close when its idle timeout ends (5-10 s here); the requests are all sent
     first and their answers collected together, so the test takes about that long, not 150 times it."""
-    import time
     relay = relay_factory()
     rnd = random.Random(7)
     token = relay.token()
@@ -169,7 +179,7 @@ def test_random_http_requests_get_an_answer_or_a_close_never_a_5xx(relay_factory
                 pytest.fail(f"neither an answer nor a close within 30 s for {data[:120]!r}")
         if head.startswith(b"HTTP/"):
             assert head[9:10] != b"5", f"5xx for {data[:120]!r}: {head!r}"
-    assert relay.proc.poll() is None, f"the relay exited\n{relay.log_text()[-3000:]}"
+    assert_alive(relay)
     assert https_request(relay.port, "GET", "/healthz", ssl_ctx, timeout=5).status == 200
 
 
@@ -196,7 +206,7 @@ def odd_ws_frame(rnd: random.Random) -> bytes:
     if not masked:
         return head + payload
     key = rnd.randbytes(4)
-    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    return head + key + mask_payload(payload, key)
 
 
 @pytest.mark.timeout(150)
@@ -224,10 +234,5 @@ def test_random_websocket_frames_never_cost_the_relay_or_another_session(relay_f
             pass  # the relay closed on a protocol error while bytes were still going out
         finally:
             ws.abort()
-        assert relay.proc.poll() is None, f"the relay exited ({relay.proc.returncode})\n{relay.log_text()[-3000:]}"
-    p, f, _ = relay.pair()
-    frame = media_frame(CAMERA, F_INIT, 0, 0, patterned(50_000, 11))
-    f.send_bytes(frame)
-    assert p.recv_binary() == frame
-    p.close()
-    f.close()
+        assert_alive(relay)
+    assert_another_session_relays(relay, 11)

@@ -263,7 +263,7 @@ def test_connect_is_refused_with_405_and_the_connection_closed(relay, ssl_ctx, t
                 try:
                     chunk = s.recv(4096)
                 except TimeoutError:
-                    break
+                    pytest.fail(f"the connection was still open 10 s after CONNECT (received {data!r})")
                 if not chunk:
                     break
                 data += chunk

@@ -57,7 +57,8 @@ class Message:
         return f"Message({self.kind}, {len(self.data)} bytes: {shown!r}{'...' if len(self.data) > 200 else ''})"
 
 
-def _mask(payload: bytes, key: bytes) -> bytes:
+def mask_payload(payload: bytes, key: bytes) -> bytes:
+    """`payload` masked (or unmasked) with the 4-byte `key`, as RFC 6455 5.3 says."""
     if not payload:
         return b""
     n = len(payload)
@@ -150,7 +151,7 @@ class RawWebSocket:
         self.sock.settimeout(timeout)
         self.sock.sendall(header + key)
         for i in range(0, n, chunk_size):
-            self.sock.sendall(_mask(payload[i:i + chunk_size], _rotate(key, i)))
+            self.sock.sendall(mask_payload(payload[i:i + chunk_size], _rotate(key, i)))
 
     def send_text(self, text: str | bytes) -> None:
         self.send_frame(OP_TEXT, text.encode() if isinstance(text, str) else text)
@@ -207,7 +208,7 @@ class RawWebSocket:
         payload = bytes(self._buf[pos:pos + n])
         del self._buf[:pos + n]
         if masked:
-            payload = _mask(payload, key)
+            payload = mask_payload(payload, key)
         return fin, opcode, payload
 
     def recv(self, timeout: float = 5.0) -> Message:
