@@ -34,6 +34,8 @@ public enum RelayErrorCode: String, Sendable, CaseIterable {
     case notFound = "not_found"
     case methodNotAllowed = "method_not_allowed"
     case invalidRequest = "invalid_request"
+    /// HTTP: a request body sent without `Content-Length` (chunked), which the relay cannot read (411).
+    case lengthRequired = "length_required"
     case internalError = "internal_error"
 }
 

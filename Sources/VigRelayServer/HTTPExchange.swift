@@ -8,8 +8,6 @@ final class HTTPExchange {
     let id: ConnectionID
     let wsi: OpaquePointer
     var request: HTTPRequest
-    /// Declared Content-Length, if any.
-    var declaredLength: Int?
     /// The response, once decided; nil while the body arrives or the disk writer works.
     var response: HTTPResponse?
     var headersSent = false

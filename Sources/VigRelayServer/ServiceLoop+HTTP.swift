@@ -21,17 +21,17 @@ extension ServiceLoop {
                                   query: queryArguments(wsi), range: header(wsi, WSI_TOKEN_HTTP_RANGE))
         let exchange = HTTPExchange(id: id, wsi: wsi, request: request)
         exchanges[id] = exchange
-        exchange.declaredLength = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap { Int($0) }
-        if let length = exchange.declaredLength, length > core.limits.maxRequestBodyBytes {
+        switch api.bodyFraming(contentLength: header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH),
+                               transferEncoding: header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)) {
+        case .none:
+            decide(exchange)
+        case .length:
+            break  // wait for HTTP_BODY_COMPLETION
+        case .refuse(let response):
             exchange.closeAfter = true
-            respond(id, api.payloadTooLarge)
-            return 0
+            respond(id, response)
         }
-        let chunked = header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)?.lowercased().contains("chunked") ?? false
-        if (exchange.declaredLength ?? 0) == 0 && !chunked {
-            decide(exchange)  // no body
-        }
-        return 0  // a body follows: wait for HTTP_BODY_COMPLETION
+        return 0
     }
 
     func httpBody(_ id: ConnectionID, _ bytes: UnsafeRawBufferPointer) -> Int32 {
