@@ -117,6 +117,11 @@ public struct HTTPAPI {
         .error(413, .tooLarge, "request body is larger than \(limits.maxRequestBodyBytes) bytes")
     }
 
+    /// The response for a body still arriving `limits.requestBodySeconds` after the request's head.
+    public var bodyTooSlow: HTTPResponse {
+        .error(408, .requestTimeout, "the request body took longer than \(limits.requestBodySeconds) s to arrive; send it again, all at once")
+    }
+
     /// The answer to `CONNECT`, the proxy method: lws hands such a connection over as a raw socket
     /// with no timeout, so the server answers this and closes instead of holding it.
     public var connectRefused: HTTPResponse {

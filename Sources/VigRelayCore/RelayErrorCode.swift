@@ -36,6 +36,8 @@ public enum RelayErrorCode: String, Sendable, CaseIterable {
     case invalidRequest = "invalid_request"
     /// HTTP: a request body sent without `Content-Length` (chunked), which the relay cannot read (411).
     case lengthRequired = "length_required"
+    /// HTTP: a request body that took longer than `RelayLimits.requestBodySeconds` to arrive (408).
+    case requestTimeout = "request_timeout"
     case internalError = "internal_error"
 }
 

@@ -12,6 +12,10 @@ public struct RelayLimits: Sendable, Equatable {
     public var viewerQueueBytes: Int = 8 << 20
     /// Largest `POST` body accepted by the HTTP API.
     public var maxRequestBodyBytes: Int = 64 << 10
+    /// Seconds a request body may take to arrive in full, from the request's head
+    /// (`--request-body-timeout`). lws's own timeout only bounds the gap between two of its pieces,
+    /// so a body sent a byte at a time would otherwise hold its connection for hours.
+    public var requestBodySeconds: Int = 30
     /// Seconds a running recording waits for a side that left (the family's camera, or the
     /// practitioner) before it stops as if the practitioner had stopped it (`--reconnect-grace`).
     public var reconnectGraceSeconds: Int = 120

@@ -13,6 +13,8 @@ final class HTTPExchange {
     var headersSent = false
     /// Close the connection after this response (e.g. a body was refused unread).
     var closeAfter = false
+    /// When the body must have arrived in full (`ServiceLoop.monotonicNanos`), while one is awaited.
+    var bodyDeadline: UInt64?
     /// The download being streamed, if the request asked for one.
     var download: Download?
 

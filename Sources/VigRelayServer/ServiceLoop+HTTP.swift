@@ -26,7 +26,8 @@ extension ServiceLoop {
         case .none:
             decide(exchange)
         case .length:
-            break  // wait for HTTP_BODY_COMPLETION
+            // Wait for HTTP_BODY_COMPLETION, within the time allowed.
+            exchange.bodyDeadline = Self.monotonicNanos() + UInt64(core.limits.requestBodySeconds) * 1_000_000_000
         case .refuse(let response):
             exchange.closeAfter = true
             respond(id, response)
@@ -39,6 +40,12 @@ extension ServiceLoop {
         guard exchange.request.body.count + bytes.count <= core.limits.maxRequestBodyBytes else {
             exchange.closeAfter = true
             respond(id, api.payloadTooLarge)
+            return 0
+        }
+        // Checked as pieces arrive: a body that stops altogether meets lws's own timeout.
+        if let deadline = exchange.bodyDeadline, Self.monotonicNanos() > deadline {
+            exchange.closeAfter = true
+            respond(id, api.bodyTooSlow)
             return 0
         }
         exchange.request.body.append(contentsOf: bytes)

@@ -37,6 +37,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("invite-ttl"), help: "Lifetime of family invites, e.g. 7d.")
     var inviteTTL = "7d"
 
+    @Option(name: .customLong("request-body-timeout"), help: "How long an HTTP request body (at most 64 KiB) may take to arrive in full, e.g. 30s; a slower one gets 408 and the connection is closed.")
+    var requestBodyTimeout = "30s"
+
     @Option(name: .customLong("recording-quota"), help: "Most media bytes one recording may hold (default: no limit); past it the recording fails cleanly.")
     var recordingQuota: Int64?
 
@@ -68,6 +71,9 @@ struct ServeCommand: ParsableCommand {
         guard (1...300).contains(helloTimeout) else { throw ValidationError("--hello-timeout must be 1-300 seconds") }
         guard DurationParser.seconds(inviteTTL) != nil else {
             throw ValidationError(DurationParser.usage(option: "--invite-ttl", value: inviteTTL))
+        }
+        guard let bodyTimeout = DurationParser.seconds(requestBodyTimeout), bodyTimeout >= 1, bodyTimeout <= 600 else {
+            throw ValidationError("--request-body-timeout '\(requestBodyTimeout)' must be a duration from 1s to 10m, e.g. 30s")
         }
         if let publicURL, !(publicURL.hasPrefix("https://") && URL(string: publicURL)?.host != nil) {
             throw ValidationError("--public-url '\(publicURL)' must be an absolute https:// URL, e.g. https://relay.example.org")
@@ -117,6 +123,7 @@ struct ServeCommand: ParsableCommand {
         config.limits.maxMessageBytes = maxMessageBytes
         config.limits.helloTimeoutSeconds = helloTimeout
         config.limits.inviteTTLSeconds = DurationParser.seconds(inviteTTL)!
+        config.limits.requestBodySeconds = DurationParser.seconds(requestBodyTimeout)!
         config.recordingQuotaBytes = recordingQuota
         config.retentionSeconds = retention.flatMap(DurationParser.seconds)
         config.limits.reconnectGraceSeconds = DurationParser.seconds(reconnectGrace)!

@@ -49,4 +49,13 @@ struct RequestBodyFramingTests {
         guard case .refuse(let response) = framing else { return }
         #expect((jsonObject(response.body)?["message"] as? String)?.contains("Content-Length") == true)
     }
+
+    @Test func aBodyTooSlowIs408AndSaysTheLimit() {
+        var limits = RelayLimits()
+        limits.requestBodySeconds = 12
+        let slow = HTTPAPI(authority: Fixture.authority, limits: limits, publicURL: "https://relay.example:8443").bodyTooSlow
+        #expect(slow.status == 408)
+        #expect(jsonObject(slow.body)?["code"] as? String == "request_timeout")
+        #expect((jsonObject(slow.body)?["message"] as? String)?.contains("12 s") == true)
+    }
 }

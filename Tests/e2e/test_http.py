@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import socket
+import ssl
+import subprocess
+import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from vrtest import HEX32, assert_error, forge, wait_until
+from wsraw import parse_response_head
 
 
 def test_healthz_is_200_json_with_status_and_connections(relay):
@@ -31,7 +37,6 @@ def test_healthz_counts_websocket_connections(relay_factory):
 
 
 def test_tls_only_plain_http_is_not_served(relay):
-    import socket
     with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as s:
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         s.settimeout(5)
@@ -43,8 +48,6 @@ def test_tls_only_plain_http_is_not_served(relay):
 
 
 def test_alpn_selects_http_1_1(relay, certs):
-    import socket
-    import ssl
     ctx = ssl.create_default_context(cafile=str(certs.ca))
     ctx.set_alpn_protocols(["h2", "http/1.1"])
     with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as raw:
@@ -53,8 +56,6 @@ def test_alpn_selects_http_1_1(relay, certs):
 
 
 def test_certificate_is_verified_for_localhost_too(relay, certs):
-    import socket
-    import ssl
     ctx = ssl.create_default_context(cafile=str(certs.ca))
     with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as raw:
         with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
@@ -251,9 +252,6 @@ def send_until_closed(relay, ssl_ctx, request: bytes, limit: float = 10):
     """Sends raw request bytes over TLS and reads until the relay closes the connection. Fails the
     test if it is still open after `limit` seconds (an answer followed by an open connection too).
     Returns the status, the headers and the parsed JSON body of the one response."""
-    import socket
-    import time
-    from wsraw import parse_response_head
     with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as raw:
         with ssl_ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
             s.sendall(request)
@@ -298,10 +296,62 @@ def test_a_body_whose_end_is_unclear_is_refused_and_the_connection_closed(relay,
     ones: these requests waited 5 s for a body that never came, or were answered while their body
     stayed in the stream to be read as the next request. Now each is answered at once and the
     connection closed, and no session is created."""
-    tok = relay.token("alice")
+    tok = relay.token("framing-" + uuid.uuid4().hex[:8])  # a practitioner with no sessions yet
     request = b"POST /v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + tok.encode() + b"\r\n" + framing
     got, headers, err = send_until_closed(relay, ssl_ctx, request, limit=4)
     assert got == status, err
     assert err.get("type") == "error" and err.get("code") == code and err.get("message"), err
     listed = relay.http("GET", "/v1/sessions", headers={"Authorization": f"Bearer {tok}"})
     assert listed.status == 200 and listed.json()["sessions"] == [], listed
+
+
+def test_a_body_trickled_past_the_request_body_timeout_gets_408_and_a_close(relay_factory, ssl_ctx):
+    """lws restarts its timeout with every piece of a body, so a body sent a byte at a time held its
+    connection for as long as the sender liked (64 KiB at a byte a second: 18 hours). The relay
+    bounds the whole body: `--request-body-timeout` after the head it answers 408 and closes."""
+    relay = relay_factory(["--request-body-timeout", "2s"])
+    tok = relay.token("alice")
+    body = b'{"caseRef":"fam-1"}' + b" " * 200
+    head = (b"POST /v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + tok.encode()
+            + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as raw:
+        with ssl_ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall(head)
+            started, data = time.monotonic(), b""
+            for byte in body:  # a byte every 0.2 s: the whole body would take 42 s
+                try:
+                    s.sendall(bytes([byte]))
+                except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                    break
+                s.settimeout(0.2)
+                try:
+                    chunk = s.recv(4096)
+                except TimeoutError:
+                    continue
+                if not chunk:
+                    break
+                data += chunk
+            else:
+                pytest.fail(f"the whole trickled body was accepted (received {data!r})")
+            s.settimeout(5)
+            try:
+                while chunk := s.recv(4096):
+                    data += chunk
+            except (ConnectionResetError, ssl.SSLError):
+                pass
+            elapsed = time.monotonic() - started
+    response_head, sep, response_body = data.partition(b"\r\n\r\n")
+    assert sep, f"no complete HTTP response: {data!r}"
+    status, _, headers = parse_response_head(response_head)
+    assert status == 408, data
+    err = json.loads(response_body)
+    assert err.get("code") == "request_timeout" and "2 s" in err.get("message", ""), err
+    assert 2 <= elapsed < 10, elapsed
+    listed = relay.http("GET", "/v1/sessions", headers={"Authorization": f"Bearer {tok}"})
+    assert listed.status == 200 and listed.json()["sessions"] == [], listed
+
+
+def test_request_body_timeout_is_checked(vigrelay_bin, tmp_path):
+    out = subprocess.run([str(vigrelay_bin), "serve", "--data-dir", str(tmp_path), "--request-body-timeout", "0s"],
+                         capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert out.returncode != 0 and "--request-body-timeout '0s' must be a duration from 1s to 10m" in out.stderr, out.stderr
