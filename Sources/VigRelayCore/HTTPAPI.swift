@@ -122,10 +122,11 @@ public struct HTTPAPI {
         .error(408, .requestTimeout, "the request body took longer than \(limits.requestBodySeconds) s to arrive; send it again, all at once")
     }
 
-    /// The answer to `CONNECT`, the proxy method: lws hands such a connection over as a raw socket
-    /// with no timeout, so the server answers this and closes instead of holding it.
-    public var connectRefused: HTTPResponse {
-        .error(405, .methodNotAllowed, "this relay is not a proxy and refuses CONNECT; use the paths and methods in docs/PROTOCOL.md")
+    /// The answer to `CONNECT` (the proxy method) and to methods lws does not know (`TRACE`, `BREW`,
+    /// garbage): lws hands such a connection over as a raw socket before the API sees a request, so
+    /// the server answers this and closes, whatever the method was.
+    public var methodNotServed: HTTPResponse {
+        .error(405, .methodNotAllowed, "this relay is not a proxy and serves only the methods and paths in docs/PROTOCOL.md (GET, HEAD, POST, DELETE)")
     }
 
     func methodNotAllowed(_ allowed: String) -> HTTPResponse {

@@ -44,8 +44,8 @@ private func httpEvent(_ loop: ServiceLoop, _ wsi: OpaquePointer, _ reason: lws_
         if let idSlot { loop.httpClosed(idSlot.pointee) }
         return 0
     case LWS_CALLBACK_RAW_ADOPT:
-        // Only a CONNECT request lands here (lws makes it a raw socket; see `refuseConnect`).
-        return loop.refuseConnect(wsi)
+        // Only CONNECT and unknown methods land here (lws makes them raw sockets; see `refuseMethod`).
+        return loop.refuseMethod(wsi)
     case LWS_CALLBACK_ESTABLISHED:
         // A WebSocket that asked for no subprotocol lands here.
         var bytes = Array("subprotocol vigrelay.v1 required".utf8)

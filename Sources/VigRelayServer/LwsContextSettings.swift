@@ -45,6 +45,11 @@ struct LwsContextSettings {
         info.iface = anyAddress ? nil : keep(configuration.host)
         info.protocols = UnsafePointer(protocols)
         info.options = UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT) | UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8) | UInt64(LWS_SERVER_OPTION_LIBEV)
+        // A request whose method lws does not know becomes a raw socket that the HTTP protocol
+        // answers with our JSON 405 (`ServiceLoop.refuseMethod`), not lws's HTML 403. This option
+        // touches TLS only together with ALLOW_NON_SSL_ON_SSL_PORT (lws 4.1.6 tls-server.c), which is
+        // never set: a client that does not speak TLS is still dropped.
+        info.options |= UInt64(LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG)
         // An IPv4 address must get an IPv4 socket: on its IPv6 socket lws 4.1 writes an IPv4 iface
         // into the wrong field of the address and binds to [::], every interface (127.0.0.1 was
         // reachable from the network).

@@ -149,12 +149,14 @@ extension ServiceLoop {
         return lws_finalize_write_http_header(wsi, start, &p, end) == 0
     }
 
-    /// Answers a `CONNECT` request and ends its connection: lws 4.1 turns a connection that asks for
-    /// `CONNECT` into a raw socket (`LWS_CALLBACK_RAW_ADOPT` on the HTTP protocol) with no timeout,
-    /// which would otherwise hold a descriptor for as long as the peer likes. No HTTP header helper
-    /// works on a raw socket, so the response is written as bytes; the caller's -1 then closes.
-    func refuseConnect(_ wsi: OpaquePointer) -> Int32 {
-        let response = api.connectRefused
+    /// Answers a `CONNECT` request, or one whose method lws does not know, and ends its connection:
+    /// lws 4.1 turns such a connection into a raw socket (`LWS_CALLBACK_RAW_ADOPT` on the HTTP
+    /// protocol; for unknown methods because `LwsContextSettings` asks it to, instead of its own
+    /// HTML 403) with no timeout, which would otherwise hold a descriptor for as long as the peer
+    /// likes. No HTTP header helper works on a raw socket, so the response is written as bytes; the
+    /// caller's -1 then closes.
+    func refuseMethod(_ wsi: OpaquePointer) -> Int32 {
+        let response = api.methodNotServed
         var head = "HTTP/1.1 \(response.status) Method Not Allowed\r\ncontent-type: \(response.contentType)\r\n"
             + "content-length: \(response.body.count)\r\nconnection: close\r\n"
         for (name, value) in Self.securityHeaders { head += "\(name) \(value)\r\n" }
@@ -162,7 +164,7 @@ extension ServiceLoop {
         let payload = scratch + pre
         message.withUnsafeBytes { payload.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         _ = lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), message.count, LWS_WRITE_HTTP)  // lws-write.h: LWS_WRITE_RAW is LWS_WRITE_HTTP
-        logger.info("refused a CONNECT request")
+        logger.info("refused a CONNECT request or an unknown method")
         return -1
     }
 

@@ -184,8 +184,8 @@ struct HTTPAPITests {
         #expect((jsonObject(tooLarge.body)?["message"] as? String)?.contains("\(64 << 10)") == true)
     }
 
-    @Test func connectIsRefusedAsNotAProxy() {
-        let refused = api().connectRefused
+    @Test func connectAndUnknownMethodsAreRefusedAsNotAProxy() {
+        let refused = api().methodNotServed
         #expect(refused.status == 405)
         #expect(refused.contentType == "application/json")
         #expect(jsonObject(refused.body)?["code"] as? String == "method_not_allowed")

@@ -272,11 +272,14 @@ def send_until_closed(relay, ssl_ctx, request: bytes, limit: float = 10):
     return status, headers, json.loads(body)
 
 
-@pytest.mark.parametrize("target", ["*", "127.0.0.1:443", "/v1/sessions"])
-def test_connect_is_refused_with_405_and_the_connection_closed(relay, ssl_ctx, target):
-    """lws turns a CONNECT request into a raw socket with no timeout; the relay must answer it and
-    hang up, not hold the connection for as long as the peer likes."""
-    status, headers, err = send_until_closed(relay, ssl_ctx, f"CONNECT {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+@pytest.mark.parametrize("request_line", [b"CONNECT * HTTP/1.1", b"CONNECT 127.0.0.1:443 HTTP/1.1",
+                                          b"CONNECT /v1/sessions HTTP/1.1", b"TRACE /healthz HTTP/1.1",
+                                          b"BREW /pot HTTP/1.1", b"G\x00T /healthz HTTP/1.1"])
+def test_connect_and_unknown_methods_are_refused_with_405_and_the_connection_closed(relay, ssl_ctx, request_line):
+    """lws turns a CONNECT request, and (as the relay asks) one with a method it does not know, into
+    a raw socket with no timeout; the relay must answer it in its own JSON and hang up, not hold the
+    connection for as long as the peer likes (CONNECT) or leave lws's HTML 403 (unknown methods)."""
+    status, headers, err = send_until_closed(relay, ssl_ctx, request_line + b"\r\nHost: 127.0.0.1\r\n\r\n")
     assert status == 405, err
     assert headers.get("connection") == "close", headers
     assert err.get("type") == "error" and err.get("code") == "method_not_allowed" and err.get("message"), err
