@@ -138,6 +138,7 @@ struct LoadCommand: ParsableCommand {
         let rampSeconds = ["0", "0s"].contains(ramp) ? 0 : try parseDuration(ramp, option: "--ramp") ?? 0
         let screen = try screenBitrate.map { text throws(ClientError) in try parseBitrate(text, option: "--screen-bitrate") } ?? 0
         if let serverPID, serverPID <= 0 { throw .usage("--server-pid must be a process id (a positive number)") }
+        if let report { try checkWritable(report) }
         if idle {
             guard mode == "vigrelay" else { throw .usage("--idle needs the vigrelay protocol (sessions, hello, welcome); it does not go with --mode mirror") }
             guard !record, screenBitrate == nil, frameSize == nil else {
@@ -153,5 +154,20 @@ struct LoadCommand: ParsableCommand {
         if connectWindow > 0, mode != "vigrelay" { throw .usage("--connect-window is for vigrelay mode; mirror pairs connect as they start") }
         plan.connectWindow = connectWindow
         return plan
+    }
+
+    /// Fails before the run, not after it, when the report could not be written there.
+    private func checkWritable(_ path: String) throws(ClientError) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard !isDirectory.boolValue, FileManager.default.isWritableFile(atPath: path) else {
+                throw .usage("--report \(path) cannot be written (a directory, or not writable); name another file")
+            }
+            return
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard FileManager.default.isWritableFile(atPath: directory) else {
+            throw .usage("--report \(path) cannot be created: \(directory) does not exist or is not writable")
+        }
     }
 }
