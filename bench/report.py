@@ -432,7 +432,10 @@ def scenario3(w: Work, summary: list) -> list[str]:
     steps = [(n, t, name, w.report(name)) for (n, t), name in sorted(tries.items())]
     out = ["## 3. Recorded pairs at 2.5 Mbit/s: how many this machine carries", ""]
     out += [f"Each step is a fresh server and a `load --record` run: every pair creates a session, the family consents, "
-            f"the practitioner records, the family streams 2.5 Mbit/s camera-like frames. The count starts at "
+            f"the practitioner records, the family streams 2.5 Mbit/s camera-like frames. The pairs join over the ramp at "
+            f"{w.env.get('joinRate', '?')} a second (each pair creates its session and makes two TLS WebSocket "
+            f"handshakes: faster, that setup held up the pairs already streaming, 700 pairs over 5 s getting a p99 of 1 s "
+            f"where over 20 s they got 49 ms), and every pair then streams together for the step's duration. The count starts at "
             f"{w.env.get('searchStart', '?')}, doubles while a step is carried (zero loss, p99 under {SEARCH_P99_MS:.0f} ms, no "
             f"failed pair), then the gap to the first count not carried is halved twice, "
             f"within {w.env.get('searchBudget', '?')} s in all. A step over the latency limit while the load generator itself "
@@ -445,19 +448,19 @@ def scenario3(w: Work, summary: list) -> list[str]:
             f"sessions per core is derived as pairs / server CPU share.", ""]
     if steps:
         first, _, first_name, _ = steps[0]
-        out += ["Command of each step (PAIRS replaced by the count):", "```sh"]
-        cmd = w.text(first_name, "cmd")
+        out += ["Command of each step (PAIRS replaced by the count, RAMP by its ramp in seconds):", "```sh"]
+        cmd = re.sub(r"--ramp \d+s\b", "--ramp RAMPs", w.text(first_name, "cmd"))
         out.append(re.sub(rf"--pairs {first}\b", "--pairs PAIRS", cmd).replace(first_name, "s3-PAIRS"))
         out += ["```", "",
-                "| pairs | lost | p99 ms | send lag p99 ms | server CPU share (steady) | sessions per core | client CPU share (busiest lws thread, steady: on a CPU + waiting for one) | recordings stopped | server RSS peak (per pair) | load avg at start | machine speed | verdict |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "| pairs | ramp s | lost | p99 ms | send lag p99 ms | server CPU share (steady) | sessions per core | client CPU share (busiest lws thread, steady: on a CPU + waiting for one) | recordings stopped | server RSS peak (per pair) | load avg at start | machine speed | verdict |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     best = None
     for n, t, name, r in steps:
         kind, problems = step_verdict(r)
         label = f"{n}" + (" (2nd try)" if t > 1 else "")
         verdict = {"carried": "carried", "failed": "not carried: ", "tester": "the load generator was late: "}[kind] + "; ".join(problems)
         if r is None:
-            out.append(f"| {label} | | | | | | | | | {w.text(name, 'loadavg')} | {fmt(w.speed(name))} | {verdict} |")
+            out.append(f"| {label} | | | | | | | | | | {w.text(name, 'loadavg')} | {fmt(w.speed(name))} | {verdict} |")
             continue
         s, c = r.get("server") or {}, r.get("client") or {}
         share = s.get("steadyCpuShare") or s.get("cpuShare")
@@ -466,7 +469,7 @@ def scenario3(w: Work, summary: list) -> list[str]:
         rec = (r.get("recordings") or {}).get("stopped")
         rss = s.get("rssPeakBytes")
         memory = f"{rss / 1e6:,.0f} MB ({rss / n / 1e6:.2f} MB)" if rss else ""
-        out.append(f"| {label} | {r['frames']['lost']} | {r['latencyMs']['p99']:.2f} | {r['sendLagMs']['p99']:.2f} | "
+        out.append(f"| {label} | {fmt((r.get('config') or {}).get('rampSeconds'), 0)} | {r['frames']['lost']} | {r['latencyMs']['p99']:.2f} | {r['sendLagMs']['p99']:.2f} | "
                    f"{fmt(share, 3)} | {fmt(per_core, 0)} | {fmt(c.get('cpuShare'), 2)} ({busy * 100:.0f}%"
                    f"{f' + {waiting * 100:.0f}%' if 'lwsThreadWaiting' in c else ''}) | {rec} | {memory} | "
                    f"{w.text(name, 'loadavg')} | {fmt(w.speed(name))} | {verdict} |")

@@ -52,8 +52,9 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     assert "bench/wake_latency.py --samples 300 --gap-ms 10" in s2, s2  # the floor under it
     assert re.search(rf"^\| socket wake [^|]* \| 300 \| {number} \| {number} \| {number} \|", s2, re.M), s2
     s3 = section["3."]
-    assert "--record" in s3 and "--pairs PAIRS" in s3
-    assert re.search(rf"^\| 2 \| \d+ \| {number} \| {number} \| {number} \|", s3, re.M), s3
+    assert "--record" in s3 and "--pairs PAIRS" in s3 and "--ramp RAMPs" in s3
+    # pairs | ramp s (quick mode's shortest, 2 s) | lost | p99 | send lag | CPU share
+    assert re.search(rf"^\| 2 \| 2 \| \d+ \| {number} \| {number} \| {number} \|", s3, re.M), s3
     s4 = section["4."]
     assert "--idle --pairs 5" in s4
     assert re.search(rf"\| 10 of 10 \| {number} s \| {number} s \|", s4), s4
