@@ -248,28 +248,35 @@ def test_wrong_method_is_405(relay, method, path):
     assert_error(r, 405, "method_not_allowed")
 
 
-def send_until_closed(relay, ssl_ctx, request: bytes, limit: float = 10):
-    """Sends raw request bytes over TLS and reads until the relay closes the connection. Fails the
-    test if it is still open after `limit` seconds (an answer followed by an open connection too).
-    Returns the status, the headers and the parsed JSON body of the one response."""
-    with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as raw:
-        with ssl_ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
-            s.sendall(request)
-            data, deadline = b"", time.monotonic() + limit
-            while True:
-                s.settimeout(max(0.1, deadline - time.monotonic()))
-                try:
-                    chunk = s.recv(4096)
-                except TimeoutError:
-                    pytest.fail(f"the connection was still open {limit} s after {request[:80]!r} (received {data!r})")
-                if not chunk:
-                    break
-                data += chunk
+def read_until_closed(s, what: str, data: bytes = b"", limit: float = 10):
+    """Reads from `s` (adding to `data`, what came already) until the relay closes the connection.
+    Fails the test if it is still open after `limit` seconds (an answer followed by an open
+    connection too). Returns the status, the headers and the parsed JSON body of the one response."""
+    deadline = time.monotonic() + limit
+    while True:
+        s.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            chunk = s.recv(4096)
+        except TimeoutError:
+            pytest.fail(f"the connection was still open {limit} s after {what} (received {data!r})")
+        except (ConnectionResetError, ssl.SSLError):
+            break
+        if not chunk:
+            break
+        data += chunk
     head, sep, body = data.partition(b"\r\n\r\n")
-    assert sep, f"no complete HTTP response to {request[:80]!r}: {data!r}"
+    assert sep, f"no complete HTTP response to {what}: {data!r}"
     status, _, headers = parse_response_head(head)
     assert int(headers.get("content-length", "-1")) == len(body), (headers, body)
     return status, headers, json.loads(body)
+
+
+def send_until_closed(relay, ssl_ctx, request: bytes, limit: float = 10):
+    """Sends raw request bytes over TLS and reads the answer until the relay closes (`read_until_closed`)."""
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as raw:
+        with ssl_ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall(request)
+            return read_until_closed(s, repr(request[:80]), limit=limit)
 
 
 @pytest.mark.parametrize("request_line", [b"CONNECT * HTTP/1.1", b"CONNECT 127.0.0.1:443 HTTP/1.1",
@@ -336,18 +343,9 @@ def test_a_body_trickled_past_the_request_body_timeout_gets_408_and_a_close(rela
                 data += chunk
             else:
                 pytest.fail(f"the whole trickled body was accepted (received {data!r})")
-            s.settimeout(5)
-            try:
-                while chunk := s.recv(4096):
-                    data += chunk
-            except (ConnectionResetError, ssl.SSLError):
-                pass
+            status, _, err = read_until_closed(s, "the trickled body", data, limit=5)
             elapsed = time.monotonic() - started
-    response_head, sep, response_body = data.partition(b"\r\n\r\n")
-    assert sep, f"no complete HTTP response: {data!r}"
-    status, _, headers = parse_response_head(response_head)
-    assert status == 408, data
-    err = json.loads(response_body)
+    assert status == 408, err
     assert err.get("code") == "request_timeout" and "2 s" in err.get("message", ""), err
     assert 2 <= elapsed < 10, elapsed
     listed = relay.http("GET", "/v1/sessions", headers={"Authorization": f"Bearer {tok}"})
