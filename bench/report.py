@@ -843,7 +843,8 @@ def write(work_dir: str, out_path: str) -> int:
              f"| kernel TLS (kTLS) | {kernel_tls(m.get('tcpUpperLayerProtocols'), m.get('kernelModules'))} |",
              f"| load average at start | {' '.join(m.get('loadAverageAtStart', []))} |",
              f"| binaries | `{env.get('binDir', '?')}` |", "",
-             "The server runs with `--log-level warning` (each scenario's exact server command is with its commands). "
+             "The server runs with `--log-level warning` and `--max-connections-per-address 0` (every connection comes from 127.0.0.1; "
+             "each scenario's exact server command is with its commands). "
              "`$WORK` is the run's work directory, `$TOKEN` a practitioner token from `vigrelay token practitioner --id bench "
              "--data-dir` of that server, `$SERVER_PID` its process id.", "",
              ] + machine_speed(w) + [

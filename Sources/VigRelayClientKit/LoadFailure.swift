@@ -47,16 +47,18 @@ public struct LoadFailure: Error, Sendable, Equatable, CustomStringConvertible {
         LoadFailure(source: .relay, code: code, message: message)
     }
 
-    /// Why a connection ended before the pair was done: the relay's code if it refused or closed it
-    /// with an `error` first, otherwise how it ended.
-    static func connectionEnded(_ name: String, _ ending: ConnectionEnding, relayCode: String?) -> LoadFailure {
+    /// Why a connection ended before the pair was done: the relay's error if it refused or closed it
+    /// with one first, otherwise how it ended.
+    static func connectionEnded(_ name: String, _ ending: ConnectionEnding, relayError: RelayError?) -> LoadFailure {
         switch ending {
         case .failed(let error):
-            if let relayCode { return .relay(relayCode, error.description) }
+            if let relayError { return .relay(relayError.code, error.description) }
             return connectFailed(error)
         case .closed(let code, let reason):
+            if let relayError {
+                return .relay(relayError.code, "the relay closed the \(name) connection after error \(relayError.code): \(relayError.message)")
+            }
             let said = reason.isEmpty ? "" : " (\(reason))"
-            if let relayCode { return .relay(relayCode, "the relay closed the \(name) connection after error \(relayCode)\(said)") }
             guard let code else { return .client(.connectionLost, "the \(name) connection dropped without a close frame") }
             return .client(.closedByRelay, "the relay closed the \(name) connection with code \(code)\(said)")
         }

@@ -51,7 +51,7 @@ final class LoadPairSide: SessionObserver, @unchecked Sendable {
     func session(_ session: SessionConnection, ended: SessionEnd) {
         guard let pair else { return }
         let failure: LoadFailure? = ended == .normal ? nil
-            : LoadFailure.connectionEnded(role.rawValue, session.connectionEnding ?? .closed(code: nil, reason: ""), relayCode: session.refusalCode)
+            : LoadFailure.connectionEnded(role.rawValue, session.connectionEnding ?? .closed(code: nil, reason: ""), relayError: session.relayError)
         pair.note { $0.ended[self.role] = .some(failure) }
         pair.pokeDriver()
     }

@@ -231,7 +231,7 @@ private final class MirrorSide: WebSocketClientHandler, @unchecked Sendable {
     }
 
     func webSocket(_ connection: WebSocketClientConnection, ended: ConnectionEnding) {
-        let failure = LoadFailure.connectionEnded("\(role == .family ? "sending" : "receiving") mirror", ended, relayCode: nil)
+        let failure = LoadFailure.connectionEnded("\(role == .family ? "sending" : "receiving") mirror", ended, relayError: nil)
         pair?.note { $0.ended[self.role] = failure }
     }
 }

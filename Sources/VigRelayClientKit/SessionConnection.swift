@@ -61,9 +61,9 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
     // lws thread only.
     private var welcomed = false
     private var refusal: ClientError?
-    /// The relay's error code when it refused this connection (before `welcome`, or `replaced`).
-    /// lws thread; read it from `ended` callbacks.
-    private(set) var refusalCode: String?
+    /// The relay's error (code and message) when it refused this connection (before `welcome`, or
+    /// `replaced`). lws thread; read it from `ended` callbacks.
+    private(set) var relayError: RelayError?
     /// How the WebSocket ended. lws thread; set before the observer's `ended` callback.
     private(set) var connectionEnding: ConnectionEnding?
 
@@ -175,7 +175,7 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
             welcomed = true
             joined.fulfil(.success(Welcome(role: role, peerPresent: peerPresent)))
         case .error(let code, let text) where !welcomed || code == "replaced":
-            refusalCode = code
+            relayError = RelayError(code: code, message: text)
             if code == "unauthorized" || code == "forbidden" {
                 refusal = .tokenRefused(code: code, message: text)
             } else if welcomed {

@@ -122,6 +122,11 @@ public struct HTTPAPI {
         .error(408, .requestTimeout, "the request body took longer than \(limits.requestBodySeconds) s to arrive; send it again, all at once")
     }
 
+    /// The answer to a request on a connection past `ConnectionQuota.limit` (then closed).
+    public func tooManyConnections(_ quota: ConnectionQuota) -> HTTPResponse {
+        .error(429, .tooManyConnections, quota.refusalMessage)
+    }
+
     /// The answer to `CONNECT` (the proxy method) and to methods lws does not know (`TRACE`, `BREW`,
     /// garbage): lws hands such a connection over as a raw socket before the API sees a request, so
     /// the server answers this and closes, whatever the method was.

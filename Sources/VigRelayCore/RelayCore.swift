@@ -66,6 +66,14 @@ public final class RelayCore {
         return []
     }
 
+    /// A WebSocket opened on a connection past `quota`'s limit: told why, then closed with 1013 (try
+    /// again later: once some of the address's connections close, a new one is let in).
+    public func openedPastConnectionLimit(_ conn: ConnectionID, quota: ConnectionQuota) -> [RelayAction] {
+        connections[conn] = .closing
+        return [.send(conn, .text(ControlEncoder.error(.tooManyConnections, quota.refusalMessage))),
+                .close(conn, code: RelayCloseCode.tryAgainLater, reason: "too many connections")]
+    }
+
     /// The hello timer fired.
     public func helloTimedOut(_ conn: ConnectionID) -> [RelayAction] {
         guard case .awaitingHello = connections[conn] else { return [] }

@@ -17,6 +17,9 @@ public enum RelayErrorCode: String, Sendable, CaseIterable {
     case invalidMessage = "invalid_message"
     case tooLarge = "too_large"
     case shuttingDown = "shutting_down"
+    /// The connection's address already holds `--max-connections-per-address` connections
+    /// (HTTP 429; on a WebSocket, before `hello`, with close 1013).
+    case tooManyConnections = "too_many_connections"
     // Recording.
     case notAllowed = "not_allowed"
     case consentRequired = "consent_required"
@@ -48,6 +51,8 @@ public enum RelayCloseCode {
     public static let unsupportedData: UInt16 = 1003
     public static let policyViolation: UInt16 = 1008
     public static let messageTooBig: UInt16 = 1009
+    /// "Try Again Later" (RFC 6455 registry): refused for now, not for good (the pages reconnect).
+    public static let tryAgainLater: UInt16 = 1013
     /// Another connection of the same role took this one's place.
     public static let replaced: UInt16 = 4001
     /// The URL or the session does not exist.

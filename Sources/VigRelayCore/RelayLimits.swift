@@ -10,6 +10,11 @@ public struct RelayLimits: Sendable, Equatable {
     public var staleCacheSeconds: Int = 120
     /// Bytes of media a viewer's send queue may hold before frames are skipped to the next keyframe.
     public var viewerQueueBytes: Int = 8 << 20
+    /// Connections one address (an IPv4 address or an IPv6 /64) may hold open at once
+    /// (`--max-connections-per-address`; 0: no limit). An office of practitioners behind one NAT uses
+    /// a few each (a WebSocket and the browser's HTTP connections); a load test from one machine
+    /// needs more, and its server must be started with a higher limit or 0.
+    public var maxConnectionsPerAddress: Int = 1000
     /// Largest `POST` body accepted by the HTTP API.
     public var maxRequestBodyBytes: Int = 64 << 10
     /// Seconds a request body may take to arrive in full, from the request's head

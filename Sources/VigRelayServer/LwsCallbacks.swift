@@ -26,6 +26,12 @@ private func httpEvent(_ loop: ServiceLoop, _ wsi: OpaquePointer, _ reason: lws_
     switch reason {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         return loop.shuttingDown ? 1 : 0
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        loop.connectionAccepted(wsi)
+        return 0
+    case LWS_CALLBACK_WSI_DESTROY:
+        loop.connectionDestroyed(wsi)
+        return 0
     case LWS_CALLBACK_HTTP:
         guard let idSlot else { return -1 }
         if idSlot.pointee == 0 { idSlot.pointee = loop.makeConnectionID() }

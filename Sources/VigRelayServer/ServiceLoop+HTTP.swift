@@ -21,6 +21,11 @@ extension ServiceLoop {
                                   query: queryArguments(wsi), range: header(wsi, WSI_TOKEN_HTTP_RANGE))
         let exchange = HTTPExchange(id: id, wsi: wsi, request: request)
         exchanges[id] = exchange
+        if isPastConnectionLimit(wsi) {
+            exchange.closeAfter = true
+            respond(id, api.tooManyConnections(connectionQuota))
+            return 0
+        }
         switch api.bodyFraming(contentLength: header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH),
                                transferEncoding: header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)) {
         case .none:

@@ -18,7 +18,7 @@ extension ServiceLoop {
             logger.error("cannot set up a WebSocket's writes (out of memory?): closing it", metadata: ["conn.id": "\(id)"])
             return -1
         }
-        perform(core.opened(id, path: path))
+        perform(isPastConnectionLimit(wsi) ? core.openedPastConnectionLimit(id, quota: connectionQuota) : core.opened(id, path: path))
         return 0
     }
 

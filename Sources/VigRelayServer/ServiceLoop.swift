@@ -25,6 +25,9 @@ final class ServiceLoop {
     var context: OpaquePointer?
     var webSockets: [ConnectionID: WebSocketConnection] = [:]
     var exchanges: [ConnectionID: HTTPExchange] = [:]
+    /// Connections counted per peer address (`ServiceLoop+ConnectionLimit`), by lws connection.
+    var connectionQuota: ConnectionQuota
+    var connectionPeers: [OpaquePointer: ConnectionPeer] = [:]
     private var nextID: ConnectionID = 0
     /// The last download id given (see `Download.id`).
     var nextDownloadID: UInt64 = 0
@@ -90,6 +93,7 @@ final class ServiceLoop {
             RetentionSweep(retentionSeconds: $0, dataDir: configuration.dataDir, logger: logger)
         }
         self.nextRetentionSweep = Date().addingTimeInterval(TimeInterval(retention?.intervalSeconds ?? 0))
+        self.connectionQuota = ConnectionQuota(limit: core.limits.maxConnectionsPerAddress)
         self.helloDeadlines = DeadlineQueue(timeoutMicros: Int64(core.limits.helloTimeoutSeconds) * 1_000_000)
         self.scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(vr_lws_pre()) + Self.fragmentSize, alignment: 16)
         self.receiveBuffer = UnsafeMutableRawPointer.allocate(byteCount: Self.receiveBufferBytes, alignment: 16)

@@ -40,6 +40,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("request-body-timeout"), help: "How long an HTTP request body (at most 64 KiB) may take to arrive in full, e.g. 30s; a slower one gets 408 and the connection is closed.")
     var requestBodyTimeout = "30s"
 
+    @Option(name: .customLong("max-connections-per-address"), help: "Most connections one address (IPv4, or an IPv6 /64) may hold open; more are answered too_many_connections (HTTP 429). 0: no limit, e.g. for a load test from one machine.")
+    var maxConnectionsPerAddress = RelayLimits().maxConnectionsPerAddress
+
     @Option(name: .customLong("recording-quota"), help: "Most media bytes one recording may hold (default: no limit); past it the recording fails cleanly.")
     var recordingQuota: Int64?
 
@@ -69,6 +72,9 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("--max-message-bytes must be between 1024 and 1073741824")
         }
         guard (1...300).contains(helloTimeout) else { throw ValidationError("--hello-timeout must be 1-300 seconds") }
+        guard maxConnectionsPerAddress >= 0 else {
+            throw ValidationError("--max-connections-per-address must be 0 (no limit) or a positive number of connections")
+        }
         guard DurationParser.seconds(inviteTTL) != nil else {
             throw ValidationError(DurationParser.usage(option: "--invite-ttl", value: inviteTTL))
         }
@@ -122,6 +128,7 @@ struct ServeCommand: ParsableCommand {
         config.publicURL = publicURL
         config.limits.maxMessageBytes = maxMessageBytes
         config.limits.helloTimeoutSeconds = helloTimeout
+        config.limits.maxConnectionsPerAddress = maxConnectionsPerAddress
         config.limits.inviteTTLSeconds = DurationParser.seconds(inviteTTL)!
         config.limits.requestBodySeconds = DurationParser.seconds(requestBodyTimeout)!
         config.recordingQuotaBytes = recordingQuota

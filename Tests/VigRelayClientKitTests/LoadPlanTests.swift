@@ -93,13 +93,14 @@ struct LoadPlanTests {
     }
 
     @Test func connectionEndingsBecomeStableCodes() {
-        #expect(LoadFailure.connectionEnded("family", .closed(code: nil, reason: ""), relayCode: nil).code == "connection_lost")
-        #expect(LoadFailure.connectionEnded("family", .closed(code: 1001, reason: "bye"), relayCode: nil).code == "closed_by_relay")
-        let replaced = LoadFailure.connectionEnded("family", .closed(code: 4001, reason: ""), relayCode: "replaced")
+        #expect(LoadFailure.connectionEnded("family", .closed(code: nil, reason: ""), relayError: nil).code == "connection_lost")
+        #expect(LoadFailure.connectionEnded("family", .closed(code: 1001, reason: "bye"), relayError: nil).code == "closed_by_relay")
+        let replaced = LoadFailure.connectionEnded("family", .closed(code: 4001, reason: ""), relayError: RelayError(code: "replaced", message: "a newer family connection took its place"))
         #expect(replaced.source == .relay && replaced.code == "replaced")
-        #expect(LoadFailure.connectionEnded("x", .failed(.unreachable(server: "s", detail: "d")), relayCode: nil).code == "connect_failed")
-        #expect(LoadFailure.connectionEnded("x", .failed(.untrustedCertificate(server: "s")), relayCode: nil).code == "tls_failed")
-        let refused = LoadFailure.connectionEnded("x", .failed(.tokenRefused(code: "forbidden", message: "m")), relayCode: nil)
+        #expect(replaced.message.hasSuffix("after error replaced: a newer family connection took its place"), "the relay's own words are kept")
+        #expect(LoadFailure.connectionEnded("x", .failed(.unreachable(server: "s", detail: "d")), relayError: nil).code == "connect_failed")
+        #expect(LoadFailure.connectionEnded("x", .failed(.untrustedCertificate(server: "s")), relayError: nil).code == "tls_failed")
+        let refused = LoadFailure.connectionEnded("x", .failed(.tokenRefused(code: "forbidden", message: "m")), relayError: nil)
         #expect(refused.source == .relay && refused.code == "forbidden")
     }
 }

@@ -184,6 +184,13 @@ struct HTTPAPITests {
         #expect((jsonObject(tooLarge.body)?["message"] as? String)?.contains("\(64 << 10)") == true)
     }
 
+    @Test func tooManyConnectionsIs429AndSaysWhatToDo() {
+        let refused = api().tooManyConnections(ConnectionQuota(limit: 7))
+        #expect(refused.status == 429)
+        #expect(jsonObject(refused.body)?["code"] as? String == "too_many_connections")
+        #expect((jsonObject(refused.body)?["message"] as? String)?.contains("--max-connections-per-address") == true)
+    }
+
     @Test func connectAndUnknownMethodsAreRefusedAsNotAProxy() {
         let refused = api().methodNotServed
         #expect(refused.status == 405)

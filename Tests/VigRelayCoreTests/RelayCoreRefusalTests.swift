@@ -127,6 +127,16 @@ struct RelayCoreRefusalTests {
         #expect(h.core.receivedText(1, RelayHarness.hello(Fixture.inviteToken())).isEmpty)
     }
 
+    /// `--max-connections-per-address`: the WebSocket is told why and closed; a hello after that is ignored.
+    @Test func aWebSocketPastTheConnectionLimitIsToldWhyAndClosed() {
+        let h = RelayHarness()
+        let actions = h.core.openedPastConnectionLimit(1, quota: ConnectionQuota(limit: 4))
+        #expect(actions.controls(to: 1).map { $0["code"] as? String } == ["too_many_connections"])
+        #expect(actions.closeCodes(of: 1) == [1013])
+        #expect(h.core.receivedText(1, RelayHarness.hello(Fixture.practitionerToken())).isEmpty)
+        #expect(h.core.closed(1).isEmpty)
+    }
+
     @Test func eventsNeverCarryTheToken() {
         let h = RelayHarness()
         let actions = h.connect(1, first: RelayHarness.hello(Fixture.practitionerToken(Fixture.otherOwner)))
