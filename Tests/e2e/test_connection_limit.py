@@ -4,6 +4,7 @@ told why (HTTP 429 or a WebSocket error and close 1013), and sessions already ru
 
 from __future__ import annotations
 
+import socket
 import subprocess
 
 from vrtest import CAMERA, F_INIT, F_KEY, HTTPConn, assert_error, https_request, media_frame, patterned, wait_until, ws_connect, ws_path
@@ -107,3 +108,59 @@ def test_a_load_test_past_the_limit_says_which_option_to_raise(relay_factory, cl
                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert out.returncode != 0, out.stdout
     assert "relay too_many_connections" in out.stdout and LIMIT_OPTION in out.stdout, out.stdout + out.stderr
+
+
+def test_every_way_a_connection_ends_gives_its_place_back(relay_factory, ssl_ctx):
+    """The count depends on lws reporting the end of every connection it accepted: connections that
+    end in each way, many times the limit, must leave the address its whole limit afterwards."""
+    relay = relay_factory([LIMIT_OPTION, "5"])
+    session = relay.create_session(relay.token("alice"))
+
+    def tcp_only():
+        socket.create_connection(("127.0.0.1", relay.port), timeout=5).close()
+
+    def not_tls():
+        with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.settimeout(5)
+            try:
+                while s.recv(4096):
+                    pass
+            except OSError:
+                pass
+
+    def tls_then_close():
+        raw = socket.create_connection(("127.0.0.1", relay.port), timeout=5)
+        ssl_ctx.wrap_socket(raw, server_hostname="127.0.0.1").close()
+
+    def request():
+        https_request(relay.port, "GET", "/healthz", ssl_ctx)
+
+    def unknown_method():
+        https_request(relay.port, "TRACE", "/", ssl_ctx)
+
+    def websocket_aborted():
+        try:
+            ws_connect(relay.port, ws_path(session["sessionId"]), ssl_ctx).abort()
+        except AssertionError:
+            pass  # past the limit for a moment: still a connection that ended
+
+    for _ in range(6):
+        for end in (tcp_only, not_tls, tls_then_close, request, unknown_method, websocket_aborted):
+            end()
+
+    held: list[HTTPConn] = []
+
+    def five_held() -> bool:
+        while len(held) < 5:
+            conn = HTTPConn(relay.port, ssl_ctx, timeout=5)
+            if conn.request("GET", "/healthz").status != 200:
+                conn.sock.close()
+                return False
+            held.append(conn)
+        return True
+
+    wait_until(five_held, 15, "five connections within the limit once the others ended")
+    assert_error(https_request(relay.port, "GET", "/healthz", ssl_ctx), 429, "too_many_connections")
+    for conn in held:
+        conn.sock.close()
