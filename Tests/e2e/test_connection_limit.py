@@ -51,6 +51,9 @@ def test_connections_past_the_limit_are_told_why_and_running_sessions_carry_on(r
     for i, fr in enumerate(frames):
         assert p.recv_binary(timeout=10) == fr, f"camera frame {i} changed or lost"
     assert held[0].request("GET", "/healthz").status == 200, "a connection within the limit keeps being served"
+    other = HTTPConn(relay.port, ssl_ctx, timeout=5, source="127.0.0.2")
+    assert other.request("GET", "/healthz").status == 200, "another address has a limit of its own"
+    other.sock.close()
 
     # A connection closed makes room for a new one.
     held.pop().sock.close()

@@ -567,12 +567,15 @@ class HTTPConn:
     """One HTTP/1.1 keep-alive connection over TLS: requests one after the other, each response
     read by its Content-Length, so a test can check the server keeps the connection open. With
     `rcvbuf`, the socket's receive buffer is made small before connecting (a client that stops
-    reading then holds little in the kernel). Every read has a deadline. Not thread-safe."""
+    reading then holds little in the kernel). With `source`, it connects from that local address
+    (e.g. 127.0.0.2: another client address on loopback). Every read has a deadline. Not thread-safe."""
 
     def __init__(self, port: int, ssl_ctx: ssl.SSLContext, rcvbuf: int | None = None, timeout: float = 10.0,
-                 host: str = "127.0.0.1"):
+                 host: str = "127.0.0.1", source: str | None = None):
         self.port, self.host = port, host
         raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if source:
+            raw.bind((source, 0))
         if rcvbuf:
             raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         raw.settimeout(timeout)
