@@ -44,7 +44,9 @@ class _Pipe:
 
 
 class TCPForwarder:
-    """Listens on 127.0.0.1 (a free port) and forwards each connection to 127.0.0.1:`upstream_port`.
+    """Listens on 127.0.0.1 (a free port) and forwards each connection to 127.0.0.1:`upstream_port`
+    (from `source`, another loopback address such as 127.0.0.3, if given: the relay then sees the
+    page's connections come from there).
 
     Counters (read from any thread): `accepted`, `refused`, `cut_count`, `bytes_up` (towards the
     relay), `bytes_down`.
@@ -52,8 +54,9 @@ class TCPForwarder:
     does the work.
     """
 
-    def __init__(self, upstream_port: int, name: str = "forwarder", lifetime: float = 300.0):
+    def __init__(self, upstream_port: int, name: str = "forwarder", lifetime: float = 300.0, source: str | None = None):
         self.upstream_port = upstream_port
+        self.source = source
         self.name = name
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -208,7 +211,8 @@ class TCPForwarder:
                 _reset(client)
                 continue
             try:
-                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5,
+                                                    source_address=(self.source, 0) if self.source else None)
             except OSError:
                 _reset(client)
                 continue

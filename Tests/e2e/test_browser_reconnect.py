@@ -15,7 +15,8 @@ family's page after either side's drop; that a recording started just after the 
 back waits for the camera's next keyframe (one part, no new recorder). And that a network that goes
 silent (no reset: bytes just stop) is noticed by the pages' heartbeat within ~20 s, and the pages
 come back by themselves. One test puts the family's page in Firefox (WebDriver BiDi): it too drops,
-comes back and is recorded again."""
+comes back and is recorded again. And a family page refused at the relay's per-address connection
+limit (close 1013) keeps trying, and is back once a place is free."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from typing import Callable
 import pytest
 
 from tcpforward import TCPForwarder
-from vrtest import wait_until
+from vrtest import HTTPConn, wait_until
 from webpages import (KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, join_as_family, live_video_state, make_clip_from_mark,
                       mark_on_screen, open_session, remember_live_stream, stop_recording_after_mark, video_played,
                       video_playing, wait_for_live_video, wait_for_status, watch_status)
@@ -543,3 +544,55 @@ def test_a_clip_reaches_a_family_on_a_slow_link(relay, chromium, forwarders, tmp
     to_fam.throttle(None)
     found = [p for p in call.problems() if "favicon" not in p]
     assert not found, f"console errors: {found}"
+
+
+def test_a_family_page_past_the_connection_limit_waits_and_gets_in(relay_factory, chromium):
+    """`--max-connections-per-address`: a family page whose address is at the limit is refused with
+    close 1013 (try again later) and keeps trying, rather than telling the family their link is
+    bad; once a place frees up, it is back by itself. The family's forwarder connects from
+    127.0.0.3 (the practitioner's from 127.0.0.2), so only the family page's connections and the
+    test's own count against that address."""
+    limit = 10  # more than a page opens at once (Chromium's six HTTP connections, and the WebSocket)
+    relay = relay_factory(["--max-connections-per-address", str(limit)])
+    made: list[TCPForwarder] = []
+
+    def forwarder(name: str) -> TCPForwarder:
+        made.append(TCPForwarder(relay.port, name, source="127.0.0.3" if name == "family" else "127.0.0.2"))
+        return made[-1]
+
+    held: list[HTTPConn] = []
+    try:
+        call = start_session(relay, chromium, forwarder)
+        fam, to_fam = call.fam, call.to_fam
+        fam.js("""(() => { window.__closeCodes = [];
+            window.__vigrelay.connection.addEventListener('state', (e) => { if (e.detail.code !== undefined) window.__closeCodes.push(e.detail.code); });
+            return true; })()""")
+        remember_live_stream(call.prac)
+        seen = fam.js("window.__statusShown.length") - 1
+        assert to_fam.cut(refuse=True) >= 1, "the family's page had no connection to cut"
+        dropped = wait_for_status(fam, FAMILY_DROPPED, 10, "the family's page to say it is reconnecting", after=seen)
+
+        def fill() -> bool:  # the cut connections may still count for a moment
+            while len(held) < limit:
+                conn = HTTPConn(relay.port, relay.ssl_ctx, timeout=5, source="127.0.0.3")
+                if conn.request("GET", "/healthz").status != 200:
+                    conn.sock.close()
+                    return False
+                held.append(conn)
+            return True
+
+        wait_until(fill, 15, f"{limit} connections from 127.0.0.3, the limit")
+        to_fam.refuse(False)
+        fam.wait("window.__closeCodes.includes(1013)", 30, "the family's page to be refused with 1013")
+        shown = fam.js("window.__statusShown")  # still trying: not the message for a bad link
+        assert not any("could not connect" in t for t in shown), shown
+        held.pop().sock.close()
+        wait_for_status(fam, FAMILY_BACK, 30, "the family's page to be back once a place is free", after=dropped)
+        wait_for_live_video(call.prac, fam, call.problems, fresh=True)
+        found = [p for p in call.problems() if "favicon" not in p]
+        assert not found, f"console errors: {found}"
+    finally:
+        for conn in held:
+            conn.sock.close()
+        for fwd in made:
+            fwd.close()
