@@ -29,10 +29,13 @@ public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
         self.isIPv6 = isIPv6
     }
 
-    /// `192.0.2.7`, or `2001:db8:0:1::/64`.
+    /// `192.0.2.7`, or an IPv6 network as RFC 5952 writes it: `2001:db8:0:1::/64`, `2001:db8::/64`,
+    /// `::/64`. (The last four groups are zero, so the longest run of zero groups is the one at the
+    /// end, together with any zero groups just before it.)
     public var description: String {
         guard isIPv6 else { return (0..<4).map { String(bits >> (24 - 8 * $0) & 0xff) }.joined(separator: ".") }
-        let groups = (0..<4).map { String(bits >> (48 - 16 * $0) & 0xffff, radix: 16) }
-        return groups.joined(separator: ":") + "::/64"
+        var groups = (0..<4).map { bits >> (48 - 16 * $0) & 0xffff }
+        while groups.last == 0 { groups.removeLast() }
+        return groups.map { String($0, radix: 16) }.joined(separator: ":") + "::/64"
     }
 }

@@ -5,9 +5,13 @@ told why (HTTP 429 or a WebSocket error and close 1013), and sessions already ru
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 
-from vrtest import CAMERA, F_INIT, F_KEY, HTTPConn, assert_error, https_request, media_frame, patterned, wait_until, ws_connect, ws_path
+import pytest
+
+from vrtest import (CAMERA, F_INIT, F_KEY, HTTPConn, assert_error, free_port, https_request, media_frame, patterned, wait_until,
+                    ws_connect, ws_path)
 
 LIMIT_OPTION = "--max-connections-per-address"
 
@@ -164,3 +168,42 @@ def test_every_way_a_connection_ends_gives_its_place_back(relay_factory, ssl_ctx
     assert_error(https_request(relay.port, "GET", "/healthz", ssl_ctx), 429, "too_many_connections")
     for conn in held:
         conn.sock.close()
+
+
+def test_ipv6_and_ipv4_mapped_addresses_are_counted_apart(relay_factory, ssl_ctx):
+    """On a dual-stack listener, ::1 is counted by its /64 and an IPv4 client (seen as
+    ::ffff:127.0.0.1) as 127.0.0.1: each reaches its own limit, and the log names each as such."""
+    try:
+        socket.socket(socket.AF_INET6, socket.SOCK_STREAM).bind(("::1", 0))
+    except OSError as e:
+        pytest.skip(f"this machine has no IPv6 loopback ({e})")
+    port = free_port()
+    relay = relay_factory([LIMIT_OPTION, "2", "--listen", f"[::]:{port}"], port=port)
+
+    def request(host: str, family: int) -> tuple[int, ssl.SSLSocket]:
+        raw = socket.socket(family, socket.SOCK_STREAM)
+        raw.settimeout(5)
+        raw.connect((host, port))
+        conn = ssl_ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = conn.recv(4096)
+            assert chunk, f"{host}: closed before a response head: {head!r}"
+            head += chunk
+        return int(head.split(b" ", 2)[1]), conn
+
+    held = []
+    try:
+        for host, family in (("::1", socket.AF_INET6), ("127.0.0.1", socket.AF_INET)):
+            statuses = []
+            for _ in range(3):
+                status, conn = request(host, family)
+                statuses.append(status)
+                held.append(conn)
+            assert statuses == [200, 200, 429], f"{host}: {statuses}"
+    finally:
+        for conn in held:
+            conn.close()
+    log = relay.log_text()
+    assert "peer.address=::/64" in log and "peer.address=127.0.0.1" in log, log
