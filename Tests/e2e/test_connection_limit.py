@@ -174,7 +174,8 @@ def test_ipv6_and_ipv4_mapped_addresses_are_counted_apart(relay_factory, ssl_ctx
     """On a dual-stack listener, ::1 is counted by its /64 and an IPv4 client (seen as
     ::ffff:127.0.0.1) as 127.0.0.1: each reaches its own limit, and the log names each as such."""
     try:
-        socket.socket(socket.AF_INET6, socket.SOCK_STREAM).bind(("::1", 0))
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
     except OSError as e:
         pytest.skip(f"this machine has no IPv6 loopback ({e})")
     port = free_port()
