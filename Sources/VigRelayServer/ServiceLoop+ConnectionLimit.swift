@@ -15,7 +15,6 @@ extension ServiceLoop {
     /// lws accepted a connection (`LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED`, before its TLS
     /// handshake): counts it. One past the limit is still accepted, so that it can be told why.
     func connectionAccepted(_ wsi: OpaquePointer) {
-        connectionDestroyed(wsi)  // nothing, unless lws ever freed a connection here without WSI_DESTROY
         guard connectionQuota.limit > 0, let address = Self.peerAddress(socket: lws_get_socket_fd(wsi)) else { return }
         let admission = connectionQuota.opened(address, nowSeconds: Int64(Self.monotonicNanos() / 1_000_000_000))
         connectionPeers[wsi] = ConnectionPeer(address: address, pastLimit: admission != .admitted)
@@ -26,7 +25,9 @@ extension ServiceLoop {
         }
     }
 
-    /// lws is freeing a connection (`LWS_CALLBACK_WSI_DESTROY`): it no longer counts.
+    /// lws is freeing a connection (`LWS_CALLBACK_WSI_DESTROY`): it no longer counts. lws 4.1.6
+    /// (`adopt.c`, `close.c`) sends this for every connection it instantiated, however it ends; the
+    /// only path that frees one without it fails before `SERVER_NEW_CLIENT_INSTANTIATED`.
     func connectionDestroyed(_ wsi: OpaquePointer) {
         guard let peer = connectionPeers.removeValue(forKey: wsi) else { return }
         connectionQuota.closed(peer.address)

@@ -40,13 +40,10 @@ extension ServiceLoop {
         return 0
     }
 
+    /// A piece of a body whose length `bodyFraming` accepted (at most the limit): lws hands over no
+    /// more than `Content-Length` bytes, so the body cannot outgrow it here.
     func httpBody(_ id: ConnectionID, _ bytes: UnsafeRawBufferPointer) -> Int32 {
         guard let exchange = exchanges[id], exchange.response == nil else { return 0 }
-        guard exchange.request.body.count + bytes.count <= core.limits.maxRequestBodyBytes else {
-            exchange.closeAfter = true
-            respond(id, api.payloadTooLarge)
-            return 0
-        }
         // Checked as pieces arrive: a body that stops altogether meets lws's own timeout.
         if let deadline = exchange.bodyDeadline, Self.monotonicNanos() > deadline {
             exchange.closeAfter = true
