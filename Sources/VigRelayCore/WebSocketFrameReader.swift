@@ -130,7 +130,8 @@ public struct WebSocketFrameReader: Sendable {
         default:
             return (1002, "a frame with unknown opcode \(opcode)")
         }
-        if opcode < 0x8, message.count + length > limitBytes { return (1009, "a message larger than \(limitBytes) bytes") }
+        // `length` is the peer's (up to Int.max): compared so that nothing can overflow.
+        if opcode < 0x8, length > limitBytes - message.count { return (1009, "a message larger than \(limitBytes) bytes") }
         frame = (opcode, fin, length, key)
         return nil
     }

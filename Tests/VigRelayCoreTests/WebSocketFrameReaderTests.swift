@@ -153,4 +153,25 @@ struct WebSocketFrameReaderTests {
         }
         #expect(codes == [1009])
     }
+
+    /// A 64-bit length header as a peer may send it, whatever the payload that follows.
+    static func header(_ opcode: UInt8, fin: Bool, length: UInt64) -> [UInt8] {
+        [(fin ? 0x80 : 0) | opcode, 127] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: length >> (8 * UInt64($0))) }
+    }
+
+    /// Lengths up to Int.max fail with 1009, on a message's first frame and on a continuation of a
+    /// message already under way (where the sum with what was taken must not overflow), and
+    /// a length past Int.max fails too.
+    @Test(arguments: [UInt64(Int.max), UInt64(Int.max) - 1, UInt64(Int.max) + 1, UInt64.max])
+    func hugeDeclaredLengthsFailWithoutOverflow(length: UInt64) {
+        for stream in [Self.header(0x2, fin: true, length: length),
+                       Self.frame(0x2, [1], fin: false) + Self.header(0x0, fin: true, length: length)] {
+            let events = Self.read(stream, piece: 3, limit: 1000)
+            guard case .failure(let code, _)? = events.last else {
+                Issue.record("no failure: \(events)")
+                continue
+            }
+            #expect(code == 1009)
+        }
+    }
 }

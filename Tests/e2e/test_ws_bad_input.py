@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import struct
 
 import pytest
 
@@ -208,6 +209,23 @@ def test_17_mib_message_is_too_large_with_default_limit(relay, ssl_ctx):
     _expect_too_large(ws, "17 MiB binary message")
     assert p.recv_json(timeout=5) == {"type": "peer", "event": "left", "role": "family"}, "the peer must be told left"
     p.close()
+
+
+@pytest.mark.parametrize("length", [0x7FFFFFFFFFFFFFFF, 0x7FFFFFFFFFFFFFFE, 0xFFFFFFFFFFFFFFFF])
+def test_a_continuation_declaring_a_huge_length_is_too_large_and_the_relay_lives(relay, ssl_ctx, length):
+    """Before any hello: one byte of a fragmented message, then a continuation frame whose 64-bit
+    length is near the largest there is (the sum with what came before must not overflow)."""
+    s = relay.create_session(relay.token("alice"))
+    ws = _raw(relay, ssl_ctx, s["sessionId"])
+    ws.send_frame(OP_BINARY, b"x", fin=False)
+    ws.sock.sendall(struct.pack("!BBQ", 0x80 | OP_CONT, 0x80 | 127, length) + b"\x01\x02\x03\x04")
+    _expect_too_large(ws, f"a continuation of {length:#x} bytes")
+    p, f, _ = relay.pair()  # the relay still serves
+    fr = media_frame(CAMERA, F_KEY, 1, 0, b"after")
+    f.send_bytes(fr)
+    assert p.recv_binary() == fr
+    p.close()
+    f.close()
 
 
 @pytest.mark.timeout(240)
