@@ -3,7 +3,7 @@ import Foundation
 /// The body of `POST /v1/sessions/{id}/clips`, with its types checked; the span itself is checked
 /// against the recording by `ClipPlan` (on the reader thread, which has the recording's index).
 public struct ClipRequest: Sendable, Equatable {
-    /// Longest note on a clip, in characters (as on a mark).
+    /// Longest note on a clip, in Unicode scalars (as on a mark: at most 2,000 bytes).
     public static let maxNoteLength = 500
 
     /// The session the clip belongs to.
@@ -49,8 +49,8 @@ public struct ClipRequest: Sendable, Equatable {
         var note = ""
         if let value = object["note"], !(value is NSNull) {
             guard let text = value as? String else { return .failure(.malformed("\"note\" must be a string")) }
-            guard text.count <= maxNoteLength else {
-                return .failure(.malformed("\"note\" may have at most \(maxNoteLength) characters (it has \(text.count))"))
+            guard text.unicodeScalars.count <= maxNoteLength else {
+                return .failure(.malformed("\"note\" may have at most \(maxNoteLength) characters (Unicode scalars; it has \(text.unicodeScalars.count))"))
             }
             note = text
         }

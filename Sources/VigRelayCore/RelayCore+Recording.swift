@@ -3,7 +3,9 @@ import Foundation
 /// Consent, record start/stop and marks: the family consents, the practitioner records; the disk
 /// work goes out as `RecordingCommand`s and the replies that must wait for it come back here.
 extension RelayCore {
-    /// Longest note on a mark.
+    /// Longest note on a mark, in Unicode scalars (so at most 2,000 bytes: a grapheme may hold any
+    /// number of combining marks, so `String.count` bounds nothing). A browser's `maxlength`
+    /// counts UTF-16 units, never fewer, so what the page lets through is within it.
     static let maxMarkNoteLength = 500
 
     /// Recordings running now (one per session at most). A walk over the sessions: for a once-a-second
@@ -76,8 +78,8 @@ extension RelayCore {
                 return reply(.invalidMessage, "mark needs \"atMs\": milliseconds from the recording's start (a whole number >= 0)")
             }
             let note = message.string("note") ?? ""
-            guard note.count <= Self.maxMarkNoteLength else {
-                return reply(.invalidMessage, "a mark's note may have at most \(Self.maxMarkNoteLength) characters")
+            guard note.unicodeScalars.count <= Self.maxMarkNoteLength else {
+                return reply(.invalidMessage, "a mark's note may have at most \(Self.maxMarkNoteLength) characters (Unicode scalars); shorten it")
             }
             let markID = Identifiers.randomHex(bytes: 8)
             return [.recording(.mark(sessionID: sessionID, recordingID: id, markID: markID, atMs: Int64(at), note: note)),

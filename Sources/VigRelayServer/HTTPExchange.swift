@@ -1,7 +1,8 @@
 import VigRelayCore
 
-/// One HTTP request on a connection and its response: a complete response written in two
-/// WRITEABLE turns (headers, body), or a download streamed from the reader thread chunk by chunk.
+/// One HTTP request on a connection and its response: a complete response written on WRITEABLE
+/// turns (the headers, then its body a scratch buffer at a time), or a download streamed from the
+/// reader thread chunk by chunk.
 ///
 /// Thread: owned by the service thread.
 final class HTTPExchange {
@@ -11,6 +12,8 @@ final class HTTPExchange {
     /// The response, once decided; nil while the body arrives or the disk writer works.
     var response: HTTPResponse?
     var headersSent = false
+    /// Bytes of `response`'s body written so far.
+    var bodySent = 0
     /// Close the connection after this response (e.g. a body was refused unread).
     var closeAfter = false
     /// When the body must have arrived in full (`ServiceLoop.monotonicNanos`), while one is awaited.

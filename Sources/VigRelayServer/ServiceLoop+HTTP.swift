@@ -115,10 +115,20 @@ extension ServiceLoop {
             lws_callback_on_writable(exchange.wsi)
             return 0
         }
+        // The body goes out at most a scratch buffer per turn (a session's summary has no fixed size).
+        let start = exchange.bodySent
+        let count = min(response.body.count - start, Self.fragmentSize)
+        let last = start + count == response.body.count
         let payload = scratch + pre
-        response.body.withUnsafeBytes { payload.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(payload), byteCount: $0.count) }
-        guard lws_write(exchange.wsi, payload.assumingMemoryBound(to: UInt8.self), response.body.count, LWS_WRITE_HTTP_FINAL) >= response.body.count else { return -1 }
-        return completeTransaction(exchange)
+        response.body.withUnsafeBytes { body in
+            if count > 0, let base = body.baseAddress { payload.copyMemory(from: base + start, byteCount: count) }
+        }
+        guard lws_write(exchange.wsi, payload.assumingMemoryBound(to: UInt8.self), count, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) >= count
+        else { return -1 }
+        exchange.bodySent += count
+        if last { return completeTransaction(exchange) }
+        lws_callback_on_writable(exchange.wsi)
+        return 0
     }
 
     /// Ends the exchange after its response went out: the connection waits for the next request

@@ -366,6 +366,38 @@ def test_note_of_500_characters_is_accepted(relay, rec):
     assert r.status == 201, r
 
 
+
+def test_a_note_is_counted_in_unicode_scalars_not_graphemes(relay, rec):
+    """One grapheme of 10,001 scalars (a letter and its combining marks) is not one character."""
+    heavy = "a" + "\u0301" * 10_000
+    r = post_clip(relay, rec, {"recordingId": rec["rid"], "fromMs": 1000, "toMs": 2000, "note": heavy})
+    assert "500" in assert_error(r, 400, "invalid_request")["message"]
+    rec["p"].send_json({"type": "mark", "recordingId": rec["rid"], "atMs": 1, "note": heavy, "id": "heavy"})
+    err = rec["p"].recv_error("invalid_message")
+    assert err["id"] == "heavy" and "500" in err["message"], err
+
+
+def test_a_summary_larger_than_one_write_arrives_whole(relay, webm12):
+    """600 marks with notes of 500 four-byte characters: a summary of over 1.2 MB, several times what
+    the relay writes in one go (256 KiB), arrives whole and the relay goes on serving."""
+    r = record(relay, webm12)
+    note = "\U0001F600" * 500
+    for i in range(600):
+        r["p"].send_json({"type": "mark", "recordingId": r["rid"], "atMs": i, "note": note, "id": i})
+        assert r["p"].recv_json().get("type") == "marked"
+
+    def whole():
+        got = get(relay, f"/v1/sessions/{r['sid']}", r["token"])
+        assert got.status == 200, got
+        return got if len(got.json()["marks"]) == 600 else None
+    summary = wait_until(whole, 30, "600 marks in the summary")
+    assert len(summary.body) > 1_200_000
+    assert sorted(m["atMs"] for m in summary.json()["marks"]) == list(range(600))
+    assert all(m["note"] == note for m in summary.json()["marks"])
+    assert get(relay, "/healthz", None).status == 200
+    r["p"].close()
+    r["f"].close()
+
 @pytest.mark.parametrize("rid", ["0000000000000000", "0123456789ABCDEF", "../../secret"])
 def test_clip_of_an_unknown_recording_is_404(relay, rec, rid):
     assert_error(post_clip(relay, rec, {"recordingId": rid, "fromMs": 0, "toMs": 1000}), 404, "recording_not_found")
