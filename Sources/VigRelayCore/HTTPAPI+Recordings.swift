@@ -10,9 +10,6 @@ import Foundation
 extension HTTPAPI {
     /// Paths of a session's resources start with this.
     static let sessionsPrefix = "/v1/sessions/"
-    /// Highest part number a download may ask for (`?part=1` ... `?part=999`).
-    public static let maxPart = 999
-
     /// One of the endpoints under `/v1/sessions/{id}`.
     private enum Route {
         case summary
@@ -103,7 +100,7 @@ extension HTTPAPI {
         let values = query.filter { $0.hasPrefix("part=") }.map { $0.dropFirst(5) }
         guard let value = values.first else { return 1 }
         guard values.count == 1, (1...3).contains(value.utf8.count),
-              value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let part = Int(value), (1...maxPart).contains(part)
+              value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let part = Int(value), (1...RecordingManifest.maxParts).contains(part)
         else { return nil }
         return part
     }

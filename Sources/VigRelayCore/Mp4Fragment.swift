@@ -46,11 +46,12 @@ public struct Mp4Fragment: Sendable, Equatable {
         usesAbsoluteOffsets = absolute
     }
 
-    /// `ticks` of `timescale` per second in ms, rounded to the nearest (as the pages' player does).
+    /// `ticks` of `timescale` per second in ms, rounded to the nearest (as the pages' player does),
+    /// at most `MediaTime.limitMs`.
     static func milliseconds(_ ticks: UInt64, timescale: UInt64) -> Int64 {
         let (wholeMs, overflow) = (ticks / timescale).multipliedReportingOverflow(by: 1000)
-        guard !overflow, wholeMs < UInt64(Int64.max) - 1000 else { return Int64.max }
-        return Int64(wholeMs + ((ticks % timescale) * 1000 + timescale / 2) / timescale)
+        guard !overflow, wholeMs < UInt64(MediaTime.limitMs) else { return MediaTime.limitMs }
+        return min(MediaTime.limitMs, Int64(wholeMs + ((ticks % timescale) * 1000 + timescale / 2) / timescale))
     }
 
     /// The flags of the track fragment's first sample: `trun`'s first-sample flags, else its first

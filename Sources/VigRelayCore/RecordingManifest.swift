@@ -62,6 +62,10 @@ public struct RecordingManifest: Sendable, Codable, Equatable {
         self.parts = parts
     }
 
+    /// Most parts one recording holds (downloads name parts 1...999): a stream restarted more often
+    /// fails the recording, with what was written kept.
+    public static let maxParts = 999
+
     public var bytes: Int64 { parts.reduce(0) { $0 + $1.bytes } }
     public var frames: Int { parts.reduce(0) { $0 + $1.frames } }
     public var durationMs: Int64 { parts.map { $0.startMs + $0.durationMs }.max() ?? 0 }

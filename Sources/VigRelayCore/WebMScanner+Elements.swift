@@ -256,13 +256,13 @@ extension WebMScanner {
     }
 
     /// Ticks in milliseconds at the current TimestampScale (truncated toward zero), or nil when the
-    /// result does not fit in an Int64.
+    /// result is past `MediaTime.limitMs` either way.
     func milliseconds(ticks: Int64) -> Int64? {
         let product = ticks.magnitude.multipliedFullWidth(by: timestampScale)
         let perMs: UInt64 = 1_000_000
         guard product.high < perMs else { return nil }
         let quotient = perMs.dividingFullWidth(product).quotient
-        guard quotient <= UInt64(Int64.max) else { return nil }
+        guard quotient <= UInt64(MediaTime.limitMs) else { return nil }
         return ticks < 0 ? -Int64(quotient) : Int64(quotient)
     }
 }

@@ -204,7 +204,7 @@ extension WebMScanner {
         case invalidValue(id: UInt32, offset: Int64)
         /// A block came before its Cluster's Timestamp.
         case blockBeforeTimestamp(offset: Int64)
-        /// A timestamp does not fit in 64-bit milliseconds.
+        /// A timestamp is past `MediaTime.limitMs` (about 139 years) either way.
         case timestampOutOfRange(offset: Int64)
 
         /// What went wrong, where, and what the sender should check.
@@ -228,7 +228,7 @@ extension WebMScanner {
             case .blockBeforeTimestamp(let offset):
                 return "block at byte \(offset) comes before its Cluster's Timestamp: \(fix)"
             case .timestampOutOfRange(let offset):
-                return "timestamp at byte \(offset) does not fit in 64-bit milliseconds: \(fix)"
+                return "timestamp at byte \(offset) is more than \(MediaTime.limitMs) ms (about 139 years) from 0: \(fix)"
             }
         }
 

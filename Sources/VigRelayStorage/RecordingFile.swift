@@ -299,6 +299,9 @@ public final class RecordingFile {
             self.media = nil
         }
         let number = manifest.parts.count + 1
+        guard number <= RecordingManifest.maxParts else {
+            throw StorageError.tooManyParts(recordingID: recordingID, limit: RecordingManifest.maxParts)
+        }
         guard let name = RecordingPaths.mediaFileName(recordingID: recordingID, part: number, container: container),
               let path = mediaPath(part: number, container) else {
             throw StorageError.invalidIdentifier(kind: "recording")

@@ -39,10 +39,11 @@ struct RecordingPartTally: Equatable {
         maxClusterMs = max(maxClusterMs, timeMs)
     }
 
-    /// Milliseconds of media in the part, never negative.
+    /// Milliseconds of media in the part, never negative and at most `MediaTime.limitMs` (the frame
+    /// header's microseconds are the sender's to choose).
     var durationMs: Int64 {
-        if let firstClusterMs { return max(0, max(maxClusterMs, maxBlockMs ?? .min) - firstClusterMs) }
-        if let firstMediaUs { return Int64(maxMediaUs >= firstMediaUs ? (maxMediaUs - firstMediaUs) / 1000 : 0) }
+        if let firstClusterMs { return MediaTime.clamped(max(0, max(maxClusterMs, maxBlockMs ?? .min) - firstClusterMs)) }
+        if let firstMediaUs { return MediaTime.clamped(Int64(maxMediaUs >= firstMediaUs ? min((maxMediaUs - firstMediaUs) / 1000, UInt64(MediaTime.limitMs)) : 0)) }
         return 0
     }
 

@@ -14,6 +14,8 @@ public enum StorageError: Error, CustomStringConvertible {
     case recordingClosed(recordingID: String)
     /// A cluster position given with a payload lies outside the part's bytes.
     case clusterOutsidePart(recordingID: String, offset: Int64, partBytes: Int64)
+    /// A new part would pass `RecordingManifest.maxParts`.
+    case tooManyParts(recordingID: String, limit: Int)
     /// An event log entry used a reserved key or a value JSON cannot hold.
     case invalidEvent(reason: String)
 
@@ -37,6 +39,8 @@ public enum StorageError: Error, CustomStringConvertible {
             return "recording \(recordingID) is already finished or failed; start a new recording to write more"
         case .clusterOutsidePart(let recordingID, let offset, let partBytes):
             return "recording \(recordingID): a cluster at byte \(offset) lies outside the part's \(partBytes) bytes; pass cluster offsets relative to the payload being appended"
+        case .tooManyParts(let recordingID, let limit):
+            return "recording \(recordingID) already has \(limit) parts, its limit (the camera restarted its stream that often); the recording stops here (what was written stays readable): start a new recording"
         case .invalidEvent(let reason):
             return "cannot log the session event: \(reason)"
         }

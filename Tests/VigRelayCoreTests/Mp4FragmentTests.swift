@@ -128,7 +128,7 @@ struct Mp4FragmentTests {
         let movie = try #require(Mp4InitSegment(Self.movie(trexFlags: 0)))
         #expect(Mp4Fragment(moof: Self.moof(ticks: 90000 * 3 + 45), movie: movie)?.timeMs == 3001, "3.0005 s rounds up")
         #expect(Mp4Fragment(moof: Self.moof(ticks: 1 << 40), movie: movie)?.timeMs == 12_216_795_864)
-        #expect(Mp4Fragment(moof: Self.moof(ticks: .max), movie: movie)?.timeMs == 204_963_823_041_217_240, "never traps")
+        #expect(Mp4Fragment(moof: Self.moof(ticks: .max), movie: movie)?.timeMs == MediaTime.limitMs, "never traps: held at the limit")
         let audioOnly = try #require(Mp4Fragment(moof: Self.moof(track: 2, ticks: 96000), movie: movie))
         #expect(audioOnly.timeMs == 2000, "an audio fragment's time is its own track's")
         #expect(!audioOnly.keyframe, "a fragment without the video track cannot start a clip")

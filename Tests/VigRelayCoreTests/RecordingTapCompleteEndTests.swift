@@ -115,4 +115,26 @@ struct RecordingTapCompleteEndTests {
         let part = Self.record((s.bytes + [0x00, 0x01, 0x02] + EBML.simpleBlock(1, 5, key: false))[...], size: 10)
         #expect(part.completeEnd == nil, "past bytes the relay cannot read, no cut")
     }
+
+    /// Cluster times are the sender's: a first cluster at the limit and a later block 2 ms before
+    /// zero are placed on the part's clock without overflowing; a time past the limit makes the
+    /// stream one the relay cannot follow (kept byte for byte, no cut), never a trap.
+    @Test(arguments: [1, 1000])
+    func extremeClusterTimesNeitherTrapNorLoseBytes(size: Int) {
+        var s = WebMStreamBuilder()
+        s.add(EBML.header + EBML.open(MKV.segment) + EBML.info(scale: 1_000_000) + EBML.tracks(video: [1], audio: []))
+        s.add(EBML.openCluster(UInt64(MediaTime.limitMs), EBML.simpleBlock(1, 0, key: true)))
+        s.add(EBML.openCluster(0, EBML.simpleBlock(1, -2, key: false), EBML.simpleBlock(1, 5, key: false)))
+        let within = Self.record(s.bytes[...], size: size)
+        #expect(within.bytes == s.bytes)
+        #expect(within.lastBlockMs == -MediaTime.limitMs + 5 || within.lastBlockMs == 0)
+
+        var past = WebMStreamBuilder()
+        past.add(EBML.header + EBML.open(MKV.segment) + EBML.info(scale: 1_000_000) + EBML.tracks(video: [1], audio: []))
+        past.add(EBML.openCluster(UInt64(Int64.max), EBML.simpleBlock(1, 0, key: true)))
+        past.add(EBML.openCluster(0, EBML.simpleBlock(1, -2, key: false)))
+        let beyond = Self.record(past.bytes[...], size: size)
+        #expect(beyond.bytes == past.bytes)
+        #expect(beyond.completeEnd == nil)
+    }
 }

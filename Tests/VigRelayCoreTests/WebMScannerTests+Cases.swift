@@ -327,8 +327,11 @@ struct WebMCorruptCase: Sendable, CustomTestStringConvertible {
               error: .timestampOutOfRange(offset: s + 12)),
         .init(name: "Timestamp × huge scale", bytes: start + EBML.info(scale: .max) + EBML.open(MKV.cluster) + EBML.uint(MKV.timestamp, 1 << 40),
               error: .timestampOutOfRange(offset: s + Int64(EBML.info(scale: .max).count) + 12)),
-        .init(name: "block time past Int64", bytes: start + EBML.info(scale: 1) + EBML.open(MKV.cluster)
-              + EBML.uint(MKV.timestamp, UInt64(Int64.max)) + EBML.simpleBlock(1, 1, key: true),
-              error: .timestampOutOfRange(offset: s + Int64(EBML.info(scale: 1).count) + 12 + 10)),
+        .init(name: "Timestamp past the limit", bytes: start + EBML.info(scale: 1) + EBML.open(MKV.cluster)
+              + EBML.uint(MKV.timestamp, UInt64(Int64.max)),
+              error: .timestampOutOfRange(offset: s + Int64(EBML.info(scale: 1).count) + 12)),
+        .init(name: "block time past the limit", bytes: start + EBML.info(scale: 1_000_000) + EBML.open(MKV.cluster)
+              + EBML.uint(MKV.timestamp, UInt64(MediaTime.limitMs)) + EBML.simpleBlock(1, 1, key: true),
+              error: .timestampOutOfRange(offset: s + Int64(EBML.info(scale: 1_000_000).count) + 12 + 8)),
     ]
 }

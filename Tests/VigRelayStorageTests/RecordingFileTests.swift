@@ -87,6 +87,34 @@ struct RecordingFileTests {
         #expect(done.mediaType == "video/mp4")
     }
 
+    /// The frame header's media times are the sender's: parts spanning 0 to UInt64.max µs each last
+    /// `MediaTime.limitMs`, the next part starts after them without overflowing, and so does the
+    /// recording's duration.
+    @Test func absurdMediaTimesGiveBoundedDurations() throws {
+        let tmp = try TempDirectory()
+        let file = try open(tmp)
+        for _ in 0..<3 {
+            try file.append(Fixture.otherStart, timeUs: 0, newPart: true)
+            try file.append([1], timeUs: .max)
+        }
+        let done = try file.finish(at: Fixture.t0)
+        #expect(done.parts.map(\.durationMs) == [MediaTime.limitMs, MediaTime.limitMs, MediaTime.limitMs])
+        #expect(done.parts.map(\.startMs) == [0, MediaTime.limitMs, 2 * MediaTime.limitMs])
+        #expect(done.durationMs == 3 * MediaTime.limitMs)
+    }
+
+    /// A stream restarted past `RecordingManifest.maxParts` times fails the recording with a reason
+    /// that says what to do; the parts written stay.
+    @Test func aPartPastTheLimitIsRefused() throws {
+        let tmp = try TempDirectory()
+        let file = try open(tmp)
+        for _ in 0..<RecordingManifest.maxParts { try file.append(Fixture.otherStart, newPart: true) }
+        #expect(file.manifest.parts.count == RecordingManifest.maxParts)
+        let error = #expect(throws: StorageError.self) { try file.append(Fixture.otherStart, newPart: true) }
+        #expect(error.map { "\($0)".contains("start a new recording") } == true)
+        #expect(file.manifest.parts.count == RecordingManifest.maxParts)
+    }
+
     @Test(arguments: [(Fixture.webmStart, "webm", "video/webm"), (Fixture.mp4Start, "mp4", "video/mp4"),
                       (Fixture.otherStart, "bin", "application/octet-stream"), ([UInt8](), "bin", "application/octet-stream")])
     func partOneIsNamedByItsContainer(_ start: [UInt8], _ ext: String, _ mediaType: String) throws {
