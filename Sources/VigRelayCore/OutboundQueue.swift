@@ -32,10 +32,16 @@ public struct OutboundMessage: Sendable, Equatable {
 /// start is the relay's own answer (`OutboundMessage.media.startOffset`): for WebM the frame holding
 /// the start of a keyframe cluster, sent from that cluster on (the bytes before it end the cluster
 /// that was being skipped); for other payloads a frame flagged keyframe or init segment.
-/// Control messages are never skipped. Owned by the lws thread, one per connection.
+/// Control messages are never skipped, so they have a limit of their own: one that would take the
+/// queue past `hardLimitBytes` is refused (`.overLimit`), and the connection, which is not reading
+/// what it is sent, is closed. Without it a peer that stops reading while it asks for replies
+/// (pings, bad frames) or is sent signals would grow the relay's memory without end.
+/// Owned by the lws thread, one per connection.
 public struct OutboundQueue: Sendable {
     /// Bytes of queued messages above which media is skipped.
     public let limitBytes: Int
+    /// Bytes of queued messages no control message may take the queue past.
+    public let hardLimitBytes: Int
     public private(set) var queuedBytes = 0
     /// Media frames skipped over the connection's life.
     public private(set) var skippedTotal = 0
@@ -47,7 +53,10 @@ public struct OutboundQueue: Sendable {
     /// Per stream: frames skipped since the last start point that got through (nil: not skipping).
     private var skipping: [UInt8: Int] = [:]
 
-    public init(limitBytes: Int) { self.limitBytes = limitBytes }
+    public init(limitBytes: Int, hardLimitBytes: Int) {
+        self.limitBytes = limitBytes
+        self.hardLimitBytes = max(limitBytes, hardLimitBytes)
+    }
 
     public var isEmpty: Bool { head == items.count }
     public var count: Int { items.count - head }
@@ -59,12 +68,15 @@ public struct OutboundQueue: Sendable {
         case skipped
         /// Queued as the first frame after a skip, preceded by the `skipped` notice.
         case resumed(afterSkipping: Int)
+        /// A control message refused: it would take the queue past `hardLimitBytes`.
+        case overLimit
     }
 
     /// Queues a message, or skips it under the policy above.
     @discardableResult
     public mutating func enqueue(_ message: OutboundMessage) -> Outcome {
         guard let media = message.media else {
+            guard queuedBytes + message.bytes.count <= hardLimitBytes || isEmpty else { return .overLimit }
             push(message)
             return .queued
         }

@@ -114,7 +114,7 @@ extension ServiceLoop {
     }
 
     /// Closes `conn` with `code` at its next WRITEABLE, dropping what is still queued.
-    private func closeNow(_ conn: WebSocketConnection, code: UInt16, reason: String) {
+    func closeNow(_ conn: WebSocketConnection, code: UInt16, reason: String) {
         setReading(conn, false)
         conn.pendingClose = (code, reason)
         conn.closeNow = true

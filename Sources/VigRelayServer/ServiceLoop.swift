@@ -226,10 +226,18 @@ final class ServiceLoop {
             case .send(let id, let message):
                 guard let conn = webSockets[id] else { continue }
                 let wasEmpty = conn.outbound.isEmpty
-                if case .resumed(let frames) = conn.outbound.enqueue(message) {
+                switch conn.outbound.enqueue(message) {
+                case .resumed(let frames):
                     logger.notice("slow viewer: skipped frames to the next start point", metadata: [
                         "conn.id": "\(id)", "frames": "\(frames)", "stream": "\(message.media?.stream ?? 0)",
                         "skipped.total": "\(conn.outbound.skippedTotal)"])
+                case .overLimit:
+                    logger.notice("closing a connection that does not read: its send queue is full", metadata: [
+                        "conn.id": "\(id)", "queued.bytes": "\(conn.outbound.queuedBytes)", "limit.bytes": "\(conn.outbound.hardLimitBytes)"])
+                    closeNow(conn, code: RelayCloseCode.policyViolation, reason: "send queue full: the connection does not read")
+                    continue
+                case .queued, .skipped:
+                    break
                 }
                 if wasEmpty, message.media != nil { sendNow(conn) } else { lws_callback_on_writable(conn.wsi) }
             case .close(let id, let code, let reason):

@@ -41,6 +41,8 @@ final class WebSocketConnection {
         self.reader = WebSocketFrameReader(limitBytes: messageLimit, masked: true)
         self.incoming = MessageAssembler(limitBytes: messageLimit)
         self.wsi = wsi
-        self.outbound = OutboundQueue(limitBytes: queueLimit)
+        // Room for the media limit and two messages of the largest size on top (a signal and
+        // the replies to what the peer sent), then the peer is taken to have stopped reading.
+        self.outbound = OutboundQueue(limitBytes: queueLimit, hardLimitBytes: queueLimit + 2 * messageLimit)
     }
 }

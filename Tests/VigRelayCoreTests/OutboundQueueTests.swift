@@ -4,7 +4,7 @@ import VigRelayCore
 /// A viewer's queue with its writer, as a reference so `#expect` can call mutating methods.
 final class Viewer {
     var queue: OutboundQueue
-    init(limitBytes: Int) { queue = OutboundQueue(limitBytes: limitBytes) }
+    init(limitBytes: Int, hardLimitBytes: Int = 1 << 30) { queue = OutboundQueue(limitBytes: limitBytes, hardLimitBytes: hardLimitBytes) }
 
     @discardableResult
     func enqueue(_ message: OutboundMessage) -> Bool { queue.enqueue(message) != .skipped }
@@ -151,6 +151,20 @@ struct OutboundQueueTests {
         let written = viewer.drain()
         #expect(written[1].bytes == big.bytes)
         #expect(!written[1].isBinary)
+    }
+
+    /// Control messages past the hard limit are refused (the connection is then closed); one larger
+    /// than the limit still goes into an empty queue, and media is skipped, never refused.
+    @Test func controlMessagesStopAtTheHardLimit() throws {
+        let viewer = Viewer(limitBytes: 100, hardLimitBytes: 250)
+        #expect(viewer.queue.enqueue(media(.camera, .keyframe, size: 90)) == .queued)
+        let ping = text(String(repeating: "p", count: 100))
+        #expect(viewer.queue.enqueue(ping) == .queued)
+        #expect(viewer.queue.enqueue(ping) == .overLimit, "90 + 100 + 100 > 250")
+        #expect(viewer.queue.queuedBytes == 190)
+        #expect(viewer.queue.enqueue(media(.camera, .keyframe, size: 70)) == .skipped)
+        _ = viewer.drain()
+        #expect(viewer.queue.enqueue(text(String(repeating: "x", count: 500))) == .queued, "alone, a message may be larger")
     }
 
     @Test func chunksCarryFirstAndLastFlags() {

@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from vrtest import CAMERA, F_KEY, SCREEN, media_frame, patterned, ws_path
+from vrtest import CAMERA, F_KEY, SCREEN, media_frame, patterned, wait_until, ws_path
 from wsraw import OP_BINARY, OP_CONT, OP_TEXT, RawClosed, RawWebSocket
 
 
@@ -226,6 +226,25 @@ def test_a_continuation_declaring_a_huge_length_is_too_large_and_the_relay_lives
     assert p.recv_binary() == fr
     p.close()
     f.close()
+
+
+def test_a_peer_that_asks_for_replies_but_never_reads_is_closed(small_relay):
+    """Replies are never skipped, so a family that sends pings with 512 KiB ids and reads nothing
+    fills its send queue: past the media limit plus two largest messages (8 + 2 MiB here) the
+    relay closes it instead of holding ever more, and the practitioner is told it left."""
+    p, f, _ = small_relay.pair()
+    big_id = "i" * (512 << 10)
+    sent = 0
+    try:
+        for sent in range(1, 61):  # 30 MiB of replies: past the queue and both sockets' buffers
+            f.send_json({"type": "ping", "id": big_id})
+    except OSError:  # the relay closed it while the pings were still going out
+        pass
+    assert sent >= 20, f"closed after only {sent} pings: before its queue could be full"
+    assert p.recv_json(timeout=20) == {"type": "peer", "event": "left", "role": "family"}
+    wait_until(lambda: "its send queue is full" in small_relay.log_text(), 5, "the log line")
+    f.abort()
+    p.close()
 
 
 @pytest.mark.timeout(240)
