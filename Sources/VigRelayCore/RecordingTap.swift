@@ -66,6 +66,8 @@ public struct RecordingTap: Sendable {
     private var active: Active?
     /// Payloads since the newest cluster start, kept while waiting for a keyframe cluster.
     private var pending: [(offset: Int64, header: MediaFrameHeader, payload: ArraySlice<UInt8>)] = []
+    /// Most stream bytes `pending` holds for one cluster (a browser's cluster is a few seconds of video).
+    static let maxPendingBytes: Int64 = 16 << 20
 
     private struct Active {
         var id: String
@@ -214,10 +216,16 @@ public struct RecordingTap: Sendable {
 
     /// Keeps what may still hold the next keyframe cluster's start: the current cluster, and the last
     /// bytes the scanner may not have recognised as an element yet (an ID and size are at most 12 bytes).
+    /// A cluster that has run past `maxPendingBytes` without a keyframe to start from (a sender
+    /// that never closes it) is let go: the wait goes on for the next one, with memory bounded.
     private mutating func trimPending() {
-        let cutoff = min(scanner?.clusterOffset ?? .max, streamOffset - 16)
+        var cutoff = min(scanner?.clusterOffset ?? .max, streamOffset - 16)
+        if streamOffset - cutoff > Self.maxPendingBytes { cutoff = streamOffset - 16 }
         pending.removeAll { $0.offset + Int64($0.payload.count) <= cutoff }
     }
+
+    /// Stream bytes held while waiting for a keyframe cluster (for tests).
+    var pendingBytes: Int { pending.reduce(0) { $0 + $1.payload.count } }
 
     /// The chunk of `bytes` (from `streamStart` in the stream) for the recording. `scanned`: the
     /// scanner has read up to the end of these bytes and no further, so its `completeEnd` says where

@@ -137,4 +137,34 @@ struct RecordingTapCompleteEndTests {
         #expect(beyond.bytes == past.bytes)
         #expect(beyond.completeEnd == nil)
     }
+
+    /// A recording started mid-stream waits for a keyframe cluster. A cluster that never ends and
+    /// never starts with a keyframe is not held whole (memory stays bounded), and the next keyframe
+    /// cluster still starts the recording with the init segment before it.
+    @Test func waitingThroughAnEndlessClusterHoldsBoundedMemory() throws {
+        var s = WebMStreamBuilder()
+        s.add(EBML.header + EBML.open(MKV.segment) + EBML.info(scale: 1_000_000) + EBML.tracks(video: [1], audio: []))
+        let initEnd = s.bytes.count
+        s.add(EBML.openCluster(0, EBML.simpleBlock(1, 0, key: true)))
+        var tap = RecordingTap()
+        var sequence: UInt32 = 0
+        func send(_ payload: [UInt8], initSegment: Bool = false) -> [RecordingChunk] {
+            let header = MediaFrameHeader(stream: .camera, flags: initSegment ? [.initSegment] : [], sequence: sequence, mediaTimeMicros: 0)
+            sequence += 1
+            return tap.frame(header, header.bytes + payload)
+        }
+        _ = send(s.bytes, initSegment: true)
+        tap.start(id: "r")
+        _ = send(EBML.openCluster(1000, EBML.simpleBlock(1, 0, key: false)))
+        let block = EBML.element(MKV.simpleBlock, [0x81, 0, 0, 0] + [UInt8](repeating: 7, count: 1 << 20))
+        var held = 0
+        for _ in 0..<40 {  // 40 MiB of one cluster
+            #expect(send(block).isEmpty)
+            held = max(held, tap.pendingBytes)
+        }
+        #expect(held <= Int(RecordingTap.maxPendingBytes) + block.count, "held \(held) bytes")
+        let key = EBML.openCluster(2000, EBML.simpleBlock(1, 0, key: true))
+        let chunks = send(key)
+        #expect(chunks.map { Array($0.bytes) } == [Array(s.bytes.prefix(initEnd)), key], "the init segment, then the keyframe cluster")
+    }
 }
