@@ -27,11 +27,19 @@ extension RelayCore {
                 return reply(.invalidMessage, "consent needs \"recording\": true or false")
             }
             let childAgreed = recording && (message.fields["childAgreed"] as? Bool ?? false) && Self.isBoolean(message.fields["childAgreed"])
+            var notice: [String: Any] = ["type": "consent", "recording": recording]
+            if childAgreed { notice["childAgreed"] = true }
+            if state.consentKnown, state.consent == recording, state.childAgreed == childAgreed,
+               recording || state.recordingIDs.isEmpty {
+                // The same answer again (a page that resends it on reconnecting, or a flood): both
+                // sides hear it, but nothing is logged or deleted again (each costs the shared disk
+                // writer a sync). A withdrawal while recordings are still known (restored after a
+                // restart) deletes them again.
+                return toBoth(sessionID, ControlEncoder.encode(notice))
+            }
             state.consent = recording
             state.childAgreed = childAgreed
             state.consentKnown = true
-            var notice: [String: Any] = ["type": "consent", "recording": recording]
-            if childAgreed { notice["childAgreed"] = true }
             var actions = toBoth(sessionID, ControlEncoder.encode(notice))
             actions.append(.recording(.consent(sessionID: sessionID, recording: recording, childAgreed: childAgreed)))
             if !recording {

@@ -29,6 +29,23 @@ struct RelayCoreRecordingTests {
         #expect(h.core.receivedText(2, utf8(#"{"type":"record","action":"start"}"#)).controls(to: 2).first?["code"] as? String == "not_allowed")
     }
 
+    /// The same consent again reaches both sides but costs the disk nothing: no second `consent`
+    /// event, no second deletion. A changed answer is logged again.
+    @Test func aRepeatedConsentIsNotLoggedAgain() {
+        let h = joined()
+        let give = #"{"type":"consent","recording":true}"#
+        #expect(commands(h.core.receivedText(2, utf8(give))) == [.consent(sessionID: Fixture.sessionID, recording: true, childAgreed: false)])
+        let again = h.core.receivedText(2, utf8(give))
+        #expect(commands(again).isEmpty)
+        #expect(again.controls(to: 1).first?["recording"] as? Bool == true && again.controls(to: 2).first?["recording"] as? Bool == true)
+        let child = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true,"childAgreed":true}"#))
+        #expect(commands(child) == [.consent(sessionID: Fixture.sessionID, recording: true, childAgreed: true)])
+        let withdraw = #"{"type":"consent","recording":false}"#
+        #expect(commands(h.core.receivedText(2, utf8(withdraw))) == [.consent(sessionID: Fixture.sessionID, recording: false, childAgreed: false),
+                                                                      .deleteAll(sessionID: Fixture.sessionID)])
+        #expect(commands(h.core.receivedText(2, utf8(withdraw))).isEmpty)
+    }
+
     @Test func consentStartStopAndWithdrawal() throws {
         let h = joined()
         let consent = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true,"childAgreed":true}"#))
