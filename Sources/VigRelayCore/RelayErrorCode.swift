@@ -16,7 +16,6 @@ public enum RelayErrorCode: String, Sendable, CaseIterable {
     case unknownType = "unknown_type"
     case invalidMessage = "invalid_message"
     case tooLarge = "too_large"
-    case shuttingDown = "shutting_down"
     /// The connection's address already holds `--max-connections-per-address` connections
     /// (HTTP 429; on a WebSocket, before `hello`, with close 1013).
     case tooManyConnections = "too_many_connections"
@@ -48,7 +47,6 @@ public enum RelayErrorCode: String, Sendable, CaseIterable {
 public enum RelayCloseCode {
     public static let normal: UInt16 = 1000
     public static let goingAway: UInt16 = 1001
-    public static let unsupportedData: UInt16 = 1003
     public static let policyViolation: UInt16 = 1008
     public static let messageTooBig: UInt16 = 1009
     /// "Try Again Later" (RFC 6455 registry): refused for now, not for good (the pages reconnect).

@@ -78,8 +78,7 @@ final class RecordingWorker: @unchecked Sendable {
             guard let file = open.removeValue(forKey: rid) else { return }
             do {
                 let manifest = try file.finish(at: now)
-                var fields: [String: any Sendable] = ["recordingId": rid, "bytes": manifest.bytes, "frames": manifest.frames,
-                                                      "durationMs": manifest.durationMs, "parts": manifest.parts.count]
+                var fields = Self.stoppedFields(manifest)
                 if let text = reason.text { fields["reason"] = text }
                 if case .graceExpired(let role) = reason { fields["role"] = role.rawValue }
                 log(sid, "recording_stopped", fields)
@@ -168,13 +167,24 @@ final class RecordingWorker: @unchecked Sendable {
 
     /// Flushes and closes every open recording (shutdown).
     func finishAll() {
+        let now = Date()
         for (rid, file) in open {
             let sid = file.manifest.sessionId
-            if let manifest = try? file.finish(at: Date()) {
-                log(sid, "recording_stopped", ["recordingId": rid, "bytes": manifest.bytes, "reason": "server shutdown"])
+            do {
+                var fields = Self.stoppedFields(try file.finish(at: now))
+                fields["reason"] = "server shutdown"
+                log(sid, "recording_stopped", fields)
+            } catch {
+                failed(sid, rid, "\(error)", manifest: file.fail(reason: "\(error)", at: now))
             }
         }
         open.removeAll()
+    }
+
+    /// The fields of a `recording_stopped` event, whatever stopped the recording.
+    private static func stoppedFields(_ manifest: RecordingManifest) -> [String: any Sendable] {
+        ["recordingId": manifest.recordingId, "bytes": manifest.bytes, "frames": manifest.frames,
+         "durationMs": manifest.durationMs, "parts": manifest.parts.count]
     }
 
     private func failed(_ sid: String, _ rid: String, _ reason: String, manifest: RecordingManifest? = nil) {

@@ -80,12 +80,6 @@ public struct RecordingPaths: Sendable, Equatable {
         recordingFile(sessionID, recordingID, suffix: "json")
     }
 
-    /// `.../clips/{clipId}.{ext}`.
-    public func clipFile(sessionID: String, clipID: String, container: MediaContainer) -> String? {
-        guard let dir = clipsDirectory(sessionID), Identifiers.isValidClipID(clipID) else { return nil }
-        return "\(dir)/\(clipID).\(container.fileExtension)"
-    }
-
     /// `.../clips/{clipId}.json`: the clip's `ClipRecord`.
     public func clipRecordFile(sessionID: String, clipID: String) -> String? {
         guard let dir = clipsDirectory(sessionID), Identifiers.isValidClipID(clipID) else { return nil }

@@ -58,7 +58,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("silence-limit"), help: "How long a WebSocket may be silent (no message, no answer to a ping) before the relay hangs up, e.g. 70s; longer than --ping-after.")
     var silenceLimit = "70s"
 
-    @Option(name: .customLong("web-dir"), help: "Directory of the web app (the repository's web/); default: found next to the executable, or \\$VIGRELAY_WEB_DIR.")
+    @Option(name: .customLong("web-dir"), help: "Directory of the web app (the repository's web/); default: $VIGRELAY_WEB_DIR, else found next to the executable.")
     var webDir: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")

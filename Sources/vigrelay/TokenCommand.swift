@@ -16,7 +16,7 @@ struct TokenCommand: ParsableCommand {
             commandName: "practitioner",
             abstract: "Print a practitioner token (the last line of stdout).")
 
-        @Option(help: "Practitioner id: 1-64 of A-Z a-z 0-9 . _ - (a staff id, not a person's name).")
+        @Option(help: "Practitioner id: 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit (a staff id, not a person's name).")
         var id: String
 
         @Option(help: "Lifetime, e.g. 90s, 12h, 30d.")

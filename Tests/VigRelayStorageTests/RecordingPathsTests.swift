@@ -17,7 +17,7 @@ struct RecordingPathsTests {
         #expect(paths.mediaFile(sessionID: sid, recordingID: rid, part: 1, container: .other) == "/data/sessions/\(sid)/recordings/\(rid).bin")
         #expect(paths.indexFile(sessionID: sid, recordingID: rid) == "/data/sessions/\(sid)/recordings/\(rid).index")
         #expect(paths.manifestFile(sessionID: sid, recordingID: rid) == "/data/sessions/\(sid)/recordings/\(rid).json")
-        #expect(paths.clipFile(sessionID: sid, clipID: rid, container: .webm) == "/data/sessions/\(sid)/clips/\(rid).webm")
+        #expect(paths.clipRecordFile(sessionID: sid, clipID: rid) == "/data/sessions/\(sid)/clips/\(rid).json")
     }
 
     @Test func newIDsAreValid() {
@@ -32,7 +32,7 @@ struct RecordingPathsTests {
         #expect(paths.mediaFile(sessionID: sid, recordingID: bad, part: 1, container: .webm) == nil)
         #expect(paths.indexFile(sessionID: sid, recordingID: bad) == nil)
         #expect(paths.manifestFile(sessionID: sid, recordingID: bad) == nil)
-        #expect(paths.clipFile(sessionID: sid, clipID: bad, container: .webm) == nil)
+        #expect(paths.clipRecordFile(sessionID: sid, clipID: bad) == nil)
         #expect(RecordingPaths.mediaFileName(recordingID: bad, part: 1, container: .webm) == nil)
     }
 
@@ -45,7 +45,7 @@ struct RecordingPathsTests {
         #expect(paths.mediaFile(sessionID: bad, recordingID: rid, part: 1, container: .webm) == nil)
         #expect(paths.indexFile(sessionID: bad, recordingID: rid) == nil)
         #expect(paths.manifestFile(sessionID: bad, recordingID: rid) == nil)
-        #expect(paths.clipFile(sessionID: bad, clipID: rid, container: .webm) == nil)
+        #expect(paths.clipRecordFile(sessionID: bad, clipID: rid) == nil)
     }
 
     @Test func partNumbersStartAtOne() {

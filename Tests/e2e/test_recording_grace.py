@@ -188,3 +188,23 @@ def test_reconnect_grace_option_is_checked(vigrelay_bin, tmp_path):
         assert out.returncode != 0 and "--reconnect-grace" in out.stderr, (bad, out.returncode, out.stderr)
     help_text = subprocess.run([str(vigrelay_bin), "serve", "--help"], capture_output=True, text=True, timeout=30).stdout
     assert "--reconnect-grace" in help_text
+
+
+def test_a_recording_running_at_shutdown_is_logged_stopped_with_its_totals(relay_factory):
+    """SIGTERM mid-recording: the recording is finished, and its `recording_stopped` event carries the
+    same totals as a stop asked for (bytes, frames, durationMs, parts), with the reason."""
+    relay = relay_factory()
+    p, f, s = relay.pair()
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    data = WEBM_A.read_bytes()
+    frames = send_camera(p, f, data, sizes=GRACE_SIZES)
+    rc, _ = relay.stop()
+    assert rc == 0, relay.log_text()[-2000:]
+    [stopped] = [e for e in events(relay, s["sessionId"]) if e["event"] == "recording_stopped"]
+    assert {k: stopped.get(k) for k in ("recordingId", "bytes", "frames", "parts", "reason")} == {
+        "recordingId": rid, "bytes": len(data), "frames": frames, "parts": 1, "reason": "server shutdown"}, stopped
+    manifest = json.loads((Path(relay.data_dir) / "sessions" / s["sessionId"] / "recordings" / f"{rid}.json").read_text())
+    assert manifest["state"] == "complete" and stopped["durationMs"] == max(pt["startMs"] + pt["durationMs"] for pt in manifest["parts"]) > 0
+    p.abort()
+    f.abort()
