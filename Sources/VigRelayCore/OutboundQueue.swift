@@ -3,8 +3,9 @@ public struct OutboundMessage: Sendable, Equatable {
     public var isBinary: Bool
     public var bytes: [UInt8]
     /// For media frames: the stream and, when a viewer can start decoding in this frame, the payload
-    /// offset it can start at (0: the whole frame; more: a WebM keyframe cluster starts mid-frame).
-    public var media: (stream: UInt8, startOffset: Int?)?
+    /// offset it can start at (0: the whole frame; more: a WebM keyframe cluster starts mid-frame);
+    /// `essential`: an init segment or an end of stream, which a viewer cannot do without.
+    public var media: (stream: UInt8, startOffset: Int?, essential: Bool)?
 
     public static func text(_ bytes: [UInt8]) -> OutboundMessage { .init(isBinary: false, bytes: bytes, media: nil) }
 
@@ -15,12 +16,13 @@ public struct OutboundMessage: Sendable, Equatable {
 
     /// A media frame whose start point the relay found itself (`StreamCache.record`'s answer).
     public static func mediaFrame(_ bytes: [UInt8], header: MediaFrameHeader, startOffset: Int?) -> OutboundMessage {
-        .init(isBinary: true, bytes: bytes, media: (header.stream, startOffset))
+        .init(isBinary: true, bytes: bytes,
+              media: (header.stream, startOffset, !header.flags.isDisjoint(with: [.initSegment, .endOfStream])))
     }
 
     public static func == (a: OutboundMessage, b: OutboundMessage) -> Bool {
         a.isBinary == b.isBinary && a.bytes == b.bytes && a.media?.stream == b.media?.stream
-            && a.media?.startOffset == b.media?.startOffset
+            && a.media?.startOffset == b.media?.startOffset && a.media?.essential == b.media?.essential
     }
 }
 
@@ -32,6 +34,9 @@ public struct OutboundMessage: Sendable, Equatable {
 /// start is the relay's own answer (`OutboundMessage.media.startOffset`): for WebM the frame holding
 /// the start of a keyframe cluster, sent from that cluster on (the bytes before it end the cluster
 /// that was being skipped); for other payloads a frame flagged keyframe or init segment.
+/// Init segments and ends of stream are never skipped (a viewer resuming without the new stream's
+/// init segment could not decode it, and one that missed the end would wait for more): they end
+/// a skip whether they fit or not.
 /// Control messages are never skipped, so they have a limit of their own: one that would take the
 /// queue past `hardLimitBytes` is refused (`.overLimit`), and the connection, which is not reading
 /// what it is sent, is closed. Without it a peer that stops reading while it asks for replies
@@ -81,8 +86,9 @@ public struct OutboundQueue: Sendable {
             return .queued
         }
         let fits = queuedBytes + message.bytes.count <= limitBytes || isEmpty
+        if media.essential, queuedBytes + message.bytes.count > hardLimitBytes, !isEmpty { return .overLimit }
         if let skipped = skipping[media.stream] {
-            guard let start = media.startOffset, fits else {
+            guard let start = media.startOffset, fits || media.essential else {
                 skipping[media.stream] = skipped + 1
                 skippedTotal += 1
                 return .skipped
@@ -94,7 +100,7 @@ public struct OutboundQueue: Sendable {
             push(resumed)
             return .resumed(afterSkipping: skipped)
         }
-        guard fits else {
+        guard fits || media.essential else {
             skipping[media.stream] = 1
             skippedTotal += 1
             return .skipped

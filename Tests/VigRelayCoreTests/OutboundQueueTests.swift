@@ -114,6 +114,25 @@ struct OutboundQueueTests {
         #expect(written.last?.bytes == initSegment.bytes)
     }
 
+    /// An init segment or an end of stream that does not fit is queued anyway, ending a skip with
+    /// its notice: the viewer needs the new stream's init segment to decode it, and the end to stop
+    /// waiting. Only the hard limit refuses them.
+    @Test(arguments: [MediaFrameFlags.initSegment, .endOfStream])
+    func initSegmentsAndEndsOfStreamAreNeverSkipped(flags: MediaFrameFlags) throws {
+        let viewer = Viewer(limitBytes: 100, hardLimitBytes: 200)
+        #expect(viewer.queue.enqueue(media(.camera, .keyframe, size: 90)) == .queued)
+        let essential = media(.camera, flags, size: 40, 1)
+        #expect(viewer.queue.enqueue(essential) == .queued, "not skipping: queued past the limit")
+        #expect(viewer.queue.enqueue(media(.camera, size: 30, 2)) == .skipped)
+        #expect(viewer.queue.enqueue(essential) == .resumed(afterSkipping: 1), "skipping: ends the skip past the limit")
+        #expect(viewer.queue.enqueue(media(.camera, flags, size: 60, 3)) == .overLimit, "past the hard limit")
+        let written = viewer.drain()
+        #expect(written.count == 4)
+        #expect(written[1].bytes == essential.bytes && written[3].bytes == essential.bytes)
+        let notice = try #require(jsonObject(written[2].bytes))
+        #expect(notice["type"] as? String == "skipped" && notice["frames"] as? Int == 1)
+    }
+
     @Test func noticeCountsOnlyTheFramesSinceTheLastRecovery() throws {
         let viewer = Viewer(limitBytes: 100)
         for round in 1...3 {

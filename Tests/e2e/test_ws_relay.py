@@ -395,6 +395,36 @@ def test_slow_viewer_skips_to_next_keyframe_with_skipped_notice(relay, ssl_ctx):
     fam.close()
 
 
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("last_flags", [F_EOS, F_INIT], ids=["end-of-stream", "init-segment"])
+def test_a_slow_viewer_still_gets_the_end_of_stream_or_a_new_init_segment(relay, ssl_ctx, last_flags):
+    """The family streams 64 MiB with no keyframe after the first while the viewer reads nothing,
+    then ends its stream (or starts a new one): that frame is not skipped, however far behind the
+    viewer is, and comes right after a `skipped` notice counting every frame it missed."""
+    viewer, fam = raw_pair(relay, ssl_ctx)
+    size, n = 256 * 1024, 256
+
+    def frame(i: int) -> bytes:
+        flags = F_KEY if i == 0 else last_flags if i == n else 0
+        return media_frame(CAMERA, flags, i, i, patterned(size if i < n else 9 << 20, i))  # the last: larger than the queue
+
+    for i in range(n + 1):
+        fam.send_frame(OP_BINARY, frame(i), timeout=30)
+    fam.send_text(json.dumps({"type": "signal", "id": "sync"}))
+
+    def check(h: dict, data: bytes, gap: int) -> None:
+        assert data == frame(h["seq"]), f"frame {h['seq']} altered in transit"
+        if gap:
+            assert h["seq"] == n, f"frame {h['seq']} after a gap: only the last frame may end the skip"
+
+    reader = SkippingViewer(viewer, check)
+    reader.read_until(seq=n)
+    assert reader.skipped > 0, "64 MiB to a viewer that did not read: expected some frames to be skipped"
+    reader.read_until("sync")
+    viewer.abort()
+    fam.close()
+
+
 CLUSTER_ID = b"\x1f\x43\xb6\x75"
 
 
