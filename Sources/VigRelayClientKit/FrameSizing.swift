@@ -1,3 +1,5 @@
+import VigRelayCore
+
 /// Sizes of synthetic frames: a keyframe every `framesPerKeyframe` frames, smaller frames between.
 /// Pure; the sender and the verifier share it, so the verifier knows each frame's size.
 struct FrameSizing: Sendable, Equatable {
@@ -10,6 +12,13 @@ struct FrameSizing: Sendable, Equatable {
 
     /// Whether frame `sequence` is a keyframe.
     func isKeyframe(_ sequence: UInt64) -> Bool { sequence % UInt64(max(1, framesPerKeyframe)) == 0 }
+
+    /// The header flags of frame `sequence`: keyframe as above, and the first is the init segment.
+    func flags(of sequence: UInt64) -> MediaFrameFlags {
+        var flags: MediaFrameFlags = isKeyframe(sequence) ? .keyframe : []
+        if sequence == 0 { flags.insert(.initSegment) }
+        return flags
+    }
 
     /// Payload size of frame `sequence`.
     func size(of sequence: UInt64) -> Int { isKeyframe(sequence) ? keyframeSize : deltaSize }

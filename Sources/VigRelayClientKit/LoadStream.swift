@@ -136,9 +136,7 @@ final class LoadStream: @unchecked Sendable {
                 if intervalNanoseconds == nil, inFlightBytes() >= windowBytes { return .at(now + 1_000_000) }
                 if sentThisTurn >= 64 { return .at(now) }  // let other pairs have a turn
                 let sequence = UInt64(nextSequence)
-                var flags: MediaFrameFlags = sizing.isKeyframe(sequence) ? .keyframe : []
-                if sequence == 0 { flags.insert(.initSegment) }
-                let header = MediaFrameHeader(stream: kind, flags: flags, sequence: nextSequence,
+                let header = MediaFrameHeader(stream: kind, flags: sizing.flags(of: sequence), sequence: nextSequence,
                                               mediaTimeMicros: (due - startNanoseconds) / 1000)
                 let message = CheckablePayload.message(header: header.bytes, sequence: sequence, size: sizing.size(of: sequence),
                                                        sentNanoseconds: due)
@@ -172,7 +170,7 @@ final class LoadStream: @unchecked Sendable {
     /// Takes one media message of this stream. Returns true for the end-of-stream frame. lws thread.
     func receive(_ header: MediaFrameHeader, message: [UInt8], now: UInt64) -> Bool {
         lock.lock()
-        let check = verifier.receive(header, message: message, arrivalNanoseconds: now)
+        let check = verifier.receive(header, message: message, arrivalNanoseconds: now, mediaTimeBase: dueBase)
         if check == .endOfStream {
             endReceived = true
             waitingSince = nil
@@ -181,7 +179,8 @@ final class LoadStream: @unchecked Sendable {
         }
         messageBytesReceived += message.count
         waitingSince = verifier.framesReceived >= framesSent && !endQueued ? nil : now
-        let due = dueBase + header.mediaTimeMicros * 1000
+        // An intact frame was due no later than its stamp: this cannot overflow.
+        let due = dueBase &+ header.mediaTimeMicros &* 1000
         lock.unlock()
         var latency: FrameLatency?
         // The verifier counts from the payload's stamp: the write time.

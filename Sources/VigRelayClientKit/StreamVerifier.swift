@@ -6,7 +6,7 @@ enum FrameCheck: Sendable, Equatable {
     case endOfStream
     /// Intact, with its one-way latency in microseconds (arrival minus the send time in its payload).
     case intact(latencyMicros: UInt64)
-    /// Wrong size, sequence or filler bytes.
+    /// Wrong size, sequence, flags, media time or filler bytes.
     case corrupt
 }
 
@@ -39,8 +39,11 @@ struct StreamVerifier: Sendable {
 
     init(sizing: FrameSizing) { self.sizing = sizing }
 
-    /// Takes one received media message of the stream.
-    mutating func receive(_ header: MediaFrameHeader, message: [UInt8], arrivalNanoseconds now: UInt64) -> FrameCheck {
+    /// Takes one received media message of the stream. With `mediaTimeBase` (`load`, whose frames'
+    /// media time is when they were due from that base) the header's media time must not place the
+    /// frame after the write time stamped in its payload (a frame is written once due, never before).
+    mutating func receive(_ header: MediaFrameHeader, message: [UInt8], arrivalNanoseconds now: UInt64,
+                          mediaTimeBase: UInt64? = nil) -> FrameCheck {
         if header.flags.contains(.endOfStream) {
             endSequence = header.sequence
             return .endOfStream
@@ -68,12 +71,22 @@ struct StreamVerifier: Sendable {
             CheckablePayload.read(UnsafeRawBufferPointer(rebasing: raw[MediaFrameHeader.size...]))
         }
         guard let reading, reading.intact, reading.sequence == UInt64(header.sequence),
-              message.count - MediaFrameHeader.size == sizing.size(of: reading.sequence)
+              message.count - MediaFrameHeader.size == sizing.size(of: reading.sequence),
+              header.flags == sizing.flags(of: reading.sequence),
+              mediaTimeBase.map({ Self.isDueBy(header.mediaTimeMicros, base: $0, stamp: reading.sentNanoseconds) }) ?? true
         else {
             corrupt += 1
             return .corrupt
         }
         return .intact(latencyMicros: now >= reading.sentNanoseconds ? (now - reading.sentNanoseconds) / 1000 : 0)
+    }
+
+    /// Whether `base` + `micros` µs comes no later than `stamp` ns, to within the microsecond the
+    /// header rounds to (never overflowing: the header is the peer's to corrupt).
+    static func isDueBy(_ micros: UInt64, base: UInt64, stamp: UInt64) -> Bool {
+        let (nanos, overflow) = micros.multipliedReportingOverflow(by: 1000)
+        let (placed, past) = base.addingReportingOverflow(nanos)
+        return !overflow && !past && placed <= stamp
     }
 
     /// Frames sent but never received.

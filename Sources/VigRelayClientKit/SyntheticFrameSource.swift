@@ -17,9 +17,7 @@ struct SyntheticFrameSource: FrameSource {
     mutating func next() throws(ClientError) -> SourceFrame? {
         if let count, sequence >= UInt64(count) { return nil }
         defer { sequence += 1 }
-        var flags: MediaFrameFlags = sizing.isKeyframe(sequence) ? .keyframe : []
-        if sequence == 0 { flags.insert(.initSegment) }
-        return SourceFrame(payload: CheckablePayload.make(sequence: sequence, size: sizing.size(of: sequence)), flags: flags)
+        return SourceFrame(payload: CheckablePayload.make(sequence: sequence, size: sizing.size(of: sequence)), flags: sizing.flags(of: sequence))
     }
 
     func finish(_ message: inout [UInt8]) {

@@ -6,8 +6,8 @@ struct StreamVerifierTests {
     static let sizing = FrameSizing(keyframeSize: 300, deltaSize: 100, framesPerKeyframe: 10)
 
     static func frame(_ sequence: UInt32, sentAt: UInt64 = 1_000, size: Int? = nil) -> (MediaFrameHeader, [UInt8]) {
-        let header = MediaFrameHeader(stream: .camera, flags: sequence == 0 ? [.initSegment, .keyframe] : [], sequence: sequence,
-                                      mediaTimeMicros: 0)
+        let header = MediaFrameHeader(stream: .camera, flags: sizing.flags(of: UInt64(sequence)), sequence: sequence,
+                                      mediaTimeMicros: sentAt / 1000)
         let message = CheckablePayload.message(header: header.bytes, sequence: UInt64(sequence),
                                                size: size ?? sizing.size(of: UInt64(sequence)), sentNanoseconds: sentAt)
         return (header, message)
@@ -51,6 +51,27 @@ struct StreamVerifierTests {
         (_, message) = Self.frame(6)
         #expect(verifier.receive(header7, message: header7.bytes + message[MediaFrameHeader.size...], arrivalNanoseconds: 2_000) == .corrupt)
         #expect(verifier.corrupt == 3)
+    }
+
+    /// The header is checked too: flags that are not the frame's, and (with a base) a media time
+    /// after the payload's write time, even one whose nanoseconds overflow.
+    @Test func aWrongFlagOrMediaTimeIsCorrupt() {
+        var verifier = StreamVerifier(sizing: Self.sizing)
+        let (header, message) = Self.frame(10, sentAt: 5_000_000)
+        #expect(verifier.receive(header, message: message, arrivalNanoseconds: 6_000_000, mediaTimeBase: 0) == .intact(latencyMicros: 1000))
+        for bad in [MediaFrameFlags(), [.keyframe, .initSegment]] {
+            var flagged = header
+            flagged.flags = bad
+            #expect(verifier.receive(flagged, message: flagged.bytes + message[MediaFrameHeader.size...], arrivalNanoseconds: 6_000_000) == .corrupt)
+        }
+        #expect(verifier.receive(header, message: message, arrivalNanoseconds: 6_000_000, mediaTimeBase: 0) == .intact(latencyMicros: 1000))
+        for micros: UInt64 in [5_001, .max, 1 << 60] {
+            var timed = header
+            timed.mediaTimeMicros = micros
+            #expect(verifier.receive(timed, message: timed.bytes + message[MediaFrameHeader.size...], arrivalNanoseconds: 6_000_000,
+                                     mediaTimeBase: 0) == .corrupt)
+        }
+        #expect(verifier.corrupt == 5)
     }
 
     @Test func anAbsurdSequenceIsCorruptAndAllocatesNothing() {
