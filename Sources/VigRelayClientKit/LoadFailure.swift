@@ -27,6 +27,9 @@ public struct LoadFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case stalled = "stalled"
         /// The run's hard deadline (ramp + duration + 60 s) passed before the pair finished.
         case deadline = "deadline"
+        /// With `--record`: the relay reported the recording stopped with other totals than the camera
+        /// sent (recording starts before the camera, so it must hold every frame and byte).
+        case recordingIncomplete = "recording_incomplete"
     }
 
     public var source: Source

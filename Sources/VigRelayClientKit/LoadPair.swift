@@ -192,6 +192,12 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
             case .stoppingRecording:
                 if let stopped = seen.recordingStopped {
                     recording = stopped
+                    let sent = streams.camera.figures()
+                    if stopped.frames != sent.framesSent || stopped.bytes != sent.payloadBytesSent {
+                        fail(.client(.recordingIncomplete, "recording \(stopped.recordingID) holds \(stopped.frames) frames and \(stopped.bytes) bytes; "
+                                     + "the camera sent \(sent.framesSent) frames and \(sent.payloadBytesSent) bytes after it started"), now: now)
+                        continue
+                    }
                     startClosing(now: now)
                 } else if seen.recordingFailed {
                     let failed = LoadFailure.relay("recording_failed", "recording \(recordingID ?? "?") ended in state failed on the relay (see its log)")
