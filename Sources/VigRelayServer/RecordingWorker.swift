@@ -101,6 +101,12 @@ final class RecordingWorker: @unchecked Sendable {
                 inbox.post(.recordingsDeletedOnRequest(requester, sessionID: sid, recordingIDs: [], failure: "\(error)"))
             }
         case .mark(let sid, let rid, let markID, let atMs, let note):
+            // A mark the relay accepted just before it learned the recording was deleted (this queue
+            // ran the deletion first) is dropped: its note would outlive the recording.
+            guard let manifest = store.manifest(sessionID: sid, recordingID: rid), manifest.state != .deleted else {
+                logger.info("a mark of a deleted recording was dropped", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)"])
+                return
+            }
             // The note goes beside the recording (deleted with it); the kept log has ids and time only.
             do { try markNotes.append(sessionID: sid, recordingID: rid, markID: markID, note: note) } catch {
                 logger.error("could not save a mark's note", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)", "error": "\(error)"])

@@ -41,7 +41,7 @@ public final class RelayServer: Sendable {
                           "recording.id": "\(manifest.recordingId)", "bytes": "\(manifest.bytes)"])
         }
         if let seconds = configuration.retentionSeconds {
-            _ = RetentionSweep(retentionSeconds: seconds, dataDir: configuration.dataDir, logger: logger).run(now: Date(), excluding: [])
+            RetentionSweep(retentionSeconds: seconds, dataDir: configuration.dataDir, logger: logger).runAll(now: Date())
         }
         // After recovery (manifests are final now): consent and recordings carried over the restart.
         self.restoredRecording = PersistedRecordingState.load(dataDir: configuration.dataDir, sessionIDs: sessions.map(\.id), logger: logger)

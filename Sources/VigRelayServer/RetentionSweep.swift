@@ -6,8 +6,9 @@ import VigRelayStorage
 /// retention period, and logs each deletion in the server log and in the session's event log.
 ///
 /// A session has ended when nobody is connected to it; it ended at its last `session.jsonl` event.
-/// The server runs a sweep once at start, before it listens, and then every `intervalSeconds` on the
-/// disk writer thread (never on the lws thread). A value type: safe to carry to that thread.
+/// The server runs a sweep once at start, before it listens, and then every `intervalSeconds`: the
+/// disk writer finds the sessions due, the service thread stops their downloads and fences new ones,
+/// and the writer deletes each (never on the lws thread). A value type: safe to carry to that thread.
 struct RetentionSweep: Sendable {
     /// How long recordings are kept after their session ended.
     let retentionSeconds: Int
@@ -26,24 +27,36 @@ struct RetentionSweep: Sendable {
     /// so a recording outlives its retention by at most a quarter of it.
     var intervalSeconds: Int { min(max(retentionSeconds / 4, 1), 3600) }
 
-    /// Deletes what is due at `now`, skipping the sessions in `live`; returns what it deleted.
-    func run(now: Date, excluding live: Set<String>) -> [RecordingStore.RetentionDeletion] {
-        let cutoff = now.addingTimeInterval(-TimeInterval(retentionSeconds))
-        let done = store.deleteRecordingsOfSessionsEndedBefore(cutoff, at: now, excluding: live)
-        for entry in done {
-            let metadata: Logger.Metadata = ["session.id": "\(entry.sessionID)",
-                                             "recording.ids": "\(entry.recordingIDs.joined(separator: ","))",
-                                             "session.ended": "\(entry.sessionEndedAt)"]
-            if let failure = entry.failure {
-                logger.error("retention: could not delete every recording file; the next sweep tries again",
-                             metadata: metadata.merging(["error": "\(failure)"]) { $1 })
-                continue
-            }
-            logger.notice("retention: deleted the recordings of a session that ended more than \(retentionSeconds) s ago", metadata: metadata)
-            events.append(sessionID: entry.sessionID, event: "recordings_deleted",
-                          fields: ["recordingIds": entry.recordingIDs, "reason": "retention", "sessionEndedAt": entry.sessionEndedAt],
-                          at: now, orLogTo: logger)
+    /// Deletes everything due at `now` (at start, before the server listens: nothing can be in use).
+    func runAll(now: Date) {
+        for sessionID in dueSessions(now: now) { _ = delete(sessionID: sessionID, now: now) }
+    }
+
+    /// The sessions whose recordings are due for deletion at `now`.
+    func dueSessions(now: Date) -> [String] { store.sessionsEndedBefore(cutoff(now)) }
+
+    /// Deletes one session's recordings if they are still due, and logs it; returns the recordings
+    /// deleted (empty when none were, or deleting failed: the next sweep tries again).
+    func delete(sessionID: String, now: Date) -> [String] {
+        guard let entry = store.deleteIfEndedBefore(cutoff(now), sessionID: sessionID, at: now) else { return [] }
+        log(entry, now: now)
+        return entry.failure == nil ? entry.recordingIDs : []
+    }
+
+    private func cutoff(_ now: Date) -> Date { now.addingTimeInterval(-TimeInterval(retentionSeconds)) }
+
+    private func log(_ entry: RecordingStore.RetentionDeletion, now: Date) {
+        let metadata: Logger.Metadata = ["session.id": "\(entry.sessionID)",
+                                         "recording.ids": "\(entry.recordingIDs.joined(separator: ","))",
+                                         "session.ended": "\(entry.sessionEndedAt)"]
+        if let failure = entry.failure {
+            logger.error("retention: could not delete every recording file; the next sweep tries again",
+                         metadata: metadata.merging(["error": "\(failure)"]) { $1 })
+            return
         }
-        return done
+        logger.notice("retention: deleted the recordings of a session that ended more than \(retentionSeconds) s ago", metadata: metadata)
+        events.append(sessionID: entry.sessionID, event: "recordings_deleted",
+                      fields: ["recordingIds": entry.recordingIDs, "reason": "retention", "sessionEndedAt": entry.sessionEndedAt],
+                      at: now, orLogTo: logger)
     }
 }

@@ -33,15 +33,15 @@ extension ServiceLoop {
         }
     }
 
-    /// Hands a deletion of a session's recordings (consent withdrawn, or a request) to the writer.
-    /// No download may go on reading files being deleted: the running ones end now, new ones get 404
-    /// until the writer has run the deletion (`deletionFinished`, posted after it whatever happened).
-    func submitDeletion(_ command: RecordingCommand, sessionID: String) {
+    /// Hands a deletion of a session's recordings (consent withdrawn, a request, retention) to the
+    /// writer. No download may go on reading files being deleted: the running ones end now, new ones
+    /// get 404 until the writer has run the deletion (`deletionFinished`, posted after it whatever happened).
+    func submitDeletion(sessionID: String, _ delete: @escaping @Sendable () -> Void) {
         cutOffDownloads(sessionID: sessionID)
         deletionsPending[sessionID, default: 0] += 1
-        let worker = recordingWorker, inbox = self.inbox
+        let inbox = self.inbox
         writer.submit {
-            worker.run(command, queuedBytes: 0)
+            delete()
             inbox.post(.deletionFinished(sessionID: sessionID))
         }
     }

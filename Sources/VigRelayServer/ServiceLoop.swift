@@ -163,16 +163,26 @@ final class ServiceLoop {
         tick.schedule(context: context, afterMicroseconds: shuttingDown ? 100_000 : 1_000_000)
     }
 
-    /// Starts a retention sweep on the writer thread when one is due; sessions with someone connected
-    /// or a download running are in use and left alone (the next sweep tries again). Deletions come
-    /// back as `recordingsDeleted`, like a consent withdrawal.
+    /// Starts a retention sweep when one is due: the writer finds the sessions whose recordings are
+    /// due (`retentionDue` comes back), then each is deleted as `retentionDue` says.
     private func sweepRetentionIfDue() {
         guard let retention, !shuttingDown, Date() >= nextRetentionSweep else { return }
         nextRetentionSweep = Date().addingTimeInterval(TimeInterval(retention.intervalSeconds))
-        let live = core.sessionsWithConnections.union(sessionsWithDownloads), inbox = self.inbox
-        writer.submit {
-            for entry in retention.run(now: Date(), excluding: live) where !entry.recordingIDs.isEmpty {
-                inbox.post(.recordingsDeleted(sessionID: entry.sessionID, recordingIDs: entry.recordingIDs))
+        let inbox = self.inbox
+        writer.submit { inbox.post(.retentionDue(sessionIDs: retention.dueSessions(now: Date()))) }
+    }
+
+    /// Deletes the recordings of sessions found due, as any deletion (`submitDeletion`: downloads
+    /// stopped and fenced first). Sessions in use now, with someone connected or a download running,
+    /// are left alone (the next sweep tries again); the writer checks each is still due. Deletions
+    /// come back as `recordingsDeleted`, like a consent withdrawal.
+    private func deleteForRetention(_ sessionIDs: [String]) {
+        guard let retention else { return }
+        let inUse = core.sessionsWithConnections.union(sessionsWithDownloads), inbox = self.inbox
+        for sid in sessionIDs where !inUse.contains(sid) {
+            submitDeletion(sessionID: sid) {
+                let ids = retention.delete(sessionID: sid, now: Date())
+                if !ids.isEmpty { inbox.post(.recordingsDeleted(sessionID: sid, recordingIDs: ids)) }
             }
         }
     }
@@ -197,6 +207,8 @@ final class ServiceLoop {
             case .recordingStopped(let sid, let manifest):
                 perform(core.recordingStopped(sessionID: sid, recordingID: manifest.recordingId, bytes: manifest.bytes,
                                               frames: manifest.frames, durationMs: manifest.durationMs))
+            case .retentionDue(let sids):
+                deleteForRetention(sids)
             case .recordingsDeleted(let sid, let ids):
                 // Deletions that did not pass through `submitDeletion` (retention) end downloads here.
                 cutOffDownloads(sessionID: sid)
@@ -274,7 +286,7 @@ final class ServiceLoop {
             }
             writer.submitBatched(bytes: bytes) { worker.run(command, queuedBytes: bytes) }
         case .deleteAll(let sid), .deleteAllOnRequest(let sid, _):
-            submitDeletion(command, sessionID: sid)
+            submitDeletion(sessionID: sid) { worker.run(command, queuedBytes: 0) }
         case .start:
             recordingQueueBudget += configuration.recordingQueueBytesPerRecording
             writer.submit { worker.run(command, queuedBytes: 0) }

@@ -22,28 +22,36 @@ extension RecordingStore {
         }
     }
 
-    /// Deletes the recordings and clips of every session whose last event is older than `cutoff`,
-    /// as `deleteAll` does; returns one entry per session touched, for the caller to log (and to
-    /// record in the session's event log). Sessions with no event log, with nothing left to delete,
-    /// with a recording still in state `recording`, or in `excluding` (sessions with someone connected:
-    /// not ended) are skipped. Runs on the disk writer thread, or at start before the server listens.
-    public func deleteRecordingsOfSessionsEndedBefore(_ cutoff: Date, at time: Date,
-                                                      excluding live: Set<String> = []) -> [RetentionDeletion] {
+    /// The sessions whose last event is older than `cutoff` and that have something left to delete and
+    /// no recording still in state `recording`: what `deleteIfEndedBefore` would delete now. Read
+    /// only, so that a running server can first stop each one's downloads. Disk writer thread, or at
+    /// start before the server listens.
+    public func sessionsEndedBefore(_ cutoff: Date) -> [String] {
         let log = SessionEventLog(dataDir: paths.dataDir)
-        var done: [RetentionDeletion] = []
-        for sessionID in sessionIDs() where !live.contains(sessionID) {
-            guard let endedAt = log.lastEventTime(sessionID: sessionID), endedAt < cutoff else { continue }
-            let manifests = manifests(sessionID: sessionID)
-            guard !manifests.contains(where: { $0.state == .recording }),
-                  manifests.contains(where: { $0.state != .deleted }) || hasFiles(sessionID: sessionID) else { continue }
-            var entry = RetentionDeletion(sessionID: sessionID, sessionEndedAt: endedAt, recordingIDs: [])
-            do {
-                entry.recordingIDs = try deleteAll(sessionID: sessionID, at: time)
-            } catch {
-                entry.failure = "\(error)"
-            }
-            done.append(entry)
+        return sessionIDs().filter { isDue(sessionID: $0, cutoff: cutoff, log: log) != nil }
+    }
+
+    /// Deletes one session's recordings and clips, as `deleteAll` does, if it is still due as above
+    /// (checked again: someone may have joined since it was found); nil when it is not. The entry is
+    /// for the caller to log (and to record in the session's event log).
+    public func deleteIfEndedBefore(_ cutoff: Date, sessionID: String, at time: Date) -> RetentionDeletion? {
+        guard let endedAt = isDue(sessionID: sessionID, cutoff: cutoff, log: SessionEventLog(dataDir: paths.dataDir)) else { return nil }
+        var entry = RetentionDeletion(sessionID: sessionID, sessionEndedAt: endedAt, recordingIDs: [])
+        do {
+            entry.recordingIDs = try deleteAll(sessionID: sessionID, at: time)
+        } catch {
+            entry.failure = "\(error)"
         }
-        return done
+        return entry
+    }
+
+    /// When the session ended, if it ended before `cutoff`, no recording of it is running and
+    /// something of it is left to delete.
+    private func isDue(sessionID: String, cutoff: Date, log: SessionEventLog) -> Date? {
+        guard let endedAt = log.lastEventTime(sessionID: sessionID), endedAt < cutoff else { return nil }
+        let manifests = manifests(sessionID: sessionID)
+        guard !manifests.contains(where: { $0.state == .recording }),
+              manifests.contains(where: { $0.state != .deleted }) || hasFiles(sessionID: sessionID) else { return nil }
+        return endedAt
     }
 }

@@ -130,11 +130,14 @@ struct RecordingStoreTests {
 
         let store = RecordingStore(dataDir: tmp.path)
         let cutoff = Fixture.t0.addingTimeInterval(3600)
-        let done = store.deleteRecordingsOfSessionsEndedBefore(cutoff, at: Fixture.t0.addingTimeInterval(100_000))
-        #expect(done == [.init(sessionID: sid, sessionEndedAt: Fixture.t0.addingTimeInterval(60), recordingIDs: [rid, rid2], failure: nil)])
+        #expect(store.sessionsEndedBefore(cutoff) == [sid])
+        let done = store.deleteIfEndedBefore(cutoff, sessionID: sid, at: Fixture.t0.addingTimeInterval(100_000))
+        #expect(done == .init(sessionID: sid, sessionEndedAt: Fixture.t0.addingTimeInterval(60), recordingIDs: [rid, rid2], failure: nil))
         #expect(!store.hasFiles(sessionID: sid))
+        #expect(store.deleteIfEndedBefore(cutoff, sessionID: Fixture.otherSessionID, at: Fixture.t0) == nil, "ended after the cutoff")
         #expect(store.manifests(sessionID: Fixture.otherSessionID).map(\.state) == [.complete])
-        #expect(store.deleteRecordingsOfSessionsEndedBefore(cutoff, at: Fixture.t0.addingTimeInterval(100_001)).isEmpty)
+        #expect(store.sessionsEndedBefore(cutoff).isEmpty, "nothing left to delete")
+        #expect(store.deleteIfEndedBefore(cutoff, sessionID: sid, at: Fixture.t0.addingTimeInterval(100_001)) == nil)
     }
 
     @Test func retentionSkipsSessionsStillRecording() throws {
@@ -142,20 +145,23 @@ struct RecordingStoreTests {
         let writing = try populate(tmp)
         try SessionEventLog(dataDir: tmp.path).append(sessionID: sid, event: "created", at: Fixture.t0)
         let store = RecordingStore(dataDir: tmp.path)
-        #expect(store.deleteRecordingsOfSessionsEndedBefore(Fixture.t0.addingTimeInterval(10), at: Fixture.t0.addingTimeInterval(10)).isEmpty)
+        #expect(store.sessionsEndedBefore(Fixture.t0.addingTimeInterval(10)).isEmpty)
+        #expect(store.deleteIfEndedBefore(Fixture.t0.addingTimeInterval(10), sessionID: sid, at: Fixture.t0.addingTimeInterval(10)) == nil)
         #expect(store.hasFiles(sessionID: sid))
         _ = writing.fail(reason: "test over", at: Fixture.t0)
     }
 
-    @Test func retentionSkipsSessionsSomeoneIsConnectedTo() throws {
+    /// A session found due and used again before its deletion runs (a new event) is not deleted.
+    @Test func retentionChecksAgainBeforeDeleting() throws {
         let tmp = try TempDirectory()
         _ = try populate(tmp).finish(at: Fixture.t0.addingTimeInterval(3))
-        try SessionEventLog(dataDir: tmp.path).append(sessionID: sid, event: "joined", at: Fixture.t0)
+        let log = SessionEventLog(dataDir: tmp.path)
+        try log.append(sessionID: sid, event: "left", at: Fixture.t0)
         let store = RecordingStore(dataDir: tmp.path)
-        let later = Fixture.t0.addingTimeInterval(100_000)
-        #expect(store.deleteRecordingsOfSessionsEndedBefore(later, at: later, excluding: [sid]).isEmpty)
+        let cutoff = Fixture.t0.addingTimeInterval(3600)
+        #expect(store.sessionsEndedBefore(cutoff) == [sid])
+        try log.append(sessionID: sid, event: "joined", at: Fixture.t0.addingTimeInterval(7200))
+        #expect(store.deleteIfEndedBefore(cutoff, sessionID: sid, at: Fixture.t0.addingTimeInterval(7200)) == nil)
         #expect(store.hasFiles(sessionID: sid))
-        #expect(store.deleteRecordingsOfSessionsEndedBefore(later, at: later).map(\.sessionID) == [sid])
-        #expect(!store.hasFiles(sessionID: sid))
     }
 }
