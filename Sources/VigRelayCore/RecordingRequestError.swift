@@ -19,6 +19,8 @@ public enum RecordingRequestError: Error, Sendable, Equatable {
     case invalidSpan(ClipPlanError)
     /// A file that should be there cannot be read or does not match its index: 500.
     case unreadable(String)
+    /// A clip of a recording that holds no media (stopped before the camera sent any): 400.
+    case noMedia(recordingID: String)
 
     /// The response to send.
     public var response: HTTPResponse {
@@ -39,6 +41,8 @@ public enum RecordingRequestError: Error, Sendable, Equatable {
             return .error(error.httpStatus, error.httpStatus == 400 ? .invalidRequest : .internalError, error.description)
         case .unreadable(let reason):
             return .error(500, .internalError, "the recording could not be read (\(reason)); tell the operator if it persists")
+        case .noMedia(let id):
+            return .error(400, .invalidRequest, "recording \(id) holds no media (it stopped before the camera sent any), so there is nothing to cut")
         }
     }
 }

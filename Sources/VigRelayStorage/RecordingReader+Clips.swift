@@ -21,7 +21,7 @@ extension RecordingReader {
         guard manifest.state != .recording else { return .failure(.recordingInProgress(recordingID: rid)) }
         let parts = manifest.parts.sorted { $0.startMs < $1.startMs }
         guard let index = parts.lastIndex(where: { $0.startMs <= request.fromMs }) ?? parts.indices.first else {
-            return .failure(.invalidSpan(.pastTheEnd(fromMs: request.fromMs, toMs: request.toMs, durationMs: 0)))
+            return .failure(.noMedia(recordingID: rid))
         }
         let part = parts[index]
         let next = parts.indices.contains(index + 1) ? parts[index + 1] : nil

@@ -117,6 +117,15 @@ struct RecordingReaderClipTests {
         #expect(plan(reader, 0, 1000).failure == .recordingNotFound)
     }
 
+    /// A recording stopped before the camera sent anything has no parts: it says so, not "past the end".
+    @Test func aRecordingWithoutMediaSaysSo() throws {
+        let tmp = try TempDirectory()
+        _ = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0).finish(at: Fixture.t0)
+        let error = try #require(plan(RecordingReader(dataDir: tmp.path), 0, 1000).failure)
+        #expect(error == .noMedia(recordingID: rid))
+        #expect(error.response.status == 400 && error.response.body.count > 0)
+    }
+
     @Test func aSpanMustLieInOnePart() throws {
         let tmp = try TempDirectory()
         let webm = try record(tmp, parts: 2)
