@@ -30,11 +30,11 @@ extension RelayCore {
             var notice: [String: Any] = ["type": "consent", "recording": recording]
             if childAgreed { notice["childAgreed"] = true }
             if state.consentKnown, state.consent == recording, state.childAgreed == childAgreed,
-               recording || state.recordingIDs.isEmpty {
+               recording || (state.recordingIDs.isEmpty && !state.deletionFailed) {
                 // The same answer again (a page that resends it on reconnecting, or a flood): both
                 // sides hear it, but nothing is logged or deleted again (each costs the shared disk
                 // writer a sync). A withdrawal while recordings are still known (restored after a
-                // restart) deletes them again.
+                // restart) or after a failed deletion deletes them again.
                 return toBoth(sessionID, ControlEncoder.encode(notice))
             }
             state.consent = recording
@@ -46,6 +46,7 @@ extension RelayCore {
                 // Every recording of the session is deleted: none may be marked any more.
                 state.endRecording()
                 state.recordingIDs.removeAll()
+                state.deletionFailed = false
                 sessionsAwaited.remove(sessionID)
                 actions.append(.recording(.deleteAll(sessionID: sessionID)))
             }
@@ -119,6 +120,15 @@ extension RelayCore {
         // A deleted recording can no longer be marked.
         recordingStates[sessionID]?.recordingIDs.subtract(recordingIDs)
         return toBoth(sessionID, ControlEncoder.encode(["type": "recording", "state": "deleted", "recordingIds": recordingIDs.sorted()]))
+    }
+
+    /// Deleting the session's recordings after a withdrawal failed (a disk error): both sides are told,
+    /// and the family's next withdrawal tries again. Nothing is recorded meanwhile (consent stays withdrawn).
+    public func recordingsDeletionFailed(sessionID: String) -> [RelayAction] {
+        recordingStates[sessionID, default: SessionRecordingState()].deletionFailed = true
+        let text = "the recordings of this session could not all be deleted (a disk error on the relay; the operator's log says which); "
+            + "withdraw consent again to retry, and tell the operator if it persists"
+        return connections(of: sessionID).map { .send($0, .text(ControlEncoder.error(.internalError, text))) }
     }
 
     /// A write failed: recording stops, the live relay goes on, what was written stays readable.

@@ -14,6 +14,9 @@ struct SessionRecordingState {
     /// these): made since start, or restored from their manifests at start; emptied when consent is
     /// withdrawn (every recording is deleted then).
     var recordingIDs: Set<String> = []
+    /// The last deletion of this session's recordings failed (a disk error): a withdrawal repeated
+    /// runs it again.
+    var deletionFailed = false
     /// While a recording runs: when each side that is not connected left (or, for a family that was
     /// not there when recording started, when it started). A side away longer than
     /// `RelayLimits.reconnectGraceSeconds` stops the recording (`RelayCore.expireGracePeriods`).

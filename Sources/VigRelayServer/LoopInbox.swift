@@ -10,6 +10,8 @@ enum LoopEvent: Sendable {
     case shutdown
     case recordingStopped(sessionID: String, manifest: RecordingManifest)
     case recordingsDeleted(sessionID: String, recordingIDs: [String])
+    /// Deleting a session's recordings after a consent withdrawal failed.
+    case recordingsDeletionFailed(sessionID: String)
     /// A retention sweep found these sessions' recordings due for deletion.
     case retentionDue(sessionIDs: [String])
     case recordingFailed(sessionID: String, recordingID: String, reason: String)

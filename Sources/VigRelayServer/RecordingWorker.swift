@@ -92,6 +92,7 @@ final class RecordingWorker: @unchecked Sendable {
                 inbox.post(.recordingsDeleted(sessionID: sid, recordingIDs: ids))
             } catch {
                 logger.error("could not delete every recording file", metadata: ["session.id": "\(sid)", "error": "\(error)"])
+                inbox.post(.recordingsDeletionFailed(sessionID: sid))
             }
         case .deleteAllOnRequest(let sid, let requester):
             do {

@@ -207,6 +207,8 @@ final class ServiceLoop {
             case .recordingStopped(let sid, let manifest):
                 perform(core.recordingStopped(sessionID: sid, recordingID: manifest.recordingId, bytes: manifest.bytes,
                                               frames: manifest.frames, durationMs: manifest.durationMs))
+            case .recordingsDeletionFailed(let sid):
+                perform(core.recordingsDeletionFailed(sessionID: sid))
             case .retentionDue(let sids):
                 deleteForRetention(sids)
             case .recordingsDeleted(let sid, let ids):

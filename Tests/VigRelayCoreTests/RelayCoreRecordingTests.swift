@@ -46,6 +46,23 @@ struct RelayCoreRecordingTests {
         #expect(commands(h.core.receivedText(2, utf8(withdraw))).isEmpty)
     }
 
+    /// A deletion that failed on disk is told to both sides, and the family's next withdrawal
+    /// (not ignored as a repeat) runs it again.
+    @Test func aFailedDeletionIsToldAndRetriedOnTheNextWithdrawal() {
+        let h = joined()
+        _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true}"#))
+        let withdraw = #"{"type":"consent","recording":false}"#
+        #expect(commands(h.core.receivedText(2, utf8(withdraw))).contains(.deleteAll(sessionID: Fixture.sessionID)))
+        let told = h.core.recordingsDeletionFailed(sessionID: Fixture.sessionID)
+        for conn: ConnectionID in [1, 2] {
+            #expect(told.controls(to: conn).first?["code"] as? String == "internal_error")
+            #expect((told.controls(to: conn).first?["message"] as? String)?.contains("withdraw consent again") == true)
+        }
+        #expect(commands(h.core.receivedText(2, utf8(withdraw))) == [.consent(sessionID: Fixture.sessionID, recording: false, childAgreed: false),
+                                                                      .deleteAll(sessionID: Fixture.sessionID)])
+        #expect(commands(h.core.receivedText(2, utf8(withdraw))).isEmpty, "once it went through, a repeat is ignored again")
+    }
+
     @Test func consentStartStopAndWithdrawal() throws {
         let h = joined()
         let consent = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true,"childAgreed":true}"#))
