@@ -10,6 +10,10 @@ import VigRelayCore
 struct Mp4PartLayout {
     /// Longest `moof` read; a larger one is taken for damage.
     static let maxMoofBytes: Int64 = 1 << 20
+    /// Most top-level boxes walked: four hours of a browser's 100 ms fragments (a `moof` and an
+    /// `mdat` each) are 288,000. A file of tiny boxes would otherwise hold the reader thread, which
+    /// every download and summary shares, for as long as it likes.
+    static let maxBoxes = 500_000
 
     /// Where the init segment (`ftyp`, `moov`, ...) ends: the first `moof`, or where the walk stopped.
     let initEnd: Int64
@@ -27,7 +31,12 @@ struct Mp4PartLayout {
         var offset: Int64 = 0
         var moofs: [Mp4Box] = []
         var mediaEnd: Int64 = 0
+        var boxes = 0
         while offset + 8 <= file.length {
+            boxes += 1
+            guard boxes <= Self.maxBoxes else {
+                throw .notCuttable(mediaType: "video/mp4", reason: "it has more than \(Self.maxBoxes) boxes (movie fragments and their data) to walk")
+            }
             let head = try file.read(offset..<min(offset + Int64(Mp4Box.maxHeaderLength), file.length))
             guard let box = Mp4Box.header(head, at: offset, available: file.length - offset) else {
                 throw .unreadable("a box header at byte \(offset) is malformed")

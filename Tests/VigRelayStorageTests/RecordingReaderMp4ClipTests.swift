@@ -37,6 +37,24 @@ struct RecordingReaderMp4ClipTests {
         reader.planClip(ClipRequest(sessionID: sid, recordingID: rid, fromMs: from, toMs: to), clipID: clipID, now: Fixture.t0)
     }
 
+    /// A part of more tiny boxes than any recording has is refused after `maxBoxes`, not walked to
+    /// its end on the reader thread every download shares.
+    @Test func aPartOfTooManyBoxesIsNotWalked() throws {
+        let tmp = try TempDirectory()
+        let mp4 = try Fixture.webmFixture("testsrc-av-frag.mp4")
+        let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
+        try file.append(Array(mp4[0..<Int(Self.moofs[0])]), flags: MediaFrameFlags([.initSegment, .keyframe]).rawValue, newPart: true)
+        let tiny: [UInt8] = [0, 0, 0, 8] + Array("free".utf8)
+        try file.append(Array([[UInt8]](repeating: tiny, count: 500_001).joined()), flags: MediaFrameFlags.keyframe.rawValue)
+        _ = try file.finish(at: Fixture.t0)
+        let error = try #require(plan(RecordingReader(dataDir: tmp.path), 0, 1000).failure)
+        guard case .notCuttable("video/mp4", let reason?) = error else {
+            Issue.record("expected notCuttable, got \(error)")
+            return
+        }
+        #expect(reason.contains("500000 boxes"))
+    }
+
     @Test func aClipIsTheInitSegmentAndTheFragmentsFromAKeyframe() throws {
         let tmp = try TempDirectory()
         let mp4 = try record(tmp)
