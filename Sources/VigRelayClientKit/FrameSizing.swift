@@ -28,8 +28,9 @@ struct FrameSizing: Sendable, Equatable {
         FrameSizing(keyframeSize: size, deltaSize: size, framesPerKeyframe: framesPerKeyframe)
     }
 
-    /// A camera-like stream: one keyframe per second three times the size of the frames between, the
-    /// whole second adding up to the bitrate. With no bitrate (0): 64 KiB keyframes, 16 KiB frames.
+    /// A camera-like stream: a keyframe every `round(fps)` frames (about one a second) three times the
+    /// size of the frames between, the sizes adding up to the bitrate at `framesPerSecond` (also when
+    /// it is not a whole number). With no bitrate (0): 64 KiB keyframes, 16 KiB frames.
     static func cameraLike(bitsPerSecond: Double, framesPerSecond: Double) -> FrameSizing {
         let perKeyframe = max(1, Int(framesPerSecond.rounded()))
         guard bitsPerSecond > 0 else { return FrameSizing(keyframeSize: 64 << 10, deltaSize: 16 << 10, framesPerKeyframe: perKeyframe) }
@@ -39,7 +40,9 @@ struct FrameSizing: Sendable, Equatable {
             let size = max(minimum, Int(bytesPerSecond / framesPerSecond))
             return .uniform(size, framesPerKeyframe: 1)
         }
-        let delta = max(minimum, Int(bytesPerSecond / Double(perKeyframe + 2)))
+        // One keyframe cycle lasts perKeyframe / fps seconds and holds perKeyframe + 2 deltas' bytes.
+        let cycleBytes = bytesPerSecond * Double(perKeyframe) / framesPerSecond
+        let delta = max(minimum, Int(cycleBytes / Double(perKeyframe + 2)))
         return FrameSizing(keyframeSize: 3 * delta, deltaSize: delta, framesPerKeyframe: perKeyframe)
     }
 }

@@ -16,7 +16,8 @@ extension LoadReport {
         lines.append("load: \(plan.pairs) pair(s) against \(plan.modeName) \(targetDescription); \(media)"
                      + "; " + Self.seconds(plan.durationSeconds) + " after a " + Self.seconds(plan.rampSeconds) + " ramp; "
                      + "\(plan.workers) worker(s)" + (plan.record ? "; recording" : ""))
-        lines.append("pairs: \(pairsCompleted) completed, \(pairsFailed) failed, \(pairsCancelled) cancelled; \(pairsConnected) connected"
+        lines.append("pairs: \(pairsCompleted) completed, \(pairsFailed) failed, \(pairsCancelled) cancelled"
+                     + (pairsUnaccounted > 0 ? ", \(pairsUnaccounted) never finished (their worker was stuck)" : "") + "; \(pairsConnected) connected"
                      + String(format: "; %.1f s in all", wallSeconds) + (interrupted ? " (interrupted by Ctrl-C)" : ""))
         lines.append("")
         lines.append(Self.row(["stream", "sent", "received", "lost", "corrupt", "reordered", "duplicate", "skipped", "payload MB"]))

@@ -60,6 +60,8 @@ public struct LoadReport: Sendable {
     public var pairsCompleted: Int { outcomes.filter { $0.state == .completed }.count }
     public var pairsFailed: Int { outcomes.filter { $0.state == .failed }.count }
     public var pairsCancelled: Int { outcomes.filter { $0.state == .cancelled }.count }
+    /// Pairs with no outcome at all: their worker did not stop by the hard deadline and was left behind.
+    public var pairsUnaccounted: Int { max(0, plan.pairs - outcomes.count) }
     /// Pairs whose two connections both completed their handshakes.
     public var pairsConnected: Int { outcomes.filter(\.connected).count }
 
@@ -110,9 +112,10 @@ public struct LoadReport: Sendable {
         return (done.count, done.reduce(0) { $0 + $1.bytes })
     }
 
-    /// No pair failed, at least one completed, and every frame arrived intact, once and in order.
+    /// Every pair has an outcome, none failed, at least one completed, and every frame arrived
+    /// intact, once and in order.
     public var passed: Bool {
-        pairsFailed == 0 && pairsCompleted > 0 && streams.allSatisfy(\.clean)
+        pairsUnaccounted == 0 && pairsFailed == 0 && pairsCompleted > 0 && streams.allSatisfy(\.clean)
     }
 
     /// The exit status: 0 passed; 2 when no pair ever connected because connections or TLS failed;
@@ -171,7 +174,7 @@ public struct LoadReport: Sendable {
             "wallSeconds": Self.round(wallSeconds, 3),
             "config": config,
             "pairs": ["requested": plan.pairs, "connected": pairsConnected, "completed": pairsCompleted,
-                      "failed": pairsFailed, "cancelled": pairsCancelled],
+                      "failed": pairsFailed, "cancelled": pairsCancelled, "unaccounted": pairsUnaccounted],
             "frames": ["sent": all.framesSent, "received": all.framesReceived, "lost": all.lost, "corrupt": all.corrupt,
                        "reordered": all.reordered, "duplicate": all.duplicates, "skippedByRelay": all.skippedByRelay,
                        "endOfStreamMissing": all.endOfStreamMissing],

@@ -19,6 +19,17 @@ struct LoadPlanTests {
         #expect(plan.screenSizing == nil)
     }
 
+    /// At a frame rate that is not a whole number the sizes still add up to the bitrate: 1.5 fps has
+    /// a keyframe every 2 frames (1.33 s), whose bytes are 1.33 s of 2.5 Mbit/s.
+    @Test(arguments: [1.5, 2.5, 7.25, 29.97])
+    func cameraLikeFramesKeepTheBitrateAtAnyFrameRate(fps: Double) {
+        let plan = Self.plan(fps: fps)
+        let sizing = plan.cameraSizing
+        let cycle = (0..<sizing.framesPerKeyframe).map { sizing.size(of: UInt64($0)) }.reduce(0, +)
+        let seconds = Double(sizing.framesPerKeyframe) * Double(plan.cameraIntervalNanoseconds ?? 0) / 1e9
+        #expect(abs(Double(cycle) * 8 / seconds - 2_500_000) < 2_500_000 * 0.001, "\(Double(cycle) * 8 / seconds) bit/s")
+    }
+
     @Test func aFrameSizeGivesUniformFramesPacedByTheBitrateOrUnpaced() {
         #expect(Self.plan(frameSize: 65536).cameraSizing == .uniform(65536, framesPerKeyframe: 10))
         #expect(Self.plan(bitrate: 8 * 65536, frameSize: 65536).cameraIntervalNanoseconds == 1_000_000_000)

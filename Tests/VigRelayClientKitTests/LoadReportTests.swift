@@ -96,6 +96,14 @@ struct LoadReportTests {
         #expect(Self.report([never(.client(.timeout, "slow"))]).exitCode == 1)
     }
 
+    /// Pairs a stuck worker never reported do not vanish: the run does not pass, and says so.
+    @Test func pairsWithoutAnOutcomeFailTheRun() {
+        let report = Self.report([Self.clean(0), Self.clean(1)])
+        #expect(report.pairsUnaccounted == Self.plan.pairs - 2)
+        #expect(!report.passed && report.exitCode == 1)
+        #expect(report.text.contains("never finished"))
+    }
+
     @Test func onlyCancelledPairsDoNotPass() {
         var cancelled = Self.clean(0, frames: 0)
         cancelled.state = .cancelled

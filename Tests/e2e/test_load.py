@@ -82,7 +82,7 @@ def test_load_four_pairs_every_frame_arrives_and_the_report_agrees(client_bin, r
     check_counts_agree(r, 4)
     assert r["passed"] is True and r["exitCode"] == 0 and r["interrupted"] is False and r["mode"] == "vigrelay"
     assert r["target"] == relay.base_url
-    assert r["pairs"] == {"requested": 4, "connected": 4, "completed": 4, "failed": 0, "cancelled": 0}, r["pairs"]
+    assert r["pairs"] == {"requested": 4, "connected": 4, "completed": 4, "failed": 0, "cancelled": 0, "unaccounted": 0}, r["pairs"]
     assert r["config"]["pairs"] == 4 and r["config"]["fps"] == 10 and r["config"]["bitrate"] == 2_500_000
     assert r["config"]["keyframeBytes"] > r["config"]["frameBytes"], "keyframes are larger than the frames between"
     assert r["connectMs"]["count"] == 8 and r["welcomeMs"]["count"] == 8 and r["createMs"]["count"] == 4
@@ -221,7 +221,7 @@ def test_load_idle_holds_every_connection_without_media_and_times_connecting_the
     assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err}"
     r = read_report(report)
     assert r["config"]["idle"] is True and r["config"]["connectWindow"] == 2 and r["interrupted"] is True
-    assert r["pairs"] == {"requested": 6, "connected": 6, "completed": 6, "failed": 0, "cancelled": 0}, r["pairs"]
+    assert r["pairs"] == {"requested": 6, "connected": 6, "completed": 6, "failed": 0, "cancelled": 0, "unaccounted": 0}, r["pairs"]
     assert r["frames"]["sent"] == 0 and r["bytes"]["payloadReceived"] == 0, r["frames"]
     assert r["createMs"]["count"] == 6 and r["welcomeMs"]["count"] == 12, (r["createMs"], r["welcomeMs"])
     idle = r["idle"]
