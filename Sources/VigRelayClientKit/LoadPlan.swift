@@ -89,6 +89,12 @@ public struct LoadPlan: Sendable, Equatable {
         return "vigrelay"
     }
 
+    /// Worker `index`'s share of `connectWindow` (0: no limit), the shares adding up to it.
+    func connectWindow(ofWorker index: Int) -> Int {
+        guard connectWindow > 0 else { return 0 }
+        return max(1, connectWindow / workers + (index < connectWindow % workers ? 1 : 0))
+    }
+
     /// Frames per keyframe: one keyframe a second.
     var framesPerKeyframe: Int { max(1, Int(framesPerSecond.rounded())) }
 

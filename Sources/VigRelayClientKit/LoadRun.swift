@@ -33,10 +33,11 @@ public struct LoadRun: Sendable {
 
         // One session first, synchronously: an unreachable relay, a bad certificate or a refused
         // token ends the command at once with exit status 2 or 3, before any load.
-        // The connect window is shared out between the workers (each gates its own pairs).
-        let window = plan.connectWindow > 0 ? max(1, plan.connectWindow / plan.workers) : 0
+        // The connect window is shared out between the workers (each gates its own pairs), to the
+        // window in all: the first `connectWindow % workers` get one more.
         let workers = loops.enumerated().map {
-            LoadWorker(index: $0.offset, loop: $0.element, connectWindow: window, wakeSlackNanoseconds: plan.driverWakeSlackNanoseconds)
+            LoadWorker(index: $0.offset, loop: $0.element, connectWindow: plan.connectWindow(ofWorker: $0.offset),
+                       wakeSlackNanoseconds: plan.driverWakeSlackNanoseconds)
         }
         let rssBeforeSessions = sampler?.reading()?.rssBytes
         var firstSession: CreatedSession?

@@ -152,6 +152,9 @@ struct LoadCommand: ParsableCommand {
         plan.idle = idle
         guard (0...100_000).contains(connectWindow) else { throw .usage("--connect-window must be 0 (no limit) to 100000") }
         if connectWindow > 0, mode != "vigrelay" { throw .usage("--connect-window is for vigrelay mode; mirror pairs connect as they start") }
+        if connectWindow > 0, connectWindow < workerCount {
+            throw .usage("--connect-window \(connectWindow) is less than --workers \(workerCount): each worker gates its own pairs, so give at least one each (or fewer workers)")
+        }
         plan.connectWindow = connectWindow
         return plan
     }

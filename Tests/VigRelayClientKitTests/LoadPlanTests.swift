@@ -30,6 +30,17 @@ struct LoadPlanTests {
         #expect(abs(Double(cycle) * 8 / seconds - 2_500_000) < 2_500_000 * 0.001, "\(Double(cycle) * 8 / seconds) bit/s")
     }
 
+    /// `--connect-window N` is N over all workers, shared out as evenly as it goes.
+    @Test(arguments: [(10, 4), (3, 2), (7, 7), (1, 1), (0, 3)])
+    func theConnectWindowIsSharedOutToItsTotal(window: Int, workers: Int) {
+        var plan = Self.plan()
+        plan.workers = workers
+        plan.connectWindow = window
+        let shares = (0..<workers).map { plan.connectWindow(ofWorker: $0) }
+        #expect(shares.reduce(0, +) == window)
+        #expect((shares.max() ?? 0) - (shares.min() ?? 0) <= 1)
+    }
+
     @Test func aFrameSizeGivesUniformFramesPacedByTheBitrateOrUnpaced() {
         #expect(Self.plan(frameSize: 65536).cameraSizing == .uniform(65536, framesPerKeyframe: 10))
         #expect(Self.plan(bitrate: 8 * 65536, frameSize: 65536).cameraIntervalNanoseconds == 1_000_000_000)

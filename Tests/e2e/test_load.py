@@ -290,10 +290,11 @@ def test_load_unreachable_relay_exits_2(client_bin, certs):
     (["--url", "wss://127.0.0.1:1/m"], "--url goes with --mode mirror"),
     (["--idle", "--record"], "--idle sends no media"),
     (["--connect-window=-1"], "--connect-window must be 0 (no limit) to 100000"),
+    (["--connect-window", "1", "--workers", "2"], "--connect-window 1 is less than --workers 2"),
     (["--report", "/nonexistent-dir/load.json"], "--report /nonexistent-dir/load.json cannot be created: /nonexistent-dir does not exist"),
     (["--report", "/tmp"], "--report /tmp cannot be written (a directory"),
 ], ids=["pairs", "bitrate", "duration", "ramp", "fps", "workers", "frame-size", "screen-bitrate", "mode", "pid-negative",
-        "pid-missing", "url-without-mirror", "idle-record", "connect-window", "report-dir-missing", "report-is-dir"])
+        "pid-missing", "url-without-mirror", "idle-record", "connect-window", "connect-window-per-worker", "report-dir-missing", "report-is-dir"])
 def test_load_bad_options_exit_64_with_a_clear_message(client_bin, args, message):
     p = load(client_bin, "--server", "https://127.0.0.1:1", "--token", "t.t", *args, timeout=30)
     assert p.returncode == 64, f"load {args}: exit {p.returncode}, expected 64: {p.stderr}"
