@@ -212,8 +212,7 @@ final class ServiceLoop {
             case .retentionDue(let sids):
                 deleteForRetention(sids)
             case .recordingsDeleted(let sid, let ids):
-                // Deletions that did not pass through `submitDeletion` (retention) end downloads here.
-                cutOffDownloads(sessionID: sid)
+                // Its downloads were cut off when the deletion was submitted (`submitDeletion`).
                 perform(core.recordingsDeleted(sessionID: sid, recordingIDs: ids))
             case .recordingFailed(let sid, let rid, let reason):
                 perform(core.recordingFailed(sessionID: sid, recordingID: rid, reason: reason))

@@ -43,7 +43,7 @@ struct RecordingPartTally: Equatable {
     /// header's microseconds are the sender's to choose).
     var durationMs: Int64 {
         if let firstClusterMs { return MediaTime.clamped(max(0, max(maxClusterMs, maxBlockMs ?? .min) - firstClusterMs)) }
-        if let firstMediaUs { return MediaTime.clamped(Int64(maxMediaUs >= firstMediaUs ? min((maxMediaUs - firstMediaUs) / 1000, UInt64(MediaTime.limitMs)) : 0)) }
+        if let firstMediaUs, maxMediaUs >= firstMediaUs { return Int64(min((maxMediaUs - firstMediaUs) / 1000, UInt64(MediaTime.limitMs))) }
         return 0
     }
 
