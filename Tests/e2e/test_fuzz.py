@@ -185,7 +185,8 @@ def test_random_http_requests_get_an_answer_or_a_close_never_a_5xx(relay_factory
 
 def odd_ws_frame(rnd: random.Random) -> bytes:
     """A WebSocket frame as a client might botch it: any opcode, FIN and RSV bits, masked or not,
-    lengths in any of the three forms (also longer than the bytes that follow, up to 2^64-1),
+    lengths in any of the three forms (also longer than the bytes that follow, up to 2^64-1, and
+    just under 2^63, where a sum with what came before would overflow),
     invalid UTF-8, close frames with odd codes."""
     op = rnd.choice([0, 1, 2, 8, 9, 10, 3, 7, 11, 15])
     payload = rnd.randbytes(rnd.choice([0, 1, 2, 5, 125, 126, 127, 200, 65535, 65536, 100000]))
@@ -202,7 +203,7 @@ def odd_ws_frame(rnd: random.Random) -> bytes:
     elif n < 65536 and form < 0.9:
         head = struct.pack("!BBH", first, mask_bit | 126, n)
     else:
-        head = struct.pack("!BBQ", first, mask_bit | 127, n if rnd.random() < 0.9 else rnd.choice([2**63, 2**64 - 1, 2**40]))
+        head = struct.pack("!BBQ", first, mask_bit | 127, n if rnd.random() < 0.9 else rnd.choice([2**63, 2**63 - 1, 2**63 - 2, 2**64 - 1, 2**40]))
     if not masked:
         return head + payload
     key = rnd.randbytes(4)
