@@ -50,7 +50,7 @@ def odd_frame(rnd: random.Random, seq: int, webm: bytes) -> bytes:
     for _ in range(rnd.randrange(10)):
         payload[rnd.randrange(len(payload))] = rnd.randrange(256)
     frame = media_frame(rnd.choice([CAMERA, SCREEN, CAMERA, 0, 3, 255]), rnd.randrange(256), seq,
-                        rnd.randrange(2**40), bytes(payload), version=rnd.choice([1, 1, 1, 0, 2, 255]),
+                        rnd.choice([rnd.randrange(2**40), 0, 2**64 - 1]), bytes(payload), version=rnd.choice([1, 1, 1, 0, 2, 255]),
                         reserved=rnd.choice([0, 0, 0, 7]))
     return frame[:rnd.randrange(17)] if rnd.random() < 0.05 else frame
 
