@@ -88,7 +88,7 @@ final class RecordingWorker: @unchecked Sendable {
             }
         case .deleteAll(let sid):
             do {
-                let ids = try deleteAll(sid, reason: "consent withdrawn", at: now)
+                let ids = try deleteAll(sid, reason: PersistedRecordingState.withdrawalReason, at: now)
                 inbox.post(.recordingsDeleted(sessionID: sid, recordingIDs: ids))
             } catch {
                 logger.error("could not delete every recording file", metadata: ["session.id": "\(sid)", "error": "\(error)"])

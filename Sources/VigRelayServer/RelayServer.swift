@@ -44,7 +44,9 @@ public final class RelayServer: Sendable {
             RetentionSweep(retentionSeconds: seconds, dataDir: configuration.dataDir, logger: logger).runAll(now: Date())
         }
         // After recovery (manifests are final now): consent and recordings carried over the restart.
-        self.restoredRecording = PersistedRecordingState.load(dataDir: configuration.dataDir, sessionIDs: sessions.map(\.id), logger: logger)
+        self.restoredRecording = Self.finishingWithdrawals(
+            PersistedRecordingState.load(dataDir: configuration.dataDir, sessionIDs: sessions.map(\.id), logger: logger),
+            dataDir: configuration.dataDir, logger: logger)
         logger.info("sessions loaded", metadata: ["count": "\(sessions.count)",
                     "with.consent": "\(restoredRecording.filter(\.consent).count)"])
         if let webDir = configuration.webDir {
@@ -57,6 +59,31 @@ public final class RelayServer: Sendable {
         if configuration.testWriterDelayMs > 0 {
             logger.warning("TEST HOOK: the disk writer sleeps before every recording append (VIGRELAY_TEST_WRITER_DELAY_MS); never use this in production",
                            metadata: ["delay.ms": "\(configuration.testWriterDelayMs)"])
+        }
+    }
+
+    /// Deletes the recordings of sessions whose family withdrew consent but whose deletion did not
+    /// finish (a crash or a disk error came between), before the server listens; returns the states
+    /// with those recordings gone (or, if deleting fails again, kept and logged: the family's next
+    /// withdrawal retries).
+    private static func finishingWithdrawals(_ states: [PersistedRecordingState], dataDir: String, logger: Logger) -> [PersistedRecordingState] {
+        let store = RecordingStore(dataDir: dataDir), events = SessionEventLog(dataDir: dataDir)
+        return states.map { state in
+            guard state.withdrawnWithRecordings else { return state }
+            let meta: Logger.Metadata = ["session.id": "\(state.sessionID)", "recording.ids": "\(state.recordingIDs.joined(separator: ","))"]
+            do {
+                let ids = try store.deleteAll(sessionID: state.sessionID, at: Date())
+                events.append(sessionID: state.sessionID, event: "recordings_deleted",
+                              fields: ["recordingIds": ids.sorted(), "reason": PersistedRecordingState.withdrawalReason], orLogTo: logger)
+                logger.notice("deleted the recordings of a withdrawal that had not finished before the server stopped", metadata: meta)
+                var done = state
+                done.recordingIDs = []
+                return done
+            } catch {
+                logger.error("could not delete the recordings of a withdrawn consent; the family's next withdrawal tries again",
+                             metadata: meta.merging(["error": "\(error)"]) { $1 })
+                return state
+            }
         }
     }
 

@@ -7,7 +7,9 @@ import VigRelayCore
 /// listening) and handed to `RelayCore.restoreRecording`, so consent and marks survive a restart.
 ///
 /// Consent comes from the newest `consent` event of `session.jsonl`, read backwards from the end of
-/// the file (so the cost is what follows it, not the session's whole history). It fails closed: a
+/// the file (so the cost is what follows it, not the session's whole history); a newer
+/// `recordings_deleted` event of a withdrawal counts as the withdrawal (its `consent` line may not
+/// have reached the disk when the disk was full, and the deletion freed room). It fails closed: a
 /// damaged line newer than that event which might itself be a `consent` event (a crash tore it, or
 /// its event name is unreadable), or a `consent` event without a boolean `recording`, means no
 /// consent until the family gives it again. Other damaged lines are skipped with a warning.
@@ -19,6 +21,11 @@ public struct PersistedRecordingState: Sendable, Equatable {
     public var childAgreed: Bool
     /// Recordings whose media is kept (every state but `deleted`), oldest first.
     public var recordingIDs: [String]
+    /// The family's newest readable word is a withdrawal, yet recordings are kept: the deletion that
+    /// follows a withdrawal did not finish (a crash, or a disk error). The server finishes it at start.
+    public var withdrawnWithRecordings: Bool { withdrawn && !recordingIDs.isEmpty }
+    /// The newest consent event, or a deletion after one, is a readable withdrawal.
+    public var withdrawn = false
 
     public init(sessionID: String, consent: Bool, childAgreed: Bool, recordingIDs: [String]) {
         self.sessionID = sessionID
@@ -35,9 +42,14 @@ public struct PersistedRecordingState: Sendable, Equatable {
         var states: [PersistedRecordingState] = []
         for sessionID in sessionIDs where Identifiers.isValidSessionID(sessionID) {
             let meta: Logger.Metadata = ["session.id": "\(sessionID)"]
-            let lookup = log.lastEvent(named: "consent", sessionID: sessionID)
-            var consent = false, childAgreed = false
-            if let event = lookup.event {
+            let lookup = log.lastEvent(namedAnyOf: ["consent", "recordings_deleted"], sessionID: sessionID) {
+                $0["event"] as? String == "consent" || $0["reason"] as? String == Self.withdrawalReason
+            }
+            var consent = false, childAgreed = false, withdrawn = false
+            if let event = lookup.event, event["event"] as? String == "recordings_deleted" {
+                withdrawn = true
+            } else if let event = lookup.event {
+                withdrawn = event["recording"] as? Bool == false && Self.isBoolean(event["recording"])
                 if let recording = event["recording"] as? Bool, Self.isBoolean(event["recording"]) {
                     consent = recording
                     childAgreed = recording && (event["childAgreed"] as? Bool ?? false) && Self.isBoolean(event["childAgreed"])
@@ -55,11 +67,16 @@ public struct PersistedRecordingState: Sendable, Equatable {
             }
             let ids = store.manifests(sessionID: sessionID).filter { $0.state != .deleted }.map(\.recordingId)
             if consent || !ids.isEmpty {
-                states.append(PersistedRecordingState(sessionID: sessionID, consent: consent, childAgreed: childAgreed, recordingIDs: ids))
+                var state = PersistedRecordingState(sessionID: sessionID, consent: consent, childAgreed: childAgreed, recordingIDs: ids)
+                state.withdrawn = withdrawn && !lookup.mayHaveMissedNewer
+                states.append(state)
             }
         }
         return states
     }
+
+    /// The `reason` of the `recordings_deleted` event a withdrawal's deletion logs.
+    public static let withdrawalReason = "consent withdrawn"
 
     /// JSONSerialization gives booleans as NSNumber, like 0 and 1: only a real JSON boolean counts.
     private static func isBoolean(_ value: Any?) -> Bool {

@@ -28,13 +28,19 @@ extension SessionEventLog {
     /// The newest event named `name`, reading backwards from the end of the log; see `LastEventLookup`.
     /// A missing log, or an invalid id, finds nothing. Any thread but lws (it reads the file).
     public func lastEvent(named name: String, sessionID: String, blockBytes: Int = tailBlockBytes) -> LastEventLookup {
+        lastEvent(namedAnyOf: [name], sessionID: sessionID, blockBytes: blockBytes) { _ in true }
+    }
+
+    /// The newest event with one of `names` that `accept` takes, as `lastEvent(named:)`.
+    public func lastEvent(namedAnyOf names: Set<String>, sessionID: String, blockBytes: Int = tailBlockBytes,
+                          where accept: ([String: Any]) -> Bool) -> LastEventLookup {
         var result = LastEventLookup()
         let readAll = visitLinesBackwards(sessionID: sessionID, blockBytes: blockBytes) { line, torn in
             guard !torn, let object = Self.object(line) else {
-                note(unreadable: line, name: name, into: &result)
+                note(unreadable: line, names: names, into: &result)
                 return true
             }
-            guard object["event"] as? String == name else { return true }
+            guard let event = object["event"] as? String, names.contains(event), accept(object) else { return true }
             result.event = object
             return false
         }
@@ -68,6 +74,10 @@ extension SessionEventLog {
             position -= Int64(count)
             chunk += carry
             var lines = chunk.split(separator: 0x0a, omittingEmptySubsequences: false)
+            if atEnd, lines.count == 1, position > 0 {
+                carry = chunk  // no newline yet: the last line begins further back
+                continue
+            }
             if atEnd {
                 // The piece after the last newline is empty, or a line torn by a crash.
                 if let torn = lines.popLast(), !torn.isEmpty, !visit(torn, true) { return true }
@@ -87,10 +97,10 @@ extension SessionEventLog {
         (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any]
     }
 
-    /// Counts an unreadable line, and whether it may have been an event of `name`.
-    private func note(unreadable line: ArraySlice<UInt8>, name: String, into result: inout LastEventLookup) {
+    /// Counts an unreadable line, and whether it may have been an event of one of `names`.
+    private func note(unreadable line: ArraySlice<UInt8>, names: Set<String>, into result: inout LastEventLookup) {
         result.unreadableLines += 1
-        if Self.eventName(inDamagedLine: line).map({ $0 != name }) != true { result.mayHaveMissedNewer = true }
+        if Self.eventName(inDamagedLine: line).map({ !names.contains($0) }) != true { result.mayHaveMissedNewer = true }
     }
 
     /// The event name of a line that is not valid JSON, when its `"event":"..."` member is whole

@@ -101,6 +101,34 @@ struct PersistedRecordingStateTests {
         #expect(first.event == nil && first.unreadableLines == 0, "no log: nothing found")
     }
 
+    /// A withdrawal whose `consent` line never reached the disk (it was full) still holds: the
+    /// deletion's `recordings_deleted` event after it says so. A deletion for another reason does not.
+    @Test func aWithdrawalsDeletionCountsAsTheWithdrawal() throws {
+        let tmp = try TempDirectory()
+        let log = SessionEventLog(dataDir: tmp.path)
+        try log.append(sessionID: sid, event: "consent", fields: ["recording": true, "childAgreed": true], at: Fixture.t0)
+        _ = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: Fixture.recordingID, startedAt: Fixture.t0).finish(at: Fixture.t0)
+        try log.append(sessionID: sid, event: "recordings_deleted", fields: ["recordingIds": [String](), "reason": "request"], at: Fixture.t0)
+        #expect(load(tmp)?.consent == true && load(tmp)?.withdrawn == false)
+        try log.append(sessionID: sid, event: "recordings_deleted", fields: ["recordingIds": [String](), "reason": "consent withdrawn"], at: Fixture.t0)
+        let state = try #require(load(tmp))
+        #expect(!state.consent && !state.childAgreed && state.withdrawn)
+        #expect(state.withdrawnWithRecordings, "the recording is still kept: its deletion did not finish")
+    }
+
+    /// A torn last line longer than the block read backwards (no newline in the last block) is
+    /// skipped as torn, and the event before it found.
+    @Test(arguments: [1, 7, 64])
+    func aTornLastLineLongerThanABlockIsSkipped(blockBytes: Int) throws {
+        let tmp = try TempDirectory()
+        let log = SessionEventLog(dataDir: tmp.path)
+        try log.append(sessionID: sid, event: "consent", fields: ["recording": true, "childAgreed": false], at: Fixture.t0)
+        try appendRaw(tmp, "{\"time\":\"2027-01-15T08:00:05.000Z\",\"event\":\"mark\",\"note\":\"" + String(repeating: "x", count: 300))
+        let found = log.lastEvent(named: "consent", sessionID: sid, blockBytes: blockBytes)
+        #expect(found.event?["recording"] as? Bool == true)
+        #expect(found.unreadableLines == 1 && !found.mayHaveMissedNewer)
+    }
+
     @Test func invalidOrUnknownSessionsRestoreNothing() throws {
         let tmp = try TempDirectory()
         #expect(PersistedRecordingState.load(dataDir: tmp.path, sessionIDs: ["..", Fixture.otherSessionID, ""]).isEmpty)

@@ -208,3 +208,42 @@ def test_a_recording_running_at_shutdown_is_logged_stopped_with_its_totals(relay
     assert manifest["state"] == "complete" and stopped["durationMs"] == max(pt["startMs"] + pt["durationMs"] for pt in manifest["parts"]) > 0
     p.abort()
     f.abort()
+
+
+def test_a_withdrawal_whose_deletion_did_not_run_is_finished_at_the_next_start(relay_factory):
+    """The relay stopped after the family's withdrawal reached session.jsonl but before its
+    recordings were deleted (made here by writing the withdrawal while the relay is down): the
+    next start deletes them before it listens, logs it, and a practitioner cannot record."""
+    relay = relay_factory()
+    p, f, s = relay.pair()
+    sid, invite, token = s["sessionId"], s["inviteToken"], s["practitionerToken"]
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    send_camera(p, f, WEBM_A.read_bytes(), sizes=GRACE_SIZES)
+    p.send_json({"type": "record", "action": "stop"})
+    assert next_json(p)["state"] == "stopped"
+    p.close()
+    f.close()
+    rc, _ = relay.stop()
+    assert rc == 0, relay.log_text()[-2000:]
+    log = Path(relay.data_dir) / "sessions" / sid / "session.jsonl"
+    with log.open("a") as out:
+        out.write(json.dumps({"time": "2030-01-01T00:00:00.000Z", "event": "consent", "recording": False, "childAgreed": False}) + "\n")
+    rec = Path(relay.data_dir) / "sessions" / sid / "recordings"
+    assert (rec / f"{rid}.webm").exists()
+
+    relay.start()
+    assert not (rec / f"{rid}.webm").exists() and not (rec / f"{rid}.index").exists()
+    assert json.loads((rec / f"{rid}.json").read_text())["state"] == "deleted"
+    deleted = [e for e in events(relay, sid) if e["event"] == "recordings_deleted"]
+    assert deleted and deleted[-1]["reason"] == "consent withdrawn" and deleted[-1]["recordingIds"] == [rid], deleted
+    assert "a withdrawal that had not finished" in relay.log_text()
+    p, _ = relay.join(sid, token, "practitioner", role="practitioner", peer_present=False)
+    f, _ = relay.join(sid, invite, "family", role="family", peer_present=True)
+    assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
+    p.send_json({"type": "record", "action": "start", "id": "s"})
+    assert p.recv_error("consent_required")["id"] == "s"
+    p.send_json({"type": "mark", "recordingId": rid, "atMs": 1, "id": "m"})
+    assert p.recv_error("recording_not_found")["id"] == "m"
+    p.close()
+    f.close()
