@@ -69,7 +69,7 @@ public final class RelayServer: Sendable {
     private static func finishingWithdrawals(_ states: [PersistedRecordingState], dataDir: String, logger: Logger) -> [PersistedRecordingState] {
         let store = RecordingStore(dataDir: dataDir), events = SessionEventLog(dataDir: dataDir)
         return states.map { state in
-            guard state.withdrawnWithRecordings else { return state }
+            guard state.withdrawalUnfinished else { return state }
             let meta: Logger.Metadata = ["session.id": "\(state.sessionID)", "recording.ids": "\(state.recordingIDs.joined(separator: ","))"]
             do {
                 let ids = try store.deleteAll(sessionID: state.sessionID, at: Date())
@@ -78,6 +78,7 @@ public final class RelayServer: Sendable {
                 logger.notice("deleted the recordings of a withdrawal that had not finished before the server stopped", metadata: meta)
                 var done = state
                 done.recordingIDs = []
+                done.withdrawalUnfinished = false
                 return done
             } catch {
                 logger.error("could not delete the recordings of a withdrawn consent; the family's next withdrawal tries again",

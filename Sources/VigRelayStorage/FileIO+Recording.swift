@@ -24,9 +24,29 @@ extension FileIO {
         FileManager.default.contents(atPath: path).map { [UInt8]($0) }
     }
 
-    /// The names in a directory, sorted; empty when it is missing.
+    /// The names in a directory, sorted; empty when it is missing or cannot be listed (for reading:
+    /// deletion uses `listing`, which says when it cannot).
     static func names(in directory: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+        ((try? listing(directory)) ?? []).sorted()
+    }
+
+    /// The names in a directory, sorted; empty when it does not exist; throws when it exists but
+    /// cannot be listed (out of descriptors, an I/O error, its permissions).
+    static func listing(_ directory: String) throws -> [String] {
+        guard let dir = opendir(directory) else {
+            if errno == ENOENT { return [] }
+            throw StorageError.writeFailed(path: directory, reason: "cannot list the directory: \(errnoText())")
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        errno = 0
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != ".", name != ".." { names.append(name) }
+            errno = 0
+        }
+        guard errno == 0 else { throw StorageError.writeFailed(path: directory, reason: "listing the directory failed: \(errnoText())") }
+        return names.sorted()
     }
 
     /// Shortens a file to `length` bytes and fsyncs it.
@@ -58,8 +78,8 @@ extension FileIO {
     }
 
     /// fsyncs a directory itself, so removals and new entries in it survive a crash.
-    static func syncDirectory(_ directory: String) {
-        syncDirectory(of: directory + "/.")
+    static func syncDirectory(_ directory: String) throws {
+        try syncDirectory(of: directory + "/.")
     }
 }
 

@@ -44,17 +44,16 @@ enum FileIO {
             unlink(temp)
             throw StorageError.writeFailed(path: path, reason: reason)
         }
-        syncDirectory(of: path)
+        try syncDirectory(of: path)
     }
 
-    /// fsyncs the directory holding `path`, so a rename or a new file survives a crash.
-    static func syncDirectory(of path: String) {
+    /// fsyncs the directory holding `path`, so a rename, a new file or an unlink survives a crash.
+    static func syncDirectory(of path: String) throws {
         let dir = (path as NSString).deletingLastPathComponent
         let fd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 {
-            fsync(fd)
-            close(fd)
-        }
+        guard fd >= 0 else { throw StorageError.writeFailed(path: dir, reason: "cannot open the directory to sync it: \(errnoText())") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw StorageError.writeFailed(path: dir, reason: "fsync of the directory failed: \(errnoText())") }
     }
 
     static func errnoText() -> String { String(cString: strerror(errno)) }

@@ -21,11 +21,10 @@ public struct PersistedRecordingState: Sendable, Equatable {
     public var childAgreed: Bool
     /// Recordings whose media is kept (every state but `deleted`), oldest first.
     public var recordingIDs: [String]
-    /// The family's newest readable word is a withdrawal, yet recordings are kept: the deletion that
-    /// follows a withdrawal did not finish (a crash, or a disk error). The server finishes it at start.
-    public var withdrawnWithRecordings: Bool { withdrawn && !recordingIDs.isEmpty }
-    /// The newest consent event, or a deletion after one, is a readable withdrawal.
-    public var withdrawn = false
+    /// The family's newest readable word is a withdrawal (a `consent` event, or a deletion after
+    /// one), yet media, index or clip files are left: the deletion that follows a withdrawal did not
+    /// finish (a crash, or a disk error). The server finishes it at start.
+    public var withdrawalUnfinished = false
 
     public init(sessionID: String, consent: Bool, childAgreed: Bool, recordingIDs: [String]) {
         self.sessionID = sessionID
@@ -66,9 +65,10 @@ public struct PersistedRecordingState: Sendable, Equatable {
                 logger.warning("a damaged line in session.jsonl may have been a newer consent event; consent is treated as not given until the family gives it again", metadata: meta)
             }
             let ids = store.manifests(sessionID: sessionID).filter { $0.state != .deleted }.map(\.recordingId)
-            if consent || !ids.isEmpty {
+            let unfinished = withdrawn && !lookup.mayHaveMissedNewer && store.hasFiles(sessionID: sessionID)
+            if consent || !ids.isEmpty || unfinished {
                 var state = PersistedRecordingState(sessionID: sessionID, consent: consent, childAgreed: childAgreed, recordingIDs: ids)
-                state.withdrawn = withdrawn && !lookup.mayHaveMissedNewer
+                state.withdrawalUnfinished = unfinished
                 states.append(state)
             }
         }

@@ -78,7 +78,7 @@ public final class RecordingFile {
             throw StorageError.invalidIdentifier(kind: "recording")
         }
         try FileIO.makeDirectory(dir)
-        FileIO.syncDirectory(of: dir)
+        try FileIO.syncDirectory(of: dir)
         for path in [manifestPath, indexPath] where FileIO.regularFileSize(path) != nil {
             throw StorageError.recordingExists(path: path)
         }
@@ -323,7 +323,7 @@ public final class RecordingFile {
         tail.removeAll()
         keepWhole = false
         media = try DirectAppendFile(path: path)
-        FileIO.syncDirectory(of: path)
+        try FileIO.syncDirectory(of: path)
     }
 
     private func mediaPath(part: Int, _ container: MediaContainer) -> String? {

@@ -68,12 +68,14 @@ public struct RecordingStore: Sendable {
         func remove(_ path: String) {
             do { try FileIO.remove(path) } catch { firstError = firstError ?? error }
         }
-        for name in FileIO.names(in: recordings) where !Self.isManifestName(name) {
-            remove("\(recordings)/\(name)")
+        // A directory that cannot be listed is a failure, not an empty one: its files would stay.
+        for (dir, keep) in [(recordings, Self.isManifestName), (clips, { (_: String) in false })] {
+            do {
+                let names = try FileIO.listing(dir)
+                for name in names where !keep(name) { remove("\(dir)/\(name)") }
+                if !names.isEmpty { try FileIO.syncDirectory(dir) }  // the unlinks survive a crash
+            } catch { firstError = firstError ?? error }
         }
-        for name in FileIO.names(in: clips) { remove("\(clips)/\(name)") }
-        FileIO.syncDirectory(recordings)
-        FileIO.syncDirectory(clips)
         var marked: [String] = []
         for var manifest in manifests(sessionID: sessionID) where manifest.state != .deleted {
             guard manifest.move(to: .deleted, at: time),

@@ -31,7 +31,7 @@ public struct SessionEventLog: Sendable {
         if let last = file.lastByte(), last != 0x0a { line.insert(0x0a, at: 0) }
         try file.append(line)
         try file.sync()
-        if !existed { FileIO.syncDirectory(of: path) }
+        if !existed { try FileIO.syncDirectory(of: path) }
     }
 
     /// `append`, for callers that go on when the log cannot be written (the disk is full, say): the

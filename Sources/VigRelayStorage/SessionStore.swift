@@ -25,7 +25,7 @@ public struct SessionStore: Sendable {
             throw StorageError.writeFailed(path: sessionsDir, reason: "invalid session id")
         }
         try FileIO.makeDirectory(dir)
-        FileIO.syncDirectory(of: dir)
+        try FileIO.syncDirectory(of: dir)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         encoder.dateEncodingStrategy = .iso8601

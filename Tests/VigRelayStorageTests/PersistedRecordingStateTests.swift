@@ -109,11 +109,13 @@ struct PersistedRecordingStateTests {
         try log.append(sessionID: sid, event: "consent", fields: ["recording": true, "childAgreed": true], at: Fixture.t0)
         _ = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: Fixture.recordingID, startedAt: Fixture.t0).finish(at: Fixture.t0)
         try log.append(sessionID: sid, event: "recordings_deleted", fields: ["recordingIds": [String](), "reason": "request"], at: Fixture.t0)
-        #expect(load(tmp)?.consent == true && load(tmp)?.withdrawn == false)
+        #expect(load(tmp)?.consent == true && load(tmp)?.withdrawalUnfinished == false)
         try log.append(sessionID: sid, event: "recordings_deleted", fields: ["recordingIds": [String](), "reason": "consent withdrawn"], at: Fixture.t0)
         let state = try #require(load(tmp))
-        #expect(!state.consent && !state.childAgreed && state.withdrawn)
-        #expect(state.withdrawnWithRecordings, "the recording is still kept: its deletion did not finish")
+        #expect(!state.consent && !state.childAgreed)
+        #expect(state.withdrawalUnfinished, "the recording's files are still there: its deletion did not finish")
+        _ = try RecordingStore(dataDir: tmp.path).deleteAll(sessionID: sid, at: Fixture.t0)
+        #expect(load(tmp) == nil, "once deleted, nothing is left to restore")
     }
 
     /// A torn last line longer than the block read backwards (no newline in the last block) is
