@@ -258,25 +258,35 @@ public final class RecordingFile {
 
     /// Closes what it can, keeps everything written so far, marks the manifest `failed` with
     /// `reason` (no media content in it); returns it. A recording already ended is returned as it is.
-    /// When the media still held in memory cannot be written (the disk is full), what reached the
-    /// disk is kept, cut back to whole frames as recovery would.
+    /// When the media or index still held in memory cannot be written (the disk is full), what
+    /// reached the disk is kept, cut back to whole frames as recovery would. When even that cut
+    /// fails, the manifest on disk is left `recording`, so recovery makes the cut at the next start,
+    /// and the reason says so.
     @discardableResult
     public func fail(reason: String, at time: Date) -> RecordingManifest {
         guard manifest.state == .recording else { return manifest }
+        var cutBack = false
         do {
             try media?.sync()
-            try? index.sync()
-            close()
+            try index.sync()
         } catch {
-            // Media held in memory could not be written: the index lines for it are dropped (never
+            // What was held could not all be written: the index lines it holds are dropped (never
             // written after media that is not there), and the files and totals are cut back to what
             // the synced index vouches for, as recovery after a crash does.
             index.discardHeld()
-            close()
-            if let repaired = try? RecordingRecovery.repair(manifest, paths: paths) { manifest = repaired }
+            cutBack = true
+        }
+        close()
+        var repairFailure: Error?
+        if cutBack {
+            do { manifest = try RecordingRecovery.repair(manifest, paths: paths) } catch { repairFailure = error }
         }
         manifest.move(to: .failed, at: time)
         manifest.failure = reason
+        if let repairFailure {
+            manifest.failure = reason + "; the files could not be cut back to what the index vouches for (\(repairFailure)), which the next start does"
+            return manifest
+        }
         // On a full disk this may fail too; recovery then finds the manifest `recording` and
         // marks it `interrupted` at the next start.
         try? RecordingManifestFile.write(manifest, to: manifestPath)

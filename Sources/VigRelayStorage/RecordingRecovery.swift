@@ -70,7 +70,13 @@ public enum RecordingRecovery {
         let sid = manifest.sessionId, rid = manifest.recordingId
         guard let indexPath = paths.indexFile(sessionID: sid, recordingID: rid),
               let dir = paths.recordingsDirectory(sid) else { throw StorageError.invalidIdentifier(kind: "recording") }
-        let index = RecordingIndex.parse(bytes: FileIO.readAll(indexPath) ?? [])
+        // A missing index vouches for nothing (a deletion was cut short); one that exists but cannot be
+        // read is not an empty one: cutting every part to nothing on its word would destroy the media.
+        let indexBytes = FileIO.readAll(indexPath)
+        if indexBytes == nil, FileIO.regularFileSize(indexPath) != nil {
+            throw StorageError.writeFailed(path: indexPath, reason: "the index cannot be read, so the media was left as it is")
+        }
+        let index = RecordingIndex.parse(bytes: indexBytes ?? [])
         var cuts: [Int: PartCut] = [:]
         var parts: [RecordingManifest.Part] = []
         for var part in manifest.parts {
