@@ -1,3 +1,5 @@
+import VigRelayCore
+
 /// The `{rid}.index` file of a recording: what was appended where, and where the clusters start.
 ///
 /// Text, append-only, one record per line, fields separated by one space, numbers in decimal:
@@ -157,18 +159,19 @@ public struct RecordingIndex: Sendable, Equatable {
             guard let kind = f.first, let part = f.count > 1 ? Int(f[1]) : nil, part >= 1 else { return nil }
             switch (kind, f.count) {
             case ("F", 7), ("F", 8):
-                guard let offset = Int64(f[2]), offset >= 0, let length = Int64(f[3]), length >= 0,
+                // Damaged lines (bit rot, an edit) must not make `end` or a part's times overflow.
+                guard let offset = Int64(f[2]), offset >= 0, let length = Int64(f[3]), length >= 0, length <= Int64.max - offset,
                       let time = UInt64(f[4]), let sequence = UInt32(f[5]), let flags = UInt8(f[6]) else { return nil }
                 var lastBlockMs: Int64?
                 if f.count == 8 {
-                    guard let ms = Int64(f[7]) else { return nil }
+                    guard let ms = Int64(f[7]), abs(ms) <= MediaTime.limitMs else { return nil }
                     lastBlockMs = ms
                 }
                 self = .frame(Frame(part: part, offset: offset, length: length, mediaTimeUs: time,
                                     sequence: sequence, flags: flags, lastBlockMs: lastBlockMs))
             case ("C", 5):
-                guard let offset = Int64(f[2]), offset >= 0, let time = Int64(f[3]), f[4] == "0" || f[4] == "1"
-                else { return nil }
+                guard let offset = Int64(f[2]), offset >= 0, let time = Int64(f[3]), abs(time) <= MediaTime.limitMs,
+                      f[4] == "0" || f[4] == "1" else { return nil }
                 self = .cluster(Cluster(part: part, offset: offset, timeMs: time, keyframe: f[4] == "1"))
             case ("G", 3):
                 guard let unixMs = Int64(f[2]) else { return nil }

@@ -1,4 +1,5 @@
 import Testing
+import VigRelayCore
 import VigRelayStorage
 
 /// The index codec: each record's line, round trips, torn and malformed lines.
@@ -35,13 +36,13 @@ struct RecordingIndexTests {
 
     @Test func numbersAtTheirLimitsAreWrittenInFullAndReadBack() {
         let records = [
-            Record.frame(.init(part: 1, offset: .max, length: 0, mediaTimeUs: .max, sequence: .max, flags: .max, lastBlockMs: .min)),
-            Record.cluster(.init(part: 10, offset: 1_000_000, timeMs: -9_007_199_254_740_993, keyframe: true)),
+            Record.frame(.init(part: 1, offset: .max, length: 0, mediaTimeUs: .max, sequence: .max, flags: .max, lastBlockMs: -MediaTime.limitMs)),
+            Record.cluster(.init(part: 10, offset: 1_000_000, timeMs: -MediaTime.limitMs, keyframe: true)),
             Record.gap(part: 3, unixMs: -1),
         ]
         #expect(records.map(\.line) == [
-            "F 1 9223372036854775807 0 18446744073709551615 4294967295 255 -9223372036854775808",
-            "C 10 1000000 -9007199254740993 1",
+            "F 1 9223372036854775807 0 18446744073709551615 4294967295 255 -4398046511104",
+            "C 10 1000000 -4398046511104 1",
             "G 3 -1",
         ])
         var bytes: [UInt8] = []
@@ -64,7 +65,8 @@ struct RecordingIndexTests {
 
     @Test(arguments: ["", "X 1 2", "F 0 0 1 0 0 0", "F 1 -1 1 0 0 0", "F 1 0 -1 0 0 0", "F 1 0 1 0 0 256",
                       "F 1 0 1 0 4294967296 0", "F 1 0 1 0 0", "F 1 0 1 0 0 0 0 0", "F 1 0 1 0 0 0 x", "C 1 0 0 2", "C 1 x 0 1",
-                      "G 1", "G 1 2 3", "F  1 0 1 0 0 0", "f 1 0 1 0 0 0"])
+                      "G 1", "G 1 2 3", "F  1 0 1 0 0 0", "f 1 0 1 0 0 0",
+                      "F 1 9223372036854775807 1 0 0 0", "F 1 0 1 0 0 0 4398046511105", "C 1 0 -4398046511105 1"])
     func malformedLinesAreIgnored(_ bad: String) {
         let index = RecordingIndex.parse("G 2 5\n\(bad)\nC 1 0 0 1\n")
         #expect(index.records == [.gap(part: 2, unixMs: 5), .cluster(.init(part: 1, offset: 0, timeMs: 0, keyframe: true))])
