@@ -28,8 +28,12 @@ public enum RecordingRecovery {
                       Identifiers.isValidRecordingID(recordingID),
                       let manifestPath = paths.manifestFile(sessionID: sessionID, recordingID: recordingID) else { continue }
                 try? FileIO.remove(manifestPath + ".tmp")
-                guard let manifest = RecordingManifestFile.read(manifestPath), manifest.state == .recording else { continue }
                 let meta: Logger.Metadata = ["session.id": "\(sessionID)", "recording.id": "\(recordingID)"]
+                guard let manifest = RecordingManifestFile.read(manifestPath) else {
+                    logger.error("recording manifest cannot be read or decoded; the recording was left as it is", metadata: meta)
+                    continue
+                }
+                guard manifest.state == .recording else { continue }
                 guard manifest.recordingId == recordingID, manifest.sessionId == sessionID else {
                     logger.warning("recording manifest names other ids than its path; left as it is", metadata: meta)
                     continue

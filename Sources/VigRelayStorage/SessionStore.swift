@@ -36,14 +36,19 @@ public struct SessionStore: Sendable {
     /// Reads every stored session; unreadable ones are logged and skipped.
     public func loadAll(logger: Logger) throws -> [SessionRecord] {
         try FileIO.makeDirectory(sessionsDir)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: sessionsDir)) ?? []
+        let names = try FileIO.listing(sessionsDir)  // an unlistable directory is no empty one
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         var records: [SessionRecord] = []
         for name in names.sorted() {
             guard let dir = directory(of: name) else { continue }
             let path = dir + "/session.json"
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                if FileManager.default.fileExists(atPath: dir) {
+                    logger.warning("session directory without a readable session.json skipped", metadata: ["path": "\(path)"])
+                }
+                continue
+            }
             do {
                 let record = try decoder.decode(SessionRecord.self, from: data)
                 guard record.id == name else {
