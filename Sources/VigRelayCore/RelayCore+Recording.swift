@@ -122,6 +122,13 @@ extension RelayCore {
         return toBoth(sessionID, ControlEncoder.encode(["type": "recording", "state": "deleted", "recordingIds": recordingIDs.sorted()]))
     }
 
+    /// A mark the practitioner was told about (`marked`) could not be saved (a disk error): they are told.
+    public func markFailed(sessionID: String, markID: String) -> [RelayAction] {
+        guard let practitioner = connection(of: sessionID, role: .practitioner) else { return [] }
+        return [.send(practitioner, .text(ControlEncoder.error(.internalError,
+            "mark \(markID) could not be saved (a disk error on the relay); mark the moment again, and tell the operator if it persists")))]
+    }
+
     /// Deleting the session's recordings after a withdrawal failed (a disk error): both sides are told,
     /// and the family's next withdrawal tries again. Nothing is recorded meanwhile (consent stays withdrawn).
     public func recordingsDeletionFailed(sessionID: String) -> [RelayAction] {

@@ -10,6 +10,8 @@ enum LoopEvent: Sendable {
     case shutdown
     case recordingStopped(sessionID: String, manifest: RecordingManifest)
     case recordingsDeleted(sessionID: String, recordingIDs: [String])
+    /// A mark the practitioner was told about could not be saved.
+    case markFailed(sessionID: String, markID: String)
     /// Deleting a session's recordings after a consent withdrawal failed.
     case recordingsDeletionFailed(sessionID: String)
     /// A retention sweep found these sessions' recordings due for deletion.

@@ -109,10 +109,14 @@ final class RecordingWorker: @unchecked Sendable {
                 return
             }
             // The note goes beside the recording (deleted with it); the kept log has ids and time only.
-            do { try markNotes.append(sessionID: sid, recordingID: rid, markID: markID, note: note) } catch {
-                logger.error("could not save a mark's note", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)", "error": "\(error)"])
+            // The practitioner already has `marked`: a mark that is not saved is told (`markFailed`).
+            do {
+                try markNotes.append(sessionID: sid, recordingID: rid, markID: markID, note: note)
+                try events.append(sessionID: sid, event: "mark", fields: ["recordingId": rid, "markId": markID, "atMs": atMs], at: now)
+            } catch {
+                logger.error("could not save a mark", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)", "error": "\(error)"])
+                inbox.post(.markFailed(sessionID: sid, markID: markID))
             }
-            log(sid, "mark", ["recordingId": rid, "markId": markID, "atMs": atMs])
         case .away(let sid, let rid, let role):
             log(sid, role == .family ? "recording_paused" : "recording_unattended", ["recordingId": rid, "role": role.rawValue])
         case .back(let sid, let rid, let role, let awayMs):

@@ -207,6 +207,8 @@ final class ServiceLoop {
             case .recordingStopped(let sid, let manifest):
                 perform(core.recordingStopped(sessionID: sid, recordingID: manifest.recordingId, bytes: manifest.bytes,
                                               frames: manifest.frames, durationMs: manifest.durationMs))
+            case .markFailed(let sid, let markID):
+                perform(core.markFailed(sessionID: sid, markID: markID))
             case .recordingsDeletionFailed(let sid):
                 perform(core.recordingsDeletionFailed(sessionID: sid))
             case .retentionDue(let sids):

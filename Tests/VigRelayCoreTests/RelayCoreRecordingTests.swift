@@ -63,6 +63,16 @@ struct RelayCoreRecordingTests {
         #expect(commands(h.core.receivedText(2, utf8(withdraw))).isEmpty, "once it went through, a repeat is ignored again")
     }
 
+    /// A mark the disk could not keep is told to the practitioner, with its id and what to do.
+    @Test func aMarkThatCouldNotBeSavedIsTold() {
+        let h = joined()
+        let told = h.core.markFailed(sessionID: Fixture.sessionID, markID: "00000000000000ab")
+        let error = told.controls(to: 1).first
+        #expect(error?["code"] as? String == "internal_error")
+        #expect((error?["message"] as? String)?.contains("00000000000000ab") == true)
+        #expect(told.controls(to: 2).isEmpty, "only the practitioner marks")
+    }
+
     @Test func consentStartStopAndWithdrawal() throws {
         let h = joined()
         let consent = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true,"childAgreed":true}"#))
