@@ -148,6 +148,11 @@ extension ServiceLoop {
                 hangUp(conn)
                 continue
             }
+            if pausedForDisk.contains(conn.id) {
+                // Not read while the disk catches up, so its bytes and pongs go unseen: not silent.
+                conn.keepalive.heard(at: now)
+                continue
+            }
             switch conn.keepalive.due(at: now) {
             case nil:
                 continue

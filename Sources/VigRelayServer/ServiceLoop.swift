@@ -72,7 +72,7 @@ final class ServiceLoop {
     /// running recordings every tick, and raised at once by each recording that starts.
     private var recordingQueueBudget: Int
     /// Family connections paused (their read watchers stopped) until the writer catches up.
-    private var pausedForDisk: Set<ConnectionID> = []
+    private(set) var pausedForDisk: Set<ConnectionID> = []
 
     init(configuration: ServerConfiguration, logger: Logger, core: RelayCore, api: HTTPAPI,
          inbox: LoopInbox, writer: DiskWriter, reader: DiskWriter, sessionStore: SessionStore) {

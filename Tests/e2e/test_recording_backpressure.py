@@ -5,6 +5,7 @@ The server runs with the test-only hook VIGRELAY_TEST_WRITER_DELAY_MS (the write
 recording append), so the family can send far faster than the recording is written. Every wait has
 a deadline; the probe loop is bounded in count and time."""
 import hashlib
+import json
 import os
 import statistics
 import threading
@@ -176,3 +177,61 @@ def test_slow_disk_neither_blocks_the_relay_nor_grows_memory_nor_loses_bytes(rel
     if not viewer_reads:
         wait_until(lambda: "viewer closed after skipping frames" in relay.log_text(), 10,
                    "the relay logs the frames the stalled viewer skipped")
+
+
+@pytest.mark.timeout(120)
+def test_a_camera_paused_for_the_disk_longer_than_the_silence_limit_is_not_hung_up(relay_factory):
+    """The relay does not read a camera it has paused for the disk, so its pongs go unseen then: a
+    pause longer than --silence-limit (3 s here; at 2 MiB a second the writer takes about 8 s to
+    drain the 33 MiB that paused the camera to half of it) must not
+    count as silence. The family stays connected and the recording holds every byte."""
+    relay = relay_factory(["--ping-after", "1s", "--silence-limit", "3s"],
+                          env={**os.environ, "VIGRELAY_TEST_WRITER_DELAY_MS": "1000"})
+    p, f, _ = relay.pair()
+    f.send_json({"type": "consent", "recording": True})
+    assert next_json(p, 5)["type"] == "consent" and next_json(f, 5)["type"] == "consent"
+    p.send_json({"type": "record", "action": "start"})
+    rid = next_json(p, 5)["recordingId"]
+    assert next_json(f, 5)["recordingId"] == rid
+    frames = [media_frame(CAMERA, F_INIT | F_KEY if i == 0 else F_KEY, i, i * 100_000, patterned(2 * MiB, i)) for i in range(20)]
+    failure = []
+
+    def stream():
+        try:
+            for frame in frames:
+                f.send_bytes(frame)
+            f.send_json({"type": "signal", "id": "all-sent"})  # read by the relay after the last frame
+        except Exception as e:  # noqa: BLE001 - reported below
+            failure.append(e)
+
+    sender = threading.Thread(target=stream)
+    sender.start()
+    deadline = time.monotonic() + 90
+    all_read = False
+    while not all_read and time.monotonic() < deadline:
+        try:
+            m = p.recv(timeout=0.5)  # the practitioner keeps reading (and answering pings)
+            all_read = isinstance(m, str) and '"all-sent"' in m
+        except AssertionError:
+            if failure:
+                break
+    sender.join(timeout=5)
+    assert not failure, f"the family could not send: {failure}"
+    assert "disk is behind: pausing the camera sender" in relay.log_text(), "the camera was never paused: the test proves nothing"
+    p.send_json({"type": "record", "action": "stop"})
+    # Both sides read (and so answer pings) until both are told the recording stopped.
+    stopped = {}
+    deadline = time.monotonic() + 60
+    while len(stopped) < 2 and time.monotonic() < deadline:
+        for name, ws in (("p", p), ("f", f)):
+            try:
+                m = ws.recv(timeout=0.2)
+            except AssertionError:
+                continue
+            if isinstance(m, str) and '"stopped"' in m:
+                stopped[name] = json.loads(m)
+    assert len(stopped) == 2, f"not both told the recording stopped: {stopped}\n{relay.log_text()[-2000:]}"
+    assert stopped["p"]["bytes"] == 20 * 2 * MiB, stopped
+    assert "hanging up a silent connection" not in relay.log_text()
+    p.close()
+    f.close()
