@@ -9,8 +9,9 @@ import VigRelayCore
 /// more only after one was written, and lws asks for WRITEABLE only once the socket took the last
 /// write, so a client that stops reading holds at most a few chunks (and no thread).
 extension ServiceLoop {
-    /// Seconds a download may go without the client taking a chunk before its connection is closed.
-    static let downloadStallSeconds: Int32 = 60
+    /// Seconds an HTTP response may wait for the reader or writer, or a download or long body go
+    /// without the client taking a piece, before its connection is closed.
+    static let responseStallSeconds: Int32 = 60
 
     /// Hands a download to the reader thread; its head comes back through the inbox. While the
     /// session's recordings are being deleted, answers 404 at once.
@@ -69,7 +70,7 @@ extension ServiceLoop {
             guard writeHeaders(exchange.wsi, status: head.status, contentType: head.contentType, length: head.contentLength,
                                extra: head.headers) else { return -1 }
             if download.headOnly || head.body.isEmpty { return completeTransaction(exchange) }
-            lws_set_timeout(exchange.wsi, PENDING_TIMEOUT_HTTP_CONTENT, Self.downloadStallSeconds)
+            lws_set_timeout(exchange.wsi, PENDING_TIMEOUT_HTTP_CONTENT, Self.responseStallSeconds)
             if !download.chunks.isEmpty { lws_callback_on_writable(exchange.wsi) }
             return 0
         }
@@ -82,7 +83,7 @@ extension ServiceLoop {
         guard lws_write(exchange.wsi, payload.assumingMemoryBound(to: UInt8.self), chunk.count,
                         last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) >= chunk.count else { return -1 }
         if last { return completeTransaction(exchange) }
-        lws_set_timeout(exchange.wsi, PENDING_TIMEOUT_HTTP_CONTENT, Self.downloadStallSeconds)
+        lws_set_timeout(exchange.wsi, PENDING_TIMEOUT_HTTP_CONTENT, Self.responseStallSeconds)
         let worker = readerWorker, id = download.id
         reader.submit { worker.more(id) }
         if !download.chunks.isEmpty { lws_callback_on_writable(exchange.wsi) }

@@ -64,6 +64,10 @@ extension ServiceLoop {
     /// to the writer (sessions, deletion) or the reader (summaries, session lists, clips, downloads) first.
     private func decide(_ exchange: HTTPExchange) {
         let id = exchange.id, inbox = self.inbox
+        // lws armed its 5 s timeout when the request arrived (cleared only for a body): the reader or
+        // writer may take longer than that to answer (behind other work), so the response gets as
+        // long as a stalled download does, renewed by each piece written.
+        lws_set_timeout(exchange.wsi, PENDING_TIMEOUT_HTTP_CONTENT, Self.responseStallSeconds)
         switch api.handle(exchange.request, core: core, now: Date()) {
         case .respond(let response):
             respond(id, response)
@@ -127,6 +131,7 @@ extension ServiceLoop {
         else { return -1 }
         exchange.bodySent += count
         if last { return completeTransaction(exchange) }
+        lws_set_timeout(exchange.wsi, PENDING_TIMEOUT_HTTP_CONTENT, Self.responseStallSeconds)
         lws_callback_on_writable(exchange.wsi)
         return 0
     }

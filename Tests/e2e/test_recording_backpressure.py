@@ -235,3 +235,27 @@ def test_a_camera_paused_for_the_disk_longer_than_the_silence_limit_is_not_hung_
     assert "hanging up a silent connection" not in relay.log_text()
     p.close()
     f.close()
+
+
+@pytest.mark.timeout(120)
+def test_an_answer_the_writer_gives_after_lws_own_5_s_still_arrives(relay_factory):
+    """DELETE .../recordings waits for the writer, here about 8 s behind camera appends (1 s each):
+    longer than the 5 s lws gives a request without a body, which must not cut the answer off."""
+    relay = relay_factory(env={**os.environ, "VIGRELAY_TEST_WRITER_DELAY_MS": "1000"})
+    p, f, s = relay.pair()
+    f.send_json({"type": "consent", "recording": True})
+    assert next_json(p, 5)["type"] == "consent" and next_json(f, 5)["type"] == "consent"
+    p.send_json({"type": "record", "action": "start"})
+    rid = next_json(p, 5)["recordingId"]
+    for i in range(8):
+        f.send_bytes(media_frame(CAMERA, F_INIT | F_KEY if i == 0 else F_KEY, i, i * 100_000, patterned(64 * 1024, i)))
+    f.send_json({"type": "signal", "id": "sent"})
+    wait_until(lambda: (lambda m: isinstance(m, str) and '"sent"' in m)(p.recv(timeout=5)), 30, "the frames relayed")
+    started = time.monotonic()
+    r = relay.http("DELETE", f"/v1/sessions/{s['sessionId']}/recordings",
+                   headers={"Authorization": f"Bearer {s['practitionerToken']}"}, timeout=60)
+    waited = time.monotonic() - started
+    assert r.status == 200 and r.json() == {"deleted": [rid]}, r
+    assert waited > 5, f"answered in {waited:.1f} s: the writer was not behind, the test proves nothing"
+    p.close()
+    f.close()
