@@ -143,6 +143,9 @@ public struct WebSocketFrameReader: Sendable {
         switch done.opcode {
         case 0x8:
             let fields = control.withUnsafeBytes { Self.closeFields($0) }
+            // RFC 6455 7.4: a code needs two bytes, and 1005, 1006, 1015 and those below 1000 are never sent.
+            if control.count == 1 { return fail((1002, "a close frame with a one-byte payload")) }
+            if let code = fields.code, !Self.isSendableCloseCode(code) { return fail((1002, "close code \(code) may not be sent")) }
             return .close(code: fields.code, reason: fields.reason)
         case 0x9:
             return .ping(control)
@@ -181,6 +184,15 @@ public struct WebSocketFrameReader: Sendable {
     static func rotate(_ key: UInt32, by count: Int) -> UInt32 {
         let bits = UInt32(count & 3) * 8
         return bits == 0 ? key : key >> bits | key << (32 - bits)
+    }
+
+    /// Whether a peer may send `code` in a close frame: the registered codes an endpoint may send,
+    /// and the ranges for libraries and applications (RFC 6455 7.4).
+    public static func isSendableCloseCode(_ code: UInt16) -> Bool {
+        switch code {
+        case 1000...1003, 1007...1014, 3000...4999: true
+        default: false
+        }
     }
 
     /// The code (nil when there is none) and reason in a close frame's payload.

@@ -79,6 +79,12 @@ struct WebSocketFrameReaderTests {
         (frame(0x9, pattern(126)), 1002),
         (frame(0x2, [1], fin: false) + frame(0x1, [2]), 1002),
         (frame(0x2, pattern(2000)), 1009),
+        (frame(0x8, [3]), 1002),
+        (frame(0x8, [0x03, 0xED]), 1002),  // 1005
+        (frame(0x8, [0x03, 0xEE]), 1002),  // 1006
+        (frame(0x8, [0x03, 0xF7]), 1002),  // 1015
+        (frame(0x8, [0x03, 0xE7]), 1002),  // 999
+        (frame(0x8, [0x13, 0x88]), 1002),  // 5000
     ]
 
     /// Each ends reading with its close code; nothing after it is read.

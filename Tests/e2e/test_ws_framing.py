@@ -43,7 +43,9 @@ def test_a_ping_gets_a_pong_with_its_payload(relay, ssl_ctx):
     (frame(0x2, b"\x01", rsv=4), 1002),
     (frame(0x3, b"\x01"), 1002),
     (frame(0x9, b"x" * 126), 1002),
-], ids=["unmasked", "text-not-utf8", "rsv-bit", "reserved-opcode", "long-ping"])
+    (frame(0x8, struct.pack("!H", 1006)), 1002),
+    (frame(0x8, b"\x03"), 1002),
+], ids=["unmasked", "text-not-utf8", "rsv-bit", "reserved-opcode", "long-ping", "close-1006", "close-one-byte"])
 def test_a_frame_a_client_must_not_send_closes_with_the_protocol_code(relay, bad, code):
     p, f, _ = relay.pair()
     f.sock.sendall(bad)
