@@ -83,9 +83,12 @@ public final class RecordingSyncer {
     }
 
     /// `syncfs` on the file system of `files` (all on one); true when it succeeded or there is nothing to flush.
+    /// It goes through the recording open longest: since Linux 5.8 `syncfs` reports the write-back
+    /// errors that happened after its descriptor was opened, and that one was opened before any
+    /// byte of the others was written.
     private func flushFileSystem(of files: [RecordingFile]) -> Bool {
-        guard let descriptor = files.first?.fileSystem.descriptor else { return true }
-        return syncFileSystem(descriptor) == 0
+        guard let oldest = files.min(by: { $0.manifest.startedAt < $1.manifest.startedAt }) else { return true }
+        return syncFileSystem(oldest.fileSystem.descriptor) == 0
     }
 
     /// Runs `step` on each file; returns those it succeeded on and adds the others to `failures`.
