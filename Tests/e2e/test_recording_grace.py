@@ -116,12 +116,12 @@ def test_family_not_back_within_the_grace_stops_the_recording(relay_factory):
     f2.close()
 
 
-def test_consent_and_recordings_survive_a_restart_and_withdrawal_does_too(relay_factory):
-    relay = relay_factory()
+def record_then_stop_the_relay(relay, child_agreed: bool = False) -> tuple[dict, str]:
+    """A session whose family consented and whose practitioner recorded WEBM_A, then stopped;
+    the relay is stopped (SIGTERM) after. Returns the session and the recording id."""
     p, f, s = relay.pair()
-    sid, invite, token = s["sessionId"], s["inviteToken"], s["practitionerToken"]
-    give_consent(p, f, child_agreed=True)
-    rid1 = start_recording(p, f)
+    give_consent(p, f, child_agreed=child_agreed)
+    rid = start_recording(p, f)
     send_camera(p, f, WEBM_A.read_bytes(), sizes=GRACE_SIZES)
     p.send_json({"type": "record", "action": "stop"})
     assert next_json(p)["state"] == "stopped"
@@ -129,6 +129,26 @@ def test_consent_and_recordings_survive_a_restart_and_withdrawal_does_too(relay_
     f.close()
     rc, _ = relay.stop()
     assert rc == 0, relay.log_text()[-2000:]
+    return s, rid
+
+
+def rejoin_after_a_withdrawal(relay, s: dict, rid: str) -> tuple:
+    """Both sides join again; the practitioner can neither record (no consent) nor mark the
+    deleted recording `rid`. Returns (practitioner, family)."""
+    p, _ = relay.join(s["sessionId"], s["practitionerToken"], "practitioner", role="practitioner", peer_present=False)
+    f, _ = relay.join(s["sessionId"], s["inviteToken"], "family", role="family", peer_present=True)
+    assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
+    p.send_json({"type": "record", "action": "start", "id": "start"})
+    assert p.recv_error("consent_required")["id"] == "start"
+    p.send_json({"type": "mark", "recordingId": rid, "atMs": 1, "id": "mark"})
+    assert p.recv_error("recording_not_found")["id"] == "mark", "a deleted recording cannot be marked after a restart"
+    return p, f
+
+
+def test_consent_and_recordings_survive_a_restart_and_withdrawal_does_too(relay_factory):
+    relay = relay_factory()
+    s, rid1 = record_then_stop_the_relay(relay, child_agreed=True)
+    sid, invite, token = s["sessionId"], s["inviteToken"], s["practitionerToken"]
     relay.start()
 
     p, _ = relay.join(sid, token, "practitioner", role="practitioner", peer_present=False)
@@ -168,13 +188,7 @@ def test_consent_and_recordings_survive_a_restart_and_withdrawal_does_too(relay_
     rc, _ = relay.stop()
     assert rc == 0
     relay.start()
-    p, _ = relay.join(sid, token, "practitioner", role="practitioner", peer_present=False)
-    f, _ = relay.join(sid, invite, "family", role="family", peer_present=True)
-    assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
-    p.send_json({"type": "record", "action": "start", "id": "s2"})
-    assert p.recv_error("consent_required")["id"] == "s2"
-    p.send_json({"type": "mark", "recordingId": rid1, "atMs": 1, "id": "m4"})
-    assert p.recv_error("recording_not_found")["id"] == "m4", "a deleted recording cannot be marked after a restart"
+    p, f = rejoin_after_a_withdrawal(relay, s, rid1)
     give_consent(p, f)
     start_recording(p, f)
     p.close()
@@ -215,17 +229,8 @@ def test_a_withdrawal_whose_deletion_did_not_run_is_finished_at_the_next_start(r
     recordings were deleted (made here by writing the withdrawal while the relay is down): the
     next start deletes them before it listens, logs it, and a practitioner cannot record."""
     relay = relay_factory()
-    p, f, s = relay.pair()
-    sid, invite, token = s["sessionId"], s["inviteToken"], s["practitionerToken"]
-    give_consent(p, f)
-    rid = start_recording(p, f)
-    send_camera(p, f, WEBM_A.read_bytes(), sizes=GRACE_SIZES)
-    p.send_json({"type": "record", "action": "stop"})
-    assert next_json(p)["state"] == "stopped"
-    p.close()
-    f.close()
-    rc, _ = relay.stop()
-    assert rc == 0, relay.log_text()[-2000:]
+    s, rid = record_then_stop_the_relay(relay)
+    sid = s["sessionId"]
     log = Path(relay.data_dir) / "sessions" / sid / "session.jsonl"
     with log.open("a") as out:
         out.write(json.dumps({"time": "2030-01-01T00:00:00.000Z", "event": "consent", "recording": False, "childAgreed": False}) + "\n")
@@ -238,12 +243,6 @@ def test_a_withdrawal_whose_deletion_did_not_run_is_finished_at_the_next_start(r
     deleted = [e for e in events(relay, sid) if e["event"] == "recordings_deleted"]
     assert deleted and deleted[-1]["reason"] == "consent withdrawn" and deleted[-1]["recordingIds"] == [rid], deleted
     assert "a withdrawal that had not finished" in relay.log_text()
-    p, _ = relay.join(sid, token, "practitioner", role="practitioner", peer_present=False)
-    f, _ = relay.join(sid, invite, "family", role="family", peer_present=True)
-    assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
-    p.send_json({"type": "record", "action": "start", "id": "s"})
-    assert p.recv_error("consent_required")["id"] == "s"
-    p.send_json({"type": "mark", "recordingId": rid, "atMs": 1, "id": "m"})
-    assert p.recv_error("recording_not_found")["id"] == "m"
+    p, f = rejoin_after_a_withdrawal(relay, s, rid)
     p.close()
     f.close()
