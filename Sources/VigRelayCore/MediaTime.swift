@@ -8,7 +8,4 @@
 public enum MediaTime {
     /// 2^42 ms, about 139 years: past any real recording's times.
     public static let limitMs: Int64 = 1 << 42
-
-    /// `ms` brought within ±`limitMs`.
-    public static func clamped(_ ms: Int64) -> Int64 { min(max(ms, -limitMs), limitMs) }
 }

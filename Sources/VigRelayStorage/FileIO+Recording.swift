@@ -27,7 +27,7 @@ extension FileIO {
     /// The names in a directory, sorted; empty when it is missing or cannot be listed (for reading:
     /// deletion uses `listing`, which says when it cannot).
     static func names(in directory: String) -> [String] {
-        ((try? listing(directory)) ?? []).sorted()
+        (try? listing(directory)) ?? []
     }
 
     /// The names in a directory, sorted; empty when it does not exist; throws when it exists but

@@ -48,9 +48,9 @@ public struct PersistedRecordingState: Sendable, Equatable {
             if let event = lookup.event, event["event"] as? String == "recordings_deleted" {
                 withdrawn = true
             } else if let event = lookup.event {
-                withdrawn = event["recording"] as? Bool == false && Self.isBoolean(event["recording"])
                 if let recording = event["recording"] as? Bool, Self.isBoolean(event["recording"]) {
                     consent = recording
+                    withdrawn = !recording
                     childAgreed = recording && (event["childAgreed"] as? Bool ?? false) && Self.isBoolean(event["childAgreed"])
                 } else {
                     logger.warning("the last consent event in session.jsonl has no boolean \"recording\"; consent is treated as not given until the family gives it again", metadata: meta)

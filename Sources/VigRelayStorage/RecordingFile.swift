@@ -282,11 +282,8 @@ public final class RecordingFile {
             do { manifest = try RecordingRecovery.repair(manifest, paths: paths) } catch { repairFailure = error }
         }
         manifest.move(to: .failed, at: time)
-        manifest.failure = reason
-        if let repairFailure {
-            manifest.failure = reason + "; the files could not be cut back to what the index vouches for (\(repairFailure)), which the next start does"
-            return manifest
-        }
+        manifest.failure = repairFailure.map { reason + "; the files could not be cut back to what the index vouches for (\($0)), which the next start does" } ?? reason
+        if repairFailure != nil { return manifest }  // left `recording` on disk, for recovery
         // On a full disk this may fail too; recovery then finds the manifest `recording` and
         // marks it `interrupted` at the next start.
         try? RecordingManifestFile.write(manifest, to: manifestPath)

@@ -42,7 +42,7 @@ struct RecordingPartTally: Equatable {
     /// Milliseconds of media in the part, never negative and at most `MediaTime.limitMs` (the frame
     /// header's microseconds are the sender's to choose).
     var durationMs: Int64 {
-        if let firstClusterMs { return MediaTime.clamped(max(0, max(maxClusterMs, maxBlockMs ?? .min) - firstClusterMs)) }
+        if let firstClusterMs { return min(max(0, max(maxClusterMs, maxBlockMs ?? .min) - firstClusterMs), MediaTime.limitMs) }
         if let firstMediaUs, maxMediaUs >= firstMediaUs { return Int64(min((maxMediaUs - firstMediaUs) / 1000, UInt64(MediaTime.limitMs))) }
         return 0
     }
