@@ -4,8 +4,10 @@ public struct OutboundMessage: Sendable, Equatable {
     public var bytes: [UInt8]
     /// For media frames: the stream and, when a viewer can start decoding in this frame, the payload
     /// offset it can start at (0: the whole frame; more: a WebM keyframe cluster starts mid-frame);
-    /// `essential`: an init segment or an end of stream, which a viewer cannot do without.
-    public var media: (stream: UInt8, startOffset: Int?, essential: Bool)?
+    /// `essential`: an init segment or an end of stream, which a viewer cannot do without;
+    /// `queueLimit`: the bytes the viewer's queue may hold for this stream now, from its recent rate
+    /// (`RelayLimits.viewerQueueLimit`; nil: the queue's own `limitBytes`).
+    public var media: (stream: UInt8, startOffset: Int?, essential: Bool, queueLimit: Int?)?
 
     public static func text(_ bytes: [UInt8]) -> OutboundMessage { .init(isBinary: false, bytes: bytes, media: nil) }
 
@@ -15,20 +17,23 @@ public struct OutboundMessage: Sendable, Equatable {
     }
 
     /// A media frame whose start point the relay found itself (`StreamCache.record`'s answer).
-    public static func mediaFrame(_ bytes: [UInt8], header: MediaFrameHeader, startOffset: Int?) -> OutboundMessage {
+    public static func mediaFrame(_ bytes: [UInt8], header: MediaFrameHeader, startOffset: Int?, queueLimit: Int? = nil) -> OutboundMessage {
         .init(isBinary: true, bytes: bytes,
-              media: (header.stream, startOffset, !header.flags.isDisjoint(with: [.initSegment, .endOfStream])))
+              media: (header.stream, startOffset, !header.flags.isDisjoint(with: [.initSegment, .endOfStream]), queueLimit))
     }
 
     public static func == (a: OutboundMessage, b: OutboundMessage) -> Bool {
         a.isBinary == b.isBinary && a.bytes == b.bytes && a.media?.stream == b.media?.stream
             && a.media?.startOffset == b.media?.startOffset && a.media?.essential == b.media?.essential
+            && a.media?.queueLimit == b.media?.queueLimit
     }
 }
 
 /// A connection's send queue with the slow-viewer policy: bounded in bytes for media.
 ///
-/// A viewer that keeps up loses nothing. When media would take the queue past its limit, that frame
+/// A viewer that keeps up loses nothing. The media limit is the one the newest media frame carries
+/// (a few seconds of its stream at the rate it runs now), never below `limitBytes`.
+/// When media would take the queue past that limit, that frame
 /// and every later frame of its stream are skipped, whole, until a frame a decoder can start from
 /// fits again; just before it the viewer gets `{"type":"skipped","frames":N}`. Where a decoder can
 /// start is the relay's own answer (`OutboundMessage.media.startOffset`): for WebM the frame holding
@@ -38,15 +43,21 @@ public struct OutboundMessage: Sendable, Equatable {
 /// init segment could not decode it, and one that missed the end would wait for more): they end
 /// a skip whether they fit or not.
 /// Control messages are never skipped, so they have a limit of their own: one that would take the
-/// queue past `hardLimitBytes` is refused (`.overLimit`), and the connection, which is not reading
+/// queue past `hardLimitBytes` (the media limit and `headroomBytes`) is refused (`.overLimit`), and
+/// the connection, which is not reading
 /// what it is sent, is closed. Without it a peer that stops reading while it asks for replies
 /// (pings, bad frames) or is sent signals would grow the relay's memory without end.
 /// Owned by the lws thread, one per connection.
 public struct OutboundQueue: Sendable {
-    /// Bytes of queued messages above which media is skipped.
+    /// Bytes of queued messages above which media is skipped, whatever the stream's rate.
     public let limitBytes: Int
+    /// Bytes of queued messages above which media is skipped now: the newest media frame's
+    /// `queueLimit`, at least `limitBytes`.
+    public private(set) var mediaLimitBytes: Int
+    /// Room above the media limit for control messages.
+    public let headroomBytes: Int
     /// Bytes of queued messages no control message may take the queue past.
-    public let hardLimitBytes: Int
+    public var hardLimitBytes: Int { mediaLimitBytes + headroomBytes }
     public private(set) var queuedBytes = 0
     /// Media frames skipped over the connection's life.
     public private(set) var skippedTotal = 0
@@ -58,9 +69,10 @@ public struct OutboundQueue: Sendable {
     /// Per stream: frames skipped since the last start point that got through (nil: not skipping).
     private var skipping: [UInt8: Int] = [:]
 
-    public init(limitBytes: Int, hardLimitBytes: Int) {
+    public init(limitBytes: Int, headroomBytes: Int) {
         self.limitBytes = limitBytes
-        self.hardLimitBytes = max(limitBytes, hardLimitBytes)
+        mediaLimitBytes = limitBytes
+        self.headroomBytes = max(0, headroomBytes)
     }
 
     public var isEmpty: Bool { head == items.count }
@@ -85,7 +97,8 @@ public struct OutboundQueue: Sendable {
             push(message)
             return .queued
         }
-        let fits = queuedBytes + message.bytes.count <= limitBytes || isEmpty
+        mediaLimitBytes = max(limitBytes, media.queueLimit ?? limitBytes)
+        let fits = queuedBytes + message.bytes.count <= mediaLimitBytes || isEmpty
         if media.essential, queuedBytes + message.bytes.count > hardLimitBytes, !isEmpty { return .overLimit }
         if let skipped = skipping[media.stream] {
             guard let start = media.startOffset, fits || media.essential else {

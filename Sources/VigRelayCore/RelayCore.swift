@@ -33,6 +33,8 @@ public final class RelayCore {
     private final class LiveSession {
         var slots: [Role: ConnectionID] = [:]
         var caches: [MediaStream: StreamCache] = [:]
+        /// Each stream's bytes over the last `limits.viewerQueueSeconds`: its viewer's queue limit.
+        var recent: [MediaStream: RecentBytes] = [:]
         /// When each stream's sender left; its cache is dropped `limits.staleCacheSeconds` later.
         var senderLeftAt: [MediaStream: Date] = [:]
     }
@@ -296,7 +298,12 @@ public final class RelayCore {
         let start = session.caches[stream, default: StreamCache(capacityBytes: limits.streamCacheBytes)].record(bytes, flags: header.flags)
         // One array, appended to: this runs for every media frame.
         var actions: [RelayAction] = []
-        if let peer = session.slots[role.peer] { actions.append(.send(peer, .mediaFrame(bytes, header: header, startOffset: start))) }
+        let second = Int64(now().timeIntervalSince1970.rounded(.down))
+        let recentBytes = session.recent[stream, default: RecentBytes(seconds: limits.viewerQueueSeconds)].add(bytes.count, at: second)
+        if let peer = session.slots[role.peer] {
+            actions.append(.send(peer, .mediaFrame(bytes, header: header, startOffset: start,
+                                                   queueLimit: limits.viewerQueueLimit(recentBytes: recentBytes))))
+        }
         if stream == .camera { tapCamera(sessionID: sessionID, header: header, bytes, into: &actions) }
         return actions
     }
@@ -308,6 +315,7 @@ public final class RelayCore {
         for (id, session) in live {
             for (stream, leftAt) in session.senderLeftAt where leftAt <= cutoff {
                 session.caches[stream] = nil
+                session.recent[stream] = nil
                 session.senderLeftAt[stream] = nil
             }
             if session.slots.isEmpty && session.caches.isEmpty { live[id] = nil }

@@ -8,8 +8,16 @@ public struct RelayLimits: Sendable, Equatable {
     public var streamCacheBytes: Int = 8 << 20
     /// Seconds a stream's cache is kept after its sender left (a reconnecting sender resets it anyway).
     public var staleCacheSeconds: Int = 120
-    /// Bytes of media a viewer's send queue may hold before frames are skipped to the next keyframe.
+    /// Bytes of media a viewer's send queue always may hold before frames are skipped to the next
+    /// start point (`--viewer-queue-bytes`): 8 MiB is about 27 s of a 2.5 Mbit/s camera.
     public var viewerQueueBytes: Int = 8 << 20
+    /// Seconds of its stream's recent media a viewer's send queue may hold when that is more than
+    /// `viewerQueueBytes` (`--viewer-queue-time`): a fast stream, such as a sharp screen share,
+    /// is given a few seconds too.
+    public var viewerQueueSeconds: Int = 4
+    /// The most a viewer's send queue may hold for a fast stream, whatever its rate, so memory stays
+    /// bounded: four times `viewerQueueBytes` (32 MiB by default: 4 s of a 64 Mbit/s stream).
+    public var viewerQueueCeilingBytes: Int { 4 * viewerQueueBytes }
     /// Connections one address (an IPv4 address or an IPv6 /64) may hold open at once
     /// (`--max-connections-per-address`; 0: no limit). An office of practitioners behind one NAT uses
     /// a few each (a WebSocket and the browser's HTTP connections); a load test from one machine
@@ -28,4 +36,10 @@ public struct RelayLimits: Sendable, Equatable {
     public var inviteTTLSeconds: Int = 7 * 86400
 
     public init() {}
+
+    /// The bytes of media a viewer's send queue may hold, given the bytes its stream carried in
+    /// the last `viewerQueueSeconds`: at least `viewerQueueBytes`, at most four times it.
+    public func viewerQueueLimit(recentBytes: Int) -> Int {
+        max(viewerQueueBytes, min(recentBytes, viewerQueueCeilingBytes))
+    }
 }

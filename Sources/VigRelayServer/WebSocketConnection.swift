@@ -43,6 +43,6 @@ final class WebSocketConnection {
         self.wsi = wsi
         // Room for the media limit and two messages of the largest size on top (a signal and
         // the replies to what the peer sent), then the peer is taken to have stopped reading.
-        self.outbound = OutboundQueue(limitBytes: queueLimit, hardLimitBytes: queueLimit + 2 * messageLimit)
+        self.outbound = OutboundQueue(limitBytes: queueLimit, headroomBytes: 2 * messageLimit)
     }
 }

@@ -31,6 +31,12 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-message-bytes"), help: "Largest WebSocket message accepted.")
     var maxMessageBytes = RelayLimits().maxMessageBytes
 
+    @Option(name: .customLong("viewer-queue-bytes"), help: "Bytes of media a live viewer's send queue always may hold before it skips to the next keyframe (at least 1 MiB).")
+    var viewerQueueBytes = RelayLimits().viewerQueueBytes
+
+    @Option(name: .customLong("viewer-queue-time"), help: "How much of its stream's recent media a live viewer's send queue may hold when that is more than --viewer-queue-bytes, e.g. 4s (1s-60s; at most four times --viewer-queue-bytes).")
+    var viewerQueueTime = "\(RelayLimits().viewerQueueSeconds)s"
+
     @Option(name: .customLong("hello-timeout"), help: "Seconds a new WebSocket has to send hello.")
     var helloTimeout = RelayLimits().helloTimeoutSeconds
 
@@ -70,6 +76,12 @@ struct ServeCommand: ParsableCommand {
         }
         guard (1024...(1 << 30)).contains(maxMessageBytes) else {
             throw ValidationError("--max-message-bytes must be between 1024 and 1073741824")
+        }
+        guard (1 << 20...1 << 30).contains(viewerQueueBytes) else {
+            throw ValidationError("--viewer-queue-bytes must be between 1048576 (1 MiB) and 1073741824 (1 GiB)")
+        }
+        guard let queueTime = DurationParser.seconds(viewerQueueTime), queueTime <= 60 else {
+            throw ValidationError("--viewer-queue-time '\(viewerQueueTime)' must be a duration from 1s to 60s, e.g. 4s")
         }
         guard (1...300).contains(helloTimeout) else { throw ValidationError("--hello-timeout must be 1-300 seconds") }
         guard maxConnectionsPerAddress >= 0 else {
@@ -128,6 +140,8 @@ struct ServeCommand: ParsableCommand {
         config.publicURL = publicURL
         config.limits.maxMessageBytes = maxMessageBytes
         config.limits.helloTimeoutSeconds = helloTimeout
+        config.limits.viewerQueueBytes = viewerQueueBytes
+        config.limits.viewerQueueSeconds = DurationParser.seconds(viewerQueueTime)!
         config.limits.maxConnectionsPerAddress = maxConnectionsPerAddress
         config.limits.inviteTTLSeconds = DurationParser.seconds(inviteTTL)!
         config.limits.requestBodySeconds = DurationParser.seconds(requestBodyTimeout)!

@@ -4,7 +4,7 @@ import VigRelayCore
 /// A viewer's queue with its writer, as a reference so `#expect` can call mutating methods.
 final class Viewer {
     var queue: OutboundQueue
-    init(limitBytes: Int, hardLimitBytes: Int = 1 << 30) { queue = OutboundQueue(limitBytes: limitBytes, hardLimitBytes: hardLimitBytes) }
+    init(limitBytes: Int, headroomBytes: Int = 1 << 30) { queue = OutboundQueue(limitBytes: limitBytes, headroomBytes: headroomBytes) }
 
     @discardableResult
     func enqueue(_ message: OutboundMessage) -> Bool { queue.enqueue(message) != .skipped }
@@ -119,7 +119,7 @@ struct OutboundQueueTests {
     /// waiting. Only the hard limit refuses them.
     @Test(arguments: [MediaFrameFlags.initSegment, .endOfStream])
     func initSegmentsAndEndsOfStreamAreNeverSkipped(flags: MediaFrameFlags) throws {
-        let viewer = Viewer(limitBytes: 100, hardLimitBytes: 200)
+        let viewer = Viewer(limitBytes: 100, headroomBytes: 100)
         #expect(viewer.queue.enqueue(media(.camera, .keyframe, size: 90)) == .queued)
         let essential = media(.camera, flags, size: 40, 1)
         #expect(viewer.queue.enqueue(essential) == .queued, "not skipping: queued past the limit")
@@ -175,7 +175,7 @@ struct OutboundQueueTests {
     /// Control messages past the hard limit are refused (the connection is then closed); one larger
     /// than the limit still goes into an empty queue, and media is skipped, never refused.
     @Test func controlMessagesStopAtTheHardLimit() throws {
-        let viewer = Viewer(limitBytes: 100, hardLimitBytes: 250)
+        let viewer = Viewer(limitBytes: 100, headroomBytes: 150)
         #expect(viewer.queue.enqueue(media(.camera, .keyframe, size: 90)) == .queued)
         let ping = text(String(repeating: "p", count: 100))
         #expect(viewer.queue.enqueue(ping) == .queued)
@@ -184,6 +184,30 @@ struct OutboundQueueTests {
         #expect(viewer.queue.enqueue(media(.camera, .keyframe, size: 70)) == .skipped)
         _ = viewer.drain()
         #expect(viewer.queue.enqueue(text(String(repeating: "x", count: 500))) == .queued, "alone, a message may be larger")
+    }
+
+    /// A fast stream's frames carry a larger limit (a few seconds of it): the queue holds that much
+    /// before skipping, never less than its own limit, and control messages get their headroom
+    /// above whatever media limit is in force.
+    @Test func mediaLimitFollowsTheNewestFramesQueueLimit() {
+        func frame(_ flags: MediaFrameFlags, size: Int, _ sequence: UInt32, limit: Int?) -> OutboundMessage {
+            .mediaFrame(mediaBytes(.camera, flags, size: size, sequence: sequence),
+                        header: MediaFrameHeader(stream: .camera, flags: flags, sequence: sequence, mediaTimeMicros: 0),
+                        startOffset: flags.isStartPoint ? 0 : nil, queueLimit: limit)
+        }
+        let viewer = Viewer(limitBytes: 100, headroomBytes: 50)
+        #expect(viewer.queue.enqueue(frame(.keyframe, size: 90, 0, limit: 300)) == .queued)
+        #expect(viewer.queue.enqueue(frame([], size: 90, 1, limit: 300)) == .queued, "past 100, within 300")
+        #expect(viewer.queue.mediaLimitBytes == 300 && viewer.queue.hardLimitBytes == 350)
+        let control = text(String(repeating: "c", count: 100))
+        #expect(viewer.queue.enqueue(control) == .queued, "control within the media limit and headroom")
+        #expect(viewer.queue.enqueue(frame([], size: 90, 2, limit: 300)) == .skipped, "past 300")
+        #expect(viewer.queue.enqueue(frame(.keyframe, size: 40, 3, limit: 40)) == .skipped,
+                "a smaller limit than the queue's own counts as the queue's own (100)")
+        #expect(viewer.queue.mediaLimitBytes == 100)
+        #expect(viewer.queue.enqueue(control) == .overLimit, "the hard limit follows the media limit down")
+        _ = viewer.drain()
+        #expect(viewer.queue.enqueue(frame(.keyframe, size: 90, 4, limit: nil)) == .resumed(afterSkipping: 2))
     }
 
     @Test func chunksCarryFirstAndLastFlags() {

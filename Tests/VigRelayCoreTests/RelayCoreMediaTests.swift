@@ -24,12 +24,33 @@ struct RelayCoreMediaTests {
                                payload: (0..<300).map { UInt8(truncatingIfNeeded: $0) })
         let actions = h.core.receivedBinary(conn(role), bytes)
         let header = try MediaFrameHeader.parse(bytes)
-        #expect(actions == [.send(conn(role.peer), .mediaFrame(bytes, header: header))])
+        #expect(actions == [.send(conn(role.peer), .mediaFrame(bytes, header: header, startOffset: 0, queueLimit: RelayLimits().viewerQueueBytes))])
         let sent = try #require(actions.messages(to: conn(role.peer)).first)
         #expect(sent.isBinary)
         #expect(sent.bytes == bytes)
         #expect(sent.media?.stream == role.sendableStream.rawValue)
         #expect(sent.media?.startOffset == 0)
+    }
+
+    /// A viewer's queue may hold a few seconds of its stream at the rate it runs now: never less
+    /// than `viewerQueueBytes`, never more than four times it, and back to the floor once the stream slows.
+    @Test func theViewersQueueLimitFollowsTheStreamsRecentBytes() {
+        var limits = RelayLimits()
+        limits.viewerQueueBytes = 500
+        limits.viewerQueueSeconds = 2
+        let h = paired(limits)
+        func limit(_ sequence: UInt32) -> Int? {
+            h.core.receivedBinary(2, frame(.family, [], sequence, size: 400)).messages(to: 1).first?.media?.queueLimit
+        }
+        #expect((1...6).map { limit(UInt32($0)) } == [500, 800, 1200, 1600, 2000, 2000], "from 500 to 4 x 500")
+        h.clock.now += 1
+        #expect(limit(7) == 2000, "one second on, the window still holds the first second")
+        h.clock.now += 2
+        #expect(limit(8) == 800, "two seconds after frame 7, the window (2 s and the current one) still holds it")
+        h.clock.now += 3
+        #expect(limit(9) == 500, "three seconds on, only this frame is recent")
+        let screen = h.core.receivedBinary(1, frame(.practitioner, .keyframe, 1, size: 400)).messages(to: 2)
+        #expect(screen.first?.media?.queueLimit == 500, "each stream has its own rate")
     }
 
     @Test func deltaFramesAreForwardedAsNonStartPoints() {

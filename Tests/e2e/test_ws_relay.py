@@ -359,8 +359,9 @@ def raw_pair(relay, ssl_ctx) -> tuple[RawWebSocket, RawWebSocket]:
 
 @pytest.mark.timeout(240)
 def test_slow_viewer_skips_to_next_keyframe_with_skipped_notice(relay, ssl_ctx):
-    """A viewer more than 8 MiB behind loses whole frames up to a keyframe and is told 'skipped'
-    just before it; nothing vanishes without a notice, nothing arrives out of order or altered."""
+    """A viewer further behind than its queue holds (8 MiB, or up to 32 MiB of a stream this fast)
+    loses whole frames up to a keyframe and is told 'skipped' just before it; nothing vanishes
+    without a notice, nothing arrives out of order or altered."""
     viewer, fam = raw_pair(relay, ssl_ctx)
     size, n, gop = 256 * 1024, 256, 8
 
@@ -373,7 +374,7 @@ def test_slow_viewer_skips_to_next_keyframe_with_skipped_notice(relay, ssl_ctx):
         except OSError as e:
             raise AssertionError(f"the family could not send frame {i}: the relay stopped reading it ({e!r})") from None
 
-    # The viewer reads nothing while 64 MiB go out: kernel buffers plus 8 MiB cannot hold that.
+    # The viewer reads nothing while 64 MiB go out: kernel buffers plus 32 MiB cannot hold that.
     # The sender must never be held back by the slow viewer (each send has a 30 s deadline).
     for i in range(n):
         send(i)
@@ -393,6 +394,43 @@ def test_slow_viewer_skips_to_next_keyframe_with_skipped_notice(relay, ssl_ctx):
     assert reader.skipped > 0, "64 MiB to a viewer that did not read: expected some frames to be skipped"
     viewer.abort()
     fam.close()
+
+
+@pytest.mark.timeout(240)
+def test_a_fast_streams_viewer_may_fall_a_few_seconds_of_it_behind(relay_factory, ssl_ctx):
+    """The queue limit follows the stream's rate: a viewer may hold `--viewer-queue-time` of its
+    stream's recent media when that is more than `--viewer-queue-bytes` (up to four times it). Here
+    (8 MiB, and a window of 60 s so a slow machine's send still falls within it) a camera sends
+    26 MiB while the viewer reads nothing: far past 8 MiB and what the sockets hold, and nothing is
+    skipped; with the old fixed 8 MiB limit frames were."""
+    relay = relay_factory(["--viewer-queue-time", "60s"])
+    viewer, fam = raw_pair(relay, ssl_ctx)
+    size, n, gop = 256 * 1024, 104, 8
+    frames = [media_frame(CAMERA, F_KEY if i % gop == 0 else 0, i, i, patterned(size, i)) for i in range(n)]
+    for i in range(n):
+        fam.send_frame(OP_BINARY, frames[i], timeout=30)
+    fam.send_text(json.dumps({"type": "signal", "id": "all-sent"}))
+
+    def check(h: dict, data: bytes, gap: int) -> None:
+        assert data == frames[h["seq"]], f"frame {h['seq']} altered in transit"
+
+    reader = SkippingViewer(viewer, check)
+    reader.read_until("all-sent")
+    assert reader.last == n - 1 and reader.skipped == 0, (f"the viewer got frames up to {reader.last} of {n - 1} "
+                                                          f"({reader.skipped} skipped before one it got): frames were skipped")
+    viewer.abort()
+    fam.close()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--viewer-queue-bytes", "1000"], "--viewer-queue-bytes must be between 1048576 (1 MiB) and 1073741824 (1 GiB)"),
+    (["--viewer-queue-time", "0s"], "--viewer-queue-time '0s' must be a duration from 1s to 60s, e.g. 4s"),
+    (["--viewer-queue-time", "2m"], "--viewer-queue-time '2m' must be a duration from 1s to 60s, e.g. 4s"),
+])
+def test_viewer_queue_options_out_of_range_stop_the_server_at_start(vigrelay_bin, tmp_path, args, message):
+    out = subprocess.run([str(vigrelay_bin), "serve", "--data-dir", str(tmp_path), *args],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0 and message in out.stderr, out.stderr
 
 
 @pytest.mark.timeout(240)
@@ -456,11 +494,13 @@ def _cluster_starts_with_keyframe(payload: bytes) -> bool:
 
 
 @pytest.mark.timeout(240)
-def test_slow_viewer_of_a_webm_camera_resumes_at_a_keyframe_cluster(relay, ssl_ctx):
+def test_slow_viewer_of_a_webm_camera_resumes_at_a_keyframe_cluster(relay_factory, ssl_ctx):
     """With a real WebM camera stream in frames that do not line up with clusters (as MediaRecorder
     sends them), a viewer that falls behind resumes where the relay's own WebM parsing found a
     keyframe cluster: the frame holding that cluster's start, sent from the cluster on and flagged
-    keyframe, after a 'skipped' notice; every other frame arrives whole and unaltered."""
+    keyframe, after a 'skipped' notice; every other frame arrives whole and unaltered. (A 2 MiB
+    queue, at most 8 MiB for this fast stream: the 34 MiB sent first must overflow it.)"""
+    relay = relay_factory(["--viewer-queue-bytes", str(2 << 20)])
     # Written to a pipe, like MediaRecorder's output: a Segment of unknown size, so clusters may go on.
     webm = subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25", "-t", "4",
                            "-c:v", "libvpx", "-b:v", "20M", "-deadline", "realtime", "-cpu-used", "8", "-g", "25",
