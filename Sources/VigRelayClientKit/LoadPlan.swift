@@ -27,7 +27,8 @@ public struct LoadPlan: Sendable, Equatable {
     public var pairs: Int
     /// Camera bits per second per pair; 0 streams as fast as each pair's window allows.
     public var bitsPerSecond: Double
-    /// Frames per second (a keyframe every second).
+    /// Frames per second (a keyframe every second); with `frameSize` and a bitrate, the bitrate
+    /// divided by the frame's bits.
     public var framesPerSecond: Double
     /// Every camera frame this many payload bytes (keyframe flag every second), instead of camera-like sizes.
     public var frameSize: Int?
@@ -73,7 +74,11 @@ public struct LoadPlan: Sendable, Equatable {
         self.trust = trust
         self.pairs = pairs
         self.bitsPerSecond = bitsPerSecond
-        self.framesPerSecond = framesPerSecond
+        if let frameSize, bitsPerSecond > 0 {
+            self.framesPerSecond = bitsPerSecond / Double(8 * frameSize)
+        } else {
+            self.framesPerSecond = framesPerSecond
+        }
         self.frameSize = frameSize
         self.durationSeconds = durationSeconds
         self.rampSeconds = rampSeconds
@@ -108,7 +113,6 @@ public struct LoadPlan: Sendable, Equatable {
     /// Nanoseconds between camera frames; nil when unpaced (bitrate 0).
     var cameraIntervalNanoseconds: UInt64? {
         guard bitsPerSecond > 0 else { return nil }
-        if let frameSize { return UInt64(Double(frameSize) * 8 / bitsPerSecond * 1e9) }
         return UInt64(1e9 / framesPerSecond)
     }
 

@@ -57,10 +57,10 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "Camera bits per second per pair, e.g. 2.5M; 0 streams as fast as each pair's 4 MiB window allows.")
     var bitrate = "2.5M"
 
-    @Option(help: "Frames per second (a browser's MediaRecorder with a 100 ms timeslice makes 10); a keyframe every second.")
-    var fps: Double = 10
+    @Option(help: "Frames per second (default 10: a browser's MediaRecorder with a 100 ms timeslice); a keyframe every second.")
+    var fps: Double?
 
-    @Option(help: "Every camera frame this many payload bytes instead of camera-like sizes (e.g. 65536 with --bitrate 0 for throughput).")
+    @Option(help: "Every camera frame this many payload bytes instead of camera-like sizes (e.g. 65536 with --bitrate 0 for throughput); with a bitrate, the frame rate is the bitrate over the frame's bits.")
     var frameSize: Int?
 
     @Option(help: "How long all pairs stream together after the ramp, e.g. 60s or 5m.")
@@ -127,6 +127,7 @@ struct LoadCommand: ParsableCommand {
             throw .usage("--mode '\(mode)' is not a mode: vigrelay (the default) or mirror")
         }
         guard (1...100_000).contains(pairs) else { throw .usage("--pairs must be 1 to 100000") }
+        let fps = fps ?? 10
         guard fps > 0, fps <= 1000 else { throw .usage("--fps must be more than 0 and at most 1000") }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let workerCount = workers ?? max(1, cores)
@@ -145,8 +146,12 @@ struct LoadCommand: ParsableCommand {
                 throw .usage("--idle sends no media: leave out --record, --screen-bitrate and --frame-size")
             }
         }
+        let bitsPerSecond = try parseBitrate(bitrate, option: "--bitrate")
+        if frameSize != nil, bitsPerSecond > 0, self.fps != nil {
+            throw .usage("--frame-size with a --bitrate sets the frame rate (the bitrate over the frame's bits): leave out --fps, or change the frame size")
+        }
         var plan = LoadPlan(target: target, trust: try ClientTrust.from(caFile: caFile, insecure: insecure), pairs: pairs,
-                        bitsPerSecond: try parseBitrate(bitrate, option: "--bitrate"), framesPerSecond: fps, frameSize: frameSize,
+                        bitsPerSecond: bitsPerSecond, framesPerSecond: fps, frameSize: frameSize,
                         durationSeconds: seconds, rampSeconds: rampSeconds, record: record, screenBitsPerSecond: screen,
                         workers: workerCount, serverPID: serverPID)
         plan.idle = idle

@@ -42,7 +42,10 @@ struct LoadPlanTests {
     }
 
     @Test func aFrameSizeGivesUniformFramesPacedByTheBitrateOrUnpaced() {
-        #expect(Self.plan(frameSize: 65536).cameraSizing == .uniform(65536, framesPerKeyframe: 10))
+        #expect(Self.plan(bitrate: 0, frameSize: 65536).cameraSizing == .uniform(65536, framesPerKeyframe: 10))
+        let paced = Self.plan(bitrate: 2_500_000, frameSize: 65536)
+        #expect(abs(paced.framesPerSecond - 4.768) < 0.001, "the frame rate follows from the bitrate and the frame size")
+        #expect(paced.cameraSizing == .uniform(65536, framesPerKeyframe: 5))
         #expect(Self.plan(bitrate: 8 * 65536, frameSize: 65536).cameraIntervalNanoseconds == 1_000_000_000)
         #expect(Self.plan(bitrate: 0, frameSize: 65536).cameraIntervalNanoseconds == nil)
     }

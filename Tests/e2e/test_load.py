@@ -184,6 +184,20 @@ def test_load_record_kill_9_recovers_every_recording_of_a_sync_together(client_b
 
 
 @pytest.mark.timeout(120)
+def test_load_frame_size_with_a_bitrate_sets_the_frame_rate(client_bin, relay_factory, certs, tmp_path):
+    """4 KiB frames at 163,840 bit/s are 5 a second: so they are sent, and so the report says."""
+    relay = relay_factory()
+    report = tmp_path / "load.json"
+    p = load(client_bin, *relay_args(relay, certs, relay.token("alice")), "--pairs", "1", "--duration", "2s",
+             "--frame-size", "4096", "--bitrate", "163840", "--report", report)
+    assert p.returncode == 0, p.stderr
+    r = read_report(report)
+    assert r["config"]["fps"] == 5 and r["config"]["frameBytes"] == 4096, r["config"]
+    assert 8 <= r["frames"]["sent"] <= 13, r["frames"]
+    assert "0.164 Mbit/s at 5 fps" in p.stdout, p.stdout
+
+
+@pytest.mark.timeout(120)
 def test_load_server_pid_reports_the_relays_cpu_and_memory(client_bin, relay_factory, certs, tmp_path):
     relay = relay_factory()
     report = tmp_path / "load.json"
@@ -283,6 +297,7 @@ def test_load_unreachable_relay_exits_2(client_bin, certs):
     (["--fps", "0"], "--fps must be more than 0"),
     (["--workers", "0"], "--workers must be 1 to 256"),
     (["--frame-size", "8"], "--frame-size must be 16 to"),
+    (["--frame-size", "65536", "--fps", "10"], "--frame-size with a --bitrate sets the frame rate"),
     (["--screen-bitrate", "lots"], "--screen-bitrate 'lots' is not a bitrate"),
     (["--mode", "echo"], "--mode 'echo' is not a mode"),
     (["--server-pid=-4"], "--server-pid must be a process id"),
@@ -293,7 +308,7 @@ def test_load_unreachable_relay_exits_2(client_bin, certs):
     (["--connect-window", "1", "--workers", "2"], "--connect-window 1 is less than --workers 2"),
     (["--report", "/nonexistent-dir/load.json"], "--report /nonexistent-dir/load.json cannot be created: /nonexistent-dir does not exist"),
     (["--report", "/tmp"], "--report /tmp cannot be written (a directory"),
-], ids=["pairs", "bitrate", "duration", "ramp", "fps", "workers", "frame-size", "screen-bitrate", "mode", "pid-negative",
+], ids=["pairs", "bitrate", "duration", "ramp", "fps", "workers", "frame-size", "frame-size-fps", "screen-bitrate", "mode", "pid-negative",
         "pid-missing", "url-without-mirror", "idle-record", "connect-window", "connect-window-per-worker", "report-dir-missing", "report-is-dir"])
 def test_load_bad_options_exit_64_with_a_clear_message(client_bin, args, message):
     p = load(client_bin, "--server", "https://127.0.0.1:1", "--token", "t.t", *args, timeout=30)
