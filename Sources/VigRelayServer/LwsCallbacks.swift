@@ -49,6 +49,10 @@ private func httpEvent(_ loop: ServiceLoop, _ wsi: OpaquePointer, _ reason: lws_
     case LWS_CALLBACK_CLOSED_HTTP, LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if let idSlot { loop.httpClosed(idSlot.pointee) }
         return 0
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        // Before lws checks the upgrade itself: see `WebSocketUpgrade` for what it would not answer.
+        let kind = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? ""
+        return loop.confirmUpgrade(wsi, to: kind)
     case LWS_CALLBACK_RAW_ADOPT:
         // Only CONNECT and unknown methods land here (lws makes them raw sockets; see `refuseMethod`).
         return loop.refuseMethod(wsi)

@@ -173,17 +173,37 @@ extension ServiceLoop {
     /// likes. No HTTP header helper works on a raw socket, so the response is written as bytes; the
     /// caller's -1 then closes.
     func refuseMethod(_ wsi: OpaquePointer) -> Int32 {
-        let response = api.methodNotServed
-        var head = "HTTP/1.1 \(response.status) Method Not Allowed\r\ncontent-type: \(response.contentType)\r\n"
+        writeAndClose(wsi, api.methodNotServed)
+        logger.info("refused a CONNECT request or an unknown method")
+        return -1
+    }
+
+    /// Checks a WebSocket upgrade (`kind` is the `Upgrade` header) before lws does, and answers one
+    /// it cannot accept with `WebSocketUpgrade.refusal` and closes (-1); 0 lets lws go on.
+    func confirmUpgrade(_ wsi: OpaquePointer, to kind: String) -> Int32 {
+        guard kind.lowercased() == "websocket" else { return 0 }
+        let upgrade = WebSocketUpgrade(connection: header(wsi, WSI_TOKEN_CONNECTION), version: header(wsi, WSI_TOKEN_VERSION),
+                                       key: header(wsi, WSI_TOKEN_KEY), protocols: header(wsi, WSI_TOKEN_PROTOCOL))
+        guard let refusal = upgrade.refusal else { return 0 }
+        writeAndClose(wsi, refusal)
+        logger.info("refused a malformed WebSocket upgrade", metadata: ["status": "\(refusal.status)"])
+        return -1
+    }
+
+    /// Writes a whole small response in one `lws_write`, as bytes (no header helper works on a raw
+    /// socket, and the connection is closed right after by the caller's -1).
+    private func writeAndClose(_ wsi: OpaquePointer, _ response: HTTPResponse) {
+        var head = "HTTP/1.1 \(response.status) \(Self.reasonPhrases[response.status] ?? "Error")\r\ncontent-type: \(response.contentType)\r\n"
             + "content-length: \(response.body.count)\r\nconnection: close\r\n"
         for (name, value) in Self.securityHeaders { head += "\(name) \(value)\r\n" }
+        for (name, value) in response.headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
         let message = Array((head + "\r\n").utf8) + response.body
         let payload = scratch + pre
         message.withUnsafeBytes { payload.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         _ = lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), message.count, LWS_WRITE_HTTP)  // lws-write.h: LWS_WRITE_RAW is LWS_WRITE_HTTP
-        logger.info("refused a CONNECT request or an unknown method")
-        return -1
     }
+
+    private static let reasonPhrases = [400: "Bad Request", 405: "Method Not Allowed", 426: "Upgrade Required"]
 
     /// The URL-decoded query arguments (`name=value` each), as lws split them.
     private func queryArguments(_ wsi: OpaquePointer) -> [String] {

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 import time
 
 import pytest
 
 from vrtest import forge, wait_until, ws_path
-from wsraw import RawClosed, RawWebSocket
+from wsraw import RawWebSocket, parse_response_head
 
 
 def test_practitioner_then_family_welcome_and_joined(relay):
@@ -180,16 +182,82 @@ def test_missing_subprotocol_closes_1002(relay, ssl_ctx):
     assert not any(m.kind == "text" and '"welcome"' in m.text for m in got)
 
 
-def test_only_other_subprotocols_refuses_the_upgrade(relay, ssl_ctx):
-    """docs/PROTOCOL.md: offering only other subprotocols, the upgrade is refused (no 101, no session)."""
+def _upgrade_answer(relay, ssl_ctx, path: str, headers: list[tuple[str, str]]) -> tuple[int, dict, dict]:
+    """Sends an upgrade request with exactly `headers` (after Host) and reads the answer to the end:
+    status, lower-cased headers, JSON body. The relay must close the connection after it."""
+    raw = socket.create_connection(("127.0.0.1", relay.port), timeout=10)
+    sock = ssl_ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{relay.port}"] + [f"{k}: {v}" for k, v in headers]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    data = bytearray()
+    deadline = time.monotonic() + 10
+    while True:
+        assert time.monotonic() < deadline, f"the relay neither answered nor closed: {bytes(data)!r}"
+        try:
+            chunk = sock.recv(65536)
+        except (ssl.SSLError, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    head, sep, body = bytes(data).partition(b"\r\n\r\n")
+    assert sep, f"no HTTP answer, only {bytes(data)!r}"
+    status, _, answer_headers = parse_response_head(head)
+    assert int(answer_headers["content-length"]) == len(body), (answer_headers, body)
+    return status, answer_headers, json.loads(body)
+
+
+GOOD_UPGRADE = [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+                ("Sec-WebSocket-Version", "13"), ("Sec-WebSocket-Protocol", "vigrelay.v1")]
+
+
+def _with(name: str, value: str | None) -> list[tuple[str, str]]:
+    """GOOD_UPGRADE with one header replaced (or left out, for None)."""
+    return [(k, value if k == name else v) for k, v in GOOD_UPGRADE if k != name or value is not None]
+
+
+@pytest.mark.parametrize("name,value,status,says", [
+    ("Sec-WebSocket-Key", None, 400, "Sec-WebSocket-Key: 16 random bytes in base64"),
+    ("Sec-WebSocket-Key", "c2hvcnQ=", 400, "Sec-WebSocket-Key: 16 random bytes in base64"),
+    ("Sec-WebSocket-Key", "not base64 at all!!!!!!!", 400, "Sec-WebSocket-Key: 16 random bytes in base64"),
+    ("Sec-WebSocket-Version", "8", 426, "send Sec-WebSocket-Version: 13"),
+    ("Sec-WebSocket-Version", None, 426, "send Sec-WebSocket-Version: 13"),
+    ("Connection", "keep-alive", 400, "Connection: Upgrade"),
+    ("Sec-WebSocket-Protocol", "chat, superchat", 400, "send Sec-WebSocket-Protocol: vigrelay.v1"),
+], ids=["no-key", "short-key", "key-not-base64", "version-8", "no-version", "connection-without-upgrade", "other-subprotocols"])
+def test_a_malformed_upgrade_gets_a_clear_http_error_and_is_closed(relay, ssl_ctx, name, value, status, says):
+    """RFC 6455 4.2.1: what lws 4.1.6 would close without a word (or accept, for another version)
+    is answered with the API's error shape, and the connection closed; the relay serves on."""
     s = relay.create_session(relay.token("alice"))
-    try:
-        ws = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx, subprotocols=["chat"])
-    except RawClosed:
-        return  # refused during the upgrade
-    status = ws.status
-    ws.abort()
-    assert status != 101, "an upgrade offering only 'chat' must not be accepted"
+    got, headers, body = _upgrade_answer(relay, ssl_ctx, ws_path(s["sessionId"]), _with(name, value))
+    assert got == status, (got, headers, body)
+    assert body["type"] == "error" and body["code"] == "invalid_request" and says in body["message"], body
+    if status == 426:
+        assert headers.get("sec-websocket-version") == "13", headers
+    assert headers.get("connection") == "close", headers
+    p, _ = relay.join(s["sessionId"], relay.token("alice"), "practitioner")
+    p.close()
+
+
+@pytest.mark.parametrize("connection", ["Upgrade", "keep-alive, Upgrade", "upgrade"])
+def test_a_well_formed_raw_upgrade_is_accepted(relay, ssl_ctx, connection):
+    """The requests above with every header right are upgraded (Firefox sends `keep-alive, Upgrade`):
+    each refusal is for its own header."""
+    s = relay.create_session(relay.token("alice"))
+    raw = socket.create_connection(("127.0.0.1", relay.port), timeout=10)
+    sock = ssl_ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    lines = [f"GET {ws_path(s['sessionId'])} HTTP/1.1", f"Host: 127.0.0.1:{relay.port}"]
+    lines += [f"{k}: {v}" for k, v in _with("Connection", connection)]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    head = bytearray()
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed during the upgrade: {bytes(head)!r}"
+        head += chunk
+    status, _, headers = parse_response_head(bytes(head).partition(b"\r\n\r\n")[0])
+    sock.close()
+    assert status == 101 and headers.get("sec-websocket-protocol") == "vigrelay.v1", (status, headers)
 
 
 def test_subprotocol_is_confirmed(relay, ssl_ctx):
