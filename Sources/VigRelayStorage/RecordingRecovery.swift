@@ -4,13 +4,16 @@ import VigRelayCore
 
 /// Repairs recordings a crash left unfinished: run at server start, before connections are accepted.
 ///
-/// For every manifest still in state `recording`, each part is cut back to what the index vouches
-/// for: to the start of its last recorded Cluster (that cluster may be incomplete, so it goes), or,
+/// For every manifest still in state `recording`, the part being written (the last one) is cut back
+/// to what the index vouches for: to the start of its last recorded Cluster (that cluster may be incomplete, so it goes), or,
 /// for a part without clusters (MP4, other media), to the end of its last `F` record that fits in
 /// the file. Index lines describing bytes past the new end are dropped (a frame straddling it too),
 /// the index is rewritten to agree with the files, a WebM part's Segment size is set to unknown and
 /// its Duration voided (the file is shorter than they said), the totals are recounted, and the
 /// manifest moves to `interrupted`. Parts whose file is missing are dropped from the manifest.
+/// A part before the last was closed when the next one opened (`RecordingFile.openPart`: cut to its
+/// last complete element and synced, its totals in the manifest that lists the next part), so it
+/// is left as it is, whole, unless its file is not as long as the manifest says.
 ///
 /// Running it twice changes nothing more. Runs on the thread that starts the server (before the lws
 /// and disk writer threads run) or on the disk writer thread; never on the lws thread.
@@ -82,10 +85,16 @@ public enum RecordingRecovery {
         }
         let index = RecordingIndex.parse(bytes: indexBytes ?? [])
         var cuts: [Int: PartCut] = [:]
+        var closed: Set<Int> = []
         var parts: [RecordingManifest.Part] = []
         for var part in manifest.parts {
             guard RecordingPaths.isMediaFileName(part.file, recordingID: rid, part: part.number),
                   case let path = "\(dir)/\(part.file)", let size = FileIO.regularFileSize(path) else { continue }
+            if part.number != manifest.parts.last?.number, size == part.bytes {
+                closed.insert(part.number)
+                parts.append(part)
+                continue
+            }
             let cut = PartCut(index: index, part: part.number, fileSize: size)
             if cut.end < size { try FileIO.truncate(path, to: cut.end) }
             if part.file.hasSuffix(".webm") { try markOpenEnded(path, end: cut.end, initEnd: cut.firstClusterOffset) }
@@ -93,7 +102,7 @@ public enum RecordingRecovery {
             parts.append(part)
             cuts[part.number] = cut
         }
-        let records = index.records.filter { cuts[$0.part]?.keeps($0) == true }
+        let records = index.records.filter { closed.contains($0.part) || cuts[$0.part]?.keeps($0) == true }
         try FileIO.writeAtomically(Array(RecordingIndex(records: records).text.utf8), to: indexPath)
         var result = manifest
         result.parts = parts

@@ -125,8 +125,10 @@ struct RecordingRecoveryTests {
         #expect(manifest.parts == [.init(number: 1, file: "\(rid).mp4", bytes: 112, frames: 2, startMs: 0, durationMs: 500)])
     }
 
-    /// A recording with a reconnect: each part is cut on its own; the gap line stays.
-    @Test func everyPartIsRecoveredAndTheGapKept() throws {
+    /// A recording with a reconnect: the part being written is cut; the part before it, closed
+    /// (cut to its last complete element and synced) when the family came back, stays whole with its
+    /// index lines and totals; the gap line stays.
+    @Test func theLastPartIsCutAndTheClosedOnesKeptWhole() throws {
         let tmp = try TempDirectory()
         let fixture = try Fixture.webmFixture()
         let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
@@ -134,16 +136,40 @@ struct RecordingRecoveryTests {
         try file.appendWebM(fixture[0..<6000], chunk: 512, at: Fixture.t0.addingTimeInterval(30))
         try file.sync()
         let dir = Fixture.recordingsDir(tmp)
+        let before = try #require(RecordingManifestFile.read(dir + "/\(rid).json"))
+        let indexBefore = RecordingIndex.parse(fileText(dir + "/\(rid).index"))
+        #expect(before.parts.first?.bytes == Int64(fixture.count))
 
         let manifest = try #require(RecordingRecovery.recover(dataDir: tmp.path, now: Fixture.t0.addingTimeInterval(99)).first)
-        #expect(fileBytes(dir + "/\(rid).webm") == expectedRecovered(fixture, end: 12987))
+        #expect(fileBytes(dir + "/\(rid).webm") == fixture, "the closed part is untouched: its last cluster stays")
         #expect(fileBytes(dir + "/\(rid).2.webm") == expectedRecovered(fixture, end: 5971))
         let index = RecordingIndex.parse(fileText(dir + "/\(rid).index"))
+        #expect(index.records.filter { $0.part == 1 } == indexBefore.records.filter { $0.part == 1 })
         #expect(index.gaps.map(\.part) == [2])
         #expect(index.clusters(part: 2).map(\.offset) == [409, 2589, 3794])
-        #expect(manifest.parts.map(\.bytes) == [12987, 5971])
-        #expect(manifest.parts.map(\.durationMs) == [3500, 1500])
+        #expect(manifest.parts.first == before.parts.first)
+        #expect(manifest.parts.map(\.bytes) == [Int64(fixture.count), 5971])
+        #expect(manifest.parts.last?.durationMs == 1500)
         #expect(manifest.parts.map(\.startMs) == [0, 30_000])
+    }
+
+    /// A closed part whose file is shorter than its manifest says (damaged since) is cut like the
+    /// last: to what its index vouches for within the file.
+    @Test func aClosedPartShorterThanItsManifestIsCut() throws {
+        let tmp = try TempDirectory()
+        let fixture = try Fixture.webmFixture()
+        let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
+        try file.appendWebM(fixture[0...], chunk: 1000, at: Fixture.t0)
+        try file.appendWebM(fixture[0..<6000], chunk: 512, at: Fixture.t0.addingTimeInterval(30))
+        try file.sync()
+        let dir = Fixture.recordingsDir(tmp)
+        let handle = try #require(FileHandle(forWritingAtPath: dir + "/\(rid).webm"))
+        try handle.truncate(atOffset: 8000)
+        try handle.close()
+
+        let manifest = try #require(RecordingRecovery.recover(dataDir: tmp.path, now: Fixture.t0.addingTimeInterval(99)).first)
+        #expect(fileBytes(dir + "/\(rid).webm") == expectedRecovered(fixture, end: 7308))
+        #expect(manifest.parts.map(\.bytes) == [7308, 5971])
     }
 
     @Test func missingPartFilesAreDroppedAndOtherStatesLeftAlone() throws {

@@ -84,6 +84,41 @@ def test_family_back_within_the_grace_continues_the_recording_as_a_second_part(r
     f2.close()
 
 
+def test_kill_9_after_a_reconnect_keeps_the_closed_part_whole_and_cuts_the_open_one(relay_factory):
+    """Part 1 was closed (cut to its last complete element, synced) when the family came back;
+    a kill -9 while part 2 is written must not cost part 1 anything: it stays byte for byte what
+    the camera sent, its last cluster included. Part 2 is cut at its last cluster start."""
+    relay = relay_factory()
+    p, f, s = relay.pair()
+    sid = s["sessionId"]
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    a = WEBM_A.read_bytes()
+    send_camera(p, f, a, sizes=GRACE_SIZES)
+    f.abort()
+    assert next_json(p) == {"type": "peer", "event": "left", "role": "family"}
+    f2, _ = relay.join(sid, s["inviteToken"], "family-again", role="family", peer_present=True)
+    assert next_json(f2)["state"] == "running"
+    assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
+    send_camera(p, f2, a[:11500], sizes=1000)  # stops inside the cluster that starts at 10804
+    rec = Path(relay.data_dir) / "sessions" / sid / "recordings"
+    index = rec / f"{rid}.index"
+    deadline = time.monotonic() + 10
+    while not (index.exists() and any(line.startswith("C 2 10804") for line in index.read_text().splitlines())):
+        assert time.monotonic() < deadline, "the index never showed part 2's cluster at 10804 (synced once a second)"
+        time.sleep(0.05)
+    relay.kill()
+    relay.start()
+    manifest = json.loads((rec / f"{rid}.json").read_text())
+    assert manifest["state"] == "interrupted", manifest
+    assert (rec / f"{rid}.webm").read_bytes() == a, "the closed part lost bytes in recovery"
+    assert len((rec / f"{rid}.2.webm").read_bytes()) == 10804, "the open part is cut at its last cluster start"
+    assert [pt["bytes"] for pt in manifest["parts"]] == [len(a), 10804], manifest["parts"]
+    ffmpeg_decodes_silently(rec / f"{rid}.webm")
+    ffmpeg_decodes_silently(rec / f"{rid}.2.webm")
+    assert any(line.startswith(f"C 1 ") for line in index.read_text().splitlines()), "part 1's index lines stay"
+
+
 def test_family_not_back_within_the_grace_stops_the_recording(relay_factory):
     relay = relay_factory(["--reconnect-grace", "1s"])
     p, f, s = relay.pair()
