@@ -32,21 +32,21 @@ public struct OutboundMessage: Sendable, Equatable {
 /// A connection's send queue with the slow-viewer policy: bounded in bytes for media.
 ///
 /// A viewer that keeps up loses nothing. The media limit is the one the newest media frame carries
-/// (a few seconds of its stream at the rate it runs now), never below `limitBytes`.
-/// When media would take the queue past that limit, that frame
-/// and every later frame of its stream are skipped, whole, until a frame a decoder can start from
-/// fits again; just before it the viewer gets `{"type":"skipped","frames":N}`. Where a decoder can
-/// start is the relay's own answer (`OutboundMessage.media.startOffset`): for WebM the frame holding
-/// the start of a keyframe cluster, sent from that cluster on (the bytes before it end the cluster
-/// that was being skipped); for other payloads a frame flagged keyframe or init segment.
+/// (a few seconds of its stream at the rate it runs now), never below `limitBytes`. When media
+/// would take the queue past that limit, that frame and every later frame of its stream are
+/// skipped, whole, until a frame a decoder can start from fits again; just before it the viewer
+/// gets `{"type":"skipped","frames":N}`. Where a decoder can start is the relay's own answer
+/// (`OutboundMessage.media.startOffset`): for WebM the frame holding the start of a keyframe
+/// cluster, sent from that cluster on (the bytes before it end the cluster that was being skipped);
+/// for other payloads a frame flagged keyframe or init segment.
 /// Init segments and ends of stream are never skipped (a viewer resuming without the new stream's
 /// init segment could not decode it, and one that missed the end would wait for more): they end
 /// a skip whether they fit or not.
 /// Control messages are never skipped, so they have a limit of their own: one that would take the
 /// queue past `hardLimitBytes` (the media limit and `headroomBytes`) is refused (`.overLimit`), and
-/// the connection, which is not reading
-/// what it is sent, is closed. Without it a peer that stops reading while it asks for replies
-/// (pings, bad frames) or is sent signals would grow the relay's memory without end.
+/// the connection, which is not reading what it is sent, is closed. Without it a peer that stops
+/// reading while it asks for replies (pings, bad frames) or is sent signals would grow the relay's
+/// memory without end.
 /// Owned by the lws thread, one per connection.
 public struct OutboundQueue: Sendable {
     /// Bytes of queued messages above which media is skipped, whatever the stream's rate.

@@ -190,8 +190,8 @@ extension ServiceLoop {
         return -1
     }
 
-    /// Writes a whole small response in one `lws_write`, as bytes (no header helper works on a raw
-    /// socket, and the connection is closed right after by the caller's -1).
+    /// Writes a whole small response in one `lws_write`, as bytes, where lws's header helpers do not
+    /// serve (a raw socket; an upgrade refused before lws answers it). The caller's -1 then closes.
     private func writeAndClose(_ wsi: OpaquePointer, _ response: HTTPResponse) {
         var head = "HTTP/1.1 \(response.status) \(Self.reasonPhrases[response.status] ?? "Error")\r\ncontent-type: \(response.contentType)\r\n"
             + "content-length: \(response.body.count)\r\nconnection: close\r\n"

@@ -5,8 +5,8 @@ import VigRelayCore
 /// Repairs recordings a crash left unfinished: run at server start, before connections are accepted.
 ///
 /// For every manifest still in state `recording`, the part being written (the last one) is cut back
-/// to what the index vouches for: to the start of its last recorded Cluster (that cluster may be incomplete, so it goes), or,
-/// for a part without clusters (MP4, other media), to the end of its last `F` record that fits in
+/// to what the index vouches for: to the start of its last recorded Cluster (that cluster may be
+/// incomplete, so it goes), or, for a part without clusters (MP4, other media), to the end of its last `F` record that fits in
 /// the file. Index lines describing bytes past the new end are dropped (a frame straddling it too),
 /// the index is rewritten to agree with the files, a WebM part's Segment size is set to unknown and
 /// its Duration voided (the file is shorter than they said), the totals are recounted, and the
