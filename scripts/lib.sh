@@ -11,9 +11,15 @@ find_swift() {
         done
     fi
     command -v swift >/dev/null 2>&1 || {
-        echo "swift not found: install Swift 6 (https://www.swift.org/install/linux/) and put it on PATH" >&2
+        echo "swift not found: install Swift 6.2 or later (https://www.swift.org/install/linux/) and put it on PATH" >&2
         exit 1
     }
+    # swift-log 1.16 (a dependency) needs tools version 6.2.
+    local version
+    version=$(swift --version 2>/dev/null | sed -n 's/.*Swift version \([0-9]*\.[0-9]*\).*/\1/p' | head -1)
+    case "$version" in
+        [0-5].*|6.[01]) echo "Swift $version is too old: install Swift 6.2 or later (https://www.swift.org/install/linux/)" >&2; exit 1 ;;
+    esac
 }
 
 # ensure_packages PKG...: installs the Debian packages that are not installed yet (needs root or sudo).

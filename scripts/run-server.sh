@@ -12,8 +12,10 @@ find_swift
 ensure_packages "${BUILD_PACKAGES[@]}"
 certs/make-dev-cert.sh certs/dev
 echo "building vigrelay (release)..." >&2
-swift build -c release 2>&1 | grep -E "error|warning: |Compiling|Build complete" >&2 || true
-[ -x .build/release/vigrelay ] || { echo "build failed: run 'swift build -c release' to see why" >&2; exit 1; }
+build_status=0
+swift build -c release 2>&1 | grep -E "error|warning: |Compiling|Build complete" >&2 || build_status=${PIPESTATUS[0]}
+# A failed build must not leave an older binary running as if it were this checkout's.
+[ "$build_status" -eq 0 ] && [ -x .build/release/vigrelay ] || { echo "build failed: run 'swift build -c release' to see why" >&2; exit 1; }
 echo >&2
 echo "next, in another shell:" >&2
 echo "  TOKEN=\$(.build/release/vigrelay token practitioner --id alice | tail -1)" >&2

@@ -32,7 +32,8 @@ final class PayloadSink: @unchecked Sendable {
             name = "stdout"
             closeWhenDone = false
         } else {
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            // Mode 0600: what a practitioner saves is a family's camera (the relay keeps its files 0600 too).
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw .io("cannot write \(path): \(String(cString: strerror(errno)))") }
             name = path
             closeWhenDone = true

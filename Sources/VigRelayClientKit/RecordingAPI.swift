@@ -60,7 +60,9 @@ public enum RecordingAPI {
         case .recording(let id, let part): target = "recordings/\(id)" + (part == 1 ? "" : "?part=\(part)")
         case .clip(let id): target = "clips/\(id)"
         }
-        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
+        // Mode 0600: a recording or clip of a child at home, for its owner only.
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let file = FileHandle(forWritingAtPath: path) else {
             throw .io("cannot write \(path)")
         }
         defer { try? file.close() }

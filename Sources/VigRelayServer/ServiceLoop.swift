@@ -344,9 +344,13 @@ public enum ServerError: Error, CustomStringConvertible {
         case .cannotListen(let host, let port):
             return "could not start listening on \(host):\(port) (address in use, the certificate and key do not match, or libwebsockets' libev plugin is missing: apt-get install libwebsockets-evlib-ev?); pick another --listen or stop the other server"
         case .certificateMissing(let path):
-            return "TLS certificate not found at \(path): run certs/make-dev-cert.sh or pass --cert FILE"
+            return FileManager.default.fileExists(atPath: path)
+                ? "TLS certificate \(path) cannot be read by this user: give it read access (e.g. chgrp to the server's group, mode 0640)"
+                : "TLS certificate not found at \(path): run certs/make-dev-cert.sh or pass --cert FILE"
         case .keyMissing(let path):
-            return "TLS key not found at \(path): run certs/make-dev-cert.sh or pass --key FILE"
+            return FileManager.default.fileExists(atPath: path)
+                ? "TLS key \(path) cannot be read by this user: give it read access (e.g. chgrp to the server's group, mode 0640)"
+                : "TLS key not found at \(path): run certs/make-dev-cert.sh or pass --key FILE"
         case .noEventLoop:
             return "libev could not make an event loop (out of file descriptors or memory?); check ulimit -n and try again"
         }

@@ -190,10 +190,12 @@ struct ServeCommand: ParsableCommand {
     private func printWelcome(_ config: ServerConfiguration) {
         var tokenCommand = "vigrelay token practitioner --id YOUR-ID --data-dir \(config.dataDir)"
         if let file = secret.effectiveSecretFile { tokenCommand += " --secret-file \(file)" }
+        // The development CA only goes with the development certificate; a real one is trusted as it is.
+        let trust = config.certPath.hasSuffix("certs/dev/server.crt") ? " --ca certs/dev/ca.crt" : ""
         FileHandle.standardError.write(Data("""
             vigrelay serving on \(config.effectivePublicURL)  (Ctrl-C to stop)
               get a practitioner token:  \(tokenCommand)
-              try it with the client:    vigrelay-client pair --server \(config.effectivePublicURL) --ca certs/dev/ca.crt --token TOKEN
+              try it with the client:    vigrelay-client pair --server \(config.effectivePublicURL)\(trust) --token TOKEN
 
             """.utf8))
     }
