@@ -8,6 +8,11 @@ struct RecordingTapTests {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/testsrc-4s.webm")
         return (try? [UInt8](Data(contentsOf: url))) ?? []
     }()
+    /// A missing fixture reads as empty above, which would make `out == Self.file` pass for nothing.
+    @Test func theFixtureIsThere() {
+        #expect(Self.file.count > 12_987, "Fixtures/testsrc-4s.webm is missing or short")
+    }
+
     /// From WebMScannerFixtureTests: init segment end and the keyframe clusters' offsets.
     static let initEnd = 409
     static let keyClusters: [Int] = [409, 3794, 7308, 10804]

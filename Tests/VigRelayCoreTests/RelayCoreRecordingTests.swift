@@ -90,7 +90,11 @@ struct RelayCoreRecordingTests {
         let initFrame = MediaFrameHeader(stream: .camera, flags: .initSegment, sequence: 0, mediaTimeMicros: 0).bytes + [9, 9]
         let appended = commands(h.core.receivedBinary(2, initFrame))
         #expect(appended.count == 1)
-        if case .append(_, let chunk)? = appended.first { #expect(chunk.bytes == [9, 9] && chunk.newPart) }
+        guard case .append(_, let chunk)? = appended.first else {
+            Issue.record("the init frame gave \(appended), not an append")
+            return
+        }
+        #expect(chunk.bytes == [9, 9] && chunk.newPart)
 
         let mark = h.core.receivedText(1, utf8("{\"type\":\"mark\",\"recordingId\":\"\(rid)\",\"atMs\":1500,\"note\":\"smile\"}"))
         #expect(mark.controls(to: 1).first?["type"] as? String == "marked")

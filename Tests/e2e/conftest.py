@@ -159,7 +159,8 @@ def small_relay(vigrelay_bin, bins, certs, ssl_ctx, tmp_path_factory):
     r = Relay(bins, certs, tmp_path_factory.mktemp("relay-small"), ssl_ctx,
               extra_args=["--max-message-bytes", "1048576", "--hello-timeout", "1"]).start()
     yield r
-    r.stop()
+    rc, _ = r.stop()
+    assert rc == 0, f"small vigrelay exited {rc} on SIGTERM (it serves the abuse tests)\n{r.log_text()[-2000:]}"
     _check_log_has_no_tokens(r)
 
 

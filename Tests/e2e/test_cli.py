@@ -110,10 +110,10 @@ def test_client_pair_relays_synthetic_frames(client_bin, relay, certs):
     assert re.search(r"frames", out, re.I), f"pair should print the frame count:\n{out}"
     assert re.search(r"latency", out, re.I), f"pair should print latency percentiles:\n{out}"
     assert re.search(r"p50|p99|percentile", out, re.I), f"pair should print latency percentiles:\n{out}"
-    m = re.search(r"(\d+)\s*frames|frames\D{0,20}(\d+)", out, re.I)
-    if m:
-        n = int(m.group(1) or m.group(2))
-        assert n >= 20, f"3 s at 10 fps should relay about 30 frames, pair reports {n}:\n{out}"
+    m = re.search(r"frames (\d+)/(\d+) received", out)
+    assert m, f"pair should print 'frames RECEIVED/SENT received':\n{out}"
+    received, sent = int(m.group(1)), int(m.group(2))
+    assert received == sent >= 20, f"3 s at 10 fps should relay about 30 frames, all of them: {received}/{sent}:\n{out}"
     assert elapsed >= 2.5, f"--duration 3s finished after {elapsed:.1f} s"
 
 
@@ -148,6 +148,7 @@ def test_client_family_file_reaches_practitioner_output(client_bin, relay_factor
             prac.kill()
             prac.wait(10)
     assert out.exists(), "the practitioner wrote no output file"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600, "a family's camera is saved for its owner only"
     got = out.read_bytes()
     want = src.read_bytes()
     assert len(got) == len(want), f"output has {len(got)} bytes, the file has {len(want)}"

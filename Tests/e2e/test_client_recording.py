@@ -3,6 +3,7 @@ with marks; a real ffmpeg WebM is the camera."""
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 from pathlib import Path
 
@@ -94,6 +95,8 @@ def check_http_commands(client_bin, relay, certs, tok, s, rid, data):
     assert abs(ffprobe_span_s(clip) - 2.0) < 0.3, "the clip lasts what was asked"
     again = run([client_bin, "download", *common, "--clip", answer["clipId"], "--output", work / "clip2.webm"])
     assert again.returncode == 0 and (work / "clip2.webm").read_bytes() == clip.read_bytes()
+    for saved in (rec, clip, work / "clip2.webm"):
+        assert stat.S_IMODE(saved.stat().st_mode) == 0o600, f"{saved.name}: a recording of a child is saved for its owner only"
 
     bad = run([client_bin, "clip", *common, "--recording", rid, "--from-ms", "3000", "--to-ms", "1000"])
     assert bad.returncode == 1 and "invalid_request" in bad.stderr, bad.stderr

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from vrtest import make_token, media_frame, CAMERA, F_KEY, forge, wait_until, ws_path
+from vrtest import assert_error, make_token, media_frame, CAMERA, F_KEY, forge, wait_until, ws_path
 from wsraw import RawWebSocket
 
 
@@ -177,15 +177,17 @@ def test_tokens_never_appear_in_logs(relay_factory, forged_token, level, ssl_ctx
     tok = relay.token("alice")
     bob = relay.token("bob")
     s = relay.create_session(tok, {"caseRef": "fam-1", "cycle": 3})
-    relay.post_sessions(s["inviteToken"])  # 403
-    relay.post_sessions(forged_token)  # 401
-    relay.post_sessions(forge(tok))  # 401
+    # The refusals must really happen, or "no token in the log" would hold for nothing.
+    assert_error(relay.post_sessions(s["inviteToken"]), 403, "forbidden")
+    assert_error(relay.post_sessions(forged_token), 401, "unauthorized")
+    assert_error(relay.post_sessions(forge(tok)), 401, "unauthorized")
     p, _ = relay.join(s["sessionId"], tok, "p")
     f, _ = relay.join(s["sessionId"], s["inviteToken"], "f")
     for bad in (bob, forged_token, forge(s["inviteToken"])):
         ws = relay.connect(s["sessionId"], "bad")
         ws.send_json({"type": "hello", "token": bad})
-        ws.expect_close()
+        got, code = ws.expect_close()
+        assert code == 1008 and got and ('"unauthorized"' in got[0] or '"forbidden"' in got[0]), (got, code)
     f.send_json({"type": "hello", "token": s["inviteToken"]})  # unexpected_hello
     f.recv_error("unexpected_hello")
     p.close()

@@ -94,8 +94,8 @@ def test_load_four_pairs_every_frame_arrives_and_the_report_agrees(client_bin, r
     for sid in ids:
         assert (Path(relay.data_dir) / "sessions" / sid / "session.json").is_file(), f"session {sid} is not on the relay's disk"
     assert all(s["state"] == "completed" and s["camera"]["endOfStream"] for s in r["sessions"])
-    if r["server"] is not None:  # found the local relay by its port: it must be the right process
-        assert r["server"]["pid"] == relay.proc.pid, r["server"]
+    # Found by its port (no --server-pid): the local relay, and the right process.
+    assert r["server"] is not None and r["server"]["pid"] == relay.proc.pid, r["server"]
     # The tester's own CPU: per lws thread (one per worker), its share on a CPU and waiting for one.
     c = r["client"]
     assert c["cpuSeconds"] > 0 and len(c["lwsThreadBusy"]) == len(c["lwsThreadWaiting"]) == 2, c

@@ -66,7 +66,15 @@ def test_disk_quota_fails_the_recording_but_not_the_live_relay(relay_factory):
         if isinstance(m, str) and '"recording_failed"' in m:
             break
     frames = [m for m in got if isinstance(m, bytes)]
-    assert len(frames) >= 2, "the live relay goes on after the recording failed"
+    assert len(frames) >= 2, "frames were relayed while the recording ran"
+    after = media_frame(CAMERA, 0, 999, 99_900_000, b"after the recording failed")
+    f.send_bytes(after)
+    rest = []  # what was still on its way (frames sent before, the `recording failed` state), then `after`
+    while not rest or rest[-1] != after:
+        assert len(rest) < 100, f"the frame sent after the failure never arrived: {rest[-3:]}"
+        rest.append(p.recv(timeout=10))
+    sent = -(-len(data) // 4000) + 1
+    assert len(frames) + sum(isinstance(m, bytes) for m in rest) == sent, "every frame was relayed, before and after the failure"
     manifest = (Path(relay.data_dir) / "sessions" / s["sessionId"] / "recordings" / f"{rid}.json").read_text()
     assert '"failed"' in manifest
     assert (Path(relay.data_dir) / "sessions" / s["sessionId"] / "recordings" / f"{rid}.webm").stat().st_size <= 5000

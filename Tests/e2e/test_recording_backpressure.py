@@ -219,6 +219,7 @@ def test_a_camera_paused_for_the_disk_longer_than_the_silence_limit_is_not_hung_
                 break
     sender.join(timeout=5)
     assert not failure, f"the family could not send: {failure}"
+    assert all_read and not sender.is_alive(), "the relay did not read the family's last message within 90 s"
     assert "disk is behind: pausing the camera sender" in relay.log_text(), "the camera was never paused: the test proves nothing"
     p.send_json({"type": "record", "action": "stop"})
     # Both sides read (and so answer pings) until both are told the recording stopped.

@@ -127,13 +127,14 @@ def test_family_not_back_within_the_grace_stops_the_recording(relay_factory):
     rid = start_recording(p, f)
     # A live WebM (unknown-size Segment, as browsers' MediaRecorder writes), up to a cluster start.
     data = WEBM_B.read_bytes()[:11113]
-    send_camera(p, f, data, sizes=(1000,))
+    frames = send_camera(p, f, data, sizes=(1000,))
     f.abort()
     assert next_json(p) == {"type": "peer", "event": "left", "role": "family"}
     stopped = next_json(p, timeout=15)  # the grace (1 s) runs out on the server's one-second tick
     assert stopped == {"type": "recording", "state": "stopped", "recordingId": rid, "bytes": len(data),
-                       "frames": stopped.get("frames"), "durationMs": stopped.get("durationMs"),
+                       "frames": frames, "durationMs": stopped.get("durationMs"),
                        "reason": "grace expired"}, stopped
+    assert stopped["durationMs"] > 0, stopped
     rec = Path(relay.data_dir) / "sessions" / sid / "recordings"
     assert json.loads((rec / f"{rid}.json").read_text())["state"] == "complete"
     assert (rec / f"{rid}.webm").read_bytes() == data

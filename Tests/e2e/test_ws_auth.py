@@ -277,9 +277,7 @@ def test_replacement_closes_the_first_with_4001(relay):
     assert json.loads(got[0]).get("type") == "error"
     assert code == 4001, f"replaced connection should close with 4001, got {code}"
     ev = p.recv_json()
-    if ev.get("event") == "left":  # tolerated: the old connection ended
-        ev = p.recv_json()
-    assert ev == {"type": "peer", "event": "joined", "role": "family"}, ev
+    assert ev == {"type": "peer", "event": "joined", "role": "family"}, f"a replaced side never 'left': {ev}"
     # The new family connection is the live one.
     f2.send_json({"type": "signal", "from": "f2"})
     assert p.recv_json() == {"type": "signal", "from": "f2"}
@@ -295,9 +293,7 @@ def test_replacement_of_the_practitioner(relay):
     got, code = p1.expect_close()
     assert code == 4001 and got and '"replaced"' in got[0], (got, code)
     ev = f.recv_json()
-    if ev.get("event") == "left":
-        ev = f.recv_json()
-    assert ev == {"type": "peer", "event": "joined", "role": "practitioner"}, ev
+    assert ev == {"type": "peer", "event": "joined", "role": "practitioner"}, f"a replaced side never 'left': {ev}"
     p2.close()
     f.close()
 
