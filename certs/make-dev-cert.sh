@@ -115,6 +115,9 @@ CN = vigrelay local development CA
 basicConstraints = critical, CA:TRUE, pathlen:0
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
+# Whoever reads ca.key can sign only for this machine: a browser that trusts this CA trusts it for
+# nothing else.
+nameConstraints = critical, permitted;DNS:localhost, permitted;IP:127.0.0.0/255.0.0.0, permitted;IP:::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff
 EOF
     new_ec_key "$work/ca.key"
     openssl req -new -x509 -config "$work/ca.cnf" -key "$work/ca.key" -sha256 -days 3650 \

@@ -36,5 +36,5 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Packages the build needs: libwebsockets (with OpenSSL) and pkg-config to find them.
-BUILD_PACKAGES=(libwebsockets-dev libwebsockets-evlib-ev libev-dev libssl-dev pkg-config openssl)
+# Packages the build needs: libwebsockets (with OpenSSL), pkg-config to find them, git for SwiftPM.
+BUILD_PACKAGES=(libwebsockets-dev libwebsockets-evlib-ev libev-dev libssl-dev pkg-config openssl git)

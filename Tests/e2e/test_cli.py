@@ -95,7 +95,9 @@ def test_client_create_insecure(client_bin, relay):
     tok = relay.token("alice")
     p = client(client_bin, "create", "--server", relay.base_url, "--token", tok, "--insecure")
     assert p.returncode == 0, p.stderr
-    relay.secrets_seen.add(_fields(p.stdout).get("inviteToken", "-"))
+    fields = _fields(p.stdout)
+    assert fields.get("sessionId") and fields.get("inviteToken") and fields.get("joinUrl"), p.stdout
+    relay.secrets_seen.add(fields["inviteToken"])
 
 
 @pytest.mark.timeout(120)

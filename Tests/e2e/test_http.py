@@ -44,7 +44,7 @@ def test_tls_only_plain_http_is_not_served(relay):
             data = s.recv(4096)
         except (ConnectionResetError, TimeoutError, OSError):
             data = b""
-    assert b"\"status\"" not in data, f"plain HTTP answered with the health body: {data[:200]!r}"
+    assert not data.startswith(b"HTTP/") and b"\"status\"" not in data, f"plain HTTP was answered in plain HTTP: {data[:200]!r}"
 
 
 def test_alpn_selects_http_1_1(relay, certs):
@@ -112,7 +112,9 @@ def test_create_session_keeps_labels(relay):
                                   {"caseRef": "0a.b_c-D"}])
 def test_create_session_optional_body(relay, body):
     tok = relay.token("alice")
-    relay.create_session(tok, body)
+    s = relay.create_session(tok, body)
+    for label in ("caseRef", "cycle", "purpose"):
+        assert s.get(label) == (body or {}).get(label), f"{label}: sent {body}, echoed {s}"
 
 
 def test_create_session_public_url_is_the_base_of_join_url(relay_factory):

@@ -128,7 +128,8 @@ def https_request(port: int, method: str, path: str, ssl_ctx: ssl.SSLContext,
                 raise AssertionError(f"{method} {path}: body shorter than Content-Length {n}: {bytes(buf[head_len:])!r}")
             data = bytes(buf[head_len:head_len + n])
         elif hdrs.get("transfer-encoding", "").lower() == "chunked":
-            fill(lambda: b"\r\n0\r\n\r\n" in buf[head_len - 2:])
+            if not fill(lambda: b"\r\n0\r\n\r\n" in buf[head_len - 2:]):
+                raise AssertionError(f"{method} {path}: chunked body cut off before its last chunk: {bytes(buf[head_len:])[-200:]!r}")
             data = _dechunk(bytes(buf[head_len:]))
         else:
             fill(lambda: False)  # read to EOF
