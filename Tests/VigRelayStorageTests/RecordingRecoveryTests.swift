@@ -125,16 +125,23 @@ struct RecordingRecoveryTests {
         #expect(manifest.parts == [.init(number: 1, file: "\(rid).mp4", bytes: 112, frames: 2, startMs: 0, durationMs: 500)])
     }
 
-    /// A recording with a reconnect: the part being written is cut; the part before it, closed
-    /// (cut to its last complete element and synced) when the family came back, stays whole with its
-    /// index lines and totals; the gap line stays.
-    @Test func theLastPartIsCutAndTheClosedOnesKeptWhole() throws {
-        let tmp = try TempDirectory()
+    /// The whole fixture as part 1, then (the family back 30 s later) its first 6,000 bytes as part 2,
+    /// synced and dropped unfinished, as `kill -9` would leave them.
+    func recordTwoPartsKilled(_ tmp: TempDirectory) throws -> [UInt8] {
         let fixture = try Fixture.webmFixture()
         let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
         try file.appendWebM(fixture[0...], chunk: 1000, at: Fixture.t0)
         try file.appendWebM(fixture[0..<6000], chunk: 512, at: Fixture.t0.addingTimeInterval(30))
         try file.sync()
+        return fixture
+    }
+
+    /// A recording with a reconnect: the part being written is cut; the part before it, closed
+    /// (cut to its last complete element and synced) when the family came back, stays whole with its
+    /// index lines and totals; the gap line stays.
+    @Test func theLastPartIsCutAndTheClosedOnesKeptWhole() throws {
+        let tmp = try TempDirectory()
+        let fixture = try recordTwoPartsKilled(tmp)
         let dir = Fixture.recordingsDir(tmp)
         let before = try #require(RecordingManifestFile.read(dir + "/\(rid).json"))
         let indexBefore = RecordingIndex.parse(fileText(dir + "/\(rid).index"))
@@ -157,11 +164,7 @@ struct RecordingRecoveryTests {
     /// last: to what its index vouches for within the file.
     @Test func aClosedPartShorterThanItsManifestIsCut() throws {
         let tmp = try TempDirectory()
-        let fixture = try Fixture.webmFixture()
-        let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
-        try file.appendWebM(fixture[0...], chunk: 1000, at: Fixture.t0)
-        try file.appendWebM(fixture[0..<6000], chunk: 512, at: Fixture.t0.addingTimeInterval(30))
-        try file.sync()
+        let fixture = try recordTwoPartsKilled(tmp)
         let dir = Fixture.recordingsDir(tmp)
         let handle = try #require(FileHandle(forWritingAtPath: dir + "/\(rid).webm"))
         try handle.truncate(atOffset: 8000)
