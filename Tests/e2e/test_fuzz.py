@@ -230,9 +230,15 @@ def test_random_websocket_frames_never_cost_the_relay_or_another_session(relay_f
                 data = rnd.randbytes(rnd.randrange(1, 300)) if rnd.random() < 0.05 else odd_ws_frame(rnd)
                 ws.sock.sendall(data[:rnd.randrange(1, len(data) + 1)] if rnd.random() < 0.05 else data)
             try:
-                ws.recv(timeout=0.05)  # whatever comes first: an error, a pong, a close
+                m = ws.recv(timeout=0.05)  # whatever comes first: an error, a pong, a close
             except (RawTimeout, RawClosed):
-                pass
+                m = None
+            if m is not None and m.kind == "close":
+                # RFC 6455 7.4: a code an endpoint may send (a close frame the relay answers echoes its code).
+                assert m.code is None or m.code in (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011) \
+                    or 3000 <= m.code <= 4999, f"the relay closed with code {m.code}"
+            elif m is not None and m.kind == "text":
+                check_errors([m.data.decode("utf-8")])
         except (OSError, ssl.SSLError):
             pass  # the relay closed on a protocol error while bytes were still going out
         finally:
