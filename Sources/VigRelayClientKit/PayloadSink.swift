@@ -35,6 +35,7 @@ final class PayloadSink: @unchecked Sendable {
             // Mode 0600: what a practitioner saves is a family's camera (the relay keeps its files 0600 too).
             fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw .io("cannot write \(path): \(String(cString: strerror(errno)))") }
+            _ = fchmod(fd, 0o600)  // a file that was there keeps its mode through O_CREAT
             name = path
             closeWhenDone = true
         }

@@ -12,14 +12,21 @@ import Foundation
 /// like the rest of `RelayCore`.
 extension RelayCore {
     /// A side joined, or a newer connection of it replaced the old one. A family connection always
-    /// starts a new camera stream; the joiner is told of a running recording; a side that was away
-    /// is back.
+    /// starts a new camera stream; a family whose consent stands is told so (its page, opened again
+    /// or reloaded, would otherwise show consent not given while the practitioner may record); the
+    /// joiner is told of a running recording; a side that was away is back.
     func recordingSideJoined(_ conn: ConnectionID, sessionID: String, role: Role, replacing: Bool) -> [RelayAction] {
         guard var state = recordingStates[sessionID] else { return [] }
         defer { recordingStates[sessionID] = state }
         if role == .family && replacing { state.tap.streamEnded() }
-        guard let rid = state.tap.recordingID else { return [] }
-        var actions: [RelayAction] = [.send(conn, .text(ControlEncoder.encode(["type": "recording", "state": "running", "recordingId": rid])))]
+        var actions: [RelayAction] = []
+        if role == .family, state.consent {
+            var notice: [String: Any] = ["type": "consent", "recording": true]
+            if state.childAgreed { notice["childAgreed"] = true }
+            actions.append(.send(conn, .text(ControlEncoder.encode(notice))))
+        }
+        guard let rid = state.tap.recordingID else { return actions }
+        actions.append(.send(conn, .text(ControlEncoder.encode(["type": "recording", "state": "running", "recordingId": rid]))))
         if let since = state.awaySince.removeValue(forKey: role) {
             let awayMs = max(0, Int64((now().timeIntervalSince(since) * 1000).rounded()))
             actions.append(.recording(.back(sessionID: sessionID, recordingID: rid, role: role, awayMs: awayMs)))

@@ -55,7 +55,8 @@ struct RelayCoreGraceTests {
         let rejoined = h.core.receivedText(4, RelayHarness.hello(RelayHarness.token(for: .family)))
         #expect(rejoined.controls(to: 1).first?["event"] as? String == "joined")
         let toFamily = rejoined.controls(to: 4)
-        #expect(toFamily.map { $0["type"] as? String } == ["welcome", "recording"])
+        #expect(toFamily.map { $0["type"] as? String } == ["welcome", "consent", "recording"])
+        #expect(toFamily[1]["recording"] as? Bool == true, "the family's page is told its consent stands")
         #expect(toFamily.last?["state"] as? String == "running" && toFamily.last?["recordingId"] as? String == rid,
                 "the family is told its camera is being recorded")
         #expect(commands(rejoined) == [.back(sessionID: Fixture.sessionID, recordingID: rid, role: .family, awayMs: Int64(Self.grace) * 1000 - 500)])

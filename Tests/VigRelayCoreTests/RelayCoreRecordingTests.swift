@@ -73,6 +73,26 @@ struct RelayCoreRecordingTests {
         #expect(told.controls(to: 2).isEmpty, "only the practitioner marks")
     }
 
+    /// A family that joins again (its page reopened or reloaded) while its consent stands is told so
+    /// right after `welcome`, so its page does not show consent not given while the practitioner may
+    /// record; without consent, or after a withdrawal, it is told nothing. The practitioner's page
+    /// reads consent from the session summary.
+    @Test func aFamilyJoiningAgainIsToldItsConsentStands() {
+        let h = joined()
+        func rejoin(_ conn: ConnectionID, as role: Role) -> [[String: Any]] {
+            _ = h.core.opened(conn, path: RelayHarness.path())
+            return h.core.receivedText(conn, RelayHarness.hello(RelayHarness.token(for: role))).controls(to: conn)
+        }
+        #expect(rejoin(3, as: .family).map { $0["type"] as? String } == ["welcome"], "no consent given: nothing more")
+        _ = h.core.receivedText(3, utf8(#"{"type":"consent","recording":true,"childAgreed":true}"#))
+        let again = rejoin(4, as: .family)
+        #expect(again.map { $0["type"] as? String } == ["welcome", "consent"])
+        #expect(again.last?["recording"] as? Bool == true && again.last?["childAgreed"] as? Bool == true)
+        #expect(rejoin(5, as: .practitioner).map { $0["type"] as? String } == ["welcome"])
+        _ = h.core.receivedText(4, utf8(#"{"type":"consent","recording":false}"#))
+        #expect(rejoin(6, as: .family).map { $0["type"] as? String } == ["welcome"], "withdrawn: nothing more")
+    }
+
     @Test func consentStartStopAndWithdrawal() throws {
         let h = joined()
         let consent = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true,"childAgreed":true}"#))

@@ -40,6 +40,7 @@ def test_family_back_within_the_grace_continues_the_recording_as_a_second_part(r
     assert next_json(p) == {"type": "peer", "event": "left", "role": "family"}, "the practitioner is told at once"
 
     f2, welcome = relay.join(sid, s["inviteToken"], "family-again", role="family", peer_present=True)
+    assert next_json(f2) == {"type": "consent", "recording": True}, "the returning family's page is told its consent stands"
     assert next_json(f2) == {"type": "recording", "state": "running", "recordingId": rid}, \
         "the returning family is told its camera is being recorded"
     assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
@@ -98,6 +99,7 @@ def test_kill_9_after_a_reconnect_keeps_the_closed_part_whole_and_cuts_the_open_
     f.abort()
     assert next_json(p) == {"type": "peer", "event": "left", "role": "family"}
     f2, _ = relay.join(sid, s["inviteToken"], "family-again", role="family", peer_present=True)
+    assert next_json(f2) == {"type": "consent", "recording": True}
     assert next_json(f2)["state"] == "running"
     assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
     send_camera(p, f2, a[:11500], sizes=1000)  # stops inside the cluster that starts at 10804
@@ -144,6 +146,7 @@ def test_family_not_back_within_the_grace_stops_the_recording(relay_factory):
 
     # The family comes back too late: the old recording stays stopped; the practitioner may start anew.
     f2, _ = relay.join(sid, s["inviteToken"], "family-late", role="family", peer_present=True)
+    assert next_json(f2) == {"type": "consent", "recording": True}, "consent stands after the recording stopped"
     assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
     p.send_json({"type": "record", "action": "stop", "id": 7})
     assert p.recv_error("not_recording")["id"] == 7
@@ -189,6 +192,8 @@ def test_consent_and_recordings_survive_a_restart_and_withdrawal_does_too(relay_
 
     p, _ = relay.join(sid, token, "practitioner", role="practitioner", peer_present=False)
     f, _ = relay.join(sid, invite, "family", role="family", peer_present=True)
+    assert next_json(f) == {"type": "consent", "recording": True, "childAgreed": True}, \
+        "after a restart the family's page is told the consent it gave before"
     assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
     p.send_json({"type": "mark", "recordingId": rid1, "atMs": 1500, "note": "before the restart", "id": "m1"})
     marked = next_json(p)
