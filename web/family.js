@@ -7,7 +7,27 @@ import { consent, parseInviteFragment, RECORDING_ACTIVE, STREAM_SCREEN } from ".
 import { ReviewFollower } from "./review.js";
 import { $, show } from "./dom.js";
 
-const invite = parseInviteFragment(location.hash);
+/**
+ * The invite, a bearer token valid for days, comes in the link's fragment. It is taken out of the
+ * address bar and the history at once (a family phone is often shared, and its history synced), and
+ * kept for this tab only, so a reload still joins.
+ */
+function takeInvite() {
+  const fromLink = parseInviteFragment(location.hash);
+  if (fromLink) {
+    try { sessionStorage.setItem("vigrelay.invite", JSON.stringify(fromLink)); } catch { /* storage off: this load only */ }
+    history.replaceState(null, "", location.pathname + location.search);
+    return fromLink;
+  }
+  try {
+    const kept = JSON.parse(sessionStorage.getItem("vigrelay.invite") ?? "null");
+    return typeof kept?.session === "string" && typeof kept?.invite === "string" ? kept : null;
+  } catch {
+    return null;
+  }
+}
+
+const invite = takeInvite();
 const ui = {
   consent: $("consent-recording"), child: $("consent-child"), childHint: $("child-hint"),
   join: $("join"), joinProblem: $("join-problem"), facing: $("camera-facing"),

@@ -113,6 +113,7 @@ function openSession(sessionId, joinUrl) {
   state.connection?.stop();
   live.clear();
   Object.assign(state, { sessionId, recordingId: null, marks: [], familyPresent: false });
+  clipBytes.clear();
   $("invite-link").textContent = joinUrl ?? "";
   show($("invite-box"), Boolean(joinUrl));
   $("session-label").textContent = sessionId.slice(0, 8);
@@ -173,6 +174,7 @@ function onMessage(message) {
       break;
     case "consent":
       showConsent(message);
+      if (message.recording !== true) forgetClips();
       break;
     case "recording":
       onRecording(message);
@@ -216,6 +218,7 @@ function onRecording(message) {
   $("recording-status").textContent = active ? "● Recording" : message.state === "deleted"
     ? "The family's videos were deleted." : message.state === "failed" ? "Recording failed (see the server log)." : "Not recording";
   $("recording-status").className = active ? "recording-on" : "recording-off";
+  if (message.state === "deleted") forgetClips();
   if (!active) refreshSummary();
   renderMarks();
 }
@@ -382,6 +385,21 @@ function renderClip(clip, mediaType) {
 // player may not seek in a live WebM (Chrome cannot play Firefox's recordings from a file).
 const reviewPlayer = new MsePlayer($("review-video"), { live: false });
 const clipBytes = new Map();
+
+/**
+ * The family withdrew consent, or its videos were deleted: no clip of them stays on this page, and
+ * none is shown to the family again (a returning family is otherwise sent the last clip). A screen
+ * share is not a clip and goes on.
+ */
+function forgetClips() {
+  const held = clipBytes.size > 0 || Boolean(state.review?.clip);
+  clipBytes.clear();
+  if (state.review?.clip) state.review.end();
+  if (!held || state.screenSender) return;
+  reviewPlayer.clear();
+  $("review-status").textContent = "The family's videos were deleted: no clip is shown.";
+  $("stop-review").disabled = true;
+}
 async function loadClip(clipId) {
   if (!clipBytes.has(clipId)) {
     const blob = await api.clipBlob(state.sessionId, clipId);
@@ -469,4 +487,4 @@ $("stop-review").addEventListener("click", () => {
 });
 
 renderSessions();
-window.__vigrelay = { state, live };
+window.__vigrelay = { state, live, get clipsHeld() { return clipBytes.size; } };

@@ -11,9 +11,17 @@ public enum SecretStore {
     public static func defaultPath(dataDir: String) -> String { dataDir + "/secret" }
 
     /// Loads the secret from `overridePath`, or from the data directory, creating it there (mode 0600,
-    /// 32 random bytes as hex) when absent. A secret file readable by others is tightened to 0600.
+    /// 32 random bytes as hex) when absent. The data directory's secret, if others may read it, is
+    /// tightened to 0600; a secret file given from elsewhere is the operator's, so one others may
+    /// read or write is refused with what to do.
     public static func loadOrCreate(dataDir: String, overridePath: String?) throws -> [UInt8] {
-        if let overridePath { return try read(overridePath) }
+        if let overridePath {
+            var info = stat()
+            if stat(overridePath, &info) == 0, info.st_mode & 0o077 != 0 {
+                throw StorageError.secretTooOpen(path: overridePath, mode: Int(info.st_mode & 0o777))
+            }
+            return try read(overridePath)
+        }
         try FileIO.makeDirectory(dataDir)
         let path = defaultPath(dataDir: dataDir)
         if FileManager.default.fileExists(atPath: path) {

@@ -3,6 +3,8 @@ public enum StorageError: Error, CustomStringConvertible {
     case cannotCreateDirectory(path: String, reason: String)
     case secretUnreadable(path: String, reason: String)
     case secretTooShort(path: String)
+    /// A secret file given by `--secret-file` that others may read or write: they could sign tokens.
+    case secretTooOpen(path: String, mode: Int)
     case writeFailed(path: String, reason: String)
     /// An id that is not in the server's closed alphabet reached the storage layer; no path was built.
     case invalidIdentifier(kind: String)
@@ -25,6 +27,8 @@ public enum StorageError: Error, CustomStringConvertible {
             return "cannot create data directory \(path): \(reason); pass --data-dir with a writable directory"
         case .secretUnreadable(let path, let reason):
             return "cannot read the token secret at \(path): \(reason); check the file or remove it to make a new one (existing tokens then stop working)"
+        case .secretTooOpen(let path, let mode):
+            return "the token secret \(path) may be read or written by others (mode \(String(mode, radix: 8))), who could sign tokens for any practitioner and read every recording: run chmod 600 \(path)"
         case .secretTooShort(let path):
             return "the token secret at \(path) is shorter than 32 bytes; write at least 32 random bytes there (e.g. openssl rand -hex 32 > \(path))"
         case .writeFailed(let path, let reason):

@@ -29,6 +29,10 @@ def test_family_and_practitioner_pages_end_to_end(relay, chromium, shots, tmp_pa
 
     # --- family: consent, camera, join
     fam.navigate(join_url)
+    assert fam.js("location.hash") == "" and fam.js("location.pathname") == "/join", "the invite stayed in the address bar"
+    # A reload (a phone reloads a tab it put to sleep) still has the invite: kept for this tab only.
+    fam.navigate(relay.base_url + "/join")
+    assert fam.js("document.getElementById('join').disabled") is False, "the page lost its invite when reloaded"
     fam.screenshot(shots / "family-consent-phone.png", 390, 844, mobile=True)
     fam.screenshot(shots / "family-consent.png")
     assert low_contrast(fam) == []
@@ -100,8 +104,10 @@ def test_family_and_practitioner_pages_end_to_end(relay, chromium, shots, tmp_pa
     prac.click("#stop-review")
     fam.wait("document.getElementById('shared-box').hidden", 10, "the shared screen to close")
 
-    # --- withdrawal deletes the files
+    # --- withdrawal deletes the files, and the practitioner's page lets go of the clip it held
+    assert prac.js("window.__vigrelay.clipsHeld") == 1, "the clip shown earlier is held by the page"
     withdraw_and_check_deleted(relay, prac, fam, auth, session_id, clip_id)
+    assert prac.js("window.__vigrelay.clipsHeld") == 0, "a deleted clip must not stay in the practitioner's page"
     after = relay.http("GET", f"/v1/sessions/{session_id}", headers=auth).json()
     assert after["consent"]["recording"] is False and after["recordings"][0]["state"] == "deleted"
     fam.screenshot(shots / "family-withdrawn-phone.png", 390, 844, mobile=True)

@@ -8,11 +8,12 @@ import os
 import signal
 import socket
 import stat
+import subprocess
 import threading
 
 import pytest
 
-from vrtest import assert_error, make_token, media_frame, CAMERA, F_KEY, forge, wait_until, ws_path
+from vrtest import assert_error, free_port, make_token, media_frame, CAMERA, F_KEY, forge, wait_until, ws_path
 from wsraw import RawWebSocket
 
 
@@ -147,6 +148,23 @@ def test_secret_file_option_and_environment_variable(relay_factory, bins, tmp_pa
     # A token from the default secret of another data dir is refused by these servers.
     other = make_token(bins, tmp_path / "unrelated", "alice")
     assert relay2.post_sessions(other).status == 401
+
+
+def test_a_secret_file_others_may_read_is_refused(vigrelay_bin, tmp_path):
+    """A --secret-file that group or others may read would let them sign tokens: the server and the
+    token command refuse it and say what to do; the data directory's own secret is tightened instead."""
+    secret = tmp_path / "shared-secret"
+    secret.write_text("ab" * 32 + "\n")
+    secret.chmod(0o644)
+    for args in (["serve", "--listen", f"127.0.0.1:{free_port()}", "--data-dir", str(tmp_path / "d1")],
+                 ["token", "practitioner", "--id", "alice", "--data-dir", str(tmp_path / "d2")]):
+        out = subprocess.run([str(vigrelay_bin), *args, "--secret-file", str(secret)], capture_output=True, text=True,
+                             timeout=30, stdin=subprocess.DEVNULL)
+        assert out.returncode != 0 and f"chmod 600 {secret}" in out.stderr and "mode 644" in out.stderr, (args, out.stderr)
+    secret.chmod(0o600)
+    ok = subprocess.run([str(vigrelay_bin), "token", "practitioner", "--id", "alice", "--data-dir", str(tmp_path / "d2"),
+                         "--secret-file", str(secret)], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert ok.returncode == 0, ok.stderr
 
 
 def test_expired_invite_is_unauthorized(relay_factory):

@@ -252,6 +252,7 @@ def test_a_family_back_with_a_new_stream_ends_the_old_part_at_its_last_complete_
     f.abort()
     assert next_json(p) == {"type": "peer", "event": "left", "role": "family"}
     f2, _ = relay.join(sid, s["inviteToken"], "family-again")
+    assert next_json(f2) == {"type": "consent", "recording": True}
     assert next_json(f2) == {"type": "recording", "state": "running", "recordingId": rid}
     assert next_json(p) == {"type": "peer", "event": "joined", "role": "family"}
     send_camera(p, f2, live, sizes=1500)
