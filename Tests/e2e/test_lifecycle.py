@@ -150,13 +150,14 @@ def test_secret_file_option_and_environment_variable(relay_factory, bins, tmp_pa
     assert relay2.post_sessions(other).status == 401
 
 
-def test_a_secret_file_others_may_read_is_refused(vigrelay_bin, tmp_path):
+def test_a_secret_file_others_may_read_is_refused(vigrelay_bin, certs, tmp_path):
     """A --secret-file that group or others may read would let them sign tokens: the server and the
     token command refuse it and say what to do; the data directory's own secret is tightened instead."""
     secret = tmp_path / "shared-secret"
     secret.write_text("ab" * 32 + "\n")
     secret.chmod(0o644)
-    for args in (["serve", "--listen", f"127.0.0.1:{free_port()}", "--data-dir", str(tmp_path / "d1")],
+    for args in (["serve", "--listen", f"127.0.0.1:{free_port()}", "--data-dir", str(tmp_path / "d1"),
+                  "--cert", str(certs.cert), "--key", str(certs.key)],
                  ["token", "practitioner", "--id", "alice", "--data-dir", str(tmp_path / "d2")]):
         out = subprocess.run([str(vigrelay_bin), *args, "--secret-file", str(secret)], capture_output=True, text=True,
                              timeout=30, stdin=subprocess.DEVNULL)
