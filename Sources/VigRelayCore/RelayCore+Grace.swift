@@ -21,9 +21,7 @@ extension RelayCore {
         if role == .family && replacing { state.tap.streamEnded() }
         var actions: [RelayAction] = []
         if role == .family, state.consent {
-            var notice: [String: Any] = ["type": "consent", "recording": true]
-            if state.childAgreed { notice["childAgreed"] = true }
-            actions.append(.send(conn, .text(ControlEncoder.encode(notice))))
+            actions.append(.send(conn, .text(Self.consentNotice(recording: true, childAgreed: state.childAgreed))))
         }
         guard let rid = state.tap.recordingID else { return actions }
         actions.append(.send(conn, .text(ControlEncoder.encode(["type": "recording", "state": "running", "recordingId": rid]))))

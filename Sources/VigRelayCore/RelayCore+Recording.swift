@@ -27,20 +27,19 @@ extension RelayCore {
                 return reply(.invalidMessage, "consent needs \"recording\": true or false")
             }
             let childAgreed = recording && (message.fields["childAgreed"] as? Bool ?? false) && Self.isBoolean(message.fields["childAgreed"])
-            var notice: [String: Any] = ["type": "consent", "recording": recording]
-            if childAgreed { notice["childAgreed"] = true }
+            let notice = Self.consentNotice(recording: recording, childAgreed: childAgreed)
             if state.consentKnown, state.consent == recording, state.childAgreed == childAgreed,
                recording || (state.recordingIDs.isEmpty && !state.deletionFailed) {
                 // The same answer again (a page that resends it on reconnecting, or a flood): both
                 // sides hear it, but nothing is logged or deleted again (each costs the shared disk
                 // writer a sync). A withdrawal while recordings are still known (restored after a
                 // restart) or after a failed deletion deletes them again.
-                return toBoth(sessionID, ControlEncoder.encode(notice))
+                return toBoth(sessionID, notice)
             }
             state.consent = recording
             state.childAgreed = childAgreed
             state.consentKnown = true
-            var actions = toBoth(sessionID, ControlEncoder.encode(notice))
+            var actions = toBoth(sessionID, notice)
             actions.append(.recording(.consent(sessionID: sessionID, recording: recording, childAgreed: childAgreed)))
             if !recording {
                 // Every recording of the session is deleted: none may be marked any more.
@@ -151,6 +150,14 @@ extension RelayCore {
                 "recording \(recordingID) stopped: \(reason); what was written is kept. The live video goes on."))))
         }
         return actions
+    }
+
+    /// `{"type":"consent","recording":...[,"childAgreed":true]}`: the family's answer as both sides
+    /// hear it, and as a family joining again hears the answer that stands.
+    static func consentNotice(recording: Bool, childAgreed: Bool) -> [UInt8] {
+        var notice: [String: Any] = ["type": "consent", "recording": recording]
+        if childAgreed { notice["childAgreed"] = true }
+        return ControlEncoder.encode(notice)
     }
 
     private func toBoth(_ sessionID: String, _ bytes: [UInt8]) -> [RelayAction] {

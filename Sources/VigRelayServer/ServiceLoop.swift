@@ -339,18 +339,21 @@ public enum ServerError: Error, CustomStringConvertible {
     case keyMissing(path: String)
     case noEventLoop
 
+    /// Why a certificate or key file cannot be used: there but unreadable by the server's user, or missing.
+    private static func unreadable(_ what: String, _ path: String, option: String) -> String {
+        FileManager.default.fileExists(atPath: path)
+            ? "\(what) \(path) cannot be read by this user: give it read access (e.g. chgrp to the server's group, mode 0640)"
+            : "\(what) not found at \(path): run certs/make-dev-cert.sh or pass \(option) FILE"
+    }
+
     public var description: String {
         switch self {
         case .cannotListen(let host, let port):
             return "could not start listening on \(host):\(port) (address in use, the certificate and key do not match, or libwebsockets' libev plugin is missing: apt-get install libwebsockets-evlib-ev?); pick another --listen or stop the other server"
         case .certificateMissing(let path):
-            return FileManager.default.fileExists(atPath: path)
-                ? "TLS certificate \(path) cannot be read by this user: give it read access (e.g. chgrp to the server's group, mode 0640)"
-                : "TLS certificate not found at \(path): run certs/make-dev-cert.sh or pass --cert FILE"
+            return Self.unreadable("TLS certificate", path, option: "--cert")
         case .keyMissing(let path):
-            return FileManager.default.fileExists(atPath: path)
-                ? "TLS key \(path) cannot be read by this user: give it read access (e.g. chgrp to the server's group, mode 0640)"
-                : "TLS key not found at \(path): run certs/make-dev-cert.sh or pass --key FILE"
+            return Self.unreadable("TLS key", path, option: "--key")
         case .noEventLoop:
             return "libev could not make an event loop (out of file descriptors or memory?); check ulimit -n and try again"
         }

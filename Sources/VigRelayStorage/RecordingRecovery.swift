@@ -10,8 +10,8 @@ import VigRelayCore
 /// last `F` record that fits in the file. Index lines describing bytes past the new end are dropped
 /// (a frame straddling it too), the index is rewritten to agree with the files, a WebM part's
 /// Segment size is set to unknown and its Duration voided (the file is shorter than they said), the
-/// totals are recounted, and the manifest moves to `interrupted`. Parts whose file is missing are dropped from the manifest.
-/// A part before the last was closed when the next one opened (`RecordingFile.openPart`: cut to its
+/// totals are recounted, and the manifest moves to `interrupted`. Parts whose file is missing are
+/// dropped from the manifest. A part before the last was closed when the next one opened (`RecordingFile.openPart`: cut to its
 /// last complete element and synced, its totals in the manifest that lists the next part), so it
 /// is left as it is, whole, unless its file is not as long as the manifest says.
 ///

@@ -182,13 +182,19 @@ def test_missing_subprotocol_closes_1002(relay, ssl_ctx):
     assert not any(m.kind == "text" and '"welcome"' in m.text for m in got)
 
 
-def _upgrade_answer(relay, ssl_ctx, path: str, headers: list[tuple[str, str]]) -> tuple[int, dict, dict]:
-    """Sends an upgrade request with exactly `headers` (after Host) and reads the answer to the end:
-    status, lower-cased headers, JSON body. The relay must close the connection after it."""
+def _send_upgrade(relay, ssl_ctx, path: str, headers: list[tuple[str, str]]) -> ssl.SSLSocket:
+    """A TLS connection that has sent an upgrade request with exactly `headers` (after Host)."""
     raw = socket.create_connection(("127.0.0.1", relay.port), timeout=10)
     sock = ssl_ctx.wrap_socket(raw, server_hostname="127.0.0.1")
     lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{relay.port}"] + [f"{k}: {v}" for k, v in headers]
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    return sock
+
+
+def _upgrade_answer(relay, ssl_ctx, path: str, headers: list[tuple[str, str]]) -> tuple[int, dict, dict]:
+    """Sends an upgrade request with exactly `headers` and reads the answer to the end: status,
+    lower-cased headers, JSON body. The relay must close the connection after it."""
+    sock = _send_upgrade(relay, ssl_ctx, path, headers)
     data = bytearray()
     deadline = time.monotonic() + 10
     while True:
@@ -245,11 +251,7 @@ def test_a_well_formed_raw_upgrade_is_accepted(relay, ssl_ctx, connection):
     """The requests above with every header right are upgraded (Firefox sends `keep-alive, Upgrade`):
     each refusal is for its own header."""
     s = relay.create_session(relay.token("alice"))
-    raw = socket.create_connection(("127.0.0.1", relay.port), timeout=10)
-    sock = ssl_ctx.wrap_socket(raw, server_hostname="127.0.0.1")
-    lines = [f"GET {ws_path(s['sessionId'])} HTTP/1.1", f"Host: 127.0.0.1:{relay.port}"]
-    lines += [f"{k}: {v}" for k, v in _with("Connection", connection)]
-    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    sock = _send_upgrade(relay, ssl_ctx, ws_path(s["sessionId"]), _with("Connection", connection))
     head = bytearray()
     while b"\r\n\r\n" not in head:
         chunk = sock.recv(65536)
