@@ -32,8 +32,20 @@ struct RetentionSweep: Sendable {
         for sessionID in dueSessions(now: now) { _ = delete(sessionID: sessionID, now: now) }
     }
 
-    /// The sessions whose recordings are due for deletion at `now`.
-    func dueSessions(now: Date) -> [String] { store.sessionsEndedBefore(cutoff(now)) }
+    /// The sessions whose recordings are due for deletion at `now`. Sessions kept past their time
+    /// because a recording is still marked as being recorded are logged at every sweep: that happens
+    /// when its recovery failed at start (logged then), and only the operator can end it.
+    func dueSessions(now: Date) -> [String] {
+        let scan = store.retentionScan(cutoff(now))
+        for (sessionID, recordingIDs) in scan.heldByUnfinished.sorted(by: { $0.key < $1.key }) {
+            logger.warning("""
+                retention: a session past its retention is kept because a recording of it is still marked as being recorded \
+                (its recovery failed at start: see that error); repair or delete it (DELETE /v1/sessions/{id}/recordings)
+                """,
+                           metadata: ["session.id": "\(sessionID)", "recording.ids": "\(recordingIDs.joined(separator: ","))"])
+        }
+        return scan.due
+    }
 
     /// Deletes one session's recordings if they are still due, and logs it; returns the recordings
     /// deleted (empty when none were, or deleting failed: the next sweep tries again).

@@ -130,13 +130,13 @@ struct RecordingStoreTests {
 
         let store = RecordingStore(dataDir: tmp.path)
         let cutoff = Fixture.t0.addingTimeInterval(3600)
-        #expect(store.sessionsEndedBefore(cutoff) == [sid])
+        #expect(store.retentionScan(cutoff) == .init(due: [sid]))
         let done = store.deleteIfEndedBefore(cutoff, sessionID: sid, at: Fixture.t0.addingTimeInterval(100_000))
         #expect(done == .init(sessionID: sid, sessionEndedAt: Fixture.t0.addingTimeInterval(60), recordingIDs: [rid, rid2], failure: nil))
         #expect(!store.hasFiles(sessionID: sid))
         #expect(store.deleteIfEndedBefore(cutoff, sessionID: Fixture.otherSessionID, at: Fixture.t0) == nil, "ended after the cutoff")
         #expect(store.manifests(sessionID: Fixture.otherSessionID).map(\.state) == [.complete])
-        #expect(store.sessionsEndedBefore(cutoff).isEmpty, "nothing left to delete")
+        #expect(store.retentionScan(cutoff) == .init(), "nothing left to delete")
         #expect(store.deleteIfEndedBefore(cutoff, sessionID: sid, at: Fixture.t0.addingTimeInterval(100_001)) == nil)
     }
 
@@ -145,7 +145,8 @@ struct RecordingStoreTests {
         let writing = try populate(tmp)
         try SessionEventLog(dataDir: tmp.path).append(sessionID: sid, event: "created", at: Fixture.t0)
         let store = RecordingStore(dataDir: tmp.path)
-        #expect(store.sessionsEndedBefore(Fixture.t0.addingTimeInterval(10)).isEmpty)
+        #expect(store.retentionScan(Fixture.t0.addingTimeInterval(10)) == .init(heldByUnfinished: [sid: [rid2]]),
+                "held back, and said so")
         #expect(store.deleteIfEndedBefore(Fixture.t0.addingTimeInterval(10), sessionID: sid, at: Fixture.t0.addingTimeInterval(10)) == nil)
         #expect(store.hasFiles(sessionID: sid))
         _ = writing.fail(reason: "test over", at: Fixture.t0)
@@ -159,7 +160,7 @@ struct RecordingStoreTests {
         try log.append(sessionID: sid, event: "left", at: Fixture.t0)
         let store = RecordingStore(dataDir: tmp.path)
         let cutoff = Fixture.t0.addingTimeInterval(3600)
-        #expect(store.sessionsEndedBefore(cutoff) == [sid])
+        #expect(store.retentionScan(cutoff) == .init(due: [sid]))
         try log.append(sessionID: sid, event: "joined", at: Fixture.t0.addingTimeInterval(7200))
         #expect(store.deleteIfEndedBefore(cutoff, sessionID: sid, at: Fixture.t0.addingTimeInterval(7200)) == nil)
         #expect(store.hasFiles(sessionID: sid))

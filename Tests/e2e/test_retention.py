@@ -83,6 +83,46 @@ def test_sweep_at_start_runs_before_the_server_listens(relay_factory):
     assert any(e["event"] == "recordings_deleted" and e["reason"] == "retention" for e in events(relay, sid))
 
 
+def test_a_recording_left_unfinished_keeps_its_session_and_the_operator_is_told(relay_factory):
+    """A recording whose recovery failed at start stays marked `recording`, so retention cannot
+    delete its session (a running recording looks the same): every sweep says so in the server's
+    log, naming the session and the recording, and the practitioner's DELETE still deletes it."""
+    relay = relay_factory()
+    p, f, s = relay.pair()
+    rid = record_fixture(p, f)
+    p.close()
+    f.close()
+    sid = s["sessionId"]
+    wait_until(lambda: len([e for e in events(relay, sid) if e["event"] == "left"]) == 2, 10, "both leaves to be logged")
+    assert relay.stop()[0] == 0
+    ended_at = time.time()
+    # As a crash mid-recording leaves it; and recovery cannot write the repaired index (a directory
+    # stands in its way here, as a full disk would).
+    path = Path(relay.data_dir) / "sessions" / sid / "recordings" / f"{rid}.json"
+    m = json.loads(path.read_text())
+    m["state"] = "recording"
+    path.write_text(json.dumps(m))
+    index = path.parent / f"{rid}.index"
+    index.unlink()
+    index.mkdir()
+    wait_until(lambda: time.time() > ended_at + 1.5, 5, "the retention period to pass")
+
+    relay.extra_args = ["--retention", "1s"]
+    relay.start()
+    assert "interrupted recording could not be recovered" in relay.log_text()
+    held = "retention: a session past its retention is kept because a recording of it is still marked as being recorded"
+    assert held in relay.log_text() and sid in relay.log_text() and rid in relay.log_text(), relay.log_text()[-2000:]
+    assert manifest(relay, sid, rid)["state"] == "recording"
+    wait_until(lambda: relay.log_text().count(held) >= 2, 10, "the next sweep to say so again")
+
+    index.rmdir()  # the operator clears the way; the recording still says `recording`
+    token = relay.token("alice")
+    deleted = relay.http("DELETE", f"/v1/sessions/{sid}/recordings", headers={"Authorization": f"Bearer {token}"})
+    assert deleted.status == 200 and deleted.json() == {"deleted": [rid]}, deleted
+    assert manifest(relay, sid, rid)["state"] == "deleted"
+    assert sorted(p.name for p in path.parent.iterdir()) == [f"{rid}.json"]
+
+
 def test_retention_flag_is_checked(relay_factory):
     relay = relay_factory(start=False)
     from vrtest import run
