@@ -21,14 +21,18 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     case io(String)
     /// `pair` saw lost, corrupt or reordered frames (the report says which).
     case verificationFailed(String)
+    /// Ctrl-C or SIGTERM ended a request before its answer (what was left undone is said).
+    case interrupted(String)
 
-    /// The process exit status for this error: 1 protocol, 2 connection/TLS, 3 refused token, 64 usage.
+    /// The process exit status for this error: 1 protocol, 2 connection/TLS, 3 refused token, 64 usage,
+    /// 130 interrupted (as a shell reports a command ended by Ctrl-C).
     public var exitCode: Int32 {
         switch self {
         case .usage: return 64
         case .tokenRefused, .malformedInvite: return 3
         case .unreachable, .untrustedCertificate, .tls, .caFileUnreadable: return 2
         case .protocolError, .io, .verificationFailed: return 1
+        case .interrupted: return 130
         }
     }
 
@@ -51,7 +55,7 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
             return "TLS handshake with \(server) failed (\(detail)); check --server (it must be the relay's https port) and --ca"
         case .caFileUnreadable(let path):
             return "CA file \(path) cannot be read; pass the relay's CA certificate, e.g. --ca certs/dev/ca.crt"
-        case .protocolError(let text), .io(let text), .verificationFailed(let text):
+        case .protocolError(let text), .io(let text), .verificationFailed(let text), .interrupted(let text):
             return text
         }
     }

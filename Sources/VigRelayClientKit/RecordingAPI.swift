@@ -51,8 +51,10 @@ public enum RecordingAPI {
         case clip(id: String)
     }
 
-    /// `GET` a recording part or a clip into `path`; returns the bytes written. A failed download
-    /// removes the partial file.
+    /// `GET` a recording part or a clip into `path`; returns the bytes written. The body goes into a
+    /// hidden file beside `path` (`.NAME.partial`), which takes `path`'s place only once complete: a
+    /// download that fails or is interrupted leaves no half file, and a file already at `path` is
+    /// replaced only by a whole one.
     public static func download(loop: ClientLoop, token: String, sessionID: String, _ resource: Resource,
                                 to path: String, timeoutSeconds: Double = 600) throws(ClientError) -> Int64 {
         let target: String
@@ -60,18 +62,25 @@ public enum RecordingAPI {
         case .recording(let id, let part): target = "recordings/\(id)" + (part == 1 ? "" : "?part=\(part)")
         case .clip(let id): target = "clips/\(id)"
         }
-        // Mode 0600: a recording or clip of a child at home, for its owner only.
-        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let file = FileHandle(forWritingAtPath: path) else {
-            throw .io("cannot write \(path)")
-        }
-        defer { try? file.close() }
-        do {
+        let url = URL(fileURLWithPath: path)
+        let partial = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".partial").path
+        // Mode 0600: a recording or clip of a child at home, for its owner only (fchmod: a partial
+        // file left by a killed download keeps its mode through O_CREAT).
+        let fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io("cannot write \(partial) (to download into \(path)): \(String(cString: strerror(errno)))") }
+        _ = fchmod(fd, 0o600)
+        let file = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
+        defer { close(fd) }
+        do throws(ClientError) {
             let reply = try request(loop, "GET", "/v1/sessions/\(try checked(sessionID))/\(target)", token: token,
                                     saveTo: file, timeoutSeconds: timeoutSeconds)
+            guard fsync(fd) == 0, rename(partial, path) == 0 else {
+                throw ClientError.io("cannot put the download in place at \(path): \(String(cString: strerror(errno)))")
+            }
             return reply.savedBytes
         } catch {
-            try? FileManager.default.removeItem(atPath: path)
+            unlink(partial)
+            if case .interrupted = error { throw .interrupted("interrupted: the download stopped, and nothing was written to \(path)") }
             throw error
         }
     }
@@ -90,6 +99,7 @@ public enum RecordingAPI {
         let exchange = HTTPSExchange(loop: loop, method: method, path: path, headers: headers, body: body, saveTo: saveTo)
         loop.open(exchange)
         guard let outcome = Interruption.wait(for: exchange.result, until: Date().addingTimeInterval(timeoutSeconds)) else {
+            if Interruption.requested { throw .interrupted("interrupted before the answer to \(method) \(path) was complete") }
             throw .unreachable(server: loop.endpoint.description, detail: "no complete answer to \(method) \(path) within \(Int(timeoutSeconds)) s")
         }
         let reply = try outcome.get()

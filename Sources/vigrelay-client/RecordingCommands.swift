@@ -64,6 +64,7 @@ struct ClipCommand: ParsableCommand {
                                                    recordingID: recording, fromMs: fromMs, toMs: toMs, note: note)
             print(clip.json)
             if let output {
+                Interruption.install()  // Ctrl-C ends the download cleanly (no half file)
                 let bytes = try RecordingAPI.download(loop: loop, token: access.token, sessionID: access.session,
                                                       .clip(id: clip.clipID), to: output)
                 printError("clip \(clip.clipID) (\(clip.actualFromMs)-\(clip.actualToMs) ms): \(bytes) bytes written to \(output)")
@@ -103,6 +104,7 @@ struct DownloadCommand: ParsableCommand {
             default: throw .usage("give --recording ID [--part N] or --clip ID")
             }
             guard (1...999).contains(part) else { throw .usage("--part must be 1 to 999") }
+            Interruption.install()  // Ctrl-C ends the download cleanly (no half file)
             let loop = try connection.makeLoop()
             defer { loop.stop() }
             let bytes = try RecordingAPI.download(loop: loop, token: access.token, sessionID: access.session, resource, to: output)

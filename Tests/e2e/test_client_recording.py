@@ -3,6 +3,7 @@ with marks; a real ffmpeg WebM is the camera."""
 from __future__ import annotations
 
 import json
+import signal
 import stat
 import subprocess
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from test_recording import FIXTURE
+from tcpforward import TCPForwarder
 from test_recording_http import ffprobe_span_s
 from vrtest import run, wait_until
 
@@ -102,9 +104,38 @@ def check_http_commands(client_bin, relay, certs, tok, s, rid, data):
     assert bad.returncode == 1 and "invalid_request" in bad.stderr, bad.stderr
     missing = run([client_bin, "download", *common, "--recording", "0" * 16, "--output", work / "none.webm"])
     assert missing.returncode == 1 and "recording_not_found" in missing.stderr and not (work / "none.webm").exists()
+    failed = run([client_bin, "download", *common, "--recording", "0" * 16, "--output", rec])
+    assert failed.returncode == 1 and rec.read_bytes() == data, "a failed download leaves a file already there as it was"
+    check_interrupted_download(client_bin, relay, certs, common, rid, rec, data)
+    assert sorted(p.name for p in work.iterdir() if p.name.endswith(".partial")) == [], "no half files left behind"
     family_tok = ["--server", relay.base_url, "--ca", certs.ca, "--token", s["inviteToken"], "--session", sid]
     refused = run([client_bin, "session", *family_tok])
     assert refused.returncode == 3 and "forbidden" in refused.stderr, refused.stderr
+
+
+def check_interrupted_download(client_bin, relay, certs, common, rid, rec: Path, data: bytes) -> None:
+    """Ctrl-C during a download (slowed by a throttling forwarder, so it is cut mid-body): the
+    client says it was interrupted, exits 130, and leaves neither a half file nor a changed one."""
+    fwd = TCPForwarder(relay.port, "slow-download")
+    try:
+        fwd.throttle(2_000)  # bytes a second towards the client: the handshake and the 14 KB body take ~8 s
+        args = [str(a) for a in common]
+        args[args.index("--server") + 1] = fwd.url
+        partial = rec.parent / f".{rec.name}.partial"
+        proc = subprocess.Popen([str(client_bin), "download", *args, "--recording", rid, "--output", str(rec)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        # The body is one TLS record, so nothing reaches the file before the end: the download is
+        # under way once its partial file exists and more than a TLS handshake has come through.
+        wait_until(lambda: proc.poll() is not None or (partial.exists() and fwd.bytes_down > 5_000), 20,
+                   "the download to be under way")
+        assert proc.poll() is None, f"the download ended before it could be interrupted: {proc.communicate()}"
+        assert stat.S_IMODE(partial.stat().st_mode) == 0o600 and partial.stat().st_size < len(data)
+        proc.send_signal(signal.SIGINT)
+        out, err = finish(proc)
+        assert proc.returncode == 130 and "interrupted" in err and "nothing was written" in err, (proc.returncode, err)
+        assert not partial.exists() and rec.read_bytes() == data, "the file already there is untouched"
+    finally:
+        fwd.close()
 
 
 @pytest.mark.timeout(120)
