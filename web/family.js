@@ -35,22 +35,46 @@ const ui = {
   connection: $("connection-status"), recording: $("recording-status"),
   preview: $("preview"), sharedBox: $("shared-box"), shared: $("shared-screen"),
   withdraw: $("withdraw"), withdrawStatus: $("withdraw-status"), leave: $("leave"),
+  deleteBox: $("delete-box"), deleteVideos: $("delete-videos"),
 };
 
 let connection = null;
 let sender = null;
 let camera = null;
 let everConnected = false;
-/** A withdrawal asked for while disconnected: sent with the next welcome. */
-let pendingWithdrawal = false;
+/** A connection opened only to delete the videos (no camera, no call), while it runs. */
+let deleter = null;
 /** A consent answer changed while disconnected (after the first welcome): sent with the next one. */
 let consentChanged = false;
+
+/**
+ * The family asked for the videos to be deleted and the relay has not yet answered that they are
+ * (`recording` `deleted`). Kept for this tab, so a dropped connection, a reload or a closed call
+ * still sends it: with every welcome until the answer comes.
+ */
+const withdrawal = {
+  key: "vigrelay.withdrawal",
+  memory: false,
+  get asked() {
+    try { return sessionStorage.getItem(this.key) === invite?.session; } catch { return this.memory; }
+  },
+  set asked(on) {
+    this.memory = on;
+    try {
+      if (on) sessionStorage.setItem(this.key, invite.session); else sessionStorage.removeItem(this.key);
+    } catch { /* storage off: this load only */ }
+  },
+};
 const screenPlayer = new MsePlayer(ui.shared);
 const review = new ReviewFollower(ui.shared, screenPlayer);
 
 if (!invite) {
   show($("link-problem"));
   ui.join.disabled = true;
+  ui.deleteVideos.disabled = true;
+} else if (withdrawal.asked) {
+  // Asked before this page was reloaded, and not yet answered.
+  deleteWithoutCamera();
 }
 
 ui.child.addEventListener("change", () => show(ui.childHint, ui.child.checked));
@@ -58,14 +82,12 @@ ui.consent.addEventListener("change", sendConsent);
 ui.child.addEventListener("change", () => { if (ui.consent.checked) sendConsent(); });
 
 function sendConsent() {
-  if (connection?.isOpen) {
+  if (!ui.consent.checked && everConnected) {
+    withdraw();  // unticked during the call: a withdrawal, with its answer shown
+  } else if (connection?.isOpen) {
     connection.send(consent(ui.consent.checked, ui.child.checked));
   } else if (everConnected) {
     consentChanged = true;
-    if (!ui.consent.checked) {
-      ui.withdrawStatus.textContent = "Not connected right now: recording will stop and the videos will be deleted as soon as we reconnect.";
-      show(ui.withdrawStatus);
-    }
   }
 }
 
@@ -86,6 +108,10 @@ ui.join.addEventListener("click", async () => {
   ui.preview.srcObject = camera;
   show(ui.before, false);
   show(ui.joinBox, false);
+  show(ui.deleteBox, false);
+  // A deletion asked for without the call goes on in the call: sent with its welcome.
+  deleter?.stop();
+  deleter = null;
   // On a phone the call comes first (recording indicator, what is shown, the camera); the consent
   // choices stay on the page below it. Moved in the document, so the tab order follows.
   ui.during.append(ui.consentBox);
@@ -129,9 +155,11 @@ function onWelcome(welcome) {
   // A recording still running is announced right after welcome ("running"); one that ended while
   // this page was disconnected is not, so the indicator starts off on every (re)connection.
   showRecording({ state: "unknown" });
-  if (pendingWithdrawal) {
-    pendingWithdrawal = false;
+  if (withdrawal.asked) {
     connection.send(consent(false));
+    showWithdrawal("Recording stopped. Deleting the videos…");
+    // Consent given again since: for what is recorded from now on.
+    if (ui.consent.checked) connection.send(consent(true, ui.child.checked));
   } else if (consentChanged || (!everConnected && ui.consent.checked)) {
     sendConsent();
   }
@@ -141,6 +169,7 @@ function onWelcome(welcome) {
 }
 
 function onMessage(message) {
+  if (withdrawalAnswer(message)) return;
   switch (message.type) {
     case "peer":
       if (message.role === "practitioner") {
@@ -183,24 +212,86 @@ function showRecording(message) {
     ui.recording.textContent = "Not recording";
     ui.recording.className = "recording-off";
   }
-  if (message.state === "deleted") {
-    ui.withdrawStatus.textContent = "The videos of this call have been deleted.";
-    show(ui.withdrawStatus);
-  }
 }
 
-ui.withdraw.addEventListener("click", () => {
+function showWithdrawal(text, problem = false) {
+  ui.withdrawStatus.textContent = text;
+  ui.withdrawStatus.classList.toggle("warn", problem);
+  show(ui.withdrawStatus);
+}
+
+/**
+ * What the relay says of a deletion, in the call or on the deleting connection: the videos are
+ * deleted (a withdrawal's answer, or the practitioner deleted them), or deleting failed. True when
+ * the message was that.
+ */
+function withdrawalAnswer(message) {
+  if (message.type === "recording" && message.state === "deleted") {
+    withdrawal.asked = false;
+    showRecording(message);
+    showWithdrawal("The videos of this call have been deleted.");
+    return true;
+  }
+  if (message.type === "error" && message.code === "internal_error" && withdrawal.asked) {
+    showWithdrawal("The videos could not all be deleted just now, because of a problem on the server. "
+      + "Please press the delete button again to try again. If it keeps happening, tell your practitioner.", true);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Stops recording and has the videos deleted: unticks consent, then tells the relay in the call,
+ * as soon as the call is connected again, or, outside the call, on a connection of its own.
+ */
+function withdraw() {
   ui.consent.checked = false;
   ui.child.checked = false;
   show(ui.childHint, false);
+  withdrawal.asked = true;
   if (connection?.send(consent(false))) {
-    ui.withdrawStatus.textContent = "Recording stopped. Deleting the videos…";
+    showWithdrawal("Recording stopped. Deleting the videos…");
+  } else if (connection && !connection.stopped) {
+    showWithdrawal("Not connected right now: recording will stop and the videos will be deleted as soon as we reconnect.");
   } else {
-    ui.withdrawStatus.textContent = "Not connected right now: the videos will be deleted as soon as we reconnect.";
-    pendingWithdrawal = true;
+    deleteWithoutCamera();
   }
-  show(ui.withdrawStatus);
-});
+}
+
+/**
+ * Outside the call (before joining, after leaving, after a reload): joins as the family only to
+ * withdraw consent, waits for the answer, and leaves. The practitioner, if there, sees the family
+ * come and go and is told consent is withdrawn and the videos deleted.
+ */
+function deleteWithoutCamera() {
+  if (deleter) return;
+  showWithdrawal("Connecting to delete the videos…");
+  const conn = new RelayConnection(invite.session, invite.invite);
+  deleter = conn;
+  const done = () => { conn.stop(); if (deleter === conn) deleter = null; };
+  conn.addEventListener("welcome", () => {
+    conn.send(consent(false));
+    showWithdrawal("Deleting the videos…");
+  });
+  conn.addEventListener("message", (e) => {
+    if (withdrawalAnswer(e.detail)) done();
+  });
+  conn.addEventListener("state", ({ detail }) => {
+    if (detail.state === "reconnecting") {
+      showWithdrawal("Not connected right now: the videos will be deleted as soon as we reconnect.");
+    } else if (detail.state === "closed" && detail.code !== undefined && detail.code !== 1000) {
+      if (deleter === conn) deleter = null;
+      showWithdrawal(detail.code === 4001
+        ? "This call is open on another device or tab right now: please delete the videos from there."
+        : "We could not connect with this link, so the videos are not deleted yet. It may have expired: "
+          + "please ask your practitioner to delete them.", true);
+    }
+  });
+  conn.start();
+}
+
+ui.withdraw.addEventListener("click", withdraw);
+ui.deleteVideos.addEventListener("click", withdraw);
 
 ui.leave.addEventListener("click", () => {
   sender?.stop();
@@ -208,6 +299,7 @@ ui.leave.addEventListener("click", () => {
   camera?.getTracks().forEach((t) => t.stop());
   show(ui.during, false);
   show(ui.left);
+  show(ui.deleteBox);
 });
 
 

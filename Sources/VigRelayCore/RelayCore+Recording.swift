@@ -34,7 +34,13 @@ extension RelayCore {
                 // sides hear it, but nothing is logged or deleted again (each costs the shared disk
                 // writer a sync). A withdrawal while recordings are still known (restored after a
                 // restart) or after a failed deletion deletes them again.
-                return toBoth(sessionID, notice)
+                var actions = toBoth(sessionID, notice)
+                if !recording, state.withdrawalsInFlight == 0 {
+                    // Nothing is left and no deletion is on its way: the family, whose page waits for
+                    // the answer to its withdrawal, is told at once that nothing of it is kept.
+                    actions.append(.send(conn, .text(Self.deletedNotice([]))))
+                }
+                return actions
             }
             state.consent = recording
             state.childAgreed = childAgreed
@@ -47,6 +53,7 @@ extension RelayCore {
                 state.recordingIDs.removeAll()
                 state.deletionFailed = false
                 sessionsAwaited.remove(sessionID)
+                state.withdrawalsInFlight += 1
                 actions.append(.recording(.deleteAll(sessionID: sessionID)))
             }
             return actions
@@ -114,11 +121,29 @@ extension RelayCore {
         return toBoth(sessionID, ControlEncoder.encode(notice))
     }
 
-    /// The writer deleted every recording of the session (consent withdrawn, a request, retention).
+    /// The writer deleted every recording of the session (a request, retention).
     public func recordingsDeleted(sessionID: String, recordingIDs: [String]) -> [RelayAction] {
         // A deleted recording can no longer be marked.
         recordingStates[sessionID]?.recordingIDs.subtract(recordingIDs)
-        return toBoth(sessionID, ControlEncoder.encode(["type": "recording", "state": "deleted", "recordingIds": recordingIDs.sorted()]))
+        return toBoth(sessionID, Self.deletedNotice(recordingIDs))
+    }
+
+    /// The writer deleted every recording of the session after a consent withdrawal.
+    public func withdrawalDeleted(sessionID: String, recordingIDs: [String]) -> [RelayAction] {
+        withdrawalAnswered(sessionID)
+        return recordingsDeleted(sessionID: sessionID, recordingIDs: recordingIDs)
+    }
+
+    /// `{"type":"recording","state":"deleted","recordingIds":[...]}`: these recordings (and every
+    /// other of the session) are gone.
+    static func deletedNotice(_ recordingIDs: [String]) -> [UInt8] {
+        ControlEncoder.encode(["type": "recording", "state": "deleted", "recordingIds": recordingIDs.sorted()])
+    }
+
+    private func withdrawalAnswered(_ sessionID: String) {
+        if let inFlight = recordingStates[sessionID]?.withdrawalsInFlight, inFlight > 0 {
+            recordingStates[sessionID]?.withdrawalsInFlight = inFlight - 1
+        }
     }
 
     /// A mark the practitioner was told about (`marked`) could not be saved (a disk error): they are told.
@@ -131,6 +156,7 @@ extension RelayCore {
     /// Deleting the session's recordings after a withdrawal failed (a disk error): both sides are told,
     /// and the family's next withdrawal tries again. Nothing is recorded meanwhile (consent stays withdrawn).
     public func recordingsDeletionFailed(sessionID: String) -> [RelayAction] {
+        withdrawalAnswered(sessionID)
         recordingStates[sessionID, default: SessionRecordingState()].deletionFailed = true
         let text = "the recordings of this session could not all be deleted (a disk error on the relay; the operator's log says which); "
             + "withdraw consent again to retry, and tell the operator if it persists"

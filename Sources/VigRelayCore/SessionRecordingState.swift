@@ -17,6 +17,10 @@ struct SessionRecordingState {
     /// The last deletion of this session's recordings failed (a disk error): a withdrawal repeated
     /// runs it again.
     var deletionFailed = false
+    /// Withdrawals whose deletion the writer has not yet answered (`RelayCore.withdrawalDeleted` or
+    /// `recordingsDeletionFailed`): while any is on its way, a withdrawal repeated is not answered
+    /// `deleted` (the files may still be there); the answer to the first one comes to both sides.
+    var withdrawalsInFlight = 0
     /// While a recording runs: when each side that is not connected left (or, for a family that was
     /// not there when recording started, when it started). A side away longer than
     /// `RelayLimits.reconnectGraceSeconds` stops the recording (`RelayCore.expireGracePeriods`).

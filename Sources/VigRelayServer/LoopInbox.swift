@@ -9,7 +9,8 @@ enum LoopEvent: Sendable {
     /// SIGTERM/SIGINT or a caller asked the server to stop.
     case shutdown
     case recordingStopped(sessionID: String, manifest: RecordingManifest)
-    case recordingsDeleted(sessionID: String, recordingIDs: [String])
+    /// The writer deleted a session's recordings: after a consent withdrawal, or for retention.
+    case recordingsDeleted(sessionID: String, recordingIDs: [String], afterWithdrawal: Bool)
     /// A mark the practitioner was told about could not be saved.
     case markFailed(sessionID: String, markID: String)
     /// Deleting a session's recordings after a consent withdrawal failed.

@@ -89,7 +89,7 @@ final class RecordingWorker: @unchecked Sendable {
         case .deleteAll(let sid):
             do {
                 let ids = try deleteAll(sid, reason: PersistedRecordingState.withdrawalReason, at: now)
-                inbox.post(.recordingsDeleted(sessionID: sid, recordingIDs: ids))
+                inbox.post(.recordingsDeleted(sessionID: sid, recordingIDs: ids, afterWithdrawal: true))
             } catch {
                 logger.error("could not delete every recording file", metadata: ["session.id": "\(sid)", "error": "\(error)"])
                 inbox.post(.recordingsDeletionFailed(sessionID: sid))

@@ -182,7 +182,7 @@ final class ServiceLoop {
         for sid in sessionIDs where !inUse.contains(sid) {
             submitDeletion(sessionID: sid) {
                 let ids = retention.delete(sessionID: sid, now: Date())
-                if !ids.isEmpty { inbox.post(.recordingsDeleted(sessionID: sid, recordingIDs: ids)) }
+                if !ids.isEmpty { inbox.post(.recordingsDeleted(sessionID: sid, recordingIDs: ids, afterWithdrawal: false)) }
             }
         }
     }
@@ -213,9 +213,10 @@ final class ServiceLoop {
                 perform(core.recordingsDeletionFailed(sessionID: sid))
             case .retentionDue(let sids):
                 deleteForRetention(sids)
-            case .recordingsDeleted(let sid, let ids):
+            case .recordingsDeleted(let sid, let ids, let afterWithdrawal):
                 // Its downloads were cut off when the deletion was submitted (`submitDeletion`).
-                perform(core.recordingsDeleted(sessionID: sid, recordingIDs: ids))
+                perform(afterWithdrawal ? core.withdrawalDeleted(sessionID: sid, recordingIDs: ids)
+                                        : core.recordingsDeleted(sessionID: sid, recordingIDs: ids))
             case .recordingFailed(let sid, let rid, let reason):
                 perform(core.recordingFailed(sessionID: sid, recordingID: rid, reason: reason))
             case .respond, .downloadHead, .downloadChunk, .downloadFailed, .clipPlanned, .deletionFinished,

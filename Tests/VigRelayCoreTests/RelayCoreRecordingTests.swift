@@ -63,6 +63,40 @@ struct RelayCoreRecordingTests {
         #expect(commands(h.core.receivedText(2, utf8(withdraw))).isEmpty, "once it went through, a repeat is ignored again")
     }
 
+    /// Every withdrawal gets an answer the family's page can wait for: a repeat with nothing left to
+    /// delete is answered `deleted` at once (to the family only), but not while the first one's
+    /// deletion is still on its way (the files may still be there): that answer comes from the writer.
+    @Test func aRepeatedWithdrawalIsAnsweredOnlyOnceNothingIsLeft() {
+        let h = joined()
+        func deleted(_ actions: [RelayAction], to conn: ConnectionID) -> [[String: Any]] {
+            actions.controls(to: conn).filter { $0["type"] as? String == "recording" && $0["state"] as? String == "deleted" }
+        }
+        _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true}"#))
+        let withdraw = #"{"type":"consent","recording":false}"#
+        let first = h.core.receivedText(2, utf8(withdraw))
+        #expect(commands(first).contains(.deleteAll(sessionID: Fixture.sessionID)))
+        #expect(deleted(first, to: 2).isEmpty, "the writer has not deleted anything yet")
+        let whileDeleting = h.core.receivedText(2, utf8(withdraw))
+        #expect(commands(whileDeleting).isEmpty)
+        #expect(deleted(whileDeleting, to: 2).isEmpty, "the first deletion is still on its way")
+        let done = h.core.withdrawalDeleted(sessionID: Fixture.sessionID, recordingIDs: ["00000000000000aa"])
+        #expect(deleted(done, to: 1).first?["recordingIds"] as? [String] == ["00000000000000aa"])
+        #expect(deleted(done, to: 2).count == 1)
+        let repeated = h.core.receivedText(2, utf8(withdraw))
+        #expect(commands(repeated).isEmpty, "nothing logged or deleted again")
+        #expect(deleted(repeated, to: 2).first?["recordingIds"] as? [String] == [])
+        #expect(deleted(repeated, to: 1).isEmpty, "the practitioner already knows")
+        #expect(repeated.controls(to: 1).first?["recording"] as? Bool == false, "but hears the consent notice")
+        // A retention sweep's deletion is not the answer to a withdrawal: it does not count one off.
+        _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true}"#))
+        _ = h.core.receivedText(2, utf8(withdraw))
+        _ = h.core.recordingsDeleted(sessionID: Fixture.sessionID, recordingIDs: ["00000000000000bb"])
+        #expect(deleted(h.core.receivedText(2, utf8(withdraw)), to: 2).isEmpty)
+        _ = h.core.recordingsDeletionFailed(sessionID: Fixture.sessionID)
+        #expect(commands(h.core.receivedText(2, utf8(withdraw))).contains(.deleteAll(sessionID: Fixture.sessionID)),
+                "after a failure the next withdrawal deletes again")
+    }
+
     /// A mark the disk could not keep is told to the practitioner, with its id and what to do.
     @Test func aMarkThatCouldNotBeSavedIsTold() {
         let h = joined()

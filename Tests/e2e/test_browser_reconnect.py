@@ -596,3 +596,76 @@ def test_a_family_page_past_the_connection_limit_waits_and_gets_in(relay_factory
             conn.sock.close()
         for fwd in made:
             fwd.close()
+
+
+def withdraw_status(page) -> str:
+    return page.text("#withdraw-status")
+
+
+def test_the_familys_request_to_delete_is_answered_kept_and_possible_outside_the_call(relay, chromium, forwarders):
+    """The family's page shows where its request to delete the videos stands until the relay
+    answers it: a failure says to press again; the request outlives the page (a reload, or a page
+    opened again in the tab) and is sent when the relay can be reached; the videos can be deleted
+    without joining the call or starting the camera; and pressing again when nothing is left is
+    answered at once."""
+    call = start_session(relay, chromium, forwarders)
+    prac, fam, to_fam = call.prac, call.fam, call.to_fam
+    summary = lambda: relay.http("GET", f"/v1/sessions/{call.session_id}", headers=call.auth).json()  # noqa: E731
+    stored = "sessionStorage.getItem('vigrelay.withdrawal')"
+
+    # --- in the call, the relay's answer is slow to come (a network gone silent): the page says it
+    # is deleting; a failure (the relay's internal_error, delivered to the page here, as the relay's
+    # own is covered by the core's tests) says to press again; the answer, once through, is shown.
+    first = record_two_seconds(prac, fam)
+    to_fam.silence(True)
+    fam.click("#withdraw")
+    assert withdraw_status(fam) == "Recording stopped. Deleting the videos…"
+    assert fam.js(stored) == call.session_id, "the request is kept for the tab until answered"
+    fam.js("window.__vigrelay.connection.dispatchEvent(new CustomEvent('message', {detail: "
+           "{type: 'error', code: 'internal_error', message: 'the recordings of this session could not all be deleted'}})); true")
+    assert "could not all be deleted just now" in withdraw_status(fam) and "press the delete button again" in withdraw_status(fam)
+    assert fam.js(stored) == call.session_id, "a failed deletion is still asked for"
+    to_fam.silence(False)
+    fam.wait("document.getElementById('withdraw-status').textContent === 'The videos of this call have been deleted.'", 30,
+             "the relay's answer once the network is back")
+    assert fam.js(stored) is None
+    assert [r["state"] for r in summary()["recordings"]] == ["deleted"] and summary()["recordings"][0]["recordingId"] == first
+
+    # --- consent again, a second recording; the family leaves the call; the relay cannot be reached
+    # when it asks for the videos to be deleted, and the page is closed before it can be.
+    fam.click("#consent-recording")
+    prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "consent given again")
+    second = record_two_seconds(prac, fam)
+    fam.click("#leave")
+    assert fam.js("!document.getElementById('delete-box').hidden"), "outside the call the page offers to delete the videos"
+    to_fam.refuse(True)
+    refused = to_fam.refused
+    fam.click("#delete-videos")
+    wait_until(lambda: to_fam.refused > refused, 15, "the page to try to reach the relay")
+    fam.wait("document.getElementById('withdraw-status').textContent.includes('as soon as we reconnect')", 15,
+             "the page to say the request waits for the connection")
+    assert fam.js(stored) == call.session_id
+    fam.navigate("about:blank")
+    to_fam.refuse(False)
+    fam.navigate(to_fam.url + "/join")  # the same tab opens the page again (the invite is kept for the tab)
+    fam.wait("document.getElementById('withdraw-status').textContent === 'The videos of this call have been deleted.'", 30,
+             "the request sent by the page opened again, without a click")
+    assert fam.js(stored) is None
+    assert fam.js("document.getElementById('during').hidden && !document.getElementById('join').disabled"), \
+        "deleting did not join the call; joining is still offered"
+    after = summary()
+    assert after["consent"]["recording"] is False, after
+    assert sorted(r["recordingId"] for r in after["recordings"]) == sorted([first, second]), after
+    assert [r["state"] for r in after["recordings"]] == ["deleted", "deleted"], after
+    prac.wait("document.getElementById('consent-status').textContent.includes('has not agreed')", 10,
+              "the practitioner's page to see consent withdrawn")
+
+    # --- pressing again with nothing left: the relay answers at once, and the page says so.
+    fam.click("#delete-videos")
+    assert withdraw_status(fam) != "The videos of this call have been deleted.", "the page shows it is asking again"
+    fam.wait("document.getElementById('withdraw-status').textContent === 'The videos of this call have been deleted.'", 15,
+             "the answer to a repeated request")
+    assert fam.js(stored) is None
+
+    found = [p for p in call.problems() if "favicon" not in p]
+    assert not found, f"console errors: {found}"
