@@ -113,7 +113,9 @@ ui.join.addEventListener("click", async () => {
   deleter?.stop();
   deleter = null;
   // On a phone the call comes first (recording indicator, what is shown, the camera); the consent
-  // choices stay on the page below it. Moved in the document, so the tab order follows.
+  // choices stay on the page below it, and a deletion's progress shows right under its button.
+  // Moved in the document, so the tab order follows.
+  ui.withdraw.parentElement.after(ui.withdrawStatus);
   ui.during.append(ui.consentBox);
   show(ui.during);
   connect();
@@ -300,6 +302,7 @@ ui.leave.addEventListener("click", () => {
   show(ui.during, false);
   show(ui.left);
   show(ui.deleteBox);
+  ui.deleteBox.after(ui.withdrawStatus);
 });
 
 
