@@ -18,6 +18,14 @@ function savedInvites() {
 /** The family's invite link of a session created in this browser, if it is still kept. */
 export const savedInvite = (sessionId) => savedInvites().find((s) => s.sessionId === sessionId)?.joinUrl;
 
+/**
+ * Forgets everything this browser keeps for the practitioner: the token and the families' invite
+ * links (each a bearer token to a family's call), for a shared or handed-on computer.
+ */
+export function forgetBrowser() {
+  for (const key of [TOKEN_KEY, INVITES_KEY, OLD_SESSIONS_KEY]) localStorage.removeItem(key);
+}
+
 export function rememberInvite(sessionId, joinUrl) {
   const list = savedInvites().filter((s) => s.sessionId !== sessionId);
   list.unshift({ sessionId, joinUrl });

@@ -21,6 +21,14 @@ $("token").value = api.savedToken();
 tokenStatus();
 $("save-token").addEventListener("click", () => { api.saveToken($("token").value.trim()); tokenStatus(); renderSessions(); });
 $("token").addEventListener("change", () => { api.saveToken($("token").value.trim()); tokenStatus(); renderSessions(); });
+$("forget-browser").addEventListener("click", () => {
+  api.forgetBrowser();
+  $("token").value = "";
+  $("invite-link").textContent = "";
+  show($("invite-box"), false);
+  renderSessions();
+  $("token-status").textContent = "This browser no longer keeps your token or any family's invite link.";
+});
 function tokenStatus() {
   $("token-status").textContent = api.savedToken() ? "Token saved in this browser." : "No token yet: ask your administrator for one.";
 }

@@ -188,3 +188,22 @@ def test_a_clip_around_a_mark_stays_inside_the_marks_part(relay, chromium):
         "inTheShortPart": [0, 100],  # the relay refuses it (under 3 s) and says why
         "inAGapBetweenParts": [2000, 9000],  # no part holds the mark: the whole recording bounds it
     }, got
+
+
+def test_the_practitioner_can_make_the_browser_forget_the_token_and_invites(relay, chromium):
+    """On a shared or handed-on computer: "Forget this browser" removes the token and every family's
+    invite link the page kept, empties the field, the invite box and the session list, and says so."""
+    prac = chromium.new_page("practitioner")
+    join_url, session_id = open_session(prac, relay, relay.token("alice"))
+    keys = "Object.keys(localStorage).filter((k) => k.startsWith('vigrelay.')).sort()"
+    assert prac.js(keys) == ["vigrelay.invites", "vigrelay.practitionerToken"]
+    assert session_id in prac.js("localStorage.getItem('vigrelay.invites')")
+    prac.wait(f"document.querySelector('#sessions [data-session-id=\"{session_id}\"]') !== null", 15, "the session in the list")
+    prac.click("#forget-browser")
+    assert prac.js(keys) == []
+    assert prac.js("document.getElementById('token').value") == ""
+    assert prac.js("document.getElementById('invite-box').hidden && document.getElementById('invite-link').textContent === ''")
+    assert prac.text("#token-status") == "This browser no longer keeps your token or any family's invite link."
+    prac.wait("document.getElementById('sessions').children.length === 0", 5, "the session list to empty")
+    prac.navigate(relay.base_url + "/")
+    assert prac.js(keys) == [] and prac.text("#token-status") == "No token yet: ask your administrator for one."
