@@ -10,7 +10,7 @@ struct CreateCommand: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "Practitioner token (from 'vigrelay token practitioner').")
+    @Option(help: ArgumentHelp("Practitioner token (from 'vigrelay token practitioner')." + SecretArgument.note), transform: SecretArgument.read)
     var token: String
 
     @Option(help: "Pseudonymous family reference (never a name).")

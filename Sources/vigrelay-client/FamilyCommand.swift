@@ -15,7 +15,7 @@ struct FamilyCommand: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "The family's invite: the inviteToken or the joinUrl printed by 'create'.")
+    @Option(help: ArgumentHelp("The family's invite: the inviteToken or the joinUrl printed by 'create'." + SecretArgument.note), transform: SecretArgument.read)
     var invite: String
 
     @Option(help: ArgumentHelp("Send this file.", valueName: "FILE"))

@@ -33,7 +33,7 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "The relay, https://HOST:PORT (vigrelay mode).")
     var server: String?
 
-    @Option(help: "Practitioner token (vigrelay mode; 'vigrelay token practitioner').")
+    @Option(help: ArgumentHelp("Practitioner token (vigrelay mode; 'vigrelay token practitioner')." + SecretArgument.note), transform: SecretArgument.read)
     var token: String?
 
     @Option(name: .customLong("ca"), help: ArgumentHelp("Trust the CA certificate in FILE (PEM), e.g. certs/dev/ca.crt.", valueName: "FILE"))

@@ -15,7 +15,7 @@ struct PairCommand: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "Practitioner token.")
+    @Option(help: ArgumentHelp("Practitioner token." + SecretArgument.note), transform: SecretArgument.read)
     var token: String
 
     @Option(help: "Bits per second per stream, e.g. 2.5M; 0 sends as fast as possible.")

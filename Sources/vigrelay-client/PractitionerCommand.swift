@@ -15,7 +15,7 @@ struct PractitionerCommand: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "Practitioner token of the session's creator.")
+    @Option(help: ArgumentHelp("Practitioner token of the session's creator." + SecretArgument.note), transform: SecretArgument.read)
     var token: String
 
     @Option(help: "Session id (from 'create').")

@@ -4,7 +4,7 @@ import VigRelayCore
 
 /// Options naming the practitioner and the session for the recording commands.
 struct SessionAccess: ParsableArguments {
-    @Option(help: "Practitioner token of the session's creator.")
+    @Option(help: ArgumentHelp("Practitioner token of the session's creator." + SecretArgument.note), transform: SecretArgument.read)
     var token: String
 
     @Option(help: "Session id (from 'create').")
@@ -123,7 +123,7 @@ struct SessionsCommand: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "Practitioner token: lists the sessions this practitioner created.")
+    @Option(help: ArgumentHelp("Practitioner token: lists the sessions this practitioner created." + SecretArgument.note), transform: SecretArgument.read)
     var token: String
 
     @Option(help: "Sessions per page, 1-200 (the relay's default: 50).")

@@ -97,6 +97,17 @@ def test_client_create_prints_session_invite_and_join_url(client_bin, relay, cer
     p_ws.close()
 
 
+def test_client_secret_from_a_file_that_cannot_be_used_is_a_usage_error(client_bin, relay, certs, tmp_path):
+    """--token @FILE / --invite @FILE: a file missing or empty is refused before anything is
+    sent, naming the file (exit 64)."""
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    for option, command in (("--token", "create"), ("--invite", "family")):
+        for path, says in ((tmp_path / "missing", "cannot read"), (empty, "is empty")):
+            p = client(client_bin, command, "--server", relay.base_url, option, f"@{path}", "--ca", certs.ca)
+            assert p.returncode == 64 and says in p.stderr and str(path) in p.stderr, (option, p.returncode, p.stderr)
+
+
 def test_client_create_insecure(client_bin, relay):
     tok = relay.token("alice")
     p = client(client_bin, "create", "--server", relay.base_url, "--token", tok, "--insecure")
@@ -133,14 +144,18 @@ def test_client_family_file_reaches_practitioner_output(client_bin, relay_factor
     src = tmp_path / "camera.webm"
     src.write_bytes(os.urandom(2 * 1024 * 1024 + 12345))  # about 7 s at the default 2.5 Mbit/s
     out = tmp_path / "received.webm"
-    prac = subprocess.Popen([str(client_bin), "practitioner", "--server", relay.base_url, "--token", tok,
+    # Both secrets from files (@FILE), out of the command lines other users can see.
+    tok_file, invite_file = tmp_path / "token", tmp_path / "invite"
+    tok_file.write_text(tok + "\n")
+    invite_file.write_text(s["inviteToken"])
+    prac = subprocess.Popen([str(client_bin), "practitioner", "--server", relay.base_url, "--token", f"@{tok_file}",
                              "--session", s["sessionId"], "--ca", str(certs.ca), "--output", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     try:
         wait_until(lambda: prac.poll() is not None or relay.http("GET", "/healthz").json()["connections"] >= 1,
                    15, "the practitioner client to connect")
         assert prac.poll() is None, f"practitioner exited early ({prac.returncode}): {prac.communicate()}"
-        fam = client(client_bin, "family", "--server", relay.base_url, "--invite", s["inviteToken"],
+        fam = client(client_bin, "family", "--server", relay.base_url, "--invite", f"@{invite_file}",
                      "--ca", certs.ca, "--file", src, timeout=90)
         assert fam.returncode == 0, f"family exited {fam.returncode}: {fam.stderr}{fam.stdout}"
         try:
