@@ -42,8 +42,12 @@ let connection = null;
 let sender = null;
 let camera = null;
 let everConnected = false;
-/** A connection opened only to delete the videos (no camera, no call), while it runs. */
-let deleter = null;
+/** A deletion asked for outside the call is being sent (over HTTP, see deleteWithoutCamera). */
+let deleting = false;
+/** Waits between tries to reach the relay for a deletion outside the call. */
+const RETRY_MS = [1000, 2000, 4000, 8000, 10000];
+/** In the call: joined, and not left nor ended (another tab took it, or the link was refused). */
+const inCall = () => connection !== null && !connection.stopped;
 /** A consent answer changed while disconnected (after the first welcome): sent with the next one. */
 let consentChanged = false;
 
@@ -109,9 +113,8 @@ ui.join.addEventListener("click", async () => {
   show(ui.before, false);
   show(ui.joinBox, false);
   show(ui.deleteBox, false);
-  // A deletion asked for without the call goes on in the call: sent with its welcome.
-  deleter?.stop();
-  deleter = null;
+  // A deletion asked for outside the call and not yet answered goes on in the call (sent with its
+  // welcome): the tries over HTTP stop once there is a call.
   // On a phone the call comes first (recording indicator, what is shown, the camera); the consent
   // choices stay on the page below it, and a deletion's progress shows right under its button.
   // Moved in the document, so the tab order follows.
@@ -223,9 +226,9 @@ function showWithdrawal(text, problem = false) {
 }
 
 /**
- * What the relay says of a deletion, in the call or on the deleting connection: the videos are
- * deleted (a withdrawal's answer, or the practitioner deleted them), or deleting failed. True when
- * the message was that.
+ * What the relay says of a deletion, in the call or in answer to a withdrawal over HTTP: the
+ * videos are deleted (a withdrawal's answer, or the practitioner deleted them), or deleting failed.
+ * True when the message was that.
  */
 function withdrawalAnswer(message) {
   if (message.type === "recording" && message.state === "deleted") {
@@ -244,7 +247,7 @@ function withdrawalAnswer(message) {
 
 /**
  * Stops recording and has the videos deleted: unticks consent, then tells the relay in the call,
- * as soon as the call is connected again, or, outside the call, on a connection of its own.
+ * as soon as the call is connected again, or, outside the call, over HTTP.
  */
 function withdraw() {
   ui.consent.checked = false;
@@ -253,7 +256,7 @@ function withdraw() {
   withdrawal.asked = true;
   if (connection?.send(consent(false))) {
     showWithdrawal("Recording stopped. Deleting the videos…");
-  } else if (connection && !connection.stopped) {
+  } else if (inCall()) {
     showWithdrawal("Not connected right now: recording will stop and the videos will be deleted as soon as we reconnect.");
   } else {
     deleteWithoutCamera();
@@ -261,35 +264,38 @@ function withdraw() {
 }
 
 /**
- * Outside the call (before joining, after leaving, after a reload): joins as the family only to
- * withdraw consent, waits for the answer, and leaves. The practitioner, if there, sees the family
- * come and go and is told consent is withdrawn and the videos deleted.
+ * Outside the call (before joining, after leaving, after a reload): asks the relay over HTTP
+ * (`POST /v1/sessions/{id}/withdrawal`, which takes the invite even after it expired), without
+ * joining the call, and tries again while the relay cannot be reached.
  */
-function deleteWithoutCamera() {
-  if (deleter) return;
-  showWithdrawal("Connecting to delete the videos…");
-  const conn = new RelayConnection(invite.session, invite.invite);
-  deleter = conn;
-  const done = () => { conn.stop(); if (deleter === conn) deleter = null; };
-  conn.addEventListener("welcome", () => {
-    conn.send(consent(false));
-    showWithdrawal("Deleting the videos…");
-  });
-  conn.addEventListener("message", (e) => {
-    if (withdrawalAnswer(e.detail)) done();
-  });
-  conn.addEventListener("state", ({ detail }) => {
-    if (detail.state === "reconnecting") {
-      showWithdrawal("Not connected right now: the videos will be deleted as soon as we reconnect.");
-    } else if (detail.state === "closed" && detail.code !== undefined && detail.code !== 1000) {
-      if (deleter === conn) deleter = null;
-      showWithdrawal(detail.code === 4001
-        ? "This call is open on another device or tab right now: please delete the videos from there."
-        : "We could not connect with this link, so the videos are not deleted yet. It may have expired: "
-          + "please ask your practitioner to delete them.", true);
+async function deleteWithoutCamera() {
+  if (deleting) return;
+  deleting = true;
+  showWithdrawal("Deleting the videos…");
+  try {
+    for (let attempt = 0; withdrawal.asked && !inCall(); attempt += 1) {
+      let response;
+      try {
+        response = await fetch(`/v1/sessions/${encodeURIComponent(invite.session)}/withdrawal`, {
+          method: "POST", headers: { Authorization: `Bearer ${invite.invite}` }, cache: "no-store", credentials: "omit",
+        });
+      } catch {
+        showWithdrawal("Not connected right now: the videos will be deleted as soon as we reconnect.");
+        await new Promise((resolve) => { setTimeout(resolve, RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]); });
+        continue;
+      }
+      if (response.ok) {
+        withdrawalAnswer({ type: "recording", state: "deleted" });
+      } else if (response.status === 500) {
+        withdrawalAnswer({ type: "error", code: "internal_error" });
+      } else {
+        showWithdrawal("This link can no longer be used to delete the videos. Please ask your practitioner to delete them.", true);
+      }
+      return;
     }
-  });
-  conn.start();
+  } finally {
+    deleting = false;
+  }
 }
 
 ui.withdraw.addEventListener("click", withdraw);

@@ -17,6 +17,7 @@ extension HTTPAPI {
         case recording(String)
         case clips
         case clip(String)
+        case withdrawal
 
         /// Reads the path segments after `/v1/sessions/{id}`; nil for anything else.
         init?(_ rest: ArraySlice<Substring>) {
@@ -25,6 +26,7 @@ extension HTTPAPI {
             case (1, "recordings"?): self = .recordings
             case (2, "recordings"?): self = .recording(String(rest[rest.startIndex + 1]))
             case (1, "clips"?): self = .clips
+            case (1, "withdrawal"?): self = .withdrawal
             case (2, "clips"?): self = .clip(String(rest[rest.startIndex + 1]))
             default: return nil
             }
@@ -35,7 +37,7 @@ extension HTTPAPI {
             switch self {
             case .summary, .recording, .clip: ["GET", "HEAD"]
             case .recordings: ["DELETE"]
-            case .clips: ["POST"]
+            case .clips, .withdrawal: ["POST"]
             }
         }
     }
@@ -49,6 +51,7 @@ extension HTTPAPI {
         guard route.allowed.contains(request.method) else {
             return .respond(methodNotAllowed(route.allowed.joined(separator: " or ")))
         }
+        if case .withdrawal = route { return withdrawal(request, sessionID: String(sessionID), core: core, now: now) }
         let practitioner: String
         switch bearerClaims(request.authorization, now: now) {
         case .failure(let error): return .respond(error.response)
@@ -76,6 +79,26 @@ extension HTTPAPI {
             return .media(MediaRequest(sessionID: session.id, resource: .clip(id: clipID), range: request.range, headOnly: headOnly))
         case .clips:
             return createClip(request, sessionID: session.id, core: core)
+        case .withdrawal:
+            return .respond(noSuchEndpoint(request.path))  // answered above
+        }
+    }
+
+    /// `POST /v1/sessions/{id}/withdrawal` with the family's invite, which may have expired: a family
+    /// may withdraw consent at any time, also long after the call, and without joining it.
+    private func withdrawal(_ request: HTTPRequest, sessionID: String, core: RelayCore, now: Date) -> HTTPOutcome {
+        let claims = bearerClaims(request.authorization, now: now, inviteMayBeExpired: true,
+                                  missing: "missing Authorization: Bearer <invite>; use the inviteToken of the family's link")
+        switch claims {
+        case .failure(let error):
+            return .respond(error.response)
+        case .success(.practitioner):
+            return .respond(.error(403, .forbidden, "only the family withdraws consent, with its invite; to delete the recordings yourself use DELETE /v1/sessions/{id}/recordings"))
+        case .success(.invite(let invited, _)):
+            guard invited == sessionID, core.sessions[sessionID] != nil else {
+                return .respond(.error(404, .sessionNotFound, "no such session for this invite; use the session id of the same link"))
+            }
+            return .withdraw(sessionID: sessionID)
         }
     }
 

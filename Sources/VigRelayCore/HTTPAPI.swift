@@ -66,6 +66,9 @@ public enum HTTPOutcome: Sendable, Equatable {
     /// Stop any recording of the session and delete every recording and clip on the writer thread
     /// (`RelayCore.recordingsDeletionRequested`), then answer 200 with the ids.
     case deleteRecordings(sessionID: String)
+    /// The family withdraws consent without joining (`RelayCore.withdrawalRequested`): recording
+    /// stops, every recording and clip is deleted on the writer thread, then 200 with the ids.
+    case withdraw(sessionID: String)
 }
 
 /// The HTTP API's routing and decisions, pure: health, creating and listing sessions, the web app's files.
@@ -176,12 +179,14 @@ public struct HTTPAPI {
     }
 
     /// Reads and checks `Authorization: Bearer <token>`.
-    func bearerClaims(_ header: String?, now: Date) -> Result<TokenClaims, HTTPResponseError> {
+    func bearerClaims(_ header: String?, now: Date, inviteMayBeExpired: Bool = false,
+                      missing: String = "missing Authorization: Bearer <practitioner token>; get one with 'vigrelay token practitioner --id ID'")
+        -> Result<TokenClaims, HTTPResponseError> {
         guard let header, header.lowercased().hasPrefix("bearer ") else {
-            return .failure(HTTPResponseError(.error(401, .unauthorized, "missing Authorization: Bearer <practitioner token>; get one with 'vigrelay token practitioner --id ID'")))
+            return .failure(HTTPResponseError(.error(401, .unauthorized, missing)))
         }
         let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        do { return .success(try authority.verify(token, now: now)) } catch {
+        do { return .success(try authority.verify(token, now: now, inviteMayBeExpired: inviteMayBeExpired)) } catch {
             return .failure(HTTPResponseError(.error(401, .unauthorized, error.description)))
         }
     }

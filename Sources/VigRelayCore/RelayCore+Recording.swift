@@ -42,21 +42,11 @@ extension RelayCore {
                 }
                 return actions
             }
-            state.consent = recording
+            if !recording { return withdraw(&state, sessionID: sessionID, requester: nil) }
+            state.consent = true
             state.childAgreed = childAgreed
             state.consentKnown = true
-            var actions = toBoth(sessionID, notice)
-            actions.append(.recording(.consent(sessionID: sessionID, recording: recording, childAgreed: childAgreed)))
-            if !recording {
-                // Every recording of the session is deleted: none may be marked any more.
-                state.endRecording()
-                state.recordingIDs.removeAll()
-                state.deletionFailed = false
-                sessionsAwaited.remove(sessionID)
-                state.withdrawalsInFlight += 1
-                actions.append(.recording(.deleteAll(sessionID: sessionID)))
-            }
-            return actions
+            return toBoth(sessionID, notice) + [.recording(.consent(sessionID: sessionID, recording: true, childAgreed: childAgreed))]
         case "record":
             guard role == .practitioner else { return reply(.notAllowed, "only the practitioner can start or stop recording") }
             switch message.string("action") {
@@ -119,6 +109,24 @@ extension RelayCore {
                                      "bytes": bytes, "frames": frames, "durationMs": durationMs]
         if let reason = recordingStates[sessionID]?.stopReasons.removeValue(forKey: recordingID) { notice["reason"] = reason }
         return toBoth(sessionID, ControlEncoder.encode(notice))
+    }
+
+    /// Consent withdrawn (the family's `consent` false, or its `POST .../withdrawal` from
+    /// `requester`): both sides hear it, it is logged, any recording stops and every recording and
+    /// clip of the session is deleted; none may be marked any more.
+    func withdraw(_ state: inout SessionRecordingState, sessionID: String, requester: ConnectionID?) -> [RelayAction] {
+        state.consent = false
+        state.childAgreed = false
+        state.consentKnown = true
+        state.endRecording()
+        state.recordingIDs.removeAll()
+        state.deletionFailed = false
+        state.withdrawalsInFlight += 1
+        sessionsAwaited.remove(sessionID)
+        return toBoth(sessionID, Self.consentNotice(recording: false, childAgreed: false)) + [
+            .recording(.consent(sessionID: sessionID, recording: false, childAgreed: false)),
+            .recording(.deleteAll(sessionID: sessionID, requester: requester)),
+        ]
     }
 
     /// The writer deleted every recording of the session (a request, retention).

@@ -17,4 +17,12 @@ extension RelayCore {
         sessionsAwaited.remove(sessionID)
         return [.recording(.deleteAllOnRequest(sessionID: sessionID, requester: requester))]
     }
+
+    /// `POST /v1/sessions/{id}/withdrawal`: the family withdraws consent without joining, as its
+    /// `consent` false does; even a repeat runs the deletion, whose result answers `requester`.
+    public func withdrawalRequested(sessionID: String, requester: ConnectionID) -> [RelayAction] {
+        var state = recordingStates[sessionID] ?? SessionRecordingState()
+        defer { recordingStates[sessionID] = state }
+        return withdraw(&state, sessionID: sessionID, requester: requester)
+    }
 }

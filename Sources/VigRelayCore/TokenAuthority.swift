@@ -56,8 +56,10 @@ public struct TokenAuthority: Sendable {
         return payload + "." + Base64URL.encode(mac(Array(payload.utf8)))
     }
 
-    /// Checks the signature and expiry and returns the claims.
-    public func verify(_ token: String, now: Date) throws(VerifyError) -> TokenClaims {
+    /// Checks the signature and expiry and returns the claims. With `inviteMayBeExpired`, an invite
+    /// past its expiry is accepted too: for the one thing a family may do at any time, withdrawing
+    /// consent (`POST /v1/sessions/{id}/withdrawal`).
+    public func verify(_ token: String, now: Date, inviteMayBeExpired: Bool = false) throws(VerifyError) -> TokenClaims {
         guard token.utf8.count <= Self.maxTokenLength else { throw .malformed }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let signature = Base64URL.decode(parts[1]) else { throw .malformed }
@@ -65,6 +67,7 @@ public struct TokenAuthority: Sendable {
         guard let payload = Base64URL.decode(parts[0]),
               let claims = Self.readClaims(payload)
         else { throw .malformed }
+        if case .invite = claims, inviteMayBeExpired { return claims }
         guard claims.expiresAt > now else { throw .expired }
         return claims
     }

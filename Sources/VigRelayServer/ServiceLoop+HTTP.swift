@@ -95,6 +95,8 @@ extension ServiceLoop {
             startDownload(exchange, request)
         case .deleteRecordings(let sessionID):
             perform(core.recordingsDeletionRequested(sessionID: sessionID, requester: id))
+        case .withdraw(let sessionID):
+            perform(core.withdrawalRequested(sessionID: sessionID, requester: id))
         }
     }
 

@@ -289,7 +289,7 @@ final class ServiceLoop {
                 collectDrained()  // from now on the writer's drains wake this thread
             }
             writer.submitBatched(bytes: bytes) { worker.run(command, queuedBytes: bytes) }
-        case .deleteAll(let sid), .deleteAllOnRequest(let sid, _):
+        case .deleteAll(let sid, _), .deleteAllOnRequest(let sid, _):
             submitDeletion(sessionID: sid) { worker.run(command, queuedBytes: 0) }
         case .start:
             recordingQueueBudget += configuration.recordingQueueBytesPerRecording

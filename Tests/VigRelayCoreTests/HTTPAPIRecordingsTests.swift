@@ -52,6 +52,30 @@ struct HTTPAPIRecordingsTests {
                 == .createClip(ClipRequest(sessionID: sid, recordingID: rid, fromMs: 3000, toMs: 10000, note: "smile")))
     }
 
+    /// `POST .../withdrawal` is the family's: its invite, also expired (a family may withdraw at any
+    /// time); not a practitioner, not another session's invite, not a forged one, and only POST.
+    @Test func theFamilyWithdrawsWithItsInviteEvenExpired() {
+        let h = RelayHarness()
+        let path = "/v1/sessions/\(sid)/withdrawal"
+        #expect(handle(request("POST", path, token: Fixture.inviteToken()), h) == .withdraw(sessionID: sid))
+        let expired = Fixture.inviteToken(expiresAt: Fixture.t0.addingTimeInterval(-86_400 * 365))
+        #expect(handle(request("POST", path, token: expired), h) == .withdraw(sessionID: sid))
+        let practitioner = refusal(handle(request("POST", path), h))
+        #expect(practitioner?.status == 403 && practitioner?.code == "forbidden" && practitioner?.message.contains("DELETE") == true)
+        let other = refusal(handle(request("POST", path, token: Fixture.inviteToken(Fixture.otherSessionID)), h))
+        #expect(other?.status == 404 && other?.code == "session_not_found")
+        let missing = refusal(handle(request("POST", path, token: nil), h))
+        #expect(missing?.status == 401 && missing?.message.contains("invite") == true)
+        #expect(refusal(handle(request("POST", path, token: Fixture.inviteToken() + "x"), h))?.status == 401)
+        #expect(refusal(handle(request("GET", path, token: Fixture.inviteToken()), h))?.status == 405)
+        // Elsewhere an expired invite is refused as before.
+        #expect(throws: TokenAuthority.VerifyError.expired) { try Fixture.authority.verify(expired, now: Fixture.t0) }
+        let expiredPractitioner = Fixture.practitionerToken(expiresAt: Fixture.t0.addingTimeInterval(-1))
+        #expect(throws: TokenAuthority.VerifyError.expired) {
+            try Fixture.authority.verify(expiredPractitioner, now: Fixture.t0, inviteMayBeExpired: true)
+        }
+    }
+
     @Test func aFamilyInviteIs403OnEveryEndpoint() {
         for (method, path) in endpoints {
             for invite in [Fixture.inviteToken(), Fixture.inviteToken(Fixture.otherSessionID)] {

@@ -97,6 +97,23 @@ struct RelayCoreRecordingTests {
                 "after a failure the next withdrawal deletes again")
     }
 
+    /// A withdrawal over HTTP does what the family's `consent` false does, and every one runs the
+    /// deletion (its answer is the HTTP reply), repeats included.
+    @Test func aWithdrawalOverHTTPWithdrawsAndDeletesEachTime() throws {
+        let h = joined()
+        _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true,"childAgreed":true}"#))
+        let rid = try #require(h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#)).controls(to: 1).first?["recordingId"] as? String)
+        let asked = h.core.withdrawalRequested(sessionID: Fixture.sessionID, requester: 9)
+        #expect(commands(asked) == [.consent(sessionID: Fixture.sessionID, recording: false, childAgreed: false),
+                                    .deleteAll(sessionID: Fixture.sessionID, requester: 9)])
+        for conn: ConnectionID in [1, 2] { #expect(asked.controls(to: conn).first?["recording"] as? Bool == false) }
+        #expect(h.core.activeRecordingID(sessionID: Fixture.sessionID) == nil, "recording stopped")
+        #expect(h.core.receivedText(1, utf8(#"{"type":"mark","recordingId":"\#(rid)","atMs":100}"#)).controls(to: 1).first?["code"] as? String
+                == "recording_not_found", "a recording being deleted cannot be marked")
+        #expect(h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#)).controls(to: 1).first?["code"] as? String == "consent_required")
+        #expect(commands(h.core.withdrawalRequested(sessionID: Fixture.sessionID, requester: 10)).contains(.deleteAll(sessionID: Fixture.sessionID, requester: 10)))
+    }
+
     /// A mark the disk could not keep is told to the practitioner, with its id and what to do.
     @Test func aMarkThatCouldNotBeSavedIsTold() {
         let h = joined()

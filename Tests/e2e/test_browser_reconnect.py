@@ -607,7 +607,8 @@ def test_the_familys_request_to_delete_is_answered_kept_and_possible_outside_the
     answers it: a failure says to press again; the request outlives the page (a reload, or a page
     opened again in the tab) and is sent when the relay can be reached; the videos can be deleted
     without joining the call or starting the camera; and pressing again when nothing is left is
-    answered at once."""
+    answered at once. Outside the call the page asks over HTTP (POST .../withdrawal), so the
+    practitioner never sees the family come and go."""
     call = start_session(relay, chromium, forwarders)
     prac, fam, to_fam = call.prac, call.fam, call.to_fam
     summary = lambda: relay.http("GET", f"/v1/sessions/{call.session_id}", headers=call.auth).json()  # noqa: E731
@@ -637,6 +638,8 @@ def test_the_familys_request_to_delete_is_answered_kept_and_possible_outside_the
     prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "consent given again")
     second = record_two_seconds(prac, fam)
     fam.click("#leave")
+    wait_for_status(prac, "The family has left", 10, "the practitioner's page to see the family leave")
+    seen = prac.js("window.__statusShown.length")
     assert fam.js("!document.getElementById('delete-box').hidden"), "outside the call the page offers to delete the videos"
     to_fam.refuse(True)
     refused = to_fam.refused
@@ -659,6 +662,8 @@ def test_the_familys_request_to_delete_is_answered_kept_and_possible_outside_the
     assert [r["state"] for r in after["recordings"]] == ["deleted", "deleted"], after
     prac.wait("document.getElementById('consent-status').textContent.includes('has not agreed')", 10,
               "the practitioner's page to see consent withdrawn")
+    assert not [t for t in prac.js(f"window.__statusShown.slice({seen})") if "joined" in t], \
+        "deleting outside the call did not bring the family into the call"
 
     # --- pressing again with nothing left: the relay answers at once, and the page says so.
     fam.click("#delete-videos")

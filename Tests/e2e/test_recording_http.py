@@ -640,3 +640,67 @@ def test_stalled_downloaders_cost_nothing_to_others(relay_factory, webm12):
         big["f"].close()
         other["p"].close()
         other["f"].close()
+
+
+# --- the family's withdrawal over HTTP ------------------------------------------------------
+
+def test_a_family_withdraws_over_http_after_its_invite_expired(relay_factory, webm12):
+    """POST /v1/sessions/{id}/withdrawal with the family's invite, expired by then (a family may
+    withdraw at any time, not only while its link lets it join): consent is withdrawn and logged,
+    every recording and clip is deleted, the practitioner (connected) is told both, and the answer
+    names what was deleted; a repeat is answered too, with nothing left."""
+    relay = relay_factory(["--invite-ttl", "3s"])
+    r = record(relay, webm12)
+    p, f, sid, invite = r["p"], r["f"], r["sid"], r["invite"]
+    f.close()
+    assert p.recv_json(timeout=10) == {"type": "peer", "event": "left", "role": "family"}
+    # The invite's expiry, read where it has no side effect: GET /v1/sessions refuses a valid
+    # invite with 403 and an expired one with 401.
+    wait_until(lambda: relay.http("GET", "/v1/sessions", headers=bearer(invite)).status == 401, 10, "the invite to expire")
+    late = relay.connect(sid, "family-too-late")
+    late.send_json({"type": "hello", "token": invite})
+    refusal = late.recv_json(timeout=10)
+    assert refusal.get("code") == "unauthorized" and "expired" in refusal.get("message", ""), refusal
+    late.close()
+
+    d = relay.http("POST", f"/v1/sessions/{sid}/withdrawal", headers=bearer(invite))
+    assert d.status == 200 and d.json() == {"deleted": [r["rid"]]}, d
+    assert p.recv_json(timeout=10) == {"type": "consent", "recording": False}
+    assert p.recv_json(timeout=10) == {"type": "recording", "state": "deleted", "recordingIds": [r["rid"]]}
+    rec_dir = Path(relay.data_dir) / "sessions" / sid / "recordings"
+    assert sorted(x.name for x in rec_dir.iterdir()) == [f"{r['rid']}.json"], "only the manifest stays"
+    log = [json.loads(line) for line in (Path(relay.data_dir) / "sessions" / sid / "session.jsonl").read_text().splitlines()]
+    assert [e["recording"] for e in log if e["event"] == "consent"] == [True, False]
+    assert [e["reason"] for e in log if e["event"] == "recordings_deleted"] == ["consent withdrawn"]
+    summary = get(relay, f"/v1/sessions/{sid}", r["token"]).json()
+    assert summary["consent"]["recording"] is False and [x["state"] for x in summary["recordings"]] == ["deleted"], summary
+
+    again = relay.http("POST", f"/v1/sessions/{sid}/withdrawal", headers=bearer(invite))
+    assert again.status == 200 and again.json() == {"deleted": []}, again
+    p.send_json({"type": "record", "action": "start"})
+    assert_error_message(p, "consent_required")
+    p.close()
+
+
+def assert_error_message(ws, code: str) -> None:
+    while True:
+        m = ws.recv_json(timeout=10)
+        if m.get("type") == "error":
+            assert m["code"] == code, m
+            return
+
+
+def test_withdrawal_over_http_is_for_the_sessions_family_only(relay, rec, forged_token):
+    sid, path = rec["sid"], f"/v1/sessions/{rec['sid']}/withdrawal"
+    assert_error(relay.http("POST", path), 401, "unauthorized")
+    assert "invite" in relay.http("POST", path).json()["message"]
+    assert_error(relay.http("POST", path, headers=bearer(forged_token)), 401, "unauthorized")
+    refused = relay.http("POST", path, headers=bearer(rec["token"]))
+    assert_error(refused, 403, "forbidden")
+    assert "DELETE" in refused.json()["message"], refused
+    other = relay.create_session(relay.token("bob"))
+    relay.secrets_seen.add(other["inviteToken"])
+    assert_error(relay.http("POST", path, headers=bearer(other["inviteToken"])), 404, "session_not_found")
+    assert_error(relay.http("GET", path, headers=bearer(rec["invite"])), 405, "method_not_allowed")
+    summary = get(relay, f"/v1/sessions/{sid}", rec["token"]).json()
+    assert summary["consent"]["recording"] is True and summary["recordings"][0]["state"] == "complete", "nothing was withdrawn"

@@ -56,8 +56,9 @@ def test_periodic_sweep_deletes_ended_sessions_and_spares_connected_ones(relay_f
     f_live.close()
 
 
-def test_sweep_at_start_runs_before_the_server_listens(relay_factory):
-    relay = relay_factory()
+def ended_and_stopped(relay) -> tuple[str, str, float]:
+    """A session with one recording that both sides left, then the relay stopped; returns the
+    session id, the recording id and when the session ended."""
     p, f, s = relay.pair()
     rid = record_fixture(p, f)
     p.close()
@@ -66,7 +67,12 @@ def test_sweep_at_start_runs_before_the_server_listens(relay_factory):
     wait_until(lambda: events(relay, sid)[-1]["event"] == "left" and len([e for e in events(relay, sid) if e["event"] == "left"]) == 2,
                10, "both leaves to be logged")
     assert relay.stop()[0] == 0
-    ended_at = time.time()
+    return sid, rid, time.time()
+
+
+def test_sweep_at_start_runs_before_the_server_listens(relay_factory):
+    relay = relay_factory()
+    sid, rid, ended_at = ended_and_stopped(relay)
 
     relay.extra_args = ["--retention", "1d"]
     relay.start()
@@ -88,14 +94,7 @@ def test_a_recording_left_unfinished_keeps_its_session_and_the_operator_is_told(
     delete its session (a running recording looks the same): every sweep says so in the server's
     log, naming the session and the recording, and the practitioner's DELETE still deletes it."""
     relay = relay_factory()
-    p, f, s = relay.pair()
-    rid = record_fixture(p, f)
-    p.close()
-    f.close()
-    sid = s["sessionId"]
-    wait_until(lambda: len([e for e in events(relay, sid) if e["event"] == "left"]) == 2, 10, "both leaves to be logged")
-    assert relay.stop()[0] == 0
-    ended_at = time.time()
+    sid, rid, ended_at = ended_and_stopped(relay)
     # As a crash mid-recording leaves it; and recovery cannot write the repaired index (a directory
     # stands in its way here, as a full disk would).
     path = Path(relay.data_dir) / "sessions" / sid / "recordings" / f"{rid}.json"
