@@ -43,6 +43,11 @@ public struct WebSocketUpgrade: Sendable, Equatable {
         return nil
     }
 
+    /// The answer to `Upgrade: h2c` (the only upgrade other than websocket lws asks about; it closed
+    /// these without a word): the relay speaks HTTP/1.1, and WebSocket on a session's `ws` path.
+    public static let h2cRefusal = HTTPResponse.error(400, .invalidRequest,
+        "this relay does not upgrade to HTTP/2 (h2c): send the request without Upgrade, or Upgrade: websocket on /v1/sessions/{id}/ws")
+
     /// The comma-separated tokens of a header, trimmed.
     private static func tokens(_ header: String?) -> [String] {
         (header ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -180,15 +180,21 @@ extension ServiceLoop {
         return -1
     }
 
-    /// Checks a WebSocket upgrade (`kind` is the `Upgrade` header) before lws does, and answers one
-    /// it cannot accept with `WebSocketUpgrade.refusal` and closes (-1); 0 lets lws go on.
+    /// Checks an upgrade (`kind` is the `Upgrade` header: websocket or h2c, lws answers any other
+    /// with its own 403) before lws does: a WebSocket upgrade it cannot accept
+    /// (`WebSocketUpgrade.refusal`) or any h2c is answered and closed (-1); 0 lets lws go on.
     func confirmUpgrade(_ wsi: OpaquePointer, to kind: String) -> Int32 {
-        guard kind.lowercased() == "websocket" else { return 0 }
-        let upgrade = WebSocketUpgrade(connection: header(wsi, WSI_TOKEN_CONNECTION), version: header(wsi, WSI_TOKEN_VERSION),
-                                       key: header(wsi, WSI_TOKEN_KEY), protocols: header(wsi, WSI_TOKEN_PROTOCOL))
-        guard let refusal = upgrade.refusal else { return 0 }
+        let refusal: HTTPResponse
+        if kind.lowercased() == "websocket" {
+            let upgrade = WebSocketUpgrade(connection: header(wsi, WSI_TOKEN_CONNECTION), version: header(wsi, WSI_TOKEN_VERSION),
+                                           key: header(wsi, WSI_TOKEN_KEY), protocols: header(wsi, WSI_TOKEN_PROTOCOL))
+            guard let malformed = upgrade.refusal else { return 0 }
+            refusal = malformed
+        } else {
+            refusal = WebSocketUpgrade.h2cRefusal
+        }
         writeAndClose(wsi, refusal)
-        logger.info("refused a malformed WebSocket upgrade", metadata: ["status": "\(refusal.status)"])
+        logger.info("refused an upgrade", metadata: ["upgrade": "\(kind)", "status": "\(refusal.status)"])
         return -1
     }
 

@@ -246,6 +246,16 @@ def test_a_malformed_upgrade_gets_a_clear_http_error_and_is_closed(relay, ssl_ct
     p.close()
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/v1/sessions/0123456789abcdef0123456789abcdef/ws"])
+def test_an_upgrade_to_h2c_gets_a_clear_http_error(relay, ssl_ctx, path):
+    """`Upgrade: h2c` (HTTP/2 over cleartext, asked on a TLS connection) was closed by lws without
+    a word: it is refused with the API's error shape, and the connection closed."""
+    got, headers, body = _upgrade_answer(relay, ssl_ctx, path, [("Upgrade", "h2c"), ("Connection", "Upgrade, HTTP2-Settings"),
+                                                                 ("HTTP2-Settings", "AAMAAABkAAQCAAAAAAIAAAAA")])
+    assert got == 400 and body["code"] == "invalid_request" and "h2c" in body["message"], (got, body)
+    assert headers.get("connection") == "close", headers
+
+
 @pytest.mark.parametrize("connection", ["Upgrade", "keep-alive, Upgrade", "upgrade"])
 def test_a_well_formed_raw_upgrade_is_accepted(relay, ssl_ctx, connection):
     """The requests above with every header right are upgraded (Firefox sends `keep-alive, Upgrade`):
