@@ -29,9 +29,8 @@ public enum RecordingCommand: Equatable, Sendable {
     /// A side that was away is back within the grace after `awayMs`; logged.
     case back(sessionID: String, recordingID: String, role: Role, awayMs: Int64)
     /// Stop any active recording and delete every recording and clip of the session after a consent
-    /// withdrawal; then `RelayCore.withdrawalDeleted` (or `recordingsDeletionFailed`), and, for a
-    /// withdrawal over HTTP, the answer to connection `requester`.
-    case deleteAll(sessionID: String, requester: ConnectionID? = nil)
+    /// withdrawal; then `RelayCore.withdrawalDeleted` (or `recordingsDeletionFailed`).
+    case deleteAll(sessionID: String)
     /// As `deleteAll`, asked by `DELETE /v1/sessions/{id}/recordings` on connection `requester`
     /// (logged with reason `request`; the HTTP reply waits for it).
     case deleteAllOnRequest(sessionID: String, requester: ConnectionID)

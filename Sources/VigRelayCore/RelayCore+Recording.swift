@@ -42,7 +42,7 @@ extension RelayCore {
                 }
                 return actions
             }
-            if !recording { return withdraw(&state, sessionID: sessionID, requester: nil) }
+            if !recording { return withdraw(&state, sessionID: sessionID) }
             state.consent = true
             state.childAgreed = childAgreed
             state.consentKnown = true
@@ -111,10 +111,10 @@ extension RelayCore {
         return toBoth(sessionID, ControlEncoder.encode(notice))
     }
 
-    /// Consent withdrawn (the family's `consent` false, or its `POST .../withdrawal` from
-    /// `requester`): both sides hear it, it is logged, any recording stops and every recording and
-    /// clip of the session is deleted; none may be marked any more.
-    func withdraw(_ state: inout SessionRecordingState, sessionID: String, requester: ConnectionID?) -> [RelayAction] {
+    /// Consent withdrawn (the family's `consent` false, or its `POST .../withdrawal`): both sides
+    /// hear it, it is logged, any recording stops and every recording and clip of the session is
+    /// deleted; none may be marked any more.
+    func withdraw(_ state: inout SessionRecordingState, sessionID: String) -> [RelayAction] {
         state.consent = false
         state.childAgreed = false
         state.consentKnown = true
@@ -125,7 +125,7 @@ extension RelayCore {
         sessionsAwaited.remove(sessionID)
         return toBoth(sessionID, Self.consentNotice(recording: false, childAgreed: false)) + [
             .recording(.consent(sessionID: sessionID, recording: false, childAgreed: false)),
-            .recording(.deleteAll(sessionID: sessionID, requester: requester)),
+            .recording(.deleteAll(sessionID: sessionID)),
         ]
     }
 

@@ -19,10 +19,23 @@ extension RelayCore {
     }
 
     /// `POST /v1/sessions/{id}/withdrawal`: the family withdraws consent without joining, as its
-    /// `consent` false does; even a repeat runs the deletion, whose result answers `requester`.
-    public func withdrawalRequested(sessionID: String, requester: ConnectionID) -> [RelayAction] {
+    /// `consent` false does. `answerNow`: consent is withdrawn, nothing is left and no deletion is
+    /// under way, so the request is answered at once with nothing deleted, and costs the shared disk
+    /// writer nothing (a flood of them neither). Otherwise `requester` waits for the deletion under
+    /// way, or the one these actions start (`takeWithdrawalWaiters`).
+    public func withdrawalRequested(sessionID: String, requester: ConnectionID) -> (actions: [RelayAction], answerNow: Bool) {
         var state = recordingStates[sessionID] ?? SessionRecordingState()
         defer { recordingStates[sessionID] = state }
-        return withdraw(&state, sessionID: sessionID, requester: requester)
+        let settled = state.consentKnown && !state.consent && state.recordingIDs.isEmpty && !state.deletionFailed
+        if settled, state.withdrawalsInFlight == 0 { return ([], true) }
+        state.withdrawalWaiters.append(requester)
+        return (settled ? [] : withdraw(&state, sessionID: sessionID), false)
+    }
+
+    /// The HTTP withdrawals waiting for this session's deletion, now that the writer has answered
+    /// it (`withdrawalDeleted` or `recordingsDeletionFailed`): the caller answers each.
+    public func takeWithdrawalWaiters(sessionID: String) -> [ConnectionID] {
+        defer { recordingStates[sessionID]?.withdrawalWaiters.removeAll() }
+        return recordingStates[sessionID]?.withdrawalWaiters ?? []
     }
 }

@@ -21,6 +21,9 @@ struct SessionRecordingState {
     /// `recordingsDeletionFailed`): while any is on its way, a withdrawal repeated is not answered
     /// `deleted` (the files may still be there); the answer to the first one comes to both sides.
     var withdrawalsInFlight = 0
+    /// HTTP withdrawals (`POST .../withdrawal`) waiting for the deletion under way: answered with its
+    /// outcome (`RelayCore.takeWithdrawalWaiters`).
+    var withdrawalWaiters: [ConnectionID] = []
     /// While a recording runs: when each side that is not connected left (or, for a family that was
     /// not there when recording started, when it started). A side away longer than
     /// `RelayLimits.reconnectGraceSeconds` stops the recording (`RelayCore.expireGracePeriods`).

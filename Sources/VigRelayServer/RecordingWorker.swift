@@ -86,18 +86,13 @@ final class RecordingWorker: @unchecked Sendable {
             } catch {
                 failed(sid, rid, "\(error)", manifest: file.fail(reason: "\(error)", at: now))
             }
-        case .deleteAll(let sid, let requester):
+        case .deleteAll(let sid):
             do {
                 let ids = try deleteAll(sid, reason: PersistedRecordingState.withdrawalReason, at: now)
                 inbox.post(.recordingsDeleted(sessionID: sid, recordingIDs: ids, afterWithdrawal: true))
-                if let requester { inbox.post(.respond(requester, .json(200, ["deleted": ids.sorted()]))) }
             } catch {
                 logger.error("could not delete every recording file", metadata: ["session.id": "\(sid)", "error": "\(error)"])
                 inbox.post(.recordingsDeletionFailed(sessionID: sid))
-                if let requester {
-                    inbox.post(.respond(requester, .error(500, .internalError,
-                        "the recordings could not all be deleted (a disk error on the relay); consent is withdrawn and nothing more is recorded; send the withdrawal again to retry")))
-                }
             }
         case .deleteAllOnRequest(let sid, let requester):
             do {

@@ -96,7 +96,9 @@ extension ServiceLoop {
         case .deleteRecordings(let sessionID):
             perform(core.recordingsDeletionRequested(sessionID: sessionID, requester: id))
         case .withdraw(let sessionID):
-            perform(core.withdrawalRequested(sessionID: sessionID, requester: id))
+            let asked = core.withdrawalRequested(sessionID: sessionID, requester: id)
+            if asked.answerNow { respond(id, .json(200, ["deleted": [String]()])) }
+            perform(asked.actions)
         }
     }
 

@@ -211,12 +211,20 @@ final class ServiceLoop {
                 perform(core.markFailed(sessionID: sid, markID: markID))
             case .recordingsDeletionFailed(let sid):
                 perform(core.recordingsDeletionFailed(sessionID: sid))
+                for waiter in core.takeWithdrawalWaiters(sessionID: sid) {
+                    respond(waiter, .error(500, .internalError,
+                        "the recordings could not all be deleted (a disk error on the relay); consent is withdrawn and nothing more is recorded; send the withdrawal again to retry"))
+                }
             case .retentionDue(let sids):
                 deleteForRetention(sids)
             case .recordingsDeleted(let sid, let ids, let afterWithdrawal):
                 // Its downloads were cut off when the deletion was submitted (`submitDeletion`).
-                perform(afterWithdrawal ? core.withdrawalDeleted(sessionID: sid, recordingIDs: ids)
-                                        : core.recordingsDeleted(sessionID: sid, recordingIDs: ids))
+                if afterWithdrawal {
+                    perform(core.withdrawalDeleted(sessionID: sid, recordingIDs: ids))
+                    for waiter in core.takeWithdrawalWaiters(sessionID: sid) { respond(waiter, .json(200, ["deleted": ids.sorted()])) }
+                } else {
+                    perform(core.recordingsDeleted(sessionID: sid, recordingIDs: ids))
+                }
             case .recordingFailed(let sid, let rid, let reason):
                 perform(core.recordingFailed(sessionID: sid, recordingID: rid, reason: reason))
             case .respond, .downloadHead, .downloadChunk, .downloadFailed, .clipPlanned, .deletionFinished,
@@ -289,7 +297,7 @@ final class ServiceLoop {
                 collectDrained()  // from now on the writer's drains wake this thread
             }
             writer.submitBatched(bytes: bytes) { worker.run(command, queuedBytes: bytes) }
-        case .deleteAll(let sid, _), .deleteAllOnRequest(let sid, _):
+        case .deleteAll(let sid), .deleteAllOnRequest(let sid, _):
             submitDeletion(sessionID: sid) { worker.run(command, queuedBytes: 0) }
         case .start:
             recordingQueueBudget += configuration.recordingQueueBytesPerRecording

@@ -97,21 +97,37 @@ struct RelayCoreRecordingTests {
                 "after a failure the next withdrawal deletes again")
     }
 
-    /// A withdrawal over HTTP does what the family's `consent` false does, and every one runs the
-    /// deletion (its answer is the HTTP reply), repeats included.
-    @Test func aWithdrawalOverHTTPWithdrawsAndDeletesEachTime() throws {
+    /// A withdrawal over HTTP does what the family's `consent` false does; one made while that
+    /// deletion is under way waits for its outcome; once nothing is left one is answered at once and
+    /// costs the disk nothing; after a failed deletion one deletes again.
+    @Test func aWithdrawalOverHTTPWithdrawsOnceAndWaitsOrAnswersAfter() throws {
         let h = joined()
+        let sid = Fixture.sessionID
         _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true,"childAgreed":true}"#))
         let rid = try #require(h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#)).controls(to: 1).first?["recordingId"] as? String)
-        let asked = h.core.withdrawalRequested(sessionID: Fixture.sessionID, requester: 9)
-        #expect(commands(asked) == [.consent(sessionID: Fixture.sessionID, recording: false, childAgreed: false),
-                                    .deleteAll(sessionID: Fixture.sessionID, requester: 9)])
-        for conn: ConnectionID in [1, 2] { #expect(asked.controls(to: conn).first?["recording"] as? Bool == false) }
-        #expect(h.core.activeRecordingID(sessionID: Fixture.sessionID) == nil, "recording stopped")
+        let asked = h.core.withdrawalRequested(sessionID: sid, requester: 9)
+        #expect(!asked.answerNow)
+        #expect(commands(asked.actions) == [.consent(sessionID: sid, recording: false, childAgreed: false), .deleteAll(sessionID: sid)])
+        for conn: ConnectionID in [1, 2] { #expect(asked.actions.controls(to: conn).first?["recording"] as? Bool == false) }
+        #expect(h.core.activeRecordingID(sessionID: sid) == nil, "recording stopped")
         #expect(h.core.receivedText(1, utf8(#"{"type":"mark","recordingId":"\#(rid)","atMs":100}"#)).controls(to: 1).first?["code"] as? String
                 == "recording_not_found", "a recording being deleted cannot be marked")
         #expect(h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#)).controls(to: 1).first?["code"] as? String == "consent_required")
-        #expect(commands(h.core.withdrawalRequested(sessionID: Fixture.sessionID, requester: 10)).contains(.deleteAll(sessionID: Fixture.sessionID, requester: 10)))
+
+        let meanwhile = h.core.withdrawalRequested(sessionID: sid, requester: 10)
+        #expect(!meanwhile.answerNow && meanwhile.actions.isEmpty, "waits for the deletion under way")
+        _ = h.core.withdrawalDeleted(sessionID: sid, recordingIDs: [rid])
+        #expect(h.core.takeWithdrawalWaiters(sessionID: sid) == [9, 10])
+        #expect(h.core.takeWithdrawalWaiters(sessionID: sid).isEmpty, "each answered once")
+
+        let settled = h.core.withdrawalRequested(sessionID: sid, requester: 11)
+        #expect(settled.answerNow && settled.actions.isEmpty, "nothing left: answered at once, nothing logged or deleted")
+        #expect(h.core.takeWithdrawalWaiters(sessionID: sid).isEmpty)
+
+        _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":false}"#))  // already withdrawn: passed on only
+        _ = h.core.recordingsDeletionFailed(sessionID: sid)
+        let retry = h.core.withdrawalRequested(sessionID: sid, requester: 12)
+        #expect(!retry.answerNow && commands(retry.actions).contains(.deleteAll(sessionID: sid)), "after a failure: deleted again")
     }
 
     /// A mark the disk could not keep is told to the practitioner, with its id and what to do.
