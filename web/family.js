@@ -145,10 +145,14 @@ function onState({ state, code }) {
     ui.connection.textContent = "The connection dropped. Reconnecting…";
     ui.connection.className = "status warn";
   } else if (state === "closed" && code !== undefined && code !== 1000) {
+    // The call cannot go on here: the camera goes off, so it is never on without a call.
     sender?.stop();
+    camera?.getTracks().forEach((t) => t.stop());
+    ui.preview.srcObject = null;
     ui.connection.textContent = code === 4001
       ? "This call was opened on another device or tab, so it stopped here."
-      : "We could not connect with this link. It may have expired: please ask your practitioner for a new one.";
+      : "We could not connect with this link. It may have expired: please ask your practitioner for a new one. "
+        + "You can still have the videos of this call deleted with the button below.";
     ui.connection.className = "status warn";
   }
 }

@@ -28,6 +28,8 @@ from typing import Callable
 import pytest
 
 from tcpforward import TCPForwarder
+import vrtest
+from test_recording import FIXTURE
 from vrtest import HTTPConn, wait_until
 from webpages import (KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, join_as_family, live_video_state, make_clip_from_mark,
                       mark_on_screen, open_session, remember_live_stream, stop_recording_after_mark, video_played,
@@ -674,3 +676,37 @@ def test_the_familys_request_to_delete_is_answered_kept_and_possible_outside_the
 
     found = [p for p in call.problems() if "favicon" not in p]
     assert not found, f"console errors: {found}"
+
+
+def test_a_family_whose_link_expired_can_still_have_the_videos_deleted(relay_factory, chromium):
+    """An invite past its expiry no longer joins the call: the family's page says so, turns the
+    camera off (it is never on without a call) and says the videos can still be deleted; its
+    delete button does that (POST .../withdrawal takes the expired invite), and the practitioner,
+    connected, is told."""
+    relay = relay_factory(["--invite-ttl", "4s"])
+    p, f, s = relay.pair()
+    vrtest.give_consent(p, f)
+    rid = vrtest.start_recording(p, f)
+    vrtest.send_camera(p, f, FIXTURE.read_bytes(), sizes=5000)
+    vrtest.stop_recording(p, f, rid)
+    f.close()
+    assert p.recv_json(timeout=10) == {"type": "peer", "event": "left", "role": "family"}
+    sid, invite = s["sessionId"], s["inviteToken"]
+    wait_until(lambda: relay.http("GET", "/v1/sessions", headers={"Authorization": f"Bearer {invite}"}).status == 401, 15,
+               "the invite to expire")
+
+    fam = chromium.new_page("family")
+    fam.navigate(f"{relay.base_url}/join#session={sid}&invite={invite}")
+    fam.click("#join")
+    fam.wait("document.getElementById('connection-status').textContent.includes('It may have expired')", 20,
+             "the page to say the link no longer joins")
+    assert "You can still have the videos of this call deleted" in fam.text("#connection-status")
+    fam.wait("document.getElementById('preview').srcObject === null", 5, "the camera to go off")
+    fam.click("#withdraw")
+    fam.wait("document.getElementById('withdraw-status').textContent === 'The videos of this call have been deleted.'", 15,
+             "the deletion's answer")
+    assert p.recv_json(timeout=10) == {"type": "consent", "recording": False}
+    assert p.recv_json(timeout=10) == {"type": "recording", "state": "deleted", "recordingIds": [rid]}
+    summary = relay.http("GET", f"/v1/sessions/{sid}", headers={"Authorization": f"Bearer {s['practitionerToken']}"}).json()
+    assert summary["consent"]["recording"] is False and [r["state"] for r in summary["recordings"]] == ["deleted"], summary
+    p.close()
