@@ -3,7 +3,8 @@ import { SUBPROTOCOL, hello, ping, sessionSocketUrl, decodeFrame } from "./proto
 
 /** Close codes after which reconnecting cannot help. */
 const FINAL_CLOSES = new Set([1000, 1002, 1008, 4001, 4404]);
-const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 10000];
+/** Waits before each try to reach the relay again (the last repeats). */
+export const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 10000];
 
 /**
  * The heartbeat's timing. A network that goes silent (Wi-Fi gone, a phone out of range: packets

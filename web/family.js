@@ -1,6 +1,6 @@
 // The family's page: consent, camera, streaming to the practitioner, recording indicator,
 // withdrawal, and the practitioner's shared screen or clip during the shared review.
-import { RelayConnection } from "./connection.js";
+import { BACKOFF_MS, RelayConnection } from "./connection.js";
 import { StreamSender } from "./sender.js";
 import { MsePlayer } from "./player.js";
 import { consent, parseInviteFragment, RECORDING_ACTIVE, STREAM_SCREEN } from "./protocol.js";
@@ -44,8 +44,6 @@ let camera = null;
 let everConnected = false;
 /** A deletion asked for outside the call is being sent (over HTTP, see deleteWithoutCamera). */
 let deleting = false;
-/** Waits between tries to reach the relay for a deletion outside the call. */
-const RETRY_MS = [1000, 2000, 4000, 8000, 10000];
 /** In the call: joined, and not left nor ended (another tab took it, or the link was refused). */
 const inCall = () => connection !== null && !connection.stopped;
 /** A consent answer changed while disconnected (after the first welcome): sent with the next one. */
@@ -236,17 +234,26 @@ function showWithdrawal(text, problem = false) {
  */
 function withdrawalAnswer(message) {
   if (message.type === "recording" && message.state === "deleted") {
-    withdrawal.asked = false;
-    showRecording(message);
-    showWithdrawal("The videos of this call have been deleted.");
+    videosDeleted();
     return true;
   }
   if (message.type === "error" && message.code === "internal_error" && withdrawal.asked) {
-    showWithdrawal("The videos could not all be deleted just now, because of a problem on the server. "
-      + "Please press the delete button again to try again. If it keeps happening, tell your practitioner.", true);
+    deletionFailed();
     return true;
   }
   return false;
+}
+
+function videosDeleted() {
+  withdrawal.asked = false;
+  showRecording({ state: "deleted" });
+  showWithdrawal("The videos of this call have been deleted.");
+}
+
+/** The request stays asked: the next welcome, reload or press sends it again. */
+function deletionFailed() {
+  showWithdrawal("The videos could not all be deleted just now, because of a problem on the server. "
+    + "Please press the delete button again to try again. If it keeps happening, tell your practitioner.", true);
 }
 
 /**
@@ -285,13 +292,13 @@ async function deleteWithoutCamera() {
         });
       } catch {
         showWithdrawal("Not connected right now: the videos will be deleted as soon as we reconnect.");
-        await new Promise((resolve) => { setTimeout(resolve, RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]); });
+        await new Promise((resolve) => { setTimeout(resolve, BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]); });
         continue;
       }
       if (response.ok) {
-        withdrawalAnswer({ type: "recording", state: "deleted" });
+        videosDeleted();
       } else if (response.status === 500) {
-        withdrawalAnswer({ type: "error", code: "internal_error" });
+        deletionFailed();
       } else {
         showWithdrawal("This link can no longer be used to delete the videos. Please ask your practitioner to delete them.", true);
       }

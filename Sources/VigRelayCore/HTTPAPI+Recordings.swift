@@ -2,7 +2,8 @@ import Foundation
 
 /// The recording endpoints under `/v1/sessions/{id}`: summary, downloads, clips, deletion.
 ///
-/// Only the session's practitioner gets anything: no or a bad token 401, a family invite 403,
+/// Only the session's practitioner gets anything (but `POST .../withdrawal`, the family's): no or a
+/// bad token 401, a family invite 403,
 /// another practitioner's token or an unknown session 404 `session_not_found` (the same answer, so
 /// nobody learns which sessions exist). Ids from the path or body are checked here (lower-case hex
 /// of the right length, parts 1...999) before any outcome names them; what needs the files is
@@ -17,7 +18,6 @@ extension HTTPAPI {
         case recording(String)
         case clips
         case clip(String)
-        case withdrawal
 
         /// Reads the path segments after `/v1/sessions/{id}`; nil for anything else.
         init?(_ rest: ArraySlice<Substring>) {
@@ -26,7 +26,6 @@ extension HTTPAPI {
             case (1, "recordings"?): self = .recordings
             case (2, "recordings"?): self = .recording(String(rest[rest.startIndex + 1]))
             case (1, "clips"?): self = .clips
-            case (1, "withdrawal"?): self = .withdrawal
             case (2, "clips"?): self = .clip(String(rest[rest.startIndex + 1]))
             default: return nil
             }
@@ -37,7 +36,7 @@ extension HTTPAPI {
             switch self {
             case .summary, .recording, .clip: ["GET", "HEAD"]
             case .recordings: ["DELETE"]
-            case .clips, .withdrawal: ["POST"]
+            case .clips: ["POST"]
             }
         }
     }
@@ -45,13 +44,15 @@ extension HTTPAPI {
     /// Routes, authorizes and checks a request under `/v1/sessions/`.
     func sessionResource(_ request: HTTPRequest, core: RelayCore, now: Date) -> HTTPOutcome {
         let segments = request.path.dropFirst(Self.sessionsPrefix.count).split(separator: "/", omittingEmptySubsequences: false)
-        guard let sessionID = segments.first, !sessionID.isEmpty, let route = Route(segments.dropFirst()) else {
-            return .respond(noSuchEndpoint(request.path))
+        guard let sessionID = segments.first, !sessionID.isEmpty else { return .respond(noSuchEndpoint(request.path)) }
+        if segments.dropFirst().elementsEqual(["withdrawal"]) {
+            guard request.method == "POST" else { return .respond(methodNotAllowed("POST")) }
+            return withdrawal(request, sessionID: String(sessionID), core: core, now: now)
         }
+        guard let route = Route(segments.dropFirst()) else { return .respond(noSuchEndpoint(request.path)) }
         guard route.allowed.contains(request.method) else {
             return .respond(methodNotAllowed(route.allowed.joined(separator: " or ")))
         }
-        if case .withdrawal = route { return withdrawal(request, sessionID: String(sessionID), core: core, now: now) }
         let practitioner: String
         switch bearerClaims(request.authorization, now: now) {
         case .failure(let error): return .respond(error.response)
@@ -79,8 +80,6 @@ extension HTTPAPI {
             return .media(MediaRequest(sessionID: session.id, resource: .clip(id: clipID), range: request.range, headOnly: headOnly))
         case .clips:
             return createClip(request, sessionID: session.id, core: core)
-        case .withdrawal:
-            return .respond(noSuchEndpoint(request.path))  // answered above
         }
     }
 

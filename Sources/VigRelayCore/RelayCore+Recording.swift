@@ -28,8 +28,7 @@ extension RelayCore {
             }
             let childAgreed = recording && (message.fields["childAgreed"] as? Bool ?? false) && Self.isBoolean(message.fields["childAgreed"])
             let notice = Self.consentNotice(recording: recording, childAgreed: childAgreed)
-            if state.consentKnown, state.consent == recording, state.childAgreed == childAgreed,
-               recording || (state.recordingIDs.isEmpty && !state.deletionFailed) {
+            if recording ? (state.consentKnown && state.consent && state.childAgreed == childAgreed) : state.withdrawalSettled {
                 // The same answer again (a page that resends it on reconnecting, or a flood): both
                 // sides hear it, but nothing is logged or deleted again (each costs the shared disk
                 // writer a sync). A withdrawal while recordings are still known (restored after a

@@ -26,10 +26,9 @@ extension RelayCore {
     public func withdrawalRequested(sessionID: String, requester: ConnectionID) -> (actions: [RelayAction], answerNow: Bool) {
         var state = recordingStates[sessionID] ?? SessionRecordingState()
         defer { recordingStates[sessionID] = state }
-        let settled = state.consentKnown && !state.consent && state.recordingIDs.isEmpty && !state.deletionFailed
-        if settled, state.withdrawalsInFlight == 0 { return ([], true) }
+        if state.withdrawalSettled, state.withdrawalsInFlight == 0 { return ([], true) }
         state.withdrawalWaiters.append(requester)
-        return (settled ? [] : withdraw(&state, sessionID: sessionID), false)
+        return (state.withdrawalSettled ? [] : withdraw(&state, sessionID: sessionID), false)
     }
 
     /// The HTTP withdrawals waiting for this session's deletion, now that the writer has answered

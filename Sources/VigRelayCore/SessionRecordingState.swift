@@ -32,6 +32,12 @@ struct SessionRecordingState {
     /// goes into the `stopped` notice as `reason` once the writer confirms.
     var stopReasons: [String: String] = [:]
 
+    /// Consent is withdrawn and nothing of the session is left to delete (none known, the last
+    /// deletion did not fail): a withdrawal repeated now needs no disk work.
+    var withdrawalSettled: Bool {
+        consentKnown && !consent && recordingIDs.isEmpty && !deletionFailed
+    }
+
     /// Forgets the running recording: nothing more is recorded and nobody is waited for.
     mutating func endRecording() {
         tap.stop()
