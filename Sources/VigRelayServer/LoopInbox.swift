@@ -1,6 +1,7 @@
 import CLibWebSockets
 import Foundation
 import VigRelayCore
+import VigRelayStorage
 
 /// Something another thread asks of the service thread.
 enum LoopEvent: Sendable {
@@ -16,7 +17,7 @@ enum LoopEvent: Sendable {
     /// Deleting a session's recordings after a consent withdrawal failed.
     case recordingsDeletionFailed(sessionID: String)
     /// A retention sweep found these sessions' recordings due for deletion.
-    case retentionDue(sessionIDs: [String])
+    case retentionDue([RecordingStore.RetentionDue])
     case recordingFailed(sessionID: String, recordingID: String, reason: String)
     /// A response decided off the lws thread (a summary, a refused download, a stored clip).
     case respond(ConnectionID, HTTPResponse)

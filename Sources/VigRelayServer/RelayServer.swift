@@ -41,7 +41,11 @@ public final class RelayServer: Sendable {
                           "recording.id": "\(manifest.recordingId)", "bytes": "\(manifest.bytes)"])
         }
         if let seconds = configuration.retentionSeconds {
+            logger.info("retention: a case's recordings and clips are deleted once its last session ended more than \(seconds) s ago",
+                        metadata: ["retention.seconds": "\(seconds)"])
             RetentionSweep(retentionSeconds: seconds, dataDir: configuration.dataDir, logger: logger).runAll(now: Date())
+        } else {
+            logger.notice("retention off (--retention keep): recordings are kept until consent is withdrawn or the practitioner deletes them")
         }
         // After recovery (manifests are final now): consent and recordings carried over the restart.
         self.restoredRecording = Self.finishingWithdrawals(

@@ -2,15 +2,17 @@ import Foundation
 import Logging
 import VigRelayStorage
 
-/// `--retention`: deletes the recordings and clips of sessions that ended longer ago than the
-/// retention period, and logs each deletion in the server log and in the session's event log.
+/// `--retention`: deletes the recordings and clips of sessions whose case was last active longer
+/// ago than the retention period, and logs each deletion in the server log and in the session's
+/// event log.
 ///
-/// A session has ended when nobody is connected to it; it ended at its last `session.jsonl` event.
+/// A case is a practitioner's `caseRef` (a session without one is its own case: `RetentionCase`); it
+/// was last active at the newest `session.jsonl` event of any of its sessions, deletions aside.
 /// The server runs a sweep once at start, before it listens, and then every `intervalSeconds`: the
 /// disk writer finds the sessions due, the service thread stops their downloads and fences new ones,
 /// and the writer deletes each (never on the lws thread). A value type: safe to carry to that thread.
 struct RetentionSweep: Sendable {
-    /// How long recordings are kept after their session ended.
+    /// How long recordings are kept after their case was last active.
     let retentionSeconds: Int
     let store: RecordingStore
     let events: SessionEventLog
@@ -29,13 +31,13 @@ struct RetentionSweep: Sendable {
 
     /// Deletes everything due at `now` (at start, before the server listens: nothing can be in use).
     func runAll(now: Date) {
-        for sessionID in dueSessions(now: now) { _ = delete(sessionID: sessionID, now: now) }
+        for due in dueSessions(now: now) { _ = delete(due, now: now) }
     }
 
     /// The sessions whose recordings are due for deletion at `now`. Sessions kept past their time
     /// because a recording is still marked as being recorded are logged at every sweep: that happens
     /// when its recovery failed at start (logged then), and only the operator can end it.
-    func dueSessions(now: Date) -> [String] {
+    func dueSessions(now: Date) -> [RecordingStore.RetentionDue] {
         let scan = store.retentionScan(cutoff(now))
         for (sessionID, recordingIDs) in scan.heldByUnfinished.sorted(by: { $0.key < $1.key }) {
             logger.warning("""
@@ -49,8 +51,8 @@ struct RetentionSweep: Sendable {
 
     /// Deletes one session's recordings if they are still due, and logs it; returns the recordings
     /// deleted (empty when none were, or deleting failed: the next sweep tries again).
-    func delete(sessionID: String, now: Date) -> [String] {
-        guard let entry = store.deleteIfEndedBefore(cutoff(now), sessionID: sessionID, at: now) else { return [] }
+    func delete(_ due: RecordingStore.RetentionDue, now: Date) -> [String] {
+        guard let entry = store.deleteIfCaseEndedBefore(cutoff(now), due, at: now) else { return [] }
         log(entry, now: now)
         return entry.failure == nil ? entry.recordingIDs : []
     }
@@ -60,15 +62,16 @@ struct RetentionSweep: Sendable {
     private func log(_ entry: RecordingStore.RetentionDeletion, now: Date) {
         let metadata: Logger.Metadata = ["session.id": "\(entry.sessionID)",
                                          "recording.ids": "\(entry.recordingIDs.joined(separator: ","))",
-                                         "session.ended": "\(entry.sessionEndedAt)"]
+                                         "case.last_active": "\(entry.caseLastActiveAt)"]
         if let failure = entry.failure {
             logger.error("retention: could not delete every recording file; the next sweep tries again",
                          metadata: metadata.merging(["error": "\(failure)"]) { $1 })
             return
         }
-        logger.notice("retention: deleted the recordings of a session that ended more than \(retentionSeconds) s ago", metadata: metadata)
+        logger.notice("retention: deleted the recordings of a session whose case was last active more than \(retentionSeconds) s ago",
+                      metadata: metadata)
         events.append(sessionID: entry.sessionID, event: "recordings_deleted",
-                      fields: ["recordingIds": entry.recordingIDs, "reason": "retention", "sessionEndedAt": entry.sessionEndedAt],
+                      fields: ["recordingIds": entry.recordingIDs, "reason": "retention", "caseLastActiveAt": entry.caseLastActiveAt],
                       at: now, orLogTo: logger)
     }
 }

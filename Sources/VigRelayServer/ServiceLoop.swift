@@ -169,19 +169,20 @@ final class ServiceLoop {
         guard let retention, !shuttingDown, Date() >= nextRetentionSweep else { return }
         nextRetentionSweep = Date().addingTimeInterval(TimeInterval(retention.intervalSeconds))
         let inbox = self.inbox
-        writer.submit { inbox.post(.retentionDue(sessionIDs: retention.dueSessions(now: Date()))) }
+        writer.submit { inbox.post(.retentionDue(retention.dueSessions(now: Date()))) }
     }
 
     /// Deletes the recordings of sessions found due, as any deletion (`submitDeletion`: downloads
-    /// stopped and fenced first). Sessions in use now, with someone connected or a download running,
-    /// are left alone (the next sweep tries again); the writer checks each is still due. Deletions
-    /// come back as `recordingsDeleted`, like a consent withdrawal.
-    private func deleteForRetention(_ sessionIDs: [String]) {
+    /// stopped and fenced first). Sessions of a case in use now, with someone connected to one of
+    /// its sessions or a download running, are left alone (the next sweep tries again); the writer
+    /// checks each is still due. Deletions come back as `recordingsDeleted`, like a consent withdrawal.
+    private func deleteForRetention(_ due: [RecordingStore.RetentionDue]) {
         guard let retention else { return }
         let inUse = core.sessionsWithConnections.union(sessionsWithDownloads), inbox = self.inbox
-        for sid in sessionIDs where !inUse.contains(sid) {
+        for entry in due where inUse.isDisjoint(with: entry.caseSessionIDs) {
+            let sid = entry.sessionID
             submitDeletion(sessionID: sid) {
-                let ids = retention.delete(sessionID: sid, now: Date())
+                let ids = retention.delete(entry, now: Date())
                 if !ids.isEmpty { inbox.post(.recordingsDeleted(sessionID: sid, recordingIDs: ids, afterWithdrawal: false)) }
             }
         }
@@ -215,8 +216,8 @@ final class ServiceLoop {
                     respond(waiter, .error(500, .internalError,
                         "the recordings could not all be deleted (a disk error on the relay); consent is withdrawn and nothing more is recorded; send the withdrawal again to retry"))
                 }
-            case .retentionDue(let sids):
-                deleteForRetention(sids)
+            case .retentionDue(let due):
+                deleteForRetention(due)
             case .recordingsDeleted(let sid, let ids, let afterWithdrawal):
                 // Its downloads were cut off when the deletion was submitted (`submitDeletion`).
                 if afterWithdrawal {

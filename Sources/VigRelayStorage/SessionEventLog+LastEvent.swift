@@ -48,6 +48,21 @@ extension SessionEventLog {
         return result
     }
 
+    /// When the session was last active: the time of its newest readable event other than
+    /// `recordings_deleted` (a deletion is not work on the case, and retention's own deletion must
+    /// not count as activity for the case's other sessions). Nil without such an event.
+    public func lastActivityTime(sessionID: String, blockBytes: Int = tailBlockBytes) -> Date? {
+        var time: Date?
+        _ = visitLinesBackwards(sessionID: sessionID, blockBytes: blockBytes) { line, torn in
+            guard !torn, let object = Self.object(line), let event = object["event"] as? String,
+                  event != "recordings_deleted", let text = object["time"] as? String,
+                  let parsed = Self.parseTime(text) else { return true }
+            time = parsed
+            return false
+        }
+        return time
+    }
+
     /// Hands the log's non-empty lines to `visit`, newest first, until it returns false. A last line
     /// without its newline (torn by a crash) comes first with `torn` true. Returns false when a read
     /// failed before `visit` stopped or the start was reached (a missing log has no lines: true).

@@ -56,11 +56,6 @@ public struct SessionEventLog: Sendable {
         }
     }
 
-    /// The time of the session's last event: when the session was last active (retention uses it).
-    public func lastEventTime(sessionID: String) -> Date? {
-        read(sessionID: sessionID).last.flatMap { ($0["time"] as? String).flatMap(Self.parseTime) }
-    }
-
     /// The JSON line (with its newline) for one event.
     static func line(event: String, fields: [String: any Sendable], time: Date) throws -> [UInt8] {
         guard Identifiers.isSafeName(event, maxLength: 64) else {

@@ -37,8 +37,6 @@ public struct SessionStore: Sendable {
     public func loadAll(logger: Logger) throws -> [SessionRecord] {
         try FileIO.makeDirectory(sessionsDir)
         let names = try FileIO.listing(sessionsDir)  // an unlistable directory is no empty one
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
         var records: [SessionRecord] = []
         for name in names.sorted() {
             guard let dir = directory(of: name) else { continue }
@@ -50,7 +48,7 @@ public struct SessionStore: Sendable {
                 continue
             }
             do {
-                let record = try decoder.decode(SessionRecord.self, from: data)
+                let record = try Self.decode(data)
                 guard record.id == name else {
                     logger.warning("session record id does not match its directory; skipped", metadata: ["path": "\(path)"])
                     continue
@@ -61,5 +59,19 @@ public struct SessionStore: Sendable {
             }
         }
         return records
+    }
+
+    /// One stored session, nil when it is missing, unreadable or not the session named (what
+    /// `loadAll` logs and skips). Any thread but lws.
+    public func load(sessionID: String) -> SessionRecord? {
+        guard let dir = directory(of: sessionID), let data = FileManager.default.contents(atPath: dir + "/session.json"),
+              let record = try? Self.decode(data), record.id == sessionID else { return nil }
+        return record
+    }
+
+    private static func decode(_ data: Data) throws -> SessionRecord {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(SessionRecord.self, from: data)
     }
 }

@@ -130,14 +130,14 @@ struct RecordingStoreTests {
 
         let store = RecordingStore(dataDir: tmp.path)
         let cutoff = Fixture.t0.addingTimeInterval(3600)
-        #expect(store.retentionScan(cutoff) == .init(due: [sid]))
-        let done = store.deleteIfEndedBefore(cutoff, sessionID: sid, at: Fixture.t0.addingTimeInterval(100_000))
-        #expect(done == .init(sessionID: sid, sessionEndedAt: Fixture.t0.addingTimeInterval(60), recordingIDs: [rid, rid2], failure: nil))
+        #expect(store.retentionScan(cutoff) == .init(due: [alone(sid)]))
+        let done = store.deleteIfCaseEndedBefore(cutoff, alone(sid), at: Fixture.t0.addingTimeInterval(100_000))
+        #expect(done == .init(sessionID: sid, caseLastActiveAt: Fixture.t0.addingTimeInterval(60), recordingIDs: [rid, rid2], failure: nil))
         #expect(!store.hasFiles(sessionID: sid))
-        #expect(store.deleteIfEndedBefore(cutoff, sessionID: Fixture.otherSessionID, at: Fixture.t0) == nil, "ended after the cutoff")
+        #expect(store.deleteIfCaseEndedBefore(cutoff, alone(Fixture.otherSessionID), at: Fixture.t0) == nil, "ended after the cutoff")
         #expect(store.manifests(sessionID: Fixture.otherSessionID).map(\.state) == [.complete])
         #expect(store.retentionScan(cutoff) == .init(), "nothing left to delete")
-        #expect(store.deleteIfEndedBefore(cutoff, sessionID: sid, at: Fixture.t0.addingTimeInterval(100_001)) == nil)
+        #expect(store.deleteIfCaseEndedBefore(cutoff, alone(sid), at: Fixture.t0.addingTimeInterval(100_001)) == nil)
     }
 
     @Test func retentionSkipsSessionsStillRecording() throws {
@@ -147,7 +147,7 @@ struct RecordingStoreTests {
         let store = RecordingStore(dataDir: tmp.path)
         #expect(store.retentionScan(Fixture.t0.addingTimeInterval(10)) == .init(heldByUnfinished: [sid: [rid2]]),
                 "held back, and said so")
-        #expect(store.deleteIfEndedBefore(Fixture.t0.addingTimeInterval(10), sessionID: sid, at: Fixture.t0.addingTimeInterval(10)) == nil)
+        #expect(store.deleteIfCaseEndedBefore(Fixture.t0.addingTimeInterval(10), alone(sid), at: Fixture.t0.addingTimeInterval(10)) == nil)
         #expect(store.hasFiles(sessionID: sid))
         _ = writing.fail(reason: "test over", at: Fixture.t0)
     }
@@ -160,9 +160,52 @@ struct RecordingStoreTests {
         try log.append(sessionID: sid, event: "left", at: Fixture.t0)
         let store = RecordingStore(dataDir: tmp.path)
         let cutoff = Fixture.t0.addingTimeInterval(3600)
-        #expect(store.retentionScan(cutoff) == .init(due: [sid]))
+        #expect(store.retentionScan(cutoff) == .init(due: [alone(sid)]))
         try log.append(sessionID: sid, event: "joined", at: Fixture.t0.addingTimeInterval(7200))
-        #expect(store.deleteIfEndedBefore(cutoff, sessionID: sid, at: Fixture.t0.addingTimeInterval(7200)) == nil)
+        #expect(store.deleteIfCaseEndedBefore(cutoff, alone(sid), at: Fixture.t0.addingTimeInterval(7200)) == nil)
         #expect(store.hasFiles(sessionID: sid))
+    }
+
+    /// A session without a caseRef is a case of its own.
+    func alone(_ sessionID: String) -> RecordingStore.RetentionDue {
+        .init(sessionID: sessionID, caseSessionIDs: [sessionID])
+    }
+
+    /// Saves a session record and one finished recording of it, and logs its end at `endedAt`.
+    func recordedSession(_ tmp: TempDirectory, _ sessionID: String, owner: String, caseRef: String?, endedAt: Date) throws {
+        try SessionStore(dataDir: tmp.path).save(SessionRecord(id: sessionID, owner: owner, createdAt: Fixture.t0,
+                                                               inviteExpiresAt: Fixture.t0, caseRef: caseRef))
+        let file = try RecordingFile(dataDir: tmp.path, sessionID: sessionID, recordingID: rid, startedAt: Fixture.t0)
+        try file.append(Fixture.webmStart, newPart: true)
+        _ = try file.finish(at: Fixture.t0)
+        try SessionEventLog(dataDir: tmp.path).append(sessionID: sessionID, event: "left", at: endedAt)
+    }
+
+    /// Retention counts from a case's last session: an old filming is kept while its case goes on,
+    /// and the same caseRef of another practitioner, or a session without one, is another case.
+    @Test func retentionWaitsForTheCasesLastSession() throws {
+        let tmp = try TempDirectory()
+        let (old, later, otherOwner, noCase) = ("a0000000000000000000000000000000", "b0000000000000000000000000000000",
+                                               "c0000000000000000000000000000000", "d0000000000000000000000000000000")
+        try recordedSession(tmp, old, owner: "alice", caseRef: "fam-042", endedAt: Fixture.t0)
+        try recordedSession(tmp, later, owner: "alice", caseRef: "fam-042", endedAt: Fixture.t0.addingTimeInterval(86_400))
+        try recordedSession(tmp, otherOwner, owner: "bob", caseRef: "fam-042", endedAt: Fixture.t0)
+        try recordedSession(tmp, noCase, owner: "alice", caseRef: nil, endedAt: Fixture.t0)
+        let store = RecordingStore(dataDir: tmp.path)
+        let oldCase = RecordingStore.RetentionDue(sessionID: old, caseSessionIDs: [old, later])
+
+        let afterTheFirst = Fixture.t0.addingTimeInterval(3600)
+        #expect(store.retentionScan(afterTheFirst) == .init(due: [alone(otherOwner), alone(noCase)]))
+        #expect(store.deleteIfCaseEndedBefore(afterTheFirst, oldCase, at: afterTheFirst) == nil, "its case went on")
+
+        let afterTheLast = Fixture.t0.addingTimeInterval(90_000)
+        let laterCase = RecordingStore.RetentionDue(sessionID: later, caseSessionIDs: [old, later])
+        #expect(store.retentionScan(afterTheLast) == .init(due: [oldCase, laterCase, alone(otherOwner), alone(noCase)]))
+        let first = store.deleteIfCaseEndedBefore(afterTheLast, oldCase, at: afterTheLast)
+        #expect(first == .init(sessionID: old, caseLastActiveAt: Fixture.t0.addingTimeInterval(86_400), recordingIDs: [rid]))
+        // The first deletion's event is no activity: the case's other session is still due.
+        try SessionEventLog(dataDir: tmp.path).append(sessionID: old, event: "recordings_deleted", at: afterTheLast)
+        #expect(store.deleteIfCaseEndedBefore(afterTheLast, laterCase, at: afterTheLast)?.recordingIDs == [rid])
+        #expect(!store.hasFiles(sessionID: old) && !store.hasFiles(sessionID: later))
     }
 }

@@ -25,7 +25,7 @@ struct SessionEventLogTests {
         #expect(events[0]["event"] as? String == "consent")
         #expect(events[0]["recording"] as? Bool == false)
         #expect(events[1]["frames"] as? Int == 40)
-        #expect(log.lastEventTime(sessionID: sid) == Fixture.t0.addingTimeInterval(1.25))
+        #expect(log.lastActivityTime(sessionID: sid) == Fixture.t0.addingTimeInterval(1.25))
     }
 
     @Test func tornLastLineIsSkippedAndTheNextEventStartsOnItsOwnLine() throws {
@@ -38,11 +38,23 @@ struct SessionEventLogTests {
         try handle.write(contentsOf: Data(#"{"time":"2027-01-15T08:00:05.000Z","event":"jo"#.utf8))
         try handle.close()
         #expect(log.read(sessionID: sid).map { $0["event"] as? String } == ["created"])
-        #expect(log.lastEventTime(sessionID: sid) == Fixture.t0)
+        #expect(log.lastActivityTime(sessionID: sid) == Fixture.t0)
 
         try log.append(sessionID: sid, event: "joined", fields: ["role": "family"], at: Fixture.t0.addingTimeInterval(9))
         #expect(fileText(path).hasSuffix("\"event\":\"jo\n{\"time\":\"2027-01-15T08:00:09.000Z\",\"event\":\"joined\",\"role\":\"family\"}\n"))
         #expect(log.read(sessionID: sid).map { $0["event"] as? String } == ["created", "joined"])
+    }
+
+    /// A deletion is not activity: retention's own `recordings_deleted` must not keep a case's
+    /// other sessions for another period.
+    @Test func lastActivitySkipsDeletions() throws {
+        let tmp = try TempDirectory()
+        let log = SessionEventLog(dataDir: tmp.path)
+        try log.append(sessionID: sid, event: "left", fields: ["role": "family"], at: Fixture.t0)
+        try log.append(sessionID: sid, event: "recordings_deleted", fields: ["reason": "retention"], at: Fixture.t0.addingTimeInterval(50))
+        #expect(log.lastActivityTime(sessionID: sid) == Fixture.t0)
+        try log.append(sessionID: sid, event: "clip_created", at: Fixture.t0.addingTimeInterval(60))
+        #expect(log.lastActivityTime(sessionID: sid, blockBytes: 16) == Fixture.t0.addingTimeInterval(60))
     }
 
     @Test func aFieldThatIsNotAJSONValueIsRefusedAndNothingIsWritten() throws {
@@ -59,7 +71,7 @@ struct SessionEventLogTests {
         let tmp = try TempDirectory()
         let log = SessionEventLog(dataDir: tmp.path)
         #expect(log.read(sessionID: sid).isEmpty)
-        #expect(log.lastEventTime(sessionID: sid) == nil)
+        #expect(log.lastActivityTime(sessionID: sid) == nil)
         #expect(log.read(sessionID: "../../etc").isEmpty)
     }
 

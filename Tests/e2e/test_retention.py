@@ -1,5 +1,6 @@
-"""--retention: recordings of sessions that ended longer ago are deleted at start and periodically,
-each deletion logged; sessions with someone connected are left alone."""
+"""--retention: recordings of cases whose last session ended longer ago are deleted at start and
+periodically, each deletion logged; sessions with someone connected, or of a case with someone
+connected, are left alone."""
 import json
 import time
 from pathlib import Path
@@ -122,8 +123,78 @@ def test_a_recording_left_unfinished_keeps_its_session_and_the_operator_is_told(
     assert sorted(p.name for p in path.parent.iterdir()) == [f"{rid}.json"]
 
 
+def test_a_case_is_kept_while_one_of_its_sessions_is_in_use(relay_factory):
+    """Retention counts from a case's last session (the practitioner's caseRef): an ended session
+    whose case has another session connected is kept, while a session of no case that ended later
+    is deleted by the same sweep; once the case's last session ends, its recordings go too."""
+    relay = relay_factory(["--retention", "1s"])
+    p, f, first = relay.pair(body={"caseRef": "fam-042", "cycle": 1, "purpose": "filming"})
+    rid = record_fixture(p, f)
+    p.close()
+    f.close()
+    p_next, f_next, _ = relay.pair(body={"caseRef": "fam-042", "cycle": 1, "purpose": "review"})
+    p_other, f_other, other = relay.pair()
+    record_fixture(p_other, f_other)
+    p_other.close()
+    f_other.close()
+
+    def deleted(sid):
+        return [e for e in events(relay, sid) if e["event"] == "recordings_deleted"]
+    wait_until(lambda: deleted(other["sessionId"]), 15, "retention to delete the session of no case")
+    # That sweep found the first session's case past its time as well (nothing was logged in the
+    # review since it joined, before the other session ended): only the connection keeps it.
+    assert manifest(relay, first["sessionId"], rid)["state"] == "complete"
+    assert not deleted(first["sessionId"])
+
+    p_next.close()
+    f_next.close()
+    wait_until(lambda: deleted(first["sessionId"]), 15, "retention to delete the case's recordings once it ended")
+    event = deleted(first["sessionId"])[-1]
+    assert event["reason"] == "retention" and event["recordingIds"] == [rid], event
+    assert event["caseLastActiveAt"] > events(relay, first["sessionId"])[0]["time"], "the case's last activity, not the session's"
+    assert manifest(relay, first["sessionId"], rid)["state"] == "deleted"
+
+
+def test_a_case_counts_from_its_last_session_across_restarts(relay_factory):
+    """At start the sweep reads the logs alone: a filming that ended past the retention period is
+    kept because a later session of its case is within it, and deleted once that one is past too."""
+    relay = relay_factory()
+    p, f, first = relay.pair(body={"caseRef": "fam-042"})
+    rid = record_fixture(p, f)
+    p.close()
+    f.close()
+    sid = first["sessionId"]
+    wait_until(lambda: len([e for e in events(relay, sid) if e["event"] == "left"]) == 2, 10, "both leaves to be logged")
+    ended_at = time.time()
+    wait_until(lambda: time.time() > ended_at + 6, 8, "the first session to be past a 5 s retention")
+    p_next, f_next, _ = relay.pair(body={"caseRef": "fam-042"})
+    p_next.close()
+    f_next.close()
+    next_at = time.time()
+    assert relay.stop()[0] == 0
+
+    relay.extra_args = ["--retention", "5s"]
+    relay.start()
+    assert time.time() < next_at + 5, "the restart took longer than the retention period: the check below means nothing"
+    assert manifest(relay, sid, rid)["state"] == "complete", "its case had a session within the period"
+    assert relay.stop()[0] == 0
+
+    wait_until(lambda: time.time() > next_at + 5.5, 8, "the case's last session to be past the period")
+    relay.start()
+    assert manifest(relay, sid, rid)["state"] == "deleted"
+
+
+def test_retention_is_on_by_default_and_keep_turns_it_off(relay_factory):
+    relay = relay_factory()
+    assert "retention: a case's recordings and clips are deleted once its last session ended more than 5184000 s ago" in relay.log_text()
+    assert relay.stop()[0] == 0
+    relay.extra_args = ["--retention", "keep"]
+    relay.start()
+    assert "retention off (--retention keep)" in relay.log_text()
+
+
 def test_retention_flag_is_checked(relay_factory):
     relay = relay_factory(start=False)
     from vrtest import run
     out = run([relay.bins.vigrelay, "serve", "--retention", "soon", "--data-dir", relay.data_dir])
-    assert out.returncode == 64 and "--retention 'soon' is not a duration" in out.stderr, out.stderr
+    assert out.returncode == 64 and "--retention 'soon' is not a duration" in out.stderr and ", or keep" in out.stderr, out.stderr

@@ -531,10 +531,11 @@ class Relay:
             assert welcome.get("peerPresent") is peer_present, f"{name}: expected peerPresent {peer_present}: {welcome}"
         return ws, welcome
 
-    def pair(self, pid: str = "alice") -> tuple[WS, WS, dict]:
-        """A fresh session with the practitioner and then the family joined; joined events consumed."""
+    def pair(self, pid: str = "alice", body=None) -> tuple[WS, WS, dict]:
+        """A fresh session (created with `body`, e.g. {"caseRef": ...}) with the practitioner and
+        then the family joined; joined events consumed."""
         tok = self.token(pid)
-        s = self.create_session(tok)
+        s = self.create_session(tok, body)
         p, _ = self.join(s["sessionId"], tok, "practitioner", role="practitioner", peer_present=False)
         f, _ = self.join(s["sessionId"], s["inviteToken"], "family", role="family", peer_present=True)
         ev = p.recv_json()
