@@ -35,7 +35,7 @@ const ui = {
   connection: $("connection-status"), recording: $("recording-status"),
   preview: $("preview"), sharedBox: $("shared-box"), shared: $("shared-screen"),
   withdraw: $("withdraw"), withdrawStatus: $("withdraw-status"), leave: $("leave"),
-  deleteBox: $("delete-box"), deleteVideos: $("delete-videos"),
+  deleteBox: $("delete-box"), deleteVideos: $("delete-videos"), retention: $("retention-hint"),
 };
 
 let connection = null;
@@ -156,6 +156,7 @@ function onState({ state, code }) {
 }
 
 function onWelcome(welcome) {
+  showRetention(welcome.retentionSeconds);
   ui.connection.textContent = everConnected ? "Connected again." : welcome.peerPresent
     ? "Connected. Your practitioner can see you." : "Connected. Waiting for your practitioner to join.";
   ui.connection.className = "status ok";
@@ -173,6 +174,16 @@ function onWelcome(welcome) {
   consentChanged = false;
   everConnected = true;
   sender.start();
+}
+
+/** How long the videos are kept, as the relay said in welcome (nothing when it keeps them until deleted). */
+function showRetention(seconds) {
+  if (!Number.isInteger(seconds) || seconds <= 0) { ui.retention.hidden = true; return; }
+  const [count, unit] = seconds >= 86400 ? [Math.round(seconds / 86400), "day"]
+    : seconds >= 3600 ? [Math.round(seconds / 3600), "hour"] : [Math.max(1, Math.round(seconds / 60)), "minute"];
+  ui.retention.textContent = `Recorded videos are deleted at the latest ${count} ${unit}${count === 1 ? "" : "s"} `
+    + "after your last call with your practitioner, and at once if you ask.";
+  ui.retention.hidden = false;
 }
 
 function onMessage(message) {

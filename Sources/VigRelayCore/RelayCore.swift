@@ -211,8 +211,10 @@ public final class RelayCore {
         sessionsJoined.insert(sessionID)
         connections[conn] = .joined(sessionID: sessionID, role: role)
         let peer = session.slots[role.peer]
-        actions.append(.send(conn, .text(ControlEncoder.encode(
-            ["type": "welcome", "role": role.rawValue, "sessionId": sessionID, "peerPresent": peer != nil], id: id))))
+        var welcome: [String: Any] = ["type": "welcome", "role": role.rawValue, "sessionId": sessionID, "peerPresent": peer != nil]
+        // How long the videos are kept, so the family's page can say it beside the consent.
+        if let retention = limits.retentionSeconds { welcome["retentionSeconds"] = retention }
+        actions.append(.send(conn, .text(ControlEncoder.encode(welcome, id: id))))
         if let peer {
             actions.append(.send(peer, .text(peerEvent("joined", role))))
         }

@@ -34,6 +34,10 @@ public struct RelayLimits: Sendable, Equatable {
     public var reconnectGraceSeconds: Int = 120
     /// Lifetime of a family invite.
     public var inviteTTLSeconds: Int = 7 * 86400
+    /// Seconds a case's recordings are kept after its last session (`--retention`; nil: until
+    /// deleted): 60 days, the "about two months after the end of the work" of typical VIG consent
+    /// forms. Both sides are told it in `welcome`, so the family knows before it agrees.
+    public var retentionSeconds: Int? = 60 * 86400
 
     public init() {}
 

@@ -40,7 +40,7 @@ public final class RelayServer: Sendable {
             logger.notice("recovered an interrupted recording", metadata: ["session.id": "\(manifest.sessionId)",
                           "recording.id": "\(manifest.recordingId)", "bytes": "\(manifest.bytes)"])
         }
-        if let seconds = configuration.retentionSeconds {
+        if let seconds = configuration.limits.retentionSeconds {
             logger.info("retention: a case's recordings and clips are deleted once its last session ended more than \(seconds) s ago",
                         metadata: ["retention.seconds": "\(seconds)"])
             RetentionSweep(retentionSeconds: seconds, dataDir: configuration.dataDir, logger: logger).runAll(now: Date())

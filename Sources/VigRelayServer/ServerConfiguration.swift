@@ -28,8 +28,6 @@ public struct ServerConfiguration: Sendable {
     public var recordingQueueBytesPerRecording = 1 << 20
     /// Upper bound on one recording's media bytes (nil: none); exceeding it fails the recording.
     public var recordingQuotaBytes: Int64?
-    /// Seconds recordings are kept after their session ended (nil: kept until deleted); see `RetentionSweep`.
-    public var retentionSeconds: Int?
     /// TEST ONLY, never for production: milliseconds the disk writer sleeps before each recording
     /// append, so end-to-end tests can check that a slow disk neither blocks the lws thread nor lets
     /// the writer queue grow past `recordingQueueBytes`. Set from the environment variable

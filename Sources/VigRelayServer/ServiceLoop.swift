@@ -89,7 +89,7 @@ final class ServiceLoop {
         self.recordingWorker = RecordingWorker(dataDir: configuration.dataDir, quotaBytes: configuration.recordingQuotaBytes,
                                                inbox: inbox, logger: logger, testAppendDelayMs: configuration.testWriterDelayMs)
         self.sessionEvents = SessionEventLog(dataDir: configuration.dataDir)
-        self.retention = configuration.retentionSeconds.map {
+        self.retention = configuration.limits.retentionSeconds.map {
             RetentionSweep(retentionSeconds: $0, dataDir: configuration.dataDir, logger: logger)
         }
         self.nextRetentionSweep = Date().addingTimeInterval(TimeInterval(retention?.intervalSeconds ?? 0))

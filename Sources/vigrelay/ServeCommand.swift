@@ -52,8 +52,8 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("recording-quota"), help: "Most media bytes one recording may hold (default: no limit); past it the recording fails cleanly.")
     var recordingQuota: Int64?
 
-    @Option(help: "Delete the recordings and clips of a case (a practitioner's caseRef; a session without one is a case of its own) once its last session ended longer ago than this, e.g. 30d; 'keep' keeps them until consent is withdrawn or the practitioner deletes them. Checked at start and periodically.")
-    var retention = Self.defaultRetention
+    @Option(help: "Delete the recordings and clips of a case (a practitioner's caseRef; a session without one is a case of its own) once its last session ended longer ago than this, e.g. 30d (default: 60d); 'keep' keeps them until consent is withdrawn or the practitioner deletes them. Checked at start and periodically.")
+    var retention: String?
 
     @Option(name: .customLong("reconnect-grace"), help: "How long a running recording waits for a side that dropped (family or practitioner), e.g. 90s or 2m; a family back in time continues it as a new part.")
     var reconnectGrace = "2m"
@@ -96,7 +96,7 @@ struct ServeCommand: ParsableCommand {
         if let publicURL, !(publicURL.hasPrefix("https://") && URL(string: publicURL)?.host != nil) {
             throw ValidationError("--public-url '\(publicURL)' must be an absolute https:// URL, e.g. https://relay.example.org")
         }
-        if retention != Self.keepForever, DurationParser.seconds(retention) == nil {
+        if let retention, retention != Self.keepForever, DurationParser.seconds(retention) == nil {
             throw ValidationError(DurationParser.usage(option: "--retention", value: retention) + ", or keep")
         }
         if let recordingQuota, recordingQuota < 1 { throw ValidationError("--recording-quota must be a positive number of bytes") }
@@ -146,7 +146,7 @@ struct ServeCommand: ParsableCommand {
         config.limits.inviteTTLSeconds = DurationParser.seconds(inviteTTL)!
         config.limits.requestBodySeconds = DurationParser.seconds(requestBodyTimeout)!
         config.recordingQuotaBytes = recordingQuota
-        config.retentionSeconds = DurationParser.seconds(retention)
+        if let retention { config.limits.retentionSeconds = DurationParser.seconds(retention) }
         config.limits.reconnectGraceSeconds = DurationParser.seconds(reconnectGrace)!
         config.keepalive = Keepalive.Policy(pingAfterSeconds: Double(DurationParser.seconds(pingAfter)!),
                                             hangUpAfterSeconds: Double(DurationParser.seconds(silenceLimit)!))
@@ -200,8 +200,6 @@ struct ServeCommand: ParsableCommand {
             """.utf8))
     }
 
-    /// `--retention` unless told: VIG services erase the videos about two months after the work ends.
-    static let defaultRetention = "60d"
     /// The `--retention` value that turns retention off.
     static let keepForever = "keep"
 

@@ -18,10 +18,19 @@ struct RelayCoreJoinTests {
         #expect(welcome["sessionId"] as? String == sid)
         #expect(String(decoding: sent[0].bytes, as: UTF8.self).contains(#""peerPresent":false"#))
         #expect(welcome["id"] == nil)
+        #expect(welcome["retentionSeconds"] as? Int == 60 * 86400, "the default retention")
         #expect(actions.closedConnections.isEmpty)
         #expect(actions.recipients == [1])
         #expect(actions.events == [SessionEvent(.joined, sessionID: sid, role: role, connection: 1)])
         #expect(h.core.connectionCount == 1)
+    }
+
+    @Test func welcomeSaysNothingOfRetentionWhenRecordingsAreKept() throws {
+        var limits = RelayLimits()
+        limits.retentionSeconds = nil
+        let h = RelayHarness(limits: limits)
+        let welcome = try #require(h.join(1, as: .family).controls(to: 1).first)
+        #expect(welcome["type"] as? String == "welcome" && welcome["retentionSeconds"] == nil)
     }
 
     @Test(arguments: Role.allCases)

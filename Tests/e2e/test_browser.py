@@ -36,8 +36,12 @@ def test_family_and_practitioner_pages_end_to_end(relay, chromium, shots, tmp_pa
     fam.screenshot(shots / "family-consent-phone.png", 390, 844, mobile=True)
     fam.screenshot(shots / "family-consent.png")
     assert low_contrast(fam) == []
+    assert fam.js("document.getElementById('retention-hint').hidden") is True, "the relay has not said it yet"
     join_as_family(fam)
-    prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "the consent notice")
+    prac.wait("document.getElementById('consent-status').textContent.startsWith('The family agreed to recording')", 10, "the consent notice")
+    # The relay's retention (60 days unless set), beside the consent: how long the videos are kept.
+    assert fam.text("#retention-hint") == ("Recorded videos are deleted at the latest 60 days after your last call "
+                                           "with your practitioner, and at once if you ask."), fam.text("#retention-hint")
 
     # --- live video reaches the practitioner's <video>, and keeps advancing
     wait_for_live_video(prac, fam, lambda: chromium.console_problems())

@@ -19,9 +19,9 @@ def test_practitioner_then_family_welcome_and_joined(relay):
     s = relay.create_session(tok)
     sid = s["sessionId"]
     p, welcome = relay.join(sid, tok, "practitioner")
-    assert welcome == {"type": "welcome", "role": "practitioner", "sessionId": sid, "peerPresent": False}, welcome
+    assert welcome == {"type": "welcome", "role": "practitioner", "sessionId": sid, "peerPresent": False, "retentionSeconds": 5184000}, welcome
     f, welcome = relay.join(sid, s["inviteToken"], "family")
-    assert welcome == {"type": "welcome", "role": "family", "sessionId": sid, "peerPresent": True}, welcome
+    assert welcome == {"type": "welcome", "role": "family", "sessionId": sid, "peerPresent": True, "retentionSeconds": 5184000}, welcome
     assert p.recv_json() == {"type": "peer", "event": "joined", "role": "family"}
     p.close()
     f.close()
@@ -32,9 +32,9 @@ def test_family_then_practitioner_welcome_and_joined(relay):
     s = relay.create_session(tok)
     sid = s["sessionId"]
     f, welcome = relay.join(sid, s["inviteToken"], "family")
-    assert welcome == {"type": "welcome", "role": "family", "sessionId": sid, "peerPresent": False}, welcome
+    assert welcome == {"type": "welcome", "role": "family", "sessionId": sid, "peerPresent": False, "retentionSeconds": 5184000}, welcome
     p, welcome = relay.join(sid, tok, "practitioner")
-    assert welcome == {"type": "welcome", "role": "practitioner", "sessionId": sid, "peerPresent": True}, welcome
+    assert welcome == {"type": "welcome", "role": "practitioner", "sessionId": sid, "peerPresent": True, "retentionSeconds": 5184000}, welcome
     assert f.recv_json() == {"type": "peer", "event": "joined", "role": "practitioner"}
     p.close()
     f.close()

@@ -198,7 +198,7 @@ def join_with_keyboard(fam, prac) -> str:
     tab_to(fam, "join")
     fam.press("Enter")
     fam.wait("document.getElementById('connection-status').textContent.includes('Connected')", 20, "the family to connect")
-    prac.wait("document.getElementById('consent-status').textContent.includes('agreed to recording')", 10, "the consent notice")
+    prac.wait("document.getElementById('consent-status').textContent.startsWith('The family agreed to recording')", 10, "the consent notice")
     return fam.js("window.__vigrelay.sender.mimeType")
 
 
