@@ -163,13 +163,15 @@ final class ServiceLoop {
         tick.schedule(context: context, afterMicroseconds: shuttingDown ? 100_000 : 1_000_000)
     }
 
-    /// Starts a retention sweep when one is due: the writer finds the sessions whose recordings are
-    /// due (`retentionDue` comes back), then each is deleted as `retentionDue` says.
+    /// Starts a retention sweep when one is due: the reader thread finds the sessions whose
+    /// recordings are due (`retentionDue` comes back), then the writer deletes each as `retentionDue`
+    /// says. The scan reads every session's record and log (about 0.6 s for 5,000 sessions in a
+    /// debug build): on the writer it would hold back every recording's appends that long.
     private func sweepRetentionIfDue() {
         guard let retention, !shuttingDown, Date() >= nextRetentionSweep else { return }
         nextRetentionSweep = Date().addingTimeInterval(TimeInterval(retention.intervalSeconds))
         let inbox = self.inbox
-        writer.submit { inbox.post(.retentionDue(retention.dueSessions(now: Date()))) }
+        reader.submit { inbox.post(.retentionDue(retention.dueSessions(now: Date()))) }
     }
 
     /// Deletes the recordings of sessions found due, as any deletion (`submitDeletion`: downloads

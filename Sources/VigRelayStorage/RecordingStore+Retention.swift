@@ -54,8 +54,8 @@ extension RecordingStore {
     }
 
     /// The sessions due for deletion before `cutoff`, and those held back. Read only, so that a
-    /// running server can first stop each one's downloads. Disk writer thread, or at start before
-    /// the server listens.
+    /// running server can first stop each one's downloads: the reader thread, or at start before
+    /// the server listens; the writer's `deleteIfCaseEndedBefore` checks again.
     public func retentionScan(_ cutoff: Date) -> RetentionScan {
         let log = SessionEventLog(dataDir: paths.dataDir), records = SessionStore(dataDir: paths.dataDir)
         let sessions = sessionIDs().map { sid in
