@@ -10,7 +10,8 @@ import VigRelayStorage
 /// was last active at the newest `session.jsonl` event of any of its sessions, deletions aside.
 /// The server runs a sweep once at start, before it listens, and then every `intervalSeconds`: the
 /// reader thread finds the sessions due, the service thread stops their downloads and fences new
-/// ones, and the disk writer deletes each (never on the lws thread). A value type: safe to carry to that thread.
+/// ones, and the disk writer deletes each (never on the lws thread). A value type: safe to carry
+/// to those threads.
 struct RetentionSweep: Sendable {
     /// How long recordings are kept after their case was last active.
     let retentionSeconds: Int
