@@ -13,7 +13,7 @@ struct CreateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Practitioner token (from 'vigrelay token practitioner')." + SecretArgument.note), transform: SecretArgument.read)
     var token: String
 
-    @Option(help: "Pseudonymous family reference (never a name).")
+    @Option(help: "Pseudonymous family reference (never a name); give all of a family's sessions the same one: the relay keeps a case's recordings until its retention period has passed since the last session.")
     var caseRef: String?
 
     @Option(help: "VIG cycle number, 1-99.")
