@@ -7,7 +7,8 @@ import VigRelayStorage
 /// event log.
 ///
 /// A case is a practitioner's `caseRef` (a session without one is its own case: `RetentionCase`); it
-/// was last active at the newest `session.jsonl` event of any of its sessions, deletions aside.
+/// was last active at the newest `session.jsonl` event of any of its sessions, deletions and
+/// withdrawals aside.
 /// The server runs a sweep once at start, before it listens, and then every `intervalSeconds`: the
 /// reader thread finds the sessions due, the service thread stops their downloads and fences new
 /// ones, and the disk writer deletes each (never on the lws thread). A value type: safe to carry

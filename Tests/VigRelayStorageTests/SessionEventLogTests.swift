@@ -45,14 +45,18 @@ struct SessionEventLogTests {
         #expect(log.read(sessionID: sid).map { $0["event"] as? String } == ["created", "joined"])
     }
 
-    /// A deletion is not activity: retention's own `recordings_deleted` must not keep a case's
-    /// other sessions for another period.
+    /// A deletion is not activity: retention's own `recordings_deleted`, or a withdrawal after the
+    /// work, must not keep a case's other sessions for another period.
     @Test func lastActivitySkipsDeletions() throws {
         let tmp = try TempDirectory()
         let log = SessionEventLog(dataDir: tmp.path)
         try log.append(sessionID: sid, event: "left", fields: ["role": "family"], at: Fixture.t0)
+        try log.append(sessionID: sid, event: "consent", fields: ["recording": false, "role": "family"], at: Fixture.t0.addingTimeInterval(40))
+        try log.append(sessionID: sid, event: "recordings_deleted", fields: ["reason": "consent withdrawn"], at: Fixture.t0.addingTimeInterval(41))
         try log.append(sessionID: sid, event: "recordings_deleted", fields: ["reason": "retention"], at: Fixture.t0.addingTimeInterval(50))
         #expect(log.lastActivityTime(sessionID: sid) == Fixture.t0)
+        try log.append(sessionID: sid, event: "consent", fields: ["recording": true, "role": "family"], at: Fixture.t0.addingTimeInterval(55))
+        #expect(log.lastActivityTime(sessionID: sid) == Fixture.t0.addingTimeInterval(55), "consent given is activity")
         try log.append(sessionID: sid, event: "clip_created", at: Fixture.t0.addingTimeInterval(60))
         #expect(log.lastActivityTime(sessionID: sid, blockBytes: 16) == Fixture.t0.addingTimeInterval(60))
     }
