@@ -92,8 +92,22 @@ async function renderSessions(before) {
   $("sessions-status").textContent = page.total === 0 ? "No sessions yet." : `${shown} of ${page.total} session${page.total === 1 ? "" : "s"}.`;
   $("more-sessions").dataset.before = page.nextBefore ?? "";
   show($("more-sessions"), Boolean(page.nextBefore));
+  $("retention-note").textContent = retentionNote(page.retentionSeconds);
+  show($("retention-note"), true);
   // A running recording grows: look again now and then while one is listed.
   if (!before && page.sessions.some((s) => s.recordingState === "recording")) refreshSessionsSoon(10_000);
+}
+
+/** What the relay's retention (`retentionSeconds` of the list; absent: none) does to these recordings. */
+function retentionNote(seconds) {
+  if (!Number.isInteger(seconds) || seconds <= 0) {
+    return "This relay keeps recordings until you delete them or the family withdraws consent.";
+  }
+  const days = seconds / 86400;
+  const period = days >= 1 ? `${Math.round(days)} day${Math.round(days) === 1 ? "" : "s"}`
+    : `${Math.max(1, Math.round(seconds / 60))} minute${Math.round(seconds / 60) === 1 ? "" : "s"}`;
+  return `This relay deletes a case's recordings and clips ${period} after its last session `
+    + "(sessions with the same case reference; a session without one counts alone).";
 }
 
 /** Refreshes the list a moment after something it shows changed (several changes, one request). */

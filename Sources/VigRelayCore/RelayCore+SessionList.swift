@@ -5,7 +5,8 @@ extension RelayCore {
     /// when nil); nil when `before` is not one of `owner`'s sessions. Looks at every session the
     /// relay knows (one pass, no I/O) and sorts the owner's.
     public func sessionList(owner: String, limit: Int, before: String?) -> SessionListPage? {
-        SessionListPage.make(of: sessions.values.filter { $0.owner == owner }, limit: limit, before: before) {
+        SessionListPage.make(of: sessions.values.filter { $0.owner == owner }, limit: limit, before: before,
+                             retentionSeconds: limits.retentionSeconds) {
             liveState(of: $0.id)
         }
     }

@@ -88,12 +88,16 @@ public struct SessionListPage: Sendable, Equatable {
     public var limit: Int
     /// The `before=` of the next page; nil on the last page.
     public var nextBefore: String?
+    /// The relay's `--retention` (nil: recordings are kept until deleted), so the practitioner's
+    /// page can say when a case's recordings go.
+    public var retentionSeconds: Int?
 
-    public init(items: [Item], total: Int, limit: Int, nextBefore: String?) {
+    public init(items: [Item], total: Int, limit: Int, nextBefore: String?, retentionSeconds: Int? = nil) {
         self.items = items
         self.total = total
         self.limit = limit
         self.nextBefore = nextBefore
+        self.retentionSeconds = retentionSeconds
     }
 
     /// Newest first: by creation time, then by id (creation times are whole seconds), both descending.
@@ -104,7 +108,7 @@ public struct SessionListPage: Sendable, Equatable {
     /// The page after `before` (from the start when nil) of `sessions`, which must be one
     /// practitioner's; `live` gives each listed session's in-memory state. Nil when `before` is not
     /// one of them.
-    public static func make(of sessions: [SessionRecord], limit: Int, before: String?,
+    public static func make(of sessions: [SessionRecord], limit: Int, before: String?, retentionSeconds: Int? = nil,
                             live: (SessionRecord) -> SessionLiveState) -> SessionListPage? {
         let sorted = sessions.sorted(by: newerFirst)
         var start = 0
@@ -115,10 +119,10 @@ public struct SessionListPage: Sendable, Equatable {
         let slice = sorted[start..<min(sorted.count, start + limit)]
         let next = start + limit < sorted.count ? slice.last?.id : nil
         return SessionListPage(items: slice.map { Item(session: $0, live: live($0)) }, total: sorted.count,
-                               limit: limit, nextBefore: next)
+                               limit: limit, nextBefore: next, retentionSeconds: retentionSeconds)
     }
 
-    /// The response body: `{"sessions":[...],"total":N,"limit":L[,"nextBefore":ID]}`, one entry per
+    /// The response body: `{"sessions":[...],"total":N,"limit":L[,"nextBefore":ID][,"retentionSeconds":S]}`, one entry per
     /// item with its `facts` (same order; missing facts count as nothing on disk).
     public func body(facts: [SessionDiskFacts]) -> [String: Any] {
         var out: [String: Any] = [
@@ -127,6 +131,7 @@ public struct SessionListPage: Sendable, Equatable {
             "limit": limit,
         ]
         if let nextBefore { out["nextBefore"] = nextBefore }
+        if let retentionSeconds { out["retentionSeconds"] = retentionSeconds }
         return out
     }
 }

@@ -227,5 +227,8 @@ struct SessionListTests {
         #expect(entries.map { $0["sessionId"] as? String } == [3, 2].map { String(format: "%032x", $0) })
         #expect(entries[0]["clipCount"] as? Int == 4 && entries[1]["clipCount"] as? Int == 0)
         #expect(body["total"] as? Int == 3 && body["limit"] as? Int == 2 && body["nextBefore"] as? String == String(format: "%032x", 2))
+        #expect(body["retentionSeconds"] == nil, "recordings kept until deleted")
+        let kept = try #require(SessionListPage.make(of: sessions(1), limit: 2, before: nil, retentionSeconds: 86_400) { _ in SessionLiveState() })
+        #expect(kept.body(facts: [])["retentionSeconds"] as? Int == 86_400)
     }
 }

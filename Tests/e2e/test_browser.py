@@ -52,6 +52,9 @@ def test_family_and_practitioner_pages_end_to_end(relay, chromium, shots, tmp_pa
     entry = f"document.querySelector('#sessions li[data-session-id=\"{session_id}\"]')"
     prac.wait(f"{entry}?.querySelector('.badge.rec') && {entry}.textContent.includes('live: family + practitioner')", 10,
               "the session list to show the recording and both sides")
+    assert prac.text("#retention-note") == ("This relay deletes a case's recordings and clips 60 days after its last session "
+                                            "(sessions with the same case reference; a session without one counts alone)."), \
+        prac.text("#retention-note")
     on_screen = mark_on_screen(prac)
     assert fam.js("window.__vigrelay.sender.keyframeRestarts") == 0
     fam.screenshot(shots / "family-recording-phone.png", 390, 844, mobile=True)

@@ -77,10 +77,11 @@ def test_each_practitioner_sees_only_their_own_sessions(relay):
         got["sessions"][0]["createdAt"] > got["sessions"][1]["createdAt"], got
     assert {s["sessionId"] for s in got["sessions"]} == {a["sessionId"], b["sessionId"]}, "mine, and only mine"
     assert got["total"] == 2 and got["limit"] == 50 and "nextBefore" not in got
+    assert got["retentionSeconds"] == 60 * 86400, "the default retention, for the practitioner's page to say"
     other = listing(relay, theirs)
     assert [s["sessionId"] for s in other["sessions"]] == [c["sessionId"]]
     _, nobody = practitioner(relay, "list-nobody")
-    assert listing(relay, nobody) == {"sessions": [], "total": 0, "limit": 50}
+    assert listing(relay, nobody) == {"sessions": [], "total": 0, "limit": 50, "retentionSeconds": 60 * 86400}
     # Another practitioner's session is no cursor of mine: nobody learns which sessions exist.
     assert_error(relay.http("GET", f"/v1/sessions?before={c['sessionId']}", headers=bearer(mine)), 400, "invalid_request")
 
