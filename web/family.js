@@ -3,7 +3,7 @@
 import { BACKOFF_MS, RelayConnection } from "./connection.js";
 import { StreamSender } from "./sender.js";
 import { MsePlayer } from "./player.js";
-import { consent, parseInviteFragment, RECORDING_ACTIVE, STREAM_SCREEN } from "./protocol.js";
+import { consent, parseInviteFragment, RECORDING_ACTIVE, retentionPeriod, STREAM_SCREEN } from "./protocol.js";
 import { ReviewFollower } from "./review.js";
 import { $, show } from "./dom.js";
 
@@ -178,12 +178,12 @@ function onWelcome(welcome) {
 
 /** How long the videos are kept, as the relay said in welcome (nothing when it keeps them until deleted). */
 function showRetention(seconds) {
-  if (!Number.isInteger(seconds) || seconds <= 0) { ui.retention.hidden = true; return; }
-  const [count, unit] = seconds >= 86400 ? [Math.round(seconds / 86400), "day"]
-    : seconds >= 3600 ? [Math.round(seconds / 3600), "hour"] : [Math.max(1, Math.round(seconds / 60)), "minute"];
-  ui.retention.textContent = `Recorded videos are deleted at the latest ${count} ${unit}${count === 1 ? "" : "s"} `
-    + "after your last call with your practitioner, and at once if you ask.";
-  ui.retention.hidden = false;
+  const period = retentionPeriod(seconds);
+  if (period) {
+    ui.retention.textContent = `Recorded videos are deleted at the latest ${period} after your last call with your practitioner, `
+      + "and at once if you ask.";
+  }
+  show(ui.retention, Boolean(period));
 }
 
 function onMessage(message) {

@@ -5,7 +5,7 @@ import { RelayConnection } from "./connection.js";
 import { MsePlayer } from "./player.js";
 import { StreamSender } from "./sender.js";
 import { ReviewLeader } from "./review.js";
-import { mark, record, signal, RECORDING_ACTIVE, STREAM_CAMERA, STREAM_SCREEN } from "./protocol.js";
+import { mark, record, retentionPeriod, signal, RECORDING_ACTIVE, STREAM_CAMERA, STREAM_SCREEN } from "./protocol.js";
 import { clipSpanAround, formatSeconds } from "./clips.js";
 import { $, el, saveBlob, show } from "./dom.js";
 import { sessionFacts, sessionLabel } from "./sessions.js";
@@ -100,14 +100,10 @@ async function renderSessions(before) {
 
 /** What the relay's retention (`retentionSeconds` of the list; absent: none) does to these recordings. */
 function retentionNote(seconds) {
-  if (!Number.isInteger(seconds) || seconds <= 0) {
-    return "This relay keeps recordings until you delete them or the family withdraws consent.";
-  }
-  const days = seconds / 86400;
-  const period = days >= 1 ? `${Math.round(days)} day${Math.round(days) === 1 ? "" : "s"}`
-    : `${Math.max(1, Math.round(seconds / 60))} minute${Math.round(seconds / 60) === 1 ? "" : "s"}`;
-  return `This relay deletes a case's recordings and clips ${period} after its last session `
-    + "(sessions with the same case reference; a session without one counts alone).";
+  const period = retentionPeriod(seconds);
+  return period ? `This relay deletes a case's recordings and clips ${period} after its last session `
+    + "(sessions with the same case reference; a session without one counts alone)."
+    : "This relay keeps recordings until you delete them or the family withdraws consent.";
 }
 
 /** Refreshes the list a moment after something it shows changed (several changes, one request). */

@@ -42,6 +42,14 @@ export function sessionSocketUrl(sessionId) {
 }
 
 export const hello = (token) => ({ type: "hello", token });
+
+/** The relay's `retentionSeconds` (welcome, session list) in words, e.g. "60 days"; null when absent. */
+export function retentionPeriod(seconds) {
+  if (!Number.isInteger(seconds) || seconds <= 0) return null;
+  const [count, unit] = seconds >= 86400 ? [Math.round(seconds / 86400), "day"]
+    : seconds >= 3600 ? [Math.round(seconds / 3600), "hour"] : [Math.max(1, Math.round(seconds / 60)), "minute"];
+  return `${count} ${unit}${count === 1 ? "" : "s"}`;
+}
 export const consent = (recording, childAgreed) =>
   recording && childAgreed ? { type: "consent", recording: true, childAgreed: true } : { type: "consent", recording };
 export const record = (action) => ({ type: "record", action });
