@@ -144,9 +144,7 @@ function onState({ state, code }) {
     ui.connection.className = "status warn";
   } else if (state === "closed" && code !== undefined && code !== 1000) {
     // The call cannot go on here: the camera goes off, so it is never on without a call.
-    sender?.stop();
-    camera?.getTracks().forEach((t) => t.stop());
-    ui.preview.srcObject = null;
+    stopCamera();
     ui.connection.textContent = code === 4001
       ? "This call was opened on another device or tab, so it stopped here."
       : "We could not connect with this link. It may have expired: please ask your practitioner for a new one. "
@@ -323,10 +321,16 @@ async function deleteWithoutCamera() {
 ui.withdraw.addEventListener("click", withdraw);
 ui.deleteVideos.addEventListener("click", withdraw);
 
-ui.leave.addEventListener("click", () => {
+/** Stops sending and turns the camera off (its light too). */
+function stopCamera() {
   sender?.stop();
-  connection?.stop();
   camera?.getTracks().forEach((t) => t.stop());
+  ui.preview.srcObject = null;
+}
+
+ui.leave.addEventListener("click", () => {
+  stopCamera();
+  connection?.stop();
   show(ui.during, false);
   show(ui.left);
   show(ui.deleteBox);

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from contrast import low_contrast
-from webpages import (check_recording, check_started_at_next_keyframe, join_as_family, make_clip_from_mark, mark_on_screen,
+from webpages import (CONSENT_GIVEN, check_recording, check_started_at_next_keyframe, join_as_family, make_clip_from_mark, mark_on_screen,
                       open_session, start_recording_after_keyframe, stop_recording_after_mark, unlabelled_controls,
                       video_played, video_playing, wait_for_live_video, withdraw_and_check_deleted)
 
@@ -38,7 +38,7 @@ def test_family_and_practitioner_pages_end_to_end(relay, chromium, shots, tmp_pa
     assert low_contrast(fam) == []
     assert fam.js("document.getElementById('retention-hint').hidden") is True, "the relay has not said it yet"
     join_as_family(fam)
-    prac.wait("document.getElementById('consent-status').textContent.startsWith('The family agreed to recording')", 10, "the consent notice")
+    prac.wait(CONSENT_GIVEN, 10, "the consent notice")
     # The relay's retention (60 days unless set), beside the consent: how long the videos are kept.
     assert fam.text("#retention-hint") == ("Recorded videos are deleted at the latest 60 days after your last call "
                                            "with your practitioner, and at once if you ask."), fam.text("#retention-hint")

@@ -31,7 +31,7 @@ from tcpforward import TCPForwarder
 import vrtest
 from test_recording import FIXTURE
 from vrtest import HTTPConn, wait_until
-from webpages import (KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, join_as_family, live_video_state, make_clip_from_mark,
+from webpages import (CONSENT_GIVEN, KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, join_as_family, live_video_state, make_clip_from_mark,
                       mark_on_screen, open_session, remember_live_stream, stop_recording_after_mark, video_played,
                       video_playing, wait_for_live_video, wait_for_status, watch_status)
 
@@ -382,7 +382,7 @@ def test_what_changed_while_a_page_was_away_shows_when_it_is_back(relay, chromiu
     summary = relay.http("GET", f"/v1/sessions/{call.session_id}", headers=call.auth).json()
     assert summary["consent"]["recording"] is False and [r["state"] for r in summary["recordings"]] == ["deleted", "deleted"], summary
     fam.click("#consent-recording")  # consents again, connected: the next recording may start
-    prac.wait("document.getElementById('consent-status').textContent.startsWith('The family agreed to recording')", 10, "consent given again")
+    prac.wait(CONSENT_GIVEN, 10, "consent given again")
 
     # --- the family withdraws consent while the practitioner is disconnected: the practitioner's page,
     # back, shows that recording stopped, consent is withdrawn and the videos are deleted.
@@ -637,7 +637,7 @@ def test_the_familys_request_to_delete_is_answered_kept_and_possible_outside_the
     # --- consent again, a second recording; the family leaves the call; the relay cannot be reached
     # when it asks for the videos to be deleted, and the page is closed before it can be.
     fam.click("#consent-recording")
-    prac.wait("document.getElementById('consent-status').textContent.startsWith('The family agreed to recording')", 10, "consent given again")
+    prac.wait(CONSENT_GIVEN, 10, "consent given again")
     second = record_two_seconds(prac, fam)
     fam.click("#leave")
     wait_for_status(prac, "The family has left", 10, "the practitioner's page to see the family leave")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import pytest
 
-from webpages import (check_recording, check_started_at_next_keyframe, first_fragment_ms, join_as_family, join_with_keyboard,
+from webpages import (CONSENT_GIVEN, check_recording, check_started_at_next_keyframe, first_fragment_ms, join_as_family, join_with_keyboard,
                       make_clip_from_mark, mark_on_screen, open_session, start_recording_after_keyframe,
                       stop_recording_after_mark, unlabelled_controls, video_played, wait_for_live_video,
                       withdraw_and_check_deleted)
@@ -74,7 +74,7 @@ def test_safari_mp4_family_with_practitioner_in_chromium(relay, chromium, shots,
     prac = chromium.new_page("practitioner (chromium)")
     join_url, session_id = open_session(prac, relay, token)
     fam = safari_like_family(chromium, join_url)
-    prac.wait("document.getElementById('consent-status').textContent.startsWith('The family agreed to recording')", 10, "the consent notice")
+    prac.wait(CONSENT_GIVEN, 10, "the consent notice")
     wait_for_live_video(prac, fam, lambda: chromium.console_problems())
     live_type = prac.js("window.__vigrelay.live.type")
     assert live_type.startswith("video/mp4;") and "avc1." in live_type, live_type

@@ -15,6 +15,10 @@ from pathlib import Path
 # and these tests check that.)
 KNOWN_LIVE_RECORDING_NOTES = ("non monotonically increasing dts to muxer",)
 
+# The practitioner's page shows the family's consent ("has not agreed" contains "agreed to
+# recording" too, so a looser test races a withdrawal).
+CONSENT_GIVEN = "document.getElementById('consent-status').textContent.startsWith('The family agreed to recording')"
+
 
 def ffmpeg_errors(path: Path, tolerate: tuple[str, ...] = ()) -> str:
     p = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True, timeout=60)
@@ -198,7 +202,7 @@ def join_with_keyboard(fam, prac) -> str:
     tab_to(fam, "join")
     fam.press("Enter")
     fam.wait("document.getElementById('connection-status').textContent.includes('Connected')", 20, "the family to connect")
-    prac.wait("document.getElementById('consent-status').textContent.startsWith('The family agreed to recording')", 10, "the consent notice")
+    prac.wait(CONSENT_GIVEN, 10, "the consent notice")
     return fam.js("window.__vigrelay.sender.mimeType")
 
 
