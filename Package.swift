@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries from Debian, imported through module maps (see each folder's shim.h).
@@ -34,6 +35,7 @@ let package = Package(
         .target(name: "VigRelayServer", dependencies: [
             "VigRelayCore", "VigRelayStorage", "CLibWebSockets", "CLinuxIO", "CTLSBIO",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ], linkerSettings: [.linkedLibrary("ssl")]),  // SSL_read: the relay reads its WebSockets itself
         // libwebsockets glue for the headless client.
         .target(name: "VigRelayClientKit", dependencies: [

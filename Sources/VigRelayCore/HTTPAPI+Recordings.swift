@@ -59,6 +59,7 @@ extension HTTPAPI {
         case .success(.practitioner(let id, _)): practitioner = id
         case .success(.invite):
             return .respond(.error(403, .forbidden, "a family invite does not give access to recordings; only the session's practitioner can use this, with their practitioner token"))
+        case .success(.metrics): return .respond(HTTPAPI.metricsTokenRefused)
         }
         guard Identifiers.isValidSessionID(sessionID), let session = core.sessions[String(sessionID)], session.owner == practitioner else {
             return .respond(.error(404, .sessionNotFound, "no such session of yours; use the sessionId that POST /v1/sessions returned to you"))
@@ -91,6 +92,8 @@ extension HTTPAPI {
         switch claims {
         case .failure(let error):
             return .respond(error.response)
+        case .success(.metrics):
+            return .respond(HTTPAPI.metricsTokenRefused)
         case .success(.practitioner):
             return .respond(.error(403, .forbidden, "only the family withdraws consent, with its invite; to delete the recordings yourself use DELETE /v1/sessions/{id}/recordings"))
         case .success(.invite(let invited, _)):

@@ -18,6 +18,7 @@ extension HTTPAPI {
         case .failure(let error): return .respond(error.response)
         case .success(.practitioner(let id, _)): practitioner = id
         case .success(.invite): return .respond(.error(403, .forbidden, "a family invite cannot list sessions; use a practitioner token"))
+        case .success(.metrics): return .respond(HTTPAPI.metricsTokenRefused)
         }
         let query: SessionListQuery
         switch SessionListQuery.parse(request.query) {

@@ -31,6 +31,8 @@ public struct HTTPResponse: Sendable, Equatable {
     public var contentType = "application/json"
     /// Headers beyond the common and security ones, by lower-case name (e.g. `content-range` on a 416).
     public var headers: [String: String] = [:]
+    /// For an error response: its code, which the server counts (`vigrelay_errors_total`).
+    public var errorCode: RelayErrorCode?
 
     public init(status: Int, body: [UInt8]) {
         self.status = status
@@ -42,7 +44,9 @@ public struct HTTPResponse: Sendable, Equatable {
     }
 
     public static func error(_ status: Int, _ code: RelayErrorCode, _ message: String) -> HTTPResponse {
-        HTTPResponse(status: status, body: ControlEncoder.error(code, message))
+        var response = HTTPResponse(status: status, body: ControlEncoder.error(code, message))
+        response.errorCode = code
+        return response
     }
 }
 
@@ -69,6 +73,9 @@ public enum HTTPOutcome: Sendable, Equatable {
     /// The family withdraws consent without joining (`RelayCore.withdrawalRequested`): recording
     /// stops, every recording and clip is deleted on the writer thread, then 200 with the ids.
     case withdraw(sessionID: String)
+    /// `GET /metrics` by a metrics token: the server's counters in Prometheus' text format, gathered
+    /// by the server (the core holds none of them).
+    case metrics
 }
 
 /// The HTTP API's routing and decisions, pure: health, creating and listing sessions, the web app's files.
@@ -95,6 +102,14 @@ public struct HTTPAPI {
         case "/healthz":
             guard request.method == "GET" || request.method == "HEAD" else { return .respond(methodNotAllowed("GET")) }
             return .respond(.json(200, ["status": "ok", "connections": core.connectionCount]))
+        case "/metrics":
+            guard request.method == "GET" || request.method == "HEAD" else { return .respond(methodNotAllowed("GET")) }
+            switch bearerClaims(request.authorization, now: now,
+                                missing: "missing Authorization: Bearer <metrics token>; get one with 'vigrelay token metrics --id ID'") {
+            case .failure(let error): return .respond(error.response)
+            case .success(.metrics): return .metrics
+            case .success: return .respond(.error(403, .forbidden, "GET /metrics needs a metrics token ('vigrelay token metrics --id ID'), not a practitioner token or an invite"))
+            }
         case "/v1/sessions":
             switch request.method {
             case "POST": return createSession(request, core: core, now: now)
@@ -109,6 +124,9 @@ public struct HTTPAPI {
             return .respond(noSuchEndpoint(request.path))
         }
     }
+
+    /// The 403 for a metrics token anywhere but `GET /metrics`.
+    static let metricsTokenRefused = HTTPResponse.error(403, .forbidden, "a metrics token only reads GET /metrics; use a practitioner token or the family invite here")
 
     /// The 404 for a path the API does not serve.
     func noSuchEndpoint(_ path: String) -> HTTPResponse {
@@ -147,6 +165,7 @@ public struct HTTPAPI {
         case .failure(let error): return .respond(error.response)
         case .success(.practitioner(let id, _)): practitioner = id
         case .success(.invite): return .respond(.error(403, .forbidden, "a family invite cannot create sessions; use a practitioner token"))
+        case .success(.metrics): return .respond(HTTPAPI.metricsTokenRefused)
         }
         guard request.body.count <= limits.maxRequestBodyBytes else { return .respond(payloadTooLarge) }
         let labels: SessionCreateRequest

@@ -8,8 +8,15 @@ public struct OutboundMessage: Sendable, Equatable {
     /// `queueLimit`: the bytes the viewer's queue may hold for this stream now, from its recent rate
     /// (`RelayLimits.viewerQueueLimit`; nil: the queue's own `limitBytes`).
     public var media: (stream: UInt8, startOffset: Int?, essential: Bool, queueLimit: Int?)?
+    /// For an error message: its code, which the server counts (`vigrelay_errors_total`).
+    public var errorCode: RelayErrorCode?
 
     public static func text(_ bytes: [UInt8]) -> OutboundMessage { .init(isBinary: false, bytes: bytes, media: nil) }
+
+    /// `{"type":"error","code":...,"message":...}` (`ControlEncoder.error`), carrying its code.
+    public static func error(_ code: RelayErrorCode, _ message: String, id: MessageID? = nil) -> OutboundMessage {
+        .init(isBinary: false, bytes: ControlEncoder.error(code, message, id: id), media: nil, errorCode: code)
+    }
 
     /// A media frame whose start point comes from its header flags (keyframe, init segment, end of stream).
     public static func mediaFrame(_ bytes: [UInt8], header: MediaFrameHeader) -> OutboundMessage {

@@ -16,7 +16,7 @@ extension RelayCore {
 
     func recordingMessage(_ conn: ConnectionID, sessionID: String, role: Role, _ message: ControlMessage) -> [RelayAction] {
         func reply(_ code: RelayErrorCode, _ text: String) -> [RelayAction] {
-            [.send(conn, .text(ControlEncoder.error(code, text, id: message.id)))]
+            [.send(conn, .error(code, text, id: message.id))]
         }
         var state = recordingStates[sessionID] ?? SessionRecordingState()
         defer { recordingStates[sessionID] = state }
@@ -156,8 +156,8 @@ extension RelayCore {
     /// A mark the practitioner was told about (`marked`) could not be saved (a disk error): they are told.
     public func markFailed(sessionID: String, markID: String) -> [RelayAction] {
         guard let practitioner = connection(of: sessionID, role: .practitioner) else { return [] }
-        return [.send(practitioner, .text(ControlEncoder.error(.internalError,
-            "mark \(markID) could not be saved (a disk error on the relay); mark the moment again, and tell the operator if it persists")))]
+        return [.send(practitioner, .error(.internalError,
+            "mark \(markID) could not be saved (a disk error on the relay); mark the moment again, and tell the operator if it persists"))]
     }
 
     /// Deleting the session's recordings after a withdrawal failed (a disk error): both sides are told,
@@ -167,7 +167,7 @@ extension RelayCore {
         recordingStates[sessionID, default: SessionRecordingState()].deletionFailed = true
         let text = "the recordings of this session could not all be deleted (a disk error on the relay; the operator's log says which); "
             + "withdraw consent again to retry, and tell the operator if it persists"
-        return connections(of: sessionID).map { .send($0, .text(ControlEncoder.error(.internalError, text))) }
+        return connections(of: sessionID).map { .send($0, .error(.internalError, text)) }
     }
 
     /// A write failed: recording stops, the live relay goes on, what was written stays readable.
@@ -179,8 +179,8 @@ extension RelayCore {
         recordingStates[sessionID]?.stopReasons[recordingID] = nil
         var actions = toBoth(sessionID, ControlEncoder.encode(["type": "recording", "state": "failed", "recordingId": recordingID]))
         if let practitioner = connection(of: sessionID, role: .practitioner) {
-            actions.append(.send(practitioner, .text(ControlEncoder.error(.recordingFailed,
-                "recording \(recordingID) stopped: \(reason); what was written is kept. The live video goes on."))))
+            actions.append(.send(practitioner, .error(.recordingFailed,
+                "recording \(recordingID) stopped: \(reason); what was written is kept. The live video goes on.")))
         }
         return actions
     }

@@ -61,7 +61,7 @@ public final class RelayCore {
     public func opened(_ conn: ConnectionID, path: String) -> [RelayAction] {
         guard let sessionID = Self.sessionID(fromWebSocketPath: path) else {
             connections[conn] = .closing
-            return [.send(conn, .text(ControlEncoder.error(.sessionNotFound, "no WebSocket endpoint at this path; connect to /v1/sessions/{sessionId}/ws"))),
+            return [.send(conn, .error(.sessionNotFound, "no WebSocket endpoint at this path; connect to /v1/sessions/{sessionId}/ws")),
                     .close(conn, code: RelayCloseCode.notFound, reason: "unknown path")]
         }
         connections[conn] = .awaitingHello(sessionID: sessionID)
@@ -72,7 +72,7 @@ public final class RelayCore {
     /// again later: once some of the address's connections close, a new one is let in).
     public func openedPastConnectionLimit(_ conn: ConnectionID, quota: ConnectionQuota) -> [RelayAction] {
         connections[conn] = .closing
-        return [.send(conn, .text(ControlEncoder.error(.tooManyConnections, quota.refusalMessage))),
+        return [.send(conn, .error(.tooManyConnections, quota.refusalMessage)),
                 .close(conn, code: RelayCloseCode.tryAgainLater, reason: "too many connections")]
     }
 
@@ -80,7 +80,7 @@ public final class RelayCore {
     public func helloTimedOut(_ conn: ConnectionID) -> [RelayAction] {
         guard case .awaitingHello = connections[conn] else { return [] }
         connections[conn] = .closing
-        return [.send(conn, .text(ControlEncoder.error(.helloTimeout, "no hello within \(limits.helloTimeoutSeconds) s; send {\"type\":\"hello\",\"token\":\"...\"} first"))),
+        return [.send(conn, .error(.helloTimeout, "no hello within \(limits.helloTimeoutSeconds) s; send {\"type\":\"hello\",\"token\":\"...\"} first")),
                 .close(conn, code: RelayCloseCode.policyViolation, reason: "hello timeout")]
     }
 
@@ -93,7 +93,7 @@ public final class RelayCore {
         }
         let leaving = detach(conn)
         connections[conn] = .closing
-        return [.send(conn, .text(ControlEncoder.error(.tooLarge, "message is larger than \(limits.maxMessageBytes) bytes; split media into smaller frames"))),
+        return [.send(conn, .error(.tooLarge, "message is larger than \(limits.maxMessageBytes) bytes; split media into smaller frames")),
                 .close(conn, code: RelayCloseCode.messageTooBig, reason: "message too large")] + leaving
     }
 
@@ -147,7 +147,7 @@ public final class RelayCore {
     private func hello(_ conn: ConnectionID, sessionID: String, _ bytes: [UInt8]) -> [RelayAction] {
         func refuse(_ code: RelayErrorCode, _ message: String, id: MessageID?, closeCode: UInt16 = RelayCloseCode.policyViolation) -> [RelayAction] {
             connections[conn] = .closing
-            return [.send(conn, .text(ControlEncoder.error(code, message, id: id))),
+            return [.send(conn, .error(code, message, id: id)),
                     .close(conn, code: closeCode, reason: code.rawValue),
                     .event(SessionEvent(.refused, sessionID: sessionID, role: nil, connection: conn, code: code))]
         }
@@ -192,6 +192,8 @@ public final class RelayCore {
                 return refuse(.sessionNotFound, "session \(sessionID) no longer exists; ask your practitioner for a new invite", id: message.id, closeCode: RelayCloseCode.notFound)
             }
             role = .family
+        case .metrics:
+            return refuse(.forbidden, "a metrics token only reads GET /metrics; join with a practitioner token or the family invite", id: message.id)
         }
         return join(conn, sessionID: sessionID, role: role, id: message.id)
     }
@@ -202,7 +204,7 @@ public final class RelayCore {
         let replaced = session.slots[role] != nil
         if let old = session.slots[role] {
             connections[old] = .closing
-            actions += [.send(old, .text(ControlEncoder.error(.replaced, "a newer \(role.rawValue) connection joined this session; this one is closed"))),
+            actions += [.send(old, .error(.replaced, "a newer \(role.rawValue) connection joined this session; this one is closed")),
                         .close(old, code: RelayCloseCode.replaced, reason: "replaced"),
                         .event(SessionEvent(.replaced, sessionID: sessionID, role: role, connection: old))]
         }
@@ -253,7 +255,7 @@ public final class RelayCore {
 
     private func controlMessage(_ conn: ConnectionID, sessionID: String, role: Role, _ bytes: [UInt8]) -> [RelayAction] {
         func reply(_ code: RelayErrorCode, _ message: String, id: MessageID?) -> [RelayAction] {
-            [.send(conn, .text(ControlEncoder.error(code, message, id: id)))]
+            [.send(conn, .error(code, message, id: id))]
         }
         let message: ControlMessage
         switch ControlMessage.decode(bytes) {
@@ -290,11 +292,11 @@ public final class RelayCore {
     private func mediaFrame(_ conn: ConnectionID, sessionID: String, role: Role, _ bytes: [UInt8]) -> [RelayAction] {
         let header: MediaFrameHeader
         do { header = try MediaFrameHeader.parse(bytes) } catch {
-            return [.send(conn, .text(ControlEncoder.error(.malformedFrame, error.description)))]
+            return [.send(conn, .error(.malformedFrame, error.description))]
         }
         guard let stream = header.streamKind, stream == role.sendableStream else {
-            return [.send(conn, .text(ControlEncoder.error(.streamNotAllowed,
-                "the \(role.rawValue) may send only stream \(role.sendableStream.rawValue) (\(role.sendableStream)); frame for stream \(header.stream) was not forwarded")))]
+            return [.send(conn, .error(.streamNotAllowed,
+                "the \(role.rawValue) may send only stream \(role.sendableStream.rawValue) (\(role.sendableStream)); frame for stream \(header.stream) was not forwarded"))]
         }
         let session = liveSession(sessionID)
         let start = session.caches[stream, default: StreamCache(capacityBytes: limits.streamCacheBytes)].record(bytes, flags: header.flags)
@@ -333,6 +335,16 @@ public final class RelayCore {
     /// Sessions with at least one side joined: not ended, so retention leaves them alone.
     public var sessionsWithConnections: Set<String> {
         Set(live.compactMap { $0.value.slots.isEmpty ? nil : $0.key })
+    }
+
+    /// Joined connections by role, and the sessions with both sides joined (calls), for the metrics.
+    public var joinedCounts: (byRole: [Role: Int], calls: Int) {
+        var byRole: [Role: Int] = [:], calls = 0
+        for session in live.values where !session.slots.isEmpty {
+            for role in session.slots.keys { byRole[role, default: 0] += 1 }
+            if session.slots.count == Role.allCases.count { calls += 1 }
+        }
+        return (byRole, calls)
     }
 
     /// The connection of one side of a session, if joined.

@@ -7,10 +7,12 @@ public enum TokenClaims: Sendable, Equatable {
     case practitioner(id: String, expiresAt: Date)
     /// The family invited to one session.
     case invite(sessionID: String, expiresAt: Date)
+    /// A monitoring system (e.g. Prometheus) allowed to read `GET /metrics` and nothing else.
+    case metrics(id: String, expiresAt: Date)
 
     public var expiresAt: Date {
         switch self {
-        case .practitioner(_, let e), .invite(_, let e): return e
+        case .practitioner(_, let e), .invite(_, let e), .metrics(_, let e): return e
         }
     }
 }
@@ -51,6 +53,7 @@ public struct TokenAuthority: Sendable {
         switch claims {
         case .practitioner(let id, _): object["kind"] = "practitioner"; object["sub"] = id
         case .invite(let sid, _): object["kind"] = "invite"; object["sid"] = sid
+        case .metrics(let id, _): object["kind"] = "metrics"; object["sub"] = id
         }
         let payload = Base64URL.encode(ControlEncoder.encode(object))
         return payload + "." + Base64URL.encode(mac(Array(payload.utf8)))
@@ -93,6 +96,9 @@ public struct TokenAuthority: Sendable {
         case "invite":
             guard let sid = object["sid"] as? String, Identifiers.isValidSessionID(sid) else { return nil }
             return .invite(sessionID: sid, expiresAt: expiresAt)
+        case "metrics":
+            guard let sub = object["sub"] as? String, Identifiers.isValidPractitionerID(sub) else { return nil }
+            return .metrics(id: sub, expiresAt: expiresAt)
         default:
             return nil
         }

@@ -23,6 +23,7 @@ final class RecordingWorker: @unchecked Sendable {
     private let markNotes: MarkNotes
     private let store: RecordingStore
     private let quotaBytes: Int64?
+    private let metrics: RelayMetrics
     /// Test hook (`ServerConfiguration.testWriterDelayMs`): microseconds to sleep before each append.
     private let appendDelayMicroseconds: UInt32
     /// Recordings being written, by recording id.
@@ -32,9 +33,10 @@ final class RecordingWorker: @unchecked Sendable {
     /// When a slow sync was last logged (at most one warning a minute).
     private var slowSyncLoggedAt = Date.distantPast
 
-    init(dataDir: String, quotaBytes: Int64?, inbox: LoopInbox, logger: Logger, testAppendDelayMs: Int = 0) {
+    init(dataDir: String, quotaBytes: Int64?, inbox: LoopInbox, logger: Logger, metrics: RelayMetrics, testAppendDelayMs: Int = 0) {
         self.dataDir = dataDir
         self.quotaBytes = quotaBytes
+        self.metrics = metrics
         self.appendDelayMicroseconds = UInt32(clamping: max(0, testAppendDelayMs) * 1000)
         self.inbox = inbox
         self.logger = logger
@@ -65,6 +67,7 @@ final class RecordingWorker: @unchecked Sendable {
                                 clusters: chunk.clusters.map { (Int($0.offsetInChunk), $0.timeMs, $0.keyframe) },
                                 newPart: chunk.newPart, lastBlockMs: chunk.lastBlockMs,
                                 completeEnd: chunk.completeEnd.map { ($0.offsetInChunk, $0.lastBlockMs) }, at: now)
+                metrics.recordedBytes.increment(by: Int64(chunk.bytes.count))
                 if chunk.newPart, let part = file.manifest.parts.last, part.number > 1 {
                     log(sid, "recording_part", ["recordingId": chunk.recordingID, "part": part.number, "startMs": part.startMs])
                 }

@@ -99,12 +99,33 @@ extension ServiceLoop {
             let asked = core.withdrawalRequested(sessionID: sessionID, requester: id)
             if asked.answerNow { respond(id, .json(200, ["deleted": [String]()])) }
             perform(asked.actions)
+        case .metrics:
+            sampleMetrics()
+            let metrics = self.metrics
+            reader.submit {
+                var response = HTTPResponse(status: 200, body: metrics.render())
+                response.contentType = "text/plain; version=0.0.4; charset=utf-8"
+                inbox.post(.respond(id, response))
+            }
         }
+    }
+
+    /// Sets the metrics' gauges from this thread's state, for a scrape.
+    private func sampleMetrics() {
+        metrics.webSocketConnections.set(Int64(webSockets.count))
+        let joined = core.joinedCounts
+        for role in Role.allCases { metrics.joinedConnections[role]?.set(Int64(joined.byRole[role] ?? 0)) }
+        metrics.calls.set(Int64(joined.calls))
+        metrics.recordingsRunning.set(Int64(core.runningRecordingCount))
+        metrics.recordingQueueBytes.set(Int64(recordingQueuedBytes))
+        metrics.sendersPausedForDisk.set(Int64(pausedForDisk.count))
+        metrics.sendQueueBytes.set(Int64(webSockets.values.reduce(0) { $0 + $1.outbound.queuedBytes }))
     }
 
     /// Sets the response of a waiting exchange and asks to write it.
     func respond(_ id: ConnectionID, _ response: HTTPResponse) {
         guard let exchange = exchanges[id], exchange.response == nil else { return }
+        if let code = response.errorCode { metrics.countError(code) }
         exchange.download = nil
         exchange.response = response
         lws_callback_on_writable(exchange.wsi)

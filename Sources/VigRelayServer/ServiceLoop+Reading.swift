@@ -93,7 +93,7 @@ extension ServiceLoop {
             case .message(let message, let binary):
                 // Once a close is under way nothing more is taken in (the peer may still send).
                 guard conn.pendingClose == nil else { continue }
-                perform(binary ? core.receivedBinary(conn.id, message) : core.receivedText(conn.id, message))
+                received(conn.id, message, binary: binary)
             case .ping(let payload):
                 conn.pongOwed = payload
                 lws_callback_on_writable(conn.wsi)

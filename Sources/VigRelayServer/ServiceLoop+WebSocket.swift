@@ -36,8 +36,17 @@ extension ServiceLoop {
             }
             return 0
         }
-        perform(binary ? core.receivedBinary(id, message) : core.receivedText(id, message))
+        received(id, message, binary: binary)
         return 0
+    }
+
+    /// A whole message from a WebSocket (read by the relay or by lws), to the core; binary ones are
+    /// media, counted for the metrics.
+    func received(_ id: ConnectionID, _ message: [UInt8], binary: Bool) {
+        guard binary else { return perform(core.receivedText(id, message)) }
+        metrics.mediaReceivedFrames.increment()
+        metrics.mediaReceivedBytes.increment(by: Int64(message.count))
+        perform(core.receivedBinary(id, message))
     }
 
     /// A pong came through lws (only while lws reads: see `ServiceLoop+Reading`).

@@ -21,6 +21,7 @@ final class ServiceLoop {
     let reader: DiskWriter
     let readerWorker: ReaderWorker
     let sessionStore: SessionStore
+    let metrics: RelayMetrics
 
     var context: OpaquePointer?
     var webSockets: [ConnectionID: WebSocketConnection] = [:]
@@ -67,7 +68,7 @@ final class ServiceLoop {
 
     let recordingWorker: RecordingWorker
     /// Bytes of recorded media handed to the writer and not yet written.
-    private var recordingQueuedBytes = 0
+    private(set) var recordingQueuedBytes = 0
     /// How many may be (`ServerConfiguration.recordingQueueBudget`): counted again from the core's
     /// running recordings every tick, and raised at once by each recording that starts.
     private var recordingQueueBudget: Int
@@ -86,8 +87,10 @@ final class ServiceLoop {
         self.reader = reader
         self.readerWorker = ReaderWorker(dataDir: configuration.dataDir, inbox: inbox, logger: logger)
         self.sessionStore = sessionStore
+        let metrics = RelayMetrics(startedAt: Date())
+        self.metrics = metrics
         self.recordingWorker = RecordingWorker(dataDir: configuration.dataDir, quotaBytes: configuration.recordingQuotaBytes,
-                                               inbox: inbox, logger: logger, testAppendDelayMs: configuration.testWriterDelayMs)
+                                               inbox: inbox, logger: logger, metrics: metrics, testAppendDelayMs: configuration.testWriterDelayMs)
         self.sessionEvents = SessionEventLog(dataDir: configuration.dataDir)
         self.retention = configuration.limits.retentionSeconds.map {
             RetentionSweep(retentionSeconds: $0, dataDir: configuration.dataDir, logger: logger)
@@ -204,6 +207,7 @@ final class ServiceLoop {
                     logger.error("could not save new session", metadata: ["session.id": "\(record.id)", "error": "\(failure)"])
                     response = .error(500, .internalError, "the session could not be saved on the server; try again, and tell the operator if it persists")
                 } else {
+                    metrics.sessionsCreated.increment()
                     logger.info("session created", metadata: ["session.id": "\(record.id)", "practitioner.id": "\(record.owner)"])
                 }
                 respond(conn, response)
@@ -252,13 +256,17 @@ final class ServiceLoop {
             switch action {
             case .send(let id, let message):
                 guard let conn = webSockets[id] else { continue }
+                if let code = message.errorCode { metrics.countError(code) }
                 let wasEmpty = conn.outbound.isEmpty
-                switch conn.outbound.enqueue(message) {
+                let outcome = conn.outbound.enqueue(message)
+                if let media = message.media { metrics.countMedia(stream: media.stream, bytes: message.bytes.count, outcome) }
+                switch outcome {
                 case .resumed(let frames):
                     logger.notice("slow viewer: skipped frames to the next start point", metadata: [
                         "conn.id": "\(id)", "frames": "\(frames)", "stream": "\(message.media?.stream ?? 0)",
                         "skipped.total": "\(conn.outbound.skippedTotal)"])
                 case .overLimit:
+                    metrics.sendQueueFullCloses.increment()
                     logger.notice("closing a connection that does not read: its send queue is full", metadata: [
                         "conn.id": "\(id)", "queued.bytes": "\(conn.outbound.queuedBytes)", "limit.bytes": "\(conn.outbound.hardLimitBytes)"])
                     closeNow(conn, code: RelayCloseCode.policyViolation, reason: "send queue full: the connection does not read")
@@ -296,6 +304,7 @@ final class ServiceLoop {
                let family = core.connection(of: sid, role: .family), let conn = webSockets[family],
                pausedForDisk.insert(family).inserted {
                 setReading(conn, false)
+                metrics.diskPauses.increment()
                 logger.notice("disk is behind: pausing the camera sender", metadata: ["session.id": "\(sid)", "queued.bytes": "\(recordingQueuedBytes)", "budget.bytes": "\(recordingQueueBudget)"])
                 collectDrained()  // from now on the writer's drains wake this thread
             }

@@ -232,4 +232,20 @@ struct RelayCoreJoinTests {
         let actions = h.core.receivedText(1, RelayHarness.hello(Fixture.practitionerToken()))
         #expect(actions.controls(to: 1).first?["type"] as? String == "welcome")
     }
+
+    @Test func joinedCountsGiveEachRoleAndTheCalls() {
+        let h = RelayHarness()
+        #expect(h.core.joinedCounts.calls == 0 && h.core.joinedCounts.byRole.isEmpty)
+        h.join(1, as: .practitioner)
+        h.join(2, as: .family)
+        _ = h.connect(3, session: Fixture.otherSessionID, first: RelayHarness.hello(Fixture.practitionerToken(Fixture.otherOwner)))
+        _ = h.core.opened(4, path: RelayHarness.path())  // no hello yet: not joined
+        var counts = h.core.joinedCounts
+        #expect(counts.byRole == [.practitioner: 2, .family: 1])
+        #expect(counts.calls == 1)
+        _ = h.core.closed(2)
+        counts = h.core.joinedCounts
+        #expect(counts.byRole == [.practitioner: 2])
+        #expect(counts.calls == 0)
+    }
 }

@@ -5,7 +5,7 @@ import VigRelayCore
 /// Every way the first message can be refused: each sends one error, closes, and leaves the session alone.
 enum HelloRefusal: String, CaseIterable, Sendable {
     case noToken, tokenNotAString, emptyToken, malformedToken, forgedToken, expiredPractitioner, expiredInvite
-    case otherPractitionersSession, inviteForAnotherSession, inviteForAnUnknownSession
+    case otherPractitionersSession, inviteForAnotherSession, inviteForAnUnknownSession, metricsToken
     case practitionerUnknownSession, inviteUnknownSession
     case notAHello, byeFirst, noType, typeNotAString, notJSON, emptyText, truncatedJSON, jsonArray, jsonString
 
@@ -32,6 +32,7 @@ enum HelloRefusal: String, CaseIterable, Sendable {
         case .otherPractitionersSession: return hello(Fixture.practitionerToken(Fixture.otherOwner))
         case .inviteForAnotherSession: return hello(Fixture.inviteToken(Fixture.otherSessionID))
         case .inviteForAnUnknownSession: return hello(Fixture.inviteToken(Fixture.unknownSessionID))
+        case .metricsToken: return hello(Fixture.metricsToken())
         case .practitionerUnknownSession: return hello(Fixture.practitionerToken())
         case .inviteUnknownSession: return hello(Fixture.inviteToken(Fixture.unknownSessionID))
         case .notAHello: return #"{"type":"signal","sdp":"x","id":"r1"}"#
@@ -58,7 +59,7 @@ enum HelloRefusal: String, CaseIterable, Sendable {
         switch self {
         case .noToken, .tokenNotAString, .emptyToken, .malformedToken, .forgedToken, .expiredPractitioner, .expiredInvite:
             "unauthorized"
-        case .otherPractitionersSession, .inviteForAnotherSession, .inviteForAnUnknownSession: "forbidden"
+        case .otherPractitionersSession, .inviteForAnotherSession, .inviteForAnUnknownSession, .metricsToken: "forbidden"
         case .practitionerUnknownSession, .inviteUnknownSession: "session_not_found"
         // docs/PROTOCOL.md: hello_required when "the first message is JSON but not a hello".
         case .notAHello, .byeFirst, .noType, .typeNotAString, .jsonArray, .jsonString: "hello_required"

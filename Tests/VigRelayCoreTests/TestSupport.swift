@@ -27,6 +27,10 @@ enum Fixture {
     static func inviteToken(_ session: String = sessionID, expiresAt: Date = t0.addingTimeInterval(3600)) -> String {
         authority.sign(.invite(sessionID: session, expiresAt: expiresAt))
     }
+
+    static func metricsToken(expiresAt: Date = t0.addingTimeInterval(3600)) -> String {
+        authority.sign(.metrics(id: "prometheus", expiresAt: expiresAt))
+    }
 }
 
 /// A clock the tests move by hand. Used on the test's own task only.

@@ -20,6 +20,14 @@ struct TokenAuthorityTests {
         #expect(claims.expiresAt == expiry)
     }
 
+    @Test func metricsTokenRoundTripsAndIsNoPractitioner() throws {
+        let expiry = t0.addingTimeInterval(365 * 86400)
+        let token = authority.sign(.metrics(id: "prometheus", expiresAt: expiry))
+        #expect(try authority.verify(token, now: t0) == .metrics(id: "prometheus", expiresAt: expiry))
+        #expect(TokenAuthority.unverifiedClaims(of: token) != .practitioner(id: "prometheus", expiresAt: expiry))
+        #expect(throws: TokenAuthority.VerifyError.expired) { try authority.verify(token, now: expiry) }
+    }
+
     @Test func expiryIsKeptToTheWholeSecondBelow() throws {
         let token = authority.sign(.practitioner(id: "pr-1", expiresAt: t0.addingTimeInterval(10.9)))
         #expect(try authority.verify(token, now: t0).expiresAt == t0.addingTimeInterval(10))

@@ -162,6 +162,9 @@ def test_slow_disk_neither_blocks_the_relay_nor_grows_memory_nor_loses_bytes(rel
     writer_bound_s = (len(sent) - QUEUE_BYTES) / (FRAME * 1000 / DELAY_MS)
     assert upload_s > 0.8 * writer_bound_s, f"the upload took {upload_s:.1f} s; a writer this slow needs {writer_bound_s:.1f} s"
     assert "pausing the camera sender" in relay.log_text()
+    metrics_token = relay.metrics_token()
+    metrics = relay.metrics(metrics_token)
+    assert metrics["vigrelay_disk_pauses_total"] >= 1, metrics
 
     # (c) nothing was dropped: the recording equals every byte sent.
     assert stopped["state"] == "stopped" and stopped["recordingId"] == rid, stopped
@@ -173,6 +176,10 @@ def test_slow_disk_neither_blocks_the_relay_nor_grows_memory_nor_loses_bytes(rel
         for block in iter(lambda: fh.read(4 * MiB), b""):
             digest.update(block)
     assert digest.hexdigest() == hashlib.sha256(sent).hexdigest(), "the recording differs from the bytes sent"
+    metrics = wait_until(lambda: (m := relay.metrics(metrics_token))["vigrelay_recorded_bytes_total"] == len(sent) and m,
+                         10, "GET /metrics to count every recorded byte")
+    if not viewer_reads:
+        assert metrics['vigrelay_media_skipped_frames_total{stream="camera"}'] > 0, metrics
     print(f"baseline {baseline_kib // 1024} MiB, upload {upload_s:.1f} s, B latency {lat}, healthz {hz}, RSS +{growth_mib:.0f} MiB")
     for ws in (pa, fa, pb, fb):
         ws.close()

@@ -361,7 +361,10 @@ def raw_pair(relay, ssl_ctx) -> tuple[RawWebSocket, RawWebSocket]:
 def test_slow_viewer_skips_to_next_keyframe_with_skipped_notice(relay, ssl_ctx):
     """A viewer further behind than its queue holds (8 MiB, or up to 32 MiB of a stream this fast)
     loses whole frames up to a keyframe and is told 'skipped' just before it; nothing vanishes
-    without a notice, nothing arrives out of order or altered."""
+    without a notice, nothing arrives out of order or altered; GET /metrics counts each frame skipped."""
+    metrics_token = relay.metrics_token()
+    skipped_metric = 'vigrelay_media_skipped_frames_total{stream="camera"}'
+    skipped_before = relay.metrics(metrics_token)[skipped_metric]
     viewer, fam = raw_pair(relay, ssl_ctx)
     size, n, gop = 256 * 1024, 256, 8
 
@@ -392,6 +395,7 @@ def test_slow_viewer_skips_to_next_keyframe_with_skipped_notice(relay, ssl_ctx):
     send(next_key)
     reader.read_until(seq=next_key)
     assert reader.skipped > 0, "64 MiB to a viewer that did not read: expected some frames to be skipped"
+    assert relay.metrics(metrics_token)[skipped_metric] - skipped_before == reader.skipped
     viewer.abort()
     fam.close()
 

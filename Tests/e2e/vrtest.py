@@ -23,6 +23,8 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from wsraw import parse_response_head
 
 SUBPROTOCOL = "vigrelay.v1"
@@ -388,8 +390,8 @@ def run(cmd: list, timeout: float = 60.0, **kw) -> subprocess.CompletedProcess:
 
 
 def make_token(bins: Binaries, data_dir: Path, pid: str = "alice", ttl: str | None = None,
-               env: dict | None = None, extra: list | None = None) -> str:
-    cmd = [bins.vigrelay, "token", "practitioner", "--id", pid]
+               env: dict | None = None, extra: list | None = None, kind: str = "practitioner") -> str:
+    cmd = [bins.vigrelay, "token", kind, "--id", pid]
     if data_dir is not None:
         cmd += ["--data-dir", data_dir]
     if ttl:
@@ -496,6 +498,18 @@ class Relay:
         self.secrets_seen.add(t)
         return t
 
+    def metrics_token(self, who: str = "prometheus") -> str:
+        t = make_token(self.bins, self.data_dir, who, kind="metrics")
+        self.secrets_seen.add(t)
+        return t
+
+    def metrics(self, token: str) -> dict[str, float]:
+        """`GET /metrics`, parsed as Prometheus parses it: {'name' or 'name{label="value"}': value}."""
+        r = self.http("GET", "/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert r.status == 200, f"GET /metrics: expected 200, got {r!r}"
+        assert r.headers.get("content-type", "").startswith("text/plain; version=0.0.4"), r.headers
+        return parse_metrics(r.body.decode())
+
     def http(self, method: str, path: str, headers: dict | None = None, body: bytes | None = None,
              timeout: float = 10.0) -> Response:
         return https_request(self.port, method, path, self.ssl_ctx, headers=headers, body=body, timeout=timeout)
@@ -542,6 +556,19 @@ class Relay:
         assert ev == {"type": "peer", "event": "joined", "role": "family"}, f"practitioner expected family joined, got {ev}"
         s["practitionerToken"] = tok
         return p, f, s
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    """Prometheus' text format, read by its own parser (which fails on anything malformed), as
+    {'name' or 'name{label="value",...}': value}; every sample's family has its TYPE and HELP."""
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        assert family.type in ("counter", "gauge"), f"{family.name}: TYPE {family.type}"
+        assert family.documentation, f"{family.name} has no HELP"
+        for s in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+            samples[f"{s.name}{{{labels}}}" if labels else s.name] = s.value
+    return samples
 
 
 def wait_until(pred, timeout: float, what: str, interval: float = 0.05):

@@ -1,0 +1,125 @@
+import Foundation
+import Prometheus
+import Synchronization
+import VigRelayCore
+
+/// What the relay counts for its operators, served as `GET /metrics` in Prometheus' text format:
+/// media in and out, what slow viewers skipped, the disk keeping up, errors by code, and the
+/// process's own CPU, memory and descriptors. Counts and sizes only: no session, person or address.
+///
+/// Thread: shared. Counters are atomics (swift-prometheus), counted where things happen: the service
+/// thread counts connections, media and errors, the writer thread recorded bytes. Gauges of the
+/// service thread's state are set by it when a scrape arrives (`ServiceLoop.sampleMetrics`); the
+/// reader thread then reads the process's figures and writes the text (`render`).
+final class RelayMetrics: Sendable {
+    private let registry = PrometheusCollectorRegistry()
+
+    // Counters.
+    let mediaReceivedFrames: Counter
+    let mediaReceivedBytes: Counter
+    /// By stream: media frames queued to the viewer, and their bytes.
+    let mediaForwardedFrames: [MediaStream: Counter]
+    let mediaForwardedBytes: [MediaStream: Counter]
+    /// By stream: frames a viewer that fell behind skipped (`OutboundQueue`).
+    let mediaSkippedFrames: [MediaStream: Counter]
+    let sendQueueFullCloses: Counter
+    let recordedBytes: Counter
+    let diskPauses: Counter
+    let sessionsCreated: Counter
+    private let errors: [RelayErrorCode: Counter]
+
+    // Gauges of the service thread's state.
+    let webSocketConnections: Gauge
+    let joinedConnections: [Role: Gauge]
+    let calls: Gauge
+    let recordingsRunning: Gauge
+    let recordingQueueBytes: Gauge
+    let sendersPausedForDisk: Gauge
+    let sendQueueBytes: Gauge
+
+    // The process (`ProcessFigures`), read by the reader thread at each scrape.
+    private let processCPUSeconds: Counter
+    private let processResidentBytes: Gauge
+    private let processOpenFDs: Gauge
+    private let processMaxFDs: Gauge
+    private let processStartTime: Gauge
+    /// CPU seconds already added to `processCPUSeconds` (a counter only goes up by increments).
+    private let cpuCounted = Mutex(0.0)
+
+    init(startedAt: Date) {
+        func name(_ name: String, _ unit: String, _ help: String, namespace: String = "vigrelay") -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: namespace, metricName: name, unitName: unit, helpText: help)
+        }
+        let r = registry
+        func byStream(_ descriptor: MetricNameDescriptor) -> [MediaStream: Counter] {
+            Dictionary(uniqueKeysWithValues: MediaStream.allCases.map { ($0, r.makeCounter(descriptor: descriptor, labels: [("stream", $0.description)])) })
+        }
+        mediaReceivedFrames = r.makeCounter(descriptor: name("media_received_frames", "total", "Binary (media) messages received from senders."))
+        mediaReceivedBytes = r.makeCounter(descriptor: name("media_received_bytes", "total", "Bytes of the binary messages received from senders."))
+        mediaForwardedFrames = byStream(name("media_forwarded_frames", "total", "Media frames queued to a viewer, by stream."))
+        mediaForwardedBytes = byStream(name("media_forwarded_bytes", "total", "Bytes of the media frames queued to a viewer, by stream."))
+        mediaSkippedFrames = byStream(name("media_skipped_frames", "total",
+            "Media frames a viewer that fell behind skipped to the next point a decoder can start from, by stream."))
+        sendQueueFullCloses = r.makeCounter(descriptor: name("send_queue_full_closes", "total",
+            "Connections closed because they did not read and their send queue filled with messages that are never skipped."))
+        recordedBytes = r.makeCounter(descriptor: name("recorded_bytes", "total", "Media bytes written to recordings."))
+        diskPauses = r.makeCounter(descriptor: name("disk_pauses", "total",
+            "Times a camera was paused (not read) because the disk writer was behind; recorded media is never dropped."))
+        sessionsCreated = r.makeCounter(descriptor: name("sessions_created", "total", "Sessions created."))
+        let errorName = name("errors", "total", "Errors answered to clients (WebSocket error messages and HTTP error responses), by code.")
+        errors = Dictionary(uniqueKeysWithValues: RelayErrorCode.allCases.map { ($0, r.makeCounter(descriptor: errorName, labels: [("code", $0.rawValue)])) })
+
+        webSocketConnections = r.makeGauge(descriptor: name("websocket_connections", "", "Open WebSocket connections, joined or not."))
+        let joined = name("joined_connections", "", "WebSocket connections joined to a session, by role.")
+        joinedConnections = Dictionary(uniqueKeysWithValues: Role.allCases.map { ($0, r.makeGauge(descriptor: joined, labels: [("role", $0.rawValue)])) })
+        calls = r.makeGauge(descriptor: name("calls", "", "Sessions with both the practitioner and the family joined."))
+        recordingsRunning = r.makeGauge(descriptor: name("recordings_running", "", "Recordings running."))
+        recordingQueueBytes = r.makeGauge(descriptor: name("recording_queue_bytes", "", "Recorded media handed to the disk writer and not yet written."))
+        sendersPausedForDisk = r.makeGauge(descriptor: name("senders_paused_for_disk", "", "Cameras not read until the disk writer catches up."))
+        sendQueueBytes = r.makeGauge(descriptor: name("send_queue_bytes", "", "Bytes waiting in the WebSocket connections' send queues."))
+
+        processCPUSeconds = r.makeCounter(descriptor: name("cpu_seconds", "total", "User and system CPU time of the relay's process.", namespace: "process"))
+        processResidentBytes = r.makeGauge(descriptor: name("resident_memory_bytes", "", "Resident memory of the relay's process.", namespace: "process"))
+        processOpenFDs = r.makeGauge(descriptor: name("open_fds", "", "Open file descriptors (each connection holds one).", namespace: "process"))
+        processMaxFDs = r.makeGauge(descriptor: name("max_fds", "", "The process's limit of open file descriptors.", namespace: "process"))
+        processStartTime = r.makeGauge(descriptor: name("start_time_seconds", "", "When the relay started, in seconds since the Unix epoch.", namespace: "process"))
+        processStartTime.set(startedAt.timeIntervalSince1970)
+    }
+
+    /// Counts a media frame for a viewer by what its send queue did with it.
+    func countMedia(stream: UInt8, bytes: Int, _ outcome: OutboundQueue.Outcome) {
+        guard let stream = MediaStream(rawValue: stream) else { return }
+        switch outcome {
+        case .queued, .resumed:
+            mediaForwardedFrames[stream]?.increment()
+            mediaForwardedBytes[stream]?.increment(by: Int64(bytes))
+        case .skipped:
+            mediaSkippedFrames[stream]?.increment()
+        case .overLimit:
+            break  // the connection is closed (`sendQueueFullCloses`)
+        }
+    }
+
+    /// Counts an error answered to a client.
+    func countError(_ code: RelayErrorCode) {
+        errors[code]?.increment()
+    }
+
+    /// The text of a scrape: reads the process's figures, then every metric. Reader thread (it reads
+    /// `/proc`).
+    func render() -> [UInt8] {
+        let figures = ProcessFigures.read()
+        if let cpu = figures.cpuSeconds {
+            let added = cpuCounted.withLock { counted -> Double in
+                let delta = max(0, cpu - counted)
+                counted += delta
+                return delta
+            }
+            if added > 0 { processCPUSeconds.increment(by: added) }
+        }
+        if let rss = figures.residentBytes { processResidentBytes.set(Int64(rss)) }
+        if let open = figures.openFileDescriptors { processOpenFDs.set(Int64(open)) }
+        if let max = figures.maxFileDescriptors { processMaxFDs.set(Int64(max)) }
+        return registry.emitToBuffer()
+    }
+}

@@ -1,0 +1,108 @@
+"""GET /metrics: the relay's counters for its operators, in Prometheus' text format (read here by
+Prometheus' own Python parser), behind a token of their own (`vigrelay token metrics`).
+
+Each test has a relay of its own, so every count is known exactly."""
+import time
+
+import pytest
+
+from vrtest import CAMERA, HTTPConn, F_INIT, F_KEY, assert_error, forge, give_consent, media_frame, next_json, patterned, \
+    start_recording, stop_recording, wait_until
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.timeout(120)
+def test_metrics_are_read_with_a_metrics_token_only_and_count_every_refusal(relay_factory, forged_token):
+    relay = relay_factory()
+    metrics_token = relay.metrics_token()
+    practitioner = relay.token()
+    session = relay.create_session(practitioner)
+
+    body = assert_error(relay.http("GET", "/metrics"), 401, "unauthorized")
+    assert "vigrelay token metrics" in body["message"], body
+    assert_error(relay.http("GET", "/metrics", headers=bearer(forge(metrics_token))), 401, "unauthorized")
+    assert_error(relay.http("GET", "/metrics", headers=bearer(forged_token)), 401, "unauthorized")
+    body = assert_error(relay.http("GET", "/metrics", headers=bearer(practitioner)), 403, "forbidden")
+    assert "metrics token" in body["message"], body
+    assert_error(relay.http("GET", "/metrics", headers=bearer(session["inviteToken"])), 403, "forbidden")
+    assert_error(relay.http("POST", "/metrics", headers=bearer(metrics_token)), 405, "method_not_allowed")
+
+    # The metrics token opens nothing else: not the API, not a session.
+    for method, path in [("POST", "/v1/sessions"), ("GET", "/v1/sessions"),
+                         ("GET", f"/v1/sessions/{session['sessionId']}"),
+                         ("POST", f"/v1/sessions/{session['sessionId']}/withdrawal")]:
+        body = assert_error(relay.http(method, path, headers=bearer(metrics_token)), 403, "forbidden")
+        assert "only reads GET /metrics" in body["message"], (method, path, body)
+    ws = relay.connect(session["sessionId"], "metrics-token")
+    ws.send_json({"type": "hello", "token": metrics_token})
+    assert ws.recv_error("forbidden")["message"].startswith("a metrics token only reads GET /metrics"), "hello"
+    ws.expect_close()
+
+    conn = HTTPConn(relay.port, relay.ssl_ctx)
+    head = conn.request("HEAD", "/metrics", headers=bearer(metrics_token))
+    assert head.status == 200 and int(head.headers["content-length"]) > 1000, head
+    assert head.headers["content-type"].startswith("text/plain; version=0.0.4"), head.headers
+    conn.close()
+    m = relay.metrics(metrics_token)
+    assert m['vigrelay_errors_total{code="unauthorized"}'] == 3, m
+    assert m['vigrelay_errors_total{code="forbidden"}'] == 2 + 4 + 1, m
+    assert m['vigrelay_errors_total{code="method_not_allowed"}'] == 1, m
+    assert m['vigrelay_errors_total{code="too_many_connections"}'] == 0, m
+    assert m["vigrelay_sessions_created_total"] == 1, m
+    assert metrics_token not in relay.log_text()
+
+
+@pytest.mark.timeout(120)
+def test_metrics_count_what_a_call_carries_and_records(relay_factory):
+    started = time.time()
+    relay = relay_factory()
+    token = relay.metrics_token()
+    before = relay.metrics(token)
+    assert before["vigrelay_websocket_connections"] == 0 and before["vigrelay_calls"] == 0, before
+    assert before["vigrelay_media_received_frames_total"] == 0, before
+
+    p, f, s = relay.pair()
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    payloads = [patterned(1000, 1)] + [patterned(5000 + 997 * i, i + 2) for i in range(20)]
+    frames = [media_frame(CAMERA, F_INIT if i == 0 else F_KEY, i, i * 100_000, c) for i, c in enumerate(payloads)]
+    for frame in frames:
+        f.send_bytes(frame)
+        assert p.recv_binary() == frame
+
+    during = relay.metrics(token)
+    assert during["vigrelay_websocket_connections"] == 2, during
+    assert during['vigrelay_joined_connections{role="practitioner"}'] == 1, during
+    assert during['vigrelay_joined_connections{role="family"}'] == 1, during
+    assert during["vigrelay_calls"] == 1 and during["vigrelay_recordings_running"] == 1, during
+    assert during["vigrelay_media_received_frames_total"] == len(frames), during
+    assert during["vigrelay_media_received_bytes_total"] == sum(map(len, frames)), during
+    assert during['vigrelay_media_forwarded_frames_total{stream="camera"}'] == len(frames), during
+    assert during['vigrelay_media_forwarded_bytes_total{stream="camera"}'] == sum(map(len, frames)), during
+    assert during['vigrelay_media_forwarded_frames_total{stream="screen"}'] == 0, during
+    assert during['vigrelay_media_skipped_frames_total{stream="camera"}'] == 0, during
+    assert during["vigrelay_sessions_created_total"] == 1, during
+
+    stopped = stop_recording(p, f, rid)
+    assert stopped["bytes"] == sum(map(len, payloads)), stopped
+    after = wait_until(lambda: (m := relay.metrics(token))["vigrelay_recorded_bytes_total"] == stopped["bytes"] and m,
+                       10, "the recorded bytes to be counted")
+    assert after["vigrelay_recordings_running"] == 0 and after["vigrelay_recording_queue_bytes"] == 0, after
+    assert after["vigrelay_disk_pauses_total"] == 0 and after["vigrelay_senders_paused_for_disk"] == 0, after
+
+    p.close()
+    f.close()
+    gone = wait_until(lambda: (m := relay.metrics(token))["vigrelay_websocket_connections"] == 0 and m,
+                      10, "both connections to be gone from the metrics")
+    assert gone["vigrelay_calls"] == 0 and gone['vigrelay_joined_connections{role="family"}'] == 0, gone
+
+    # The process, as Prometheus' other exporters name it.
+    assert gone["process_cpu_seconds_total"] > 0, gone
+    assert 1 << 20 < gone["process_resident_memory_bytes"] < 1 << 31, gone
+    assert 3 <= gone["process_open_fds"] < gone["process_max_fds"], gone
+    assert started - 1 <= gone["process_start_time_seconds"] <= time.time(), gone
+    later = relay.metrics(token)
+    assert later["process_cpu_seconds_total"] >= gone["process_cpu_seconds_total"], (gone, later)
