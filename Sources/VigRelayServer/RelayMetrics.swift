@@ -8,7 +8,7 @@ import VigRelayCore
 /// process's own CPU, memory and descriptors. Counts and sizes only: no session, person or address.
 ///
 /// Thread: shared. Counters are atomics (swift-prometheus), counted where things happen: the service
-/// thread counts connections, media and errors, the writer thread recorded bytes. Gauges of the
+/// thread counts media, errors, disk pauses and sessions created, the writer thread recorded bytes. Gauges of the
 /// service thread's state are set by it when a scrape arrives (`ServiceLoop.sampleMetrics`); the
 /// reader thread then reads the process's figures and writes the text (`render`).
 final class RelayMetrics: Sendable {
@@ -17,11 +17,11 @@ final class RelayMetrics: Sendable {
     // Counters.
     let mediaReceivedFrames: Counter
     let mediaReceivedBytes: Counter
-    /// By stream: media frames queued to the viewer, and their bytes.
-    let mediaForwardedFrames: [MediaStream: Counter]
-    let mediaForwardedBytes: [MediaStream: Counter]
+    /// By stream: media frames queued to the viewer, and their bytes (`countMedia`).
+    private let mediaForwardedFrames: [MediaStream: Counter]
+    private let mediaForwardedBytes: [MediaStream: Counter]
     /// By stream: frames a viewer that fell behind skipped (`OutboundQueue`).
-    let mediaSkippedFrames: [MediaStream: Counter]
+    private let mediaSkippedFrames: [MediaStream: Counter]
     let sendQueueFullCloses: Counter
     let recordedBytes: Counter
     let diskPauses: Counter
