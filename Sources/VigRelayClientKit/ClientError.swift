@@ -5,6 +5,8 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     case usage(String)
     /// The relay refused the token (`unauthorized`, `forbidden`, HTTP 401/403).
     case tokenRefused(code: String, message: String)
+    /// The relay refused `load --metrics-token` at `GET /metrics`.
+    case metricsTokenRefused(code: String, message: String)
     /// The invite is neither a token nor a join URL this client can read.
     case malformedInvite(String)
     /// No TCP connection to the relay (refused, no route, timed out).
@@ -29,7 +31,7 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     public var exitCode: Int32 {
         switch self {
         case .usage: return 64
-        case .tokenRefused, .malformedInvite: return 3
+        case .tokenRefused, .metricsTokenRefused, .malformedInvite: return 3
         case .unreachable, .untrustedCertificate, .tls, .caFileUnreadable: return 2
         case .protocolError, .io, .verificationFailed: return 1
         case .interrupted: return 130
@@ -45,6 +47,9 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
                 ? "this token is valid but not for this session: use the token of the practitioner who created it, or this session's family invite"
                 : "practitioner tokens come from 'vigrelay token practitioner --id ID' on the server, family invites from 'vigrelay-client create'"
             return "token refused by the relay (\(code)): \(message.isEmpty ? "no details given" : message). What to do: \(hint)"
+        case .metricsTokenRefused(let code, let message):
+            return "--metrics-token refused by the relay (\(code)): \(message.isEmpty ? "no details given" : message). "
+                + "What to do: make one with 'vigrelay token metrics --id ID' on the relay's machine, with its data directory"
         case .malformedInvite(let detail):
             return "the invite cannot be read (\(detail)); pass the inviteToken or the joinUrl printed by 'vigrelay-client create'"
         case .unreachable(let server, let detail):

@@ -44,6 +44,8 @@ public struct LoadPlan: Sendable, Equatable {
     public var workers: Int
     /// The relay's process, for CPU and memory figures; nil: look for the process listening on the port.
     public var serverPID: Int32?
+    /// `--metrics-token`: sample the relay's CPU and memory from its `GET /metrics` instead.
+    public var serverMetricsToken: String?
     /// Idle connections (`--idle`): every session is created first, then both sides join and hold
     /// without media until ramp + duration has passed, then say bye. Measures how fast connections
     /// come up and what an idle one costs the relay.

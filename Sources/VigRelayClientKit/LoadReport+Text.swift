@@ -49,7 +49,8 @@ extension LoadReport {
             lines.append("recordings: \(recordings.stopped) stopped, \(recordings.bytes) bytes")
         }
         if let s = server {
-            var line = String(format: "server pid %d: %.2f CPU-s over %.1f s (%.1f%% of one core)", s.pid, s.cpuSeconds, s.wallSeconds, s.cpuShare * 100)
+            let which = s.pid.map { "server pid \($0)" } ?? "server (its GET /metrics)"
+            var line = which + String(format: ": %.2f CPU-s over %.1f s (%.1f%% of one core)", s.cpuSeconds, s.wallSeconds, s.cpuShare * 100)
             if let perGB = s.cpuSecondsPerGB { line += String(format: ", %.2f CPU-s per GB relayed", perGB) }
             if let perSession = s.cpuSecondsPerSession { line += String(format: ", %.3f CPU-s per session", perSession) }
             line += String(format: "; RSS %.1f MB at start, %.1f MB at end, %.1f MB peak",

@@ -257,7 +257,8 @@ public struct LoadReport: Sendable {
     }
 
     static func json(_ s: ServerCost) -> [String: Any] {
-        ["pid": Int(s.pid), "cpuSeconds": round(s.cpuSeconds, 3), "wallSeconds": round(s.wallSeconds, 3),
+        ["pid": s.pid.map { Int($0) } ?? NSNull(), "sampledFrom": s.pid == nil ? "metrics" : "proc",
+         "cpuSeconds": round(s.cpuSeconds, 3), "wallSeconds": round(s.wallSeconds, 3),
          "cpuShare": round(s.cpuShare, 4), "cpuSecondsPerGB": s.cpuSecondsPerGB.map { round($0, 3) } ?? NSNull(),
          "cpuSecondsPerSession": s.cpuSecondsPerSession.map { round($0, 4) } ?? NSNull(),
          "rssStartBytes": s.rssStartBytes, "rssEndBytes": s.rssEndBytes, "rssPeakBytes": s.rssPeakBytes,

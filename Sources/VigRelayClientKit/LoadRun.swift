@@ -20,8 +20,6 @@ public struct LoadRun: Sendable {
         guard plan.pairs > 0, plan.workers > 0 else { throw .usage("--pairs and --workers must be at least 1") }
         let limit = FileDescriptorLimit.ensure(plan.descriptorsNeeded)
         if let message = limit.message { console.log("vigrelay-client: " + message) }
-        let sampler = try makeSampler(console: console)
-
         let endpoint = plan.target.endpoint
         let perLoop = 3 * ((plan.pairs + plan.workers - 1) / plan.workers) + 16
         var loops: [ClientLoop] = []
@@ -30,6 +28,7 @@ public struct LoadRun: Sendable {
             loops.append(try ClientLoop(endpoint: endpoint, trust: plan.trust,
                                         options: ClientLoopOptions(threadName: "lws-load-\(index)", maxConnections: perLoop)))
         }
+        let sampler = try makeSampler(loop: loops[0], console: console)
 
         // One session first, synchronously: an unreachable relay, a bad certificate or a refused
         // token ends the command at once with exit status 2 or 3, before any load.
@@ -210,8 +209,14 @@ public struct LoadRun: Sendable {
         return interrupted
     }
 
-    /// The relay's process to sample: `--server-pid`, or the local process listening on the relay's port.
-    private func makeSampler(console: LoadConsole) throws(ClientError) -> ServerSampler? {
+    /// The relay's process to sample: its `GET /metrics` with `--metrics-token` (read over `loop`),
+    /// `--server-pid`, or the local process listening on the relay's port.
+    private func makeSampler(loop: ClientLoop, console: LoadConsole) throws(ClientError) -> ServerSampler? {
+        if let token = plan.serverMetricsToken {
+            let sampler = try ServerSampler(metricsFrom: loop, token: token)
+            console.log("load: sampling the relay's CPU and memory from its GET /metrics")
+            return sampler
+        }
         if let pid = plan.serverPID {
             guard let sampler = ServerSampler(pid: pid) else {
                 throw .usage("--server-pid \(pid): cannot read /proc/\(pid)/stat and /proc/\(pid)/status (no such process, or another user's)")

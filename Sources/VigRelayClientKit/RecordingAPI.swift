@@ -92,7 +92,9 @@ public enum RecordingAPI {
         return sessionID
     }
 
-    private static func request(_ loop: ClientLoop, _ method: String, _ path: String, token: String, body: [UInt8] = [],
+    /// One request with a bearer token, answered within `timeoutSeconds`; an answer other than
+    /// `expect` is thrown as the relay's refusal. (Also `ServerSampler`'s `GET /metrics`.)
+    static func request(_ loop: ClientLoop, _ method: String, _ path: String, token: String, body: [UInt8] = [],
                                 expect: Int = 200, saveTo: FileHandle? = nil, timeoutSeconds: Double = 15) throws(ClientError) -> HTTPReply {
         var headers = [("authorization", "Bearer \(token)")]
         if !body.isEmpty { headers.append(("content-type", "application/json")) }

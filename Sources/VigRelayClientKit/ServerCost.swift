@@ -1,6 +1,7 @@
 /// What the load cost the relay's process, from two `ServerSampler` readings. Pure value.
 public struct ServerCost: Sendable, Equatable {
-    public var pid: Int32
+    /// The relay's process id when it was read through `/proc`; nil when read from its `GET /metrics`.
+    public var pid: Int32?
     /// User + system CPU seconds used between the two readings.
     public var cpuSeconds: Double
     /// Seconds between the two readings.
@@ -27,7 +28,7 @@ public struct ServerCost: Sendable, Equatable {
 
     /// The cost between `start` and `end`; `steady` is the pair of readings taken at the end of the
     /// ramp and at the end of the streams, when both were taken.
-    init(pid: Int32, start: ServerSampler.Sample, end: ServerSampler.Sample, peakRSSBytes: Int, payloadBytesRelayed: Int,
+    init(pid: Int32?, start: ServerSampler.Sample, end: ServerSampler.Sample, peakRSSBytes: Int, payloadBytesRelayed: Int,
          sessions: Int, connections: Int, processEnded: Bool = false,
          steady: (from: ServerSampler.Sample, to: ServerSampler.Sample)? = nil) {
         self.pid = pid

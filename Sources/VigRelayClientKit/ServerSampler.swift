@@ -1,12 +1,22 @@
 import Foundation
 
-/// CPU time and memory of the relay's process on this machine, read from `/proc`, so `load` can say
-/// what the load cost the relay.
+/// CPU time and memory of the relay's process, so `load` can say what the load cost the relay: read
+/// from `/proc` for a process on this machine, or from the relay's own `GET /metrics` (with a metrics
+/// token) wherever it runs.
 ///
-/// CPU: `utime + stime` of `/proc/PID/stat` (fields 14 and 15, in clock ticks of
-/// `sysconf(_SC_CLK_TCK)`); memory: `VmRSS` of `/proc/PID/status`. Samples at the start, about once
-/// a second (for the peak RSS) and at the end. Thread: one thread at a time (the command's).
+/// From `/proc`: CPU is `utime + stime` of `/proc/PID/stat` (fields 14 and 15, in clock ticks of
+/// `sysconf(_SC_CLK_TCK)`), memory `VmRSS` of `/proc/PID/status`. From `/metrics`:
+/// `process_cpu_seconds_total` and `process_resident_memory_bytes`, the reading's time being the
+/// middle of the request. Samples at the start, about once a second (for the peak RSS) and at the
+/// end. Thread: one thread at a time (the command's).
 final class ServerSampler {
+    /// Where the readings come from.
+    enum Source {
+        case process(pid: Int32)
+        /// `GET /metrics` over `loop` (one of the load's client loops) with a metrics token.
+        case metrics(loop: ClientLoop, token: String)
+    }
+
     /// One reading.
     struct Sample: Sendable, Equatable {
         /// User + system CPU seconds the process has used.
@@ -17,7 +27,7 @@ final class ServerSampler {
         var atNanoseconds: UInt64
     }
 
-    let pid: Int32
+    let source: Source
     private let ticksPerSecond: Double
     /// The first reading.
     private(set) var start: Sample?
@@ -25,15 +35,36 @@ final class ServerSampler {
     private(set) var peakRSSBytes = 0
     /// The latest reading that succeeded.
     private(set) var last: Sample?
-    /// A reading failed after the first: the process ended (or changed hands) during the run.
+    /// The latest reading failed after the first: the process ended (or changed hands) during the
+    /// run, or its `/metrics` stopped answering.
     private(set) var vanished = false
 
     /// A sampler for `pid`; nil when its `/proc` files cannot be read (no such process, or another user's).
     init?(pid: Int32) {
-        self.pid = pid
+        source = .process(pid: pid)
         let ticks = sysconf(Int32(_SC_CLK_TCK))
         ticksPerSecond = ticks > 0 ? Double(ticks) : 100
         guard read() != nil else { return nil }
+    }
+
+    /// A sampler of the relay's `GET /metrics`; throws the relay's refusal (a token that is not a
+    /// metrics token, or none it signed) or why it cannot be read.
+    init(metricsFrom loop: ClientLoop, token: String) throws(ClientError) {
+        source = .metrics(loop: loop, token: token)
+        ticksPerSecond = 100
+        let text: String
+        do { text = try Self.scrape(loop, token: token) } catch {
+            if case .tokenRefused(let code, let message) = error { throw .metricsTokenRefused(code: code, message: message) }
+            throw error
+        }
+        guard Self.reading(metrics: text, at: 0) != nil else {
+            throw .protocolError("the relay's GET /metrics has no process_cpu_seconds_total or process_resident_memory_bytes: is it a vigrelay?")
+        }
+    }
+
+    /// The process id, when sampled through `/proc`.
+    var pid: Int32? {
+        if case .process(let pid) = source { pid } else { nil }
     }
 
     /// Reads the process now; keeps the first reading as `start` and tracks the peak RSS. Nil once the
@@ -46,6 +77,7 @@ final class ServerSampler {
         }
         if start == nil { start = sample }
         last = sample
+        vanished = false
         peakRSSBytes = max(peakRSSBytes, sample.rssBytes)
         return sample
     }
@@ -54,6 +86,27 @@ final class ServerSampler {
     func reading() -> Sample? { read() }
 
     private func read() -> Sample? {
+        switch source {
+        case .process(let pid): return read(pid: pid)
+        case .metrics(let loop, let token):
+            let asked = MonotonicClock.nanoseconds()
+            guard let text = try? Self.scrape(loop, token: token) else { return nil }
+            return Self.reading(metrics: text, at: asked + (MonotonicClock.nanoseconds() - asked) / 2)
+        }
+    }
+
+    private static func scrape(_ loop: ClientLoop, token: String) throws(ClientError) -> String {
+        String(decoding: try RecordingAPI.request(loop, "GET", "/metrics", token: token, timeoutSeconds: 5).body, as: UTF8.self)
+    }
+
+    static func reading(metrics text: String, at nanoseconds: UInt64) -> Sample? {
+        guard let cpu = PrometheusText.value(of: "process_cpu_seconds_total", in: text),
+              let rss = PrometheusText.value(of: "process_resident_memory_bytes", in: text), let bytes = Int(exactly: rss.rounded())
+        else { return nil }
+        return Sample(cpuSeconds: cpu, rssBytes: bytes, atNanoseconds: nanoseconds)
+    }
+
+    private func read(pid: Int32) -> Sample? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let ticks = Self.cpuTicks(stat: stat),
               let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),

@@ -14,7 +14,8 @@ struct LoadCommand: ParsableCommand {
             at --bitrate and --fps until --ramp + --duration has passed; then end of stream, recording stopped, bye. \
             Pairs start spread over --ramp. Prints a progress line on stderr about once a second and a table on \
             stdout at the end (JSON with --report, fields in docs/LOAD.md). With --server-pid (or a relay listening \
-            on a local port) also reports the relay's CPU and memory. Ctrl-C ends the streams early and still reports.
+            on a local port) also reports the relay's CPU and memory, and with --metrics-token reads them from the \
+            relay's GET /metrics wherever it runs. Ctrl-C ends the streams early and still reports.
 
             --idle holds idle connections instead: every session is created first, then both sides of every pair \
             join (hello, welcome), send nothing for --duration after the ramp, and say bye; the report says how long \
@@ -91,6 +92,11 @@ struct LoadCommand: ParsableCommand {
                                valueName: "PID"))
     var serverPID: Int32?
 
+    @Option(name: .customLong("metrics-token"), help: ArgumentHelp(
+        "Sample the relay's CPU and memory from its GET /metrics with this token ('vigrelay token metrics'), for a relay on another machine." + SecretArgument.note,
+        valueName: "TOKEN"), transform: SecretArgument.read)
+    var metricsToken: String?
+
     func run() throws {
         Interruption.install()
         var exitCode: Int32 = 0
@@ -139,6 +145,10 @@ struct LoadCommand: ParsableCommand {
         let rampSeconds = ["0", "0s"].contains(ramp) ? 0 : try parseDuration(ramp, option: "--ramp") ?? 0
         let screen = try screenBitrate.map { text throws(ClientError) in try parseBitrate(text, option: "--screen-bitrate") } ?? 0
         if let serverPID, serverPID <= 0 { throw .usage("--server-pid must be a process id (a positive number)") }
+        if metricsToken != nil {
+            guard mode == "vigrelay" else { throw .usage("--metrics-token reads a vigrelay's GET /metrics; with --mode mirror use --server-pid") }
+            guard serverPID == nil else { throw .usage("--metrics-token and --server-pid both say where the relay's figures come from: give one") }
+        }
         if let report { try checkWritable(report) }
         if idle {
             guard mode == "vigrelay" else { throw .usage("--idle needs the vigrelay protocol (sessions, hello, welcome); it does not go with --mode mirror") }
@@ -155,6 +165,7 @@ struct LoadCommand: ParsableCommand {
                         durationSeconds: seconds, rampSeconds: rampSeconds, record: record, screenBitsPerSecond: screen,
                         workers: workerCount, serverPID: serverPID)
         plan.idle = idle
+        plan.serverMetricsToken = metricsToken
         guard (0...100_000).contains(connectWindow) else { throw .usage("--connect-window must be 0 (no limit) to 100000") }
         if connectWindow > 0, mode != "vigrelay" { throw .usage("--connect-window is for vigrelay mode; mirror pairs connect as they start") }
         if connectWindow > 0, connectWindow < workerCount {

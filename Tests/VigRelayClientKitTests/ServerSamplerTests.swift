@@ -123,4 +123,32 @@ struct ServerSamplerTests {
         #expect(ListeningProcess.listeningInodes(table: table, port: 8080) == ["55503"])
         #expect(ListeningProcess.listeningInodes(table: table, port: 9999).isEmpty)
     }
+
+    /// What the relay's `GET /metrics` writes, in the order it may: labelled and longer names first.
+    static let metrics = """
+        # HELP process_cpu_seconds_total_extra Not the one.
+        process_cpu_seconds_total_extra 99
+        vigrelay_errors_total{code="forbidden"} 2
+        # TYPE process_cpu_seconds_total counter
+        process_cpu_seconds_total 12.5
+        process_resident_memory_bytes 41271296.0
+        """
+
+    @Test func aMetricsSampleIsTheProcessCPUAndResidentMemory() {
+        #expect(PrometheusText.value(of: "process_cpu_seconds_total", in: Self.metrics) == 12.5)
+        #expect(PrometheusText.value(of: "vigrelay_errors_total", in: Self.metrics) == nil, "labelled samples are not read")
+        #expect(ServerSampler.reading(metrics: Self.metrics, at: 7) == ServerSampler.Sample(cpuSeconds: 12.5, rssBytes: 41_271_296, atNanoseconds: 7))
+    }
+
+    @Test(arguments: ["", "process_cpu_seconds_total 1\n", "process_cpu_seconds_total NaN\nprocess_resident_memory_bytes 1\n",
+                      "process_cpu_seconds_total 1\nprocess_resident_memory_bytes lots\n"])
+    func metricsWithoutBothFiguresAreNoSample(text: String) {
+        #expect(ServerSampler.reading(metrics: text, at: 0) == nil)
+    }
+
+    @Test func aRefusedMetricsTokenSaysHowToMakeOne() {
+        let error = ClientError.metricsTokenRefused(code: "forbidden", message: "GET /metrics needs a metrics token")
+        #expect(error.exitCode == 3)
+        #expect(error.description.contains("vigrelay token metrics --id ID"))
+    }
 }

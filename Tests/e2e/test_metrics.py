@@ -2,11 +2,12 @@
 Prometheus' own Python parser), behind a token of their own (`vigrelay token metrics`).
 
 Each test has a relay of its own, so every count is known exactly."""
+import json
 import time
 
 import pytest
 
-from vrtest import CAMERA, HTTPConn, F_INIT, F_KEY, assert_error, forge, give_consent, media_frame, next_json, patterned, \
+from vrtest import CAMERA, HTTPConn, run, F_INIT, F_KEY, assert_error, forge, give_consent, media_frame, next_json, patterned, \
     start_recording, stop_recording, wait_until
 
 
@@ -106,3 +107,27 @@ def test_metrics_count_what_a_call_carries_and_records(relay_factory):
     assert started - 1 <= gone["process_start_time_seconds"] <= time.time(), gone
     later = relay.metrics(token)
     assert later["process_cpu_seconds_total"] >= gone["process_cpu_seconds_total"], (gone, later)
+
+
+@pytest.mark.timeout(120)
+def test_load_reads_the_relays_cpu_and_memory_from_its_metrics(client_bin, relay_factory, certs, tmp_path):
+    """`load --metrics-token`: the relay's figures from GET /metrics, as for a relay on another machine."""
+    relay = relay_factory()
+    report = tmp_path / "load.json"
+    common = [client_bin, "load", "--server", relay.base_url, "--ca", certs.ca, "--token", relay.token(), "--pairs", "3"]
+    p = run([*common, "--duration", "2s", "--metrics-token", relay.metrics_token(), "--report", report], timeout=90)
+    assert p.returncode == 0, p.stderr
+    assert "sampling the relay's CPU and memory from its GET /metrics" in p.stderr, p.stderr
+    s = json.loads(report.read_text())["server"]
+    assert s["sampledFrom"] == "metrics" and s["pid"] is None, s
+    assert s["cpuSeconds"] > 0 and s["wallSeconds"] >= 1.5 and s["cpuSecondsPerGB"] > 0, s
+    assert s["rssStartBytes"] > 1_000_000 and s["rssPeakBytes"] >= max(s["rssStartBytes"], s["rssEndBytes"]), s
+    assert s["steadyCpuShare"] is not None and s["processEnded"] is False, s
+    assert "server (its GET /metrics): " in p.stdout, p.stdout
+
+    refused = run([*common, "--duration", "1s", "--metrics-token", relay.token()], timeout=60)
+    assert refused.returncode == 3, refused
+    assert "--metrics-token refused by the relay (forbidden)" in refused.stderr, refused.stderr
+    assert "vigrelay token metrics --id ID" in refused.stderr, refused.stderr
+    both = run([*common, "--duration", "1s", "--metrics-token", "x.y", "--server-pid", str(relay.proc.pid)], timeout=60)
+    assert both.returncode == 64 and "give one" in both.stderr, both
