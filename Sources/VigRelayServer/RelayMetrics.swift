@@ -24,6 +24,9 @@ final class RelayMetrics: Sendable {
     private let mediaSkippedFrames: [MediaStream: Counter]
     let sendQueueFullCloses: Counter
     let recordedBytes: Counter
+    let recordingsStarted: Counter
+    /// By why they went (`countDeleted`).
+    private let recordingsDeleted: [DeletionReason: Counter]
     let diskPauses: Counter
     let sessionsCreated: Counter
     private let errors: [RelayErrorCode: Counter]
@@ -63,6 +66,12 @@ final class RelayMetrics: Sendable {
         sendQueueFullCloses = r.makeCounter(descriptor: name("send_queue_full_closes", "total",
             "Connections closed because they did not read and their send queue filled with messages that are never skipped."))
         recordedBytes = r.makeCounter(descriptor: name("recorded_bytes", "total", "Media bytes written to recordings."))
+        recordingsStarted = r.makeCounter(descriptor: name("recordings_started", "total", "Recordings started."))
+        let deleted = name("recordings_deleted", "total",
+            "Recordings deleted, with their clips, by reason: the family withdrew consent, the practitioner asked, or retention.")
+        recordingsDeleted = Dictionary(uniqueKeysWithValues: DeletionReason.allCases.map {
+            ($0, r.makeCounter(descriptor: deleted, labels: [("reason", $0.rawValue)]))
+        })
         diskPauses = r.makeCounter(descriptor: name("disk_pauses", "total",
             "Times a camera was paused (not read) because the disk writer was behind; recorded media is never dropped."))
         sessionsCreated = r.makeCounter(descriptor: name("sessions_created", "total", "Sessions created."))
@@ -98,6 +107,15 @@ final class RelayMetrics: Sendable {
         case .overLimit:
             break  // the connection is closed (`sendQueueFullCloses`)
         }
+    }
+
+    /// Why recordings were deleted (`vigrelay_recordings_deleted_total{reason}`).
+    enum DeletionReason: String, CaseIterable {
+        case withdrawal, request, retention
+    }
+
+    func countDeleted(_ recordings: Int, _ reason: DeletionReason) {
+        recordingsDeleted[reason]?.increment(by: Int64(recordings))
     }
 
     /// Counts an error answered to a client.

@@ -22,6 +22,8 @@ public final class RelayServer: Sendable {
     private let restoredRecording: [PersistedRecordingState]
     /// The web app, read from disk here once; empty when there is none.
     private let site: WebSite
+    /// `GET /metrics`' counters, from before the deletions at start.
+    private let metrics: RelayMetrics
 
     /// Checks the certificate and key, loads (or creates) the secret and loads stored sessions.
     public init(configuration: ServerConfiguration, secretFile: String?, logger: Logger) throws {
@@ -33,6 +35,8 @@ public final class RelayServer: Sendable {
         }
         self.configuration = configuration
         self.logger = logger
+        let metrics = RelayMetrics(startedAt: Date())
+        self.metrics = metrics
         self.secret = try SecretStore.loadOrCreate(dataDir: configuration.dataDir, overridePath: secretFile)
         self.sessions = try SessionStore(dataDir: configuration.dataDir).loadAll(logger: logger)
         // Before any connection: recordings a crash left open are cut to their last cluster.
@@ -43,14 +47,15 @@ public final class RelayServer: Sendable {
         if let seconds = configuration.limits.retentionSeconds {
             logger.info("retention: a case's recordings and clips are deleted once its last session ended more than \(seconds) s ago",
                         metadata: ["retention.seconds": "\(seconds)"])
-            RetentionSweep(retentionSeconds: seconds, dataDir: configuration.dataDir, logger: logger).runAll(now: Date())
+            let deleted = RetentionSweep(retentionSeconds: seconds, dataDir: configuration.dataDir, logger: logger).runAll(now: Date())
+            metrics.countDeleted(deleted, .retention)
         } else {
             logger.notice("retention off (--retention keep): recordings are kept until consent is withdrawn or the practitioner deletes them")
         }
         // After recovery (manifests are final now): consent and recordings carried over the restart.
         self.restoredRecording = Self.finishingWithdrawals(
             PersistedRecordingState.load(dataDir: configuration.dataDir, sessionIDs: sessions.map(\.id), logger: logger),
-            dataDir: configuration.dataDir, logger: logger)
+            dataDir: configuration.dataDir, logger: logger, metrics: metrics)
         logger.info("sessions loaded", metadata: ["count": "\(sessions.count)",
                     "with.consent": "\(restoredRecording.filter(\.consent).count)"])
         if let webDir = configuration.webDir {
@@ -70,7 +75,8 @@ public final class RelayServer: Sendable {
     /// finish (a crash or a disk error came between), before the server listens; returns the states
     /// with those recordings gone (or, if deleting fails again, kept and logged: the family's next
     /// withdrawal retries).
-    private static func finishingWithdrawals(_ states: [PersistedRecordingState], dataDir: String, logger: Logger) -> [PersistedRecordingState] {
+    private static func finishingWithdrawals(_ states: [PersistedRecordingState], dataDir: String, logger: Logger,
+                                             metrics: RelayMetrics) -> [PersistedRecordingState] {
         let store = RecordingStore(dataDir: dataDir), events = SessionEventLog(dataDir: dataDir)
         return states.map { state in
             guard state.withdrawalUnfinished else { return state }
@@ -80,6 +86,7 @@ public final class RelayServer: Sendable {
                 events.append(sessionID: state.sessionID, event: "recordings_deleted",
                               fields: ["recordingIds": ids.sorted(), "reason": PersistedRecordingState.withdrawalReason], orLogTo: logger)
                 logger.notice("deleted the recordings of a withdrawal that had not finished before the server stopped", metadata: meta)
+                metrics.countDeleted(ids.count, .withdrawal)
                 var done = state
                 done.recordingIDs = []
                 done.withdrawalUnfinished = false
@@ -113,7 +120,7 @@ public final class RelayServer: Sendable {
         }
         let api = HTTPAPI(authority: authority, limits: configuration.limits, publicURL: configuration.effectivePublicURL, site: site)
         let loop = ServiceLoop(configuration: configuration, logger: logger, core: core, api: api, inbox: inbox,
-                               writer: writer, reader: reader, sessionStore: SessionStore(dataDir: configuration.dataDir))
+                               writer: writer, reader: reader, sessionStore: SessionStore(dataDir: configuration.dataDir), metrics: metrics)
         let result = ServiceThreadResult()
         let done = DispatchSemaphore(value: 0)
         // The loop object is handed to the service thread and used only there from now on.

@@ -31,9 +31,10 @@ struct RetentionSweep: Sendable {
     /// so a recording outlives its retention by at most a quarter of it.
     var intervalSeconds: Int { min(max(retentionSeconds / 4, 1), 3600) }
 
-    /// Deletes everything due at `now` (at start, before the server listens: nothing can be in use).
-    func runAll(now: Date) {
-        for due in dueSessions(now: now) { _ = delete(due, now: now) }
+    /// Deletes everything due at `now` (at start, before the server listens: nothing can be in use);
+    /// returns how many recordings were deleted.
+    func runAll(now: Date) -> Int {
+        dueSessions(now: now).reduce(0) { $0 + delete($1, now: now).count }
     }
 
     /// The sessions whose recordings are due for deletion at `now`. Sessions kept past their time

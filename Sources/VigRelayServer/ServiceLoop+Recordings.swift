@@ -25,6 +25,7 @@ extension ServiceLoop {
                 respond(conn, .error(500, .internalError, "not every recording file could be deleted; nothing more was recorded; try again, and tell the operator if it persists"))
             } else {
                 logger.info("recordings deleted on request", metadata: ["session.id": "\(sid)", "count": "\(ids.count)"])
+                metrics.countDeleted(ids.count, .request)
                 perform(core.recordingsDeleted(sessionID: sid, recordingIDs: ids))
                 respond(conn, .json(200, ["deleted": ids.sorted()]))
             }

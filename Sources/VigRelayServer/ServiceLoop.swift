@@ -76,7 +76,7 @@ final class ServiceLoop {
     private(set) var pausedForDisk: Set<ConnectionID> = []
 
     init(configuration: ServerConfiguration, logger: Logger, core: RelayCore, api: HTTPAPI,
-         inbox: LoopInbox, writer: DiskWriter, reader: DiskWriter, sessionStore: SessionStore) {
+         inbox: LoopInbox, writer: DiskWriter, reader: DiskWriter, sessionStore: SessionStore, metrics: RelayMetrics) {
         self.configuration = configuration
         recordingQueueBudget = configuration.recordingQueueBudget(recordings: core.runningRecordingCount)
         self.logger = logger
@@ -87,7 +87,6 @@ final class ServiceLoop {
         self.reader = reader
         self.readerWorker = ReaderWorker(dataDir: configuration.dataDir, inbox: inbox, logger: logger)
         self.sessionStore = sessionStore
-        let metrics = RelayMetrics(startedAt: Date())
         self.metrics = metrics
         self.recordingWorker = RecordingWorker(dataDir: configuration.dataDir, quotaBytes: configuration.recordingQuotaBytes,
                                                inbox: inbox, logger: logger, metrics: metrics, testAppendDelayMs: configuration.testWriterDelayMs)
@@ -225,6 +224,7 @@ final class ServiceLoop {
             case .retentionDue(let due):
                 deleteForRetention(due)
             case .recordingsDeleted(let sid, let ids, let afterWithdrawal):
+                metrics.countDeleted(ids.count, afterWithdrawal ? .withdrawal : .retention)
                 // Its downloads were cut off when the deletion was submitted (`submitDeletion`).
                 if afterWithdrawal {
                     perform(core.withdrawalDeleted(sessionID: sid, recordingIDs: ids))
@@ -312,6 +312,7 @@ final class ServiceLoop {
         case .deleteAll(let sid), .deleteAllOnRequest(let sid, _):
             submitDeletion(sessionID: sid) { worker.run(command, queuedBytes: 0) }
         case .start:
+            metrics.recordingsStarted.increment()
             recordingQueueBudget += configuration.recordingQueueBytesPerRecording
             writer.submit { worker.run(command, queuedBytes: 0) }
         default:

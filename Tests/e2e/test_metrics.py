@@ -93,6 +93,25 @@ def test_metrics_count_what_a_call_carries_and_records(relay_factory):
                        10, "the recorded bytes to be counted")
     assert after["vigrelay_recordings_running"] == 0 and after["vigrelay_recording_queue_bytes"] == 0, after
     assert after["vigrelay_disk_pauses_total"] == 0 and after["vigrelay_senders_paused_for_disk"] == 0, after
+    assert after["vigrelay_recordings_started_total"] == 1, after
+
+    # Deletions by reason: the practitioner's request here, the family's withdrawal in a second call.
+    deleted = relay.http("DELETE", f"/v1/sessions/{s['sessionId']}/recordings",
+                         headers=bearer(s["practitionerToken"]))
+    assert deleted.status == 200 and deleted.json() == {"deleted": [rid]}, deleted
+    p2, f2, _ = relay.pair()
+    give_consent(p2, f2)
+    start_recording(p2, f2)
+    f2.send_bytes(frames[0])
+    assert p2.recv_binary() == frames[0]
+    f2.send_json({"type": "consent", "recording": False})
+    counted = wait_until(lambda: (m := relay.metrics(token))['vigrelay_recordings_deleted_total{reason="withdrawal"}'] == 1 and m,
+                         10, "the withdrawal's deletion to be counted")
+    assert counted['vigrelay_recordings_deleted_total{reason="request"}'] == 1, counted
+    assert counted['vigrelay_recordings_deleted_total{reason="retention"}'] == 0, counted
+    assert counted["vigrelay_recordings_started_total"] == 2, counted
+    for ws in (p2, f2):
+        ws.close()
 
     p.close()
     f.close()

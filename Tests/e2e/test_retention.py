@@ -45,6 +45,9 @@ def test_periodic_sweep_deletes_ended_sessions_and_spares_connected_ones(relay_f
     rec = Path(relay.data_dir) / "sessions" / ended["sessionId"] / "recordings"
     assert sorted(p.name for p in rec.iterdir()) == [f"{rid}.json"], "media and index are gone, the manifest stays"
     assert "retention: deleted" in relay.log_text()
+    metrics_token = relay.metrics_token()
+    wait_until(lambda: relay.metrics(metrics_token)['vigrelay_recordings_deleted_total{reason="retention"}'] == 1, 10,
+               "GET /metrics to count the one recording retention deleted")
 
     # The connected session stopped recording before the other one ended, so the sweep that
     # deleted that one found this one due as well: it is kept only because someone is connected.
@@ -88,6 +91,7 @@ def test_sweep_at_start_runs_before_the_server_listens(relay_factory):
     assert manifest(relay, sid, rid)["state"] == "deleted"
     assert not (Path(relay.data_dir) / "sessions" / sid / "recordings" / f"{rid}.webm").exists()
     assert any(e["event"] == "recordings_deleted" and e["reason"] == "retention" for e in events(relay, sid))
+    assert relay.metrics(relay.metrics_token())['vigrelay_recordings_deleted_total{reason="retention"}'] == 1
 
 
 def test_a_recording_left_unfinished_keeps_its_session_and_the_operator_is_told(relay_factory):
