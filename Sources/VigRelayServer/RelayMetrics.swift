@@ -9,7 +9,7 @@ import VigRelayCore
 ///
 /// Thread: shared. Counters are atomics (swift-prometheus), counted where things happen: the service
 /// thread counts media, errors, disk pauses and sessions created, the writer thread recorded bytes. Gauges of the
-/// service thread's state are set by it when a scrape arrives (`ServiceLoop.sampleMetrics`); the
+/// service thread's state are set by it when a scrape arrives (`ServiceLoop.scrapeMetrics`); the
 /// reader thread then reads the process's figures and writes the text (`render`).
 final class RelayMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()

@@ -100,26 +100,8 @@ extension ServiceLoop {
             if asked.answerNow { respond(id, .json(200, ["deleted": [String]()])) }
             perform(asked.actions)
         case .metrics:
-            sampleMetrics()
-            let metrics = self.metrics
-            reader.submit {
-                var response = HTTPResponse(status: 200, body: metrics.render())
-                response.contentType = "text/plain; version=0.0.4; charset=utf-8"
-                inbox.post(.respond(id, response))
-            }
+            scrapeMetrics(id)
         }
-    }
-
-    /// Sets the metrics' gauges from this thread's state, for a scrape.
-    private func sampleMetrics() {
-        metrics.webSocketConnections.set(Int64(webSockets.count))
-        let joined = core.joinedCounts
-        for role in Role.allCases { metrics.joinedConnections[role]?.set(Int64(joined.byRole[role] ?? 0)) }
-        metrics.calls.set(Int64(joined.calls))
-        metrics.recordingsRunning.set(Int64(core.runningRecordingCount))
-        metrics.recordingQueueBytes.set(Int64(recordingQueuedBytes))
-        metrics.sendersPausedForDisk.set(Int64(pausedForDisk.count))
-        metrics.sendQueueBytes.set(Int64(webSockets.values.reduce(0) { $0 + $1.outbound.queuedBytes }))
     }
 
     /// Sets the response of a waiting exchange and asks to write it.
@@ -224,6 +206,7 @@ extension ServiceLoop {
     /// Writes a whole small response in one `lws_write`, as bytes, where lws's header helpers do not
     /// serve (a raw socket; an upgrade refused before lws answers it). The caller's -1 then closes.
     private func writeAndClose(_ wsi: OpaquePointer, _ response: HTTPResponse) {
+        if let code = response.errorCode { metrics.countError(code) }
         var head = "HTTP/1.1 \(response.status) \(Self.reasonPhrases[response.status] ?? "Error")\r\ncontent-type: \(response.contentType)\r\n"
             + "content-length: \(response.body.count)\r\nconnection: close\r\n"
         for (name, value) in Self.securityHeaders { head += "\(name) \(value)\r\n" }

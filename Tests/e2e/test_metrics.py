@@ -42,6 +42,14 @@ def test_metrics_are_read_with_a_metrics_token_only_and_count_every_refusal(rela
     assert ws.recv_error("forbidden")["message"].startswith("a metrics token only reads GET /metrics"), "hello"
     ws.expect_close()
 
+    # An upgrade the relay refuses before lws answers it is counted too.
+    upgrade = HTTPConn(relay.port, relay.ssl_ctx)
+    refused = upgrade.request("GET", f"/v1/sessions/{session['sessionId']}/ws", headers={
+        "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "8", "Sec-WebSocket-Protocol": "vigrelay.v1"})
+    assert refused.status == 426, refused
+    upgrade.close()
+
     conn = HTTPConn(relay.port, relay.ssl_ctx)
     head = conn.request("HEAD", "/metrics", headers=bearer(metrics_token))
     assert head.status == 200 and int(head.headers["content-length"]) > 1000, head
@@ -51,6 +59,7 @@ def test_metrics_are_read_with_a_metrics_token_only_and_count_every_refusal(rela
     assert m['vigrelay_errors_total{code="unauthorized"}'] == 3, m
     assert m['vigrelay_errors_total{code="forbidden"}'] == 2 + 4 + 1, m
     assert m['vigrelay_errors_total{code="method_not_allowed"}'] == 1, m
+    assert m['vigrelay_errors_total{code="invalid_request"}'] == 1, m
     assert m['vigrelay_errors_total{code="too_many_connections"}'] == 0, m
     assert m["vigrelay_sessions_created_total"] == 1, m
     assert metrics_token not in relay.log_text()
