@@ -24,10 +24,9 @@ struct ClientCPU: Sendable, Equatable {
 
         /// Reads this process and the given threads (a thread that cannot be read counts 0).
         static func now(threads: [Int32]) -> Reading {
-            let ticks = Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
             func seconds(_ path: String) -> Double {
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8), let t = ServerSampler.cpuTicks(stat: text) else { return 0 }
-                return Double(t) / ticks
+                return Double(t) / ServerSampler.ticksPerSecond
             }
             func waitSeconds(_ path: String) -> Double {
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }

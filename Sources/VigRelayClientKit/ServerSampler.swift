@@ -28,7 +28,11 @@ final class ServerSampler {
     }
 
     let source: Source
-    private let ticksPerSecond: Double
+    /// `/proc/PID/stat`'s clock ticks per second.
+    static let ticksPerSecond: Double = {
+        let ticks = sysconf(Int32(_SC_CLK_TCK))
+        return ticks > 0 ? Double(ticks) : 100
+    }()
     /// The first reading.
     private(set) var start: Sample?
     /// The largest RSS seen.
@@ -42,8 +46,6 @@ final class ServerSampler {
     /// A sampler for `pid`; nil when its `/proc` files cannot be read (no such process, or another user's).
     init?(pid: Int32) {
         source = .process(pid: pid)
-        let ticks = sysconf(Int32(_SC_CLK_TCK))
-        ticksPerSecond = ticks > 0 ? Double(ticks) : 100
         guard read() != nil else { return nil }
     }
 
@@ -51,7 +53,6 @@ final class ServerSampler {
     /// metrics token, or none it signed) or why it cannot be read.
     init(metricsFrom loop: ClientLoop, token: String) throws(ClientError) {
         source = .metrics(loop: loop, token: token)
-        ticksPerSecond = 100
         let text: String
         do { text = try Self.scrape(loop, token: token) } catch {
             if case .tokenRefused(let code, let message) = error { throw .metricsTokenRefused(code: code, message: message) }
@@ -112,7 +113,7 @@ final class ServerSampler {
               let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let rss = Self.rssBytes(status: status)
         else { return nil }
-        return Sample(cpuSeconds: Double(ticks) / ticksPerSecond, rssBytes: rss, atNanoseconds: MonotonicClock.nanoseconds())
+        return Sample(cpuSeconds: Double(ticks) / Self.ticksPerSecond, rssBytes: rss, atNanoseconds: MonotonicClock.nanoseconds())
     }
 
     /// `utime + stime` from the text of `/proc/PID/stat`. The command name (field 2) is in

@@ -85,8 +85,9 @@ extension RecordingStore {
     /// session's event log).
     public func deleteIfCaseEndedBefore(_ cutoff: Date, _ due: RetentionDue, at time: Date) -> RetentionDeletion? {
         let log = SessionEventLog(dataDir: paths.dataDir)
-        guard log.lastActivityTime(sessionID: due.sessionID) != nil,
-              let caseActive = due.caseSessionIDs.compactMap({ log.lastActivityTime(sessionID: $0) }).max(), caseActive < cutoff,
+        let active = due.caseSessionIDs.map { (sessionID: $0, at: log.lastActivityTime(sessionID: $0)) }
+        guard active.contains(where: { $0.sessionID == due.sessionID && $0.at != nil }),
+              let caseActive = active.compactMap(\.at).max(), caseActive < cutoff,
               case .something = leftToDelete(sessionID: due.sessionID) else { return nil }
         var entry = RetentionDeletion(sessionID: due.sessionID, caseLastActiveAt: caseActive, recordingIDs: [])
         do {

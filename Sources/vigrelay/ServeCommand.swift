@@ -146,7 +146,7 @@ struct ServeCommand: ParsableCommand {
         config.limits.inviteTTLSeconds = DurationParser.seconds(inviteTTL)!
         config.limits.requestBodySeconds = DurationParser.seconds(requestBodyTimeout)!
         config.recordingQuotaBytes = recordingQuota
-        if let retention { config.limits.retentionSeconds = DurationParser.seconds(retention) }
+        if let retention { config.limits.retentionSeconds = retention == Self.keepForever ? nil : DurationParser.seconds(retention) }
         config.limits.reconnectGraceSeconds = DurationParser.seconds(reconnectGrace)!
         config.keepalive = Keepalive.Policy(pingAfterSeconds: Double(DurationParser.seconds(pingAfter)!),
                                             hangUpAfterSeconds: Double(DurationParser.seconds(silenceLimit)!))
