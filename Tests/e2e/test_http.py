@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-import subprocess
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -13,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from vrtest import HEX32, assert_error, forge, wait_until
+from vrtest import HEX32, assert_error, forge, serve_refused, wait_until
 from wsraw import parse_response_head
 
 
@@ -355,6 +354,5 @@ def test_a_body_trickled_past_the_request_body_timeout_gets_408_and_a_close(rela
 
 
 def test_request_body_timeout_is_checked(vigrelay_bin, tmp_path):
-    out = subprocess.run([str(vigrelay_bin), "serve", "--data-dir", str(tmp_path), "--request-body-timeout", "0s"],
-                         capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
-    assert out.returncode != 0 and "--request-body-timeout '0s' must be a duration from 1s to 10m" in out.stderr, out.stderr
+    out = serve_refused(vigrelay_bin, tmp_path, "--request-body-timeout", "0s")
+    assert out.returncode == 64 and "--request-body-timeout '0s' must be a duration from 1s to 10m" in out.stderr, out.stderr

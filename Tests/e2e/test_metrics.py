@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from vrtest import CAMERA, HTTPConn, run, F_INIT, F_KEY, assert_error, forge, give_consent, media_frame, next_json, patterned, \
+from vrtest import CAMERA, HTTPConn, run, F_INIT, F_KEY, assert_error, forge, give_consent, media_frame, patterned, \
     start_recording, stop_recording, wait_until
 
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from test_recording import FIXTURE
-from vrtest import give_consent, send_camera, start_recording, stop_recording, wait_until
+from vrtest import give_consent, send_camera, serve_refused, start_recording, stop_recording, wait_until
 
 
 def record_fixture(p, f) -> str:
@@ -199,6 +199,5 @@ def test_retention_is_on_by_default_and_keep_turns_it_off(relay_factory):
 
 def test_retention_flag_is_checked(relay_factory):
     relay = relay_factory(start=False)
-    from vrtest import run
-    out = run([relay.bins.vigrelay, "serve", "--retention", "soon", "--data-dir", relay.data_dir])
+    out = serve_refused(relay.bins.vigrelay, relay.data_dir, "--retention", "soon")
     assert out.returncode == 64 and "--retention 'soon' is not a duration" in out.stderr and ", or keep" in out.stderr, out.stderr

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from vrtest import CAMERA, F_EOS, F_INIT, F_KEY, SCREEN, frame_header, media_frame, patterned, ws_path
+from vrtest import CAMERA, F_EOS, F_INIT, F_KEY, SCREEN, frame_header, media_frame, patterned, serve_refused, ws_path
 from wsraw import OP_BINARY, OP_CONT, RawWebSocket
 
 ODD_SIGNAL = ('{ "type" : "signal",\n\t"sdp":"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\n",'
@@ -432,9 +432,8 @@ def test_a_fast_streams_viewer_may_fall_a_few_seconds_of_it_behind(relay_factory
     (["--viewer-queue-time", "2m"], "--viewer-queue-time '2m' must be a duration from 1s to 60s, e.g. 4s"),
 ])
 def test_viewer_queue_options_out_of_range_stop_the_server_at_start(vigrelay_bin, tmp_path, args, message):
-    out = subprocess.run([str(vigrelay_bin), "serve", "--data-dir", str(tmp_path), *args],
-                         capture_output=True, text=True, timeout=30)
-    assert out.returncode != 0 and message in out.stderr, out.stderr
+    out = serve_refused(vigrelay_bin, tmp_path, *args)
+    assert out.returncode == 64 and message in out.stderr, out.stderr
 
 
 @pytest.mark.timeout(240)

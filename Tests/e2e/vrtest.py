@@ -389,6 +389,13 @@ def run(cmd: list, timeout: float = 60.0, **kw) -> subprocess.CompletedProcess:
                           stdin=subprocess.DEVNULL, **kw)
 
 
+def serve_refused(vigrelay: Path, data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    """Runs `vigrelay serve` with options it must refuse before listening. Should it start anyway it
+    listens on 127.0.0.1 only (never the default address), and `run`'s timeout ends the test."""
+    return run([vigrelay, "serve", "--listen", f"127.0.0.1:{free_port()}", "--data-dir", data_dir, *args],
+               timeout=30)
+
+
 def make_token(bins: Binaries, data_dir: Path, pid: str = "alice", ttl: str | None = None,
                env: dict | None = None, extra: list | None = None, kind: str = "practitioner") -> str:
     cmd = [bins.vigrelay, "token", kind, "--id", pid]
