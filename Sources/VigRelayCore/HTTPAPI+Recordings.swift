@@ -54,7 +54,7 @@ extension HTTPAPI {
             return .respond(methodNotAllowed(route.allowed.joined(separator: " or ")))
         }
         let practitioner: String
-        switch bearerClaims(request.authorization, now: now) {
+        switch bearerClaims(request.authorization, core: core, now: now) {
         case .failure(let error): return .respond(error.response)
         case .success(.practitioner(let id, _)): practitioner = id
         case .success(.invite):
@@ -87,7 +87,7 @@ extension HTTPAPI {
     /// `POST /v1/sessions/{id}/withdrawal` with the family's invite, which may have expired: a family
     /// may withdraw consent at any time, also long after the call, and without joining it.
     private func withdrawal(_ request: HTTPRequest, sessionID: String, core: RelayCore, now: Date) -> HTTPOutcome {
-        let claims = bearerClaims(request.authorization, now: now, inviteMayBeExpired: true,
+        let claims = bearerClaims(request.authorization, core: core, now: now, inviteMayBeExpired: true,
                                   missing: "missing Authorization: Bearer <invite>; use the inviteToken of the family's link")
         switch claims {
         case .failure(let error):

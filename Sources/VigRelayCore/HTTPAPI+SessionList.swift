@@ -14,7 +14,7 @@ extension HTTPAPI {
 
     func listSessions(_ request: HTTPRequest, core: RelayCore, now: Date) -> HTTPOutcome {
         let practitioner: String
-        switch bearerClaims(request.authorization, now: now) {
+        switch bearerClaims(request.authorization, core: core, now: now) {
         case .failure(let error): return .respond(error.response)
         case .success(.practitioner(let id, _)): practitioner = id
         case .success(.invite): return .respond(.error(403, .forbidden, "a family invite cannot list sessions; use a practitioner token"))

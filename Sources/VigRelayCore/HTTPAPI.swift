@@ -104,7 +104,7 @@ public struct HTTPAPI {
             return .respond(.json(200, ["status": "ok", "connections": core.connectionCount]))
         case "/metrics":
             guard request.method == "GET" || request.method == "HEAD" else { return .respond(methodNotAllowed("GET")) }
-            switch bearerClaims(request.authorization, now: now,
+            switch bearerClaims(request.authorization, core: core, now: now,
                                 missing: "missing Authorization: Bearer <metrics token>; get one with 'vigrelay token metrics --id ID'") {
             case .failure(let error): return .respond(error.response)
             case .success(.metrics): return .metrics
@@ -161,7 +161,7 @@ public struct HTTPAPI {
 
     private func createSession(_ request: HTTPRequest, core: RelayCore, now: Date) -> HTTPOutcome {
         let practitioner: String
-        switch bearerClaims(request.authorization, now: now) {
+        switch bearerClaims(request.authorization, core: core, now: now) {
         case .failure(let error): return .respond(error.response)
         case .success(.practitioner(let id, _)): practitioner = id
         case .success(.invite): return .respond(.error(403, .forbidden, "a family invite cannot create sessions; use a practitioner token"))
@@ -197,15 +197,17 @@ public struct HTTPAPI {
         return "\(base)/v1/sessions/\(sessionID)/ws"
     }
 
-    /// Reads and checks `Authorization: Bearer <token>`.
-    func bearerClaims(_ header: String?, now: Date, inviteMayBeExpired: Bool = false,
+    /// Reads and checks `Authorization: Bearer <token>`, against the core's revocations.
+    func bearerClaims(_ header: String?, core: RelayCore, now: Date, inviteMayBeExpired: Bool = false,
                       missing: String = "missing Authorization: Bearer <practitioner token>; get one with 'vigrelay token practitioner --id ID'")
         -> Result<TokenClaims, HTTPResponseError> {
         guard let header, header.lowercased().hasPrefix("bearer ") else {
             return .failure(HTTPResponseError(.error(401, .unauthorized, missing)))
         }
         let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        do { return .success(try authority.verify(token, now: now, inviteMayBeExpired: inviteMayBeExpired)) } catch {
+        do {
+            return .success(try authority.verify(token, now: now, revocations: core.tokenRevocations, inviteMayBeExpired: inviteMayBeExpired))
+        } catch {
             return .failure(HTTPResponseError(.error(401, .unauthorized, error.description)))
         }
     }

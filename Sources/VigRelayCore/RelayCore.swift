@@ -22,6 +22,11 @@ public final class RelayCore {
     /// Sessions someone joined since the server started (the session list tells new from ended).
     var sessionsJoined: Set<String> = []
     private var connections: [ConnectionID: ConnectionState] = [:]
+    /// The tokens the operator revoked (`vigrelay token revoke`), checked at every hello and request.
+    public private(set) var tokenRevocations: TokenRevocations
+    /// When the token of each practitioner connection that said hello was issued (nil: not said), so
+    /// a revocation arriving later closes the connections it covers.
+    private var practitionerTokenIssued: [ConnectionID: Int64?] = [:]
 
     private enum ConnectionState {
         case awaitingHello(sessionID: String)
@@ -39,9 +44,11 @@ public final class RelayCore {
         var senderLeftAt: [MediaStream: Date] = [:]
     }
 
-    public init(limits: RelayLimits, authority: TokenAuthority, sessions: [SessionRecord], now: @escaping () -> Date = Date.init) {
+    public init(limits: RelayLimits, authority: TokenAuthority, sessions: [SessionRecord],
+                revocations: TokenRevocations = TokenRevocations(), now: @escaping () -> Date = Date.init) {
         self.limits = limits
         self.authority = authority
+        self.tokenRevocations = revocations
         self.now = now
         for s in sessions { self.sessions[s.id] = s }
     }
@@ -101,6 +108,23 @@ public final class RelayCore {
     public func closed(_ conn: ConnectionID) -> [RelayAction] {
         let actions = detach(conn)
         connections[conn] = nil
+        practitionerTokenIssued[conn] = nil
+        return actions
+    }
+
+    /// The operator's revocations changed: from now on they refuse the tokens they cover, and each
+    /// practitioner connection that joined with such a token is told and closed (1008).
+    public func revocationsChanged(_ revocations: TokenRevocations) -> [RelayAction] {
+        tokenRevocations = revocations
+        var actions: [RelayAction] = []
+        for (conn, issuedAtMs) in practitionerTokenIssued.sorted(by: { $0.key < $1.key }) {
+            guard case .joined(let sessionID, .practitioner)? = connections[conn], let owner = sessions[sessionID]?.owner,
+                  revocations.revokes(.practitioner, id: owner, issuedAtMs: issuedAtMs) else { continue }
+            actions += detach(conn)
+            connections[conn] = .closing
+            actions += [.send(conn, .error(.unauthorized, TokenAuthority.VerifyError.revoked.description)),
+                        .close(conn, code: RelayCloseCode.policyViolation, reason: "token revoked")]
+        }
         return actions
     }
 
@@ -170,12 +194,12 @@ public final class RelayCore {
         guard let token = message.string("token") else {
             return refuse(.unauthorized, "hello has no token; send {\"type\":\"hello\",\"token\":\"...\"} with a practitioner token or the family invite", id: message.id)
         }
-        let claims: TokenClaims
-        do { claims = try authority.verify(token, now: now()) } catch {
+        let verified: VerifiedToken
+        do { verified = try authority.check(token, now: now(), revocations: tokenRevocations) } catch {
             return refuse(.unauthorized, error.description, id: message.id)
         }
         let role: Role
-        switch claims {
+        switch verified.claims {
         case .practitioner(let practitioner, _):
             guard let session = sessions[sessionID] else {
                 return refuse(.sessionNotFound, "session \(sessionID) does not exist on this server; create one with POST /v1/sessions", id: message.id, closeCode: RelayCloseCode.notFound)
@@ -183,6 +207,7 @@ public final class RelayCore {
             guard session.owner == practitioner else {
                 return refuse(.forbidden, "this session belongs to another practitioner", id: message.id)
             }
+            practitionerTokenIssued[conn] = verified.issuedAtMs
             role = .practitioner
         case .invite(let invitedTo, _):
             guard invitedTo == sessionID else {

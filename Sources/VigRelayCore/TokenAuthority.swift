@@ -15,12 +15,29 @@ public enum TokenClaims: Sendable, Equatable {
         case .practitioner(_, let e), .invite(_, let e), .metrics(_, let e): return e
         }
     }
+
+    /// The kind and id an operator revokes these claims by; nil for an invite (not revocable).
+    public var revocable: (kind: TokenRevocations.Kind, id: String)? {
+        switch self {
+        case .practitioner(let id, _): return (.practitioner, id)
+        case .metrics(let id, _): return (.metrics, id)
+        case .invite: return nil
+        }
+    }
+}
+
+/// A token that passed every check: its claims, and when it was issued (nil: a token made before
+/// tokens carried the time; any revocation of its id covers it).
+public struct VerifiedToken: Sendable, Equatable {
+    public let claims: TokenClaims
+    public let issuedAtMs: Int64?
 }
 
 /// Signs and checks tokens with HMAC-SHA256 under the server's secret.
 ///
 /// A token is `base64url(claims JSON) "." base64url(HMAC-SHA256(secret, first part))`. Any node holding
-/// the secret can check it without shared state. Immutable, so safe on any thread.
+/// the secret can check it without shared state but the operator's revocations (`TokenRevocations`),
+/// which the caller passes in. Immutable, so safe on any thread.
 public struct TokenAuthority: Sendable {
     /// Longest token accepted; anything longer is refused before any parsing.
     public static let maxTokenLength = 4096
@@ -37,19 +54,23 @@ public struct TokenAuthority: Sendable {
         case malformed
         case badSignature
         case expired
+        case revoked
 
         public var description: String {
             switch self {
             case .malformed: return "token is malformed; get a new one"
             case .badSignature: return "token signature is not valid for this server; get a new one"
             case .expired: return "token has expired; get a new one"
+            case .revoked: return "token was revoked by this relay's operator; ask them for a new one"
             }
         }
     }
 
-    /// Makes a token carrying the claims.
-    public func sign(_ claims: TokenClaims) -> String {
-        var object: [String: Any] = ["v": 1, "exp": Int64(claims.expiresAt.timeIntervalSince1970.rounded(.down))]
+    /// Makes a token carrying the claims and the time it is issued (ms since 1970, `iat`), which a
+    /// revocation compares.
+    public func sign(_ claims: TokenClaims, issuedAt: Date = Date()) -> String {
+        var object: [String: Any] = ["v": 1, "exp": Int64(claims.expiresAt.timeIntervalSince1970.rounded(.down)),
+                                     "iat": Int64((issuedAt.timeIntervalSince1970 * 1000).rounded(.down))]
         switch claims {
         case .practitioner(let id, _): object["kind"] = "practitioner"; object["sub"] = id
         case .invite(let sid, _): object["kind"] = "invite"; object["sid"] = sid
@@ -59,20 +80,31 @@ public struct TokenAuthority: Sendable {
         return payload + "." + Base64URL.encode(mac(Array(payload.utf8)))
     }
 
-    /// Checks the signature and expiry and returns the claims. With `inviteMayBeExpired`, an invite
-    /// past its expiry is accepted too: for the one thing a family may do at any time, withdrawing
-    /// consent (`POST /v1/sessions/{id}/withdrawal`).
-    public func verify(_ token: String, now: Date, inviteMayBeExpired: Bool = false) throws(VerifyError) -> TokenClaims {
+    /// Checks the signature, the expiry and `revocations`, and returns the claims. With
+    /// `inviteMayBeExpired`, an invite past its expiry is accepted too: for the one thing a family may
+    /// do at any time, withdrawing consent (`POST /v1/sessions/{id}/withdrawal`).
+    public func verify(_ token: String, now: Date, revocations: TokenRevocations,
+                       inviteMayBeExpired: Bool = false) throws(VerifyError) -> TokenClaims {
+        try check(token, now: now, revocations: revocations, inviteMayBeExpired: inviteMayBeExpired).claims
+    }
+
+    /// `verify`, also returning when the token was issued (a WebSocket keeps it, to be closed if
+    /// its token is revoked while it is open).
+    public func check(_ token: String, now: Date, revocations: TokenRevocations,
+                      inviteMayBeExpired: Bool = false) throws(VerifyError) -> VerifiedToken {
         guard token.utf8.count <= Self.maxTokenLength else { throw .malformed }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let signature = Base64URL.decode(parts[1]) else { throw .malformed }
         guard constantTimeEqual(signature, mac(Array(parts[0].utf8))) else { throw .badSignature }
         guard let payload = Base64URL.decode(parts[0]),
-              let claims = Self.readClaims(payload)
+              let verified = Self.readToken(payload)
         else { throw .malformed }
-        if case .invite = claims, inviteMayBeExpired { return claims }
-        guard claims.expiresAt > now else { throw .expired }
-        return claims
+        if let (kind, id) = verified.claims.revocable, revocations.revokes(kind, id: id, issuedAtMs: verified.issuedAtMs) {
+            throw .revoked
+        }
+        if case .invite = verified.claims, inviteMayBeExpired { return verified }
+        guard verified.claims.expiresAt > now else { throw .expired }
+        return verified
     }
 
     /// Reads the claims of a token without checking its signature: for clients, which hold no secret,
@@ -80,31 +112,40 @@ public struct TokenAuthority: Sendable {
     public static func unverifiedClaims(of token: String) -> TokenClaims? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let payload = Base64URL.decode(parts[0]) else { return nil }
-        return readClaims(payload)
+        return readToken(payload)?.claims
     }
 
-    private static func readClaims(_ payload: [UInt8]) -> TokenClaims? {
+    private static func readToken(_ payload: [UInt8]) -> VerifiedToken? {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(payload))) as? [String: Any],
               (object["v"] as? Int) == 1,
               let exp = object["exp"] as? Int64
         else { return nil }
         let expiresAt = Date(timeIntervalSince1970: TimeInterval(exp))
+        let issuedAtMs: Int64?
+        switch object["iat"] {
+        case nil: issuedAtMs = nil
+        case let iat as Int64: issuedAtMs = iat
+        default: return nil
+        }
+        let claims: TokenClaims
         switch object["kind"] as? String {
         case "practitioner":
             guard let sub = object["sub"] as? String, Identifiers.isValidPractitionerID(sub) else { return nil }
-            return .practitioner(id: sub, expiresAt: expiresAt)
+            claims = .practitioner(id: sub, expiresAt: expiresAt)
         case "invite":
             guard let sid = object["sid"] as? String, Identifiers.isValidSessionID(sid) else { return nil }
-            return .invite(sessionID: sid, expiresAt: expiresAt)
+            claims = .invite(sessionID: sid, expiresAt: expiresAt)
         case "metrics":
             guard let sub = object["sub"] as? String, Identifiers.isValidPractitionerID(sub) else { return nil }
-            return .metrics(id: sub, expiresAt: expiresAt)
+            claims = .metrics(id: sub, expiresAt: expiresAt)
         default:
             return nil
         }
+        return VerifiedToken(claims: claims, issuedAtMs: issuedAtMs)
     }
 
-    private func mac(_ data: [UInt8]) -> [UInt8] {
+    /// HMAC-SHA256 of `data` under the secret (internal: tests sign payloads the current `sign` no longer makes).
+    func mac(_ data: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         let ok = secret.withUnsafeBytes { key in
             vr_hmac_sha256(key.baseAddress, Int32(key.count), data, data.count, &out)

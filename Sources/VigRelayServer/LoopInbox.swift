@@ -16,6 +16,8 @@ enum LoopEvent: Sendable {
     case markFailed(sessionID: String, markID: String)
     /// Deleting a session's recordings after a consent withdrawal failed.
     case recordingsDeletionFailed(sessionID: String)
+    /// The operator's token revocations changed (`RevocationWatch`).
+    case revocationsChanged(TokenRevocations)
     /// A retention sweep found these sessions' recordings due for deletion.
     case retentionDue([RecordingStore.RetentionDue])
     case recordingFailed(sessionID: String, recordingID: String, reason: String)

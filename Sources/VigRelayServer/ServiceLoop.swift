@@ -65,6 +65,8 @@ final class ServiceLoop {
     /// `session.jsonl` of each session: joins and leaves are appended on the writer thread.
     let sessionEvents: SessionEventLog
     private var nextRetentionSweep = Date()
+    /// Looks for changes to the token revocations (on the reader thread).
+    let revocationWatch: RevocationWatch
 
     let recordingWorker: RecordingWorker
     /// Bytes of recorded media handed to the writer and not yet written.
@@ -76,7 +78,8 @@ final class ServiceLoop {
     private(set) var pausedForDisk: Set<ConnectionID> = []
 
     init(configuration: ServerConfiguration, logger: Logger, core: RelayCore, api: HTTPAPI,
-         inbox: LoopInbox, writer: DiskWriter, reader: DiskWriter, sessionStore: SessionStore, metrics: RelayMetrics) {
+         inbox: LoopInbox, writer: DiskWriter, reader: DiskWriter, sessionStore: SessionStore, metrics: RelayMetrics,
+         revocationWatch: RevocationWatch) {
         self.configuration = configuration
         recordingQueueBudget = configuration.recordingQueueBudget(recordings: core.runningRecordingCount)
         self.logger = logger
@@ -88,6 +91,7 @@ final class ServiceLoop {
         self.readerWorker = ReaderWorker(dataDir: configuration.dataDir, inbox: inbox, logger: logger)
         self.sessionStore = sessionStore
         self.metrics = metrics
+        self.revocationWatch = revocationWatch
         self.recordingWorker = RecordingWorker(dataDir: configuration.dataDir, quotaBytes: configuration.recordingQuotaBytes,
                                                inbox: inbox, logger: logger, metrics: metrics, testAppendDelayMs: configuration.testWriterDelayMs)
         self.sessionEvents = SessionEventLog(dataDir: configuration.dataDir)
@@ -161,6 +165,7 @@ final class ServiceLoop {
         let worker = recordingWorker
         writer.submit { worker.syncDue() }
         sweepRetentionIfDue()
+        if !shuttingDown { watchRevocations() }
         guard let context, let tick else { return }
         tick.schedule(context: context, afterMicroseconds: shuttingDown ? 100_000 : 1_000_000)
     }
@@ -221,6 +226,8 @@ final class ServiceLoop {
                     respond(waiter, .error(500, .internalError,
                         "the recordings could not all be deleted (a disk error on the relay); consent is withdrawn and nothing more is recorded; send the withdrawal again to retry"))
                 }
+            case .revocationsChanged(let revocations):
+                applyRevocations(revocations)
             case .retentionDue(let due):
                 deleteForRetention(due)
             case .recordingsDeleted(let sid, let ids, let afterWithdrawal):

@@ -5,6 +5,8 @@ public enum StorageError: Error, CustomStringConvertible {
     case secretTooShort(path: String)
     /// A secret file given by `--secret-file` that others may read or write: they could sign tokens.
     case secretTooOpen(path: String, mode: Int)
+    /// The operator's token revocations exist but cannot be read: refusing beats forgetting them.
+    case revocationsUnreadable(path: String, reason: String)
     case writeFailed(path: String, reason: String)
     /// An id that is not in the server's closed alphabet reached the storage layer; no path was built.
     case invalidIdentifier(kind: String)
@@ -31,6 +33,8 @@ public enum StorageError: Error, CustomStringConvertible {
             return "the token secret \(path) may be read or written by others (mode \(String(mode, radix: 8))), who could sign tokens for any practitioner and read every recording: run chmod 600 \(path)"
         case .secretTooShort(let path):
             return "the token secret at \(path) is shorter than 32 bytes; write at least 32 random bytes there (e.g. openssl rand -hex 32 > \(path))"
+        case .revocationsUnreadable(let path, let reason):
+            return "cannot read the token revocations at \(path): \(reason); restore the file, or revoke again with 'vigrelay token revoke' after moving it away"
         case .writeFailed(let path, let reason):
             return "could not write \(path): \(reason)"
         case .invalidIdentifier(let kind):

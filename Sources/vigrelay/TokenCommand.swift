@@ -3,12 +3,12 @@ import Foundation
 import VigRelayCore
 import VigRelayStorage
 
-/// `vigrelay token practitioner|metrics`: issues signed tokens with the server's secret.
+/// `vigrelay token practitioner|metrics`: issues signed tokens with the server's secret; `revoke` revokes them.
 struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "Issue tokens.",
-        subcommands: [PractitionerToken.self, MetricsToken.self]
+        abstract: "Issue and revoke tokens.",
+        subcommands: [PractitionerToken.self, MetricsToken.self, RevokeTokenCommand.self]
     )
 
     struct PractitionerToken: ParsableCommand {

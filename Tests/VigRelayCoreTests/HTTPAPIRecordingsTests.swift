@@ -69,10 +69,10 @@ struct HTTPAPIRecordingsTests {
         #expect(refusal(handle(request("POST", path, token: Fixture.inviteToken() + "x"), h))?.status == 401)
         #expect(refusal(handle(request("GET", path, token: Fixture.inviteToken()), h))?.status == 405)
         // Elsewhere an expired invite is refused as before.
-        #expect(throws: TokenAuthority.VerifyError.expired) { try Fixture.authority.verify(expired, now: Fixture.t0) }
+        #expect(throws: TokenAuthority.VerifyError.expired) { try Fixture.authority.verify(expired, now: Fixture.t0, revocations: TokenRevocations()) }
         let expiredPractitioner = Fixture.practitionerToken(expiresAt: Fixture.t0.addingTimeInterval(-1))
         #expect(throws: TokenAuthority.VerifyError.expired) {
-            try Fixture.authority.verify(expiredPractitioner, now: Fixture.t0, inviteMayBeExpired: true)
+            try Fixture.authority.verify(expiredPractitioner, now: Fixture.t0, revocations: TokenRevocations(), inviteMayBeExpired: true)
         }
     }
 

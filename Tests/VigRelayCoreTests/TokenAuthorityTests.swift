@@ -9,13 +9,13 @@ struct TokenAuthorityTests {
     @Test func practitionerTokenRoundTrips() throws {
         let expiry = t0.addingTimeInterval(30 * 86400)
         let token = authority.sign(.practitioner(id: "dr.smith_01", expiresAt: expiry))
-        #expect(try authority.verify(token, now: t0) == .practitioner(id: "dr.smith_01", expiresAt: expiry))
+        #expect(try authority.verify(token, now: t0, revocations: TokenRevocations()) == .practitioner(id: "dr.smith_01", expiresAt: expiry))
     }
 
     @Test func inviteTokenRoundTrips() throws {
         let expiry = t0.addingTimeInterval(7 * 86400)
         let token = authority.sign(.invite(sessionID: Fixture.sessionID, expiresAt: expiry))
-        let claims = try authority.verify(token, now: t0)
+        let claims = try authority.verify(token, now: t0, revocations: TokenRevocations())
         #expect(claims == .invite(sessionID: Fixture.sessionID, expiresAt: expiry))
         #expect(claims.expiresAt == expiry)
     }
@@ -23,14 +23,14 @@ struct TokenAuthorityTests {
     @Test func metricsTokenRoundTripsAndIsNoPractitioner() throws {
         let expiry = t0.addingTimeInterval(365 * 86400)
         let token = authority.sign(.metrics(id: "prometheus", expiresAt: expiry))
-        #expect(try authority.verify(token, now: t0) == .metrics(id: "prometheus", expiresAt: expiry))
+        #expect(try authority.verify(token, now: t0, revocations: TokenRevocations()) == .metrics(id: "prometheus", expiresAt: expiry))
         #expect(TokenAuthority.unverifiedClaims(of: token) != .practitioner(id: "prometheus", expiresAt: expiry))
-        #expect(throws: TokenAuthority.VerifyError.expired) { try authority.verify(token, now: expiry) }
+        #expect(throws: TokenAuthority.VerifyError.expired) { try authority.verify(token, now: expiry, revocations: TokenRevocations()) }
     }
 
     @Test func expiryIsKeptToTheWholeSecondBelow() throws {
         let token = authority.sign(.practitioner(id: "pr-1", expiresAt: t0.addingTimeInterval(10.9)))
-        #expect(try authority.verify(token, now: t0).expiresAt == t0.addingTimeInterval(10))
+        #expect(try authority.verify(token, now: t0, revocations: TokenRevocations()).expiresAt == t0.addingTimeInterval(10))
     }
 
     @Test func tokenIsTwoBase64URLPartsSafeInAURLFragment() {
@@ -43,19 +43,19 @@ struct TokenAuthorityTests {
 
     @Test func signingIsDeterministicAndDependsOnTheSecret() {
         let claims = TokenClaims.practitioner(id: "pr-1", expiresAt: t0)
-        #expect(authority.sign(claims) == authority.sign(claims))
-        #expect(authority.sign(claims) != Fixture.forger.sign(claims))
+        #expect(authority.sign(claims, issuedAt: t0) == authority.sign(claims, issuedAt: t0))
+        #expect(authority.sign(claims, issuedAt: t0) != Fixture.forger.sign(claims, issuedAt: t0))
     }
 
     @Test func tokenFromAnotherSecretHasABadSignature() {
         let token = Fixture.forger.sign(.practitioner(id: "pr-1", expiresAt: t0.addingTimeInterval(60)))
-        #expect(throws: TokenAuthority.VerifyError.badSignature) { try authority.verify(token, now: t0) }
+        #expect(throws: TokenAuthority.VerifyError.badSignature) { try authority.verify(token, now: t0, revocations: TokenRevocations()) }
     }
 
     @Test func forgedSignatureIsRefused() {
         let payload = Fixture.practitionerToken().split(separator: ".")[0]
         let forged = payload + "." + Base64URL.encode([UInt8](repeating: 0, count: 32))
-        #expect(throws: TokenAuthority.VerifyError.badSignature) { try authority.verify(forged, now: t0) }
+        #expect(throws: TokenAuthority.VerifyError.badSignature) { try authority.verify(forged, now: t0, revocations: TokenRevocations()) }
     }
 
     @Test func signatureWithOneByteChangedIsRefused() throws {
@@ -63,7 +63,7 @@ struct TokenAuthorityTests {
         var signature = try #require(Base64URL.decode(parts[1]))
         signature[5] ^= 0x01
         let forged = parts[0] + "." + Base64URL.encode(signature)
-        #expect(throws: TokenAuthority.VerifyError.badSignature) { try authority.verify(forged, now: t0) }
+        #expect(throws: TokenAuthority.VerifyError.badSignature) { try authority.verify(forged, now: t0, revocations: TokenRevocations()) }
     }
 
     @Test(arguments: [("\"pr-1\"", "\"pr-2\""), ("\"practitioner\"", "\"invite\",\"sid\":\"0123456789abcdef0123456789abcdef\"")])
@@ -73,7 +73,7 @@ struct TokenAuthorityTests {
         #expect(json.contains(original))
         let tampered = Base64URL.encode(Array(json.replacingOccurrences(of: original, with: replacement).utf8)) + "." + parts[1]
         #expect(TokenAuthority.unverifiedClaims(of: tampered) != nil, "the tampered payload still reads as claims")
-        #expect(throws: TokenAuthority.VerifyError.badSignature) { try authority.verify(tampered, now: t0) }
+        #expect(throws: TokenAuthority.VerifyError.badSignature) { try authority.verify(tampered, now: t0, revocations: TokenRevocations()) }
     }
 
     @Test func tamperedExpiryIsRefused() throws {
@@ -83,20 +83,20 @@ struct TokenAuthorityTests {
         let later = json.replacingOccurrences(of: "\(Int(t0.timeIntervalSince1970) - 60)", with: "\(Int(t0.timeIntervalSince1970) + 86400)")
         #expect(later != json)
         let tampered = Base64URL.encode(Array(later.utf8)) + "." + parts[1]
-        #expect(throws: TokenAuthority.VerifyError.badSignature) { try authority.verify(tampered, now: t0) }
+        #expect(throws: TokenAuthority.VerifyError.badSignature) { try authority.verify(tampered, now: t0, revocations: TokenRevocations()) }
     }
 
     @Test func expiresAtItsExpiryInstant() throws {
         let expiry = t0.addingTimeInterval(100)
         let token = Fixture.practitionerToken(expiresAt: expiry)
-        #expect(try authority.verify(token, now: expiry.addingTimeInterval(-1)) == .practitioner(id: "pr-1", expiresAt: expiry))
-        #expect(throws: TokenAuthority.VerifyError.expired) { try authority.verify(token, now: expiry) }
-        #expect(throws: TokenAuthority.VerifyError.expired) { try authority.verify(token, now: expiry.addingTimeInterval(86400)) }
+        #expect(try authority.verify(token, now: expiry.addingTimeInterval(-1), revocations: TokenRevocations()) == .practitioner(id: "pr-1", expiresAt: expiry))
+        #expect(throws: TokenAuthority.VerifyError.expired) { try authority.verify(token, now: expiry, revocations: TokenRevocations()) }
+        #expect(throws: TokenAuthority.VerifyError.expired) { try authority.verify(token, now: expiry.addingTimeInterval(86400), revocations: TokenRevocations()) }
     }
 
     @Test func signatureIsCheckedBeforeExpiry() {
         let token = Fixture.forger.sign(.practitioner(id: "pr-1", expiresAt: t0.addingTimeInterval(-1)))
-        #expect(throws: TokenAuthority.VerifyError.badSignature) { try authority.verify(token, now: t0) }
+        #expect(throws: TokenAuthority.VerifyError.badSignature) { try authority.verify(token, now: t0, revocations: TokenRevocations()) }
     }
 
     static let malformed: [String] = [
@@ -107,24 +107,25 @@ struct TokenAuthorityTests {
 
     @Test(arguments: malformed)
     func malformedTokensAreRefused(token: String) {
-        #expect(throws: TokenAuthority.VerifyError.malformed) { try authority.verify(token, now: Fixture.t0) }
+        #expect(throws: TokenAuthority.VerifyError.malformed) { try authority.verify(token, now: Fixture.t0, revocations: TokenRevocations()) }
     }
 
     @Test func validTokenWithExtraPartIsMalformed() {
         let token = Fixture.practitionerToken()
-        #expect(throws: TokenAuthority.VerifyError.malformed) { try authority.verify(token + ".", now: t0) }
-        #expect(throws: TokenAuthority.VerifyError.malformed) { try authority.verify(token + "." + token, now: t0) }
+        #expect(throws: TokenAuthority.VerifyError.malformed) { try authority.verify(token + ".", now: t0, revocations: TokenRevocations()) }
+        #expect(throws: TokenAuthority.VerifyError.malformed) { try authority.verify(token + "." + token, now: t0, revocations: TokenRevocations()) }
     }
 
     @Test(arguments: [".", "abc.", ".abc", "YQ.YQ"])
     func emptyOrShortSignaturesNeverVerify(token: String) {
-        #expect(throws: TokenAuthority.VerifyError.self) { try authority.verify(token, now: Fixture.t0) }
+        #expect(throws: TokenAuthority.VerifyError.self) { try authority.verify(token, now: Fixture.t0, revocations: TokenRevocations()) }
     }
 
     @Test func everyRefusalSaysToGetANewToken() {
         for error in [TokenAuthority.VerifyError.malformed, .badSignature, .expired] {
             #expect(error.description.contains("get a new one"))
         }
+        #expect(TokenAuthority.VerifyError.revoked.description.contains("ask them for a new one"))
         #expect(TokenAuthority.VerifyError.expired.description.contains("expired"))
     }
 
@@ -168,6 +169,6 @@ struct TokenAuthorityTests {
         let long = String(repeating: "a", count: 65)
         let token = authority.sign(.practitioner(id: long, expiresAt: t0.addingTimeInterval(60)))
         #expect(TokenAuthority.unverifiedClaims(of: token) == nil)
-        #expect(throws: TokenAuthority.VerifyError.malformed) { try authority.verify(token, now: t0) }
+        #expect(throws: TokenAuthority.VerifyError.malformed) { try authority.verify(token, now: t0, revocations: TokenRevocations()) }
     }
 }
