@@ -35,6 +35,9 @@ struct RevokeTokenCommand: ParsableCommand {
     }
 
     func run() throws {
+        if !FileManager.default.fileExists(atPath: dataDir + "/sessions"), !FileManager.default.fileExists(atPath: SecretStore.defaultPath(dataDir: dataDir)) {
+            FileHandle.standardError.write(Data("warning: \(dataDir) has no sessions and no secret: is it the relay's --data-dir? A relay reads revocations from its own.\n".utf8))
+        }
         let now = Date()
         let revocations = try TokenRevocationFile.revoke(kind, id: id, issuedBeforeMs: Int64((now.timeIntervalSince1970 * 1000).rounded(.up)),
                                                          dataDir: dataDir)

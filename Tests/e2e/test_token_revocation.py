@@ -125,3 +125,7 @@ def test_revoke_checks_its_arguments(relay_factory):
         out = run([relay.bins.vigrelay, "token", "revoke", *args, "--data-dir", relay.data_dir])
         assert out.returncode == 64 and message in out.stderr, (args, out.returncode, out.stderr)
     assert not (relay.data_dir / "revoked-tokens.json").exists()
+    out = run([relay.bins.vigrelay, "token", "revoke", "practitioner", "--id", "alice", "--data-dir", relay.data_dir / "typo"])
+    assert out.returncode == 0 and "is it the relay's --data-dir?" in out.stderr, out.stderr
+    relay.start()
+    assert "--data-dir" not in revoke(relay, "practitioner", "alice").stderr, "no warning for the relay's own directory"
