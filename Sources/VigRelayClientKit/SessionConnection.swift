@@ -174,7 +174,8 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
         case .welcome(let role, _, let peerPresent):
             welcomed = true
             joined.fulfil(.success(Welcome(role: role, peerPresent: peerPresent)))
-        case .error(let code, let text) where !welcomed || code == "replaced":
+        // After welcome, `replaced` and `unauthorized` (the token revoked during the call) end the connection too.
+        case .error(let code, let text) where !welcomed || code == "replaced" || code == "unauthorized":
             relayError = RelayError(code: code, message: text)
             if code == "unauthorized" || code == "forbidden" {
                 refusal = .tokenRefused(code: code, message: text)

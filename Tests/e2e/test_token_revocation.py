@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import subprocess
 import time
 
 from vrtest import assert_error, next_json, run, serve_refused, wait_until
@@ -129,3 +130,22 @@ def test_revoke_checks_its_arguments(relay_factory):
     assert out.returncode == 0 and "is it the relay's --data-dir?" in out.stderr, out.stderr
     relay.start()
     assert "--data-dir" not in revoke(relay, "practitioner", "alice").stderr, "no warning for the relay's own directory"
+
+
+def test_the_client_in_a_call_says_its_token_was_revoked(relay_factory, client_bin, certs):
+    """`vigrelay-client practitioner` whose token is revoked during the call exits 3 (token refused)
+    with the relay's words, not as a dropped connection."""
+    relay = relay_factory()
+    token = relay.token("alice")
+    sid = relay.create_session(token)["sessionId"]
+    proc = subprocess.Popen([str(client_bin), "practitioner", "--server", relay.base_url, "--ca", str(certs.ca),
+                             "--token", token, "--session", sid, "--output", "/dev/null"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        wait_until(lambda: "peer joined" in relay.log_text(), 20, "the practitioner client joined")
+        revoke(relay, "practitioner", "alice")
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 3, (proc.returncode, err)
+    assert "token refused by the relay (unauthorized): token was revoked by this relay's operator" in err, err
