@@ -1,3 +1,4 @@
+import Logging
 import VigRelayCore
 
 /// Token revocations on the service thread: the reader looks at the file each tick, and a change
@@ -13,10 +14,20 @@ extension ServiceLoop {
 
     /// Puts the new revocations in force: later hellos and requests are checked against them, and
     /// practitioner connections that joined with a token they cover are told and closed.
+    /// The log names what changed (kind:id, staff and scraper ids only, never a token).
     func applyRevocations(_ revocations: TokenRevocations) {
+        let before = core.tokenRevocations.entries
         let actions = core.revocationsChanged(revocations)
         let closed = actions.filter { if case .close = $0 { return true } else { return false } }.count
-        logger.notice("token revocations changed", metadata: ["entries": "\(revocations.entries.count)", "connections.closed": "\(closed)"])
+        func names(_ entries: [TokenRevocations.Entry]) -> String {
+            entries.prefix(20).map { "\($0.kind.rawValue):\($0.id)" }.joined(separator: ",") + (entries.count > 20 ? ",..." : "")
+        }
+        var metadata: Logger.Metadata = ["entries": "\(revocations.entries.count)", "connections.closed": "\(closed)"]
+        let revoked = revocations.entries.filter { !before.contains($0) }
+        let lifted = before.filter { old in !revocations.entries.contains { $0.kind == old.kind && $0.id == old.id } }
+        if !revoked.isEmpty { metadata["revoked"] = "\(names(revoked))" }
+        if !lifted.isEmpty { metadata["lifted"] = "\(names(lifted))" }
+        logger.notice("token revocations changed", metadata: metadata)
         perform(actions)
     }
 }

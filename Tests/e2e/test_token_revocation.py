@@ -67,7 +67,7 @@ def test_a_revoked_practitioner_is_closed_refused_and_can_be_given_a_new_token(r
     back, _ = relay.join(sid, new, "practitioner with a new token", role="practitioner", peer_present=True)
     assert family.recv_json() == {"type": "peer", "event": "joined", "role": "practitioner"}
     wait_until(lambda: "token revocations changed" in relay.log_text(), 10, "the revocation logged")
-    assert "connections.closed=1 entries=1" in relay.log_text(), relay.log_text()[-2000:]
+    assert "connections.closed=1 entries=1 revoked=practitioner:alice" in relay.log_text(), relay.log_text()[-2000:]
     for ws in (back, family, bob, bob_family, again):
         ws.close()
 
@@ -99,6 +99,11 @@ def test_a_revoked_metrics_token_reads_nothing(relay_factory):
                "the revoked metrics token refused")
     assert relay.metrics(other)["vigrelay_websocket_connections"] == 0, "another scraper's token still reads"
     assert relay.metrics(relay.metrics_token("prometheus"))["vigrelay_websocket_connections"] == 0
+
+    (relay.data_dir / "revoked-tokens.json").unlink()
+    wait_until(lambda: relay.http("GET", "/metrics", headers=bearer(scraper)).status == 200, 10,
+               "the revocation lifted with the file removed")
+    assert "lifted=metrics:prometheus" in relay.log_text()
 
 
 def test_an_unreadable_revocation_list_stops_the_start_and_is_kept_while_running(relay_factory):
