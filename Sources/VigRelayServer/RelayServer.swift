@@ -24,9 +24,8 @@ public final class RelayServer: Sendable {
     private let site: WebSite
     /// `GET /metrics`' counters, from before the deletions at start.
     private let metrics: RelayMetrics
-    /// The operator's token revocations at start, and the file's signature just before they were read.
-    private let revocations: TokenRevocations
-    private let revocationSignature: [Int64]?
+    /// The operator's token revocations, read at start and watched while serving.
+    private let revocationWatch: RevocationWatch
 
     /// Checks the certificate and key, loads (or creates) the secret and loads stored sessions.
     public init(configuration: ServerConfiguration, secretFile: String?, logger: Logger) throws {
@@ -41,11 +40,7 @@ public final class RelayServer: Sendable {
         let metrics = RelayMetrics(startedAt: Date())
         self.metrics = metrics
         self.secret = try SecretStore.loadOrCreate(dataDir: configuration.dataDir, overridePath: secretFile)
-        self.revocationSignature = TokenRevocationFile.signature(dataDir: configuration.dataDir)
-        self.revocations = try TokenRevocationFile.read(dataDir: configuration.dataDir)
-        if !revocations.entries.isEmpty {
-            logger.info("token revocations loaded", metadata: ["entries": "\(revocations.entries.count)"])
-        }
+        self.revocationWatch = try RevocationWatch(dataDir: configuration.dataDir, logger: logger)
         self.sessions = try SessionStore(dataDir: configuration.dataDir).loadAll(logger: logger)
         // Before any connection: recordings a crash left open are cut to their last cluster.
         for manifest in RecordingRecovery.recover(dataDir: configuration.dataDir, now: Date(), logger: logger) {
@@ -121,7 +116,7 @@ public final class RelayServer: Sendable {
         reader.start()
         defer { reader.stop() }
         let authority = TokenAuthority(secret: secret)
-        let core = RelayCore(limits: configuration.limits, authority: authority, sessions: sessions, revocations: revocations)
+        let core = RelayCore(limits: configuration.limits, authority: authority, sessions: sessions, revocations: revocationWatch.atStart)
         for state in restoredRecording {
             core.restoreRecording(sessionID: state.sessionID, consent: state.consent, childAgreed: state.childAgreed,
                                   recordingIDs: state.recordingIDs)
@@ -129,7 +124,7 @@ public final class RelayServer: Sendable {
         let api = HTTPAPI(authority: authority, limits: configuration.limits, publicURL: configuration.effectivePublicURL, site: site)
         let loop = ServiceLoop(configuration: configuration, logger: logger, core: core, api: api, inbox: inbox,
                                writer: writer, reader: reader, sessionStore: SessionStore(dataDir: configuration.dataDir), metrics: metrics,
-                               revocationWatch: RevocationWatch(dataDir: configuration.dataDir, logger: logger, signature: revocationSignature))
+                               revocationWatch: revocationWatch)
         let result = ServiceThreadResult()
         let done = DispatchSemaphore(value: 0)
         // The loop object is handed to the service thread and used only there from now on.

@@ -2,21 +2,31 @@ import Logging
 import VigRelayCore
 import VigRelayStorage
 
-/// Notices when `vigrelay token revoke` (or the operator) changed `DATA/revoked-tokens.json`, and
-/// reads it again: a revocation reaches a running relay within about a second, without a restart.
+/// Reads `DATA/revoked-tokens.json` at start, then notices when `vigrelay token revoke` (or the
+/// operator) changed it and reads it again: a revocation reaches a running relay within about a
+/// second, without a restart.
 ///
-/// Thread: the reader thread only (its jobs run one at a time); created on the start-up thread.
+/// Thread: created on the start-up thread; then `changed` on the reader thread only (its jobs run
+/// one at a time).
 final class RevocationWatch: @unchecked Sendable {
     private let dataDir: String
     private let logger: Logger
     /// The file's signature when it was last read (nil: there was none).
     private var lastSignature: [Int64]?
+    /// The revocations read at start.
+    let atStart: TokenRevocations
 
-    /// - Parameter signature: the file's signature taken just before the relay read it at start.
-    init(dataDir: String, logger: Logger, signature: [Int64]?) {
+    /// Reads the revocations; one that cannot be read stops the start (the relay must not run as if
+    /// nothing were revoked).
+    init(dataDir: String, logger: Logger) throws {
         self.dataDir = dataDir
         self.logger = logger
-        self.lastSignature = signature
+        // The signature first: a change between the two is read again at the first look.
+        lastSignature = TokenRevocationFile.signature(dataDir: dataDir)
+        atStart = try TokenRevocationFile.read(dataDir: dataDir)
+        if !atStart.entries.isEmpty {
+            logger.info("token revocations loaded", metadata: ["entries": "\(atStart.entries.count)"])
+        }
     }
 
     /// The revocations when the file changed since the last look, else nil. A file that cannot be

@@ -28,11 +28,7 @@ struct RevokeTokenCommand: ParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Data directory of the relay.")
     var dataDir = "./data"
 
-    func validate() throws {
-        guard Identifiers.isValidPractitionerID(id) else {
-            throw ValidationError("--id '\(id)' is not valid: use 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit")
-        }
-    }
+    func validate() throws { try TokenCommand.validate(id: id) }
 
     func run() throws {
         if !FileManager.default.fileExists(atPath: dataDir + "/sessions"), !FileManager.default.fileExists(atPath: SecretStore.defaultPath(dataDir: dataDir)) {

@@ -53,11 +53,16 @@ struct TokenCommand: ParsableCommand {
     }
 
     static func validate(id: String, ttl: String) throws {
-        guard Identifiers.isValidPractitionerID(id) else {
-            throw ValidationError("--id '\(id)' is not valid: use 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit")
-        }
+        try validate(id: id)
         guard DurationParser.seconds(ttl) != nil else {
             throw ValidationError(DurationParser.usage(option: "--ttl", value: ttl))
+        }
+    }
+
+    /// The `--id` of a practitioner or metrics token (also `revoke`'s).
+    static func validate(id: String) throws {
+        guard Identifiers.isValidPractitionerID(id) else {
+            throw ValidationError("--id '\(id)' is not valid: use 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit")
         }
     }
 
