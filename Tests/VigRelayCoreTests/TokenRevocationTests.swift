@@ -2,6 +2,13 @@ import Foundation
 import Testing
 @testable import VigRelayCore
 
+/// A token of the claims `json`, signed with `Fixture.authority`'s secret: for claims the current
+/// `sign` no longer writes (no `iat`) or never would.
+func signedWithTheRelaysSecret(_ json: String) -> String {
+    let payload = Base64URL.encode(Array(json.utf8))
+    return payload + "." + Base64URL.encode(Fixture.authority.mac(Array(payload.utf8)))
+}
+
 /// Revoking tokens by kind and id (`TokenRevocations`), as `TokenAuthority.check` applies it.
 struct TokenRevocationTests {
     let authority = Fixture.authority
@@ -45,8 +52,7 @@ struct TokenRevocationTests {
     }
 
     @Test func aTokenFromBeforeIssueTimesIsRevokedByAnyEntryForItsId() throws {
-        let payload = Base64URL.encode(Array(#"{"v":1,"exp":1800003600,"kind":"practitioner","sub":"pr-1"}"#.utf8))
-        let token = payload + "." + Base64URL.encode(authority.mac(Array(payload.utf8)))
+        let token = signedWithTheRelaysSecret(#"{"v":1,"exp":1800003600,"kind":"practitioner","sub":"pr-1"}"#)
         #expect(try authority.check(token, now: t0, revocations: TokenRevocations()).issuedAtMs == nil)
         var revocations = TokenRevocations()
         revocations.revoke(.practitioner, id: "pr-1", issuedBeforeMs: 0)
@@ -54,8 +60,7 @@ struct TokenRevocationTests {
     }
 
     @Test func anIssueTimeThatIsNoNumberIsMalformed() {
-        let payload = Base64URL.encode(Array(#"{"v":1,"exp":1800003600,"iat":"today","kind":"practitioner","sub":"pr-1"}"#.utf8))
-        let token = payload + "." + Base64URL.encode(authority.mac(Array(payload.utf8)))
+        let token = signedWithTheRelaysSecret(#"{"v":1,"exp":1800003600,"iat":"today","kind":"practitioner","sub":"pr-1"}"#)
         #expect(throws: TokenAuthority.VerifyError.malformed) { try authority.verify(token, now: t0, revocations: TokenRevocations()) }
     }
 
