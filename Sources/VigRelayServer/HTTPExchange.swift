@@ -9,6 +9,9 @@ final class HTTPExchange {
     let id: ConnectionID
     let wsi: OpaquePointer
     var request: HTTPRequest
+    /// Set once the API decided the request: lws also reports the end of an empty body
+    /// (`Content-Length: 0`) after the request was decided without one, which must not decide it again.
+    var decided = false
     /// The response, once decided; nil while the body arrives or the disk writer works.
     var response: HTTPResponse?
     var headersSent = false

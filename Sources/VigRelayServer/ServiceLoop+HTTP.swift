@@ -55,7 +55,7 @@ extension ServiceLoop {
     }
 
     func httpBodyComplete(_ id: ConnectionID) -> Int32 {
-        guard let exchange = exchanges[id], exchange.response == nil else { return 0 }
+        guard let exchange = exchanges[id], !exchange.decided, exchange.response == nil else { return 0 }
         decide(exchange)
         return 0
     }
@@ -63,6 +63,7 @@ extension ServiceLoop {
     /// Runs the API on a complete request and carries out its outcome: answer now, or hand the work
     /// to the writer (sessions, deletion) or the reader (summaries, session lists, clips, downloads) first.
     private func decide(_ exchange: HTTPExchange) {
+        exchange.decided = true
         let id = exchange.id, inbox = self.inbox
         // lws armed its 5 s timeout when the request arrived (cleared only for a body): the reader or
         // writer may take longer than that to answer (behind other work), so the response gets as

@@ -107,6 +107,18 @@ def test_create_session_keeps_labels(relay):
     assert (s.get("caseRef"), s.get("cycle"), s.get("purpose")) == ("Z" + "9" * 63, 99, "review"), s
 
 
+def test_an_empty_body_with_content_length_0_creates_one_session(relay_factory):
+    """`curl -d ''` and most HTTP libraries send `Content-Length: 0` with a POST without a body;
+    lws then also reports the end of that empty body, which must not create a second session."""
+    relay = relay_factory()
+    tok = relay.token("alice")
+    r = relay.post_sessions(tok, raw_body=b"")
+    assert r.status == 201, r
+    listed = relay.http("GET", "/v1/sessions", headers={"Authorization": f"Bearer {tok}"}).json()
+    assert [s["sessionId"] for s in listed["sessions"]] == [r.json()["sessionId"]], listed
+    assert relay.log_text().count("session created") == 1
+
+
 @pytest.mark.parametrize("body", [None, {}, {"cycle": 2}, {"purpose": "review"}, {"caseRef": "a"},
                                   {"caseRef": "0a.b_c-D"}])
 def test_create_session_optional_body(relay, body):
