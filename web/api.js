@@ -55,6 +55,8 @@ async function call(method, path, { body, as = "json" } = {}) {
 }
 
 export const createSession = (labels) => call("POST", "/v1/sessions", { body: labels });
+/** A new family link for the session, replacing every earlier one: {sessionId, inviteToken, joinUrl, expiresAt}. */
+export const newInvite = (id) => call("POST", `/v1/sessions/${id}/invite`);
 /** A page of your sessions, newest first: {sessions, total, limit, nextBefore?}. */
 export const listSessions = ({ limit = 50, before } = {}) =>
   call("GET", `/v1/sessions?limit=${limit}${before ? `&before=${before}` : ""}`);

@@ -136,7 +136,7 @@ function connect() {
   connection.start();
 }
 
-function onState({ state, code }) {
+function onState({ state, code, reason }) {
   if (state === "reconnecting") {
     sender.stop();
     screenPlayer.gap();
@@ -147,8 +147,11 @@ function onState({ state, code }) {
     stopCamera();
     ui.connection.textContent = code === 4001
       ? "This call was opened on another device or tab, so it stopped here."
-      : "We could not connect with this link. It may have expired: please ask your practitioner for a new one. "
-        + "You can still have the videos of this call deleted with the button below.";
+      : reason === "invite_replaced"
+        ? "Your practitioner has sent you a newer link for this call, so this one no longer works: please open the newest link they sent. "
+          + "You can still have the videos of this call deleted with the button below."
+        : "We could not connect with this link. It may have expired: please ask your practitioner for a new one. "
+          + "You can still have the videos of this call deleted with the button below.";
     ui.connection.className = "status warn";
   }
 }

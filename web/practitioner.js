@@ -24,7 +24,7 @@ $("token").addEventListener("change", () => { api.saveToken($("token").value.tri
 $("forget-browser").addEventListener("click", () => {
   api.forgetBrowser();
   $("token").value = "";
-  $("invite-link").textContent = "";
+  showInvite(null);
   show($("invite-box"), false);
   renderSessions();
   $("token-status").textContent = "This browser no longer keeps your token or any family's invite link.";
@@ -43,8 +43,6 @@ $("create-session").addEventListener("click", async () => {
   try {
     const created = await api.createSession(labels);
     api.rememberInvite(created.sessionId, created.joinUrl);
-    $("invite-link").textContent = created.joinUrl;
-    show($("invite-box"));
     openSession(created.sessionId, created.joinUrl);
   } catch (error) {
     $("create-status").textContent = `Could not create the session: ${error.message}`;
@@ -59,6 +57,56 @@ $("copy-invite").addEventListener("click", async () => {
   } catch {
     getSelection().selectAllChildren($("invite-link"));
     $("copy-status").textContent = "Select the link and copy it.";
+  }
+});
+
+/**
+ * Shows the session's family link, or says this browser does not have it (a session made in another
+ * browser, or forgotten): the relay never hands an existing link out again, only makes a new one.
+ */
+function showInvite(joinUrl) {
+  $("invite-link").textContent = joinUrl ?? "";
+  $("copy-status").textContent = "";
+  const expires = joinUrl ? inviteExpiry(joinUrl) : null;
+  $("invite-expiry").textContent = expires ? ` (it works until ${expires.toLocaleString([], { dateStyle: "medium", timeStyle: "short" })})` : "";
+  show($("invite-known"), Boolean(joinUrl));
+  show($("invite-unknown"), !joinUrl);
+  askNewInvite(false);
+}
+
+/** When the link's invite expires, read from the token itself (its first part is base64url JSON). */
+function inviteExpiry(joinUrl) {
+  try {
+    const token = new URLSearchParams(new URL(joinUrl).hash.slice(1)).get("invite");
+    const claims = JSON.parse(atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/")));
+    return Number.isFinite(claims.exp) ? new Date(claims.exp * 1000) : null;
+  } catch {
+    return null;
+  }
+}
+
+function askNewInvite(open) {
+  show($("new-invite-confirm"), open);
+  $("new-invite").setAttribute("aria-expanded", String(open));
+  if (open) $("new-invite-status").textContent = "";
+}
+
+$("new-invite").addEventListener("click", () => askNewInvite($("new-invite-confirm").hidden));
+$("new-invite-cancel").addEventListener("click", () => { askNewInvite(false); $("new-invite").focus(); });
+$("new-invite-yes").addEventListener("click", async () => {
+  const sessionId = state.sessionId;
+  $("new-invite-yes").disabled = true;
+  try {
+    const link = await api.newInvite(sessionId);
+    api.rememberInvite(sessionId, link.joinUrl);
+    if (state.sessionId !== sessionId) return;
+    showInvite(link.joinUrl);
+    $("new-invite-status").textContent = "New link made: send it to the family. The links sent before no longer work.";
+    $("copy-invite").focus();
+  } catch (error) {
+    $("new-invite-status").textContent = `Could not make a new link: ${error.message}`;
+  } finally {
+    $("new-invite-yes").disabled = false;
   }
 });
 
@@ -132,8 +180,9 @@ function openSession(sessionId, joinUrl) {
   live.clear();
   Object.assign(state, { sessionId, recordingId: null, marks: [], familyPresent: false });
   clipBytes.clear();
-  $("invite-link").textContent = joinUrl ?? "";
-  show($("invite-box"), Boolean(joinUrl));
+  showInvite(joinUrl);
+  $("new-invite-status").textContent = "";
+  show($("invite-box"));
   $("session-label").textContent = sessionId.slice(0, 8);
   const connection = new RelayConnection(sessionId, api.savedToken());
   state.connection = connection;

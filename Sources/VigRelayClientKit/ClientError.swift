@@ -3,7 +3,7 @@
 public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A command-line value that does not parse.
     case usage(String)
-    /// The relay refused the token (`unauthorized`, `forbidden`, HTTP 401/403).
+    /// The relay refused the token (`unauthorized`, `forbidden`, `invite_replaced`, HTTP 401/403).
     case tokenRefused(code: String, message: String)
     /// The relay refused `load --metrics-token` at `GET /metrics`.
     case metricsTokenRefused(code: String, message: String)
@@ -43,9 +43,14 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
         case .usage(let text):
             return text
         case .tokenRefused(let code, let message):
-            let hint = code == "forbidden"
-                ? "this token is valid but not for this session: use the token of the practitioner who created it, or this session's family invite"
-                : "practitioner tokens come from 'vigrelay token practitioner --id ID' on the server, family invites from 'vigrelay-client create'"
+            let hint = switch code {
+            case "forbidden":
+                "this token is valid but not for this session: use the token of the practitioner who created it, or this session's family invite"
+            case "invite_replaced":
+                "use the session's newest link; the practitioner makes one with 'vigrelay-client invite'"
+            default:
+                "practitioner tokens come from 'vigrelay token practitioner --id ID' on the server, family invites from 'vigrelay-client create'"
+            }
             return "token refused by the relay (\(code)): \(message.isEmpty ? "no details given" : message). What to do: \(hint)"
         case .metricsTokenRefused(let code, let message):
             return "--metrics-token refused by the relay (\(code)): \(message.isEmpty ? "no details given" : message). "

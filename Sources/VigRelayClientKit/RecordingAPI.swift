@@ -85,7 +85,8 @@ public enum RecordingAPI {
         }
     }
 
-    private static func checked(_ sessionID: String) throws(ClientError) -> String {
+    /// `sessionID` if it is one (an id from the command line, before it goes into a path).
+    static func checked(_ sessionID: String) throws(ClientError) -> String {
         guard Identifiers.isValidSessionID(sessionID) else {
             throw .usage("--session '\(sessionID)' is not a session id: 32 lower-case hex characters, as printed by 'vigrelay-client create'")
         }

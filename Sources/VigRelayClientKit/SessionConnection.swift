@@ -174,10 +174,11 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
         case .welcome(let role, _, let peerPresent):
             welcomed = true
             joined.fulfil(.success(Welcome(role: role, peerPresent: peerPresent)))
-        // After welcome, `replaced` and `unauthorized` (the token revoked during the call) end the connection too.
-        case .error(let code, let text) where !welcomed || code == "replaced" || code == "unauthorized":
+        // After welcome, `replaced`, `unauthorized` (the token revoked during the call) and
+        // `invite_replaced` (the practitioner made a new family link) end the connection too.
+        case .error(let code, let text) where !welcomed || ["replaced", "unauthorized", "invite_replaced"].contains(code):
             relayError = RelayError(code: code, message: text)
-            if code == "unauthorized" || code == "forbidden" {
+            if ["unauthorized", "forbidden", "invite_replaced"].contains(code) {
                 refusal = .tokenRefused(code: code, message: text)
             } else if welcomed {
                 refusal = .protocolError("a newer \(role.rawValue) connection to this session replaced this one (\(code)): \(text)")

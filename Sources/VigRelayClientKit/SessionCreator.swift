@@ -58,6 +58,13 @@ public enum SessionCreator {
                       body: labels.jsonBody)
     }
 
+    /// `POST /v1/sessions/{id}/invite`: a new family link for the session, which replaces every
+    /// earlier one (a family still connected with one is disconnected).
+    public static func newInvite(loop: ClientLoop, token: String, sessionID: String) throws(ClientError) -> CreatedSession {
+        let reply = try RecordingAPI.request(loop, "POST", "/v1/sessions/\(try RecordingAPI.checked(sessionID))/invite", token: token)
+        return try invite(in: reply, status: 200)
+    }
+
     /// Reads the relay's answer: the 201's session, or the error it stands for.
     static func read(_ reply: HTTPReply) throws(ClientError) -> CreatedSession {
         let text = String(decoding: reply.body, as: UTF8.self)
@@ -66,14 +73,21 @@ public enum SessionCreator {
         let message = object["message"] as? String ?? text
         switch reply.status {
         case 201:
-            guard let id = object["sessionId"] as? String, let invite = object["inviteToken"] as? String,
-                  let join = object["joinUrl"] as? String, let expires = object["expiresAt"] as? String
-            else { throw .protocolError("the relay's 201 answer lacks sessionId, inviteToken, joinUrl or expiresAt: \(text.prefix(300))") }
-            return CreatedSession(sessionID: id, inviteToken: invite, joinURL: join, expiresAt: expires, json: text)
+            return try invite(in: reply, status: 201)
         case 401, 403:
             throw .tokenRefused(code: code ?? (reply.status == 401 ? "unauthorized" : "forbidden"), message: message)
         default:
             throw .protocolError("the relay answered POST /v1/sessions with HTTP \(reply.status)" + (code.map { " \($0)" } ?? "") + ": \(message.prefix(300))")
         }
+    }
+
+    /// The session and invite in a successful answer (`status`) of `POST /v1/sessions` or `.../invite`.
+    private static func invite(in reply: HTTPReply, status: Int) throws(ClientError) -> CreatedSession {
+        let text = String(decoding: reply.body, as: UTF8.self)
+        let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] ?? [:]
+        guard let id = object["sessionId"] as? String, let invite = object["inviteToken"] as? String,
+              let join = object["joinUrl"] as? String, let expires = object["expiresAt"] as? String
+        else { throw .protocolError("the relay's \(status) answer lacks sessionId, inviteToken, joinUrl or expiresAt: \(text.prefix(300))") }
+        return CreatedSession(sessionID: id, inviteToken: invite, joinURL: join, expiresAt: expires, json: text)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The recording endpoints under `/v1/sessions/{id}`: summary, downloads, clips, deletion.
+/// The endpoints under `/v1/sessions/{id}`: summary, downloads, clips, deletion, a new family link.
 ///
 /// Only the session's practitioner gets anything (but `POST .../withdrawal`, the family's): no or a
 /// bad token 401, a family invite 403,
@@ -18,6 +18,7 @@ extension HTTPAPI {
         case recording(String)
         case clips
         case clip(String)
+        case invite
 
         /// Reads the path segments after `/v1/sessions/{id}`; nil for anything else.
         init?(_ rest: ArraySlice<Substring>) {
@@ -27,6 +28,7 @@ extension HTTPAPI {
             case (2, "recordings"?): self = .recording(String(rest[rest.startIndex + 1]))
             case (1, "clips"?): self = .clips
             case (2, "clips"?): self = .clip(String(rest[rest.startIndex + 1]))
+            case (1, "invite"?): self = .invite
             default: return nil
             }
         }
@@ -36,7 +38,7 @@ extension HTTPAPI {
             switch self {
             case .summary, .recording, .clip: ["GET", "HEAD"]
             case .recordings: ["DELETE"]
-            case .clips: ["POST"]
+            case .clips, .invite: ["POST"]
             }
         }
     }
@@ -81,7 +83,22 @@ extension HTTPAPI {
             return .media(MediaRequest(sessionID: session.id, resource: .clip(id: clipID), range: request.range, headOnly: headOnly))
         case .clips:
             return createClip(request, sessionID: session.id, core: core)
+        case .invite:
+            return replaceInvite(session, now: now)
         }
+    }
+
+    /// `POST /v1/sessions/{id}/invite`: a new family link, for one that expired or went astray. It
+    /// replaces every earlier invite of the session (the newest link is the only one that joins) and
+    /// works for `limits.inviteTTLSeconds` from now. The issue time is past the one it replaces, so
+    /// two links asked for within a millisecond are still told apart.
+    private func replaceInvite(_ session: SessionRecord, now: Date) -> HTTPOutcome {
+        var record = session
+        let issuedAtMs = max(TokenAuthority.milliseconds(now), (session.invitesReplacedBeforeMs ?? .min) + 1)
+        record.invitesReplacedBeforeMs = issuedAtMs
+        record.inviteExpiresAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down) + TimeInterval(limits.inviteTTLSeconds))
+        let invite = authority.sign(.invite(sessionID: record.id, expiresAt: record.inviteExpiresAt), issuedAtMs: issuedAtMs)
+        return .replaceInvite(record, then: .json(200, inviteBody(record, invite: invite)))
     }
 
     /// `POST /v1/sessions/{id}/withdrawal` with the family's invite, which may have expired: a family

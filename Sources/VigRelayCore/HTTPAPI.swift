@@ -56,6 +56,9 @@ public enum HTTPOutcome: Sendable, Equatable {
     case respond(HTTPResponse)
     /// Persist the new session (off the lws thread), then send the response; on failure answer 500.
     case persistSession(SessionRecord, then: HTTPResponse)
+    /// Persist the session with its new family link (off the lws thread); then hand the record to
+    /// `RelayCore.inviteReplaced` and send the response. On failure answer 500: the old link still works.
+    case replaceInvite(SessionRecord, then: HTTPResponse)
     /// Read the session's recordings, clips, marks and events on the reader thread and answer 200
     /// with the summary.
     case sessionSummary(SessionRecord)
@@ -178,18 +181,22 @@ public struct HTTPAPI {
                                    inviteExpiresAt: created.addingTimeInterval(TimeInterval(limits.inviteTTLSeconds)),
                                    caseRef: labels.caseRef, cycle: labels.cycle, purpose: labels.purpose)
         core.addSession(record)
-        let invite = authority.sign(.invite(sessionID: record.id, expiresAt: record.inviteExpiresAt))
-        var body: [String: Any] = [
+        var body = inviteBody(record, invite: authority.sign(.invite(sessionID: record.id, expiresAt: record.inviteExpiresAt), issuedAt: now))
+        if let c = record.caseRef { body["caseRef"] = c }
+        if let c = record.cycle { body["cycle"] = c }
+        if let p = record.purpose { body["purpose"] = p.rawValue }
+        return .persistSession(record, then: .json(201, body))
+    }
+
+    /// What the practitioner hands to the family, as `POST /v1/sessions` and `.../invite` answer it.
+    func inviteBody(_ record: SessionRecord, invite: String) -> [String: Any] {
+        [
             "sessionId": record.id,
             "inviteToken": invite,
             "joinUrl": "\(publicURL)/join#session=\(record.id)&invite=\(invite)",
             "expiresAt": ISO8601DateFormatter().string(from: record.inviteExpiresAt),
             "webSocketUrl": webSocketURL(sessionID: record.id),
         ]
-        if let c = record.caseRef { body["caseRef"] = c }
-        if let c = record.cycle { body["cycle"] = c }
-        if let p = record.purpose { body["purpose"] = p.rawValue }
-        return .persistSession(record, then: .json(201, body))
     }
 
     private func webSocketURL(sessionID: String) -> String {

@@ -12,6 +12,11 @@ public enum RelayAction: Equatable, Sendable {
     /// Work for the recording writer (disk thread); replies that must wait for the disk come back
     /// through `RelayCore.recordingStopped` / `recordingsDeleted` / `recordingFailed`.
     case recording(RecordingCommand)
+
+    /// How many of `actions` close a connection (what the server logs after closing several at once).
+    public static func closes(in actions: [RelayAction]) -> Int {
+        actions.filter { if case .close = $0 { true } else { false } }.count
+    }
 }
 
 /// What the recording writer must do, in order, for one session.

@@ -24,9 +24,9 @@ public final class RelayCore {
     private var connections: [ConnectionID: ConnectionState] = [:]
     /// The tokens the operator revoked (`vigrelay token revoke`), checked at every hello and request.
     public private(set) var tokenRevocations: TokenRevocations
-    /// When the token of each practitioner connection that said hello was issued (nil: not said), so
-    /// a revocation arriving later closes the connections it covers.
-    private var practitionerTokenIssued: [ConnectionID: Int64?] = [:]
+    /// When the token each joined connection said hello with was issued (nil: a token without an
+    /// issue time), so a later revocation or a new family link closes the connections it covers.
+    private var tokenIssuedAt: [ConnectionID: Int64?] = [:]
 
     private enum ConnectionState {
         case awaitingHello(sessionID: String)
@@ -108,7 +108,7 @@ public final class RelayCore {
     public func closed(_ conn: ConnectionID) -> [RelayAction] {
         let actions = detach(conn)
         connections[conn] = nil
-        practitionerTokenIssued[conn] = nil
+        tokenIssuedAt[conn] = nil
         return actions
     }
 
@@ -116,14 +116,34 @@ public final class RelayCore {
     /// practitioner connection that joined with such a token is told and closed (1008).
     public func revocationsChanged(_ revocations: TokenRevocations) -> [RelayAction] {
         tokenRevocations = revocations
+        return closeJoined(.unauthorized, TokenAuthority.VerifyError.revoked.description, reason: "token revoked") { session, role, issuedAtMs in
+            role == .practitioner && revocations.revokes(.practitioner, id: session.owner, issuedAtMs: issuedAtMs)
+        }
+    }
+
+    /// The practitioner's new family link was saved (`POST /v1/sessions/{id}/invite`): `record` now
+    /// refuses the invites issued before it, and a family that joined with one is told and closed (1008).
+    public func inviteReplaced(_ record: SessionRecord) -> [RelayAction] {
+        sessions[record.id] = record
+        return closeJoined(.inviteReplaced, Self.inviteReplacedMessage, reason: RelayErrorCode.inviteReplaced.rawValue) { session, role, issuedAtMs in
+            role == .family && session.id == record.id && record.inviteIsReplaced(issuedAtMs: issuedAtMs)
+        }
+    }
+
+    /// What a family on a replaced link is told, at hello or when the new link is made.
+    static let inviteReplacedMessage = "your practitioner sent a newer link for this session, so this one no longer works; open the newest link they sent"
+
+    /// Detaches, tells (`code`, `message`) and closes with 1008 every joined connection that `covered`
+    /// picks by its session, role and token issue time; the peer is told it left.
+    private func closeJoined(_ code: RelayErrorCode, _ message: String, reason: String,
+                             covered: (SessionRecord, Role, Int64?) -> Bool) -> [RelayAction] {
         var actions: [RelayAction] = []
-        for (conn, issuedAtMs) in practitionerTokenIssued.sorted(by: { $0.key < $1.key }) {
-            guard case .joined(let sessionID, .practitioner)? = connections[conn], let owner = sessions[sessionID]?.owner,
-                  revocations.revokes(.practitioner, id: owner, issuedAtMs: issuedAtMs) else { continue }
+        for (conn, issuedAtMs) in tokenIssuedAt.sorted(by: { $0.key < $1.key }) {
+            guard case .joined(let sessionID, let role)? = connections[conn], let session = sessions[sessionID],
+                  covered(session, role, issuedAtMs) else { continue }
             actions += detach(conn)
             connections[conn] = .closing
-            actions += [.send(conn, .error(.unauthorized, TokenAuthority.VerifyError.revoked.description)),
-                        .close(conn, code: RelayCloseCode.policyViolation, reason: "token revoked")]
+            actions += [.send(conn, .error(code, message)), .close(conn, code: RelayCloseCode.policyViolation, reason: reason)]
         }
         return actions
     }
@@ -207,19 +227,22 @@ public final class RelayCore {
             guard session.owner == practitioner else {
                 return refuse(.forbidden, "this session belongs to another practitioner", id: message.id)
             }
-            practitionerTokenIssued[conn] = verified.issuedAtMs
             role = .practitioner
         case .invite(let invitedTo, _):
             guard invitedTo == sessionID else {
                 return refuse(.forbidden, "this invite is for another session; open the link your practitioner sent", id: message.id)
             }
-            guard sessions[sessionID] != nil else {
+            guard let session = sessions[sessionID] else {
                 return refuse(.sessionNotFound, "session \(sessionID) no longer exists; ask your practitioner for a new invite", id: message.id, closeCode: RelayCloseCode.notFound)
+            }
+            guard !session.inviteIsReplaced(issuedAtMs: verified.issuedAtMs) else {
+                return refuse(.inviteReplaced, Self.inviteReplacedMessage, id: message.id)
             }
             role = .family
         case .metrics:
             return refuse(.forbidden, "a metrics token only reads GET /metrics; join with a practitioner token or the family invite", id: message.id)
         }
+        tokenIssuedAt[conn] = verified.issuedAtMs
         return join(conn, sessionID: sessionID, role: role, id: message.id)
     }
 

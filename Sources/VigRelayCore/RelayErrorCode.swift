@@ -9,6 +9,8 @@ public enum RelayErrorCode: String, Sendable, CaseIterable {
     case helloTimeout = "hello_timeout"
     case unexpectedHello = "unexpected_hello"
     case replaced
+    /// The family's invite was replaced by a newer link from the practitioner (close 1008).
+    case inviteReplaced = "invite_replaced"
     case peerAbsent = "peer_absent"
     case streamNotAllowed = "stream_not_allowed"
     case malformedFrame = "malformed_frame"

@@ -8,8 +8,12 @@ public struct SessionRecord: Sendable, Codable, Equatable {
     /// The practitioner id from the token that created the session; only they may join as practitioner.
     public var owner: String
     public var createdAt: Date
-    /// When the family's invite stops working.
+    /// When the family's newest invite stops working.
     public var inviteExpiresAt: Date
+    /// Set when the practitioner asked for a new family link (`POST /v1/sessions/{id}/invite`): the
+    /// issue time, in ms since 1970, of that newest invite. An invite issued earlier (or without an
+    /// issue time) was replaced and no longer joins; nil while the first invite is the only one.
+    public var invitesReplacedBeforeMs: Int64?
     /// The practitioner's pseudonymous family reference (never a name).
     public var caseRef: String?
     /// Which VIG cycle of the case this is: 1, 2, ...
@@ -17,14 +21,22 @@ public struct SessionRecord: Sendable, Codable, Equatable {
     public var purpose: SessionPurpose?
 
     public init(id: String, owner: String, createdAt: Date, inviteExpiresAt: Date,
-                caseRef: String? = nil, cycle: Int? = nil, purpose: SessionPurpose? = nil) {
+                caseRef: String? = nil, cycle: Int? = nil, purpose: SessionPurpose? = nil, invitesReplacedBeforeMs: Int64? = nil) {
         self.id = id
         self.owner = owner
         self.createdAt = createdAt
         self.inviteExpiresAt = inviteExpiresAt
+        self.invitesReplacedBeforeMs = invitesReplacedBeforeMs
         self.caseRef = caseRef
         self.cycle = cycle
         self.purpose = purpose
+    }
+
+    /// Whether an invite issued at `issuedAtMs` (nil: a token from before invites carried their
+    /// issue time) was replaced by a newer one.
+    public func inviteIsReplaced(issuedAtMs: Int64?) -> Bool {
+        guard let cutoff = invitesReplacedBeforeMs else { return false }
+        return (issuedAtMs ?? .min) < cutoff
     }
 }
 

@@ -69,8 +69,13 @@ public struct TokenAuthority: Sendable {
     /// Makes a token carrying the claims and the time it is issued (ms since 1970, `iat`), which a
     /// revocation compares.
     public func sign(_ claims: TokenClaims, issuedAt: Date = Date()) -> String {
-        var object: [String: Any] = ["v": 1, "exp": Int64(claims.expiresAt.timeIntervalSince1970.rounded(.down)),
-                                     "iat": Int64((issuedAt.timeIntervalSince1970 * 1000).rounded(.down))]
+        sign(claims, issuedAtMs: Self.milliseconds(issuedAt))
+    }
+
+    /// `sign` with the issue time in ms exactly (a new family link names the same ms in its session
+    /// record, so no rounding may come between).
+    public func sign(_ claims: TokenClaims, issuedAtMs: Int64) -> String {
+        var object: [String: Any] = ["v": 1, "exp": Int64(claims.expiresAt.timeIntervalSince1970.rounded(.down)), "iat": issuedAtMs]
         switch claims {
         case .practitioner(let id, _): object["kind"] = "practitioner"; object["sub"] = id
         case .invite(let sid, _): object["kind"] = "invite"; object["sid"] = sid
@@ -142,6 +147,11 @@ public struct TokenAuthority: Sendable {
             return nil
         }
         return VerifiedToken(claims: claims, issuedAtMs: issuedAtMs)
+    }
+
+    /// `date` in whole ms since 1970, as `iat` carries it.
+    public static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
     }
 
     /// HMAC-SHA256 of `data` under the secret (internal: tests sign payloads the current `sign` no longer makes).

@@ -7,6 +7,8 @@ import VigRelayStorage
 enum LoopEvent: Sendable {
     /// The disk writer finished persisting a new session (nil error: success).
     case sessionPersisted(ConnectionID, SessionRecord, HTTPResponse, failure: String?)
+    /// The writer saved (or could not save) a session's new family link: answer `ConnectionID`.
+    case inviteSaved(ConnectionID, SessionRecord, HTTPResponse, failure: String?)
     /// SIGTERM/SIGINT or a caller asked the server to stop.
     case shutdown
     case recordingStopped(sessionID: String, manifest: RecordingManifest)

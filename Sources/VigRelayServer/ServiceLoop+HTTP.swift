@@ -83,6 +83,17 @@ extension ServiceLoop {
                     inbox.post(.sessionPersisted(id, record, response, failure: "\(error)"))
                 }
             }
+        case .replaceInvite(let record, let response):
+            let store = sessionStore, events = sessionEvents, logger = self.logger
+            writer.submit {
+                do {
+                    try store.save(record)
+                    events.append(sessionID: record.id, event: "invite_replaced", orLogTo: logger)
+                    inbox.post(.inviteSaved(id, record, response, failure: nil))
+                } catch {
+                    inbox.post(.inviteSaved(id, record, response, failure: "\(error)"))
+                }
+            }
         case .sessionSummary(let session):
             let worker = readerWorker
             reader.submit { worker.summary(id, session) }
@@ -103,6 +114,22 @@ extension ServiceLoop {
         case .metrics:
             scrapeMetrics(id)
         }
+    }
+
+    /// A new family link was saved, or not: once saved it is in force (the family on an older link
+    /// is closed) and the practitioner gets it; unsaved, nothing changed and the old link still works.
+    func inviteSaved(_ conn: ConnectionID, _ record: SessionRecord, _ response: HTTPResponse, failure: String?) {
+        guard failure == nil else {
+            logger.error("could not save the session's new family link", metadata: ["session.id": "\(record.id)", "error": "\(failure ?? "")"])
+            respond(conn, .error(500, .internalError, "the new link could not be saved on the server, and the family's current link still works; try again, and tell the operator if it persists"))
+            return
+        }
+        let actions = core.inviteReplaced(record)
+        let closed = RelayAction.closes(in: actions)
+        logger.info("family invite replaced", metadata: ["session.id": "\(record.id)", "practitioner.id": "\(record.owner)",
+                                                         "connections.closed": "\(closed)"])
+        perform(actions)
+        respond(conn, response)
     }
 
     /// Sets the response of a waiting exchange and asks to write it.

@@ -18,7 +18,7 @@ extension ServiceLoop {
     func applyRevocations(_ revocations: TokenRevocations) {
         let before = core.tokenRevocations.entries
         let actions = core.revocationsChanged(revocations)
-        let closed = actions.filter { if case .close = $0 { return true } else { return false } }.count
+        let closed = RelayAction.closes(in: actions)
         func names(_ entries: [TokenRevocations.Entry]) -> String {
             entries.prefix(20).map { "\($0.kind.rawValue):\($0.id)" }.joined(separator: ",") + (entries.count > 20 ? ",..." : "")
         }

@@ -215,6 +215,8 @@ final class ServiceLoop {
                     logger.info("session created", metadata: ["session.id": "\(record.id)", "practitioner.id": "\(record.owner)"])
                 }
                 respond(conn, response)
+            case .inviteSaved(let conn, let record, let response, let failure):
+                inviteSaved(conn, record, response, failure: failure)
             case .recordingStopped(let sid, let manifest):
                 perform(core.recordingStopped(sessionID: sid, recordingID: manifest.recordingId, bytes: manifest.bytes,
                                               frames: manifest.frames, durationMs: manifest.durationMs))

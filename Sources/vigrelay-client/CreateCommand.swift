@@ -31,14 +31,21 @@ struct CreateCommand: ParsableCommand {
             defer { loop.stop() }
             let created = try SessionCreator.create(loop: loop, token: token,
                                                     labels: SessionLabels(caseRef: caseRef, cycle: cycle, purpose: purpose))
-            if json {
-                print(created.json)
-            } else {
-                print("sessionId: \(created.sessionID)")
-                print("inviteToken: \(created.inviteToken)")
-                print("joinUrl: \(created.joinURL)")
-                print("expiresAt: \(created.expiresAt)")
-            }
+            created.print(json: json)
+        }
+    }
+}
+
+extension CreatedSession {
+    /// Prints the session and the family's invite: the relay's JSON as it is, or one `name: value` a line.
+    func print(json: Bool) {
+        if json {
+            Swift.print(self.json)
+        } else {
+            Swift.print("sessionId: \(sessionID)")
+            Swift.print("inviteToken: \(inviteToken)")
+            Swift.print("joinUrl: \(joinURL)")
+            Swift.print("expiresAt: \(expiresAt)")
         }
     }
 }

@@ -9,7 +9,7 @@ struct VigRelayClientCommand: ParsableCommand {
             Exit status: 0 success, 1 protocol error or failed verification, 2 relay unreachable or TLS \
             failure, 3 token refused, 64 bad command line.
             """,
-        subcommands: [CreateCommand.self, PractitionerCommand.self, FamilyCommand.self, PairCommand.self, LoadCommand.self,
+        subcommands: [CreateCommand.self, InviteCommand.self, PractitionerCommand.self, FamilyCommand.self, PairCommand.self, LoadCommand.self,
                       SessionsCommand.self, SessionCommand.self, ClipCommand.self, DownloadCommand.self]
     )
 }

@@ -31,7 +31,8 @@ struct HTTPAPIRecordingsTests {
 
     var endpoints: [(String, String)] {
         [("GET", "/v1/sessions/\(sid)"), ("HEAD", "/v1/sessions/\(sid)"), ("GET", "/v1/sessions/\(sid)/recordings/\(rid)"),
-         ("POST", "/v1/sessions/\(sid)/clips"), ("GET", "/v1/sessions/\(sid)/clips/\(cid)"), ("DELETE", "/v1/sessions/\(sid)/recordings")]
+         ("POST", "/v1/sessions/\(sid)/clips"), ("GET", "/v1/sessions/\(sid)/clips/\(cid)"), ("DELETE", "/v1/sessions/\(sid)/recordings"),
+         ("POST", "/v1/sessions/\(sid)/invite")]
     }
 
     // MARK: who may
@@ -119,7 +120,7 @@ struct HTTPAPIRecordingsTests {
             ("POST", "/v1/sessions/\(sid)", "GET"), ("DELETE", "/v1/sessions/\(sid)", "GET"),
             ("GET", "/v1/sessions/\(sid)/recordings", "DELETE"), ("POST", "/v1/sessions/\(sid)/recordings", "DELETE"),
             ("DELETE", "/v1/sessions/\(sid)/recordings/\(rid)", "GET"), ("GET", "/v1/sessions/\(sid)/clips", "POST"),
-            ("PUT", "/v1/sessions/\(sid)/clips/\(cid)", "GET"),
+            ("PUT", "/v1/sessions/\(sid)/clips/\(cid)", "GET"), ("GET", "/v1/sessions/\(sid)/invite", "POST"),
         ]
         for (method, path, allowed) in cases {
             let r = refusal(handle(request(method, path)))

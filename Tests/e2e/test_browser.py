@@ -9,6 +9,8 @@ go to the test's directory (and to $VIGRELAY_SCREENSHOTS if set)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from contrast import low_contrast
@@ -214,3 +216,56 @@ def test_the_practitioner_can_make_the_browser_forget_the_token_and_invites(rela
     prac.wait("document.getElementById('sessions').children.length === 0", 5, "the session list to empty")
     prac.navigate(relay.base_url + "/")
     assert prac.js(keys) == [] and prac.text("#token-status") == "No token yet: ask your administrator for one."
+
+
+def test_a_new_family_link_disconnects_the_old_one_and_is_made_from_any_browser(relay, chromium, shots):
+    """The practitioner makes a new family link (for one that expired or went astray): after a
+    confirmation, the family on the old link is disconnected and told why, the new link joins, and a
+    practitioner on a browser without the session's link sees that and can make one there."""
+    token = relay.token("alice")
+    prac = chromium.new_page("practitioner")
+    fam = chromium.new_page("family")
+    join_url, session_id = open_session(prac, relay, token)
+    assert prac.text("#invite-expiry").startswith(" (it works until "), prac.text("#invite-expiry")
+    join_as_family(fam, join_url, consent=False)
+    prac.wait("document.getElementById('connection-status').textContent.includes('The family has joined')", 15, "the family to join")
+
+    prac.click("#new-invite")
+    assert prac.js("!document.getElementById('new-invite-confirm').hidden")
+    assert prac.js("document.getElementById('new-invite').getAttribute('aria-expanded')") == "true"
+    assert unlabelled_controls(prac) == [] and low_contrast(prac) == []
+    prac.screenshot(shots / "practitioner-new-link.png", 1280, 900)
+    prac.click("#new-invite-yes")
+    new_url = prac.wait(f"(t => t !== {json.dumps(join_url)} && t)(document.getElementById('invite-link').textContent)", 15, "the new link")
+    relay.secrets_seen.add(new_url.split("invite=")[1])
+    assert new_url.startswith(f"{relay.base_url}/join#session={session_id}&invite=")
+    assert prac.text("#new-invite-status") == "New link made: send it to the family. The links sent before no longer work."
+    assert prac.js("document.getElementById('new-invite-confirm').hidden")
+    assert new_url in prac.js("localStorage.getItem('vigrelay.invites')") and join_url not in prac.js("localStorage.getItem('vigrelay.invites')")
+    fam.wait("document.getElementById('connection-status').textContent.includes('newer link')", 15, "the family told of the newer link")
+    assert fam.js("document.getElementById('preview').srcObject === null"), "the camera is off once the call cannot go on"
+    prac.wait("document.getElementById('connection-status').textContent.includes('The family has left')", 15, "the family gone")
+    fam.screenshot(shots / "family-link-replaced-phone.png", 390, 844, mobile=True)
+
+    again = chromium.new_page("family on the new link")
+    join_as_family(again, new_url, consent=False)
+    prac.wait("document.getElementById('connection-status').textContent.includes('The family has joined')", 15, "the family back")
+
+    # Another browser has the token but not the link: it says so, and makes a new one there.
+    other = chromium.new_page("practitioner elsewhere")
+    other.navigate(relay.base_url + "/")
+    other.js(f"document.getElementById('token').value = {json.dumps(token)}; document.getElementById('save-token').click(); true")
+    entry = f"#sessions li[data-session-id=\"{session_id}\"] button"
+    other.wait(f"document.querySelector({json.dumps(entry)}) !== null", 15, "the session in the list")
+    other.click(entry)
+    other.wait("document.getElementById('connection-status').textContent.includes('Connected')", 15, "the practitioner to connect")
+    assert other.js("!document.getElementById('invite-box').hidden && document.getElementById('invite-known').hidden")
+    assert other.text("#invite-unknown") == "This browser does not keep this session's family link. If the family needs it, make a new one."
+    other.click("#new-invite")
+    other.click("#new-invite-yes")
+    third = other.wait("document.getElementById('invite-link').textContent", 15, "a link made in this browser")
+    relay.secrets_seen.add(third.split("invite=")[1])
+    assert third not in (join_url, new_url) and other.js("!document.getElementById('invite-known').hidden")
+    again.wait("document.getElementById('connection-status').textContent.includes('newer link')", 15, "the family on the second link told")
+    problems = [p for p in chromium.console_problems() if "favicon" not in p]
+    assert not problems, f"console errors: {problems}"

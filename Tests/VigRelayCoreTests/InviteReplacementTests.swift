@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+import VigRelayCore
+
+/// A new family link (`POST /v1/sessions/{id}/invite`): what the API decides, and what the core does
+/// once the link is saved (`RelayCore.inviteReplaced`): older invites no longer join, and a family
+/// connected with one is closed.
+struct InviteReplacementTests {
+    let sid = Fixture.sessionID
+    let api = HTTPAPI(authority: Fixture.authority, limits: RelayLimits(), publicURL: "https://relay.example:8443")
+    var t0Ms: Int64 { TokenAuthority.milliseconds(Fixture.t0) }
+
+    /// Asks for a new link as the session's practitioner at `now`; returns the record to save and the answer.
+    func newLink(_ h: RelayHarness, now: Date = Fixture.t0, sourceLocation: SourceLocation = #_sourceLocation) throws -> (SessionRecord, [String: Any]) {
+        let request = HTTPRequest(method: "POST", path: "/v1/sessions/\(sid)/invite", authorization: "Bearer \(Fixture.practitionerToken())")
+        guard case .replaceInvite(let record, let response) = api.handle(request, core: h.core, now: now) else {
+            Issue.record("expected a new invite to save", sourceLocation: sourceLocation)
+            throw CancellationError()
+        }
+        #expect(response.status == 200, sourceLocation: sourceLocation)
+        return (record, try #require(jsonObject(response.body), sourceLocation: sourceLocation))
+    }
+
+    @Test func theNewLinkIsSignedForTheSessionFromNowAndNothingChangesUntilItIsSaved() throws {
+        let h = RelayHarness()
+        let before = try #require(h.core.sessions[sid])
+        let (record, body) = try newLink(h, now: Fixture.t0.addingTimeInterval(0.25))
+        #expect(record.invitesReplacedBeforeMs == t0Ms + 250)
+        #expect(record.inviteExpiresAt == Fixture.t0.addingTimeInterval(TimeInterval(RelayLimits().inviteTTLSeconds)))
+        #expect(record.owner == before.owner && record.createdAt == before.createdAt)
+        let invite = try #require(body["inviteToken"] as? String)
+        let verified = try Fixture.authority.check(invite, now: Fixture.t0, revocations: TokenRevocations())
+        #expect(verified.claims == .invite(sessionID: sid, expiresAt: record.inviteExpiresAt))
+        #expect(verified.issuedAtMs == t0Ms + 250, "the link's issue time is the record's cut-off, to the ms")
+        #expect(body["sessionId"] as? String == sid)
+        #expect(body["joinUrl"] as? String == "https://relay.example:8443/join#session=\(sid)&invite=\(invite)")
+        #expect(body["expiresAt"] as? String == ISO8601DateFormatter().string(from: record.inviteExpiresAt))
+        #expect(h.core.sessions[sid] == before, "the core changes only once the record is saved")
+    }
+
+    @Test func aSecondLinkInTheSameMillisecondIsStillLater() throws {
+        let h = RelayHarness()
+        let (first, _) = try newLink(h)
+        _ = h.core.inviteReplaced(first)
+        let (second, body) = try newLink(h)
+        #expect(second.invitesReplacedBeforeMs == t0Ms + 1)
+        _ = h.core.inviteReplaced(second)
+        let invite = try #require(body["inviteToken"] as? String)
+        #expect(h.connect(1, first: RelayHarness.hello(invite)).controls(to: 1).first?["type"] as? String == "welcome")
+    }
+
+    @Test func theFamilyOnTheOldLinkIsClosedAndThePractitionerTold() throws {
+        let h = RelayHarness()
+        h.join(1, as: .practitioner)
+        h.join(2, as: .family)
+        _ = h.connect(3, session: Fixture.otherSessionID, first: RelayHarness.hello(Fixture.inviteToken(Fixture.otherSessionID)))
+        let (record, _) = try newLink(h)
+        let actions = h.core.inviteReplaced(record)
+        let refusal = try #require(actions.controls(to: 2).first)
+        #expect(refusal["type"] as? String == "error" && refusal["code"] as? String == "invite_replaced")
+        #expect((refusal["message"] as? String ?? "").contains("newest link"))
+        #expect(actions.closedConnections == [2])
+        #expect(actions.contains { if case .close(2, RelayCloseCode.policyViolation, "invite_replaced") = $0 { true } else { false } })
+        #expect(actions.messages(to: 1) == [.text(utf8(#"{"event":"left","role":"family","type":"peer"}"#))])
+        #expect(actions.messages(to: 3).isEmpty, "another session's family stays")
+        #expect(actions.events == [SessionEvent(.left, sessionID: sid, role: .family, connection: 2)])
+        #expect(actions.sendsNothingAfterClose)
+        #expect(h.core.sessions[sid] == record)
+    }
+
+    @Test func afterwardsOnlyTheNewLinkJoins() throws {
+        let h = RelayHarness()
+        let (record, body) = try newLink(h)
+        _ = h.core.inviteReplaced(record)
+        let old = h.connect(1, first: RelayHarness.hello(Fixture.inviteToken(), id: "h1"))
+        let refusal = try #require(old.controls(to: 1).first)
+        #expect(refusal["code"] as? String == "invite_replaced" && refusal["id"] as? String == "h1")
+        #expect(old.closeCodes(of: 1) == [RelayCloseCode.policyViolation])
+        let withoutIssueTime = signedWithTheRelaysSecret(#"{"v":1,"exp":1800003600,"kind":"invite","sid":"\#(sid)"}"#)
+        #expect(h.connect(2, first: RelayHarness.hello(withoutIssueTime)).controls(to: 2).first?["code"] as? String == "invite_replaced",
+                "an invite from before issue times is older than any new link")
+        let new = try #require(body["inviteToken"] as? String)
+        #expect(h.connect(3, first: RelayHarness.hello(new)).controls(to: 3).first?["type"] as? String == "welcome")
+        #expect(h.core.inviteReplaced(record).isEmpty, "the family on the newest link stays")
+    }
+
+    @Test func beforeAnyNewLinkEveryInviteOfTheSessionJoins() {
+        let withoutIssueTime = signedWithTheRelaysSecret(#"{"v":1,"exp":1800003600,"kind":"invite","sid":"\#(sid)"}"#)
+        let h = RelayHarness()
+        #expect(h.connect(1, first: RelayHarness.hello(withoutIssueTime)).controls(to: 1).first?["type"] as? String == "welcome")
+    }
+
+    /// Withdrawing only deletes, and a family may have kept only the first message: any invite of
+    /// the session withdraws, like an expired one.
+    @Test func aReplacedInviteCanStillWithdrawConsent() throws {
+        let h = RelayHarness()
+        let (record, _) = try newLink(h)
+        _ = h.core.inviteReplaced(record)
+        let withdrawal = HTTPRequest(method: "POST", path: "/v1/sessions/\(sid)/withdrawal", authorization: "Bearer \(Fixture.inviteToken())")
+        #expect(api.handle(withdrawal, core: h.core, now: Fixture.t0) == .withdraw(sessionID: sid))
+    }
+}

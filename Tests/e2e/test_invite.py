@@ -1,0 +1,141 @@
+"""A new family link (`POST /v1/sessions/{id}/invite`, `vigrelay-client invite`): for a link that
+expired before the family joined, or one that went to the wrong person. The newest link is the only
+one that joins; a family connected with an older one is disconnected at once; an older link can
+still ask for the videos to be deleted. Every wait has a deadline."""
+import json
+import subprocess
+import time
+
+from vrtest import assert_error, next_json, run, wait_until
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def new_link(relay, sid: str, token: str) -> dict:
+    r = relay.http("POST", f"/v1/sessions/{sid}/invite", headers=bearer(token))
+    assert r.status == 200, r
+    link = r.json()
+    relay.secrets_seen.add(link["inviteToken"])
+    return link
+
+
+def test_a_new_link_disconnects_the_old_one_and_is_the_only_one_that_joins(relay_factory):
+    relay = relay_factory()
+    tok = relay.token("alice")
+    session = relay.create_session(tok)
+    sid, old = session["sessionId"], session["inviteToken"]
+    practitioner, _ = relay.join(sid, tok, "practitioner", role="practitioner")
+    family, _ = relay.join(sid, old, "family", role="family", peer_present=True)
+    assert next_json(practitioner)["event"] == "joined"
+    bob, bob_family, _ = relay.pair("bob")
+
+    before = time.time()
+    link = new_link(relay, sid, tok)
+    assert link["sessionId"] == sid and link["inviteToken"] != old
+    assert link["joinUrl"] == f"{relay.base_url}/join#session={sid}&invite={link['inviteToken']}"
+    expires = time.mktime(time.strptime(link["expiresAt"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+    assert abs(expires - (before + 7 * 86400)) < 5, f"the new link works 7 days from now: {link['expiresAt']}"
+
+    messages, code = family.expect_close(timeout=10)
+    refusal = json.loads(messages[0])
+    assert refusal["type"] == "error" and refusal["code"] == "invite_replaced" and "newest link" in refusal["message"], messages
+    assert code == 1008, code
+    assert practitioner.recv_json(10) == {"type": "peer", "event": "left", "role": "family"}
+    again = relay.connect(sid, "old link again")
+    again.send_json({"type": "hello", "token": old})
+    assert again.recv_error("invite_replaced")["message"] == refusal["message"]
+    assert again.expect_close()[1] == 1008
+
+    bob.send_json({"type": "ping", "id": "still-here"})
+    assert bob.recv_json() == {"type": "pong", "id": "still-here"}, "another session's call goes on"
+    # Sent with `Content-Length: 0` (as `vigrelay-client invite` and curl do), decided once.
+    r = relay.http("POST", f"/v1/sessions/{sid}/invite", headers=bearer(tok), body=b"")
+    assert r.status == 200, r
+    link = r.json()
+    relay.secrets_seen.add(link["inviteToken"])
+    back, _ = relay.join(sid, link["inviteToken"], "family on the new link", role="family", peer_present=True)
+    assert practitioner.recv_json() == {"type": "peer", "event": "joined", "role": "family"}
+
+    events = relay.http("GET", f"/v1/sessions/{sid}", headers=bearer(tok)).json()["events"]["byType"]
+    assert events.get("invite_replaced") == 2, events
+    wait_until(lambda: "family invite replaced" in relay.log_text(), 10, "the new link logged")
+    assert f"connections.closed=1 practitioner.id=alice session.id={sid}" in relay.log_text(), relay.log_text()[-2000:]
+    assert relay.log_text().count("family invite replaced") == 2
+    for ws in (practitioner, back, bob, bob_family):
+        ws.close()
+
+
+def test_the_new_link_holds_over_a_restart_and_the_old_one_can_still_withdraw(relay_factory):
+    relay = relay_factory()
+    tok = relay.token("alice")
+    session = relay.create_session(tok)
+    sid, first = session["sessionId"], session["inviteToken"]
+    second = new_link(relay, sid, tok)["inviteToken"]
+    third = new_link(relay, sid, tok)["inviteToken"]
+    relay.stop()
+    relay.start()
+    for old in (first, second):
+        ws = relay.connect(sid, "old link after a restart")
+        ws.send_json({"type": "hello", "token": old})
+        ws.recv_error("invite_replaced")
+    family, _ = relay.join(sid, third, "family", role="family")
+    family.close()
+    withdrawn = relay.http("POST", f"/v1/sessions/{sid}/withdrawal", headers=bearer(first))
+    assert withdrawn.status == 200 and withdrawn.json() == {"deleted": []}, withdrawn
+
+
+def test_only_the_sessions_practitioner_makes_a_new_link(relay_factory):
+    relay = relay_factory()
+    tok = relay.token("alice")
+    session = relay.create_session(tok)
+    sid = session["sessionId"]
+    path = f"/v1/sessions/{sid}/invite"
+    assert_error(relay.http("POST", path), 401, "unauthorized")
+    assert_error(relay.http("POST", path, headers=bearer(session["inviteToken"])), 403, "forbidden")
+    assert_error(relay.http("POST", path, headers=bearer(relay.metrics_token())), 403, "forbidden")
+    assert_error(relay.http("POST", path, headers=bearer(relay.token("bob"))), 404, "session_not_found")
+    assert_error(relay.http("POST", f"/v1/sessions/{'0' * 32}/invite", headers=bearer(tok)), 404, "session_not_found")
+    assert "POST" in assert_error(relay.http("GET", path, headers=bearer(tok)), 405, "method_not_allowed")["message"]
+    family, _ = relay.join(sid, session["inviteToken"], "family", role="family")
+    family.send_json({"type": "ping", "id": "p"})
+    assert family.recv_json() == {"type": "pong", "id": "p"}, "no refused request replaced the link"
+    family.close()
+
+
+def test_the_client_makes_a_new_link_and_a_family_client_on_the_old_one_is_refused(relay_factory, client_bin, certs):
+    relay = relay_factory()
+    tok = relay.token("alice")
+    session = relay.create_session(tok)
+    sid = session["sessionId"]
+    server = ["--server", relay.base_url, "--ca", certs.ca]
+    family = subprocess.Popen([str(client_bin), "family", *server, "--invite", session["joinUrl"], "--duration", "60s"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        wait_until(lambda: family.poll() is not None or relay.http("GET", "/healthz").json()["connections"] >= 1,
+                   15, "the family client to connect")
+        out = run([client_bin, "invite", *server, "--token", tok, "--session", sid])
+        assert out.returncode == 0, out.stderr
+        lines = dict(line.split(": ", 1) for line in out.stdout.strip().splitlines())
+        assert set(lines) == {"sessionId", "inviteToken", "joinUrl", "expiresAt"} and lines["sessionId"] == sid, out.stdout
+        relay.secrets_seen.add(lines["inviteToken"])
+        _, err = family.communicate(timeout=20)
+        assert family.returncode == 3, f"exit {family.returncode}: {err}"
+        assert "invite_replaced" in err and "vigrelay-client invite" in err, err
+    finally:
+        if family.poll() is None:
+            family.kill()
+            family.wait(10)
+    refused = run([client_bin, "family", *server, "--invite", session["inviteToken"], "--duration", "1s"])
+    assert refused.returncode == 3 and "invite_replaced" in refused.stderr, refused.stderr
+    joined = run([client_bin, "family", *server, "--invite", lines["joinUrl"], "--duration", "1s"], timeout=30)
+    assert joined.returncode == 0, joined.stderr
+
+    as_json = run([client_bin, "invite", *server, "--token", tok, "--session", sid, "--json"])
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["sessionId"] == sid, as_json.stdout
+    relay.secrets_seen.add(json.loads(as_json.stdout)["inviteToken"])
+    bad = run([client_bin, "invite", *server, "--token", tok, "--session", "not-a-session"])
+    assert bad.returncode == 64 and "not a session id" in bad.stderr, bad.stderr
+    other = run([client_bin, "invite", *server, "--token", relay.token("bob"), "--session", sid])
+    assert other.returncode == 1 and "session_not_found" in other.stderr, other.stderr
