@@ -55,13 +55,16 @@ extension HTTPAPI {
         guard route.allowed.contains(request.method) else {
             return .respond(methodNotAllowed(route.allowed.joined(separator: " or ")))
         }
-        let practitioner: String
-        switch bearerClaims(request.authorization, core: core, now: now) {
+        let practitioner: String, issuedAtMs: Int64?
+        switch bearerToken(request.authorization, core: core, now: now) {
         case .failure(let error): return .respond(error.response)
-        case .success(.practitioner(let id, _)): practitioner = id
-        case .success(.invite):
-            return .respond(.error(403, .forbidden, "a family invite does not give access to recordings; only the session's practitioner can use this, with their practitioner token"))
-        case .success(.metrics): return .respond(HTTPAPI.metricsTokenRefused)
+        case .success(let verified):
+            switch verified.claims {
+            case .practitioner(let id, _): (practitioner, issuedAtMs) = (id, verified.issuedAtMs)
+            case .invite:
+                return .respond(.error(403, .forbidden, "a family invite does not give access to recordings; only the session's practitioner can use this, with their practitioner token"))
+            case .metrics: return .respond(HTTPAPI.metricsTokenRefused)
+            }
         }
         guard Identifiers.isValidSessionID(sessionID), let session = core.sessions[String(sessionID)], session.owner == practitioner else {
             return .respond(.error(404, .sessionNotFound, "no such session of yours; use the sessionId that POST /v1/sessions returned to you"))
@@ -77,10 +80,11 @@ extension HTTPAPI {
                 return .respond(RecordingRequestError.recordingNotFound.response)
             }
             return .media(MediaRequest(sessionID: session.id, resource: .recording(id: recordingID, part: part),
-                                       range: request.range, headOnly: headOnly))
+                                       range: request.range, headOnly: headOnly), tokenIssuedAtMs: issuedAtMs)
         case .clip(let clipID):
             guard Identifiers.isValidClipID(clipID) else { return .respond(RecordingRequestError.clipNotFound.response) }
-            return .media(MediaRequest(sessionID: session.id, resource: .clip(id: clipID), range: request.range, headOnly: headOnly))
+            return .media(MediaRequest(sessionID: session.id, resource: .clip(id: clipID), range: request.range, headOnly: headOnly),
+                          tokenIssuedAtMs: issuedAtMs)
         case .clips:
             return createClip(request, sessionID: session.id, core: core)
         case .invite:

@@ -66,8 +66,9 @@ public enum HTTPOutcome: Sendable, Equatable {
     /// the list (`GET /v1/sessions`).
     case sessionList(SessionListPage)
     /// Stream a recording part or a clip from disk on the reader thread (200, 206 or 416; 404 when
-    /// it is not there).
-    case media(MediaRequest)
+    /// it is not there). The practitioner token's issue time goes with it: a revocation that covers
+    /// the token cuts the download off.
+    case media(MediaRequest, tokenIssuedAtMs: Int64?)
     /// Plan the clip on the reader thread, store it on the writer thread, then answer 201.
     case createClip(ClipRequest)
     /// Stop any recording of the session and delete every recording and clip on the writer thread
@@ -208,12 +209,19 @@ public struct HTTPAPI {
     func bearerClaims(_ header: String?, core: RelayCore, now: Date, inviteMayBeExpired: Bool = false,
                       missing: String = "missing Authorization: Bearer <practitioner token>; get one with 'vigrelay token practitioner --id ID'")
         -> Result<TokenClaims, HTTPResponseError> {
+        bearerToken(header, core: core, now: now, inviteMayBeExpired: inviteMayBeExpired, missing: missing).map(\.claims)
+    }
+
+    /// `bearerClaims`, also with the token's issue time.
+    func bearerToken(_ header: String?, core: RelayCore, now: Date, inviteMayBeExpired: Bool = false,
+                     missing: String = "missing Authorization: Bearer <practitioner token>; get one with 'vigrelay token practitioner --id ID'")
+        -> Result<VerifiedToken, HTTPResponseError> {
         guard let header, header.lowercased().hasPrefix("bearer ") else {
             return .failure(HTTPResponseError(.error(401, .unauthorized, missing)))
         }
         let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
         do {
-            return .success(try authority.verify(token, now: now, revocations: core.tokenRevocations, inviteMayBeExpired: inviteMayBeExpired))
+            return .success(try authority.check(token, now: now, revocations: core.tokenRevocations, inviteMayBeExpired: inviteMayBeExpired))
         } catch {
             return .failure(HTTPResponseError(.error(401, .unauthorized, error.description)))
         }

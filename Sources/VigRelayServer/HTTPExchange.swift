@@ -43,6 +43,8 @@ final class Download {
     /// What is downloaded (for the 404 when it is deleted before its head went out).
     let resource: MediaRequest.Resource
     let headOnly: Bool
+    /// When the practitioner token it was asked with was issued: cut off when that is revoked.
+    let tokenIssuedAtMs: Int64?
     /// Status and headers, once the reader has opened the file.
     var head: MediaHead?
     /// Chunks read and not yet written, in order (at most `ReaderWorker.readAhead`).
@@ -50,10 +52,11 @@ final class Download {
     /// Body bytes written so far.
     var sent: Int64 = 0
 
-    init(id: UInt64, request: MediaRequest) {
+    init(id: UInt64, request: MediaRequest, tokenIssuedAtMs: Int64?) {
         self.id = id
         self.sessionID = request.sessionID
         self.resource = request.resource
         self.headOnly = request.headOnly
+        self.tokenIssuedAtMs = tokenIssuedAtMs
     }
 }

@@ -3,7 +3,7 @@ import VigRelayCore
 
 /// Downloads on the service thread: start one on the reader thread, write its head and then one
 /// chunk per WRITEABLE as the reader delivers them, and cut off every download of a session whose
-/// files are deleted. Service thread only.
+/// files are deleted, or whose token is revoked. Service thread only.
 ///
 /// Memory per download is bounded: the reader reads `ReaderWorker.readAhead` chunks ahead and one
 /// more only after one was written, and lws asks for WRITEABLE only once the socket took the last
@@ -15,13 +15,13 @@ extension ServiceLoop {
 
     /// Hands a download to the reader thread; its head comes back through the inbox. While the
     /// session's recordings are being deleted, answers 404 at once.
-    func startDownload(_ exchange: HTTPExchange, _ request: MediaRequest) {
+    func startDownload(_ exchange: HTTPExchange, _ request: MediaRequest, tokenIssuedAtMs: Int64?) {
         if deletionsPending[request.sessionID] != nil {
             respond(exchange.id, Self.notFound(request.resource))
             return
         }
         nextDownloadID += 1
-        let download = Download(id: nextDownloadID, request: request)
+        let download = Download(id: nextDownloadID, request: request, tokenIssuedAtMs: tokenIssuedAtMs)
         exchange.download = download
         let worker = readerWorker, conn = exchange.id, id = download.id
         reader.submit { worker.start(conn, download: id, request) }
@@ -98,16 +98,30 @@ extension ServiceLoop {
     /// Ends every download of a session: its files are about to be deleted, and an open file would
     /// go on serving deleted video. Not started yet: 404; streaming: the connection is closed.
     func cutOffDownloads(sessionID: String) {
+        cutOffDownloads(because: "recordings deleted", refusal: Self.notFound) { $0.sessionID == sessionID }
+    }
+
+    /// Ends every download asked for with a practitioner token that `revocations` cover: a stolen
+    /// token stops reading a recording, not only starting one. Not started yet: 401; streaming: the
+    /// connection is closed.
+    func cutOffDownloads(revokedBy revocations: TokenRevocations) {
+        cutOffDownloads(because: "token revoked", refusal: { _ in .error(401, .unauthorized, TokenAuthority.VerifyError.revoked.description) }) {
+            guard let owner = core.sessions[$0.sessionID]?.owner else { return false }
+            return revocations.revokes(.practitioner, id: owner, issuedAtMs: $0.tokenIssuedAtMs)
+        }
+    }
+
+    private func cutOffDownloads(because reason: String, refusal: (MediaRequest.Resource) -> HTTPResponse, where cut: (Download) -> Bool) {
         for exchange in exchanges.values {
-            guard let download = exchange.download, download.sessionID == sessionID else { continue }
+            guard let download = exchange.download, cut(download) else { continue }
             finishReading(download.id)
             if exchange.headersSent {
                 exchange.download = nil
                 kill(exchange)
             } else {
-                respond(exchange.id, Self.notFound(download.resource))
+                respond(exchange.id, refusal(download.resource))
             }
-            logger.info("download cut off: recordings deleted", metadata: ["session.id": "\(sessionID)", "conn.id": "\(exchange.id)"])
+            logger.info("download cut off: \(reason)", metadata: ["session.id": "\(download.sessionID)", "conn.id": "\(exchange.id)"])
         }
     }
 

@@ -103,8 +103,8 @@ extension ServiceLoop {
         case .createClip(let request):
             let worker = readerWorker
             reader.submit { worker.planClip(id, request) }
-        case .media(let request):
-            startDownload(exchange, request)
+        case .media(let request, let issuedAtMs):
+            startDownload(exchange, request, tokenIssuedAtMs: issuedAtMs)
         case .deleteRecordings(let sessionID):
             perform(core.recordingsDeletionRequested(sessionID: sessionID, requester: id))
         case .withdraw(let sessionID):

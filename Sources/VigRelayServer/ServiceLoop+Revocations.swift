@@ -13,7 +13,8 @@ extension ServiceLoop {
     }
 
     /// Puts the new revocations in force: later hellos and requests are checked against them, and
-    /// practitioner connections that joined with a token they cover are told and closed.
+    /// practitioner connections that joined with a token they cover are told and closed, and the
+    /// downloads asked for with one are cut off.
     /// The log names what changed (kind:id, staff and scraper ids only, never a token).
     func applyRevocations(_ revocations: TokenRevocations) {
         let before = core.tokenRevocations.entries
@@ -29,5 +30,6 @@ extension ServiceLoop {
         if !lifted.isEmpty { metadata["lifted"] = "\(names(lifted))" }
         logger.notice("token revocations changed", metadata: metadata)
         perform(actions)
+        cutOffDownloads(revokedBy: revocations)
     }
 }

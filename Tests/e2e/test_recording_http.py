@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from vrtest import (CAMERA, F_INIT, F_KEY, SCREEN, HTTPConn, assert_error, give_consent, media_frame, patterned, process_rss_kib, send_camera,
+from vrtest import (CAMERA, F_INIT, F_KEY, SCREEN, HTTPConn, assert_error, give_consent, media_frame, patterned, process_rss_kib, run, send_camera,
                     start_recording, stop_recording, wait_until)
 
 HEX16 = "0123456789abcdef"
@@ -601,6 +601,30 @@ def test_delete_cuts_off_a_download_in_flight(relay_factory):
         assert d.status == 200, d
         got = conn.read_to_eof(timeout=20)
         assert got < len(big["data"]), f"the download went on to the end ({got} bytes) after its file was deleted"
+    finally:
+        conn.close()
+        big["p"].abort()
+        big["f"].close()
+
+
+@pytest.mark.timeout(240)
+def test_revoking_the_token_cuts_off_its_download_in_flight(relay_factory):
+    """A stolen practitioner token stops reading a recording once it is revoked, not only starting
+    one; a token issued afterwards downloads it whole."""
+    relay = relay_factory()
+    big = _big_recording(relay, 24)
+    conn = _stalled_download(relay, big)
+    try:
+        out = run([relay.bins.vigrelay, "token", "revoke", "practitioner", "--id", "alice", "--data-dir", relay.data_dir])
+        assert out.returncode == 0, out.stderr
+        # Read on only once the relay has the revocation (within about a second).
+        wait_until(lambda: get(relay, f"/v1/sessions/{big['sid']}", big["token"]).status == 401, 10, "the revocation applied")
+        got = conn.read_to_eof(timeout=20)
+        assert got < len(big["data"]), f"the download went on to the end ({got} bytes) after its token was revoked"
+        assert "download cut off: token revoked" in relay.log_text()
+        assert_error(get(relay, rec_path(big["sid"], big["rid"]), big["token"]), 401, "unauthorized")
+        whole = get(relay, rec_path(big["sid"], big["rid"]), relay.token("alice"))
+        assert whole.status == 200 and hashlib.sha256(whole.body).digest() == hashlib.sha256(big["data"]).digest()
     finally:
         conn.close()
         big["p"].abort()
