@@ -102,6 +102,7 @@ $("new-invite-yes").addEventListener("click", async () => {
     if (state.sessionId !== sessionId) return;
     showInvite(link.joinUrl);
     $("new-invite-status").textContent = "New link made: send it to the family. The links sent before no longer work.";
+    refreshSessionsSoon();
     $("copy-invite").focus();
   } catch (error) {
     $("new-invite-status").textContent = `Could not make a new link: ${error.message}`;

@@ -12,6 +12,9 @@ export function sessionFacts(s) {
   const facts = [];
   if (s.state === "live") facts.push([`live: ${s.connected.join(" + ")}`, "live"]);
   else facts.push([s.state === "new" ? "nobody joined yet" : "ended", ""]);
+  // A session still to happen whose family link expired: open it and make a new one.
+  const awaitingFamily = s.state === "new" || (s.state === "live" && !s.connected.includes("family"));
+  if (awaitingFamily && s.inviteExpiresAt && new Date(s.inviteExpiresAt) <= new Date()) facts.push(["family link expired", "warn"]);
   if (s.consent === "given") facts.push([`consent given${s.childAgreed ? " (child too)" : ""}`, ""]);
   else if (s.consent === "withdrawn") facts.push(["consent withdrawn", "warn"]);
   else facts.push(["no consent yet", ""]);

@@ -76,6 +76,8 @@ public struct SessionListEntry: Sendable, Equatable {
         var out: [String: Any] = [
             "sessionId": session.id,
             "createdAt": Self.formatTime(session.createdAt),
+            // When the family's newest link stops working: the page says when a new one is needed.
+            "inviteExpiresAt": Self.formatTime(session.inviteExpiresAt),
             "state": state.rawValue,
             "connected": connected.map(\.rawValue),
             "consent": consent.rawValue,

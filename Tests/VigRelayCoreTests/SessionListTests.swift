@@ -205,8 +205,8 @@ struct SessionListTests {
     }
 
     @Test func entryJSON() throws {
-        let session = SessionRecord(id: Fixture.sessionID, owner: Fixture.owner, createdAt: Fixture.t0, inviteExpiresAt: Fixture.t0,
-                                    caseRef: "fam-042", cycle: 2, purpose: .filming)
+        let session = SessionRecord(id: Fixture.sessionID, owner: Fixture.owner, createdAt: Fixture.t0,
+                                    inviteExpiresAt: Fixture.t0.addingTimeInterval(7 * 86_400), caseRef: "fam-042", cycle: 2, purpose: .filming)
         let json = entry(SessionLiveState(connected: [.family], joinedSinceStart: true, consent: ConsentAnswer(recording: true),
                                           recordingID: "0123456789abcdef", awaiting: [.practitioner]),
                          SessionDiskFacts(recordingBytes: 5, clips: 1, lastEventAt: Fixture.t0.addingTimeInterval(61.5)),
@@ -214,7 +214,7 @@ struct SessionListTests {
         let text = String(decoding: ControlEncoder.encode(json), as: UTF8.self)
         #expect(text == #"{"awaiting":["practitioner"],"caseRef":"fam-042","childAgreed":false,"clipCount":1,"connected":["family"],"#
             + #""consent":"given","createdAt":"2027-01-15T08:00:00.000Z","cycle":2,"deletedRecordingCount":0,"#
-            + #""lastActivityAt":"2027-01-15T08:01:01.500Z","purpose":"filming","recordingBytes":5,"recordingCount":1,"#
+            + #""inviteExpiresAt":"2027-01-22T08:00:00.000Z","lastActivityAt":"2027-01-15T08:01:01.500Z","purpose":"filming","recordingBytes":5,"recordingCount":1,"#
             + #""recordingId":"0123456789abcdef","recordingState":"recording","sessionId":"\#(Fixture.sessionID)","state":"live"}"#)
         let bare = entry(SessionLiveState()).json
         #expect(bare["caseRef"] == nil && bare["recordingId"] == nil && bare["awaiting"] == nil && bare["lastActivityAt"] == nil)

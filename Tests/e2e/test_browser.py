@@ -14,6 +14,7 @@ import json
 import pytest
 
 from contrast import low_contrast
+from vrtest import wait_until
 from webpages import (CONSENT_GIVEN, check_recording, check_started_at_next_keyframe, join_as_family, make_clip_from_mark, mark_on_screen,
                       open_session, start_recording_after_keyframe, stop_recording_after_mark, unlabelled_controls,
                       video_played, video_playing, wait_for_live_video, withdraw_and_check_deleted)
@@ -269,3 +270,26 @@ def test_a_new_family_link_disconnects_the_old_one_and_is_made_from_any_browser(
     again.wait("document.getElementById('connection-status').textContent.includes('newer link')", 15, "the family on the second link told")
     problems = [p for p in chromium.console_problems() if "favicon" not in p]
     assert not problems, f"console errors: {problems}"
+
+
+def test_a_link_that_expired_unused_shows_in_the_list_and_a_new_one_joins(relay_factory, chromium):
+    """The list marks a session whose family link expired before anyone joined; the practitioner
+    makes a new link there and the family joins with it."""
+    relay = relay_factory(["--invite-ttl", "8s"])
+    prac = chromium.new_page("practitioner")
+    join_url, session_id = open_session(prac, relay, relay.token("alice"))
+    invite = join_url.split("invite=")[1]
+    # An invite is refused on the session list (403) while valid, and as a token (401) once expired.
+    wait_until(lambda: relay.http("GET", "/v1/sessions", headers={"Authorization": f"Bearer {invite}"}).status == 401, 15,
+               "the link to expire")
+    prac.click("#refresh-sessions")
+    entry = f"document.querySelector('#sessions li[data-session-id=\"{session_id}\"]')"
+    prac.wait(f"{entry}?.querySelector('.badge.warn')?.textContent === 'family link expired'", 10, "the expired link in the list")
+    prac.click("#new-invite")
+    prac.click("#new-invite-yes")
+    new_url = prac.wait(f"(t => t !== {json.dumps(join_url)} && t)(document.getElementById('invite-link').textContent)", 15, "the new link")
+    relay.secrets_seen.add(new_url.split("invite=")[1])
+    prac.wait(f"{entry} && !{entry}.textContent.includes('link expired')", 10, "the list to drop the expired link")
+    fam = chromium.new_page("family")
+    join_as_family(fam, new_url, consent=False)
+    prac.wait("document.getElementById('connection-status').textContent.includes('The family has joined')", 15, "the family to join")

@@ -93,7 +93,7 @@ def test_a_new_session_as_listed(relay):
     assert e == {"sessionId": s["sessionId"], "createdAt": e["createdAt"], "caseRef": "fam-042", "cycle": 3, "purpose": "review",
                  "state": "new", "connected": [], "consent": "none", "childAgreed": False, "recordingState": "idle",
                  "recordingCount": 0, "recordingBytes": 0, "deletedRecordingCount": 0, "clipCount": 0,
-                 "lastActivityAt": e["lastActivityAt"]}
+                 "lastActivityAt": e["lastActivityAt"], "inviteExpiresAt": s["expiresAt"].replace("Z", ".000Z")}
     assert e["createdAt"].endswith(".000Z") and e["lastActivityAt"].endswith("Z")
     assert "inviteToken" not in json.dumps(e) and s["inviteToken"] not in json.dumps(e), "the list never carries invites"
 
