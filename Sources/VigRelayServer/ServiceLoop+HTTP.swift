@@ -64,7 +64,7 @@ extension ServiceLoop {
     /// to the writer (sessions, deletion) or the reader (summaries, session lists, clips, downloads) first.
     private func decide(_ exchange: HTTPExchange) {
         exchange.decided = true
-        let id = exchange.id, inbox = self.inbox
+        let id = exchange.id
         // lws armed its 5 s timeout when the request arrived (cleared only for a body): the reader or
         // writer may take longer than that to answer (behind other work), so the response gets as
         // long as a stalled download does, renewed by each piece written.
@@ -73,27 +73,9 @@ extension ServiceLoop {
         case .respond(let response):
             respond(id, response)
         case .persistSession(let record, let response):
-            let store = sessionStore, events = sessionEvents, logger = self.logger
-            writer.submit {
-                do {
-                    try store.save(record)
-                    events.append(sessionID: record.id, event: "created", at: record.createdAt, orLogTo: logger)
-                    inbox.post(.sessionPersisted(id, record, response, failure: nil))
-                } catch {
-                    inbox.post(.sessionPersisted(id, record, response, failure: "\(error)"))
-                }
-            }
+            saveSession(record, event: "created", at: record.createdAt) { .sessionPersisted(id, record, response, failure: $0) }
         case .replaceInvite(let record, let response):
-            let store = sessionStore, events = sessionEvents, logger = self.logger
-            writer.submit {
-                do {
-                    try store.save(record)
-                    events.append(sessionID: record.id, event: "invite_replaced", orLogTo: logger)
-                    inbox.post(.inviteSaved(id, record, response, failure: nil))
-                } catch {
-                    inbox.post(.inviteSaved(id, record, response, failure: "\(error)"))
-                }
-            }
+            saveSession(record, event: "invite_replaced", at: Date()) { .inviteSaved(id, record, response, failure: $0) }
         case .sessionSummary(let session):
             let worker = readerWorker
             reader.submit { worker.summary(id, session) }
@@ -113,6 +95,21 @@ extension ServiceLoop {
             perform(asked.actions)
         case .metrics:
             scrapeMetrics(id)
+        }
+    }
+
+    /// Saves the session record and logs `event` on the writer thread, then posts `done(failure)`
+    /// (nil: saved; the event log's own failure is only logged).
+    private func saveSession(_ record: SessionRecord, event: String, at time: Date, done: @escaping @Sendable (String?) -> LoopEvent) {
+        let store = sessionStore, events = sessionEvents, logger = self.logger, inbox = self.inbox
+        writer.submit {
+            do {
+                try store.save(record)
+                events.append(sessionID: record.id, event: event, at: time, orLogTo: logger)
+                inbox.post(done(nil))
+            } catch {
+                inbox.post(done("\(error)"))
+            }
         }
     }
 
