@@ -3,12 +3,12 @@ import Foundation
 /// The `vigrelay-client sessions` table: one line per session of a `GET /v1/sessions` answer, then
 /// a line saying how many there are and how to see the next page. Pure; any thread.
 public enum SessionTable {
-    /// The table for the relay's JSON answer; nil when it is not a session list.
-    public static func render(_ json: [UInt8]) -> String? {
+    /// The table for the relay's JSON answer at `now`; nil when it is not a session list.
+    public static func render(_ json: [UInt8], now: Date = Date()) -> String? {
         guard let body = (try? JSONSerialization.jsonObject(with: Data(json))) as? [String: Any],
               let sessions = body["sessions"] as? [[String: Any]] else { return nil }
         let header = ["CREATED (UTC)", "SESSION", "CASE", "STATE", "CONSENT", "RECORDING", "RECS", "SIZE", "CLIPS"]
-        let rows = sessions.map(row)
+        let rows = sessions.map { row($0, now: now) }
         var widths = header.map(\.count)
         for r in rows { for (i, cell) in r.enumerated() { widths[i] = max(widths[i], cell.count) } }
         func line(_ cells: [String]) -> String {
@@ -24,13 +24,19 @@ public enum SessionTable {
         return out.joined(separator: "\n")
     }
 
-    /// One session's cells, in the header's order.
-    static func row(_ s: [String: Any]) -> [String] {
+    /// One session's cells, in the header's order. A session still to happen (nobody, or only the
+    /// practitioner, there) whose family link expired says so: `vigrelay-client invite` makes a new one.
+    static func row(_ s: [String: Any], now: Date) -> [String] {
         let created = (s["createdAt"] as? String).map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") } ?? "?"
         var label = s["caseRef"] as? String ?? "-"
         if let cycle = s["cycle"] as? Int { label += " c\(cycle)" }
         let connected = s["connected"] as? [String] ?? []
-        let state = (s["state"] as? String ?? "?") + (connected.isEmpty ? "" : " (\(connected.joined(separator: "+")))")
+        var state = (s["state"] as? String ?? "?") + (connected.isEmpty ? "" : " (\(connected.joined(separator: "+")))")
+        let awaitingFamily = s["state"] as? String == "new" || (s["state"] as? String == "live" && !connected.contains("family"))
+        if awaitingFamily, let expires = (s["inviteExpiresAt"] as? String).flatMap({ try? Date($0, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)) }),
+           expires <= now {
+            state += ", link expired"
+        }
         var consent = s["consent"] as? String ?? "?"
         if consent == "given", s["childAgreed"] as? Bool == true { consent += "+child" }
         var recording = s["recordingState"] as? String ?? "?"

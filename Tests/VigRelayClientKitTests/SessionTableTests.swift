@@ -30,6 +30,22 @@ struct SessionTableTests {
         #expect(column(lines[0], "CONSENT") == column(lines[1], "given") && column(lines[1], "given") == column(lines[2], "withdrawn"))
     }
 
+    /// A session still to happen whose family link expired says so; an ended one does not.
+    @Test func anExpiredLinkIsShownWhileTheFamilyIsAwaited() throws {
+        func state(_ state: String, connected: [String] = [], expires: String = "2027-01-22T08:00:00.000Z") throws -> String {
+            let json = #"{"sessions":[{"sessionId":"0123456789abcdef0123456789abcdef","createdAt":"2027-01-15T08:00:00.000Z","#
+                + #""inviteExpiresAt":"\#(expires)","state":"\#(state)","connected":\#(connected),"consent":"none","#
+                + #""recordingState":"idle","recordingCount":0,"recordingBytes":0,"clipCount":0}],"total":1,"limit":50}"#
+            let now = Date(timeIntervalSince1970: 1_800_000_000 + 8 * 86_400)  // 2027-01-23T08:00:00Z
+            return try #require(SessionTable.render(Array(json.utf8), now: now)?.split(separator: "\n")[1]).description
+        }
+        #expect(try state("new").contains("new, link expired"))
+        #expect(try state("live", connected: ["practitioner"]).contains("live (practitioner), link expired"))
+        #expect(try !state("live", connected: ["family"]).contains("expired"))
+        #expect(try !state("ended").contains("expired"))
+        #expect(try !state("new", expires: "2027-01-24T08:00:00.000Z").contains("expired"), "not expired yet")
+    }
+
     @Test func emptyListAndNotAList() {
         #expect(SessionTable.render(Array(#"{"sessions":[],"total":0,"limit":50}"#.utf8))?.hasSuffix("\nno sessions") == true)
         #expect(SessionTable.render(Array(#"{"type":"error"}"#.utf8)) == nil)
