@@ -16,7 +16,7 @@ public enum TokenClaims: Sendable, Equatable {
         }
     }
 
-    /// The kind and id an operator revokes these claims by; nil for an invite (not revocable).
+    /// The kind and id an operator revokes these claims by; nil for an invite (replaced by a new link instead).
     public var revocable: (kind: TokenRevocations.Kind, id: String)? {
         switch self {
         case .practitioner(let id, _): return (.practitioner, id)

@@ -3,8 +3,9 @@
 /// this list is the one thing a relay consults besides the signature and the expiry.
 ///
 /// A token carries the millisecond it was issued (`iat`); one issued before tokens carried it has
-/// none and is revoked by any entry for its id. Invites are not revocable: each belongs to one
-/// session, and a new session gives a new invite. Immutable value, safe on any thread.
+/// none and is revoked by any entry for its id. Invites are not revoked here: each belongs to one
+/// session, whose practitioner replaces it with a new link (`SessionRecord.invitesReplacedBeforeMs`).
+/// Immutable value, safe on any thread.
 public struct TokenRevocations: Sendable, Equatable {
     /// The kinds of token an operator can revoke.
     public enum Kind: String, Sendable, Codable, CaseIterable {
