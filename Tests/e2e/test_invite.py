@@ -139,3 +139,29 @@ def test_the_client_makes_a_new_link_and_a_family_client_on_the_old_one_is_refus
     assert bad.returncode == 64 and "not a session id" in bad.stderr, bad.stderr
     other = run([client_bin, "invite", *server, "--token", relay.token("bob"), "--session", sid])
     assert other.returncode == 1 and "session_not_found" in other.stderr, other.stderr
+
+
+def test_a_new_link_that_cannot_be_saved_changes_nothing(relay_factory):
+    """The disk refuses the session record (here its file is a directory, which no rename can
+    replace, even as root): 500, the family on the current link stays, and that link still joins."""
+    relay = relay_factory()
+    tok = relay.token("alice")
+    session = relay.create_session(tok)
+    sid, invite = session["sessionId"], session["inviteToken"]
+    family, _ = relay.join(sid, invite, "family", role="family")
+    record = relay.data_dir / "sessions" / sid / "session.json"
+    saved = record.read_bytes()
+    record.unlink()
+    (record / "blocked").mkdir(parents=True)
+    body = assert_error(relay.http("POST", f"/v1/sessions/{sid}/invite", headers=bearer(tok)), 500, "internal_error")
+    assert "current link still works" in body["message"], body
+    assert "could not save the session's new family link" in relay.log_text()
+    family.send_json({"type": "ping", "id": "still-here"})
+    assert family.recv_json() == {"type": "pong", "id": "still-here"}, "the family on the current link stays"
+    again, _ = relay.join(sid, invite, "family again", role="family")
+    again.close()
+    (record / "blocked").rmdir()
+    record.rmdir()
+    record.write_bytes(saved)
+    link = new_link(relay, sid, tok)
+    assert json.loads(record.read_text())["invitesReplacedBeforeMs"] > 0 and link["sessionId"] == sid
