@@ -221,7 +221,7 @@ public struct HTTPAPI {
         }
         let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
         do {
-            return .success(try authority.check(token, now: now, revocations: core.tokenRevocations, inviteMayBeExpired: inviteMayBeExpired))
+            return .success(try authority.verify(token, now: now, revocations: core.tokenRevocations, inviteMayBeExpired: inviteMayBeExpired))
         } catch {
             return .failure(HTTPResponseError(.error(401, .unauthorized, error.description)))
         }

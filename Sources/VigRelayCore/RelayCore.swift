@@ -215,7 +215,7 @@ public final class RelayCore {
             return refuse(.unauthorized, "hello has no token; send {\"type\":\"hello\",\"token\":\"...\"} with a practitioner token or the family invite", id: message.id)
         }
         let verified: VerifiedToken
-        do { verified = try authority.check(token, now: now(), revocations: tokenRevocations) } catch {
+        do { verified = try authority.verify(token, now: now(), revocations: tokenRevocations) } catch {
             return refuse(.unauthorized, error.description, id: message.id)
         }
         let role: Role

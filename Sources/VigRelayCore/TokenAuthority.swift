@@ -85,18 +85,13 @@ public struct TokenAuthority: Sendable {
         return payload + "." + Base64URL.encode(mac(Array(payload.utf8)))
     }
 
-    /// Checks the signature, the expiry and `revocations`, and returns the claims. With
-    /// `inviteMayBeExpired`, an invite past its expiry is accepted too: for the one thing a family may
-    /// do at any time, withdrawing consent (`POST /v1/sessions/{id}/withdrawal`).
+    /// Checks the signature, the expiry and `revocations`, and returns the claims with the token's
+    /// issue time (kept by a WebSocket or a download, to be cut off if the token is revoked, or the
+    /// invite replaced, while it is open). With `inviteMayBeExpired`, an invite past its expiry is
+    /// accepted too: for the one thing a family may do at any time, withdrawing consent
+    /// (`POST /v1/sessions/{id}/withdrawal`).
     public func verify(_ token: String, now: Date, revocations: TokenRevocations,
-                       inviteMayBeExpired: Bool = false) throws(VerifyError) -> TokenClaims {
-        try check(token, now: now, revocations: revocations, inviteMayBeExpired: inviteMayBeExpired).claims
-    }
-
-    /// `verify`, also returning when the token was issued (a WebSocket keeps it, to be closed if
-    /// its token is revoked while it is open).
-    public func check(_ token: String, now: Date, revocations: TokenRevocations,
-                      inviteMayBeExpired: Bool = false) throws(VerifyError) -> VerifiedToken {
+                       inviteMayBeExpired: Bool = false) throws(VerifyError) -> VerifiedToken {
         guard token.utf8.count <= Self.maxTokenLength else { throw .malformed }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let signature = Base64URL.decode(parts[1]) else { throw .malformed }

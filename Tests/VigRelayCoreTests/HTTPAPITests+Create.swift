@@ -36,7 +36,7 @@ extension HTTPAPITests {
         #expect(core.sessions[id] == record, "the core knows the session before it is persisted")
 
         let invite = try #require(body["inviteToken"] as? String)
-        #expect(try Fixture.authority.verify(invite, now: now, revocations: TokenRevocations()) == .invite(sessionID: id, expiresAt: record.inviteExpiresAt))
+        #expect(try Fixture.authority.verify(invite, now: now, revocations: TokenRevocations()).claims == .invite(sessionID: id, expiresAt: record.inviteExpiresAt))
         #expect(body["joinUrl"] as? String == "https://relay.example:8443/join#session=\(id)&invite=\(invite)")
         #expect(body["expiresAt"] as? String == "2027-01-22T08:00:00Z")
         #expect(body["webSocketUrl"] as? String == "wss://relay.example:8443/v1/sessions/\(id)/ws")

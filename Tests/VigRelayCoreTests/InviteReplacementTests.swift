@@ -29,7 +29,7 @@ struct InviteReplacementTests {
         #expect(record.inviteExpiresAt == Fixture.t0.addingTimeInterval(TimeInterval(RelayLimits().inviteTTLSeconds)))
         #expect(record.owner == before.owner && record.createdAt == before.createdAt)
         let invite = try #require(body["inviteToken"] as? String)
-        let verified = try Fixture.authority.check(invite, now: Fixture.t0, revocations: TokenRevocations())
+        let verified = try Fixture.authority.verify(invite, now: Fixture.t0, revocations: TokenRevocations())
         #expect(verified.claims == .invite(sessionID: sid, expiresAt: record.inviteExpiresAt))
         #expect(verified.issuedAtMs == t0Ms + 250, "the link's issue time is the record's cut-off, to the ms")
         #expect(body["sessionId"] as? String == sid)

@@ -41,19 +41,19 @@ struct TokenRevocationTests {
         let expiry = t0.addingTimeInterval(3600)
         let old = authority.sign(.practitioner(id: "pr-1", expiresAt: expiry), issuedAt: t0)
         let new = authority.sign(.practitioner(id: "pr-1", expiresAt: expiry), issuedAt: t0.addingTimeInterval(1))
-        #expect(try authority.check(old, now: t0, revocations: TokenRevocations()).issuedAtMs == t0Ms)
+        #expect(try authority.verify(old, now: t0, revocations: TokenRevocations()).issuedAtMs == t0Ms)
         var revocations = TokenRevocations()
         revocations.revoke(.practitioner, id: "pr-1", issuedBeforeMs: t0Ms + 1)
         #expect(throws: TokenAuthority.VerifyError.revoked) { try authority.verify(old, now: t0, revocations: revocations) }
-        #expect(try authority.verify(new, now: t0, revocations: revocations) == .practitioner(id: "pr-1", expiresAt: expiry))
+        #expect(try authority.verify(new, now: t0, revocations: revocations).claims == .practitioner(id: "pr-1", expiresAt: expiry))
         let metrics = authority.sign(.metrics(id: "pr-1", expiresAt: expiry), issuedAt: t0)
-        #expect(try authority.verify(metrics, now: t0, revocations: revocations) == .metrics(id: "pr-1", expiresAt: expiry),
+        #expect(try authority.verify(metrics, now: t0, revocations: revocations).claims == .metrics(id: "pr-1", expiresAt: expiry),
                 "the same id as a metrics token is another token")
     }
 
     @Test func aTokenFromBeforeIssueTimesIsRevokedByAnyEntryForItsId() throws {
         let token = signedWithTheRelaysSecret(#"{"v":1,"exp":1800003600,"kind":"practitioner","sub":"pr-1"}"#)
-        #expect(try authority.check(token, now: t0, revocations: TokenRevocations()).issuedAtMs == nil)
+        #expect(try authority.verify(token, now: t0, revocations: TokenRevocations()).issuedAtMs == nil)
         var revocations = TokenRevocations()
         revocations.revoke(.practitioner, id: "pr-1", issuedBeforeMs: 0)
         #expect(throws: TokenAuthority.VerifyError.revoked) { try authority.verify(token, now: t0, revocations: revocations) }
@@ -67,6 +67,6 @@ struct TokenRevocationTests {
     @Test func invitesAreNotRevocable() throws {
         let invite = Fixture.inviteToken()
         #expect(TokenAuthority.unverifiedClaims(of: invite)?.revocable == nil)
-        #expect(try authority.check(invite, now: t0, revocations: TokenRevocations()).claims.revocable == nil)
+        #expect(try authority.verify(invite, now: t0, revocations: TokenRevocations()).claims.revocable == nil)
     }
 }
