@@ -205,17 +205,18 @@ public struct HTTPAPI {
         return "\(base)/v1/sessions/\(sessionID)/ws"
     }
 
+    /// The 401 message for a request without a bearer token where a practitioner token is needed.
+    static let missingPractitionerToken = "missing Authorization: Bearer <practitioner token>; get one with 'vigrelay token practitioner --id ID'"
+
     /// Reads and checks `Authorization: Bearer <token>`, against the core's revocations.
     func bearerClaims(_ header: String?, core: RelayCore, now: Date, inviteMayBeExpired: Bool = false,
-                      missing: String = "missing Authorization: Bearer <practitioner token>; get one with 'vigrelay token practitioner --id ID'")
-        -> Result<TokenClaims, HTTPResponseError> {
+                      missing: String = missingPractitionerToken) -> Result<TokenClaims, HTTPResponseError> {
         bearerToken(header, core: core, now: now, inviteMayBeExpired: inviteMayBeExpired, missing: missing).map(\.claims)
     }
 
     /// `bearerClaims`, also with the token's issue time.
     func bearerToken(_ header: String?, core: RelayCore, now: Date, inviteMayBeExpired: Bool = false,
-                     missing: String = "missing Authorization: Bearer <practitioner token>; get one with 'vigrelay token practitioner --id ID'")
-        -> Result<VerifiedToken, HTTPResponseError> {
+                     missing: String = missingPractitionerToken) -> Result<VerifiedToken, HTTPResponseError> {
         guard let header, header.lowercased().hasPrefix("bearer ") else {
             return .failure(HTTPResponseError(.error(401, .unauthorized, missing)))
         }
