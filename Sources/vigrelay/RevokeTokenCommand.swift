@@ -14,9 +14,10 @@ struct RevokeTokenCommand: ParsableCommand {
         abstract: "Revoke every token issued so far to a practitioner or a metrics id.",
         discussion: """
             Writes DATA/revoked-tokens.json. A relay using this data directory applies it within about a \
-            second: its WebSockets joined with such a token are closed, and the tokens are refused from then \
-            on (401 unauthorized). Tokens issued afterwards to the same id work. Invites are not revoked: \
-            each belongs to one session.
+            second: its WebSockets joined with such a token are closed, its downloads started with one are \
+            cut off, and the tokens are refused from then on (401 unauthorized). Tokens issued afterwards to \
+            the same id work. A family's link is not revoked here: the session's practitioner replaces it \
+            with a new one ('vigrelay-client invite', or the practitioner's page).
             """)
 
     @Argument(help: "The kind of token: practitioner or metrics.")
