@@ -3,6 +3,10 @@
 # the real vigrelay and vigrelay-client binaries over TLS on 127.0.0.1 (pytest, Tests/e2e).
 #
 #   scripts/test.sh [pytest options...]
+#
+# The end-to-end tests run in two pytest-xdist processes (`-n 2`; each has its own shared relays, and
+# every test its own ports and directories): half the time on two cores. `scripts/test.sh -n 0` runs
+# them in one process, the order easier to follow when a test fails.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$(repo_root)"
@@ -22,4 +26,4 @@ swift build --build-tests
 echo "== unit tests (swift test)" >&2
 swift test --skip-build
 echo "== end-to-end tests (pytest Tests/e2e)" >&2
-VIGRELAY_BIN_DIR="$(swift build --show-bin-path)" python3 -m pytest Tests/e2e -q "$@"
+VIGRELAY_BIN_DIR="$(swift build --show-bin-path)" python3 -m pytest Tests/e2e -q -n 2 "$@"
