@@ -74,9 +74,48 @@ if (!invite) {
   show($("link-problem"));
   ui.join.disabled = true;
   ui.deleteVideos.disabled = true;
-} else if (withdrawal.asked) {
+} else {
+  linkRefusal().then((code) => { if (code && !inCall()) showLinkRefused(code); });
   // Asked before this page was reloaded, and not yet answered.
-  deleteWithoutCamera();
+  if (withdrawal.asked) deleteWithoutCamera();
+}
+
+/**
+ * Whether the relay would let this link join now (`GET /v1/sessions/{id}/invite`), asked when the
+ * page opens and again before the camera starts, so that a link that expired or was replaced by a
+ * newer one is told at once and the camera stays off. The refusal's code, or null when the link is
+ * good or the relay did not answer (the call's hello decides then).
+ */
+async function linkRefusal() {
+  try {
+    const response = await fetch(`/v1/sessions/${encodeURIComponent(invite.session)}/invite`, {
+      headers: { Authorization: `Bearer ${invite.invite}` }, cache: "no-store", credentials: "omit",
+      signal: AbortSignal.timeout?.(5000),
+    });
+    // 401: expired, replaced or not this relay's; 404: no such session. Anything else (busy, down) is no answer.
+    if (response.status !== 401 && response.status !== 404) return null;
+    return (await response.json().catch(() => ({}))).code ?? "unauthorized";
+  } catch {
+    return null;
+  }
+}
+
+/** What the family is told when the relay refuses its link (`code`: the refusal's). */
+function refusedLinkMessage(code) {
+  return (code === "invite_replaced"
+    ? "Your practitioner has sent you a newer link for this call, so this one no longer works: please open the newest link they sent. "
+    : "We could not connect with this link. It may have expired: please ask your practitioner for a new one. ")
+    + "You can still have the videos of this call deleted with the button below.";
+}
+
+/** A link the relay refused before the call: said at the top, and nothing left to join with. */
+function showLinkRefused(code) {
+  const problem = $("link-problem");
+  problem.textContent = refusedLinkMessage(code);
+  show(problem);
+  show(ui.before, false);
+  show(ui.joinBox, false);
+  ui.join.disabled = true;
 }
 
 ui.child.addEventListener("change", () => show(ui.childHint, ui.child.checked));
@@ -96,6 +135,11 @@ function sendConsent() {
 ui.join.addEventListener("click", async () => {
   show(ui.joinProblem, false);
   ui.join.disabled = true;
+  const refused = await linkRefusal();
+  if (refused) {
+    showLinkRefused(refused);
+    return;
+  }
   try {
     camera = await navigator.mediaDevices.getUserMedia({
       video: { facingMode: ui.facing.value, width: { ideal: 1280 }, height: { ideal: 720 } },
@@ -147,11 +191,7 @@ function onState({ state, code, reason }) {
     stopCamera();
     ui.connection.textContent = code === 4001
       ? "This call was opened on another device or tab, so it stopped here."
-      : reason === "invite_replaced"
-        ? "Your practitioner has sent you a newer link for this call, so this one no longer works: please open the newest link they sent. "
-          + "You can still have the videos of this call deleted with the button below."
-        : "We could not connect with this link. It may have expired: please ask your practitioner for a new one. "
-          + "You can still have the videos of this call deleted with the button below.";
+      : refusedLinkMessage(reason);
     ui.connection.className = "status warn";
   }
 }

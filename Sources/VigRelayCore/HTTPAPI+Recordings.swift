@@ -2,7 +2,8 @@ import Foundation
 
 /// The endpoints under `/v1/sessions/{id}`: summary, downloads, clips, deletion, a new family link.
 ///
-/// Only the session's practitioner gets anything (but `POST .../withdrawal`, the family's): no or a
+/// Only the session's practitioner gets anything (but `POST .../withdrawal` and `GET .../invite`, the
+/// family's): no or a
 /// bad token 401, a family invite 403,
 /// another practitioner's token or an unknown session 404 `session_not_found` (the same answer, so
 /// nobody learns which sessions exist). Ids from the path or body are checked here (lower-case hex
@@ -38,7 +39,8 @@ extension HTTPAPI {
             switch self {
             case .summary, .recording, .clip: ["GET", "HEAD"]
             case .recordings: ["DELETE"]
-            case .clips, .invite: ["POST"]
+            case .clips: ["POST"]
+            case .invite: ["GET", "POST"]
             }
         }
     }
@@ -54,6 +56,9 @@ extension HTTPAPI {
         guard let route = Route(segments.dropFirst()) else { return .respond(noSuchEndpoint(request.path)) }
         guard route.allowed.contains(request.method) else {
             return .respond(methodNotAllowed(route.allowed.joined(separator: " or ")))
+        }
+        if case .invite = route, request.method == "GET" {
+            return .respond(inviteCheck(request, sessionID: String(sessionID), core: core, now: now))
         }
         let practitioner: String, issuedAtMs: Int64?
         switch bearerToken(request.authorization, core: core, now: now) {
@@ -103,6 +108,33 @@ extension HTTPAPI {
         record.inviteExpiresAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down) + TimeInterval(limits.inviteTTLSeconds))
         let invite = authority.sign(.invite(sessionID: record.id, expiresAt: record.inviteExpiresAt), issuedAtMs: issuedAtMs)
         return .replaceInvite(record, then: .json(200, inviteBody(record, invite: invite)))
+    }
+
+    /// `GET /v1/sessions/{id}/invite` with the family's invite: whether it would join now, so that the
+    /// family's page says a link expired or was replaced before it asks for the camera. 200 with the
+    /// link's expiry; otherwise what `hello` would refuse it with (as 401, or 404 for another session).
+    /// Read-only: the hello decides again, as the link may be replaced in between.
+    private func inviteCheck(_ request: HTTPRequest, sessionID: String, core: RelayCore, now: Date) -> HTTPResponse {
+        let verified: VerifiedToken
+        switch bearerToken(request.authorization, core: core, now: now,
+                           missing: "missing Authorization: Bearer <invite>; use the inviteToken of the family's link") {
+        case .failure(let error): return error.response
+        case .success(let token): verified = token
+        }
+        switch verified.claims {
+        case .metrics:
+            return HTTPAPI.metricsTokenRefused
+        case .practitioner:
+            return .error(403, .forbidden, "this checks a family's link, with its invite; to make a new link use POST /v1/sessions/{id}/invite")
+        case .invite(let invited, let expiresAt):
+            guard invited == sessionID, let session = core.sessions[sessionID] else {
+                return .error(404, .sessionNotFound, "no such session for this invite; use the session id of the same link")
+            }
+            guard !session.inviteIsReplaced(issuedAtMs: verified.issuedAtMs) else {
+                return .error(401, .inviteReplaced, RelayCore.inviteReplacedMessage)
+            }
+            return .json(200, ["sessionId": sessionID, "expiresAt": ISO8601DateFormatter().string(from: expiresAt)])
+        }
     }
 
     /// `POST /v1/sessions/{id}/withdrawal` with the family's invite, which may have expired: a family

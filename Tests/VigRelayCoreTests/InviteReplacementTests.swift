@@ -90,6 +90,56 @@ struct InviteReplacementTests {
         #expect(h.connect(1, first: RelayHarness.hello(withoutIssueTime)).controls(to: 1).first?["type"] as? String == "welcome")
     }
 
+    // MARK: the family's page checks its link (GET .../invite) before it asks for the camera
+
+    /// The answer to `GET /v1/sessions/{id}/invite` with `token`, as status, code (nil on 200) and body.
+    func check(_ h: RelayHarness, token: String?, session: String? = nil, now: Date = Fixture.t0) -> (status: Int, code: String?, body: [String: Any]) {
+        let request = HTTPRequest(method: "GET", path: "/v1/sessions/\(session ?? sid)/invite", authorization: token.map { "Bearer \($0)" })
+        guard case .respond(let response) = api.handle(request, core: h.core, now: now), let body = jsonObject(response.body) else {
+            Issue.record("expected an answer at once")
+            return (0, nil, [:])
+        }
+        return (response.status, body["code"] as? String, body)
+    }
+
+    @Test func aLinkThatWouldJoinIsAnsweredWithItsExpiry() {
+        let h = RelayHarness()
+        let expiresAt = Fixture.t0.addingTimeInterval(3600)
+        let answer = check(h, token: Fixture.inviteToken(expiresAt: expiresAt))
+        #expect(answer.status == 200)
+        #expect(answer.body["sessionId"] as? String == sid)
+        #expect(answer.body["expiresAt"] as? String == ISO8601DateFormatter().string(from: expiresAt))
+    }
+
+    @Test func aReplacedLinkIsToldSoAndTheNewOneIsGood() throws {
+        let h = RelayHarness()
+        let (record, body) = try newLink(h)
+        #expect(check(h, token: Fixture.inviteToken()).status == 200, "nothing changes until the new link is saved")
+        _ = h.core.inviteReplaced(record)
+        let old = check(h, token: Fixture.inviteToken())
+        #expect(old.status == 401 && old.code == "invite_replaced")
+        #expect((old.body["message"] as? String ?? "").contains("newest link"))
+        #expect(check(h, token: try #require(body["inviteToken"] as? String)).status == 200)
+    }
+
+    @Test func whatHelloRefusesIsRefusedHereToo() {
+        let h = RelayHarness()
+        let expired = check(h, token: Fixture.inviteToken(expiresAt: Fixture.t0.addingTimeInterval(-1)))
+        #expect(expired.status == 401 && expired.code == "unauthorized")
+        #expect((expired.body["message"] as? String ?? "").contains("expired"))
+        #expect(check(h, token: Fixture.inviteToken() + "x").code == "unauthorized")
+        let missing = check(h, token: nil)
+        #expect(missing.status == 401 && (missing.body["message"] as? String ?? "").contains("invite"))
+        let otherSession = check(h, token: Fixture.inviteToken(Fixture.otherSessionID))
+        #expect(otherSession.status == 404 && otherSession.code == "session_not_found")
+        let unknown = check(h, token: Fixture.inviteToken(Fixture.unknownSessionID), session: Fixture.unknownSessionID)
+        #expect(unknown.status == 404 && unknown.code == "session_not_found")
+        for token in [Fixture.practitionerToken(), Fixture.metricsToken()] {
+            let refused = check(h, token: token)
+            #expect(refused.status == 403 && refused.code == "forbidden")
+        }
+    }
+
     /// Withdrawing only deletes, and a family may have kept only the first message: any invite of
     /// the session withdraws, like an expired one.
     @Test func aReplacedInviteCanStillWithdrawConsent() throws {

@@ -272,6 +272,46 @@ def test_a_new_family_link_disconnects_the_old_one_and_is_made_from_any_browser(
     assert not problems, f"console errors: {problems}"
 
 
+def test_a_family_page_on_a_replaced_link_says_so_and_never_starts_the_camera(relay, chromium):
+    """The family's page asks the relay whether its link joins when it opens and again on "Start my
+    camera and join": on a link replaced meanwhile, the page says so at the top, offers only the
+    deletion, and never asks for the camera; the newest link joins."""
+    token = relay.token("alice")
+    session = relay.create_session(token)
+    sid = session["sessionId"]
+
+    def new_link() -> str:
+        r = relay.http("POST", f"/v1/sessions/{sid}/invite", headers={"Authorization": f"Bearer {token}"})
+        assert r.status == 200, r
+        relay.secrets_seen.add(r.json()["inviteToken"])
+        return r.json()["joinUrl"]
+
+    fam = chromium.new_page("family, link replaced while the page is open")
+    fam.navigate(session["joinUrl"])
+    fam.wait("!document.getElementById('join').disabled", 10, "the page ready")
+    newer = new_link()
+    fam.js("""(() => { const ask = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices); window.cameraAsked = 0;
+        navigator.mediaDevices.getUserMedia = (c) => { window.cameraAsked += 1; return ask(c); }; return true; })()""")
+    fam.click("#join")
+    fam.wait("!document.getElementById('link-problem').hidden", 10, "the refusal shown")
+    assert fam.text("#link-problem").startswith("Your practitioner has sent you a newer link for this call"), fam.text("#link-problem")
+    assert fam.js("window.cameraAsked") == 0, "the camera was asked for on a link the relay refuses"
+    assert fam.js("['before', 'join-box', 'during'].every((id) => document.getElementById(id).hidden)")
+    assert fam.js("!document.getElementById('delete-box').hidden && !document.getElementById('delete-videos').disabled")
+
+    opened = chromium.new_page("family, opening the old link")
+    opened.navigate(session["joinUrl"])
+    opened.wait("!document.getElementById('link-problem').hidden", 10, "the refusal shown when the page opens")
+    assert "newer link" in opened.text("#link-problem") and opened.js("document.getElementById('join-box').hidden")
+    assert unlabelled_controls(opened) == [] and low_contrast(opened) == []
+
+    good = chromium.new_page("family on the newest link")
+    join_as_family(good, newer, consent=False)
+    assert good.js("document.getElementById('link-problem').hidden")
+    problems = [p for p in chromium.console_problems() if "favicon" not in p and "401" not in p]
+    assert not problems, f"console errors: {problems}"
+
+
 def test_a_link_that_expired_unused_shows_in_the_list_and_a_new_one_joins(relay_factory, chromium):
     """The list marks a session whose family link expired before anyone joined; the practitioner
     makes a new link there and the family joins with it."""

@@ -86,6 +86,37 @@ def test_the_new_link_holds_over_a_restart_and_the_old_one_can_still_withdraw(re
     assert withdrawn.status == 200 and withdrawn.json() == {"deleted": []}, withdrawn
 
 
+def test_the_familys_page_asks_whether_its_link_joins_before_the_camera(relay_factory):
+    """`GET /v1/sessions/{id}/invite` with the family's invite: 200 and the expiry while it would
+    join, else what hello would say (expired, replaced, another session), also over a restart; it
+    changes nothing."""
+    relay = relay_factory(["--invite-ttl", "10s"])
+    tok = relay.token("alice")
+    session = relay.create_session(tok)
+    sid, first = session["sessionId"], session["inviteToken"]
+    path = f"/v1/sessions/{sid}/invite"
+    good = relay.http("GET", path, headers=bearer(first))
+    assert good.status == 200 and good.json() == {"sessionId": sid, "expiresAt": session["expiresAt"]}, good
+    assert_error(relay.http("GET", path), 401, "unauthorized")
+    assert_error(relay.http("GET", path, headers=bearer(tok)), 403, "forbidden")
+    other = relay.create_session(relay.token("bob"))
+    assert_error(relay.http("GET", path, headers=bearer(other["inviteToken"])), 404, "session_not_found")
+    family, _ = relay.join(sid, first, "family", role="family")
+    family.close()
+
+    second = new_link(relay, sid, tok)["inviteToken"]
+    relay.stop()
+    relay.start()
+    replaced = assert_error(relay.http("GET", path, headers=bearer(first)), 401, "invite_replaced")
+    assert "newest link" in replaced["message"], replaced
+    assert relay.http("GET", path, headers=bearer(second)).status == 200
+    expired = wait_until(lambda: (r := relay.http("GET", path, headers=bearer(second))).status == 401 and r, 20,
+                         "the new link to expire (--invite-ttl 10s)", interval=0.25)
+    assert "expired" in assert_error(expired, 401, "unauthorized")["message"]
+    events = relay.http("GET", f"/v1/sessions/{sid}", headers=bearer(tok)).json()["events"]["byType"]
+    assert events.get("invite_replaced") == 1, f"checks are not logged as anything: {events}"
+
+
 def test_only_the_sessions_practitioner_makes_a_new_link(relay_factory):
     relay = relay_factory()
     tok = relay.token("alice")
@@ -97,7 +128,7 @@ def test_only_the_sessions_practitioner_makes_a_new_link(relay_factory):
     assert_error(relay.http("POST", path, headers=bearer(relay.metrics_token())), 403, "forbidden")
     assert_error(relay.http("POST", path, headers=bearer(relay.token("bob"))), 404, "session_not_found")
     assert_error(relay.http("POST", f"/v1/sessions/{'0' * 32}/invite", headers=bearer(tok)), 404, "session_not_found")
-    assert "POST" in assert_error(relay.http("GET", path, headers=bearer(tok)), 405, "method_not_allowed")["message"]
+    assert "GET or POST" in assert_error(relay.http("PUT", path, headers=bearer(tok)), 405, "method_not_allowed")["message"]
     family, _ = relay.join(sid, session["inviteToken"], "family", role="family")
     family.send_json({"type": "ping", "id": "p"})
     assert family.recv_json() == {"type": "pong", "id": "p"}, "no refused request replaced the link"
