@@ -113,8 +113,7 @@ function showLinkRefused(code) {
   const problem = $("link-problem");
   problem.textContent = refusedLinkMessage(code);
   show(problem);
-  show(ui.before, false);
-  show(ui.joinBox, false);
+  for (const part of [ui.before, ui.consentBox, ui.joinBox]) show(part, false);
   ui.join.disabled = true;
 }
 

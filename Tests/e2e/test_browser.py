@@ -272,7 +272,7 @@ def test_a_new_family_link_disconnects_the_old_one_and_is_made_from_any_browser(
     assert not problems, f"console errors: {problems}"
 
 
-def test_a_family_page_on_a_replaced_link_says_so_and_never_starts_the_camera(relay, chromium):
+def test_a_family_page_on_a_replaced_link_says_so_and_never_starts_the_camera(relay, chromium, shots):
     """The family's page asks the relay whether its link joins when it opens and again on "Start my
     camera and join": on a link replaced meanwhile, the page says so at the top, offers only the
     deletion, and never asks for the camera; the newest link joins."""
@@ -296,7 +296,7 @@ def test_a_family_page_on_a_replaced_link_says_so_and_never_starts_the_camera(re
     fam.wait("!document.getElementById('link-problem').hidden", 10, "the refusal shown")
     assert fam.text("#link-problem").startswith("Your practitioner has sent you a newer link for this call"), fam.text("#link-problem")
     assert fam.js("window.cameraAsked") == 0, "the camera was asked for on a link the relay refuses"
-    assert fam.js("['before', 'join-box', 'during'].every((id) => document.getElementById(id).hidden)")
+    assert fam.js("['before', 'consent-box', 'join-box', 'during'].every((id) => document.getElementById(id).hidden)")
     assert fam.js("!document.getElementById('delete-box').hidden && !document.getElementById('delete-videos').disabled")
 
     opened = chromium.new_page("family, opening the old link")
@@ -304,6 +304,10 @@ def test_a_family_page_on_a_replaced_link_says_so_and_never_starts_the_camera(re
     opened.wait("!document.getElementById('link-problem').hidden", 10, "the refusal shown when the page opens")
     assert "newer link" in opened.text("#link-problem") and opened.js("document.getElementById('join-box').hidden")
     assert unlabelled_controls(opened) == [] and low_contrast(opened) == []
+    opened.screenshot(shots / "family-link-refused-phone.png", 390, 844, mobile=True)
+    opened.click("#delete-videos")
+    opened.wait("document.getElementById('withdraw-status').textContent === 'The videos of this call have been deleted.'", 10,
+                "the deletion answered: a replaced link still withdraws")
 
     good = chromium.new_page("family on the newest link")
     join_as_family(good, newer, consent=False)
