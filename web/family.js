@@ -48,6 +48,8 @@ let deleting = false;
 const inCall = () => connection !== null && !connection.stopped;
 /** A consent answer changed while disconnected (after the first welcome): sent with the next one. */
 let consentChanged = false;
+/** The relay refused this link as the page opened (see linkRefusal): nothing to join. */
+let linkRefused = false;
 
 /**
  * The family asked for the videos to be deleted and the relay has not yet answered that they are
@@ -75,16 +77,17 @@ if (!invite) {
   ui.join.disabled = true;
   ui.deleteVideos.disabled = true;
 } else {
-  linkRefusal().then((code) => { if (code && !inCall()) showLinkRefused(code); });
+  linkRefusal().then((code) => { if (code && !connection) showLinkRefused(code); });
   // Asked before this page was reloaded, and not yet answered.
   if (withdrawal.asked) deleteWithoutCamera();
 }
 
 /**
  * Whether the relay would let this link join now (`GET /v1/sessions/{id}/invite`), asked when the
- * page opens and again before the camera starts, so that a link that expired or was replaced by a
- * newer one is told at once and the camera stays off. The refusal's code, or null when the link is
- * good or the relay did not answer (the call's hello decides then).
+ * page opens, so that a family on a link that expired or was replaced by a newer one is told at once
+ * and never starts the camera. Not asked again on "join": a phone may refuse the camera once a
+ * network round trip has passed since the tap (a link replaced meanwhile is refused at hello). The
+ * refusal's code, or null when the link is good or the relay did not answer (hello decides then).
  */
 async function linkRefusal() {
   try {
@@ -110,6 +113,7 @@ function refusedLinkMessage(code) {
 
 /** A link the relay refused before the call: said at the top, and nothing left to join with. */
 function showLinkRefused(code) {
+  linkRefused = true;
   const problem = $("link-problem");
   problem.textContent = refusedLinkMessage(code);
   show(problem);
@@ -134,11 +138,6 @@ function sendConsent() {
 ui.join.addEventListener("click", async () => {
   show(ui.joinProblem, false);
   ui.join.disabled = true;
-  const refused = await linkRefusal();
-  if (refused) {
-    showLinkRefused(refused);
-    return;
-  }
   try {
     camera = await navigator.mediaDevices.getUserMedia({
       video: { facingMode: ui.facing.value, width: { ideal: 1280 }, height: { ideal: 720 } },
@@ -148,6 +147,11 @@ ui.join.addEventListener("click", async () => {
     ui.joinProblem.textContent = "We could not start your camera. Please allow this page to use the camera and microphone, then try again.";
     show(ui.joinProblem);
     ui.join.disabled = false;
+    return;
+  }
+  if (linkRefused) {
+    // Refused while the camera was being asked for: no call to join.
+    stopCamera();
     return;
   }
   ui.preview.srcObject = camera;
