@@ -40,7 +40,7 @@ extension HTTPAPI {
             case .summary, .recording, .clip: ["GET", "HEAD"]
             case .recordings: ["DELETE"]
             case .clips: ["POST"]
-            case .invite: ["GET", "POST"]
+            case .invite: ["GET", "HEAD", "POST"]
             }
         }
     }
@@ -57,7 +57,7 @@ extension HTTPAPI {
         guard route.allowed.contains(request.method) else {
             return .respond(methodNotAllowed(route.allowed.joined(separator: " or ")))
         }
-        if case .invite = route, request.method == "GET" {
+        if case .invite = route, request.method != "POST" {
             return .respond(inviteCheck(request, sessionID: String(sessionID), core: core, now: now))
         }
         let practitioner: String, issuedAtMs: Int64?

@@ -127,7 +127,7 @@ struct HTTPAPIRecordingsTests {
             ("POST", "/v1/sessions/\(sid)", "GET"), ("DELETE", "/v1/sessions/\(sid)", "GET"),
             ("GET", "/v1/sessions/\(sid)/recordings", "DELETE"), ("POST", "/v1/sessions/\(sid)/recordings", "DELETE"),
             ("DELETE", "/v1/sessions/\(sid)/recordings/\(rid)", "GET"), ("GET", "/v1/sessions/\(sid)/clips", "POST"),
-            ("PUT", "/v1/sessions/\(sid)/clips/\(cid)", "GET"), ("PUT", "/v1/sessions/\(sid)/invite", "GET or POST"),
+            ("PUT", "/v1/sessions/\(sid)/clips/\(cid)", "GET"), ("PUT", "/v1/sessions/\(sid)/invite", "GET or HEAD or POST"),
         ]
         for (method, path, allowed) in cases {
             let r = refusal(handle(request(method, path)))

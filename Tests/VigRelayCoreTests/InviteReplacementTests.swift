@@ -93,8 +93,8 @@ struct InviteReplacementTests {
     // MARK: the family's page checks its link (GET .../invite) before it asks for the camera
 
     /// The answer to `GET /v1/sessions/{id}/invite` with `token`, as status, code (nil on 200) and body.
-    func check(_ h: RelayHarness, token: String?, session: String? = nil, now: Date = Fixture.t0) -> (status: Int, code: String?, body: [String: Any]) {
-        let request = HTTPRequest(method: "GET", path: "/v1/sessions/\(session ?? sid)/invite", authorization: token.map { "Bearer \($0)" })
+    func check(_ h: RelayHarness, token: String?, session: String? = nil, method: String = "GET", now: Date = Fixture.t0) -> (status: Int, code: String?, body: [String: Any]) {
+        let request = HTTPRequest(method: method, path: "/v1/sessions/\(session ?? sid)/invite", authorization: token.map { "Bearer \($0)" })
         guard case .respond(let response) = api.handle(request, core: h.core, now: now), let body = jsonObject(response.body) else {
             Issue.record("expected an answer at once")
             return (0, nil, [:])
@@ -109,6 +109,7 @@ struct InviteReplacementTests {
         #expect(answer.status == 200)
         #expect(answer.body["sessionId"] as? String == sid)
         #expect(answer.body["expiresAt"] as? String == ISO8601DateFormatter().string(from: expiresAt))
+        #expect(check(h, token: Fixture.inviteToken(expiresAt: expiresAt), method: "HEAD").status == 200, "HEAD as GET (the body is left out when sent)")
     }
 
     @Test func aReplacedLinkIsToldSoAndTheNewOneIsGood() throws {

@@ -6,7 +6,7 @@ import json
 import subprocess
 import time
 
-from vrtest import assert_error, next_json, run, wait_until
+from vrtest import HTTPConn, assert_error, next_json, run, wait_until
 
 
 def bearer(token: str) -> dict:
@@ -97,6 +97,10 @@ def test_the_familys_page_asks_whether_its_link_joins_before_the_camera(relay_fa
     path = f"/v1/sessions/{sid}/invite"
     good = relay.http("GET", path, headers=bearer(first))
     assert good.status == 200 and good.json() == {"sessionId": sid, "expiresAt": session["expiresAt"]}, good
+    conn = HTTPConn(relay.port, relay.ssl_ctx)
+    head = conn.request("HEAD", path, headers=bearer(first))
+    conn.close()
+    assert head.status == 200 and int(head.headers["content-length"]) == len(good.body), head
     assert_error(relay.http("GET", path), 401, "unauthorized")
     assert_error(relay.http("GET", path, headers=bearer(tok)), 403, "forbidden")
     other = relay.create_session(relay.token("bob"))
@@ -128,7 +132,7 @@ def test_only_the_sessions_practitioner_makes_a_new_link(relay_factory):
     assert_error(relay.http("POST", path, headers=bearer(relay.metrics_token())), 403, "forbidden")
     assert_error(relay.http("POST", path, headers=bearer(relay.token("bob"))), 404, "session_not_found")
     assert_error(relay.http("POST", f"/v1/sessions/{'0' * 32}/invite", headers=bearer(tok)), 404, "session_not_found")
-    assert "GET or POST" in assert_error(relay.http("PUT", path, headers=bearer(tok)), 405, "method_not_allowed")["message"]
+    assert "GET or HEAD or POST" in assert_error(relay.http("PUT", path, headers=bearer(tok)), 405, "method_not_allowed")["message"]
     family, _ = relay.join(sid, session["inviteToken"], "family", role="family")
     family.send_json({"type": "ping", "id": "p"})
     assert family.recv_json() == {"type": "pong", "id": "p"}, "no refused request replaced the link"
