@@ -1,12 +1,11 @@
 import Foundation
 
-/// The endpoints under `/v1/sessions/{id}`: summary, downloads, clips, deletion, a new family link.
+/// The endpoints under `/v1/sessions/{id}`: summary, downloads, clips, deletion, a new family link,
+/// and the family's two: withdrawal and checking its link.
 ///
-/// Only the session's practitioner gets anything (but `POST .../withdrawal` and `GET .../invite`, the
-/// family's): no or a
-/// bad token 401, a family invite 403,
-/// another practitioner's token or an unknown session 404 `session_not_found` (the same answer, so
-/// nobody learns which sessions exist). Ids from the path or body are checked here (lower-case hex
+/// Only the session's practitioner gets anything from the others: no or a bad token 401, a family
+/// invite 403, another practitioner's token or an unknown session 404 `session_not_found` (the same
+/// answer, so nobody learns which sessions exist). Ids from the path or body are checked here (lower-case hex
 /// of the right length, parts 1...999) before any outcome names them; what needs the files is
 /// decided on the reader or writer thread. Used on the lws thread, like the rest of `HTTPAPI`.
 extension HTTPAPI {
