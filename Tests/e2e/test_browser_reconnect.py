@@ -684,10 +684,10 @@ def test_the_familys_request_to_delete_is_answered_kept_and_possible_outside_the
 
 
 def test_a_family_whose_link_expired_can_still_have_the_videos_deleted(relay_factory, chromium):
-    """An invite past its expiry no longer joins the call: the family's page says so, turns the
-    camera off (it is never on without a call) and says the videos can still be deleted; its
-    delete button does that (POST .../withdrawal takes the expired invite), and the practitioner,
-    connected, is told."""
+    """An invite past its expiry no longer joins the call: the family's page says so as it opens
+    (GET .../invite), offers no way to start the camera, and says the videos can still be deleted;
+    its delete button does that (POST .../withdrawal takes the expired invite), and the
+    practitioner, connected, is told."""
     relay = relay_factory(["--invite-ttl", "4s"])
     p, f, s = relay.pair()
     vrtest.give_consent(p, f)
@@ -702,12 +702,12 @@ def test_a_family_whose_link_expired_can_still_have_the_videos_deleted(relay_fac
 
     fam = chromium.new_page("family")
     fam.navigate(f"{relay.base_url}/join#session={sid}&invite={invite}")
-    fam.click("#join")
-    fam.wait("document.getElementById('connection-status').textContent.includes('It may have expired')", 20,
+    fam.wait("document.getElementById('link-problem').textContent.includes('It may have expired')", 20,
              "the page to say the link no longer joins")
-    assert "You can still have the videos of this call deleted" in fam.text("#connection-status")
-    fam.wait("document.getElementById('preview').srcObject === null", 5, "the camera to go off")
-    fam.click("#withdraw")
+    assert "You can still have the videos of this call deleted" in fam.text("#link-problem")
+    assert fam.js("document.getElementById('join-box').hidden && document.getElementById('join').disabled")
+    assert fam.js("document.getElementById('preview').srcObject === null")
+    fam.click("#delete-videos")
     fam.wait("document.getElementById('withdraw-status').textContent === 'The videos of this call have been deleted.'", 15,
              "the deletion's answer")
     assert p.recv_json(timeout=10) == {"type": "consent", "recording": False}
