@@ -36,5 +36,23 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# find_promtool: prints the path of Prometheus' promtool: the one on PATH, or one taken out of
+# Debian's `prometheus` package into .build-tools/ (downloaded, not installed: installing it would
+# also start a Prometheus server on this machine).
+find_promtool() {
+    local dir
+    dir="$(repo_root)/.build-tools/prometheus"
+    if command -v promtool >/dev/null 2>&1; then command -v promtool; return 0; fi
+    if [ ! -x "$dir/usr/bin/promtool" ]; then
+        local tmp
+        tmp=$(mktemp -d)
+        (cd "$tmp" && { apt-get download -qq prometheus 2>/dev/null || { apt-get update -qq && apt-get download -qq prometheus; }; }) >&2 || {
+            rm -rf "$tmp"; echo "could not download Debian's prometheus package (for promtool)" >&2; return 1; }
+        mkdir -p "$dir" && dpkg-deb -x "$tmp"/prometheus_*.deb "$dir"
+        rm -rf "$tmp"
+    fi
+    echo "$dir/usr/bin/promtool"
+}
+
 # Packages the build needs: libwebsockets (with OpenSSL), pkg-config to find them, git for SwiftPM.
 BUILD_PACKAGES=(libwebsockets-dev libwebsockets-evlib-ev libev-dev libssl-dev pkg-config openssl git)

@@ -17,6 +17,9 @@ find_swift
 WEBKIT_PACKAGES=(webkit2gtk-driver gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     gstreamer1.0-libav gstreamer1.0-gl libgl1-mesa-dri)
 ensure_packages "${BUILD_PACKAGES[@]}" python3 python3-pip ffmpeg chromium firefox-esr xvfb socat curl "${WEBKIT_PACKAGES[@]}"
+# Prometheus' promtool checks and tests deploy/prometheus/vigrelay-alerts.yml (test_metrics.py).
+VIGRELAY_PROMTOOL="$(find_promtool)"
+export VIGRELAY_PROMTOOL
 
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/e2e-requirements.txt 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check --break-system-packages -r scripts/e2e-requirements.txt

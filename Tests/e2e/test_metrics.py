@@ -3,10 +3,14 @@ Prometheus' own Python parser), behind a token of their own (`vigrelay token met
 
 Each test has a relay of its own, so every count is known exactly."""
 import json
+import os
+import re
+import shutil
 import time
 
 import pytest
 
+from conftest import REPO
 from vrtest import CAMERA, HTTPConn, run, F_INIT, F_KEY, assert_error, forge, give_consent, media_frame, patterned, \
     start_recording, stop_recording, wait_until
 
@@ -159,3 +163,31 @@ def test_load_reads_the_relays_cpu_and_memory_from_its_metrics(client_bin, relay
     assert "vigrelay token metrics --id ID" in refused.stderr, refused.stderr
     both = run([*common, "--duration", "1s", "--metrics-token", "x.y", "--server-pid", str(relay.proc.pid)], timeout=60)
     assert both.returncode == 64 and "give one" in both.stderr, both
+
+
+ALERTS = REPO / "deploy" / "prometheus"
+
+
+def test_the_alert_rules_check_pass_their_tests_and_name_only_what_the_relay_exports(relay_factory):
+    """deploy/prometheus/vigrelay-alerts.yml: Prometheus' own `promtool` accepts the rules and runs
+    their tests (each alert fires on the series that should fire it, and not on quiet ones); every
+    metric and error code they name is one a real relay exports, on the scrape job deploy/README.md
+    configures."""
+    promtool = os.environ.get("VIGRELAY_PROMTOOL") or shutil.which("promtool")
+    assert promtool, "promtool not found: set VIGRELAY_PROMTOOL (scripts/test.sh takes it out of Debian's prometheus package)"
+    for args in (["check", "rules", "vigrelay-alerts.yml"], ["test", "rules", "vigrelay-alerts.test.yml"]):
+        p = run([promtool, *args], cwd=ALERTS)
+        assert p.returncode == 0 and "SUCCESS" in p.stdout, f"promtool {' '.join(args)}:\n{p.stdout}{p.stderr}"
+
+    rules = (ALERTS / "vigrelay-alerts.yml").read_text()
+    exprs = " ".join(re.findall(r"^\s+expr: (.+)$", rules, re.M))
+    assert len(re.findall(r"^\s+- alert: ", rules, re.M)) == len(re.findall(r"^\s+expr: ", rules, re.M)) == 6, exprs
+    relay = relay_factory()
+    exported = relay.metrics(relay.metrics_token())
+    families = {name.split("{")[0] for name in exported}
+    named = set(re.findall(r"\b(?:vigrelay|process)_[a-z_]+", exprs))
+    assert named and named <= families, f"the rules name metrics the relay does not export: {named - families}"
+    for code in re.findall(r'code=~?"([a-z_|]+)"', exprs):
+        for one in code.split("|"):
+            assert f'vigrelay_errors_total{{code="{one}"}}' in exported, f"no error code {one} in /metrics"
+    assert re.search(r'job="vigrelay"', exprs) and "job_name: vigrelay" in (REPO / "deploy" / "README.md").read_text()
