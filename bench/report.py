@@ -666,7 +666,10 @@ def scenario6(w: Work, summary: list) -> list[str]:
         said.append(f"In scenario 2's shape the p99 was {v2:.3f} ms through vigrelay and {n2:.3f} ms through nginx + nchan, "
                     "with the same load generator on the same two cores.")
     v3, n3 = (((shape3[k] or {}).get("server") or {}).get("steadyCpuShare") for k in shape3)
-    if v3 and n3:
+    if not (w.dir / "s6-s3.cmd").exists():
+        said.append("Scenario 3's shape was not run: scenario 3 carried no count on this machine (above), so there was "
+                    "no count to compare at.")
+    elif v3 and n3:
         said.append(f"At {pairs3} pairs without recording vigrelay's steady CPU share was {v3:.3f} ({pairs3 / v3:.0f} sessions "
                     f"per core) and nginx + nchan's {n3:.3f} ({pairs3 / n3:.0f} per core): **{v3 / n3:.2f}x**.")
     elif v3 is not None and n3 is not None:

@@ -58,6 +58,8 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     assert "--record" in s3 and "--pairs PAIRS" in s3 and "--ramp RAMPs" in s3
     # pairs | ramp s (quick mode's shortest, 2 s) | lost | p99 | send lag | CPU share
     assert re.search(rf"^\| 2 \| 2 \| \d+ \| {number} \| {number} \| {number} \|", s3, re.M), s3
+    # Whether 2 pairs were carried: on a busy machine the load generator may be late even there.
+    carried3 = bool(re.search(r"^\| 2 \| .* \| carried \|$", s3, re.M))
     s4 = section["4."]
     assert "--idle --pairs 5" in s4
     assert re.search(rf"\| 10 of 10 \| {number} s \| {number} s \|", s4), s4
@@ -73,16 +75,21 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     nchan = bool(shutil.which("nginx") or Path("/usr/sbin/nginx").exists()) and Path("/usr/lib/nginx/modules/ngx_nchan_module.so").exists()
     if nchan:
         assert "--mode mirror --url wss://127.0.0.1:" in s6 and "bench/nchan.conf" in s6, s6
-        for shape, relay in (("1 (one pair, 64 KiB)", "vigrelay"), ("1 (one pair, 64 KiB)", "nginx \\+ nchan"),
-                             ("2 (10 pairs x 2.5 Mbit/s)", "vigrelay"), ("2 (10 pairs x 2.5 Mbit/s)", "nginx \\+ nchan"),
-                             ("3 (2 pairs x 2.5 Mbit/s, not recorded)", "vigrelay"), ("3 (2 pairs x 2.5 Mbit/s, not recorded)", "nginx \\+ nchan")):
+        shapes = [("1 (one pair, 64 KiB)", "vigrelay"), ("1 (one pair, 64 KiB)", "nginx \\+ nchan"),
+                  ("2 (10 pairs x 2.5 Mbit/s)", "vigrelay"), ("2 (10 pairs x 2.5 Mbit/s)", "nginx \\+ nchan")]
+        # Scenario 3's shape runs at the count scenario 3 carried; on a busy machine it may carry none.
+        if carried3:
+            shapes += [("3 (2 pairs x 2.5 Mbit/s, not recorded)", "vigrelay"), ("3 (2 pairs x 2.5 Mbit/s, not recorded)", "nginx \\+ nchan")]
+        else:
+            assert "Scenario 3's shape was not run: scenario 3 carried no count" in s6, s6
+        for shape, relay in shapes:
             # MB/s, then CPU-s per GB and GB per CPU-s; a relay that used under one 10 ms tick in the
             # two-pair second (nginx's worker can) has 0.000 CPU-s per GB and no GB per CPU-s.
             assert re.search(rf"^\| {re.escape(shape)} \| {relay} \| {number} \| (?:{number} \| {number}|0\.000 \| n/a) \| {number} / {number} \| .* \| 0 \| {number} \| OK \|$",
                              s6, re.M), (shape, relay, s6)
         assert re.search(rf"vigrelay spent \*\*{number}x\*\* nginx \+ nchan's CPU per GB", s6), s6
         # Two pairs for a second may round a steady share down to 0 ticks; then the report says there is no ratio.
-        assert re.search(rf"At 2 pairs without recording (vigrelay's steady CPU share was {number} .* \*\*{number}x\*\*|"
+        assert not carried3 or re.search(rf"At 2 pairs without recording (vigrelay's steady CPU share was {number} .* \*\*{number}x\*\*|"
                          r"a steady CPU share was 0 \(too little CPU)", s6), s6
     else:
         assert "Not run: nginx with the nchan module is not installed" in s6 and "libnginx-mod-nchan" in s6, s6
@@ -92,13 +99,15 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     assert len(rows) == 8, summary
     # Each row: the verdict, then the machine's speed when that run started (openssl speed, GB per CPU-second).
     ran = rows if nchan else rows[:-1]
-    assert all(re.search(rf"\| (met|\*\*not met\*\*|n/a|-) \| {number} \|$", r) for r in ran), rows
+    assert all(re.search(rf"\| (met|\*\*not met\*\*|n/a|-) \| {number} \|$", r) or ("| none carried |" in r and r.endswith("| n/a | n/a |"))
+               for r in ran), rows
+    assert carried3 or any("| none carried |" in r for r in rows), rows
     assert re.search(rf"\*\*Machine speed\.\*\* .* from {number} to {number} over \d+ runs", section["Machine"]), section["Machine"]
 
     # No secret reaches the file: the token is shown as "$TOKEN".
     assert '--token "$TOKEN"' in md
     assert not re.search(r"eyJ[\w-]+\.[\w-]+", md), "a token leaked into BENCHMARKS.md"
     # The reports it read are kept in the work directory; the servers' data directories are not.
-    for name in ("s1", "s1-record", "s2", "s2-wake", "s3-2", "s4", "s5") + (("s6-s1", "s6-s2", "s6-s3-vigrelay", "s6-s3") if nchan else ()):
+    for name in ("s1", "s1-record", "s2", "s2-wake", "s3-2", "s4", "s5") + (("s6-s1", "s6-s2") if nchan else ()) + (("s6-s3-vigrelay", "s6-s3") if nchan and carried3 else ()):
         assert (work / f"{name}.json").is_file(), f"{name}.json missing in {sorted(p.name for p in work.iterdir())}"
     assert not list(work.glob("data-*")), "server data directories left behind"
