@@ -98,8 +98,8 @@ extension HTTPAPI {
 
     /// `POST /v1/sessions/{id}/invite`: a new family link, for one that expired or went astray. It
     /// replaces every earlier invite of the session (the newest link is the only one that joins) and
-    /// works for `limits.inviteTTLSeconds` from now. The issue time is past the one it replaces, so
-    /// two links asked for within a millisecond are still told apart.
+    /// works for `limits.inviteTTLSeconds` from now. The issue time is past the saved one it replaces,
+    /// so a link asked for within a millisecond of the last saved one is still told apart from it.
     private func replaceInvite(_ session: SessionRecord, now: Date) -> HTTPOutcome {
         var record = session
         let issuedAtMs = max(TokenAuthority.milliseconds(now), (session.invitesReplacedBeforeMs ?? .min) + 1)
