@@ -92,17 +92,17 @@ extension HTTPAPI {
         case .clips:
             return createClip(request, sessionID: session.id, core: core)
         case .invite:
-            return replaceInvite(session, now: now)
+            return replaceInvite(session, core: core, now: now)
         }
     }
 
     /// `POST /v1/sessions/{id}/invite`: a new family link, for one that expired or went astray. It
     /// replaces every earlier invite of the session (the newest link is the only one that joins) and
-    /// works for `limits.inviteTTLSeconds` from now. The issue time is past the saved one it replaces,
-    /// so a link asked for within a millisecond of the last saved one is still told apart from it.
-    private func replaceInvite(_ session: SessionRecord, now: Date) -> HTTPOutcome {
+    /// works for `limits.inviteTTLSeconds` from now. Its issue time is past every link handed out
+    /// before (`RelayCore.newInviteIssueTime`), even one asked for in the same ms and not yet saved.
+    private func replaceInvite(_ session: SessionRecord, core: RelayCore, now: Date) -> HTTPOutcome {
         var record = session
-        let issuedAtMs = max(TokenAuthority.milliseconds(now), (session.invitesReplacedBeforeMs ?? .min) + 1)
+        let issuedAtMs = core.newInviteIssueTime(sessionID: session.id, now: now)
         record.invitesReplacedBeforeMs = issuedAtMs
         record.inviteExpiresAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down) + TimeInterval(limits.inviteTTLSeconds))
         let invite = authority.sign(.invite(sessionID: record.id, expiresAt: record.inviteExpiresAt), issuedAtMs: issuedAtMs)

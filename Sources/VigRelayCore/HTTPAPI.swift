@@ -100,7 +100,8 @@ public struct HTTPAPI {
         self.site = site
     }
 
-    /// Decides the outcome of one request. `core` gets a new session when one is created.
+    /// Decides the outcome of one request. `core` gets a new session when one is created, and takes
+    /// note of a new family link's issue time when one is signed.
     public func handle(_ request: HTTPRequest, core: RelayCore, now: Date) -> HTTPOutcome {
         switch request.path {
         case "/healthz":

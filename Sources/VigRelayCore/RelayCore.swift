@@ -27,6 +27,9 @@ public final class RelayCore {
     /// When the token each joined connection said hello with was issued (nil: a token without an
     /// issue time), so a later revocation or a new family link closes the connections it covers.
     private var tokenIssuedAt: [ConnectionID: Int64?] = [:]
+    /// The newest family-link issue time handed out per session since the server started, saved
+    /// or still being saved (see `newInviteIssueTime`).
+    private var newestInviteIssuedMs: [String: Int64] = [:]
 
     private enum ConnectionState {
         case awaitingHello(sessionID: String)
@@ -128,6 +131,17 @@ public final class RelayCore {
         return closeJoined(.inviteReplaced, Self.inviteReplacedMessage, reason: RelayErrorCode.inviteReplaced.rawValue) { session, role, issuedAtMs in
             role == .family && session.id == record.id && record.inviteIsReplaced(issuedAtMs: issuedAtMs)
         }
+    }
+
+    /// The issue time, in ms, of a new family link for `sessionID` asked for at `now`: `now`, but past
+    /// every link handed out before, saved or still being saved. Two links asked for in the same ms
+    /// are told apart, so only the newest joins, whichever order their saves end in. A link whose
+    /// save then fails keeps its ms taken: the next one is only a ms later for it.
+    public func newInviteIssueTime(sessionID: String, now: Date) -> Int64 {
+        let newest = max(sessions[sessionID]?.invitesReplacedBeforeMs ?? .min, newestInviteIssuedMs[sessionID] ?? .min)
+        let issuedAtMs = max(TokenAuthority.milliseconds(now), newest + 1)
+        newestInviteIssuedMs[sessionID] = issuedAtMs
+        return issuedAtMs
     }
 
     /// What a family on a replaced link is told, at hello or when the new link is made.

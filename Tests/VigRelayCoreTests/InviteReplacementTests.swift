@@ -49,6 +49,27 @@ struct InviteReplacementTests {
         #expect(h.connect(1, first: RelayHarness.hello(invite)).controls(to: 1).first?["type"] as? String == "welcome")
     }
 
+    @Test func twoLinksAskedForInTheSameMillisecondBeforeEitherIsSavedAreToldApart() throws {
+        let h = RelayHarness()
+        let (first, firstBody) = try newLink(h)
+        let (second, secondBody) = try newLink(h)
+        #expect(first.invitesReplacedBeforeMs == t0Ms && second.invitesReplacedBeforeMs == t0Ms + 1)
+        _ = h.core.inviteReplaced(first)
+        _ = h.core.inviteReplaced(second)
+        let older = try #require(firstBody["inviteToken"] as? String), newer = try #require(secondBody["inviteToken"] as? String)
+        #expect(h.connect(1, first: RelayHarness.hello(older)).controls(to: 1).first?["code"] as? String == "invite_replaced",
+                "only the newer of the two joins")
+        #expect(h.connect(2, first: RelayHarness.hello(newer)).controls(to: 2).first?["type"] as? String == "welcome")
+    }
+
+    @Test func aLinkWhoseSaveFailedStillKeepsItsMillisecondTaken() throws {
+        let h = RelayHarness()
+        _ = try newLink(h)  // never saved: the core is not told
+        let (next, _) = try newLink(h)
+        #expect(next.invitesReplacedBeforeMs == t0Ms + 1)
+        #expect(try newLink(h, now: Fixture.t0.addingTimeInterval(1)).0.invitesReplacedBeforeMs == t0Ms + 1000, "a later ms is used as it is")
+    }
+
     @Test func theFamilyOnTheOldLinkIsClosedAndThePractitionerTold() throws {
         let h = RelayHarness()
         h.join(1, as: .practitioner)

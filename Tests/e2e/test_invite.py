@@ -2,6 +2,7 @@
 expired before the family joined, or one that went to the wrong person. The newest link is the only
 one that joins; a family connected with an older one is disconnected at once; an older link can
 still ask for the videos to be deleted. Every wait has a deadline."""
+import base64
 import json
 import subprocess
 import time
@@ -200,3 +201,32 @@ def test_a_new_link_that_cannot_be_saved_changes_nothing(relay_factory):
     record.write_bytes(saved)
     link = new_link(relay, sid, tok)
     assert json.loads(record.read_text())["invitesReplacedBeforeMs"] > 0 and link["sessionId"] == sid
+
+
+def test_links_asked_for_at_once_are_told_apart_and_only_the_newest_joins(relay_factory):
+    """Eight new links asked for on eight connections at once, so that several fall in the same ms
+    before any is saved: each gets its own issue time, and exactly one of them (the newest) joins."""
+    relay = relay_factory()
+    tok = relay.token("alice")
+    sid = relay.create_session(tok)["sessionId"]
+    conns = [HTTPConn(relay.port, relay.ssl_ctx) for _ in range(8)]
+    for conn in conns:
+        conn.send("POST", f"/v1/sessions/{sid}/invite", headers=bearer(tok), body=b"")
+    links = []
+    for conn in conns:
+        r = conn.read_response()
+        conn.close()
+        assert r.status == 200, r
+        links.append(r.json()["inviteToken"])
+        relay.secrets_seen.add(links[-1])
+    issued = [json.loads(base64.urlsafe_b64decode(link.split(".")[0] + "==")).get("iat") for link in links]
+    assert len(set(issued)) == len(links), f"every link has its own issue time: {issued}"
+    path = f"/v1/sessions/{sid}/invite"
+    answers = [relay.http("GET", path, headers=bearer(link)) for link in links]
+    joining = [iat for iat, r in zip(issued, answers) if r.status == 200]
+    assert joining == [max(issued)], f"only the newest link joins: {[(iat, r.status) for iat, r in zip(issued, answers)]}"
+    for r in answers:
+        if r.status != 200:
+            assert_error(r, 401, "invite_replaced")
+    events = relay.http("GET", f"/v1/sessions/{sid}", headers=bearer(tok)).json()["events"]["byType"]
+    assert events.get("invite_replaced") == 8, events
