@@ -3,7 +3,8 @@
 import { BACKOFF_MS, RelayConnection } from "./connection.js";
 import { StreamSender } from "./sender.js";
 import { MsePlayer } from "./player.js";
-import { consent, parseInviteFragment, RECORDING_ACTIVE, retentionPeriod, STREAM_SCREEN } from "./protocol.js";
+import { consent, RECORDING_ACTIVE, retentionPeriod, STREAM_SCREEN } from "./protocol.js";
+import { inviteRefusal, parseInviteFragment } from "./invite.js";
 import { ReviewFollower } from "./review.js";
 import { $, show } from "./dom.js";
 
@@ -48,7 +49,7 @@ let deleting = false;
 const inCall = () => connection !== null && !connection.stopped;
 /** A consent answer changed while disconnected (after the first welcome): sent with the next one. */
 let consentChanged = false;
-/** The relay refused this link as the page opened (see linkRefusal): nothing to join. */
+/** The relay refused this link as the page opened (see inviteRefusal): nothing to join. */
 let linkRefused = false;
 
 /**
@@ -77,30 +78,12 @@ if (!invite) {
   ui.join.disabled = true;
   ui.deleteVideos.disabled = true;
 } else {
-  linkRefusal().then((code) => { if (code && !connection) showLinkRefused(code); });
+  // Asked as the page opens, so that a family on a link that expired or was replaced is told at once
+  // and never starts the camera. Not asked again on "join": a phone may refuse the camera once a
+  // network round trip has passed since the tap (a link replaced meanwhile is refused at hello).
+  inviteRefusal(invite).then((code) => { if (code && !connection) showLinkRefused(code); });
   // Asked before this page was reloaded, and not yet answered.
   if (withdrawal.asked) deleteWithoutCamera();
-}
-
-/**
- * Whether the relay would let this link join now (`GET /v1/sessions/{id}/invite`), asked when the
- * page opens, so that a family on a link that expired or was replaced by a newer one is told at once
- * and never starts the camera. Not asked again on "join": a phone may refuse the camera once a
- * network round trip has passed since the tap (a link replaced meanwhile is refused at hello). The
- * refusal's code, or null when the link is good or the relay did not answer (hello decides then).
- */
-async function linkRefusal() {
-  try {
-    const response = await fetch(`/v1/sessions/${encodeURIComponent(invite.session)}/invite`, {
-      headers: { Authorization: `Bearer ${invite.invite}` }, cache: "no-store", credentials: "omit",
-      signal: AbortSignal.timeout?.(5000),
-    });
-    // 401: expired, replaced or not this relay's; 404: no such session. Anything else (busy, down) is no answer.
-    if (response.status !== 401 && response.status !== 404) return null;
-    return (await response.json().catch(() => ({}))).code ?? "unauthorized";
-  } catch {
-    return null;
-  }
 }
 
 /** What the family is told when the relay refuses its link (`code`: the refusal's). */

@@ -8,6 +8,7 @@ import { ReviewLeader } from "./review.js";
 import { mark, record, retentionPeriod, signal, RECORDING_ACTIVE, STREAM_CAMERA, STREAM_SCREEN } from "./protocol.js";
 import { clipSpanAround, formatSeconds } from "./clips.js";
 import { $, el, saveBlob, show } from "./dom.js";
+import { inviteRefusal, parseInviteFragment } from "./invite.js";
 import { sessionFacts, sessionLabel } from "./sessions.js";
 
 const state = {
@@ -71,13 +72,40 @@ function showInvite(joinUrl) {
   $("invite-expiry").textContent = expires ? ` (it works until ${expires.toLocaleString([], { dateStyle: "medium", timeStyle: "short" })})` : "";
   show($("invite-known"), Boolean(joinUrl));
   show($("invite-unknown"), !joinUrl);
+  show($("invite-stale"), false);
   askNewInvite(false);
+  if (joinUrl) checkKeptInvite(joinUrl);
+}
+
+/**
+ * A kept link may have expired, or been replaced by one made in another browser or with
+ * vigrelay-client: the relay is asked, with the link's own invite, and a link that would not join is
+ * not offered for sending. No answer leaves the link shown (the family's page asks again).
+ */
+async function checkKeptInvite(joinUrl) {
+  const link = inviteLink(joinUrl);
+  const code = link && await inviteRefusal(link);
+  if (!code || $("invite-link").textContent !== joinUrl) return;
+  $("invite-stale").textContent = code === "invite_replaced"
+    ? "The family link this browser kept was replaced by a newer one, made in another browser or with vigrelay-client. Send the family that newer link, or make a new one here (which replaces it)."
+    : "The family link this browser kept no longer works: it may have expired. If the family needs it, make a new one.";
+  show($("invite-known"), false);
+  show($("invite-stale"));
+}
+
+/** The session and invite of a join link, or null. */
+function inviteLink(joinUrl) {
+  try {
+    return parseInviteFragment(new URL(joinUrl).hash);
+  } catch {
+    return null;
+  }
 }
 
 /** When the link's invite expires, read from the token itself (its first part is base64url JSON). */
 function inviteExpiry(joinUrl) {
   try {
-    const token = new URLSearchParams(new URL(joinUrl).hash.slice(1)).get("invite");
+    const token = inviteLink(joinUrl).invite;
     const claims = JSON.parse(atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/")));
     return Number.isFinite(claims.exp) ? new Date(claims.exp * 1000) : null;
   } catch {

@@ -60,11 +60,3 @@ export const ping = () => ({ type: "ping" });
 
 /** Recording states during which the camera is being recorded. */
 export const RECORDING_ACTIVE = new Set(["started", "running"]);
-
-/** The session id and invite from a join link's fragment (`#session=ID&invite=TOKEN`). */
-export function parseInviteFragment(hash) {
-  const params = new URLSearchParams(hash.replace(/^#/, ""));
-  const session = params.get("session");
-  const invite = params.get("invite");
-  return session && invite ? { session, invite } : null;
-}

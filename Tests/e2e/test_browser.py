@@ -268,6 +268,15 @@ def test_a_new_family_link_disconnects_the_old_one_and_is_made_from_any_browser(
     relay.secrets_seen.add(third.split("invite=")[1])
     assert third not in (join_url, new_url) and other.js("!document.getElementById('invite-known').hidden")
     again.wait("document.getElementById('connection-status').textContent.includes('newer link')", 15, "the family on the second link told")
+
+    # The first browser still keeps the second link: opened again, it asks the relay and says that
+    # link was replaced, instead of offering it for sending.
+    assert prac.js("!document.getElementById('invite-known').hidden"), "the kept link is shown until it is replaced"
+    prac.click(entry)
+    prac.wait("!document.getElementById('invite-stale').hidden", 15, "the kept link found replaced")
+    assert prac.text("#invite-stale").startswith("The family link this browser kept was replaced by a newer one"), prac.text("#invite-stale")
+    assert prac.js("document.getElementById('invite-known').hidden && !document.getElementById('new-invite').hidden")
+    assert low_contrast(prac) == []
     problems = [p for p in chromium.console_problems() if "favicon" not in p]
     assert not problems, f"console errors: {problems}"
 

@@ -715,3 +715,27 @@ def test_a_family_whose_link_expired_can_still_have_the_videos_deleted(relay_fac
     summary = relay.http("GET", f"/v1/sessions/{sid}", headers={"Authorization": f"Bearer {s['practitionerToken']}"}).json()
     assert summary["consent"]["recording"] is False and [r["state"] for r in summary["recordings"]] == ["deleted"], summary
     p.close()
+
+
+def test_the_practitioners_page_says_when_the_link_it_kept_has_expired(relay_factory, chromium):
+    """The practitioner's page keeps the family link of a session it made; opened again once that
+    link has expired, it asks the relay, says the link no longer works and offers a new one, instead
+    of showing a link that would not join."""
+    relay = relay_factory(["--invite-ttl", "4s"])
+    prac = chromium.new_page("practitioner")
+    join_url, sid = open_session(prac, relay, relay.token("alice"))
+    assert prac.js("!document.getElementById('invite-known').hidden && document.getElementById('invite-stale').hidden")
+    invite = join_url.split("invite=")[1]
+    wait_until(lambda: relay.http("GET", f"/v1/sessions/{sid}/invite", headers={"Authorization": f"Bearer {invite}"}).status == 401,
+               15, "the link to expire", interval=0.25)
+    entry = f"#sessions li[data-session-id=\"{sid}\"] button"
+    prac.wait(f"document.querySelector({json.dumps(entry)}) !== null", 15, "the session in the list")
+    prac.click(entry)
+    prac.wait("!document.getElementById('invite-stale').hidden", 15, "the expired link said")
+    assert prac.text("#invite-stale") == "The family link this browser kept no longer works: it may have expired. If the family needs it, make a new one."
+    assert prac.js("document.getElementById('invite-known').hidden")
+    prac.click("#new-invite")
+    prac.click("#new-invite-yes")
+    new_url = prac.wait(f"(t => t !== {json.dumps(join_url)} && t)(document.getElementById('invite-link').textContent)", 15, "the new link")
+    relay.secrets_seen.add(new_url.split("invite=")[1])
+    assert prac.js("!document.getElementById('invite-known').hidden && document.getElementById('invite-stale').hidden")
