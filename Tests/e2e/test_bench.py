@@ -111,3 +111,22 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     for name in ("s1", "s1-record", "s2", "s2-wake", "s3-2", "s4", "s5") + (("s6-s1", "s6-s2") if nchan else ()) + (("s6-s3-vigrelay", "s6-s3") if nchan and carried3 else ()):
         assert (work / f"{name}.json").is_file(), f"{name}.json missing in {sorted(p.name for p in work.iterdir())}"
     assert not list(work.glob("data-*")), "server data directories left behind"
+
+
+@pytest.mark.timeout(120)
+def test_the_churn_script_runs_rounds_against_one_relay_and_reports_what_stays(vigrelay_bin, client_bin, tmp_path):
+    """`bench/churn.sh` with tiny rounds against the binaries under test: a row per round with the
+    sessions so far, the relay's RSS and open descriptors, and the summary; a bad option is refused."""
+    bin_dir = Path(vigrelay_bin).resolve().parent
+    cmd = [str(REPO / "bench" / "churn.sh"), "--bin-dir", str(bin_dir), "--certs", str(tmp_path / "certs"),
+           "--rounds", "3", "--pairs", "3", "--seconds", "1"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=110, stdin=subprocess.DEVNULL, cwd=tmp_path)
+    assert p.returncode == 0, f"bench/churn.sh exited {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    rows = re.findall(r"^\| (\d+) \| (\d+) \| (\d+) \| (\d+) \|$", p.stdout, re.M)
+    assert [(r[0], r[1]) for r in rows] == [("0", "0"), ("1", "3"), ("2", "6"), ("3", "9")], p.stdout
+    assert all(int(r[2]) > 1000 and int(r[3]) > 3 for r in rows), p.stdout
+    assert re.search(r"^RSS added per session from round 3 on: -?\d+ bytes$", p.stdout, re.M), p.stdout
+    assert re.search(rf"^open fds after the second round: {rows[2][3]}, after the last: {rows[3][3]}$", p.stdout, re.M), p.stdout
+    bad = subprocess.run([str(REPO / "bench" / "churn.sh"), "--rounds", "0"], capture_output=True, text=True, timeout=20,
+                         stdin=subprocess.DEVNULL)
+    assert bad.returncode == 64 and "--rounds needs a whole number above 0" in bad.stderr, bad
