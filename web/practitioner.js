@@ -205,10 +205,16 @@ function sessionItem(s) {
 
 // --- live ------------------------------------------------------------------------------------
 function openSession(sessionId, joinUrl) {
+  clearReview();
   state.connection?.stop();
   live.clear();
   Object.assign(state, { sessionId, recordingId: null, marks: [], familyPresent: false });
   clipBytes.clear();
+  // Nothing of the session open before stays: its recording state, messages and controls.
+  showRecordingState(null);
+  enableControls(false);
+  status("Connecting…");
+  for (const id of ["consent-status", "clip-status"]) $(id).textContent = "";
   showInvite(joinUrl);
   $("new-invite-status").textContent = "";
   show($("invite-box"));
@@ -296,6 +302,19 @@ function showConsent(message) {
     : "The family has not agreed to recording (or withdrew): recording is off and their videos are deleted.";
 }
 
+/**
+ * The record button, Mark and the status line for a recording state (null: none known, as when a
+ * session opens; the relay says `running` right after the welcome when one is).
+ */
+function showRecordingState(recordingState) {
+  const active = RECORDING_ACTIVE.has(recordingState);
+  $("record-toggle").textContent = active ? "Stop recording" : "Start recording";
+  $("mark").disabled = !active;
+  $("recording-status").textContent = active ? "● Recording" : recordingState === "deleted"
+    ? "The family's videos were deleted." : recordingState === "failed" ? "Recording failed (see the server log)." : "Not recording";
+  $("recording-status").className = active ? "recording-on" : "recording-off";
+}
+
 function onRecording(message) {
   const active = RECORDING_ACTIVE.has(message.state);
   if (active) {
@@ -308,12 +327,7 @@ function onRecording(message) {
   } else {
     state.recordingId = null;
   }
-  const toggle = $("record-toggle");
-  toggle.textContent = active ? "Stop recording" : "Start recording";
-  $("mark").disabled = !active;
-  $("recording-status").textContent = active ? "● Recording" : message.state === "deleted"
-    ? "The family's videos were deleted." : message.state === "failed" ? "Recording failed (see the server log)." : "Not recording";
-  $("recording-status").className = active ? "recording-on" : "recording-off";
+  showRecordingState(message.state);
   if (message.state === "deleted") forgetClips();
   if (!active) refreshSummary();
   renderMarks();
@@ -564,6 +578,18 @@ $("share-screen").addEventListener("click", async () => {
 function showReviewAgain() {
   if (state.screenSender) state.connection.send(signal({ review: "screen" }));
   else state.review.showClipAgain();
+}
+
+/**
+ * Nothing shown in the shared review stays when a session opens (another, or the same again): no
+ * clip of the family left, no screen share. That family's page clears its view when this page leaves.
+ */
+function clearReview() {
+  state.review?.stopMirroring();
+  stopScreenShare();
+  reviewPlayer.clear();
+  $("review-status").textContent = "";
+  $("stop-review").disabled = true;
 }
 
 function stopScreenShare() {

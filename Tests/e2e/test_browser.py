@@ -277,6 +277,9 @@ def test_a_new_family_link_disconnects_the_old_one_and_is_made_from_any_browser(
     assert prac.text("#invite-stale").startswith("The family link this browser kept was replaced by a newer one"), prac.text("#invite-stale")
     assert prac.js("document.getElementById('invite-known').hidden && !document.getElementById('new-invite').hidden")
     assert low_contrast(prac) == []
+    prac.wait("document.getElementById('connection-status').textContent.startsWith('Connected')", 15, "the practitioner back")
+    assert prac.text("#recording-status") == "Not recording", "the error of the connection replaced before is gone"
+    prac.screenshot(shots / "practitioner-kept-link-replaced.png", 1280, 900)
     problems = [p for p in chromium.console_problems() if "favicon" not in p]
     assert not problems, f"console errors: {problems}"
 
@@ -332,3 +335,36 @@ def test_a_link_that_expired_unused_shows_in_the_list_and_a_new_one_joins(relay_
     fam = chromium.new_page("family")
     join_as_family(fam, new_url, consent=False)
     prac.wait("document.getElementById('connection-status').textContent.includes('The family has joined')", 15, "the family to join")
+
+
+def test_opening_another_session_leaves_nothing_of_the_one_before(relay, chromium):
+    """The practitioner records in one session and opens another: the page shows the new session as
+    it is (not recording, Start, no Mark, its own consent), not the state of the one left; opened
+    again, the first session shows its recording still running (the relay says so after welcome)."""
+    prac = chromium.new_page("practitioner")
+    fam = chromium.new_page("family")
+    join_url, first = open_session(prac, relay, relay.token("alice"))
+    join_as_family(fam, join_url, consent=True)
+    prac.wait("document.getElementById('consent-status').textContent.startsWith('The family agreed')", 15, "the family's consent")
+    prac.click("#record-toggle")
+    prac.wait("document.getElementById('recording-status').textContent === '● Recording'", 15, "the recording to start")
+
+    prac.click("#create-session")
+    second = prac.wait(f"(id => id !== {json.dumps(first)} && id)(window.__vigrelay.state.sessionId)", 15, "the second session")
+    relay.secrets_seen.add(prac.text("#invite-link").split("invite=")[-1])
+    prac.wait("document.getElementById('connection-status').textContent.startsWith('Connected')", 15, "the second session's connection")
+    assert prac.text("#recording-status") == "Not recording" and prac.text("#record-toggle") == "Start recording"
+    assert prac.js("document.getElementById('recording-status').className") == "recording-off"
+    assert prac.js("document.getElementById('mark').disabled") is True
+    prac.wait("document.getElementById('consent-status').textContent.startsWith('The family has not agreed')", 15,
+              "the second session's own consent")
+    assert second != first
+
+    entry = f"#sessions li[data-session-id=\"{first}\"] button"
+    prac.wait(f"document.querySelector({json.dumps(entry)}) !== null", 15, "the first session in the list")
+    prac.click(entry)
+    prac.wait("document.getElementById('recording-status').textContent === '● Recording'", 15, "the first session's recording shown again")
+    assert prac.text("#record-toggle") == "Stop recording"
+    prac.wait("document.getElementById('consent-status').textContent.startsWith('The family agreed')", 15, "the first session's consent")
+    prac.click("#record-toggle")
+    fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the family's indicator off")
