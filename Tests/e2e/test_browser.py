@@ -338,9 +338,10 @@ def test_a_link_that_expired_unused_shows_in_the_list_and_a_new_one_joins(relay_
 
 
 def test_opening_another_session_leaves_nothing_of_the_one_before(relay, chromium):
-    """The practitioner records in one session and opens another: the page shows the new session as
-    it is (not recording, Start, no Mark, its own consent), not the state of the one left; opened
-    again, the first session shows its recording still running (the relay says so after welcome)."""
+    """The practitioner records and shares the screen in one session, then opens another: the page
+    shows the new session as it is (not recording, Start, no Mark, its own consent, nothing shared),
+    not the state of the one left, whose screen share ends; opened again, the first session shows its
+    recording still running (the relay says so after welcome)."""
     prac = chromium.new_page("practitioner")
     fam = chromium.new_page("family")
     join_url, first = open_session(prac, relay, relay.token("alice"))
@@ -348,6 +349,9 @@ def test_opening_another_session_leaves_nothing_of_the_one_before(relay, chromiu
     prac.wait("document.getElementById('consent-status').textContent.startsWith('The family agreed')", 15, "the family's consent")
     prac.click("#record-toggle")
     prac.wait("document.getElementById('recording-status').textContent === '● Recording'", 15, "the recording to start")
+    prac.click("#share-screen")
+    prac.wait("document.getElementById('review-status').textContent.includes('sees your screen')", 10, "screen sharing to start")
+    fam.wait(video_playing("#shared-screen", 0.5), 30, "the practitioner's screen on the family's page")
 
     prac.click("#create-session")
     second = prac.wait(f"(id => id !== {json.dumps(first)} && id)(window.__vigrelay.state.sessionId)", 15, "the second session")
@@ -356,6 +360,10 @@ def test_opening_another_session_leaves_nothing_of_the_one_before(relay, chromiu
     assert prac.text("#recording-status") == "Not recording" and prac.text("#record-toggle") == "Start recording"
     assert prac.js("document.getElementById('recording-status').className") == "recording-off"
     assert prac.js("document.getElementById('mark').disabled") is True
+    assert prac.js("window.__vigrelay.state.screenSender === null && document.getElementById('review-video').srcObject === null && "
+                   "document.getElementById('stop-review').disabled && document.getElementById('review-status').textContent === ''"), \
+        "the screen share of the session left has ended"
+    fam.wait("document.getElementById('shared-box').hidden", 10, "the family left behind no longer shown the screen")
     prac.wait("document.getElementById('consent-status').textContent.startsWith('The family has not agreed')", 15,
               "the second session's own consent")
     assert second != first
