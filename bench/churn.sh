@@ -52,15 +52,7 @@ for b in "$VIGRELAY" "$CLIENT"; do [[ -x "$b" ]] || { echo "bench/churn.sh: $b i
 certs/make-dev-cert.sh "$certs" >&2
 work="$(mktemp -d "${TMPDIR:-/tmp}/vigrelay-churn.XXXXXX")"
 server_pid=""
-stop_server() {
-    [[ -n "$server_pid" ]] || return 0
-    kill -TERM "$server_pid" 2>/dev/null || true
-    local i
-    for i in $(seq 150); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-}
+stop_server() { [[ -z "$server_pid" ]] || stop_process "$server_pid"; server_pid=""; }
 trap 'stop_server; rm -rf "$work"' EXIT
 
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

@@ -220,11 +220,7 @@ start_nchan() {
 # stop_server: SIGTERM the server this script started, wait (at most 15 s, then SIGKILL), drop its data.
 stop_server() {
     [[ -n "$SERVER_PID" ]] || return 0
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    local i
-    for i in $(seq 150); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
+    stop_process "$SERVER_PID"
     SERVER_PID=""
     rm -rf "$work"/data-*
 }

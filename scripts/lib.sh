@@ -54,5 +54,14 @@ find_promtool() {
     echo "$dir/usr/bin/promtool"
 }
 
+# stop_process PID: asks the process to stop (SIGTERM), waits up to 15 s, then kills it.
+stop_process() {
+    local pid="$1" i
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
 # Packages the build needs: libwebsockets (with OpenSSL), pkg-config to find them, git for SwiftPM.
 BUILD_PACKAGES=(libwebsockets-dev libwebsockets-evlib-ev libev-dev libssl-dev pkg-config openssl git)
