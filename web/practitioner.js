@@ -13,7 +13,7 @@ import { sessionFacts, sessionLabel } from "./sessions.js";
 
 const state = {
   sessionId: null, connection: null, recordingId: null, recordingStartedAt: 0,
-  marks: [], familyPresent: false, summary: null, screenSender: null, review: null,
+  marks: [], familyPresent: false, screenSender: null, review: null,
 };
 const live = new MsePlayer($("live-video"));
 
@@ -210,8 +210,10 @@ function openSession(sessionId, joinUrl) {
   live.clear();
   Object.assign(state, { sessionId, recordingId: null, marks: [], familyPresent: false });
   clipBytes.clear();
-  // Nothing of the session open before stays: its recording state, messages and controls.
+  // Nothing of the session open before stays: its recording state, recordings and clips, messages
+  // and controls (this one's come with its welcome and summary).
   showRecordingState(null);
+  renderRecordings({ recordings: [], marks: [], clips: [] });
   enableControls(false);
   status("Connecting…");
   for (const id of ["consent-status", "clip-status"]) $(id).textContent = "";
@@ -400,7 +402,6 @@ async function refreshSummary() {
   try {
     const summary = await api.sessionSummary(state.sessionId);
     if (read !== summaryReads) return;
-    state.summary = summary;
     showConsent(summary.consent ?? { recording: false });
     renderRecordings(summary);
   } catch (error) {
