@@ -154,7 +154,10 @@ def test_slow_disk_neither_blocks_the_relay_nor_grows_memory_nor_loses_bytes(rel
     # the frame that passed it), the practitioner's send queue and a few frames in flight. Without
     # the bound the server would hold nearly everything sent (the writer drains 8 MiB/s).
     growth_mib = (peak_kib - baseline_kib) / 1024
-    viewer_queue_mib = 0 if viewer_reads else 4 * 2 + FRAME / MiB  # its queue at most, and the frame it always admits
+    # The viewer's queue at most (four times --viewer-queue-bytes for this fast camera) and the frame
+    # it always admits: also for a viewer that reads, which on a busy machine falls behind for
+    # moments (seen: +58 MiB beside a busy loop, just over the bound without the viewer queue).
+    viewer_queue_mib = 4 * 2 + FRAME / MiB
     assert growth_mib < QUEUE_BYTES / MiB + 24 + viewer_queue_mib, (f"server RSS grew by {growth_mib:.0f} MiB while {len(sent) / MiB:.0f} MiB were sent "
                              f"(queue bound {QUEUE_BYTES // MiB} MiB); samples {rss_samples[:40]}")
 
