@@ -35,7 +35,33 @@ function tokenStatus() {
 }
 
 // --- sessions --------------------------------------------------------------------------------
-$("create-session").addEventListener("click", async () => {
+/** What "Open the other session" does, while the practitioner is asked (see leaveThen). */
+let pendingLeave = null;
+
+/**
+ * Does `open` (create or open another session) at once, or, while the session open now is
+ * recording, only once the practitioner confirms: a misclick while filming would otherwise take the
+ * family off the screen, and the recording would go on unattended.
+ */
+function leaveThen(open) {
+  if (!state.recordingId) { open(); return; }
+  pendingLeave = open;
+  show($("leave-confirm"));
+  $("leave-confirm").scrollIntoView({ block: "nearest" });
+  $("leave-no").focus();
+}
+
+function closeLeave() {
+  pendingLeave = null;
+  show($("leave-confirm"), false);
+}
+
+$("leave-yes").addEventListener("click", () => { const open = pendingLeave; closeLeave(); open?.(); });
+$("leave-no").addEventListener("click", () => { closeLeave(); $("live-title").focus(); });
+
+$("create-session").addEventListener("click", () => leaveThen(createSession));
+
+async function createSession() {
   show($("create-status"), false);
   api.saveToken($("token").value.trim());
   const labels = { purpose: "filming" };
@@ -49,7 +75,7 @@ $("create-session").addEventListener("click", async () => {
     $("create-status").textContent = `Could not create the session: ${error.message}`;
     show($("create-status"));
   }
-});
+}
 
 $("copy-invite").addEventListener("click", async () => {
   try {
@@ -194,7 +220,9 @@ function sessionItem(s) {
   const label = sessionLabel(s);
   const open = el("button", { type: "button", className: "small", textContent: s.sessionId === state.sessionId ? "Open again" : "Open" });
   open.setAttribute("aria-label", `Open session ${label}`);
-  open.addEventListener("click", () => { openSession(s.sessionId, api.savedInvite(s.sessionId)); $("live-title").focus(); });
+  const reopen = () => { openSession(s.sessionId, api.savedInvite(s.sessionId)); $("live-title").focus(); };
+  // The same session again is a reconnect, not a leave.
+  open.addEventListener("click", () => (s.sessionId === state.sessionId ? reopen() : leaveThen(reopen)));
   const facts = el("div", { className: "facts" },
     ...sessionFacts(s).map(([text, kind]) => el("span", { className: kind ? `badge ${kind}` : "badge", textContent: text })));
   const item = el("li", { className: s.sessionId === state.sessionId ? "current" : "" },
@@ -205,6 +233,7 @@ function sessionItem(s) {
 
 // --- live ------------------------------------------------------------------------------------
 function openSession(sessionId, joinUrl) {
+  closeLeave();
   clearReview();
   state.connection?.stop();
   live.clear();

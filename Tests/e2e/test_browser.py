@@ -337,14 +337,16 @@ def test_a_link_that_expired_unused_shows_in_the_list_and_a_new_one_joins(relay_
     prac.wait("document.getElementById('connection-status').textContent.includes('The family has joined')", 15, "the family to join")
 
 
-def test_opening_another_session_leaves_nothing_of_the_one_before(relay, chromium):
-    """The practitioner records and shares the screen in one session, then opens another: the page
-    shows the new session as it is (not recording, Start, no Mark, its own consent, nothing shared),
-    not the state of the one left, whose screen share ends; opened again, the first session shows its
-    recording still running (the relay says so after welcome)."""
+def test_opening_another_session_leaves_nothing_of_the_one_before(relay, chromium, shots):
+    """The practitioner records and shares the screen in one session, then opens another. Asked
+    first, as that session records ("Stay here" changes nothing), the page then shows the new session
+    as it is (not recording, Start, no Mark, its own consent, nothing shared), not the state of the
+    one left, whose screen share ends. Opened again, the first session shows its recording still
+    running (the relay says so after welcome)."""
     prac = chromium.new_page("practitioner")
     fam = chromium.new_page("family")
-    join_url, first = open_session(prac, relay, relay.token("alice"))
+    token = relay.token("leaving")
+    join_url, first = open_session(prac, relay, token)
     join_as_family(fam, join_url, consent=True)
     prac.wait("document.getElementById('consent-status').textContent.startsWith('The family agreed')", 15, "the family's consent")
     prac.click("#record-toggle")
@@ -353,7 +355,19 @@ def test_opening_another_session_leaves_nothing_of_the_one_before(relay, chromiu
     prac.wait("document.getElementById('review-status').textContent.includes('sees your screen')", 10, "screen sharing to start")
     fam.wait(video_playing("#shared-screen", 0.5), 30, "the practitioner's screen on the family's page")
 
+    # While it records, leaving is asked first; "Stay here" keeps everything as it was.
     prac.click("#create-session")
+    assert prac.js("!document.getElementById('leave-confirm').hidden && document.activeElement.id === 'leave-no'")
+    assert "is recording" in prac.text("#leave-text")
+    assert unlabelled_controls(prac) == [] and low_contrast(prac) == []
+    prac.screenshot(shots / "practitioner-leave-while-recording.png", 1280, 900)
+    prac.click("#leave-no")
+    assert prac.js("document.getElementById('leave-confirm').hidden")
+    assert prac.js("window.__vigrelay.state.sessionId") == first and prac.text("#recording-status") == "● Recording"
+    sessions = relay.http("GET", "/v1/sessions", headers={"Authorization": f"Bearer {token}"}).json()
+    assert sessions["total"] == 1, f"no session is made before the practitioner confirms: {sessions}"
+    prac.click("#create-session")
+    prac.click("#leave-yes")
     second = prac.wait(f"(id => id !== {json.dumps(first)} && id)(window.__vigrelay.state.sessionId)", 15, "the second session")
     relay.secrets_seen.add(prac.text("#invite-link").split("invite=")[-1])
     prac.wait("document.getElementById('connection-status').textContent.startsWith('Connected')", 15, "the second session's connection")
@@ -374,5 +388,15 @@ def test_opening_another_session_leaves_nothing_of_the_one_before(relay, chromiu
     prac.wait("document.getElementById('recording-status').textContent === '● Recording'", 15, "the first session's recording shown again")
     assert prac.text("#record-toggle") == "Stop recording"
     prac.wait("document.getElementById('consent-status').textContent.startsWith('The family agreed')", 15, "the first session's consent")
+    # Opening another session from the list is asked too; the same one again (a reconnect) is not.
+    other = f"#sessions li[data-session-id=\"{second}\"] button"
+    prac.wait(f"document.querySelector({json.dumps(other)}) !== null", 15, "the second session in the list")
+    prac.click(other)
+    assert prac.js("!document.getElementById('leave-confirm').hidden")
+    prac.click("#leave-no")
+    prac.click(entry)
+    prac.wait("document.getElementById('connection-status').textContent.startsWith('Connected')", 15, "the first session again")
+    assert prac.js("document.getElementById('leave-confirm').hidden && window.__vigrelay.state.sessionId") == first
+    prac.wait("document.getElementById('recording-status').textContent === '● Recording'", 15, "the recording shown after the reconnect")
     prac.click("#record-toggle")
     fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the family's indicator off")
