@@ -55,7 +55,7 @@ server_pid=""
 stop_server() { [[ -z "$server_pid" ]] || stop_process "$server_pid"; server_pid=""; }
 trap 'stop_server; rm -rf "$work"' EXIT
 
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 mkdir -p "$work/data"
 "$VIGRELAY" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --cert "$certs/server.crt" --key "$certs/server.key" \
     --log-level warning --max-connections-per-address 0 > "$work/server.log" 2>&1 &

@@ -142,8 +142,6 @@ SERVER_PID="" PORT="" TOKEN="" PERF_PID=""
 RELAY_PID=""  # the process whose CPU and memory `load` samples: vigrelay, or nginx's worker
 TARGET=()  # how `load` reaches the running relay: vigrelay's URL and token, or --mode mirror and a URL
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
 # start_server NAME: a release server for scenario NAME; sets SERVER_PID, PORT, TOKEN, TARGET and
 # RELAY_PID (the same process). Every connection comes from 127.0.0.1, so the per-address connection
 # limit is off (scenario 4 alone holds 5,000).

@@ -54,6 +54,9 @@ find_promtool() {
     echo "$dir/usr/bin/promtool"
 }
 
+# free_port: prints a TCP port free on 127.0.0.1 just now.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 # stop_process PID: asks the process to stop (SIGTERM), waits up to 15 s, then kills it.
 stop_process() {
     local pid="$1" i

@@ -16,7 +16,7 @@ import pytest
 from contrast import low_contrast
 from vrtest import wait_until
 from webpages import (CONSENT_GIVEN, check_recording, check_started_at_next_keyframe, join_as_family, make_clip_from_mark, mark_on_screen,
-                      open_session, start_recording_after_keyframe, stop_recording_after_mark, unlabelled_controls,
+                      open_from_list, open_session, start_recording_after_keyframe, stop_recording_after_mark, unlabelled_controls,
                       video_played, video_playing, wait_for_live_video, withdraw_and_check_deleted)
 
 pytestmark = pytest.mark.timeout(300)
@@ -256,9 +256,7 @@ def test_a_new_family_link_disconnects_the_old_one_and_is_made_from_any_browser(
     other = chromium.new_page("practitioner elsewhere")
     other.navigate(relay.base_url + "/")
     other.js(f"document.getElementById('token').value = {json.dumps(token)}; document.getElementById('save-token').click(); true")
-    entry = f"#sessions li[data-session-id=\"{session_id}\"] button"
-    other.wait(f"document.querySelector({json.dumps(entry)}) !== null", 15, "the session in the list")
-    other.click(entry)
+    open_from_list(other, session_id)
     other.wait("document.getElementById('connection-status').textContent.includes('Connected')", 15, "the practitioner to connect")
     assert other.js("!document.getElementById('invite-box').hidden && document.getElementById('invite-known').hidden")
     assert other.text("#invite-unknown") == "This browser does not keep this session's family link. If the family needs it, make a new one."
@@ -272,7 +270,7 @@ def test_a_new_family_link_disconnects_the_old_one_and_is_made_from_any_browser(
     # The first browser still keeps the second link: opened again, it asks the relay and says that
     # link was replaced, instead of offering it for sending.
     assert prac.js("!document.getElementById('invite-known').hidden"), "the kept link is shown until it is replaced"
-    prac.click(entry)
+    open_from_list(prac, session_id)
     prac.wait("!document.getElementById('invite-stale').hidden", 15, "the kept link found replaced")
     assert prac.text("#invite-stale").startswith("The family link this browser kept was replaced by a newer one"), prac.text("#invite-stale")
     assert prac.js("document.getElementById('invite-known').hidden && !document.getElementById('new-invite').hidden")
@@ -382,19 +380,15 @@ def test_opening_another_session_leaves_nothing_of_the_one_before(relay, chromiu
               "the second session's own consent")
     assert second != first
 
-    entry = f"#sessions li[data-session-id=\"{first}\"] button"
-    prac.wait(f"document.querySelector({json.dumps(entry)}) !== null", 15, "the first session in the list")
-    prac.click(entry)
+    open_from_list(prac, first, "the first session in the list")
     prac.wait("document.getElementById('recording-status').textContent === '● Recording'", 15, "the first session's recording shown again")
     assert prac.text("#record-toggle") == "Stop recording"
     prac.wait("document.getElementById('consent-status').textContent.startsWith('The family agreed')", 15, "the first session's consent")
     # Opening another session from the list is asked too; the same one again (a reconnect) is not.
-    other = f"#sessions li[data-session-id=\"{second}\"] button"
-    prac.wait(f"document.querySelector({json.dumps(other)}) !== null", 15, "the second session in the list")
-    prac.click(other)
+    open_from_list(prac, second, "the second session in the list")
     assert prac.js("!document.getElementById('leave-confirm').hidden")
     prac.click("#leave-no")
-    prac.click(entry)
+    open_from_list(prac, first)
     prac.wait("document.getElementById('connection-status').textContent.startsWith('Connected')", 15, "the first session again")
     assert prac.js("document.getElementById('leave-confirm').hidden && window.__vigrelay.state.sessionId") == first
     prac.wait("document.getElementById('recording-status').textContent === '● Recording'", 15, "the recording shown after the reconnect")

@@ -32,7 +32,7 @@ import vrtest
 from test_recording import FIXTURE
 from vrtest import HTTPConn, wait_until
 from webpages import (CONSENT_GIVEN, KNOWN_LIVE_RECORDING_NOTES, ffmpeg_errors, join_as_family, live_video_state, make_clip_from_mark,
-                      mark_on_screen, open_session, remember_live_stream, stop_recording_after_mark, video_played,
+                      mark_on_screen, open_from_list, open_session, remember_live_stream, stop_recording_after_mark, video_played,
                       video_playing, wait_for_live_video, wait_for_status, watch_status)
 
 pytestmark = pytest.mark.timeout(300)
@@ -728,9 +728,7 @@ def test_the_practitioners_page_says_when_the_link_it_kept_has_expired(relay_fac
     invite = join_url.split("invite=")[1]
     wait_until(lambda: relay.http("GET", f"/v1/sessions/{sid}/invite", headers={"Authorization": f"Bearer {invite}"}).status == 401,
                15, "the link to expire", interval=0.25)
-    entry = f"#sessions li[data-session-id=\"{sid}\"] button"
-    prac.wait(f"document.querySelector({json.dumps(entry)}) !== null", 15, "the session in the list")
-    prac.click(entry)
+    open_from_list(prac, sid)
     prac.wait("!document.getElementById('invite-stale').hidden", 15, "the expired link said")
     assert prac.text("#invite-stale") == "The family link this browser kept no longer works: it may have expired. If the family needs it, make a new one."
     assert prac.js("document.getElementById('invite-known').hidden")

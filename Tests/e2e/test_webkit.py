@@ -29,7 +29,7 @@ from __future__ import annotations
 import pytest
 
 from webpages import (CONSENT_GIVEN, check_recording, check_started_at_next_keyframe, first_fragment_ms, join_as_family, join_with_keyboard,
-                      make_clip_from_mark, mark_on_screen, open_session, start_recording_after_keyframe,
+                      make_clip_from_mark, mark_on_screen, open_from_list, open_session, start_recording_after_keyframe,
                       stop_recording_after_mark, unlabelled_controls, video_played, wait_for_live_video,
                       withdraw_and_check_deleted)
 
@@ -82,8 +82,7 @@ def test_safari_mp4_family_with_practitioner_in_chromium(relay, chromium, shots,
     # --- the practitioner comes back (page reloaded) while the camera streams: the relay replays the
     # stream from the newest frame the family's page flagged as a keyframe fragment, and it plays
     prac.navigate(relay.base_url + "/")
-    prac.wait(f"!!document.querySelector('#sessions li[data-session-id=\"{session_id}\"] button')", 15, "the session in the list")
-    prac.click(f"#sessions li[data-session-id=\"{session_id}\"] button")
+    open_from_list(prac, session_id)
     prac.wait("document.getElementById('connection-status').textContent.includes('Connected')", 15, "the practitioner to connect again")
     wait_for_live_video(prac, fam, lambda: chromium.console_problems())
 

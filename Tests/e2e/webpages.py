@@ -171,6 +171,13 @@ def open_session(prac, relay, token: str, base_url: str | None = None) -> tuple[
     return join_url, join_url.split("session=")[1].split("&")[0]
 
 
+def open_from_list(prac, session_id: str, what: str = "the session in the list") -> None:
+    """Clicks the session's Open button in the practitioner's list ("Your sessions"), once it is there."""
+    button = f"#sessions li[data-session-id=\"{session_id}\"] button"
+    prac.wait(f"document.querySelector({json.dumps(button)}) !== null", 15, what)
+    prac.click(button)
+
+
 def join_as_family(fam, join_url: str | None = None, consent: bool = True) -> None:
     """The family opens the link (unless the page is open already), agrees to recording (or not)
     and starts the camera."""
