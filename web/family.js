@@ -81,7 +81,8 @@ if (!invite) {
   // Asked as the page opens, so that a family on a link that expired or was replaced is told at once
   // and never starts the camera. Not asked again on "join": a phone may refuse the camera once a
   // network round trip has passed since the tap (a link replaced meanwhile is refused at hello).
-  inviteRefusal(invite).then((code) => { if (code && !connection) showLinkRefused(code); });
+  // A refusal is told to the practitioner too, who may be waiting in the session.
+  inviteRefusal(invite, { fromFamily: true }).then((code) => { if (code && !connection) showLinkRefused(code); });
   // Asked before this page was reloaded, and not yet answered.
   if (withdrawal.asked) deleteWithoutCamera();
 }

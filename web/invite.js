@@ -13,11 +13,13 @@ export function parseInviteFragment(hash) {
  * Whether the relay would let a link join now (`GET /v1/sessions/{id}/invite`, asked with the link's
  * own invite). The refusal's code (`invite_replaced` for a link replaced by a newer one,
  * `unauthorized` for an expired or unknown one, `session_not_found`), or null when the link is good
- * or the relay did not answer: `hello` decides then.
+ * or the relay did not answer: `hello` decides then. `fromFamily`: the family's page is asking, so
+ * a refusal is told to the practitioner in the session too (`?from=family`).
  */
-export async function inviteRefusal({ session, invite }) {
+export async function inviteRefusal({ session, invite }, { fromFamily = false } = {}) {
   try {
-    const response = await fetch(`/v1/sessions/${encodeURIComponent(session)}/invite`, {
+    const query = fromFamily ? "?from=family" : "";
+    const response = await fetch(`/v1/sessions/${encodeURIComponent(session)}/invite${query}`, {
       headers: { Authorization: `Bearer ${invite}` }, cache: "no-store", credentials: "omit",
       signal: AbortSignal.timeout?.(5000),
     });

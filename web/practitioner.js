@@ -99,6 +99,8 @@ function showInvite(joinUrl) {
   show($("invite-known"), Boolean(joinUrl));
   show($("invite-unknown"), !joinUrl);
   show($("invite-stale"), false);
+  // Said of the session's link before this one, or of another session.
+  show($("family-refused"), false);
   askNewInvite(false);
   if (joinUrl) checkKeptInvite(joinUrl);
 }
@@ -302,8 +304,11 @@ function onMessage(message) {
         state.familyPresent = message.event === "joined";
         status(state.familyPresent ? "The family has joined." : "The family has left (they may be reconnecting).", !state.familyPresent);
         if (!state.familyPresent) live.gap();
-        else showReviewAgain();
+        else { showReviewAgain(); show($("family-refused"), false); }
       }
+      break;
+    case "family_link_refused":
+      showFamilyRefused(message.reason);
       break;
     case "consent":
       showConsent(message);
@@ -325,6 +330,18 @@ function onMessage(message) {
     default:
       break;
   }
+}
+
+/**
+ * The family tried to join on a link the relay refused (`reason`: `replaced` or `expired`); their
+ * page told them to ask for the newest link, and this says what to send. Hidden once they join or
+ * a new link is made.
+ */
+function showFamilyRefused(reason) {
+  $("family-refused").textContent = reason === "replaced"
+    ? "The family tried to join with an older link, which a newer one replaced. Send them the newest link again, or make a new one with “New link for the family…”."
+    : "The family tried to join with a link that has expired. Make a new one with “New link for the family…” and send it to them.";
+  show($("family-refused"));
 }
 
 function showConsent(message) {

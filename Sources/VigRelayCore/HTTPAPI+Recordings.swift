@@ -57,7 +57,7 @@ extension HTTPAPI {
             return .respond(methodNotAllowed(route.allowed.joined(separator: " or ")))
         }
         if case .invite = route, request.method != "POST" {
-            return .respond(inviteCheck(request, sessionID: String(sessionID), core: core, now: now))
+            return inviteCheck(request, sessionID: String(sessionID), core: core, now: now)
         }
         let practitioner: String, issuedAtMs: Int64?
         switch bearerToken(request.authorization, core: core, now: now) {
@@ -112,27 +112,42 @@ extension HTTPAPI {
     /// `GET /v1/sessions/{id}/invite` with the family's invite: whether it would join now, so that the
     /// family's page says a link expired or was replaced before it asks for the camera. 200 with the
     /// link's expiry; otherwise what `hello` would refuse it with (as 401, or 404 for another session).
-    /// Read-only: the hello decides again, as the link may be replaced in between.
-    private func inviteCheck(_ request: HTTPRequest, sessionID: String, core: RelayCore, now: Date) -> HTTPResponse {
+    /// Asked `?from=family` (by the family's page, not the practitioner's checking the link it kept),
+    /// a link refused as expired or replaced is also told to the session's practitioner, as at `hello`.
+    /// Otherwise read-only: the hello decides again, as the link may be replaced in between.
+    private func inviteCheck(_ request: HTTPRequest, sessionID: String, core: RelayCore, now: Date) -> HTTPOutcome {
+        let froms = request.query.filter { $0.hasPrefix("from=") }
+        guard froms.isEmpty || froms == ["from=family"] else {
+            return .respond(.error(400, .invalidRequest, "from may only be family, given once (the family's page asking for its link); leave it out to only check the link"))
+        }
         let verified: VerifiedToken
-        switch bearerToken(request.authorization, core: core, now: now,
+        switch bearerToken(request.authorization, core: core, now: now, inviteMayBeExpired: true,
                            missing: "missing Authorization: Bearer <invite>; use the inviteToken of the family's link") {
-        case .failure(let error): return error.response
+        case .failure(let error): return .respond(error.response)
         case .success(let token): verified = token
         }
         switch verified.claims {
         case .metrics:
-            return HTTPAPI.metricsTokenRefused
+            return .respond(HTTPAPI.metricsTokenRefused)
         case .practitioner:
-            return .error(403, .forbidden, "this checks a family's link, with its invite; to make a new link use POST /v1/sessions/{id}/invite")
+            return .respond(.error(403, .forbidden, "this checks a family's link, with its invite; to make a new link use POST /v1/sessions/{id}/invite"))
         case .invite(let invited, let expiresAt):
+            // The refusal, told to the practitioner too when the family's page asked.
+            func refused(_ reason: FamilyLinkRefusal, _ response: HTTPResponse) -> HTTPOutcome {
+                let told = froms.isEmpty ? [] : core.familyLinkRefused(sessionID: sessionID, reason)
+                return told.isEmpty ? .respond(response) : .respondAndPerform(response, told)
+            }
+            guard expiresAt > now else {
+                let response = HTTPResponse.error(401, .unauthorized, TokenAuthority.VerifyError.expired.description)
+                return invited == sessionID ? refused(.expired, response) : .respond(response)
+            }
             guard invited == sessionID, let session = core.sessions[sessionID] else {
-                return .error(404, .sessionNotFound, "no such session for this invite; use the session id of the same link")
+                return .respond(.error(404, .sessionNotFound, "no such session for this invite; use the session id of the same link"))
             }
             guard !session.inviteIsReplaced(issuedAtMs: verified.issuedAtMs) else {
-                return .error(401, .inviteReplaced, RelayCore.inviteReplacedMessage)
+                return refused(.replaced, .error(401, .inviteReplaced, RelayCore.inviteReplacedMessage))
             }
-            return .json(200, ["sessionId": sessionID, "expiresAt": ISO8601DateFormatter().string(from: expiresAt)])
+            return .respond(.json(200, ["sessionId": sessionID, "expiresAt": ISO8601DateFormatter().string(from: expiresAt)]))
         }
     }
 

@@ -54,6 +54,8 @@ public struct HTTPResponse: Sendable, Equatable {
 public enum HTTPOutcome: Sendable, Equatable {
     /// Send this response now.
     case respond(HTTPResponse)
+    /// Carry out the core's actions (a notice to a WebSocket connection), then send the response.
+    case respondAndPerform(HTTPResponse, [RelayAction])
     /// Persist the new session (off the lws thread), then send the response; on failure answer 500.
     case persistSession(SessionRecord, then: HTTPResponse)
     /// Persist the session with its new family link (off the lws thread); then hand the record to

@@ -30,6 +30,9 @@ public final class RelayCore {
     /// The newest family-link issue time handed out per session since the server started, saved
     /// or still being saved (see `newInviteIssueTime`).
     private var newestInviteIssuedMs: [String: Int64] = [:]
+    /// When each session's practitioner connection was last told the family's link was refused
+    /// (see RelayCore+FamilyLinkRefusal.swift).
+    var familyLinkRefusalToldAt: [String: (connection: ConnectionID, at: Date)] = [:]
 
     private enum ConnectionState {
         case awaitingHello(sessionID: String)
@@ -229,7 +232,8 @@ public final class RelayCore {
             return refuse(.unauthorized, "hello has no token; send {\"type\":\"hello\",\"token\":\"...\"} with a practitioner token or the family invite", id: message.id)
         }
         let verified: VerifiedToken
-        do { verified = try authority.verify(token, now: now(), revocations: tokenRevocations) } catch {
+        // An expired invite is read, to tell its session's practitioner, and then refused as verify would.
+        do { verified = try authority.verify(token, now: now(), revocations: tokenRevocations, inviteMayBeExpired: true) } catch {
             return refuse(.unauthorized, error.description, id: message.id)
         }
         let role: Role
@@ -242,7 +246,11 @@ public final class RelayCore {
                 return refuse(.forbidden, "this session belongs to another practitioner", id: message.id)
             }
             role = .practitioner
-        case .invite(let invitedTo, _):
+        case .invite(let invitedTo, let expiresAt):
+            guard expiresAt > now() else {
+                let toldWhy = invitedTo == sessionID ? familyLinkRefused(sessionID: sessionID, .expired) : []
+                return refuse(.unauthorized, TokenAuthority.VerifyError.expired.description, id: message.id) + toldWhy
+            }
             guard invitedTo == sessionID else {
                 return refuse(.forbidden, "this invite is for another session; open the link your practitioner sent", id: message.id)
             }
@@ -250,7 +258,7 @@ public final class RelayCore {
                 return refuse(.sessionNotFound, "session \(sessionID) no longer exists; ask your practitioner for a new invite", id: message.id, closeCode: RelayCloseCode.notFound)
             }
             guard !session.inviteIsReplaced(issuedAtMs: verified.issuedAtMs) else {
-                return refuse(.inviteReplaced, Self.inviteReplacedMessage, id: message.id)
+                return refuse(.inviteReplaced, Self.inviteReplacedMessage, id: message.id) + familyLinkRefused(sessionID: sessionID, .replaced)
             }
             role = .family
         case .metrics:

@@ -72,6 +72,9 @@ extension ServiceLoop {
         switch api.handle(exchange.request, core: core, now: Date()) {
         case .respond(let response):
             respond(id, response)
+        case .respondAndPerform(let response, let actions):
+            perform(actions)
+            respond(id, response)
         case .persistSession(let record, let response):
             saveSession(record, event: "created", at: record.createdAt) { .sessionPersisted(id, record, response, failure: $0) }
         case .replaceInvite(let record, let response):

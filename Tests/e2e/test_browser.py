@@ -248,9 +248,20 @@ def test_a_new_family_link_disconnects_the_old_one_and_is_made_from_any_browser(
     prac.wait("document.getElementById('connection-status').textContent.includes('The family has left')", 15, "the family gone")
     fam.screenshot(shots / "family-link-replaced-phone.png", 390, 844, mobile=True)
 
+    # The family opens the old link again: their page says it was replaced, and the practitioner,
+    # waiting, is told what to send.
+    stale = chromium.new_page("family on the old link again")
+    stale.navigate(join_url)
+    stale.wait("!document.getElementById('link-problem').hidden", 10, "the old link refused as the page opens")
+    prac.wait("!document.getElementById('family-refused').hidden", 10, "the practitioner told of the family at the door")
+    assert prac.text("#family-refused").startswith("The family tried to join with an older link, which a newer one replaced."), prac.text("#family-refused")
+    assert low_contrast(prac) == []
+    prac.screenshot(shots / "practitioner-family-refused.png", 1280, 900)
+
     again = chromium.new_page("family on the new link")
     join_as_family(again, new_url, consent=False)
     prac.wait("document.getElementById('connection-status').textContent.includes('The family has joined')", 15, "the family back")
+    assert prac.js("document.getElementById('family-refused').hidden"), "the notice goes once the family is in"
 
     # Another browser has the token but not the link: it says so, and makes a new one there.
     other = chromium.new_page("practitioner elsewhere")
@@ -278,7 +289,8 @@ def test_a_new_family_link_disconnects_the_old_one_and_is_made_from_any_browser(
     prac.wait("document.getElementById('connection-status').textContent.startsWith('Connected')", 15, "the practitioner back")
     assert prac.text("#recording-status") == "Not recording", "the error of the connection replaced before is gone"
     prac.screenshot(shots / "practitioner-kept-link-replaced.png", 1280, 900)
-    problems = [p for p in chromium.console_problems() if "favicon" not in p]
+    # The refused links' checks (401) are logged by the browser: they are answers, not faults.
+    problems = [p for p in chromium.console_problems() if "favicon" not in p and "401" not in p]
     assert not problems, f"console errors: {problems}"
 
 
@@ -325,10 +337,17 @@ def test_a_link_that_expired_unused_shows_in_the_list_and_a_new_one_joins(relay_
     prac.click("#refresh-sessions")
     entry = f"document.querySelector('#sessions li[data-session-id=\"{session_id}\"]')"
     prac.wait(f"{entry}?.querySelector('.badge.warn')?.textContent === 'family link expired'", 10, "the expired link in the list")
+    late = chromium.new_page("family on the expired link")
+    late.navigate(join_url)
+    late.wait("!document.getElementById('link-problem').hidden", 10, "the expired link refused as the page opens")
+    prac.wait("!document.getElementById('family-refused').hidden", 10, "the practitioner told the family's link expired")
+    assert prac.text("#family-refused") == ("The family tried to join with a link that has expired. "
+                                            "Make a new one with “New link for the family…” and send it to them.")
     prac.click("#new-invite")
     prac.click("#new-invite-yes")
     new_url = prac.wait(f"(t => t !== {json.dumps(join_url)} && t)(document.getElementById('invite-link').textContent)", 15, "the new link")
     relay.secrets_seen.add(new_url.split("invite=")[1])
+    assert prac.js("document.getElementById('family-refused').hidden"), "the notice goes once a new link is made"
     prac.wait(f"{entry} && !{entry}.textContent.includes('link expired')", 10, "the list to drop the expired link")
     fam = chromium.new_page("family")
     join_as_family(fam, new_url, consent=False)

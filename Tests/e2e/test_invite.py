@@ -5,6 +5,7 @@ still ask for the videos to be deleted. Every wait has a deadline."""
 import base64
 import json
 import subprocess
+import threading
 import time
 
 from vrtest import HTTPConn, assert_error, next_json, run, wait_until
@@ -48,6 +49,7 @@ def test_a_new_link_disconnects_the_old_one_and_is_the_only_one_that_joins(relay
     again.send_json({"type": "hello", "token": old})
     assert again.recv_error("invite_replaced")["message"] == refusal["message"]
     assert again.expect_close()[1] == 1008
+    assert practitioner.recv_json(10) == {"type": "family_link_refused", "reason": "replaced"}
 
     bob.send_json({"type": "ping", "id": "still-here"})
     assert bob.recv_json() == {"type": "pong", "id": "still-here"}, "another session's call goes on"
@@ -230,3 +232,54 @@ def test_links_asked_for_at_once_are_told_apart_and_only_the_newest_joins(relay_
             assert_error(r, 401, "invite_replaced")
     events = relay.http("GET", f"/v1/sessions/{sid}", headers=bearer(tok)).json()["events"]["byType"]
     assert events.get("invite_replaced") == 8, events
+
+
+def test_the_practitioner_is_told_when_the_family_is_turned_away_on_an_old_link(relay_factory, client_bin, certs):
+    """A family refused on a link that was replaced or has expired, at hello or as its page checks
+    the link (`GET .../invite?from=family`), is told so, and the practitioner in the session gets
+    `family_link_refused` with the reason (`vigrelay-client practitioner` prints it). The
+    practitioner's page checking the link it kept (no `from`) tells nobody."""
+    relay = relay_factory(["--invite-ttl", "8s"])
+    tok = relay.token("alice")
+    session = relay.create_session(tok)
+    sid, first = session["sessionId"], session["inviteToken"]
+    path = f"/v1/sessions/{sid}/invite"
+    practitioner, _ = relay.join(sid, tok, "practitioner", role="practitioner")
+    second = new_link(relay, sid, tok)["inviteToken"]
+
+    assert_error(relay.http("GET", path, headers=bearer(first)), 401, "invite_replaced")
+    practitioner.send_json({"type": "ping", "id": "after-own-check"})
+    assert practitioner.recv_json(10) == {"type": "pong", "id": "after-own-check"}, "a check without from=family tells nobody"
+    family = relay.connect(sid, "family on the replaced link")
+    family.send_json({"type": "hello", "token": first})
+    family.recv_error("invite_replaced")
+    assert practitioner.recv_json(10) == {"type": "family_link_refused", "reason": "replaced"}
+
+    # The practitioner's page reconnects (a new connection is told at once), and the family's page checks.
+    again, _ = relay.join(sid, tok, "practitioner again", role="practitioner")
+    assert practitioner.recv_error("replaced")
+    assert_error(relay.http("GET", path + "?from=family", headers=bearer(first)), 401, "invite_replaced")
+    assert again.recv_json(10) == {"type": "family_link_refused", "reason": "replaced"}
+    bad = assert_error(relay.http("GET", path + "?from=practitioner", headers=bearer(first)), 400, "invalid_request")
+    assert "from may only be family" in bad["message"], bad
+    again.close()
+
+    wait_until(lambda: relay.http("GET", path, headers=bearer(second)).status == 401, 20,
+               "the newest link to expire (--invite-ttl 8s)", interval=0.25)
+    prac = subprocess.Popen([str(client_bin), "practitioner", "--server", relay.base_url, "--ca", str(certs.ca), "--token", tok,
+                             "--session", sid, "--output", "/dev/null", "--duration", "60s"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(prac.stderr), daemon=True)
+    reader.start()
+    try:
+        wait_until(lambda: prac.poll() is not None or any("welcome" in line for line in lines), 15, "the practitioner client's welcome")
+        late = relay.connect(sid, "family on the expired link")
+        late.send_json({"type": "hello", "token": second})
+        assert "expired" in late.recv_error("unauthorized")["message"]
+        told = wait_until(lambda: [line for line in lines if "family link refused" in line], 10, "the client to print the refusal")
+        assert "a link that has expired; make a new one ('vigrelay-client invite' makes one)" in told[0], told
+    finally:
+        prac.kill()
+        prac.wait(10)
+        reader.join(10)

@@ -1,0 +1,33 @@
+import Foundation
+
+/// Why the relay refused a family's link, as the session's practitioner is told it
+/// (`{"type":"family_link_refused","reason":...}`).
+public enum FamilyLinkRefusal: String, Sendable {
+    /// A newer link was made for the session since this one: the family should open the newest.
+    case replaced
+    /// The link is past its expiry: the family needs a new one.
+    case expired
+}
+
+/// Telling the practitioner that the family was turned away. A family on a link that expired or
+/// was replaced is told so on its own page, and asked to get the newest link; without this the
+/// practitioner would wait in the session not knowing the family tried.
+extension RelayCore {
+    /// The least time between two notices to one practitioner connection: a family page reloaded
+    /// again and again, or a stale link tried by hand, tells the practitioner once, not once a request.
+    static let familyLinkRefusalNoticeSeconds: TimeInterval = 5
+
+    /// The family was refused this session's link (at `hello`, or when its page checked the link
+    /// with `GET /v1/sessions/{id}/invite?from=family`). The session's practitioner, when joined,
+    /// is told why; nothing is kept for a practitioner who is not.
+    public func familyLinkRefused(sessionID: String, _ reason: FamilyLinkRefusal) -> [RelayAction] {
+        guard let practitioner = connection(of: sessionID, role: .practitioner) else { return [] }
+        let now = now()
+        if let told = familyLinkRefusalToldAt[sessionID], told.connection == practitioner,
+           now.timeIntervalSince(told.at) < Self.familyLinkRefusalNoticeSeconds {
+            return []
+        }
+        familyLinkRefusalToldAt[sessionID] = (practitioner, now)
+        return [.send(practitioner, .text(ControlEncoder.encode(["type": "family_link_refused", "reason": reason.rawValue])))]
+    }
+}
