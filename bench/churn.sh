@@ -60,11 +60,8 @@ mkdir -p "$work/data"
 "$VIGRELAY" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --cert "$certs/server.crt" --key "$certs/server.key" \
     --log-level warning --max-connections-per-address 0 > "$work/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 300); do  # up to 30 s
-    curl -sf --max-time 2 --cacert "$certs/ca.crt" "https://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; echo "bench/churn.sh: the server did not start" >&2; exit 1; }
-    sleep 0.1
-done
+wait_for_relay "$port" "$server_pid" "$certs/ca.crt" || {
+    cat "$work/server.log" >&2; echo "bench/churn.sh: the server did not start within 30 s" >&2; exit 1; }
 "$VIGRELAY" token practitioner --id churn --data-dir "$work/data" | tail -1 > "$work/token"
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status"; }

@@ -156,17 +156,12 @@ start_server() {
         echo "$(show_cmd "${cmd[@]}")" > "$work/$name.server.cmd"
         "${cmd[@]}" >> "$work/$name.server.log" 2>&1 &
         SERVER_PID=$!
-        local i
-        for i in $(seq 300); do  # up to 30 s
-            if curl -sf --max-time 2 --cacert "$certs/ca.crt" "https://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then
-                TOKEN="$("$VIGRELAY" token practitioner --id bench --data-dir "$data" | tail -1)"
-                TARGET=(--server "https://127.0.0.1:$PORT" --token "$TOKEN")
-                RELAY_PID="$SERVER_PID"
-                return 0
-            fi
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
+        if wait_for_relay "$PORT" "$SERVER_PID" "$certs/ca.crt"; then
+            TOKEN="$("$VIGRELAY" token practitioner --id bench --data-dir "$data" | tail -1)"
+            TARGET=(--server "https://127.0.0.1:$PORT" --token "$TOKEN")
+            RELAY_PID="$SERVER_PID"
+            return 0
+        fi
         stop_server
         log "the server did not come up on port $PORT (attempt $attempt); log: $work/$name.server.log"
     done

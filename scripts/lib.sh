@@ -57,6 +57,18 @@ find_promtool() {
 # free_port: prints a TCP port free on 127.0.0.1 just now.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# wait_for_relay PORT PID CA: waits up to 30 s for the relay (process PID) to answer GET /healthz on
+# 127.0.0.1:PORT over TLS trusted by CA; fails at once if the process ends, or after 30 s.
+wait_for_relay() {
+    local port="$1" pid="$2" ca="$3" i
+    for i in $(seq 300); do
+        curl -sf --max-time 2 --cacert "$ca" "https://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
 # stop_process PID: asks the process to stop (SIGTERM), waits up to 15 s, then kills it.
 stop_process() {
     local pid="$1" i
