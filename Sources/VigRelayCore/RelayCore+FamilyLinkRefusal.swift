@@ -12,14 +12,18 @@ public enum FamilyLinkRefusal: String, Sendable {
 /// Telling the practitioner that the family was turned away. A family on a link that expired or
 /// was replaced is told so on its own page, and asked to get the newest link; without this the
 /// practitioner would wait in the session not knowing the family tried.
+///
+/// Only the family's page asks for this (`GET .../invite?from=family`, as it opens). A refused
+/// `hello` tells the practitioner nothing new: what a practitioner's WebSocket receives stays as the
+/// protocol has it, for every client written against it.
 extension RelayCore {
     /// The least time between two notices to one practitioner connection: a family page reloaded
     /// again and again, or a stale link tried by hand, tells the practitioner once, not once a request.
     static let familyLinkRefusalNoticeSeconds: TimeInterval = 5
 
-    /// The family was refused this session's link (at `hello`, or when its page checked the link
-    /// with `GET /v1/sessions/{id}/invite?from=family`). The session's practitioner, when joined,
-    /// is told why; nothing is kept for a practitioner who is not.
+    /// The family's page checked this session's link (`GET /v1/sessions/{id}/invite?from=family`)
+    /// and it was refused. The session's practitioner, when joined, is told why; nothing is kept for
+    /// a practitioner who is not.
     public func familyLinkRefused(sessionID: String, _ reason: FamilyLinkRefusal) -> [RelayAction] {
         guard let practitioner = connection(of: sessionID, role: .practitioner) else { return [] }
         let now = now()

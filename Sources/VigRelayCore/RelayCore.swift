@@ -232,8 +232,7 @@ public final class RelayCore {
             return refuse(.unauthorized, "hello has no token; send {\"type\":\"hello\",\"token\":\"...\"} with a practitioner token or the family invite", id: message.id)
         }
         let verified: VerifiedToken
-        // An expired invite is read, to tell its session's practitioner, and then refused as verify would.
-        do { verified = try authority.verify(token, now: now(), revocations: tokenRevocations, inviteMayBeExpired: true) } catch {
+        do { verified = try authority.verify(token, now: now(), revocations: tokenRevocations) } catch {
             return refuse(.unauthorized, error.description, id: message.id)
         }
         let role: Role
@@ -246,11 +245,7 @@ public final class RelayCore {
                 return refuse(.forbidden, "this session belongs to another practitioner", id: message.id)
             }
             role = .practitioner
-        case .invite(let invitedTo, let expiresAt):
-            guard expiresAt > now() else {
-                let toldWhy = invitedTo == sessionID ? familyLinkRefused(sessionID: sessionID, .expired) : []
-                return refuse(.unauthorized, TokenAuthority.VerifyError.expired.description, id: message.id) + toldWhy
-            }
+        case .invite(let invitedTo, _):
             guard invitedTo == sessionID else {
                 return refuse(.forbidden, "this invite is for another session; open the link your practitioner sent", id: message.id)
             }
@@ -258,7 +253,7 @@ public final class RelayCore {
                 return refuse(.sessionNotFound, "session \(sessionID) no longer exists; ask your practitioner for a new invite", id: message.id, closeCode: RelayCloseCode.notFound)
             }
             guard !session.inviteIsReplaced(issuedAtMs: verified.issuedAtMs) else {
-                return refuse(.inviteReplaced, Self.inviteReplacedMessage, id: message.id) + familyLinkRefused(sessionID: sessionID, .replaced)
+                return refuse(.inviteReplaced, Self.inviteReplacedMessage, id: message.id)
             }
             role = .family
         case .metrics:

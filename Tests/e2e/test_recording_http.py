@@ -686,7 +686,6 @@ def test_a_family_withdraws_over_http_after_its_invite_expired(relay_factory, we
     refusal = late.recv_json(timeout=10)
     assert refusal.get("code") == "unauthorized" and "expired" in refusal.get("message", ""), refusal
     late.close()
-    assert p.recv_json(timeout=10) == {"type": "family_link_refused", "reason": "expired"}
 
     d = relay.http("POST", f"/v1/sessions/{sid}/withdrawal", headers=bearer(invite))
     assert d.status == 200 and d.json() == {"deleted": [r["rid"]]}, d
