@@ -33,10 +33,12 @@ export const HEARTBEAT = Object.freeze({ pingEveryMs: 5000, silenceLimitMs: 1200
  * state is "connecting", "open", "reconnecting" or "closed".
  */
 export class RelayConnection extends EventTarget {
-  constructor(sessionId, token) {
+  /** `notices`: the optional messages to ask for in every hello (e.g. "family_link_refused"). */
+  constructor(sessionId, token, { notices = [] } = {}) {
     super();
     this.sessionId = sessionId;
     this.token = token;
+    this.notices = notices;
     this.ws = null;
     this.attempt = 0;
     this.stopped = false;
@@ -100,7 +102,7 @@ export class RelayConnection extends EventTarget {
     this.lastHeardAt = performance.now();
     ws.onopen = () => {
       this.lastHeardAt = performance.now();
-      ws.send(JSON.stringify(hello(this.token)));
+      ws.send(JSON.stringify(hello(this.token, this.notices)));
     };
     ws.onmessage = (event) => {
       if (ws !== this.ws) return;

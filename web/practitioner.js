@@ -252,7 +252,7 @@ function openSession(sessionId, joinUrl) {
   $("new-invite-status").textContent = "";
   show($("invite-box"));
   $("session-label").textContent = sessionId.slice(0, 8);
-  const connection = new RelayConnection(sessionId, api.savedToken());
+  const connection = new RelayConnection(sessionId, api.savedToken(), { notices: ["family_link_refused"] });
   state.connection = connection;
   state.review = new ReviewLeader(connection);
   connection.addEventListener("state", (e) => onState(e.detail));

@@ -41,7 +41,8 @@ export function sessionSocketUrl(sessionId) {
   return `wss://${location.host}/v1/sessions/${encodeURIComponent(sessionId)}/ws`;
 }
 
-export const hello = (token) => ({ type: "hello", token });
+/** The first message; `notices`: the optional messages this page wants (docs/PROTOCOL.md, Joining). */
+export const hello = (token, notices = []) => (notices.length ? { type: "hello", token, notices } : { type: "hello", token });
 
 /** The relay's `retentionSeconds` (welcome, session list) in words, e.g. "60 days"; null when absent. */
 export function retentionPeriod(seconds) {

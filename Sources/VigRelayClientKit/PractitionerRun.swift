@@ -41,7 +41,8 @@ public struct PractitionerRun: Sendable {
         let sink = try outputPath.map { path throws(ClientError) in try PayloadSink(path: path) }
         sink?.setOnDrained { loop.wake() }
         let receiver = StreamReceiver(stream: .camera, sink: sink) { log("practitioner: \($0)") }
-        let session = SessionConnection(loop: loop, role: .practitioner, sessionID: sessionID, token: token, observer: receiver)
+        let session = SessionConnection(loop: loop, role: .practitioner, sessionID: sessionID, token: token, observer: receiver,
+                                        notices: [FamilyLinkRefusal.noticeType])
         session.start()
         _ = try session.waitForWelcome(seconds: welcomeTimeoutSeconds)
         var sender: MediaSender?

@@ -69,10 +69,14 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
 
     /// Passed to the WebSocket (`WebSocketClientConnection.writeTimeOffset`): `load` stamps its frames.
     private let writeTimeOffset: Int?
+    /// The optional messages asked for in the hello (docs/PROTOCOL.md, Joining), e.g. `family_link_refused`.
+    private let notices: [String]
 
-    init(loop: ClientLoop, role: Role, sessionID: String, token: String, observer: any SessionObserver, writeTimeOffset: Int? = nil) {
+    init(loop: ClientLoop, role: Role, sessionID: String, token: String, observer: any SessionObserver,
+         writeTimeOffset: Int? = nil, notices: [String] = []) {
         self.loop = loop
         self.writeTimeOffset = writeTimeOffset
+        self.notices = notices
         self.role = role
         self.sessionID = sessionID
         self.token = token
@@ -155,7 +159,9 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
 
     func webSocketOpened(_ connection: WebSocketClientConnection) {
         opened.fulfil(true)
-        let hello = ControlEncoder.encode(["type": "hello", "token": token])
+        var fields: [String: Any] = ["type": "hello", "token": token]
+        if !notices.isEmpty { fields["notices"] = notices }
+        let hello = ControlEncoder.encode(fields)
         _ = connection.transmit.push(hello, binary: false, waitUntil: nil)
         observer.sessionOpened(self)
     }

@@ -30,8 +30,9 @@ public final class RelayCore {
     /// The newest family-link issue time handed out per session since the server started, saved
     /// or still being saved (see `newInviteIssueTime`).
     private var newestInviteIssuedMs: [String: Int64] = [:]
-    /// When each session's practitioner connection was last told the family's link was refused
-    /// (see RelayCore+FamilyLinkRefusal.swift).
+    /// The practitioner connections that asked for `family_link_refused` in their hello, and when
+    /// each session's was last told (see RelayCore+FamilyLinkRefusal.swift).
+    var wantsFamilyLinkRefusals: Set<ConnectionID> = []
     var familyLinkRefusalToldAt: [String: (connection: ConnectionID, at: Date)] = [:]
 
     private enum ConnectionState {
@@ -115,6 +116,7 @@ public final class RelayCore {
         let actions = detach(conn)
         connections[conn] = nil
         tokenIssuedAt[conn] = nil
+        wantsFamilyLinkRefusals.remove(conn)
         return actions
     }
 
@@ -228,6 +230,13 @@ public final class RelayCore {
         guard message.type == "hello" else {
             return refuse(.helloRequired, "first message must be {\"type\":\"hello\",\"token\":\"...\"}, not \"\(message.type.prefix(40))\"", id: message.id)
         }
+        let notices: [String]
+        switch message.fields["notices"] {
+        case nil: notices = []
+        case let names as [String]: notices = names
+        default:
+            return refuse(.invalidMessage, "notices in hello must be an array of notice names, e.g. [\"family_link_refused\"]", id: message.id)
+        }
         guard let token = message.string("token") else {
             return refuse(.unauthorized, "hello has no token; send {\"type\":\"hello\",\"token\":\"...\"} with a practitioner token or the family invite", id: message.id)
         }
@@ -260,6 +269,9 @@ public final class RelayCore {
             return refuse(.forbidden, "a metrics token only reads GET /metrics; join with a practitioner token or the family invite", id: message.id)
         }
         tokenIssuedAt[conn] = verified.issuedAtMs
+        // Notices a client asks for that this relay does not know are ignored: a newer client may
+        // ask for more than an older relay sends.
+        if role == .practitioner, notices.contains(FamilyLinkRefusal.noticeType) { wantsFamilyLinkRefusals.insert(conn) }
         return join(conn, sessionID: sessionID, role: role, id: message.id)
     }
 

@@ -4,21 +4,29 @@ import VigRelayCore
 
 /// A family turned away on a link that expired or was replaced: its own page says so, and the
 /// practitioner waiting in the session is told (`family_link_refused`) when the family's page checks
-/// its link (`GET .../invite?from=family`). A refused `hello` adds nothing to the practitioner's stream.
+/// its link (`GET .../invite?from=family`), if its hello asked for these notices. A refused `hello`,
+/// or a practitioner that did not ask, adds nothing to the practitioner's stream.
 struct FamilyLinkRefusalTests {
     let sid = Fixture.sessionID
     let api = HTTPAPI(authority: Fixture.authority, limits: RelayLimits(), publicURL: "https://relay.example:8443")
     let notice: (String) -> [UInt8] = { utf8(#"{"reason":"\#($0)","type":"family_link_refused"}"#) }
     var expiredInvite: String { Fixture.inviteToken(expiresAt: Fixture.t0.addingTimeInterval(-1)) }
 
+    /// The practitioner joins on `conn`, asking for `notices` in its hello.
+    func joinAsPractitioner(_ h: RelayHarness, _ conn: ConnectionID, notices: Any = ["family_link_refused"],
+                            sourceLocation: SourceLocation = #_sourceLocation) {
+        let hello = ControlEncoder.encode(["type": "hello", "token": Fixture.practitionerToken(), "notices": notices])
+        #expect(h.connect(conn, first: hello).controls(to: conn).first?["type"] as? String == "welcome", sourceLocation: sourceLocation)
+    }
+
     /// A harness whose session has had a new link made (so `Fixture.inviteToken()` is replaced),
-    /// with the practitioner joined on connection 1.
+    /// with the practitioner joined on connection 1, asking for the notices.
     func replacedLinkWithPractitioner() -> RelayHarness {
         let h = RelayHarness()
         var record = h.core.sessions[sid]!
         record.invitesReplacedBeforeMs = h.core.newInviteIssueTime(sessionID: sid, now: Fixture.t0.addingTimeInterval(1))
         _ = h.core.inviteReplaced(record)
-        h.join(1, as: .practitioner)
+        joinAsPractitioner(h, 1)
         return h
     }
 
@@ -55,7 +63,7 @@ struct FamilyLinkRefusalTests {
 
     @Test func theFamilysPageOnAnExpiredLinkTellsThePractitionerWithTheSameAnswer() throws {
         let h = RelayHarness()
-        h.join(1, as: .practitioner)
+        joinAsPractitioner(h, 1)
         let (response, actions) = try #require(told(check(h, token: expiredInvite)))
         #expect(response.status == 401 && jsonObject(response.body)?["code"] as? String == "unauthorized")
         let message = jsonObject(response.body)?["message"] as? String ?? ""
@@ -80,7 +88,7 @@ struct FamilyLinkRefusalTests {
     @Test func nobodyIsToldWithoutAPractitionerAndNothingIsKeptForLater() throws {
         let h = RelayHarness()
         #expect(try #require(answered(check(h, token: expiredInvite))).status == 401)
-        h.join(1, as: .practitioner)
+        joinAsPractitioner(h, 1)
         #expect(try #require(told(check(h, token: expiredInvite))).1 == [.send(1, .text(notice("expired")))],
                 "the first refusal the practitioner is there for is told at once")
     }
@@ -92,7 +100,7 @@ struct FamilyLinkRefusalTests {
         #expect(try #require(answered(check(h, token: Fixture.inviteToken()))).status == 401, "a page reloaded at once")
         h.clock.now = Fixture.t0.addingTimeInterval(5)
         _ = try #require(told(check(h, token: Fixture.inviteToken())))
-        h.join(5, as: .practitioner)  // the practitioner's page reconnected: a new connection
+        joinAsPractitioner(h, 5)  // the practitioner's page reconnected: a new connection
         #expect(try #require(told(check(h, token: Fixture.inviteToken()))).1 == [.send(5, .text(notice("replaced")))])
     }
 
@@ -103,6 +111,33 @@ struct FamilyLinkRefusalTests {
         let expired = h.connect(3, first: RelayHarness.hello(expiredInvite))
         #expect(expired.controls(to: 3).first?["code"] as? String == "unauthorized")
         #expect(replaced.messages(to: 1).isEmpty && expired.messages(to: 1).isEmpty)
+    }
+
+    @Test func aPractitionerThatDidNotAskIsNeverTold() throws {
+        let h = RelayHarness()
+        h.join(1, as: .practitioner)
+        #expect(try #require(answered(check(h, token: expiredInvite))).status == 401)
+        joinAsPractitioner(h, 2, notices: ["recording_progress", "something_newer"])
+        #expect(try #require(answered(check(h, token: expiredInvite))).status == 401,
+                "names this relay does not know are ignored, and ask for nothing")
+        _ = h.connect(3, first: ControlEncoder.encode(["type": "hello", "token": Fixture.inviteToken(), "notices": ["family_link_refused"]]))
+        #expect(try #require(answered(check(h, token: expiredInvite))).status == 401, "a family asking for it is not the practitioner")
+        joinAsPractitioner(h, 4)
+        _ = h.core.closed(4)
+        #expect(try #require(answered(check(h, token: expiredInvite))).status == 401, "nobody is there")
+        joinAsPractitioner(h, 5)
+        #expect(try #require(told(check(h, token: expiredInvite))).1 == [.send(5, .text(notice("expired")))])
+    }
+
+    @Test func noticesThatAreNotAListOfNamesAreRefusedAtHello() throws {
+        for notices: Any in ["family_link_refused", [1, 2], ["type": "x"]] {
+            let h = RelayHarness()
+            let actions = h.connect(1, first: ControlEncoder.encode(["type": "hello", "token": Fixture.practitionerToken(), "notices": notices, "id": "h"]))
+            let refusal = try #require(actions.controls(to: 1).first)
+            #expect(refusal["code"] as? String == "invalid_message" && refusal["id"] as? String == "h", "\(notices)")
+            #expect((refusal["message"] as? String)?.contains("array of notice names") == true)
+            #expect(actions.closedConnections == [1])
+        }
     }
 
     @Test func fromTakesOnlyFamily() throws {

@@ -707,7 +707,6 @@ def test_a_family_whose_link_expired_can_still_have_the_videos_deleted(relay_fac
     assert "You can still have the videos of this call deleted" in fam.text("#link-problem")
     assert fam.js("document.getElementById('join-box').hidden && document.getElementById('join').disabled")
     assert fam.js("document.getElementById('preview').srcObject === null")
-    assert p.recv_json(timeout=10) == {"type": "family_link_refused", "reason": "expired"}, "the page's check tells the practitioner"
     fam.click("#delete-videos")
     fam.wait("document.getElementById('withdraw-status').textContent === 'The videos of this call have been deleted.'", 15,
              "the deletion's answer")

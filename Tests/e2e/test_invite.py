@@ -235,16 +235,25 @@ def test_links_asked_for_at_once_are_told_apart_and_only_the_newest_joins(relay_
 
 def test_the_practitioner_is_told_when_the_familys_page_is_turned_away_on_an_old_link(relay_factory, client_bin, certs):
     """The family's page checks its link as it opens, with `?from=family`: refused as replaced or
-    expired, the practitioner in the session gets `family_link_refused` with the reason
-    (`vigrelay-client practitioner` prints it). The practitioner's page checking the link it kept (no
-    `from`) tells nobody, and neither does a refused `hello`: the WebSocket protocol is unchanged."""
+    expired, the practitioner in the session gets `family_link_refused` with the reason, if its hello
+    asked for it (`vigrelay-client practitioner` does, and prints it). The practitioner's page checking
+    the link it kept (no `from`) tells nobody, and neither does a refused `hello`."""
     relay = relay_factory(["--invite-ttl", "8s"])
     tok = relay.token("alice")
     session = relay.create_session(tok)
     sid, first = session["sessionId"], session["inviteToken"]
     path = f"/v1/sessions/{sid}/invite"
-    practitioner, _ = relay.join(sid, tok, "practitioner", role="practitioner")
+    # Only a practitioner that asks for the notice in its hello gets it.
+    plain, _ = relay.join(sid, tok, "practitioner, asking for no notices", role="practitioner")
+    assert_error(relay.http("GET", path + "?from=family", headers=bearer(first + "x")), 401, "unauthorized")
     second = new_link(relay, sid, tok)["inviteToken"]
+    assert_error(relay.http("GET", path + "?from=family", headers=bearer(first)), 401, "invite_replaced")
+    plain.send_json({"type": "ping", "id": "not-asked"})
+    assert plain.recv_json(10) == {"type": "pong", "id": "not-asked"}, "a practitioner that did not ask is not told"
+    practitioner = relay.connect(sid, "practitioner asking for family_link_refused")
+    practitioner.send_json({"type": "hello", "token": tok, "notices": ["family_link_refused"]})
+    assert practitioner.recv_json(10)["type"] == "welcome"
+    plain.recv_error("replaced")
 
     assert_error(relay.http("GET", path, headers=bearer(first)), 401, "invite_replaced")
     family = relay.connect(sid, "family on the replaced link")
