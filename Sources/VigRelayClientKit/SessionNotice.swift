@@ -36,7 +36,7 @@ public enum SessionNotice: Sendable, Equatable, CustomStringConvertible {
             self = .error(code: message.string("code") ?? "?", message: message.string("message") ?? "")
         case "skipped":
             self = .skipped(frames: message.fields["frames"] as? Int ?? 0, stream: message.fields["stream"] as? Int ?? 0)
-        case "family_link_refused":
+        case FamilyLinkRefusal.noticeType:
             self = .familyLinkRefused(reason: message.string("reason") ?? "?")
         case "signal":
             self = .signal(raw)

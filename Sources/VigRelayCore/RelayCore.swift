@@ -30,9 +30,10 @@ public final class RelayCore {
     /// The newest family-link issue time handed out per session since the server started, saved
     /// or still being saved (see `newInviteIssueTime`).
     private var newestInviteIssuedMs: [String: Int64] = [:]
-    /// The practitioner connections that asked for `family_link_refused` in their hello, and when
-    /// each session's was last told (see RelayCore+FamilyLinkRefusal.swift).
+    /// The practitioner connections whose hello asked for `family_link_refused` (see
+    /// RelayCore+FamilyLinkRefusal.swift).
     var wantsFamilyLinkRefusals: Set<ConnectionID> = []
+    /// Which of a session's practitioner connections was last told the family's link was refused, and when.
     var familyLinkRefusalToldAt: [String: (connection: ConnectionID, at: Date)] = [:]
 
     private enum ConnectionState {
