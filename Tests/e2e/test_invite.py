@@ -238,7 +238,7 @@ def test_the_practitioner_is_told_when_the_familys_page_is_turned_away_on_an_old
     expired, the practitioner in the session gets `family_link_refused` with the reason, if its hello
     asked for it (`vigrelay-client practitioner` does, and prints it). The practitioner's page checking
     the link it kept (no `from`) tells nobody, and neither does a refused `hello`."""
-    relay = relay_factory(["--invite-ttl", "8s"])
+    relay = relay_factory(["--invite-ttl", "12s"])
     tok = relay.token("alice")
     session = relay.create_session(tok)
     sid, first = session["sessionId"], session["inviteToken"]
@@ -269,7 +269,7 @@ def test_the_practitioner_is_told_when_the_familys_page_is_turned_away_on_an_old
     practitioner.close()
 
     wait_until(lambda: relay.http("GET", path, headers=bearer(second)).status == 401, 20,
-               "the newest link to expire (--invite-ttl 8s)", interval=0.25)
+               "the newest link to expire (--invite-ttl 12s)", interval=0.25)
     prac = subprocess.Popen([str(client_bin), "practitioner", "--server", relay.base_url, "--ca", str(certs.ca), "--token", tok,
                              "--session", sid, "--output", "/dev/null", "--duration", "60s"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
