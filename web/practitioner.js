@@ -308,7 +308,7 @@ function onMessage(message) {
       }
       break;
     case "family_link_refused":
-      showFamilyRefused(message.reason);
+      showFamilyRefused(message.reason, message.secondsAgo);
       break;
     case "consent":
       showConsent(message);
@@ -333,14 +333,17 @@ function onMessage(message) {
 }
 
 /**
- * The family tried to join on a link the relay refused (`reason`: `replaced` or `expired`); their
- * page told them to ask for the newest link, and this says what to send. Hidden once they join or
- * a new link is made.
+ * The family tried to join on a link the relay refused (`reason`: `replaced` or `expired`;
+ * `secondsAgo`: when, as the relay counts it: it keeps a refusal for an hour for a practitioner
+ * who opens the session after the family tried). Their page told them to ask for the newest link;
+ * this says what to send. Hidden once they join or a new link is made.
  */
-function showFamilyRefused(reason) {
+function showFamilyRefused(reason, secondsAgo = 0) {
+  const minutes = Math.round(secondsAgo / 60);
+  const when = minutes < 1 ? "" : minutes === 1 ? " a minute ago" : ` ${minutes} minutes ago`;
   $("family-refused").textContent = reason === "replaced"
-    ? "The family tried to join with an older link, which a newer one replaced. Send them the newest link again, or make a new one with “New link for the family…”."
-    : "The family tried to join with a link that has expired. Make a new one with “New link for the family…” and send it to them.";
+    ? `The family tried to join${when} with an older link, which a newer one replaced. Send them the newest link again, or make a new one with “New link for the family…”.`
+    : `The family tried to join${when} with a link that has expired. Make a new one with “New link for the family…” and send it to them.`;
   show($("family-refused"));
 }
 

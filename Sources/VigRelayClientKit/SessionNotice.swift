@@ -10,8 +10,9 @@ public enum SessionNotice: Sendable, Equatable, CustomStringConvertible {
     case error(code: String, message: String)
     /// The relay dropped frames of a stream because this side read too slowly.
     case skipped(frames: Int, stream: Int)
-    /// The family tried to join on a link the relay refused (`replaced` or `expired`); practitioners only.
-    case familyLinkRefused(reason: String)
+    /// The family tried to join on a link the relay refused (`replaced` or `expired`), `secondsAgo`;
+    /// practitioners only.
+    case familyLinkRefused(reason: String, secondsAgo: Int)
     /// A `signal` message from the peer, as its JSON text.
     case signal(String)
     /// A control message of another type, as its JSON text.
@@ -37,7 +38,7 @@ public enum SessionNotice: Sendable, Equatable, CustomStringConvertible {
         case "skipped":
             self = .skipped(frames: message.fields["frames"] as? Int ?? 0, stream: message.fields["stream"] as? Int ?? 0)
         case FamilyLinkRefusal.noticeType:
-            self = .familyLinkRefused(reason: message.string("reason") ?? "?")
+            self = .familyLinkRefused(reason: message.string("reason") ?? "?", secondsAgo: message.fields["secondsAgo"] as? Int ?? 0)
         case "signal":
             self = .signal(raw)
         default:
@@ -56,10 +57,11 @@ public enum SessionNotice: Sendable, Equatable, CustomStringConvertible {
         case .skipped(let frames, let stream):
             let name = MediaStream(rawValue: UInt8(clamping: stream))?.description ?? "stream \(stream)"
             return "skipped: the relay dropped \(frames) \(name) frame(s) because this side fell behind"
-        case .familyLinkRefused(let reason):
+        case .familyLinkRefused(let reason, let secondsAgo):
             let why = reason == "replaced" ? "an older link, which a newer one replaced; send them the newest"
                 : reason == "expired" ? "a link that has expired; make a new one" : "a link that no longer works (\(reason)); make a new one"
-            return "family link refused: the family tried to join with \(why) ('vigrelay-client invite' makes one)"
+            let when = secondsAgo < 60 ? "" : " \(secondsAgo / 60) min ago"
+            return "family link refused: the family tried to join\(when) with \(why) ('vigrelay-client invite' makes one)"
         case .signal(let text):
             return "signal: \(text)"
         case .other(let text):

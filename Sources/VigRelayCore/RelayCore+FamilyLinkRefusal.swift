@@ -14,7 +14,9 @@ public enum FamilyLinkRefusal: String, Sendable {
 
 /// Telling the practitioner that the family was turned away. A family on a link that expired or
 /// was replaced is told so on its own page, and asked to get the newest link; without this the
-/// practitioner would wait in the session not knowing the family tried.
+/// practitioner would wait in the session not knowing the family tried. The family often opens the
+/// link before the practitioner opens the session, so the newest refusal is kept for a while and told
+/// to a practitioner who joins later, with how long ago it was.
 ///
 /// Only the family's page asks for this (`GET .../invite?from=family`, as it opens), and only a
 /// practitioner connection that asked for it gets it (`"notices":["family_link_refused"]` in its
@@ -24,19 +26,45 @@ extension RelayCore {
     /// The least time between two notices to one practitioner connection: a family page reloaded
     /// again and again, or a stale link tried by hand, tells the practitioner once, not once a request.
     static let familyLinkRefusalNoticeSeconds: TimeInterval = 5
+    /// How long a refusal is kept for a practitioner who joins later: about a call's length, so a
+    /// practitioner who opens the session a little after the appointed time learns of it, and one
+    /// who opens it another day is not told of an attempt long past.
+    static let familyLinkRefusalKeptSeconds: TimeInterval = 3600
 
     /// The family's page checked this session's link (`GET /v1/sessions/{id}/invite?from=family`)
     /// and it was refused. The session's practitioner, when joined and asking for these notices, is
-    /// told why; nothing is kept for a practitioner who is not there.
+    /// told why; otherwise it is kept for one who joins within the hour.
     public func familyLinkRefused(sessionID: String, _ reason: FamilyLinkRefusal) -> [RelayAction] {
-        guard let practitioner = connection(of: sessionID, role: .practitioner),
-              wantsFamilyLinkRefusals.contains(practitioner) else { return [] }
+        guard sessions[sessionID] != nil else { return [] }
         let now = now()
+        lastFamilyLinkRefusal[sessionID] = (reason, now)
+        return tellFamilyLinkRefusal(sessionID: sessionID, now: now)
+    }
+
+    /// A side joined (`RelayCore.join`): a practitioner is told of a recent refusal; the family
+    /// joining means it found a good link, so a refusal before is no longer news.
+    func familyLinkRefusalOnJoin(sessionID: String, role: Role) -> [RelayAction] {
+        guard role == .practitioner else {
+            lastFamilyLinkRefusal[sessionID] = nil
+            return []
+        }
+        return tellFamilyLinkRefusal(sessionID: sessionID, now: now())
+    }
+
+    /// The notice of the session's kept refusal to its practitioner, if recent, joined, asking for
+    /// it, and not told in the last few seconds.
+    private func tellFamilyLinkRefusal(sessionID: String, now: Date) -> [RelayAction] {
+        guard let refusal = lastFamilyLinkRefusal[sessionID],
+              now.timeIntervalSince(refusal.at) < Self.familyLinkRefusalKeptSeconds,
+              let practitioner = connection(of: sessionID, role: .practitioner),
+              wantsFamilyLinkRefusals.contains(practitioner) else { return [] }
         if let told = familyLinkRefusalToldAt[sessionID], told.connection == practitioner,
            now.timeIntervalSince(told.at) < Self.familyLinkRefusalNoticeSeconds {
             return []
         }
         familyLinkRefusalToldAt[sessionID] = (practitioner, now)
-        return [.send(practitioner, .text(ControlEncoder.encode(["type": FamilyLinkRefusal.noticeType, "reason": reason.rawValue])))]
+        let secondsAgo = max(0, Int(now.timeIntervalSince(refusal.at)))
+        return [.send(practitioner, .text(ControlEncoder.encode(
+            ["type": FamilyLinkRefusal.noticeType, "reason": refusal.reason.rawValue, "secondsAgo": secondsAgo])))]
     }
 }

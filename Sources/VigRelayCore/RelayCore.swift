@@ -33,6 +33,8 @@ public final class RelayCore {
     /// The practitioner connections whose hello asked for `family_link_refused` (see
     /// RelayCore+FamilyLinkRefusal.swift).
     var wantsFamilyLinkRefusals: Set<ConnectionID> = []
+    /// Each session's newest refusal of the family's link, kept for a practitioner who joins later.
+    var lastFamilyLinkRefusal: [String: (reason: FamilyLinkRefusal, at: Date)] = [:]
     /// Which of a session's practitioner connections was last told the family's link was refused, and when.
     var familyLinkRefusalToldAt: [String: (connection: ConnectionID, at: Date)] = [:]
 
@@ -134,6 +136,7 @@ public final class RelayCore {
     /// refuses the invites issued before it, and a family that joined with one is told and closed (1008).
     public func inviteReplaced(_ record: SessionRecord) -> [RelayAction] {
         sessions[record.id] = record
+        lastFamilyLinkRefusal[record.id] = nil  // the practitioner has made the link to send
         return closeJoined(.inviteReplaced, Self.inviteReplacedMessage, reason: RelayErrorCode.inviteReplaced.rawValue) { session, role, issuedAtMs in
             role == .family && session.id == record.id && record.inviteIsReplaced(issuedAtMs: issuedAtMs)
         }
@@ -299,6 +302,7 @@ public final class RelayCore {
             actions.append(.send(peer, .text(peerEvent("joined", role))))
         }
         actions += recordingSideJoined(conn, sessionID: sessionID, role: role, replacing: replaced)
+        actions += familyLinkRefusalOnJoin(sessionID: sessionID, role: role)
         let incoming = role.peer.sendableStream
         for message in session.caches[incoming]?.replay ?? [] {
             if let header = try? MediaFrameHeader.parse(message) {

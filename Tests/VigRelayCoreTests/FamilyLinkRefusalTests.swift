@@ -9,14 +9,26 @@ import VigRelayCore
 struct FamilyLinkRefusalTests {
     let sid = Fixture.sessionID
     let api = HTTPAPI(authority: Fixture.authority, limits: RelayLimits(), publicURL: "https://relay.example:8443")
-    let notice: (String) -> [UInt8] = { utf8(#"{"reason":"\#($0)","type":"family_link_refused"}"#) }
+    /// The notice for `reason`, `secondsAgo` after the refusal.
+    func notice(_ reason: String, secondsAgo: Int = 0) -> [UInt8] {
+        utf8(#"{"reason":"\#(reason)","secondsAgo":\#(secondsAgo),"type":"family_link_refused"}"#)
+    }
     var expiredInvite: String { Fixture.inviteToken(expiresAt: Fixture.t0.addingTimeInterval(-1)) }
 
     /// The practitioner joins on `conn`, asking for `notices` in its hello.
+    @discardableResult
     func joinAsPractitioner(_ h: RelayHarness, _ conn: ConnectionID, notices: Any = ["family_link_refused"],
-                            sourceLocation: SourceLocation = #_sourceLocation) {
-        let hello = ControlEncoder.encode(["type": "hello", "token": Fixture.practitionerToken(), "notices": notices])
-        #expect(h.connect(conn, first: hello).controls(to: conn).first?["type"] as? String == "welcome", sourceLocation: sourceLocation)
+                            sourceLocation: SourceLocation = #_sourceLocation) -> [RelayAction] {
+        let token = Fixture.practitionerToken(expiresAt: Fixture.t0.addingTimeInterval(7200))
+        let hello = ControlEncoder.encode(["type": "hello", "token": token, "notices": notices])
+        let actions = h.connect(conn, first: hello)
+        #expect(actions.controls(to: conn).first?["type"] as? String == "welcome", sourceLocation: sourceLocation)
+        return actions
+    }
+
+    /// The `family_link_refused` notices among `actions` sent to `conn`.
+    func notices(_ actions: [RelayAction], to conn: ConnectionID) -> [OutboundMessage] {
+        actions.messages(to: conn).filter { jsonObject($0.bytes)?["type"] as? String == "family_link_refused" }
     }
 
     /// A harness whose session has had a new link made (so `Fixture.inviteToken()` is replaced),
@@ -85,12 +97,32 @@ struct FamilyLinkRefusalTests {
         #expect(try #require(answered(check(h, token: expiredElsewhere, query: [], session: Fixture.otherSessionID))).status == 401)
     }
 
-    @Test func nobodyIsToldWithoutAPractitionerAndNothingIsKeptForLater() throws {
+    @Test func aRefusalIsKeptAnHourForAPractitionerWhoJoinsLater() throws {
         let h = RelayHarness()
-        #expect(try #require(answered(check(h, token: expiredInvite))).status == 401)
-        joinAsPractitioner(h, 1)
-        #expect(try #require(told(check(h, token: expiredInvite))).1 == [.send(1, .text(notice("expired")))],
-                "the first refusal the practitioner is there for is told at once")
+        #expect(try #require(answered(check(h, token: expiredInvite))).status == 401, "nobody there to tell")
+        h.clock.now = Fixture.t0.addingTimeInterval(300)
+        h.join(1, as: .practitioner)
+        #expect(h.core.connection(of: sid, role: .practitioner) == 1, "a practitioner that did not ask is not told, also on joining")
+        let joined = joinAsPractitioner(h, 2)
+        #expect(notices(joined, to: 2) == [.text(notice("expired", secondsAgo: 300))], "told right after its welcome, with when")
+        #expect(joined.controls(to: 2).map { $0["type"] as? String } == ["welcome", "family_link_refused"])
+        h.clock.now = Fixture.t0.addingTimeInterval(3599)
+        #expect(notices(joinAsPractitioner(h, 3), to: 3).count == 1)
+        h.clock.now = Fixture.t0.addingTimeInterval(3600)
+        #expect(notices(joinAsPractitioner(h, 4), to: 4).isEmpty, "an hour on, the attempt is long past")
+    }
+
+    @Test func theFamilyJoiningOrANewLinkEndsWhatWasKept() throws {
+        let h = RelayHarness()
+        _ = check(h, token: expiredInvite)
+        h.join(1, as: .family)
+        #expect(notices(joinAsPractitioner(h, 2), to: 2).isEmpty, "the family found a good link")
+        _ = h.core.closed(2)
+        _ = check(h, token: expiredInvite)
+        var record = h.core.sessions[sid]!
+        record.invitesReplacedBeforeMs = h.core.newInviteIssueTime(sessionID: sid, now: Fixture.t0)
+        _ = h.core.inviteReplaced(record)
+        #expect(notices(joinAsPractitioner(h, 3), to: 3).isEmpty, "the practitioner made the new link to send")
     }
 
     @Test func repeatedChecksAreToldOnceEveryFewSecondsAndToANewConnectionAtOnce() throws {
@@ -100,8 +132,10 @@ struct FamilyLinkRefusalTests {
         #expect(try #require(answered(check(h, token: Fixture.inviteToken()))).status == 401, "a page reloaded at once")
         h.clock.now = Fixture.t0.addingTimeInterval(5)
         _ = try #require(told(check(h, token: Fixture.inviteToken())))
-        joinAsPractitioner(h, 5)  // the practitioner's page reconnected: a new connection
-        #expect(try #require(told(check(h, token: Fixture.inviteToken()))).1 == [.send(5, .text(notice("replaced")))])
+        h.clock.now = Fixture.t0.addingTimeInterval(6)
+        // The practitioner's page reconnected: the new connection is told on joining, then not again at once.
+        #expect(notices(joinAsPractitioner(h, 5), to: 5) == [.text(notice("replaced", secondsAgo: 1))])
+        #expect(try #require(answered(check(h, token: Fixture.inviteToken()))).status == 401)
     }
 
     @Test func aRefusedHelloAddsNothingToThePractitionersStream() {
@@ -117,16 +151,12 @@ struct FamilyLinkRefusalTests {
         let h = RelayHarness()
         h.join(1, as: .practitioner)
         #expect(try #require(answered(check(h, token: expiredInvite))).status == 401)
-        joinAsPractitioner(h, 2, notices: ["recording_progress", "something_newer"])
-        #expect(try #require(answered(check(h, token: expiredInvite))).status == 401,
+        #expect(notices(joinAsPractitioner(h, 2, notices: ["recording_progress", "something_newer"]), to: 2).isEmpty,
                 "names this relay does not know are ignored, and ask for nothing")
-        _ = h.connect(3, first: ControlEncoder.encode(["type": "hello", "token": Fixture.inviteToken(), "notices": ["family_link_refused"]]))
-        #expect(try #require(answered(check(h, token: expiredInvite))).status == 401, "a family asking for it is not the practitioner")
-        joinAsPractitioner(h, 4)
-        _ = h.core.closed(4)
-        #expect(try #require(answered(check(h, token: expiredInvite))).status == 401, "nobody is there")
-        joinAsPractitioner(h, 5)
-        #expect(try #require(told(check(h, token: expiredInvite))).1 == [.send(5, .text(notice("expired")))])
+        #expect(try #require(answered(check(h, token: expiredInvite))).status == 401)
+        let family = h.connect(3, first: ControlEncoder.encode(["type": "hello", "token": expiredInvite, "notices": ["family_link_refused"]]))
+        #expect(notices(family, to: 3).isEmpty && notices(family, to: 2).isEmpty)
+        #expect(notices(joinAsPractitioner(h, 4), to: 4) == [.text(notice("expired"))], "asked: told")
     }
 
     @Test func noticesThatAreNotAListOfNamesAreRefusedAtHello() throws {

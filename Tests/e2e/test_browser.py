@@ -343,6 +343,11 @@ def test_a_link_that_expired_unused_shows_in_the_list_and_a_new_one_joins(relay_
     prac.wait("!document.getElementById('family-refused').hidden", 10, "the practitioner told the family's link expired")
     assert prac.text("#family-refused") == ("The family tried to join with a link that has expired. "
                                             "Make a new one with “New link for the family…” and send it to them.")
+    # Opened again (as after a reload, or coming to the session after the family tried), it is still said.
+    open_from_list(prac, session_id)
+    prac.wait("document.getElementById('connection-status').textContent.startsWith('Connected')", 15, "the practitioner back")
+    prac.wait("!document.getElementById('family-refused').hidden", 10, "the refusal told again on joining")
+    assert prac.text("#family-refused").startswith("The family tried to join with a link that has expired.")
     prac.click("#new-invite")
     prac.click("#new-invite-yes")
     new_url = prac.wait(f"(t => t !== {json.dumps(join_url)} && t)(document.getElementById('invite-link').textContent)", 15, "the new link")
