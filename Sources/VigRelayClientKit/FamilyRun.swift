@@ -30,6 +30,7 @@ public struct FamilyRun: Sendable {
         let (source, pacing) = try camera.makeSource()  // a missing file fails before connecting
         let sink = try outputPath.map { path throws(ClientError) in try PayloadSink(path: path) }
         sink?.setOnDrained { loop.wake() }
+        try checkLink(loop: loop)
         let receiver = StreamReceiver(stream: .screen, sink: sink) { log("family: \($0)") }
         let session = SessionConnection(loop: loop, role: .family, sessionID: invite.sessionID, token: invite.token, observer: receiver)
         session.start()
@@ -63,5 +64,19 @@ public struct FamilyRun: Sendable {
         log("family: sent \(sent.frames) camera frame(s), \(sent.payloadBytes) payload bytes in \(String(format: "%.2f", seconds)) s"
             + (outputPath == nil ? "" : "; received \(receiver.counts.frames) screen frame(s), \(receiver.counts.payloadBytes) payload bytes"))
         if let failure { throw failure }
+    }
+
+    /// Asks whether the link still joins before connecting, as the family's page does
+    /// (`GET /v1/sessions/{id}/invite?from=family`): a link that expired or was replaced is refused
+    /// here (exit 3), and the practitioner in the session is told. Any other answer, or none within
+    /// 5 s, leaves it to the hello.
+    private func checkLink(loop: ClientLoop) throws(ClientError) {
+        guard Identifiers.isValidSessionID(invite.sessionID) else { return }  // not a path segment: the hello refuses it
+        do {
+            _ = try RecordingAPI.request(loop, "GET", "/v1/sessions/\(invite.sessionID)/invite?from=family", token: invite.token,
+                                         timeoutSeconds: 5)
+        } catch {
+            if case .tokenRefused = error { throw error }
+        }
     }
 }

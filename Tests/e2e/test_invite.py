@@ -164,8 +164,14 @@ def test_the_client_makes_a_new_link_and_a_family_client_on_the_old_one_is_refus
         if family.poll() is None:
             family.kill()
             family.wait(10)
+    practitioner = relay.connect(sid, "practitioner asking for family_link_refused")
+    practitioner.send_json({"type": "hello", "token": tok, "notices": ["family_link_refused"]})
+    assert practitioner.recv_json(10)["type"] == "welcome"
     refused = run([client_bin, "family", *server, "--invite", session["inviteToken"], "--duration", "1s"])
     assert refused.returncode == 3 and "invite_replaced" in refused.stderr, refused.stderr
+    notice = next_json(practitioner)  # after the camera frames the relay kept for a late joiner
+    assert notice["type"] == "family_link_refused" and notice["reason"] == "replaced", "the family client checks its link first, as the page does"
+    practitioner.close()
     joined = run([client_bin, "family", *server, "--invite", lines["joinUrl"], "--duration", "1s"], timeout=30)
     assert joined.returncode == 0, joined.stderr
 
