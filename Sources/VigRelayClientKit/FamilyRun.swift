@@ -71,7 +71,6 @@ public struct FamilyRun: Sendable {
     /// here (exit 3), and the practitioner in the session is told. Any other answer, or none within
     /// 5 s, leaves it to the hello.
     private func checkLink(loop: ClientLoop) throws(ClientError) {
-        guard Identifiers.isValidSessionID(invite.sessionID) else { return }  // not a path segment: the hello refuses it
         do {
             _ = try RecordingAPI.request(loop, "GET", "/v1/sessions/\(invite.sessionID)/invite?from=family", token: invite.token,
                                          timeoutSeconds: 5)
