@@ -202,4 +202,18 @@ static inline void vr_alarm_free(struct ev_loop *loop, vr_alarm_t *alarm) {
     free(alarm);
 }
 
+/// The chain certificates (without the leaf) of an SSL_CTX's current certificate, or NULL: what
+/// SSL_CTX_use_certificate_chain_file read after the first certificate. Owned by the SSL_CTX.
+static inline STACK_OF(X509) *vr_ssl_ctx_chain(SSL_CTX *ctx) {
+    STACK_OF(X509) *chain = NULL;
+    return SSL_CTX_get0_chain_certs(ctx, &chain) == 1 ? chain : NULL;
+}
+
+/// A PEM passphrase callback that gives none: an encrypted key fails to load instead of prompting on
+/// the terminal (a running server has none to prompt on).
+static inline int vr_no_passphrase(char *buf, int size, int rwflag, void *userdata) {
+    (void)buf; (void)size; (void)rwflag; (void)userdata;
+    return 0;
+}
+
 #endif

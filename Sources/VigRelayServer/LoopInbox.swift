@@ -11,6 +11,10 @@ enum LoopEvent: Sendable {
     case inviteSaved(ConnectionID, SessionRecord, HTTPResponse, failure: String?)
     /// SIGTERM/SIGINT or a caller asked the server to stop.
     case shutdown
+    /// SIGHUP: read the certificate and key again (`ServiceLoop.reloadCertificate`).
+    case reloadCertificate
+    /// The reader thread read them (or could not): the service thread installs them.
+    case certificateLoaded(Result<ServingCertificate, CertificateError>)
     case recordingStopped(sessionID: String, manifest: RecordingManifest)
     /// The writer deleted a session's recordings: after a consent withdrawal, or for retention.
     case recordingsDeleted(sessionID: String, recordingIDs: [String], afterWithdrawal: Bool)

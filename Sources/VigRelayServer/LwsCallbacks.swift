@@ -24,6 +24,10 @@ private func httpEvent(_ loop: ServiceLoop, _ wsi: OpaquePointer, _ reason: lws_
                        _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
     let idSlot = user?.assumingMemoryBound(to: ConnectionID.self)
     switch reason {
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        // Once, as the vhost is made: its SSL_CTX, which a certificate reload changes.
+        loop.tlsContext = user.map(OpaquePointer.init)
+        return 0
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         return loop.shuttingDown ? 1 : 0
     case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:

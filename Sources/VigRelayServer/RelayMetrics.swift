@@ -30,6 +30,11 @@ final class RelayMetrics: Sendable {
     let diskPauses: Counter
     let sessionsCreated: Counter
     private let errors: [RelayErrorCode: Counter]
+    /// Certificate reloads (SIGHUP) that installed a certificate, and that were refused.
+    private let certificateReloadsLoaded: Counter
+    private let certificateReloadsFailed: Counter
+    /// When the certificate in use expires (seconds since the Unix epoch): what an operator alerts on.
+    private let certificateExpiry: Gauge
 
     // Gauges of the service thread's state.
     let webSocketConnections: Gauge
@@ -77,6 +82,12 @@ final class RelayMetrics: Sendable {
         sessionsCreated = r.makeCounter(descriptor: name("sessions_created", "total", "Sessions created."))
         let errorName = name("errors", "total", "Errors answered to clients (WebSocket error messages and HTTP error responses), by code.")
         errors = Dictionary(uniqueKeysWithValues: RelayErrorCode.allCases.map { ($0, r.makeCounter(descriptor: errorName, labels: [("code", $0.rawValue)])) })
+        let reloads = name("tls_certificate_reloads", "total",
+            "Certificate reloads asked for with SIGHUP, by result: loaded (new connections get it) or failed (the one in use stays; the log says why).")
+        certificateReloadsLoaded = r.makeCounter(descriptor: reloads, labels: [("result", "loaded")])
+        certificateReloadsFailed = r.makeCounter(descriptor: reloads, labels: [("result", "failed")])
+        certificateExpiry = r.makeGauge(descriptor: name("tls_certificate_expiry", "timestamp_seconds",
+            "When the TLS certificate new connections get expires, in seconds since the Unix epoch."))
 
         webSocketConnections = r.makeGauge(descriptor: name("websocket_connections", "", "Open WebSocket connections, joined or not."))
         let joined = name("joined_connections", "", "WebSocket connections joined to a session, by role.")
@@ -116,6 +127,22 @@ final class RelayMetrics: Sendable {
 
     func countDeleted(_ recordings: Int, _ reason: DeletionReason) {
         recordingsDeleted[reason]?.increment(by: Int64(recordings))
+    }
+
+    /// The certificate served at start.
+    func certificateServed(_ certificate: ServingCertificate) {
+        certificateExpiry.set(certificate.notAfter.timeIntervalSince1970)
+    }
+
+    /// A reload installed `certificate`.
+    func certificateReloaded(_ certificate: ServingCertificate) {
+        certificateReloadsLoaded.increment()
+        certificateServed(certificate)
+    }
+
+    /// A reload was refused: the certificate in use stays.
+    func certificateReloadFailed() {
+        certificateReloadsFailed.increment()
     }
 
     /// Counts an error answered to a client.

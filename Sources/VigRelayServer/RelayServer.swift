@@ -29,16 +29,19 @@ public final class RelayServer: Sendable {
 
     /// Checks the certificate and key, loads (or creates) the secret and loads stored sessions.
     public init(configuration: ServerConfiguration, secretFile: String?, logger: Logger) throws {
-        guard FileManager.default.isReadableFile(atPath: configuration.certPath) else {
-            throw ServerError.certificateMissing(path: configuration.certPath)
-        }
-        guard FileManager.default.isReadableFile(atPath: configuration.keyPath) else {
-            throw ServerError.keyMissing(path: configuration.keyPath)
-        }
+        // lws reads them again as it makes the vhost; this says first, and clearly, what is wrong.
+        let certificate = try ServingCertificate.load(certPath: configuration.certPath, keyPath: configuration.keyPath)
         self.configuration = configuration
         self.logger = logger
         let metrics = RelayMetrics(startedAt: Date())
         self.metrics = metrics
+        metrics.certificateServed(certificate)
+        do {
+            try certificate.checkValid(at: Date())
+            logger.info("TLS certificate", metadata: certificate.logMetadata.mapValues { .string($0) })
+        } catch {
+            logger.warning("TLS certificate cannot be trusted now: \(error), then send SIGHUP", metadata: certificate.logMetadata.mapValues { .string($0) })
+        }
         self.secret = try SecretStore.loadOrCreate(dataDir: configuration.dataDir, overridePath: secretFile)
         self.revocationWatch = try RevocationWatch(dataDir: configuration.dataDir, logger: logger)
         self.sessions = try SessionStore(dataDir: configuration.dataDir).loadAll(logger: logger)
@@ -104,6 +107,11 @@ public final class RelayServer: Sendable {
 
     /// Asks the server to stop: connections are closed with 1001, then `run()` returns.
     public func requestShutdown() { inbox.post(.shutdown) }
+
+    /// Asks the server to read its certificate and key again (SIGHUP, after a renewal): new
+    /// connections get them, open ones go on as they were. A pair that cannot be served is logged and
+    /// the one in use stays.
+    public func requestCertificateReload() { inbox.post(.reloadCertificate) }
 
     /// Serves until shutdown. Returns once every connection is closed (or the grace period passed)
     /// and the disk writer has finished its queue.

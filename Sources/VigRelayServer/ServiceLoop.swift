@@ -24,6 +24,8 @@ final class ServiceLoop {
     let metrics: RelayMetrics
 
     var context: OpaquePointer?
+    /// The TLS vhost's SSL_CTX, from lws as the vhost is made: a certificate reload installs into it.
+    var tlsContext: OpaquePointer?
     var webSockets: [ConnectionID: WebSocketConnection] = [:]
     var exchanges: [ConnectionID: HTTPExchange] = [:]
     /// Connections counted per peer address (`ServiceLoop+ConnectionLimit`), by lws connection.
@@ -204,6 +206,10 @@ final class ServiceLoop {
             switch event {
             case .shutdown:
                 beginShutdown()
+            case .reloadCertificate:
+                reloadCertificate()
+            case .certificateLoaded(let result):
+                certificateLoaded(result)
             case .sessionPersisted(let conn, let record, let response, let failure):
                 var response = response
                 if let failure {
@@ -366,25 +372,12 @@ final class ServiceLoop {
 /// Errors starting the server; each says what to do.
 public enum ServerError: Error, CustomStringConvertible {
     case cannotListen(host: String, port: Int)
-    case certificateMissing(path: String)
-    case keyMissing(path: String)
     case noEventLoop
-
-    /// Why a certificate or key file cannot be used: there but unreadable by the server's user, or missing.
-    private static func unreadable(_ what: String, _ path: String, option: String) -> String {
-        FileManager.default.fileExists(atPath: path)
-            ? "\(what) \(path) cannot be read by this user: give it read access (e.g. chgrp to the server's group, mode 0640)"
-            : "\(what) not found at \(path): run certs/make-dev-cert.sh or pass \(option) FILE"
-    }
 
     public var description: String {
         switch self {
         case .cannotListen(let host, let port):
             return "could not start listening on \(host):\(port) (address in use, the certificate and key do not match, or libwebsockets' libev plugin is missing: apt-get install libwebsockets-evlib-ev?); pick another --listen or stop the other server"
-        case .certificateMissing(let path):
-            return Self.unreadable("TLS certificate", path, option: "--cert")
-        case .keyMissing(let path):
-            return Self.unreadable("TLS key", path, option: "--key")
         case .noEventLoop:
             return "libev could not make an event loop (out of file descriptors or memory?); check ulimit -n and try again"
         }

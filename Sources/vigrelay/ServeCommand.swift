@@ -169,11 +169,13 @@ struct ServeCommand: ParsableCommand {
             logger.error("\(error)")
             throw ExitCode(2)
         }
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let signals = [SIGTERM, SIGINT].map { number in
+        // SIGHUP reloads the certificate, as it reloads nginx's configuration (systemctl reload).
+        let actions: [(Int32, @Sendable () -> Void)] = [(SIGTERM, server.requestShutdown), (SIGINT, server.requestShutdown),
+                                                        (SIGHUP, server.requestCertificateReload)]
+        let signals = actions.map { number, action in
+            signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { server.requestShutdown() }
+            source.setEventHandler(handler: action)
             source.resume()
             return source
         }

@@ -1,0 +1,213 @@
+"""SIGHUP makes the relay read its certificate and key again, so a renewed certificate is served
+without a restart: new connections get it, calls already open go on. A pair that cannot be served
+(another certificate's key, not PEM, missing, expired, behind a passphrase) is refused with a message
+saying what to do, and the certificate in use stays."""
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from vrtest import CAMERA, F_KEY, SCREEN, Certs, Relay, media_frame, patterned, run, serve_refused, wait_until
+
+RELOADED = "TLS certificate reloaded"
+NOT_RELOADED = "TLS certificate not reloaded"
+
+
+def _live(tmp_path: Path, source: Certs) -> Certs:
+    """A copy of `source`'s certificate and key where a test can replace them, as a renewal would."""
+    live = tmp_path / "live"
+    live.mkdir()
+    certs = Certs(dir=live, ca=source.ca, cert=live / "server.crt", key=live / "server.key")
+    _install(certs, source.cert, source.key)
+    return certs
+
+
+def _install(live: Certs, cert: Path, key: Path) -> None:
+    shutil.copyfile(cert, live.cert)
+    shutil.copyfile(key, live.key)
+
+
+def _trusting(*cas: Path) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(cas[0]))
+    for ca in cas[1:]:
+        ctx.load_verify_locations(cafile=str(ca))
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def _served(port: int) -> bytes:
+    """The certificate a new TLS connection is given (DER), whoever signed it."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, ctx.wrap_socket(raw) as tls:
+        return tls.getpeercert(binary_form=True)
+
+
+def _der(cert: Path) -> bytes:
+    return ssl.PEM_cert_to_DER_cert(cert.read_text())
+
+
+def _not_after(cert: Path) -> float:
+    p = run(["openssl", "x509", "-noout", "-enddate", "-in", cert])
+    assert p.returncode == 0, p.stderr
+    return float(ssl.cert_time_to_seconds(p.stdout.strip().partition("=")[2]))
+
+
+def _fingerprint(cert: Path) -> str:
+    p = run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", cert])
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip().partition("=")[2]
+
+
+def _reload(relay: Relay, outcome: str, before: int) -> str:
+    """Sends SIGHUP and waits for the log to say `outcome` once more than `before` times; returns the log."""
+    relay.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: relay.log_text().count(outcome) > before, 10, f"the relay to log '{outcome}' after SIGHUP")
+    return relay.log_text()
+
+
+def _reloads(relay: Relay, token: str) -> tuple[float, float, float]:
+    m = relay.metrics(token)
+    return (m['vigrelay_tls_certificate_reloads_total{result="loaded"}'],
+            m['vigrelay_tls_certificate_reloads_total{result="failed"}'],
+            m["vigrelay_tls_certificate_expiry_timestamp_seconds"])
+
+
+def _relays_both_ways(p, f, seq: int) -> None:
+    camera = media_frame(CAMERA, F_KEY, seq, seq, patterned(20_000, seq))
+    f.send_bytes(camera)
+    assert p.recv_binary(timeout=10) == camera
+    screen = media_frame(SCREEN, F_KEY, seq, seq, patterned(9_000, seq + 1))
+    p.send_bytes(screen)
+    assert f.recv_binary(timeout=10) == screen
+
+
+@pytest.fixture
+def expired(tmp_path) -> Certs:
+    """A certificate and key that expired on 2020-01-02, from a throwaway CA (`openssl ca` sets past dates)."""
+    d = tmp_path / "expired"
+    d.mkdir()
+    (d / "index.txt").write_text("")
+    (d / "serial").write_text("01\n")
+    (d / "ca.cnf").write_text("[ca]\ndefault_ca = dev\n[dev]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n"
+                              "default_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    for cmd in (["openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=expired test CA", "-days", "2"],
+                ["openssl", "req", "-new", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
+                ["openssl", "ca", "-batch", "-config", "ca.cnf", "-cert", "ca.crt", "-keyfile", "ca.key", "-in", "server.csr",
+                 "-out", "server.crt", "-notext", "-startdate", "20200101000000Z", "-enddate", "20200102000000Z"]):
+        p = subprocess.run(cmd, cwd=d, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, f"{' '.join(cmd)}: {p.stderr}"
+    return Certs(dir=d, ca=d / "ca.crt", cert=d / "server.crt", key=d / "server.key")
+
+
+def test_sighup_serves_a_renewed_certificate_to_new_connections_and_open_calls_go_on(bins, certs, other_certs, tmp_path):
+    live = _live(tmp_path, certs)
+    relay = Relay(bins, live, tmp_path / "relay", _trusting(certs.ca, other_certs.ca)).start()
+    try:
+        assert _served(relay.port) == _der(certs.cert)
+        metrics = relay.metrics_token()
+        assert _reloads(relay, metrics) == (0, 0, _not_after(certs.cert))
+        p, f, _ = relay.pair()
+        _relays_both_ways(p, f, 1)
+
+        _install(live, other_certs.cert, other_certs.key)  # the renewal: another certificate and key
+        log = _reload(relay, RELOADED, 0)
+        assert _fingerprint(other_certs.cert) in log, "the log names the certificate now served by its SHA-256"
+        assert _served(relay.port) == _der(other_certs.cert), "a new connection gets the renewed certificate"
+        with pytest.raises(ssl.SSLCertVerificationError):
+            with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as raw:
+                _trusting(certs.ca).wrap_socket(raw, server_hostname="localhost")
+        assert _reloads(relay, metrics) == (1, 0, _not_after(other_certs.cert))
+
+        _relays_both_ways(p, f, 2)  # the call that began with the old certificate goes on
+        p2, f2, _ = relay.pair()  # and a new one, on the new certificate, works end to end
+        _relays_both_ways(p2, f2, 3)
+        for ws in (p, f, p2, f2):
+            ws.close()
+    finally:
+        rc, _ = relay.stop()
+    assert rc == 0, f"vigrelay exited {rc} on SIGTERM after a reload\n{relay.log_text()[-2000:]}"
+
+
+BAD_PAIRS = {
+    # name: (what to install given (certs, other_certs, expired, tmp_path) -> (cert, key or None), what the log says)
+    "another certificate's key": (lambda c, o, e, t: (o.cert, c.key), "is not the private key of the certificate in"),
+    "a certificate that is not PEM": (lambda c, o, e, t: (_write(t / "garbage.crt", "not a certificate\n"), o.key),
+                                      "no certificate could be read from"),
+    "a certificate as the key": (lambda c, o, e, t: (o.cert, o.cert), "no private key could be read from"),
+    "a key behind a passphrase": (lambda c, o, e, t: (o.cert, _encrypted(o.key, t)), "no private key could be read from"),
+    "no key": (lambda c, o, e, t: (o.cert, None), "TLS key not found at"),
+    "an expired certificate": (lambda c, o, e, t: (e.cert, e.key), "the certificate expired at 2020-01-02T00:00:00Z: renew it"),
+}
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def _encrypted(key: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "encrypted.key"
+    p = run(["openssl", "pkey", "-in", key, "-aes-128-cbc", "-passout", "pass:secret", "-out", out])
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+@pytest.mark.parametrize("bad", list(BAD_PAIRS))
+def test_a_pair_that_cannot_be_served_is_refused_and_the_certificate_in_use_stays(bad, bins, certs, other_certs,
+                                                                                  expired, tmp_path):
+    live = _live(tmp_path, certs)
+    relay = Relay(bins, live, tmp_path / "relay", _trusting(certs.ca, other_certs.ca)).start()
+    try:
+        metrics = relay.metrics_token()
+        p, f, _ = relay.pair()
+        make, message = BAD_PAIRS[bad]
+        cert, key = make(certs, other_certs, expired, tmp_path)
+        shutil.copyfile(cert, live.cert)
+        if key is None:
+            live.key.unlink()
+        else:
+            shutil.copyfile(key, live.key)
+
+        log = _reload(relay, NOT_RELOADED, 0)
+        refusal = next(line for line in log.splitlines() if NOT_RELOADED in line)
+        assert message in refusal, f"expected '{message}' in the refusal: {refusal}"
+        assert _served(relay.port) == _der(certs.cert), "the certificate in use stays"
+        assert _reloads(relay, metrics) == (0, 1, _not_after(certs.cert))
+        _relays_both_ways(p, f, 1)
+
+        _install(live, other_certs.cert, other_certs.key)  # the operator mends it and sends SIGHUP again
+        _reload(relay, RELOADED, 0)
+        assert _served(relay.port) == _der(other_certs.cert)
+        assert _reloads(relay, metrics) == (1, 1, _not_after(other_certs.cert))
+        _relays_both_ways(p, f, 2)
+        p.close()
+        f.close()
+    finally:
+        rc, _ = relay.stop()
+    assert rc == 0, f"vigrelay exited {rc} on SIGTERM\n{relay.log_text()[-2000:]}"
+
+
+def test_a_key_that_is_not_the_certificates_stops_the_start_with_a_clear_message(vigrelay_bin, certs, other_certs, tmp_path):
+    p = serve_refused(vigrelay_bin, tmp_path / "data", "--cert", str(other_certs.cert), "--key", str(certs.key))
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert f"the key in {certs.key} is not the private key of the certificate in {other_certs.cert}" in p.stderr, p.stderr
+
+
+def test_an_expired_certificate_at_start_is_served_with_a_warning(bins, expired, tmp_path):
+    unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # it has expired: the relay's readiness is all this trusts
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE
+    relay = Relay(bins, expired, tmp_path / "relay", unverified).start()
+    try:
+        assert _served(relay.port) == _der(expired.cert)
+        assert "TLS certificate cannot be trusted now: the certificate expired at 2020-01-02T00:00:00Z: renew it" in relay.log_text()
+    finally:
+        rc, _ = relay.stop()
+    assert rc == 0
