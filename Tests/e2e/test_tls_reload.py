@@ -1,6 +1,6 @@
 """SIGHUP makes the relay read its certificate and key again, so a renewed certificate is served
 without a restart: new connections get it, calls already open go on. A pair that cannot be served
-(another certificate's key, not PEM, missing, expired, behind a passphrase) is refused with a message
+(another certificate's key, not PEM, missing, expired, behind a passphrase, of another type) is refused with a message
 saying what to do, and the certificate in use stays."""
 import shutil
 import signal
@@ -144,12 +144,22 @@ BAD_PAIRS = {
     "a key behind a passphrase": (lambda c, o, e, t: (o.cert, _encrypted(o.key, t)), "no private key could be read from"),
     "no key": (lambda c, o, e, t: (o.cert, None), "TLS key not found at"),
     "an expired certificate": (lambda c, o, e, t: (e.cert, e.key), "the certificate expired at 2020-01-02T00:00:00Z: renew it"),
+    "an RSA key where an EC key is served": (lambda c, o, e, t: _rsa(t), "the new certificate's key is RSA and the one in use EC: restart"),
 }
 
 
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def _rsa(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate with an RSA key (make-dev-cert.sh makes EC ones)."""
+    cert, key = tmp_path / "rsa.crt", tmp_path / "rsa.key"
+    p = run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+             "-subj", "/CN=localhost", "-days", "2"])
+    assert p.returncode == 0, p.stderr
+    return cert, key
 
 
 def _encrypted(key: Path, tmp_path: Path) -> Path:
