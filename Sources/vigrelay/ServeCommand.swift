@@ -169,9 +169,22 @@ struct ServeCommand: ParsableCommand {
             logger.error("\(error)")
             throw ExitCode(2)
         }
-        // SIGHUP reloads the certificate, as it reloads nginx's configuration (systemctl reload).
-        let actions: [(Int32, @Sendable () -> Void)] = [(SIGTERM, server.requestShutdown), (SIGINT, server.requestShutdown),
-                                                        (SIGHUP, server.requestCertificateReload)]
+        // SIGHUP reloads the certificate, as it reloads nginx's configuration (systemctl reload),
+        // unless it is the hangup of the terminal the server was started from.
+        let hangup = HangupSignal.atStart()
+        let actions: [(Int32, @Sendable () -> Void)] = [
+            (SIGTERM, server.requestShutdown), (SIGINT, server.requestShutdown),
+            (SIGHUP, {
+                switch hangup.meaning() {
+                case .reloadCertificate: server.requestCertificateReload()
+                case .stop:
+                    logger.notice("the terminal the server was started from went away (SIGHUP): stopping")
+                    server.requestShutdown()
+                case .carryOn:
+                    logger.notice("the terminal the server was started from went away; started with SIGHUP ignored (nohup), it carries on")
+                }
+            }),
+        ]
         let signals = actions.map { number, action in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

@@ -1,7 +1,10 @@
 """SIGHUP makes the relay read its certificate and key again, so a renewed certificate is served
 without a restart: new connections get it, calls already open go on. A pair that cannot be served
-(another certificate's key, not PEM, missing, expired, behind a passphrase, of another type) is refused with a message
-saying what to do, and the certificate in use stays."""
+(another certificate's key, not PEM, missing, expired, behind a passphrase, of another type) is
+refused with a message saying what to do, and the certificate in use stays. The SIGHUP of a
+terminal hanging up still stops a server started from it (or not, under nohup)."""
+import os
+import pty
 import shutil
 import signal
 import socket
@@ -11,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from vrtest import CAMERA, F_KEY, SCREEN, Certs, Relay, media_frame, patterned, run, serve_refused, wait_until
+from vrtest import (CAMERA, F_KEY, SCREEN, Certs, Relay, free_port, https_request, media_frame, patterned, run,
+                    serve_refused, wait_until)
 
 RELOADED = "TLS certificate reloaded"
 NOT_RELOADED = "TLS certificate not reloaded"
@@ -221,3 +225,85 @@ def test_an_expired_certificate_at_start_is_served_with_a_warning(bins, expired,
     finally:
         rc, _ = relay.stop()
     assert rc == 0
+
+
+class _OnTerminal:
+    """`vigrelay serve` started on a terminal of its own (a pty, as from a shell window), its output
+    in a file. Closing the terminal's master side is the window closing: the kernel hangs the
+    terminal up and sends SIGHUP."""
+
+    def __init__(self, vigrelay: Path, live: Certs, tmp_path: Path, ssl_ctx: ssl.SSLContext, sighup_ignored: bool):
+        self.port = free_port()
+        self.log = tmp_path / "serve.log"
+        args = [str(vigrelay), "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(tmp_path / "data"),
+                "--cert", str(live.cert), "--key", str(live.key)]
+        self.pid, self.master = pty.fork()
+        if self.pid == 0:  # the child: only system calls until exec
+            out = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(out, 1)
+            os.dup2(out, 2)
+            if sighup_ignored:
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)  # what nohup does
+            os.execv(args[0], args)
+        self.status = None
+        wait_until(lambda: self._healthy(ssl_ctx), 30, "the relay on its terminal to answer /healthz")
+
+    def _healthy(self, ssl_ctx) -> bool:
+        assert self.exited() is None, f"vigrelay exited {self.status}: {self.text()}"
+        try:
+            return https_request(self.port, "GET", "/healthz", ssl_ctx, timeout=2).status == 200
+        except (OSError, ssl.SSLError):
+            return False
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def exited(self):
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = os.waitstatus_to_exitcode(status)
+        return self.status
+
+    def hang_up(self) -> None:
+        os.close(self.master)
+        self.master = None
+
+    def end(self) -> None:
+        if self.master is not None:
+            os.close(self.master)
+        if self.exited() is None:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+
+
+def test_when_the_terminal_it_was_started_from_goes_away_the_server_stops_as_before(bins, certs, ssl_ctx, tmp_path):
+    served = _OnTerminal(bins.vigrelay, _live(tmp_path, certs), tmp_path, ssl_ctx, sighup_ignored=False)
+    try:
+        served.hang_up()
+        wait_until(lambda: served.exited() is not None, 15, "the relay to stop after its terminal hung up")
+        assert served.status == 0, served.text()
+        assert "the terminal the server was started from went away (SIGHUP): stopping" in served.text()
+        assert RELOADED not in served.text()
+    finally:
+        served.end()
+
+
+def test_under_nohup_it_carries_on_when_its_terminal_goes_away_and_sighup_then_reloads(bins, certs, other_certs, tmp_path):
+    live = _live(tmp_path, certs)
+    served = _OnTerminal(bins.vigrelay, live, tmp_path, _trusting(certs.ca), sighup_ignored=True)
+    try:
+        served.hang_up()
+        wait_until(lambda: "it carries on" in served.text(), 15, "the relay to say it carries on after its terminal hung up")
+        assert served.exited() is None
+        assert _served(served.port) == _der(certs.cert)
+
+        _install(live, other_certs.cert, other_certs.key)
+        os.kill(served.pid, signal.SIGHUP)  # the operator's, after the hangup: a reload
+        wait_until(lambda: RELOADED in served.text(), 10, "the relay to reload its certificate")
+        assert _served(served.port) == _der(other_certs.cert)
+        os.kill(served.pid, signal.SIGTERM)
+        wait_until(lambda: served.exited() is not None, 15, "the relay to stop on SIGTERM")
+        assert served.status == 0, served.text()
+    finally:
+        served.end()
