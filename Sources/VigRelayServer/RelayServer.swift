@@ -38,9 +38,9 @@ public final class RelayServer: Sendable {
         metrics.certificateServed(certificate)
         do {
             try certificate.checkValid(at: Date())
-            logger.info("TLS certificate", metadata: certificate.logMetadata.mapValues { .string($0) })
+            logger.info("TLS certificate", metadata: certificate.logMetadata)
         } catch {
-            logger.warning("TLS certificate cannot be trusted now: \(error), then send SIGHUP", metadata: certificate.logMetadata.mapValues { .string($0) })
+            logger.warning("TLS certificate cannot be trusted now: \(error), then send SIGHUP", metadata: certificate.logMetadata)
         }
         self.secret = try SecretStore.loadOrCreate(dataDir: configuration.dataDir, overridePath: secretFile)
         self.revocationWatch = try RevocationWatch(dataDir: configuration.dataDir, logger: logger)

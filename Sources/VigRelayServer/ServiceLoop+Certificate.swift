@@ -27,7 +27,7 @@ extension ServiceLoop {
             try certificate.install(into: tlsContext)
             metrics.certificateReloaded(certificate)
             logger.notice("TLS certificate reloaded: new connections get it, open ones keep the one they began with",
-                          metadata: certificate.logMetadata.mapValues { .string($0) })
+                          metadata: certificate.logMetadata)
         } catch {
             metrics.certificateReloadFailed()
             logger.error("TLS certificate not reloaded; the one in use stays", metadata: ["error": "\(error)"])

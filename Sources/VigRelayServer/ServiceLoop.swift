@@ -377,7 +377,7 @@ public enum ServerError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .cannotListen(let host, let port):
-            return "could not start listening on \(host):\(port) (address in use, the certificate and key do not match, or libwebsockets' libev plugin is missing: apt-get install libwebsockets-evlib-ev?); pick another --listen or stop the other server"
+            return "could not start listening on \(host):\(port) (address in use, or libwebsockets' libev plugin is missing: apt-get install libwebsockets-evlib-ev?); pick another --listen or stop the other server"
         case .noEventLoop:
             return "libev could not make an event loop (out of file descriptors or memory?); check ulimit -n and try again"
         }

@@ -1,5 +1,6 @@
 import CLibWebSockets
 import Foundation
+import Logging
 
 /// The server's TLS certificate chain and private key, read and checked together, so that a renewed
 /// certificate can replace the one in use without a restart (SIGHUP: `RelayServer.requestCertificateReload`).
@@ -29,7 +30,9 @@ final class ServingCertificate: @unchecked Sendable {
         self.holder = holder
         self.keyType = keyType
         var name = [CChar](repeating: 0, count: 256)
-        subject = X509_NAME_oneline(X509_get_subject_name(leaf), &name, Int32(name.count)).map { String(cString: $0) } ?? "?"
+        subject = name.withUnsafeMutableBufferPointer { buffer in
+            X509_NAME_oneline(X509_get_subject_name(leaf), buffer.baseAddress, Int32(buffer.count)).map { String(cString: $0) } ?? "?"
+        }
         notBefore = Self.date(X509_get0_notBefore(leaf)) ?? .distantFuture
         notAfter = Self.date(X509_get0_notAfter(leaf)) ?? .distantPast
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
@@ -98,8 +101,8 @@ final class ServingCertificate: @unchecked Sendable {
     }
 
     /// What the log says of it.
-    var logMetadata: [String: String] {
-        ["tls.subject": subject, "tls.not.after": notAfter.formatted(.iso8601), "tls.sha256": fingerprint]
+    var logMetadata: Logger.Metadata {
+        ["tls.subject": "\(subject)", "tls.not.after": "\(notAfter.formatted(.iso8601))", "tls.sha256": "\(fingerprint)"]
     }
 
     private static func date(_ time: UnsafePointer<ASN1_TIME>?) -> Date? {

@@ -14,7 +14,7 @@ import Glibc
 /// Thread: `atStart()` on the main thread before the signal handlers are set; `meaning()` on the
 /// signal source's queue.
 final class HangupSignal: Sendable {
-    enum Meaning: Equatable { case reloadCertificate, stop, carryOn }
+    enum Meaning { case reloadCertificate, stop, carryOn }
 
     /// Whether the server was started with a controlling terminal.
     private let startedOnTerminal: Bool
