@@ -10,19 +10,21 @@ import VigRelayStorage
 import Glibc
 #endif
 
-/// `vigrelay serve`: runs the relay until SIGTERM or SIGINT.
+/// `vigrelay serve`: runs the relay until SIGTERM or SIGINT; SIGHUP reloads the certificate.
 struct ServeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the relay server.")
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the relay server.",
+        discussion: "SIGTERM or SIGINT stops it (connections closed with 1001). SIGHUP (systemctl reload) reads --cert and --key again: new connections get them, open calls go on, and a pair that cannot be served is logged while the one in use stays.")
 
     @Option(help: "Address to listen on, HOST:PORT.")
     var listen = "127.0.0.1:8443"
 
     @OptionGroup var secret: SecretOptions
 
-    @Option(help: "TLS certificate (PEM).")
+    @Option(help: "TLS certificate chain (PEM, the server's certificate first); read again on SIGHUP.")
     var cert = "certs/dev/server.crt"
 
-    @Option(help: "TLS private key (PEM).")
+    @Option(help: "TLS private key (PEM, no passphrase); read again on SIGHUP.")
     var key = "certs/dev/server.key"
 
     @Option(name: .customLong("public-url"), help: "Base of joinUrl given to families (default: https:// and the listen address).")
