@@ -39,6 +39,7 @@ public final class RelayServer: Sendable {
         do {
             try certificate.checkValid(at: Date())
             logger.info("TLS certificate", metadata: certificate.logMetadata)
+            certificate.warnIfExpiringSoon(logger)
         } catch {
             logger.warning("TLS certificate cannot be trusted now: \(error), then send SIGHUP", metadata: certificate.logMetadata)
         }

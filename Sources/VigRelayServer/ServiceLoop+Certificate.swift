@@ -28,6 +28,7 @@ extension ServiceLoop {
             metrics.certificateReloaded(certificate)
             logger.notice("TLS certificate reloaded: new connections get it, open ones keep the one they began with",
                           metadata: certificate.logMetadata)
+            certificate.warnIfExpiringSoon(logger)
         } catch {
             metrics.certificateReloadFailed()
             logger.error("TLS certificate not reloaded; the one in use stays", metadata: ["error": "\(error)"])

@@ -83,6 +83,18 @@ final class ServingCertificate: @unchecked Sendable {
         if now < notBefore { throw .notYetValid(notBefore: notBefore) }
     }
 
+    /// Warns when it expires within `warningDays`: at start and at a reload, for operators who do not
+    /// alert on `GET /metrics`.
+    func warnIfExpiringSoon(_ logger: Logger, now: Date = Date()) {
+        let left = notAfter.timeIntervalSince(now)
+        guard left >= 0, left < Double(Self.warningDays * 86_400) else { return }
+        logger.warning("TLS certificate expires in \(Int(left / 86_400)) days: renew it, then reload the relay (SIGHUP, systemctl reload vigrelay)",
+                       metadata: logMetadata)
+    }
+
+    /// Days of validity below which the log warns (certbot renews 30 days ahead).
+    static let warningDays = 14
+
     /// Puts this certificate, its chain and key into the serving SSL_CTX, replacing the ones there.
     /// Service thread (the only one that makes connections from `context`).
     func install(into context: OpaquePointer) throws(CertificateError) {

@@ -214,11 +214,39 @@ def test_a_key_that_is_not_the_certificates_stops_the_start_with_a_clear_message
     assert f"the key in {certs.key} is not the private key of the certificate in {other_certs.cert}" in p.stderr, p.stderr
 
 
+def _unverified() -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def test_a_certificate_that_expires_within_two_weeks_is_warned_about_at_start_and_at_a_reload(bins, certs, tmp_path):
+    """Self-signed for 3 days: the log says how many days are left and what to do; one with 825
+    days (make-dev-cert.sh's) is not warned about."""
+    short = tmp_path / "short"
+    short.mkdir()
+    p = run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", short / "server.key", "-out", short / "server.crt", "-subj", "/CN=localhost", "-days", "3"])
+    assert p.returncode == 0, p.stderr
+    warning = "TLS certificate expires in 2 days: renew it, then reload the relay (SIGHUP, systemctl reload vigrelay)"
+    live = _live(tmp_path, certs)
+    relay = Relay(bins, live, tmp_path / "relay", _unverified()).start()
+    try:
+        assert "TLS certificate expires in" not in relay.log_text()
+        _install(live, short / "server.crt", short / "server.key")
+        log = _reload(relay, RELOADED, 0)
+        assert warning in log
+        relay.stop()
+        relay.start()
+        assert relay.log_text().count(warning) == 2, "warned again at the next start"
+    finally:
+        rc, _ = relay.stop()
+    assert rc == 0
+
+
 def test_an_expired_certificate_at_start_is_served_with_a_warning(bins, expired, tmp_path):
-    unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # it has expired: the relay's readiness is all this trusts
-    unverified.check_hostname = False
-    unverified.verify_mode = ssl.CERT_NONE
-    relay = Relay(bins, expired, tmp_path / "relay", unverified).start()
+    relay = Relay(bins, expired, tmp_path / "relay", _unverified()).start()  # it has expired: only readiness is checked
     try:
         assert _served(relay.port) == _der(expired.cert)
         assert "TLS certificate cannot be trusted now: the certificate expired at 2020-01-02T00:00:00Z: renew it" in relay.log_text()
