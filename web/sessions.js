@@ -12,9 +12,17 @@ export function sessionFacts(s) {
   const facts = [];
   if (s.state === "live") facts.push([`live: ${s.connected.join(" + ")}`, "live"]);
   else facts.push([s.state === "new" ? "nobody joined yet" : "ended", ""]);
+  // The family's page was turned away on an old link within the hour (the relay forgets it once the
+  // family joins or a new link is made): send them the newest, or make one.
+  if (s.familyLinkRefused) {
+    const at = new Date(s.familyLinkRefusedAt).toLocaleTimeString(undefined, { timeStyle: "short" });
+    facts.push([`family tried ${s.familyLinkRefused === "replaced" ? "an older" : "an expired"} link at ${at}`, "warn"]);
+  }
   // A session still to happen whose family link expired: open it and make a new one.
   const awaitingFamily = s.state === "new" || (s.state === "live" && !s.connected.includes("family"));
-  if (awaitingFamily && s.inviteExpiresAt && new Date(s.inviteExpiresAt) <= new Date()) facts.push(["family link expired", "warn"]);
+  if (awaitingFamily && s.familyLinkRefused !== "expired" && s.inviteExpiresAt && new Date(s.inviteExpiresAt) <= new Date()) {
+    facts.push(["family link expired", "warn"]);
+  }
   if (s.consent === "given") facts.push([`consent given${s.childAgreed ? " (child too)" : ""}`, ""]);
   else if (s.consent === "withdrawn") facts.push(["consent withdrawn", "warn"]);
   else facts.push(["no consent yet", ""]);

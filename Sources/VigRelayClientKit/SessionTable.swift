@@ -25,7 +25,8 @@ public enum SessionTable {
     }
 
     /// One session's cells, in the header's order. A session still to happen (nobody, or only the
-    /// practitioner, there) whose family link expired says so: `vigrelay-client invite` makes a new one.
+    /// practitioner, there) whose family link expired says so, and one whose family was turned away
+    /// on an old link within the hour: `vigrelay-client invite` makes a new one.
     static func row(_ s: [String: Any], now: Date) -> [String] {
         let created = (s["createdAt"] as? String).map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") } ?? "?"
         var label = s["caseRef"] as? String ?? "-"
@@ -36,6 +37,10 @@ public enum SessionTable {
         if awaitingFamily, let expires = (s["inviteExpiresAt"] as? String).flatMap({ try? Date($0, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)) }),
            expires <= now {
             state += ", link expired"
+        }
+        if let reason = s["familyLinkRefused"] as? String, let at = s["familyLinkRefusedAt"] as? String {
+            // Within the hour: the family's page was turned away on an old link (UTC, as `created`).
+            state += ", family tried \(reason == "replaced" ? "an older" : "an expired") link at \(at.dropFirst(11).prefix(5))"
         }
         var consent = s["consent"] as? String ?? "?"
         if consent == "given", s["childAgreed"] as? Bool == true { consent += "+child" }

@@ -51,11 +51,18 @@ extension RelayCore {
         return tellFamilyLinkRefusal(sessionID: sessionID, now: now())
     }
 
+    /// The session's newest refusal, if within the hour it is kept (and neither the family has joined
+    /// nor a new link been made since): told to a practitioner who joins, and shown in the session list.
+    func recentFamilyLinkRefusal(sessionID: String, now: Date) -> (reason: FamilyLinkRefusal, at: Date)? {
+        guard let refusal = lastFamilyLinkRefusal[sessionID],
+              now.timeIntervalSince(refusal.at) < Self.familyLinkRefusalKeptSeconds else { return nil }
+        return refusal
+    }
+
     /// The notice of the session's kept refusal to its practitioner, if recent, joined, asking for
     /// it, and not told in the last few seconds.
     private func tellFamilyLinkRefusal(sessionID: String, now: Date) -> [RelayAction] {
-        guard let refusal = lastFamilyLinkRefusal[sessionID],
-              now.timeIntervalSince(refusal.at) < Self.familyLinkRefusalKeptSeconds,
+        guard let refusal = recentFamilyLinkRefusal(sessionID: sessionID, now: now),
               let practitioner = connection(of: sessionID, role: .practitioner),
               wantsFamilyLinkRefusals.contains(practitioner) else { return [] }
         if let told = familyLinkRefusalToldAt[sessionID], told.connection == practitioner,

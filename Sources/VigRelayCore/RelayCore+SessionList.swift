@@ -1,5 +1,6 @@
 /// What the core knows in memory about sessions, for `GET /v1/sessions`: who is connected, consent
-/// given since start, the running recording. Lws thread, like the rest of `RelayCore`.
+/// given since start, the running recording, the family's page turned away on an old link. Lws
+/// thread, like the rest of `RelayCore`.
 extension RelayCore {
     /// One page of `owner`'s sessions, newest first, after the session `before` (from the newest
     /// when nil); nil when `before` is not one of `owner`'s sessions. Looks at every session the
@@ -20,7 +21,8 @@ extension RelayCore {
             joinedSinceStart: sessionsJoined.contains(sessionID),
             consent: state.flatMap { $0.consentKnown ? ConsentAnswer(recording: $0.consent, childAgreed: $0.childAgreed) : nil },
             recordingID: recordingID,
-            awaiting: recordingID == nil ? [] : (state?.awaitingRoles ?? []))
+            awaiting: recordingID == nil ? [] : (state?.awaitingRoles ?? []),
+            familyLinkRefused: recentFamilyLinkRefusal(sessionID: sessionID, now: now()))
     }
 }
 

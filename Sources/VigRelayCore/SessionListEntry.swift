@@ -49,6 +49,9 @@ public struct SessionListEntry: Sendable, Equatable {
     public var deletedRecordingCount: Int
     public var clipCount: Int
     public var lastActivityAt: Date?
+    /// The family's page turned away on an old link within the hour, and when.
+    public var familyLinkRefused: FamilyLinkRefusal?
+    public var familyLinkRefusedAt: Date?
 
     /// Combines a page item with the facts the reader thread found.
     public init(_ item: SessionListPage.Item, facts: SessionDiskFacts) {
@@ -69,6 +72,8 @@ public struct SessionListEntry: Sendable, Equatable {
         clipCount = facts.clips
         recording = live.recordingID != nil ? .recording : kept.isEmpty ? .idle : .stopped
         lastActivityAt = facts.lastEventAt
+        familyLinkRefused = live.familyLinkRefused
+        familyLinkRefusedAt = live.familyLinkRefusedAt
     }
 
     /// The entry as JSON (docs/PROTOCOL.md, `GET /v1/sessions`).
@@ -94,6 +99,10 @@ public struct SessionListEntry: Sendable, Equatable {
         if let id = recordingID { out["recordingId"] = id }
         if !awaiting.isEmpty { out["awaiting"] = awaiting.map(\.rawValue) }
         if let at = lastActivityAt { out["lastActivityAt"] = Self.formatTime(at) }
+        if let reason = familyLinkRefused, let at = familyLinkRefusedAt {
+            out["familyLinkRefused"] = reason.rawValue
+            out["familyLinkRefusedAt"] = Self.formatTime(at)
+        }
         return out
     }
 

@@ -26,14 +26,20 @@ public struct SessionLiveState: Sendable, Equatable {
     public var recordingID: String?
     /// The sides a running recording waits for (they left within the reconnect grace), sorted.
     public var awaiting: [Role]
+    /// Why and when the family's page was last turned away on an old link, within the hour
+    /// (`RelayCore.recentFamilyLinkRefusal`): the practitioner can send the newest link from the list.
+    public var familyLinkRefused: FamilyLinkRefusal?
+    public var familyLinkRefusedAt: Date?
 
     public init(connected: [Role] = [], joinedSinceStart: Bool = false, consent: ConsentAnswer? = nil,
-                recordingID: String? = nil, awaiting: [Role] = []) {
+                recordingID: String? = nil, awaiting: [Role] = [], familyLinkRefused: (reason: FamilyLinkRefusal, at: Date)? = nil) {
         self.connected = connected
         self.joinedSinceStart = joinedSinceStart
         self.consent = consent
         self.recordingID = recordingID
         self.awaiting = awaiting
+        self.familyLinkRefused = familyLinkRefused?.reason
+        self.familyLinkRefusedAt = familyLinkRefused?.at
     }
 }
 

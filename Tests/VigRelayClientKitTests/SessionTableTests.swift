@@ -46,6 +46,21 @@ struct SessionTableTests {
         #expect(try !state("new", expires: "2027-01-24T08:00:00.000Z").contains("expired"), "not expired yet")
     }
 
+    /// A family turned away on an old link within the hour is shown, with the reason and the time (UTC).
+    @Test func aFamilyTurnedAwayOnAnOldLinkIsShown() throws {
+        func state(_ refusal: String) throws -> String {
+            let json = #"{"sessions":[{"sessionId":"0123456789abcdef0123456789abcdef","createdAt":"2027-01-15T08:00:00.000Z","#
+                + #""inviteExpiresAt":"2027-01-22T08:00:00.000Z","state":"new","connected":[],"consent":"none","#
+                + #""recordingState":"idle","recordingCount":0,"recordingBytes":0,"clipCount":0\#(refusal)}],"total":1,"limit":50}"#
+            return try #require(SessionTable.render(Array(json.utf8), now: Date(timeIntervalSince1970: 1_800_000_000))?.split(separator: "\n")[1]).description
+        }
+        #expect(try state(#","familyLinkRefused":"replaced","familyLinkRefusedAt":"2027-01-15T08:42:10.000Z""#)
+            .contains("new, family tried an older link at 08:42"))
+        #expect(try state(#","familyLinkRefused":"expired","familyLinkRefusedAt":"2027-01-15T09:05:00.000Z""#)
+            .contains("new, family tried an expired link at 09:05"))
+        #expect(try !state("").contains("family tried"))
+    }
+
     @Test func emptyListAndNotAList() {
         #expect(SessionTable.render(Array(#"{"sessions":[],"total":0,"limit":50}"#.utf8))?.hasSuffix("\nno sessions") == true)
         #expect(SessionTable.render(Array(#"{"type":"error"}"#.utf8)) == nil)

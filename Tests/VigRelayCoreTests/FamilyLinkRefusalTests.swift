@@ -125,6 +125,25 @@ struct FamilyLinkRefusalTests {
         #expect(notices(joinAsPractitioner(h, 3), to: 3).isEmpty, "the practitioner made the new link to send")
     }
 
+    @Test func theSessionListShowsTheRefusalUntilTheFamilyJoinsOrForAnHour() {
+        let h = RelayHarness()
+        #expect(h.core.liveState(of: sid).familyLinkRefused == nil)
+        _ = check(h, token: expiredInvite)
+        h.clock.now = Fixture.t0.addingTimeInterval(10)
+        let live = h.core.liveState(of: sid)
+        #expect(live.familyLinkRefused == .expired && live.familyLinkRefusedAt == Fixture.t0, "with when, not how long ago")
+        #expect(h.core.liveState(of: Fixture.otherSessionID).familyLinkRefused == nil)
+        h.join(1, as: .family)
+        #expect(h.core.liveState(of: sid).familyLinkRefused == nil, "the family found a good link")
+        _ = h.core.closed(1)
+        h.clock.now = Fixture.t0.addingTimeInterval(20)
+        _ = check(h, token: expiredInvite)
+        h.clock.now = Fixture.t0.addingTimeInterval(20 + 3599)
+        #expect(h.core.liveState(of: sid).familyLinkRefused == .expired)
+        h.clock.now = Fixture.t0.addingTimeInterval(20 + 3600)
+        #expect(h.core.liveState(of: sid).familyLinkRefused == nil, "an hour on, the attempt is long past")
+    }
+
     @Test func repeatedChecksAreToldOnceEveryFewSecondsAndToANewConnectionAtOnce() throws {
         let h = replacedLinkWithPractitioner()
         _ = try #require(told(check(h, token: Fixture.inviteToken())))

@@ -218,6 +218,9 @@ struct SessionListTests {
             + #""recordingId":"0123456789abcdef","recordingState":"recording","sessionId":"\#(Fixture.sessionID)","state":"live"}"#)
         let bare = entry(SessionLiveState()).json
         #expect(bare["caseRef"] == nil && bare["recordingId"] == nil && bare["awaiting"] == nil && bare["lastActivityAt"] == nil)
+        #expect(bare["familyLinkRefused"] == nil && bare["familyLinkRefusedAt"] == nil)
+        let refused = entry(SessionLiveState(familyLinkRefused: (.replaced, Fixture.t0.addingTimeInterval(90)))).json
+        #expect(refused["familyLinkRefused"] as? String == "replaced" && refused["familyLinkRefusedAt"] as? String == "2027-01-15T08:01:30.000Z")
     }
 
     @Test func pageBodyHasTheEntriesInOrderAndTheCursor() throws {

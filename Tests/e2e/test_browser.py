@@ -325,8 +325,8 @@ def test_a_family_page_on_a_replaced_link_says_so_and_never_starts_the_camera(re
 
 
 def test_a_link_that_expired_unused_shows_in_the_list_and_a_new_one_joins(relay_factory, chromium):
-    """The list marks a session whose family link expired before anyone joined; the practitioner
-    makes a new link there and the family joins with it."""
+    """The list marks a session whose family link expired before anyone joined, and then that the
+    family tried it; the practitioner makes a new link there and the family joins with it."""
     relay = relay_factory(["--invite-ttl", "8s"])
     prac = chromium.new_page("practitioner")
     join_url, session_id = open_session(prac, relay, relay.token("alice"))
@@ -343,6 +343,11 @@ def test_a_link_that_expired_unused_shows_in_the_list_and_a_new_one_joins(relay_
     prac.wait("!document.getElementById('family-refused').hidden", 10, "the practitioner told the family's link expired")
     assert prac.text("#family-refused") == ("The family tried to join with a link that has expired. "
                                             "Make a new one with “New link for the family…” and send it to them.")
+    # The list says so too, with when, in place of "family link expired".
+    prac.click("#refresh-sessions")
+    prac.wait(f"{entry}?.querySelector('.badge.warn')?.textContent.startsWith('family tried an expired link at ')", 10,
+              "the family's attempt in the list")
+    assert "family link expired" not in prac.js(f"{entry}.textContent")
     # Opened again (as after a reload, or coming to the session after the family tried), it is still said.
     open_from_list(prac, session_id)
     prac.wait("document.getElementById('connection-status').textContent.startsWith('Connected')", 15, "the practitioner back")

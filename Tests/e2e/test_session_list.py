@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,31 @@ def test_a_recording_that_waits_for_the_family_says_so(relay):
 
 
 # --- pages ---------------------------------------------------------------------------------
+
+def test_a_family_turned_away_on_an_old_link_is_listed_until_it_joins(relay):
+    """The family's page checking a replaced link (`?from=family`) shows in the list with the reason
+    and when, so the practitioner can send the newest link without opening the session; the family
+    joining on the newest ends it."""
+    _, tok = practitioner(relay, "list-refused")
+    s = relay.create_session(tok)
+    sid, first = s["sessionId"], s["inviteToken"]
+    r = relay.http("POST", f"/v1/sessions/{sid}/invite", headers=bearer(tok))
+    assert r.status == 200, r
+    newest = r.json()["inviteToken"]
+    relay.secrets_seen.add(newest)
+    assert "familyLinkRefused" not in entry(relay, tok, sid)
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    assert_error(relay.http("GET", f"/v1/sessions/{sid}/invite?from=family", headers=bearer(first)), 401, "invite_replaced")
+    e = entry(relay, tok, sid)
+    assert e["familyLinkRefused"] == "replaced", e
+    at = datetime.fromisoformat(e["familyLinkRefusedAt"].replace("Z", "+00:00"))
+    assert before <= at <= datetime.now(timezone.utc), (before, at)
+    assert e["state"] == "new", "listed as still to happen, with the family's attempt"
+    family, _ = relay.join(sid, newest, "family on the newest link", role="family")
+    e = entry(relay, tok, sid)
+    assert "familyLinkRefused" not in e and "familyLinkRefusedAt" not in e, e
+    family.close()
+
 
 def test_pages_of_a_limit_follow_each_other(relay):
     _, tok = practitioner(relay, "list-pages")
