@@ -127,6 +127,11 @@ struct ServeCommand: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "vigrelay")
+        // A reload asked for while the server starts (reading its sessions can take seconds) must not
+        // end it: SIGHUP's default action would, and systemd counts that as a clean stop, so it would
+        // not restart it. Ignored until the handlers below are set; what SIGHUP meant is read first.
+        let hangup = HangupSignal.atStart()
+        signal(SIGHUP, SIG_IGN)
         // Before any thread allocates: at most 256 MiB kept free per arena, blocks under 4 MiB from
         // the heap (messages are at most `--max-message-bytes`, 16 MiB by default, and rarely over 1 MiB).
         // At one recorded pair of 64 KiB frames this saved about 5% of the relay's CPU per GB
@@ -173,7 +178,6 @@ struct ServeCommand: ParsableCommand {
         }
         // SIGHUP reloads the certificate, as it reloads nginx's configuration (systemctl reload),
         // unless it is the hangup of the terminal the server was started from.
-        let hangup = HangupSignal.atStart()
         let actions: [(Int32, @Sendable () -> Void)] = [
             (SIGTERM, server.requestShutdown), (SIGINT, server.requestShutdown),
             (SIGHUP, {

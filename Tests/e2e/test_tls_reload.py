@@ -3,6 +3,7 @@ without a restart: new connections get it, calls already open go on. A pair that
 (another certificate's key, not PEM, missing, expired, behind a passphrase, of another type) is
 refused with a message saying what to do, and the certificate in use stays. The SIGHUP of a
 terminal hanging up still stops a server started from it (or not, under nohup)."""
+import json
 import os
 import pty
 import shutil
@@ -10,6 +11,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -335,3 +337,43 @@ def test_under_nohup_it_carries_on_when_its_terminal_goes_away_and_sighup_then_r
         assert served.status == 0, served.text()
     finally:
         served.end()
+
+
+def test_a_reload_asked_for_while_the_server_starts_does_not_stop_it(bins, certs, ssl_ctx, tmp_path):
+    """SIGHUP while the relay still reads its sessions (certbot's hook running `systemctl reload` as
+    the relay restarts) is ignored instead of ending it: SIGHUP's default action would, and systemd
+    counts that a clean stop and would not restart it. 3,000 stored sessions make the start long
+    enough to hit; the signals go from the first line the relay logs until it answers."""
+    sessions = tmp_path / "data" / "sessions"
+    for i in range(3000):
+        sid = f"{i:032x}"
+        (sessions / sid).mkdir(parents=True)
+        (sessions / sid / "session.json").write_text(json.dumps({
+            "id": sid, "owner": "alice", "createdAt": "2026-01-01T00:00:00Z", "inviteExpiresAt": "2026-01-08T00:00:00Z"}))
+        (sessions / sid / "session.jsonl").write_text('{"time":"2026-01-01T00:00:00.000Z","event":"created"}\n')
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(bins.vigrelay), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp_path / "data"),
+                                 "--cert", str(certs.cert), "--key", str(certs.key)], stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: proc.poll() is not None or log.read_bytes().count(b"\n") > 0, 30, "the relay's first log line")
+        sent, deadline = 0, time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            proc.send_signal(signal.SIGHUP)
+            sent += 1
+            try:
+                if https_request(port, "GET", "/healthz", ssl_ctx, timeout=0.2).status == 200:
+                    break
+            except (OSError, ssl.SSLError, AssertionError):
+                pass
+            time.sleep(0.005)  # pacing: about 200 signals a second, not a wait for anything
+        text = log.read_text(errors="replace")
+        assert proc.poll() is None, f"the relay ended ({proc.returncode}) after {sent} SIGHUPs while starting:\n{text[-2000:]}"
+        assert "count=3000" in text and sent > 1, (sent, text[-2000:])
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
