@@ -3,6 +3,7 @@ without a restart: new connections get it, calls already open go on. A pair that
 (another certificate's key, not PEM, missing, expired, behind a passphrase, of another type) is
 refused with a message saying what to do, and the certificate in use stays. The SIGHUP of a
 terminal hanging up still stops a server started from it (or not, under nohup)."""
+import grp
 import json
 import os
 import pty
@@ -377,3 +378,41 @@ def test_a_reload_asked_for_while_the_server_starts_does_not_stop_it(bins, certs
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+HOOK = Path(__file__).resolve().parents[2] / "deploy" / "certbot-deploy-hook"
+
+
+def test_the_certbot_deploy_hook_installs_a_renewal_that_the_relay_then_serves(bins, certs, other_certs, tmp_path):
+    """deploy/certbot-deploy-hook as certbot runs it after a renewal (RENEWED_LINEAGE): the new
+    certificate and key land where the relay reads them, readable by its group only, and the relay,
+    reloaded, serves them while the call under way goes on. A lineage without its key installs
+    nothing; without RENEWED_LINEAGE it says how to run it."""
+    live = _live(tmp_path, certs)  # /etc/vigrelay in deploy/README.md's layout
+    relay = Relay(bins, live, tmp_path / "relay", _trusting(certs.ca, other_certs.ca)).start()
+    try:
+        lineage = tmp_path / "letsencrypt" / "live" / "relay.example.org"
+        lineage.mkdir(parents=True)
+        shutil.copyfile(other_certs.cert, lineage / "fullchain.pem")
+        env = dict(os.environ, RENEWED_LINEAGE=str(lineage), VIGRELAY_CERT_DIR=str(live.dir),
+                   VIGRELAY_GROUP=grp.getgrgid(os.getgid()).gr_name, VIGRELAY_RELOAD=f"kill -HUP {relay.proc.pid}")
+        without_key = run([HOOK], env=env)
+        assert without_key.returncode == 1 and "privkey.pem cannot be read; nothing installed" in without_key.stderr, without_key
+        assert live.cert.read_bytes() == certs.cert.read_bytes() and RELOADED not in relay.log_text()
+        no_lineage = run([HOOK], env={k: v for k, v in env.items() if k != "RENEWED_LINEAGE"})
+        assert no_lineage.returncode != 0 and "certbot sets RENEWED_LINEAGE" in no_lineage.stderr, no_lineage
+
+        p, f, _ = relay.pair()
+        shutil.copyfile(other_certs.key, lineage / "privkey.pem")
+        done = run([HOOK], env=env)
+        assert done.returncode == 0 and "reloaded the relay" in done.stdout, done
+        wait_until(lambda: RELOADED in relay.log_text(), 10, "the relay to reload after the hook")
+        assert _served(relay.port) == _der(other_certs.cert)
+        assert {path.name: path.stat().st_mode & 0o777 for path in live.dir.iterdir()} == {"server.crt": 0o640, "server.key": 0o640}, \
+            "the two files, group-readable only, and nothing left half-written"
+        _relays_both_ways(p, f, 1)
+        p.close()
+        f.close()
+    finally:
+        rc, _ = relay.stop()
+    assert rc == 0
