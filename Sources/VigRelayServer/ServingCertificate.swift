@@ -88,7 +88,9 @@ final class ServingCertificate: @unchecked Sendable {
     func warnIfExpiringSoon(_ logger: Logger, now: Date = Date()) {
         let left = notAfter.timeIntervalSince(now)
         guard left >= 0, left < Double(Self.warningDays * 86_400) else { return }
-        logger.warning("TLS certificate expires in \(Int(left / 86_400)) days: renew it, then reload the relay (SIGHUP, systemctl reload vigrelay)",
+        let days = Int(left / 86_400)
+        let when = days == 0 ? "in under a day" : "in \(days) day\(days == 1 ? "" : "s")"
+        logger.warning("TLS certificate expires \(when): renew it, then reload the relay (SIGHUP, systemctl reload vigrelay)",
                        metadata: logMetadata)
     }
 
