@@ -31,7 +31,8 @@ extension ServiceLoop {
             certificate.warnIfExpiringSoon(logger)
         } catch {
             metrics.certificateReloadFailed()
-            logger.error("TLS certificate not reloaded; the one in use stays", metadata: ["error": "\(error)"])
+            let restart = (error as? CertificateError)?.stopsStart == true ? ". Mend the files before the relay restarts: it would not start with them" : ""
+            logger.error("TLS certificate not reloaded; the one in use stays\(restart)", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -145,6 +145,15 @@ public enum CertificateError: Error, CustomStringConvertible {
     case keyTypeChanged(from: String, to: String)
     case refused(String)
 
+    /// Whether the relay would not start with these files either (an expired certificate is served
+    /// at start with a warning, and a key of another type is what a restart is for).
+    public var stopsStart: Bool {
+        switch self {
+        case .unreadable, .notACertificate, .notAKey, .keyMismatch, .refused: return true
+        case .expired, .notYetValid, .keyTypeChanged: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case .unreadable(let file, let path):

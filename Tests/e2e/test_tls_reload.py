@@ -195,6 +195,9 @@ def test_a_pair_that_cannot_be_served_is_refused_and_the_certificate_in_use_stay
         log = _reload(relay, NOT_RELOADED, 0)
         refusal = next(line for line in log.splitlines() if NOT_RELOADED in line)
         assert message in refusal, f"expected '{message}' in the refusal: {refusal}"
+        stops_start = "would not start with them" in refusal
+        assert stops_start == (bad not in ("an expired certificate", "an RSA key where an EC key is served")), \
+            f"the refusal says whether a restart with these files would fail: {refusal}"
         assert _served(relay.port) == _der(certs.cert), "the certificate in use stays"
         assert _reloads(relay, metrics) == (0, 1, _not_after(certs.cert))
         _relays_both_ways(p, f, 1)
@@ -386,8 +389,8 @@ HOOK = Path(__file__).resolve().parents[2] / "deploy" / "certbot-deploy-hook"
 def test_the_certbot_deploy_hook_installs_a_renewal_that_the_relay_then_serves(bins, certs, other_certs, tmp_path):
     """deploy/certbot-deploy-hook as certbot runs it after a renewal (RENEWED_LINEAGE): the new
     certificate and key land where the relay reads them, readable by its group only, and the relay,
-    reloaded, serves them while the call under way goes on. A lineage without its key installs
-    nothing; without RENEWED_LINEAGE it says how to run it."""
+    reloaded, serves them while the call under way goes on. A lineage without its key, or with
+    another certificate's, installs nothing; without RENEWED_LINEAGE it says how to run it."""
     live = _live(tmp_path, certs)  # /etc/vigrelay in deploy/README.md's layout
     relay = Relay(bins, live, tmp_path / "relay", _trusting(certs.ca, other_certs.ca)).start()
     try:
@@ -399,6 +402,10 @@ def test_the_certbot_deploy_hook_installs_a_renewal_that_the_relay_then_serves(b
         without_key = run([HOOK], env=env)
         assert without_key.returncode == 1 and "privkey.pem cannot be read; nothing installed" in without_key.stderr, without_key
         assert live.cert.read_bytes() == certs.cert.read_bytes() and RELOADED not in relay.log_text()
+        shutil.copyfile(certs.key, lineage / "privkey.pem")  # another certificate's key
+        mismatched = run([HOOK], env=env)
+        assert mismatched.returncode == 1 and "is not the key of" in mismatched.stderr, mismatched
+        assert live.key.read_bytes() == certs.key.read_bytes() and live.cert.read_bytes() == certs.cert.read_bytes()
         no_lineage = run([HOOK], env={k: v for k, v in env.items() if k != "RENEWED_LINEAGE"})
         assert no_lineage.returncode != 0 and "certbot sets RENEWED_LINEAGE" in no_lineage.stderr, no_lineage
 
