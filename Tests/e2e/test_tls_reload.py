@@ -1,8 +1,10 @@
 """SIGHUP makes the relay read its certificate and key again, so a renewed certificate is served
 without a restart: new connections get it, calls already open go on. A pair that cannot be served
 (another certificate's key, not PEM, missing, expired, behind a passphrase, of another type) is
-refused with a message saying what to do, and the certificate in use stays. The SIGHUP of a
-terminal hanging up still stops a server started from it (or not, under nohup)."""
+refused with a message saying what to do, and the certificate in use stays; one expiring within
+two weeks is warned about. The SIGHUP of a terminal hanging up still stops a server started from it
+(or not, under nohup), one sent while the server starts does not end it, and
+deploy/certbot-deploy-hook installs a renewal and reloads the relay."""
 import grp
 import json
 import os
@@ -46,12 +48,17 @@ def _trusting(*cas: Path) -> ssl.SSLContext:
     return ctx
 
 
-def _served(port: int) -> bytes:
-    """The certificate a new TLS connection is given (DER), whoever signed it."""
+def _unverified() -> ssl.SSLContext:
+    """Trusts any certificate: for looking at which one is served."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, ctx.wrap_socket(raw) as tls:
+    return ctx
+
+
+def _served(port: int) -> bytes:
+    """The certificate a new TLS connection is given (DER), whoever signed it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, _unverified().wrap_socket(raw) as tls:
         return tls.getpeercert(binary_form=True)
 
 
@@ -218,13 +225,6 @@ def test_a_key_that_is_not_the_certificates_stops_the_start_with_a_clear_message
     p = serve_refused(vigrelay_bin, tmp_path / "data", "--cert", str(other_certs.cert), "--key", str(certs.key))
     assert p.returncode == 2, (p.returncode, p.stderr)
     assert f"the key in {certs.key} is not the private key of the certificate in {other_certs.cert}" in p.stderr, p.stderr
-
-
-def _unverified() -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def test_a_certificate_that_expires_within_two_weeks_is_warned_about_at_start_and_at_a_reload(bins, certs, tmp_path):
