@@ -12,6 +12,18 @@ public enum FamilyLinkRefusal: String, Sendable {
     public static let noticeType = "family_link_refused"
 }
 
+/// A refusal of the family's link and when it happened: what the core keeps of a session's newest
+/// one, tells a practitioner who joins later, and shows in the session list.
+public struct RefusedFamilyLink: Sendable, Equatable {
+    public var reason: FamilyLinkRefusal
+    public var at: Date
+
+    public init(reason: FamilyLinkRefusal, at: Date) {
+        self.reason = reason
+        self.at = at
+    }
+}
+
 /// Telling the practitioner that the family was turned away. A family on a link that expired or
 /// was replaced is told so on its own page, and asked to get the newest link; without this the
 /// practitioner would wait in the session not knowing the family tried. The family often opens the
@@ -37,7 +49,7 @@ extension RelayCore {
     public func familyLinkRefused(sessionID: String, _ reason: FamilyLinkRefusal) -> [RelayAction] {
         guard sessions[sessionID] != nil else { return [] }
         let now = now()
-        lastFamilyLinkRefusal[sessionID] = (reason, now)
+        lastFamilyLinkRefusal[sessionID] = RefusedFamilyLink(reason: reason, at: now)
         return tellFamilyLinkRefusal(sessionID: sessionID, now: now)
     }
 
@@ -53,7 +65,7 @@ extension RelayCore {
 
     /// The session's newest refusal, if within the hour it is kept (and neither the family has joined
     /// nor a new link been made since): told to a practitioner who joins, and shown in the session list.
-    func recentFamilyLinkRefusal(sessionID: String, now: Date) -> (reason: FamilyLinkRefusal, at: Date)? {
+    func recentFamilyLinkRefusal(sessionID: String, now: Date) -> RefusedFamilyLink? {
         guard let refusal = lastFamilyLinkRefusal[sessionID],
               now.timeIntervalSince(refusal.at) < Self.familyLinkRefusalKeptSeconds else { return nil }
         return refusal

@@ -22,7 +22,7 @@ extension RelayCore {
             consent: state.flatMap { $0.consentKnown ? ConsentAnswer(recording: $0.consent, childAgreed: $0.childAgreed) : nil },
             recordingID: recordingID,
             awaiting: recordingID == nil ? [] : (state?.awaitingRoles ?? []),
-            familyLinkRefused: recentFamilyLinkRefusal(sessionID: sessionID, now: now()))
+            familyLinkRefusal: recentFamilyLinkRefusal(sessionID: sessionID, now: now()))
     }
 }
 

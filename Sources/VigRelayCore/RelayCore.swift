@@ -34,7 +34,7 @@ public final class RelayCore {
     /// RelayCore+FamilyLinkRefusal.swift).
     var wantsFamilyLinkRefusals: Set<ConnectionID> = []
     /// Each session's newest refusal of the family's link, kept for a practitioner who joins later.
-    var lastFamilyLinkRefusal: [String: (reason: FamilyLinkRefusal, at: Date)] = [:]
+    var lastFamilyLinkRefusal: [String: RefusedFamilyLink] = [:]
     /// Which of a session's practitioner connections was last told the family's link was refused, and when.
     var familyLinkRefusalToldAt: [String: (connection: ConnectionID, at: Date)] = [:]
 

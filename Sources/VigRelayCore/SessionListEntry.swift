@@ -50,8 +50,7 @@ public struct SessionListEntry: Sendable, Equatable {
     public var clipCount: Int
     public var lastActivityAt: Date?
     /// The family's page turned away on an old link within the hour, and when.
-    public var familyLinkRefused: FamilyLinkRefusal?
-    public var familyLinkRefusedAt: Date?
+    public var familyLinkRefusal: RefusedFamilyLink?
 
     /// Combines a page item with the facts the reader thread found.
     public init(_ item: SessionListPage.Item, facts: SessionDiskFacts) {
@@ -72,8 +71,7 @@ public struct SessionListEntry: Sendable, Equatable {
         clipCount = facts.clips
         recording = live.recordingID != nil ? .recording : kept.isEmpty ? .idle : .stopped
         lastActivityAt = facts.lastEventAt
-        familyLinkRefused = live.familyLinkRefused
-        familyLinkRefusedAt = live.familyLinkRefusedAt
+        familyLinkRefusal = live.familyLinkRefusal
     }
 
     /// The entry as JSON (docs/PROTOCOL.md, `GET /v1/sessions`).
@@ -99,9 +97,9 @@ public struct SessionListEntry: Sendable, Equatable {
         if let id = recordingID { out["recordingId"] = id }
         if !awaiting.isEmpty { out["awaiting"] = awaiting.map(\.rawValue) }
         if let at = lastActivityAt { out["lastActivityAt"] = Self.formatTime(at) }
-        if let reason = familyLinkRefused, let at = familyLinkRefusedAt {
-            out["familyLinkRefused"] = reason.rawValue
-            out["familyLinkRefusedAt"] = Self.formatTime(at)
+        if let refusal = familyLinkRefusal {
+            out["familyLinkRefused"] = refusal.reason.rawValue
+            out["familyLinkRefusedAt"] = Self.formatTime(refusal.at)
         }
         return out
     }

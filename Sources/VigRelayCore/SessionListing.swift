@@ -28,18 +28,16 @@ public struct SessionLiveState: Sendable, Equatable {
     public var awaiting: [Role]
     /// Why and when the family's page was last turned away on an old link, within the hour
     /// (`RelayCore.recentFamilyLinkRefusal`): the practitioner can send the newest link from the list.
-    public var familyLinkRefused: FamilyLinkRefusal?
-    public var familyLinkRefusedAt: Date?
+    public var familyLinkRefusal: RefusedFamilyLink?
 
     public init(connected: [Role] = [], joinedSinceStart: Bool = false, consent: ConsentAnswer? = nil,
-                recordingID: String? = nil, awaiting: [Role] = [], familyLinkRefused: (reason: FamilyLinkRefusal, at: Date)? = nil) {
+                recordingID: String? = nil, awaiting: [Role] = [], familyLinkRefusal: RefusedFamilyLink? = nil) {
         self.connected = connected
         self.joinedSinceStart = joinedSinceStart
         self.consent = consent
         self.recordingID = recordingID
         self.awaiting = awaiting
-        self.familyLinkRefused = familyLinkRefused?.reason
-        self.familyLinkRefusedAt = familyLinkRefused?.at
+        self.familyLinkRefusal = familyLinkRefusal
     }
 }
 

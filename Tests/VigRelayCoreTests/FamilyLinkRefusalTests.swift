@@ -127,21 +127,21 @@ struct FamilyLinkRefusalTests {
 
     @Test func theSessionListShowsTheRefusalUntilTheFamilyJoinsOrForAnHour() {
         let h = RelayHarness()
-        #expect(h.core.liveState(of: sid).familyLinkRefused == nil)
+        #expect(h.core.liveState(of: sid).familyLinkRefusal == nil)
         _ = check(h, token: expiredInvite)
         h.clock.now = Fixture.t0.addingTimeInterval(10)
         let live = h.core.liveState(of: sid)
-        #expect(live.familyLinkRefused == .expired && live.familyLinkRefusedAt == Fixture.t0, "with when, not how long ago")
-        #expect(h.core.liveState(of: Fixture.otherSessionID).familyLinkRefused == nil)
+        #expect(live.familyLinkRefusal == RefusedFamilyLink(reason: .expired, at: Fixture.t0), "with when, not how long ago")
+        #expect(h.core.liveState(of: Fixture.otherSessionID).familyLinkRefusal == nil)
         h.join(1, as: .family)
-        #expect(h.core.liveState(of: sid).familyLinkRefused == nil, "the family found a good link")
+        #expect(h.core.liveState(of: sid).familyLinkRefusal == nil, "the family found a good link")
         _ = h.core.closed(1)
         h.clock.now = Fixture.t0.addingTimeInterval(20)
         _ = check(h, token: expiredInvite)
         h.clock.now = Fixture.t0.addingTimeInterval(20 + 3599)
-        #expect(h.core.liveState(of: sid).familyLinkRefused == .expired)
+        #expect(h.core.liveState(of: sid).familyLinkRefusal?.reason == .expired)
         h.clock.now = Fixture.t0.addingTimeInterval(20 + 3600)
-        #expect(h.core.liveState(of: sid).familyLinkRefused == nil, "an hour on, the attempt is long past")
+        #expect(h.core.liveState(of: sid).familyLinkRefusal == nil, "an hour on, the attempt is long past")
     }
 
     @Test func repeatedChecksAreToldOnceEveryFewSecondsAndToANewConnectionAtOnce() throws {

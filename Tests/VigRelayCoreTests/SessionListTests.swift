@@ -219,7 +219,7 @@ struct SessionListTests {
         let bare = entry(SessionLiveState()).json
         #expect(bare["caseRef"] == nil && bare["recordingId"] == nil && bare["awaiting"] == nil && bare["lastActivityAt"] == nil)
         #expect(bare["familyLinkRefused"] == nil && bare["familyLinkRefusedAt"] == nil)
-        let refused = entry(SessionLiveState(familyLinkRefused: (.replaced, Fixture.t0.addingTimeInterval(90)))).json
+        let refused = entry(SessionLiveState(familyLinkRefusal: RefusedFamilyLink(reason: .replaced, at: Fixture.t0.addingTimeInterval(90)))).json
         #expect(refused["familyLinkRefused"] as? String == "replaced" && refused["familyLinkRefusedAt"] as? String == "2027-01-15T08:01:30.000Z")
     }
 
