@@ -60,6 +60,7 @@ export const newInvite = (id) => call("POST", `/v1/sessions/${id}/invite`);
 /** A page of your sessions, newest first: {sessions, total, limit, nextBefore?}. */
 export const listSessions = ({ limit = 50, before } = {}) =>
   call("GET", `/v1/sessions?limit=${limit}${before ? `&before=${before}` : ""}`);
+export const cycleLog = () => call("GET", "/v1/cycles");
 export const sessionSummary = (id) => call("GET", `/v1/sessions/${id}`);
 export const createClip = (id, clip) => call("POST", `/v1/sessions/${id}/clips`, { body: clip });
 export const clipBlob = (id, clipId) => call("GET", `/v1/sessions/${id}/clips/${clipId}`, { as: "blob" });

@@ -9,6 +9,7 @@ import { mark, record, retentionPeriod, signal, RECORDING_ACTIVE, STREAM_CAMERA,
 import { clipSpanAround, formatSeconds } from "./clips.js";
 import { $, el, saveBlob, show } from "./dom.js";
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
+import { cycleRows, cycleSummary } from "./cycles.js";
 import { sessionFacts, sessionLabel } from "./sessions.js";
 
 const state = {
@@ -20,14 +21,15 @@ const live = new MsePlayer($("live-video"));
 // --- token -----------------------------------------------------------------------------------
 $("token").value = api.savedToken();
 tokenStatus();
-$("save-token").addEventListener("click", () => { api.saveToken($("token").value.trim()); tokenStatus(); renderSessions(); });
-$("token").addEventListener("change", () => { api.saveToken($("token").value.trim()); tokenStatus(); renderSessions(); });
+$("save-token").addEventListener("click", () => { api.saveToken($("token").value.trim()); tokenStatus(); renderSessions(); renderCycles(); });
+$("token").addEventListener("change", () => { api.saveToken($("token").value.trim()); tokenStatus(); renderSessions(); renderCycles(); });
 $("forget-browser").addEventListener("click", () => {
   api.forgetBrowser();
   $("token").value = "";
   showInvite(null);
   show($("invite-box"), false);
   renderSessions();
+  renderCycles();
   $("token-status").textContent = "This browser no longer keeps your token or any family's invite link.";
 });
 function tokenStatus() {
@@ -64,7 +66,7 @@ $("create-session").addEventListener("click", () => leaveThen(createSession));
 async function createSession() {
   show($("create-status"), false);
   api.saveToken($("token").value.trim());
-  const labels = { purpose: "filming" };
+  const labels = { purpose: $("purpose").value };
   if ($("case-ref").value.trim()) labels.caseRef = $("case-ref").value.trim();
   if ($("cycle").value) labels.cycle = Number($("cycle").value);
   try {
@@ -170,7 +172,7 @@ $("new-invite-yes").addEventListener("click", async () => {
 // The list comes from the relay (GET /v1/sessions): every session of this token, whichever browser
 // made it, newest first, a page at a time.
 const SESSIONS_PAGE = 50;
-$("refresh-sessions").addEventListener("click", () => renderSessions());
+$("refresh-sessions").addEventListener("click", () => { renderSessions(); renderCycles(); });
 $("more-sessions").addEventListener("click", () => renderSessions($("more-sessions").dataset.before));
 
 async function renderSessions(before) {
@@ -201,6 +203,30 @@ async function renderSessions(before) {
   show($("retention-note"), true);
   // A running recording grows: look again now and then while one is listed.
   if (!before && page.sessions.some((s) => s.recordingState === "recording")) refreshSessionsSoon(10_000);
+}
+
+/**
+ * The cycle log (GET /v1/cycles): read when the page opens, the token is saved or the list is
+ * refreshed by hand, not with the list's own refreshes (it reads every session's log on the relay).
+ */
+async function renderCycles() {
+  const table = $("cycles");
+  show(table, false);
+  if (!api.savedToken()) {
+    $("cycles-status").textContent = "Save your token to see your cycle log.";
+    return;
+  }
+  let log;
+  try {
+    log = await api.cycleLog();
+  } catch (error) {
+    $("cycles-status").textContent = `Could not load your cycle log: ${error.message}`;
+    return;
+  }
+  $("cycles-status").textContent = cycleSummary(log);
+  const rows = cycleRows(log).map((cells) => el("tr", {}, ...cells.map((text) => el("td", { textContent: text }))));
+  table.tBodies[0].replaceChildren(...rows);
+  show(table, rows.length > 0);
 }
 
 /** What the relay's retention (`retentionSeconds` of the list; absent: none) does to these recordings. */
@@ -261,6 +287,7 @@ function openSession(sessionId, joinUrl) {
     const again = welcomedBefore;
     welcomedBefore = true;
     state.familyPresent = e.detail.peerPresent;
+    if (state.familyPresent) renderCycles();
     const family = state.familyPresent ? "The family is here."
       : again ? "Waiting for the family (they may be reconnecting)." : "Waiting for the family to join.";
     status(`${again ? "Connected again" : "Connected"}. ${family}`);
@@ -298,6 +325,8 @@ function enableControls(on) {
 
 function onMessage(message) {
   if (["peer", "consent", "recording"].includes(message.type)) refreshSessionsSoon();
+  // The family came in while the practitioner is here: the session is held, a step in its cycle.
+  if (message.type === "peer" && message.event === "joined") renderCycles();
   switch (message.type) {
     case "peer":
       if (message.role === "family") {
@@ -659,4 +688,5 @@ $("stop-review").addEventListener("click", () => {
 });
 
 renderSessions();
+renderCycles();
 window.__vigrelay = { state, live, get clipsHeld() { return clipBytes.size; } };

@@ -1,10 +1,10 @@
 // The practitioner's session list (GET /v1/sessions) as plain facts: what each entry's state,
 // consent and recordings mean in words, for the list on the practitioner's page.
 
-/** "fam-042 · cycle 2 · 15 Jan 2027, 08:00" (local time). */
+/** "fam-042 · cycle 2 · 15 Jan 2027, 08:00" (local time), with "shared review" after the cycle for one. */
 export function sessionLabel(s) {
   const created = new Date(s.createdAt).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-  return [s.caseRef, s.cycle ? `cycle ${s.cycle}` : null, created].filter(Boolean).join(" · ");
+  return [s.caseRef, s.cycle ? `cycle ${s.cycle}` : null, s.purpose === "review" ? "shared review" : null, created].filter(Boolean).join(" · ");
 }
 
 /** The entry's facts as [text, kind] badges; kind picks the style: live, rec, warn or "". */

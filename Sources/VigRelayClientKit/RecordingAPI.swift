@@ -25,6 +25,11 @@ public enum RecordingAPI {
         return try request(loop, "GET", "/v1/sessions" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), token: token).body
     }
 
+    /// `GET /v1/cycles`: the practitioner's cycle log, as the relay's JSON bytes (`CycleTable` renders them).
+    public static func cycles(loop: ClientLoop, token: String) throws(ClientError) -> [UInt8] {
+        try request(loop, "GET", "/v1/cycles", token: token).body
+    }
+
     /// `GET /v1/sessions/{id}`: the session's events summary, recordings, marks and clips, as JSON text.
     public static func summary(loop: ClientLoop, token: String, sessionID: String) throws(ClientError) -> String {
         let reply = try request(loop, "GET", "/v1/sessions/\(try checked(sessionID))", token: token)

@@ -30,6 +30,17 @@ extension HTTPAPI {
         }
         return .sessionList(page)
     }
+
+    /// `GET /v1/cycles`: the practitioner's cycle log (`CycleLog`), from all their sessions. Same
+    /// authorization as the list.
+    func cycleLog(_ request: HTTPRequest, core: RelayCore, now: Date) -> HTTPOutcome {
+        switch bearerClaims(request.authorization, core: core, now: now) {
+        case .failure(let error): return .respond(error.response)
+        case .success(.practitioner(let id, _)): return .cycleLog(core.cycleLogSessions(owner: id))
+        case .success(.invite): return .respond(.error(403, .forbidden, "a family invite cannot read the cycle log; use a practitioner token"))
+        case .success(.metrics): return .respond(HTTPAPI.metricsTokenRefused)
+        }
+    }
 }
 
 /// The query of `GET /v1/sessions`, checked: `limit=N` and `before=ID`, each at most once; other

@@ -67,6 +67,10 @@ public enum HTTPOutcome: Sendable, Equatable {
     /// Read what is on disk about each session of the page on the reader thread and answer 200 with
     /// the list (`GET /v1/sessions`).
     case sessionList(SessionListPage)
+    /// Read each of the practitioner's sessions' event logs on the reader thread for when it was
+    /// first held (the core's own note, since the server started, stands in while the log has not
+    /// caught up), and answer 200 with their cycle log (`GET /v1/cycles`).
+    case cycleLog([CycleLog.Session])
     /// Stream a recording part or a clip from disk on the reader thread (200, 206 or 416; 404 when
     /// it is not there). The practitioner token's issue time goes with it: a revocation that covers
     /// the token cuts the download off.
@@ -123,6 +127,9 @@ public struct HTTPAPI {
             case "GET", "HEAD": return listSessions(request, core: core, now: now)
             default: return .respond(methodNotAllowed("GET or POST"))
             }
+        case "/v1/cycles":
+            guard request.method == "GET" || request.method == "HEAD" else { return .respond(methodNotAllowed("GET")) }
+            return cycleLog(request, core: core, now: now)
         case _ where WebSite.owns(path: request.path):
             guard request.method == "GET" || request.method == "HEAD" else { return .respond(methodNotAllowed("GET")) }
             return .respond(site.response(forPath: request.path))

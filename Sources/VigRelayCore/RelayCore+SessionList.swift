@@ -12,6 +12,14 @@ extension RelayCore {
         }
     }
 
+    /// Every session `owner` created, oldest first, each with when it was first held since the
+    /// server started, for the cycle log (one pass, no I/O; the reader thread adds what the event
+    /// logs say of earlier meetings).
+    public func cycleLogSessions(owner: String) -> [CycleLog.Session] {
+        sessions.values.filter { $0.owner == owner }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+            .map { CycleLog.Session(record: $0, heldAt: sessionsHeldAt[$0.id]) }
+    }
+
     /// The in-memory state of one session (all empty for a session nobody touched since start).
     public func liveState(of sessionID: String) -> SessionLiveState {
         let state = recordingStates[sessionID]

@@ -21,6 +21,9 @@ public final class RelayCore {
     var isShuttingDown = false
     /// Sessions someone joined since the server started (the session list tells new from ended).
     var sessionsJoined: Set<String> = []
+    /// When each session held since the server started first had both sides in at once (the cycle
+    /// log counts it at once; the event log on disk says the same a moment later).
+    var sessionsHeldAt: [String: Date] = [:]
     private var connections: [ConnectionID: ConnectionState] = [:]
     /// The tokens the operator revoked (`vigrelay token revoke`), checked at every hello and request.
     public private(set) var tokenRevocations: TokenRevocations
@@ -300,6 +303,7 @@ public final class RelayCore {
         actions.append(.send(conn, .text(ControlEncoder.encode(welcome, id: id))))
         if let peer {
             actions.append(.send(peer, .text(peerEvent("joined", role))))
+            if sessionsHeldAt[sessionID] == nil { sessionsHeldAt[sessionID] = now() }
         }
         actions += recordingSideJoined(conn, sessionID: sessionID, role: role, replacing: replaced)
         actions += familyLinkRefusalOnJoin(sessionID: sessionID, role: role)

@@ -3,7 +3,7 @@ import Logging
 import VigRelayCore
 import VigRelayStorage
 
-/// Carries out reads for the HTTP API on the reader thread: session summaries and lists, clip plans, and
+/// Carries out reads for the HTTP API on the reader thread: session summaries and lists, the cycle log, clip plans, and
 /// downloads read one chunk at a time. Results go back to the service thread through the inbox.
 ///
 /// A download's file is opened once (`MediaFileSlice`); the worker reads `readAhead` chunks at
@@ -47,6 +47,11 @@ final class ReaderWorker: @unchecked Sendable {
     /// Adds what is on disk to a page of the session list and answers 200 with it.
     func sessionList(_ conn: ConnectionID, _ page: SessionListPage) {
         inbox.post(.respond(conn, .json(200, reader.sessionList(page))))
+    }
+
+    /// Reads whether each of the practitioner's sessions was held and answers 200 with their cycle log.
+    func cycleLog(_ conn: ConnectionID, _ sessions: [CycleLog.Session]) {
+        inbox.post(.respond(conn, .json(200, reader.cycleLog(sessions))))
     }
 
     /// Plans a clip; the service thread has the writer store it.

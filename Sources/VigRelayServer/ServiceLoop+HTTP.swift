@@ -61,7 +61,7 @@ extension ServiceLoop {
     }
 
     /// Runs the API on a complete request and carries out its outcome: answer now, or hand the work
-    /// to the writer (sessions, deletion) or the reader (summaries, session lists, clips, downloads) first.
+    /// to the writer (sessions, deletion) or the reader (summaries, session lists, the cycle log, clips, downloads) first.
     private func decide(_ exchange: HTTPExchange) {
         exchange.decided = true
         let id = exchange.id
@@ -85,6 +85,9 @@ extension ServiceLoop {
         case .sessionList(let page):
             let worker = readerWorker
             reader.submit { worker.sessionList(id, page) }
+        case .cycleLog(let sessions):
+            let worker = readerWorker
+            reader.submit { worker.cycleLog(id, sessions) }
         case .createClip(let request):
             let worker = readerWorker
             reader.submit { worker.planClip(id, request) }

@@ -155,3 +155,39 @@ struct SessionsCommand: ParsableCommand {
         }
     }
 }
+
+struct CyclesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cycles",
+        abstract: "Your VIG cycle log: each case's cycles, when their filming and review were held, and how many are complete (GET /v1/cycles).",
+        discussion: """
+            A session counts as held once the family and you were connected to it at the same time. It \
+            belongs to the cycle named when it was created (create --case-ref R --cycle N --purpose \
+            filming|review); a cycle is complete when its filming and its review were both held.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: ArgumentHelp("Practitioner token: the cycles of the sessions this practitioner created." + SecretArgument.note), transform: SecretArgument.read)
+    var token: String
+
+    @Flag(help: "Print the relay's JSON answer as it is.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors { () throws(ClientError) in
+            let loop = try connection.makeLoop()
+            defer { loop.stop() }
+            let body = try RecordingAPI.cycles(loop: loop, token: token)
+            if json {
+                print(String(decoding: body, as: UTF8.self))
+            } else {
+                guard let table = CycleTable.render(body) else {
+                    throw .protocolError("the relay's answer is not a cycle log: \(String(decoding: body.prefix(300), as: UTF8.self))")
+                }
+                print(table)
+            }
+        }
+    }
+}

@@ -10,6 +10,7 @@ go to the test's directory (and to $VIGRELAY_SCREENSHOTS if set)."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -423,3 +424,41 @@ def test_opening_another_session_leaves_nothing_of_the_one_before(relay, chromiu
     prac.wait("document.getElementById('recording-status').textContent === '● Recording'", 15, "the recording shown after the reconnect")
     prac.click("#record-toggle")
     fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the family's indicator off")
+
+
+def test_a_filming_and_a_shared_review_the_family_joined_make_a_cycle_in_the_log(relay, chromium, shots):
+    """The practitioner creates a filming session for a case and cycle and the family joins it: the
+    cycle log lists the filming with the review still to do. A shared-review session for the same
+    cycle, joined too, completes it."""
+    case_ref = f"fam-{uuid.uuid4().hex[:6]}"
+    prac = chromium.new_page("practitioner")
+    prac.navigate(relay.base_url + "/")
+    prac.js(f"document.getElementById('token').value = {json.dumps(relay.token('cycles-' + case_ref))}; "
+            "document.getElementById('save-token').click(); true")
+    prac.wait("document.getElementById('cycles-status').textContent.startsWith('0 complete cycles')", 10, "the empty cycle log")
+    assert prac.js("document.getElementById('cycles').hidden"), "no table without cycles"
+
+    links: list[str] = []
+
+    def held(purpose: str, cells: list[str], summary: str) -> None:
+        prac.js(f"document.getElementById('case-ref').value = {json.dumps(case_ref)}; "
+                f"document.getElementById('cycle').value = '1'; document.getElementById('purpose').value = {json.dumps(purpose)}; true")
+        prac.click("#create-session")
+        join_url = prac.wait(f"(t => t.includes('invite=') && !{json.dumps(links)}.includes(t) && t)"
+                             "(document.getElementById('invite-link').textContent)", 15, "the new session's invite link")
+        links.append(join_url)
+        relay.secrets_seen.add(join_url.split("invite=")[1])
+        fam = chromium.new_page(f"family ({purpose})")
+        join_as_family(fam, join_url, consent=False)
+        prac.wait(f"document.getElementById('cycles-status').textContent.startsWith({json.dumps(summary)})", 15, "the cycle log")
+        rows = prac.js("[...document.querySelectorAll('#cycles tbody tr')].map((r) => [...r.cells].map((c) => c.textContent))")
+        assert rows == [cells], rows
+
+    today = prac.js("new Date().toLocaleDateString(undefined, { dateStyle: 'medium' })")
+    held("filming", [case_ref, "1", today, "not yet"], "0 complete cycles")
+    held("review", [case_ref, "1", today, today], "1 complete cycle (filming and shared review held) with 1 family.")
+    entry = prac.js("document.querySelector('#sessions li .session-label').textContent")
+    assert entry.startswith(f"{case_ref} · cycle 1 · shared review · "), entry
+    prac.screenshot(shots / "practitioner-cycle-log.png", 1280, 900)
+    assert unlabelled_controls(prac) == []
+    assert low_contrast(prac) == []

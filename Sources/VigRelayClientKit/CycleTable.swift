@@ -1,0 +1,41 @@
+import Foundation
+
+/// The `vigrelay-client cycles` table: one line per cycle of a `GET /v1/cycles` answer (case, cycle,
+/// when the filming and the review were held, what is left), then the totals. Pure; any thread.
+public enum CycleTable {
+    /// The table for the relay's JSON answer; nil when it is not a cycle log.
+    public static func render(_ json: [UInt8]) -> String? {
+        guard let body = (try? JSONSerialization.jsonObject(with: Data(json))) as? [String: Any],
+              let cases = body["cases"] as? [[String: Any]] else { return nil }
+        let header = ["CASE", "CYCLE", "FILMING (UTC)", "REVIEW (UTC)", "STATUS"]
+        var rows: [[String]] = []
+        for item in cases {
+            let caseRef = item["caseRef"] as? String ?? "?"
+            for cycle in item["cycles"] as? [[String: Any]] ?? [] {
+                let filmed = cycle["filmedAt"] as? String, reviewed = cycle["reviewedAt"] as? String
+                let status = cycle["complete"] as? Bool == true ? "complete"
+                    : filmed == nil && reviewed == nil ? "not held yet" : filmed == nil ? "filming not held" : "review to do"
+                rows.append([caseRef, "\(cycle["cycle"] as? Int ?? 0)", minute(filmed), minute(reviewed), status])
+            }
+        }
+        var widths = header.map(\.count)
+        for r in rows { for (i, cell) in r.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, cell in
+                i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        var out = rows.isEmpty ? ["no cycles: create sessions with --case-ref, --cycle and --purpose"] : ([header] + rows).map(line)
+        let complete = body["completedCycles"] as? Int ?? 0, families = body["familiesWithCompletedCycles"] as? Int ?? 0
+        out.append("\(complete) complete cycle\(complete == 1 ? "" : "s") (filming and review held) with \(families) famil\(families == 1 ? "y" : "ies")")
+        if let unlabelled = body["heldWithoutLabels"] as? Int, unlabelled > 0 {
+            out.append("\(unlabelled) held session\(unlabelled == 1 ? " has" : "s have") no case, cycle or purpose, so \(unlabelled == 1 ? "it is" : "they are") in no cycle")
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// `2027-01-15T08:03:10.512Z` as `2027-01-15 08:03`; `-` for none.
+    private static func minute(_ time: String?) -> String {
+        time.map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") } ?? "-"
+    }
+}

@@ -1,0 +1,24 @@
+// The practitioner's VIG cycle log (GET /v1/cycles) in words: how many cycles are complete and
+// with how many families, and each cycle's filming and review, for the practitioner's page.
+
+/** "3 complete cycles (filming and shared review held) with 2 families." and what the log leaves out. */
+export function cycleSummary(log) {
+  const n = log.completedCycles, families = log.familiesWithCompletedCycles;
+  let text = `${n} complete cycle${n === 1 ? "" : "s"} (filming and shared review held) with ${families} famil${families === 1 ? "y" : "ies"}.`;
+  const unlabelled = log.heldWithoutLabels;
+  if (unlabelled > 0) {
+    text += ` ${unlabelled} held session${unlabelled === 1 ? " has" : "s have"} no case reference or cycle, so ${unlabelled === 1 ? "it is" : "they are"} not counted.`;
+  }
+  return text;
+}
+
+/** One row per cycle: [case, cycle, filming, review], each date in local time or what is still to do. */
+export function cycleRows(log) {
+  const day = (at) => new Date(at).toLocaleDateString(undefined, { dateStyle: "medium" });
+  return log.cases.flatMap((c) => c.cycles.map((cycle) => [
+    c.caseRef,
+    String(cycle.cycle),
+    cycle.filmedAt ? day(cycle.filmedAt) : "not yet",
+    cycle.reviewedAt ? day(cycle.reviewedAt) : "not yet",
+  ]));
+}
