@@ -22,3 +22,18 @@ export function cycleRows(log) {
     cycle.reviewedAt ? day(cycle.reviewedAt) : "not yet",
   ]));
 }
+
+/**
+ * The log as CSV for a supervisor or an accreditation portfolio: one line per cycle, times in UTC
+ * as the relay gives them. Case references are letters, digits and . _ - (the relay's rule), so no
+ * cell needs quoting or could be read as a spreadsheet formula.
+ */
+export function cycleCsv(log) {
+  const lines = [["case", "cycle", "filming held (UTC)", "shared review held (UTC)", "complete"]];
+  for (const c of log.cases) {
+    for (const cycle of c.cycles) {
+      lines.push([c.caseRef, String(cycle.cycle), cycle.filmedAt ?? "", cycle.reviewedAt ?? "", cycle.complete ? "yes" : "no"]);
+    }
+  }
+  return lines.map((cells) => cells.join(",")).join("\r\n") + "\r\n";
+}

@@ -9,7 +9,7 @@ import { mark, record, retentionPeriod, signal, RECORDING_ACTIVE, STREAM_CAMERA,
 import { clipSpanAround, formatSeconds } from "./clips.js";
 import { $, el, saveBlob, show } from "./dom.js";
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
-import { cycleRows, cycleSummary } from "./cycles.js";
+import { cycleCsv, cycleRows, cycleSummary } from "./cycles.js";
 import { sessionFacts, sessionLabel } from "./sessions.js";
 
 const state = {
@@ -209,9 +209,16 @@ async function renderSessions(before) {
  * The cycle log (GET /v1/cycles): read when the page opens, the token is saved or the list is
  * refreshed by hand, not with the list's own refreshes (it reads every session's log on the relay).
  */
+let shownCycleLog = null;
+$("download-cycles").addEventListener("click", () => {
+  if (shownCycleLog) saveBlob(new Blob([cycleCsv(shownCycleLog)], { type: "text/csv" }), "vig-cycle-log.csv");
+});
+
 async function renderCycles() {
   const table = $("cycles");
   show(table, false);
+  show($("download-cycles"), false);
+  shownCycleLog = null;
   if (!api.savedToken()) {
     $("cycles-status").textContent = "Save your token to see your cycle log.";
     return;
@@ -227,6 +234,8 @@ async function renderCycles() {
   const rows = cycleRows(log).map((cells) => el("tr", {}, ...cells.map((text) => el("td", { textContent: text }))));
   table.tBodies[0].replaceChildren(...rows);
   show(table, rows.length > 0);
+  shownCycleLog = log;
+  show($("download-cycles"), rows.length > 0);
 }
 
 /** What the relay's retention (`retentionSeconds` of the list; absent: none) does to these recordings. */

@@ -459,6 +459,17 @@ def test_a_filming_and_a_shared_review_the_family_joined_make_a_cycle_in_the_log
     held("review", [case_ref, "1", today, today], "1 complete cycle (filming and shared review held) with 1 family.")
     entry = prac.js("document.querySelector('#sessions li .session-label').textContent")
     assert entry.startswith(f"{case_ref} · cycle 1 · shared review · "), entry
+    # "Download as CSV": the file the page hands the browser (its blob and its link's click caught; the
+    # page's CSP lets nothing fetch the blob URL), one line a cycle.
+    prac.js("URL.createObjectURL = ((make) => (blob) => { window.__blob = blob; return make(blob); })(URL.createObjectURL); "
+            "HTMLAnchorElement.prototype.click = function () { window.__name = this.download; }; true")
+    prac.click("#download-cycles")
+    saved = prac.js("window.__blob.text().then((text) => ({ name: window.__name, text }))")
+    log = relay.http("GET", "/v1/cycles", headers={"Authorization": f"Bearer {relay.token('cycles-' + case_ref)}"}).json()
+    cycle = log["cases"][0]["cycles"][0]
+    assert saved == {"name": "vig-cycle-log.csv",
+                     "text": "case,cycle,filming held (UTC),shared review held (UTC),complete\r\n"
+                             f"{case_ref},1,{cycle['filmedAt']},{cycle['reviewedAt']},yes\r\n"}, saved
     prac.screenshot(shots / "practitioner-cycle-log.png", 1280, 900)
     assert unlabelled_controls(prac) == []
     assert low_contrast(prac) == []
