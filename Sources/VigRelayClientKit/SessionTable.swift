@@ -31,6 +31,7 @@ public enum SessionTable {
         let created = (s["createdAt"] as? String).map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") } ?? "?"
         var label = s["caseRef"] as? String ?? "-"
         if let cycle = s["cycle"] as? Int { label += " c\(cycle)" }
+        if let purpose = s["purpose"] as? String { label += " \(purpose)" }
         let connected = s["connected"] as? [String] ?? []
         var state = (s["state"] as? String ?? "?") + (connected.isEmpty ? "" : " (\(connected.joined(separator: "+")))")
         let awaitingFamily = s["state"] as? String == "new" || (s["state"] as? String == "live" && !connected.contains("family"))

@@ -6,7 +6,7 @@ import Testing
 struct SessionTableTests {
     static let answer = """
         {"sessions":[
-         {"sessionId":"0123456789abcdef0123456789abcdef","createdAt":"2027-01-15T08:00:00.000Z","caseRef":"fam-042","cycle":2,
+         {"sessionId":"0123456789abcdef0123456789abcdef","createdAt":"2027-01-15T08:00:00.000Z","caseRef":"fam-042","cycle":2,"purpose":"review",
           "state":"live","connected":["family","practitioner"],"consent":"given","childAgreed":true,"recordingState":"recording",
           "recordingId":"00112233445566aa","awaiting":["family"],"recordingCount":2,"recordingBytes":1843200,"deletedRecordingCount":0,"clipCount":1},
          {"sessionId":"fedcba9876543210fedcba9876543210","createdAt":"2027-01-14T17:30:00.000Z","state":"ended","connected":[],
@@ -20,7 +20,7 @@ struct SessionTableTests {
         let lines = table.split(separator: "\n").map(String.init)
         #expect(lines.count == 4)
         #expect(lines[0].hasPrefix("CREATED (UTC)     SESSION"))
-        #expect(lines[1].hasPrefix("2027-01-15 08:00  0123456789abcdef0123456789abcdef  fam-042 c2  live (family+practitioner)  given+child"))
+        #expect(lines[1].hasPrefix("2027-01-15 08:00  0123456789abcdef0123456789abcdef  fam-042 c2 review  live (family+practitioner)  given+child"))
         #expect(lines[1].contains("recording (awaiting family)") && lines[1].contains("1.8 MB"))
         #expect(lines[2].contains("ended") && lines[2].contains("withdrawn") && lines[2].contains("0 (3 deleted)") && lines[2].contains(" - "))
         #expect(lines[3] == "2 of 7 sessions; next page: --before fedcba9876543210fedcba9876543210")
