@@ -205,36 +205,40 @@ async function renderSessions(before) {
   if (!before && page.sessions.some((s) => s.recordingState === "recording")) refreshSessionsSoon(10_000);
 }
 
-/**
- * The cycle log (GET /v1/cycles): read when the page opens, the token is saved or the list is
- * refreshed by hand, not with the list's own refreshes (it reads every session's log on the relay).
- */
+/** The cycle log drawn now (for "Download as CSV"), and the reads of it asked for so far. */
 let shownCycleLog = null;
+let cycleReads = 0;
 $("download-cycles").addEventListener("click", () => {
   if (shownCycleLog) saveBlob(new Blob([cycleCsv(shownCycleLog)], { type: "text/csv" }), "vig-cycle-log.csv");
 });
 
+/**
+ * The cycle log (GET /v1/cycles): read when the page opens, the token is saved, the list is
+ * refreshed by hand and when the family comes in, not with the list's own refreshes (it reads
+ * every session's log on the relay). Only the newest read's answer is drawn: an older can arrive later.
+ */
 async function renderCycles() {
-  const table = $("cycles");
-  show(table, false);
-  show($("download-cycles"), false);
-  shownCycleLog = null;
+  const read = ++cycleReads;
   if (!api.savedToken()) {
-    $("cycles-status").textContent = "Save your token to see your cycle log.";
+    drawCycles(null, "Save your token to see your cycle log.");
     return;
   }
   let log;
   try {
     log = await api.cycleLog();
   } catch (error) {
-    $("cycles-status").textContent = `Could not load your cycle log: ${error.message}`;
+    if (read === cycleReads) drawCycles(null, `Could not load your cycle log: ${error.message}`);
     return;
   }
-  $("cycles-status").textContent = cycleSummary(log);
-  const rows = cycleRows(log).map((cells) => el("tr", {}, ...cells.map((text) => el("td", { textContent: text }))));
-  table.tBodies[0].replaceChildren(...rows);
-  show(table, rows.length > 0);
-  shownCycleLog = log;
+  if (read === cycleReads) drawCycles(log, cycleSummary(log));
+}
+
+function drawCycles(log, status) {
+  $("cycles-status").textContent = status;
+  const rows = (log ? cycleRows(log) : []).map((cells) => el("tr", {}, ...cells.map((text) => el("td", { textContent: text }))));
+  $("cycles").tBodies[0].replaceChildren(...rows);
+  show($("cycles"), rows.length > 0);
+  shownCycleLog = rows.length > 0 ? log : null;
   show($("download-cycles"), rows.length > 0);
 }
 
