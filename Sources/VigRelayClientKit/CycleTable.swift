@@ -18,14 +18,7 @@ public enum CycleTable {
                 rows.append([caseRef, "\(cycle["cycle"] as? Int ?? 0)", minute(filmed), minute(reviewed), status])
             }
         }
-        var widths = header.map(\.count)
-        for r in rows { for (i, cell) in r.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, cell in
-                i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }
-        var out = rows.isEmpty ? ["no cycles: create sessions with --case-ref, --cycle and --purpose"] : ([header] + rows).map(line)
+        var out = rows.isEmpty ? ["no cycles: create sessions with --case-ref, --cycle and --purpose"] : TextTable.lines(header: header, rows: rows)
         let complete = body["completedCycles"] as? Int ?? 0, families = body["familiesWithCompletedCycles"] as? Int ?? 0
         out.append("\(complete) complete cycle\(complete == 1 ? "" : "s") (filming and review held) with \(families) famil\(families == 1 ? "y" : "ies")")
         if let unlabelled = body["heldWithoutLabels"] as? Int, unlabelled > 0 {

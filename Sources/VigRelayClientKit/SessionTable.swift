@@ -8,15 +8,7 @@ public enum SessionTable {
         guard let body = (try? JSONSerialization.jsonObject(with: Data(json))) as? [String: Any],
               let sessions = body["sessions"] as? [[String: Any]] else { return nil }
         let header = ["CREATED (UTC)", "SESSION", "CASE", "STATE", "CONSENT", "RECORDING", "RECS", "SIZE", "CLIPS"]
-        let rows = sessions.map { row($0, now: now) }
-        var widths = header.map(\.count)
-        for r in rows { for (i, cell) in r.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, cell in
-                i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }
-        var out = ([header] + rows).map(line)
+        var out = TextTable.lines(header: header, rows: sessions.map { row($0, now: now) })
         let total = body["total"] as? Int ?? sessions.count
         var footer = sessions.isEmpty ? "no sessions" : "\(sessions.count) of \(total) session\(total == 1 ? "" : "s")"
         if let next = body["nextBefore"] as? String { footer += "; next page: --before \(next)" }

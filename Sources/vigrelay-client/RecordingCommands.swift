@@ -143,15 +143,8 @@ struct SessionsCommand: ParsableCommand {
             }
             let loop = try connection.makeLoop()
             defer { loop.stop() }
-            let body = try RecordingAPI.sessions(loop: loop, token: token, limit: limit, before: before)
-            if json {
-                print(String(decoding: body, as: UTF8.self))
-            } else {
-                guard let table = SessionTable.render(body) else {
-                    throw .protocolError("the relay's answer is not a session list: \(String(decoding: body.prefix(300), as: UTF8.self))")
-                }
-                print(table)
-            }
+            try printAnswer(RecordingAPI.sessions(loop: loop, token: token, limit: limit, before: before), json: json,
+                            as: "a session list") { SessionTable.render($0) }
         }
     }
 }
@@ -179,15 +172,20 @@ struct CyclesCommand: ParsableCommand {
         try reportingErrors { () throws(ClientError) in
             let loop = try connection.makeLoop()
             defer { loop.stop() }
-            let body = try RecordingAPI.cycles(loop: loop, token: token)
-            if json {
-                print(String(decoding: body, as: UTF8.self))
-            } else {
-                guard let table = CycleTable.render(body) else {
-                    throw .protocolError("the relay's answer is not a cycle log: \(String(decoding: body.prefix(300), as: UTF8.self))")
-                }
-                print(table)
-            }
+            try printAnswer(RecordingAPI.cycles(loop: loop, token: token), json: json, as: "a cycle log") { CycleTable.render($0) }
         }
     }
+}
+
+/// Prints the relay's JSON answer as it is (`--json`), or the table `render` makes of it; an answer
+/// it cannot read is a protocol error naming `what` was expected.
+private func printAnswer(_ body: [UInt8], json: Bool, as what: String, render: ([UInt8]) -> String?) throws(ClientError) {
+    if json {
+        print(String(decoding: body, as: UTF8.self))
+        return
+    }
+    guard let table = render(body) else {
+        throw .protocolError("the relay's answer is not \(what): \(String(decoding: body.prefix(300), as: UTF8.self))")
+    }
+    print(table)
 }
