@@ -1,3 +1,5 @@
+import Foundation
+
 /// Identifies one connection for the relay's lifetime; the server maps it to its `struct lws *`.
 public typealias ConnectionID = UInt64
 
@@ -62,6 +64,9 @@ public enum RecordingStopReason: Equatable, Sendable {
 public struct SessionEvent: Equatable, Sendable {
     public enum Kind: String, Sendable {
         case joined, left, replaced, refused
+        /// The family and the practitioner are both in: the session was held (logged once per
+        /// run of the server, at the first such moment; `GET /v1/cycles` counts the first).
+        case held
     }
     public var kind: Kind
     public var sessionID: String
@@ -69,12 +74,15 @@ public struct SessionEvent: Equatable, Sendable {
     public var connection: ConnectionID
     /// For `refused`: the error code sent.
     public var code: RelayErrorCode?
+    /// When it happened, for an event whose time the core also keeps (`held`); nil: when logged.
+    public var at: Date?
 
-    public init(_ kind: Kind, sessionID: String, role: Role?, connection: ConnectionID, code: RelayErrorCode? = nil) {
+    public init(_ kind: Kind, sessionID: String, role: Role?, connection: ConnectionID, code: RelayErrorCode? = nil, at: Date? = nil) {
         self.kind = kind
         self.sessionID = sessionID
         self.role = role
         self.connection = connection
         self.code = code
+        self.at = at
     }
 }

@@ -12,12 +12,11 @@ extension RelayCore {
         }
     }
 
-    /// Every session `owner` created, oldest first, each with when it was first held since the
-    /// server started, for the cycle log (one pass, no I/O; the reader thread adds what the event
-    /// logs say of earlier meetings).
+    /// Every session `owner` created, in no order, each with when it was first held since the server
+    /// started, for the cycle log (one pass, no I/O; the reader thread adds what the event logs say
+    /// of earlier runs).
     public func cycleLogSessions(owner: String) -> [CycleLog.Session] {
-        sessions.values.filter { $0.owner == owner }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
-            .map { CycleLog.Session(record: $0, heldAt: sessionsHeldAt[$0.id]) }
+        sessions.values.filter { $0.owner == owner }.map { CycleLog.Session(record: $0, heldAt: sessionsHeldAt[$0.id]) }
     }
 
     /// The in-memory state of one session (all empty for a session nobody touched since start).

@@ -21,8 +21,8 @@ public final class RelayCore {
     var isShuttingDown = false
     /// Sessions someone joined since the server started (the session list tells new from ended).
     var sessionsJoined: Set<String> = []
-    /// When each session held since the server started first had both sides in at once (the cycle
-    /// log counts it at once; the event log on disk says the same a moment later).
+    /// When each session held since the server started first had both sides in at once, logged as
+    /// `held` with that time: the cycle log counts it at once, before the writer has logged it.
     var sessionsHeldAt: [String: Date] = [:]
     private var connections: [ConnectionID: ConnectionState] = [:]
     /// The tokens the operator revoked (`vigrelay token revoke`), checked at every hello and request.
@@ -303,7 +303,6 @@ public final class RelayCore {
         actions.append(.send(conn, .text(ControlEncoder.encode(welcome, id: id))))
         if let peer {
             actions.append(.send(peer, .text(peerEvent("joined", role))))
-            if sessionsHeldAt[sessionID] == nil { sessionsHeldAt[sessionID] = now() }
         }
         actions += recordingSideJoined(conn, sessionID: sessionID, role: role, replacing: replaced)
         actions += familyLinkRefusalOnJoin(sessionID: sessionID, role: role)
@@ -314,6 +313,11 @@ public final class RelayCore {
             }
         }
         actions.append(.event(SessionEvent(.joined, sessionID: sessionID, role: role, connection: conn)))
+        if peer != nil, sessionsHeldAt[sessionID] == nil {
+            let at = now()
+            sessionsHeldAt[sessionID] = at
+            actions.append(.event(SessionEvent(.held, sessionID: sessionID, role: nil, connection: conn, at: at)))
+        }
         return actions
     }
 

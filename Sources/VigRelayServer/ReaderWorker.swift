@@ -49,9 +49,15 @@ final class ReaderWorker: @unchecked Sendable {
         inbox.post(.respond(conn, .json(200, reader.sessionList(page))))
     }
 
-    /// Reads whether each of the practitioner's sessions was held and answers 200 with their cycle log.
+    /// Reads whether each of the practitioner's sessions was held and answers 200 with their cycle
+    /// log; 500 when an event log cannot be read (an incomplete count is not answered).
     func cycleLog(_ conn: ConnectionID, _ sessions: [CycleLog.Session]) {
-        inbox.post(.respond(conn, .json(200, reader.cycleLog(sessions))))
+        do {
+            inbox.post(.respond(conn, .json(200, try reader.cycleLog(sessions))))
+        } catch {
+            logger.error("could not read the cycle log", metadata: ["error": "\(error)"])
+            inbox.post(.respond(conn, .error(500, .internalError, "a session's event log could not be read on the server, so the cycle log would be incomplete; try again, and tell the operator if it persists")))
+        }
     }
 
     /// Plans a clip; the service thread has the writer store it.

@@ -354,16 +354,19 @@ final class ServiceLoop {
     /// may name sessions that do not exist), in its `session.jsonl` on the writer thread.
     private func log(_ event: SessionEvent) {
         if event.kind != .refused {
-            var fields: [String: any Sendable] = ["connection": Int(event.connection)]
+            var fields: [String: any Sendable] = [:]
+            if event.kind != .held { fields["connection"] = Int(event.connection) }
             if let role = event.role { fields["role"] = role.rawValue }
-            let events = sessionEvents, logger = self.logger, logged = fields
-            writer.submit { events.append(sessionID: event.sessionID, event: event.kind.rawValue, fields: logged, orLogTo: logger) }
+            // Stamped here, as it happens, not when the writer gets to it.
+            let events = sessionEvents, logger = self.logger, logged = fields, at = event.at ?? Date()
+            writer.submit { events.append(sessionID: event.sessionID, event: event.kind.rawValue, fields: logged, at: at, orLogTo: logger) }
         }
         var metadata: Logger.Metadata = ["session.id": "\(event.sessionID)", "conn.id": "\(event.connection)"]
         if let role = event.role { metadata["peer.role"] = "\(role.rawValue)" }
         if let code = event.code { metadata["error.code"] = "\(code.rawValue)" }
         switch event.kind {
         case .refused: logger.notice("connection refused", metadata: metadata)
+        case .held: logger.info("session held: the family and the practitioner are both in", metadata: metadata)
         default: logger.info("peer \(event.kind.rawValue)", metadata: metadata)
         }
     }

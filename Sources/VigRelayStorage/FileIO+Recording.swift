@@ -24,6 +24,26 @@ extension FileIO {
         FileManager.default.contents(atPath: path).map { [UInt8]($0) }
     }
 
+    /// The whole file; nil when it does not exist; throws when it exists but cannot be read (an I/O
+    /// error, out of descriptors, its permissions), for a reader that must not take that for "none".
+    static func readAllOrMissing(_ path: String) throws -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw StorageError.readFailed(path: path, reason: errnoText())
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            guard n >= 0 else { throw StorageError.readFailed(path: path, reason: errnoText()) }
+            if n == 0 { return bytes }
+            bytes += chunk[..<n]
+        }
+    }
+
     /// The names in a directory, sorted; empty when it is missing or cannot be listed (for reading:
     /// deletion uses `listing`, which says when it cannot).
     static func names(in directory: String) -> [String] {

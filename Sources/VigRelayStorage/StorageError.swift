@@ -8,6 +8,8 @@ public enum StorageError: Error, CustomStringConvertible {
     /// The operator's token revocations exist but cannot be read: refusing beats forgetting them.
     case revocationsUnreadable(path: String, reason: String)
     case writeFailed(path: String, reason: String)
+    /// A file that exists could not be read.
+    case readFailed(path: String, reason: String)
     /// An id that is not in the server's closed alphabet reached the storage layer; no path was built.
     case invalidIdentifier(kind: String)
     /// A recording would grow past its storage quota; nothing of the refused payload was written.
@@ -37,6 +39,8 @@ public enum StorageError: Error, CustomStringConvertible {
             return "cannot read the token revocations at \(path): \(reason); restore the file, or revoke again with 'vigrelay token revoke' after moving it away"
         case .writeFailed(let path, let reason):
             return "could not write \(path): \(reason)"
+        case .readFailed(let path, let reason):
+            return "could not read \(path): \(reason)"
         case .invalidIdentifier(let kind):
             return "invalid \(kind) id: ids are lower-case hex made by the server (sessions 32 characters, recordings and clips 16); use an id the server returned"
         case .quotaExceeded(let path, let limitBytes):

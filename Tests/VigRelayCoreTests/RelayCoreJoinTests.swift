@@ -43,7 +43,9 @@ struct RelayCoreJoinTests {
         #expect(text(of: actions.messages(to: 2).first).contains(#""peerPresent":true"#))
         #expect(actions.messages(to: 1) == [.text(utf8(#"{"event":"joined","role":"\#(first.peer.rawValue)","type":"peer"}"#))])
         #expect(actions.closedConnections.isEmpty)
-        #expect(actions.events == [SessionEvent(.joined, sessionID: sid, role: first.peer, connection: 2)])
+        #expect(actions.events == [SessionEvent(.joined, sessionID: sid, role: first.peer, connection: 2),
+                                   SessionEvent(.held, sessionID: sid, role: nil, connection: 2, at: Fixture.t0)],
+                "both sides in: the session was held")
     }
 
     @Test(arguments: Role.allCases)

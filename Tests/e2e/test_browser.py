@@ -450,9 +450,13 @@ def test_a_filming_and_a_shared_review_the_family_joined_make_a_cycle_in_the_log
         relay.secrets_seen.add(join_url.split("invite=")[1])
         fam = chromium.new_page(f"family ({purpose})")
         join_as_family(fam, join_url, consent=False)
-        prac.wait(f"document.getElementById('cycles-status').textContent.startsWith({json.dumps(summary)})", 15, "the cycle log")
-        rows = prac.js("[...document.querySelectorAll('#cycles tbody tr')].map((r) => [...r.cells].map((c) => c.textContent))")
-        assert rows == [cells], rows
+        # The page reads the log again when the family comes in: wait for the row that read draws.
+        rows = "JSON.stringify([...document.querySelectorAll('#cycles tbody tr')].map((r) => [...r.cells].map((c) => c.textContent)))"
+        try:
+            prac.wait(f"{rows} === {json.dumps(json.dumps([cells], separators=(',', ':')))}", 15, "the cycle in the log")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nrows: {prac.js(rows)}") from None
+        assert prac.text("#cycles-status").startswith(summary), prac.text("#cycles-status")
 
     today = prac.js("new Date().toLocaleDateString(undefined, { dateStyle: 'medium' })")
     held("filming", [case_ref, "1", today, "not yet"], "0 complete cycles")

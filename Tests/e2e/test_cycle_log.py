@@ -8,9 +8,11 @@ show up in its log. Every wait has a deadline."""
 from __future__ import annotations
 
 import json
+import signal
 import uuid
 
-from vrtest import assert_error, run
+
+from vrtest import assert_error, run, wait_until
 
 
 def practitioner(relay, label: str) -> tuple[str, str]:
@@ -145,3 +147,24 @@ def test_client_cycles_prints_the_log(client_bin, relay, certs):
     assert bad.returncode == 3 and "forbidden" in bad.stderr, (bad.returncode, bad.stderr)
     bye(review["f"])
     bye(review["p"])
+
+
+def test_a_crash_leaves_no_meeting_behind(relay_factory):
+    """The practitioner is in when the relay is killed (no `left` is written); after the restart the
+    family comes alone. They were never in at once, so the session is not held."""
+    relay = relay_factory()
+    _, tok = practitioner(relay, "cycles-crash")
+    s = relay.create_session(tok, {"caseRef": "fam-k", "cycle": 1, "purpose": "filming"})
+    p, _ = relay.join(s["sessionId"], tok, "practitioner", role="practitioner")
+    log = relay.data_dir / "sessions" / s["sessionId"] / "session.jsonl"
+    wait_until(lambda: '"event":"joined"' in log.read_text(), 10, "the practitioner's join in session.jsonl")
+    relay.stop(signal.SIGKILL)
+    p.close()
+    relay.start()
+    f, _ = relay.join(s["sessionId"], s["inviteToken"], "family", role="family", peer_present=False)
+    assert cycle_log(relay, tok)["cases"] == [{"caseRef": "fam-k", "cycles": [{"cycle": 1, "complete": False}]}]
+    p2, _ = relay.join(s["sessionId"], tok, "practitioner", role="practitioner", peer_present=True)
+    held = cycle_log(relay, tok)["cases"][0]["cycles"][0]
+    assert "filmedAt" in held and held["complete"] is False, held
+    bye(p2)
+    bye(f)

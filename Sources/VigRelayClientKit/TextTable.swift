@@ -1,0 +1,13 @@
+/// Rows of cells as lines of aligned columns, two spaces apart, for the client's tables
+/// (`SessionTable`, `CycleTable`). The last column is not padded. Pure; any thread.
+enum TextTable {
+    static func lines(header: [String], rows: [[String]]) -> [String] {
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        return ([header] + rows).map { cells in
+            cells.enumerated().map { i, cell in
+                i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+    }
+}
