@@ -16,10 +16,10 @@ struct CreateCommand: ParsableCommand {
     @Option(help: "Pseudonymous family reference (never a name); give all of a family's sessions the same one: the relay keeps a case's recordings until its retention period has passed since the last session.")
     var caseRef: String?
 
-    @Option(help: "VIG cycle number, 1-99.")
+    @Option(help: "VIG cycle number, 1-99. With --case-ref and --purpose, the session counts in your cycle log (vigrelay-client cycles) once held.")
     var cycle: Int?
 
-    @Option(help: "filming or review.")
+    @Option(help: "filming or review (the shared review): a cycle is complete when both were held.")
     var purpose: String?
 
     @Flag(help: "Print the relay's JSON answer as it is.")
