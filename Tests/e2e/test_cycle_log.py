@@ -9,20 +9,8 @@ from __future__ import annotations
 
 import json
 import signal
-import uuid
 
-
-from vrtest import assert_error, run, wait_until
-
-
-def practitioner(relay, label: str) -> tuple[str, str]:
-    """A practitioner id no other test uses, and a token for it."""
-    pid = f"{label}-{uuid.uuid4().hex[:8]}"
-    return pid, relay.token(pid)
-
-
-def bearer(token: str | None) -> dict:
-    return {"Authorization": f"Bearer {token}"} if token is not None else {}
+from vrtest import assert_error, bearer, bye, new_practitioner, run, wait_until
 
 
 def cycle_log(relay, token: str) -> dict:
@@ -31,13 +19,6 @@ def cycle_log(relay, token: str) -> dict:
     assert r.headers.get("content-type", "").startswith("application/json")
     assert r.headers.get("cache-control") == "no-store"
     return r.json()
-
-
-def bye(ws) -> None:
-    """Leaves with bye and waits for the relay's close: it has let go of the connection by then."""
-    ws.send_json({"type": "bye"})
-    _, code = ws.expect_close()
-    assert code == 1000, code
 
 
 def hold(relay, token: str, labels: dict | None) -> dict:
@@ -92,7 +73,7 @@ def check_history(body: dict) -> None:
 def test_only_a_practitioner_token_reads_the_cycle_log(relay, forged_token):
     for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": f"Bearer {forged_token}"}):
         assert_error(relay.http("GET", "/v1/cycles", headers=headers), 401, "unauthorized")
-    _, tok = practitioner(relay, "cycles-auth")
+    _, tok = new_practitioner(relay, "cycles-auth")
     s = relay.create_session(tok)
     assert_error(relay.http("GET", "/v1/cycles", headers=bearer(s["inviteToken"])), 403, "forbidden")
     assert_error(relay.http("POST", "/v1/cycles", headers=bearer(tok)), 405, "method_not_allowed")
@@ -104,8 +85,8 @@ def test_only_a_practitioner_token_reads_the_cycle_log(relay, forged_token):
 
 def test_held_sessions_make_the_cycle_log_and_a_restart_keeps_it(relay_factory):
     relay = relay_factory()
-    _, tok = practitioner(relay, "cycles")
-    _, other = practitioner(relay, "cycles-other")
+    _, tok = new_practitioner(relay, "cycles")
+    _, other = new_practitioner(relay, "cycles-other")
     hold(relay, other, {"caseRef": "fam-a", "cycle": 1, "purpose": "filming"})
     review = make_history(relay, tok)
     # The review under way counts at once, whether or not the writer has logged its joins yet.
@@ -129,7 +110,7 @@ def test_held_sessions_make_the_cycle_log_and_a_restart_keeps_it(relay_factory):
 # --- vigrelay-client cycles ------------------------------------------------------------------
 
 def test_client_cycles_prints_the_log(client_bin, relay, certs):
-    _, tok = practitioner(relay, "cycles-client")
+    _, tok = new_practitioner(relay, "cycles-client")
     review = make_history(relay, tok)
     p = run([client_bin, "cycles", "--server", relay.base_url, "--ca", certs.ca, "--token", tok], timeout=60)
     assert p.returncode == 0, f"cycles exited {p.returncode}: {p.stderr}"
@@ -153,7 +134,7 @@ def test_a_crash_leaves_no_meeting_behind(relay_factory):
     """The practitioner is in when the relay is killed (no `left` is written); after the restart the
     family comes alone. They were never in at once, so the session is not held."""
     relay = relay_factory()
-    _, tok = practitioner(relay, "cycles-crash")
+    _, tok = new_practitioner(relay, "cycles-crash")
     s = relay.create_session(tok, {"caseRef": "fam-k", "cycle": 1, "purpose": "filming"})
     p, _ = relay.join(s["sessionId"], tok, "practitioner", role="practitioner")
     log = relay.data_dir / "sessions" / s["sessionId"] / "session.jsonl"

@@ -8,11 +8,7 @@ import subprocess
 import threading
 import time
 
-from vrtest import HTTPConn, assert_error, next_json, run, wait_until
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
+from vrtest import assert_error, bearer, HTTPConn, next_json, run, wait_until
 
 
 def new_link(relay, sid: str, token: str) -> dict:

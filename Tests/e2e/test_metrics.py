@@ -11,12 +11,8 @@ import time
 import pytest
 
 from conftest import REPO
-from vrtest import CAMERA, HTTPConn, run, F_INIT, F_KEY, assert_error, forge, give_consent, media_frame, patterned, \
+from vrtest import CAMERA, HTTPConn, bearer, run, F_INIT, F_KEY, assert_error, forge, give_consent, media_frame, patterned, \
     start_recording, stop_recording, wait_until
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.timeout(120)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from vrtest import (CAMERA, F_INIT, F_KEY, SCREEN, HTTPConn, assert_error, give_consent, media_frame, patterned, process_rss_kib, run, send_camera,
+from vrtest import (CAMERA, F_INIT, F_KEY, SCREEN, HTTPConn, assert_error, bearer, give_consent, media_frame, patterned, process_rss_kib, run, send_camera,
                     start_recording, stop_recording, wait_until)
 
 HEX16 = "0123456789abcdef"
@@ -42,10 +42,6 @@ def webm12(tmp_path_factory) -> bytes:
 def webm70(tmp_path_factory) -> bytes:
     """70 s, tiny, keyframe every second: long enough for a span over 60 s."""
     return _make_webm(tmp_path_factory.mktemp("webm") / "t70.webm", 70, "64x48")
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def record(relay, data: bytes, labels: dict | None = None, size: int = 4096) -> dict:
@@ -366,7 +362,6 @@ def test_malformed_clip_requests_are_400(relay, rec, body, words):
 def test_note_of_500_characters_is_accepted(relay, rec):
     r = post_clip(relay, rec, {"recordingId": rec["rid"], "fromMs": 1000, "toMs": 2000, "note": "é" * 500})
     assert r.status == 201, r
-
 
 
 def test_a_note_is_counted_in_unicode_scalars_not_graphemes(relay, rec):

@@ -14,20 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from vrtest import HTTPConn, assert_error, give_consent, next_json, send_camera, start_recording, stop_recording
+from vrtest import assert_error, bearer, bye, give_consent, HTTPConn, new_practitioner, next_json, send_camera, start_recording, stop_recording
 
 FIXTURES = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures"
 WEBM = FIXTURES / "testsrc-4s.webm"  # VP8, sized Segment and Clusters, Cues; 4 s, a keyframe each second
-
-
-def practitioner(relay, label: str) -> tuple[str, str]:
-    """A practitioner id no other test uses, and a token for it."""
-    pid = f"{label}-{uuid.uuid4().hex[:8]}"
-    return pid, relay.token(pid)
-
-
-def bearer(token: str | None) -> dict:
-    return {"Authorization": f"Bearer {token}"} if token is not None else {}
 
 
 def listing(relay, token: str | None, query: str = "") -> dict:
@@ -45,13 +35,6 @@ def entry(relay, token: str, sid: str) -> dict:
     return found[0]
 
 
-def bye(ws) -> None:
-    """Leaves with bye and waits for the relay's close: it has let go of the connection by then."""
-    ws.send_json({"type": "bye"})
-    _, code = ws.expect_close()
-    assert code == 1000, code
-
-
 # --- who may list ------------------------------------------------------------------------
 
 def test_without_a_valid_token_is_401(relay, forged_token):
@@ -61,14 +44,14 @@ def test_without_a_valid_token_is_401(relay, forged_token):
 
 
 def test_a_family_invite_is_403(relay):
-    _, tok = practitioner(relay, "list-invite")
+    _, tok = new_practitioner(relay, "list-invite")
     s = relay.create_session(tok)
     assert_error(relay.http("GET", "/v1/sessions", headers=bearer(s["inviteToken"])), 403, "forbidden")
 
 
 def test_each_practitioner_sees_only_their_own_sessions(relay):
-    _, mine = practitioner(relay, "list-mine")
-    _, theirs = practitioner(relay, "list-theirs")
+    _, mine = new_practitioner(relay, "list-mine")
+    _, theirs = new_practitioner(relay, "list-theirs")
     a = relay.create_session(mine, {"caseRef": "fam-1"})
     b = relay.create_session(mine)
     c = relay.create_session(theirs, {"caseRef": "fam-2"})
@@ -81,14 +64,14 @@ def test_each_practitioner_sees_only_their_own_sessions(relay):
     assert got["retentionSeconds"] == 60 * 86400, "the default retention, for the practitioner's page to say"
     other = listing(relay, theirs)
     assert [s["sessionId"] for s in other["sessions"]] == [c["sessionId"]]
-    _, nobody = practitioner(relay, "list-nobody")
+    _, nobody = new_practitioner(relay, "list-nobody")
     assert listing(relay, nobody) == {"sessions": [], "total": 0, "limit": 50, "retentionSeconds": 60 * 86400}
     # Another practitioner's session is no cursor of mine: nobody learns which sessions exist.
     assert_error(relay.http("GET", f"/v1/sessions?before={c['sessionId']}", headers=bearer(mine)), 400, "invalid_request")
 
 
 def test_a_new_session_as_listed(relay):
-    _, tok = practitioner(relay, "list-new")
+    _, tok = new_practitioner(relay, "list-new")
     s = relay.create_session(tok, {"caseRef": "fam-042", "cycle": 3, "purpose": "review"})
     e = entry(relay, tok, s["sessionId"])
     assert e == {"sessionId": s["sessionId"], "createdAt": e["createdAt"], "caseRef": "fam-042", "cycle": 3, "purpose": "review",
@@ -102,7 +85,7 @@ def test_a_new_session_as_listed(relay):
 # --- what an entry says as a session goes on ----------------------------------------------
 
 def test_entries_follow_consent_recording_clips_withdrawal_and_leaving(relay):
-    pid, tok = practitioner(relay, "list-life")
+    pid, tok = new_practitioner(relay, "list-life")
     s = relay.create_session(tok, {"caseRef": "fam-9"})
     sid = s["sessionId"]
     quiet = relay.create_session(tok)
@@ -174,7 +157,7 @@ def test_a_family_turned_away_on_an_old_link_is_listed_until_it_joins(relay):
     """The family's page checking a replaced link (`?from=family`) shows in the list with the reason
     and when, so the practitioner can send the newest link without opening the session; the family
     joining on the newest ends it."""
-    _, tok = practitioner(relay, "list-refused")
+    _, tok = new_practitioner(relay, "list-refused")
     s = relay.create_session(tok)
     sid, first = s["sessionId"], s["inviteToken"]
     r = relay.http("POST", f"/v1/sessions/{sid}/invite", headers=bearer(tok))
@@ -196,7 +179,7 @@ def test_a_family_turned_away_on_an_old_link_is_listed_until_it_joins(relay):
 
 
 def test_pages_of_a_limit_follow_each_other(relay):
-    _, tok = practitioner(relay, "list-pages")
+    _, tok = new_practitioner(relay, "list-pages")
     made = [relay.create_session(tok)["sessionId"] for _ in range(5)]
     seen, before, pages = [], None, 0
     while pages < 10:  # 5 sessions, 2 a page: a cursor that went round would loop
@@ -220,14 +203,14 @@ def test_pages_of_a_limit_follow_each_other(relay):
 @pytest.mark.parametrize("query", ["?limit=0", "?limit=201", "?limit=abc", "?limit=", "?limit=1&limit=2", "?before=nothex",
                                    "?before=00000000000000000000000000000000"])
 def test_bad_limits_and_cursors_are_400(relay, query):
-    _, tok = practitioner(relay, "list-bad")
+    _, tok = new_practitioner(relay, "list-bad")
     relay.create_session(tok)
     body = assert_error(relay.http("GET", "/v1/sessions" + query, headers=bearer(tok)), 400, "invalid_request")
     assert ("limit" if "limit" in query else "before") in body["message"]
 
 
 def test_head_and_methods(relay):
-    _, tok = practitioner(relay, "list-head")
+    _, tok = new_practitioner(relay, "list-head")
     relay.create_session(tok)
     conn = HTTPConn(relay.port, relay.ssl_ctx)
     try:

@@ -10,11 +10,7 @@ import json
 import subprocess
 import time
 
-from vrtest import assert_error, next_json, run, serve_refused, wait_until
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
+from vrtest import assert_error, bearer, next_json, run, serve_refused, wait_until
 
 
 def revoke(relay, kind: str, who: str):

@@ -11,6 +11,7 @@ import ssl
 import struct
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -522,7 +523,7 @@ class Relay:
         return https_request(self.port, method, path, self.ssl_ctx, headers=headers, body=body, timeout=timeout)
 
     def post_sessions(self, token: str | None, body=None, raw_body: bytes | None = None) -> Response:
-        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        headers = bearer(token)
         data = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else None)
         return self.http("POST", "/v1/sessions", headers=headers, body=data)
 
@@ -563,6 +564,24 @@ class Relay:
         assert ev == {"type": "peer", "event": "joined", "role": "family"}, f"practitioner expected family joined, got {ev}"
         s["practitionerToken"] = tok
         return p, f, s
+
+
+def bearer(token: str | None) -> dict:
+    """The Authorization header for a token (none for None)."""
+    return {"Authorization": f"Bearer {token}"} if token is not None else {}
+
+
+def new_practitioner(relay, label: str) -> tuple[str, str]:
+    """A practitioner id no other test uses, and a token for it: the sessions a test lists are its own."""
+    pid = f"{label}-{uuid.uuid4().hex[:8]}"
+    return pid, relay.token(pid)
+
+
+def bye(ws) -> None:
+    """Leaves with bye and waits for the relay's close: it has let go of the connection by then."""
+    ws.send_json({"type": "bye"})
+    _, code = ws.expect_close()
+    assert code == 1000, code
 
 
 def parse_metrics(text: str) -> dict[str, float]:
