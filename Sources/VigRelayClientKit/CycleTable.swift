@@ -15,7 +15,7 @@ public enum CycleTable {
                 let filmed = cycle["filmedAt"] as? String, reviewed = cycle["reviewedAt"] as? String
                 let status = cycle["complete"] as? Bool == true ? "complete"
                     : filmed == nil && reviewed == nil ? "not held yet" : filmed == nil ? "filming not held" : "review to do"
-                rows.append([caseRef, "\(cycle["cycle"] as? Int ?? 0)", minute(filmed), minute(reviewed), status])
+                rows.append([caseRef, "\(cycle["cycle"] as? Int ?? 0)", filmed.map(TextTable.minute) ?? "-", reviewed.map(TextTable.minute) ?? "-", status])
             }
         }
         var out = rows.isEmpty ? ["no cycles: create sessions with --case-ref, --cycle and --purpose"] : TextTable.lines(header: header, rows: rows)
@@ -25,10 +25,5 @@ public enum CycleTable {
             out.append("\(unlabelled) held session\(unlabelled == 1 ? " has" : "s have") no case, cycle or purpose, so \(unlabelled == 1 ? "it is" : "they are") in no cycle")
         }
         return out.joined(separator: "\n")
-    }
-
-    /// `2027-01-15T08:03:10.512Z` as `2027-01-15 08:03`; `-` for none.
-    private static func minute(_ time: String?) -> String {
-        time.map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") } ?? "-"
     }
 }

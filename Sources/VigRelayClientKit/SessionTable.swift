@@ -20,7 +20,7 @@ public enum SessionTable {
     /// practitioner, there) whose family link expired says so, and one whose family was turned away
     /// on an old link within the hour: `vigrelay-client invite` makes a new one.
     static func row(_ s: [String: Any], now: Date) -> [String] {
-        let created = (s["createdAt"] as? String).map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") } ?? "?"
+        let created = (s["createdAt"] as? String).map(TextTable.minute) ?? "?"
         var label = s["caseRef"] as? String ?? "-"
         if let cycle = s["cycle"] as? Int { label += " c\(cycle)" }
         if let purpose = s["purpose"] as? String { label += " \(purpose)" }

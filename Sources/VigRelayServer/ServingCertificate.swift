@@ -50,8 +50,10 @@ final class ServingCertificate: @unchecked Sendable {
         guard FileManager.default.isReadableFile(atPath: certPath) else { throw .unreadable(.certificate, path: certPath) }
         guard FileManager.default.isReadableFile(atPath: keyPath) else { throw .unreadable(.key, path: keyPath) }
         guard let holder = SSL_CTX_new(TLS_server_method()) else { throw .refused(openSSLReason()) }
+        // Freed here unless handed to the object made at the end.
+        var handedOver = false
+        defer { if !handedOver { SSL_CTX_free(holder) } }
         guard SSL_CTX_use_certificate_chain_file(holder, certPath) == 1, let leaf = SSL_CTX_get0_certificate(holder) else {
-            SSL_CTX_free(holder)
             throw .notACertificate(path: certPath, openSSL: openSSLReason())
         }
         // The key is read apart from the certificate, so that "not a key" and "another certificate's
@@ -60,19 +62,17 @@ final class ServingCertificate: @unchecked Sendable {
         let key = file.flatMap { PEM_read_bio_PrivateKey($0, nil, vr_no_passphrase, nil) }
         if let file { BIO_free(file) }
         guard let key else {
-            SSL_CTX_free(holder)
             throw .notAKey(path: keyPath, openSSL: openSSLReason())
         }
         defer { EVP_PKEY_free(key) }
         guard X509_check_private_key(leaf, key) == 1 else {
-            SSL_CTX_free(holder)
             throw .keyMismatch(certPath: certPath, keyPath: keyPath)
         }
         guard SSL_CTX_use_PrivateKey(holder, key) == 1 else {
-            SSL_CTX_free(holder)
             throw .refused(openSSLReason())
         }
         let keyType = EVP_PKEY_get0_type_name(key).map { String(cString: $0) } ?? "?"
+        handedOver = true
         return ServingCertificate(holder: holder, leaf: leaf, keyType: keyType)
     }
 
