@@ -1,7 +1,7 @@
 import Foundation
 
-/// The endpoints under `/v1/sessions/{id}`: summary, downloads, clips, deletion, a new family link,
-/// and the family's two: withdrawal and checking its link.
+/// The endpoints under `/v1/sessions/{id}`: summary, labels, downloads, clips, deletion, a new family
+/// link, and the family's two: withdrawal and checking its link.
 ///
 /// Only the session's practitioner gets anything from the others: no or a bad token 401, a family
 /// invite 403, another practitioner's token or an unknown session 404 `session_not_found` (the same
@@ -36,7 +36,8 @@ extension HTTPAPI {
         /// The methods the route serves, as a 405 names them.
         var allowed: [String] {
             switch self {
-            case .summary, .recording, .clip: ["GET", "HEAD"]
+            case .summary: ["GET", "HEAD", "PATCH"]
+            case .recording, .clip: ["GET", "HEAD"]
             case .recordings: ["DELETE"]
             case .clips: ["POST"]
             case .invite: ["GET", "HEAD", "POST"]
@@ -66,7 +67,7 @@ extension HTTPAPI {
             switch verified.claims {
             case .practitioner(let id, _): (practitioner, issuedAtMs) = (id, verified.issuedAtMs)
             case .invite:
-                return .respond(.error(403, .forbidden, "a family invite does not give access to recordings; only the session's practitioner can use this, with their practitioner token"))
+                return .respond(.error(403, .forbidden, "a family invite does not give access to recordings or labels; only the session's practitioner can use this, with their practitioner token"))
             case .metrics: return .respond(HTTPAPI.metricsTokenRefused)
             }
         }
@@ -75,6 +76,8 @@ extension HTTPAPI {
         }
         let headOnly = request.method == "HEAD"
         switch route {
+        case .summary where request.method == "PATCH":
+            return changeLabels(request, session: session)
         case .summary:
             return .sessionSummary(session)
         case .recordings:
@@ -103,10 +106,21 @@ extension HTTPAPI {
     private func replaceInvite(_ session: SessionRecord, core: RelayCore, now: Date) -> HTTPOutcome {
         var record = session
         let issuedAtMs = core.newInviteIssueTime(sessionID: session.id, now: now)
-        record.invitesReplacedBeforeMs = issuedAtMs
-        record.inviteExpiresAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down) + TimeInterval(limits.inviteTTLSeconds))
-        let invite = authority.sign(.invite(sessionID: record.id, expiresAt: record.inviteExpiresAt), issuedAtMs: issuedAtMs)
-        return .replaceInvite(record, then: .json(200, inviteBody(record, invite: invite)))
+        let expiresAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down) + TimeInterval(limits.inviteTTLSeconds))
+        SessionRecordChange.newInvite(issuedAtMs: issuedAtMs, expiresAt: expiresAt).apply(to: &record)
+        let invite = authority.sign(.invite(sessionID: record.id, expiresAt: expiresAt), issuedAtMs: issuedAtMs)
+        return .replaceInvite(sessionID: session.id, issuedAtMs: issuedAtMs, expiresAt: expiresAt,
+                              then: .json(200, inviteBody(record, invite: invite)))
+    }
+
+    /// `PATCH /v1/sessions/{id}`: the practitioner corrects the session's labels (`SessionLabelChange`),
+    /// so that a session created without them, or with a mistyped case, counts in the cycle log.
+    private func changeLabels(_ request: HTTPRequest, session: SessionRecord) -> HTTPOutcome {
+        guard request.body.count <= limits.maxRequestBodyBytes else { return .respond(payloadTooLarge) }
+        switch SessionLabelChange.parse(request.body) {
+        case .failure(let invalid): return .respond(.error(400, .invalidRequest, invalid.message))
+        case .success(let change): return .changeLabels(sessionID: session.id, change)
+        }
     }
 
     /// `GET /v1/sessions/{id}/invite` with the family's invite: whether it would join now, so that the

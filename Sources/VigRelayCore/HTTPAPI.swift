@@ -58,9 +58,14 @@ public enum HTTPOutcome: Sendable, Equatable {
     case respondAndPerform(HTTPResponse, [RelayAction])
     /// Persist the new session (off the lws thread), then send the response; on failure answer 500.
     case persistSession(SessionRecord, then: HTTPResponse)
-    /// Persist the session with its new family link (off the lws thread); then hand the record to
-    /// `RelayCore.inviteReplaced` and send the response. On failure answer 500: the old link still works.
-    case replaceInvite(SessionRecord, then: HTTPResponse)
+    /// Apply the new family link to the stored session record (`SessionRecordChange.newInvite`, off
+    /// the lws thread); then hand the saved record to `RelayCore.inviteReplaced` and send the
+    /// response. On failure answer 500: the old link still works.
+    case replaceInvite(sessionID: String, issuedAtMs: Int64, expiresAt: Date, then: HTTPResponse)
+    /// Apply the label change to the stored session record (off the lws thread); then hand the saved
+    /// record to `RelayCore.sessionRecordSaved` and answer 200 with its labels (`labelsBody`). On
+    /// failure answer 500: nothing changed.
+    case changeLabels(sessionID: String, SessionLabelChange)
     /// Read the session's recordings, clips, marks and events on the reader thread and answer 200
     /// with the summary.
     case sessionSummary(SessionRecord)
@@ -166,7 +171,7 @@ public struct HTTPAPI {
     /// garbage): lws hands such a connection over as a raw socket before the API sees a request, so
     /// the server answers this and closes, whatever the method was.
     public var methodNotServed: HTTPResponse {
-        .error(405, .methodNotAllowed, "this relay is not a proxy and serves only the methods and paths in docs/PROTOCOL.md (GET, HEAD, POST, DELETE)")
+        .error(405, .methodNotAllowed, "this relay is not a proxy and serves only the methods and paths in docs/PROTOCOL.md (GET, HEAD, POST, PATCH, DELETE)")
     }
 
     func methodNotAllowed(_ allowed: String) -> HTTPResponse {
@@ -192,11 +197,18 @@ public struct HTTPAPI {
                                    inviteExpiresAt: created.addingTimeInterval(TimeInterval(limits.inviteTTLSeconds)),
                                    caseRef: labels.caseRef, cycle: labels.cycle, purpose: labels.purpose)
         core.addSession(record)
-        var body = inviteBody(record, invite: authority.sign(.invite(sessionID: record.id, expiresAt: record.inviteExpiresAt), issuedAt: now))
+        let body = inviteBody(record, invite: authority.sign(.invite(sessionID: record.id, expiresAt: record.inviteExpiresAt), issuedAt: now))
+        return .persistSession(record, then: .json(201, body.merging(labelsBody(record)) { invite, _ in invite }))
+    }
+
+    /// The session's id and the labels it has (`caseRef`, `cycle`, `purpose`; each left out when not
+    /// set), as `POST /v1/sessions` and `PATCH /v1/sessions/{id}` answer them.
+    public func labelsBody(_ record: SessionRecord) -> [String: Any] {
+        var body: [String: Any] = ["sessionId": record.id]
         if let c = record.caseRef { body["caseRef"] = c }
         if let c = record.cycle { body["cycle"] = c }
         if let p = record.purpose { body["purpose"] = p.rawValue }
-        return .persistSession(record, then: .json(201, body))
+        return body
     }
 
     /// What the practitioner hands to the family, as `POST /v1/sessions` and `.../invite` answer it.

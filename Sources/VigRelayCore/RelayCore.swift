@@ -75,6 +75,10 @@ public final class RelayCore {
     /// Forgets a session whose creation could not be persisted.
     public func removeSession(id: String) { sessions[id] = nil }
 
+    /// A change to a session's record was saved (`SessionRecordChange.labels`): the record as stored
+    /// is the session's from now on.
+    public func sessionRecordSaved(_ record: SessionRecord) { sessions[record.id] = record }
+
     // MARK: Connection events
 
     /// A WebSocket upgraded on `path`. The server starts the hello timer unless this closes it.

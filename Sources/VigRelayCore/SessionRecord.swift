@@ -64,32 +64,53 @@ public struct SessionCreateRequest: Sendable, Equatable {
     /// Parses and validates the JSON body; an empty body means no labels. The error text names the field.
     public static func parse(_ body: [UInt8]) -> Result<SessionCreateRequest, InvalidField> {
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }) { return .success(.init()) }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
-            return .failure(InvalidField("body is not a JSON object; send e.g. {\"caseRef\":\"fam-042\",\"cycle\":1,\"purpose\":\"filming\"} or nothing"))
+        guard let object = jsonObject(body) else {
+            return .failure(InvalidField("body is not a JSON object; send e.g. \(example) or nothing"))
         }
-        var request = SessionCreateRequest()
-        if let value = object["caseRef"], !(value is NSNull) {
-            guard let s = value as? String, Identifiers.isSafeName(s, maxLength: maxCaseRefLength) else {
-                return .failure(InvalidField("caseRef must be 1-\(maxCaseRefLength) characters of A-Z a-z 0-9 . _ - starting with a letter or digit (a pseudonymous reference, never a name)"))
-            }
-            request.caseRef = s
+        do throws(InvalidField) {
+            return .success(SessionCreateRequest(caseRef: try object["caseRef"].flatMap(caseRef), cycle: try object["cycle"].flatMap(cycle),
+                                                 purpose: try object["purpose"].flatMap(purpose)))
+        } catch {
+            return .failure(error)
         }
-        if let value = object["cycle"], !(value is NSNull) {
-            // A JSON number bridges to Bool when it is 0 or 1 (`value is Bool` is true for `1`), so booleans are
-            // told apart by their NSNumber type code instead: "c" is what JSONSerialization gives true/false.
-            let isBoolean = (value as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? false
-            guard !isBoolean, let n = value as? Int, (1...maxCycle).contains(n), (value as? Double).map({ $0 == Double(n) }) ?? true else {
-                return .failure(InvalidField("cycle must be a whole number from 1 to \(maxCycle)"))
-            }
-            request.cycle = n
+    }
+
+    /// A body that shows every label.
+    static let example = #"{"caseRef":"fam-042","cycle":1,"purpose":"filming"}"#
+
+    /// The body as a JSON object; nil for anything else.
+    static func jsonObject(_ body: [UInt8]) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+    }
+
+    /// A `caseRef` value checked: nil for JSON null.
+    static func caseRef(_ value: Any) throws(InvalidField) -> String? {
+        if value is NSNull { return nil }
+        guard let s = value as? String, Identifiers.isSafeName(s, maxLength: maxCaseRefLength) else {
+            throw InvalidField("caseRef must be 1-\(maxCaseRefLength) characters of A-Z a-z 0-9 . _ - starting with a letter or digit (a pseudonymous reference, never a name)")
         }
-        if let value = object["purpose"], !(value is NSNull) {
-            guard let s = value as? String, let p = SessionPurpose(rawValue: s) else {
-                return .failure(InvalidField("purpose must be \"filming\" or \"review\""))
-            }
-            request.purpose = p
+        return s
+    }
+
+    /// A `cycle` value checked: nil for JSON null.
+    static func cycle(_ value: Any) throws(InvalidField) -> Int? {
+        if value is NSNull { return nil }
+        // A JSON number bridges to Bool when it is 0 or 1 (`value is Bool` is true for `1`), so booleans are
+        // told apart by their NSNumber type code instead: "c" is what JSONSerialization gives true/false.
+        let isBoolean = (value as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? false
+        guard !isBoolean, let n = value as? Int, (1...maxCycle).contains(n), (value as? Double).map({ $0 == Double(n) }) ?? true else {
+            throw InvalidField("cycle must be a whole number from 1 to \(maxCycle)")
         }
-        return .success(request)
+        return n
+    }
+
+    /// A `purpose` value checked: nil for JSON null.
+    static func purpose(_ value: Any) throws(InvalidField) -> SessionPurpose? {
+        if value is NSNull { return nil }
+        guard let s = value as? String, let p = SessionPurpose(rawValue: s) else {
+            throw InvalidField("purpose must be \"filming\" or \"review\"")
+        }
+        return p
     }
 
     /// A request field that did not validate, with a message saying what is expected.

@@ -77,8 +77,10 @@ extension ServiceLoop {
             respond(id, response)
         case .persistSession(let record, let response):
             saveSession(record, event: "created", at: record.createdAt) { .sessionPersisted(id, record, response, failure: $0) }
-        case .replaceInvite(let record, let response):
-            saveSession(record, event: "invite_replaced", at: Date()) { .inviteSaved(id, record, response, failure: $0) }
+        case .replaceInvite(let sessionID, let issuedAtMs, let expiresAt, let response):
+            updateSession(sessionID, .newInvite(issuedAtMs: issuedAtMs, expiresAt: expiresAt)) { .inviteSaved(id, $0, response) }
+        case .changeLabels(let sessionID, let change):
+            updateSession(sessionID, .labels(change)) { .labelsSaved(id, $0) }
         case .sessionSummary(let session):
             let worker = readerWorker
             reader.submit { worker.summary(id, session) }
@@ -119,11 +121,26 @@ extension ServiceLoop {
         }
     }
 
+    /// Applies `change` to the stored session record and logs its event on the writer thread, then
+    /// posts `done` with the record as saved (the event log's own failure is only logged).
+    private func updateSession(_ sessionID: String, _ change: SessionRecordChange,
+                               done: @escaping @Sendable (Result<SessionRecord, any Error>) -> LoopEvent) {
+        let store = sessionStore, events = sessionEvents, logger = self.logger, inbox = self.inbox
+        writer.submit {
+            let saved = Result { try store.update(sessionID: sessionID, change) }
+            if case .success = saved { events.append(sessionID: sessionID, event: change.event, at: Date(), orLogTo: logger) }
+            inbox.post(done(saved))
+        }
+    }
+
     /// A new family link was saved, or not: once saved it is in force (the family on an older link
     /// is closed) and the practitioner gets it; unsaved, nothing changed and the old link still works.
-    func inviteSaved(_ conn: ConnectionID, _ record: SessionRecord, _ response: HTTPResponse, failure: String?) {
-        guard failure == nil else {
-            logger.error("could not save the session's new family link", metadata: ["session.id": "\(record.id)", "error": "\(failure ?? "")"])
+    func inviteSaved(_ conn: ConnectionID, _ saved: Result<SessionRecord, any Error>, _ response: HTTPResponse) {
+        let record: SessionRecord
+        switch saved {
+        case .success(let stored): record = stored
+        case .failure(let error):
+            logger.error("could not save the session's new family link", metadata: ["error": "\(error)"])
             respond(conn, .error(500, .internalError, "the new link could not be saved on the server, and the family's current link still works; try again, and tell the operator if it persists"))
             return
         }
@@ -133,6 +150,20 @@ extension ServiceLoop {
                                                          "connections.closed": "\(closed)"])
         perform(actions)
         respond(conn, response)
+    }
+
+    /// New labels were saved, or not: once saved they are the session's (its list entry and the cycle
+    /// log show them) and the practitioner gets them back; unsaved, nothing changed.
+    func labelsSaved(_ conn: ConnectionID, _ saved: Result<SessionRecord, any Error>) {
+        switch saved {
+        case .success(let record):
+            core.sessionRecordSaved(record)
+            logger.info("session labels changed", metadata: ["session.id": "\(record.id)", "practitioner.id": "\(record.owner)"])
+            respond(conn, .json(200, api.labelsBody(record)))
+        case .failure(let error):
+            logger.error("could not save the session's new labels", metadata: ["error": "\(error)"])
+            respond(conn, .error(500, .internalError, "the new labels could not be saved on the server, and the session keeps its old ones; try again, and tell the operator if it persists"))
+        }
     }
 
     /// Sets the response of a waiting exchange and asks to write it.

@@ -49,14 +49,16 @@ extension SessionEventLog {
     }
 
     /// When the session was last active: the time of its newest readable event other than a
-    /// deletion (`recordings_deleted`, or a withdrawal: `consent` without `recording`). A deletion
-    /// is not work on the case: retention's own, or a family withdrawing from one session after the
-    /// work, must not keep the case's other recordings for another period. Nil without such an event.
+    /// deletion (`recordings_deleted`, or a withdrawal: `consent` without `recording`) or a change of
+    /// labels (`labels_changed`). Neither is work on the case: retention's own deletion, a family
+    /// withdrawing from one session after the work, or a practitioner putting last year's labels
+    /// right for their cycle log must not keep the case's recordings for another period. Nil without
+    /// such an event.
     public func lastActivityTime(sessionID: String, blockBytes: Int = tailBlockBytes) -> Date? {
         var time: Date?
         _ = visitLinesBackwards(sessionID: sessionID, blockBytes: blockBytes) { line, torn in
             guard !torn, let object = Self.object(line), let event = object["event"] as? String,
-                  event != "recordings_deleted", event != "consent" || object["recording"] as? Bool == true,
+                  event != "recordings_deleted", event != "labels_changed", event != "consent" || object["recording"] as? Bool == true,
                   let text = object["time"] as? String, let parsed = Self.parseTime(text) else { return true }
             time = parsed
             return false

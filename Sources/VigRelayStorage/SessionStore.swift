@@ -33,6 +33,19 @@ public struct SessionStore: Sendable {
         try FileIO.writeAtomically([UInt8](data) + [0x0a], to: dir + "/session.json")
     }
 
+    /// Applies `change` to the stored record, writes the result durably and returns it. Call on the
+    /// disk writer thread: changes run there one at a time, each on the newest record, so two that
+    /// touch different fields never undo each other.
+    public func update(sessionID: String, _ change: SessionRecordChange) throws -> SessionRecord {
+        guard var record = load(sessionID: sessionID) else {
+            throw StorageError.readFailed(path: (directory(of: sessionID) ?? sessionsDir) + "/session.json",
+                                          reason: "missing, unreadable or not this session's record")
+        }
+        change.apply(to: &record)
+        try save(record)
+        return record
+    }
+
     /// Reads every stored session; unreadable ones are logged and skipped.
     public func loadAll(logger: Logger) throws -> [SessionRecord] {
         try FileIO.makeDirectory(sessionsDir)

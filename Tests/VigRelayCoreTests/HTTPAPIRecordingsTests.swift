@@ -32,7 +32,7 @@ struct HTTPAPIRecordingsTests {
     var endpoints: [(String, String)] {
         [("GET", "/v1/sessions/\(sid)"), ("HEAD", "/v1/sessions/\(sid)"), ("GET", "/v1/sessions/\(sid)/recordings/\(rid)"),
          ("POST", "/v1/sessions/\(sid)/clips"), ("GET", "/v1/sessions/\(sid)/clips/\(cid)"), ("DELETE", "/v1/sessions/\(sid)/recordings"),
-         ("POST", "/v1/sessions/\(sid)/invite")]
+         ("POST", "/v1/sessions/\(sid)/invite"), ("PATCH", "/v1/sessions/\(sid)")]
     }
 
     // MARK: who may

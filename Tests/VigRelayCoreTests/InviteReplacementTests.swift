@@ -13,10 +13,13 @@ struct InviteReplacementTests {
     /// Asks for a new link as the session's practitioner at `now`; returns the record to save and the answer.
     func newLink(_ h: RelayHarness, now: Date = Fixture.t0, sourceLocation: SourceLocation = #_sourceLocation) throws -> (SessionRecord, [String: Any]) {
         let request = HTTPRequest(method: "POST", path: "/v1/sessions/\(sid)/invite", authorization: "Bearer \(Fixture.practitionerToken())")
-        guard case .replaceInvite(let record, let response) = api.handle(request, core: h.core, now: now) else {
+        guard case .replaceInvite(let sessionID, let issuedAtMs, let expiresAt, let response) = api.handle(request, core: h.core, now: now) else {
             Issue.record("expected a new invite to save", sourceLocation: sourceLocation)
             throw CancellationError()
         }
+        // What the writer saves: the change applied to the record as stored (here the core's, as nothing else is pending).
+        var record = try #require(h.core.sessions[sessionID], sourceLocation: sourceLocation)
+        SessionRecordChange.newInvite(issuedAtMs: issuedAtMs, expiresAt: expiresAt).apply(to: &record)
         #expect(response.status == 200, sourceLocation: sourceLocation)
         return (record, try #require(jsonObject(response.body), sourceLocation: sourceLocation))
     }

@@ -61,6 +61,15 @@ struct SessionEventLogTests {
         #expect(log.lastActivityTime(sessionID: sid, blockBytes: 16) == Fixture.t0.addingTimeInterval(60))
     }
 
+    /// Putting labels right (for the cycle log, perhaps long after) is not work on the case either.
+    @Test func lastActivitySkipsLabelChanges() throws {
+        let tmp = try TempDirectory()
+        let log = SessionEventLog(dataDir: tmp.path)
+        try log.append(sessionID: sid, event: "left", fields: ["role": "family"], at: Fixture.t0)
+        try log.append(sessionID: sid, event: "labels_changed", at: Fixture.t0.addingTimeInterval(86_400 * 40))
+        #expect(log.lastActivityTime(sessionID: sid) == Fixture.t0)
+    }
+
     @Test func aFieldThatIsNotAJSONValueIsRefusedAndNothingIsWritten() throws {
         struct Opaque: Sendable {}
         let tmp = try TempDirectory()

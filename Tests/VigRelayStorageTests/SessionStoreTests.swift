@@ -34,4 +34,27 @@ struct SessionStoreTests {
         #expect(loaded.invitesReplacedBeforeMs == nil && loaded.owner == "pr-1")
         #expect(!loaded.inviteIsReplaced(issuedAtMs: nil) && !loaded.inviteIsReplaced(issuedAtMs: 0))
     }
+
+    /// A change is applied to the record as stored, so one saved in between is kept.
+    @Test func anUpdateChangesTheStoredRecordAndKeepsWhatAnotherChangeSaved() throws {
+        let tmp = try TempDirectory()
+        let store = SessionStore(dataDir: tmp.path)
+        let record = SessionRecord(id: Fixture.sessionID, owner: "pr-1", createdAt: Fixture.t0,
+                                   inviteExpiresAt: Fixture.t0.addingTimeInterval(86_400))
+        try store.save(record)
+        let linked = try store.update(sessionID: Fixture.sessionID, .newInvite(issuedAtMs: 1_800_000_000_123, expiresAt: Fixture.t0.addingTimeInterval(60)))
+        let labelled = try store.update(sessionID: Fixture.sessionID, .labels(SessionLabelChange(caseRef: .some("fam-042"), purpose: .some(.review))))
+        #expect(linked.invitesReplacedBeforeMs == 1_800_000_000_123 && linked.caseRef == nil)
+        #expect(labelled.invitesReplacedBeforeMs == 1_800_000_000_123, "the new link saved before is kept")
+        #expect(labelled.caseRef == "fam-042" && labelled.purpose == .review && labelled.cycle == nil)
+        #expect(try store.loadAll(logger: logger) == [labelled])
+    }
+
+    @Test func anUpdateOfAMissingRecordFailsAndWritesNothing() throws {
+        let tmp = try TempDirectory()
+        let store = SessionStore(dataDir: tmp.path)
+        #expect(throws: StorageError.self) { try store.update(sessionID: Fixture.sessionID, .labels(SessionLabelChange(cycle: .some(1)))) }
+        #expect(store.load(sessionID: Fixture.sessionID) == nil)
+        #expect(!FileManager.default.fileExists(atPath: store.directory(of: Fixture.sessionID)!))
+    }
 }
