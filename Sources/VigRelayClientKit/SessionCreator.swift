@@ -23,6 +23,38 @@ public struct SessionLabels: Sendable, Equatable {
     }
 }
 
+/// A change of a session's labels as `PATCH /v1/sessions/{id}` takes it: the labels in `set` are
+/// set, those in `remove` removed, the rest kept.
+public struct SessionLabelEdit: Sendable, Equatable {
+    public var set: SessionLabels
+    /// Labels to remove, by their JSON names (`caseRef`, `cycle`, `purpose`).
+    public var remove: Set<String>
+
+    public init(set: SessionLabels = SessionLabels(), remove: Set<String> = []) {
+        self.set = set
+        self.remove = remove
+    }
+
+    /// The JSON body: each label set, and `null` for each removed.
+    public var jsonBody: [UInt8] {
+        var object: [String: Any] = [:]
+        for name in remove { object[name] = NSNull() }
+        if let caseRef = set.caseRef { object["caseRef"] = caseRef }
+        if let cycle = set.cycle { object["cycle"] = cycle }
+        if let purpose = set.purpose { object["purpose"] = purpose }
+        return ControlEncoder.encode(object)
+    }
+
+    /// The relay's answer as `name: value` lines, each label shown or "(none)"; nil for an answer
+    /// that is not a JSON object with a `sessionId`.
+    public static func describe(answer: String) -> String? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(answer.utf8))) as? [String: Any],
+              let id = object["sessionId"] as? String else { return nil }
+        let labels = ["caseRef", "cycle", "purpose"].map { name in "\(name): \(object[name].map { "\($0)" } ?? "(none)")" }
+        return (["sessionId: \(id)"] + labels).joined(separator: "\n")
+    }
+}
+
 /// A session the relay created: what the practitioner hands to the family.
 public struct CreatedSession: Sendable, Equatable {
     /// The new session's id.
@@ -63,6 +95,13 @@ public enum SessionCreator {
     public static func newInvite(loop: ClientLoop, token: String, sessionID: String) throws(ClientError) -> CreatedSession {
         let reply = try RecordingAPI.request(loop, "POST", "/v1/sessions/\(try RecordingAPI.checked(sessionID))/invite", token: token)
         return try invite(in: reply, status: 200)
+    }
+
+    /// `PATCH /v1/sessions/{id}`: changes the session's labels; returns the relay's answer (the
+    /// session's id and the labels it has now) as JSON text.
+    public static func changeLabels(loop: ClientLoop, token: String, sessionID: String, edit: SessionLabelEdit) throws(ClientError) -> String {
+        let reply = try RecordingAPI.request(loop, "PATCH", "/v1/sessions/\(try RecordingAPI.checked(sessionID))", token: token, body: edit.jsonBody)
+        return String(decoding: reply.body, as: UTF8.self)
     }
 
     /// Reads the relay's answer: the 201's session, or the error it stands for.

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// A cycle is a filming visit plus its shared review; trainees count complete cycles and the
 /// families they did them with for accreditation, and supervisors ask for the count. The relay knows
-/// a session's case, cycle and purpose from its creation (`caseRef`, `cycle`, `purpose`) and whether
+/// a session's case, cycle and purpose from its creation or a later `PATCH` (`caseRef`, `cycle`, `purpose`) and whether
 /// it was held from its event log (a `held` event): the family and the practitioner connected at
 /// the same time. A session missing one of the three labels belongs to no cycle; held, it is counted
 /// apart so the practitioner knows the log leaves it out. Pure value.

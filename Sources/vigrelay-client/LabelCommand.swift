@@ -1,0 +1,68 @@
+import ArgumentParser
+import VigRelayClientKit
+
+/// `label`: put a session's labels right, so that it counts in the right cycle of the cycle log.
+struct LabelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "label",
+        abstract: "Change a session's case, cycle or purpose (PATCH /v1/sessions/{id}) and print the labels it has now.",
+        discussion: """
+            For a session created without labels, or with a mistyped case: it then counts in your cycle \
+            log (vigrelay-client cycles) under the labels given. Labels not named keep their value. \
+            Changing the case also changes which case's recordings the session's are kept with.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var access: SessionAccess
+
+    @Option(help: "Pseudonymous family reference (never a name), as for 'create'.")
+    var caseRef: String?
+
+    @Option(help: "VIG cycle number, 1-99.")
+    var cycle: Int?
+
+    @Option(help: "filming or review (the shared review).")
+    var purpose: String?
+
+    @Flag(help: "Remove the case reference.")
+    var removeCaseRef = false
+
+    @Flag(help: "Remove the cycle number.")
+    var removeCycle = false
+
+    @Flag(help: "Remove the purpose.")
+    var removePurpose = false
+
+    @Flag(help: "Print the relay's JSON answer as it is.")
+    var json = false
+
+    func validate() throws {
+        for (name, given, removed) in [("case-ref", caseRef != nil, removeCaseRef), ("cycle", cycle != nil, removeCycle),
+                                       ("purpose", purpose != nil, removePurpose)] where given && removed {
+            throw ValidationError("give --\(name) or --remove-\(name), not both")
+        }
+        if edit.set == SessionLabels() && edit.remove.isEmpty {
+            throw ValidationError("name a label to change: --case-ref, --cycle or --purpose, or --remove-case-ref, --remove-cycle or --remove-purpose")
+        }
+    }
+
+    var edit: SessionLabelEdit {
+        let removed: [(Bool, String)] = [(removeCaseRef, "caseRef"), (removeCycle, "cycle"), (removePurpose, "purpose")]
+        return SessionLabelEdit(set: SessionLabels(caseRef: caseRef, cycle: cycle, purpose: purpose),
+                                remove: Set(removed.filter(\.0).map(\.1)))
+    }
+
+    func run() throws {
+        try reportingErrors { () throws(ClientError) in
+            let loop = try connection.makeLoop()
+            defer { loop.stop() }
+            let answer = try SessionCreator.changeLabels(loop: loop, token: access.token, sessionID: access.session, edit: edit)
+            if json {
+                print(answer)
+            } else {
+                print(SessionLabelEdit.describe(answer: answer) ?? answer)
+            }
+        }
+    }
+}
