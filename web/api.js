@@ -61,6 +61,8 @@ export const newInvite = (id) => call("POST", `/v1/sessions/${id}/invite`);
 export const listSessions = ({ limit = 50, before } = {}) =>
   call("GET", `/v1/sessions?limit=${limit}${before ? `&before=${before}` : ""}`);
 export const cycleLog = () => call("GET", "/v1/cycles");
+/** Sets the session's labels (null removes one): {sessionId, caseRef?, cycle?, purpose?}. */
+export const changeLabels = (id, labels) => call("PATCH", `/v1/sessions/${id}`, { body: labels });
 export const sessionSummary = (id) => call("GET", `/v1/sessions/${id}`);
 export const createClip = (id, clip) => call("POST", `/v1/sessions/${id}/clips`, { body: clip });
 export const clipBlob = (id, clipId) => call("GET", `/v1/sessions/${id}/clips/${clipId}`, { as: "blob" });

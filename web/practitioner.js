@@ -10,7 +10,7 @@ import { clipSpanAround, formatSeconds } from "./clips.js";
 import { $, el, saveBlob, show } from "./dom.js";
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
 import { cycleCsv, cycleRows, cycleSummary } from "./cycles.js";
-import { sessionFacts, sessionLabel } from "./sessions.js";
+import { labelsBody, sessionFacts, sessionLabel } from "./sessions.js";
 
 const state = {
   sessionId: null, connection: null, recordingId: null, recordingStartedAt: 0,
@@ -264,13 +264,59 @@ function sessionItem(s) {
   const reopen = () => { openSession(s.sessionId, api.savedInvite(s.sessionId)); $("live-title").focus(); };
   // The same session again is a reconnect, not a leave.
   open.addEventListener("click", () => (s.sessionId === state.sessionId ? reopen() : leaveThen(reopen)));
+  const labels = el("button", { type: "button", className: "small", textContent: "Labels…" });
+  labels.setAttribute("aria-label", `Change the labels of session ${label}`);
+  labels.addEventListener("click", () => editLabels(s));
   const facts = el("div", { className: "facts" },
     ...sessionFacts(s).map(([text, kind]) => el("span", { className: kind ? `badge ${kind}` : "badge", textContent: text })));
   const item = el("li", { className: s.sessionId === state.sessionId ? "current" : "" },
-    el("div", { className: "session-head" }, el("span", { className: "session-label", textContent: label }), open), facts);
+    el("div", { className: "session-head" }, el("span", { className: "session-label", textContent: label }),
+       el("span", { className: "session-actions" }, labels, open)), facts);
   item.dataset.sessionId = s.sessionId;
   return item;
 }
+
+/**
+ * The labels form, outside the list (which is redrawn while the practitioner types), filled with
+ * one session's labels: saved with PATCH /v1/sessions/{id}, then the list and the cycle log are read again.
+ */
+let labelling = null;
+function editLabels(s) {
+  labelling = s;
+  $("labels-session").textContent = sessionLabel(s);
+  $("labels-case-ref").value = s.caseRef ?? "";
+  $("labels-cycle").value = s.cycle ?? "";
+  $("labels-purpose").value = s.purpose ?? "";
+  $("labels-status").textContent = "";
+  show($("labels-editor"));
+  $("labels-title").scrollIntoView({ block: "nearest" });
+  $("labels-case-ref").focus();
+}
+
+$("labels-cancel").addEventListener("click", () => { show($("labels-editor"), false); labelling = null; $("refresh-sessions").focus(); });
+$("labels-editor").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const entry = labelling;
+  if (!entry) return;
+  $("labels-save").disabled = true;
+  $("labels-status").textContent = "Saving…";
+  try {
+    const saved = await api.changeLabels(entry.sessionId, labelsBody({
+      caseRef: $("labels-case-ref").value, cycle: $("labels-cycle").value, purpose: $("labels-purpose").value }));
+    if (labelling === entry) {
+      const { caseRef, cycle, purpose } = saved;
+      labelling = { ...entry, caseRef, cycle, purpose };
+      $("labels-session").textContent = sessionLabel(labelling);
+      $("labels-status").textContent = "Labels saved.";
+    }
+    renderSessions();
+    renderCycles();
+  } catch (error) {
+    $("labels-status").textContent = `Could not save the labels: ${error.message}`;
+  } finally {
+    $("labels-save").disabled = false;
+  }
+});
 
 // --- live ------------------------------------------------------------------------------------
 function openSession(sessionId, joinUrl) {

@@ -7,6 +7,14 @@ export function sessionLabel(s) {
   return [s.caseRef, s.cycle ? `cycle ${s.cycle}` : null, s.purpose === "review" ? "shared review" : null, created].filter(Boolean).join(" · ");
 }
 
+/**
+ * The body of PATCH /v1/sessions/{id} from the labels form: each label as typed, or null (removed)
+ * when its field is empty, so the session gets exactly the labels the form shows.
+ */
+export function labelsBody({ caseRef, cycle, purpose }) {
+  return { caseRef: caseRef.trim() || null, cycle: cycle === "" ? null : Number(cycle), purpose: purpose || null };
+}
+
 /** The entry's facts as [text, kind] badges; kind picks the style: live, rec, warn or "". */
 export function sessionFacts(s) {
   const facts = [];

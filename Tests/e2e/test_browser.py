@@ -477,3 +477,51 @@ def test_a_filming_and_a_shared_review_the_family_joined_make_a_cycle_in_the_log
     prac.screenshot(shots / "practitioner-cycle-log.png", 1280, 900)
     assert unlabelled_controls(prac) == []
     assert low_contrast(prac) == []
+
+
+def test_a_held_session_made_without_labels_is_labelled_from_the_list_and_counts_in_the_cycle_log(relay, chromium, shots):
+    """A trainee forgot the case and cycle of a session the family joined: the cycle log leaves it
+    out and says so. "Labels…" on its list entry fills the form with its labels; saved, the list and
+    the cycle log show it in its cycle."""
+    case_ref = f"fam-{uuid.uuid4().hex[:6]}"
+    token = relay.token("labels-" + case_ref)
+    s = relay.create_session(token)
+    p, _ = relay.join(s["sessionId"], token, "practitioner", role="practitioner", peer_present=False)
+    f, _ = relay.join(s["sessionId"], s["inviteToken"], "family", role="family", peer_present=True)
+    f.close()
+    p.close()
+    prac = chromium.new_page("practitioner")
+    prac.navigate(relay.base_url + "/")
+    prac.js(f"document.getElementById('token').value = {json.dumps(token)}; document.getElementById('save-token').click(); true")
+    prac.wait("document.getElementById('cycles-status').textContent.includes('1 held session')", 10, "the unlabelled session counted apart")
+    item = f"#sessions li[data-session-id='{s['sessionId']}']"
+    prac.wait(f"Boolean(document.querySelector({json.dumps(item)}))", 10, "the session in the list")
+    assert prac.js("document.getElementById('labels-editor').hidden")
+    prac.click(f"{item} .session-actions button:first-child")
+    assert prac.js("document.activeElement.id") == "labels-case-ref"
+    assert prac.js("[document.getElementById('labels-case-ref').value, document.getElementById('labels-cycle').value, "
+                   "document.getElementById('labels-purpose').value]") == ["", "", ""]
+    # A name is refused by the form itself, before anything is sent.
+    prac.js("document.getElementById('labels-case-ref').value = 'Jane Smith'; true")
+    prac.click("#labels-save")
+    assert prac.text("#labels-status") == "" and not prac.js("document.getElementById('labels-case-ref').validity.valid")
+    prac.js(f"document.getElementById('labels-case-ref').value = {json.dumps(case_ref)}; "
+            "document.getElementById('labels-cycle').value = '1'; document.getElementById('labels-purpose').value = 'filming'; true")
+    prac.click("#labels-save")
+    prac.wait("document.getElementById('labels-status').textContent === 'Labels saved.'", 10, "the labels saved")
+    today = prac.js("new Date().toLocaleDateString(undefined, { dateStyle: 'medium' })")
+    rows = "JSON.stringify([...document.querySelectorAll('#cycles tbody tr')].map((r) => [...r.cells].map((c) => c.textContent)))"
+    prac.wait(f"{rows} === {json.dumps(json.dumps([[case_ref, '1', today, 'not yet']], separators=(',', ':')))}", 10,
+              "the session in its cycle")
+    assert "held session" not in prac.text("#cycles-status"), prac.text("#cycles-status")
+    prac.wait(f"document.querySelector({json.dumps(item + ' .session-label')})?.textContent.startsWith({json.dumps(case_ref + ' · cycle 1 · ')})",
+              10, "the list entry's new label")
+    assert prac.text("#labels-session").startswith(f"{case_ref} · cycle 1 · "), prac.text("#labels-session")
+    listed = relay.http("GET", "/v1/sessions", headers={"Authorization": f"Bearer {token}"}).json()["sessions"][0]
+    assert (listed["caseRef"], listed["cycle"], listed["purpose"]) == (case_ref, 1, "filming"), listed
+    prac.screenshot(shots / "practitioner-labels.png", 1280, 900)
+    prac.screenshot(shots / "practitioner-labels-phone.png", 390, 844, mobile=True)
+    assert unlabelled_controls(prac) == []
+    assert low_contrast(prac) == []
+    prac.click("#labels-cancel")
+    assert prac.js("document.getElementById('labels-editor').hidden")
