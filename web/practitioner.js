@@ -261,11 +261,13 @@ function sessionItem(s) {
   const label = sessionLabel(s);
   const open = el("button", { type: "button", className: "small", textContent: s.sessionId === state.sessionId ? "Open again" : "Open" });
   open.setAttribute("aria-label", `Open session ${label}`);
+  open.dataset.action = "open";
   const reopen = () => { openSession(s.sessionId, api.savedInvite(s.sessionId)); $("live-title").focus(); };
   // The same session again is a reconnect, not a leave.
   open.addEventListener("click", () => (s.sessionId === state.sessionId ? reopen() : leaveThen(reopen)));
   const labels = el("button", { type: "button", className: "small", textContent: "Labels…" });
   labels.setAttribute("aria-label", `Change the labels of session ${label}`);
+  labels.dataset.action = "labels";
   labels.addEventListener("click", () => editLabels(s));
   const facts = el("div", { className: "facts" },
     ...sessionFacts(s).map(([text, kind]) => el("span", { className: kind ? `badge ${kind}` : "badge", textContent: text })));

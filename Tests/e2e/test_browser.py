@@ -497,7 +497,7 @@ def test_a_held_session_made_without_labels_is_labelled_from_the_list_and_counts
     item = f"#sessions li[data-session-id='{s['sessionId']}']"
     prac.wait(f"Boolean(document.querySelector({json.dumps(item)}))", 10, "the session in the list")
     assert prac.js("document.getElementById('labels-editor').hidden")
-    prac.click(f"{item} .session-actions button:first-child")
+    prac.click(f"{item} button[data-action=labels]")
     assert prac.js("document.activeElement.id") == "labels-case-ref"
     assert prac.js("[document.getElementById('labels-case-ref').value, document.getElementById('labels-cycle').value, "
                    "document.getElementById('labels-purpose').value]") == ["", "", ""]

@@ -173,7 +173,7 @@ def open_session(prac, relay, token: str, base_url: str | None = None) -> tuple[
 
 def open_from_list(prac, session_id: str, what: str = "the session in the list") -> None:
     """Clicks the session's Open button in the practitioner's list ("Your sessions"), once it is there."""
-    button = f"#sessions li[data-session-id=\"{session_id}\"] button"
+    button = f"#sessions li[data-session-id=\"{session_id}\"] button[data-action=open]"
     prac.wait(f"document.querySelector({json.dumps(button)}) !== null", 15, what)
     prac.click(button)
 
