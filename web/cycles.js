@@ -7,7 +7,7 @@ export function cycleSummary(log) {
   let text = `${n} complete cycle${n === 1 ? "" : "s"} (filming and shared review held) with ${families} famil${families === 1 ? "y" : "ies"}.`;
   const unlabelled = log.heldWithoutLabels;
   if (unlabelled > 0) {
-    text += ` ${unlabelled} held session${unlabelled === 1 ? " has" : "s have"} no case reference, cycle or purpose, so ${unlabelled === 1 ? "it is" : "they are"} not counted.`;
+    text += ` ${unlabelled} held session${unlabelled === 1 ? " has" : "s have"} no case reference, cycle or purpose, so ${unlabelled === 1 ? "it is" : "they are"} not counted: give ${unlabelled === 1 ? "it its" : "them their"} labels with "Labels…" in Your sessions.`;
   }
   return text;
 }

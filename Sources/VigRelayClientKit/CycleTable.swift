@@ -22,7 +22,7 @@ public enum CycleTable {
         let complete = body["completedCycles"] as? Int ?? 0, families = body["familiesWithCompletedCycles"] as? Int ?? 0
         out.append("\(complete) complete cycle\(complete == 1 ? "" : "s") (filming and review held) with \(families) famil\(families == 1 ? "y" : "ies")")
         if let unlabelled = body["heldWithoutLabels"] as? Int, unlabelled > 0 {
-            out.append("\(unlabelled) held session\(unlabelled == 1 ? " has" : "s have") no case, cycle or purpose, so \(unlabelled == 1 ? "it is" : "they are") in no cycle")
+            out.append("\(unlabelled) held session\(unlabelled == 1 ? " has" : "s have") no case, cycle or purpose, so \(unlabelled == 1 ? "it is" : "they are") in no cycle: label \(unlabelled == 1 ? "it" : "them") with 'vigrelay-client label' (see 'sessions')")
         }
         return out.joined(separator: "\n")
     }

@@ -19,7 +19,7 @@ struct CycleTableTests {
         fam-b  1      -                 -                 not held yet
         fam-b  2      -                 2027-03-01 09:30  filming not held
         1 complete cycle (filming and review held) with 1 family
-        2 held sessions have no case, cycle or purpose, so they are in no cycle
+        2 held sessions have no case, cycle or purpose, so they are in no cycle: label them with 'vigrelay-client label' (see 'sessions')
         """)
     }
 

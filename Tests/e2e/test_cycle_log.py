@@ -120,7 +120,7 @@ def test_client_cycles_prints_the_log(client_bin, relay, certs):
     assert [(r[0], r[1], r[-1]) for r in rows] == [("fam-a", "1", "complete"), ("fam-a", "2", "yet"),
                                                    ("fam-b", "1", "do"), ("fam-c", "1", "yet")], p.stdout
     assert lines[5] == "1 complete cycle (filming and review held) with 1 family", p.stdout
-    assert lines[6] == "1 held session has no case, cycle or purpose, so it is in no cycle", p.stdout
+    assert lines[6] == "1 held session has no case, cycle or purpose, so it is in no cycle: label it with 'vigrelay-client label' (see 'sessions')", p.stdout
     j = run([client_bin, "cycles", "--server", relay.base_url, "--ca", certs.ca, "--token", tok, "--json"], timeout=60)
     assert j.returncode == 0, j.stderr
     check_history(json.loads(j.stdout))
