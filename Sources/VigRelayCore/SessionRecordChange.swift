@@ -31,6 +31,17 @@ public enum SessionRecordChange: Sendable, Equatable {
         case .labels: "labels_changed"
         }
     }
+
+    /// The event's fields, from the record as saved: for new labels, the labels the session has now
+    /// (one it no longer has is left out), so the log shows what a session was labelled and when.
+    public func eventFields(_ saved: SessionRecord) -> [String: any Sendable] {
+        guard case .labels = self else { return [:] }
+        var fields: [String: any Sendable] = [:]
+        if let caseRef = saved.caseRef { fields["caseRef"] = caseRef }
+        if let cycle = saved.cycle { fields["cycle"] = cycle }
+        if let purpose = saved.purpose { fields["purpose"] = purpose.rawValue }
+        return fields
+    }
 }
 
 /// The body of `PATCH /v1/sessions/{id}`, validated: which of the practitioner's labels to change.

@@ -128,7 +128,9 @@ extension ServiceLoop {
         let store = sessionStore, events = sessionEvents, logger = self.logger, inbox = self.inbox
         writer.submit {
             let saved = Result { try store.update(sessionID: sessionID, change) }
-            if case .success = saved { events.append(sessionID: sessionID, event: change.event, at: Date(), orLogTo: logger) }
+            if case .success(let record) = saved {
+                events.append(sessionID: sessionID, event: change.event, fields: change.eventFields(record), at: Date(), orLogTo: logger)
+            }
             inbox.post(done(saved))
         }
     }

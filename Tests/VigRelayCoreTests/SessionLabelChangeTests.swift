@@ -37,6 +37,10 @@ struct SessionLabelChangeTests {
         SessionRecordChange.labels(try parse(#"{"purpose":"filming","cycle":3}"#).get()).apply(to: &record)
         #expect(record.caseRef == "fam-043" && record.cycle == 3 && record.purpose == .filming)
         #expect(SessionRecordChange.labels(SessionLabelChange()).event == "labels_changed")
+        SessionRecordChange.labels(try parse(#"{"purpose":null}"#).get()).apply(to: &record)
+        let fields = SessionRecordChange.labels(SessionLabelChange()).eventFields(record)
+        #expect(fields.count == 2 && fields["caseRef"] as? String == "fam-043" && fields["cycle"] as? Int == 3 && fields["purpose"] == nil,
+                "the labels the session has now, one it has not left out")
     }
 
     /// A new link changes only the link's fields; the labels stay.
@@ -46,7 +50,7 @@ struct SessionLabelChangeTests {
         change.apply(to: &record)
         #expect(record.invitesReplacedBeforeMs == 1_800_000_000_500 && record.inviteExpiresAt == Fixture.t0.addingTimeInterval(60))
         #expect(record.caseRef == "fam-042" && record.cycle == 1 && record.purpose == .filming)
-        #expect(change.event == "invite_replaced")
+        #expect(change.event == "invite_replaced" && change.eventFields(record).isEmpty)
     }
 
     /// Each bad body, and what its message must say.
