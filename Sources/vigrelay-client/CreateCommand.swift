@@ -13,6 +13,23 @@ struct CreateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Practitioner token (from 'vigrelay token practitioner')." + SecretArgument.note), transform: SecretArgument.read)
     var token: String
 
+    @OptionGroup var labels: LabelOptions
+
+    @Flag(help: "Print the relay's JSON answer as it is.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors { () throws(ClientError) in
+            let loop = try connection.makeLoop()
+            defer { loop.stop() }
+            let created = try SessionCreator.create(loop: loop, token: token, labels: labels.given)
+            created.print(json: json)
+        }
+    }
+}
+
+/// A session's labels, as `create` and `label` take them.
+struct LabelOptions: ParsableArguments {
     @Option(help: "Pseudonymous family reference (never a name); give all of a family's sessions the same one: the relay keeps a case's recordings until its retention period has passed since the last session.")
     var caseRef: String?
 
@@ -22,18 +39,7 @@ struct CreateCommand: ParsableCommand {
     @Option(help: "filming or review (the shared review): a cycle is complete when both were held.")
     var purpose: String?
 
-    @Flag(help: "Print the relay's JSON answer as it is.")
-    var json = false
-
-    func run() throws {
-        try reportingErrors { () throws(ClientError) in
-            let loop = try connection.makeLoop()
-            defer { loop.stop() }
-            let created = try SessionCreator.create(loop: loop, token: token,
-                                                    labels: SessionLabels(caseRef: caseRef, cycle: cycle, purpose: purpose))
-            created.print(json: json)
-        }
-    }
+    var given: SessionLabels { SessionLabels(caseRef: caseRef, cycle: cycle, purpose: purpose) }
 }
 
 extension CreatedSession {

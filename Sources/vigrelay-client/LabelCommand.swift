@@ -9,21 +9,14 @@ struct LabelCommand: ParsableCommand {
         discussion: """
             For a session created without labels, or with a mistyped case: it then counts in your cycle \
             log (vigrelay-client cycles) under the labels given. Labels not named keep their value. \
-            Changing the case also changes which case's recordings the session's are kept with.
+            A session moved to another case has its recordings kept as long as that case's (retention).
             """
     )
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var access: SessionAccess
 
-    @Option(help: "Pseudonymous family reference (never a name), as for 'create'.")
-    var caseRef: String?
-
-    @Option(help: "VIG cycle number, 1-99.")
-    var cycle: Int?
-
-    @Option(help: "filming or review (the shared review).")
-    var purpose: String?
+    @OptionGroup var labels: LabelOptions
 
     @Flag(help: "Remove the case reference.")
     var removeCaseRef = false
@@ -38,8 +31,8 @@ struct LabelCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        for (name, given, removed) in [("case-ref", caseRef != nil, removeCaseRef), ("cycle", cycle != nil, removeCycle),
-                                       ("purpose", purpose != nil, removePurpose)] where given && removed {
+        for (name, given, removed) in [("case-ref", labels.caseRef != nil, removeCaseRef), ("cycle", labels.cycle != nil, removeCycle),
+                                       ("purpose", labels.purpose != nil, removePurpose)] where given && removed {
             throw ValidationError("give --\(name) or --remove-\(name), not both")
         }
         if edit.set == SessionLabels() && edit.remove.isEmpty {
@@ -49,8 +42,7 @@ struct LabelCommand: ParsableCommand {
 
     var edit: SessionLabelEdit {
         let removed: [(Bool, String)] = [(removeCaseRef, "caseRef"), (removeCycle, "cycle"), (removePurpose, "purpose")]
-        return SessionLabelEdit(set: SessionLabels(caseRef: caseRef, cycle: cycle, purpose: purpose),
-                                remove: Set(removed.filter(\.0).map(\.1)))
+        return SessionLabelEdit(set: labels.given, remove: Set(removed.filter(\.0).map(\.1)))
     }
 
     func run() throws {
