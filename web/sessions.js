@@ -37,6 +37,12 @@ export function sessionFacts(s) {
   if (s.recordingState === "recording") {
     facts.push([`● recording${s.awaiting?.length ? ` (waiting for the ${s.awaiting.join(" and ")})` : ""}`, "rec"]);
   }
+  // Without all three labels a session is in no cycle: "Labels…" puts that right.
+  const missing = [!s.caseRef && "case reference", !s.cycle && "cycle", !s.purpose && "purpose"].filter(Boolean);
+  if (missing.length > 0) {
+    const last = missing.pop();
+    facts.push([`not in your cycle log: no ${missing.length ? `${missing.join(", ")} or ` : ""}${last}`, ""]);
+  }
   const parts = [`${s.recordingCount} recording${s.recordingCount === 1 ? "" : "s"}`];
   if (s.recordingCount > 0) parts[0] += ` (${formatBytes(s.recordingBytes)})`;
   if (s.deletedRecordingCount > 0) parts.push(`${s.deletedRecordingCount} deleted`);

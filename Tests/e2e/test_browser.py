@@ -497,6 +497,8 @@ def test_a_held_session_made_without_labels_is_labelled_from_the_list_and_counts
     item = f"#sessions li[data-session-id='{s['sessionId']}']"
     prac.wait(f"Boolean(document.querySelector({json.dumps(item)}))", 10, "the session in the list")
     assert prac.js("document.getElementById('labels-editor').hidden")
+    badges = f"[...document.querySelectorAll({json.dumps(item + ' .badge')})].map((b) => b.textContent)"
+    assert "not in your cycle log: no case reference, cycle or purpose" in prac.js(badges), prac.js(badges)
     prac.click(f"{item} button[data-action=labels]")
     assert prac.js("document.activeElement.id") == "labels-case-ref"
     assert prac.js("[document.getElementById('labels-case-ref').value, document.getElementById('labels-cycle').value, "
@@ -517,6 +519,7 @@ def test_a_held_session_made_without_labels_is_labelled_from_the_list_and_counts
     prac.wait(f"document.querySelector({json.dumps(item + ' .session-label')})?.textContent.startsWith({json.dumps(case_ref + ' · cycle 1 · ')})",
               10, "the list entry's new label")
     assert prac.text("#labels-session").startswith(f"{case_ref} · cycle 1 · "), prac.text("#labels-session")
+    assert not any(b.startswith("not in your cycle log") for b in prac.js(badges)), prac.js(badges)
     listed = relay.http("GET", "/v1/sessions", headers={"Authorization": f"Bearer {token}"}).json()["sessions"][0]
     assert (listed["caseRef"], listed["cycle"], listed["purpose"]) == (case_ref, 1, "filming"), listed
     prac.screenshot(shots / "practitioner-labels.png", 1280, 900)
