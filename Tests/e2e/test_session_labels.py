@@ -142,3 +142,26 @@ def test_client_label_changes_and_removes_labels(client_bin, relay, certs):
     none = run(base, timeout=60)
     assert none.returncode == 64 and "name a label" in none.stderr, (none.returncode, none.stderr)
     assert listed(relay, tok, s["sessionId"])["cycle"] == 2, "the refused runs changed nothing"
+
+
+def test_labels_that_cannot_be_saved_are_a_500_and_change_nothing(relay_factory):
+    """The record on disk cannot be read (here a directory stands where session.json was): the
+    change is refused with 500 and the session keeps its labels, in the list as on disk."""
+    relay = relay_factory()
+    _, tok = new_practitioner(relay, "labels-disk")
+    s = relay.create_session(tok, {"caseRef": "fam-1", "cycle": 1})
+    sid = s["sessionId"]
+    record = relay.data_dir / "sessions" / sid / "session.json"
+    saved = record.read_bytes()
+    record.unlink()
+    record.mkdir()
+    try:
+        assert_error(patch(relay, sid, tok, {"cycle": 2}), 500, "internal_error")
+        assert listed(relay, tok, sid)["cycle"] == 1, "the relay's own copy is unchanged"
+        assert "labels_changed" not in [e["event"] for e in read_events(relay, sid)]
+    finally:
+        record.rmdir()
+        record.write_bytes(saved)
+    r = patch(relay, sid, tok, {"cycle": 2})
+    assert r.status == 200 and r.json()["cycle"] == 2, r
+    assert "could not save the session's new labels" in relay.log_text()
