@@ -21,13 +21,14 @@ const live = new MsePlayer($("live-video"));
 // --- token -----------------------------------------------------------------------------------
 $("token").value = api.savedToken();
 tokenStatus();
-$("save-token").addEventListener("click", () => { api.saveToken($("token").value.trim()); tokenStatus(); renderSessions(); renderCycles(); });
-$("token").addEventListener("change", () => { api.saveToken($("token").value.trim()); tokenStatus(); renderSessions(); renderCycles(); });
+$("save-token").addEventListener("click", () => { api.saveToken($("token").value.trim()); tokenStatus(); closeLabels(); renderSessions(); renderCycles(); });
+$("token").addEventListener("change", () => { api.saveToken($("token").value.trim()); tokenStatus(); closeLabels(); renderSessions(); renderCycles(); });
 $("forget-browser").addEventListener("click", () => {
   api.forgetBrowser();
   $("token").value = "";
   showInvite(null);
   show($("invite-box"), false);
+  closeLabels();
   renderSessions();
   renderCycles();
   $("token-status").textContent = "This browser no longer keeps your token or any family's invite link.";
@@ -295,7 +296,13 @@ function editLabels(s) {
   $("labels-case-ref").focus();
 }
 
-$("labels-cancel").addEventListener("click", () => { show($("labels-editor"), false); labelling = null; $("refresh-sessions").focus(); });
+/** Hides the labels form: cancelled, or another token (whose sessions these are not) saved or forgotten. */
+function closeLabels() {
+  show($("labels-editor"), false);
+  labelling = null;
+}
+
+$("labels-cancel").addEventListener("click", () => { closeLabels(); $("refresh-sessions").focus(); });
 $("labels-editor").addEventListener("submit", async (event) => {
   event.preventDefault();
   const entry = labelling;

@@ -528,3 +528,8 @@ def test_a_held_session_made_without_labels_is_labelled_from_the_list_and_counts
     assert low_contrast(prac) == []
     prac.click("#labels-cancel")
     assert prac.js("document.getElementById('labels-editor').hidden")
+    # Open again, then the browser forgotten: the form of that token's session goes with it.
+    prac.click(f"{item} button[data-action=labels]")
+    assert not prac.js("document.getElementById('labels-editor').hidden")
+    prac.click("#forget-browser")
+    assert prac.js("document.getElementById('labels-editor').hidden")
