@@ -10,7 +10,7 @@ import { clipSpanAround, formatSeconds } from "./clips.js";
 import { $, el, saveBlob, show } from "./dom.js";
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
 import { cycleCsv, cycleRows, cycleSummary } from "./cycles.js";
-import { labelsBody, sessionFacts, sessionLabel } from "./sessions.js";
+import { labelWords, labelsBody, sessionFacts, sessionLabel } from "./sessions.js";
 
 const state = {
   sessionId: null, connection: null, recordingId: null, recordingStartedAt: 0,
@@ -73,7 +73,7 @@ async function createSession() {
   try {
     const created = await api.createSession(labels);
     api.rememberInvite(created.sessionId, created.joinUrl);
-    openSession(created.sessionId, created.joinUrl);
+    openSession(created.sessionId, created.joinUrl, created);
   } catch (error) {
     $("create-status").textContent = `Could not create the session: ${error.message}`;
     show($("create-status"));
@@ -263,7 +263,7 @@ function sessionItem(s) {
   const open = el("button", { type: "button", className: "small", textContent: s.sessionId === state.sessionId ? "Open again" : "Open" });
   open.setAttribute("aria-label", `Open session ${label}`);
   open.dataset.action = "open";
-  const reopen = () => { openSession(s.sessionId, api.savedInvite(s.sessionId)); $("live-title").focus(); };
+  const reopen = () => { openSession(s.sessionId, api.savedInvite(s.sessionId), s); $("live-title").focus(); };
   // The same session again is a reconnect, not a leave.
   open.addEventListener("click", () => (s.sessionId === state.sessionId ? reopen() : leaveThen(reopen)));
   const labels = el("button", { type: "button", className: "small", textContent: "Labels…" });
@@ -277,6 +277,11 @@ function sessionItem(s) {
        el("span", { className: "session-actions" }, labels, open)), facts);
   item.dataset.sessionId = s.sessionId;
   return item;
+}
+
+/** The Live heading's name for the open session: its labels, or the start of its id without any. */
+function showSessionTitle(sessionId, labels) {
+  $("session-label").textContent = labelWords(labels ?? {}) || sessionId.slice(0, 8);
 }
 
 /**
@@ -312,6 +317,7 @@ $("labels-editor").addEventListener("submit", async (event) => {
   try {
     const saved = await api.changeLabels(entry.sessionId, labelsBody({
       caseRef: $("labels-case-ref").value, cycle: $("labels-cycle").value, purpose: $("labels-purpose").value }));
+    if (state.sessionId === entry.sessionId) showSessionTitle(entry.sessionId, saved);
     if (labelling === entry) {
       const { caseRef, cycle, purpose } = saved;
       labelling = { ...entry, caseRef, cycle, purpose };
@@ -328,7 +334,8 @@ $("labels-editor").addEventListener("submit", async (event) => {
 });
 
 // --- live ------------------------------------------------------------------------------------
-function openSession(sessionId, joinUrl) {
+/** Opens the session (its labels, from the list or its creation, name it in the Live heading). */
+function openSession(sessionId, joinUrl, labels) {
   closeLeave();
   clearReview();
   state.connection?.stop();
@@ -345,7 +352,7 @@ function openSession(sessionId, joinUrl) {
   showInvite(joinUrl);
   $("new-invite-status").textContent = "";
   show($("invite-box"));
-  $("session-label").textContent = sessionId.slice(0, 8);
+  showSessionTitle(sessionId, labels);
   const connection = new RelayConnection(sessionId, api.savedToken(), { notices: ["family_link_refused"] });
   state.connection = connection;
   state.review = new ReviewLeader(connection);

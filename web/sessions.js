@@ -4,7 +4,12 @@
 /** "fam-042 · cycle 2 · 15 Jan 2027, 08:00" (local time), with "shared review" after the cycle for one. */
 export function sessionLabel(s) {
   const created = new Date(s.createdAt).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-  return [s.caseRef, s.cycle ? `cycle ${s.cycle}` : null, s.purpose === "review" ? "shared review" : null, created].filter(Boolean).join(" · ");
+  return [labelWords(s), created].filter(Boolean).join(" · ");
+}
+
+/** "fam-042 · cycle 2 · shared review" (the parts it has), or "" for a session without labels. */
+export function labelWords(s) {
+  return [s.caseRef, s.cycle ? `cycle ${s.cycle}` : null, s.purpose === "review" ? "shared review" : null].filter(Boolean).join(" · ");
 }
 
 /**

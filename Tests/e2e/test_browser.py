@@ -461,6 +461,7 @@ def test_a_filming_and_a_shared_review_the_family_joined_make_a_cycle_in_the_log
     today = prac.js("new Date().toLocaleDateString(undefined, { dateStyle: 'medium' })")
     held("filming", [case_ref, "1", today, "not yet"], "0 complete cycles")
     held("review", [case_ref, "1", today, today], "1 complete cycle (filming and shared review held) with 1 family.")
+    assert prac.text("#session-label") == f"{case_ref} · cycle 1 · shared review", "the Live heading names the open session"
     entry = prac.js("document.querySelector('#sessions li .session-label').textContent")
     assert entry.startswith(f"{case_ref} · cycle 1 · shared review · "), entry
     # "Download as CSV": the file the page hands the browser (its blob and its link's click caught; the
@@ -497,6 +498,8 @@ def test_a_held_session_made_without_labels_is_labelled_from_the_list_and_counts
     item = f"#sessions li[data-session-id='{s['sessionId']}']"
     prac.wait(f"Boolean(document.querySelector({json.dumps(item)}))", 10, "the session in the list")
     assert prac.js("document.getElementById('labels-editor').hidden")
+    open_from_list(prac, s["sessionId"])
+    assert prac.text("#session-label") == s["sessionId"][:8], "no labels yet: the start of its id"
     badges = f"[...document.querySelectorAll({json.dumps(item + ' .badge')})].map((b) => b.textContent)"
     assert "not in your cycle log: no case reference, cycle or purpose" in prac.js(badges), prac.js(badges)
     prac.click(f"{item} button[data-action=labels]")
@@ -520,6 +523,7 @@ def test_a_held_session_made_without_labels_is_labelled_from_the_list_and_counts
               10, "the list entry's new label")
     assert prac.text("#labels-session").startswith(f"{case_ref} · cycle 1 · "), prac.text("#labels-session")
     assert not any(b.startswith("not in your cycle log") for b in prac.js(badges)), prac.js(badges)
+    assert prac.text("#session-label") == f"{case_ref} · cycle 1", "the open session's heading has its new labels"
     listed = relay.http("GET", "/v1/sessions", headers={"Authorization": f"Bearer {token}"}).json()["sessions"][0]
     assert (listed["caseRef"], listed["cycle"], listed["purpose"]) == (case_ref, 1, "filming"), listed
     prac.screenshot(shots / "practitioner-labels.png", 1280, 900)
