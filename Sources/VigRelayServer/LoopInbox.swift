@@ -9,9 +9,9 @@ enum LoopEvent: Sendable {
     case sessionPersisted(ConnectionID, SessionRecord, HTTPResponse, failure: String?)
     /// The writer saved a session's new family link (the record as saved), or could not: answer
     /// `ConnectionID` with the response, or with a 500.
-    case inviteSaved(ConnectionID, Result<SessionRecord, any Error>, HTTPResponse)
+    case inviteSaved(ConnectionID, sessionID: String, Result<SessionRecord, any Error>, HTTPResponse)
     /// The writer saved a session's new labels (the record as saved), or could not: answer `ConnectionID`.
-    case labelsSaved(ConnectionID, Result<SessionRecord, any Error>)
+    case labelsSaved(ConnectionID, sessionID: String, Result<SessionRecord, any Error>)
     /// SIGTERM/SIGINT or a caller asked the server to stop.
     case shutdown
     /// SIGHUP: read the certificate and key again (`ServiceLoop.reloadCertificate`).

@@ -78,9 +78,9 @@ extension ServiceLoop {
         case .persistSession(let record, let response):
             saveSession(record, event: "created", at: record.createdAt) { .sessionPersisted(id, record, response, failure: $0) }
         case .replaceInvite(let sessionID, let issuedAtMs, let expiresAt, let response):
-            updateSession(sessionID, .newInvite(issuedAtMs: issuedAtMs, expiresAt: expiresAt)) { .inviteSaved(id, $0, response) }
+            updateSession(sessionID, .newInvite(issuedAtMs: issuedAtMs, expiresAt: expiresAt)) { .inviteSaved(id, sessionID: sessionID, $0, response) }
         case .changeLabels(let sessionID, let change):
-            updateSession(sessionID, .labels(change)) { .labelsSaved(id, $0) }
+            updateSession(sessionID, .labels(change)) { .labelsSaved(id, sessionID: sessionID, $0) }
         case .sessionSummary(let session):
             let worker = readerWorker
             reader.submit { worker.summary(id, session) }
@@ -137,12 +137,12 @@ extension ServiceLoop {
 
     /// A new family link was saved, or not: once saved it is in force (the family on an older link
     /// is closed) and the practitioner gets it; unsaved, nothing changed and the old link still works.
-    func inviteSaved(_ conn: ConnectionID, _ saved: Result<SessionRecord, any Error>, _ response: HTTPResponse) {
+    func inviteSaved(_ conn: ConnectionID, _ sessionID: String, _ saved: Result<SessionRecord, any Error>, _ response: HTTPResponse) {
         let record: SessionRecord
         switch saved {
         case .success(let stored): record = stored
         case .failure(let error):
-            logger.error("could not save the session's new family link", metadata: ["error": "\(error)"])
+            logger.error("could not save the session's new family link", metadata: ["session.id": "\(sessionID)", "error": "\(error)"])
             respond(conn, .error(500, .internalError, "the new link could not be saved on the server, and the family's current link still works; try again, and tell the operator if it persists"))
             return
         }
@@ -156,14 +156,14 @@ extension ServiceLoop {
 
     /// New labels were saved, or not: once saved they are the session's (its list entry and the cycle
     /// log show them) and the practitioner gets them back; unsaved, nothing changed.
-    func labelsSaved(_ conn: ConnectionID, _ saved: Result<SessionRecord, any Error>) {
+    func labelsSaved(_ conn: ConnectionID, _ sessionID: String, _ saved: Result<SessionRecord, any Error>) {
         switch saved {
         case .success(let record):
             core.sessionRecordSaved(record)
             logger.info("session labels changed", metadata: ["session.id": "\(record.id)", "practitioner.id": "\(record.owner)"])
             respond(conn, .json(200, api.labelsBody(record)))
         case .failure(let error):
-            logger.error("could not save the session's new labels", metadata: ["error": "\(error)"])
+            logger.error("could not save the session's new labels", metadata: ["session.id": "\(sessionID)", "error": "\(error)"])
             respond(conn, .error(500, .internalError, "the new labels could not be saved on the server, and the session keeps its old ones; try again, and tell the operator if it persists"))
         }
     }

@@ -221,10 +221,10 @@ final class ServiceLoop {
                     logger.info("session created", metadata: ["session.id": "\(record.id)", "practitioner.id": "\(record.owner)"])
                 }
                 respond(conn, response)
-            case .inviteSaved(let conn, let saved, let response):
-                inviteSaved(conn, saved, response)
-            case .labelsSaved(let conn, let saved):
-                labelsSaved(conn, saved)
+            case .inviteSaved(let conn, let sessionID, let saved, let response):
+                inviteSaved(conn, sessionID, saved, response)
+            case .labelsSaved(let conn, let sessionID, let saved):
+                labelsSaved(conn, sessionID, saved)
             case .recordingStopped(let sid, let manifest):
                 perform(core.recordingStopped(sessionID: sid, recordingID: manifest.recordingId, bytes: manifest.bytes,
                                               frames: manifest.frames, durationMs: manifest.durationMs))
