@@ -56,6 +56,9 @@ extension RelayCore {
                 if let current = state.tap.recordingID {
                     return reply(.alreadyRecording, "recording \(current) is already running; stop it first")
                 }
+                guard !diskSpaceLow else {
+                    return reply(.diskSpaceLow, "the relay is low on disk space, so a new recording cannot start; the live video goes on. Ask whoever runs the relay to free space, then start recording again")
+                }
                 let id = Identifiers.randomHex(bytes: 8)
                 state.tap.start(id: id)
                 state.recordingIDs.insert(id)
@@ -89,6 +92,15 @@ extension RelayCore {
             return [.recording(.mark(sessionID: sessionID, recordingID: id, markID: markID, atMs: Int64(at), note: note)),
                     .send(conn, .text(ControlEncoder.encode(["type": "marked", "markId": markID, "recordingId": id], id: message.id)))]
         }
+    }
+
+    /// The space left on the data directory's file system was measured (at start, then by the disk
+    /// writer once a second). Returns true when this moved it across `limits.minFreeSpaceBytes`, in
+    /// either direction, so the server logs the change once.
+    public func diskSpaceMeasured(availableBytes: Int64) -> Bool {
+        let low = availableBytes < limits.minFreeSpaceBytes
+        defer { diskSpaceLow = low }
+        return low != diskSpaceLow
     }
 
     /// Passes every camera frame through the session's recording tap, recording or not: a recording

@@ -24,6 +24,9 @@ public final class RelayCore {
     /// When each session held since the server started first had both sides in at once, logged as
     /// `held` with that time: the cycle log counts it at once, before the writer has logged it.
     var sessionsHeldAt: [String: Date] = [:]
+    /// Whether the data directory's file system had less than `limits.minFreeSpaceBytes` left when
+    /// last measured (`diskSpaceMeasured`): recordings do not start then.
+    public internal(set) var diskSpaceLow = false
     private var connections: [ConnectionID: ConnectionState] = [:]
     /// The tokens the operator revoked (`vigrelay token revoke`), checked at every hello and request.
     public private(set) var tokenRevocations: TokenRevocations

@@ -28,6 +28,9 @@ public enum RelayErrorCode: String, Sendable, CaseIterable {
     case notRecording = "not_recording"
     case recordingNotFound = "recording_not_found"
     case recordingFailed = "recording_failed"
+    /// The data directory's file system has less than `RelayLimits.minFreeSpaceBytes` left, so no
+    /// recording starts until the operator frees space (the live relay goes on).
+    case diskSpaceLow = "disk_space_low"
     /// HTTP: a clip of a recording that is still being written (stop it first).
     case recordingInProgress = "recording_in_progress"
     /// HTTP: no such clip in the session (or its recording was deleted).

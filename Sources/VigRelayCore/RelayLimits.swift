@@ -38,6 +38,11 @@ public struct RelayLimits: Sendable, Equatable {
     /// deleted): 60 days, the "about two months after the end of the work" of typical VIG consent
     /// forms. Both sides are told it in `welcome`, so the family knows before it agrees.
     public var retentionSeconds: Int? = 60 * 86400
+    /// Space the data directory's file system must have left for a recording to start
+    /// (`--min-free-space`): 2 GB by default (a 20-minute filming at 2.5 Mbit/s is about 375 MB).
+    /// Recordings already running go on below it, so a filming under way is not cut short: what is
+    /// kept back is for them, and for the sessions' records and logs.
+    public var minFreeSpaceBytes: Int64 = 2_000_000_000
 
     public init() {}
 

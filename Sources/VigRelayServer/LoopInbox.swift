@@ -30,6 +30,8 @@ enum LoopEvent: Sendable {
     /// A retention sweep found these sessions' recordings due for deletion.
     case retentionDue([RecordingStore.RetentionDue])
     case recordingFailed(sessionID: String, recordingID: String, reason: String)
+    /// The writer measured the space left on the data directory's file system (once a second).
+    case diskSpaceMeasured(availableBytes: Int64)
     /// A response decided off the lws thread (a summary, a refused download, a stored clip).
     case respond(ConnectionID, HTTPResponse)
     /// The reader opened download `download`: write this head, then the body as chunks arrive.

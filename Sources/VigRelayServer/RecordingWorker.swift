@@ -32,6 +32,8 @@ final class RecordingWorker: @unchecked Sendable {
     private let syncer = RecordingSyncer(startedAt: Date())
     /// When a slow sync was last logged (at most one warning a minute).
     private var slowSyncLoggedAt = Date.distantPast
+    /// When a failure to measure the data directory's space was last logged (at most one a minute).
+    private var spaceUnknownLoggedAt = Date.distantPast
 
     init(dataDir: String, quotaBytes: Int64?, inbox: LoopInbox, logger: Logger, metrics: RelayMetrics, testAppendDelayMs: Int = 0) {
         self.dataDir = dataDir
@@ -176,6 +178,19 @@ final class RecordingWorker: @unchecked Sendable {
         for (file, error) in outcome.failures {
             failed(file.sessionID, file.recordingID, "\(error)", manifest: file.fail(reason: "\(error)", at: now))
             open[file.recordingID] = nil
+        }
+    }
+
+    /// Measures the space left on the data directory's file system for the service thread, which
+    /// holds recordings back below `--min-free-space` (once a second, after the sync). If it cannot
+    /// be measured, the last measurement stands and the failure is logged at most once a minute.
+    func measureDiskSpace(now: Date = Date()) {
+        do {
+            inbox.post(.diskSpaceMeasured(availableBytes: try DataDiskSpace.availableBytes(dataDir: dataDir)))
+        } catch {
+            guard now.timeIntervalSince(spaceUnknownLoggedAt) >= 60 else { return }
+            spaceUnknownLoggedAt = now
+            logger.warning("cannot measure the space left for recordings; the last measurement stands", metadata: ["error": "\(error)"])
         }
     }
 

@@ -9,7 +9,8 @@ import VigRelayCore
 ///
 /// Thread: shared. Counters are atomics (swift-prometheus), counted where things happen: the service
 /// thread counts media, errors, disk pauses and sessions created, the writer thread recorded bytes. Gauges of the
-/// service thread's state are set by it when a scrape arrives (`ServiceLoop.scrapeMetrics`); the
+/// service thread's state are set by it when a scrape arrives (`ServiceLoop.scrapeMetrics`), the data
+/// directory's space as the writer's measurements reach it (`ServiceLoop.diskSpaceMeasured`); the
 /// reader thread then reads the process's figures and writes the text (`render`).
 final class RelayMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
@@ -44,6 +45,10 @@ final class RelayMetrics: Sendable {
     let recordingQueueBytes: Gauge
     let sendersPausedForDisk: Gauge
     let sendQueueBytes: Gauge
+    /// Space left on the data directory's file system (measured once a second on the disk writer
+    /// thread), and `--min-free-space`: below it no recording starts.
+    let dataAvailableBytes: Gauge
+    let minFreeSpaceBytes: Gauge
 
     // The process (`ProcessFigures`), read by the reader thread at each scrape.
     private let processCPUSeconds: Counter
@@ -97,6 +102,10 @@ final class RelayMetrics: Sendable {
         recordingQueueBytes = r.makeGauge(descriptor: name("recording_queue_bytes", "", "Recorded media handed to the disk writer and not yet written."))
         sendersPausedForDisk = r.makeGauge(descriptor: name("senders_paused_for_disk", "", "Cameras not read until the disk writer catches up."))
         sendQueueBytes = r.makeGauge(descriptor: name("send_queue_bytes", "", "Bytes waiting in the WebSocket connections' send queues."))
+        dataAvailableBytes = r.makeGauge(descriptor: name("data_available_bytes", "",
+            "Bytes left for the relay on the data directory's file system, measured once a second."))
+        minFreeSpaceBytes = r.makeGauge(descriptor: name("min_free_space_bytes", "",
+            "--min-free-space: while vigrelay_data_available_bytes is below it, no new recording starts."))
 
         processCPUSeconds = r.makeCounter(descriptor: name("cpu_seconds", "total", "User and system CPU time of the relay's process.", namespace: "process"))
         processResidentBytes = r.makeGauge(descriptor: name("resident_memory_bytes", "", "Resident memory of the relay's process.", namespace: "process"))

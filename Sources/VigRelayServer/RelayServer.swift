@@ -26,6 +26,8 @@ public final class RelayServer: Sendable {
     private let metrics: RelayMetrics
     /// The operator's token revocations, read at start and watched while serving.
     private let revocationWatch: RevocationWatch
+    /// Space left on the data directory's file system at start (nil: it could not be measured).
+    private let availableAtStart: Int64?
 
     /// Checks the certificate and key, loads (or creates) the secret and loads stored sessions.
     public init(configuration: ServerConfiguration, secretFile: String?, logger: Logger) throws {
@@ -58,6 +60,16 @@ public final class RelayServer: Sendable {
             metrics.countDeleted(deleted, .retention)
         } else {
             logger.notice("retention off (--retention keep): recordings are kept until consent is withdrawn or the practitioner deletes them")
+        }
+        metrics.minFreeSpaceBytes.set(configuration.limits.minFreeSpaceBytes)
+        do {
+            let available = try DataDiskSpace.availableBytes(dataDir: configuration.dataDir)
+            availableAtStart = available
+            logger.info("space for recordings: a recording starts while the data directory's file system has at least --min-free-space left",
+                        metadata: ["available.bytes": "\(available)", "min.free.bytes": "\(configuration.limits.minFreeSpaceBytes)"])
+        } catch {
+            availableAtStart = nil
+            logger.warning("cannot measure the space left for recordings; recordings start until a measurement says it is low", metadata: ["error": "\(error)"])
         }
         // After recovery (manifests are final now): consent and recordings carried over the restart.
         self.restoredRecording = Self.finishingWithdrawals(
@@ -134,6 +146,7 @@ public final class RelayServer: Sendable {
         let loop = ServiceLoop(configuration: configuration, logger: logger, core: core, api: api, inbox: inbox,
                                writer: writer, reader: reader, sessionStore: SessionStore(dataDir: configuration.dataDir), metrics: metrics,
                                revocationWatch: revocationWatch)
+        if let availableAtStart { loop.diskSpaceMeasured(availableBytes: availableAtStart) }
         let result = ServiceThreadResult()
         let done = DispatchSemaphore(value: 0)
         // The loop object is handed to the service thread and used only there from now on.

@@ -165,7 +165,10 @@ final class ServiceLoop {
         recordingQueueBudget = configuration.recordingQueueBudget(recordings: core.runningRecordingCount)
         resumeIfDrained()
         let worker = recordingWorker
-        writer.submit { worker.syncDue() }
+        writer.submit {
+            worker.syncDue()
+            worker.measureDiskSpace()
+        }
         sweepRetentionIfDue()
         if !shuttingDown { watchRevocations() }
         guard let context, let tick else { return }
@@ -251,6 +254,8 @@ final class ServiceLoop {
                 }
             case .recordingFailed(let sid, let rid, let reason):
                 perform(core.recordingFailed(sessionID: sid, recordingID: rid, reason: reason))
+            case .diskSpaceMeasured(let bytes):
+                diskSpaceMeasured(availableBytes: bytes)
             case .respond, .downloadHead, .downloadChunk, .downloadFailed, .clipPlanned, .deletionFinished,
                  .recordingsDeletedOnRequest:
                 recordingRequestEvent(event)

@@ -51,8 +51,11 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-connections-per-address"), help: "Most connections one address (IPv4, or an IPv6 /64) may hold open; more are answered too_many_connections (HTTP 429). 0: no limit, e.g. for a load test from one machine.")
     var maxConnectionsPerAddress = RelayLimits().maxConnectionsPerAddress
 
-    @Option(name: .customLong("recording-quota"), help: "Most media bytes one recording may hold (default: no limit); past it the recording fails cleanly.")
-    var recordingQuota: Int64?
+    @Option(name: .customLong("recording-quota"), help: "Most media one recording may hold, e.g. 4G or a number of bytes (default: no limit); past it the recording fails cleanly.")
+    var recordingQuota: String?
+
+    @Option(name: .customLong("min-free-space"), help: "Space the data directory's file system must have left for a recording to start, e.g. 2G, 500M or a number of bytes; below it the practitioner is told disk_space_low and recordings already running go on.")
+    var minFreeSpace = "2G"
 
     @Option(help: "Delete the recordings and clips of a case (a practitioner's caseRef; a session without one is a case of its own) once its last session ended longer ago than this, e.g. 30d (default: 60d); 'keep' keeps them until consent is withdrawn or the practitioner deletes them. Checked at start and periodically.")
     var retention: String?
@@ -101,7 +104,15 @@ struct ServeCommand: ParsableCommand {
         if let retention, retention != Self.keepForever, DurationParser.seconds(retention) == nil {
             throw ValidationError(DurationParser.usage(option: "--retention", value: retention) + ", or keep")
         }
-        if let recordingQuota, recordingQuota < 1 { throw ValidationError("--recording-quota must be a positive number of bytes") }
+        if let recordingQuota {
+            guard let bytes = ByteCountParser.bytes(recordingQuota) else {
+                throw ValidationError(ByteCountParser.usage(option: "--recording-quota", value: recordingQuota))
+            }
+            guard bytes > 0 else { throw ValidationError("--recording-quota must be more than 0 (leave it out for no limit)") }
+        }
+        guard ByteCountParser.bytes(minFreeSpace) != nil else {
+            throw ValidationError(ByteCountParser.usage(option: "--min-free-space", value: minFreeSpace) + " (0: never hold recordings back)")
+        }
         guard let grace = DurationParser.seconds(reconnectGrace) else {
             throw ValidationError(DurationParser.usage(option: "--reconnect-grace", value: reconnectGrace))
         }
@@ -152,7 +163,8 @@ struct ServeCommand: ParsableCommand {
         config.limits.maxConnectionsPerAddress = maxConnectionsPerAddress
         config.limits.inviteTTLSeconds = DurationParser.seconds(inviteTTL)!
         config.limits.requestBodySeconds = DurationParser.seconds(requestBodyTimeout)!
-        config.recordingQuotaBytes = recordingQuota
+        config.recordingQuotaBytes = recordingQuota.flatMap(ByteCountParser.bytes)
+        config.limits.minFreeSpaceBytes = ByteCountParser.bytes(minFreeSpace)!
         if let retention { config.limits.retentionSeconds = retention == Self.keepForever ? nil : DurationParser.seconds(retention) }
         config.limits.reconnectGraceSeconds = DurationParser.seconds(reconnectGrace)!
         config.keepalive = Keepalive.Policy(pingAfterSeconds: Double(DurationParser.seconds(pingAfter)!),

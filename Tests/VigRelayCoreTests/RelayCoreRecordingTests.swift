@@ -22,6 +22,35 @@ struct RelayCoreRecordingTests {
         #expect(commands(refused).isEmpty)
     }
 
+    /// Below `--min-free-space` no recording starts (the practitioner is told what to do, nothing
+    /// goes to the writer); a recording running when the space fell goes on; once the space is back
+    /// a recording starts again. Each crossing is reported once, so the server logs it once.
+    @Test func recordingsWaitForDiskSpace() {
+        var limits = RelayLimits()
+        limits.minFreeSpaceBytes = 1_000
+        let h = RelayHarness(limits: limits)
+        h.join(1, as: .practitioner)
+        h.join(2, as: .family)
+        _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true}"#))
+        let start = utf8(#"{"type":"record","action":"start","id":"s"}"#), stop = utf8(#"{"type":"record","action":"stop"}"#)
+        #expect(h.core.diskSpaceMeasured(availableBytes: 1_000) == false, "at the reserve is not below it")
+        #expect(commands(h.core.receivedText(1, start)).count == 1)
+        #expect(h.core.diskSpaceMeasured(availableBytes: 999) == true)
+        #expect(h.core.diskSpaceMeasured(availableBytes: 10) == false, "still low: nothing new to log")
+        #expect(h.core.diskSpaceLow)
+        #expect(h.core.runningRecordingCount == 1, "the running recording goes on")
+        #expect(commands(h.core.receivedText(1, stop)).count == 1)
+        let refused = h.core.receivedText(1, start)
+        #expect(commands(refused).isEmpty)
+        #expect(refused.controls(to: 2).isEmpty, "the family hears nothing of it")
+        let error = refused.controls(to: 1).first
+        #expect(error?["code"] as? String == "disk_space_low" && error?["id"] as? String == "s")
+        #expect((error?["message"] as? String)?.contains("free space") == true)
+        #expect(h.core.diskSpaceMeasured(availableBytes: 5_000) == true)
+        #expect(!h.core.diskSpaceLow)
+        #expect(commands(h.core.receivedText(1, start)).count == 1)
+    }
+
     @Test func onlyTheFamilyConsentsAndOnlyThePractitionerRecords() {
         let h = joined()
         #expect(h.core.receivedText(1, utf8(#"{"type":"consent","recording":true}"#)).controls(to: 1).first?["code"] as? String == "not_allowed")

@@ -177,7 +177,7 @@ def test_the_alert_rules_check_pass_their_tests_and_name_only_what_the_relay_exp
 
     rules = (ALERTS / "vigrelay-alerts.yml").read_text()
     exprs = " ".join(re.findall(r"^\s+expr: (.+)$", rules, re.M))
-    assert len(re.findall(r"^\s+- alert: ", rules, re.M)) == len(re.findall(r"^\s+expr: ", rules, re.M)) == 8, exprs
+    assert len(re.findall(r"^\s+- alert: ", rules, re.M)) == len(re.findall(r"^\s+expr: ", rules, re.M)) == 10, exprs
     relay = relay_factory()
     exported = relay.metrics(relay.metrics_token())
     families = {name.split("{")[0] for name in exported}
