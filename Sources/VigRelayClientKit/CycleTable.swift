@@ -1,4 +1,5 @@
 import Foundation
+import VigRelayCore
 
 /// The `vigrelay-client cycles` table: one line per cycle of a `GET /v1/cycles` answer (case, cycle,
 /// when the filming and the review were held, what is left), then the totals. Pure; any thread.

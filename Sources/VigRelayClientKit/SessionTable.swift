@@ -1,4 +1,5 @@
 import Foundation
+import VigRelayCore
 
 /// The `vigrelay-client sessions` table: one line per session of a `GET /v1/sessions` answer, then
 /// a line saying how many there are and how to see the next page. Pure; any thread.

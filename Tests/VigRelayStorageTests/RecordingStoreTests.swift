@@ -208,4 +208,28 @@ struct RecordingStoreTests {
         #expect(store.deleteIfCaseEndedBefore(afterTheLast, laterCase, at: afterTheLast)?.recordingIDs == [rid])
         #expect(!store.hasFiles(sessionID: old) && !store.hasFiles(sessionID: later))
     }
+
+    /// `vigrelay retention`'s preview: the cases a pass would delete, each once with all its due
+    /// sessions, oldest first, with their recordings' sizes; deleting nothing.
+    @Test func thePreviewGroupsWhatIsDueByCase() throws {
+        let tmp = try TempDirectory()
+        let (old, later, otherOwner) = ("a0000000000000000000000000000000", "b0000000000000000000000000000000",
+                                        "c0000000000000000000000000000000")
+        try recordedSession(tmp, old, owner: "alice", caseRef: "fam-042", endedAt: Fixture.t0.addingTimeInterval(60))
+        try recordedSession(tmp, later, owner: "alice", caseRef: "fam-042", endedAt: Fixture.t0.addingTimeInterval(86_400))
+        try recordedSession(tmp, otherOwner, owner: "bob", caseRef: nil, endedAt: Fixture.t0)
+        let store = RecordingStore(dataDir: tmp.path)
+        let bytes = Int64(Fixture.webmStart.count)
+
+        #expect(store.retentionPreview(Fixture.t0.addingTimeInterval(3600)) == .init(cases: [
+            .init(owner: "bob", caseRef: nil, lastActiveAt: Fixture.t0, sessionIDs: [otherOwner], recordings: 1, bytes: bytes),
+        ], heldByUnfinished: [:]), "alice's case went on")
+        let preview = store.retentionPreview(Fixture.t0.addingTimeInterval(90_000))
+        #expect(preview.cases == [
+            .init(owner: "bob", caseRef: nil, lastActiveAt: Fixture.t0, sessionIDs: [otherOwner], recordings: 1, bytes: bytes),
+            .init(owner: "alice", caseRef: "fam-042", lastActiveAt: Fixture.t0.addingTimeInterval(86_400), sessionIDs: [old, later],
+                  recordings: 2, bytes: 2 * bytes),
+        ])
+        #expect(store.hasFiles(sessionID: old) && store.hasFiles(sessionID: later) && store.hasFiles(sessionID: otherOwner))
+    }
 }

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from test_recording import FIXTURE
-from vrtest import give_consent, send_camera, serve_refused, start_recording, stop_recording, wait_until
+from vrtest import give_consent, run, send_camera, serve_refused, start_recording, stop_recording, wait_until
 
 
 def record_fixture(p, f) -> str:
@@ -201,3 +201,46 @@ def test_retention_flag_is_checked(relay_factory):
     relay = relay_factory(start=False)
     out = serve_refused(relay.bins.vigrelay, relay.data_dir, "--retention", "soon")
     assert out.returncode == 64 and "--retention 'soon' is not a duration" in out.stderr and ", or keep" in out.stderr, out.stderr
+
+
+def test_the_preview_shows_what_a_retention_would_delete_and_deletes_nothing(relay_factory, vigrelay_bin):
+    """`vigrelay retention`: a case's recorded session shows once the case was last active before the
+    period, with its practitioner, case, recordings and size; nothing is deleted until a relay is
+    started with that --retention, which deletes exactly what the preview listed."""
+    relay = relay_factory(["--retention", "keep"])
+    p, f, recorded = relay.pair(body={"caseRef": "fam-1"})
+    rid = record_fixture(p, f)
+    p.close()
+    f.close()
+    p2, f2, other = relay.pair(body={"caseRef": "fam-1"})  # same case, nothing recorded
+    p2.close()
+    f2.close()
+    media = Path(relay.data_dir) / "sessions" / recorded["sessionId"] / "recordings" / f"{rid}.webm"
+
+    def preview(*args: str):
+        out = run([vigrelay_bin, "retention", "--data-dir", relay.data_dir, *args])
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    assert "# nothing would be deleted" in preview("--retention", "1d")
+    assert json.loads(preview("--retention", "1d", "--json"))["cases"] == []
+    answer = wait_until(lambda: (a := json.loads(preview("--retention", "1s", "--json")))["cases"] and a, 10,
+                        "the case to be due with --retention 1s")
+    assert answer["retention"] == "1s" and answer["bytes"] == len(FIXTURE.read_bytes()), answer
+    [case] = answer["cases"]
+    assert case["practitioner"] == "alice" and case["caseRef"] == "fam-1", case
+    assert case["sessionIds"] == [recorded["sessionId"]] and case["recordings"] == 1, case
+    table = preview("--retention", "1s")
+    assert "fam-1" in table and "1 case, 1 session, 1 recording, 14 KB of media" in table, table
+    assert "nothing was deleted now" in table, table
+    assert "retention deletes nothing" in preview("--retention", "keep")
+    assert media.exists(), "the preview deletes nothing"
+    bad = run([vigrelay_bin, "retention", "--data-dir", relay.data_dir, "--retention", "3x"])
+    assert bad.returncode == 64 and "'3x' is not a duration" in bad.stderr, bad
+
+    relay.stop()
+    relay_factory(["--retention", "1s"], data_dir=relay.data_dir)
+    assert not media.exists(), "a relay started with that retention deleted it before listening"
+    assert (Path(relay.data_dir) / "sessions" / other["sessionId"] / "session.json").exists()
+    assert "# nothing would be deleted" in preview("--retention", "1s")
+
