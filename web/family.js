@@ -7,6 +7,7 @@ import { consent, RECORDING_ACTIVE, retentionPeriod, STREAM_SCREEN } from "./pro
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
 import { ReviewFollower } from "./review.js";
 import { $, show } from "./dom.js";
+import { ScreenAwake } from "./awake.js";
 
 /**
  * The invite, a bearer token valid for days, comes in the link's fragment. It is taken out of the
@@ -119,6 +120,11 @@ function sendConsent() {
   }
 }
 
+/** The screen stays on during the call: a phone propped up to film turns it off after a minute or
+ * two untouched, and its browser then stops the camera. Where the phone will not keep it on, the
+ * family is told how to. */
+const awake = new ScreenAwake((state) => show($("awake-hint"), state === "unsupported" || state === "refused"));
+
 ui.join.addEventListener("click", async () => {
   show(ui.joinProblem, false);
   ui.join.disabled = true;
@@ -150,6 +156,7 @@ ui.join.addEventListener("click", async () => {
   ui.withdraw.parentElement.after(ui.withdrawStatus);
   ui.during.append(ui.consentBox);
   show(ui.during);
+  awake.keep();
   connect();
 });
 
@@ -353,6 +360,7 @@ ui.deleteVideos.addEventListener("click", withdraw);
 
 /** Stops sending and turns the camera off (its light too). */
 function stopCamera() {
+  awake.release();
   sender?.stop();
   camera?.getTracks().forEach((t) => t.stop());
   ui.preview.srcObject = null;
@@ -369,4 +377,4 @@ ui.leave.addEventListener("click", () => {
 
 
 // For automated checks and debugging in the console.
-window.__vigrelay = { get connection() { return connection; }, get sender() { return sender; }, screen: screenPlayer };
+window.__vigrelay = { get connection() { return connection; }, get sender() { return sender; }, screen: screenPlayer, awake };

@@ -11,6 +11,7 @@ import { $, el, saveBlob, show } from "./dom.js";
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
 import { cycleCsv, cycleRows, cycleSummary } from "./cycles.js";
 import { labelWords, labelsBody, sessionFacts, sessionLabel } from "./sessions.js";
+import { ScreenAwake } from "./awake.js";
 
 const state = {
   sessionId: null, connection: null, recordingId: null, recordingStartedAt: 0,
@@ -334,13 +335,23 @@ $("labels-editor").addEventListener("submit", async (event) => {
 });
 
 // --- live ------------------------------------------------------------------------------------
+/** The screen stays on while the family is in the open session: a laptop left to show the filming
+ * would otherwise dim and sleep, and the recording go on unattended. */
+const awake = new ScreenAwake();
+
+function setFamilyPresent(present) {
+  state.familyPresent = present;
+  if (present) awake.keep(); else awake.release();
+}
+
 /** Opens the session (its labels, from the list or its creation, name it in the Live heading). */
 function openSession(sessionId, joinUrl, labels) {
   closeLeave();
   clearReview();
   state.connection?.stop();
   live.clear();
-  Object.assign(state, { sessionId, recordingId: null, marks: [], familyPresent: false });
+  Object.assign(state, { sessionId, recordingId: null, marks: [] });
+  setFamilyPresent(false);
   clipBytes.clear();
   // Nothing of the session open before stays: its recording state, recordings and clips, messages
   // and controls (this one's come with its welcome and summary).
@@ -361,7 +372,7 @@ function openSession(sessionId, joinUrl, labels) {
   connection.addEventListener("welcome", (e) => {
     const again = welcomedBefore;
     welcomedBefore = true;
-    state.familyPresent = e.detail.peerPresent;
+    setFamilyPresent(e.detail.peerPresent);
     if (state.familyPresent) renderCycles();
     const family = state.familyPresent ? "The family is here."
       : again ? "Waiting for the family (they may be reconnecting)." : "Waiting for the family to join.";
@@ -390,7 +401,7 @@ function status(text, warn = false) {
 
 function onState({ state: s, code, reason }) {
   if (s === "reconnecting") { status("Connection lost. Reconnecting…", true); live.gap(); enableControls(false); }
-  if (s === "closed" && code && code !== 1000) { status(`Disconnected (${code}${reason ? ": " + reason : ""}). Check your token.`, true); enableControls(false); }
+  if (s === "closed" && code && code !== 1000) { setFamilyPresent(false); status(`Disconnected (${code}${reason ? ": " + reason : ""}). Check your token.`, true); enableControls(false); }
 }
 
 function enableControls(on) {
@@ -405,7 +416,7 @@ function onMessage(message) {
   switch (message.type) {
     case "peer":
       if (message.role === "family") {
-        state.familyPresent = message.event === "joined";
+        setFamilyPresent(message.event === "joined");
         status(state.familyPresent ? "The family has joined." : "The family has left (they may be reconnecting).", !state.familyPresent);
         if (!state.familyPresent) live.gap();
         else { showReviewAgain(); show($("family-refused"), false); }
@@ -764,4 +775,4 @@ $("stop-review").addEventListener("click", () => {
 
 renderSessions();
 renderCycles();
-window.__vigrelay = { state, live, get clipsHeld() { return clipBytes.size; } };
+window.__vigrelay = { state, live, awake, get clipsHeld() { return clipBytes.size; } };

@@ -201,6 +201,36 @@ def test_a_clip_around_a_mark_stays_inside_the_marks_part(relay, chromium):
     }, got
 
 
+def test_the_screen_stays_on_while_the_family_is_in_the_call(relay, chromium):
+    """A phone propped up to film turns its screen off untouched, and its browser then stops the
+    camera: the family's page holds a screen wake lock from joining to leaving, asked for again when
+    the system lets go of it; the practitioner's page holds one while the family is in the open
+    session. A browser without the API tells the family how to keep the screen on."""
+    prac, fam = chromium.new_page("practitioner"), chromium.new_page("family")
+    join_url, _ = open_session(prac, relay, relay.token())
+    assert prac.js("window.__vigrelay.awake.state") == "off", "no family yet"
+    join_as_family(fam, join_url, consent=False)
+    fam.wait("window.__vigrelay.awake.state === 'held'", 10, "the family's screen kept on")
+    assert fam.js("document.getElementById('awake-hint').hidden")
+    prac.wait("window.__vigrelay.awake.state === 'held'", 15, "the practitioner's screen kept on once the family is in")
+
+    fam.js("window.__first = window.__vigrelay.awake.sentinel; window.__first.release().then(() => true)")
+    fam.wait("window.__first.released && window.__vigrelay.awake.sentinel !== null && window.__vigrelay.awake.sentinel !== window.__first"
+             " && !window.__vigrelay.awake.sentinel.released && window.__vigrelay.awake.state === 'held'", 10,
+             "the lock asked for again after the system let go of it")
+
+    fam.click("#leave")
+    assert fam.js("window.__vigrelay.awake.state") == "off" and fam.js("window.__vigrelay.awake.sentinel") is None
+    prac.wait("window.__vigrelay.awake.state === 'off'", 15, "the practitioner's screen let go once the family left")
+
+    without = chromium.new_page("family on a browser without wake lock")
+    without.add_init_script("delete Navigator.prototype.wakeLock;")
+    join_as_family(without, join_url, consent=False)
+    without.wait("!document.getElementById('awake-hint').hidden", 10, "the hint on keeping the screen on")
+    assert without.js("window.__vigrelay.awake.state") == "unsupported"
+    assert "auto-lock" in without.text("#awake-hint")
+
+
 def test_the_practitioner_can_make_the_browser_forget_the_token_and_invites(relay, chromium):
     """On a shared or handed-on computer: "Forget this browser" removes the token and every family's
     invite link the page kept, empties the field, the invite box and the session list, and says so."""
