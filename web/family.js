@@ -3,7 +3,7 @@
 import { BACKOFF_MS, RelayConnection } from "./connection.js";
 import { StreamSender } from "./sender.js";
 import { MsePlayer } from "./player.js";
-import { consent, RECORDING_ACTIVE, retentionPeriod, STREAM_SCREEN } from "./protocol.js";
+import { consent, RECORDING_ACTIVE, retentionPeriod, signal, STREAM_SCREEN } from "./protocol.js";
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
 import { ReviewFollower } from "./review.js";
 import { $, show } from "./dom.js";
@@ -124,6 +124,13 @@ function sendConsent() {
  * two untouched, and its browser then stops the camera. Where the phone will not keep it on, the
  * family is told how to. */
 const awake = new ScreenAwake((state) => show($("awake-hint"), state === "unsupported" || state === "refused"));
+
+// The practitioner hears when this page goes off screen during the call (another app, the phone
+// locked by hand): a phone's browser then pauses the camera, and their picture stops.
+document.addEventListener("visibilitychange", () => {
+  if (ui.during.hidden || !connection?.isOpen) return;
+  connection.send(signal({ page: document.visibilityState === "visible" ? "visible" : "hidden" }));
+});
 
 ui.join.addEventListener("click", async () => {
   show(ui.joinProblem, false);

@@ -422,6 +422,11 @@ function onMessage(message) {
         else { showReviewAgain(); show($("family-refused"), false); }
       }
       break;
+    case "signal":
+      // The family's page went off screen (their camera may be paused) or came back.
+      if (message.page === "hidden") status("The family's page is not on screen (another app, or their phone locked): their camera may be paused.", true);
+      if (message.page === "visible") status("The family's page is back on screen.");
+      break;
     case "family_link_refused":
       showFamilyRefused(message.reason, message.secondsAgo);
       break;

@@ -205,7 +205,8 @@ def test_the_screen_stays_on_while_the_family_is_in_the_call(relay, chromium):
     """A phone propped up to film turns its screen off untouched, and its browser then stops the
     camera: the family's page holds a screen wake lock from joining to leaving, asked for again when
     the system lets go of it; the practitioner's page holds one while the family is in the open
-    session. A browser without the API tells the family how to keep the screen on."""
+    session. A browser without the API tells the family how to keep the screen on. When the family's
+    page goes off screen anyway (another app), the practitioner is told, and when it is back."""
     prac, fam = chromium.new_page("practitioner"), chromium.new_page("family")
     join_url, _ = open_session(prac, relay, relay.token())
     assert prac.js("window.__vigrelay.awake.state") == "off", "no family yet"
@@ -218,6 +219,15 @@ def test_the_screen_stays_on_while_the_family_is_in_the_call(relay, chromium):
     fam.wait("window.__first.released && window.__vigrelay.awake.sentinel !== null && window.__vigrelay.awake.sentinel !== window.__first"
              " && !window.__vigrelay.awake.sentinel.released && window.__vigrelay.awake.state === 'held'", 10,
              "the lock asked for again after the system let go of it")
+
+    # Headless pages are always on screen: the family's page is made to say otherwise.
+    seen = "document.getElementById('connection-status').textContent === %s"
+    hide = "Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => '%s'}); document.dispatchEvent(new Event('visibilitychange')); true"
+    fam.js(hide % "hidden")
+    prac.wait(seen % json.dumps("The family's page is not on screen (another app, or their phone locked): their camera may be paused."),
+              10, "the practitioner told that the family's page is off screen")
+    fam.js(hide % "visible")
+    prac.wait(seen % json.dumps("The family's page is back on screen."), 10, "the practitioner told that it is back")
 
     fam.click("#leave")
     assert fam.js("window.__vigrelay.awake.state") == "off" and fam.js("window.__vigrelay.awake.sentinel") is None
