@@ -209,8 +209,12 @@ public struct RecordingTap: Sendable {
         streamOffset = 0
         pending.removeAll()
         if active != nil, active?.waiting == false {
+            // The new part holds the new stream from its first byte: its offsets start again at 0
+            // (a recording that began mid-stream had its base at the old stream's key cluster).
             active?.newPart = true
             active?.timeBaseMs = nil
+            active?.streamBase = 0
+            active?.fileBase = 0
         }
     }
 
