@@ -38,6 +38,7 @@ const ui = {
   preview: $("preview"), sharedBox: $("shared-box"), shared: $("shared-screen"),
   withdraw: $("withdraw"), withdrawStatus: $("withdraw-status"), leave: $("leave"),
   deleteBox: $("delete-box"), deleteVideos: $("delete-videos"), retention: $("retention-hint"),
+  cameraStopped: $("camera-stopped"), cameraAgain: $("camera-again"), cameraAgainProblem: $("camera-again-problem"),
 };
 
 let connection = null;
@@ -136,10 +137,7 @@ ui.join.addEventListener("click", async () => {
   show(ui.joinProblem, false);
   ui.join.disabled = true;
   try {
-    camera = await navigator.mediaDevices.getUserMedia({
-      video: { facingMode: ui.facing.value, width: { ideal: 1280 }, height: { ideal: 720 } },
-      audio: true,
-    });
+    camera = await openCamera();
   } catch (error) {
     ui.joinProblem.textContent = "We could not start your camera. Please allow this page to use the camera and microphone, then try again.";
     show(ui.joinProblem);
@@ -152,6 +150,7 @@ ui.join.addEventListener("click", async () => {
     return;
   }
   ui.preview.srcObject = camera;
+  watchCamera(camera);
   show(ui.before, false);
   show(ui.joinBox, false);
   show(ui.deleteBox, false);
@@ -165,6 +164,58 @@ ui.join.addEventListener("click", async () => {
   show(ui.during);
   awake.keep();
   connect();
+});
+
+/** The camera the family chose (front or back), with sound. */
+function openCamera() {
+  return navigator.mediaDevices.getUserMedia({
+    video: { facingMode: ui.facing.value, width: { ideal: 1280 }, height: { ideal: 720 } },
+    audio: true,
+  });
+}
+
+/**
+ * The camera can stop by itself during the call: a phone call or another app takes it, its
+ * permission is taken back, it is unplugged. Nothing then reaches the practitioner, so the family
+ * is asked to start it again (a tap: a phone may not give the camera to a page without one), and the
+ * practitioner's page is told. A recording running goes on with the new stream as its next part.
+ */
+function watchCamera(stream) {
+  for (const track of stream.getVideoTracks()) {
+    track.addEventListener("ended", () => {
+      if (stream !== camera || !inCall()) return;
+      sender.stop();
+      show(ui.cameraAgainProblem, false);
+      show(ui.cameraStopped);
+      connection.send(signal({ camera: "stopped" }));
+    });
+  }
+}
+
+ui.cameraAgain.addEventListener("click", async () => {
+  ui.cameraAgain.disabled = true;
+  show(ui.cameraAgainProblem, false);
+  let stream;
+  try {
+    stream = await openCamera();
+  } catch {
+    show(ui.cameraAgainProblem);
+    return;
+  } finally {
+    ui.cameraAgain.disabled = false;
+  }
+  if (!inCall()) {  // left, or the call ended, while the camera was being asked for
+    stream.getTracks().forEach((t) => t.stop());
+    return;
+  }
+  camera.getTracks().forEach((t) => t.stop());
+  camera = stream;
+  ui.preview.srcObject = stream;
+  watchCamera(stream);
+  sender.stream = stream;
+  if (connection.isOpen) sender.start();  // else the next welcome starts it
+  show(ui.cameraStopped, false);
+  connection.send(signal({ camera: "on" }));
 });
 
 function connect() {
@@ -215,7 +266,7 @@ function onWelcome(welcome) {
   }
   consentChanged = false;
   everConnected = true;
-  sender.start();
+  if (ui.cameraStopped.hidden) sender.start();  // else it starts once the family starts the camera again
 }
 
 /** How long the videos are kept, as the relay said in welcome (nothing when it keeps them until deleted). */
@@ -384,4 +435,4 @@ ui.leave.addEventListener("click", () => {
 
 
 // For automated checks and debugging in the console.
-window.__vigrelay = { get connection() { return connection; }, get sender() { return sender; }, screen: screenPlayer, awake };
+window.__vigrelay = { get connection() { return connection; }, get sender() { return sender; }, get camera() { return camera; }, screen: screenPlayer, awake };

@@ -423,9 +423,12 @@ function onMessage(message) {
       }
       break;
     case "signal":
-      // The family's page went off screen (their camera may be paused) or came back.
+      // The family's page went off screen (their camera may be paused) or came back; their camera
+      // stopped by itself, or is on again.
       if (message.page === "hidden") status("The family's page is not on screen (another app, or their phone locked): their camera may be paused.", true);
       if (message.page === "visible") status("The family's page is back on screen.");
+      if (message.camera === "stopped") status("The family's camera stopped (a phone call or another app may have taken it): their page asks them to start it again.", true);
+      if (message.camera === "on") status("The family's camera is on again.");
       break;
     case "family_link_refused":
       showFamilyRefused(message.reason, message.secondsAgo);

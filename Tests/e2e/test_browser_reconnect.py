@@ -197,6 +197,38 @@ def test_both_pages_reconnect_by_themselves_and_the_recording_goes_on(relay, chr
     assert not found, f"console errors: {found}"
 
 
+def test_a_camera_that_stops_by_itself_is_started_again_and_the_recording_goes_on(relay, chromium, forwarders, tmp_path):
+    """A phone call or another app can take the family's camera during the call (its track ends):
+    the family's page says so and offers to start it again, and the practitioner's page is told.
+    After the tap the camera plays live again and the running recording goes on as its part 2."""
+    call = start_session(relay, chromium, forwarders)
+    prac, fam = call.prac, call.fam
+    rid = record_two_seconds(prac, fam)
+    remember_live_stream(prac)
+    # What the browser does when the system takes the camera: the track ends (stop() alone fires nothing).
+    fam.js("(() => { const t = window.__vigrelay.camera.getVideoTracks()[0]; t.stop(); t.dispatchEvent(new Event('ended')); return true; })()")
+    fam.wait("!document.getElementById('camera-stopped').hidden", 5, "the family's page to say the camera stopped")
+    assert "phone call or another app" in fam.text("#camera-stopped")
+    stopped = wait_for_status(prac, "The family's camera stopped", 10, "the practitioner's page to say the family's camera stopped")
+    fam.click("#camera-again")
+    fam.wait("document.getElementById('camera-stopped').hidden", 15, "the notice to go once the camera is on again")
+    wait_for_status(prac, "The family's camera is on again.", 10, "the practitioner's page to say it is on again", after=stopped)
+    wait_for_live_video(prac, fam, call.problems, fresh=True)
+    still_recording(prac, fam, rid)
+    rec = stop_and_check(relay, call, rid, tmp_path, parts=2)
+    # The new stream's part is followed like any (its clusters known): a clip is cut from it.
+    part2 = rec["parts"][1]
+    body = {"recordingId": rid, "fromMs": part2["startMs"] + 1000, "toMs": part2["startMs"] + part2["durationMs"]}
+    clip = relay.http("POST", f"/v1/sessions/{call.session_id}/clips", headers=call.auth, body=json.dumps(body).encode())
+    assert clip.status == 201, clip
+    media = relay.http("GET", f"/v1/sessions/{call.session_id}/clips/{clip.json()['clipId']}", headers=call.auth, timeout=30)
+    assert media.status == 200 and len(media.body) == clip.json()["bytes"], media
+    (tmp_path / "clip.webm").write_bytes(media.body)
+    assert ffmpeg_errors(tmp_path / "clip.webm", KNOWN_LIVE_RECORDING_NOTES) == "", "the clip from part 2 does not decode cleanly"
+    found = [p for p in call.problems() if "favicon" not in p]
+    assert not found, f"console errors: {found}"
+
+
 def test_a_network_that_goes_silent_is_noticed_and_the_pages_come_back(relay, chromium, forwarders):
     """No reset and no close: bytes just stop both ways under both pages (Wi-Fi gone, out of range).
     The browser would notice after minutes, the relay after ~70 s; the pages' heartbeat
