@@ -39,6 +39,7 @@ const ui = {
   withdraw: $("withdraw"), withdrawStatus: $("withdraw-status"), leave: $("leave"),
   deleteBox: $("delete-box"), deleteVideos: $("delete-videos"), retention: $("retention-hint"),
   cameraStopped: $("camera-stopped"), cameraAgain: $("camera-again"), cameraAgainProblem: $("camera-again-problem"),
+  awakeHint: $("awake-hint"),
 };
 
 let connection = null;
@@ -124,7 +125,7 @@ function sendConsent() {
 /** The screen stays on during the call: a phone propped up to film turns it off after a minute or
  * two untouched, and its browser then stops the camera. Where the phone will not keep it on, the
  * family is told how to. */
-const awake = new ScreenAwake((state) => show($("awake-hint"), state === "unsupported" || state === "refused"));
+const awake = new ScreenAwake((state) => show(ui.awakeHint, state === "unsupported" || state === "refused"));
 
 // The practitioner hears when this page goes off screen during the call (another app, the phone
 // locked by hand): a phone's browser then pauses the camera, and their picture stops.
