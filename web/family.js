@@ -186,6 +186,8 @@ function watchCamera(stream) {
     track.addEventListener("ended", () => {
       if (stream !== camera || !inCall()) return;
       sender.stop();
+      ui.connection.textContent = "Connected, but your camera has stopped.";
+      ui.connection.className = "status warn";
       show(ui.cameraAgainProblem, false);
       show(ui.cameraStopped);
       connection.send(signal({ camera: "stopped" }));
@@ -216,6 +218,8 @@ ui.cameraAgain.addEventListener("click", async () => {
   sender.stream = stream;
   if (connection.isOpen) sender.start();  // else the next welcome starts it
   show(ui.cameraStopped, false);
+  ui.connection.textContent = "Your camera is on again.";
+  ui.connection.className = "status ok";
   connection.send(signal({ camera: "on" }));
 });
 

@@ -209,9 +209,11 @@ def test_a_camera_that_stops_by_itself_is_started_again_and_the_recording_goes_o
     fam.js("(() => { const t = window.__vigrelay.camera.getVideoTracks()[0]; t.stop(); t.dispatchEvent(new Event('ended')); return true; })()")
     fam.wait("!document.getElementById('camera-stopped').hidden", 5, "the family's page to say the camera stopped")
     assert "phone call or another app" in fam.text("#camera-stopped")
+    assert fam.text("#connection-status") == "Connected, but your camera has stopped."
     stopped = wait_for_status(prac, "The family's camera stopped", 10, "the practitioner's page to say the family's camera stopped")
     fam.click("#camera-again")
     fam.wait("document.getElementById('camera-stopped').hidden", 15, "the notice to go once the camera is on again")
+    assert fam.text("#connection-status") == "Your camera is on again."
     wait_for_status(prac, "The family's camera is on again.", 10, "the practitioner's page to say it is on again", after=stopped)
     wait_for_live_video(prac, fam, call.problems, fresh=True)
     still_recording(prac, fam, rid)
