@@ -39,6 +39,11 @@ extension RecordingStore {
             self.cases = cases
             self.heldByUnfinished = heldByUnfinished
         }
+
+        /// The totals over every case.
+        public var sessions: Int { cases.reduce(0) { $0 + $1.sessionIDs.count } }
+        public var recordings: Int { cases.reduce(0) { $0 + $1.recordings } }
+        public var bytes: Int64 { cases.reduce(0) { $0 + $1.bytes } }
     }
 
     /// What `deleteIfCaseEndedBefore(cutoff, ...)` would delete for every session due now. Reads only.

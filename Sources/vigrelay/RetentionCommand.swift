@@ -54,8 +54,6 @@ struct RetentionCommand: ParsableCommand {
     }
 
     static func table(_ preview: RecordingStore.RetentionPreview, retention: String, now: Date, cutoff: Date) -> [String] {
-        let recordings = preview.cases.reduce(0) { $0 + $1.recordings }, bytes = preview.cases.reduce(0) { $0 + $1.bytes }
-        let sessions = preview.cases.reduce(0) { $0 + $1.sessionIDs.count }
         var lines = ["# --retention \(retention) at \(minute(now)) UTC: the recordings and clips of cases last active before \(minute(cutoff)) UTC"]
         if preview.cases.isEmpty {
             lines.append("# nothing would be deleted")
@@ -63,7 +61,7 @@ struct RetentionCommand: ParsableCommand {
             lines += TextTable.lines(header: ["last active (UTC)", "practitioner", "case", "sessions", "recordings", "media"], rows: preview.cases.map {
                 [minute($0.lastActiveAt), $0.owner ?? "?", $0.caseRef ?? "-", "\($0.sessionIDs.count)", "\($0.recordings)", size($0.bytes)]
             })
-            lines.append("# would be deleted: \(count(preview.cases.count, "case")), \(count(sessions, "session")), \(count(recordings, "recording")), \(size(bytes)) of media")
+            lines.append("# would be deleted: \(count(preview.cases.count, "case")), \(count(preview.sessions, "session")), \(count(preview.recordings, "recording")), \(size(preview.bytes)) of media")
             lines.append("# by a relay started with --retention \(retention) at once, or by one running with it at its next sweep; nothing was deleted now")
         }
         for (session, ids) in preview.heldByUnfinished.sorted(by: { $0.key < $1.key }) {
@@ -88,7 +86,7 @@ struct RetentionCommand: ParsableCommand {
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let answer = Answer(retention: retention, at: now, lastActiveBefore: cutoff, cases: cases, heldByUnfinished: preview.heldByUnfinished,
-                            bytes: preview.cases.reduce(0) { $0 + $1.bytes })
+                            bytes: preview.bytes)
         return String(decoding: try encoder.encode(answer), as: UTF8.self)
     }
 

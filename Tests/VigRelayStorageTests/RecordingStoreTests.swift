@@ -230,6 +230,7 @@ struct RecordingStoreTests {
             .init(owner: "alice", caseRef: "fam-042", lastActiveAt: Fixture.t0.addingTimeInterval(86_400), sessionIDs: [old, later],
                   recordings: 2, bytes: 2 * bytes),
         ])
+        #expect(preview.sessions == 3 && preview.recordings == 3 && preview.bytes == 3 * bytes)
         #expect(store.hasFiles(sessionID: old) && store.hasFiles(sessionID: later) && store.hasFiles(sessionID: otherOwner))
     }
 }
