@@ -28,6 +28,8 @@ public final class RelayServer: Sendable {
     private let revocationWatch: RevocationWatch
     /// Space left on the data directory's file system at start (nil: it could not be measured).
     private let availableAtStart: Int64?
+    /// This relay's hold on its data directory, for as long as it runs.
+    private let dataDirectoryLock: DataDirectoryLock
 
     /// Checks the certificate and key, loads (or creates) the secret and loads stored sessions.
     public init(configuration: ServerConfiguration, secretFile: String?, logger: Logger) throws {
@@ -35,6 +37,9 @@ public final class RelayServer: Sendable {
         let certificate = try ServingCertificate.load(certPath: configuration.certPath, keyPath: configuration.keyPath)
         self.configuration = configuration
         self.logger = logger
+        // Before anything in the data directory is read or written (recovery would cut the running
+        // recordings of a relay already using it).
+        self.dataDirectoryLock = try DataDirectoryLock.acquire(dataDir: configuration.dataDir)
         let metrics = RelayMetrics(startedAt: Date())
         self.metrics = metrics
         metrics.certificateServed(certificate)

@@ -24,6 +24,8 @@ public enum StorageError: Error, CustomStringConvertible {
     case tooManyParts(recordingID: String, limit: Int)
     /// An event log entry used a reserved key or a value JSON cannot hold.
     case invalidEvent(reason: String)
+    /// Another `vigrelay serve` holds the data directory's lock (`DataDirectoryLock`).
+    case dataDirectoryInUse(dataDir: String, pid: Int?)
 
     public var description: String {
         switch self {
@@ -55,6 +57,8 @@ public enum StorageError: Error, CustomStringConvertible {
             return "recording \(recordingID) already has \(limit) parts, its limit (the camera restarted its stream that often); the recording stops here (what was written stays readable): start a new recording"
         case .invalidEvent(let reason):
             return "cannot log the session event: \(reason)"
+        case .dataDirectoryInUse(let dataDir, let pid):
+            return "another vigrelay serve\(pid.map { " (pid \($0))" } ?? "") is using the data directory \(dataDir): stop it first, or give this one a --data-dir of its own (two relays on one directory would cut each other's running recordings)"
         }
     }
 }

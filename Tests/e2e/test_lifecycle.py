@@ -262,3 +262,36 @@ def test_threads_carry_their_names(relay_factory):
         return found
 
     wait_until(lambda: expected <= names(), 10, f"threads named {sorted(expected)} (found {sorted(names())})")
+
+
+def test_a_second_relay_on_the_same_data_directory_is_refused_and_the_lock_goes_with_the_process(relay_factory):
+    """Two relays on one data directory would each keep their own sessions, and the second would
+    take the first one's running recording for a crash's leftover and cut it at its start: it is
+    refused before it touches anything, naming the relay that holds the directory. The kernel lets
+    go of the lock when that relay ends, also on kill -9, so a restart is never blocked."""
+    from pathlib import Path
+    from vrtest import give_consent, run, send_camera, start_recording, stop_recording
+    from test_recording import FIXTURE
+    first = relay_factory()
+    p, f, s = first.pair()
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    data = FIXTURE.read_bytes()
+    send_camera(p, f, data[:6000])
+    manifest = Path(first.data_dir) / "sessions" / s["sessionId"] / "recordings" / f"{rid}.json"
+    wait_until(manifest.exists, 10, "the disk writer to open the recording")
+
+    second = run([first.bins.vigrelay, "serve", "--listen", f"127.0.0.1:{free_port()}", "--data-dir", first.data_dir,
+                  "--cert", first.certs.cert, "--key", first.certs.key], timeout=30)
+    assert second.returncode == 2, second
+    assert f"another vigrelay serve (pid {first.proc.pid}) is using the data directory {first.data_dir}" in second.stderr, second.stderr
+    assert "--data-dir of its own" in second.stderr
+    assert json.loads(manifest.read_text())["state"] == "recording", "the refused relay cut nothing"
+    send_camera(p, f, data[6000:], first_is_init=False)
+    assert stop_recording(p, f, rid)["bytes"] == len(data)
+    p.close()
+    f.close()
+
+    first.kill()  # SIGKILL: no chance to let go by itself
+    again = relay_factory(data_dir=first.data_dir)
+    assert again.http("GET", f"/v1/sessions/{s['sessionId']}", headers={"Authorization": f"Bearer {again.token()}"}).status == 200
