@@ -430,6 +430,14 @@ function onMessage(message) {
       if (message.camera === "stopped") status("The family's camera stopped (a phone call or another app may have taken it): their page asks them to start it again.", true);
       if (message.camera === "on") status("The family's camera is on again.");
       break;
+    case "recording_space":
+      // The relay's disk is low (no recording can start) or has room again: said before Start is pressed.
+      if (!state.recordingId) {
+        $("recording-status").textContent = message.low
+          ? "The relay is low on disk space, so a recording cannot start now (the live video works). Ask whoever runs the relay to free space."
+          : "There is room for recordings again.";
+      }
+      break;
     case "family_link_refused":
       showFamilyRefused(message.reason, message.secondsAgo);
       break;

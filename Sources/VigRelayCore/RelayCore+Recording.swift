@@ -95,12 +95,21 @@ extension RelayCore {
     }
 
     /// The space left on the data directory's file system was measured (at start, then by the disk
-    /// writer once a second). Returns true when this moved it across `limits.minFreeSpaceBytes`, in
-    /// either direction, so the server logs the change once.
-    public func diskSpaceMeasured(availableBytes: Int64) -> Bool {
+    /// writer once a second). When this moved it across `limits.minFreeSpaceBytes`, in either
+    /// direction, returns what every joined practitioner is told (`recording_space`), so that one
+    /// about to film knows before pressing Start; nil otherwise. The server logs each change once.
+    public func diskSpaceMeasured(availableBytes: Int64) -> [RelayAction]? {
         let low = availableBytes < limits.minFreeSpaceBytes
-        defer { diskSpaceLow = low }
-        return low != diskSpaceLow
+        guard low != diskSpaceLow else { return nil }
+        diskSpaceLow = low
+        let notice = Self.recordingSpaceNotice(low: low)
+        return joinedPractitioners.map { .send($0, .text(notice)) }
+    }
+
+    /// `{"type":"recording_space","low":true|false}`: whether a recording can start for lack of disk
+    /// space, to practitioners (after `welcome` when it cannot, and when that changes).
+    static func recordingSpaceNotice(low: Bool) -> [UInt8] {
+        ControlEncoder.encode(["type": "recording_space", "low": low])
     }
 
     /// Passes every camera frame through the session's recording tap, recording or not: a recording

@@ -312,6 +312,7 @@ public final class RelayCore {
             actions.append(.send(peer, .text(peerEvent("joined", role))))
         }
         actions += recordingSideJoined(conn, sessionID: sessionID, role: role, replacing: replaced)
+        if role == .practitioner, diskSpaceLow { actions.append(.send(conn, .text(Self.recordingSpaceNotice(low: true)))) }
         actions += familyLinkRefusalOnJoin(sessionID: sessionID, role: role)
         let incoming = role.peer.sendableStream
         for message in session.caches[incoming]?.replay ?? [] {
@@ -327,6 +328,9 @@ public final class RelayCore {
         }
         return actions
     }
+
+    /// Every practitioner connection joined to a session now.
+    var joinedPractitioners: [ConnectionID] { live.values.compactMap { $0.slots[.practitioner] } }
 
     /// Takes a joined connection out of its slot and tells the peer it left.
     private func detach(_ conn: ConnectionID) -> [RelayAction] {

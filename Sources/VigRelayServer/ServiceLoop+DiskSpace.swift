@@ -2,12 +2,13 @@ import Logging
 import VigRelayCore
 
 /// The space left on the data directory's file system, as measured at start and then by the disk
-/// writer once a second: the core holds new recordings back below `--min-free-space`, and the
-/// operator hears once each time the space crosses it.
+/// writer once a second: the core holds new recordings back below `--min-free-space` and tells the
+/// practitioners joined, and the operator hears once each time the space crosses it.
 extension ServiceLoop {
     func diskSpaceMeasured(availableBytes: Int64) {
         metrics.dataAvailableBytes.set(availableBytes)
-        guard core.diskSpaceMeasured(availableBytes: availableBytes) else { return }
+        guard let notices = core.diskSpaceMeasured(availableBytes: availableBytes) else { return }
+        perform(notices)
         let metadata: Logger.Metadata = ["available.bytes": "\(availableBytes)", "min.free.bytes": "\(core.limits.minFreeSpaceBytes)",
                                          "recordings.running": "\(core.runningRecordingCount)"]
         if core.diskSpaceLow {

@@ -24,7 +24,8 @@ struct RelayCoreRecordingTests {
 
     /// Below `--min-free-space` no recording starts (the practitioner is told what to do, nothing
     /// goes to the writer); a recording running when the space fell goes on; once the space is back
-    /// a recording starts again. Each crossing is reported once, so the server logs it once.
+    /// a recording starts again. Each crossing is reported once (the server logs it once) and told
+    /// to the practitioners joined, and a practitioner joining while it is low hears it after welcome.
     @Test func recordingsWaitForDiskSpace() {
         var limits = RelayLimits()
         limits.minFreeSpaceBytes = 1_000
@@ -33,10 +34,15 @@ struct RelayCoreRecordingTests {
         h.join(2, as: .family)
         _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true}"#))
         let start = utf8(#"{"type":"record","action":"start","id":"s"}"#), stop = utf8(#"{"type":"record","action":"stop"}"#)
-        #expect(h.core.diskSpaceMeasured(availableBytes: 1_000) == false, "at the reserve is not below it")
+        func told(_ actions: [RelayAction]?, _ conn: ConnectionID) -> [[String: Any]] {
+            (actions ?? []).controls(to: conn).filter { $0["type"] as? String == "recording_space" }
+        }
+        #expect(h.core.diskSpaceMeasured(availableBytes: 1_000) == nil, "at the reserve is not below it")
         #expect(commands(h.core.receivedText(1, start)).count == 1)
-        #expect(h.core.diskSpaceMeasured(availableBytes: 999) == true)
-        #expect(h.core.diskSpaceMeasured(availableBytes: 10) == false, "still low: nothing new to log")
+        let fell = h.core.diskSpaceMeasured(availableBytes: 999)
+        #expect(told(fell, 1).map { $0["low"] as? Bool } == [true])
+        #expect(told(fell, 2).isEmpty, "the family is not told")
+        #expect(h.core.diskSpaceMeasured(availableBytes: 10) == nil, "still low: nothing new to tell or log")
         #expect(h.core.diskSpaceLow)
         #expect(h.core.runningRecordingCount == 1, "the running recording goes on")
         #expect(commands(h.core.receivedText(1, stop)).count == 1)
@@ -46,9 +52,14 @@ struct RelayCoreRecordingTests {
         let error = refused.controls(to: 1).first
         #expect(error?["code"] as? String == "disk_space_low" && error?["id"] as? String == "s")
         #expect((error?["message"] as? String)?.contains("free space") == true)
-        #expect(h.core.diskSpaceMeasured(availableBytes: 5_000) == true)
+        let rejoined = h.join(3, as: .practitioner)
+        #expect(rejoined.controls(to: 3).first?["type"] as? String == "welcome")
+        #expect(told(rejoined, 3).map { $0["low"] as? Bool } == [true], "told right after welcome")
+        let back = h.core.diskSpaceMeasured(availableBytes: 5_000)
+        #expect(told(back, 3).map { $0["low"] as? Bool } == [false])
         #expect(!h.core.diskSpaceLow)
-        #expect(commands(h.core.receivedText(1, start)).count == 1)
+        #expect(told(h.join(4, as: .practitioner), 4).isEmpty, "nothing to tell while there is space")
+        #expect(commands(h.core.receivedText(4, start)).count == 1)
     }
 
     @Test func onlyTheFamilyConsentsAndOnlyThePractitionerRecords() {

@@ -241,6 +241,22 @@ def test_the_screen_stays_on_while_the_family_is_in_the_call(relay, chromium):
     assert "auto-lock" in without.text("#awake-hint")
 
 
+def test_the_practitioners_page_says_before_start_when_the_relay_is_low_on_disk_space(relay_factory, chromium):
+    """A relay under --min-free-space: the practitioner's page says so as the session opens, before
+    Start is pressed, and Start is then answered with what to do."""
+    relay = relay_factory(["--min-free-space", "1000000T"])
+    prac, fam = chromium.new_page("practitioner"), chromium.new_page("family")
+    join_url, _ = open_session(prac, relay, relay.token())
+    low = "The relay is low on disk space, so a recording cannot start now (the live video works). Ask whoever runs the relay to free space."
+    prac.wait(f"document.getElementById('recording-status').textContent === {json.dumps(low)}", 10, "the page to say so before Start")
+    join_as_family(fam, join_url)
+    prac.wait("document.getElementById('consent-status').textContent.includes('agreed')", 15, "the family's consent on the page")
+    prac.click("#record-toggle")
+    prac.wait("document.getElementById('recording-status').textContent.startsWith('the relay is low on disk space, so a new recording cannot start')",
+              10, "the relay's answer to Start")
+    assert prac.text("#record-toggle") == "Start recording"
+
+
 def test_the_practitioner_can_make_the_browser_forget_the_token_and_invites(relay, chromium):
     """On a shared or handed-on computer: "Forget this browser" removes the token and every family's
     invite link the page kept, empties the field, the invite box and the session list, and says so."""

@@ -1,11 +1,11 @@
 """Space for recordings (`--min-free-space`): below it no recording starts and the practitioner is
-told `disk_space_low`, the live video goes on, a running recording keeps going; the operator sees
+told `disk_space_low` (and `recording_space` before pressing Start), the live video goes on, a running recording keeps going; the operator sees
 the space in `/metrics` and hears each crossing once in the log. The space is taken for real, with
 a file allocated beside the data directory on the same file system."""
 import os
 from pathlib import Path
 
-from vrtest import give_consent, send_camera, serve_refused, start_recording, stop_recording, wait_until
+from vrtest import give_consent, next_json, send_camera, serve_refused, start_recording, stop_recording, wait_until
 
 FIXTURE = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures" / "testsrc-4s.webm"
 GIB = 1 << 30
@@ -41,7 +41,12 @@ def refused_for_space(p, msg_id) -> dict:
 def test_no_recording_starts_below_the_reserve_and_the_live_video_goes_on(relay_factory):
     relay = relay_factory(["--min-free-space", "1000000T"])  # more than any disk here has
     wait_until(lambda: LOW in relay.log_text(), 10, "the warning at start")
-    p, f, s = relay.pair()
+    token = relay.token()
+    s = relay.create_session(token)
+    p, _ = relay.join(s["sessionId"], token, "practitioner", role="practitioner")
+    assert p.recv_json() == {"type": "recording_space", "low": True}, "told right after welcome, before pressing Start"
+    f, _ = relay.join(s["sessionId"], s["inviteToken"], "family", role="family", peer_present=True)
+    assert p.recv_json() == {"type": "peer", "event": "joined", "role": "family"}
     give_consent(p, f)
     error = refused_for_space(p, "start")
     assert "free space" in error["message"] and "live video goes on" in error["message"], error
@@ -75,6 +80,7 @@ def test_recordings_wait_while_the_space_is_taken_and_start_once_it_is_freed(rel
         wait_until(lambda: relay.metrics(token)["vigrelay_data_available_bytes"] < free - GIB, 10,
                    "the relay to see the space taken")
         wait_until(lambda: LOW in relay.log_text(), 10, "the warning")
+        assert next_json(p) == {"type": "recording_space", "low": True}, "the practitioner joined is told"
         send_camera(p, f, data[8000:], first_is_init=False)
         stopped = stop_recording(p, f, rid)
         assert stopped["bytes"] == len(data), "the recording running when the space fell kept every byte"
@@ -84,6 +90,7 @@ def test_recordings_wait_while_the_space_is_taken_and_start_once_it_is_freed(rel
 
     wait_until(lambda: relay.metrics(token)["vigrelay_data_available_bytes"] >= free - GIB, 10, "the relay to see the space freed")
     wait_until(lambda: BACK in relay.log_text(), 10, "the notice that recordings may start again")
+    assert next_json(p) == {"type": "recording_space", "low": False}
     rid2 = start_recording(p, f)
     send_camera(p, f, data)
     assert stop_recording(p, f, rid2)["bytes"] == len(data)
