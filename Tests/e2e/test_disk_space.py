@@ -52,8 +52,8 @@ def test_no_recording_starts_below_the_reserve_and_the_live_video_goes_on(relay_
     assert "free space" in error["message"] and "live video goes on" in error["message"], error
     data = FIXTURE.read_bytes()
     assert send_camera(p, f, data) == -(-len(data) // 4096), "the live video goes on"
-    assert not (Path(relay.data_dir) / "sessions" / s["sessionId"] / "recordings").exists() or \
-        not any((Path(relay.data_dir) / "sessions" / s["sessionId"] / "recordings").iterdir()), "nothing was recorded"
+    recordings = Path(relay.data_dir) / "sessions" / s["sessionId"] / "recordings"
+    assert not recordings.exists() or not any(recordings.iterdir()), "nothing was recorded"
     metrics = relay.metrics(relay.metrics_token())
     assert metrics["vigrelay_min_free_space_bytes"] == 1e18
     assert abs(metrics["vigrelay_data_available_bytes"] - available(relay.data_dir)) < GIB, metrics["vigrelay_data_available_bytes"]
