@@ -13,6 +13,9 @@ public enum SessionNotice: Sendable, Equatable, CustomStringConvertible {
     /// The family tried to join on a link the relay refused (`replaced` or `expired`), `secondsAgo`;
     /// practitioners only.
     case familyLinkRefused(reason: String, secondsAgo: Int)
+    /// Whether the relay is too low on disk space for a recording to start (`recording_space`;
+    /// practitioners only).
+    case recordingSpace(low: Bool)
     /// A `signal` message from the peer, as its JSON text.
     case signal(String)
     /// A control message of another type, as its JSON text.
@@ -39,6 +42,8 @@ public enum SessionNotice: Sendable, Equatable, CustomStringConvertible {
             self = .skipped(frames: message.fields["frames"] as? Int ?? 0, stream: message.fields["stream"] as? Int ?? 0)
         case FamilyLinkRefusal.noticeType:
             self = .familyLinkRefused(reason: message.string("reason") ?? "?", secondsAgo: message.fields["secondsAgo"] as? Int ?? 0)
+        case "recording_space":
+            self = .recordingSpace(low: message.fields["low"] as? Bool ?? false)
         case "signal":
             self = .signal(raw)
         default:
@@ -62,6 +67,9 @@ public enum SessionNotice: Sendable, Equatable, CustomStringConvertible {
                 : reason == "expired" ? "a link that has expired; make a new one" : "a link that no longer works (\(reason)); make a new one"
             let when = secondsAgo < 60 ? "" : " \(secondsAgo / 60) min ago"
             return "family link refused: the family tried to join\(when) with \(why) ('vigrelay-client invite' makes one)"
+        case .recordingSpace(let low):
+            return low ? "recording space: the relay is low on disk space, so a recording cannot start now (the live video works); ask whoever runs it to free space"
+                : "recording space: there is room for recordings again"
         case .signal(let text):
             return "signal: \(text)"
         case .other(let text):

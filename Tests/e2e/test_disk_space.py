@@ -5,7 +5,7 @@ a file allocated beside the data directory on the same file system."""
 import os
 from pathlib import Path
 
-from vrtest import give_consent, next_json, send_camera, serve_refused, start_recording, stop_recording, wait_until
+from vrtest import give_consent, next_json, run, send_camera, serve_refused, start_recording, stop_recording, wait_until
 
 FIXTURE = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures" / "testsrc-4s.webm"
 GIB = 1 << 30
@@ -61,6 +61,12 @@ def test_no_recording_starts_below_the_reserve_and_the_live_video_goes_on(relay_
     assert relay.log_text().count(LOW) == 1, "said once, not every second"
     p.close()
     f.close()
+
+    # The headless client says it in words as it joins.
+    out = run([relay.bins.client, "practitioner", "--server", relay.base_url, "--token", token, "--session", s["sessionId"],
+               "--ca", relay.certs.ca, "--duration", "1s"], timeout=30)
+    assert out.returncode == 0, out
+    assert "practitioner: recording space: the relay is low on disk space, so a recording cannot start now" in out.stderr, out.stderr
 
 
 def test_recordings_wait_while_the_space_is_taken_and_start_once_it_is_freed(relay_factory, tmp_path):
