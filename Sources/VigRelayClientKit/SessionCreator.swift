@@ -13,14 +13,17 @@ public struct SessionLabels: Sendable, Equatable {
         self.purpose = purpose
     }
 
-    /// The JSON body of `POST /v1/sessions`.
-    var jsonBody: [UInt8] {
+    /// The labels given, by their JSON names.
+    var jsonObject: [String: Any] {
         var object: [String: Any] = [:]
         if let caseRef { object["caseRef"] = caseRef }
         if let cycle { object["cycle"] = cycle }
         if let purpose { object["purpose"] = purpose }
-        return ControlEncoder.encode(object)
+        return object
     }
+
+    /// The JSON body of `POST /v1/sessions`.
+    var jsonBody: [UInt8] { ControlEncoder.encode(jsonObject) }
 }
 
 /// A change of a session's labels as `PATCH /v1/sessions/{id}` takes it: the labels in `set` are
@@ -37,11 +40,8 @@ public struct SessionLabelEdit: Sendable, Equatable {
 
     /// The JSON body: each label set, and `null` for each removed.
     public var jsonBody: [UInt8] {
-        var object: [String: Any] = [:]
+        var object = set.jsonObject
         for name in remove { object[name] = NSNull() }
-        if let caseRef = set.caseRef { object["caseRef"] = caseRef }
-        if let cycle = set.cycle { object["cycle"] = cycle }
-        if let purpose = set.purpose { object["purpose"] = purpose }
         return ControlEncoder.encode(object)
     }
 
