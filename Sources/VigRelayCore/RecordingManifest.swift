@@ -50,6 +50,9 @@ public struct RecordingManifest: Sendable, Codable, Equatable {
     public var parts: [Part]
     /// Why the recording failed, when it did (no media content).
     public var failure: String?
+    /// How the media is encrypted at rest; nil when it is not (a relay without `--recording-key`).
+    /// Removed when the recording is deleted: its data key goes with it.
+    public var encryption: RecordingEncryption?
 
     public init(recordingId: String, sessionId: String, stream: String = "camera", mediaType: String,
                 startedAt: Date, parts: [Part] = []) {
@@ -76,6 +79,7 @@ public struct RecordingManifest: Sendable, Codable, Equatable {
         guard state.canMove(to: next) else { return false }
         state = next
         if next != .deleted, stoppedAt == nil { stoppedAt = time }
+        if next == .deleted { encryption = nil }  // the data key goes with the media
         return true
     }
 }

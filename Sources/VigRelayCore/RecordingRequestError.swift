@@ -21,6 +21,9 @@ public enum RecordingRequestError: Error, Sendable, Equatable {
     case unreadable(String)
     /// A clip of a recording that holds no media (stopped before the camera sent any): 400.
     case noMedia(recordingID: String)
+    /// An encrypted recording this relay cannot decrypt (no or another `--recording-key`): 503
+    /// `recording_key_unavailable`.
+    case keyUnavailable(RecordingKeyError)
 
     /// The response to send.
     public var response: HTTPResponse {
@@ -43,6 +46,8 @@ public enum RecordingRequestError: Error, Sendable, Equatable {
             return .error(500, .internalError, "the recording could not be read (\(reason)); tell the operator if it persists")
         case .noMedia(let id):
             return .error(400, .invalidRequest, "recording \(id) holds no media (it stopped before the camera sent any), so there is nothing to cut")
+        case .keyUnavailable(let reason):
+            return .error(503, .recordingKeyUnavailable, "this relay cannot decrypt the recording: \(reason); ask the operator to start the relay with the --recording-key it was recorded under")
         }
     }
 }

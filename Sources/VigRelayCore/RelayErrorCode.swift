@@ -31,6 +31,8 @@ public enum RelayErrorCode: String, Sendable, CaseIterable {
     /// The data directory's file system has less than `RelayLimits.minFreeSpaceBytes` left, so no
     /// recording starts until the operator frees space (the live relay goes on).
     case diskSpaceLow = "disk_space_low"
+    /// HTTP: an encrypted recording this relay cannot decrypt (no or another `--recording-key`; 503).
+    case recordingKeyUnavailable = "recording_key_unavailable"
     /// HTTP: a clip of a recording that is still being written (stop it first).
     case recordingInProgress = "recording_in_progress"
     /// HTTP: no such clip in the session (or its recording was deleted).

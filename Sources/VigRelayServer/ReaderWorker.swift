@@ -33,8 +33,8 @@ final class ReaderWorker: @unchecked Sendable {
         let end: Int64
     }
 
-    init(dataDir: String, inbox: LoopInbox, logger: Logger) {
-        self.reader = RecordingReader(dataDir: dataDir)
+    init(dataDir: String, keyring: RecordingKeyring?, inbox: LoopInbox, logger: Logger) {
+        self.reader = RecordingReader(dataDir: dataDir, keyring: keyring)
         self.inbox = inbox
         self.logger = logger
     }

@@ -23,6 +23,8 @@ final class RecordingWorker: @unchecked Sendable {
     private let markNotes: MarkNotes
     private let store: RecordingStore
     private let quotaBytes: Int64?
+    /// Encrypts new recordings when set (`--recording-key`).
+    private let keyring: RecordingKeyring?
     private let metrics: RelayMetrics
     /// Test hook (`ServerConfiguration.testWriterDelayMs`): microseconds to sleep before each append.
     private let appendDelayMicroseconds: UInt32
@@ -35,9 +37,11 @@ final class RecordingWorker: @unchecked Sendable {
     /// When a failure to measure the data directory's space was last logged (at most one a minute).
     private var spaceUnknownLoggedAt = Date.distantPast
 
-    init(dataDir: String, quotaBytes: Int64?, inbox: LoopInbox, logger: Logger, metrics: RelayMetrics, testAppendDelayMs: Int = 0) {
+    init(dataDir: String, quotaBytes: Int64?, keyring: RecordingKeyring?, inbox: LoopInbox, logger: Logger,
+         metrics: RelayMetrics, testAppendDelayMs: Int = 0) {
         self.dataDir = dataDir
         self.quotaBytes = quotaBytes
+        self.keyring = keyring
         self.metrics = metrics
         self.appendDelayMicroseconds = UInt32(clamping: max(0, testAppendDelayMs) * 1000)
         self.inbox = inbox
@@ -56,7 +60,7 @@ final class RecordingWorker: @unchecked Sendable {
             log(sid, "consent", ["recording": recording, "childAgreed": childAgreed])
         case .start(let sid, let rid):
             do {
-                open[rid] = try RecordingFile(dataDir: dataDir, sessionID: sid, recordingID: rid, startedAt: now, quotaBytes: quotaBytes)
+                open[rid] = try RecordingFile(dataDir: dataDir, sessionID: sid, recordingID: rid, startedAt: now, quotaBytes: quotaBytes, keyring: keyring)
                 log(sid, "recording_started", ["recordingId": rid])
             } catch {
                 failed(sid, rid, "\(error)")

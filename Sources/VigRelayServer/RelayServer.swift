@@ -40,6 +40,13 @@ public final class RelayServer: Sendable {
         // Before anything in the data directory is read or written (recovery would cut the running
         // recordings of a relay already using it).
         self.dataDirectoryLock = try DataDirectoryLock.acquire(dataDir: configuration.dataDir)
+        try RecordingKeyMark.check(dataDir: configuration.dataDir, keyring: configuration.recordingKeyring)
+        if let keyring = configuration.recordingKeyring {
+            logger.info("recordings are encrypted at rest, each under its own data key wrapped by the recording key (--recording-key); keep that key safe and apart from the data directory: without it no recording can be read",
+                        metadata: ["recording.key.id": "\(keyring.keyID)"])
+        } else {
+            logger.notice("recordings are written unencrypted (no --recording-key): keep the data directory on an encrypted disk")
+        }
         let metrics = RelayMetrics(startedAt: Date())
         self.metrics = metrics
         metrics.certificateServed(certificate)
@@ -54,7 +61,8 @@ public final class RelayServer: Sendable {
         self.revocationWatch = try RevocationWatch(dataDir: configuration.dataDir, logger: logger)
         self.sessions = try SessionStore(dataDir: configuration.dataDir).loadAll(logger: logger)
         // Before any connection: recordings a crash left open are cut to their last cluster.
-        for manifest in RecordingRecovery.recover(dataDir: configuration.dataDir, now: Date(), logger: logger) {
+        for manifest in RecordingRecovery.recover(dataDir: configuration.dataDir, now: Date(),
+                                                                keyring: configuration.recordingKeyring, logger: logger) {
             logger.notice("recovered an interrupted recording", metadata: ["session.id": "\(manifest.sessionId)",
                           "recording.id": "\(manifest.recordingId)", "bytes": "\(manifest.bytes)"])
         }

@@ -28,6 +28,9 @@ public struct ServerConfiguration: Sendable {
     public var recordingQueueBytesPerRecording = 1 << 20
     /// Upper bound on one recording's media bytes (nil: none); exceeding it fails the recording.
     public var recordingQuotaBytes: Int64?
+    /// The recording key (`--recording-key`): recordings are encrypted at rest under it; nil: they
+    /// are written as received.
+    public var recordingKeyring: RecordingKeyring?
     /// TEST ONLY, never for production: milliseconds the disk writer sleeps before each recording
     /// append, so end-to-end tests can check that a slow disk neither blocks the lws thread nor lets
     /// the writer queue grow past `recordingQueueBytes`. Set from the environment variable

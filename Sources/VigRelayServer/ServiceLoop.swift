@@ -90,12 +90,12 @@ final class ServiceLoop {
         self.inbox = inbox
         self.writer = writer
         self.reader = reader
-        self.readerWorker = ReaderWorker(dataDir: configuration.dataDir, inbox: inbox, logger: logger)
+        self.readerWorker = ReaderWorker(dataDir: configuration.dataDir, keyring: configuration.recordingKeyring, inbox: inbox, logger: logger)
         self.sessionStore = sessionStore
         self.metrics = metrics
         self.revocationWatch = revocationWatch
         self.recordingWorker = RecordingWorker(dataDir: configuration.dataDir, quotaBytes: configuration.recordingQuotaBytes,
-                                               inbox: inbox, logger: logger, metrics: metrics, testAppendDelayMs: configuration.testWriterDelayMs)
+                                               keyring: configuration.recordingKeyring, inbox: inbox, logger: logger, metrics: metrics, testAppendDelayMs: configuration.testWriterDelayMs)
         self.sessionEvents = SessionEventLog(dataDir: configuration.dataDir)
         self.retention = configuration.limits.retentionSeconds.map {
             RetentionSweep(retentionSeconds: $0, dataDir: configuration.dataDir, logger: logger)

@@ -1,5 +1,6 @@
 import CLinuxIO
 import Foundation
+import VigRelayCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,6 +34,12 @@ import Glibc
 /// (0.10-0.14 to 0.07-0.10 CPU-s). A camera at 2.5 Mbit/s fills about one 256 KiB buffer a second
 /// and keeps it, so a thousand recordings do not hold a thousand MiB.
 ///
+/// With a `MediaCipher` (a relay with `--recording-key`) the file holds the bytes encrypted: the
+/// buffer's bytes are encrypted in place, once each, just before they are first written (`sealed`
+/// counts those at its start), so the partial last block written again later is the same
+/// ciphertext, and a block read back for a cut is ciphertext already. Nothing here reads plaintext
+/// from the buffer after that.
+///
 /// A failed write throws `StorageError.writeFailed` (ENOSPC, EIO, ...); the caller then fails the
 /// recording. Owned by the disk writer thread; never used on the lws thread.
 final class DirectAppendFile {
@@ -65,11 +72,15 @@ final class DirectAppendFile {
     private var bufferStart: Int64 = 0
     /// Bytes in `buffer`.
     private var buffered = 0
+    /// Encrypts the file's bytes; nil: they are written as appended.
+    private let cipher: MediaCipher?
+    /// Bytes at `buffer`'s start already encrypted (always 0 without a cipher).
+    private var sealed = 0
     /// The file's length on disk.
     private var fileSize: Int64 = 0
 
-    /// Creates (mode 0600) or empties the file at `path`.
-    init(path: String) throws {
+    /// Creates (mode 0600) or empties the file at `path`; with `cipher`, its bytes are encrypted.
+    init(path: String, cipher: MediaCipher? = nil) throws {
         let flags = O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC  // read: `truncate` reads a block back
         var fd = open(path, flags | vr_o_direct(), 0o600)
         direct = fd >= 0
@@ -87,6 +98,7 @@ final class DirectAppendFile {
         self.path = path
         self.fd = fd
         self.tailFD = tailFD
+        self.cipher = cipher
     }
 
     deinit { close() }
@@ -134,6 +146,7 @@ final class DirectAppendFile {
         guard fd >= 0 else { throw StorageError.writeFailed(path: path, reason: "file already closed") }
         if length >= bufferStart {
             buffered = min(buffered, Int(length - bufferStart))
+            sealed = min(sealed, buffered)
         } else {
             let start = direct ? length / Int64(Self.alignment) * Int64(Self.alignment) : length
             let keep = Int(length - start)
@@ -144,6 +157,7 @@ final class DirectAppendFile {
             }
             bufferStart = start
             buffered = keep
+            sealed = cipher == nil ? 0 : keep  // read back as it is on disk
         }
         if fileSize > length {
             guard ftruncate(fd, off_t(length)) == 0 else { throw StorageError.writeFailed(path: path, reason: FileIO.errnoText()) }
@@ -189,6 +203,10 @@ final class DirectAppendFile {
     /// the bytes do); it stays buffered, to be written again whole later.
     private func writeBuffer(withTail: Bool) throws {
         guard let buffer, buffered > 0 else { return }
+        if let cipher, sealed < buffered {
+            cipher.apply(buffer + sealed, to: buffer + sealed, count: buffered - sealed, at: bufferStart + Int64(sealed))
+            sealed = buffered
+        }
         let whole = direct ? buffered / Self.alignment * Self.alignment : buffered
         if whole > 0 { try writeFully(buffer, count: whole, at: bufferStart) }
         if withTail, whole < buffered { try writeFully(buffer + whole, count: buffered - whole, at: bufferStart + Int64(whole), to: tailFD) }
@@ -196,6 +214,7 @@ final class DirectAppendFile {
         if whole > 0, whole < buffered { buffer.copyMemory(from: buffer + whole, byteCount: buffered - whole) }
         bufferStart += Int64(whole)
         buffered -= whole
+        sealed = cipher == nil ? 0 : buffered
     }
 
     /// pwrite until `count` bytes are written; if the file system refuses the alignment (EINVAL),

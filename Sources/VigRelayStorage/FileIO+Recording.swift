@@ -1,4 +1,5 @@
 import Foundation
+import VigRelayCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -79,8 +80,11 @@ extension FileIO {
         }
     }
 
-    /// Overwrites bytes at `offset` (the file keeps its size) and fsyncs it.
-    static func overwrite(_ bytes: [UInt8], at offset: Int64, in path: String) throws {
+    /// Overwrites bytes at `offset` (the file keeps its size; encrypted with `cipher` for an
+    /// encrypted recording) and fsyncs it.
+    static func overwrite(_ bytes: [UInt8], at offset: Int64, in path: String, cipher: MediaCipher? = nil) throws {
+        var bytes = bytes
+        cipher?.apply(&bytes, at: offset)
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw StorageError.writeFailed(path: path, reason: errnoText()) }
         defer { close(fd) }
@@ -105,10 +109,13 @@ extension FileIO {
 
 /// Reading the start of a file (an init segment) without reading all of it.
 extension FileIO {
-    /// Up to `count` bytes from the start of a file, or nil when it cannot be read.
-    static func readPrefix(_ path: String, count: Int) -> [UInt8]? {
+    /// Up to `count` bytes from the start of a file (decrypted with `cipher` for an encrypted
+    /// recording), or nil when it cannot be read.
+    static func readPrefix(_ path: String, count: Int, cipher: MediaCipher? = nil) -> [UInt8]? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
-        return (try? handle.read(upToCount: count)).map { [UInt8]($0) }
+        guard var bytes = (try? handle.read(upToCount: count)).map({ [UInt8]($0) }) else { return nil }
+        cipher?.apply(&bytes, at: 0)
+        return bytes
     }
 }

@@ -6,6 +6,7 @@ import Glibc
 
 /// One open media file and the resource a download reads from it: the whole file (a recording
 /// part), or a clip laid out by a `ClipPlan` (ranges of the file, concatenated, with small patches).
+/// The file of an encrypted recording is decrypted as it is read (`cipher`), before the patches.
 ///
 /// The file is opened once, so a download reads one consistent file even while a recording still
 /// grows (its length is the size at opening). `read` takes any range of the resource, so Range
@@ -17,9 +18,11 @@ public final class MediaFileSlice {
     public let length: Int64
     private var fd: Int32
     private let plan: ClipPlan?
+    private let cipher: MediaCipher?
 
-    /// Opens `path` read-only. With a plan, its ranges must lie inside the file.
-    public init(path: String, plan: ClipPlan? = nil) throws(RecordingRequestError) {
+    /// Opens `path` read-only. With a plan, its ranges must lie inside the file. With a cipher, the
+    /// file is an encrypted recording part and reads return its plaintext.
+    public init(path: String, plan: ClipPlan? = nil, cipher: MediaCipher? = nil) throws(RecordingRequestError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw .unreadable("cannot open the media file: \(FileIO.errnoText())") }
         var st = stat()
@@ -34,6 +37,7 @@ public final class MediaFileSlice {
         }
         self.fd = fd
         self.plan = plan
+        self.cipher = cipher
         self.length = plan?.byteCount ?? size
     }
 
@@ -70,6 +74,9 @@ public final class MediaFileSlice {
                 throw .unreadable(n < 0 ? "read failed: \(FileIO.errnoText())" : "the media file is shorter than its index says")
             }
             done += n
+        }
+        if let cipher {
+            buffer.withUnsafeMutableBytes { cipher.apply($0.baseAddress! + start, to: $0.baseAddress! + start, count: count, at: source.lowerBound) }
         }
     }
 }

@@ -26,6 +26,10 @@ import VigRelayCore
 /// `completeEnd` (MP4, other media, WebM the scanner could not follow) are kept byte for byte. A
 /// failed recording keeps every byte written.
 ///
+/// With a `RecordingKeyring` (`--recording-key`) the recording gets its own random data key, kept
+/// wrapped in the manifest, and every part's media is written encrypted with it (`MediaCipher`);
+/// the index and manifest hold no media and stay as they are.
+///
 /// Owned by the disk writer thread (`DiskWriter`): create it, call it and drop it there only; never
 /// on the lws thread.
 public final class RecordingFile {
@@ -37,6 +41,10 @@ public final class RecordingFile {
     public let quotaBytes: Int64?
     /// The manifest with the totals so far (on disk it is rewritten only when a part opens or at the end).
     public private(set) var manifest: RecordingManifest
+    /// The recording key, for `fail`'s repair; nil when recordings are not encrypted.
+    private let keyring: RecordingKeyring?
+    /// This recording's data key; nil when it is not encrypted.
+    private let dataKey: [UInt8]?
 
     private let paths: RecordingPaths
     private let manifestPath: String
@@ -67,9 +75,10 @@ public final class RecordingFile {
     }
 
     /// Creates the session's `recordings` directory (0700), an empty index and a manifest in state
-    /// `recording`. Throws for invalid ids, an id already used, or a write error.
+    /// `recording` (with a new data key when `keyring` is given). Throws for invalid ids, an id
+    /// already used, or a write error.
     public init(dataDir: String, sessionID: String, recordingID: String, startedAt: Date,
-                stream: String = "camera", quotaBytes: Int64? = nil) throws {
+                stream: String = "camera", quotaBytes: Int64? = nil, keyring: RecordingKeyring? = nil) throws {
         let paths = RecordingPaths(dataDir: dataDir)
         guard Identifiers.isValidSessionID(sessionID) else { throw StorageError.invalidIdentifier(kind: "session") }
         guard let dir = paths.recordingsDirectory(sessionID),
@@ -87,8 +96,13 @@ public final class RecordingFile {
         self.quotaBytes = quotaBytes
         self.paths = paths
         self.manifestPath = manifestPath
-        self.manifest = RecordingManifest(recordingId: recordingID, sessionId: sessionID, stream: stream,
-                                          mediaType: RecordingManifestFile.mediaType(of: .other), startedAt: startedAt)
+        var manifest = RecordingManifest(recordingId: recordingID, sessionId: sessionID, stream: stream,
+                                         mediaType: RecordingManifestFile.mediaType(of: .other), startedAt: startedAt)
+        let key = keyring?.newDataKey(sessionID: sessionID, recordingID: recordingID)
+        manifest.encryption = key?.encryption
+        self.manifest = manifest
+        self.keyring = keyring
+        self.dataKey = key?.dataKey
         index = try AppendOnlyFile(path: indexPath, truncating: true, holdingWrites: true)
         try index.sync()
         try RecordingManifestFile.write(manifest, to: manifestPath)
@@ -279,7 +293,7 @@ public final class RecordingFile {
         close()
         var repairFailure: Error?
         if cutBack {
-            do { manifest = try RecordingRecovery.repair(manifest, paths: paths) } catch { repairFailure = error }
+            do { manifest = try RecordingRecovery.repair(manifest, paths: paths, keyring: keyring) } catch { repairFailure = error }
         }
         manifest.move(to: .failed, at: time)
         manifest.failure = repairFailure.map { reason + "; the files could not be cut back to what the index vouches for (\($0)), which the next start does" } ?? reason
@@ -329,7 +343,7 @@ public final class RecordingFile {
         completeBlockMs = nil
         tail.removeAll()
         keepWhole = false
-        media = try DirectAppendFile(path: path)
+        media = try DirectAppendFile(path: path, cipher: dataKey.map { MediaCipher(dataKey: $0, part: number) })
         try FileIO.syncDirectory(of: path)
     }
 

@@ -34,10 +34,12 @@ extension RecordingReader {
         }
         guard let path = store.mediaPath(sessionID: sid, recordingID: rid, part: part.number),
               let fileLength = FileIO.regularFileSize(path) else { return .failure(.recordingNotFound) }
+        let cipher: MediaCipher?
+        do throws(RecordingRequestError) { cipher = try self.cipher(part: part.number, of: manifest) } catch { return .failure(error) }
         let endMs = next.map { _ in part.startMs + part.durationMs }
         let planPart = mediaType == "video/webm"
-            ? webMPart(part, path: path, fileLength: fileLength, endMs: endMs, sessionID: sid, recordingID: rid)
-            : mp4Part(part, path: path, endMs: endMs)
+            ? webMPart(part, path: path, fileLength: fileLength, endMs: endMs, sessionID: sid, recordingID: rid, cipher: cipher)
+            : mp4Part(part, path: path, endMs: endMs, cipher: cipher)
         return planPart.flatMap { planPart in
             do throws(ClipPlanError) {
                 let plan = try ClipPlan(part: planPart, fromMs: request.fromMs, toMs: request.toMs, durationMs: manifest.durationMs)
@@ -51,7 +53,7 @@ extension RecordingReader {
     /// A WebM part from the index's clusters (times from the part's first cluster) and the fields of
     /// its init segment a clip patches.
     private func webMPart(_ part: RecordingManifest.Part, path: String, fileLength: Int64, endMs: Int64?,
-                          sessionID: String, recordingID: String) -> Result<ClipPlan.Part, RecordingRequestError> {
+                          sessionID: String, recordingID: String, cipher: MediaCipher?) -> Result<ClipPlan.Part, RecordingRequestError> {
         guard let recordingIndex = store.index(sessionID: sessionID, recordingID: recordingID) else {
             return .failure(.unreadable("the recording's index is missing"))
         }
@@ -59,7 +61,7 @@ extension RecordingReader {
             ClipPlan.CutPoint(offset: $0.offset, timestampMs: part.startMs + $0.timeMs, keyframe: $0.keyframe)
         }
         let initEnd = points.first?.offset ?? fileLength
-        guard initEnd <= Self.maxInitSegmentBytes, let initBytes = FileIO.readPrefix(path, count: Int(initEnd)),
+        guard initEnd <= Self.maxInitSegmentBytes, let initBytes = FileIO.readPrefix(path, count: Int(initEnd), cipher: cipher),
               initBytes.count == Int(initEnd) else {
             return .failure(.unreadable("the recording's init segment cannot be read"))
         }
@@ -74,9 +76,9 @@ extension RecordingReader {
     }
 
     /// A fragmented MP4 part from its box layout: fragment times from the part's first fragment.
-    private func mp4Part(_ part: RecordingManifest.Part, path: String, endMs: Int64?) -> Result<ClipPlan.Part, RecordingRequestError> {
+    private func mp4Part(_ part: RecordingManifest.Part, path: String, endMs: Int64?, cipher: MediaCipher?) -> Result<ClipPlan.Part, RecordingRequestError> {
         do throws(RecordingRequestError) {
-            let file = try MediaFileSlice(path: path)
+            let file = try MediaFileSlice(path: path, cipher: cipher)
             defer { file.close() }
             return .success(try Mp4PartLayout(file: file).clipPart(startMs: part.startMs, fileLength: file.length, endMs: endMs))
         } catch {

@@ -3,6 +3,7 @@ import VigRelayCore
 
 /// Finds and opens what a download asks for, and plans clips: the reads behind the recording
 /// endpoints. Every path comes from `RecordingStore`, which checks ids and manifest file names.
+/// An encrypted recording's media is decrypted with its data key, opened with `keyring`.
 ///
 /// A stateless value used on the reader thread (never the lws thread); the slices it opens belong
 /// to the caller there.
@@ -11,11 +12,14 @@ public struct RecordingReader: Sendable {
     public let store: RecordingStore
     /// The session event logs (for summaries).
     public let events: SessionEventLog
+    /// The relay's recording key; nil when it runs without one.
+    public let keyring: RecordingKeyring?
 
     /// Reads under `dataDir`.
-    public init(dataDir: String) {
+    public init(dataDir: String, keyring: RecordingKeyring? = nil) {
         store = RecordingStore(dataDir: dataDir)
         events = SessionEventLog(dataDir: dataDir)
+        self.keyring = keyring
     }
 
     /// Opens the recording part or clip a download names, with its content type.
@@ -29,7 +33,7 @@ public struct RecordingReader: Sendable {
                       let path = store.mediaPath(sessionID: sid, recordingID: rid, part: part) else {
                     return .failure(.recordingNotFound)
                 }
-                return .success((try MediaFileSlice(path: path), Self.contentType(fileName: entry.file)))
+                return .success((try MediaFileSlice(path: path, cipher: cipher(part: part, of: manifest)), Self.contentType(fileName: entry.file)))
             case .clip(let cid):
                 guard let clip = store.clip(sessionID: sid, clipID: cid),
                       let manifest = store.manifest(sessionID: sid, recordingID: clip.recordingId), manifest.state != .deleted,
@@ -38,10 +42,20 @@ public struct RecordingReader: Sendable {
                 }
                 guard let plan = clip.plan else { return .failure(.unreadable("the clip's record is damaged")) }
                 let file = manifest.parts.first { $0.number == clip.part }?.file ?? ""
-                return .success((try MediaFileSlice(path: path, plan: plan), Self.contentType(fileName: file)))
+                return .success((try MediaFileSlice(path: path, plan: plan, cipher: cipher(part: clip.part, of: manifest)),
+                                 Self.contentType(fileName: file)))
             }
         } catch {
             return .failure(error)
+        }
+    }
+
+    /// The cipher that reads part `part` of `manifest`'s recording; nil when it is not encrypted.
+    func cipher(part: Int, of manifest: RecordingManifest) throws(RecordingRequestError) -> MediaCipher? {
+        do throws(RecordingKeyError) {
+            return try RecordingKeyring.cipher(part: part, of: manifest, keyring: keyring)
+        } catch {
+            throw .keyUnavailable(error)
         }
     }
 

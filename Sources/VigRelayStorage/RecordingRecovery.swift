@@ -15,12 +15,15 @@ import VigRelayCore
 /// last complete element and synced, its totals in the manifest that lists the next part), so it
 /// is left as it is, whole, unless its file is not as long as the manifest says.
 ///
+/// An encrypted recording is repaired with its data key (`keyring`); one this relay cannot open (no
+/// or another `--recording-key`) is logged and left as it is, nothing cut.
+///
 /// Running it twice changes nothing more. Runs on the thread that starts the server (before the lws
 /// and disk writer threads run) or on the disk writer thread; never on the lws thread.
 public enum RecordingRecovery {
     /// Recovers every unfinished recording under `dataDir` and returns their new manifests.
     /// A recording that cannot be repaired is logged and left as it is.
-    public static func recover(dataDir: String, now: Date,
+    public static func recover(dataDir: String, now: Date, keyring: RecordingKeyring? = nil,
                                logger: Logger = Logger(label: "vigrelay.recovery", factory: { _ in SwiftLogNoOpLogHandler() })) -> [RecordingManifest] {
         let paths = RecordingPaths(dataDir: dataDir)
         var recovered: [RecordingManifest] = []
@@ -42,7 +45,7 @@ public enum RecordingRecovery {
                     continue
                 }
                 do {
-                    let result = try recover(manifest, paths: paths, now: now)
+                    let result = try recover(manifest, paths: paths, now: now, keyring: keyring)
                     logger.notice("interrupted recording recovered", metadata: meta.merging([
                         "recording.bytes": "\(result.bytes)", "recording.frames": "\(result.frames)",
                     ]) { $1 })
@@ -56,13 +59,13 @@ public enum RecordingRecovery {
     }
 
     /// Repairs one recording's files and writes its `interrupted` manifest.
-    static func recover(_ manifest: RecordingManifest, paths: RecordingPaths, now: Date) throws -> RecordingManifest {
+    static func recover(_ manifest: RecordingManifest, paths: RecordingPaths, now: Date, keyring: RecordingKeyring?) throws -> RecordingManifest {
         guard let indexPath = paths.indexFile(sessionID: manifest.sessionId, recordingID: manifest.recordingId),
               let manifestPath = paths.manifestFile(sessionID: manifest.sessionId, recordingID: manifest.recordingId) else {
             throw StorageError.invalidIdentifier(kind: "recording")
         }
         let lastWrite = FileIO.modificationDate(indexPath)
-        var result = try repair(manifest, paths: paths)
+        var result = try repair(manifest, paths: paths, keyring: keyring)
         // The last write to the index is when recording stopped; whole seconds, as the manifest keeps them.
         let stopped = min(lastWrite ?? now, now).timeIntervalSince1970.rounded(.down)
         result.move(to: .interrupted, at: Date(timeIntervalSince1970: stopped))
@@ -73,7 +76,7 @@ public enum RecordingRecovery {
     /// Cuts each part back to what the index vouches for, rewrites the index to agree, and returns the
     /// manifest with the parts that have files and their recounted totals (not written; state unchanged).
     /// Also used when a recording fails on a write error (`RecordingFile.fail`).
-    static func repair(_ manifest: RecordingManifest, paths: RecordingPaths) throws -> RecordingManifest {
+    static func repair(_ manifest: RecordingManifest, paths: RecordingPaths, keyring: RecordingKeyring?) throws -> RecordingManifest {
         let sid = manifest.sessionId, rid = manifest.recordingId
         guard let indexPath = paths.indexFile(sessionID: sid, recordingID: rid),
               let dir = paths.recordingsDirectory(sid) else { throw StorageError.invalidIdentifier(kind: "recording") }
@@ -95,9 +98,11 @@ public enum RecordingRecovery {
                 parts.append(part)
                 continue
             }
+            // Before anything is cut: a recording this relay cannot decrypt is left whole.
+            let cipher = try RecordingKeyring.cipher(part: part.number, of: manifest, keyring: keyring)
             let cut = PartCut(index: index, part: part.number, fileSize: size)
             if cut.end < size { try FileIO.truncate(path, to: cut.end) }
-            if part.file.hasSuffix(".webm") { try markOpenEnded(path, end: cut.end, initEnd: cut.firstClusterOffset) }
+            if part.file.hasSuffix(".webm") { try markOpenEnded(path, end: cut.end, initEnd: cut.firstClusterOffset, cipher: cipher) }
             cut.tally.apply(to: &part)
             parts.append(part)
             cuts[part.number] = cut
@@ -111,18 +116,18 @@ public enum RecordingRecovery {
 
     /// A WebM part cut short: its Segment size (if it had one) becomes "unknown" and its Duration
     /// element a Void, so players read it as a live recording that ends where it ends.
-    static func markOpenEnded(_ path: String, end: Int64, initEnd: Int64?) throws {
+    static func markOpenEnded(_ path: String, end: Int64, initEnd: Int64?, cipher: MediaCipher?) throws {
         let head = min(end, initEnd ?? end, 1 << 20)
-        guard head > 0, let bytes = FileIO.readPrefix(path, count: Int(head)) else { return }
+        guard head > 0, let bytes = FileIO.readPrefix(path, count: Int(head), cipher: cipher) else { return }
         var scanner = WebMScanner()
         _ = scanner.feed(bytes)
         if let field = scanner.segmentSizeField, field.upperBound <= end,
            let unknown = WebMScanner.unknownSizeField(length: field.count) {
-            try FileIO.overwrite(unknown, at: field.lowerBound, in: path)
+            try FileIO.overwrite(unknown, at: field.lowerBound, in: path, cipher: cipher)
         }
         if let element = scanner.durationElement, element.upperBound <= end,
            let void = WebMScanner.voidElement(length: element.count) {
-            try FileIO.overwrite(void, at: element.lowerBound, in: path)
+            try FileIO.overwrite(void, at: element.lowerBound, in: path, cipher: cipher)
         }
     }
 }

@@ -54,6 +54,11 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("recording-quota"), help: "Most media one recording may hold, e.g. 4G or a number of bytes (default: no limit); past it the recording fails cleanly.")
     var recordingQuota: String?
 
+    @Option(name: .customLong("recording-key"), help: ArgumentHelp(
+        "Encrypt recordings at rest under this key file (make one with `vigrelay recording-key FILE`; mode 0600, kept apart from the data directory).",
+        discussion: "Each recording gets its own data key, wrapped by this key in its manifest; deleting a recording deletes its data key. Once used, the data directory needs this key at every start."))
+    var recordingKey: String?
+
     @Option(name: .customLong("min-free-space"), help: "Space the data directory's file system must have left for a recording to start, e.g. 2G, 500M or a number of bytes; below it the practitioner is told disk_space_low and recordings already running go on.")
     var minFreeSpace = "2G"
 
@@ -165,6 +170,12 @@ struct ServeCommand: ParsableCommand {
         config.limits.requestBodySeconds = DurationParser.seconds(requestBodyTimeout)!
         config.recordingQuotaBytes = recordingQuota.flatMap(ByteCountParser.bytes)
         config.limits.minFreeSpaceBytes = ByteCountParser.bytes(minFreeSpace)!
+        if let recordingKey {
+            do { config.recordingKeyring = try RecordingKeyFile.load(path: recordingKey) } catch {
+                logger.error("\(error)")
+                throw ExitCode(2)
+            }
+        }
         if let retention { config.limits.retentionSeconds = retention == Self.keepForever ? nil : DurationParser.seconds(retention) }
         config.limits.reconnectGraceSeconds = DurationParser.seconds(reconnectGrace)!
         config.keepalive = Keepalive.Policy(pingAfterSeconds: Double(DurationParser.seconds(pingAfter)!),
