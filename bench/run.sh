@@ -32,6 +32,8 @@
 #   --profile             also run scenarios 1, 3 (the largest count carried) and 4 under `perf record -g`, and
 #                         scenario 3's first failing count under `strace -c -w` (time in system calls), and say
 #                         where the server's time goes
+#   --encrypt             every vigrelay server records with --recording-key (a key made in the work
+#                         directory): what encrypting recordings at rest costs
 #   --bin-dir DIR         use vigrelay and vigrelay-client from DIR and skip the build (also VIGRELAY_BENCH_BIN_DIR)
 #   --certs DIR           development certificate directory (default certs/dev; made if missing)
 #   --out FILE            the markdown to write (default BENCHMARKS.md at the repository root)
@@ -53,7 +55,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$repo/scripts/lib.sh"
 cd "$repo"
 
-quick=0 profile=0 bin_dir="${VIGRELAY_BENCH_BIN_DIR:-}" certs="certs/dev" out="BENCHMARKS.md" work=""
+quick=0 profile=0 encrypt=0 bin_dir="${VIGRELAY_BENCH_BIN_DIR:-}" certs="certs/dev" out="BENCHMARKS.md" work=""
 seconds="" search_start=50 search_max=3200 search_seconds="" search_budget="" idle_pairs=2500 pipe_mb="" connect_window=128
 join_rate=40
 invocation="bench/run.sh${*:+ $*}"
@@ -64,6 +66,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) quick=1; shift ;;
         --profile) profile=1; shift ;;
+        --encrypt) encrypt=1; shift ;;
         --bin-dir) need_value "$@"; bin_dir="$2"; shift 2 ;;
         --certs) need_value "$@"; certs="$2"; shift 2 ;;
         --out) need_value "$@"; out="$2"; shift 2 ;;
@@ -117,6 +120,11 @@ certs="$(cd "$certs" && pwd)"
 if [[ -z "$work" ]]; then work="$(mktemp -d "${TMPDIR:-/tmp}/vigrelay-bench.XXXXXX")"; fi
 mkdir -p "$work"
 work="$(cd "$work" && pwd)"
+recording_key=""
+if [[ $encrypt -eq 1 ]]; then
+    recording_key="$work/recording.key"
+    [[ -f "$recording_key" ]] || "$VIGRELAY" recording-key "$recording_key" >&2
+fi
 log "reports and logs in $work"
 
 # Paths as they appear in BENCHMARKS.md: relative to the repository where they are inside it.
@@ -153,6 +161,7 @@ start_server() {
         PORT="$(free_port)"
         local cmd=("$VIGRELAY" serve --listen "127.0.0.1:$PORT" --data-dir "$data" --cert "$certs/server.crt"
                    --key "$certs/server.key" --log-level warning --max-connections-per-address 0)
+        if [[ -n "$recording_key" ]]; then cmd+=(--recording-key "$recording_key"); fi
         echo "$(show_cmd "${cmd[@]}")" > "$work/$name.server.cmd"
         "${cmd[@]}" >> "$work/$name.server.log" 2>&1 &
         SERVER_PID=$!
