@@ -61,8 +61,9 @@ public final class RelayServer: Sendable {
         self.revocationWatch = try RevocationWatch(dataDir: configuration.dataDir, logger: logger)
         self.sessions = try SessionStore(dataDir: configuration.dataDir).loadAll(logger: logger)
         // Before any connection: recordings a crash left open are cut to their last cluster.
-        for manifest in RecordingRecovery.recover(dataDir: configuration.dataDir, now: Date(),
-                                                                keyring: configuration.recordingKeyring, logger: logger) {
+        let recovered = RecordingRecovery.recover(dataDir: configuration.dataDir, now: Date(),
+                                                  keyring: configuration.recordingKeyring, logger: logger)
+        for manifest in recovered {
             logger.notice("recovered an interrupted recording", metadata: ["session.id": "\(manifest.sessionId)",
                           "recording.id": "\(manifest.recordingId)", "bytes": "\(manifest.bytes)"])
         }
