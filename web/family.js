@@ -39,6 +39,7 @@ const ui = {
   withdraw: $("withdraw"), withdrawStatus: $("withdraw-status"), leave: $("leave"),
   deleteBox: $("delete-box"), deleteVideos: $("delete-videos"), retention: $("retention-hint"),
   cameraStopped: $("camera-stopped"), cameraAgain: $("camera-again"), cameraAgainProblem: $("camera-again-problem"),
+  cameraSwitch: $("camera-switch"), cameraSwitchProblem: $("camera-switch-problem"),
   awakeHint: $("awake-hint"),
 };
 
@@ -152,6 +153,7 @@ ui.join.addEventListener("click", async () => {
   }
   ui.preview.srcObject = camera;
   watchCamera(camera);
+  offerCameraSwitch();
   show(ui.before, false);
   show(ui.joinBox, false);
   show(ui.deleteBox, false);
@@ -167,12 +169,84 @@ ui.join.addEventListener("click", async () => {
   connect();
 });
 
-/** The camera the family chose (front or back), with sound. */
-function openCamera() {
-  return navigator.mediaDevices.getUserMedia({
-    video: { facingMode: ui.facing.value, width: { ideal: 1280 }, height: { ideal: 720 } },
-    audio: true,
-  });
+/** A camera, with sound: `video` says which (a facing mode or a device). */
+function getCamera(video) {
+  return navigator.mediaDevices.getUserMedia({ video: { ...video, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: true });
+}
+
+/**
+ * The camera the family chose (front or back), or, started again, the one it had (`deviceId`; if
+ * that one is gone, one facing the chosen way).
+ */
+async function openCamera(deviceId) {
+  if (deviceId) {
+    try {
+      return await getCamera({ deviceId: { exact: deviceId } });
+    } catch { /* unplugged or taken: any camera facing the chosen way */ }
+  }
+  return getCamera({ facingMode: ui.facing.value });
+}
+
+/** Which camera a stream comes from. */
+function deviceOf(stream) {
+  return stream?.getVideoTracks()[0]?.getSettings().deviceId ?? "";
+}
+
+function stopStream(stream) {
+  stream?.getTracks().forEach((t) => t.stop());
+}
+
+/**
+ * The family can switch between the phone's cameras during the call (the back one films the room
+ * better; the front one shows them themselves): offered when the device has more than one.
+ */
+async function offerCameraSwitch() {
+  const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
+  show(ui.cameraSwitch, cameras.length > 1);
+}
+
+/**
+ * The camera facing the other way (front and back, on a phone), or, where cameras do not say which
+ * way they face (a laptop with a second camera), the next one. Throws when there is no other.
+ */
+async function openOtherCamera(from) {
+  const facing = ui.facing.value === "user" ? "environment" : "user";
+  try {
+    const stream = await getCamera({ facingMode: { exact: facing } });
+    if (deviceOf(stream) !== from) {
+      ui.facing.value = facing;
+      return stream;
+    }
+    stopStream(stream);
+  } catch { /* no camera says it faces that way: take the next one */ }
+  const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
+  const next = cameras[(cameras.findIndex((d) => d.deviceId === from) + 1) % cameras.length];
+  if (!next || next.deviceId === from) throw new Error("no other camera");
+  return getCamera({ deviceId: { exact: next.deviceId } });
+}
+
+/**
+ * Puts a newly opened camera in the old one's place: the preview, the watch for it stopping, and a
+ * new stream to the relay (a recording running goes on with it as its next part).
+ */
+function useCamera(stream) {
+  if (stream !== camera) stopStream(camera);
+  camera = stream;
+  ui.preview.srcObject = stream;
+  watchCamera(stream);
+  sender.stream = stream;
+  if (connection.isOpen) sender.start();  // else the next welcome starts it
+}
+
+/** Nothing reaches the practitioner until the family starts the camera again: both are told. */
+function cameraStopped() {
+  sender.stop();
+  show(ui.cameraSwitch, false);  // the one thing to do now is start it again
+  ui.connection.textContent = "Connected, but your camera has stopped.";
+  ui.connection.className = "status warn";
+  show(ui.cameraAgainProblem, false);
+  show(ui.cameraStopped);
+  connection.send(signal({ camera: "stopped" }));
 }
 
 /**
@@ -184,13 +258,7 @@ function openCamera() {
 function watchCamera(stream) {
   for (const track of stream.getVideoTracks()) {
     track.addEventListener("ended", () => {
-      if (stream !== camera || !inCall()) return;
-      sender.stop();
-      ui.connection.textContent = "Connected, but your camera has stopped.";
-      ui.connection.className = "status warn";
-      show(ui.cameraAgainProblem, false);
-      show(ui.cameraStopped);
-      connection.send(signal({ camera: "stopped" }));
+      if (stream === camera && inCall()) cameraStopped();
     });
   }
 }
@@ -200,7 +268,7 @@ ui.cameraAgain.addEventListener("click", async () => {
   show(ui.cameraAgainProblem, false);
   let stream;
   try {
-    stream = await openCamera();
+    stream = await openCamera(deviceOf(camera));
   } catch {
     show(ui.cameraAgainProblem);
     return;
@@ -208,19 +276,44 @@ ui.cameraAgain.addEventListener("click", async () => {
     ui.cameraAgain.disabled = false;
   }
   if (!inCall()) {  // left, or the call ended, while the camera was being asked for
-    stream.getTracks().forEach((t) => t.stop());
+    stopStream(stream);
     return;
   }
-  camera.getTracks().forEach((t) => t.stop());
-  camera = stream;
-  ui.preview.srcObject = stream;
-  watchCamera(stream);
-  sender.stream = stream;
-  if (connection.isOpen) sender.start();  // else the next welcome starts it
+  useCamera(stream);
+  offerCameraSwitch();
   show(ui.cameraStopped, false);
   ui.connection.textContent = "Your camera is on again.";
   ui.connection.className = "status ok";
   connection.send(signal({ camera: "on" }));
+});
+
+ui.cameraSwitch.addEventListener("click", async () => {
+  ui.cameraSwitch.disabled = true;
+  show(ui.cameraSwitchProblem, false);
+  const from = deviceOf(camera);
+  // A phone opens one camera at a time: this one stops first (stop() does not fire "ended").
+  sender.stop();
+  stopStream(camera);
+  let stream = null, switched = true;
+  try {
+    stream = await openOtherCamera(from);
+  } catch {
+    switched = false;
+    try { stream = await openCamera(from); } catch { stream = null; }
+  } finally {
+    ui.cameraSwitch.disabled = false;
+  }
+  if (!inCall()) {
+    stopStream(stream);
+    return;
+  }
+  if (!stream) {
+    cameraStopped();
+    return;
+  }
+  useCamera(stream);
+  show(ui.cameraSwitchProblem, !switched);
+  if (switched) connection.send(signal({ camera: "switched" }));
 });
 
 function connect() {

@@ -429,6 +429,7 @@ function onMessage(message) {
       if (message.page === "visible") status("The family's page is back on screen.");
       if (message.camera === "stopped") status("The family's camera stopped (a phone call or another app may have taken it): their page asks them to start it again.", true);
       if (message.camera === "on") status("The family's camera is on again.");
+      if (message.camera === "switched") status("The family switched to their other camera.");
       break;
     case "recording_space":
       // The relay's disk is low (no recording can start) or has room again: said before Start is pressed.

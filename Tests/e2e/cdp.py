@@ -19,7 +19,9 @@ from vrtest import end_process, free_port
 
 CHROMIUM_FLAGS = [
     "--headless=new", "--no-sandbox", "--no-first-run", "--no-default-browser-check", "--disable-gpu",
-    "--disable-dev-shm-usage", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    "--disable-dev-shm-usage", "--use-fake-ui-for-media-stream",
+    # Two fake cameras, as a phone has (front and back): the family's page offers to switch.
+    "--use-fake-device-for-media-stream=device-count=2",
     "--auto-select-desktop-capture-source=Entire screen", "--autoplay-policy=no-user-gesture-required",
     # The dev certificate is made per test run; the test profile accepts it.
     "--ignore-certificate-errors", "--mute-audio", "--window-size=1280,900",

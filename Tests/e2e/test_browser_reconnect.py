@@ -231,6 +231,47 @@ def test_a_camera_that_stops_by_itself_is_started_again_and_the_recording_goes_o
     assert not found, f"console errors: {found}"
 
 
+def test_the_family_switches_camera_during_the_call_and_the_recording_goes_on(relay, chromium, forwarders, tmp_path):
+    """On a device with two cameras (Chromium given two fake ones) the family's page offers to switch
+    during the call: the other camera (front and back on a phone; the fake ones say no facing, so the
+    next one) plays live on the practitioner's page, which is told, and the running recording goes on
+    with it as part 2. A switch that cannot get the other camera keeps the camera it had."""
+    call = start_session(relay, chromium, forwarders)
+    prac, fam = call.prac, call.fam
+    fam.wait("!document.getElementById('camera-switch').hidden", 10, "the family's page to offer a camera switch")
+    assert fam.js("navigator.mediaDevices.enumerateDevices().then(d => d.filter(x => x.kind === 'videoinput').length)") == 2
+    device = "window.__vigrelay.camera.getVideoTracks()[0].getSettings().deviceId"
+    first = fam.js(device)
+    rid = record_two_seconds(prac, fam)
+    remember_live_stream(prac)
+    fam.click("#camera-switch")
+    fam.wait(f"{device} !== {json.dumps(first)} && window.__vigrelay.camera.getVideoTracks()[0].readyState === 'live'", 15,
+             "the family's page to use the other camera")
+    assert fam.js("document.getElementById('camera-switch-problem').hidden")
+    assert fam.js("document.getElementById('camera-stopped').hidden")
+    wait_for_status(prac, "The family switched to their other camera.", 10, "the practitioner's page to be told")
+    wait_for_live_video(prac, fam, call.problems, fresh=True)
+    still_recording(prac, fam, rid)
+
+    # No other camera to be had (taken by another app): the page says so and keeps the one it had.
+    second = fam.js(device)
+    fam.js(f"""(() => {{
+      const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      navigator.mediaDevices.getUserMedia = (c) => c.video.deviceId && c.video.deviceId.exact === {json.dumps(second)}
+        ? real(c) : Promise.reject(new DOMException("in use", "NotReadableError"));
+      return true;
+    }})()""")
+    remember_live_stream(prac)
+    fam.click("#camera-switch")
+    fam.wait("!document.getElementById('camera-switch-problem').hidden", 15, "the page to say the other camera could not start")
+    assert fam.js(device) == second and fam.js("window.__vigrelay.camera.getVideoTracks()[0].readyState") == "live"
+    wait_for_live_video(prac, fam, call.problems, fresh=True)
+    rec = stop_and_check(relay, call, rid, tmp_path, parts=3)
+    assert len(rec["parts"]) == 3, "each camera started is a new stream: a new part"
+    found = [p for p in call.problems() if "favicon" not in p]
+    assert not found, f"console errors: {found}"
+
+
 def test_a_network_that_goes_silent_is_noticed_and_the_pages_come_back(relay, chromium, forwarders):
     """No reset and no close: bytes just stop both ways under both pages (Wi-Fi gone, out of range).
     The browser would notice after minutes, the relay after ~70 s; the pages' heartbeat
