@@ -201,8 +201,12 @@ function stopStream(stream) {
  * better; the front one shows them themselves): offered when the device has more than one.
  */
 async function offerCameraSwitch() {
-  const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
-  show(ui.cameraSwitch, cameras.length > 1);
+  try {
+    const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
+    show(ui.cameraSwitch, cameras.length > 1);
+  } catch {
+    show(ui.cameraSwitch, false);  // cannot tell: offer nothing that may not work
+  }
 }
 
 /**
