@@ -84,8 +84,8 @@ public struct CycleLog: Sendable, Equatable {
             "cases": cases.map { item -> [String: Any] in
                 ["caseRef": item.caseRef, "cycles": item.cycles.map { cycle -> [String: Any] in
                     var out: [String: Any] = ["cycle": cycle.number, "complete": cycle.isComplete]
-                    if let at = cycle.filmedAt { out["filmedAt"] = SessionListEntry.formatTime(at) }
-                    if let at = cycle.reviewedAt { out["reviewedAt"] = SessionListEntry.formatTime(at) }
+                    if let at = cycle.filmedAt { out["filmedAt"] = UTCTime.format(at) }
+                    if let at = cycle.reviewedAt { out["reviewedAt"] = UTCTime.format(at) }
                     return out
                 }]
             },

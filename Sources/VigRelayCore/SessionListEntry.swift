@@ -78,9 +78,9 @@ public struct SessionListEntry: Sendable, Equatable {
     public var json: [String: Any] {
         var out: [String: Any] = [
             "sessionId": session.id,
-            "createdAt": Self.formatTime(session.createdAt),
+            "createdAt": UTCTime.format(session.createdAt),
             // When the family's newest link stops working: the page says when a new one is needed.
-            "inviteExpiresAt": Self.formatTime(session.inviteExpiresAt),
+            "inviteExpiresAt": UTCTime.format(session.inviteExpiresAt),
             "state": state.rawValue,
             "connected": connected.map(\.rawValue),
             "consent": consent.rawValue,
@@ -96,16 +96,11 @@ public struct SessionListEntry: Sendable, Equatable {
         if let p = session.purpose { out["purpose"] = p.rawValue }
         if let id = recordingID { out["recordingId"] = id }
         if !awaiting.isEmpty { out["awaiting"] = awaiting.map(\.rawValue) }
-        if let at = lastActivityAt { out["lastActivityAt"] = Self.formatTime(at) }
+        if let at = lastActivityAt { out["lastActivityAt"] = UTCTime.format(at) }
         if let refusal = familyLinkRefusal {
             out["familyLinkRefused"] = refusal.reason.rawValue
-            out["familyLinkRefusedAt"] = Self.formatTime(refusal.at)
+            out["familyLinkRefusedAt"] = UTCTime.format(refusal.at)
         }
         return out
-    }
-
-    /// `2027-01-15T08:00:00.000Z`, as the summary and `session.jsonl` write times.
-    static func formatTime(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }

@@ -13,13 +13,13 @@ extension RecordingReader {
         let deleted = Set(manifests.filter { $0.state == .deleted }.map(\.recordingId))
         var out: [String: Any] = [
             "sessionId": sid,
-            "createdAt": SessionEventLog.formatTime(session.createdAt),
+            "createdAt": UTCTime.format(session.createdAt),
             "consent": Self.consent(log),
             "events": Self.eventCounts(log),
             "recordings": manifests.map(recordingSummary),
             "marks": marks(log, sessionID: sid, deleted: deleted),
             "clips": store.clips(sessionID: sid).map { clip in
-                clip.summary.merging(["createdAt": SessionEventLog.formatTime(clip.createdAt)]) { a, _ in a }
+                clip.summary.merging(["createdAt": UTCTime.format(clip.createdAt)]) { a, _ in a }
             },
         ]
         if let c = session.caseRef { out["caseRef"] = c }
@@ -71,8 +71,8 @@ extension RecordingReader {
     /// is rewritten only when a part opens).
     func recordingSummary(_ stored: RecordingManifest) -> [String: Any] {
         var out: [String: Any] = ["recordingId": stored.recordingId, "state": stored.state.rawValue,
-                                  "startedAt": SessionEventLog.formatTime(stored.startedAt)]
-        if let stopped = stored.stoppedAt { out["stoppedAt"] = SessionEventLog.formatTime(stopped) }
+                                  "startedAt": UTCTime.format(stored.startedAt)]
+        if let stopped = stored.stoppedAt { out["stoppedAt"] = UTCTime.format(stopped) }
         guard stored.state != .deleted else { return out }
         let manifest = stored.state == .recording ? liveTotals(stored) : stored
         out["mediaType"] = manifest.mediaType

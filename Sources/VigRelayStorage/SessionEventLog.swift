@@ -67,12 +67,12 @@ public struct SessionEventLog: Sendable {
         // "time" and "event" first (neither needs escaping: a timestamp and a safe name), then the
         // fields in key order from one serialisation (one call, not one per member: the writer
         // logs every join and leave).
-        var out = Array("{\"time\":\"\(formatTime(time))\",\"event\":\"\(event)\"".utf8)
+        var out = Array("{\"time\":\"\(UTCTime.format(time))\",\"event\":\"\(event)\"".utf8)
         if !fields.isEmpty {
             var object: [String: JSONValue] = [:]
             for key in fields.keys.sorted() {
                 let value = fields[key]!
-                guard let json = (value as? Date).map({ JSONValue.string(formatTime($0)) }) ?? JSONValue(value) else {
+                guard let json = (value as? Date).map({ JSONValue.string(UTCTime.format($0)) }) ?? JSONValue(value) else {
                     throw StorageError.invalidEvent(reason: "field \"\(key)\" is not a JSON value")
                 }
                 object[key] = json
@@ -83,11 +83,6 @@ public struct SessionEventLog: Sendable {
             out.append(0x7d)
         }
         return out + [0x0a]
-    }
-
-    /// `2027-01-15T08:00:00.000Z`.
-    static func formatTime(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
     /// Reads an event time, with or without fractional seconds.
