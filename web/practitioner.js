@@ -177,7 +177,11 @@ const SESSIONS_PAGE = 50;
 $("refresh-sessions").addEventListener("click", () => { renderSessions(); renderCycles(); });
 $("more-sessions").addEventListener("click", () => renderSessions($("more-sessions").dataset.before));
 
+/** Reads of the list asked for so far: only the newest one's answer is drawn (an older can arrive later). */
+let sessionReads = 0;
+
 async function renderSessions(before) {
+  const read = ++sessionReads;
   const list = $("sessions");
   if (!api.savedToken()) {
     list.replaceChildren();
@@ -192,9 +196,10 @@ async function renderSessions(before) {
     const limit = before ? SESSIONS_PAGE : Math.min(200, Math.max(SESSIONS_PAGE, list.children.length));
     page = await api.listSessions({ limit, before });
   } catch (error) {
-    $("sessions-status").textContent = `Could not load your sessions: ${error.message}`;
+    if (read === sessionReads) $("sessions-status").textContent = `Could not load your sessions: ${error.message}`;
     return;
   }
+  if (read !== sessionReads) return;  // a newer read draws the list
   const items = page.sessions.map(sessionItem);
   if (before) list.append(...items); else list.replaceChildren(...items);
   const shown = list.children.length;
