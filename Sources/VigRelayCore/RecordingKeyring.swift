@@ -78,15 +78,20 @@ public struct RecordingKeyring: Sendable, CustomStringConvertible {
     /// A new data key for one recording and the manifest's record of it.
     public func newDataKey(sessionID: String, recordingID: String) -> (dataKey: [UInt8], encryption: RecordingEncryption) {
         let dataKey = Self.randomBytes(MediaCipher.keyBytes)
+        return (dataKey, wrap(dataKey, sessionID: sessionID, recordingID: recordingID))
+    }
+
+    /// The manifest's record of `dataKey` sealed under this key (a new nonce each time).
+    public func wrap(_ dataKey: [UInt8], sessionID: String, recordingID: String) -> RecordingEncryption {
+        precondition(dataKey.count == MediaCipher.keyBytes, "a data key is 32 bytes")
         let nonce = Self.randomBytes(12)
         var sealed = [UInt8](repeating: 0, count: dataKey.count)
         var tag = [UInt8](repeating: 0, count: 16)
         let aad = Self.associatedData(sessionID: sessionID, recordingID: recordingID)
         let ok = vr_aes256_gcm(1, key, nonce, aad, aad.count, dataKey, dataKey.count, &sealed, &tag)
         precondition(ok == 1, "AES-256-GCM failed in OpenSSL")
-        let record = RecordingEncryption(cipher: RecordingEncryption.mediaCipher, keyId: keyID,
-                                         wrappedKey: Base64URL.encode(nonce + sealed + tag))
-        return (dataKey, record)
+        return RecordingEncryption(cipher: RecordingEncryption.mediaCipher, keyId: keyID,
+                                   wrappedKey: Base64URL.encode(nonce + sealed + tag))
     }
 
     /// The data key of an encrypted recording. Throws when it was wrapped under another key, or the

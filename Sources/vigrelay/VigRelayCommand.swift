@@ -6,7 +6,7 @@ struct VigRelayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigrelay",
         abstract: "TLS WebSocket relay for online Video Interaction Guidance.",
-        subcommands: [ServeCommand.self, TokenCommand.self, RetentionCommand.self, RecordingKeyCommand.self]
+        subcommands: [ServeCommand.self, TokenCommand.self, RetentionCommand.self, RecordingKeyCommand.self, RekeyCommand.self]
     )
 }
 

@@ -202,4 +202,46 @@ struct RecordingEncryptionTests {
         #expect(kept.contains("\"deleted\""))
         #expect(!kept.contains("wrappedKey") && !kept.contains("encryption"))
     }
+
+    @Test func rekeyMovesTheSealedKeysAndTheMarkNotTheMedia() throws {
+        let tmp = try TempDirectory()
+        let webm = try record(tmp, keyring: keyring)
+        try RecordingKeyMark.check(dataDir: tmp.path, keyring: keyring)
+        let media = fileBytes(Fixture.recordingsDir(tmp) + "/\(rid).webm")
+        let newKey = RecordingKeyring(key: Array(repeating: 0x33, count: 32))
+        let request = MediaRequest(sessionID: sid, resource: .recording(id: rid, part: 1))
+
+        #expect(throws: RecordingRekey.Refusal.sameKey(keyId: keyring.keyID)) { try RecordingRekey.run(dataDir: tmp.path, from: keyring, to: keyring) }
+        let stranger = RecordingKeyring(key: Array(repeating: 9, count: 32))
+        #expect(throws: RecordingRekey.Refusal.otherKey(dataDir: tmp.path, directoryKeyId: keyring.keyID, fromKeyId: stranger.keyID)) {
+            try RecordingRekey.run(dataDir: tmp.path, from: stranger, to: newKey)
+        }
+
+        let outcome = try RecordingRekey.run(dataDir: tmp.path, from: keyring, to: newKey)
+        #expect(outcome.moved == ["\(sid)/\(rid)"] && outcome.failed.isEmpty && outcome.markMoved)
+        #expect(RecordingKeyMark.keyID(dataDir: tmp.path) == newKey.keyID)
+        #expect(fileBytes(Fixture.recordingsDir(tmp) + "/\(rid).webm") == media, "the video is not rewritten")
+        let opened = try RecordingReader(dataDir: tmp.path, keyring: newKey).open(request).get()
+        #expect(try readAll(opened.slice) == webm)
+        guard case .failure(.keyUnavailable(.otherRecordingKey(newKey.keyID, keyring.keyID))) = RecordingReader(dataDir: tmp.path, keyring: keyring).open(request) else {
+            Issue.record("the old key still opens the recording")
+            return
+        }
+        // Run again (as after a run cut short): nothing left to move.
+        let again = try RecordingRekey.run(dataDir: tmp.path, from: keyring, to: newKey)
+        #expect(again.moved.isEmpty && again.alreadyMoved == 1 && again.markMoved)
+    }
+
+    @Test func aManifestThatCannotBeMovedKeepsTheMarkOnTheOldKey() throws {
+        let tmp = try TempDirectory()
+        try record(tmp, keyring: keyring)
+        try RecordingKeyMark.check(dataDir: tmp.path, keyring: keyring)
+        let path = Fixture.recordingsDir(tmp) + "/\(rid).json"
+        var manifest = try #require(RecordingManifestFile.read(path))
+        manifest.encryption?.wrappedKey = Base64URL.encode([UInt8](repeating: 1, count: 60))
+        try RecordingManifestFile.write(manifest, to: path)
+        let outcome = try RecordingRekey.run(dataDir: tmp.path, from: keyring, to: RecordingKeyring(key: Array(repeating: 0x33, count: 32)))
+        #expect(outcome.moved.isEmpty && outcome.failed.keys.sorted() == ["\(sid)/\(rid)"] && !outcome.markMoved)
+        #expect(RecordingKeyMark.keyID(dataDir: tmp.path) == keyring.keyID)
+    }
 }

@@ -142,3 +142,34 @@ def test_encrypted_recordings_play_back_and_need_their_key(relay_factory, vigrel
     assert '"deleted"' in kept and "wrappedKey" not in kept and "encryption" not in kept
     p.close()
     f.close()
+
+
+def test_rekey_moves_the_recordings_to_a_new_key(relay_factory, vigrelay_bin, webm12, tmp_path):
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    old_id, new_id = make_key(vigrelay_bin, keys / "old.key"), make_key(vigrelay_bin, keys / "new.key")
+    relay = relay_factory(["--recording-key", str(keys / "old.key")])
+    r = record(relay, webm12)
+    rekey = [vigrelay_bin, "rekey", "--from", keys / "old.key", "--to", keys / "new.key", "--data-dir", relay.data_dir]
+    busy = run(rekey)
+    assert busy.returncode == 1 and "another vigrelay serve" in busy.stderr and "stop it first" in busy.stderr, busy
+    r["p"].close()
+    r["f"].close()
+    relay.stop()
+
+    media = Path(relay.data_dir) / "sessions" / r["sid"] / "recordings" / f"{r['rid']}.webm"
+    before = media.read_bytes()
+    done = run(rekey)
+    assert done.returncode == 0, done
+    assert "moved 1 recording(s)" in done.stdout and f"--recording-key {keys / 'new.key'}" in done.stdout, done.stdout
+    assert (Path(relay.data_dir) / "recording-key.id").read_text().strip() == new_id
+    assert media.read_bytes() == before, "the video is not rewritten"
+    again = run(rekey)
+    assert again.returncode == 0 and "moved 0 recording(s)" in again.stdout and "1 were under it already" in again.stdout, again
+
+    refused = serve_once(vigrelay_bin, relay, "--recording-key", str(keys / "old.key"))
+    assert refused.returncode == 2 and f"encrypted under recording key {new_id}" in refused.stderr and old_id in refused.stderr, refused.stderr
+    relay.extra_args = ["--recording-key", str(keys / "new.key")]
+    relay.start()
+    got = get(relay, rec_path(r["sid"], r["rid"]), r["token"])
+    assert got.status == 200 and got.body == webm12
