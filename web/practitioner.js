@@ -448,6 +448,7 @@ function onMessage(message) {
       showFamilyRefused(message.reason, message.secondsAgo);
       break;
     case "consent":
+      consentMessages += 1;
       showConsent(message);
       if (message.recording !== true) forgetClips();
       break;
@@ -581,14 +582,18 @@ $("refresh-summary").addEventListener("click", refreshSummary);
 // dropped. Answers can come out of order (one may wait behind a stalled connection after a network
 // drop), and an older one would show a stopped recording as still running and keep the clip editor shut.
 let summaryReads = 0;
+/** Consent messages heard on the WebSocket: newer than any summary asked for before them. */
+let consentMessages = 0;
 
 async function refreshSummary() {
   if (!state.sessionId) return;
   const read = ++summaryReads;
+  const consentHeard = consentMessages;
   try {
     const summary = await api.sessionSummary(state.sessionId);
     if (read !== summaryReads) return;
-    showConsent(summary.consent ?? { recording: false });
+    // The family's answer that came over the WebSocket meanwhile is newer than this read.
+    if (consentMessages === consentHeard) showConsent(summary.consent ?? { recording: false });
     renderRecordings(summary);
   } catch (error) {
     if (read === summaryReads) $("clip-status").textContent = `Could not read the session: ${error.message}`;

@@ -595,3 +595,30 @@ def test_a_held_session_made_without_labels_is_labelled_from_the_list_and_counts
     assert not prac.js("document.getElementById('labels-editor').hidden")
     prac.click("#forget-browser")
     assert prac.js("document.getElementById('labels-editor').hidden")
+
+
+def test_a_late_summary_does_not_undo_the_familys_newer_consent(relay, chromium):
+    """The session summary the practitioner's page reads (after a recording ends, a reconnect, a
+    press of Refresh) can answer after the family's consent has come over the WebSocket (a busy
+    reader thread): its older consent must not replace the newer one on the page (seen in CI)."""
+    prac, fam = chromium.new_page("practitioner"), chromium.new_page("family")
+    join_url, _ = open_session(prac, relay, relay.token("alice"))
+    join_as_family(fam, join_url, consent=False)
+    prac.wait("document.getElementById('consent-status').textContent.includes('has not agreed')", 15, "no consent yet")
+    # The summary's answer is held back 2 s after the relay sent it; a flag is set once the page has taken it.
+    prac.js("""(() => {
+      const real = window.fetch;
+      window.fetch = (url, opts) => /\\/v1\\/sessions\\/[0-9a-f]{32}$/.test(String(url))
+        ? real(url, opts).then((res) => new Promise((done) => setTimeout(() => {
+            const json = res.json.bind(res);
+            res.json = () => json().then((v) => { setTimeout(() => { window.__lateSummaryTaken = true; }, 0); return v; });
+            done(res);
+          }, 2000)))
+        : real(url, opts);
+      return true;
+    })()""")
+    prac.click("#refresh-summary")
+    fam.click("#consent-recording")
+    prac.wait(CONSENT_GIVEN, 10, "the family's consent over the WebSocket")
+    prac.wait("window.__lateSummaryTaken === true", 15, "the late summary to be taken")
+    assert prac.js(CONSENT_GIVEN), prac.text("#consent-status")
