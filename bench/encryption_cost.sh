@@ -11,6 +11,7 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$repo/scripts/lib.sh"
 cd "$repo"
 runs=5 seconds=8 bin_dir=".build/release"
 while [[ $# -gt 0 ]]; do
@@ -34,7 +35,6 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/vigrelay-encryption-cost.XXXXXX")"
 server=""
 trap '[[ -n "$server" ]] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 "$bin_dir/vigrelay" recording-key "$work/recording.key" >/dev/null
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 declare -A results=([plain]="" [encrypted]="")
 for run in $(seq 1 "$runs"); do
@@ -45,7 +45,7 @@ for run in $(seq 1 "$runs"); do
         "$bin_dir/vigrelay" serve --listen "127.0.0.1:$port" --data-dir "$data" --cert certs/dev/server.crt \
             --key certs/dev/server.key --log-level warning "${key[@]}" > "$work/server.log" 2>&1 &
         server=$!
-        for _ in $(seq 1 100); do curl -sfk "https://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+        wait_for_relay "$port" "$server" certs/dev/ca.crt || { echo "run $run ($mode): the relay did not start; see $work/server.log" >&2; trap - EXIT; exit 1; }
         token="$("$bin_dir/vigrelay" token practitioner --id bench --data-dir "$data" | tail -1)"
         "$bin_dir/vigrelay-client" load --server "https://127.0.0.1:$port" --token "$token" --ca certs/dev/ca.crt \
             --pairs 1 --frame-size 65536 --bitrate 0 --duration "${seconds}s" --record --server-pid "$server" \

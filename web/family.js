@@ -187,6 +187,11 @@ async function openCamera(deviceId) {
   return getCamera({ facingMode: ui.facing.value });
 }
 
+/** The device's cameras. */
+async function videoInputs() {
+  return (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
+}
+
 /** Which camera a stream comes from. */
 function deviceOf(stream) {
   return stream?.getVideoTracks()[0]?.getSettings().deviceId ?? "";
@@ -202,8 +207,7 @@ function stopStream(stream) {
  */
 async function offerCameraSwitch() {
   try {
-    const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
-    show(ui.cameraSwitch, cameras.length > 1);
+    show(ui.cameraSwitch, (await videoInputs()).length > 1);
   } catch {
     show(ui.cameraSwitch, false);  // cannot tell: offer nothing that may not work
   }
@@ -223,7 +227,7 @@ async function openOtherCamera(from) {
     }
     stopStream(stream);
   } catch { /* no camera says it faces that way: take the next one */ }
-  const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
+  const cameras = await videoInputs();
   const next = cameras[(cameras.findIndex((d) => d.deviceId === from) + 1) % cameras.length];
   if (!next || next.deviceId === from) throw new Error("no other camera");
   return getCamera({ deviceId: { exact: next.deviceId } });
@@ -522,7 +526,7 @@ ui.deleteVideos.addEventListener("click", withdraw);
 function stopCamera() {
   awake.release();
   sender?.stop();
-  camera?.getTracks().forEach((t) => t.stop());
+  stopStream(camera);
   ui.preview.srcObject = null;
 }
 

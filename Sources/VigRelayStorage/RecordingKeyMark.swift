@@ -50,10 +50,15 @@ public enum RecordingKeyMark {
         case (let marked?, let keyring?):
             guard marked == keyring.keyID else { throw .otherKey(dataDir: dataDir, directoryKeyId: marked, givenKeyId: keyring.keyID) }
         case (nil, let keyring?):
-            let path = path(dataDir: dataDir)
-            do { try FileIO.writeAtomically(Array((keyring.keyID + "\n").utf8), to: path, mode: 0o600) } catch {
-                throw .unwritable(path: path, reason: "\(error)")
-            }
+            try mark(dataDir: dataDir, keyID: keyring.keyID)
+        }
+    }
+
+    /// Marks the directory's recordings as encrypted under the key `keyID` (atomic, mode 0600).
+    static func mark(dataDir: String, keyID: String) throws(Refusal) {
+        let path = path(dataDir: dataDir)
+        do { try FileIO.writeAtomically(Array((keyID + "\n").utf8), to: path, mode: 0o600) } catch {
+            throw .unwritable(path: path, reason: "\(error)")
         }
     }
 }

@@ -78,7 +78,7 @@ public enum RecordingRekey {
             }
         }
         if outcome.failed.isEmpty {
-            try FileIO.writeAtomically(Array((to.keyID + "\n").utf8), to: RecordingKeyMark.path(dataDir: dataDir), mode: 0o600)
+            try RecordingKeyMark.mark(dataDir: dataDir, keyID: to.keyID)
             outcome.markMoved = true
         }
         return outcome
