@@ -1,13 +1,18 @@
 // The relay's HTTP API with the practitioner's token (Authorization: Bearer), and what this browser
-// keeps in localStorage: the token, and the invite links of sessions it created (the relay's list
-// never carries invites).
+// keeps in localStorage: the token, the invite links of sessions it created (the relay's list
+// never carries invites), and the supervisor last named on a new session.
 const TOKEN_KEY = "vigrelay.practitionerToken";
 const INVITES_KEY = "vigrelay.invites";
+const SUPERVISOR_KEY = "vigrelay.supervisor";
 /** Where earlier versions of the page kept the sessions it created (with their invite links). */
 const OLD_SESSIONS_KEY = "vigrelay.sessions";
 
 export const savedToken = () => localStorage.getItem(TOKEN_KEY) ?? "";
 export const saveToken = (token) => (token ? localStorage.setItem(TOKEN_KEY, token) : localStorage.removeItem(TOKEN_KEY));
+
+/** The supervisor (their practitioner id) named on the last session created here, for the next one; "" for none. */
+export const savedSupervisor = () => localStorage.getItem(SUPERVISOR_KEY) ?? "";
+export const rememberSupervisor = (id) => (id ? localStorage.setItem(SUPERVISOR_KEY, id) : localStorage.removeItem(SUPERVISOR_KEY));
 
 /** Invite links of sessions created in this browser, newest first: [{sessionId, joinUrl}] (at most 100). */
 function savedInvites() {
@@ -19,11 +24,12 @@ function savedInvites() {
 export const savedInvite = (sessionId) => savedInvites().find((s) => s.sessionId === sessionId)?.joinUrl;
 
 /**
- * Forgets everything this browser keeps for the practitioner: the token and the families' invite
- * links (each a bearer token to a family's call), for a shared or handed-on computer.
+ * Forgets everything this browser keeps for the practitioner: the token, the families' invite
+ * links (each a bearer token to a family's call) and the supervisor's id, for a shared or
+ * handed-on computer.
  */
 export function forgetBrowser() {
-  for (const key of [TOKEN_KEY, INVITES_KEY, OLD_SESSIONS_KEY]) localStorage.removeItem(key);
+  for (const key of [TOKEN_KEY, INVITES_KEY, OLD_SESSIONS_KEY, SUPERVISOR_KEY]) localStorage.removeItem(key);
 }
 
 export function rememberInvite(sessionId, joinUrl) {
@@ -60,8 +66,14 @@ export const newInvite = (id) => call("POST", `/v1/sessions/${id}/invite`);
 /** A page of your sessions, newest first: {sessions, total, limit, nextBefore?}. */
 export const listSessions = ({ limit = 50, before } = {}) =>
   call("GET", `/v1/sessions?limit=${limit}${before ? `&before=${before}` : ""}`);
+/**
+ * A page of the sessions you supervise (their practitioner named you, and the family agrees that you
+ * may watch the recordings), newest first: {sessions, total, limit, nextBefore?}, as listSessions.
+ */
+export const listSupervised = ({ limit = 50, before } = {}) =>
+  call("GET", `/v1/supervision?limit=${limit}${before ? `&before=${before}` : ""}`);
 export const cycleLog = () => call("GET", "/v1/cycles");
-/** Sets the session's labels (null removes one): {sessionId, caseRef?, cycle?, purpose?}. */
+/** Sets the session's labels (null removes one): {sessionId, caseRef?, cycle?, purpose?, supervisor?}. */
 export const changeLabels = (id, labels) => call("PATCH", `/v1/sessions/${id}`, { body: labels });
 export const sessionSummary = (id) => call("GET", `/v1/sessions/${id}`);
 export const createClip = (id, clip) => call("POST", `/v1/sessions/${id}/clips`, { body: clip });

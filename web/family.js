@@ -31,7 +31,7 @@ function takeInvite() {
 
 const invite = takeInvite();
 const ui = {
-  consent: $("consent-recording"), child: $("consent-child"), childHint: $("child-hint"),
+  consent: $("consent-recording"), child: $("consent-child"), childHint: $("child-hint"), supervisor: $("consent-supervisor"),
   join: $("join"), joinProblem: $("join-problem"), facing: $("camera-facing"),
   before: $("before"), joinBox: $("join-box"), during: $("during"), left: $("left"), consentBox: $("consent-box"),
   connection: $("connection-status"), recording: $("recording-status"),
@@ -112,12 +112,17 @@ function showLinkRefused(code) {
 ui.child.addEventListener("change", () => show(ui.childHint, ui.child.checked));
 ui.consent.addEventListener("change", sendConsent);
 ui.child.addEventListener("change", () => { if (ui.consent.checked) sendConsent(); });
+// The supervisor's access, given or taken back, counts only with consent to recording: sent with it.
+ui.supervisor.addEventListener("change", () => { if (ui.consent.checked) sendConsent(); });
+
+/** The family's answers as ticked now, as the consent message. */
+const consentAsTicked = () => consent(ui.consent.checked, ui.child.checked, ui.supervisor.checked);
 
 function sendConsent() {
   if (!ui.consent.checked && everConnected) {
     withdraw();  // unticked during the call: a withdrawal, with its answer shown
   } else if (connection?.isOpen) {
-    connection.send(consent(ui.consent.checked, ui.child.checked));
+    connection.send(consentAsTicked());
   } else if (everConnected) {
     consentChanged = true;
   }
@@ -366,7 +371,7 @@ function onWelcome(welcome) {
     connection.send(consent(false));
     showWithdrawal("Recording stopped. Deleting the videos…");
     // Consent given again since: for what is recorded from now on.
-    if (ui.consent.checked) connection.send(consent(true, ui.child.checked));
+    if (ui.consent.checked) connection.send(consentAsTicked());
   } else if (consentChanged || (!everConnected && ui.consent.checked)) {
     sendConsent();
   }
@@ -401,7 +406,9 @@ function onMessage(message) {
       if (message.state === "started") sender.keyframeSoon();
       break;
     case "consent":
+      // The relay's record of the answers (also when rejoining, after a reload): the boxes show it.
       ui.consent.checked = message.recording === true;
+      ui.supervisor.checked = message.recording === true && message.supervisorMayView === true;
       break;
     case "signal":
       review.signal(message, () => showShared(true));
@@ -473,6 +480,7 @@ function deletionFailed() {
 function withdraw() {
   ui.consent.checked = false;
   ui.child.checked = false;
+  ui.supervisor.checked = false;
   show(ui.childHint, false);
   withdrawal.asked = true;
   if (connection?.send(consent(false))) {

@@ -1,5 +1,5 @@
 // The practitioner's page: token, sessions, the family's live camera, recording, marks, clips and
-// the shared review.
+// the shared review; and, for a supervisor, the recordings of the sessions they supervise.
 import * as api from "./api.js";
 import { RelayConnection } from "./connection.js";
 import { MsePlayer } from "./player.js";
@@ -10,7 +10,7 @@ import { clipSpanAround, formatSeconds } from "./clips.js";
 import { $, el, saveBlob, show } from "./dom.js";
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
 import { cycleCsv, cycleRows, cycleSummary } from "./cycles.js";
-import { labelWords, labelsBody, sessionFacts, sessionLabel } from "./sessions.js";
+import { contentFact, labelWords, labelsBody, sessionFacts, sessionLabel, supervisedLabel } from "./sessions.js";
 import { ScreenAwake } from "./awake.js";
 
 const state = {
@@ -21,19 +21,34 @@ const live = new MsePlayer($("live-video"));
 
 // --- token -----------------------------------------------------------------------------------
 $("token").value = api.savedToken();
+$("supervisor").value = api.savedSupervisor();
 tokenStatus();
-$("save-token").addEventListener("click", () => { api.saveToken($("token").value.trim()); tokenStatus(); closeLabels(); renderSessions(); renderCycles(); });
-$("token").addEventListener("change", () => { api.saveToken($("token").value.trim()); tokenStatus(); closeLabels(); renderSessions(); renderCycles(); });
+$("save-token").addEventListener("click", useToken);
+$("token").addEventListener("change", useToken);
 $("forget-browser").addEventListener("click", () => {
   api.forgetBrowser();
   $("token").value = "";
+  $("supervisor").value = "";
   showInvite(null);
   show($("invite-box"), false);
   closeLabels();
+  closeSupervised();
   renderSessions();
   renderCycles();
+  renderSupervised();
   $("token-status").textContent = "This browser no longer keeps your token or any family's invite link.";
 });
+
+/** Saves the token typed, and shows that token's sessions, cycle log and the sessions it supervises. */
+function useToken() {
+  api.saveToken($("token").value.trim());
+  tokenStatus();
+  closeLabels();
+  closeSupervised();
+  renderSessions();
+  renderCycles();
+  renderSupervised();
+}
 function tokenStatus() {
   $("token-status").textContent = api.savedToken() ? "Token saved in this browser." : "No token yet: ask your administrator for one.";
 }
@@ -71,9 +86,13 @@ async function createSession() {
   const labels = { purpose: $("purpose").value };
   if ($("case-ref").value.trim()) labels.caseRef = $("case-ref").value.trim();
   if ($("cycle").value) labels.cycle = Number($("cycle").value);
+  const supervisor = $("supervisor").value.trim();
+  if (supervisor) labels.supervisor = supervisor;
   try {
     const created = await api.createSession(labels);
     api.rememberInvite(created.sessionId, created.joinUrl);
+    // The next session is likely for the same supervisor: the field is filled with it next time.
+    api.rememberSupervisor(supervisor);
     openSession(created.sessionId, created.joinUrl, created);
   } catch (error) {
     $("create-status").textContent = `Could not create the session: ${error.message}`;
@@ -301,6 +320,7 @@ function editLabels(s) {
   $("labels-case-ref").value = s.caseRef ?? "";
   $("labels-cycle").value = s.cycle ?? "";
   $("labels-purpose").value = s.purpose ?? "";
+  $("labels-supervisor").value = s.supervisor ?? "";
   $("labels-status").textContent = "";
   show($("labels-editor"));
   $("labels-title").scrollIntoView({ block: "nearest" });
@@ -322,11 +342,12 @@ $("labels-editor").addEventListener("submit", async (event) => {
   $("labels-status").textContent = "Saving…";
   try {
     const saved = await api.changeLabels(entry.sessionId, labelsBody({
-      caseRef: $("labels-case-ref").value, cycle: $("labels-cycle").value, purpose: $("labels-purpose").value }));
+      caseRef: $("labels-case-ref").value, cycle: $("labels-cycle").value, purpose: $("labels-purpose").value,
+      supervisor: $("labels-supervisor").value }));
     if (state.sessionId === entry.sessionId) showSessionTitle(entry.sessionId, saved);
     if (labelling === entry) {
-      const { caseRef, cycle, purpose } = saved;
-      labelling = { ...entry, caseRef, cycle, purpose };
+      const { caseRef, cycle, purpose, supervisor } = saved;
+      labelling = { ...entry, caseRef, cycle, purpose, supervisor };
       $("labels-session").textContent = sessionLabel(labelling);
       $("labels-status").textContent = "Labels saved.";
     }
@@ -485,9 +506,11 @@ function showFamilyRefused(reason, secondsAgo = 0) {
   show($("family-refused"));
 }
 
+/** The family's consent (a notice, or the summary's `consent`), in words. */
 function showConsent(message) {
   $("consent-status").textContent = message.recording
-    ? `The family agreed to recording${message.childAgreed ? " (and the child aged 12+ agreed too)" : ""}.`
+    ? `The family agreed to recording${message.childAgreed ? " (and the child aged 12+ agreed too)" : ""}`
+      + `${message.supervisorMayView ? ", and your supervisor may watch the recordings" : ""}.`
     : "The family has not agreed to recording (or withdrew): recording is off and their videos are deleted.";
 }
 
@@ -610,19 +633,14 @@ function renderRecordings(summary) {
   }
   const done = summary.recordings.filter((r) => r.state === "complete" || r.state === "interrupted");
   $("recordings").replaceChildren(...summary.recordings.map((r) => {
-    const item = el("li", { textContent: `${r.recordingId.slice(0, 6)} · ${r.state}${r.durationMs ? " · " + formatSeconds(r.durationMs) : ""} ` });
+    const item = el("li", { textContent: recordingText(r) });
     for (const m of summary.marks.filter((x) => x.recordingId === r.recordingId)) {
       const use = el("button", { type: "button", className: "small", textContent: `clip at ${formatSeconds(m.atMs)}` });
       use.setAttribute("aria-label", `Prepare a clip around the mark at ${formatSeconds(m.atMs)}`);
       use.addEventListener("click", () => prepareClip(r, m.atMs, m.note));
       item.append(use, " ");
     }
-    if (r.state !== "deleted" && r.state !== "recording") {
-      const download = el("button", { type: "button", className: "small", textContent: "download" });
-      download.setAttribute("aria-label", `download recording ${r.recordingId.slice(0, 6)}`);
-      download.addEventListener("click", () => downloadBlob(() => api.recordingBlob(state.sessionId, r.recordingId), `recording-${r.recordingId}.${fileExtension(r.mediaType)}`));
-      item.append(download);
-    }
+    if (downloadable(r)) item.append(recordingDownload(state.sessionId, r, tellClipStatus));
     return item;
   }));
   const select = $("clip-recording");
@@ -630,6 +648,29 @@ function renderRecordings(summary) {
   $("clip-editor").disabled = done.length === 0;
   const mediaTypes = new Map(summary.recordings.map((r) => [r.recordingId, r.mediaType]));
   $("clips").replaceChildren(...summary.clips.map((clip) => renderClip(clip, mediaTypes.get(clip.recordingId))));
+}
+
+/** A recording in the list: "3f9a2c · complete · 0:42.0 " (its id's start, state and length). */
+function recordingText(r) {
+  return `${r.recordingId.slice(0, 6)} · ${r.state}${r.durationMs ? " · " + formatSeconds(r.durationMs) : ""} `;
+}
+
+/** A recording that has a file to download: finished, and not deleted. */
+const downloadable = (r) => r.state !== "deleted" && r.state !== "recording";
+
+/** What went wrong with the open session's recordings and clips: said beside the clip editor. */
+const tellClipStatus = (text) => { $("clip-status").textContent = text; };
+
+/**
+ * The "download" button of a recording of session `sessionId`, for its practitioner and for its
+ * supervisor alike; a failure (the server's message) is told with `fail`.
+ */
+function recordingDownload(sessionId, r, fail) {
+  const download = el("button", { type: "button", className: "small", textContent: "download" });
+  download.setAttribute("aria-label", `download recording ${r.recordingId.slice(0, 6)}`);
+  download.addEventListener("click", () => downloadBlob(() => api.recordingBlob(sessionId, r.recordingId),
+                                                        `recording-${r.recordingId}.${fileExtension(r.mediaType)}`, fail));
+  return download;
 }
 
 /** A downloaded file's extension for a recording's media type: a clip has its recording's type. */
@@ -665,22 +706,41 @@ $("make-clip").addEventListener("click", async () => {
 });
 
 function renderClip(clip, mediaType) {
-  const span = `${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)}`;
-  const item = el("li", { className: "clip", textContent: `${span} ${clip.note ?? ""} ` });
-  item.dataset.clipId = clip.clipId;
-  const button = (className, text) => {
-    const b = el("button", { type: "button", className: `small ${className}`, textContent: text });
-    b.setAttribute("aria-label", `${text} the clip ${span}`);
-    return b;
-  };
-  const preview = button("preview-clip", "preview");
+  const item = clipItem(clip);
+  const preview = clipButton(clip, "preview-clip", "preview");
   preview.addEventListener("click", () => previewClip(clip, false));
-  const showIt = button("show-clip", "show to family");
+  const showIt = clipButton(clip, "show-clip", "show to family");
   showIt.addEventListener("click", () => previewClip(clip, true));
-  const download = button("download-clip", "download");
-  download.addEventListener("click", () => downloadBlob(() => api.clipBlob(state.sessionId, clip.clipId), `clip-${clip.clipId}.${fileExtension(mediaType)}`));
-  item.append(preview, " ", showIt, " ", download);
+  item.append(preview, " ", showIt, " ", clipDownload(state.sessionId, clip, mediaType, tellClipStatus));
   return item;
+}
+
+/** "0:01.0–0:08.0": where a clip was cut from its recording. */
+const clipSpan = (clip) => `${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)}`;
+
+/** A clip's list item: its span and note, then its buttons. */
+function clipItem(clip) {
+  const item = el("li", { className: "clip", textContent: `${clipSpan(clip)} ${clip.note ?? ""} ` });
+  item.dataset.clipId = clip.clipId;
+  return item;
+}
+
+/** A small button doing `text` to a clip, named for a screen reader with the clip's span. */
+function clipButton(clip, className, text) {
+  const b = el("button", { type: "button", className: `small ${className}`, textContent: text });
+  b.setAttribute("aria-label", `${text} the clip ${clipSpan(clip)}`);
+  return b;
+}
+
+/**
+ * The "download" button of a clip of session `sessionId` (`mediaType`: its recording's), for the
+ * practitioner and the supervisor alike; a failure (the server's message) is told with `fail`.
+ */
+function clipDownload(sessionId, clip, mediaType, fail) {
+  const download = clipButton(clip, "download-clip", "download");
+  download.addEventListener("click", () => downloadBlob(() => api.clipBlob(sessionId, clip.clipId),
+                                                        `clip-${clip.clipId}.${fileExtension(mediaType)}`, fail));
+  return download;
 }
 
 // Clips play here through Media Source Extensions, as on the family's page: a browser's own file
@@ -730,11 +790,12 @@ async function previewClip(clip, toFamily) {
   }
 }
 
-async function downloadBlob(load, name) {
+/** Offers what `load` fetches as the file `name`; a failure is told with `fail`, in the server's words. */
+async function downloadBlob(load, name, fail) {
   try {
     saveBlob(await load(), name);
   } catch (error) {
-    $("clip-status").textContent = `Could not download: ${error.message}`;
+    fail(`Could not download: ${error.message}`);
   }
 }
 
@@ -800,6 +861,119 @@ $("stop-review").addEventListener("click", () => {
   $("stop-review").disabled = true;
 });
 
+// --- sessions you supervise -------------------------------------------------------------------
+// GET /v1/supervision with this page's token: the sessions whose practitioner named this token's id
+// as their supervisor, while the family agrees. The supervisor reads one's summary and downloads its
+// recordings and clips with the same buttons as the practitioner (recordingDownload, clipDownload);
+// the relay lets them change nothing, and refuses the downloads once the family takes it back.
+/** The supervised session shown below the list (its list entry), or null. */
+let supervised = null;
+/** Reads of the list and of the shown session's summary asked for so far: only the newest is drawn. */
+let supervisedReads = 0;
+let supervisedSummaryReads = 0;
+
+$("refresh-supervised").addEventListener("click", () => renderSupervised());
+
+async function renderSupervised() {
+  const read = ++supervisedReads;
+  const list = $("supervised");
+  if (!api.savedToken()) {
+    list.replaceChildren();
+    $("supervised-status").textContent = "Save your token to see the sessions you supervise.";
+    return;
+  }
+  $("supervised-status").textContent = "Loading the sessions you supervise…";
+  let page;
+  try {
+    page = await api.listSupervised({ limit: 200 });
+  } catch (error) {
+    if (read === supervisedReads) $("supervised-status").textContent = `Could not load the sessions you supervise: ${error.message}`;
+    return;
+  }
+  if (read !== supervisedReads) return;  // a newer read draws the list
+  list.replaceChildren(...page.sessions.map(supervisedItem));
+  $("supervised-status").textContent = page.total === 0 ? "No sessions for you to watch now."
+    : `${page.sessions.length} of ${page.total} session${page.total === 1 ? "" : "s"}.`;
+  // The session shown is no longer one to watch: its recordings go from the page.
+  if (supervised && !page.sessions.some((s) => s.sessionId === supervised.sessionId)) {
+    closeSupervised();
+    showSupervisedProblem("The session you were watching is no longer in your list: the family took back their agreement, "
+      + "or its practitioner no longer names you as supervisor.");
+  }
+}
+
+function supervisedItem(s) {
+  const label = supervisedLabel(s);
+  const watch = el("button", { type: "button", className: "small", textContent: "Recordings" });
+  watch.setAttribute("aria-label", `Recordings of session ${label}`);
+  watch.dataset.action = "watch";
+  watch.addEventListener("click", () => openSupervised(s));
+  const item = el("li", { className: s.sessionId === supervised?.sessionId ? "current" : "" },
+    el("div", { className: "session-head" }, el("span", { className: "session-label", textContent: label }),
+       el("span", { className: "session-actions" }, watch)),
+    el("div", { className: "facts" }, el("span", { className: "badge", textContent: contentFact(s) })));
+  item.dataset.sessionId = s.sessionId;
+  return item;
+}
+
+/** Shows a supervised session's recordings and clips, from its summary (GET /v1/sessions/{id}). */
+async function openSupervised(s) {
+  const read = ++supervisedSummaryReads;
+  supervised = s;
+  for (const item of $("supervised").children) item.classList.toggle("current", item.dataset.sessionId === s.sessionId);
+  show($("supervised-problem"), false);
+  $("supervised-view-label").textContent = supervisedLabel(s);
+  $("supervised-recordings").replaceChildren(el("li", { textContent: "Loading…" }));
+  $("supervised-clips").replaceChildren();
+  show($("supervised-view"));
+  $("supervised-view-title").focus();
+  let summary;
+  try {
+    summary = await api.sessionSummary(s.sessionId);
+  } catch (error) {
+    if (read === supervisedSummaryReads) {
+      $("supervised-recordings").replaceChildren();
+      showSupervisedProblem(`Could not read the session: ${error.message}`);
+    }
+    return;
+  }
+  if (read === supervisedSummaryReads) drawSupervised(s.sessionId, summary);
+}
+
+function drawSupervised(sessionId, summary) {
+  const recordings = summary.recordings.map((r) => {
+    const item = el("li", { textContent: recordingText(r) });
+    item.dataset.recordingId = r.recordingId;
+    if (downloadable(r)) item.append(recordingDownload(sessionId, r, showSupervisedProblem));
+    return item;
+  });
+  $("supervised-recordings").replaceChildren(...(recordings.length ? recordings : [el("li", { textContent: "No recordings." })]));
+  const mediaTypes = new Map(summary.recordings.map((r) => [r.recordingId, r.mediaType]));
+  $("supervised-clips").replaceChildren(...summary.clips.map((clip) => {
+    const item = clipItem(clip);
+    item.append(clipDownload(sessionId, clip, mediaTypes.get(clip.recordingId), showSupervisedProblem));
+    return item;
+  }));
+}
+
+/** What went wrong in the supervised session shown (the server's message, as a download refused). */
+function showSupervisedProblem(text) {
+  $("supervised-problem").textContent = text;
+  show($("supervised-problem"));
+}
+
+/** No supervised session shown (another token, or it left the list), and no answer still coming drawn. */
+function closeSupervised() {
+  supervised = null;
+  supervisedSummaryReads += 1;
+  show($("supervised-view"), false);
+  show($("supervised-problem"), false);
+  $("supervised-recordings").replaceChildren();
+  $("supervised-clips").replaceChildren();
+  for (const item of $("supervised").children) item.classList.remove("current");
+}
+
 renderSessions();
 renderCycles();
+renderSupervised();
 window.__vigrelay = { state, live, awake, get clipsHeld() { return clipBytes.size; } };

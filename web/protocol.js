@@ -51,8 +51,18 @@ export function retentionPeriod(seconds) {
     : seconds >= 3600 ? [Math.round(seconds / 3600), "hour"] : [Math.max(1, Math.round(seconds / 60)), "minute"];
   return `${count} ${unit}${count === 1 ? "" : "s"}`;
 }
-export const consent = (recording, childAgreed) =>
-  recording && childAgreed ? { type: "consent", recording: true, childAgreed: true } : { type: "consent", recording };
+/**
+ * The family's consent answer. `childAgreed` (a child aged 12+ agreed too) and `supervisorMayView`
+ * (the practitioner's supervisor may watch the recordings) count only with `recording`, and are
+ * sent only when true: consent without `supervisorMayView` takes the supervisor's access back.
+ */
+export function consent(recording, childAgreed = false, supervisorMayView = false) {
+  if (!recording) return { type: "consent", recording };
+  const message = { type: "consent", recording: true };
+  if (childAgreed) message.childAgreed = true;
+  if (supervisorMayView) message.supervisorMayView = true;
+  return message;
+}
 export const record = (action) => ({ type: "record", action });
 export const mark = (recordingId, atMs, note) => (note ? { type: "mark", recordingId, atMs, note } : { type: "mark", recordingId, atMs });
 export const signal = (body) => ({ ...body, type: "signal" });

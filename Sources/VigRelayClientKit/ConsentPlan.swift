@@ -6,6 +6,8 @@ public struct ConsentPlan: Sendable, Equatable {
     public var give: Bool
     /// With `give`: a child aged 12 or over in the film agreed too.
     public var childAgreed: Bool
+    /// With `give`: the practitioner's supervisor may watch the recordings too.
+    public var supervisorMayView: Bool
     /// After the camera stream ends: withdraw consent and wait until the relay has deleted every
     /// recording of the session.
     public var withdrawAtEnd: Bool
@@ -13,9 +15,11 @@ public struct ConsentPlan: Sendable, Equatable {
     /// the recording holds the whole stream.
     public var waitForRecordingSeconds: Double?
 
-    public init(give: Bool, childAgreed: Bool = false, withdrawAtEnd: Bool = false, waitForRecordingSeconds: Double? = nil) {
+    public init(give: Bool, childAgreed: Bool = false, supervisorMayView: Bool = false, withdrawAtEnd: Bool = false,
+                waitForRecordingSeconds: Double? = nil) {
         self.give = give
         self.childAgreed = childAgreed
+        self.supervisorMayView = supervisorMayView
         self.withdrawAtEnd = withdrawAtEnd
         self.waitForRecordingSeconds = waitForRecordingSeconds
     }
@@ -31,9 +35,10 @@ struct ConsentGiver {
     var answerSeconds = 15.0
 
     /// Consents to recording; returns once both sides were told.
-    func give(childAgreed: Bool) throws(ClientError) {
+    func give(childAgreed: Bool, supervisorMayView: Bool) throws(ClientError) {
         var message: [String: Any] = ["type": "consent", "recording": true]
         if childAgreed { message["childAgreed"] = true }
+        if supervisorMayView { message["supervisorMayView"] = true }
         try send(message, "consent")
         try expect(.consent(recording: true), "consent")
         log("family: consent to recording given")

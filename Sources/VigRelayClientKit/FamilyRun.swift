@@ -41,7 +41,7 @@ public struct FamilyRun: Sendable {
         }
         let consenter = ConsentGiver(session: session, events: receiver.recordingEvents, log: log)
         if let consent, consent.give {
-            try consenter.give(childAgreed: consent.childAgreed)
+            try consenter.give(childAgreed: consent.childAgreed, supervisorMayView: consent.supervisorMayView)
             if let wait = consent.waitForRecordingSeconds { _ = try consenter.waitForRecording(seconds: wait) }
         }
         let sender = MediaSender(session: session, stream: .camera, source: source, pacing: pacing, durationSeconds: camera.durationSeconds)

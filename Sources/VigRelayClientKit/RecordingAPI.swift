@@ -18,11 +18,14 @@ public struct CreatedClip: Sendable, Equatable {
 public enum RecordingAPI {
     /// `GET /v1/sessions[?limit=N][&before=ID]`: a page of the practitioner's sessions, newest first,
     /// as the relay's JSON bytes (`SessionTable` renders them).
-    public static func sessions(loop: ClientLoop, token: String, limit: Int?, before: String?) throws(ClientError) -> [UInt8] {
+    /// With `supervising`, `GET /v1/supervision`: the sessions the token's practitioner supervises
+    /// and whose families agreed that they may watch the recordings.
+    public static func sessions(loop: ClientLoop, token: String, limit: Int?, before: String?, supervising: Bool = false) throws(ClientError) -> [UInt8] {
         var query: [String] = []
         if let limit { query.append("limit=\(limit)") }
         if let before { query.append("before=\(before)") }
-        return try request(loop, "GET", "/v1/sessions" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), token: token).body
+        let path = supervising ? "/v1/supervision" : "/v1/sessions"
+        return try request(loop, "GET", path + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), token: token).body
     }
 
     /// `GET /v1/cycles`: the practitioner's cycle log, as the relay's JSON bytes (`CycleTable` renders them).

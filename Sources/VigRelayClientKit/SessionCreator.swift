@@ -6,11 +6,14 @@ public struct SessionLabels: Sendable, Equatable {
     public var caseRef: String?
     public var cycle: Int?
     public var purpose: String?
+    /// The supervisor's practitioner id: they may watch the recordings if the family agrees.
+    public var supervisor: String?
 
-    public init(caseRef: String? = nil, cycle: Int? = nil, purpose: String? = nil) {
+    public init(caseRef: String? = nil, cycle: Int? = nil, purpose: String? = nil, supervisor: String? = nil) {
         self.caseRef = caseRef
         self.cycle = cycle
         self.purpose = purpose
+        self.supervisor = supervisor
     }
 
     /// The labels given, by their JSON names.
@@ -19,6 +22,7 @@ public struct SessionLabels: Sendable, Equatable {
         if let caseRef { object["caseRef"] = caseRef }
         if let cycle { object["cycle"] = cycle }
         if let purpose { object["purpose"] = purpose }
+        if let supervisor { object["supervisor"] = supervisor }
         return object
     }
 
@@ -30,7 +34,7 @@ public struct SessionLabels: Sendable, Equatable {
 /// set, those in `remove` removed, the rest kept.
 public struct SessionLabelEdit: Sendable, Equatable {
     public var set: SessionLabels
-    /// Labels to remove, by their JSON names (`caseRef`, `cycle`, `purpose`).
+    /// Labels to remove, by their JSON names (`caseRef`, `cycle`, `purpose`, `supervisor`).
     public var remove: Set<String>
 
     public init(set: SessionLabels = SessionLabels(), remove: Set<String> = []) {
@@ -50,7 +54,7 @@ public struct SessionLabelEdit: Sendable, Equatable {
     public static func describe(answer: String) -> String? {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(answer.utf8))) as? [String: Any],
               let id = object["sessionId"] as? String else { return nil }
-        let labels = ["caseRef", "cycle", "purpose"].map { name in "\(name): \(object[name].map { "\($0)" } ?? "(none)")" }
+        let labels = ["caseRef", "cycle", "purpose", "supervisor"].map { name in "\(name): \(object[name].map { "\($0)" } ?? "(none)")" }
         return (["sessionId: \(id)"] + labels).joined(separator: "\n")
     }
 }

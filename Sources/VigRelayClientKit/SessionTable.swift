@@ -4,14 +4,17 @@ import VigRelayCore
 /// The `vigrelay-client sessions` table: one line per session of a `GET /v1/sessions` answer, then
 /// a line saying how many there are and how to see the next page. Pure; any thread.
 public enum SessionTable {
-    /// The table for the relay's JSON answer at `now`; nil when it is not a session list.
-    public static func render(_ json: [UInt8], now: Date = Date()) -> String? {
+    /// The table for the relay's JSON answer at `now`; nil when it is not a session list. A list of
+    /// sessions supervised (`GET /v1/supervision`) names each session's practitioner first.
+    public static func render(_ json: [UInt8], now: Date = Date(), supervising: Bool = false) -> String? {
         guard let body = (try? JSONSerialization.jsonObject(with: Data(json))) as? [String: Any],
               let sessions = body["sessions"] as? [[String: Any]] else { return nil }
-        let header = ["CREATED (UTC)", "SESSION", "CASE", "STATE", "CONSENT", "RECORDING", "RECS", "SIZE", "CLIPS"]
-        var out = TextTable.lines(header: header, rows: sessions.map { row($0, now: now) })
+        let header = (supervising ? ["PRACTITIONER"] : []) + ["CREATED (UTC)", "SESSION", "CASE", "STATE", "CONSENT", "RECORDING", "RECS", "SIZE", "CLIPS"]
+        let rows = sessions.map { s in (supervising ? [s["practitioner"] as? String ?? "?"] : []) + row(s, now: now) }
+        var out = TextTable.lines(header: header, rows: rows)
         let total = body["total"] as? Int ?? sessions.count
-        var footer = sessions.isEmpty ? "no sessions" : "\(sessions.count) of \(total) session\(total == 1 ? "" : "s")"
+        var footer = sessions.isEmpty ? (supervising ? "no sessions shared with you for supervision" : "no sessions")
+                                       : "\(sessions.count) of \(total) session\(total == 1 ? "" : "s")"
         if let next = body["nextBefore"] as? String { footer += "; next page: --before \(next)" }
         out.append(footer)
         return out.joined(separator: "\n")
@@ -38,6 +41,7 @@ public enum SessionTable {
         }
         var consent = s["consent"] as? String ?? "?"
         if consent == "given", s["childAgreed"] as? Bool == true { consent += "+child" }
+        if consent.hasPrefix("given"), s["supervisorMayView"] as? Bool == true { consent += "+supervisor" }
         var recording = s["recordingState"] as? String ?? "?"
         if let awaiting = s["awaiting"] as? [String], !awaiting.isEmpty { recording += " (awaiting \(awaiting.joined(separator: "+")))" }
         var recordings = "\(s["recordingCount"] as? Int ?? 0)"

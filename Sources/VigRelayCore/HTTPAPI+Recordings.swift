@@ -5,9 +5,12 @@ import Foundation
 ///
 /// Only the session's practitioner gets anything from the others: no or a bad token 401, a family
 /// invite 403, another practitioner's token or an unknown session 404 `session_not_found` (the same
-/// answer, so nobody learns which sessions exist). Ids from the path or body are checked here (lower-case hex
-/// of the right length, parts 1...999) before any outcome names them; what needs the files is
-/// decided on the reader or writer thread. Used on the lws thread, like the rest of `HTTPAPI`.
+/// answer, so nobody learns which sessions exist). The one exception is the supervisor the owner
+/// named (`SessionRecord.supervisor`): they may read the summary and download recordings and clips,
+/// and only while the family agrees (`RelayCore.supervisorMayView`; else 403 `supervision_not_agreed`).
+/// Ids from the path or body are checked here (lower-case hex of the right length, parts 1...999)
+/// before any outcome names them; what needs the files is decided on the reader or writer thread.
+/// Used on the lws thread, like the rest of `HTTPAPI`.
 extension HTTPAPI {
     /// Paths of a session's resources start with this.
     static let sessionsPrefix = "/v1/sessions/"
@@ -71,9 +74,15 @@ extension HTTPAPI {
             case .metrics: return .respond(HTTPAPI.metricsTokenRefused)
             }
         }
-        guard Identifiers.isValidSessionID(sessionID), let session = core.sessions[String(sessionID)], session.owner == practitioner else {
+        guard Identifiers.isValidSessionID(sessionID), let session = core.sessions[String(sessionID)],
+              session.owner == practitioner || session.supervisor == practitioner else {
             return .respond(.error(404, .sessionNotFound, "no such session of yours; use the sessionId that POST /v1/sessions returned to you"))
         }
+        let asSupervisor = session.owner != practitioner
+        if asSupervisor, let refusal = Self.supervisorRefusal(route, method: request.method, sessionID: session.id, core: core) {
+            return .respond(refusal)
+        }
+        let grant = DownloadGrant(practitionerID: practitioner, tokenIssuedAtMs: issuedAtMs, asSupervisor: asSupervisor)
         let headOnly = request.method == "HEAD"
         switch route {
         case .summary where request.method == "PATCH":
@@ -87,15 +96,29 @@ extension HTTPAPI {
                 return .respond(RecordingRequestError.recordingNotFound.response)
             }
             return .media(MediaRequest(sessionID: session.id, resource: .recording(id: recordingID, part: part),
-                                       range: request.range, headOnly: headOnly), tokenIssuedAtMs: issuedAtMs)
+                                       range: request.range, headOnly: headOnly), grant: grant)
         case .clip(let clipID):
             guard Identifiers.isValidClipID(clipID) else { return .respond(RecordingRequestError.clipNotFound.response) }
             return .media(MediaRequest(sessionID: session.id, resource: .clip(id: clipID), range: request.range, headOnly: headOnly),
-                          tokenIssuedAtMs: issuedAtMs)
+                          grant: grant)
         case .clips:
             return createClip(request, sessionID: session.id, core: core)
         case .invite:
             return replaceInvite(session, core: core, now: now)
+        }
+    }
+
+    /// Why the session's supervisor may not do this; nil when they may: read the summary, download
+    /// recordings and clips, and only while the family agrees.
+    private static func supervisorRefusal(_ route: Route, method: String, sessionID: String, core: RelayCore) -> HTTPResponse? {
+        switch route {
+        case .summary where method != "PATCH", .recording, .clip:
+            guard core.supervisorMayView(sessionID: sessionID) else {
+                return .error(403, .supervisionNotAgreed, "the family has not agreed that the practitioner's supervisor may watch this session's recordings (or has taken that back); only they can agree, on their page, when the practitioner asks them")
+            }
+            return nil
+        default:
+            return .error(403, .forbidden, "as this session's supervisor you may watch its recordings and clips, not change anything; the session's practitioner does that")
         }
     }
 
@@ -119,6 +142,7 @@ extension HTTPAPI {
         guard request.body.count <= limits.maxRequestBodyBytes else { return .respond(payloadTooLarge) }
         switch SessionLabelChange.parse(request.body) {
         case .failure(let invalid): return .respond(.error(400, .invalidRequest, invalid.message))
+        case .success(let change) where change.supervisor == .some(.some(session.owner)): return .respond(Self.supervisorIsOwner)
         case .success(let change): return .changeLabels(sessionID: session.id, change)
         }
     }

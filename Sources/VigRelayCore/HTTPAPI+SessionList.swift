@@ -1,9 +1,11 @@
 import Foundation
 
-/// `GET /v1/sessions`: the practitioner's own sessions, newest first, a page at a time.
+/// `GET /v1/sessions`: the practitioner's own sessions, newest first, a page at a time; and
+/// `GET /v1/supervision`: the sessions whose owners named them supervisor and whose families agreed
+/// that they may watch the recordings, in the same form.
 ///
 /// Same authorization as creating a session: no or a bad token 401, a family invite 403. Each
-/// practitioner sees only the sessions they created. `?limit=N` (1-200, default 50) bounds the page;
+/// practitioner sees only the sessions they created (or supervise). `?limit=N` (1-200, default 50) bounds the page;
 /// `?before=ID` (the previous page's `nextBefore`) continues after that session. The page is chosen
 /// here on the lws thread from memory; the reader thread adds what is on disk (`.sessionList`).
 extension HTTPAPI {
@@ -12,7 +14,7 @@ extension HTTPAPI {
     /// Most sessions per page.
     public static let maxSessionListLimit = 200
 
-    func listSessions(_ request: HTTPRequest, core: RelayCore, now: Date) -> HTTPOutcome {
+    func listSessions(_ request: HTTPRequest, core: RelayCore, now: Date, asSupervisor: Bool = false) -> HTTPOutcome {
         let practitioner: String
         switch bearerClaims(request.authorization, core: core, now: now) {
         case .failure(let error): return .respond(error.response)
@@ -25,7 +27,9 @@ extension HTTPAPI {
         case .failure(let invalid): return .respond(.error(400, .invalidRequest, invalid.message))
         case .success(let parsed): query = parsed
         }
-        guard let page = core.sessionList(owner: practitioner, limit: query.limit, before: query.before) else {
+        let listed = asSupervisor ? core.sessionList(supervisor: practitioner, limit: query.limit, before: query.before)
+                                  : core.sessionList(owner: practitioner, limit: query.limit, before: query.before)
+        guard let page = listed else {
             return .respond(.error(400, .invalidRequest, "before must be a sessionId of yours, as nextBefore of the previous page gave it"))
         }
         return .sessionList(page)

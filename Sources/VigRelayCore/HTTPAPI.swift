@@ -77,9 +77,9 @@ public enum HTTPOutcome: Sendable, Equatable {
     /// caught up), and answer 200 with their cycle log (`GET /v1/cycles`).
     case cycleLog([CycleLog.Session])
     /// Stream a recording part or a clip from disk on the reader thread (200, 206 or 416; 404 when
-    /// it is not there). The practitioner token's issue time goes with it: a revocation that covers
-    /// the token cuts the download off.
-    case media(MediaRequest, tokenIssuedAtMs: Int64?)
+    /// it is not there). Who it was granted to goes with it: a revocation that covers the token, or
+    /// for a supervisor the family's agreement ending, cuts the download off.
+    case media(MediaRequest, grant: DownloadGrant)
     /// Plan the clip on the reader thread, store it on the writer thread, then answer 201.
     case createClip(ClipRequest)
     /// Stop any recording of the session and delete every recording and clip on the writer thread
@@ -132,6 +132,9 @@ public struct HTTPAPI {
             case "GET", "HEAD": return listSessions(request, core: core, now: now)
             default: return .respond(methodNotAllowed("GET or POST"))
             }
+        case "/v1/supervision":
+            guard request.method == "GET" || request.method == "HEAD" else { return .respond(methodNotAllowed("GET")) }
+            return listSessions(request, core: core, now: now, asSupervisor: true)
         case "/v1/cycles":
             guard request.method == "GET" || request.method == "HEAD" else { return .respond(methodNotAllowed("GET")) }
             return cycleLog(request, core: core, now: now)
@@ -192,10 +195,11 @@ public struct HTTPAPI {
         case .failure(let invalid): return .respond(.error(400, .invalidRequest, invalid.message))
         case .success(let parsed): labels = parsed
         }
+        if labels.supervisor == practitioner { return .respond(Self.supervisorIsOwner) }
         let created = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         let record = SessionRecord(id: Identifiers.newSessionID(), owner: practitioner, createdAt: created,
                                    inviteExpiresAt: created.addingTimeInterval(TimeInterval(limits.inviteTTLSeconds)),
-                                   caseRef: labels.caseRef, cycle: labels.cycle, purpose: labels.purpose)
+                                   caseRef: labels.caseRef, cycle: labels.cycle, purpose: labels.purpose, supervisor: labels.supervisor)
         core.addSession(record)
         let body = inviteBody(record, invite: authority.sign(.invite(sessionID: record.id, expiresAt: record.inviteExpiresAt), issuedAt: now))
         return .persistSession(record, then: .json(201, body.merging(labelsBody(record)) { invite, _ in invite }))
@@ -208,6 +212,7 @@ public struct HTTPAPI {
         if let c = record.caseRef { body["caseRef"] = c }
         if let c = record.cycle { body["cycle"] = c }
         if let p = record.purpose { body["purpose"] = p.rawValue }
+        if let s = record.supervisor { body["supervisor"] = s }
         return body
     }
 
@@ -226,6 +231,9 @@ public struct HTTPAPI {
         let base = publicURL.hasPrefix("https://") ? "wss://" + publicURL.dropFirst(8) : publicURL
         return "\(base)/v1/sessions/\(sessionID)/ws"
     }
+
+    /// A practitioner naming themselves as a session's supervisor.
+    static let supervisorIsOwner = HTTPResponse.error(400, .invalidRequest, "supervisor must be another practitioner's id (your supervisor's), not yours")
 
     /// The 401 message for a request without a bearer token where a practitioner token is needed.
     static let missingPractitionerToken = "missing Authorization: Bearer <practitioner token>; get one with 'vigrelay token practitioner --id ID'"
@@ -248,6 +256,24 @@ public struct HTTPAPI {
         } catch {
             return .failure(HTTPResponseError(.error(401, .unauthorized, error.description)))
         }
+    }
+}
+
+/// Who a download of a recording or clip was granted to, kept while it streams so it can be cut off
+/// when that grant ends.
+public struct DownloadGrant: Sendable, Equatable {
+    /// The practitioner id of the token asked with: the session's owner, or its supervisor.
+    public var practitionerID: String
+    /// When that token was issued: a revocation covering it cuts the download off.
+    public var tokenIssuedAtMs: Int64?
+    /// Granted as the session's supervisor: cut off once the family no longer agrees
+    /// (`RelayCore.supervisorMayView`) or the owner names another supervisor.
+    public var asSupervisor: Bool
+
+    public init(practitionerID: String, tokenIssuedAtMs: Int64?, asSupervisor: Bool = false) {
+        self.practitionerID = practitionerID
+        self.tokenIssuedAtMs = tokenIssuedAtMs
+        self.asSupervisor = asSupervisor
     }
 }
 

@@ -24,7 +24,7 @@ public enum RelayAction: Equatable, Sendable {
 /// What the recording writer must do, in order, for one session.
 public enum RecordingCommand: Equatable, Sendable {
     /// The family gave or withdrew consent (logged; withdrawal is followed by `deleteAll`).
-    case consent(sessionID: String, recording: Bool, childAgreed: Bool)
+    case consent(sessionID: String, recording: Bool, childAgreed: Bool, supervisorMayView: Bool = false)
     case start(sessionID: String, recordingID: String)
     case append(sessionID: String, RecordingChunk)
     /// Flush and close; then `RelayCore.recordingStopped`.
@@ -42,6 +42,9 @@ public enum RecordingCommand: Equatable, Sendable {
     /// (logged with reason `request`; the HTTP reply waits for it).
     case deleteAllOnRequest(sessionID: String, requester: ConnectionID)
     case mark(sessionID: String, recordingID: String, markID: String, atMs: Int64, note: String)
+    /// The session's supervisor started a download of a recording part or a clip: logged in the
+    /// session's log (`supervisor_download`), so whoever reads it sees who watched what and when.
+    case supervisorDownload(sessionID: String, supervisor: String, resource: MediaRequest.Resource)
 }
 
 /// Why a recording stops.

@@ -21,7 +21,8 @@ extension RelayCore {
         if role == .family && replacing { state.tap.streamEnded() }
         var actions: [RelayAction] = []
         if role == .family, state.consent {
-            actions.append(.send(conn, .text(Self.consentNotice(recording: true, childAgreed: state.childAgreed))))
+            actions.append(.send(conn, .text(Self.consentNotice(recording: true, childAgreed: state.childAgreed,
+                                                                supervisorMayView: state.supervisorMayView))))
         }
         guard let rid = state.tap.recordingID else { return actions }
         actions.append(.send(conn, .text(ControlEncoder.encode(["type": "recording", "state": "running", "recordingId": rid]))))
@@ -79,11 +80,13 @@ extension RelayCore {
     /// Restores what a previous run of the server knew about a session's recording (the server calls
     /// it at start, before listening): the family's last consent, and the recordings on disk that
     /// still have media (so marks may name them). Unknown sessions are ignored.
-    public func restoreRecording(sessionID: String, consent: Bool, childAgreed: Bool, recordingIDs: [String]) {
+    public func restoreRecording(sessionID: String, consent: Bool, childAgreed: Bool, supervisorMayView: Bool = false,
+                                 recordingIDs: [String]) {
         guard sessions[sessionID] != nil else { return }
         var state = recordingStates[sessionID] ?? SessionRecordingState()
         state.consent = consent
         state.childAgreed = consent && childAgreed
+        state.supervisorMayView = consent && supervisorMayView
         // Restored "not given" may be a withdrawal, no answer or a damaged log: the list reads the log.
         state.consentKnown = consent
         state.recordingIDs.formUnion(recordingIDs)

@@ -26,9 +26,13 @@ extension RelayCore {
             guard let recording = message.fields["recording"] as? Bool, Self.isBoolean(message.fields["recording"]) else {
                 return reply(.invalidMessage, "consent needs \"recording\": true or false")
             }
-            let childAgreed = recording && (message.fields["childAgreed"] as? Bool ?? false) && Self.isBoolean(message.fields["childAgreed"])
-            let notice = Self.consentNotice(recording: recording, childAgreed: childAgreed)
-            if recording ? (state.consentKnown && state.consent && state.childAgreed == childAgreed) : state.withdrawalSettled {
+            func agreed(_ field: String) -> Bool {
+                recording && (message.fields[field] as? Bool ?? false) && Self.isBoolean(message.fields[field])
+            }
+            let childAgreed = agreed("childAgreed"), supervisorMayView = agreed("supervisorMayView")
+            let notice = Self.consentNotice(recording: recording, childAgreed: childAgreed, supervisorMayView: supervisorMayView)
+            if recording ? (state.consentKnown && state.consent && state.childAgreed == childAgreed && state.supervisorMayView == supervisorMayView)
+                         : state.withdrawalSettled {
                 // The same answer again (a page that resends it on reconnecting, or a flood): both
                 // sides hear it, but nothing is logged or deleted again (each costs the shared disk
                 // writer a sync). A withdrawal while recordings are still known (restored after a
@@ -44,8 +48,10 @@ extension RelayCore {
             if !recording { return withdraw(&state, sessionID: sessionID) }
             state.consent = true
             state.childAgreed = childAgreed
+            state.supervisorMayView = supervisorMayView
             state.consentKnown = true
-            return toBoth(sessionID, notice) + [.recording(.consent(sessionID: sessionID, recording: true, childAgreed: childAgreed))]
+            return toBoth(sessionID, notice) + [.recording(.consent(sessionID: sessionID, recording: true, childAgreed: childAgreed,
+                                                                    supervisorMayView: supervisorMayView))]
         case "record":
             guard role == .practitioner else { return reply(.notAllowed, "only the practitioner can start or stop recording") }
             switch message.string("action") {
@@ -137,6 +143,7 @@ extension RelayCore {
     func withdraw(_ state: inout SessionRecordingState, sessionID: String) -> [RelayAction] {
         state.consent = false
         state.childAgreed = false
+        state.supervisorMayView = false
         state.consentKnown = true
         state.endRecording()
         state.recordingIDs.removeAll()
@@ -206,11 +213,12 @@ extension RelayCore {
         return actions
     }
 
-    /// `{"type":"consent","recording":...[,"childAgreed":true]}`: the family's answer as both sides
-    /// hear it, and as a family joining again hears the answer that stands.
-    static func consentNotice(recording: Bool, childAgreed: Bool) -> [UInt8] {
+    /// `{"type":"consent","recording":...[,"childAgreed":true][,"supervisorMayView":true]}`: the
+    /// family's answer as both sides hear it, and as a family joining again hears the answer that stands.
+    static func consentNotice(recording: Bool, childAgreed: Bool, supervisorMayView: Bool = false) -> [UInt8] {
         var notice: [String: Any] = ["type": "consent", "recording": recording]
         if childAgreed { notice["childAgreed"] = true }
+        if supervisorMayView { notice["supervisorMayView"] = true }
         return ControlEncoder.encode(notice)
     }
 

@@ -12,6 +12,15 @@ extension RelayCore {
         }
     }
 
+    /// One page of the sessions `supervisor` may watch now (named their supervisor, and the family
+    /// agreed: `supervisorMayView`), as `sessionList(owner:)`; nil when `before` is not one of them.
+    public func sessionList(supervisor: String, limit: Int, before: String?) -> SessionListPage? {
+        SessionListPage.make(of: sessions.values.filter { $0.supervisor == supervisor && supervisorMayView(sessionID: $0.id) },
+                             limit: limit, before: before, retentionSeconds: limits.retentionSeconds) {
+            liveState(of: $0.id)
+        }
+    }
+
     /// Every session `owner` created, in no order, each with when it was first held since the server
     /// started, for the cycle log (one pass, no I/O; the reader thread adds what the event logs say
     /// of earlier runs).
@@ -26,7 +35,8 @@ extension RelayCore {
         return SessionLiveState(
             connected: [Role.family, .practitioner].filter { connection(of: sessionID, role: $0) != nil },
             joinedSinceStart: sessionsJoined.contains(sessionID),
-            consent: state.flatMap { $0.consentKnown ? ConsentAnswer(recording: $0.consent, childAgreed: $0.childAgreed) : nil },
+            consent: state.flatMap { $0.consentKnown ? ConsentAnswer(recording: $0.consent, childAgreed: $0.childAgreed,
+                                                                                       supervisorMayView: $0.supervisorMayView) : nil },
             recordingID: recordingID,
             awaiting: recordingID == nil ? [] : (state?.awaitingRoles ?? []),
             familyLinkRefusal: recentFamilyLinkRefusal(sessionID: sessionID, now: now()))

@@ -33,6 +33,9 @@ public enum RelayErrorCode: String, Sendable, CaseIterable {
     case diskSpaceLow = "disk_space_low"
     /// HTTP: an encrypted recording this relay cannot decrypt (no or another `--recording-key`; 503).
     case recordingKeyUnavailable = "recording_key_unavailable"
+    /// HTTP: the session's supervisor asked for its recordings, and the family has not agreed that the
+    /// supervisor may watch them (403).
+    case supervisionNotAgreed = "supervision_not_agreed"
     /// HTTP: a clip of a recording that is still being written (stop it first).
     case recordingInProgress = "recording_in_progress"
     /// HTTP: no such clip in the session (or its recording was deleted).

@@ -38,6 +38,8 @@ public struct SessionListEntry: Sendable, Equatable {
     public var connected: [Role]
     public var consent: Consent
     public var childAgreed: Bool
+    /// The family agreed that the session's supervisor may watch the recordings.
+    public var supervisorMayView: Bool
     public var recording: Recording
     /// The running recording.
     public var recordingID: String?
@@ -61,6 +63,7 @@ public struct SessionListEntry: Sendable, Equatable {
         let answer = live.consent ?? facts.consent
         consent = answer.map { $0.recording ? .given : .withdrawn } ?? .none
         childAgreed = answer?.childAgreed ?? false
+        supervisorMayView = answer?.supervisorMayView ?? false
         recordingID = live.recordingID
         awaiting = live.recordingID == nil ? [] : live.awaiting
         var kept = Set(facts.recordingIDs)
@@ -85,6 +88,7 @@ public struct SessionListEntry: Sendable, Equatable {
             "connected": connected.map(\.rawValue),
             "consent": consent.rawValue,
             "childAgreed": childAgreed,
+            "supervisorMayView": supervisorMayView,
             "recordingState": recording.rawValue,
             "recordingCount": recordingCount,
             "recordingBytes": recordingBytes,
@@ -94,6 +98,8 @@ public struct SessionListEntry: Sendable, Equatable {
         if let c = session.caseRef { out["caseRef"] = c }
         if let c = session.cycle { out["cycle"] = c }
         if let p = session.purpose { out["purpose"] = p.rawValue }
+        if let s = session.supervisor { out["supervisor"] = s }
+        out["practitioner"] = session.owner
         if let id = recordingID { out["recordingId"] = id }
         if !awaiting.isEmpty { out["awaiting"] = awaiting.map(\.rawValue) }
         if let at = lastActivityAt { out["lastActivityAt"] = UTCTime.format(at) }

@@ -6,10 +6,13 @@ public struct ConsentAnswer: Sendable, Equatable {
     public var recording: Bool
     /// The child (12 or over) agreed too; only with `recording`.
     public var childAgreed: Bool
+    /// The practitioner's supervisor may watch the recordings too; only with `recording`.
+    public var supervisorMayView: Bool
 
-    public init(recording: Bool, childAgreed: Bool = false) {
+    public init(recording: Bool, childAgreed: Bool = false, supervisorMayView: Bool = false) {
         self.recording = recording
         self.childAgreed = recording && childAgreed
+        self.supervisorMayView = recording && supervisorMayView
     }
 }
 

@@ -19,9 +19,14 @@ public struct SessionRecord: Sendable, Codable, Equatable {
     /// Which VIG cycle of the case this is: 1, 2, ...
     public var cycle: Int?
     public var purpose: SessionPurpose?
+    /// The practitioner id of the owner's supervisor, named by the owner: they may watch the
+    /// session's recordings and clips while the family's consent says so
+    /// (`ConsentAnswer.supervisorMayView`), and do nothing else with the session.
+    public var supervisor: String?
 
     public init(id: String, owner: String, createdAt: Date, inviteExpiresAt: Date,
-                caseRef: String? = nil, cycle: Int? = nil, purpose: SessionPurpose? = nil, invitesReplacedBeforeMs: Int64? = nil) {
+                caseRef: String? = nil, cycle: Int? = nil, purpose: SessionPurpose? = nil, supervisor: String? = nil,
+                invitesReplacedBeforeMs: Int64? = nil) {
         self.id = id
         self.owner = owner
         self.createdAt = createdAt
@@ -30,6 +35,7 @@ public struct SessionRecord: Sendable, Codable, Equatable {
         self.caseRef = caseRef
         self.cycle = cycle
         self.purpose = purpose
+        self.supervisor = supervisor
     }
 
     /// Whether an invite issued at `issuedAtMs` (nil: a token from before invites carried their
@@ -54,11 +60,13 @@ public struct SessionCreateRequest: Sendable, Equatable {
     public var caseRef: String?
     public var cycle: Int?
     public var purpose: SessionPurpose?
+    public var supervisor: String?
 
-    public init(caseRef: String? = nil, cycle: Int? = nil, purpose: SessionPurpose? = nil) {
+    public init(caseRef: String? = nil, cycle: Int? = nil, purpose: SessionPurpose? = nil, supervisor: String? = nil) {
         self.caseRef = caseRef
         self.cycle = cycle
         self.purpose = purpose
+        self.supervisor = supervisor
     }
 
     /// Parses and validates the JSON body; an empty body means no labels. The error text names the field.
@@ -69,7 +77,8 @@ public struct SessionCreateRequest: Sendable, Equatable {
         }
         do throws(InvalidField) {
             return .success(SessionCreateRequest(caseRef: try object["caseRef"].flatMap(caseRef), cycle: try object["cycle"].flatMap(cycle),
-                                                 purpose: try object["purpose"].flatMap(purpose)))
+                                                 purpose: try object["purpose"].flatMap(purpose),
+                                                 supervisor: try object["supervisor"].flatMap(supervisor)))
         } catch {
             return .failure(error)
         }
@@ -102,6 +111,16 @@ public struct SessionCreateRequest: Sendable, Equatable {
             throw InvalidField("cycle must be a whole number from 1 to \(maxCycle)")
         }
         return n
+    }
+
+    /// A `supervisor` value checked (a practitioner id, as `vigrelay token practitioner --id` takes
+    /// it): nil for JSON null.
+    static func supervisor(_ value: Any) throws(InvalidField) -> String? {
+        if value is NSNull { return nil }
+        guard let s = value as? String, Identifiers.isValidPractitionerID(s) else {
+            throw InvalidField("supervisor must be your supervisor's practitioner id: 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit")
+        }
+        return s
     }
 
     /// A `purpose` value checked: nil for JSON null.

@@ -1,6 +1,7 @@
 import Foundation
 
-/// A change to a stored session record after its creation: a new family link, or new labels.
+/// A change to a stored session record after its creation: a new family link, or new labels (the
+/// supervisor among them).
 ///
 /// The writer thread applies it to the record as stored and saves the result
 /// (`SessionStore.update`); the core then takes that saved record as its own. Changes are applied
@@ -40,6 +41,7 @@ public enum SessionRecordChange: Sendable, Equatable {
         if let caseRef = saved.caseRef { fields["caseRef"] = caseRef }
         if let cycle = saved.cycle { fields["cycle"] = cycle }
         if let purpose = saved.purpose { fields["purpose"] = purpose.rawValue }
+        if let supervisor = saved.supervisor { fields["supervisor"] = supervisor }
         return fields
     }
 }
@@ -54,21 +56,24 @@ public struct SessionLabelChange: Sendable, Equatable {
     public var caseRef: String??
     public var cycle: Int??
     public var purpose: SessionPurpose??
+    public var supervisor: String??
 
-    public init(caseRef: String?? = nil, cycle: Int?? = nil, purpose: SessionPurpose?? = nil) {
+    public init(caseRef: String?? = nil, cycle: Int?? = nil, purpose: SessionPurpose?? = nil, supervisor: String?? = nil) {
         self.caseRef = caseRef
         self.cycle = cycle
         self.purpose = purpose
+        self.supervisor = supervisor
     }
 
     public func apply(to record: inout SessionRecord) {
         if let caseRef { record.caseRef = caseRef }
         if let cycle { record.cycle = cycle }
         if let purpose { record.purpose = purpose }
+        if let supervisor { record.supervisor = supervisor }
     }
 
     /// The labels this body may name.
-    static let fields: Set<String> = ["caseRef", "cycle", "purpose"]
+    static let fields: Set<String> = ["caseRef", "cycle", "purpose", "supervisor"]
 
     /// Parses and validates the JSON body. It must be an object naming at least one label and
     /// nothing else: a misspelt field is an error, not a change that quietly did nothing.
@@ -77,15 +82,16 @@ public struct SessionLabelChange: Sendable, Equatable {
             return .failure(.init("body is not a JSON object; send the labels to change, e.g. \(SessionCreateRequest.example), with null to remove one"))
         }
         if let unknown = object.keys.sorted().first(where: { !fields.contains($0) }) {
-            return .failure(.init("\(unknown.prefix(40)) is not a label; the labels are caseRef, cycle and purpose"))
+            return .failure(.init("\(unknown.prefix(40)) is not a label; the labels are caseRef, cycle, purpose and supervisor"))
         }
         guard !object.isEmpty else {
-            return .failure(.init("name at least one label to change: caseRef, cycle or purpose (null removes one)"))
+            return .failure(.init("name at least one label to change: caseRef, cycle, purpose or supervisor (null removes one)"))
         }
         do throws(SessionCreateRequest.InvalidField) {
             return .success(SessionLabelChange(caseRef: try object["caseRef"].map(SessionCreateRequest.caseRef),
                                                cycle: try object["cycle"].map(SessionCreateRequest.cycle),
-                                               purpose: try object["purpose"].map(SessionCreateRequest.purpose)))
+                                               purpose: try object["purpose"].map(SessionCreateRequest.purpose),
+                                               supervisor: try object["supervisor"].map(SessionCreateRequest.supervisor)))
         } catch {
             return .failure(error)
         }

@@ -6,6 +6,9 @@ struct SessionRecordingState {
     /// The family's last word on recording (restored from `session.jsonl` at start).
     var consent = false
     var childAgreed = false
+    /// The family agreed that the session's supervisor (`SessionRecord.supervisor`) may watch the
+    /// recordings too; only with `consent`. What `RelayCore.supervisorMayView` decides by.
+    var supervisorMayView = false
     /// True once the family answered since the server started, or when consent was restored as
     /// given: `consent` is then a known answer, not just "not given" (the session list shows it).
     var consentKnown = false

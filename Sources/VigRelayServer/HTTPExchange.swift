@@ -43,8 +43,9 @@ final class Download {
     /// What is downloaded (for the 404 when it is deleted before its head went out).
     let resource: MediaRequest.Resource
     let headOnly: Bool
-    /// When the practitioner token it was asked with was issued: cut off when that is revoked.
-    let tokenIssuedAtMs: Int64?
+    /// Who it was granted to: cut off when their token is revoked, or (a supervisor) when the
+    /// family's agreement ends.
+    let grant: DownloadGrant
     /// Status and headers, once the reader has opened the file.
     var head: MediaHead?
     /// Chunks read and not yet written, in order (at most `ReaderWorker.readAhead`).
@@ -52,11 +53,11 @@ final class Download {
     /// Body bytes written so far.
     var sent: Int64 = 0
 
-    init(id: UInt64, request: MediaRequest, tokenIssuedAtMs: Int64?) {
+    init(id: UInt64, request: MediaRequest, grant: DownloadGrant) {
         self.id = id
         self.sessionID = request.sessionID
         self.resource = request.resource
         self.headOnly = request.headOnly
-        self.tokenIssuedAtMs = tokenIssuedAtMs
+        self.grant = grant
     }
 }

@@ -56,8 +56,12 @@ final class RecordingWorker: @unchecked Sendable {
         defer { if queuedBytes > 0 { inbox.recordingDrained(bytes: queuedBytes) } }
         let now = Date()
         switch command {
-        case .consent(let sid, let recording, let childAgreed):
-            log(sid, "consent", ["recording": recording, "childAgreed": childAgreed])
+        case .consent(let sid, let recording, let childAgreed, let supervisorMayView):
+            log(sid, "consent", ["recording": recording, "childAgreed": childAgreed, "supervisorMayView": supervisorMayView])
+        case .supervisorDownload(let sid, let supervisor, .recording(let rid, let part)):
+            log(sid, "supervisor_download", ["supervisor": supervisor, "recordingId": rid, "part": part])
+        case .supervisorDownload(let sid, let supervisor, .clip(let cid)):
+            log(sid, "supervisor_download", ["supervisor": supervisor, "clipId": cid])
         case .start(let sid, let rid):
             do {
                 open[rid] = try RecordingFile(dataDir: dataDir, sessionID: sid, recordingID: rid, startedAt: now, quotaBytes: quotaBytes, keyring: keyring)

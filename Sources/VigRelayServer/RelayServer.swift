@@ -154,7 +154,7 @@ public final class RelayServer: Sendable {
         let core = RelayCore(limits: configuration.limits, authority: authority, sessions: sessions, revocations: revocationWatch.atStart)
         for state in restoredRecording {
             core.restoreRecording(sessionID: state.sessionID, consent: state.consent, childAgreed: state.childAgreed,
-                                  recordingIDs: state.recordingIDs)
+                                  supervisorMayView: state.supervisorMayView, recordingIDs: state.recordingIDs)
         }
         let api = HTTPAPI(authority: authority, limits: configuration.limits, publicURL: configuration.effectivePublicURL, site: site)
         let loop = ServiceLoop(configuration: configuration, logger: logger, core: core, api: api, inbox: inbox,

@@ -15,13 +15,13 @@ extension ServiceLoop {
 
     /// Hands a download to the reader thread; its head comes back through the inbox. While the
     /// session's recordings are being deleted, answers 404 at once.
-    func startDownload(_ exchange: HTTPExchange, _ request: MediaRequest, tokenIssuedAtMs: Int64?) {
+    func startDownload(_ exchange: HTTPExchange, _ request: MediaRequest, grant: DownloadGrant) {
         if deletionsPending[request.sessionID] != nil {
             respond(exchange.id, Self.notFound(request.resource))
             return
         }
         nextDownloadID += 1
-        let download = Download(id: nextDownloadID, request: request, tokenIssuedAtMs: tokenIssuedAtMs)
+        let download = Download(id: nextDownloadID, request: request, grant: grant)
         exchange.download = download
         let worker = readerWorker, conn = exchange.id, id = download.id
         reader.submit { worker.start(conn, download: id, request) }
@@ -40,6 +40,12 @@ extension ServiceLoop {
             return
         }
         download.head = head
+        // A supervisor's download that found its file and sends it from the first byte is logged
+        // in the session's log (a player's later reads of the same file, from further on, are not).
+        if download.grant.asSupervisor, !download.headOnly, head.body.lowerBound == 0 {
+            perform([.recording(.supervisorDownload(sessionID: download.sessionID, supervisor: download.grant.practitionerID,
+                                                    resource: download.resource))])
+        }
         lws_callback_on_writable(exchange.wsi)
     }
 
@@ -106,10 +112,23 @@ extension ServiceLoop {
     /// connection is closed.
     func cutOffDownloads(revokedBy revocations: TokenRevocations) {
         cutOffDownloads(because: "token revoked", refusal: { _ in .error(401, .unauthorized, TokenAuthority.VerifyError.revoked.description) }) {
-            guard let owner = core.sessions[$0.sessionID]?.owner else { return false }
-            return revocations.revokes(.practitioner, id: owner, issuedAtMs: $0.tokenIssuedAtMs)
+            revocations.revokes(.practitioner, id: $0.grant.practitionerID, issuedAtMs: $0.grant.tokenIssuedAtMs)
         }
     }
+
+    /// Ends the session's downloads by its supervisor that are no longer allowed: the family took back
+    /// their agreement (or withdrew consent), or the owner named another supervisor or none. Called
+    /// after each consent answer and each saved label change.
+    func cutOffSupervisorDownloads(sessionID: String) {
+        let session = core.sessions[sessionID]
+        let allowed = core.supervisorMayView(sessionID: sessionID)
+        cutOffDownloads(because: "supervisor no longer allowed", refusal: { _ in Self.supervisionEnded }) {
+            $0.sessionID == sessionID && $0.grant.asSupervisor && !(allowed && session?.supervisor == $0.grant.practitionerID)
+        }
+    }
+
+    /// What a supervisor's download cut off before its head went out is answered.
+    private static let supervisionEnded = HTTPResponse.error(403, .supervisionNotAgreed, "the family no longer agrees that the practitioner's supervisor may watch this session's recordings, or you are no longer its supervisor")
 
     private func cutOffDownloads(because reason: String, refusal: (MediaRequest.Resource) -> HTTPResponse, where cut: (Download) -> Bool) {
         for exchange in exchanges.values {

@@ -93,8 +93,8 @@ extension ServiceLoop {
         case .createClip(let request):
             let worker = readerWorker
             reader.submit { worker.planClip(id, request) }
-        case .media(let request, let issuedAtMs):
-            startDownload(exchange, request, tokenIssuedAtMs: issuedAtMs)
+        case .media(let request, let grant):
+            startDownload(exchange, request, grant: grant)
         case .deleteRecordings(let sessionID):
             perform(core.recordingsDeletionRequested(sessionID: sessionID, requester: id))
         case .withdraw(let sessionID):
@@ -160,6 +160,7 @@ extension ServiceLoop {
         switch saved {
         case .success(let record):
             core.sessionRecordSaved(record)
+            cutOffSupervisorDownloads(sessionID: record.id)
             logger.info("session labels changed", metadata: ["session.id": "\(record.id)", "practitioner.id": "\(record.owner)"])
             respond(conn, .json(200, api.labelsBody(record)))
         case .failure(let error):

@@ -19,6 +19,8 @@ public struct PersistedRecordingState: Sendable, Equatable {
     public var sessionID: String
     public var consent: Bool
     public var childAgreed: Bool
+    /// The family agreed that the session's supervisor may watch the recordings (only with `consent`).
+    public var supervisorMayView = false
     /// Recordings whose media is kept (every state but `deleted`), oldest first.
     public var recordingIDs: [String]
     /// The family's newest readable word is a withdrawal (a `consent` event, or a deletion after
@@ -44,7 +46,7 @@ public struct PersistedRecordingState: Sendable, Equatable {
             let lookup = log.lastEvent(namedAnyOf: ["consent", "recordings_deleted"], sessionID: sessionID) {
                 $0["event"] as? String == "consent" || $0["reason"] as? String == Self.withdrawalReason
             }
-            var consent = false, childAgreed = false, withdrawn = false
+            var consent = false, childAgreed = false, supervisorMayView = false, withdrawn = false
             if let event = lookup.event, event["event"] as? String == "recordings_deleted" {
                 withdrawn = true
             } else if let event = lookup.event {
@@ -52,6 +54,7 @@ public struct PersistedRecordingState: Sendable, Equatable {
                     consent = recording
                     withdrawn = !recording
                     childAgreed = recording && (event["childAgreed"] as? Bool ?? false) && Self.isBoolean(event["childAgreed"])
+                    supervisorMayView = recording && (event["supervisorMayView"] as? Bool ?? false) && Self.isBoolean(event["supervisorMayView"])
                 } else {
                     logger.warning("the last consent event in session.jsonl has no boolean \"recording\"; consent is treated as not given until the family gives it again", metadata: meta)
                 }
@@ -62,12 +65,14 @@ public struct PersistedRecordingState: Sendable, Equatable {
             if lookup.mayHaveMissedNewer && consent {
                 consent = false
                 childAgreed = false
+                supervisorMayView = false
                 logger.warning("a damaged line in session.jsonl may have been a newer consent event; consent is treated as not given until the family gives it again", metadata: meta)
             }
             let ids = store.manifests(sessionID: sessionID).filter { $0.state != .deleted }.map(\.recordingId)
             let unfinished = withdrawn && !lookup.mayHaveMissedNewer && store.hasFiles(sessionID: sessionID)
             if consent || !ids.isEmpty || unfinished {
                 var state = PersistedRecordingState(sessionID: sessionID, consent: consent, childAgreed: childAgreed, recordingIDs: ids)
+                state.supervisorMayView = supervisorMayView
                 state.withdrawalUnfinished = unfinished
                 states.append(state)
             }

@@ -62,8 +62,8 @@ extension RecordingReader {
         guard let consent, readAll, !doubtful, let recording = consent["recording"] as? Bool, Self.isBoolean(consent["recording"]) else {
             return
         }
-        facts.consent = ConsentAnswer(recording: recording,
-                                      childAgreed: (consent["childAgreed"] as? Bool ?? false) && Self.isBoolean(consent["childAgreed"]))
+        func agreed(_ field: String) -> Bool { (consent[field] as? Bool ?? false) && Self.isBoolean(consent[field]) }
+        facts.consent = ConsentAnswer(recording: recording, childAgreed: agreed("childAgreed"), supervisorMayView: agreed("supervisorMayView"))
     }
 
     /// JSONSerialization gives booleans as NSNumber, like 0 and 1: only a real JSON boolean counts.

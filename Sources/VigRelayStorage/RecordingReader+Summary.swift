@@ -25,14 +25,17 @@ extension RecordingReader {
         if let c = session.caseRef { out["caseRef"] = c }
         if let c = session.cycle { out["cycle"] = c }
         if let p = session.purpose { out["purpose"] = p.rawValue }
+        if let s = session.supervisor { out["supervisor"] = s }
+        out["practitioner"] = session.owner
         return out
     }
 
-    /// The last consent event: `{"recording":Bool,"childAgreed":Bool,"at":time}`, or
-    /// `{"recording":false}` when the family never answered.
+    /// The last consent event: `{"recording":Bool,"childAgreed":Bool,"supervisorMayView":Bool,"at":time}`,
+    /// or `{"recording":false}` when the family never answered.
     static func consent(_ log: [[String: Any]]) -> [String: Any] {
         guard let last = log.last(where: { $0["event"] as? String == "consent" }) else { return ["recording": false] }
-        var out: [String: Any] = ["recording": last["recording"] as? Bool ?? false, "childAgreed": last["childAgreed"] as? Bool ?? false]
+        var out: [String: Any] = ["recording": last["recording"] as? Bool ?? false, "childAgreed": last["childAgreed"] as? Bool ?? false,
+                                  "supervisorMayView": last["supervisorMayView"] as? Bool ?? false]
         if let time = last["time"] as? String { out["at"] = time }
         return out
     }

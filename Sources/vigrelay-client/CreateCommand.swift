@@ -39,7 +39,10 @@ struct LabelOptions: ParsableArguments {
     @Option(help: "filming or review (the shared review): a cycle is complete when both were held.")
     var purpose: String?
 
-    var given: SessionLabels { SessionLabels(caseRef: caseRef, cycle: cycle, purpose: purpose) }
+    @Option(help: ArgumentHelp("Your supervisor's practitioner id: they may watch the session's recordings if the family agrees (family --supervisor-may-view, or the box on their page).", valueName: "ID"))
+    var supervisor: String?
+
+    var given: SessionLabels { SessionLabels(caseRef: caseRef, cycle: cycle, purpose: purpose, supervisor: supervisor) }
 }
 
 extension CreatedSession {

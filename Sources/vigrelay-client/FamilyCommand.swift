@@ -51,6 +51,9 @@ struct FamilyCommand: ParsableCommand {
     @Flag(help: "With --consent: a child aged 12 or over in the film agreed too.")
     var childAgreed = false
 
+    @Flag(help: "With --consent: the practitioner's supervisor (named on the session) may watch the recordings too.")
+    var supervisorMayView = false
+
     @Option(help: ArgumentHelp("With --consent: wait up to this long for the practitioner to start recording before sending, e.g. 60s.", valueName: "DURATION"))
     var waitForRecording: String?
 
@@ -62,8 +65,8 @@ struct FamilyCommand: ParsableCommand {
         try reportingErrors { () throws(ClientError) in
             let inputs = [file != nil, stdin, synthetic].filter { $0 }.count
             guard inputs <= 1 else { throw .usage("choose one input: --file FILE, --stdin or --synthetic") }
-            guard consent || (!childAgreed && waitForRecording == nil) else {
-                throw .usage("--child-agreed and --wait-for-recording go with --consent")
+            guard consent || (!childAgreed && !supervisorMayView && waitForRecording == nil) else {
+                throw .usage("--child-agreed, --supervisor-may-view and --wait-for-recording go with --consent")
             }
             guard chunkSize > 0, chunkSize <= maxPayloadBytes else { throw .usage("--chunk-size must be 1 to \(maxPayloadBytes) bytes (the relay's default message limit is 16 MiB, header included)") }
             guard fps > 0, fps <= 1000 else { throw .usage("--fps must be between 0 and 1000") }
@@ -75,7 +78,7 @@ struct FamilyCommand: ParsableCommand {
             let link = try InviteLink(parsing: invite)
             let peerWait = try parseDuration(waitForPeer, option: "--wait-for-peer")
             let consentPlan = consent || withdrawConsent
-                ? ConsentPlan(give: consent, childAgreed: childAgreed, withdrawAtEnd: withdrawConsent,
+                ? ConsentPlan(give: consent, childAgreed: childAgreed, supervisorMayView: supervisorMayView, withdrawAtEnd: withdrawConsent,
                               waitForRecordingSeconds: try parseDuration(waitForRecording, option: "--wait-for-recording")) : nil
             let loop = try connection.makeLoop()
             defer { loop.stop() }

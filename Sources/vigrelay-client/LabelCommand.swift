@@ -5,7 +5,7 @@ import VigRelayClientKit
 struct LabelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "label",
-        abstract: "Change a session's case, cycle or purpose (PATCH /v1/sessions/{id}) and print the labels it has now.",
+        abstract: "Change a session's case, cycle, purpose or supervisor (PATCH /v1/sessions/{id}) and print the labels it has now.",
         discussion: """
             For a session created without labels, or with a mistyped case: it then counts in your cycle \
             log (vigrelay-client cycles) under the labels given. Labels not named keep their value. \
@@ -27,21 +27,26 @@ struct LabelCommand: ParsableCommand {
     @Flag(help: "Remove the purpose.")
     var removePurpose = false
 
+    @Flag(help: "Remove the supervisor: they can no longer watch the session's recordings.")
+    var removeSupervisor = false
+
     @Flag(help: "Print the relay's JSON answer as it is.")
     var json = false
 
     func validate() throws {
         for (name, given, removed) in [("case-ref", labels.caseRef != nil, removeCaseRef), ("cycle", labels.cycle != nil, removeCycle),
-                                       ("purpose", labels.purpose != nil, removePurpose)] where given && removed {
+                                       ("purpose", labels.purpose != nil, removePurpose),
+                                       ("supervisor", labels.supervisor != nil, removeSupervisor)] where given && removed {
             throw ValidationError("give --\(name) or --remove-\(name), not both")
         }
         if edit.set == SessionLabels() && edit.remove.isEmpty {
-            throw ValidationError("name a label to change: --case-ref, --cycle or --purpose, or --remove-case-ref, --remove-cycle or --remove-purpose")
+            throw ValidationError("name a label to change: --case-ref, --cycle, --purpose or --supervisor, or --remove-case-ref, --remove-cycle, --remove-purpose or --remove-supervisor")
         }
     }
 
     var edit: SessionLabelEdit {
-        let removed: [(Bool, String)] = [(removeCaseRef, "caseRef"), (removeCycle, "cycle"), (removePurpose, "purpose")]
+        let removed: [(Bool, String)] = [(removeCaseRef, "caseRef"), (removeCycle, "cycle"), (removePurpose, "purpose"),
+                                         (removeSupervisor, "supervisor")]
         return SessionLabelEdit(set: labels.given, remove: Set(removed.filter(\.0).map(\.1)))
     }
 

@@ -4,7 +4,7 @@ import VigRelayCore
 
 /// Options naming the practitioner and the session for the recording commands.
 struct SessionAccess: ParsableArguments {
-    @Option(help: ArgumentHelp("Practitioner token of the session's creator." + SecretArgument.note), transform: SecretArgument.read)
+    @Option(help: ArgumentHelp("Practitioner token of the session's creator (for 'session' and 'download', also of its supervisor while the family agrees)." + SecretArgument.note), transform: SecretArgument.read)
     var token: String
 
     @Option(help: "Session id (from 'create').")
@@ -132,6 +132,9 @@ struct SessionsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Continue after this session (the next page named by the previous one).", valueName: "ID"))
     var before: String?
 
+    @Flag(help: "List the sessions you supervise whose families agreed that you may watch the recordings (GET /v1/supervision); 'session' and 'download' then take your token for them.")
+    var supervising = false
+
     @Flag(help: "Print the relay's JSON answer as it is.")
     var json = false
 
@@ -143,8 +146,8 @@ struct SessionsCommand: ParsableCommand {
             }
             let loop = try connection.makeLoop()
             defer { loop.stop() }
-            try printAnswer(RecordingAPI.sessions(loop: loop, token: token, limit: limit, before: before), json: json,
-                            as: "a session list") { SessionTable.render($0) }
+            try printAnswer(RecordingAPI.sessions(loop: loop, token: token, limit: limit, before: before, supervising: supervising), json: json,
+                            as: "a session list") { SessionTable.render($0, supervising: supervising) }
         }
     }
 }

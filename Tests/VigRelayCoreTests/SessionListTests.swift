@@ -214,8 +214,8 @@ struct SessionListTests {
         let text = String(decoding: ControlEncoder.encode(json), as: UTF8.self)
         #expect(text == #"{"awaiting":["practitioner"],"caseRef":"fam-042","childAgreed":false,"clipCount":1,"connected":["family"],"#
             + #""consent":"given","createdAt":"2027-01-15T08:00:00.000Z","cycle":2,"deletedRecordingCount":0,"#
-            + #""inviteExpiresAt":"2027-01-22T08:00:00.000Z","lastActivityAt":"2027-01-15T08:01:01.500Z","purpose":"filming","recordingBytes":5,"recordingCount":1,"#
-            + #""recordingId":"0123456789abcdef","recordingState":"recording","sessionId":"\#(Fixture.sessionID)","state":"live"}"#)
+            + #""inviteExpiresAt":"2027-01-22T08:00:00.000Z","lastActivityAt":"2027-01-15T08:01:01.500Z","practitioner":"pr-1","purpose":"filming","recordingBytes":5,"recordingCount":1,"#
+            + #""recordingId":"0123456789abcdef","recordingState":"recording","sessionId":"\#(Fixture.sessionID)","state":"live","supervisorMayView":false}"#)
         let bare = entry(SessionLiveState()).json
         #expect(bare["caseRef"] == nil && bare["recordingId"] == nil && bare["awaiting"] == nil && bare["lastActivityAt"] == nil)
         #expect(bare["familyLinkRefused"] == nil && bare["familyLinkRefusedAt"] == nil)

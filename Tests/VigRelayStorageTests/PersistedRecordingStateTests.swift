@@ -80,6 +80,24 @@ struct PersistedRecordingStateTests {
         #expect(load(tmp)?.childAgreed == false)
     }
 
+    /// The family's agreement that the supervisor may watch comes back with the consent it is part
+    /// of: from the newest consent event, a JSON true only, never without recording.
+    @Test func theSupervisorsAccessComesBackWithTheConsent() throws {
+        let tmp = try TempDirectory()
+        let log = SessionEventLog(dataDir: tmp.path)
+        try log.append(sessionID: sid, event: "consent", fields: ["recording": true, "childAgreed": false, "supervisorMayView": true], at: Fixture.t0)
+        #expect(load(tmp)?.supervisorMayView == true)
+        try log.append(sessionID: sid, event: "consent", fields: ["recording": true, "childAgreed": false, "supervisorMayView": false], at: Fixture.t0)
+        #expect(load(tmp)?.supervisorMayView == false, "taken back, recordings kept")
+        try log.append(sessionID: sid, event: "consent", fields: ["recording": true, "supervisorMayView": 1], at: Fixture.t0)
+        #expect(load(tmp)?.supervisorMayView == false, "only a JSON true agrees")
+        try log.append(sessionID: sid, event: "consent", fields: ["recording": true, "childAgreed": false], at: Fixture.t0)
+        #expect(load(tmp)?.supervisorMayView == false, "a log line from before supervisors: not agreed")
+        try log.append(sessionID: sid, event: "consent", fields: ["recording": true, "supervisorMayView": true], at: Fixture.t0)
+        try appendRaw(tmp, "{\"time\":\"2027-01-15T08:00:05.000Z\",\"event\":\"consent\",\"recor")
+        #expect(load(tmp) == nil, "damage that may hide a newer consent takes the supervisor's access too")
+    }
+
     @Test func aConsentEventWithoutABooleanIsNoConsent() throws {
         let tmp = try TempDirectory()
         try SessionEventLog(dataDir: tmp.path).append(sessionID: sid, event: "consent", fields: ["recording": 1], at: Fixture.t0)

@@ -131,7 +131,8 @@ def test_client_label_changes_and_removes_labels(client_bin, relay, certs):
     base = [client_bin, "label", "--server", relay.base_url, "--ca", certs.ca, "--token", tok, "--session", s["sessionId"]]
     p = run(base + ["--cycle", "2", "--remove-purpose"], timeout=60)
     assert p.returncode == 0, f"label exited {p.returncode}: {p.stderr}"
-    assert p.stdout.splitlines() == [f"sessionId: {s['sessionId']}", "caseRef: fam-7", "cycle: 2", "purpose: (none)"], p.stdout
+    assert p.stdout.splitlines() == [f"sessionId: {s['sessionId']}", "caseRef: fam-7", "cycle: 2", "purpose: (none)",
+                                  "supervisor: (none)"], p.stdout
     j = run(base + ["--purpose", "filming", "--json"], timeout=60)
     assert j.returncode == 0, j.stderr
     assert json.loads(j.stdout) == {"sessionId": s["sessionId"], "caseRef": "fam-7", "cycle": 2, "purpose": "filming"}

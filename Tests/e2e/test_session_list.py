@@ -71,11 +71,13 @@ def test_each_practitioner_sees_only_their_own_sessions(relay):
 
 
 def test_a_new_session_as_listed(relay):
-    _, tok = new_practitioner(relay, "list-new")
+    pid, tok = new_practitioner(relay, "list-new")
     s = relay.create_session(tok, {"caseRef": "fam-042", "cycle": 3, "purpose": "review"})
     e = entry(relay, tok, s["sessionId"])
+    assert e["practitioner"] == pid
     assert e == {"sessionId": s["sessionId"], "createdAt": e["createdAt"], "caseRef": "fam-042", "cycle": 3, "purpose": "review",
-                 "state": "new", "connected": [], "consent": "none", "childAgreed": False, "recordingState": "idle",
+                 "state": "new", "connected": [], "consent": "none", "childAgreed": False, "supervisorMayView": False,
+                 "practitioner": e["practitioner"], "recordingState": "idle",
                  "recordingCount": 0, "recordingBytes": 0, "deletedRecordingCount": 0, "clipCount": 0,
                  "lastActivityAt": e["lastActivityAt"], "inviteExpiresAt": s["expiresAt"].replace("Z", ".000Z")}
     assert e["createdAt"].endswith(".000Z") and e["lastActivityAt"].endswith("Z")

@@ -383,3 +383,33 @@ def withdraw_and_check_deleted(relay, prac, fam, auth: dict, session_id: str, cl
     assert not any(recordings_dir.glob(f"*.{suffix}")) and not any(recordings_dir.glob("*.index"))
     if clip_id:
         assert relay.http("GET", f"/v1/sessions/{session_id}/clips/{clip_id}", headers=auth).status == 404
+
+
+def catch_downloads(page) -> None:
+    """From now on, each file the page offers for download (dom.js saveBlob: a blob URL, then a link's
+    click) is kept in the page instead, in window.__downloads as {name, blob}: a headless browser
+    saves nowhere a test reads, and the page's CSP lets nothing fetch the blob URL."""
+    page.js("""(() => { window.__downloads = [];
+        const make = URL.createObjectURL.bind(URL), blobs = new Map();
+        URL.createObjectURL = (blob) => { const url = make(blob); blobs.set(url, blob); return url; };
+        HTMLAnchorElement.prototype.click = function () { window.__downloads.push({ name: this.download, blob: blobs.get(this.href) }); };
+        return true; })()""")
+
+
+def downloaded(page, index: int, timeout: float, what: str) -> dict:
+    """The `index`th file the page offered since `catch_downloads`, once it has: {name, size, sha256}."""
+    page.wait(f"window.__downloads.length > {index}", timeout, what)
+    return page.js(f"""(async () => {{ const d = window.__downloads[{index}];
+        const bytes = await d.blob.arrayBuffer(), digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+        return {{ name: d.name, size: bytes.byteLength, sha256: [...digest].map((b) => b.toString(16).padStart(2, '0')).join('') }}; }})()""")
+
+
+def page_width_on_phone(page, width: int = 390, height: int = 844) -> int:
+    """How wide the page's content is (its scroll width, CSS px) on a phone screen `width` px wide
+    (Chromium's device emulation, as cdp.Page.screenshot uses it): more than `width` scrolls sideways."""
+    page.cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 2, "mobile": True})
+    try:
+        page.js("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
+        return page.js("document.documentElement.scrollWidth")
+    finally:
+        page.cmd("Emulation.clearDeviceMetricsOverride")

@@ -1,0 +1,162 @@
+"""Supervisor access with consent, on the web pages in a real headless Chromium (Debian's package),
+driven over the DevTools Protocol: the practitioner, the family and the supervisor each in their own
+isolated browser context, with Chromium's fake camera.
+
+The practitioner names their supervisor on a new session; the family agrees to recording and, with
+its own box, to the supervisor watching; the practitioner's page says so. After a short recording,
+the supervisor's page (the same practitioner page, with the supervisor's token) lists the session
+under "Sessions you supervise" and downloads the recording: the bytes the practitioner gets. The
+family then unticks the supervisor's box: the download is refused with the relay's message shown,
+and the session leaves the supervisor's list; the practitioner keeps the recording."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+import pytest
+
+from contrast import low_contrast
+from vrtest import new_practitioner, wait_until
+from webpages import (ON_SCREEN, catch_downloads, click_at, downloaded, join_as_family, page_width_on_phone, start_recording_after_keyframe,
+                      unlabelled_controls, video_playing)
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def set_value(page, element_id: str, value: str) -> None:
+    page.js(f"document.getElementById({json.dumps(element_id)}).value = {json.dumps(value)}; true")
+
+
+def session_log(relay, session_id: str, event: str) -> list[dict]:
+    path = relay.data_dir / "sessions" / session_id / "session.jsonl"
+    return [e for e in map(json.loads, path.read_text().splitlines()) if e["event"] == event]
+
+
+def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(relay, chromium, shots):
+    trainee, token = new_practitioner(relay, "trainee")
+    sup, sup_token = new_practitioner(relay, "sup")
+    case_ref = f"fam-{uuid.uuid4().hex[:6]}"
+    auth = {"Authorization": f"Bearer {token}"}
+    prac = chromium.new_page("practitioner")
+    fam = chromium.new_page("family")
+
+    # --- the practitioner names their supervisor on a new session
+    prac.navigate(relay.base_url + "/")
+    set_value(prac, "token", token)
+    prac.click("#save-token")
+    assert prac.js("document.getElementById('supervisor').value") == "", "no supervisor named before"
+    set_value(prac, "case-ref", case_ref)
+    set_value(prac, "cycle", "1")
+    set_value(prac, "supervisor", sup)
+    prac.click("#create-session")
+    join_url = prac.wait("document.getElementById('invite-link').textContent", 15, "the invite link")
+    relay.secrets_seen.add(join_url.split("invite=")[1])
+    session_id = join_url.split("session=")[1].split("&")[0]
+    prac.wait("document.getElementById('connection-status').textContent.includes('Connected')", 15, "the practitioner to connect")
+    assert prac.js("localStorage.getItem('vigrelay.supervisor')") == sup, "kept for the next session"
+    listed, = [e for e in relay.http("GET", "/v1/sessions", headers=auth).json()["sessions"] if e["sessionId"] == session_id]
+    assert (listed["supervisor"], listed["supervisorMayView"]) == (sup, False), listed
+    entry = f"document.querySelector('#sessions li[data-session-id=\"{session_id}\"]')"
+    prac.wait(f"{entry}?.textContent.includes({json.dumps(f'supervisor {sup}: the family has not agreed')})", 10,
+              "the supervisor in the session list")
+    assert unlabelled_controls(prac) == [] and low_contrast(prac) == []
+
+    # --- the family agrees to recording and to the supervisor watching, then joins
+    fam.navigate(join_url)
+    assert fam.text("label[for=consent-supervisor]") == \
+        "My practitioner's supervisor may also watch the videos, to check and support their work."
+    assert "untick" in fam.text("#supervisor-hint") and "only with your practitioner" in fam.text("#supervisor-hint")
+    fam.click("#consent-supervisor")
+    assert page_width_on_phone(fam) <= 390, "the family's page scrolls sideways on a phone"
+    fam.screenshot(shots / "family-consent-supervisor-phone.png", 390, 844, mobile=True)
+    assert unlabelled_controls(fam) == [] and low_contrast(fam) == []
+    join_as_family(fam, consent=True)
+    agreed = "The family agreed to recording, and your supervisor may watch the recordings."
+    prac.wait(f"document.getElementById('consent-status').textContent === {json.dumps(agreed)}", 15, "the family's agreement")
+    prac.wait(f"{entry}?.textContent.includes({json.dumps(f'supervisor {sup}: the family agreed they may watch')})", 10,
+              "the agreement in the session list")
+
+    # --- a short recording
+    prac.wait(video_playing("#live-video"), 30, "the family's camera on the practitioner's page")
+    start_recording_after_keyframe(prac, fam)
+    prac.wait(f"window.__vigrelay.live.recordingStartMs !== null && {ON_SCREEN} > 2000", 25, "2 s of recording on screen")
+    click_at(prac, "#record-toggle")
+    fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the family's indicator off")
+
+    def finished():
+        recordings = relay.http("GET", f"/v1/sessions/{session_id}", headers=auth).json()["recordings"]
+        return recordings[0] if len(recordings) == 1 and recordings[0]["state"] == "complete" else None
+    rec = wait_until(finished, 15, "the recording to be complete")
+    rid = rec["recordingId"]
+    owner_copy = relay.http("GET", f"/v1/sessions/{session_id}/recordings/{rid}", headers=auth, timeout=30)
+    assert owner_copy.status == 200 and len(owner_copy.body) > 10_000, owner_copy
+
+    # --- the supervisor's page lists the session and downloads the recording
+    supervisor = chromium.new_page("supervisor")
+    supervisor.navigate(relay.base_url + "/")
+    set_value(supervisor, "token", sup_token)
+    supervisor.click("#save-token")
+    item = f"#supervised li[data-session-id=\"{session_id}\"]"
+    supervisor.wait(f"document.querySelector({json.dumps(item)}) !== null", 10, "the session under Sessions you supervise")
+    label = supervisor.text(f"{item} .session-label")
+    assert label.startswith(f"{trainee} · {case_ref} · cycle 1 · filming · "), label
+    assert supervisor.text(f"{item} .facts").startswith("1 recording ("), supervisor.text(f"{item} .facts")
+    assert supervisor.text("#supervised-status") == "1 of 1 session."
+    supervisor.wait("document.getElementById('sessions-status').textContent === 'No sessions yet.'", 10, "their own (empty) list")
+    supervisor.click(f"{item} button[data-action=watch]")
+    download = f"#supervised-recordings li[data-recording-id=\"{rid}\"] button"
+    supervisor.wait(f"document.querySelector({json.dumps(download)}) !== null", 10, "the recording's download button")
+    assert supervisor.text("#supervised-view-label") == label
+    catch_downloads(supervisor)
+    supervisor.click(download)
+    got = downloaded(supervisor, 0, 30, "the supervisor's download")
+    assert got == {"name": f"recording-{rid}.webm", "size": len(owner_copy.body), "sha256": hashlib.sha256(owner_copy.body).hexdigest()}, \
+        (got, len(owner_copy.body))
+    logged = wait_until(lambda: session_log(relay, session_id, "supervisor_download"), 10, "the download in the session's log")
+    assert [(e["supervisor"], e["recordingId"]) for e in logged] == [(sup, rid)], logged
+    assert supervisor.js("document.getElementById('supervised-problem').hidden")
+    supervisor.screenshot(shots / "supervisor-sessions.png", 1280, 900)
+    supervisor.screenshot(shots / "supervisor-sessions-phone.png", 390, 844, mobile=True)
+    assert page_width_on_phone(supervisor) <= 390, "the supervisor's page scrolls sideways on a phone"
+    assert unlabelled_controls(supervisor) == [] and low_contrast(supervisor) == []
+
+    # --- the family takes the supervisor's access back: the recording stays with the practitioner
+    fam.click("#consent-supervisor")
+    prac.wait("document.getElementById('consent-status').textContent === 'The family agreed to recording.'", 15,
+              "the practitioner told the supervisor may no longer watch")
+    assert fam.js("document.getElementById('consent-recording').checked && !document.getElementById('consent-supervisor').checked")
+    assert fam.js("document.getElementById('withdraw-status').hidden"), "taking the supervisor's access back deletes nothing"
+    supervisor.click(download)
+    supervisor.wait("!document.getElementById('supervised-problem').hidden", 10, "the refusal on the supervisor's page")
+    problem = supervisor.text("#supervised-problem")
+    assert problem.startswith("Could not download: the family has not agreed that the practitioner's supervisor may watch"), problem
+    assert supervisor.js("window.__downloads.length") == 1, "nothing more was offered"
+    supervisor.screenshot(shots / "supervisor-refused.png", 1280, 900)
+    assert low_contrast(supervisor) == []
+    supervisor.click("#refresh-supervised")
+    supervisor.wait("document.getElementById('supervised-status').textContent === 'No sessions for you to watch now.' && "
+                    "document.getElementById('supervised').children.length === 0", 10, "the supervisor's list to empty")
+    assert supervisor.js("document.getElementById('supervised-view').hidden"), "the session's recordings are gone from the page"
+    assert supervisor.text("#supervised-problem").startswith("The session you were watching is no longer in your list")
+    assert relay.http("GET", f"/v1/sessions/{session_id}/recordings/{rid}", headers=auth, timeout=30).body == owner_copy.body
+    prac.click("#refresh-sessions")
+    prac.wait(f"{entry}?.textContent.includes({json.dumps(f'supervisor {sup}: the family has not agreed')})", 10,
+              "the session list to say the family no longer agrees")
+
+    # --- the labels editor shows the supervisor, and says what the relay refuses
+    prac.click(f"#sessions li[data-session-id=\"{session_id}\"] button[data-action=labels]")
+    assert prac.js("document.getElementById('labels-supervisor').value") == sup
+    set_value(prac, "labels-supervisor", trainee)
+    prac.click("#labels-save")
+    prac.wait("document.getElementById('labels-status').textContent.startsWith('Could not save the labels: supervisor must be another')",
+              10, "the relay's refusal of the practitioner as their own supervisor")
+    prac.click("#labels-cancel")
+    # The next session's form starts with the supervisor named last.
+    prac.navigate(relay.base_url + "/")
+    assert prac.js("document.getElementById('supervisor').value") == sup
+
+    # The refused download (403) is logged by the browser: an answer, not a fault.
+    problems = [p for p in chromium.console_problems() if "favicon" not in p and "403" not in p and "400" not in p]
+    assert not problems, f"console errors: {problems}"
