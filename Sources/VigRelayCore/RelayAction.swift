@@ -23,8 +23,9 @@ public enum RelayAction: Equatable, Sendable {
 
 /// What the recording writer must do, in order, for one session.
 public enum RecordingCommand: Equatable, Sendable {
-    /// The family gave or withdrew consent (logged; withdrawal is followed by `deleteAll`).
-    case consent(sessionID: String, recording: Bool, childAgreed: Bool, supervisorMayView: Bool = false)
+    /// The family gave or withdrew consent (logged; withdrawal is followed by `deleteAll`). `reason`:
+    /// set when the relay changed the answer, not the family (a new supervisor ended their agreement).
+    case consent(sessionID: String, recording: Bool, childAgreed: Bool, supervisorMayView: Bool = false, reason: String? = nil)
     case start(sessionID: String, recordingID: String)
     case append(sessionID: String, RecordingChunk)
     /// Flush and close; then `RelayCore.recordingStopped`.

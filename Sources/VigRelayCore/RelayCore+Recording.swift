@@ -222,7 +222,7 @@ extension RelayCore {
         return ControlEncoder.encode(notice)
     }
 
-    private func toBoth(_ sessionID: String, _ bytes: [UInt8]) -> [RelayAction] {
+    func toBoth(_ sessionID: String, _ bytes: [UInt8]) -> [RelayAction] {
         connections(of: sessionID).map { .send($0, .text(bytes)) }
     }
 

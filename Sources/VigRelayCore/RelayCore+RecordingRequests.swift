@@ -6,13 +6,6 @@ extension RelayCore {
         recordingStates[sessionID]?.tap.recordingID
     }
 
-    /// Whether the session's supervisor may watch its recordings now: the family's consent to
-    /// recording stands and includes them (given since start, or restored as given from the log).
-    public func supervisorMayView(sessionID: String) -> Bool {
-        guard let state = recordingStates[sessionID] else { return false }
-        return state.consent && state.supervisorMayView
-    }
-
     /// `DELETE /v1/sessions/{id}/recordings`: stops any running recording and has the writer delete
     /// every recording and clip of the session, as consent withdrawal does, but consent stays as it
     /// is. The writer reports back (`recordingsDeleted` for the peers, the reply to `requester`).

@@ -79,8 +79,13 @@ public final class RelayCore {
     public func removeSession(id: String) { sessions[id] = nil }
 
     /// A change to a session's record was saved (`SessionRecordChange.labels`): the record as stored
-    /// is the session's from now on.
-    public func sessionRecordSaved(_ record: SessionRecord) { sessions[record.id] = record }
+    /// is the session's from now on. A new supervisor ends the family's agreement that the
+    /// supervisor may watch (`supervisorRenamed`): what to tell and log.
+    public func sessionRecordSaved(_ record: SessionRecord) -> [RelayAction] {
+        let before = sessions[record.id]?.supervisor
+        sessions[record.id] = record
+        return before == record.supervisor ? [] : supervisorRenamed(sessionID: record.id)
+    }
 
     // MARK: Connection events
 

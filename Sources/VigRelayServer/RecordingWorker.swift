@@ -56,8 +56,10 @@ final class RecordingWorker: @unchecked Sendable {
         defer { if queuedBytes > 0 { inbox.recordingDrained(bytes: queuedBytes) } }
         let now = Date()
         switch command {
-        case .consent(let sid, let recording, let childAgreed, let supervisorMayView):
-            log(sid, "consent", ["recording": recording, "childAgreed": childAgreed, "supervisorMayView": supervisorMayView])
+        case .consent(let sid, let recording, let childAgreed, let supervisorMayView, let reason):
+            var fields: [String: any Sendable] = ["recording": recording, "childAgreed": childAgreed, "supervisorMayView": supervisorMayView]
+            if let reason { fields["reason"] = reason }
+            log(sid, "consent", fields)
         case .supervisorDownload(let sid, let supervisor, .recording(let rid, let part)):
             log(sid, "supervisor_download", ["supervisor": supervisor, "recordingId": rid, "part": part])
         case .supervisorDownload(let sid, let supervisor, .clip(let cid)):

@@ -159,7 +159,7 @@ extension ServiceLoop {
     func labelsSaved(_ conn: ConnectionID, _ sessionID: String, _ saved: Result<SessionRecord, any Error>) {
         switch saved {
         case .success(let record):
-            core.sessionRecordSaved(record)
+            perform(core.sessionRecordSaved(record))
             cutOffSupervisorDownloads(sessionID: record.id)
             logger.info("session labels changed", metadata: ["session.id": "\(record.id)", "practitioner.id": "\(record.owner)"])
             respond(conn, .json(200, api.labelsBody(record)))

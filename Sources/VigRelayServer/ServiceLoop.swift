@@ -308,7 +308,7 @@ final class ServiceLoop {
                 log(event)
             case .recording(let command):
                 submitRecording(command)
-                if case .consent(let sessionID, _, _, _) = command { cutOffSupervisorDownloads(sessionID: sessionID) }
+                if case .consent(let sessionID, _, _, _, _) = command { cutOffSupervisorDownloads(sessionID: sessionID) }
             }
         }
     }

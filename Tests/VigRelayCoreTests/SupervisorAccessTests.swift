@@ -16,7 +16,7 @@ struct SupervisorAccessTests {
         let h = RelayHarness()
         var record = try #require(h.core.sessions[sid])
         record.supervisor = supervisor
-        h.core.sessionRecordSaved(record)
+        #expect(h.core.sessionRecordSaved(record).isEmpty, "nothing to tell before anyone joined")
         h.join(1, as: .practitioner)
         h.join(2, as: .family)
         return h
@@ -164,6 +164,36 @@ struct SupervisorAccessTests {
                 == .changeLabels(sessionID: sid, SessionLabelChange(supervisor: .some(nil))))
         #expect(code(handle(h, "PATCH", "/v1/sessions/\(sid)", as: Fixture.owner, body: #"{"supervisor":"Jane Smith"}"#))
                 .map { $0 == (400, "invalid_request") } == true, "an id, not a name")
+    }
+
+    /// The family agreed for the supervisor named then: naming another (or none) ends the agreement,
+    /// told to both sides and logged with the reason; other label changes leave it.
+    @Test func anotherSupervisorNeedsTheFamilysAgreementAgain() throws {
+        let h = try supervised()
+        _ = consent(h, #"{"type":"consent","recording":true,"childAgreed":true,"supervisorMayView":true}"#)
+        var record = try #require(h.core.sessions[sid])
+        record.cycle = 2
+        #expect(h.core.sessionRecordSaved(record).isEmpty, "the same supervisor: nothing changes")
+        #expect(h.core.supervisorMayView(sessionID: sid))
+
+        record.supervisor = "sup-2"
+        let changed = h.core.sessionRecordSaved(record)
+        #expect(h.core.sessions[sid]?.supervisor == "sup-2")
+        #expect(!h.core.supervisorMayView(sessionID: sid))
+        for conn: ConnectionID in [1, 2] {
+            let notice = try #require(changed.controls(to: conn).first)
+            #expect(notice["type"] as? String == "consent" && notice["recording"] as? Bool == true
+                    && notice["childAgreed"] as? Bool == true && notice["supervisorMayView"] == nil, "\(notice)")
+        }
+        #expect(changed.contains(.recording(.consent(sessionID: sid, recording: true, childAgreed: true, supervisorMayView: false,
+                                                     reason: RelayCore.supervisorChangedReason))))
+        #expect(code(handle(h, "GET", "/v1/sessions/\(sid)/recordings/\(rid)", as: "sup-2")).map { $0 == (403, "supervision_not_agreed") } == true)
+
+        _ = consent(h, #"{"type":"consent","recording":true,"supervisorMayView":true}"#)
+        #expect(h.core.supervisorMayView(sessionID: sid), "the family agrees again, for the new supervisor")
+        record.supervisor = nil
+        #expect(!h.core.sessionRecordSaved(record).isEmpty)
+        #expect(!h.core.supervisorMayView(sessionID: sid))
     }
 
     @Test func aLabelChangeLogsTheSupervisor() {

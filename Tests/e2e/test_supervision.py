@@ -137,13 +137,20 @@ def test_naming_the_supervisor_is_checked_and_another_supervisor_ends_the_first(
         assert says in assert_error(r, 400, "invalid_request")["message"], body
     r = relay.http("PATCH", f"/v1/sessions/{sid}", headers=bearer(tok), body=json.dumps({"supervisor": other}).encode())
     assert r.status == 200 and r.json()["supervisor"] == other, r
+    # The family agreed for the supervisor named then: both sides hear that the agreement ended.
+    for ws in (rec["p"], rec["f"]):
+        assert next_json(ws) == {"type": "consent", "recording": True}
     assert_error(get(relay, recording, sup_tok), 404, "session_not_found")
-    assert get(relay, recording, other_tok).status == 200, "the family's agreement is for the session's supervisor, whoever it is"
+    assert_error(get(relay, recording, other_tok), 403, "supervision_not_agreed")
+    consent(rec["p"], rec["f"], supervisorMayView=True)
+    assert get(relay, recording, other_tok).status == 200, "the family agreed again, for the new supervisor"
     r = relay.http("PATCH", f"/v1/sessions/{sid}", headers=bearer(tok), body=json.dumps({"supervisor": None}).encode())
     assert r.status == 200 and "supervisor" not in r.json(), r
     assert_error(get(relay, recording, other_tok), 404, "session_not_found")
     changed = events(relay, sid, "labels_changed")
     assert [e.get("supervisor") for e in changed] == [other, None], changed
+    answers = [(e["supervisorMayView"], e.get("reason")) for e in events(relay, sid, "consent")]
+    assert answers == [(False, None), (True, None), (False, "supervisor changed"), (True, None), (False, "supervisor changed")], answers
     rec["p"].close()
     rec["f"].close()
 
