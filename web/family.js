@@ -4,7 +4,7 @@ import { BACKOFF_MS, RelayConnection } from "./connection.js";
 import { StreamSender } from "./sender.js";
 import { MsePlayer } from "./player.js";
 import { consent, RECORDING_ACTIVE, retentionPeriod, signal, STREAM_SCREEN } from "./protocol.js";
-import { inviteRefusal, parseInviteFragment } from "./invite.js";
+import { inviteStatus, parseInviteFragment } from "./invite.js";
 import { ReviewFollower } from "./review.js";
 import { $, show } from "./dom.js";
 import { ScreenAwake } from "./awake.js";
@@ -31,7 +31,8 @@ function takeInvite() {
 
 const invite = takeInvite();
 const ui = {
-  consent: $("consent-recording"), child: $("consent-child"), childHint: $("child-hint"), supervisor: $("consent-supervisor"),
+  consent: $("consent-recording"), child: $("consent-child"), childHint: $("child-hint"),
+  supervisor: $("consent-supervisor"), supervisorChoice: $("supervisor-choice"),
   join: $("join"), joinProblem: $("join-problem"), facing: $("camera-facing"),
   before: $("before"), joinBox: $("join-box"), during: $("during"), left: $("left"), consentBox: $("consent-box"),
   connection: $("connection-status"), recording: $("recording-status"),
@@ -86,7 +87,10 @@ if (!invite) {
   // and never starts the camera. Not asked again on "join": a phone may refuse the camera once a
   // network round trip has passed since the tap (a link replaced meanwhile is refused at hello).
   // A refusal is told to the practitioner too, who may be waiting in the session.
-  inviteRefusal(invite, { fromFamily: true }).then((code) => { if (code && !connection) showLinkRefused(code); });
+  inviteStatus(invite, { fromFamily: true }).then(({ refusal, supervised }) => {
+    if (refusal && !connection) showLinkRefused(refusal);
+    if (supervised) showSupervisorChoice(true);
+  });
   // Asked before this page was reloaded, and not yet answered.
   if (withdrawal.asked) deleteWithoutCamera();
 }
@@ -114,6 +118,15 @@ ui.consent.addEventListener("change", sendConsent);
 ui.child.addEventListener("change", () => { if (ui.consent.checked) sendConsent(); });
 // The supervisor's access, given or taken back, counts only with consent to recording: sent with it.
 ui.supervisor.addEventListener("change", () => { if (ui.consent.checked) sendConsent(); });
+
+/**
+ * Shows the supervisor box only for a session whose practitioner named a supervisor (the link check
+ * and `welcome` say so): anywhere else it would agree to nobody.
+ */
+function showSupervisorChoice(supervised) {
+  show(ui.supervisorChoice, supervised);
+  if (!supervised) ui.supervisor.checked = false;
+}
 
 /** The family's answers as ticked now, as the consent message. */
 const consentAsTicked = () => consent(ui.consent.checked, ui.child.checked, ui.supervisor.checked);
@@ -361,6 +374,7 @@ function onState({ state, code, reason }) {
 
 function onWelcome(welcome) {
   showRetention(welcome.retentionSeconds);
+  showSupervisorChoice(welcome.supervised === true);
   ui.connection.textContent = everConnected ? "Connected again." : welcome.peerPresent
     ? "Connected. Your practitioner can see you." : "Connected. Waiting for your practitioner to join.";
   ui.connection.className = "status ok";

@@ -11,22 +11,30 @@ export function parseInviteFragment(hash) {
 
 /**
  * Whether the relay would let a link join now (`GET /v1/sessions/{id}/invite`, asked with the link's
- * own invite). The refusal's code (`invite_replaced` for a link replaced by a newer one,
+ * own invite). `refusal`: the refusal's code (`invite_replaced` for a link replaced by a newer one,
  * `unauthorized` for an expired or unknown one, `session_not_found`), or null when the link is good
- * or the relay did not answer: `hello` decides then. `fromFamily`: the family's page is asking, so
- * a refusal is told to the practitioner in the session too (`?from=family`).
+ * or the relay did not answer: `hello` decides then. `supervised`: a good link's session names the
+ * practitioner's supervisor. `fromFamily`: the family's page is asking, so a refusal is told to the
+ * practitioner in the session too (`?from=family`).
  */
-export async function inviteRefusal({ session, invite }, { fromFamily = false } = {}) {
+export async function inviteStatus({ session, invite }, { fromFamily = false } = {}) {
   try {
     const query = fromFamily ? "?from=family" : "";
     const response = await fetch(`/v1/sessions/${encodeURIComponent(session)}/invite${query}`, {
       headers: { Authorization: `Bearer ${invite}` }, cache: "no-store", credentials: "omit",
       signal: AbortSignal.timeout?.(5000),
     });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) return { refusal: null, supervised: body.supervised === true };
     // 401: expired, replaced or not this relay's; 404: no such session. Anything else (busy, down) is no answer.
-    if (response.status !== 401 && response.status !== 404) return null;
-    return (await response.json().catch(() => ({}))).code ?? "unauthorized";
+    if (response.status !== 401 && response.status !== 404) return { refusal: null, supervised: false };
+    return { refusal: body.code ?? "unauthorized", supervised: false };
   } catch {
-    return null;
+    return { refusal: null, supervised: false };
   }
+}
+
+/** `inviteStatus`'s refusal alone. */
+export async function inviteRefusal(link, options) {
+  return (await inviteStatus(link, options)).refusal;
 }

@@ -149,7 +149,7 @@ extension HTTPAPI {
 
     /// `GET /v1/sessions/{id}/invite` with the family's invite: whether it would join now, so that the
     /// family's page says a link expired or was replaced before it asks for the camera. 200 with the
-    /// link's expiry; otherwise what `hello` would refuse it with (as 401, or 404 for another session).
+    /// link's expiry and whether a supervisor is named; otherwise what `hello` would refuse it with (as 401, or 404 for another session).
     /// Asked `?from=family` (by the family's page, not the practitioner's checking the link it kept),
     /// a link refused as expired or replaced is also told to the session's practitioner, as at `hello`.
     /// Otherwise read-only: the hello decides again, as the link may be replaced in between.
@@ -185,7 +185,9 @@ extension HTTPAPI {
             guard !session.inviteIsReplaced(issuedAtMs: verified.issuedAtMs) else {
                 return refused(.replaced, .error(401, .inviteReplaced, RelayCore.inviteReplacedMessage))
             }
-            return .respond(.json(200, ["sessionId": sessionID, "expiresAt": ISO8601DateFormatter().string(from: expiresAt)]))
+            // `supervised`: the practitioner named a supervisor, so the family's page asks whether they may watch.
+            return .respond(.json(200, ["sessionId": sessionID, "expiresAt": ISO8601DateFormatter().string(from: expiresAt),
+                                        "supervised": session.supervisor != nil]))
         }
     }
 

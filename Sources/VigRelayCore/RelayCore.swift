@@ -312,6 +312,8 @@ public final class RelayCore {
         var welcome: [String: Any] = ["type": "welcome", "role": role.rawValue, "sessionId": sessionID, "peerPresent": peer != nil]
         // How long the videos are kept, so the family's page can say it beside the consent.
         if let retention = limits.retentionSeconds { welcome["retentionSeconds"] = retention }
+        // The practitioner named a supervisor: the family's page asks whether they may watch.
+        if role == .family, sessions[sessionID]?.supervisor != nil { welcome["supervised"] = true }
         actions.append(.send(conn, .text(ControlEncoder.encode(welcome, id: id))))
         if let peer {
             actions.append(.send(peer, .text(peerEvent("joined", role))))

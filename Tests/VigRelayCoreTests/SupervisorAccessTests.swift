@@ -196,6 +196,27 @@ struct SupervisorAccessTests {
         #expect(!h.core.supervisorMayView(sessionID: sid))
     }
 
+    /// The family's page asks about the supervisor only where one is named: the link check and the
+    /// family's welcome say so (never who); the practitioner's welcome does not.
+    @Test func theFamilyIsToldWhetherASupervisorIsNamed() throws {
+        let h = RelayHarness()
+        func linkCheck() -> Bool? {
+            let outcome = api.handle(HTTPRequest(method: "GET", path: "/v1/sessions/\(sid)/invite", authorization: "Bearer \(Fixture.inviteToken())",
+                                                 body: []), core: h.core, now: Fixture.t0)
+            guard case .respond(let r) = outcome, r.status == 200 else { return nil }
+            return jsonObject(r.body)?["supervised"] as? Bool
+        }
+        #expect(linkCheck() == false)
+        #expect(h.join(2, as: .family).controls(to: 2).first?["supervised"] == nil)
+        var record = try #require(h.core.sessions[sid])
+        record.supervisor = supervisor
+        _ = h.core.sessionRecordSaved(record)
+        #expect(linkCheck() == true)
+        let family = h.join(3, as: .family).controls(to: 3).first
+        #expect(family?["supervised"] as? Bool == true && !String(describing: family ?? [:]).contains(supervisor))
+        #expect(h.join(4, as: .practitioner).controls(to: 4).first?["supervised"] == nil)
+    }
+
     @Test func aLabelChangeLogsTheSupervisor() {
         var record = SessionRecord(id: sid, owner: Fixture.owner, createdAt: Fixture.t0, inviteExpiresAt: Fixture.t0)
         let change = SessionRecordChange.labels(SessionLabelChange(supervisor: .some("sup-2")))

@@ -65,6 +65,8 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
 
     # --- the family agrees to recording and to the supervisor watching, then joins
     fam.navigate(join_url)
+    # Asked only where a supervisor is named: the link check says so as the page opens.
+    fam.wait("!document.getElementById('supervisor-choice').hidden", 10, "the supervisor box for a supervised session")
     assert fam.text("label[for=consent-supervisor]") == \
         "My practitioner's supervisor may also watch the videos, to check and support their work."
     assert "untick" in fam.text("#supervisor-hint") and "only with your practitioner" in fam.text("#supervisor-hint")
