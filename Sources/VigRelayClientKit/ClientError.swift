@@ -45,7 +45,7 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
         case .tokenRefused(let code, let message):
             let hint = switch code {
             case "forbidden":
-                "this token is valid but not for this session: use the token of the practitioner who created it, or this session's family invite"
+                "this token is valid but may not do this here: use the token of the practitioner who created the session (its supervisor's only reads recordings and clips), or this session's family invite"
             case "invite_replaced":
                 "use the session's newest link; the practitioner makes one with 'vigrelay-client invite'"
             default:

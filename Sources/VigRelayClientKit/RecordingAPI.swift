@@ -119,6 +119,9 @@ public enum RecordingAPI {
         let code = object["code"] as? String
         let message = object["message"] as? String ?? String(decoding: reply.body.prefix(300), as: UTF8.self)
         switch reply.status {
+        // The token is good; the family has not agreed that the supervisor may watch: said as the relay says it.
+        case 403 where code == RelayErrorCode.supervisionNotAgreed.rawValue:
+            throw .protocolError("the relay answered \(method) \(path) with HTTP 403 \(code ?? ""): \(message)")
         case 401, 403: throw .tokenRefused(code: code ?? (reply.status == 401 ? "unauthorized" : "forbidden"), message: message)
         default: throw .protocolError("the relay answered \(method) \(path) with HTTP \(reply.status)" + (code.map { " \($0)" } ?? "") + ": \(message)")
         }

@@ -192,6 +192,9 @@ def test_the_agreement_survives_a_restart_and_the_client_commands_use_it(client_
     s = json.loads(created.stdout)
     assert s["supervisor"] == sup, s
     sid = s["sessionId"]
+    early = run([client_bin, "session", *common, "--token", sup_tok, "--session", sid])
+    assert early.returncode == 1 and "HTTP 403 supervision_not_agreed: the family has not agreed" in early.stderr, early.stderr
+    assert "token refused" not in early.stderr, "the supervisor's token is good: the family has not agreed yet"
     prac = start_practitioner(client_bin, relay, certs, tok, sid, "--record")
     fam = family(client_bin, relay, certs, s["inviteToken"], "--consent", "--supervisor-may-view", "--wait-for-recording", "30s")
     assert fam.returncode == 0, fam.stderr
