@@ -5,9 +5,10 @@ import Foundation
 /// that they may watch the recordings, in the same form.
 ///
 /// Same authorization as creating a session: no or a bad token 401, a family invite 403. Each
-/// practitioner sees only the sessions they created (or supervise). `?limit=N` (1-200, default 50) bounds the page;
-/// `?before=ID` (the previous page's `nextBefore`) continues after that session. The page is chosen
-/// here on the lws thread from memory; the reader thread adds what is on disk (`.sessionList`).
+/// practitioner sees only the sessions they created (or supervise). `?limit=N` (1-200, default 50)
+/// bounds the page; `?before=ID` (the previous page's `nextBefore`) continues after that session.
+/// The page is chosen here on the lws thread from memory; the reader thread adds what is on disk
+/// (`.sessionList`).
 extension HTTPAPI {
     /// Sessions per page when `limit` is not given.
     public static let defaultSessionListLimit = 50
