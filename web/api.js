@@ -72,7 +72,9 @@ export const listSessions = ({ limit = 50, before } = {}) =>
  */
 export const listSupervised = ({ limit = 50, before } = {}) =>
   call("GET", `/v1/supervision?limit=${limit}${before ? `&before=${before}` : ""}`);
-export const cycleLog = () => call("GET", "/v1/cycles");
+/** Your cycle log; with `practitioner`, as their supervisor, a trainee's (from their sessions naming you). */
+export const cycleLog = (practitioner) =>
+  call("GET", practitioner ? `/v1/cycles?practitioner=${encodeURIComponent(practitioner)}` : "/v1/cycles");
 /** Sets the session's labels (null removes one): {sessionId, caseRef?, cycle?, purpose?, supervisor?}. */
 export const changeLabels = (id, labels) => call("PATCH", `/v1/sessions/${id}`, { body: labels });
 export const sessionSummary = (id) => call("GET", `/v1/sessions/${id}`);

@@ -1,13 +1,18 @@
 // The practitioner's VIG cycle log (GET /v1/cycles) in words: how many cycles are complete and
 // with how many families, and each cycle's filming and review, for the practitioner's page.
 
-/** "3 complete cycles (filming and shared review held) with 2 families." and what the log leaves out. */
-export function cycleSummary(log) {
+/**
+ * "3 complete cycles (filming and shared review held) with 2 families." and what the log leaves out;
+ * `own`: the reader's own log (false: a trainee's, read by their supervisor, who cannot label it).
+ */
+export function cycleSummary(log, { own = true } = {}) {
   const n = log.completedCycles, families = log.familiesWithCompletedCycles;
   let text = `${n} complete cycle${n === 1 ? "" : "s"} (filming and shared review held) with ${families} famil${families === 1 ? "y" : "ies"}.`;
   const unlabelled = log.heldWithoutLabels;
   if (unlabelled > 0) {
-    text += ` ${unlabelled} held session${unlabelled === 1 ? " has" : "s have"} no case reference, cycle or purpose, so ${unlabelled === 1 ? "it is" : "they are"} not counted: give ${unlabelled === 1 ? "it its" : "them their"} labels with "Labels…" in Your sessions.`;
+    const fix = own ? `give ${unlabelled === 1 ? "it its" : "them their"} labels with "Labels…" in Your sessions`
+      : "their practitioner can label them";
+    text += ` ${unlabelled} held session${unlabelled === 1 ? " has" : "s have"} no case reference, cycle or purpose, so ${unlabelled === 1 ? "it is" : "they are"} not counted: ${fix}.`;
   }
   return text;
 }

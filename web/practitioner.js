@@ -231,12 +231,29 @@ async function renderSessions(before) {
   if (!before && page.sessions.some((s) => s.recordingState === "recording")) refreshSessionsSoon(10_000);
 }
 
-/** The cycle log drawn now (for "Download as CSV"), and the reads of it asked for so far. */
-let shownCycleLog = null;
+/**
+ * Draws cycle logs into the status line `${id}-status`, the table `id` and its "Download as CSV"
+ * button `download-${id}` (saved as `fileName()`): your own, and a trainee's for their supervisor.
+ * Returns draw(log, status); a null log clears the table.
+ */
+function cycleLogView(id, fileName) {
+  let shown = null;
+  $(`download-${id}`).addEventListener("click", () => {
+    if (shown) saveBlob(new Blob([cycleCsv(shown)], { type: "text/csv" }), fileName());
+  });
+  return (log, status) => {
+    $(`${id}-status`).textContent = status;
+    const rows = (log ? cycleRows(log) : []).map((cells) => el("tr", {}, ...cells.map((text) => el("td", { textContent: text }))));
+    $(id).tBodies[0].replaceChildren(...rows);
+    show($(id), rows.length > 0);
+    shown = rows.length > 0 ? log : null;
+    show($(`download-${id}`), rows.length > 0);
+  };
+}
+
+/** Reads of your cycle log asked for so far: only the newest is drawn. */
 let cycleReads = 0;
-$("download-cycles").addEventListener("click", () => {
-  if (shownCycleLog) saveBlob(new Blob([cycleCsv(shownCycleLog)], { type: "text/csv" }), "vig-cycle-log.csv");
-});
+const drawCycles = cycleLogView("cycles", () => "vig-cycle-log.csv");
 
 /**
  * The cycle log (GET /v1/cycles): read when the page opens, the token is saved, the list is
@@ -259,14 +276,29 @@ async function renderCycles() {
   if (read === cycleReads) drawCycles(log, cycleSummary(log));
 }
 
-function drawCycles(log, status) {
-  $("cycles-status").textContent = status;
-  const rows = (log ? cycleRows(log) : []).map((cells) => el("tr", {}, ...cells.map((text) => el("td", { textContent: text }))));
-  $("cycles").tBodies[0].replaceChildren(...rows);
-  show($("cycles"), rows.length > 0);
-  shownCycleLog = rows.length > 0 ? log : null;
-  show($("download-cycles"), rows.length > 0);
-}
+// A trainee's cycle log, for their supervisor (GET /v1/cycles?practitioner=ID): from the trainee's
+// sessions that name this token's practitioner as supervisor. The count supervisors ask for.
+let traineeShown = "";
+let traineeReads = 0;
+const drawTraineeCycles = cycleLogView("trainee-cycles", () => `vig-cycle-log-${traineeShown}.csv`);
+
+$("trainee-cycles-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const read = ++traineeReads;
+  const trainee = $("trainee").value.trim();
+  drawTraineeCycles(null, "Loading…");
+  let log;
+  try {
+    log = await api.cycleLog(trainee);
+  } catch (error) {
+    if (read === traineeReads) drawTraineeCycles(null, `Could not load the cycle log: ${error.message}`);
+    return;
+  }
+  if (read !== traineeReads) return;
+  traineeShown = trainee;
+  drawTraineeCycles(log, log.cases.length === 0 && log.heldWithoutLabels === 0
+    ? `No sessions of ${trainee} name you as their supervisor.` : `${trainee}: ${cycleSummary(log, { own: false })}`);
+});
 
 /** What the relay's retention (`retentionSeconds` of the list; absent: none) does to these recordings. */
 function retentionNote(seconds) {

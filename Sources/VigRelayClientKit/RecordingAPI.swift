@@ -28,9 +28,10 @@ public enum RecordingAPI {
         return try request(loop, "GET", path + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), token: token).body
     }
 
-    /// `GET /v1/cycles`: the practitioner's cycle log, as the relay's JSON bytes (`CycleTable` renders them).
-    public static func cycles(loop: ClientLoop, token: String) throws(ClientError) -> [UInt8] {
-        try request(loop, "GET", "/v1/cycles", token: token).body
+    /// `GET /v1/cycles`: the practitioner's cycle log, as the relay's JSON bytes (`CycleTable` renders
+    /// them); with `practitioner`, a supervisor's view of that trainee's (their sessions naming the token's id).
+    public static func cycles(loop: ClientLoop, token: String, practitioner: String? = nil) throws(ClientError) -> [UInt8] {
+        try request(loop, "GET", "/v1/cycles" + (practitioner.map { "?practitioner=\($0)" } ?? ""), token: token).body
     }
 
     /// `GET /v1/sessions/{id}`: the session's events summary, recordings, marks and clips, as JSON text.

@@ -37,14 +37,24 @@ extension HTTPAPI {
     }
 
     /// `GET /v1/cycles`: the practitioner's cycle log (`CycleLog`), from all their sessions. Same
-    /// authorization as the list.
+    /// authorization as the list. With `?practitioner=ID`, a supervisor reads a trainee's: from the
+    /// trainee's sessions that name them as supervisor (the count supervisors ask for; no video, so
+    /// the family's agreement to watching is not needed). Anyone else gets an empty log, which says
+    /// nothing about whether the trainee exists.
     func cycleLog(_ request: HTTPRequest, core: RelayCore, now: Date) -> HTTPOutcome {
+        let me: String
         switch bearerClaims(request.authorization, core: core, now: now) {
         case .failure(let error): return .respond(error.response)
-        case .success(.practitioner(let id, _)): return .cycleLog(core.cycleLogSessions(owner: id))
+        case .success(.practitioner(let id, _)): me = id
         case .success(.invite): return .respond(.error(403, .forbidden, "a family invite cannot read the cycle log; use a practitioner token"))
         case .success(.metrics): return .respond(HTTPAPI.metricsTokenRefused)
         }
+        let named = request.query.filter { $0.hasPrefix("practitioner=") }.map { String($0.dropFirst(13)) }
+        let invalid = HTTPResponse.error(400, .invalidRequest, "practitioner must be the practitioner id of someone whose sessions name you as supervisor, given once")
+        guard named.count <= 1 else { return .respond(invalid) }
+        guard let trainee = named.first, trainee != me else { return .cycleLog(core.cycleLogSessions(owner: me)) }
+        guard Identifiers.isValidPractitionerID(trainee) else { return .respond(invalid) }
+        return .cycleLog(core.cycleLogSessions(owner: trainee).filter { $0.record.supervisor == me })
     }
 }
 

@@ -168,14 +168,20 @@ struct CyclesCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Practitioner token: the cycles of the sessions this practitioner created." + SecretArgument.note), transform: SecretArgument.read)
     var token: String
 
+    @Option(help: ArgumentHelp("As a supervisor: this trainee's cycle log, from their sessions that name you as supervisor.", valueName: "ID"))
+    var practitioner: String?
+
     @Flag(help: "Print the relay's JSON answer as it is.")
     var json = false
 
     func run() throws {
         try reportingErrors { () throws(ClientError) in
+            if let practitioner, !Identifiers.isValidPractitionerID(practitioner) {
+                throw .usage("--practitioner '\(practitioner)' is not a practitioner id: 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit")
+            }
             let loop = try connection.makeLoop()
             defer { loop.stop() }
-            try printAnswer(RecordingAPI.cycles(loop: loop, token: token), json: json, as: "a cycle log") { CycleTable.render($0) }
+            try printAnswer(RecordingAPI.cycles(loop: loop, token: token, practitioner: practitioner), json: json, as: "a cycle log") { CycleTable.render($0) }
         }
     }
 }

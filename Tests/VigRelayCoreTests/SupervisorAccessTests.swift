@@ -217,6 +217,30 @@ struct SupervisorAccessTests {
         #expect(h.join(4, as: .practitioner).controls(to: 4).first?["supervised"] == nil)
     }
 
+    /// A supervisor reads a trainee's cycle log from the trainee's sessions that name them; anyone
+    /// else asking gets an empty one; a bad id is 400.
+    @Test func aSupervisorReadsATraineesCycleLogOfTheSessionsNamingThem() throws {
+        let h = try supervised()
+        func sessions(_ query: [String], as practitioner: String) -> [String]? {
+            let token = Fixture.authority.sign(.practitioner(id: practitioner, expiresAt: Fixture.t0.addingTimeInterval(3600)), issuedAt: Fixture.t0)
+            let outcome = api.handle(HTTPRequest(method: "GET", path: "/v1/cycles", authorization: "Bearer \(token)", body: [], query: query),
+                                     core: h.core, now: Fixture.t0)
+            guard case .cycleLog(let listed) = outcome else { return nil }
+            return listed.map(\.record.id)
+        }
+        #expect(sessions(["practitioner=\(Fixture.owner)"], as: supervisor) == [sid])
+        #expect(sessions(["practitioner=\(Fixture.owner)"], as: "sup-2") == [], "not their supervisor: nothing")
+        #expect(sessions(["practitioner=\(Fixture.otherOwner)"], as: supervisor) == [], "another trainee's sessions do not name them")
+        #expect(sessions([], as: supervisor) == [], "their own log: their own sessions")
+        #expect(sessions(["practitioner=\(Fixture.owner)"], as: Fixture.owner) == [sid], "asking for yourself is your own log")
+        for bad in [["practitioner=Jane Smith"], ["practitioner=pr-1", "practitioner=pr-2"], ["practitioner="]] {
+            let token = Fixture.authority.sign(.practitioner(id: supervisor, expiresAt: Fixture.t0.addingTimeInterval(3600)), issuedAt: Fixture.t0)
+            let outcome = api.handle(HTTPRequest(method: "GET", path: "/v1/cycles", authorization: "Bearer \(token)", body: [], query: bad),
+                                     core: h.core, now: Fixture.t0)
+            #expect(code(outcome).map { $0 == (400, "invalid_request") } == true, "\(bad)")
+        }
+    }
+
     @Test func aLabelChangeLogsTheSupervisor() {
         var record = SessionRecord(id: sid, owner: Fixture.owner, createdAt: Fixture.t0, inviteExpiresAt: Fixture.t0)
         let change = SessionRecordChange.labels(SessionLabelChange(supervisor: .some("sup-2")))

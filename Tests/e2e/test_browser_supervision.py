@@ -147,6 +147,19 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
     prac.wait(f"{entry}?.textContent.includes({json.dumps(f'supervisor {sup}: the family has not agreed')})", 10,
               "the session list to say the family no longer agrees")
 
+    # --- the trainee's cycle log, for their supervisor: no video, so also now the family took it back
+    set_value(supervisor, "trainee", trainee)
+    supervisor.click("#trainee-cycles-form button[type=submit]")
+    supervisor.wait("!document.getElementById('trainee-cycles').hidden", 10, "the trainee's cycle log")
+    assert supervisor.text("#trainee-cycles tbody td") == case_ref
+    status = supervisor.text("#trainee-cycles-status")
+    assert status.startswith(f"{trainee}: 0 complete cycles (filming and shared review held)"), status
+    set_value(supervisor, "trainee", "someone-else")
+    supervisor.click("#trainee-cycles-form button[type=submit]")
+    supervisor.wait("document.getElementById('trainee-cycles-status').textContent === "
+                    "'No sessions of someone-else name you as their supervisor.'", 10, "an empty log for anyone else")
+    assert supervisor.js("document.getElementById('trainee-cycles').hidden")
+
     # --- the labels editor shows the supervisor, and says what the relay refuses
     prac.click(f"#sessions li[data-session-id=\"{session_id}\"] button[data-action=labels]")
     assert prac.js("document.getElementById('labels-supervisor').value") == sup

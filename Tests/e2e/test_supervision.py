@@ -15,7 +15,7 @@ import pytest
 
 from test_client_recording import family, finish, start_practitioner
 from test_recording import FIXTURE
-from vrtest import (HTTPConn, assert_error, bearer, give_consent, new_practitioner, next_json, patterned, run, send_camera,
+from vrtest import (HTTPConn, assert_error, bearer, bye, give_consent, new_practitioner, next_json, patterned, run, send_camera,
                     start_recording, stop_recording, wait_until)
 
 
@@ -222,3 +222,36 @@ def test_the_agreement_survives_a_restart_and_the_client_commands_use_it(client_
     removed = run([client_bin, "label", *common, "--token", tok, "--session", sid, "--remove-supervisor"])
     assert removed.returncode == 0 and "supervisor: (none)" in removed.stdout, (removed.stdout, removed.stderr)
     assert supervision_list(relay, sup_tok) == []
+
+
+def test_a_supervisor_reads_a_trainees_cycle_log_of_the_sessions_naming_them(client_bin, relay, certs):
+    """The count supervisors ask for: a trainee's cycles from their sessions that name the supervisor
+    (no video, so the family's agreement to watching is not needed); anyone else gets an empty log."""
+    from test_cycle_log import hold
+
+    sup, sup_tok = new_practitioner(relay, "supervisor")
+    _, other_tok = new_practitioner(relay, "supervisor-other")
+    pid, tok = new_practitioner(relay, "trainee")
+    for purpose in ("filming", "review"):
+        s = hold(relay, tok, {"caseRef": "fam-a", "cycle": 1, "purpose": purpose, "supervisor": sup})
+        bye(s["f"])
+        bye(s["p"])
+    unsupervised = hold(relay, tok, {"caseRef": "fam-b", "cycle": 1, "purpose": "filming"})
+    bye(unsupervised["f"])
+    bye(unsupervised["p"])
+
+    def log(token: str, query: str = f"?practitioner={pid}") -> dict:
+        r = get(relay, f"/v1/cycles{query}", token)
+        assert r.status == 200, r
+        return r.json()
+
+    theirs = log(sup_tok)
+    assert [c["caseRef"] for c in theirs["cases"]] == ["fam-a"], theirs
+    assert (theirs["completedCycles"], theirs["familiesWithCompletedCycles"]) == (1, 1), theirs
+    assert [c["caseRef"] for c in log(tok, "")["cases"]] == ["fam-a", "fam-b"], "the trainee's own log has every session"
+    assert log(other_tok)["cases"] == [], "not their supervisor: an empty log"
+    assert_error(get(relay, "/v1/cycles?practitioner=Jane%20Smith", sup_tok), 400, "invalid_request")
+
+    shown = run([client_bin, "cycles", "--server", relay.base_url, "--ca", str(certs.ca), "--token", sup_tok, "--practitioner", pid])
+    assert shown.returncode == 0, shown.stderr
+    assert "fam-a" in shown.stdout and "fam-b" not in shown.stdout and "1 complete cycle" in shown.stdout, shown.stdout
