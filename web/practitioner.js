@@ -977,6 +977,12 @@ function drawSupervised(sessionId, summary) {
     const item = el("li", { textContent: recordingText(r) });
     item.dataset.recordingId = r.recordingId;
     if (downloadable(r)) item.append(recordingDownload(sessionId, r, showSupervisedProblem));
+    // The moments the practitioner marked while filming, with their notes: what supervision looks at.
+    const marks = summary.marks.filter((m) => m.recordingId === r.recordingId);
+    if (marks.length) {
+      item.append(el("ul", { className: "marks" }, ...marks.map((m) =>
+        el("li", { textContent: `Mark at ${formatSeconds(m.atMs)}${m.note ? `: ${m.note}` : ""}` }))));
+    }
     return item;
   });
   $("supervised-recordings").replaceChildren(...(recordings.length ? recordings : [el("li", { textContent: "No recordings." })]));

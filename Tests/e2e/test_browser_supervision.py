@@ -84,6 +84,9 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
     prac.wait(video_playing("#live-video"), 30, "the family's camera on the practitioner's page")
     start_recording_after_keyframe(prac, fam)
     prac.wait(f"window.__vigrelay.live.recordingStartMs !== null && {ON_SCREEN} > 2000", 25, "2 s of recording on screen")
+    set_value(prac, "mark-note", "she waits for his turn")
+    click_at(prac, "#mark")
+    prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
     click_at(prac, "#record-toggle")
     fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the family's indicator off")
 
@@ -111,6 +114,9 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
     download = f"#supervised-recordings li[data-recording-id=\"{rid}\"] button"
     supervisor.wait(f"document.querySelector({json.dumps(download)}) !== null", 10, "the recording's download button")
     assert supervisor.text("#supervised-view-label") == label
+    # The moment the practitioner marked, with its note: what supervision looks at.
+    mark = supervisor.text(f"#supervised-recordings li[data-recording-id=\"{rid}\"] .marks li")
+    assert mark.startswith("Mark at ") and mark.endswith(": she waits for his turn"), mark
     catch_downloads(supervisor)
     supervisor.click(download)
     got = downloaded(supervisor, 0, 30, "the supervisor's download")
