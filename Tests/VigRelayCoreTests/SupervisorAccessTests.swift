@@ -103,6 +103,9 @@ struct SupervisorAccessTests {
         for (method, path, body) in changes {
             #expect(code(handle(h, method, path, as: supervisor, body: body)).map { $0 == (403, "forbidden") } == true, "\(method) \(path)")
         }
+        // Nor the call: a supervisor's token does not join it.
+        let hello = h.connect(9, first: RelayHarness.hello(Fixture.practitionerToken(supervisor)))
+        #expect(hello.controls(to: 9).first?["code"] as? String == "forbidden")
         // Anyone else still learns nothing of the session.
         #expect(code(handle(h, "GET", "\(base)/recordings/\(rid)", as: "pr-9")).map { $0 == (404, "session_not_found") } == true)
 

@@ -181,6 +181,36 @@ def test_taking_the_agreement_back_cuts_off_a_supervisors_download_in_flight(rel
         rec["f"].close()
 
 
+@pytest.mark.timeout(240)
+def test_revoking_the_supervisors_token_cuts_off_their_download_not_the_practitioners(relay_factory):
+    """A download is cut off by a revocation of the token it was asked with: the supervisor's, not
+    the session's owner's, and the other way round."""
+    relay = relay_factory()
+    sup, sup_tok = new_practitioner(relay, "supervisor")
+    rec = supervised_recording(relay, sup, patterned(24 << 20, 11), size=1 << 20)
+    consent(rec["p"], rec["f"], supervisorMayView=True)
+    path = f"/v1/sessions/{rec['sid']}/recordings/{rec['rid']}"
+    owners = HTTPConn(relay.port, relay.ssl_ctx, rcvbuf=32 << 10)
+    theirs = HTTPConn(relay.port, relay.ssl_ctx, rcvbuf=32 << 10)
+    try:
+        for conn, token in ((owners, rec["token"]), (theirs, sup_tok)):
+            conn.send("GET", path, bearer(token))
+            status, _ = conn.read_head()
+            assert status == 200, status
+        out = run([relay.bins.vigrelay, "token", "revoke", "practitioner", "--id", sup, "--data-dir", relay.data_dir])
+        assert out.returncode == 0, out.stderr
+        wait_until(lambda: get(relay, path, sup_tok).status == 401, 10, "the revocation applied")
+        got = theirs.read_to_eof(timeout=20)
+        assert got < len(rec["data"]), f"the supervisor's download went on to the end ({got} bytes) after their token was revoked"
+        assert owners.read_to_eof(timeout=60) == len(rec["data"]), "the practitioner's own download is not cut off"
+        assert get(relay, path, rec["token"]).body == rec["data"]
+    finally:
+        owners.close()
+        theirs.close()
+        rec["p"].close()
+        rec["f"].close()
+
+
 @pytest.mark.timeout(180)
 def test_the_agreement_survives_a_restart_and_the_client_commands_use_it(client_bin, relay_factory, certs, tmp_path):
     relay = relay_factory()
