@@ -10,6 +10,7 @@ Each test uses practitioner ids of its own. Every wait has a deadline."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pytest
 
@@ -155,11 +156,14 @@ def test_naming_the_supervisor_is_checked_and_another_supervisor_ends_the_first(
     rec["f"].close()
 
 
-@pytest.mark.timeout(240)
-def test_taking_the_agreement_back_cuts_off_a_supervisors_download_in_flight(relay_factory):
-    relay = relay_factory()
+@contextmanager
+def two_downloads_in_flight(relay, seed: int):
+    """A supervised session with a finished 24 MiB recording the family agreed the supervisor may
+    watch, and two downloads of it stalled after their heads (small receive buffers): the
+    practitioner's and the supervisor's. Yields (sup, rec, owners, theirs); closes everything after."""
     sup, sup_tok = new_practitioner(relay, "supervisor")
-    rec = supervised_recording(relay, sup, patterned(24 << 20, 9), size=1 << 20)
+    rec = supervised_recording(relay, sup, patterned(24 << 20, seed), size=1 << 20)
+    rec["sup_tok"] = sup_tok
     consent(rec["p"], rec["f"], supervisorMayView=True)
     path = f"/v1/sessions/{rec['sid']}/recordings/{rec['rid']}"
     owners = HTTPConn(relay.port, relay.ssl_ctx, rcvbuf=32 << 10)
@@ -169,11 +173,7 @@ def test_taking_the_agreement_back_cuts_off_a_supervisors_download_in_flight(rel
             conn.send("GET", path, bearer(token))
             status, headers = conn.read_head()
             assert status == 200 and int(headers["content-length"]) == len(rec["data"]), (status, headers)
-        consent(rec["p"], rec["f"])
-        got = theirs.read_to_eof(timeout=20)
-        assert got < len(rec["data"]), f"the supervisor's download went on to the end ({got} bytes) after the family took it back"
-        assert "download cut off: supervisor no longer allowed" in relay.log_text()
-        assert owners.read_to_eof(timeout=60) == len(rec["data"]), "the practitioner's own download is not cut off"
+        yield sup, rec, owners, theirs
     finally:
         owners.close()
         theirs.close()
@@ -182,34 +182,30 @@ def test_taking_the_agreement_back_cuts_off_a_supervisors_download_in_flight(rel
 
 
 @pytest.mark.timeout(240)
+def test_taking_the_agreement_back_cuts_off_a_supervisors_download_in_flight(relay_factory):
+    relay = relay_factory()
+    with two_downloads_in_flight(relay, 9) as (_, rec, owners, theirs):
+        consent(rec["p"], rec["f"])
+        got = theirs.read_to_eof(timeout=20)
+        assert got < len(rec["data"]), f"the supervisor's download went on to the end ({got} bytes) after the family took it back"
+        assert "download cut off: supervisor no longer allowed" in relay.log_text()
+        assert owners.read_to_eof(timeout=60) == len(rec["data"]), "the practitioner's own download is not cut off"
+
+
+@pytest.mark.timeout(240)
 def test_revoking_the_supervisors_token_cuts_off_their_download_not_the_practitioners(relay_factory):
     """A download is cut off by a revocation of the token it was asked with: the supervisor's, not
-    the session's owner's, and the other way round."""
+    the session's owner's."""
     relay = relay_factory()
-    sup, sup_tok = new_practitioner(relay, "supervisor")
-    rec = supervised_recording(relay, sup, patterned(24 << 20, 11), size=1 << 20)
-    consent(rec["p"], rec["f"], supervisorMayView=True)
-    path = f"/v1/sessions/{rec['sid']}/recordings/{rec['rid']}"
-    owners = HTTPConn(relay.port, relay.ssl_ctx, rcvbuf=32 << 10)
-    theirs = HTTPConn(relay.port, relay.ssl_ctx, rcvbuf=32 << 10)
-    try:
-        for conn, token in ((owners, rec["token"]), (theirs, sup_tok)):
-            conn.send("GET", path, bearer(token))
-            status, _ = conn.read_head()
-            assert status == 200, status
+    with two_downloads_in_flight(relay, 11) as (sup, rec, owners, theirs):
         out = run([relay.bins.vigrelay, "token", "revoke", "practitioner", "--id", sup, "--data-dir", relay.data_dir])
         assert out.returncode == 0, out.stderr
         # Read on only once the relay has the revocation (within about a second): the summary, not
         # the 24 MiB recording, is what is polled.
-        wait_until(lambda: get(relay, f"/v1/sessions/{rec['sid']}", sup_tok).status == 401, 10, "the revocation applied")
+        wait_until(lambda: get(relay, f"/v1/sessions/{rec['sid']}", rec["sup_tok"]).status == 401, 10, "the revocation applied")
         got = theirs.read_to_eof(timeout=20)
         assert got < len(rec["data"]), f"the supervisor's download went on to the end ({got} bytes) after their token was revoked"
         assert owners.read_to_eof(timeout=60) == len(rec["data"]), "the practitioner's own download is not cut off"
-    finally:
-        owners.close()
-        theirs.close()
-        rec["p"].close()
-        rec["f"].close()
 
 
 @pytest.mark.timeout(180)
