@@ -181,7 +181,9 @@ struct CyclesCommand: ParsableCommand {
             }
             let loop = try connection.makeLoop()
             defer { loop.stop() }
-            try printAnswer(RecordingAPI.cycles(loop: loop, token: token, practitioner: practitioner), json: json, as: "a cycle log") { CycleTable.render($0) }
+            try printAnswer(RecordingAPI.cycles(loop: loop, token: token, practitioner: practitioner), json: json, as: "a cycle log") {
+                CycleTable.render($0, trainee: practitioner)
+            }
         }
     }
 }

@@ -28,6 +28,18 @@ struct CycleTableTests {
         #expect(table == "no cycles: create sessions with --case-ref, --cycle and --purpose\n0 complete cycles (filming and review held) with 0 families")
     }
 
+    /// A supervisor's view of a trainee's log says whose it is when empty, and that the trainee (not
+    /// the supervisor) labels their sessions.
+    @Test func aTraineesLogReadByTheirSupervisor() throws {
+        let empty = try #require(CycleTable.render(Array(#"{"cases":[],"completedCycles":0,"familiesWithCompletedCycles":0,"heldWithoutLabels":2}"#.utf8),
+                                                   trainee: "trainee-1"))
+        #expect(empty == """
+            no cycles: no held session of trainee-1 with a case, cycle and purpose names you as supervisor
+            0 complete cycles (filming and review held) with 0 families
+            2 held sessions have no case, cycle or purpose, so they are in no cycle: trainee-1 can label them
+            """)
+    }
+
     @Test func anythingElseIsNotACycleLog() {
         #expect(CycleTable.render(Array(#"{"sessions":[]}"#.utf8)) == nil)
         #expect(CycleTable.render(Array("not json".utf8)) == nil)
