@@ -119,12 +119,12 @@ public enum RecordingAPI {
         let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] ?? [:]
         let code = object["code"] as? String
         let message = object["message"] as? String ?? String(decoding: reply.body.prefix(300), as: UTF8.self)
-        switch reply.status {
-        // The token is good; the family has not agreed that the supervisor may watch: said as the relay says it.
-        case 403 where code == RelayErrorCode.supervisionNotAgreed.rawValue:
-            throw .protocolError("the relay answered \(method) \(path) with HTTP 403 \(code ?? ""): \(message)")
-        case 401, 403: throw .tokenRefused(code: code ?? (reply.status == 401 ? "unauthorized" : "forbidden"), message: message)
-        default: throw .protocolError("the relay answered \(method) \(path) with HTTP \(reply.status)" + (code.map { " \($0)" } ?? "") + ": \(message)")
+        // A refused token is a 401 or 403 with a token's code (or none); any other code (a 403
+        // `supervision_not_agreed`: the token is good, the family has not agreed) is said as the relay says it.
+        let tokenCodes = Set([RelayErrorCode.unauthorized, .forbidden, .inviteReplaced].map(\.rawValue))
+        if reply.status == 401 || reply.status == 403, code.map(tokenCodes.contains) ?? true {
+            throw .tokenRefused(code: code ?? (reply.status == 401 ? "unauthorized" : "forbidden"), message: message)
         }
+        throw .protocolError("the relay answered \(method) \(path) with HTTP \(reply.status)" + (code.map { " \($0)" } ?? "") + ": \(message)")
     }
 }
