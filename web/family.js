@@ -424,6 +424,10 @@ function onMessage(message) {
       ui.consent.checked = message.recording === true;
       ui.supervisor.checked = message.recording === true && message.supervisorMayView === true;
       break;
+    case "supervision":
+      // The practitioner named a supervisor during the call, or removed theirs: ask, or stop asking.
+      showSupervisorChoice(message.supervised === true);
+      break;
     case "signal":
       review.signal(message, () => showShared(true));
       if (message.review === "end") { showShared(false); screenPlayer.clear(); }

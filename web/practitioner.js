@@ -952,6 +952,7 @@ function supervisedItem(s) {
 async function openSupervised(s) {
   const read = ++supervisedSummaryReads;
   supervised = s;
+  stopSupervisedClip();
   for (const item of $("supervised").children) item.classList.toggle("current", item.dataset.sessionId === s.sessionId);
   show($("supervised-problem"), false);
   $("supervised-view-label").textContent = supervisedLabel(s);
@@ -989,9 +990,34 @@ function drawSupervised(sessionId, summary) {
   const mediaTypes = new Map(summary.recordings.map((r) => [r.recordingId, r.mediaType]));
   $("supervised-clips").replaceChildren(...summary.clips.map((clip) => {
     const item = clipItem(clip);
-    item.append(clipDownload(sessionId, clip, mediaTypes.get(clip.recordingId), showSupervisedProblem));
+    const play = clipButton(clip, "play-clip", "play");
+    play.addEventListener("click", () => playSupervisedClip(sessionId, clip));
+    item.append(play, " ", clipDownload(sessionId, clip, mediaTypes.get(clip.recordingId), showSupervisedProblem));
     return item;
   }));
+}
+
+// The supervisor's clips play below them, through Media Source Extensions like the review's (the
+// clip keeps its recording's timestamps). Each is fetched when played and not kept: once the family
+// takes its agreement back, the next play is refused, and closing the session clears the player.
+const supervisedPlayer = new MsePlayer($("supervised-video"), { live: false });
+let supervisedPlays = 0;
+
+async function playSupervisedClip(sessionId, clip) {
+  const play = ++supervisedPlays;
+  show($("supervised-problem"), false);
+  try {
+    const bytes = new Uint8Array(await (await api.clipBlob(sessionId, clip.clipId)).arrayBuffer());
+    if (play !== supervisedPlays || supervised?.sessionId !== sessionId) return;  // another clip, or session, since
+    const video = $("supervised-video");
+    supervisedPlayer.onready = () => { video.currentTime = supervisedPlayer.startTime; video.play().catch(() => {}); };
+    supervisedPlayer.load(bytes);
+    show(video);
+  } catch (error) {
+    if (play !== supervisedPlays) return;
+    stopSupervisedClip();  // a refusal (the family took its agreement back) leaves no earlier clip on screen
+    showSupervisedProblem(`Could not play the clip: ${error.message}`);
+  }
 }
 
 /** What went wrong in the supervised session shown (the server's message, as a download refused). */
@@ -1008,7 +1034,15 @@ function closeSupervised() {
   show($("supervised-problem"), false);
   $("supervised-recordings").replaceChildren();
   $("supervised-clips").replaceChildren();
+  stopSupervisedClip();
   for (const item of $("supervised").children) item.classList.remove("current");
+}
+
+/** No clip of a supervised session left playing, or coming. */
+function stopSupervisedClip() {
+  supervisedPlays += 1;
+  supervisedPlayer.clear();
+  show($("supervised-video"), false);
 }
 
 renderSessions();

@@ -12,14 +12,23 @@ extension RelayCore {
     /// agreed that the supervisor named when they answered may watch, so that agreement ends here:
     /// nobody the family did not agree to watches. Both sides hear the consent as it now stands (the
     /// family's page unticks its box; they may tick it again), and the writer logs it as a `consent`
-    /// event with the reason, so a restart reads it back the same way.
-    func supervisorRenamed(sessionID: String) -> [RelayAction] {
-        guard var state = recordingStates[sessionID], state.consent, state.supervisorMayView else { return [] }
-        state.supervisorMayView = false
-        recordingStates[sessionID] = state
-        return toBoth(sessionID, Self.consentNotice(recording: true, childAgreed: state.childAgreed))
-            + [.recording(.consent(sessionID: sessionID, recording: true, childAgreed: state.childAgreed, supervisorMayView: false,
-                                   reason: Self.supervisorChangedReason))]
+    /// event with the reason, so a restart reads it back the same way. When a supervisor is named
+    /// where there was none, or none is left, the family's page hears it too (`supervision`), so it
+    /// shows or hides its question during the call rather than at its next connection.
+    func supervisorRenamed(sessionID: String, wasSupervised: Bool) -> [RelayAction] {
+        var actions: [RelayAction] = []
+        if var state = recordingStates[sessionID], state.consent, state.supervisorMayView {
+            state.supervisorMayView = false
+            recordingStates[sessionID] = state
+            actions += toBoth(sessionID, Self.consentNotice(recording: true, childAgreed: state.childAgreed))
+                + [.recording(.consent(sessionID: sessionID, recording: true, childAgreed: state.childAgreed, supervisorMayView: false,
+                                       reason: Self.supervisorChangedReason))]
+        }
+        let supervised = sessions[sessionID]?.supervisor != nil
+        if supervised != wasSupervised, let family = connection(of: sessionID, role: .family) {
+            actions.append(.send(family, .text(ControlEncoder.encode(["type": "supervision", "supervised": supervised]))))
+        }
+        return actions
     }
 
     /// The `reason` of the `consent` event logged when a new supervisor ended the family's agreement.

@@ -80,11 +80,12 @@ public final class RelayCore {
 
     /// A change to a session's record was saved (`SessionRecordChange.labels`): the record as stored
     /// is the session's from now on. A new supervisor ends the family's agreement that the
-    /// supervisor may watch (`supervisorRenamed`): what to tell and log.
+    /// supervisor may watch, and the family's page hears whether one is named (`supervisorRenamed`):
+    /// what to tell and log.
     public func sessionRecordSaved(_ record: SessionRecord) -> [RelayAction] {
         let before = sessions[record.id]?.supervisor
         sessions[record.id] = record
-        return before == record.supervisor ? [] : supervisorRenamed(sessionID: record.id)
+        return before == record.supervisor ? [] : supervisorRenamed(sessionID: record.id, wasSupervised: before != nil)
     }
 
     // MARK: Connection events

@@ -200,7 +200,8 @@ struct SupervisorAccessTests {
     }
 
     /// The family's page asks about the supervisor only where one is named: the link check and the
-    /// family's welcome say so (never who); the practitioner's welcome does not.
+    /// family's welcome say so (never who), and a family in the call hears when that changes; the
+    /// practitioner's welcome does not.
     @Test func theFamilyIsToldWhetherASupervisorIsNamed() throws {
         let h = RelayHarness()
         func linkCheck() -> Bool? {
@@ -213,11 +214,20 @@ struct SupervisorAccessTests {
         #expect(h.join(2, as: .family).controls(to: 2).first?["supervised"] == nil)
         var record = try #require(h.core.sessions[sid])
         record.supervisor = supervisor
-        _ = h.core.sessionRecordSaved(record)
+        let named = h.core.sessionRecordSaved(record)
+        #expect(named.controls(to: 2).map { $0["type"] as? String } == ["supervision"])
+        #expect(named.controls(to: 2).first?["supervised"] as? Bool == true)
         #expect(linkCheck() == true)
         let family = h.join(3, as: .family).controls(to: 3).first
         #expect(family?["supervised"] as? Bool == true && !String(describing: family ?? [:]).contains(supervisor))
         #expect(h.join(4, as: .practitioner).controls(to: 4).first?["supervised"] == nil)
+
+        record.supervisor = "sup-2"
+        #expect(h.core.sessionRecordSaved(record).isEmpty, "still supervised, and nothing agreed to end")
+        record.supervisor = nil
+        let removed = h.core.sessionRecordSaved(record)
+        #expect(removed.controls(to: 3).count == 1 && removed.controls(to: 3).first?["supervised"] as? Bool == false)
+        #expect(removed.controls(to: 4).isEmpty, "the practitioner's page knows: it made the change")
     }
 
     /// A supervisor reads a trainee's cycle log from the trainee's sessions that name them; anyone

@@ -20,7 +20,7 @@ import pytest
 from contrast import low_contrast
 from vrtest import new_practitioner, wait_until
 from webpages import (ON_SCREEN, catch_downloads, click_at, downloaded, join_as_family, page_width_on_phone, start_recording_after_keyframe,
-                      unlabelled_controls, video_playing)
+                      unlabelled_controls, video_played, video_playing)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -83,7 +83,7 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
     # --- a short recording
     prac.wait(video_playing("#live-video"), 30, "the family's camera on the practitioner's page")
     start_recording_after_keyframe(prac, fam)
-    prac.wait(f"window.__vigrelay.live.recordingStartMs !== null && {ON_SCREEN} > 2000", 25, "2 s of recording on screen")
+    prac.wait(f"window.__vigrelay.live.recordingStartMs !== null && {ON_SCREEN} > 4500", 25, "4.5 s of recording on screen")
     set_value(prac, "mark-note", "she waits for his turn")
     click_at(prac, "#mark")
     prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
@@ -97,6 +97,10 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
     rid = rec["recordingId"]
     owner_copy = relay.http("GET", f"/v1/sessions/{session_id}/recordings/{rid}", headers=auth, timeout=30)
     assert owner_copy.status == 200 and len(owner_copy.body) > 10_000, owner_copy
+    made = relay.http("POST", f"/v1/sessions/{session_id}/clips", headers=auth,
+                      body=json.dumps({"recordingId": rid, "fromMs": 0, "toMs": 3500, "note": "turn-taking"}).encode())
+    assert made.status == 201, made
+    clip_id = made.json()["clipId"]
 
     # --- the supervisor's page lists the session and downloads the recording
     supervisor = chromium.new_page("supervisor")
@@ -125,6 +129,12 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
     logged = wait_until(lambda: session_log(relay, session_id, "supervisor_download"), 10, "the download in the session's log")
     assert [(e["supervisor"], e["recordingId"]) for e in logged] == [(sup, rid)], logged
     assert supervisor.js("document.getElementById('supervised-problem').hidden")
+    # The practitioner's clip plays on the supervisor's page.
+    play = f"#supervised-clips li[data-clip-id=\"{clip_id}\"] button.play-clip"
+    assert supervisor.js("document.getElementById('supervised-video').hidden"), "no player before a clip is played"
+    supervisor.click(play)
+    supervisor.wait(video_played("#supervised-video"), 20, "the clip playing on the supervisor's page")
+    assert supervisor.js("document.getElementById('supervised-problem').hidden")
     supervisor.screenshot(shots / "supervisor-sessions.png", 1280, 900)
     supervisor.screenshot(shots / "supervisor-sessions-phone.png", 390, 844, mobile=True)
     assert page_width_on_phone(supervisor) <= 390, "the supervisor's page scrolls sideways on a phone"
@@ -141,6 +151,10 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
     problem = supervisor.text("#supervised-problem")
     assert problem.startswith("Could not download: the family has not agreed that the practitioner's supervisor may watch"), problem
     assert supervisor.js("window.__downloads.length") == 1, "nothing more was offered"
+    supervisor.click(play)
+    supervisor.wait("document.getElementById('supervised-problem').textContent.startsWith('Could not play the clip: the family has not agreed')",
+                    10, "the refused clip on the supervisor's page")
+    assert supervisor.js("document.getElementById('supervised-video').hidden"), "the clip played before is gone from the page"
     supervisor.screenshot(shots / "supervisor-refused.png", 1280, 900)
     assert low_contrast(supervisor) == []
     supervisor.click("#refresh-supervised")
@@ -173,6 +187,14 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
     prac.click("#labels-save")
     prac.wait("document.getElementById('labels-status').textContent.startsWith('Could not save the labels: supervisor must be another')",
               10, "the relay's refusal of the practitioner as their own supervisor")
+    # No supervisor named any more, during the call: the family's page stops asking at once; one
+    # named again, it asks again.
+    for named, hidden in (("", "true"), (sup, "false")):
+        set_value(prac, "labels-supervisor", named)
+        prac.click("#labels-save")
+        prac.wait("document.getElementById('labels-status').textContent === 'Labels saved.'", 10, f"the labels saved ({named!r})")
+        fam.wait(f"document.getElementById('supervisor-choice').hidden === {hidden}", 10, f"the family's supervisor box hidden: {hidden}")
+    assert not fam.js("document.getElementById('consent-supervisor').checked"), "asked again, not agreed for them"
     prac.click("#labels-cancel")
     # The next session's form starts with the supervisor named last.
     prac.navigate(relay.base_url + "/")

@@ -148,8 +148,18 @@ def test_naming_the_supervisor_is_checked_and_another_supervisor_ends_the_first(
     r = relay.http("PATCH", f"/v1/sessions/{sid}", headers=bearer(tok), body=json.dumps({"supervisor": None}).encode())
     assert r.status == 200 and "supervisor" not in r.json(), r
     assert_error(get(relay, recording, other_tok), 404, "session_not_found")
+    # No supervisor left: the family's page hears it, after the agreement's end, and stops asking.
+    assert next_json(rec["p"]) == {"type": "consent", "recording": True}
+    assert next_json(rec["f"]) == {"type": "consent", "recording": True}
+    assert next_json(rec["f"]) == {"type": "supervision", "supervised": False}
+    # One named during the call: the family's page asks at once (nothing agreed to end).
+    r = relay.http("PATCH", f"/v1/sessions/{sid}", headers=bearer(tok), body=json.dumps({"supervisor": sup}).encode())
+    assert r.status == 200 and r.json()["supervisor"] == sup, r
+    assert next_json(rec["f"]) == {"type": "supervision", "supervised": True}
+    rec["p"].send_json({"type": "ping", "id": 1})
+    assert next_json(rec["p"]) == {"type": "pong", "id": 1}, "nothing else for the practitioner"
     changed = events(relay, sid, "labels_changed")
-    assert [e.get("supervisor") for e in changed] == [other, None], changed
+    assert [e.get("supervisor") for e in changed] == [other, None, sup], changed
     answers = [(e["supervisorMayView"], e.get("reason")) for e in events(relay, sid, "consent")]
     assert answers == [(False, None), (True, None), (False, "supervisor changed"), (True, None), (False, "supervisor changed")], answers
     rec["p"].close()
