@@ -92,11 +92,16 @@ extension HTTPAPI {
         case .recordings:
             return .deleteRecordings(sessionID: session.id)
         case .recording(let recordingID):
-            guard Identifiers.isValidRecordingID(recordingID), let part = Self.part(request.query) else {
-                return .respond(RecordingRequestError.recordingNotFound.response)
+            guard Identifiers.isValidRecordingID(recordingID) else { return .respond(RecordingRequestError.recordingNotFound.response) }
+            let resource: MediaRequest.Resource
+            switch Self.excerptSpan(request.query) {
+            case .invalid(let message): return .respond(.error(400, .invalidRequest, message))
+            case .span(let fromMs, let toMs): resource = .excerpt(recordingID: recordingID, fromMs: fromMs, toMs: toMs)
+            case .none:
+                guard let part = Self.part(request.query) else { return .respond(RecordingRequestError.recordingNotFound.response) }
+                resource = .recording(id: recordingID, part: part)
             }
-            return .media(MediaRequest(sessionID: session.id, resource: .recording(id: recordingID, part: part),
-                                       range: request.range, headOnly: headOnly), grant: grant)
+            return .media(MediaRequest(sessionID: session.id, resource: resource, range: request.range, headOnly: headOnly), grant: grant)
         case .clip(let clipID):
             guard Identifiers.isValidClipID(clipID) else { return .respond(RecordingRequestError.clipNotFound.response) }
             return .media(MediaRequest(sessionID: session.id, resource: .clip(id: clipID), range: request.range, headOnly: headOnly),
@@ -224,6 +229,36 @@ extension HTTPAPI {
             }
             return .createClip(clip)
         }
+    }
+
+    /// What a recording download's query asks for besides a part.
+    enum ExcerptQuery: Equatable {
+        /// Neither `fromMs` nor `toMs`: the whole part.
+        case none
+        /// `?fromMs=N&toMs=M`: an excerpt (`MediaRequest.Resource.excerpt`).
+        case span(Int64, Int64)
+        /// Something else: what is wrong, for a 400.
+        case invalid(String)
+    }
+
+    /// Reads `?fromMs=N&toMs=M` on a recording. The span itself (order, length, the recording's
+    /// end) is checked against the recording by `ClipPlan` on the reader thread.
+    static func excerptSpan(_ query: [String]) -> ExcerptQuery {
+        func values(_ name: String) -> [Substring] { query.filter { $0.hasPrefix(name + "=") }.map { $0.dropFirst(name.count + 1) } }
+        let from = values("fromMs"), to = values("toMs")
+        if from.isEmpty && to.isEmpty { return .none }
+        let example = "ask for e.g. ?fromMs=60000&toMs=120000 (ms from the recording's start, at most \(ClipPlan.defaultMaxSpanMs / 1000) s)"
+        guard from.count == 1, to.count == 1, !query.contains(where: { $0.hasPrefix("part=") }),
+              let fromMs = wholeMs(from[0]), let toMs = wholeMs(to[0]) else {
+            return .invalid("an excerpt needs fromMs and toMs once each, as whole milliseconds, and no part: \(example)")
+        }
+        return .span(fromMs, toMs)
+    }
+
+    /// Digits only, at most 10 (over 100 days of ms): the value, else nil.
+    private static func wholeMs(_ text: Substring) -> Int64? {
+        guard (1...10).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int64(text)
     }
 
     /// The part a download asks for: 1 without `part=`, else one `part=N` with N in 1...999

@@ -9,6 +9,10 @@ public struct MediaRequest: Sendable, Equatable {
         case recording(id: String, part: Int)
         /// A clip: a standalone WebM cut from its recording at keyframes.
         case clip(id: String)
+        /// A stretch of a recording (`fromMs..<toMs`, ms from its start, at most a minute) cut at
+        /// keyframes like a clip, but planned when asked and kept nowhere: for watching a recording a
+        /// minute at a time on a page, where the whole file could be too big to play.
+        case excerpt(recordingID: String, fromMs: Int64, toMs: Int64)
     }
 
     /// The session (32 lower-case hex).

@@ -70,7 +70,7 @@ final class ReaderWorker: @unchecked Sendable {
 
     /// Opens a download, posts its head (or the refusal) and reads the first chunks.
     func start(_ conn: ConnectionID, download: UInt64, _ request: MediaRequest) {
-        let slice: MediaFileSlice, contentType: String
+        let slice: MediaFileSlice, contentType: String, headers: [String: String]
         switch reader.open(request) {
         case .failure(let error):
             if case .unreadable(let reason) = error {
@@ -79,12 +79,13 @@ final class ReaderWorker: @unchecked Sendable {
             inbox.post(.respond(conn, error.response))
             return
         case .success(let opened):
-            (slice, contentType) = opened
+            (slice, contentType, headers) = opened
         }
         switch MediaAnswer(range: request.range, length: slice.length, contentType: contentType) {
         case .respond(let response):
             inbox.post(.respond(conn, response))
-        case .stream(let head):
+        case .stream(var head):
+            head.headers.merge(headers) { _, excerpt in excerpt }
             inbox.post(.downloadHead(conn, download: download, head))
             guard !request.headOnly, !head.body.isEmpty else { return }
             open[download] = OpenDownload(connection: conn, slice: slice, next: head.body.lowerBound, end: head.body.upperBound)

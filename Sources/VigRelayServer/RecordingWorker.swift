@@ -64,6 +64,8 @@ final class RecordingWorker: @unchecked Sendable {
             log(sid, "supervisor_download", ["supervisor": supervisor, "recordingId": rid, "part": part])
         case .supervisorDownload(let sid, let supervisor, .clip(let cid)):
             log(sid, "supervisor_download", ["supervisor": supervisor, "clipId": cid])
+        case .supervisorDownload(let sid, let supervisor, .excerpt(let rid, let fromMs, let toMs)):
+            log(sid, "supervisor_download", ["supervisor": supervisor, "recordingId": rid, "fromMs": fromMs, "toMs": toMs])
         case .start(let sid, let rid):
             do {
                 open[rid] = try RecordingFile(dataDir: dataDir, sessionID: sid, recordingID: rid, startedAt: now, quotaBytes: quotaBytes, keyring: keyring)

@@ -14,6 +14,21 @@ extension RecordingReader {
     /// Media times within a part count from its first cluster or fragment, so they are shifted by
     /// the part's `startMs` to give `ClipPlan` times from the recording's start.
     public func planClip(_ request: ClipRequest, clipID: String, now: Date) -> Result<ClipRecord, RecordingRequestError> {
+        plan(request, clipID: clipID, now: now, endingInPart: false)
+    }
+
+    /// Plans an excerpt (`MediaRequest.Resource.excerpt`) as a clip that is never saved. Unlike a
+    /// clip, a span that runs past the end of its part (or of the recording) is cut short there
+    /// rather than refused: a page watching a minute at a time asks for the next minute without
+    /// knowing where parts end, and learns the span it got from the plan.
+    func planExcerpt(sessionID: String, recordingID: String, fromMs: Int64, toMs: Int64) -> Result<ClipRecord, RecordingRequestError> {
+        plan(ClipRequest(sessionID: sessionID, recordingID: recordingID, fromMs: fromMs, toMs: toMs), clipID: "", now: Date(),
+             endingInPart: true)
+    }
+
+    /// `planClip`, or with `endingInPart` `planExcerpt`.
+    private func plan(_ request: ClipRequest, clipID: String, now: Date, endingInPart: Bool) -> Result<ClipRecord, RecordingRequestError> {
+        var request = request
         let sid = request.sessionID, rid = request.recordingID
         guard let manifest = store.manifest(sessionID: sid, recordingID: rid), manifest.state != .deleted else {
             return .failure(.recordingNotFound)
@@ -28,6 +43,9 @@ extension RecordingReader {
         let mediaType = Self.contentType(fileName: part.file)
         guard mediaType == "video/webm" || mediaType == "video/mp4" else {
             return .failure(.notCuttable(mediaType: mediaType, reason: nil))
+        }
+        if endingInPart, request.fromMs >= 0, request.fromMs < manifest.durationMs {
+            request.toMs = min(request.toMs, next?.startMs ?? manifest.durationMs)
         }
         if let next, request.toMs > next.startMs, request.fromMs >= 0, request.toMs > request.fromMs {
             return .failure(.crossesPartBoundary(fromMs: request.fromMs, toMs: request.toMs, nextPartStartMs: next.startMs))

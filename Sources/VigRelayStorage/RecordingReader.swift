@@ -22,8 +22,11 @@ public struct RecordingReader: Sendable {
         self.keyring = keyring
     }
 
-    /// Opens the recording part or clip a download names, with its content type.
-    public func open(_ request: MediaRequest) -> Result<(slice: MediaFileSlice, contentType: String), RecordingRequestError> {
+    /// Opens the recording part, clip or excerpt a download names, with its content type and, for an
+    /// excerpt, the span it holds (`x-vigrelay-from-ms`, `x-vigrelay-to-ms`: where its first
+    /// keyframe is and where it stops, ms from the recording's start) as headers for the answer.
+    public func open(_ request: MediaRequest)
+        -> Result<(slice: MediaFileSlice, contentType: String, headers: [String: String]), RecordingRequestError> {
         let sid = request.sessionID
         do {
             switch request.resource {
@@ -33,7 +36,7 @@ public struct RecordingReader: Sendable {
                       let path = store.mediaPath(sessionID: sid, recordingID: rid, part: part) else {
                     return .failure(.recordingNotFound)
                 }
-                return .success((try MediaFileSlice(path: path, cipher: cipher(part: part, of: manifest)), Self.contentType(fileName: entry.file)))
+                return .success((try MediaFileSlice(path: path, cipher: cipher(part: part, of: manifest)), Self.contentType(fileName: entry.file), [:]))
             case .clip(let cid):
                 guard let clip = store.clip(sessionID: sid, clipID: cid),
                       let manifest = store.manifest(sessionID: sid, recordingID: clip.recordingId), manifest.state != .deleted,
@@ -43,7 +46,17 @@ public struct RecordingReader: Sendable {
                 guard let plan = clip.plan else { return .failure(.unreadable("the clip's record is damaged")) }
                 let file = manifest.parts.first { $0.number == clip.part }?.file ?? ""
                 return .success((try MediaFileSlice(path: path, plan: plan, cipher: cipher(part: clip.part, of: manifest)),
-                                 Self.contentType(fileName: file)))
+                                 Self.contentType(fileName: file), [:]))
+            case .excerpt(let rid, let fromMs, let toMs):
+                let excerpt = try planExcerpt(sessionID: sid, recordingID: rid, fromMs: fromMs, toMs: toMs).get()
+                guard let manifest = store.manifest(sessionID: sid, recordingID: rid),
+                      let path = store.mediaPath(sessionID: sid, recordingID: rid, part: excerpt.part), let plan = excerpt.plan else {
+                    return .failure(.recordingNotFound)
+                }
+                let file = manifest.parts.first { $0.number == excerpt.part }?.file ?? ""
+                return .success((try MediaFileSlice(path: path, plan: plan, cipher: cipher(part: excerpt.part, of: manifest)),
+                                 Self.contentType(fileName: file),
+                                 ["x-vigrelay-from-ms": String(excerpt.actualFromMs), "x-vigrelay-to-ms": String(excerpt.actualToMs)]))
             }
         } catch {
             return .failure(error)

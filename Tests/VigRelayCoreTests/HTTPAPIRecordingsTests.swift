@@ -160,6 +160,23 @@ struct HTTPAPIRecordingsTests {
         #expect(r?.status == 404 && r?.code == "recording_not_found")
     }
 
+    /// `?fromMs=N&toMs=M` asks for an excerpt of the recording: both, once each, whole ms, no part.
+    @Test func anExcerptIsAskedForByItsSpan() throws {
+        let h = RelayHarness()
+        let path = "/v1/sessions/\(sid)/recordings/\(rid)"
+        let token = Fixture.authority.sign(.practitioner(id: Fixture.owner, expiresAt: Fixture.t0.addingTimeInterval(3600)), issuedAt: Fixture.t0)
+        let grant = DownloadGrant(practitionerID: Fixture.owner, tokenIssuedAtMs: TokenAuthority.milliseconds(Fixture.t0))
+        #expect(handle(request("GET", path, token: token, query: ["fromMs=60000", "toMs=120000"]), h)
+                == .media(MediaRequest(sessionID: sid, resource: .excerpt(recordingID: rid, fromMs: 60_000, toMs: 120_000)), grant: grant))
+        #expect(handle(request("GET", path, token: token, query: ["toMs=5", "x=1", "fromMs=0"], range: "bytes=10-"), h)
+                == .media(MediaRequest(sessionID: sid, resource: .excerpt(recordingID: rid, fromMs: 0, toMs: 5), range: "bytes=10-"), grant: grant))
+        for bad: [String] in [["fromMs=0"], ["toMs=1000"], ["fromMs=0", "toMs=1000", "part=1"], ["fromMs=0", "fromMs=0", "toMs=1"],
+                              ["fromMs=-1", "toMs=1000"], ["fromMs=1.5", "toMs=1000"], ["fromMs=", "toMs=1000"], ["fromMs=0", "toMs=12345678901"]] {
+            let r = refusal(handle(request("GET", path, query: bad), h))
+            #expect(r?.status == 400 && r?.code == "invalid_request" && r?.message.contains("?fromMs=60000&toMs=120000") == true, "\(bad)")
+        }
+    }
+
     // MARK: clips
 
     func postClip(_ body: String, _ harness: RelayHarness = RelayHarness()) -> HTTPOutcome {

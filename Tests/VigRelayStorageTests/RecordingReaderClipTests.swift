@@ -149,6 +149,35 @@ struct RecordingReaderClipTests {
         #expect(try opened.slice.read(0..<opened.slice.length) == second.plan?.assemble(from: webm))
     }
 
+    /// An excerpt is a clip planned when asked and saved nowhere: the same bytes, its span in two
+    /// headers, and a span past its part's or the recording's end cut short there, not refused.
+    @Test func anExcerptIsAnUnsavedClipEndingAtItsPartsEnd() throws {
+        let tmp = try TempDirectory()
+        let webm = try record(tmp, parts: 2)
+        let reader = RecordingReader(dataDir: tmp.path)
+        func excerpt(_ from: Int64, _ to: Int64) throws -> (bytes: [UInt8], headers: [String: String]) {
+            let opened = try reader.open(MediaRequest(sessionID: sid, resource: .excerpt(recordingID: rid, fromMs: from, toMs: to))).get()
+            #expect(opened.contentType == "video/webm")
+            return (try opened.slice.read(0..<opened.slice.length), opened.headers)
+        }
+        let first = try excerpt(2500, 60_000)
+        #expect(first.headers == ["x-vigrelay-from-ms": "2000", "x-vigrelay-to-ms": "3500"], "to the end of part 1")
+        #expect(first.bytes == (try plan(reader, 2500, 3500).get().plan?.assemble(from: webm)))
+        let second = try excerpt(4000, 60_000)
+        #expect(second.headers == ["x-vigrelay-from-ms": "3500", "x-vigrelay-to-ms": "7000"], "to the recording's end")
+        #expect(second.bytes == (try plan(reader, 4000, 7000).get().plan?.assemble(from: webm)))
+        #expect(RecordingStore(dataDir: tmp.path).clips(sessionID: sid).isEmpty, "nothing saved")
+
+        func refusal(_ from: Int64, _ to: Int64) -> RecordingRequestError? {
+            reader.open(MediaRequest(sessionID: sid, resource: .excerpt(recordingID: rid, fromMs: from, toMs: to))).failure
+        }
+        #expect(refusal(7000, 8000) == .invalidSpan(.pastTheEnd(fromMs: 7000, toMs: 8000, durationMs: 7000)))
+        #expect(refusal(0, 60_001) == nil, "cut short at the part's end before the limit is checked")
+        #expect(refusal(3000, 2000) == .invalidSpan(.reversedOrEmpty(fromMs: 3000, toMs: 2000)))
+        let other = MediaRequest(sessionID: sid, resource: .excerpt(recordingID: "ffffffffffffffff", fromMs: 0, toMs: 1000))
+        #expect(reader.open(other).failure == .recordingNotFound)
+    }
+
     @Test func noClipRecordOutlivesItsRecording() throws {
         let tmp = try TempDirectory()
         try record(tmp)

@@ -26,7 +26,7 @@ struct RecordingReaderTests {
     func opened(_ reader: RecordingReader, _ request: MediaRequest,
                 sourceLocation: SourceLocation = #_sourceLocation) -> (slice: MediaFileSlice, contentType: String)? {
         switch reader.open(request) {
-        case .success(let opened): return opened
+        case .success(let opened): return (opened.slice, opened.contentType)
         case .failure(let error):
             Issue.record("could not open \(request): \(error)", sourceLocation: sourceLocation)
             return nil

@@ -317,6 +317,45 @@ def test_clip_to_the_end_of_the_recording_plays_alone(relay, rec, tmp_path):
     assert abs(ffprobe_span_s(path) - 4.0) <= 0.5
 
 
+def test_an_excerpt_is_a_clip_kept_nowhere_and_says_its_span(relay, rec, tmp_path):
+    """`?fromMs=&toMs=` on a recording: cut like a clip from the keyframe at or before fromMs, to
+    toMs or the recording's end, its span in two headers; nothing is saved or logged for the owner."""
+    sid, rid = rec["sid"], rec["rid"]
+    before = get(relay, f"/v1/sessions/{sid}", rec["token"]).json()["clips"]
+    got = get(relay, f"{rec_path(sid, rid)}?fromMs=4500&toMs=64500", rec["token"])
+    assert got.status == 200, got
+    assert (got.headers["x-vigrelay-from-ms"], got.headers["x-vigrelay-to-ms"]) == ("4000", "11900"), got.headers
+    assert got.headers["content-type"] == "video/webm"
+    path = tmp_path / "excerpt.webm"
+    path.write_bytes(got.body)
+    assert ffmpeg_errors(path) == "", "the excerpt must decode without a single error"
+    assert abs(ffprobe_span_s(path) - 8.0) <= 0.5
+    # The same bytes as a clip of the span it holds.
+    clip = post_clip(relay, rec, {"recordingId": rid, "fromMs": 4000, "toMs": 11900}).json()
+    assert get(relay, f"/v1/sessions/{sid}/clips/{clip['clipId']}", rec["token"]).body == got.body
+    after = get(relay, f"/v1/sessions/{sid}", rec["token"]).json()["clips"]
+    assert [c["clipId"] for c in after] == [c["clipId"] for c in before] + [clip["clipId"]], "only the clip was saved"
+    # Range reads, as a player makes them; HEAD gives the span too.
+    part = get(relay, f"{rec_path(sid, rid)}?fromMs=4500&toMs=64500", rec["token"], {"Range": "bytes=10-99"})
+    assert part.status == 206 and part.body == got.body[10:100], part
+    head = get(relay, f"{rec_path(sid, rid)}?fromMs=0&toMs=3000", rec["token"], method="HEAD")
+    assert head.status == 200 and (head.headers["x-vigrelay-from-ms"], head.headers["x-vigrelay-to-ms"]) == ("0", "3000"), head
+    log = (Path(relay.data_dir) / "sessions" / sid / "session.jsonl").read_text()
+    assert "fromMs=4500" not in log and '"toMs":64500' not in log, "the owner's excerpts are not logged"
+
+
+@pytest.mark.parametrize("query, status, words", [
+    ("fromMs=12000&toMs=20000", 400, "past the end"),
+    ("fromMs=5000&toMs=4000", 400, "reversed or empty"),
+    ("fromMs=1000", 400, "fromMs and toMs once each"),
+    ("fromMs=1000&toMs=2000&part=1", 400, "and no part"),
+    ("fromMs=-1&toMs=2000", 400, "whole milliseconds"),
+])
+def test_bad_excerpts_say_what_to_ask_for(relay, rec, query, status, words):
+    r = get(relay, f"{rec_path(rec['sid'], rec['rid'])}?{query}", rec["token"])
+    assert words in assert_error(r, status, "invalid_request")["message"], query
+
+
 @pytest.mark.parametrize("span, words", [
     ((-1, 3000), "must not be negative"),
     ((5000, 5000), "reversed or empty"),
