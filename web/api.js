@@ -57,7 +57,7 @@ async function call(method, path, { body, as = "json" } = {}) {
     try { error = await response.json(); } catch { /* not JSON */ }
     throw new ApiError(response.status, error);
   }
-  return as === "blob" ? response.blob() : response.json();
+  return as === "response" ? response : as === "blob" ? response.blob() : response.json();
 }
 
 export const createSession = (labels) => call("POST", "/v1/sessions", { body: labels });
@@ -81,3 +81,13 @@ export const sessionSummary = (id) => call("GET", `/v1/sessions/${id}`);
 export const createClip = (id, clip) => call("POST", `/v1/sessions/${id}/clips`, { body: clip });
 export const clipBlob = (id, clipId) => call("GET", `/v1/sessions/${id}/clips/${clipId}`, { as: "blob" });
 export const recordingBlob = (id, recordingId) => call("GET", `/v1/sessions/${id}/recordings/${recordingId}`, { as: "blob" });
+
+/**
+ * A stretch of a recording to watch (an excerpt: cut at keyframes like a clip, saved nowhere), with
+ * the span it holds as the relay says: {bytes, fromMs, toMs} in ms from the recording's start.
+ */
+export async function recordingExcerpt(id, recordingId, fromMs, toMs) {
+  const response = await call("GET", `/v1/sessions/${id}/recordings/${recordingId}?fromMs=${fromMs}&toMs=${toMs}`, { as: "response" });
+  return { bytes: new Uint8Array(await response.arrayBuffer()), fromMs: Number(response.headers.get("x-vigrelay-from-ms")),
+           toMs: Number(response.headers.get("x-vigrelay-to-ms")) };
+}

@@ -10,6 +10,7 @@ import { clipSpanAround, formatSeconds } from "./clips.js";
 import { $, el, saveBlob, show } from "./dom.js";
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
 import { cycleCsv, cycleRows, cycleSummary } from "./cycles.js";
+import { RecordingWatch } from "./watch.js";
 import { contentFact, labelWords, labelsBody, sessionFacts, sessionLabel, supervisedLabel } from "./sessions.js";
 import { ScreenAwake } from "./awake.js";
 
@@ -663,15 +664,20 @@ function renderRecordings(summary) {
     onRecording({ type: "recording", state: shown.state === "deleted" ? "deleted" : "stopped", recordingId: shown.recordingId });
     return;
   }
-  const done = summary.recordings.filter((r) => r.state === "complete" || r.state === "interrupted");
+  const done = summary.recordings.filter(finished);
+  // A recording watched that is no longer there to watch (deleted, or another session opened).
+  if (watch.recordingId && !done.some((r) => r.recordingId === watch.recordingId)) watch.close();
   $("recordings").replaceChildren(...summary.recordings.map((r) => {
     const item = el("li", { textContent: recordingText(r) });
-    for (const m of summary.marks.filter((x) => x.recordingId === r.recordingId)) {
+    item.dataset.recordingId = r.recordingId;
+    const marks = summary.marks.filter((x) => x.recordingId === r.recordingId);
+    for (const m of marks) {
       const use = el("button", { type: "button", className: "small", textContent: `clip at ${formatSeconds(m.atMs)}` });
       use.setAttribute("aria-label", `Prepare a clip around the mark at ${formatSeconds(m.atMs)}`);
       use.addEventListener("click", () => prepareClip(r, m.atMs, m.note));
       item.append(use, " ");
     }
+    if (finished(r)) item.append(watchButton(r, () => watch.open(state.sessionId, r, marks)), " ");
     if (downloadable(r)) item.append(recordingDownload(state.sessionId, r, tellClipStatus));
     return item;
   }));
@@ -687,6 +693,9 @@ function recordingText(r) {
   return `${r.recordingId.slice(0, 6)} · ${r.state}${r.durationMs ? " · " + formatSeconds(r.durationMs) : ""} `;
 }
 
+/** A recording to watch or cut clips from: it ended (stopped, or cut short by a crash) and was not deleted. */
+const finished = (r) => r.state === "complete" || r.state === "interrupted";
+
 /** A recording that has a file to download: finished, and not deleted. */
 const downloadable = (r) => r.state !== "deleted" && r.state !== "recording";
 
@@ -700,10 +709,32 @@ const tellClipStatus = (text) => { $("clip-status").textContent = text; };
 function recordingDownload(sessionId, r, fail) {
   const download = el("button", { type: "button", className: "small", textContent: "download" });
   download.setAttribute("aria-label", `download recording ${r.recordingId.slice(0, 6)}`);
+  download.dataset.action = "download";
   download.addEventListener("click", () => downloadBlob(() => api.recordingBlob(sessionId, r.recordingId),
                                                         `recording-${r.recordingId}.${fileExtension(r.mediaType)}`, fail));
   return download;
 }
+
+/** The "watch" button of a finished recording: `open` shows it in a RecordingWatch. */
+function watchButton(r, open) {
+  const b = el("button", { type: "button", className: "small", textContent: "watch" });
+  b.setAttribute("aria-label", `watch recording ${r.recordingId.slice(0, 6)}`);
+  b.dataset.action = "watch-recording";
+  b.addEventListener("click", open);
+  return b;
+}
+
+// The open session's recordings play a minute at a time (watch.js); "Clip starts/ends here" fill the
+// clip editor from where the picture is, so a clip can be chosen by watching the film.
+const watch = new RecordingWatch($("watch"), {
+  label: "The recording you are watching",
+  clipEdge: (recordingId, edge, ms) => {
+    $("clip-recording").value = recordingId;
+    $(edge === "from" ? "clip-from" : "clip-to").value = (ms / 1000).toFixed(1);
+    tellClipStatus(`Clip ${edge === "from" ? "starts" : "ends"} at ${formatSeconds(ms)}.`);
+  },
+  onRefused: (error) => tellClipStatus(`Could not watch the recording: ${error.message}`),
+});
 
 /** A downloaded file's extension for a recording's media type: a clip has its recording's type. */
 function fileExtension(mediaType) {
@@ -788,6 +819,7 @@ const clipBytes = new Map();
 function forgetClips() {
   const held = clipBytes.size > 0 || Boolean(state.review?.clip);
   clipBytes.clear();
+  watch.close();
   if (state.review?.clip) state.review.end();
   if (!held || state.screenSender) return;
   reviewPlayer.clear();
@@ -953,6 +985,7 @@ async function openSupervised(s) {
   const read = ++supervisedSummaryReads;
   supervised = s;
   stopSupervisedClip();
+  supervisedWatch.close();
   for (const item of $("supervised").children) item.classList.toggle("current", item.dataset.sessionId === s.sessionId);
   show($("supervised-problem"), false);
   $("supervised-view-label").textContent = supervisedLabel(s);
@@ -977,9 +1010,16 @@ function drawSupervised(sessionId, summary) {
   const recordings = summary.recordings.map((r) => {
     const item = el("li", { textContent: recordingText(r) });
     item.dataset.recordingId = r.recordingId;
+    const marks = summary.marks.filter((m) => m.recordingId === r.recordingId);
+    if (finished(r)) {
+      item.append(watchButton(r, () => {
+        show($("supervised-problem"), false);
+        stopSupervisedClip();
+        supervisedWatch.open(sessionId, r, marks);
+      }), " ");
+    }
     if (downloadable(r)) item.append(recordingDownload(sessionId, r, showSupervisedProblem));
     // The moments the practitioner marked while filming, with their notes: what supervision looks at.
-    const marks = summary.marks.filter((m) => m.recordingId === r.recordingId);
     if (marks.length) {
       item.append(el("ul", { className: "marks" }, ...marks.map((m) =>
         el("li", { textContent: `Mark at ${formatSeconds(m.atMs)}${m.note ? `: ${m.note}` : ""}` }))));
@@ -1002,6 +1042,10 @@ function drawSupervised(sessionId, summary) {
 // takes its agreement back, the next play is refused, and closing the session clears the player.
 const supervisedPlayer = new MsePlayer($("supervised-video"), { live: false });
 let supervisedPlays = 0;
+const supervisedWatch = new RecordingWatch($("supervised-watch"), {
+  label: "The supervised recording you are watching",
+  onRefused: (error) => showSupervisedProblem(`Could not watch the recording: ${error.message}`),
+});
 
 async function playSupervisedClip(sessionId, clip) {
   const play = ++supervisedPlays;
@@ -1011,6 +1055,7 @@ async function playSupervisedClip(sessionId, clip) {
     if (play !== supervisedPlays || supervised?.sessionId !== sessionId) return;  // another clip, or session, since
     const video = $("supervised-video");
     supervisedPlayer.onready = () => { video.currentTime = supervisedPlayer.startTime; video.play().catch(() => {}); };
+    supervisedWatch.close();
     supervisedPlayer.load(bytes);
     show(video);
   } catch (error) {
@@ -1035,6 +1080,7 @@ function closeSupervised() {
   $("supervised-recordings").replaceChildren();
   $("supervised-clips").replaceChildren();
   stopSupervisedClip();
+  supervisedWatch.close();
   for (const item of $("supervised").children) item.classList.remove("current");
 }
 

@@ -115,7 +115,7 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
     assert supervisor.text("#supervised-status") == "1 of 1 session."
     supervisor.wait("document.getElementById('sessions-status').textContent === 'No sessions yet.'", 10, "their own (empty) list")
     supervisor.click(f"{item} button[data-action=watch]")
-    download = f"#supervised-recordings li[data-recording-id=\"{rid}\"] button"
+    download = f"#supervised-recordings li[data-recording-id=\"{rid}\"] button[data-action=download]"
     supervisor.wait(f"document.querySelector({json.dumps(download)}) !== null", 10, "the recording's download button")
     assert supervisor.text("#supervised-view-label") == label
     # The moment the practitioner marked, with its note: what supervision looks at.
@@ -135,6 +135,17 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
     supervisor.click(play)
     supervisor.wait(video_played("#supervised-video"), 20, "the clip playing on the supervisor's page")
     assert supervisor.js("document.getElementById('supervised-problem').hidden")
+    # And the recording itself, a minute at a time: each minute fetched from the first byte is logged.
+    watch = f"#supervised-recordings li[data-recording-id=\"{rid}\"] button[data-action=watch-recording]"
+    supervisor.click(watch)
+    supervisor.wait("!document.getElementById('supervised-watch').hidden", 5, "the watch to open")
+    assert supervisor.js("document.getElementById('supervised-video').hidden"), "the clip makes way for the recording"
+    supervisor.js("document.querySelector('#supervised-watch video').play(); true")
+    supervisor.wait(video_played("#supervised-watch video", 0.5), 20, "the recording playing on the supervisor's page")
+    assert not supervisor.js("document.querySelector('#supervised-watch [data-edge]')"), "no clip editing for the supervisor"
+    logged = wait_until(lambda: [e for e in session_log(relay, session_id, "supervisor_download") if "fromMs" in e], 10,
+                        "the watched minute in the session's log")
+    assert [(e["supervisor"], e["recordingId"], e["fromMs"], e["toMs"]) for e in logged] == [(sup, rid, 0, 60_000)], logged
     supervisor.screenshot(shots / "supervisor-sessions.png", 1280, 900)
     supervisor.screenshot(shots / "supervisor-sessions-phone.png", 390, 844, mobile=True)
     assert page_width_on_phone(supervisor) <= 390, "the supervisor's page scrolls sideways on a phone"
@@ -155,6 +166,10 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
     supervisor.wait("document.getElementById('supervised-problem').textContent.startsWith('Could not play the clip: the family has not agreed')",
                     10, "the refused clip on the supervisor's page")
     assert supervisor.js("document.getElementById('supervised-video').hidden"), "the clip played before is gone from the page"
+    supervisor.click(watch)
+    supervisor.wait("document.getElementById('supervised-problem').textContent.startsWith('Could not watch the recording: the family has not agreed')",
+                    10, "the refused recording on the supervisor's page")
+    assert supervisor.js("document.getElementById('supervised-watch').hidden"), "nothing of the recording stays on the page"
     supervisor.screenshot(shots / "supervisor-refused.png", 1280, 900)
     assert low_contrast(supervisor) == []
     supervisor.click("#refresh-supervised")
