@@ -502,6 +502,11 @@ def test_clip_of_a_fragmented_mp4_recording_plays_alone(relay, tmp_path):
         assert (end["actualFromMs"], end["actualToMs"]) == (9000, 11000), end
         tail = get(relay, f"/v1/sessions/{rec['sid']}/clips/{end['clipId']}", tok).body
         assert tail == data[:moofs[0]] + data[moofs[9]:next(at for kind, at in _top_boxes(data) if kind == "mfra")]
+        # An excerpt, as the page's watch asks for it: cut the same way, to the recording's end.
+        excerpt = get(relay, f"{rec_path(rec['sid'], rid)}?fromMs=9500&toMs=69500", tok)
+        assert excerpt.status == 200 and excerpt.headers["content-type"] == "video/mp4", excerpt
+        assert (excerpt.headers["x-vigrelay-from-ms"], excerpt.headers["x-vigrelay-to-ms"]) == ("9000", "11000"), excerpt.headers
+        assert excerpt.body == tail
     finally:
         prac.close()
         fam.close()
