@@ -510,6 +510,11 @@ function onMessage(message) {
       onRecording(message);
       break;
     case "marked":
+      if (message.id === WATCH_MARK) {  // marked while watching: the summary has it, with its note
+        watch.say("");
+        refreshSummary();
+        break;
+      }
       state.marks.push({ markId: message.markId, recordingId: message.recordingId, atMs: state.pendingMarks?.shift() ?? 0 });
       renderMarks();
       break;
@@ -517,7 +522,8 @@ function onMessage(message) {
       if (message.stream === STREAM_CAMERA) live.skipped();
       break;
     case "error":
-      $("recording-status").textContent = message.message;
+      if (message.id === WATCH_MARK) watch.say(`Could not mark: ${message.message}`);
+      else $("recording-status").textContent = message.message;
       break;
     default:
       break;
@@ -678,6 +684,7 @@ function renderRecordings(summary) {
       item.append(use, " ");
     }
     if (finished(r)) item.append(watchButton(r, () => watch.open(state.sessionId, r, marks)), " ");
+    if (r.recordingId === watch.recordingId) watch.showMarks(marks);
     if (downloadable(r)) item.append(recordingDownload(state.sessionId, r, tellClipStatus));
     return item;
   }));
@@ -725,7 +732,9 @@ function watchButton(r, open) {
 }
 
 // The open session's recordings play a minute at a time (watch.js); "Clip starts/ends here" fill the
-// clip editor from where the picture is, so a clip can be chosen by watching the film.
+// clip editor from where the picture is, so a clip can be chosen by watching the film, and "Mark
+// here" marks the moment as while filming (its reply and errors carry WATCH_MARK as their id).
+const WATCH_MARK = "watch-mark";
 const watch = new RecordingWatch($("watch"), {
   label: "The recording you are watching",
   clipEdge: (recordingId, edge, ms) => {
@@ -733,6 +742,7 @@ const watch = new RecordingWatch($("watch"), {
     $(edge === "from" ? "clip-from" : "clip-to").value = (ms / 1000).toFixed(1);
     tellClipStatus(`Clip ${edge === "from" ? "starts" : "ends"} at ${formatSeconds(ms)}.`);
   },
+  mark: (recordingId, atMs, note) => state.connection?.send({ ...mark(recordingId, atMs, note || undefined), id: WATCH_MARK }) ?? false,
   onRefused: (error) => tellClipStatus(`Could not watch the recording: ${error.message}`),
 });
 

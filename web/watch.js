@@ -15,11 +15,13 @@ const MINUTE_MS = 60_000;
 /**
  * One recording being watched, drawn into `root` (an empty element). `clipEdge(recordingId, edge,
  * ms)`, when given, adds "Clip starts here" and "Clip ends here", with `edge` "from" or "to" and
- * `ms` where the picture is on the recording's timeline. `onRefused(error)` hears a refusal (the
- * family took its agreement back, the videos were deleted): the watch is closed by then.
+ * `ms` where the picture is on the recording's timeline. `mark(recordingId, ms, note)`, when given,
+ * adds "Mark here" with a note, and answers whether the mark went out (the page then shows it with
+ * `showMarks` once the relay has it, or its refusal with `say`). `onRefused(error)` hears a refusal
+ * (the family took its agreement back, the videos were deleted): the watch is closed by then.
  */
 export class RecordingWatch {
-  constructor(root, { label, clipEdge = null, onRefused = null } = {}) {
+  constructor(root, { label, clipEdge = null, mark = null, onRefused = null } = {}) {
     this.root = root;
     this.onRefused = onRefused;
     this.title = el("h3", { tabIndex: -1 });
@@ -44,7 +46,8 @@ export class RecordingWatch {
       b.addEventListener("click", () => { const at = this.at(); if (at !== null) clipEdge(this.recording.recordingId, edge, at); });
       return b;
     })) : "";
-    root.replaceChildren(this.title, this.video, bar, this.marks, edges, this.status, close);
+    const marking = mark ? this.markForm(mark) : "";
+    root.replaceChildren(this.title, this.video, bar, this.marks, edges, marking, this.status, close);
     show(root, false);
 
     this.sessionId = null;
@@ -64,22 +67,51 @@ export class RecordingWatch {
     });
   }
 
-  /** Watches `recording` (an entry of the session summary) of session `sessionId` from its start; `marks`: its marks. */
+  /** Plays `recording` (an entry of the session summary) of session `sessionId` from its start; `marks`: its marks. */
   open(sessionId, recording, marks = []) {
     this.sessionId = sessionId;
     this.recording = recording;
     this.title.textContent = `Watching recording ${recording.recordingId.slice(0, 6)} (${formatSeconds(recording.durationMs ?? 0)})`;
     this.slider.max = String(Math.max(0, (recording.durationMs ?? 0) - 1));
+    this.showMarks(marks);
+    this.root.dataset.recordingId = recording.recordingId;
+    show(this.root);
+    this.title.focus();
+    this.go(0, { play: true });
+  }
+
+  /** The recording's marks, each a button that plays from 3 s before it. */
+  showMarks(marks) {
     this.marks.replaceChildren(...marks.map((m) => {
       const b = el("button", { type: "button", className: "small", textContent: `mark ${formatSeconds(m.atMs)}${m.note ? `: ${m.note}` : ""}` });
       b.setAttribute("aria-label", `Watch from just before the mark at ${formatSeconds(m.atMs)}`);
       b.addEventListener("click", () => this.go(Math.max(0, m.atMs - 3000), { play: true }));
       return b;
     }));
-    this.root.dataset.recordingId = recording.recordingId;
-    show(this.root);
-    this.title.focus();
-    this.go(0);
+  }
+
+  /** "Mark here", with a note: the moment on screen marked on the recording, as while filming. */
+  markForm(mark) {
+    const note = el("input", { type: "text", maxLength: 500, placeholder: "note for a mark here" });
+    note.setAttribute("aria-label", "Note for a mark here");
+    const button = el("button", { type: "button", className: "small", textContent: "Mark here" });
+    button.dataset.action = "mark-here";
+    button.addEventListener("click", () => {
+      const at = this.at();
+      if (at === null) return;
+      if (mark(this.recording.recordingId, at, note.value.trim())) {
+        note.value = "";
+        this.say(`Marking ${formatSeconds(at)}…`);
+      } else {
+        this.say("Not connected to the session just now: mark again once the page says it is connected.");
+      }
+    });
+    return el("div", { className: "actions" }, note, button);
+  }
+
+  /** Says `text` under the player (what happened to a mark, a load under way). */
+  say(text) {
+    this.status.textContent = text;
   }
 
   /** Loads the minute from `ms` (ms from the recording's start) and shows the picture there. */

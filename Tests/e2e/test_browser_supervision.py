@@ -140,6 +140,7 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
     supervisor.click(watch)
     supervisor.wait("!document.getElementById('supervised-watch').hidden", 5, "the watch to open")
     assert supervisor.js("document.getElementById('supervised-video').hidden"), "the clip makes way for the recording"
+    supervisor.wait("document.querySelector('#supervised-watch .watch-position').textContent !== ''", 20, "the first minute loaded")
     supervisor.js("document.querySelector('#supervised-watch video').play(); true")
     supervisor.wait(video_played("#supervised-watch video", 0.5), 20, "the recording playing on the supervisor's page")
     assert not supervisor.js("document.querySelector('#supervised-watch [data-edge]')"), "no clip editing for the supervisor"

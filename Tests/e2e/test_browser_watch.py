@@ -7,7 +7,7 @@ protocol's own clients, with a mark at 65 s. The practitioner opens the session 
 watches the recording: a minute at a time (excerpts the relay cuts and keeps nowhere), the next
 minute loading when one ends, the mark taking the player to just before it. "Clip starts here" and
 "Clip ends here" fill the clip editor from where the picture is, and the clip made from them is the
-span watched. When the recordings are deleted, the watch closes and nothing of them stays."""
+span watched; "Mark here" marks the moment on screen. When the recordings are deleted, the watch closes and nothing of them stays."""
 
 from __future__ import annotations
 
@@ -57,6 +57,8 @@ def test_the_practitioner_watches_a_recording_a_minute_at_a_time_and_clips_from_
     prac.click(watch_button)
     prac.wait("!document.getElementById('watch').hidden", 5, "the watch to open")
     assert prac.text("#watch h3").startswith(f"Watching recording {rid[:6]} (1:09.")
+    # It plays at once; the test presses play as well, once the minute is there (where autoplay is refused).
+    prac.wait(f"{AT} !== null", 20, "the first minute loaded")
     prac.js("document.querySelector('#watch video').play(); true")
     prac.wait(video_played("#watch video", 1.0), 20, "the first minute playing")
     assert 0 <= prac.js(AT) < 60_000, prac.js(POSITION)
@@ -93,6 +95,14 @@ def test_the_practitioner_watches_a_recording_a_minute_at_a_time_and_clips_from_
     prac.click("#watch button[data-edge=to]")
     end = float(prac.js("document.getElementById('clip-to').value"))
     assert 4.8 <= end - start <= 5.2, (start, end)
+    # --- marking while watching, as while filming: the mark is the relay's, with its note
+    at = prac.js(AT)
+    prac.js("(() => { const n = document.querySelector('#watch input[type=text]'); n.value = 'he hands her the cup'; return true; })()")
+    prac.click("#watch button[data-action=mark-here]")
+    prac.wait("[...document.querySelectorAll('#watch .watch-marks button')].length === 2", 15, "the new mark in the watch")
+    marks = relay.http("GET", f"/v1/sessions/{sid}", headers=bearer(token)).json()["marks"]
+    assert sorted((m["atMs"], m.get("note")) for m in marks) == [(65_500, "she laughs"), (at, "he hands her the cup")], (marks, at)
+    assert prac.js("document.querySelector('#watch input[type=text]').value") == ""
     prac.screenshot(shots / f"{browser_name}-practitioner-watch.png", 1280, 900)
     prac.screenshot(shots / f"{browser_name}-practitioner-watch-phone.png", 390, 844, mobile=True)
     if browser_name == "chromium":  # device emulation is Chromium's
