@@ -11,7 +11,9 @@ import { $, el, saveBlob, show } from "./dom.js";
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
 import { cycleCsv, cycleRows, cycleSummary } from "./cycles.js";
 import { RecordingWatch } from "./watch.js";
-import { contentFact, labelWords, labelsBody, sessionFacts, sessionLabel, supervisedLabel } from "./sessions.js";
+import { clipButton, clipDownload, clipItem, downloadable, finished, recordingDownload, recordingText, watchButton } from "./recordings.js";
+import { closeSupervised, renderSupervised } from "./supervision.js";
+import { labelWords, labelsBody, sessionFacts, sessionLabel } from "./sessions.js";
 import { ScreenAwake } from "./awake.js";
 
 const state = {
@@ -695,41 +697,8 @@ function renderRecordings(summary) {
   $("clips").replaceChildren(...summary.clips.map((clip) => renderClip(clip, mediaTypes.get(clip.recordingId))));
 }
 
-/** A recording in the list: "3f9a2c · complete · 0:42.0 " (its id's start, state and length). */
-function recordingText(r) {
-  return `${r.recordingId.slice(0, 6)} · ${r.state}${r.durationMs ? " · " + formatSeconds(r.durationMs) : ""} `;
-}
-
-/** A recording to watch or cut clips from: it ended (stopped, or cut short by a crash) and was not deleted. */
-const finished = (r) => r.state === "complete" || r.state === "interrupted";
-
-/** A recording that has a file to download: finished, and not deleted. */
-const downloadable = (r) => r.state !== "deleted" && r.state !== "recording";
-
 /** What went wrong with the open session's recordings and clips: said beside the clip editor. */
 const tellClipStatus = (text) => { $("clip-status").textContent = text; };
-
-/**
- * The "download" button of a recording of session `sessionId`, for its practitioner and for its
- * supervisor alike; a failure (the server's message) is told with `fail`.
- */
-function recordingDownload(sessionId, r, fail) {
-  const download = el("button", { type: "button", className: "small", textContent: "download" });
-  download.setAttribute("aria-label", `download recording ${r.recordingId.slice(0, 6)}`);
-  download.dataset.action = "download";
-  download.addEventListener("click", () => downloadBlob(() => api.recordingBlob(sessionId, r.recordingId),
-                                                        `recording-${r.recordingId}.${fileExtension(r.mediaType)}`, fail));
-  return download;
-}
-
-/** The "watch" button of a finished recording: `open` shows it in a RecordingWatch. */
-function watchButton(r, open) {
-  const b = el("button", { type: "button", className: "small", textContent: "watch" });
-  b.setAttribute("aria-label", `watch recording ${r.recordingId.slice(0, 6)}`);
-  b.dataset.action = "watch-recording";
-  b.addEventListener("click", open);
-  return b;
-}
 
 // The open session's recordings play a minute at a time (watch.js); "Clip starts/ends here" fill the
 // clip editor from where the picture is, so a clip can be chosen by watching the film, and "Mark
@@ -745,11 +714,6 @@ const watch = new RecordingWatch($("watch"), {
   mark: (recordingId, atMs, note) => state.connection?.send({ ...mark(recordingId, atMs, note || undefined), id: WATCH_MARK }) ?? false,
   onRefused: (error) => tellClipStatus(`Could not watch the recording: ${error.message}`),
 });
-
-/** A downloaded file's extension for a recording's media type: a clip has its recording's type. */
-function fileExtension(mediaType) {
-  return { "video/webm": "webm", "video/mp4": "mp4" }[mediaType] ?? "bin";
-}
 
 function prepareClip(recording, atMs, note) {
   const [fromMs, toMs] = clipSpanAround(atMs, recording.durationMs ?? atMs + 5000, recording.parts ?? []);
@@ -786,34 +750,6 @@ function renderClip(clip, mediaType) {
   showIt.addEventListener("click", () => previewClip(clip, true));
   item.append(preview, " ", showIt, " ", clipDownload(state.sessionId, clip, mediaType, tellClipStatus));
   return item;
-}
-
-/** "0:01.0–0:08.0": where a clip was cut from its recording. */
-const clipSpan = (clip) => `${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)}`;
-
-/** A clip's list item: its span and note, then its buttons. */
-function clipItem(clip) {
-  const item = el("li", { className: "clip", textContent: `${clipSpan(clip)} ${clip.note ?? ""} ` });
-  item.dataset.clipId = clip.clipId;
-  return item;
-}
-
-/** A small button doing `text` to a clip, named for a screen reader with the clip's span. */
-function clipButton(clip, className, text) {
-  const b = el("button", { type: "button", className: `small ${className}`, textContent: text });
-  b.setAttribute("aria-label", `${text} the clip ${clipSpan(clip)}`);
-  return b;
-}
-
-/**
- * The "download" button of a clip of session `sessionId` (`mediaType`: its recording's), for the
- * practitioner and the supervisor alike; a failure (the server's message) is told with `fail`.
- */
-function clipDownload(sessionId, clip, mediaType, fail) {
-  const download = clipButton(clip, "download-clip", "download");
-  download.addEventListener("click", () => downloadBlob(() => api.clipBlob(sessionId, clip.clipId),
-                                                        `clip-${clip.clipId}.${fileExtension(mediaType)}`, fail));
-  return download;
 }
 
 // Clips play here through Media Source Extensions, as on the family's page: a browser's own file
@@ -861,15 +797,6 @@ async function previewClip(clip, toFamily) {
     }
   } catch (error) {
     $("review-status").textContent = `Could not load the clip: ${error.message}`;
-  }
-}
-
-/** Offers what `load` fetches as the file `name`; a failure is told with `fail`, in the server's words. */
-async function downloadBlob(load, name, fail) {
-  try {
-    saveBlob(await load(), name);
-  } catch (error) {
-    fail(`Could not download: ${error.message}`);
   }
 }
 
@@ -934,172 +861,6 @@ $("stop-review").addEventListener("click", () => {
   $("review-status").textContent = "Not showing anything.";
   $("stop-review").disabled = true;
 });
-
-// --- sessions you supervise -------------------------------------------------------------------
-// GET /v1/supervision with this page's token: the sessions whose practitioner named this token's id
-// as their supervisor, while the family agrees. The supervisor reads one's summary and downloads its
-// recordings and clips with the same buttons as the practitioner (recordingDownload, clipDownload);
-// the relay lets them change nothing, and refuses the downloads once the family takes it back.
-/** The supervised session shown below the list (its list entry), or null. */
-let supervised = null;
-/** Reads of the list and of the shown session's summary asked for so far: only the newest is drawn. */
-let supervisedReads = 0;
-let supervisedSummaryReads = 0;
-
-$("refresh-supervised").addEventListener("click", () => renderSupervised());
-
-async function renderSupervised() {
-  const read = ++supervisedReads;
-  const list = $("supervised");
-  if (!api.savedToken()) {
-    list.replaceChildren();
-    $("supervised-status").textContent = "Save your token to see the sessions you supervise.";
-    return;
-  }
-  $("supervised-status").textContent = "Loading the sessions you supervise…";
-  let page;
-  try {
-    page = await api.listSupervised({ limit: 200 });
-  } catch (error) {
-    if (read === supervisedReads) $("supervised-status").textContent = `Could not load the sessions you supervise: ${error.message}`;
-    return;
-  }
-  if (read !== supervisedReads) return;  // a newer read draws the list
-  list.replaceChildren(...page.sessions.map(supervisedItem));
-  $("supervised-status").textContent = page.total === 0 ? "No sessions for you to watch now."
-    : `${page.sessions.length} of ${page.total} session${page.total === 1 ? "" : "s"}.`;
-  // The session shown is no longer one to watch: its recordings go from the page.
-  if (supervised && !page.sessions.some((s) => s.sessionId === supervised.sessionId)) {
-    closeSupervised();
-    showSupervisedProblem("The session you were watching is no longer in your list: the family took back their agreement, "
-      + "or its practitioner no longer names you as supervisor.");
-  }
-}
-
-function supervisedItem(s) {
-  const label = supervisedLabel(s);
-  const watch = el("button", { type: "button", className: "small", textContent: "Recordings" });
-  watch.setAttribute("aria-label", `Recordings of session ${label}`);
-  watch.dataset.action = "watch";
-  watch.addEventListener("click", () => openSupervised(s));
-  const item = el("li", { className: s.sessionId === supervised?.sessionId ? "current" : "" },
-    el("div", { className: "session-head" }, el("span", { className: "session-label", textContent: label }),
-       el("span", { className: "session-actions" }, watch)),
-    el("div", { className: "facts" }, el("span", { className: "badge", textContent: contentFact(s) })));
-  item.dataset.sessionId = s.sessionId;
-  return item;
-}
-
-/** Shows a supervised session's recordings and clips, from its summary (GET /v1/sessions/{id}). */
-async function openSupervised(s) {
-  const read = ++supervisedSummaryReads;
-  supervised = s;
-  stopSupervisedClip();
-  supervisedWatch.close();
-  for (const item of $("supervised").children) item.classList.toggle("current", item.dataset.sessionId === s.sessionId);
-  show($("supervised-problem"), false);
-  $("supervised-view-label").textContent = supervisedLabel(s);
-  $("supervised-recordings").replaceChildren(el("li", { textContent: "Loading…" }));
-  $("supervised-clips").replaceChildren();
-  show($("supervised-view"));
-  $("supervised-view-title").focus();
-  let summary;
-  try {
-    summary = await api.sessionSummary(s.sessionId);
-  } catch (error) {
-    if (read === supervisedSummaryReads) {
-      $("supervised-recordings").replaceChildren();
-      showSupervisedProblem(`Could not read the session: ${error.message}`);
-    }
-    return;
-  }
-  if (read === supervisedSummaryReads) drawSupervised(s.sessionId, summary);
-}
-
-function drawSupervised(sessionId, summary) {
-  const recordings = summary.recordings.map((r) => {
-    const item = el("li", { textContent: recordingText(r) });
-    item.dataset.recordingId = r.recordingId;
-    const marks = summary.marks.filter((m) => m.recordingId === r.recordingId);
-    if (finished(r)) {
-      item.append(watchButton(r, () => {
-        show($("supervised-problem"), false);
-        stopSupervisedClip();
-        supervisedWatch.open(sessionId, r, marks);
-      }), " ");
-    }
-    if (downloadable(r)) item.append(recordingDownload(sessionId, r, showSupervisedProblem));
-    // The moments the practitioner marked while filming, with their notes: what supervision looks at.
-    if (marks.length) {
-      item.append(el("ul", { className: "marks" }, ...marks.map((m) =>
-        el("li", { textContent: `Mark at ${formatSeconds(m.atMs)}${m.note ? `: ${m.note}` : ""}` }))));
-    }
-    return item;
-  });
-  $("supervised-recordings").replaceChildren(...(recordings.length ? recordings : [el("li", { textContent: "No recordings." })]));
-  const mediaTypes = new Map(summary.recordings.map((r) => [r.recordingId, r.mediaType]));
-  $("supervised-clips").replaceChildren(...summary.clips.map((clip) => {
-    const item = clipItem(clip);
-    const play = clipButton(clip, "play-clip", "play");
-    play.addEventListener("click", () => playSupervisedClip(sessionId, clip));
-    item.append(play, " ", clipDownload(sessionId, clip, mediaTypes.get(clip.recordingId), showSupervisedProblem));
-    return item;
-  }));
-}
-
-// The supervisor's clips play below them, through Media Source Extensions like the review's (the
-// clip keeps its recording's timestamps). Each is fetched when played and not kept: once the family
-// takes its agreement back, the next play is refused, and closing the session clears the player.
-const supervisedPlayer = new MsePlayer($("supervised-video"), { live: false });
-let supervisedPlays = 0;
-const supervisedWatch = new RecordingWatch($("supervised-watch"), {
-  label: "The supervised recording you are watching",
-  onRefused: (error) => showSupervisedProblem(`Could not watch the recording: ${error.message}`),
-});
-
-async function playSupervisedClip(sessionId, clip) {
-  const play = ++supervisedPlays;
-  show($("supervised-problem"), false);
-  try {
-    const bytes = new Uint8Array(await (await api.clipBlob(sessionId, clip.clipId)).arrayBuffer());
-    if (play !== supervisedPlays || supervised?.sessionId !== sessionId) return;  // another clip, or session, since
-    const video = $("supervised-video");
-    supervisedPlayer.onready = () => { video.currentTime = supervisedPlayer.startTime; video.play().catch(() => {}); };
-    supervisedWatch.close();
-    supervisedPlayer.load(bytes);
-    show(video);
-  } catch (error) {
-    if (play !== supervisedPlays) return;
-    stopSupervisedClip();  // a refusal (the family took its agreement back) leaves no earlier clip on screen
-    showSupervisedProblem(`Could not play the clip: ${error.message}`);
-  }
-}
-
-/** What went wrong in the supervised session shown (the server's message, as a download refused). */
-function showSupervisedProblem(text) {
-  $("supervised-problem").textContent = text;
-  show($("supervised-problem"));
-}
-
-/** No supervised session shown (another token, or it left the list), and no answer still coming drawn. */
-function closeSupervised() {
-  supervised = null;
-  supervisedSummaryReads += 1;
-  show($("supervised-view"), false);
-  show($("supervised-problem"), false);
-  $("supervised-recordings").replaceChildren();
-  $("supervised-clips").replaceChildren();
-  stopSupervisedClip();
-  supervisedWatch.close();
-  for (const item of $("supervised").children) item.classList.remove("current");
-}
-
-/** No clip of a supervised session left playing, or coming. */
-function stopSupervisedClip() {
-  supervisedPlays += 1;
-  supervisedPlayer.clear();
-  show($("supervised-video"), false);
-}
 
 renderSessions();
 renderCycles();
