@@ -241,8 +241,8 @@ extension HTTPAPI {
         case invalid(String)
     }
 
-    /// Reads `?fromMs=N&toMs=M` on a recording. The span itself (order, length, the recording's
-    /// end) is checked against the recording by `ClipPlan` on the reader thread.
+    /// Reads `?fromMs=N&toMs=M` on a recording, at most a minute apart. The rest of the span (its
+    /// order, the recording's end) is checked against the recording by `ClipPlan` on the reader thread.
     static func excerptSpan(_ query: [String]) -> ExcerptQuery {
         func values(_ name: String) -> [Substring] { query.filter { $0.hasPrefix(name + "=") }.map { $0.dropFirst(name.count + 1) } }
         let from = values("fromMs"), to = values("toMs")
@@ -251,6 +251,9 @@ extension HTTPAPI {
         guard from.count == 1, to.count == 1, !query.contains(where: { $0.hasPrefix("part=") }),
               let fromMs = wholeMs(from[0]), let toMs = wholeMs(to[0]) else {
             return .invalid("an excerpt needs fromMs and toMs once each, as whole milliseconds, and no part: \(example)")
+        }
+        guard toMs - fromMs <= ClipPlan.defaultMaxSpanMs else {
+            return .invalid("an excerpt is at most \(ClipPlan.defaultMaxSpanMs / 1000) s (fromMs \(fromMs), toMs \(toMs)): ask for the rest in further excerpts; \(example)")
         }
         return .span(fromMs, toMs)
     }

@@ -175,6 +175,8 @@ struct HTTPAPIRecordingsTests {
             let r = refusal(handle(request("GET", path, query: bad), h))
             #expect(r?.status == 400 && r?.code == "invalid_request" && r?.message.contains("?fromMs=60000&toMs=120000") == true, "\(bad)")
         }
+        let long = refusal(handle(request("GET", path, query: ["fromMs=1000", "toMs=61001"]), h))
+        #expect(long?.status == 400 && long?.message.hasPrefix("an excerpt is at most 60 s (fromMs 1000, toMs 61001)") == true, "\(String(describing: long))")
     }
 
     // MARK: clips

@@ -351,6 +351,7 @@ def test_an_excerpt_is_a_clip_kept_nowhere_and_says_its_span(relay, rec, tmp_pat
     ("fromMs=1000", 400, "fromMs and toMs once each"),
     ("fromMs=1000&toMs=2000&part=1", 400, "and no part"),
     ("fromMs=-1&toMs=2000", 400, "whole milliseconds"),
+    ("fromMs=0&toMs=60001", 400, "an excerpt is at most 60 s"),
 ])
 def test_bad_excerpts_say_what_to_ask_for(relay, rec, query, status, words):
     r = get(relay, f"{rec_path(rec['sid'], rec['rid'])}?{query}", rec["token"])
