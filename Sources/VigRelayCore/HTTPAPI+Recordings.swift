@@ -159,8 +159,8 @@ extension HTTPAPI {
     /// a link refused as expired or replaced is also told to the session's practitioner, as at `hello`.
     /// Otherwise read-only: the hello decides again, as the link may be replaced in between.
     private func inviteCheck(_ request: HTTPRequest, sessionID: String, core: RelayCore, now: Date) -> HTTPOutcome {
-        let froms = request.query.filter { $0.hasPrefix("from=") }
-        guard froms.isEmpty || froms == ["from=family"] else {
+        let froms = HTTPRequest.values("from", in: request.query)
+        guard froms.isEmpty || froms == ["family"] else {
             return .respond(.error(400, .invalidRequest, "from may only be family, given once (the family's page asking for its link); leave it out to only check the link"))
         }
         let verified: VerifiedToken
@@ -244,12 +244,13 @@ extension HTTPAPI {
     /// Reads `?fromMs=N&toMs=M` on a recording, at most a minute apart. The rest of the span (its
     /// order, the recording's end) is checked against the recording by `ClipPlan` on the reader thread.
     static func excerptSpan(_ query: [String]) -> ExcerptQuery {
-        func values(_ name: String) -> [Substring] { query.filter { $0.hasPrefix(name + "=") }.map { $0.dropFirst(name.count + 1) } }
-        let from = values("fromMs"), to = values("toMs")
+        let from = HTTPRequest.values("fromMs", in: query), to = HTTPRequest.values("toMs", in: query)
         if from.isEmpty && to.isEmpty { return .none }
         let example = "ask for e.g. ?fromMs=60000&toMs=120000 (ms from the recording's start, at most \(ClipPlan.defaultMaxSpanMs / 1000) s)"
-        guard from.count == 1, to.count == 1, !query.contains(where: { $0.hasPrefix("part=") }),
-              let fromMs = wholeMs(from[0]), let toMs = wholeMs(to[0]) else {
+        // Digits only, at most 10 (over 100 days of ms).
+        guard from.count == 1, to.count == 1, HTTPRequest.values("part", in: query).isEmpty,
+              let fromMs = HTTPRequest.wholeNumber(from[0], maxDigits: 10).map(Int64.init),
+              let toMs = HTTPRequest.wholeNumber(to[0], maxDigits: 10).map(Int64.init) else {
             return .invalid("an excerpt needs fromMs and toMs once each, as whole milliseconds, and no part: \(example)")
         }
         guard toMs - fromMs <= ClipPlan.defaultMaxSpanMs else {
@@ -258,19 +259,12 @@ extension HTTPAPI {
         return .span(fromMs, toMs)
     }
 
-    /// Digits only, at most 10 (over 100 days of ms): the value, else nil.
-    private static func wholeMs(_ text: Substring) -> Int64? {
-        guard (1...10).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        return Int64(text)
-    }
-
     /// The part a download asks for: 1 without `part=`, else one `part=N` with N in 1...999
     /// written in at most three digits; nil for anything else (answered 404 like an unknown part).
     public static func part(_ query: [String]) -> Int? {
-        let values = query.filter { $0.hasPrefix("part=") }.map { $0.dropFirst(5) }
+        let values = HTTPRequest.values("part", in: query)
         guard let value = values.first else { return 1 }
-        guard values.count == 1, (1...3).contains(value.utf8.count),
-              value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let part = Int(value), (1...RecordingManifest.maxParts).contains(part)
+        guard values.count == 1, let part = HTTPRequest.wholeNumber(value, maxDigits: 3), (1...RecordingManifest.maxParts).contains(part)
         else { return nil }
         return part
     }

@@ -49,7 +49,7 @@ extension HTTPAPI {
         case .success(.invite): return .respond(.error(403, .forbidden, "a family invite cannot read the cycle log; use a practitioner token"))
         case .success(.metrics): return .respond(HTTPAPI.metricsTokenRefused)
         }
-        let named = request.query.filter { $0.hasPrefix("practitioner=") }.map { String($0.dropFirst(13)) }
+        let named = HTTPRequest.values("practitioner", in: request.query).map(String.init)
         let invalid = HTTPResponse.error(400, .invalidRequest, "practitioner must be the practitioner id of someone whose sessions name you as supervisor, given once")
         guard named.count <= 1 else { return .respond(invalid) }
         guard let trainee = named.first, trainee != me else { return .cycleLog(core.cycleLogSessions(owner: me)) }
@@ -72,15 +72,14 @@ public struct SessionListQuery: Sendable, Equatable {
     /// Reads the query arguments (`name=value` each, as `HTTPRequest.query` holds them).
     public static func parse(_ query: [String]) -> Result<SessionListQuery, SessionCreateRequest.InvalidField> {
         var out = SessionListQuery()
-        let limits = query.filter { $0.hasPrefix("limit=") }.map { $0.dropFirst(6) }
+        let limits = HTTPRequest.values("limit", in: query)
         if let value = limits.first {
-            guard limits.count == 1, (1...3).contains(value.utf8.count), value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                  let n = Int(value), (1...HTTPAPI.maxSessionListLimit).contains(n) else {
+            guard limits.count == 1, let n = HTTPRequest.wholeNumber(value, maxDigits: 3), (1...HTTPAPI.maxSessionListLimit).contains(n) else {
                 return .failure(.init("limit must be a whole number from 1 to \(HTTPAPI.maxSessionListLimit) (default \(HTTPAPI.defaultSessionListLimit)), given once"))
             }
             out.limit = n
         }
-        let befores = query.filter { $0.hasPrefix("before=") }.map { String($0.dropFirst(7)) }
+        let befores = HTTPRequest.values("before", in: query).map(String.init)
         if let value = befores.first {
             guard befores.count == 1, Identifiers.isValidSessionID(value) else {
                 return .failure(.init("before must be a sessionId (32 lower-case hex characters), as nextBefore of the previous page gave it, given once"))

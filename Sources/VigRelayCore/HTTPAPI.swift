@@ -24,6 +24,20 @@ public struct HTTPRequest: Sendable {
     }
 }
 
+extension HTTPRequest {
+    /// The values of query argument `name` in `query`, in order: `?part=2&part=3` gives ["2", "3"]
+    /// for "part"; [] when it is absent. Each parser decides whether more than one is allowed.
+    static func values(_ name: String, in query: [String]) -> [Substring] {
+        query.filter { $0.hasPrefix(name + "=") }.map { $0.dropFirst(name.count + 1) }
+    }
+
+    /// A whole number written in 1...`maxDigits` ASCII digits (no sign, no spaces), else nil.
+    static func wholeNumber(_ text: Substring, maxDigits: Int) -> Int? {
+        guard (1...maxDigits).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int(text)
+    }
+}
+
 /// A complete HTTP response with a JSON body.
 public struct HTTPResponse: Sendable, Equatable {
     public var status: Int

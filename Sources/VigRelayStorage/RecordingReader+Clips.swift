@@ -14,20 +14,30 @@ extension RecordingReader {
     /// Media times within a part count from its first cluster or fragment, so they are shifted by
     /// the part's `startMs` to give `ClipPlan` times from the recording's start.
     public func planClip(_ request: ClipRequest, clipID: String, now: Date) -> Result<ClipRecord, RecordingRequestError> {
-        plan(request, clipID: clipID, now: now, endingInPart: false)
+        plan(request, clipID: clipID, now: now, endingInPart: false).map(\.record)
+    }
+
+    /// A cut planned from a recording's part, with what reading it needs (already opened to plan it).
+    struct PlannedCut {
+        var record: ClipRecord
+        var plan: ClipPlan
+        /// The part's media file, its cipher (nil when not encrypted) and its content type.
+        var path: String
+        var cipher: MediaCipher?
+        var contentType: String
     }
 
     /// Plans an excerpt (`MediaRequest.Resource.excerpt`) as a clip that is never saved. Unlike a
     /// clip, a span that runs past the end of its part (or of the recording) is cut short there
     /// rather than refused: a page watching a minute at a time asks for the next minute without
     /// knowing where parts end, and learns the span it got from the plan.
-    func planExcerpt(sessionID: String, recordingID: String, fromMs: Int64, toMs: Int64) -> Result<ClipRecord, RecordingRequestError> {
+    func planExcerpt(sessionID: String, recordingID: String, fromMs: Int64, toMs: Int64) -> Result<PlannedCut, RecordingRequestError> {
         plan(ClipRequest(sessionID: sessionID, recordingID: recordingID, fromMs: fromMs, toMs: toMs), clipID: "", now: Date(),
              endingInPart: true)
     }
 
     /// `planClip`, or with `endingInPart` `planExcerpt`.
-    private func plan(_ request: ClipRequest, clipID: String, now: Date, endingInPart: Bool) -> Result<ClipRecord, RecordingRequestError> {
+    private func plan(_ request: ClipRequest, clipID: String, now: Date, endingInPart: Bool) -> Result<PlannedCut, RecordingRequestError> {
         var request = request
         let sid = request.sessionID, rid = request.recordingID
         guard let manifest = store.manifest(sessionID: sid, recordingID: rid), manifest.state != .deleted else {
@@ -61,7 +71,8 @@ extension RecordingReader {
         return planPart.flatMap { planPart in
             do throws(ClipPlanError) {
                 let plan = try ClipPlan(part: planPart, fromMs: request.fromMs, toMs: request.toMs, durationMs: manifest.durationMs)
-                return .success(ClipRecord(clipId: clipID, request: request, part: part.number, plan: plan, createdAt: now))
+                return .success(PlannedCut(record: ClipRecord(clipId: clipID, request: request, part: part.number, plan: plan, createdAt: now),
+                                           plan: plan, path: path, cipher: cipher, contentType: mediaType))
             } catch {
                 return .failure(.invalidSpan(error))
             }

@@ -38,31 +38,24 @@ public struct RecordingReader: Sendable {
                 }
                 return .success((try MediaFileSlice(path: path, cipher: cipher(part: part, of: manifest)), Self.contentType(fileName: entry.file), [:]))
             case .clip(let cid):
-                guard let clip = store.clip(sessionID: sid, clipID: cid) else { return .failure(.clipNotFound) }
-                let (slice, contentType) = try open(clip, missing: .clipNotFound)
-                return .success((slice, contentType, [:]))
+                guard let clip = store.clip(sessionID: sid, clipID: cid),
+                      let manifest = store.manifest(sessionID: sid, recordingID: clip.recordingId), manifest.state != .deleted,
+                      let path = store.mediaPath(sessionID: sid, recordingID: clip.recordingId, part: clip.part) else {
+                    return .failure(.clipNotFound)
+                }
+                guard let plan = clip.plan else { return .failure(.unreadable("the clip's record is damaged")) }
+                let file = manifest.parts.first { $0.number == clip.part }?.file ?? ""
+                return .success((try MediaFileSlice(path: path, plan: plan, cipher: cipher(part: clip.part, of: manifest)),
+                                 Self.contentType(fileName: file), [:]))
             case .excerpt(let rid, let fromMs, let toMs):
-                let excerpt = try planExcerpt(sessionID: sid, recordingID: rid, fromMs: fromMs, toMs: toMs).get()
-                let (slice, contentType) = try open(excerpt, missing: .recordingNotFound)
-                return .success((slice, contentType,
-                                 ["x-vigrelay-from-ms": String(excerpt.actualFromMs), "x-vigrelay-to-ms": String(excerpt.actualToMs)]))
+                // Planned now, from the files the plan opened: read through the plan as a clip is.
+                let cut = try planExcerpt(sessionID: sid, recordingID: rid, fromMs: fromMs, toMs: toMs).get()
+                return .success((try MediaFileSlice(path: cut.path, plan: cut.plan, cipher: cut.cipher), cut.contentType,
+                                 ["x-vigrelay-from-ms": String(cut.plan.actualFromMs), "x-vigrelay-to-ms": String(cut.plan.actualToMs)]))
             }
         } catch {
             return .failure(error)
         }
-    }
-
-    /// The bytes a clip record names (a saved clip's, or an excerpt's planned now), read through its
-    /// plan from its recording's part; `missing` when the recording or part is gone.
-    private func open(_ record: ClipRecord, missing: RecordingRequestError)
-        throws(RecordingRequestError) -> (slice: MediaFileSlice, contentType: String) {
-        guard let manifest = store.manifest(sessionID: record.sessionId, recordingID: record.recordingId), manifest.state != .deleted,
-              let path = store.mediaPath(sessionID: record.sessionId, recordingID: record.recordingId, part: record.part) else {
-            throw missing
-        }
-        guard let plan = record.plan else { throw .unreadable("the clip's record is damaged") }
-        let file = manifest.parts.first { $0.number == record.part }?.file ?? ""
-        return (try MediaFileSlice(path: path, plan: plan, cipher: cipher(part: record.part, of: manifest)), Self.contentType(fileName: file))
     }
 
     /// The cipher that reads part `part` of `manifest`'s recording; nil when it is not encrypted.
