@@ -5,7 +5,7 @@ import { RelayConnection } from "./connection.js";
 import { MsePlayer } from "./player.js";
 import { StreamSender } from "./sender.js";
 import { ReviewLeader } from "./review.js";
-import { mark, record, retentionPeriod, signal, RECORDING_ACTIVE, STREAM_CAMERA, STREAM_SCREEN } from "./protocol.js";
+import { mark, record, retentionPeriod, signal, unmark, RECORDING_ACTIVE, STREAM_CAMERA, STREAM_SCREEN } from "./protocol.js";
 import { clipSpanAround, formatSeconds } from "./clips.js";
 import { $, el, saveBlob, show } from "./dom.js";
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
@@ -520,12 +520,20 @@ function onMessage(message) {
       state.marks.push({ markId: message.markId, recordingId: message.recordingId, atMs: state.pendingMarks?.shift() ?? 0 });
       renderMarks();
       break;
+    case "unmarked":
+      state.marks = state.marks.filter((m) => m.markId !== message.markId);
+      renderMarks();
+      refreshSummary();
+      break;
     case "skipped":
       if (message.stream === STREAM_CAMERA) live.skipped();
       break;
     case "error":
       if (message.id === WATCH_MARK) watch.say(`Could not mark: ${message.message}`);
-      else $("recording-status").textContent = message.message;
+      else if (message.id === UNMARK) {
+        tellClipStatus(`Could not remove the mark: ${message.message}`);
+        refreshSummary();
+      } else $("recording-status").textContent = message.message;
       break;
     default:
       break;
@@ -636,7 +644,21 @@ function renderMarks() {
     tick.style.setProperty("--at", `${(m.atMs / spanMs) * 100}%`);
     return tick;
   }));
-  $("marks").replaceChildren(...state.marks.map((m) => el("li", { textContent: `Mark at ${formatSeconds(m.atMs)}` })));
+  $("marks").replaceChildren(...state.marks.map((m) => el("li", {}, `Mark at ${formatSeconds(m.atMs)} `, unmarkButton(m))));
+}
+
+// A mark made by mistake (a stray "M"), or to be made again with another note, is removed; the
+// relay answers `unmarked` once its log and the note on disk say so (errors carry UNMARK as their id).
+const UNMARK = "unmark";
+function unmarkButton(m) {
+  const b = el("button", { type: "button", className: "small", textContent: "✕", title: "Remove this mark" });
+  b.dataset.action = "unmark";
+  b.setAttribute("aria-label", `Remove the mark at ${formatSeconds(m.atMs)}`);
+  b.addEventListener("click", () => {
+    b.disabled = state.connection?.send({ ...unmark(m.recordingId, m.markId), id: UNMARK }) ?? false;
+    if (!b.disabled) tellClipStatus("Could not remove the mark: not connected to the relay; try again once reconnected.");
+  });
+  return b;
 }
 
 // --- recordings and clips --------------------------------------------------------------------
@@ -683,7 +705,7 @@ function renderRecordings(summary) {
       const use = el("button", { type: "button", className: "small", textContent: `clip at ${formatSeconds(m.atMs)}` });
       use.setAttribute("aria-label", `Prepare a clip around the mark at ${formatSeconds(m.atMs)}`);
       use.addEventListener("click", () => prepareClip(r, m.atMs, m.note));
-      item.append(use, " ");
+      item.append(use, unmarkButton(m), " ");
     }
     if (finished(r)) item.append(watchButton(r, () => watch.open(state.sessionId, r, marks)), " ");
     if (r.recordingId === watch.recordingId) watch.showMarks(marks);

@@ -14,6 +14,9 @@ extension Identifiers {
     /// True for exactly 16 lower-case hex characters.
     public static func isValidClipID(_ s: some StringProtocol) -> Bool { isLowerHex(s, count: 16) }
 
+    /// True for exactly 16 lower-case hex characters: the ids of marks (`marked`).
+    public static func isValidMarkID(_ s: some StringProtocol) -> Bool { isLowerHex(s, count: 16) }
+
     /// True for exactly `count` characters of `0-9 a-f`.
     static func isLowerHex(_ s: some StringProtocol, count: Int) -> Bool {
         s.utf8.count == count && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }

@@ -43,6 +43,9 @@ public enum RecordingCommand: Equatable, Sendable {
     /// (logged with reason `request`; the HTTP reply waits for it).
     case deleteAllOnRequest(sessionID: String, requester: ConnectionID)
     case mark(sessionID: String, recordingID: String, markID: String, atMs: Int64, note: String)
+    /// The practitioner removes a mark (a stray one, or to mark again with another note): logged
+    /// (`mark_removed`) and its note erased; then `RelayCore.markRemoved`, echoing `replyID`.
+    case unmark(sessionID: String, recordingID: String, markID: String, replyID: MessageID?)
     /// The session's supervisor started a download of a recording part or a clip: logged in the
     /// session's log (`supervisor_download`), so whoever reads it sees who watched what and when.
     case supervisorDownload(sessionID: String, supervisor: String, resource: MediaRequest.Resource)

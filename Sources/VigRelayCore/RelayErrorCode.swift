@@ -38,6 +38,8 @@ public enum RelayErrorCode: String, Sendable, CaseIterable {
     case supervisionNotAgreed = "supervision_not_agreed"
     /// HTTP: a clip of a recording that is still being written (stop it first).
     case recordingInProgress = "recording_in_progress"
+    /// No such mark on that recording (never made, or removed already).
+    case markNotFound = "mark_not_found"
     /// HTTP: no such clip in the session (or its recording was deleted).
     case clipNotFound = "clip_not_found"
     /// HTTP: a `Range` that starts at or past the end of the file (416).

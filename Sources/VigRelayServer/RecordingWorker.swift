@@ -11,7 +11,7 @@ import VigRelayStorage
 /// `awayMs`), `recording_unattended` / `recording_attended` (the same for the practitioner),
 /// `recording_part` (a restarted camera stream opened part N at `startMs` of the recording's
 /// timeline), `recording_stopped` (with `reason` and `role` when the grace expired),
-/// `recording_failed`, `recordings_deleted`.
+/// `recording_failed`, `recordings_deleted`, `mark_removed` (the practitioner removed a mark).
 ///
 /// Thread: every method runs on the disk writer thread (submitted as `DiskWriter` jobs); it is
 /// `@unchecked Sendable` only so the jobs can carry it there. Nothing else touches `open`.
@@ -134,10 +134,35 @@ final class RecordingWorker: @unchecked Sendable {
                 logger.error("could not save a mark", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)", "error": "\(error)"])
                 inbox.post(.markFailed(sessionID: sid, markID: markID))
             }
+        case .unmark(let sid, let rid, let markID, let replyID):
+            let outcome = removeMark(sid, rid, markID, at: now)
+            inbox.post(.markRemoved(sessionID: sid, recordingID: rid, markID: markID, replyID: replyID, outcome: outcome))
         case .away(let sid, let rid, let role):
             log(sid, role == .family ? "recording_paused" : "recording_unattended", ["recordingId": rid, "role": role.rawValue])
         case .back(let sid, let rid, let role, let awayMs):
             log(sid, role == .family ? "recording_resumed" : "recording_attended", ["recordingId": rid, "role": role.rawValue, "awayMs": awayMs])
+        }
+    }
+
+    /// Logs `mark_removed` and erases the mark's note, in that order: the summary stops listing the
+    /// mark with the log line, and a note left behind by a failure in between is erased when the
+    /// practitioner removes the mark again. A mark counts as there while its `mark` event is newer
+    /// than any `mark_removed` of it, or its note is still on disk.
+    private func removeMark(_ sid: String, _ rid: String, _ markID: String, at now: Date) -> MarkRemoval {
+        guard let manifest = store.manifest(sessionID: sid, recordingID: rid), manifest.state != .deleted else { return .notFound }
+        let last = events.lastEvent(namedAnyOf: ["mark", "mark_removed"], sessionID: sid) {
+            $0["markId"] as? String == markID && $0["recordingId"] as? String == rid
+        }
+        let logged = last.event?["event"] as? String == "mark"
+        let noted = markNotes.notes(sessionID: sid, recordingID: rid)[markID] != nil
+        guard logged || noted else { return .notFound }
+        do {
+            if logged { try events.append(sessionID: sid, event: "mark_removed", fields: ["recordingId": rid, "markId": markID], at: now) }
+            try markNotes.remove(sessionID: sid, recordingID: rid, markID: markID)
+            return .removed
+        } catch {
+            logger.error("could not remove a mark", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)", "error": "\(error)"])
+            return .failed
         }
     }
 

@@ -6,8 +6,9 @@ import VigRelayCore
 ///
 /// A note says what happens in a film of a child, so it lives and dies with the recording: deleting
 /// a session's recordings (withdrawal, a request, retention) removes these files too, while
-/// `session.jsonl`, which is append-only and kept, logs only the mark's ids and time. Appends run on
-/// the disk writer thread (fsynced); reads on the reader thread.
+/// `session.jsonl`, which is append-only and kept, logs only the mark's ids and time. A mark the
+/// practitioner removes has its line erased (`remove`). Appends and removals run on the disk writer
+/// thread (fsynced); reads on the reader thread.
 public struct MarkNotes: Sendable {
     public let paths: RecordingPaths
 
@@ -24,6 +25,27 @@ public struct MarkNotes: Sendable {
         if let last = file.lastByte(), last != 0x0a { line.insert(0x0a, at: 0) }  // after a torn line
         try file.append(line)
         try file.sync()
+    }
+
+    /// Erases one mark's note: the file is written again without its line, atomically (a temporary
+    /// file, fsync, rename). Lines that cannot be read are kept as they are. Returns false, writing
+    /// nothing, when the file holds no note of that mark.
+    @discardableResult
+    public func remove(sessionID: String, recordingID: String, markID: String) throws -> Bool {
+        guard let path = paths.marksFile(sessionID: sessionID, recordingID: recordingID) else {
+            throw StorageError.invalidIdentifier(kind: "recording")
+        }
+        guard let bytes = try FileIO.readAllOrMissing(path) else { return false }
+        let lines = bytes.split(separator: 0x0a)
+        let kept = lines.filter { Self.markID(of: $0) != markID }
+        guard kept.count < lines.count else { return false }
+        try FileIO.writeAtomically(Array(kept.map { $0 + [0x0a] }.joined()), to: path)
+        return true
+    }
+
+    /// The `markId` of one line, nil when the line cannot be read.
+    private static func markID(of line: ArraySlice<UInt8>) -> String? {
+        ((try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any])?["markId"] as? String
     }
 
     /// The notes of a recording's marks, by mark id; empty when there are none (or they were deleted).

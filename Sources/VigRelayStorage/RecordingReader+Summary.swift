@@ -50,11 +50,14 @@ extension RecordingReader {
         return out
     }
 
-    /// The `mark` events with their notes (from `MarkNotes`), leaving out deleted recordings' marks.
+    /// The `mark` events with their notes (from `MarkNotes`), leaving out deleted recordings' marks
+    /// and the marks the practitioner removed (`mark_removed`).
     func marks(_ log: [[String: Any]], sessionID: String, deleted: Set<String>) -> [[String: Any]] {
         var notes: [String: [String: String]] = [:]
+        let removed = Set(log.filter { $0["event"] as? String == "mark_removed" }.compactMap { $0["markId"] as? String })
         return log.filter { $0["event"] as? String == "mark" }.compactMap { event in
-            guard let rid = event["recordingId"] as? String else { return nil }
+            guard let rid = event["recordingId"] as? String, let markID = event["markId"] as? String,
+                  !removed.contains(markID) else { return nil }
             if notes[rid] == nil { notes[rid] = MarkNotes(dataDir: store.paths.dataDir).notes(sessionID: sessionID, recordingID: rid) }
             return Self.mark(event, deleted: deleted, notes: notes[rid] ?? [:])
         }

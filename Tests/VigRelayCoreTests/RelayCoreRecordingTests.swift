@@ -239,6 +239,41 @@ struct RelayCoreRecordingTests {
         #expect(h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#)).controls(to: 1).first?["code"] as? String == "consent_required")
     }
 
+    /// `unmark` goes to the disk writer with the message's id; the writer's outcome comes back to the
+    /// practitioner alone, with that id: `unmarked`, `mark_not_found` or `internal_error`.
+    @Test func thePractitionerRemovesAMark() throws {
+        let h = joined()
+        let sid = Fixture.sessionID
+        _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true}"#))
+        let rid = try #require(h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#)).controls(to: 1).first?["recordingId"] as? String)
+        let asked = h.core.receivedText(1, utf8(#"{"type":"unmark","recordingId":"\#(rid)","markId":"00000000000000ab","id":7}"#))
+        #expect(commands(asked) == [.unmark(sessionID: sid, recordingID: rid, markID: "00000000000000ab", replyID: .number(7))])
+        #expect(asked.controls(to: 1).isEmpty && asked.controls(to: 2).isEmpty, "answered once the disk writer has done it")
+
+        let removed = h.core.markRemoved(sessionID: sid, recordingID: rid, markID: "00000000000000ab", replyID: .number(7), outcome: .removed)
+        let unmarked = try #require(removed.controls(to: 1).first)
+        #expect(unmarked["type"] as? String == "unmarked" && unmarked["markId"] as? String == "00000000000000ab")
+        #expect(unmarked["recordingId"] as? String == rid && unmarked["id"] as? Int == 7)
+        #expect(removed.controls(to: 2).isEmpty, "only the practitioner marks")
+        let missing = h.core.markRemoved(sessionID: sid, recordingID: rid, markID: "00000000000000ab", replyID: nil, outcome: .notFound)
+        #expect(missing.controls(to: 1).first?["code"] as? String == "mark_not_found")
+        let failed = h.core.markRemoved(sessionID: sid, recordingID: rid, markID: "00000000000000ab", replyID: .string("x"), outcome: .failed)
+        #expect(failed.controls(to: 1).first?["code"] as? String == "internal_error")
+        #expect(failed.controls(to: 1).first?["id"] as? String == "x")
+
+        for (conn, bad, code) in [(ConnectionID(2), #"{"type":"unmark","recordingId":"\#(rid)","markId":"00000000000000ab"}"#, "not_allowed"),
+                                  (1, #"{"type":"unmark","recordingId":"0123456789abcdef","markId":"00000000000000ab"}"#, "recording_not_found"),
+                                  (1, #"{"type":"unmark","recordingId":"\#(rid)","markId":"../../x"}"#, "invalid_message"),
+                                  (1, #"{"type":"unmark","recordingId":"\#(rid)"}"#, "invalid_message")] {
+            let refused = h.core.receivedText(conn, utf8(bad))
+            #expect(refused.controls(to: conn).first?["code"] as? String == code, "\(bad)")
+            #expect(commands(refused).isEmpty)
+        }
+        _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":false}"#))
+        #expect(h.core.receivedText(1, utf8(#"{"type":"unmark","recordingId":"\#(rid)","markId":"00000000000000ab"}"#)).controls(to: 1).first?["code"] as? String
+                == "recording_not_found", "a deleted recording has no marks")
+    }
+
     @Test func badMarksAreRefused() {
         let h = joined()
         for bad in [#"{"type":"mark","recordingId":"0123456789abcdef","atMs":1}"#, #"{"type":"mark","atMs":1}"#] {

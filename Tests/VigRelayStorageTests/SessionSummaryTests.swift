@@ -121,4 +121,34 @@ struct SessionSummaryTests {
         let marks = try #require(summary["marks"] as? [[String: Any]])
         #expect(marks.map { $0["markId"] as? String } == ["cccccccccccccccc"])
     }
+
+    /// A removed mark (its `mark_removed` logged, its note erased as the writer does it) is no longer
+    /// listed; the recording's other marks keep their notes, and the file's other lines are untouched.
+    @Test func removedMarksAreLeftOutAndTheirNotesErased() throws {
+        let tmp = try TempDirectory()
+        let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
+        try file.append(Fixture.webmStart, newPart: true)
+        _ = try file.finish(at: Fixture.t0.addingTimeInterval(1))
+        try mark(tmp, rid, "aaaaaaaaaaaaaaaa", atMs: 10, note: "stray", at: 1)
+        try mark(tmp, rid, "bbbbbbbbbbbbbbbb", atMs: 20, note: "kept", at: 2)
+        let notes = MarkNotes(dataDir: tmp.path)
+        let path = try #require(notes.paths.marksFile(sessionID: sid, recordingID: rid))
+        let torn = Array("{\"time\":\"2027".utf8)  // a line a crash cut short: kept as it is
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data(torn + [0x0a]))
+        handle.closeFile()
+
+        try log(tmp, "mark_removed", ["recordingId": rid, "markId": "aaaaaaaaaaaaaaaa"], at: 3)
+        #expect(try notes.remove(sessionID: sid, recordingID: rid, markID: "aaaaaaaaaaaaaaaa"))
+        #expect(try !notes.remove(sessionID: sid, recordingID: rid, markID: "aaaaaaaaaaaaaaaa"), "erased already")
+        #expect(try !notes.remove(sessionID: sid, recordingID: rid2, markID: "aaaaaaaaaaaaaaaa"), "no notes file")
+        #expect(notes.notes(sessionID: sid, recordingID: rid) == ["bbbbbbbbbbbbbbbb": "kept"])
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(!text.contains("stray") && text.hasSuffix("\n") && text.contains(String(decoding: torn, as: UTF8.self) + "\n"))
+
+        let marks = try #require(RecordingReader(dataDir: tmp.path).summary(of: session)["marks"] as? [[String: Any]])
+        #expect(marks.map { $0["markId"] as? String } == ["bbbbbbbbbbbbbbbb"])
+        #expect(marks.first?["note"] as? String == "kept")
+    }
 }

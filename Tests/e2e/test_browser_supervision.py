@@ -87,6 +87,13 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
     set_value(prac, "mark-note", "she waits for his turn")
     click_at(prac, "#mark")
     prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
+    # A stray mark (the M key), removed at once from the list of marks: the supervisor never sees it.
+    prac.js("document.body.dispatchEvent(new KeyboardEvent('keydown', {key: 'm', bubbles: true})); true")
+    prac.wait("document.querySelectorAll('#marks li').length === 2", 10, "the stray mark on the timeline")
+    prac.click("#marks li:nth-child(2) button[data-action=unmark]")
+    prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the stray mark removed")
+    assert [e["markId"] for e in session_log(relay, session_id, "mark_removed")] == \
+        [e["markId"] for e in session_log(relay, session_id, "mark")][1:], "the relay removed the second mark"
     click_at(prac, "#record-toggle")
     fam.wait("document.getElementById('recording-status').className === 'recording-off'", 15, "the family's indicator off")
 

@@ -7,7 +7,8 @@ protocol's own clients, with a mark at 65 s. The practitioner opens the session 
 watches the recording: a minute at a time (excerpts the relay cuts and keeps nowhere), the next
 minute loading when one ends, the mark taking the player to just before it. "Clip starts here" and
 "Clip ends here" fill the clip editor from where the picture is, and the clip made from them is the
-span watched; "Mark here" marks the moment on screen. When the recordings are deleted, the watch closes and nothing of them stays."""
+span watched; "Mark here" marks the moment on screen, and the mark is removed again from the
+recording's list. When the recordings are deleted, the watch closes and nothing of them stays."""
 
 from __future__ import annotations
 
@@ -113,6 +114,16 @@ def test_the_practitioner_watches_a_recording_a_minute_at_a_time_and_clips_from_
     clip, = relay.http("GET", f"/v1/sessions/{sid}", headers=bearer(token)).json()["clips"]
     assert (clip["fromMs"], clip["toMs"]) == (round(start * 1000), round(end * 1000)), clip
     assert clip["actualFromMs"] <= clip["fromMs"] and clip["actualToMs"] >= clip["toMs"]
+
+    # --- the mark made while watching, removed again from the recording's list: gone from the relay and the watch
+    removals = "[...document.querySelectorAll('#recordings button[data-action=unmark]')]"
+    assert prac.js(f"{removals}.length") == 2
+    prac.js(f"{removals}.find((b) => !b.getAttribute('aria-label').endsWith('1:05.5')).click(); true")
+    prac.wait(f"{removals}.length === 1 && [...document.querySelectorAll('#watch .watch-marks button')].length === 1", 15,
+              "the mark removed from the list and the watch")
+    marks = relay.http("GET", f"/v1/sessions/{sid}", headers=bearer(token)).json()["marks"]
+    assert [(m["atMs"], m.get("note")) for m in marks] == [(65_500, "she laughs")], marks
+    assert prac.js(f"{removals}[0].getAttribute('aria-label')") == "Remove the mark at 1:05.5"
 
     # --- the minute before; then the recordings are deleted: the watch closes, nothing of them stays
     prac.js("[...document.querySelectorAll('#watch .watch-bar button')][0].click(); true")

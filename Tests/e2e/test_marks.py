@@ -1,0 +1,107 @@
+"""Removing a mark over the real relay (docs/PROTOCOL.md, `unmark`): a stray mark made while
+filming, or one to be marked again with another note. The practitioner is answered once the disk
+writer has logged the removal and erased the note; the summary no longer lists it; the note is gone
+from the disk; a mark made before a restart can be removed after it; bad requests get their codes and
+leave the connection open."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vrtest import next_json, send_camera, give_consent, start_recording, stop_recording, bearer
+
+FIXTURE = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures" / "testsrc-4s.webm"
+
+
+def recorded(relay) -> dict:
+    """A session with one finished recording of the 4 s fixture; both sides still connected."""
+    p, f, s = relay.pair()
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    send_camera(p, f, FIXTURE.read_bytes(), 1000)
+    stop_recording(p, f, rid)
+    return {"p": p, "f": f, "sid": s["sessionId"], "rid": rid}
+
+
+def mark(p, rid: str, at_ms: int, note: str) -> str:
+    p.send_json({"type": "mark", "recordingId": rid, "atMs": at_ms, "note": note})
+    marked = next_json(p)
+    assert marked.get("type") == "marked", marked
+    return marked["markId"]
+
+
+def summary_marks(relay, sid: str) -> list[dict]:
+    r = relay.http("GET", f"/v1/sessions/{sid}", headers=bearer(relay.token("alice")))
+    assert r.status == 200, r
+    return r.json()["marks"]
+
+
+def log_events(relay, sid: str) -> list[dict]:
+    return [json.loads(line) for line in (Path(relay.data_dir) / "sessions" / sid / "session.jsonl").read_text().splitlines()]
+
+
+def test_a_removed_mark_is_gone_from_the_summary_and_its_note_from_the_disk(relay):
+    r = recorded(relay)
+    p, sid, rid = r["p"], r["sid"], r["rid"]
+    stray, kept = mark(p, rid, 1200, "stray tap"), mark(p, rid, 2500, "she looks up")
+    notes = Path(relay.data_dir) / "sessions" / sid / "recordings" / f"{rid}.marks"
+
+    p.send_json({"type": "unmark", "recordingId": rid, "markId": stray, "id": "u1"})
+    assert next_json(p) == {"type": "unmarked", "markId": stray, "recordingId": rid, "id": "u1"}
+    # Answered once the removal is on disk: nothing to wait for.
+    assert [(m["markId"], m["note"]) for m in summary_marks(relay, sid)] == [(kept, "she looks up")]
+    text = notes.read_text()
+    assert "stray tap" not in text and stray not in text and "she looks up" in text
+    [removal] = [e for e in log_events(relay, sid) if e["event"] == "mark_removed"]
+    assert (removal["recordingId"], removal["markId"]) == (rid, stray)
+    assert "stray tap" not in (Path(relay.data_dir) / "sessions" / sid / "session.jsonl").read_text()
+
+    # Removed already, an id the relay never gave, the family, malformed: each its code, nothing removed.
+    p.send_json({"type": "unmark", "recordingId": rid, "markId": stray})
+    assert next_json(p)["code"] == "mark_not_found"
+    p.send_json({"type": "unmark", "recordingId": rid, "markId": "0123456789abcdef"})
+    assert next_json(p)["code"] == "mark_not_found"
+    r["f"].send_json({"type": "unmark", "recordingId": rid, "markId": kept})
+    assert next_json(r["f"])["code"] == "not_allowed"
+    p.send_json({"type": "unmark", "recordingId": rid, "markId": "../" + kept})
+    assert next_json(p)["code"] == "invalid_message"
+    p.send_json({"type": "unmark", "recordingId": "0123456789abcdef", "markId": kept})
+    assert next_json(p)["code"] == "recording_not_found"
+    p.send_json({"type": "ping", "id": 1})
+    assert next_json(p) == {"type": "pong", "id": 1}, "the connection stays open"
+    assert [m["markId"] for m in summary_marks(relay, sid)] == [kept]
+    assert sum(e["event"] == "mark_removed" for e in log_events(relay, sid)) == 1
+    p.close()
+    r["f"].close()
+
+
+def test_a_mark_made_before_a_restart_is_removed_after_it(relay_factory):
+    relay = relay_factory()
+    r = recorded(relay)
+    sid, rid = r["sid"], r["rid"]
+    first = mark(r["p"], rid, 800, "before the restart")
+    r["p"].close()
+    r["f"].close()
+    relay.stop()
+    relay.start()
+
+    p, _ = relay.join(sid, relay.token("alice"), "practitioner")
+    p.send_json({"type": "unmark", "recordingId": rid, "markId": first})
+    assert next_json(p) == {"type": "unmarked", "markId": first, "recordingId": rid}
+    assert summary_marks(relay, sid) == []
+    assert "before the restart" not in (Path(relay.data_dir) / "sessions" / sid / "recordings" / f"{rid}.marks").read_text()
+    p.close()
+
+
+def test_a_withdrawal_leaves_no_mark_to_remove(relay):
+    r = recorded(relay)
+    p, f, rid = r["p"], r["f"], r["rid"]
+    m = mark(p, rid, 500, "gone with the film")
+    give_consent(p, f, recording=False)
+    deleted = next_json(p, timeout=15)
+    assert deleted.get("state") == "deleted" and rid in deleted["recordingIds"], deleted
+    p.send_json({"type": "unmark", "recordingId": rid, "markId": m})
+    assert next_json(p)["code"] == "recording_not_found"
+    p.close()
+    f.close()
