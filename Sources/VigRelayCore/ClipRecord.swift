@@ -20,7 +20,10 @@ public struct ClipRecord: Sendable, Codable, Equatable {
     public var actualToMs: Int64
     /// The clip's length in bytes.
     public var bytes: Int64
+    /// The practitioner's note; on disk empty when the recording is encrypted (`sealedNote` holds it).
     public var note: String
+    /// On an encrypted recording, the note as `NoteSeal` sealed it; nil otherwise.
+    public var sealedNote: String?
     public var createdAt: Date
     /// Byte ranges of the part's file, concatenated in order (`ClipPlan.ranges`).
     public var ranges: [[Int64]]
@@ -55,6 +58,23 @@ public struct ClipRecord: Sendable, Codable, Equatable {
         guard plan.byteCount == bytes,
               plan.patches.allSatisfy({ $0.offset >= 0 && $0.offset + Int64($0.bytes.count) <= bytes }) else { return nil }
         return plan
+    }
+
+    /// The record as it is written to disk: the note sealed with `seal` when there is one (an
+    /// encrypted recording's), so the file holds no note in the clear.
+    public func sealingNote(with seal: NoteSeal?) -> ClipRecord {
+        guard let seal else { return self }
+        var out = self
+        out.sealedNote = seal.seal(note, ids: [sessionId, recordingId, clipId])
+        out.note = ""
+        return out
+    }
+
+    /// The note of a record read from disk: `note`, or the sealed note opened with `seal`; nil when
+    /// it is sealed and does not open.
+    public func openNote(with seal: NoteSeal?) -> String? {
+        guard let sealedNote else { return note }
+        return seal?.open(sealedNote, ids: [sessionId, recordingId, clipId])
     }
 
     /// The clip as the API shows it: ids, the span asked for and the one cut, the note, the size.

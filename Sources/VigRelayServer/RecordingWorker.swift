@@ -128,7 +128,8 @@ final class RecordingWorker: @unchecked Sendable {
             // The note goes beside the recording (deleted with it); the kept log has ids and time only.
             // The practitioner already has `marked`: a mark that is not saved is told (`markFailed`).
             do {
-                try markNotes.append(sessionID: sid, recordingID: rid, markID: markID, note: note)
+                try markNotes.append(sessionID: sid, recordingID: rid, markID: markID, note: note,
+                                     seal: NoteSeal.of(manifest, keyring: keyring))
                 try events.append(sessionID: sid, event: "mark", fields: ["recordingId": rid, "markId": markID, "atMs": atMs], at: now)
             } catch {
                 logger.error("could not save a mark", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)", "error": "\(error)"])
@@ -183,7 +184,7 @@ final class RecordingWorker: @unchecked Sendable {
     func saveClip(_ record: ClipRecord, replyTo conn: ConnectionID) {
         let sid = record.sessionId
         do {
-            guard try store.saveClip(record) else {
+            guard try store.saveClip(record, keyring: keyring) else {
                 inbox.post(.respond(conn, RecordingRequestError.recordingNotFound.response))
                 return
             }

@@ -2,7 +2,8 @@ import Foundation
 import VigRelayCore
 
 /// The practitioner's notes on marks, kept beside the recording they describe:
-/// `recordings/{rid}.marks`, one JSON line per mark (`time`, `event` "note", `markId`, `note`).
+/// `recordings/{rid}.marks`, one JSON line per mark (`time`, `event` "note", `markId`, and `note`, or
+/// `sealedNote` on an encrypted recording: `NoteSeal`).
 ///
 /// A note says what happens in a film of a child, so it lives and dies with the recording: deleting
 /// a session's recordings (withdrawal, a request, retention) removes these files too, while
@@ -14,12 +15,19 @@ public struct MarkNotes: Sendable {
 
     public init(dataDir: String) { paths = RecordingPaths(dataDir: dataDir) }
 
-    /// Appends one mark's note durably.
-    public func append(sessionID: String, recordingID: String, markID: String, note: String, at time: Date = Date()) throws {
+    /// Appends one mark's note durably: as `note`, or as `sealedNote` when the recording is encrypted
+    /// (`seal`: its `NoteSeal`).
+    public func append(sessionID: String, recordingID: String, markID: String, note: String, seal: NoteSeal? = nil,
+                       at time: Date = Date()) throws {
         guard let path = paths.marksFile(sessionID: sessionID, recordingID: recordingID) else {
             throw StorageError.invalidIdentifier(kind: "recording")
         }
-        var line = try SessionEventLog.line(event: "note", fields: ["markId": markID, "note": note], time: time)
+        let field: [String: any Sendable] = if let seal {
+            ["markId": markID, "sealedNote": seal.seal(note, ids: [sessionID, recordingID, markID])]
+        } else {
+            ["markId": markID, "note": note]
+        }
+        var line = try SessionEventLog.line(event: "note", fields: field, time: time)
         let file = try AppendOnlyFile(path: path, truncating: false)
         defer { file.close() }
         if let last = file.lastByte(), last != 0x0a { line.insert(0x0a, at: 0) }  // after a torn line
@@ -49,14 +57,20 @@ public struct MarkNotes: Sendable {
     }
 
     /// The notes of a recording's marks, by mark id; empty when there are none (or they were deleted).
-    public func notes(sessionID: String, recordingID: String) -> [String: String] {
+    /// A sealed note is opened with `seal`; one that does not open (no seal given, a damaged line) is
+    /// there as nil, so `notes[id] != nil` says whether the mark has a note line at all.
+    public func notes(sessionID: String, recordingID: String, seal: NoteSeal? = nil) -> [String: String?] {
         guard let path = paths.marksFile(sessionID: sessionID, recordingID: recordingID),
               let bytes = FileIO.readAll(path) else { return [:] }
-        var out: [String: String] = [:]
+        var out: [String: String?] = [:]
         for line in bytes.split(separator: 0x0a) {
             guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
-                  let id = object["markId"] as? String, let note = object["note"] as? String else { continue }
-            out[id] = note
+                  let id = object["markId"] as? String else { continue }
+            if let note = object["note"] as? String {
+                out[id] = .some(note)
+            } else if let sealed = object["sealedNote"] as? String {
+                out[id] = .some(seal?.open(sealed, ids: [sessionID, recordingID, id]))
+            }
         }
         return out
     }

@@ -11,16 +11,16 @@ extension RecordingReader {
         let log = events.read(sessionID: sid)
         let manifests = store.manifests(sessionID: sid)
         let deleted = Set(manifests.filter { $0.state == .deleted }.map(\.recordingId))
+        // Notes of encrypted recordings are sealed (`NoteSeal`); a key that does not open leaves them unread.
+        let seals = manifests.reduce(into: [String: NoteSeal]()) { $0[$1.recordingId] = try? NoteSeal.of($1, keyring: keyring) }
         var out: [String: Any] = [
             "sessionId": sid,
             "createdAt": UTCTime.format(session.createdAt),
             "consent": Self.consent(log),
             "events": Self.eventCounts(log),
             "recordings": manifests.map(recordingSummary),
-            "marks": marks(log, sessionID: sid, deleted: deleted),
-            "clips": store.clips(sessionID: sid).map { clip in
-                clip.summary.merging(["createdAt": UTCTime.format(clip.createdAt)]) { a, _ in a }
-            },
+            "marks": marks(log, sessionID: sid, deleted: deleted, seals: seals),
+            "clips": store.clips(sessionID: sid).map { Self.clip($0, seal: seals[$0.recordingId]) },
         ]
         if let c = session.caseRef { out["caseRef"] = c }
         if let c = session.cycle { out["cycle"] = c }
@@ -50,24 +50,40 @@ extension RecordingReader {
         return out
     }
 
-    /// The `mark` events with their notes (from `MarkNotes`), leaving out deleted recordings' marks
-    /// and the marks the practitioner removed (`mark_removed`).
-    func marks(_ log: [[String: Any]], sessionID: String, deleted: Set<String>) -> [[String: Any]] {
-        var notes: [String: [String: String]] = [:]
+    /// A clip as the summary lists it, its note opened; `"noteUnreadable": true` (and an empty note)
+    /// when it is sealed and does not open.
+    static func clip(_ record: ClipRecord, seal: NoteSeal?) -> [String: Any] {
+        var shown = record
+        let note = record.openNote(with: seal)
+        shown.note = note ?? ""
+        var out = shown.summary
+        out["createdAt"] = UTCTime.format(record.createdAt)
+        if note == nil { out["noteUnreadable"] = true }
+        return out
+    }
+
+    /// The `mark` events with their notes (from `MarkNotes`, opened with the recording's seal),
+    /// leaving out deleted recordings' marks and the marks the practitioner removed (`mark_removed`).
+    func marks(_ log: [[String: Any]], sessionID: String, deleted: Set<String>, seals: [String: NoteSeal]) -> [[String: Any]] {
+        var notes: [String: [String: String?]] = [:]
         let removed = Set(log.filter { $0["event"] as? String == "mark_removed" }.compactMap { $0["markId"] as? String })
         return log.filter { $0["event"] as? String == "mark" }.compactMap { event in
             guard let rid = event["recordingId"] as? String, let markID = event["markId"] as? String,
                   !removed.contains(markID) else { return nil }
-            if notes[rid] == nil { notes[rid] = MarkNotes(dataDir: store.paths.dataDir).notes(sessionID: sessionID, recordingID: rid) }
+            if notes[rid] == nil {
+                notes[rid] = MarkNotes(dataDir: store.paths.dataDir).notes(sessionID: sessionID, recordingID: rid, seal: seals[rid])
+            }
             return Self.mark(event, deleted: deleted, notes: notes[rid] ?? [:])
         }
     }
 
     /// A `mark` event as the summary lists it; nil for a deleted recording's mark or a damaged line.
-    static func mark(_ event: [String: Any], deleted: Set<String>, notes: [String: String]) -> [String: Any]? {
+    /// A note that is sealed and does not open is `"note": ""` with `"noteUnreadable": true`.
+    static func mark(_ event: [String: Any], deleted: Set<String>, notes: [String: String?]) -> [String: Any]? {
         guard let markID = event["markId"] as? String, let rid = event["recordingId"] as? String, !deleted.contains(rid),
               let atMs = event["atMs"] as? Int else { return nil }
-        var out: [String: Any] = ["markId": markID, "recordingId": rid, "atMs": atMs, "note": notes[markID] ?? ""]
+        var out: [String: Any] = ["markId": markID, "recordingId": rid, "atMs": atMs, "note": (notes[markID] ?? "") ?? ""]
+        if case .some(.none) = notes[markID] { out["noteUnreadable"] = true }
         if let time = event["time"] as? String { out["createdAt"] = time }
         return out
     }

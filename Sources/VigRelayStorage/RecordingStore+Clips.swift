@@ -23,9 +23,10 @@ extension RecordingStore {
         return record
     }
 
-    /// Saves a clip record, unless its recording was deleted in the meantime (returns false then).
+    /// Saves a clip record, unless its recording was deleted in the meantime (returns false then);
+    /// the note sealed when the recording is encrypted (opened with `keyring`).
     /// Runs on the disk writer thread, where deletion runs too: no record outlives its recording.
-    public func saveClip(_ record: ClipRecord) throws -> Bool {
+    public func saveClip(_ record: ClipRecord, keyring: RecordingKeyring?) throws -> Bool {
         guard let manifest = manifest(sessionID: record.sessionId, recordingID: record.recordingId),
               manifest.state != .deleted,
               mediaPath(sessionID: record.sessionId, recordingID: record.recordingId, part: record.part) != nil else { return false }
@@ -34,7 +35,7 @@ extension RecordingStore {
             throw StorageError.invalidIdentifier(kind: "clip")
         }
         try FileIO.makeDirectory(dir)
-        try ClipRecordFile.write(record, to: path)
+        try ClipRecordFile.write(record.sealingNote(with: NoteSeal.of(manifest, keyring: keyring)), to: path)
         return true
     }
 }

@@ -100,7 +100,7 @@ struct RecordingEncryptionTests {
         let encrypted = try RecordingReader(dataDir: tmp.path, keyring: keyring).planClip(request, clipID: clipID, now: Fixture.t0).get()
         let reference = try RecordingReader(dataDir: plain.path).planClip(request, clipID: clipID, now: Fixture.t0).get()
         #expect(encrypted == reference, "the same ranges and patches: the init segment was read decrypted")
-        #expect(try RecordingStore(dataDir: tmp.path).saveClip(encrypted))
+        #expect(try RecordingStore(dataDir: tmp.path).saveClip(encrypted, keyring: keyring))
         let opened = try RecordingReader(dataDir: tmp.path, keyring: keyring)
             .open(MediaRequest(sessionID: sid, resource: .clip(id: clipID))).get()
         #expect(try readAll(opened.slice, chunk: 37) == reference.plan?.assemble(from: webm))
@@ -190,6 +190,41 @@ struct RecordingEncryptionTests {
         #expect(throws: RecordingKeyMark.Refusal.otherKey(dataDir: tmp.path, directoryKeyId: keyring.keyID, givenKeyId: other.keyID)) {
             try RecordingKeyMark.check(dataDir: tmp.path, keyring: other)
         }
+    }
+
+    /// The notes of an encrypted recording (a mark's, a clip's) are sealed on disk under the
+    /// recording's own key: the summary opens them with the relay's key, also after a rekey; a relay
+    /// with another key lists them as unreadable rather than dropping them or showing the sealed text.
+    @Test func notesAreSealedUnderTheRecordingsKey() throws {
+        let tmp = try TempDirectory()
+        try record(tmp, keyring: keyring)
+        let store = RecordingStore(dataDir: tmp.path)
+        let manifest = try #require(store.manifest(sessionID: sid, recordingID: rid))
+        try MarkNotes(dataDir: tmp.path).append(sessionID: sid, recordingID: rid, markID: "00000000000000ab", note: "Mia hands Mum the cup",
+                                                seal: NoteSeal.of(manifest, keyring: keyring))
+        try SessionEventLog(dataDir: tmp.path).append(sessionID: sid, event: "mark", fields: ["recordingId": rid, "markId": "00000000000000ab", "atMs": 1500])
+        let request = ClipRequest(sessionID: sid, recordingID: rid, fromMs: 1200, toMs: 2600, note: "Mia waits for her turn")
+        let clip = try RecordingReader(dataDir: tmp.path, keyring: keyring).planClip(request, clipID: "0123456789abcdef", now: Fixture.t0).get()
+        #expect(try store.saveClip(clip, keyring: keyring))
+        for file in [Fixture.recordingsDir(tmp) + "/\(rid).marks", tmp.path + "/sessions/\(sid)/clips/0123456789abcdef.json"] {
+            #expect(fileText(file).contains("sealedNote") && !fileText(file).contains("Mia"), "\(file)")
+        }
+
+        let session = SessionRecord(id: sid, owner: "pr-1", createdAt: Fixture.t0, inviteExpiresAt: Fixture.t0)
+        /// The mark's note and the clip's, each with " (unreadable)" when the summary says so.
+        func notes(_ keyring: RecordingKeyring?) throws -> [String] {
+            let summary = RecordingReader(dataDir: tmp.path, keyring: keyring).summary(of: session)
+            let marks = try #require(summary["marks"] as? [[String: Any]]), clips = try #require(summary["clips"] as? [[String: Any]])
+            return (marks + clips).map { ($0["note"] as? String ?? "?") + ($0["noteUnreadable"] as? Bool == true ? " (unreadable)" : "") }
+        }
+        let opened = ["Mia hands Mum the cup", "Mia waits for her turn"]
+        #expect(try notes(keyring) == opened)
+        let stranger = RecordingKeyring(key: Array(repeating: 9, count: 32))
+        #expect(try notes(stranger) == [" (unreadable)", " (unreadable)"])
+        let newKey = RecordingKeyring(key: Array(repeating: 0x33, count: 32))
+        try RecordingKeyMark.check(dataDir: tmp.path, keyring: keyring)
+        _ = try RecordingRekey.run(dataDir: tmp.path, from: keyring, to: newKey)
+        #expect(try notes(newKey) == opened, "a rekey moves the recording's key, and the notes' with it")
     }
 
     @Test func deletionRemovesTheMediaAndTheWrappedKey() throws {

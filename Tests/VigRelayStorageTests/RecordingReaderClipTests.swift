@@ -39,7 +39,7 @@ struct RecordingReaderClipTests {
         #expect((record.actualFromMs, record.actualToMs, record.part) == (1000, 3000, 1))
         #expect((record.fromMs, record.toMs, record.note, record.clipId) == (1200, 2600, "a moment", clipID))
 
-        #expect(try RecordingStore(dataDir: tmp.path).saveClip(record))
+        #expect(try RecordingStore(dataDir: tmp.path).saveClip(record, keyring: nil))
         #expect(RecordingStore(dataDir: tmp.path).clips(sessionID: sid) == [record])
         guard case .success(let opened) = reader.open(MediaRequest(sessionID: sid, resource: .clip(id: clipID))) else {
             Issue.record("the saved clip does not open")
@@ -141,7 +141,7 @@ struct RecordingReaderClipTests {
         let second = try plan(reader, 4000, 5000).get()
         #expect((second.part, second.actualFromMs, second.actualToMs) == (2, 3500, 5000))
         #expect(second.ranges == [[0, 409], [409, 5971]])
-        #expect(try store.saveClip(second))
+        #expect(try store.saveClip(second, keyring: nil))
         guard case .success(let opened) = reader.open(MediaRequest(sessionID: sid, resource: .clip(id: clipID))) else {
             Issue.record("the clip of part 2 does not open")
             return
@@ -185,14 +185,14 @@ struct RecordingReaderClipTests {
         let reader = RecordingReader(dataDir: tmp.path)
         let record = try plan(reader, 0, 1000).get()
         _ = try store.deleteAll(sessionID: sid, at: Fixture.t0)
-        #expect(try store.saveClip(record) == false, "planned before the deletion, saved after: refused")
+        #expect(try store.saveClip(record, keyring: nil) == false, "planned before the deletion, saved after: refused")
         #expect(store.clips(sessionID: sid).isEmpty)
         #expect(names("\(tmp.path)/sessions/\(sid)/clips").isEmpty)
 
         let tmp2 = try TempDirectory()
         try self.record(tmp2)
         let store2 = RecordingStore(dataDir: tmp2.path)
-        #expect(try store2.saveClip(try plan(RecordingReader(dataDir: tmp2.path), 0, 1000).get()))
+        #expect(try store2.saveClip(try plan(RecordingReader(dataDir: tmp2.path), 0, 1000).get(), keyring: nil))
         #expect(names("\(tmp2.path)/sessions/\(sid)/clips") == ["\(clipID).json"])
         _ = try store2.deleteAll(sessionID: sid, at: Fixture.t0)
         #expect(names("\(tmp2.path)/sessions/\(sid)/clips").isEmpty)
@@ -207,7 +207,7 @@ struct RecordingReaderClipTests {
         try record(tmp)
         let store = RecordingStore(dataDir: tmp.path)
         var record = try plan(RecordingReader(dataDir: tmp.path), 0, 1000).get()
-        #expect(try store.saveClip(record))
+        #expect(try store.saveClip(record, keyring: nil))
         record.clipId = "ffffffffffffffff"
         let misplaced = "\(tmp.path)/sessions/\(sid)/clips/\(clipID).json"
         try Data(try ClipRecordFile.encode(record)).write(to: URL(fileURLWithPath: misplaced))

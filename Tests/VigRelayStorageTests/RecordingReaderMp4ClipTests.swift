@@ -64,7 +64,7 @@ struct RecordingReaderMp4ClipTests {
         #expect(record.patches.isEmpty)
         #expect((record.actualFromMs, record.actualToMs, record.part) == (1021, 3021, 1))
 
-        #expect(try RecordingStore(dataDir: tmp.path).saveClip(record))
+        #expect(try RecordingStore(dataDir: tmp.path).saveClip(record, keyring: nil))
         guard case .success(let opened) = reader.open(MediaRequest(sessionID: sid, resource: .clip(id: clipID))) else {
             Issue.record("the saved clip does not open")
             return

@@ -36,7 +36,7 @@ struct SessionListFactsTests {
         let reader = RecordingReader(dataDir: tmp.path)
         let clip = try reader.planClip(ClipRequest(sessionID: sid, recordingID: Fixture.recordingID, fromMs: 1200, toMs: 2600, note: ""),
                                        clipID: "bbbbbbbbbbbbbbbb", now: Fixture.t0).get()
-        #expect(try reader.store.saveClip(clip))
+        #expect(try reader.store.saveClip(clip, keyring: nil))
         // A second recording still being written: counted by its file's size as of its last sync (its
         // manifest says 0 so far).
         let running = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: Fixture.otherRecordingID, startedAt: Fixture.t0)

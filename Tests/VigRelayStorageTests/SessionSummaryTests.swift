@@ -50,7 +50,7 @@ struct SessionSummaryTests {
         let reader = RecordingReader(dataDir: tmp.path)
         let clip = try reader.planClip(ClipRequest(sessionID: sid, recordingID: rid, fromMs: 1200, toMs: 2600, note: "smile"),
                                        clipID: "bbbbbbbbbbbbbbbb", now: Fixture.t0.addingTimeInterval(20)).get()
-        #expect(try reader.store.saveClip(clip))
+        #expect(try reader.store.saveClip(clip, keyring: nil))
 
         let summary = reader.summary(of: session)
         #expect((summary["caseRef"] as? String, summary["cycle"] as? Int, summary["purpose"] as? String) == ("fam-042", 2, "filming"))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from test_recording_http import _make_webm, ffmpeg_errors, get, post_clip, rec_path, record
-from vrtest import CAMERA, F_INIT, chunks, free_port, give_consent, media_frame, next_json, run, start_recording
+from vrtest import CAMERA, F_INIT, chunks, free_port, give_consent, media_frame, next_json, run, start_recording, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +84,19 @@ def test_encrypted_recordings_play_back_and_need_their_key(relay_factory, vigrel
     assert ffmpeg_errors(clip_file) == "", "the clip is cut from the decrypted recording"
     excerpt = get(relay, f"{rec_path(sid, rid)}?fromMs=3000&toMs=8000", tok)
     assert excerpt.status == 200 and excerpt.body == clip.body, "an excerpt of the same span: the same decrypted bytes"
+    # The notes are sealed on disk too, and read back in the summary.
+    r["p"].send_json({"type": "mark", "recordingId": rid, "atMs": 4200, "note": "she waits for his turn"})
+    assert next_json(r["p"])["type"] == "marked"
+    summary = wait_until(lambda: (lambda b: b if b["marks"] else None)(get(relay, f"/v1/sessions/{sid}", tok).json()), 10, "the mark")
+    assert [m["note"] for m in summary["marks"]] == ["she waits for his turn"]
+    assert [c["note"] for c in summary["clips"]] == ["a shared smile"]
+    clip_record = Path(relay.data_dir) / "sessions" / sid / "clips" / f"{made.json()['clipId']}.json"
+    for path in (rec_dir / f"{rid}.marks", clip_record):
+        assert "sealedNote" in path.read_text() and "his turn" not in path.read_text() and "smile" not in path.read_text(), path
+    mark_id = summary["marks"][0]["markId"]
+    r["p"].send_json({"type": "unmark", "recordingId": rid, "markId": mark_id})
+    assert next_json(r["p"]) == {"type": "unmarked", "markId": mark_id, "recordingId": rid}
+    assert get(relay, f"/v1/sessions/{sid}", tok).json()["marks"] == [] and mark_id not in (rec_dir / f"{rid}.marks").read_text()
 
     # A second recording killed mid-cluster: recovered at the next start with the key.
     tok2 = relay.token("alice")
