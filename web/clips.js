@@ -26,3 +26,9 @@ export function formatSeconds(ms) {
   const seconds = (total - minutes * 60).toFixed(1).padStart(4, "0");
   return `${minutes}:${seconds}`;
 }
+
+/**
+ * A mark's or a clip's note as the page shows it. The relay lists a note it could not read (an
+ * encrypted recording's note in a damaged file) as empty with `noteUnreadable`: said, not hidden.
+ */
+export const noteText = (item) => (item.noteUnreadable ? "(the note could not be read)" : item.note ?? "");

@@ -2,7 +2,7 @@
 // and clips" and the supervisor's view of a trainee's session: their text, and their watch and
 // download buttons. DOM builders only; what a button does with the page is the caller's.
 import * as api from "./api.js";
-import { formatSeconds } from "./clips.js";
+import { formatSeconds, noteText } from "./clips.js";
 import { el, saveBlob } from "./dom.js";
 
 /** A recording in the list: "3f9a2c · complete · 0:42.0 " (its id's start, state and length). */
@@ -51,7 +51,7 @@ const clipSpan = (clip) => `${formatSeconds(clip.actualFromMs)}–${formatSecond
 
 /** A clip's list item: its span and note, then its buttons. */
 export function clipItem(clip) {
-  const item = el("li", { className: "clip", textContent: `${clipSpan(clip)} ${clip.note ?? ""} ` });
+  const item = el("li", { className: "clip", textContent: `${clipSpan(clip)} ${noteText(clip)} ` });
   item.dataset.clipId = clip.clipId;
   return item;
 }

@@ -16,6 +16,11 @@ static inline int vr_hmac_sha256(const void *key, int keylen, const unsigned cha
     return HMAC(EVP_sha256(), key, keylen, data, len, out, &outlen) != NULL;
 }
 
+/// Frees the calling thread's OpenSSL state (its error queue, its DRBG) now, not when the thread exits.
+static inline void vr_openssl_thread_stop(void) {
+    OPENSSL_thread_stop();
+}
+
 /// n cryptographically strong random bytes into out. Returns 1 on success.
 static inline int vr_random_bytes(unsigned char *out, int n) {
     return RAND_bytes(out, n) == 1;

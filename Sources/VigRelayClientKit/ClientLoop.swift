@@ -1,6 +1,7 @@
 import CLibWebSockets
 import CLinuxIO
 import Foundation
+import VigRelayCore
 
 /// How a `ClientLoop` sizes its lws context.
 public struct ClientLoopOptions: Sendable, Equatable {
@@ -268,6 +269,7 @@ public final class ClientLoop: @unchecked Sendable {
         ev_loop_destroy(events)
         connections.removeAll()
         context = nil
+        OpenSSLThread.stop()  // before anyone hears it ended: the process may exit right after
         finished.fulfil(true)
     }
 

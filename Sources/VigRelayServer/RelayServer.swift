@@ -174,6 +174,7 @@ public final class RelayServer: Sendable {
             } catch {
                 result.set(error)
             }
+            OpenSSLThread.stop()  // before `run` returns: the process exits right after
             done.signal()
         }
         thread.stackSize = 8 << 20

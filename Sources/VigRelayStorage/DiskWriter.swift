@@ -1,5 +1,6 @@
 import CLinuxIO
 import Foundation
+import VigRelayCore
 
 /// A dedicated thread that runs disk jobs in order, so file I/O and fsync never run on the lws thread.
 ///
@@ -84,6 +85,7 @@ public final class DiskWriter: @unchecked Sendable {
             if done { break }
             for job in batch { job() }
         }
+        OpenSSLThread.stop()  // before `stop` returns: the process may exit right after
         finished.signal()
     }
 }

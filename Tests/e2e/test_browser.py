@@ -174,6 +174,18 @@ def test_the_familys_player_follows_what_came_before_the_clip_was_ready(relay, c
     }, got
 
 
+def test_a_note_the_relay_could_not_read_is_said_not_hidden(relay, chromium):
+    """A mark's or clip's note of an encrypted recording that the relay cannot open (a damaged file)
+    is listed empty with `noteUnreadable`; the pages say so instead of showing no note."""
+    page = chromium.new_page("practitioner")
+    page.navigate(relay.base_url + "/")
+    got = page.js("""(async () => {
+      const { noteText } = await import('/app/clips.js');
+      return [noteText({ note: "she laughs" }), noteText({ note: "", noteUnreadable: true }), noteText({ note: "" }), noteText({})];
+    })()""")
+    assert got == ["she laughs", "(the note could not be read)", "", ""]
+
+
 def test_a_clip_around_a_mark_stays_inside_the_marks_part(relay, chromium):
     """The practitioner's page proposes 3 s before a mark to 4 s after, inside the recording and
     inside the mark's part: the relay cuts a clip from one part only, and the first part can be a
