@@ -21,6 +21,13 @@ struct SessionSummaryTests {
         try MarkNotes(dataDir: tmp.path).append(sessionID: sid, recordingID: recordingID, markID: markID, note: note)
     }
 
+    /// A finished recording of just the WebM fixture's start, from `seconds` to a second later.
+    func finishedRecording(_ tmp: TempDirectory, _ recordingID: String, at seconds: TimeInterval = 0) throws {
+        let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: recordingID, startedAt: Fixture.t0.addingTimeInterval(seconds))
+        try file.append(Fixture.webmStart, newPart: true)
+        _ = try file.finish(at: Fixture.t0.addingTimeInterval(seconds + 1))
+    }
+
     @Test func aSessionWithNothingYet() throws {
         let tmp = try TempDirectory()
         let bare = SessionRecord(id: sid, owner: "pr-1", createdAt: Fixture.t0, inviteExpiresAt: Fixture.t0)
@@ -101,15 +108,11 @@ struct SessionSummaryTests {
 
     @Test func deletedRecordingsShowNoMediaAndTheirMarksAreLeftOut() throws {
         let tmp = try TempDirectory()
-        let a = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
-        try a.append(Fixture.webmStart, newPart: true)
-        _ = try a.finish(at: Fixture.t0.addingTimeInterval(1))
+        try finishedRecording(tmp, rid)
         try mark(tmp, rid, "aaaaaaaaaaaaaaaa", atMs: 10, note: "gone", at: 1)
         _ = try RecordingStore(dataDir: tmp.path).deleteAll(sessionID: sid, at: Fixture.t0.addingTimeInterval(2))
         #expect(MarkNotes(dataDir: tmp.path).notes(sessionID: sid, recordingID: rid).isEmpty, "notes are deleted with the recording")
-        let b = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid2, startedAt: Fixture.t0.addingTimeInterval(3))
-        try b.append(Fixture.webmStart, newPart: true)
-        _ = try b.finish(at: Fixture.t0.addingTimeInterval(4))
+        try finishedRecording(tmp, rid2, at: 3)
         try mark(tmp, rid2, "cccccccccccccccc", atMs: 20, note: "kept", at: 4)
 
         let summary = RecordingReader(dataDir: tmp.path).summary(of: session)
@@ -126,9 +129,7 @@ struct SessionSummaryTests {
     /// listed; the recording's other marks keep their notes, and the file's other lines are untouched.
     @Test func removedMarksAreLeftOutAndTheirNotesErased() throws {
         let tmp = try TempDirectory()
-        let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
-        try file.append(Fixture.webmStart, newPart: true)
-        _ = try file.finish(at: Fixture.t0.addingTimeInterval(1))
+        try finishedRecording(tmp, rid)
         try mark(tmp, rid, "aaaaaaaaaaaaaaaa", atMs: 10, note: "stray", at: 1)
         try mark(tmp, rid, "bbbbbbbbbbbbbbbb", atMs: 20, note: "kept", at: 2)
         let notes = MarkNotes(dataDir: tmp.path)
