@@ -702,10 +702,11 @@ function renderRecordings(summary) {
     item.dataset.recordingId = r.recordingId;
     const marks = summary.marks.filter((x) => x.recordingId === r.recordingId);
     for (const m of marks) {
-      const use = el("button", { type: "button", className: "small", textContent: `clip at ${formatSeconds(m.atMs)}` });
+      // Each mark as one unit: what it is, then a clip around it, then its removal.
+      const use = el("button", { type: "button", className: "small", textContent: "clip" });
       use.setAttribute("aria-label", `Prepare a clip around the mark at ${formatSeconds(m.atMs)}`);
       use.addEventListener("click", () => prepareClip(r, m.atMs, m.note));
-      item.append(use, unmarkButton(m), " ");
+      item.append(el("span", { className: "mark-item" }, `mark ${formatSeconds(m.atMs)}`, use, unmarkButton(m)), " ");
     }
     if (finished(r)) item.append(watchButton(r, () => watch.open(state.sessionId, r, marks)), " ");
     if (r.recordingId === watch.recordingId) watch.showMarks(marks);
