@@ -517,7 +517,7 @@ function onMessage(message) {
         refreshSummary();
         break;
       }
-      state.marks.push({ markId: message.markId, recordingId: message.recordingId, atMs: state.pendingMarks?.shift() ?? 0 });
+      state.marks.push({ markId: message.markId, recordingId: message.recordingId, ...(state.pendingMarks?.shift() ?? { atMs: 0 }) });
       renderMarks();
       break;
     case "unmarked":
@@ -621,9 +621,9 @@ function markTime() {
 
 function markNow() {
   if (!state.recordingId) return;
-  const atMs = markTime();
-  (state.pendingMarks ??= []).push(atMs);
-  state.connection.send(mark(state.recordingId, atMs, $("mark-note").value.trim() || undefined));
+  const atMs = markTime(), note = $("mark-note").value.trim();
+  (state.pendingMarks ??= []).push({ atMs, note });
+  state.connection.send(mark(state.recordingId, atMs, note || undefined));
   $("mark-note").value = "";
 }
 $("mark").addEventListener("click", markNow);
@@ -644,7 +644,8 @@ function renderMarks() {
     tick.style.setProperty("--at", `${(m.atMs / spanMs) * 100}%`);
     return tick;
   }));
-  $("marks").replaceChildren(...state.marks.map((m) => el("li", {}, `Mark at ${formatSeconds(m.atMs)} `, unmarkButton(m))));
+  $("marks").replaceChildren(...state.marks.map((m) =>
+    el("li", {}, `Mark at ${formatSeconds(m.atMs)}${m.note ? `: ${m.note}` : ""} `, unmarkButton(m))));
 }
 
 // A mark made by mistake (a stray "M"), or to be made again with another note, is removed; the

@@ -87,6 +87,8 @@ def test_the_supervisor_watches_the_recordings_only_while_the_family_agrees(rela
     set_value(prac, "mark-note", "she waits for his turn")
     click_at(prac, "#mark")
     prac.wait("document.querySelectorAll('#marks li').length === 1", 10, "the mark on the timeline")
+    assert prac.text("#marks li").startswith("Mark at ") and prac.text("#marks li").endswith(": she waits for his turn ✕"), \
+        prac.text("#marks li")
     # A stray mark (the M key), removed at once from the list of marks: the supervisor never sees it.
     prac.js("document.body.dispatchEvent(new KeyboardEvent('keydown', {key: 'm', bubbles: true})); true")
     prac.wait("document.querySelectorAll('#marks li').length === 2", 10, "the stray mark on the timeline")
