@@ -32,3 +32,6 @@ export function formatSeconds(ms) {
  * encrypted recording's note in a damaged file) as empty with `noteUnreadable`: said, not hidden.
  */
 export const noteText = (item) => (item.noteUnreadable ? "(the note could not be read)" : item.note ?? "");
+
+/** A mark as the pages list it: "1:05.5: she laughs", or its time alone when it has no note. */
+export const markText = (m) => `${formatSeconds(m.atMs)}${noteText(m) ? `: ${noteText(m)}` : ""}`;

@@ -6,7 +6,7 @@ import { MsePlayer } from "./player.js";
 import { StreamSender } from "./sender.js";
 import { ReviewLeader } from "./review.js";
 import { mark, record, retentionPeriod, signal, unmark, RECORDING_ACTIVE, STREAM_CAMERA, STREAM_SCREEN } from "./protocol.js";
-import { clipSpanAround, formatSeconds } from "./clips.js";
+import { clipSpanAround, formatSeconds, markText } from "./clips.js";
 import { $, el, saveBlob, show } from "./dom.js";
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
 import { cycleCsv, cycleRows, cycleSummary } from "./cycles.js";
@@ -645,7 +645,7 @@ function renderMarks() {
     return tick;
   }));
   $("marks").replaceChildren(...state.marks.map((m) =>
-    el("li", {}, `Mark at ${formatSeconds(m.atMs)}${m.note ? `: ${m.note}` : ""} `, unmarkButton(m))));
+    el("li", {}, `Mark at ${markText(m)} `, unmarkButton(m))));
 }
 
 // A mark made by mistake (a stray "M"), or to be made again with another note, is removed; the

@@ -4,7 +4,7 @@
 // downloads them, with the same buttons as the practitioner (recordings.js); the relay lets them
 // change nothing, and refuses every read once the family takes its agreement back.
 import * as api from "./api.js";
-import { formatSeconds, noteText } from "./clips.js";
+import { markText } from "./clips.js";
 import { $, el, show } from "./dom.js";
 import { MsePlayer } from "./player.js";
 import { clipButton, clipDownload, clipItem, downloadable, finished, recordingDownload, recordingText, watchButton } from "./recordings.js";
@@ -103,7 +103,7 @@ function drawSupervised(sessionId, summary) {
     // The moments the practitioner marked while filming, with their notes: what supervision looks at.
     if (marks.length) {
       item.append(el("ul", { className: "marks" }, ...marks.map((m) =>
-        el("li", { textContent: `Mark at ${formatSeconds(m.atMs)}${noteText(m) ? `: ${noteText(m)}` : ""}` }))));
+        el("li", { textContent: `Mark at ${markText(m)}` }))));
     }
     return item;
   });

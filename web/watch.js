@@ -5,7 +5,7 @@
 // next one loads and plays on. Only one minute of the family's video is held by the page at a time,
 // and none once the watch is closed.
 import * as api from "./api.js";
-import { formatSeconds, noteText } from "./clips.js";
+import { formatSeconds, markText } from "./clips.js";
 import { el, show } from "./dom.js";
 import { MsePlayer } from "./player.js";
 
@@ -83,7 +83,7 @@ export class RecordingWatch {
   /** The recording's marks, each a button that plays from 3 s before it. */
   showMarks(marks) {
     this.marks.replaceChildren(...marks.map((m) => {
-      const b = el("button", { type: "button", className: "small", textContent: `mark ${formatSeconds(m.atMs)}${noteText(m) ? `: ${noteText(m)}` : ""}` });
+      const b = el("button", { type: "button", className: "small", textContent: `mark ${markText(m)}` });
       b.setAttribute("aria-label", `Watch from just before the mark at ${formatSeconds(m.atMs)}`);
       b.addEventListener("click", () => this.go(Math.max(0, m.atMs - 3000), { play: true }));
       return b;

@@ -24,9 +24,7 @@ public struct NoteSeal: Sendable {
     /// The seal of `manifest`'s recording: nil when the recording is not encrypted; throws when it is
     /// and `keyring` cannot open its data key.
     public static func of(_ manifest: RecordingManifest, keyring: RecordingKeyring?) throws(RecordingKeyError) -> NoteSeal? {
-        guard let encryption = manifest.encryption else { return nil }
-        guard let keyring else { throw .noRecordingKey(keyId: encryption.keyId) }
-        return NoteSeal(dataKey: try keyring.dataKey(encryption, sessionID: manifest.sessionId, recordingID: manifest.recordingId))
+        try RecordingKeyring.dataKey(of: manifest, keyring: keyring).map(NoteSeal.init(dataKey:))
     }
 
     /// base64url(nonce | AES-256-GCM(note) | tag), bound to `ids` (session, recording, mark or clip).

@@ -112,13 +112,18 @@ public struct RecordingKeyring: Sendable, CustomStringConvertible {
         return dataKey
     }
 
+    /// The data key of `manifest`'s recording: nil when it is not encrypted; throws when it is and
+    /// `keyring` cannot open it.
+    public static func dataKey(of manifest: RecordingManifest, keyring: RecordingKeyring?) throws(RecordingKeyError) -> [UInt8]? {
+        guard let encryption = manifest.encryption else { return nil }
+        guard let keyring else { throw .noRecordingKey(keyId: encryption.keyId) }
+        return try keyring.dataKey(encryption, sessionID: manifest.sessionId, recordingID: manifest.recordingId)
+    }
+
     /// The cipher for one part of `manifest`'s recording: nil when it is not encrypted; throws when
     /// it is and `keyring` cannot open it.
     public static func cipher(part: Int, of manifest: RecordingManifest, keyring: RecordingKeyring?) throws(RecordingKeyError) -> MediaCipher? {
-        guard let encryption = manifest.encryption else { return nil }
-        guard let keyring else { throw .noRecordingKey(keyId: encryption.keyId) }
-        let key = try keyring.dataKey(encryption, sessionID: manifest.sessionId, recordingID: manifest.recordingId)
-        return MediaCipher(dataKey: key, part: part)
+        try dataKey(of: manifest, keyring: keyring).map { MediaCipher(dataKey: $0, part: part) }
     }
 
     private static func associatedData(sessionID: String, recordingID: String) -> [UInt8] {

@@ -155,12 +155,10 @@ final class RecordingWorker: @unchecked Sendable {
             $0["markId"] as? String == markID && $0["recordingId"] as? String == rid
         }
         let logged = last.event?["event"] as? String == "mark"
-        let noted = markNotes.notes(sessionID: sid, recordingID: rid)[markID] != nil
-        guard logged || noted else { return .notFound }
         do {
             if logged { try events.append(sessionID: sid, event: "mark_removed", fields: ["recordingId": rid, "markId": markID], at: now) }
-            try markNotes.remove(sessionID: sid, recordingID: rid, markID: markID)
-            return .removed
+            let erased = try markNotes.remove(sessionID: sid, recordingID: rid, markID: markID)
+            return logged || erased ? .removed : .notFound
         } catch {
             logger.error("could not remove a mark", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)", "error": "\(error)"])
             return .failed

@@ -45,27 +45,21 @@ public struct MarkNotes: Sendable {
         }
         guard let bytes = try FileIO.readAllOrMissing(path) else { return false }
         let lines = bytes.split(separator: 0x0a)
-        let kept = lines.filter { Self.markID(of: $0) != markID }
+        let kept = lines.filter { SessionEventLog.object($0)?["markId"] as? String != markID }
         guard kept.count < lines.count else { return false }
         try FileIO.writeAtomically(Array(kept.map { $0 + [0x0a] }.joined()), to: path)
         return true
     }
 
-    /// The `markId` of one line, nil when the line cannot be read.
-    private static func markID(of line: ArraySlice<UInt8>) -> String? {
-        ((try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any])?["markId"] as? String
-    }
-
     /// The notes of a recording's marks, by mark id; empty when there are none (or they were deleted).
     /// A sealed note is opened with `seal`; one that does not open (no seal given, a damaged line) is
-    /// there as nil, so `notes[id] != nil` says whether the mark has a note line at all.
+    /// there as nil, so the summary can say the note exists but could not be read.
     public func notes(sessionID: String, recordingID: String, seal: NoteSeal? = nil) -> [String: String?] {
         guard let path = paths.marksFile(sessionID: sessionID, recordingID: recordingID),
               let bytes = FileIO.readAll(path) else { return [:] }
         var out: [String: String?] = [:]
         for line in bytes.split(separator: 0x0a) {
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
-                  let id = object["markId"] as? String else { continue }
+            guard let object = SessionEventLog.object(line), let id = object["markId"] as? String else { continue }
             if let note = object["note"] as? String {
                 out[id] = .some(note)
             } else if let sealed = object["sealedNote"] as? String {
