@@ -6,7 +6,7 @@ import { MsePlayer } from "./player.js";
 import { consent, RECORDING_ACTIVE, retentionPeriod, signal, STREAM_SCREEN } from "./protocol.js";
 import { inviteStatus, parseInviteFragment } from "./invite.js";
 import { ReviewFollower } from "./review.js";
-import { $, show } from "./dom.js";
+import { $, el, saveBlob, show } from "./dom.js";
 import { ScreenAwake } from "./awake.js";
 
 /**
@@ -90,6 +90,7 @@ if (!invite) {
   inviteStatus(invite, { fromFamily: true }).then(({ refusal, supervised }) => {
     if (refusal && !connection) showLinkRefused(refusal);
     if (supervised) showSupervisorChoice(true);
+    if (!refusal) refreshCopies();
   });
   // Asked before this page was reloaded, and not yet answered.
   if (withdrawal.asked) deleteWithoutCamera();
@@ -391,6 +392,7 @@ function onWelcome(welcome) {
   }
   consentChanged = false;
   everConnected = true;
+  if (welcome.familyCopies === true) refreshCopies();
   if (ui.cameraStopped.hidden) sender.start();  // else it starts once the family starts the camera again
 }
 
@@ -431,6 +433,10 @@ function onMessage(message) {
     case "signal":
       review.signal(message, () => showShared(true));
       if (message.review === "end") { showShared(false); screenPlayer.clear(); }
+      break;
+    case "family_copies":
+      // The practitioner gave a clip to keep, or took one back.
+      refreshCopies();
       break;
     case "skipped":
       if (message.stream === STREAM_SCREEN) screenPlayer.skipped();
@@ -481,6 +487,7 @@ function withdrawalAnswer(message) {
 
 function videosDeleted() {
   withdrawal.asked = false;
+  refreshCopies();  // the clips went with the videos
   showRecording({ state: "deleted" });
   showWithdrawal("The videos of this call have been deleted.");
 }
@@ -543,6 +550,52 @@ async function deleteWithoutCamera() {
   } finally {
     deleting = false;
   }
+}
+
+/** The family's link as an Authorization header, for the relay's HTTP API. */
+const withInvite = () => ({ headers: { Authorization: `Bearer ${invite.invite}` }, cache: "no-store", credentials: "omit" });
+const copiesPath = () => `/v1/sessions/${encodeURIComponent(invite.session)}/family-copies`;
+/** Reads of the list, so that only the newest one's answer is shown. */
+let copiesReads = 0;
+
+/**
+ * Lists the clips the practitioner gave the family to keep (only where the relay allows copies),
+ * each with a button that saves it on the device. Asked when the page opens with a link that
+ * works, at each welcome, and when the practitioner gives or takes one back.
+ */
+async function refreshCopies() {
+  const read = ++copiesReads;
+  let clips = [];
+  try {
+    const response = await fetch(copiesPath(), withInvite());
+    if (response.ok) clips = (await response.json()).clips ?? [];
+  } catch { /* offline: the next welcome asks again */ return; }
+  if (read !== copiesReads) return;
+  $("copies").replaceChildren(...clips.map((clip, i) => copyItem(clip, i + 1)));
+  show($("copies-box"), clips.length > 0);
+}
+
+/** "Clip 2 · 6 seconds [Save clip 2]". */
+function copyItem(clip, n) {
+  const seconds = Math.max(1, Math.round(clip.durationMs / 1000));
+  const save = el("button", { type: "button", textContent: `Save clip ${n}` });
+  save.setAttribute("aria-label", `Save clip ${n} (${seconds} seconds) on this device`);
+  save.addEventListener("click", async () => {
+    save.disabled = true;
+    const name = `clip-${n}.${clip.mediaType === "video/mp4" ? "mp4" : "webm"}`;
+    try {
+      const response = await fetch(`${copiesPath()}/${clip.clipId}`, withInvite());
+      if (!response.ok) throw new Error(String(response.status));
+      saveBlob(await response.blob(), name);
+      $("copies-status").textContent = `Clip ${n} is saved on this device, as ${name} in your downloads.`;
+    } catch {
+      $("copies-status").textContent = `Clip ${n} could not be saved just now. Please try again; if it is no longer offered, your practitioner has taken it back.`;
+      refreshCopies();
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return el("li", { className: "copy" }, `Clip ${n} · ${seconds} seconds `, save);
 }
 
 ui.withdraw.addEventListener("click", withdraw);

@@ -19,6 +19,8 @@ import { ScreenAwake } from "./awake.js";
 const state = {
   sessionId: null, connection: null, recordingId: null, recordingStartedAt: 0,
   marks: [], familyPresent: false, screenSender: null, review: null,
+  /** The relay lets the practitioner give the family copies of clips (its welcome says so). */
+  familyCopies: false,
 };
 const live = new MsePlayer($("live-video"));
 
@@ -435,6 +437,11 @@ function openSession(sessionId, joinUrl, labels) {
     welcomedBefore = true;
     setFamilyPresent(e.detail.peerPresent);
     if (state.familyPresent) renderCycles();
+    const copies = e.detail.familyCopies === true;
+    if (copies !== state.familyCopies) {
+      state.familyCopies = copies;
+      if (!again) refreshSummary();  // the clips' "give to the family" follows it
+    }
     const family = state.familyPresent ? "The family is here."
       : again ? "Waiting for the family (they may be reconnecting)." : "Waiting for the family to join.";
     status(`${again ? "Connected again" : "Connected"}. ${family}`);
@@ -773,7 +780,31 @@ function renderClip(clip, mediaType) {
   const showIt = clipButton(clip, "show-clip", "show to family");
   showIt.addEventListener("click", () => previewClip(clip, true));
   item.append(preview, " ", showIt, " ", clipDownload(state.sessionId, clip, mediaType, tellClipStatus));
+  if (clip.givenToFamily) item.append(" ", el("span", { className: "given" }, "given to the family"));
+  if (state.familyCopies || clip.givenToFamily) item.append(" ", familyCopyButton(clip));
   return item;
+}
+
+/**
+ * Gives the family a copy of the clip to keep, which they save on their page with their link, or
+ * takes it back (a copy they saved already stays theirs). Offered where the relay allows copies.
+ */
+function familyCopyButton(clip) {
+  const give = !clip.givenToFamily;
+  const b = clipButton(clip, give ? "give-clip" : "take-back-clip", give ? "give to the family" : "take back");
+  b.addEventListener("click", async () => {
+    b.disabled = true;
+    try {
+      await api.familyCopy(state.sessionId, clip.clipId, give);
+      tellClipStatus(give ? `The family can now save the clip ${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)} on their page, to keep.`
+        : "Taken back: the family can no longer save that clip (a copy they saved already stays theirs).");
+      refreshSummary();
+    } catch (error) {
+      b.disabled = false;
+      tellClipStatus(`Could not ${give ? "give the clip to" : "take the clip back from"} the family: ${error.message}`);
+    }
+  });
+  return b;
 }
 
 // Clips play here through Media Source Extensions, as on the family's page: a browser's own file

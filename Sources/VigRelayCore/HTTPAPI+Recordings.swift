@@ -52,6 +52,10 @@ extension HTTPAPI {
     func sessionResource(_ request: HTTPRequest, core: RelayCore, now: Date) -> HTTPOutcome {
         let segments = request.path.dropFirst(Self.sessionsPrefix.count).split(separator: "/", omittingEmptySubsequences: false)
         guard let sessionID = segments.first, !sessionID.isEmpty else { return .respond(noSuchEndpoint(request.path)) }
+        if segments.dropFirst().first == "family-copies" {
+            return familyCopies(request, sessionID: String(sessionID), clipID: segments.dropFirst(2).first.map(String.init),
+                                extra: segments.count > 3, core: core, now: now)
+        }
         if segments.dropFirst().elementsEqual(["withdrawal"]) {
             guard request.method == "POST" else { return .respond(methodNotAllowed("POST")) }
             return withdrawal(request, sessionID: String(sessionID), core: core, now: now)

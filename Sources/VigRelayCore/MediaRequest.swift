@@ -9,6 +9,9 @@ public struct MediaRequest: Sendable, Equatable {
         case recording(id: String, part: Int)
         /// A clip: a standalone WebM cut from its recording at keyframes.
         case clip(id: String)
+        /// A clip the practitioner gave the family a copy of, fetched with the family's link: as
+        /// `clip`, but only while it is given (`ClipRecord.givenToFamilyAt`).
+        case familyCopy(clipID: String)
         /// A stretch of a recording (`fromMs..<toMs`, ms from its start, at most a minute) cut at
         /// keyframes like a clip, but planned when asked and kept nowhere: for watching a recording a
         /// minute at a time on a page, where the whole file could be too big to play.

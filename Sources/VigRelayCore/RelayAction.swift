@@ -49,6 +49,9 @@ public enum RecordingCommand: Equatable, Sendable {
     /// The session's supervisor started a download of a recording part or a clip: logged in the
     /// session's log (`supervisor_download`), so whoever reads it sees who watched what and when.
     case supervisorDownload(sessionID: String, supervisor: String, resource: MediaRequest.Resource)
+    /// The family started a download of a copy given to them, from its first byte: logged
+    /// (`family_copy_downloaded`), so the log shows that a copy left the service, and when.
+    case familyCopyDownload(sessionID: String, clipID: String)
 }
 
 /// Why a recording stops.

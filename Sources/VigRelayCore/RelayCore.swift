@@ -315,6 +315,8 @@ public final class RelayCore {
         if let retention = limits.retentionSeconds { welcome["retentionSeconds"] = retention }
         // The practitioner named a supervisor: the family's page asks whether they may watch.
         if role == .family, sessions[sessionID]?.supervisor != nil { welcome["supervised"] = true }
+        // The practitioner may give the family copies of clips: their page offers it, the family's lists them.
+        if limits.familyCopies { welcome["familyCopies"] = true }
         actions.append(.send(conn, .text(ControlEncoder.encode(welcome, id: id))))
         if let peer {
             actions.append(.send(peer, .text(peerEvent("joined", role))))

@@ -42,6 +42,9 @@ public enum RelayErrorCode: String, Sendable, CaseIterable {
     case markNotFound = "mark_not_found"
     /// HTTP: no such clip in the session (or its recording was deleted).
     case clipNotFound = "clip_not_found"
+    /// HTTP: a family copy of a clip asked of a relay whose operator does not give them
+    /// (`RelayLimits.familyCopies`, 403).
+    case familyCopiesOff = "family_copies_off"
     /// HTTP: a `Range` that starts at or past the end of the file (416).
     case rangeNotSatisfiable = "range_not_satisfiable"
     // HTTP-only codes.

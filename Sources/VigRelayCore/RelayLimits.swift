@@ -43,6 +43,10 @@ public struct RelayLimits: Sendable, Equatable {
     /// Recordings already running go on below it, so a filming under way is not cut short: what is
     /// kept back is for them, and for the sessions' records and logs.
     public var minFreeSpaceBytes: Int64 = 2_000_000_000
+    /// Whether the practitioner may give the family a copy of a clip to keep (`--family-copies`; off
+    /// by default). Many services delete every video at the end of the work and make no copies; some
+    /// let the family keep their clips, under their consent form. The operator decides which.
+    public var familyCopies = false
 
     public init() {}
 

@@ -44,6 +44,9 @@ enum LoopEvent: Sendable {
     case downloadFailed(ConnectionID, download: UInt64, reason: String)
     /// The reader planned a clip; the writer stores it next.
     case clipPlanned(ConnectionID, ClipRecord)
+    /// The writer gave the family a copy of a clip, or took it back: answer `ConnectionID`, tell the
+    /// family's page, and, taken back, stop the family's downloads of it.
+    case familyCopyChanged(ConnectionID, sessionID: String, clipID: String, given: Bool, HTTPResponse)
     /// The writer has run a session's deletion (whether or not it succeeded): downloads may start again.
     case deletionFinished(sessionID: String)
     /// `DELETE .../recordings` from connection `requester` is done (nil failure) or failed.

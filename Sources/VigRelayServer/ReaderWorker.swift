@@ -44,6 +44,11 @@ final class ReaderWorker: @unchecked Sendable {
         inbox.post(.respond(conn, .json(200, reader.summary(of: session))))
     }
 
+    /// Lists the clips given to the session's family and answers 200 with them.
+    func familyCopies(_ conn: ConnectionID, sessionID: String) {
+        inbox.post(.respond(conn, .json(200, reader.familyCopies(sessionID: sessionID))))
+    }
+
     /// Adds what is on disk to a page of the session list and answers 200 with it.
     func sessionList(_ conn: ConnectionID, _ page: SessionListPage) {
         inbox.post(.respond(conn, .json(200, reader.sessionList(page))))

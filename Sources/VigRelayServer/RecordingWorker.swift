@@ -62,10 +62,12 @@ final class RecordingWorker: @unchecked Sendable {
             log(sid, "consent", fields)
         case .supervisorDownload(let sid, let supervisor, .recording(let rid, let part)):
             log(sid, "supervisor_download", ["supervisor": supervisor, "recordingId": rid, "part": part])
-        case .supervisorDownload(let sid, let supervisor, .clip(let cid)):
+        case .supervisorDownload(let sid, let supervisor, .clip(let cid)), .supervisorDownload(let sid, let supervisor, .familyCopy(let cid)):
             log(sid, "supervisor_download", ["supervisor": supervisor, "clipId": cid])
         case .supervisorDownload(let sid, let supervisor, .excerpt(let rid, let fromMs, let toMs)):
             log(sid, "supervisor_download", ["supervisor": supervisor, "recordingId": rid, "fromMs": fromMs, "toMs": toMs])
+        case .familyCopyDownload(let sid, let cid):
+            log(sid, "family_copy_downloaded", ["clipId": cid])
         case .start(let sid, let rid):
             do {
                 open[rid] = try RecordingFile(dataDir: dataDir, sessionID: sid, recordingID: rid, startedAt: now, quotaBytes: quotaBytes, keyring: keyring)
@@ -198,6 +200,33 @@ final class RecordingWorker: @unchecked Sendable {
                                               "fromMs": record.fromMs, "toMs": record.toMs,
                                               "actualFromMs": record.actualFromMs, "actualToMs": record.actualToMs,
                                               "bytes": record.bytes])))
+    }
+
+    /// Gives the family a copy of a clip (`given`) or takes it back: the clip's record says so from
+    /// now on, and the log says so (`family_copy_given`, `family_copy_taken_back`); then the service
+    /// thread answers and tells the family's page. Nothing is logged or told when nothing changed
+    /// (given twice); 404 when the clip is gone.
+    func giveFamilyCopy(sessionID sid: String, clipID cid: String, given: Bool, replyTo conn: ConnectionID) {
+        let saved: (record: ClipRecord, changed: Bool)?
+        do {
+            saved = try store.setGivenToFamily(sessionID: sid, clipID: cid, at: given ? Date() : nil)
+        } catch {
+            logger.error("could not save a clip's family copy", metadata: ["session.id": "\(sid)", "error": "\(error)"])
+            inbox.post(.respond(conn, .error(500, .internalError, "the clip's record could not be saved on the server, so nothing changed for the family; try again, and tell the operator if it persists")))
+            return
+        }
+        guard let saved else {
+            inbox.post(.respond(conn, RecordingRequestError.clipNotFound.response))
+            return
+        }
+        var body: [String: Any] = ["clipId": cid, "givenToFamily": given]
+        if let at = saved.record.givenToFamilyAt { body["givenAt"] = UTCTime.format(at) }
+        guard saved.changed else {
+            inbox.post(.respond(conn, .json(200, body)))
+            return
+        }
+        log(sid, given ? "family_copy_given" : "family_copy_taken_back", ["clipId": cid])
+        inbox.post(.familyCopyChanged(conn, sessionID: sid, clipID: cid, given: given, .json(200, body)))
     }
 
     /// Syncs the open recordings when a second has passed since they were last synced (after each

@@ -75,6 +75,9 @@ public final class RelayServer: Sendable {
         } else {
             logger.notice("retention off (--retention keep): recordings are kept until consent is withdrawn or the practitioner deletes them")
         }
+        if configuration.limits.familyCopies {
+            logger.notice("family copies on (--family-copies): practitioners may give a family a copy of a clip, which leaves the service for the family's device once saved")
+        }
         metrics.minFreeSpaceBytes.set(configuration.limits.minFreeSpaceBytes)
         do {
             let available = try DataDiskSpace.availableBytes(dataDir: configuration.dataDir)

@@ -40,11 +40,16 @@ extension ServiceLoop {
             return
         }
         download.head = head
-        // A supervisor's download that found its file and sends it from the first byte is logged
-        // in the session's log (a player's later reads of the same file, from further on, are not).
-        if download.grant.asSupervisor, !download.headOnly, head.body.lowerBound == 0 {
-            perform([.recording(.supervisorDownload(sessionID: download.sessionID, supervisor: download.grant.practitionerID,
-                                                    resource: download.resource))])
+        // A supervisor's download, or the family's of a copy, that found its file and sends it from
+        // the first byte is logged in the session's log (a player's later reads of the same file,
+        // from further on, are not).
+        if !download.headOnly, head.body.lowerBound == 0 {
+            if download.grant.asSupervisor, let supervisor = download.grant.practitionerID {
+                perform([.recording(.supervisorDownload(sessionID: download.sessionID, supervisor: supervisor, resource: download.resource))])
+            } else if case .familyCopy(let clipID) = download.resource {
+                // A copy leaving the service for the family's device is logged too.
+                perform([.recording(.familyCopyDownload(sessionID: download.sessionID, clipID: clipID))])
+            }
         }
         lws_callback_on_writable(exchange.wsi)
     }
@@ -111,8 +116,8 @@ extension ServiceLoop {
     /// token stops reading a recording, not only starting one. Not started yet: 401; streaming: the
     /// connection is closed.
     func cutOffDownloads(revokedBy revocations: TokenRevocations) {
-        cutOffDownloads(because: "token revoked", refusal: { _ in .error(401, .unauthorized, TokenAuthority.VerifyError.revoked.description) }) {
-            revocations.revokes(.practitioner, id: $0.grant.practitionerID, issuedAtMs: $0.grant.tokenIssuedAtMs)
+        cutOffDownloads(because: "token revoked", refusal: { _ in .error(401, .unauthorized, TokenAuthority.VerifyError.revoked.description) }) { download in
+            download.grant.practitionerID.map { revocations.revokes(.practitioner, id: $0, issuedAtMs: download.grant.tokenIssuedAtMs) } ?? false
         }
     }
 
@@ -124,6 +129,14 @@ extension ServiceLoop {
         let allowed = core.supervisorMayView(sessionID: sessionID)
         cutOffDownloads(because: "supervisor no longer allowed", refusal: { _ in Self.supervisionEnded }) {
             $0.sessionID == sessionID && $0.grant.asSupervisor && !(allowed && session?.supervisor == $0.grant.practitionerID)
+        }
+    }
+
+    /// Ends the family's downloads of the session's copies that `resource` picks: the copy was taken
+    /// back, or a newer family link replaced the one they were fetched with.
+    func cutOffFamilyDownloads(sessionID: String, _ resource: (MediaRequest.Resource) -> Bool) {
+        cutOffDownloads(because: "family copy no longer given", refusal: Self.notFound) {
+            $0.sessionID == sessionID && $0.grant.toFamily && resource($0.resource)
         }
     }
 
@@ -146,7 +159,10 @@ extension ServiceLoop {
 
     /// The 404 for a recording or clip that is gone.
     private static func notFound(_ resource: MediaRequest.Resource) -> HTTPResponse {
-        if case .clip = resource { RecordingRequestError.clipNotFound.response } else { RecordingRequestError.recordingNotFound.response }
+        switch resource {
+        case .clip, .familyCopy: RecordingRequestError.clipNotFound.response
+        case .recording, .excerpt: RecordingRequestError.recordingNotFound.response
+        }
     }
 
     /// Has the reader close a download's file and forget it.

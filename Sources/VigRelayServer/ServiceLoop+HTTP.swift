@@ -93,6 +93,12 @@ extension ServiceLoop {
         case .createClip(let request):
             let worker = readerWorker
             reader.submit { worker.planClip(id, request) }
+        case .giveFamilyCopy(let sessionID, let clipID, let given):
+            let worker = recordingWorker
+            writer.submit { worker.giveFamilyCopy(sessionID: sessionID, clipID: clipID, given: given, replyTo: id) }
+        case .familyCopyList(let sessionID):
+            let worker = readerWorker
+            reader.submit { worker.familyCopies(id, sessionID: sessionID) }
         case .media(let request, let grant):
             startDownload(exchange, request, grant: grant)
         case .deleteRecordings(let sessionID):
@@ -147,6 +153,7 @@ extension ServiceLoop {
             return
         }
         let actions = core.inviteReplaced(record)
+        cutOffFamilyDownloads(sessionID: record.id) { _ in true }  // only the newest link fetches copies (a download with it starts after this)
         let closed = RelayAction.closes(in: actions)
         logger.info("family invite replaced", metadata: ["session.id": "\(record.id)", "practitioner.id": "\(record.owner)",
                                                          "connections.closed": "\(closed)"])

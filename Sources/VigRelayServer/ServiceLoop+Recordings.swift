@@ -17,6 +17,10 @@ extension ServiceLoop {
         case .clipPlanned(let conn, let record):
             let worker = recordingWorker
             writer.submit { worker.saveClip(record, replyTo: conn) }
+        case .familyCopyChanged(let conn, let sid, let cid, let given, let response):
+            if !given { cutOffFamilyDownloads(sessionID: sid) { $0 == .familyCopy(clipID: cid) } }
+            perform(core.familyCopiesChanged(sessionID: sid))
+            respond(conn, response)
         case .deletionFinished(let sid):
             if let queued = deletionsPending[sid], queued > 1 { deletionsPending[sid] = queued - 1 } else { deletionsPending[sid] = nil }
         case .recordingsDeletedOnRequest(let conn, let sid, let ids, let failure):

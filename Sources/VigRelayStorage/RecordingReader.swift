@@ -37,8 +37,9 @@ public struct RecordingReader: Sendable {
                     return .failure(.recordingNotFound)
                 }
                 return .success((try MediaFileSlice(path: path, cipher: cipher(part: part, of: manifest)), Self.contentType(fileName: entry.file), [:]))
-            case .clip(let cid):
+            case .clip(let cid), .familyCopy(let cid):
                 guard let clip = store.clip(sessionID: sid, clipID: cid),
+                      clip.givenToFamilyAt != nil || request.resource == .clip(id: cid),
                       let manifest = store.manifest(sessionID: sid, recordingID: clip.recordingId), manifest.state != .deleted,
                       let path = store.mediaPath(sessionID: sid, recordingID: clip.recordingId, part: clip.part) else {
                     return .failure(.clipNotFound)

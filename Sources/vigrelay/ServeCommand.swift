@@ -62,6 +62,11 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("min-free-space"), help: "Space the data directory's file system must have left for a recording to start, e.g. 2G, 500M or a number of bytes; below it the practitioner is told disk_space_low and recordings already running go on.")
     var minFreeSpace = "2G"
 
+    @Flag(name: .customLong("family-copies"), help: ArgumentHelp(
+        "Let practitioners give the family a copy of a clip to keep, which the family saves with its link.",
+        discussion: "Off by default: many services make no copies of the videos. Turn it on only where your consent form lets families keep their clips."))
+    var familyCopies = false
+
     @Option(help: "Delete the recordings and clips of a case (a practitioner's caseRef; a session without one is a case of its own) once its last session ended longer ago than this, e.g. 30d (default: 60d); 'keep' keeps them until consent is withdrawn or the practitioner deletes them. Checked at start and periodically.")
     var retention: String?
 
@@ -170,6 +175,7 @@ struct ServeCommand: ParsableCommand {
         config.limits.requestBodySeconds = DurationParser.seconds(requestBodyTimeout)!
         config.recordingQuotaBytes = recordingQuota.flatMap(ByteCountParser.bytes)
         config.limits.minFreeSpaceBytes = ByteCountParser.bytes(minFreeSpace)!
+        config.limits.familyCopies = familyCopies
         if let recordingKey {
             do { config.recordingKeyring = try RecordingKeyFile.load(path: recordingKey) } catch {
                 logger.error("\(error)")

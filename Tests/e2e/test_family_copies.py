@@ -1,0 +1,157 @@
+"""Copies of clips for the family to keep (`vigrelay serve --family-copies`, docs/RECORDING.md,
+"Copies for the family"), over the real relay: the practitioner gives a clip and the family, with
+its link, lists and saves exactly the clip's bytes; only what was given, only with the newest link,
+only while given; each step logged; nothing at all where the operator did not turn copies on; the
+note of an encrypted recording stays sealed when the clip is given."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from test_marks import FIXTURE
+from test_recording_encryption import make_key
+from vrtest import assert_error, bearer, give_consent, next_json, send_camera, start_recording, stop_recording
+
+
+def filmed(relay) -> dict:
+    """A session with one finished recording of the 4 s fixture and a clip of it; both sides still connected."""
+    p, f, s = relay.pair()
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    send_camera(p, f, FIXTURE.read_bytes(), 1000)
+    stop_recording(p, f, rid)
+    token, sid = s["practitionerToken"], s["sessionId"]
+    made = relay.http("POST", f"/v1/sessions/{sid}/clips", headers=bearer(token),
+                      body=json.dumps({"recordingId": rid, "fromMs": 0, "toMs": 3500, "note": "she waits for his turn"}).encode())
+    assert made.status == 201, made
+    return {"p": p, "f": f, "sid": sid, "rid": rid, "token": token, "invite": s["inviteToken"], "clip": made.json()["clipId"]}
+
+
+def copies(relay, s: dict, invite: str | None = None):
+    return relay.http("GET", f"/v1/sessions/{s['sid']}/family-copies", headers=bearer(invite or s["invite"]))
+
+
+def copy(relay, s: dict, invite: str | None = None, method: str = "GET"):
+    return relay.http(method, f"/v1/sessions/{s['sid']}/family-copies/{s['clip']}", headers=bearer(invite or s["invite"]))
+
+
+def give(relay, s: dict, method: str = "PUT"):
+    return relay.http(method, f"/v1/sessions/{s['sid']}/family-copies/{s['clip']}", headers=bearer(s["token"]))
+
+
+def events(relay, sid: str) -> list[dict]:
+    return [json.loads(line) for line in (Path(relay.data_dir) / "sessions" / sid / "session.jsonl").read_text().splitlines()]
+
+
+def test_the_family_saves_the_clip_its_practitioner_gave_it(relay_factory):
+    relay = relay_factory(["--family-copies"])
+    s = filmed(relay)
+    clip_bytes = relay.http("GET", f"/v1/sessions/{s['sid']}/clips/{s['clip']}", headers=bearer(s["token"])).body
+    # Before it is given, the family has nothing, and the clip answers as one that does not exist.
+    assert copies(relay, s).json() == {"clips": []}
+    assert_error(copy(relay, s), 404, "clip_not_found")
+
+    given = give(relay, s)
+    assert given.status == 200, given
+    assert given.json()["clipId"] == s["clip"] and given.json()["givenToFamily"] is True and given.json()["givenAt"]
+    assert next_json(s["f"]) == {"type": "family_copies"}, "the family's page hears its list changed"
+    [listed] = copies(relay, s).json()["clips"]
+    assert listed["clipId"] == s["clip"] and listed["mediaType"] == "video/webm" and listed["bytes"] == len(clip_bytes)
+    assert 3000 <= listed["durationMs"] <= 4500, listed
+    assert "note" not in listed, "the practitioner's note is theirs"
+    saved = copy(relay, s)
+    assert saved.status == 200 and saved.body == clip_bytes
+    assert saved.headers["content-type"] == "video/webm"
+    [clip] = relay.http("GET", f"/v1/sessions/{s['sid']}", headers=bearer(s["token"])).json()["clips"]
+    assert clip["givenToFamily"] is True and clip["note"] == "she waits for his turn"
+    log = events(relay, s["sid"])
+    assert [e["clipId"] for e in log if e["event"] == "family_copy_given"] == [s["clip"]]
+    assert [e["clipId"] for e in log if e["event"] == "family_copy_downloaded"] == [s["clip"]]
+
+    # Given again: nothing changes, given when first given, nothing more logged or told.
+    again = give(relay, s)
+    assert again.json()["givenAt"] == given.json()["givenAt"]
+    assert sum(e["event"] == "family_copy_given" for e in events(relay, s["sid"])) == 1
+
+    # Taken back: gone from the family's list and not fetched any more.
+    taken = give(relay, s, "DELETE")
+    assert taken.status == 200 and taken.json() == {"clipId": s["clip"], "givenToFamily": False}
+    assert next_json(s["f"]) == {"type": "family_copies"}
+    assert copies(relay, s).json() == {"clips": []}
+    assert_error(copy(relay, s), 404, "clip_not_found")
+    assert sum(e["event"] == "family_copy_taken_back" for e in events(relay, s["sid"])) == 1
+    # The practitioner keeps the clip itself.
+    assert relay.http("GET", f"/v1/sessions/{s['sid']}/clips/{s['clip']}", headers=bearer(s["token"])).body == clip_bytes
+    s["p"].close()
+    s["f"].close()
+
+
+def test_only_the_practitioner_gives_and_only_the_newest_link_fetches(relay_factory):
+    relay = relay_factory(["--family-copies"])
+    s = filmed(relay)
+    other = relay.create_session(relay.token("alice"))
+    assert give(relay, s).status == 200
+
+    assert_error(copy(relay, s, method="PUT"), 403, "forbidden")  # the family cannot give itself one
+    assert_error(copy(relay, s, invite=s["token"]), 403, "forbidden")  # the practitioner reads the clip itself
+    assert_error(copies(relay, s, invite=other["inviteToken"]), 404, "session_not_found")
+    assert_error(copy(relay, s, invite=other["inviteToken"]), 404, "session_not_found")
+    assert_error(relay.http("PUT", f"/v1/sessions/{s['sid']}/family-copies/{s['clip']}", headers=bearer(relay.token("bob"))),
+                 404, "session_not_found")
+    assert_error(relay.http("GET", f"/v1/sessions/{s['sid']}/family-copies"), 401, "unauthorized")
+    assert_error(relay.http("PUT", f"/v1/sessions/{s['sid']}/family-copies/{'0' * 16}", headers=bearer(s["token"])),
+                 404, "clip_not_found")
+    assert_error(relay.http("PUT", f"/v1/sessions/{s['sid']}/family-copies/0123456789ABCDEF", headers=bearer(s["token"])),
+                 404, "clip_not_found")
+    assert_error(relay.http("POST", f"/v1/sessions/{s['sid']}/family-copies", headers=bearer(s["invite"])),
+                 405, "method_not_allowed")
+    assert_error(relay.http("GET", f"/v1/sessions/{s['sid']}/family-copies/{s['clip']}/x", headers=bearer(s["invite"])),
+                 404, "not_found")
+
+    # A new link for the family: the old one fetches nothing more, the new one does.
+    fresh = relay.http("POST", f"/v1/sessions/{s['sid']}/invite", headers=bearer(s["token"]))
+    assert fresh.status == 200, fresh
+    assert_error(copies(relay, s), 401, "invite_replaced")
+    assert_error(copy(relay, s), 401, "invite_replaced")
+    relay.secrets_seen.add(fresh.json()["inviteToken"])
+    assert copy(relay, s, invite=fresh.json()["inviteToken"]).status == 200
+
+    # Withdrawn consent deletes the clip, so the copy goes with it.
+    s["f"].close()
+    withdrawn = relay.http("POST", f"/v1/sessions/{s['sid']}/withdrawal", headers=bearer(fresh.json()["inviteToken"]))
+    assert withdrawn.status == 200, withdrawn
+    assert copies(relay, s, invite=fresh.json()["inviteToken"]).json() == {"clips": []}
+    assert_error(copy(relay, s, invite=fresh.json()["inviteToken"]), 404, "clip_not_found")
+    assert_error(give(relay, s), 404, "clip_not_found")
+    s["p"].close()
+
+
+def test_a_relay_without_family_copies_gives_none(relay):
+    s = filmed(relay)
+    assert_error(give(relay, s), 403, "family_copies_off")
+    assert_error(copies(relay, s), 403, "family_copies_off")
+    assert_error(copy(relay, s), 403, "family_copies_off")
+    # Taking back is always allowed (a copy given before the operator turned copies off).
+    assert give(relay, s, "DELETE").json() == {"clipId": s["clip"], "givenToFamily": False}
+    assert not any(e["event"].startswith("family_copy") for e in events(relay, s["sid"]))
+    s["p"].close()
+    s["f"].close()
+
+
+def test_a_given_clip_of_an_encrypted_recording_keeps_its_note_sealed(relay_factory, vigrelay_bin, tmp_path):
+    key = tmp_path / "recording.key"
+    make_key(vigrelay_bin, key)
+    relay = relay_factory(["--recording-key", str(key), "--family-copies"])
+    s = filmed(relay)
+    assert give(relay, s).status == 200
+    record = (Path(relay.data_dir) / "sessions" / s["sid"] / "clips" / f"{s['clip']}.json").read_text()
+    assert "sealedNote" in record and "his turn" not in record and "givenToFamilyAt" in record
+    [clip] = relay.http("GET", f"/v1/sessions/{s['sid']}", headers=bearer(s["token"])).json()["clips"]
+    assert clip["note"] == "she waits for his turn" and clip["givenToFamily"] is True
+    saved = copy(relay, s)
+    assert saved.status == 200
+    assert saved.body == relay.http("GET", f"/v1/sessions/{s['sid']}/clips/{s['clip']}", headers=bearer(s["token"])).body
+    assert saved.body[:4] == b"\x1a\x45\xdf\xa3", "the family gets the clip decrypted, as WebM"
+    s["p"].close()
+    s["f"].close()
