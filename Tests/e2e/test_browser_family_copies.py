@@ -1,0 +1,91 @@
+"""Copies of clips for the family, in real Chromium pages against a relay started with
+`--family-copies`: the practitioner gives a clip from the session's clip list, the family's page
+(opened with its link, before or without joining the call) lists it and saves exactly the clip's
+bytes; in the call, the family's list follows the practitioner taking it back and giving it again.
+A relay without the option offers none of it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from contrast import low_contrast
+from test_family_copies import filmed
+from vrtest import bearer
+from webpages import catch_downloads, downloaded, join_as_family, open_from_list, unlabelled_controls
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def open_as_practitioner(prac, relay, token: str, session_id: str) -> None:
+    """The practitioner saves their token and opens the session from their list."""
+    prac.navigate(relay.base_url + "/")
+    prac.js(f"document.getElementById('token').value = {json.dumps(token)}; document.getElementById('save-token').click(); true")
+    open_from_list(prac, session_id)
+    prac.wait("document.getElementById('connection-status').textContent.includes('Connected')", 15, "the practitioner to connect")
+
+
+def family_copies_shown(fam) -> str:
+    return "(() => { const box = document.getElementById('copies-box'); return !box.hidden && document.querySelectorAll('#copies li').length; })()"
+
+
+def test_the_family_saves_on_its_page_the_clip_its_practitioner_gave(relay_factory, chromium, shots):
+    relay = relay_factory(["--family-copies"])
+    s = filmed(relay)
+    s["p"].close()
+    s["f"].close()
+    clip = relay.http("GET", f"/v1/sessions/{s['sid']}/clips/{s['clip']}", headers=bearer(s["token"])).body
+    join_url = f"{relay.base_url}/join#session={s['sid']}&invite={s['invite']}"
+
+    prac = chromium.new_page("practitioner")
+    open_as_practitioner(prac, relay, s["token"], s["sid"])
+    give = f"#clips li[data-clip-id='{s['clip']}'] button.give-clip"
+    prac.wait(f"document.querySelector(\"{give}\") !== null", 15, "the clip's 'give to the family' button")
+    prac.click(give)
+    prac.wait(f"document.querySelector(\"#clips li[data-clip-id='{s['clip']}'] button.take-back-clip\") !== null", 15,
+              "the clip shown as given, with 'take back'")
+    assert "given to the family" in prac.text(f"#clips li[data-clip-id='{s['clip']}']")
+    assert "can now save the clip" in prac.text("#clip-status")
+
+    # The family opens its link after the call: the clip is there to save, without joining.
+    fam = chromium.new_page("family")
+    fam.navigate(join_url)
+    fam.wait(family_copies_shown(fam), 15, "the family's clips to keep")
+    assert fam.text("#copies li").startswith("Clip 1 · 4 seconds") or fam.text("#copies li").startswith("Clip 1 · 3 seconds"), fam.text("#copies li")
+    assert fam.js("document.querySelector('#copies button').getAttribute('aria-label')").startswith("Save clip 1 (")
+    assert unlabelled_controls(fam) == [] and unlabelled_controls(prac) == []
+    assert low_contrast(fam) == [] and low_contrast(prac) == []
+    fam.screenshot(shots / "family-copies-phone.png", 390, 844, mobile=True)
+    catch_downloads(fam)
+    fam.click("#copies button")
+    saved = downloaded(fam, 0, 15, "the saved clip")
+    assert saved == {"name": "clip-1.webm", "size": len(clip), "sha256": hashlib.sha256(clip).hexdigest()}
+    fam.wait("document.getElementById('copies-status').textContent.includes('is saved')", 5, "the saved notice")
+
+    # In the call, the family's list follows the practitioner at once.
+    join_as_family(fam, consent=False)
+    prac.click(f"#clips li[data-clip-id='{s['clip']}'] button.take-back-clip")
+    fam.wait("document.getElementById('copies-box').hidden", 15, "the clip taken back from the family's list")
+    prac.wait(f"document.querySelector(\"{give}\") !== null", 15, "the clip offered to give again")
+    prac.click(give)
+    fam.wait(family_copies_shown(fam), 15, "the clip given again, on the family's page in the call")
+
+
+def test_a_relay_without_family_copies_offers_none(relay, chromium):
+    s = filmed(relay)
+    s["p"].close()
+    s["f"].close()
+    prac = chromium.new_page("practitioner")
+    open_as_practitioner(prac, relay, s["token"], s["sid"])
+    prac.wait(f"document.querySelector(\"#clips li[data-clip-id='{s['clip']}'] button.download-clip\") !== null", 15, "the clip in the list")
+    assert prac.js("document.querySelectorAll('#clips button.give-clip, #clips button.take-back-clip').length") == 0
+    fam = chromium.new_page("family")
+    # The page asks for the list as it opens (after the link check): its answer is kept to wait for.
+    fam.add_init_script("""window.__answers = []; const plain = window.fetch.bind(window);
+        window.fetch = async (url, options) => { const r = await plain(url, options); window.__answers.push([String(url), r.status]); return r; };""")
+    fam.navigate(f"{relay.base_url}/join#session={s['sid']}&invite={s['invite']}")
+    answer = fam.wait("window.__answers.find(([url]) => url.endsWith('/family-copies'))", 15, "the family's page asking for copies")
+    assert answer[1] == 403
+    assert fam.js("document.getElementById('copies-box').hidden") is True
