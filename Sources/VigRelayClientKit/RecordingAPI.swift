@@ -12,7 +12,7 @@ public struct CreatedClip: Sendable, Equatable {
 }
 
 /// The practitioner's HTTP calls about sessions and recordings: the session list, the session
-/// summary, clips, downloads.
+/// summary, clips, downloads, copies given to the family; and the family's, fetching those copies.
 /// Each waits for the answer with a deadline; the relay's refusals become `ClientError`s that name
 /// its error code and message.
 public enum RecordingAPI {
@@ -54,10 +54,39 @@ public enum RecordingAPI {
                            actualToMs: object["actualToMs"] as? Int ?? toMs, json: text)
     }
 
+    /// `PUT` (`give`) or `DELETE /v1/sessions/{id}/family-copies/{clipId}`: gives the family a copy of
+    /// the clip to keep, or takes it back; the relay's JSON answer as text.
+    public static func familyCopy(loop: ClientLoop, token: String, sessionID: String, clipID: String, give: Bool) throws(ClientError) -> String {
+        let reply = try request(loop, give ? "PUT" : "DELETE", "/v1/sessions/\(try checked(sessionID))/family-copies/\(try checkedClip(clipID))",
+                                token: token)
+        return String(decoding: reply.body, as: UTF8.self)
+    }
+
+    /// A clip the family was given to keep, as `GET .../family-copies` lists it.
+    public struct FamilyCopy: Sendable, Equatable {
+        public var clipID: String
+        public var mediaType: String
+        public var bytes: Int64
+    }
+
+    /// `GET /v1/sessions/{id}/family-copies` with the family's invite: the clips it was given, and the
+    /// relay's JSON answer as text.
+    public static func familyCopies(loop: ClientLoop, invite: InviteLink) throws(ClientError) -> (copies: [FamilyCopy], json: String) {
+        let reply = try request(loop, "GET", "/v1/sessions/\(try checked(invite.sessionID))/family-copies", token: invite.token)
+        let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] ?? [:]
+        let copies = (object["clips"] as? [[String: Any]] ?? []).compactMap { clip -> FamilyCopy? in
+            guard let id = clip["clipId"] as? String, Identifiers.isValidClipID(id) else { return nil }
+            return FamilyCopy(clipID: id, mediaType: clip["mediaType"] as? String ?? "", bytes: (clip["bytes"] as? NSNumber)?.int64Value ?? 0)
+        }
+        return (copies, String(decoding: reply.body, as: UTF8.self))
+    }
+
     /// What to download.
     public enum Resource: Sendable, Equatable {
         case recording(id: String, part: Int)
         case clip(id: String)
+        /// A clip given to the family, fetched with its invite.
+        case familyCopy(id: String)
     }
 
     /// `GET` a recording part or a clip into `path`; returns the bytes written. The body goes into a
@@ -70,6 +99,7 @@ public enum RecordingAPI {
         switch resource {
         case .recording(let id, let part): target = "recordings/\(id)" + (part == 1 ? "" : "?part=\(part)")
         case .clip(let id): target = "clips/\(id)"
+        case .familyCopy(let id): target = "family-copies/\(id)"
         }
         let url = URL(fileURLWithPath: path)
         let partial = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".partial").path
@@ -100,6 +130,14 @@ public enum RecordingAPI {
             throw .usage("--session '\(sessionID)' is not a session id: 32 lower-case hex characters, as printed by 'vigrelay-client create'")
         }
         return sessionID
+    }
+
+    /// `clipID` if it is one (an id from the command line, before it goes into a path).
+    static func checkedClip(_ clipID: String) throws(ClientError) -> String {
+        guard Identifiers.isValidClipID(clipID) else {
+            throw .usage("--clip '\(clipID)' is not a clip id: 16 lower-case hex characters, as printed by 'vigrelay-client clip' or 'session'")
+        }
+        return clipID
     }
 
     /// One request with a bearer token, answered within `timeoutSeconds`; an answer other than

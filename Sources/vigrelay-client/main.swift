@@ -10,7 +10,8 @@ struct VigRelayClientCommand: ParsableCommand {
             failure, 3 token refused, 64 bad command line.
             """,
         subcommands: [CreateCommand.self, InviteCommand.self, PractitionerCommand.self, FamilyCommand.self, PairCommand.self, LoadCommand.self,
-                      SessionsCommand.self, CyclesCommand.self, SessionCommand.self, LabelCommand.self, ClipCommand.self, DownloadCommand.self]
+                      SessionsCommand.self, CyclesCommand.self, SessionCommand.self, LabelCommand.self, ClipCommand.self, DownloadCommand.self,
+                      GiveClipCommand.self, FamilyCopiesCommand.self]
     )
 }
 

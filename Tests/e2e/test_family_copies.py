@@ -7,11 +7,12 @@ note of an encrypted recording stays sealed when the clip is given."""
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 from test_marks import FIXTURE
 from test_recording_encryption import make_key
-from vrtest import assert_error, bearer, give_consent, next_json, send_camera, start_recording, stop_recording
+from vrtest import assert_error, bearer, give_consent, next_json, run, send_camera, start_recording, stop_recording
 
 
 def filmed(relay) -> dict:
@@ -155,3 +156,39 @@ def test_a_given_clip_of_an_encrypted_recording_keeps_its_note_sealed(relay_fact
     assert saved.body[:4] == b"\x1a\x45\xdf\xa3", "the family gets the clip decrypted, as WebM"
     s["p"].close()
     s["f"].close()
+
+
+def test_the_client_gives_a_clip_and_the_family_saves_it(relay_factory, client_bin, certs, tmp_path):
+    relay = relay_factory(["--family-copies"])
+    s = filmed(relay)
+    s["p"].close()
+    s["f"].close()
+    clip_bytes = relay.http("GET", f"/v1/sessions/{s['sid']}/clips/{s['clip']}", headers=bearer(s["token"])).body
+    server = ["--server", relay.base_url, "--ca", certs.ca]
+    practitioner = [*server, "--token", s["token"], "--session", s["sid"]]
+    join_url = f"{relay.base_url}/join#session={s['sid']}&invite={s['invite']}"
+
+    gave = run([client_bin, "give-clip", *practitioner, "--clip", s["clip"]])
+    assert gave.returncode == 0 and json.loads(gave.stdout)["givenToFamily"] is True, gave.stderr
+    saved = run([client_bin, "family-copies", *server, "--invite", join_url, "--save-to", tmp_path])
+    assert saved.returncode == 0, saved.stderr
+    assert [c["clipId"] for c in json.loads(saved.stdout)["clips"]] == [s["clip"]]
+    assert (tmp_path / "clip-1.webm").read_bytes() == clip_bytes
+    assert stat.S_IMODE((tmp_path / "clip-1.webm").stat().st_mode) == 0o600, "a film of a child is saved for its owner only"
+
+    taken = run([client_bin, "give-clip", *practitioner, "--clip", s["clip"], "--take-back"])
+    assert taken.returncode == 0 and json.loads(taken.stdout)["givenToFamily"] is False, taken.stderr
+    listed = run([client_bin, "family-copies", *server, "--invite", s["invite"]])
+    assert listed.returncode == 0 and json.loads(listed.stdout) == {"clips": []}, listed.stderr
+    bad = run([client_bin, "give-clip", *practitioner, "--clip", "../etc"])
+    assert bad.returncode != 0 and "not a clip id" in bad.stderr, bad.stderr
+    as_family = run([client_bin, "give-clip", *server, "--token", s["invite"], "--session", s["sid"], "--clip", s["clip"]])
+    assert as_family.returncode == 3 and "forbidden" in as_family.stderr, as_family.stderr
+
+
+def test_the_client_says_when_a_relay_gives_no_copies(relay, client_bin, certs):
+    s = filmed(relay)
+    s["p"].close()
+    s["f"].close()
+    listed = run([client_bin, "family-copies", "--server", relay.base_url, "--ca", certs.ca, "--invite", s["invite"]])
+    assert listed.returncode == 1 and "family_copies_off" in listed.stderr and "--family-copies" in listed.stderr, listed.stderr
