@@ -87,10 +87,10 @@ if (!invite) {
   // and never starts the camera. Not asked again on "join": a phone may refuse the camera once a
   // network round trip has passed since the tap (a link replaced meanwhile is refused at hello).
   // A refusal is told to the practitioner too, who may be waiting in the session.
-  inviteStatus(invite, { fromFamily: true }).then(({ refusal, supervised }) => {
+  inviteStatus(invite, { fromFamily: true }).then(({ refusal, supervised, familyCopies }) => {
     if (refusal && !connection) showLinkRefused(refusal);
     if (supervised) showSupervisorChoice(true);
-    if (!refusal) refreshCopies();
+    if (familyCopies) copiesOffered(true);
   });
   // Asked before this page was reloaded, and not yet answered.
   if (withdrawal.asked) deleteWithoutCamera();
@@ -392,7 +392,7 @@ function onWelcome(welcome) {
   }
   consentChanged = false;
   everConnected = true;
-  if (welcome.familyCopies === true) refreshCopies();
+  copiesOffered(welcome.familyCopies === true);
   if (ui.cameraStopped.hidden) sender.start();  // else it starts once the family starts the camera again
 }
 
@@ -557,13 +557,22 @@ const withInvite = () => ({ headers: { Authorization: `Bearer ${invite.invite}` 
 const copiesPath = () => `/v1/sessions/${encodeURIComponent(invite.session)}/family-copies`;
 /** Reads of the list, so that only the newest one's answer is shown. */
 let copiesReads = 0;
+/** The relay gives copies of clips (the link check and `welcome` say so): only then is the list asked for. */
+let copiesOn = false;
+
+/** The relay said whether it gives copies: the list is read now, or hidden. */
+function copiesOffered(on) {
+  copiesOn = on;
+  if (on) refreshCopies(); else show($("copies-box"), false);
+}
 
 /**
- * Lists the clips the practitioner gave the family to keep (only where the relay allows copies),
+ * Lists the clips the practitioner gave the family to keep (only where the relay gives copies),
  * each with a button that saves it on the device. Asked when the page opens with a link that
- * works, at each welcome, and when the practitioner gives or takes one back.
+ * works, at each welcome, when the practitioner gives or takes one back, and after a deletion.
  */
 async function refreshCopies() {
+  if (!copiesOn) return;
   const read = ++copiesReads;
   let clips = [];
   try {

@@ -14,7 +14,7 @@ export function parseInviteFragment(hash) {
  * own invite). `refusal`: the refusal's code (`invite_replaced` for a link replaced by a newer one,
  * `unauthorized` for an expired or unknown one, `session_not_found`), or null when the link is good
  * or the relay did not answer: `hello` decides then. `supervised`: a good link's session names the
- * practitioner's supervisor. `fromFamily`: the family's page is asking, so a refusal is told to the
+ * practitioner's supervisor; `familyCopies`: the relay gives the family copies of clips. `fromFamily`: the family's page is asking, so a refusal is told to the
  * practitioner in the session too (`?from=family`).
  */
 export async function inviteStatus({ session, invite }, { fromFamily = false } = {}) {
@@ -25,7 +25,7 @@ export async function inviteStatus({ session, invite }, { fromFamily = false } =
       signal: AbortSignal.timeout?.(5000),
     });
     const body = await response.json().catch(() => ({}));
-    if (response.ok) return { refusal: null, supervised: body.supervised === true };
+    if (response.ok) return { refusal: null, supervised: body.supervised === true, familyCopies: body.familyCopies === true };
     // 401: expired, replaced or not this relay's; 404: no such session. Anything else (busy, down) is no answer.
     if (response.status !== 401 && response.status !== 404) return { refusal: null, supervised: false };
     return { refusal: body.code ?? "unauthorized", supervised: false };

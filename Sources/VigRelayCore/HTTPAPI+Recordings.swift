@@ -195,8 +195,9 @@ extension HTTPAPI {
                 return refused(.replaced, .error(401, .inviteReplaced, RelayCore.inviteReplacedMessage))
             }
             // `supervised`: the practitioner named a supervisor, so the family's page asks whether they may watch.
+            // `familyCopies`: the relay gives copies of clips, so the page asks which it was given.
             return .respond(.json(200, ["sessionId": sessionID, "expiresAt": ISO8601DateFormatter().string(from: expiresAt),
-                                        "supervised": session.supervisor != nil]))
+                                        "supervised": session.supervisor != nil, "familyCopies": limits.familyCopies]))
         }
     }
 

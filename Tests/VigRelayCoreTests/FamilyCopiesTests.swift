@@ -88,6 +88,18 @@ struct FamilyCopiesTests {
         #expect(handle("DELETE", one, token: Fixture.practitionerToken(), limits: off) == .giveFamilyCopy(sessionID: sid, clipID: cid, given: false))
     }
 
+    @Test func theFamilysLinkCheckSaysWhetherTheRelayGivesCopies() {
+        for on in [true, false] {
+            var limits = RelayLimits()
+            limits.familyCopies = on
+            guard case .respond(let r) = handle("GET", "/v1/sessions/\(sid)/invite", token: Fixture.inviteToken(), limits: limits) else {
+                Issue.record("the link check answers at once")
+                continue
+            }
+            #expect(r.status == 200 && jsonObject(r.body)?["familyCopies"] as? Bool == on)
+        }
+    }
+
     @Test func bothPagesLearnFromTheWelcomeAndTheFamilyHearsOfChanges() {
         let h = RelayHarness(limits: allowing)
         #expect(h.join(1, as: .practitioner).controls(to: 1).first?["familyCopies"] as? Bool == true)

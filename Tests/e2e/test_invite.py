@@ -94,7 +94,8 @@ def test_the_familys_page_asks_whether_its_link_joins_before_the_camera(relay_fa
     sid, first = session["sessionId"], session["inviteToken"]
     path = f"/v1/sessions/{sid}/invite"
     good = relay.http("GET", path, headers=bearer(first))
-    assert good.status == 200 and good.json() == {"sessionId": sid, "expiresAt": session["expiresAt"], "supervised": False}, good
+    assert good.status == 200 and good.json() == {"sessionId": sid, "expiresAt": session["expiresAt"], "supervised": False,
+                                           "familyCopies": False}, good
     conn = HTTPConn(relay.port, relay.ssl_ctx)
     head = conn.request("HEAD", path, headers=bearer(first))
     conn.close()
