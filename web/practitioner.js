@@ -15,6 +15,7 @@ import { clipButton, clipDownload, clipItem, downloadable, finished, recordingDo
 import { closeSupervised, renderSupervised } from "./supervision.js";
 import { labelWords, labelsBody, sessionFacts, sessionLabel } from "./sessions.js";
 import { ScreenAwake } from "./awake.js";
+import { CaseClips } from "./caseclips.js";
 
 const state = {
   sessionId: null, connection: null, recordingId: null, recordingStartedAt: 0,
@@ -381,7 +382,10 @@ $("labels-editor").addEventListener("submit", async (event) => {
     const saved = await api.changeLabels(entry.sessionId, labelsBody({
       caseRef: $("labels-case-ref").value, cycle: $("labels-cycle").value, purpose: $("labels-purpose").value,
       supervisor: $("labels-supervisor").value }));
-    if (state.sessionId === entry.sessionId) showSessionTitle(entry.sessionId, saved);
+    if (state.sessionId === entry.sessionId) {
+      showSessionTitle(entry.sessionId, saved);
+      caseClips.show(entry.sessionId, saved.caseRef);  // its case may be another now
+    }
     if (labelling === entry) {
       const { caseRef, cycle, purpose, supervisor } = saved;
       labelling = { ...entry, caseRef, cycle, purpose, supervisor };
@@ -416,6 +420,7 @@ function openSession(sessionId, joinUrl, labels) {
   Object.assign(state, { sessionId, recordingId: null, marks: [] });
   setFamilyPresent(false);
   clipBytes.clear();
+  caseClips.show(sessionId, labels?.caseRef);
   // Nothing of the session open before stays: its recording state, recordings and clips, messages
   // and controls (this one's come with its welcome and summary).
   showRecordingState(null);
@@ -810,7 +815,10 @@ function familyCopyButton(clip) {
 // Clips play here through Media Source Extensions, as on the family's page: a browser's own file
 // player may not seek in a live WebM (Chrome cannot play Firefox's recordings from a file).
 const reviewPlayer = new MsePlayer($("review-video"), { live: false });
+/** Clips loaded to show, by "sessionId/clipId" (the case's other sessions' clips too). */
 const clipBytes = new Map();
+/** The clips of the open session's case cut in its other sessions: a review shows the filming's. */
+const caseClips = new CaseClips((sessionId, clip, toFamily) => previewClip(clip, toFamily, sessionId));
 
 /**
  * The family withdrew consent, or its videos were deleted: no clip of them stays on this page, and
@@ -827,17 +835,19 @@ function forgetClips() {
   $("review-status").textContent = "The family's videos were deleted: no clip is shown.";
   $("stop-review").disabled = true;
 }
-async function loadClip(clipId) {
-  if (!clipBytes.has(clipId)) {
-    const blob = await api.clipBlob(state.sessionId, clipId);
-    clipBytes.set(clipId, new Uint8Array(await blob.arrayBuffer()));
+async function loadClip(sessionId, clipId) {
+  const key = `${sessionId}/${clipId}`;
+  if (!clipBytes.has(key)) {
+    const blob = await api.clipBlob(sessionId, clipId);
+    clipBytes.set(key, new Uint8Array(await blob.arrayBuffer()));
   }
-  return clipBytes.get(clipId);
+  return clipBytes.get(key);
 }
 
-async function previewClip(clip, toFamily) {
+/** Plays a clip of the open session (or, `sessionId`, of another of its case) here, and to the family. */
+async function previewClip(clip, toFamily, sessionId = state.sessionId) {
   try {
-    const bytes = await loadClip(clip.clipId);
+    const bytes = await loadClip(sessionId, clip.clipId);
     const video = $("review-video");
     stopScreenShare();
     state.review.stopMirroring();

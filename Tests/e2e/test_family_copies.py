@@ -15,9 +15,10 @@ from test_recording_encryption import make_key
 from vrtest import assert_error, bearer, give_consent, next_json, run, send_camera, start_recording, stop_recording
 
 
-def filmed(relay) -> dict:
-    """A session with one finished recording of the 4 s fixture and a clip of it; both sides still connected."""
-    p, f, s = relay.pair()
+def filmed(relay, pid: str = "alice", labels: dict | None = None) -> dict:
+    """A session (of practitioner `pid`, with `labels`) with one finished recording of the 4 s fixture
+    and a clip of it; both sides still connected."""
+    p, f, s = relay.pair(pid, labels)
     give_consent(p, f)
     rid = start_recording(p, f)
     send_camera(p, f, FIXTURE.read_bytes(), 1000)
