@@ -79,8 +79,13 @@ export const cycleLog = (practitioner) =>
 export const changeLabels = (id, labels) => call("PATCH", `/v1/sessions/${id}`, { body: labels });
 export const sessionSummary = (id) => call("GET", `/v1/sessions/${id}`);
 export const createClip = (id, clip) => call("POST", `/v1/sessions/${id}/clips`, { body: clip });
-/** Gives the family a copy of the clip to keep (`give`), or takes it back: {clipId, givenToFamily}. */
-export const familyCopy = (id, clipId, give) => call(give ? "PUT" : "DELETE", `/v1/sessions/${id}/family-copies/${clipId}`);
+/**
+ * Gives session `id`'s family a copy of the clip to keep (`give`; a clip of `clipSessionId`, another
+ * session of its case, when not `id`), or takes it back: {clipId, givenToFamily}.
+ */
+export const familyCopy = (id, clipId, give, clipSessionId = id) =>
+  call(give ? "PUT" : "DELETE", `/v1/sessions/${id}/family-copies/${clipId}`,
+       give && clipSessionId !== id ? { body: { sessionId: clipSessionId } } : {});
 export const clipBlob = (id, clipId) => call("GET", `/v1/sessions/${id}/clips/${clipId}`, { as: "blob" });
 export const recordingBlob = (id, recordingId) => call("GET", `/v1/sessions/${id}/recordings/${recordingId}`, { as: "blob" });
 

@@ -12,13 +12,17 @@ const CASE_SESSIONS = 200;
 
 /**
  * Lists under the shared review the clips of the open session's case from its other sessions, each
- * with "preview" and "show to family", which `onPreview(sessionId, clip, toFamily)` does. Reads
- * only the practitioner's own sessions (their token); a supervisor's view is elsewhere.
+ * with "preview" and "show to family", which `onPreview(sessionId, clip, toFamily)` does, then what
+ * `more(sessionId, clip)` adds (a list of nodes: giving the family a copy). Reads only the
+ * practitioner's own sessions (their token); a supervisor's view is elsewhere.
  */
 export class CaseClips {
-  constructor(onPreview) {
+  constructor(onPreview, more = () => []) {
     this.onPreview = onPreview;
+    this.more = more;
     this.reads = 0;
+    /** What the last read found: [{session, summary}]. */
+    this.found = [];
   }
 
   /** Shows the clips of `caseRef`'s sessions other than `sessionId` (none without a case reference). */
@@ -40,11 +44,17 @@ export class CaseClips {
       return done();
     }
     if (read !== this.reads) return;  // another session opened meanwhile
-    const items = found.flatMap(({ session, summary }) => summary.clips.map((clip) => this.item(session, clip)));
-    $("case-clips").replaceChildren(...items);
+    this.found = found;
     $("case-clips-status").textContent = `Clips cut in your other sessions of case ${caseRef}, newest session first.`;
-    show($("case-clips-box"), items.length > 0);
+    this.redraw();
     done();
+  }
+
+  /** Draws what the last read found again (what `more` adds may have changed). */
+  redraw() {
+    const items = this.found.flatMap(({ session, summary }) => summary.clips.map((clip) => this.item(session, clip)));
+    $("case-clips").replaceChildren(...items);
+    show($("case-clips-box"), items.length > 0);
   }
 
   /** "fam-042 · cycle 1 · 25 Nov 2026, 10:00: 0:03.0–0:08.0 note [preview] [show to family]". */
@@ -57,10 +67,12 @@ export class CaseClips {
     const showIt = clipButton(clip, "show-case-clip", "show to family");
     showIt.addEventListener("click", () => this.onPreview(session.sessionId, clip, true));
     item.append(preview, " ", showIt);
+    for (const node of this.more(session.sessionId, clip)) item.append(" ", node);
     return item;
   }
 
   clear() {
+    this.found = [];
     $("case-clips").replaceChildren();
     delete $("case-clips").dataset.sessionId;
     $("case-clips-status").textContent = "";

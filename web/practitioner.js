@@ -22,6 +22,8 @@ const state = {
   marks: [], familyPresent: false, screenSender: null, review: null,
   /** The relay lets the practitioner give the family copies of clips (its welcome says so). */
   familyCopies: false,
+  /** The clips given to the open session's family to keep (its own or its case's), by clip id. */
+  givenCopies: new Set(),
 };
 const live = new MsePlayer($("live-video"));
 
@@ -730,7 +732,9 @@ function renderRecordings(summary) {
   select.replaceChildren(...done.map((r) => el("option", { value: r.recordingId, textContent: `${r.recordingId.slice(0, 6)} (${formatSeconds(r.durationMs ?? 0)})` })));
   $("clip-editor").disabled = done.length === 0;
   const mediaTypes = new Map(summary.recordings.map((r) => [r.recordingId, r.mediaType]));
+  state.givenCopies = new Set((summary.familyCopies ?? []).map((c) => c.clipId));
   $("clips").replaceChildren(...summary.clips.map((clip) => renderClip(clip, mediaTypes.get(clip.recordingId))));
+  caseClips.redraw();
 }
 
 /** What went wrong with the open session's recordings and clips: said beside the clip editor. */
@@ -785,28 +789,36 @@ function renderClip(clip, mediaType) {
   const showIt = clipButton(clip, "show-clip", "show to family");
   showIt.addEventListener("click", () => previewClip(clip, true));
   item.append(preview, " ", showIt, " ", clipDownload(state.sessionId, clip, mediaType, tellClipStatus));
-  if (clip.givenToFamily) item.append(" ", el("span", { className: "given" }, "given to the family"));
-  if (state.familyCopies || clip.givenToFamily) item.append(" ", familyCopyButton(clip));
+  item.append(...familyCopyControls(state.sessionId, clip));
   return item;
 }
 
 /**
- * Gives the family a copy of the clip to keep, which they save on their page with their link, or
- * takes it back (a copy they saved already stays theirs). Offered where the relay allows copies.
+ * "given to the family" and "take back", or "give to the family", for a clip of session
+ * `clipSessionId` (the open one, or another of its case): the open session's family saves it on
+ * their page with their link; taken back, a copy they saved already stays theirs. Offered where the
+ * relay gives copies (a copy given before it stopped can still be taken back).
  */
-function familyCopyButton(clip) {
-  const give = !clip.givenToFamily;
+function familyCopyControls(clipSessionId, clip) {
+  const given = state.givenCopies.has(clip.clipId);
+  if (!state.familyCopies && !given) return [];
+  return [...(given ? [" ", el("span", { className: "given" }, "given to the family")] : []), " ", familyCopyButton(clipSessionId, clip, !given)];
+}
+
+function familyCopyButton(clipSessionId, clip, give) {
   const b = clipButton(clip, give ? "give-clip" : "take-back-clip", give ? "give to the family" : "take back");
+  // Said beside the list the clip is in: the open session's clips, or the case's under the review.
+  const tell = clipSessionId === state.sessionId ? tellClipStatus : (text) => { $("review-status").textContent = text; };
   b.addEventListener("click", async () => {
     b.disabled = true;
     try {
-      await api.familyCopy(state.sessionId, clip.clipId, give);
-      tellClipStatus(give ? `The family can now save the clip ${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)} on their page, to keep.`
+      await api.familyCopy(state.sessionId, clip.clipId, give, clipSessionId);
+      tell(give ? `The family can now save the clip ${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)} on their page, to keep.`
         : "Taken back: the family can no longer save that clip (a copy they saved already stays theirs).");
       refreshSummary();
     } catch (error) {
       b.disabled = false;
-      tellClipStatus(`Could not ${give ? "give the clip to" : "take the clip back from"} the family: ${error.message}`);
+      tell(`Could not ${give ? "give the clip to" : "take the clip back from"} the family: ${error.message}`);
     }
   });
   return b;
@@ -818,7 +830,8 @@ const reviewPlayer = new MsePlayer($("review-video"), { live: false });
 /** Clips loaded to show, by "sessionId/clipId" (the case's other sessions' clips too). */
 const clipBytes = new Map();
 /** The clips of the open session's case cut in its other sessions: a review shows the filming's. */
-const caseClips = new CaseClips((sessionId, clip, toFamily) => previewClip(clip, toFamily, sessionId));
+const caseClips = new CaseClips((sessionId, clip, toFamily) => previewClip(clip, toFamily, sessionId),
+                                (sessionId, clip) => familyCopyControls(sessionId, clip));
 
 /**
  * The family withdrew consent, or its videos were deleted: no clip of them stays on this page, and

@@ -54,11 +54,14 @@ public enum RecordingAPI {
                            actualToMs: object["actualToMs"] as? Int ?? toMs, json: text)
     }
 
-    /// `PUT` (`give`) or `DELETE /v1/sessions/{id}/family-copies/{clipId}`: gives the family a copy of
-    /// the clip to keep, or takes it back; the relay's JSON answer as text.
-    public static func familyCopy(loop: ClientLoop, token: String, sessionID: String, clipID: String, give: Bool) throws(ClientError) -> String {
+    /// `PUT` (`give`) or `DELETE /v1/sessions/{id}/family-copies/{clipId}`: gives the session's family
+    /// a copy of the clip to keep (a clip of `clipSessionID`, another session of its case, when given),
+    /// or takes it back; the relay's JSON answer as text.
+    public static func familyCopy(loop: ClientLoop, token: String, sessionID: String, clipID: String, clipSessionID: String? = nil,
+                                  give: Bool) throws(ClientError) -> String {
+        let body = try clipSessionID.map { id throws(ClientError) in ControlEncoder.encode(["sessionId": try checked(id)]) } ?? []
         let reply = try request(loop, give ? "PUT" : "DELETE", "/v1/sessions/\(try checked(sessionID))/family-copies/\(try checkedClip(clipID))",
-                                token: token)
+                                token: token, body: body)
         return String(decoding: reply.body, as: UTF8.self)
     }
 

@@ -25,9 +25,6 @@ public struct ClipRecord: Sendable, Codable, Equatable {
     /// On an encrypted recording, the note as `NoteSeal` sealed it; nil otherwise.
     public var sealedNote: String?
     public var createdAt: Date
-    /// When the practitioner gave the family a copy to keep (`PUT .../family-copies/{clipId}`); nil
-    /// while it is theirs alone (never given, or taken back). Only then may the family's link fetch it.
-    public var givenToFamilyAt: Date?
     /// Byte ranges of the part's file, concatenated in order (`ClipPlan.ranges`).
     public var ranges: [[Int64]]
     /// Overwrites inside the clip (`ClipPlan.patches`).
@@ -82,10 +79,8 @@ public struct ClipRecord: Sendable, Codable, Equatable {
 
     /// The clip as the API shows it: ids, the span asked for and the one cut, the note, the size.
     public var summary: [String: Any] {
-        var fields: [String: Any] = ["clipId": clipId, "recordingId": recordingId, "fromMs": fromMs, "toMs": toMs,
-                                     "actualFromMs": actualFromMs, "actualToMs": actualToMs, "bytes": bytes, "note": note]
-        if givenToFamilyAt != nil { fields["givenToFamily"] = true }
-        return fields
+        ["clipId": clipId, "recordingId": recordingId, "fromMs": fromMs, "toMs": toMs,
+         "actualFromMs": actualFromMs, "actualToMs": actualToMs, "bytes": bytes, "note": note]
     }
 
     /// The clip as the family's list of copies shows it: no note (the practitioner's working notes

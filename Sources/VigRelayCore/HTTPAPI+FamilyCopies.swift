@@ -5,7 +5,9 @@ import Foundation
 /// for the family").
 ///
 /// - The session's practitioner gives a clip (`PUT .../family-copies/{clipId}`) or takes it back
-///   (`DELETE`, also once the operator no longer allows copies).
+///   (`DELETE`, also once the operator no longer allows copies). The clip may be the session's own
+///   or, named with `{"sessionId":...}` in the body, one of another session of theirs with the same
+///   case reference: a shared review is usually a session of its own, and gives the filming's clips.
 /// - The family, with the session's link (not expired, not replaced), lists what it was given
 ///   (`GET .../family-copies`) and fetches each (`GET .../family-copies/{clipId}`), only while it is
 ///   given. A clip never given answers as one that does not exist.
@@ -39,9 +41,16 @@ extension HTTPAPI {
                 return .respond(.error(403, .forbidden, "the family reads its copies with its link; you have the clips at GET /v1/sessions/{id}/clips/{clipId}"))
             }
             guard Identifiers.isValidClipID(clipID) else { return .respond(RecordingRequestError.clipNotFound.response) }
-            let given = request.method == "PUT"
-            if given, !limits.familyCopies { return .respond(Self.familyCopiesOff) }
-            return .giveFamilyCopy(sessionID: sessionID, clipID: clipID, given: given)
+            guard request.method == "PUT" else {
+                return .giveFamilyCopy(sessionID: sessionID, clipSessionID: sessionID, clipID: clipID, given: false)
+            }
+            guard limits.familyCopies else { return .respond(Self.familyCopiesOff) }
+            guard request.body.count <= limits.maxRequestBodyBytes else { return .respond(payloadTooLarge) }
+            switch Self.clipSession(request.body, of: session, core: core) {
+            case .failure(let refusal): return .respond(refusal.response)
+            case .success(let clipSession):
+                return .giveFamilyCopy(sessionID: sessionID, clipSessionID: clipSession, clipID: clipID, given: true)
+            }
         case .invite(let invited, _):
             guard invited == sessionID, let session = core.sessions[sessionID] else {
                 return .respond(.error(404, .sessionNotFound, "no such session for this invite; use the session id of the same link"))
@@ -59,6 +68,21 @@ extension HTTPAPI {
                                        headOnly: request.method == "HEAD"),
                           grant: .family(inviteIssuedAtMs: verified.issuedAtMs))
         }
+    }
+
+    /// The session a given clip was cut in, from `PUT`'s optional body `{"sessionId":ID}`: the
+    /// session itself without one; another only when the same practitioner's and of the same case
+    /// (else answered as a clip that is not there, so no other session is learnt of).
+    static func clipSession(_ body: [UInt8], of session: SessionRecord, core: RelayCore) -> Result<String, HTTPResponseError> {
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }) { return .success(session.id) }
+        guard let object = SessionCreateRequest.jsonObject(body), object.keys.allSatisfy({ $0 == "sessionId" }),
+              let named = object["sessionId"] as? String, Identifiers.isValidSessionID(named) else {
+            return .failure(HTTPResponseError(.error(400, .invalidRequest, "the body is optional: {\"sessionId\":ID} names the session the clip was cut in, when it is another session of this case")))
+        }
+        guard named == session.id || (core.sessions[named].map { $0.owner == session.owner && $0.caseRef != nil && $0.caseRef == session.caseRef } ?? false) else {
+            return .failure(HTTPResponseError(.error(404, .clipNotFound, "no such clip in that session, or that session is not one of yours with this session's case reference; give clips of this session, or of another session of its case")))
+        }
+        return .success(named)
     }
 
     /// A copy asked for where the operator does not give them.

@@ -96,9 +96,11 @@ public enum HTTPOutcome: Sendable, Equatable {
     case media(MediaRequest, grant: DownloadGrant)
     /// Plan the clip on the reader thread, store it on the writer thread, then answer 201.
     case createClip(ClipRequest)
-    /// Mark the clip given to the family (or, `given` false, taken back) in its record on the writer
-    /// thread, log it, tell the family's page (`RelayCore.familyCopiesChanged`), then answer 200.
-    case giveFamilyCopy(sessionID: String, clipID: String, given: Bool)
+    /// Give the session's family a copy of clip `clipID` of session `clipSessionID` (the session
+    /// itself, or another of its case), or, `given` false, take it back, in the session's list of
+    /// copies on the writer thread; log it, tell the family's page (`RelayCore.familyCopiesChanged`),
+    /// then answer 200.
+    case giveFamilyCopy(sessionID: String, clipSessionID: String, clipID: String, given: Bool)
     /// List the clips given to the family on the reader thread and answer 200 (the family's link).
     case familyCopyList(sessionID: String)
     /// Stop any recording of the session and delete every recording and clip on the writer thread

@@ -9,8 +9,8 @@ public struct MediaRequest: Sendable, Equatable {
         case recording(id: String, part: Int)
         /// A clip: a standalone WebM cut from its recording at keyframes.
         case clip(id: String)
-        /// A clip the practitioner gave the family a copy of, fetched with the family's link: as
-        /// `clip`, but only while it is given (`ClipRecord.givenToFamilyAt`).
+        /// A clip the practitioner gave the session's family a copy of (`FamilyCopy`), fetched with
+        /// the family's link: as `clip` (of the session it was cut in), but only while it is given.
         case familyCopy(clipID: String)
         /// A stretch of a recording (`fromMs..<toMs`, ms from its start, at most a minute) cut at
         /// keyframes like a clip, but planned when asked and kept nowhere: for watching a recording a

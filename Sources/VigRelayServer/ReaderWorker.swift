@@ -44,9 +44,15 @@ final class ReaderWorker: @unchecked Sendable {
         inbox.post(.respond(conn, .json(200, reader.summary(of: session))))
     }
 
-    /// Lists the clips given to the session's family and answers 200 with them.
+    /// Lists the clips given to the session's family and answers 200 with them (500 when the list
+    /// cannot be read).
     func familyCopies(_ conn: ConnectionID, sessionID: String) {
-        inbox.post(.respond(conn, .json(200, reader.familyCopies(sessionID: sessionID))))
+        do {
+            inbox.post(.respond(conn, .json(200, try reader.familyCopies(sessionID: sessionID))))
+        } catch {
+            logger.error("could not read the family's copies", metadata: ["session.id": "\(sessionID)", "error": "\(error)"])
+            inbox.post(.respond(conn, .error(500, .internalError, "the list of clips given to you could not be read on the server; try again, and tell your practitioner if it persists")))
+        }
     }
 
     /// Adds what is on disk to a page of the session list and answers 200 with it.

@@ -202,30 +202,38 @@ final class RecordingWorker: @unchecked Sendable {
                                               "bytes": record.bytes])))
     }
 
-    /// Gives the family a copy of a clip (`given`) or takes it back: the clip's record says so from
-    /// now on, and the log says so (`family_copy_given`, `family_copy_taken_back`); then the service
-    /// thread answers and tells the family's page. Nothing is logged or told when nothing changed
-    /// (given twice); 404 when the clip is gone.
-    func giveFamilyCopy(sessionID sid: String, clipID cid: String, given: Bool, replyTo conn: ConnectionID) {
-        let saved: (record: ClipRecord, changed: Bool)?
-        do {
-            saved = try store.setGivenToFamily(sessionID: sid, clipID: cid, at: given ? Date() : nil)
-        } catch {
-            logger.error("could not save a clip's family copy", metadata: ["session.id": "\(sid)", "error": "\(error)"])
-            inbox.post(.respond(conn, .error(500, .internalError, "the clip's record could not be saved on the server, so nothing changed for the family; try again, and tell the operator if it persists")))
-            return
-        }
-        guard let saved else {
-            inbox.post(.respond(conn, RecordingRequestError.clipNotFound.response))
-            return
-        }
+    /// Gives the session's family a copy of a clip of `clipSessionID` (`given`), or takes it back:
+    /// the session's list of copies says so from now on (`RecordingStore+FamilyCopies`), and its log
+    /// too (`family_copy_given`, `family_copy_taken_back`); then the service thread answers and tells
+    /// the family's page. Nothing is logged or told when nothing changed (given twice, or taken back
+    /// when not given); 404 when the clip to give is gone.
+    func giveFamilyCopy(sessionID sid: String, clipSessionID: String, clipID cid: String, given: Bool, replyTo conn: ConnectionID) {
         var body: [String: Any] = ["clipId": cid, "givenToFamily": given]
-        if let at = saved.record.givenToFamilyAt { body["givenAt"] = UTCTime.format(at) }
-        guard saved.changed else {
+        let changed: Bool
+        do {
+            if given {
+                guard let saved = try store.giveFamilyCopy(sessionID: sid, clipSessionID: clipSessionID, clipID: cid, at: Date()) else {
+                    inbox.post(.respond(conn, RecordingRequestError.clipNotFound.response))
+                    return
+                }
+                body["givenAt"] = UTCTime.format(saved.copy.givenAt)
+                body["sessionId"] = saved.copy.sessionId
+                changed = saved.changed
+            } else {
+                changed = try store.takeBackFamilyCopy(sessionID: sid, clipID: cid)
+            }
+        } catch {
+            logger.error("could not change the family's copies", metadata: ["session.id": "\(sid)", "error": "\(error)"])
+            inbox.post(.respond(conn, .error(500, .internalError, "the list of the family's copies could not be saved on the server, so nothing changed for the family; try again, and tell the operator if it persists")))
+            return
+        }
+        guard changed else {
             inbox.post(.respond(conn, .json(200, body)))
             return
         }
-        log(sid, given ? "family_copy_given" : "family_copy_taken_back", ["clipId": cid])
+        var fields: [String: any Sendable] = ["clipId": cid]
+        if given, clipSessionID != sid { fields["clipSessionId"] = clipSessionID }
+        log(sid, given ? "family_copy_given" : "family_copy_taken_back", fields)
         inbox.post(.familyCopyChanged(conn, sessionID: sid, clipID: cid, given: given, .json(200, body)))
     }
 

@@ -93,9 +93,9 @@ extension ServiceLoop {
         case .createClip(let request):
             let worker = readerWorker
             reader.submit { worker.planClip(id, request) }
-        case .giveFamilyCopy(let sessionID, let clipID, let given):
+        case .giveFamilyCopy(let sessionID, let clipSessionID, let clipID, let given):
             let worker = recordingWorker
-            writer.submit { worker.giveFamilyCopy(sessionID: sessionID, clipID: clipID, given: given, replyTo: id) }
+            writer.submit { worker.giveFamilyCopy(sessionID: sessionID, clipSessionID: clipSessionID, clipID: clipID, given: given, replyTo: id) }
         case .familyCopyList(let sessionID):
             let worker = readerWorker
             reader.submit { worker.familyCopies(id, sessionID: sessionID) }

@@ -35,6 +35,11 @@ public struct RecordingPaths: Sendable, Equatable {
         sessionDirectory(sessionID).map { $0 + "/session.jsonl" }
     }
 
+    /// `DATA/sessions/{sid}/family-copies.json`: the clips given to the session's family (`FamilyCopy`).
+    public func familyCopiesFile(_ sessionID: String) -> String? {
+        sessionDirectory(sessionID).map { $0 + "/family-copies.json" }
+    }
+
     /// `DATA/sessions/{sid}/recordings`.
     public func recordingsDirectory(_ sessionID: String) -> String? {
         sessionDirectory(sessionID).map { $0 + "/recordings" }

@@ -5,7 +5,7 @@ import VigRelayCore
 extension RecordingReader {
     /// The summary as a JSON object: the session's labels, consent and event counts from
     /// `session.jsonl`, every recording (deleted ones by id and state only), the marks of recordings
-    /// not deleted, and the clips. Times are ISO 8601 UTC with milliseconds.
+    /// not deleted, the clips, and the copies given to the family. Times are ISO 8601 UTC with milliseconds.
     public func summary(of session: SessionRecord) -> [String: Any] {
         let sid = session.id
         let log = events.read(sessionID: sid)
@@ -22,6 +22,10 @@ extension RecordingReader {
             "marks": marks(log, sessionID: sid, deleted: deleted, seals: seals),
             "clips": store.clips(sessionID: sid).map { Self.clip($0, seal: seals[$0.recordingId]) },
         ]
+        // The clips given to the family to keep (of this session or another of its case), while there.
+        if let copies = try? store.familyCopies(sessionID: sid) {
+            out["familyCopies"] = copies.filter { store.familyCopyClip(sessionID: sid, clipID: $0.clipId) != nil }.map(\.summary)
+        }
         if let c = session.caseRef { out["caseRef"] = c }
         if let c = session.cycle { out["cycle"] = c }
         if let p = session.purpose { out["purpose"] = p.rawValue }

@@ -38,10 +38,12 @@ public struct RecordingReader: Sendable {
                 }
                 return .success((try MediaFileSlice(path: path, cipher: cipher(part: part, of: manifest)), Self.contentType(fileName: entry.file), [:]))
             case .clip(let cid), .familyCopy(let cid):
-                guard let clip = store.clip(sessionID: sid, clipID: cid),
-                      clip.givenToFamilyAt != nil || request.resource == .clip(id: cid),
-                      let manifest = store.manifest(sessionID: sid, recordingID: clip.recordingId), manifest.state != .deleted,
-                      let path = store.mediaPath(sessionID: sid, recordingID: clip.recordingId, part: clip.part) else {
+                // A family's copy is a clip given to it, of this session or another of its case.
+                let found = request.resource == .clip(id: cid) ? store.clip(sessionID: sid, clipID: cid)
+                    : store.familyCopyClip(sessionID: sid, clipID: cid)
+                guard let clip = found,
+                      let manifest = store.manifest(sessionID: clip.sessionId, recordingID: clip.recordingId), manifest.state != .deleted,
+                      let path = store.mediaPath(sessionID: clip.sessionId, recordingID: clip.recordingId, part: clip.part) else {
                     return .failure(.clipNotFound)
                 }
                 guard let plan = clip.plan else { return .failure(.unreadable("the clip's record is damaged")) }

@@ -38,19 +38,4 @@ extension RecordingStore {
         try ClipRecordFile.write(record.sealingNote(with: NoteSeal.of(manifest, keyring: keyring)), to: path)
         return true
     }
-
-    /// Records that the clip was given to the family at `time` (nil: taken back) and returns the record
-    /// as saved, and whether that changed it; nil when there is no such clip, or its recording was
-    /// deleted. Giving a clip already given keeps the first time. The record is written again as it
-    /// was read (a sealed note stays sealed). Writer thread, where deletion runs too.
-    public func setGivenToFamily(sessionID: String, clipID: String, at time: Date?) throws -> (record: ClipRecord, changed: Bool)? {
-        guard var record = clip(sessionID: sessionID, clipID: clipID),
-              let manifest = manifest(sessionID: sessionID, recordingID: record.recordingId), manifest.state != .deleted,
-              let path = paths.clipRecordFile(sessionID: sessionID, clipID: clipID) else { return nil }
-        guard (record.givenToFamilyAt == nil) != (time == nil) else { return (record, false) }
-        // Whole seconds, as the record's dates are written: the answer shows what a later read gives.
-        record.givenToFamilyAt = time.map { Date(timeIntervalSince1970: $0.timeIntervalSince1970.rounded(.down)) }
-        try ClipRecordFile.write(record, to: path)
-        return (record, true)
-    }
 }

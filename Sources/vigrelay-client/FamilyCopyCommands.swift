@@ -6,7 +6,7 @@ import VigRelayClientKit
 struct GiveClipCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "give-clip",
-        abstract: "Give the family a copy of a clip to keep, or take it back (PUT/DELETE /v1/sessions/{id}/family-copies/{clipId}).",
+        abstract: "Give the session's family a copy of a clip to keep, or take it back (PUT/DELETE /v1/sessions/{id}/family-copies/{clipId}).",
         discussion: "Only on a relay started with --family-copies. The family saves it with its link ('family-copies'); a copy it saved already stays its own."
     )
 
@@ -16,14 +16,19 @@ struct GiveClipCommand: ParsableCommand {
     @Option(help: "The clip (its id from 'clip' or 'session').")
     var clip: String
 
+    @Option(name: .customLong("clip-session"), help: ArgumentHelp("The session the clip was cut in, when it is another session of this one's case (a shared review giving the filming's clip).", valueName: "ID"))
+    var clipSession: String?
+
     @Flag(help: "Take the clip back instead: the family can no longer save it.")
     var takeBack = false
 
     func run() throws {
         try reportingErrors { () throws(ClientError) in
+            if takeBack, clipSession != nil { throw .usage("--take-back needs only --clip: the copy is the session's") }
             let loop = try connection.makeLoop()
             defer { loop.stop() }
-            print(try RecordingAPI.familyCopy(loop: loop, token: access.token, sessionID: access.session, clipID: clip, give: !takeBack))
+            print(try RecordingAPI.familyCopy(loop: loop, token: access.token, sessionID: access.session, clipID: clip,
+                                              clipSessionID: clipSession, give: !takeBack))
         }
     }
 }

@@ -1,11 +1,12 @@
 """The shared review in a session of its own, in real Chromium pages: a filming and its shared review
 are two sessions of a case (the cycle log counts each), and the clips are cut in the filming. The
 practitioner's page, in the review session, lists the clips of the case's other sessions and plays
-one to the family in step, as it does the open session's own clips. Sessions of another case, or
-without a case reference, list none."""
+one to the family in step, as it does the open session's own clips, and gives the review's family a
+copy to keep. Sessions of another case, or without a case reference, list none."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 
@@ -13,12 +14,14 @@ import pytest
 
 from test_browser_family_copies import open_as_practitioner
 from test_family_copies import filmed
-from webpages import join_as_family, unlabelled_controls, video_played
+from vrtest import bearer
+from webpages import catch_downloads, downloaded, join_as_family, unlabelled_controls, video_played
 
 pytestmark = pytest.mark.timeout(300)
 
 
-def test_a_review_session_shows_the_family_the_clips_cut_in_its_filming(relay, chromium):
+def test_a_review_session_shows_the_family_the_clips_cut_in_its_filming(relay_factory, chromium):
+    relay = relay_factory(["--family-copies"])
     pid, case = f"cc-{uuid.uuid4().hex[:8]}", f"fam-{uuid.uuid4().hex[:6]}"
     filming = filmed(relay, pid, {"caseRef": case, "cycle": 1, "purpose": "filming"})
     filming["p"].close()
@@ -48,6 +51,18 @@ def test_a_review_session_shows_the_family_the_clips_cut_in_its_filming(relay, c
              15, "the filming's clip on the family's page")
     prac.js("document.getElementById('review-video').play().then(() => true)")
     fam.wait(video_played("#shared-screen", 0.3), 15, "the clip to play on the family's page")
+
+    # The review's family may keep it: given from the case's list, it is under "Clips to keep" on
+    # the family's page in the review, and saved exactly.
+    prac.click(f"{item} .give-clip")
+    prac.wait(f"document.querySelector(\"{item} .take-back-clip\") !== null", 15, "the case clip shown as given")
+    assert "given to the family" in prac.text(item) and "can now save the clip" in prac.text("#review-status")
+    fam.wait("!document.getElementById('copies-box').hidden && document.querySelectorAll('#copies li').length === 1", 15,
+             "the filming's clip to keep, on the review's family page")
+    clip = relay.http("GET", f"/v1/sessions/{filming['sid']}/clips/{filming['clip']}", headers=bearer(token)).body
+    catch_downloads(fam)
+    fam.click("#copies button")
+    assert downloaded(fam, 0, 15, "the saved clip") == {"name": "clip-1.webm", "size": len(clip), "sha256": hashlib.sha256(clip).hexdigest()}
 
     # Another case's session, and one without a case reference, list nothing of this case.
     for other in (other_case, unlabelled):

@@ -57,6 +57,7 @@ def test_the_family_saves_the_clip_its_practitioner_gave_it(relay_factory):
     given = give(relay, s)
     assert given.status == 200, given
     assert given.json()["clipId"] == s["clip"] and given.json()["givenToFamily"] is True and given.json()["givenAt"]
+    assert given.json()["sessionId"] == s["sid"], "the session the clip was cut in"
     assert next_json(s["f"]) == {"type": "family_copies"}, "the family's page hears its list changed"
     [listed] = copies(relay, s).json()["clips"]
     assert listed["clipId"] == s["clip"] and listed["mediaType"] == "video/webm" and listed["bytes"] == len(clip_bytes)
@@ -65,8 +66,9 @@ def test_the_family_saves_the_clip_its_practitioner_gave_it(relay_factory):
     saved = copy(relay, s)
     assert saved.status == 200 and saved.body == clip_bytes
     assert saved.headers["content-type"] == "video/webm"
-    [clip] = relay.http("GET", f"/v1/sessions/{s['sid']}", headers=bearer(s["token"])).json()["clips"]
-    assert clip["givenToFamily"] is True and clip["note"] == "she waits for his turn"
+    summary = relay.http("GET", f"/v1/sessions/{s['sid']}", headers=bearer(s["token"])).json()
+    assert summary["familyCopies"] == [{"clipId": s["clip"], "sessionId": s["sid"], "givenAt": given.json()["givenAt"]}]
+    assert summary["clips"][0]["note"] == "she waits for his turn"
     log = events(relay, s["sid"])
     assert [e["clipId"] for e in log if e["event"] == "family_copy_given"] == [s["clip"]]
     assert [e["clipId"] for e in log if e["event"] == "family_copy_downloaded"] == [s["clip"]]
@@ -83,6 +85,7 @@ def test_the_family_saves_the_clip_its_practitioner_gave_it(relay_factory):
     assert copies(relay, s).json() == {"clips": []}
     assert_error(copy(relay, s), 404, "clip_not_found")
     assert sum(e["event"] == "family_copy_taken_back" for e in events(relay, s["sid"])) == 1
+    assert relay.http("GET", f"/v1/sessions/{s['sid']}", headers=bearer(s["token"])).json()["familyCopies"] == []
     # The practitioner keeps the clip itself.
     assert relay.http("GET", f"/v1/sessions/{s['sid']}/clips/{s['clip']}", headers=bearer(s["token"])).body == clip_bytes
     s["p"].close()
@@ -129,6 +132,49 @@ def test_only_the_practitioner_gives_and_only_the_newest_link_fetches(relay_fact
     s["p"].close()
 
 
+def test_a_shared_review_gives_its_family_the_filmings_clip(relay_factory, client_bin, certs):
+    """A filming and its shared review are two sessions of a case: the review gives the filming's
+    clip (named with its session), and the review's family, on the review's link, saves it."""
+    relay = relay_factory(["--family-copies"])
+    case = {"caseRef": "fam-042", "cycle": 1}
+    filming = filmed(relay, "alice", {**case, "purpose": "filming"})
+    filming["p"].close()
+    filming["f"].close()
+    token = filming["token"]
+    review = relay.create_session(token, {**case, "purpose": "review"})
+    r = {"sid": review["sessionId"], "invite": review["inviteToken"], "clip": filming["clip"], "token": token}
+    from_filming = json.dumps({"sessionId": filming["sid"]}).encode()
+    path = f"/v1/sessions/{r['sid']}/family-copies/{r['clip']}"
+
+    # Without naming the filming, the review has no such clip.
+    assert_error(give(relay, r), 404, "clip_not_found")
+    given = run([client_bin, "give-clip", "--server", relay.base_url, "--ca", certs.ca, "--token", token, "--session", r["sid"],
+                 "--clip", r["clip"], "--clip-session", filming["sid"]])
+    assert given.returncode == 0 and json.loads(given.stdout)["sessionId"] == filming["sid"], given.stderr
+    assert relay.http("PUT", path, headers=bearer(token), body=from_filming).json()["givenAt"] == json.loads(given.stdout)["givenAt"]
+    clip_bytes = relay.http("GET", f"/v1/sessions/{filming['sid']}/clips/{r['clip']}", headers=bearer(token)).body
+    assert [c["clipId"] for c in copies(relay, r).json()["clips"]] == [r["clip"]]
+    assert copy(relay, r).body == clip_bytes
+    assert copies(relay, filming).json() == {"clips": []}, "given to the review's family, not the filming's link"
+    [logged] = [e for e in events(relay, r["sid"]) if e["event"] == "family_copy_given"]
+    assert logged["clipId"] == r["clip"] and logged["clipSessionId"] == filming["sid"]
+
+    # Another case's session, or another practitioner's, cannot give it.
+    other = relay.create_session(token, {"caseRef": "fam-043", "purpose": "review"})
+    assert_error(relay.http("PUT", f"/v1/sessions/{other['sessionId']}/family-copies/{r['clip']}", headers=bearer(token),
+                            body=from_filming), 404, "clip_not_found")
+    bobs = relay.create_session(relay.token("bob"), {**case, "purpose": "review"})
+    assert_error(relay.http("PUT", f"/v1/sessions/{bobs['sessionId']}/family-copies/{r['clip']}", headers=bearer(relay.token("bob")),
+                            body=from_filming), 404, "clip_not_found")
+
+    # The filming's family withdraws consent: its clips are deleted, so the review's copy goes too.
+    withdrawn = relay.http("POST", f"/v1/sessions/{filming['sid']}/withdrawal", headers=bearer(filming["invite"]))
+    assert withdrawn.status == 200, withdrawn
+    assert copies(relay, r).json() == {"clips": []}
+    assert_error(copy(relay, r), 404, "clip_not_found")
+    assert relay.http("GET", f"/v1/sessions/{r['sid']}", headers=bearer(token)).json()["familyCopies"] == []
+
+
 def test_a_relay_without_family_copies_gives_none(relay):
     s = filmed(relay)
     assert_error(give(relay, s), 403, "family_copies_off")
@@ -146,11 +192,14 @@ def test_a_given_clip_of_an_encrypted_recording_keeps_its_note_sealed(relay_fact
     make_key(vigrelay_bin, key)
     relay = relay_factory(["--recording-key", str(key), "--family-copies"])
     s = filmed(relay)
+    session_dir = Path(relay.data_dir) / "sessions" / s["sid"]
+    record = (session_dir / "clips" / f"{s['clip']}.json").read_text()
     assert give(relay, s).status == 200
-    record = (Path(relay.data_dir) / "sessions" / s["sid"] / "clips" / f"{s['clip']}.json").read_text()
-    assert "sealedNote" in record and "his turn" not in record and "givenToFamilyAt" in record
-    [clip] = relay.http("GET", f"/v1/sessions/{s['sid']}", headers=bearer(s["token"])).json()["clips"]
-    assert clip["note"] == "she waits for his turn" and clip["givenToFamily"] is True
+    assert (session_dir / "clips" / f"{s['clip']}.json").read_text() == record, "the clip's record is not touched"
+    assert "sealedNote" in record and "his turn" not in record
+    assert "his turn" not in (session_dir / "family-copies.json").read_text()
+    summary = relay.http("GET", f"/v1/sessions/{s['sid']}", headers=bearer(s["token"])).json()
+    assert summary["clips"][0]["note"] == "she waits for his turn" and [c["clipId"] for c in summary["familyCopies"]] == [s["clip"]]
     saved = copy(relay, s)
     assert saved.status == 200
     assert saved.body == relay.http("GET", f"/v1/sessions/{s['sid']}/clips/{s['clip']}", headers=bearer(s["token"])).body
