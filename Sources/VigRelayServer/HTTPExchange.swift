@@ -38,8 +38,11 @@ final class HTTPExchange {
 final class Download {
     /// Unique for the server's life: events of an earlier download on the same connection are ignored.
     let id: UInt64
-    /// The session whose files it reads: cut off when they are deleted.
+    /// The session it was asked of.
     let sessionID: String
+    /// The session whose files it reads, cut off when they are deleted: `sessionID`, or for a
+    /// family's copy the session the clip was cut in, known once the reader opened it.
+    var filesOf: String
     /// What is downloaded (for the 404 when it is deleted before its head went out).
     let resource: MediaRequest.Resource
     let headOnly: Bool
@@ -56,6 +59,7 @@ final class Download {
     init(id: UInt64, request: MediaRequest, grant: DownloadGrant) {
         self.id = id
         self.sessionID = request.sessionID
+        self.filesOf = request.sessionID
         self.resource = request.resource
         self.headOnly = request.headOnly
         self.grant = grant

@@ -36,8 +36,9 @@ enum LoopEvent: Sendable {
     case diskSpaceMeasured(availableBytes: Int64)
     /// A response decided off the lws thread (a summary, a refused download, a stored clip).
     case respond(ConnectionID, HTTPResponse)
-    /// The reader opened download `download`: write this head, then the body as chunks arrive.
-    case downloadHead(ConnectionID, download: UInt64, MediaHead)
+    /// The reader opened download `download`, reading the files of session `filesOf`: write this
+    /// head, then the body as chunks arrive.
+    case downloadHead(ConnectionID, download: UInt64, MediaHead, filesOf: String)
     /// The next bytes of download `download`'s body, in order.
     case downloadChunk(ConnectionID, download: UInt64, [UInt8])
     /// The reader could not read on: the connection is closed (its body cannot be completed).

@@ -81,7 +81,7 @@ final class ReaderWorker: @unchecked Sendable {
 
     /// Opens a download, posts its head (or the refusal) and reads the first chunks.
     func start(_ conn: ConnectionID, download: UInt64, _ request: MediaRequest) {
-        let slice: MediaFileSlice, contentType: String, headers: [String: String]
+        let opened: RecordingReader.OpenedMedia
         switch reader.open(request) {
         case .failure(let error):
             if case .unreadable(let reason) = error {
@@ -89,17 +89,17 @@ final class ReaderWorker: @unchecked Sendable {
             }
             inbox.post(.respond(conn, error.response))
             return
-        case .success(let opened):
-            (slice, contentType, headers) = opened
+        case .success(let media):
+            opened = media
         }
-        switch MediaAnswer(range: request.range, length: slice.length, contentType: contentType) {
+        switch MediaAnswer(range: request.range, length: opened.slice.length, contentType: opened.contentType) {
         case .respond(let response):
             inbox.post(.respond(conn, response))
         case .stream(var head):
-            head.headers.merge(headers) { _, excerpt in excerpt }
-            inbox.post(.downloadHead(conn, download: download, head))
+            head.headers.merge(opened.headers) { _, excerpt in excerpt }
+            inbox.post(.downloadHead(conn, download: download, head, filesOf: opened.filesOf))
             guard !request.headOnly, !head.body.isEmpty else { return }
-            open[download] = OpenDownload(connection: conn, slice: slice, next: head.body.lowerBound, end: head.body.upperBound)
+            open[download] = OpenDownload(connection: conn, slice: opened.slice, next: head.body.lowerBound, end: head.body.upperBound)
             for _ in 0..<Self.readAhead { more(download) }
         }
     }

@@ -33,10 +33,18 @@ extension ServiceLoop {
         return (exchange, download)
     }
 
-    /// The reader opened the file: write the head next.
-    func downloadHead(_ conn: ConnectionID, _ id: UInt64, _ head: MediaHead) {
+    /// The reader opened the file (of session `filesOf`): write the head next. A family's copy whose
+    /// clip's session is being deleted meanwhile is answered 404 instead (its deletion cut off only
+    /// the downloads known to read its files).
+    func downloadHead(_ conn: ConnectionID, _ id: UInt64, _ head: MediaHead, filesOf: String) {
         guard let (exchange, download) = current(conn, id) else {
             finishReading(id)
+            return
+        }
+        download.filesOf = filesOf
+        if deletionsPending[filesOf] != nil {
+            finishReading(id)
+            respond(conn, Self.notFound(download.resource))
             return
         }
         download.head = head
@@ -101,15 +109,16 @@ extension ServiceLoop {
         return 0
     }
 
-    /// Sessions with a download or clip being streamed.
+    /// Sessions with a download or clip being streamed, or whose files a family's copy is read from.
     var sessionsWithDownloads: Set<String> {
-        Set(exchanges.values.compactMap { $0.download?.sessionID })
+        Set(exchanges.values.flatMap { $0.download.map { [$0.sessionID, $0.filesOf] } ?? [] })
     }
 
-    /// Ends every download of a session: its files are about to be deleted, and an open file would
-    /// go on serving deleted video. Not started yet: 404; streaming: the connection is closed.
+    /// Ends every download of a session, and every family's copy read from its files: they are about
+    /// to be deleted, and an open file would go on serving deleted video. Not started yet: 404;
+    /// streaming: the connection is closed.
     func cutOffDownloads(sessionID: String) {
-        cutOffDownloads(because: "recordings deleted", refusal: Self.notFound) { $0.sessionID == sessionID }
+        cutOffDownloads(because: "recordings deleted", refusal: Self.notFound) { $0.sessionID == sessionID || $0.filesOf == sessionID }
     }
 
     /// Ends every download asked for with a practitioner token that `revocations` cover: a stolen

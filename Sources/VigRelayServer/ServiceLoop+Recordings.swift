@@ -8,8 +8,8 @@ extension ServiceLoop {
         switch event {
         case .respond(let conn, let response):
             respond(conn, response)
-        case .downloadHead(let conn, let id, let head):
-            downloadHead(conn, id, head)
+        case .downloadHead(let conn, let id, let head, let filesOf):
+            downloadHead(conn, id, head, filesOf: filesOf)
         case .downloadChunk(let conn, let id, let bytes):
             downloadChunk(conn, id, bytes)
         case .downloadFailed(let conn, let id, let reason):

@@ -22,11 +22,21 @@ public struct RecordingReader: Sendable {
         self.keyring = keyring
     }
 
+    /// A download's media, opened.
+    public struct OpenedMedia {
+        public var slice: MediaFileSlice
+        public var contentType: String
+        /// Headers for the answer: an excerpt's span (`x-vigrelay-from-ms`, `x-vigrelay-to-ms`).
+        public var headers: [String: String] = [:]
+        /// The session whose files are read: the request's, or for a family's copy the session the
+        /// clip was cut in (whose deletion must end the download too).
+        public var filesOf: String
+    }
+
     /// Opens the recording part, clip or excerpt a download names, with its content type and, for an
     /// excerpt, the span it holds (`x-vigrelay-from-ms`, `x-vigrelay-to-ms`: where its first
     /// keyframe is and where it stops, ms from the recording's start) as headers for the answer.
-    public func open(_ request: MediaRequest)
-        -> Result<(slice: MediaFileSlice, contentType: String, headers: [String: String]), RecordingRequestError> {
+    public func open(_ request: MediaRequest) -> Result<OpenedMedia, RecordingRequestError> {
         let sid = request.sessionID
         do {
             switch request.resource {
@@ -36,7 +46,8 @@ public struct RecordingReader: Sendable {
                       let path = store.mediaPath(sessionID: sid, recordingID: rid, part: part) else {
                     return .failure(.recordingNotFound)
                 }
-                return .success((try MediaFileSlice(path: path, cipher: cipher(part: part, of: manifest)), Self.contentType(fileName: entry.file), [:]))
+                return .success(OpenedMedia(slice: try MediaFileSlice(path: path, cipher: cipher(part: part, of: manifest)),
+                                            contentType: Self.contentType(fileName: entry.file), filesOf: sid))
             case .clip(let cid), .familyCopy(let cid):
                 // A family's copy is a clip given to it, of this session or another of its case.
                 let found = request.resource == .clip(id: cid) ? store.clip(sessionID: sid, clipID: cid)
@@ -48,13 +59,14 @@ public struct RecordingReader: Sendable {
                 }
                 guard let plan = clip.plan else { return .failure(.unreadable("the clip's record is damaged")) }
                 let file = manifest.parts.first { $0.number == clip.part }?.file ?? ""
-                return .success((try MediaFileSlice(path: path, plan: plan, cipher: cipher(part: clip.part, of: manifest)),
-                                 Self.contentType(fileName: file), [:]))
+                return .success(OpenedMedia(slice: try MediaFileSlice(path: path, plan: plan, cipher: cipher(part: clip.part, of: manifest)),
+                                            contentType: Self.contentType(fileName: file), filesOf: clip.sessionId))
             case .excerpt(let rid, let fromMs, let toMs):
                 // Planned now, from the files the plan opened: read through the plan as a clip is.
                 let cut = try planExcerpt(sessionID: sid, recordingID: rid, fromMs: fromMs, toMs: toMs).get()
-                return .success((try MediaFileSlice(path: cut.path, plan: cut.plan, cipher: cut.cipher), cut.contentType,
-                                 ["x-vigrelay-from-ms": String(cut.plan.actualFromMs), "x-vigrelay-to-ms": String(cut.plan.actualToMs)]))
+                return .success(OpenedMedia(slice: try MediaFileSlice(path: cut.path, plan: cut.plan, cipher: cut.cipher), contentType: cut.contentType,
+                                            headers: ["x-vigrelay-from-ms": String(cut.plan.actualFromMs), "x-vigrelay-to-ms": String(cut.plan.actualToMs)],
+                                            filesOf: sid))
             }
         } catch {
             return .failure(error)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from test_marks import FIXTURE
 from test_recording_encryption import make_key
-from vrtest import assert_error, bearer, give_consent, next_json, run, send_camera, start_recording, stop_recording
+from vrtest import HTTPConn, assert_error, bearer, give_consent, next_json, run, send_camera, start_recording, stop_recording
 
 
 def filmed(relay, pid: str = "alice", labels: dict | None = None) -> dict:
@@ -242,3 +245,48 @@ def test_the_client_says_when_a_relay_gives_no_copies(relay, client_bin, certs):
     s["f"].close()
     listed = run([client_bin, "family-copies", "--server", relay.base_url, "--ca", certs.ca, "--invite", s["invite"]])
     assert listed.returncode == 1 and "family_copies_off" in listed.stderr and "--family-copies" in listed.stderr, listed.stderr
+
+
+@pytest.mark.timeout(240)
+def test_deleting_the_filming_cuts_off_a_download_of_its_clip_given_in_the_review(relay_factory, tmp_path):
+    """A copy given in the review is read from the filming's files: the filming's deletion must end
+    its download in flight too, as it ends the filming's own (an open file would go on serving
+    deleted video)."""
+    relay = relay_factory(["--family-copies"])
+    video = tmp_path / "big.webm"
+    made = subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=10,noise=alls=100:allf=t",
+                           "-t", "8", "-c:v", "libvpx", "-g", "10", "-b:v", "40M", "-minrate", "40M", "-maxrate", "40M",
+                           "-bufsize", "40M", "-deadline", "realtime", "-cpu-used", "8", "-fflags", "+bitexact", str(video)],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert made.returncode == 0, made.stderr
+    case = {"caseRef": "fam-042", "cycle": 1}
+    p, f, s = relay.pair("alice", {**case, "purpose": "filming"})
+    give_consent(p, f)
+    rid = start_recording(p, f)
+    send_camera(p, f, video.read_bytes(), 256 << 10)
+    stop_recording(p, f, rid)
+    token = s["practitionerToken"]
+    clip = relay.http("POST", f"/v1/sessions/{s['sessionId']}/clips", headers=bearer(token),
+                      body=json.dumps({"recordingId": rid, "fromMs": 0, "toMs": 7000}).encode())
+    assert clip.status == 201, clip
+    clip_id, clip_bytes = clip.json()["clipId"], clip.json()["bytes"]
+    assert clip_bytes > 8 << 20, "big enough not to fit in the sockets' buffers"
+    review = relay.create_session(token, {**case, "purpose": "review"})
+    given = relay.http("PUT", f"/v1/sessions/{review['sessionId']}/family-copies/{clip_id}", headers=bearer(token),
+                       body=json.dumps({"sessionId": s["sessionId"]}).encode())
+    assert given.status == 200, given
+
+    conn = HTTPConn(relay.port, relay.ssl_ctx, rcvbuf=32 << 10)
+    try:
+        conn.send("GET", f"/v1/sessions/{review['sessionId']}/family-copies/{clip_id}", bearer(review["inviteToken"]))
+        status, headers = conn.read_head()
+        assert status == 200 and int(headers["content-length"]) == clip_bytes, (status, headers)
+        f.close()
+        withdrawn = relay.http("POST", f"/v1/sessions/{s['sessionId']}/withdrawal", headers=bearer(s["inviteToken"]))
+        assert withdrawn.status == 200, withdrawn
+        got = conn.read_to_eof(timeout=20)
+        assert got < clip_bytes, f"the copy's download went on to the end ({got} bytes) after the filming was deleted"
+        assert "download cut off: recordings deleted" in relay.log_text()
+    finally:
+        conn.close()
+        p.close()
