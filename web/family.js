@@ -557,6 +557,12 @@ const withInvite = () => ({ headers: { Authorization: `Bearer ${invite.invite}` 
 const copiesPath = () => `/v1/sessions/${encodeURIComponent(invite.session)}/family-copies`;
 /** Reads of the list, so that only the newest one's answer is shown. */
 let copiesReads = 0;
+/** The clips given, fetched to watch or save (by clip id), and the one on screen. */
+const copyBlobs = new Map();
+let copyWatched = null;
+// Played through Media Source Extensions, as the review's clips: a browser's own file player may
+// not play or seek a clip cut from a live recording.
+const copyPlayer = new MsePlayer($("copy-video"), { live: false });
 /** The relay gives copies of clips (the link check and `welcome` say so): only then is the list asked for. */
 let copiesOn = false;
 
@@ -580,31 +586,68 @@ async function refreshCopies() {
     if (response.ok) clips = (await response.json()).clips ?? [];
   } catch { /* offline: the next welcome asks again */ return; }
   if (read !== copiesReads) return;
+  // A clip taken back (or deleted) leaves nothing of it on the page.
+  const listed = new Set(clips.map((clip) => clip.clipId));
+  for (const id of copyBlobs.keys()) if (!listed.has(id)) copyBlobs.delete(id);
+  if (copyWatched && !listed.has(copyWatched)) {
+    copyWatched = null;
+    copyPlayer.clear();
+    show($("copy-video"), false);
+  }
   $("copies").replaceChildren(...clips.map((clip, i) => copyItem(clip, i + 1)));
   show($("copies-box"), clips.length > 0);
 }
 
-/** "Clip 2 · 6 seconds [Save clip 2]". */
+/** The clip's file, fetched once with the family's link. */
+async function copyBlob(clip) {
+  if (!copyBlobs.has(clip.clipId)) {
+    const response = await fetch(`${copiesPath()}/${clip.clipId}`, withInvite());
+    if (!response.ok) throw new Error(String(response.status));
+    copyBlobs.set(clip.clipId, await response.blob());
+  }
+  return copyBlobs.get(clip.clipId);
+}
+
+/** "Clip 2 · 6 seconds [Watch] [Save clip 2]". */
 function copyItem(clip, n) {
   const seconds = Math.max(1, Math.round(clip.durationMs / 1000));
+  const failed = (what) => {
+    $("copies-status").textContent = `Clip ${n} could not be ${what} just now. Please try again; if it is no longer offered, your practitioner has taken it back.`;
+    refreshCopies();
+  };
+  const watch = el("button", { type: "button", textContent: "Watch" });
+  watch.setAttribute("aria-label", `Watch clip ${n} (${seconds} seconds) here`);
+  watch.addEventListener("click", async () => {
+    watch.disabled = true;
+    try {
+      const bytes = new Uint8Array(await (await copyBlob(clip)).arrayBuffer());
+      const video = $("copy-video");
+      copyWatched = clip.clipId;
+      copyPlayer.onready = () => { video.currentTime = copyPlayer.startTime; video.play().catch(() => {}); };
+      copyPlayer.load(bytes);
+      show(video);
+      $("copies-status").textContent = `Clip ${n} is playing below.`;
+    } catch {
+      failed("played");
+    } finally {
+      watch.disabled = false;
+    }
+  });
   const save = el("button", { type: "button", textContent: `Save clip ${n}` });
   save.setAttribute("aria-label", `Save clip ${n} (${seconds} seconds) on this device`);
   save.addEventListener("click", async () => {
     save.disabled = true;
     const name = `clip-${n}.${clip.mediaType === "video/mp4" ? "mp4" : "webm"}`;
     try {
-      const response = await fetch(`${copiesPath()}/${clip.clipId}`, withInvite());
-      if (!response.ok) throw new Error(String(response.status));
-      saveBlob(await response.blob(), name);
+      saveBlob(await copyBlob(clip), name);
       $("copies-status").textContent = `Clip ${n} is saved on this device, as ${name} in your downloads.`;
     } catch {
-      $("copies-status").textContent = `Clip ${n} could not be saved just now. Please try again; if it is no longer offered, your practitioner has taken it back.`;
-      refreshCopies();
+      failed("saved");
     } finally {
       save.disabled = false;
     }
   });
-  return el("li", { className: "copy" }, `Clip ${n} · ${seconds} seconds `, save);
+  return el("li", { className: "copy" }, `Clip ${n} · ${seconds} seconds `, watch, " ", save);
 }
 
 ui.withdraw.addEventListener("click", withdraw);

@@ -22,8 +22,8 @@ const state = {
   marks: [], familyPresent: false, screenSender: null, review: null,
   /** The relay lets the practitioner give the family copies of clips (its welcome says so). */
   familyCopies: false,
-  /** The clips given to the open session's family to keep (its own or its case's), by clip id. */
-  givenCopies: new Set(),
+  /** The clips given to the open session's family to keep (its own or its case's): the summary's, by clip id. */
+  givenCopies: new Map(),
 };
 const live = new MsePlayer($("live-video"));
 
@@ -732,7 +732,7 @@ function renderRecordings(summary) {
   select.replaceChildren(...done.map((r) => el("option", { value: r.recordingId, textContent: `${r.recordingId.slice(0, 6)} (${formatSeconds(r.durationMs ?? 0)})` })));
   $("clip-editor").disabled = done.length === 0;
   const mediaTypes = new Map(summary.recordings.map((r) => [r.recordingId, r.mediaType]));
-  state.givenCopies = new Set((summary.familyCopies ?? []).map((c) => c.clipId));
+  state.givenCopies = new Map((summary.familyCopies ?? []).map((c) => [c.clipId, c]));
   $("clips").replaceChildren(...summary.clips.map((clip) => renderClip(clip, mediaTypes.get(clip.recordingId))));
   caseClips.redraw();
 }
@@ -800,9 +800,10 @@ function renderClip(clip, mediaType) {
  * relay gives copies (a copy given before it stopped can still be taken back).
  */
 function familyCopyControls(clipSessionId, clip) {
-  const given = state.givenCopies.has(clip.clipId);
+  const given = state.givenCopies.get(clip.clipId);
   if (!state.familyCopies && !given) return [];
-  return [...(given ? [" ", el("span", { className: "given" }, "given to the family")] : []), " ", familyCopyButton(clipSessionId, clip, !given)];
+  const said = given?.fetchedAt ? "given to the family, who fetched it" : "given to the family";
+  return [...(given ? [" ", el("span", { className: "given" }, said)] : []), " ", familyCopyButton(clipSessionId, clip, !given)];
 }
 
 function familyCopyButton(clipSessionId, clip, give) {

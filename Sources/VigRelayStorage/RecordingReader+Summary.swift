@@ -22,16 +22,29 @@ extension RecordingReader {
             "marks": marks(log, sessionID: sid, deleted: deleted, seals: seals),
             "clips": store.clips(sessionID: sid).map { Self.clip($0, seal: seals[$0.recordingId]) },
         ]
-        // The clips given to the family to keep (of this session or another of its case), while there.
-        if let copies = try? store.familyCopies(sessionID: sid) {
-            out["familyCopies"] = copies.filter { store.familyCopyClip(sessionID: sid, clipID: $0.clipId) != nil }.map(\.summary)
-        }
+        if let copies = try? store.familyCopies(sessionID: sid) { out["familyCopies"] = familyCopies(copies, sessionID: sid, log: log) }
         if let c = session.caseRef { out["caseRef"] = c }
         if let c = session.cycle { out["cycle"] = c }
         if let p = session.purpose { out["purpose"] = p.rawValue }
         if let s = session.supervisor { out["supervisor"] = s }
         out["practitioner"] = session.owner
         return out
+    }
+
+    /// The clips given to the family to keep (of this session or another of its case), while they
+    /// are there, each with `fetchedAt` once the family has fetched it since it was given (the
+    /// newest `family_copy_downloaded`: a download that started, from its first byte).
+    func familyCopies(_ copies: [FamilyCopy], sessionID: String, log: [[String: Any]]) -> [[String: Any]] {
+        copies.filter { store.familyCopyClip(sessionID: sessionID, clipID: $0.clipId) != nil }.map { copy in
+            var shown = copy.summary
+            // Times are all written by UTCTime.format, so their text sorts as they do.
+            let given = UTCTime.format(copy.givenAt)
+            if let fetched = log.last(where: { $0["event"] as? String == "family_copy_downloaded" && $0["clipId"] as? String == copy.clipId
+                                              && ($0["time"] as? String ?? "") >= given })?["time"] {
+                shown["fetchedAt"] = fetched
+            }
+            return shown
+        }
     }
 
     /// The last consent event: `{"recording":Bool,"childAgreed":Bool,"supervisorMayView":Bool,"at":time}`,

@@ -61,7 +61,7 @@ def test_a_review_session_shows_the_family_the_clips_cut_in_its_filming(relay_fa
              "the filming's clip to keep, on the review's family page")
     clip = relay.http("GET", f"/v1/sessions/{filming['sid']}/clips/{filming['clip']}", headers=bearer(token)).body
     catch_downloads(fam)
-    fam.click("#copies button")
+    fam.click("#copies button[aria-label^='Save clip 1']")
     assert downloaded(fam, 0, 15, "the saved clip") == {"name": "clip-1.webm", "size": len(clip), "sha256": hashlib.sha256(clip).hexdigest()}
 
     # Another case's session, and one without a case reference, list nothing of this case.

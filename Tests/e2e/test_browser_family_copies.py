@@ -1,7 +1,7 @@
 """Copies of clips for the family, in real Chromium pages against a relay started with
 `--family-copies`: the practitioner gives a clip from the session's clip list, the family's page
-(opened with its link, before or without joining the call) lists it and saves exactly the clip's
-bytes; in the call, the family's list follows the practitioner taking it back and giving it again.
+(opened with its link, before or without joining the call) lists it, plays it and saves exactly the
+clip's bytes; in the call, the family's list follows the practitioner taking it back and giving it again.
 A relay without the option offers none of it."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from contrast import low_contrast
 from test_family_copies import filmed
 from vrtest import bearer
-from webpages import catch_downloads, downloaded, join_as_family, open_from_list, unlabelled_controls
+from webpages import catch_downloads, downloaded, join_as_family, open_from_list, unlabelled_controls, video_played
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -54,12 +54,16 @@ def test_the_family_saves_on_its_page_the_clip_its_practitioner_gave(relay_facto
     fam.navigate(join_url)
     fam.wait(family_copies_shown(fam), 15, "the family's clips to keep")
     assert fam.text("#copies li").startswith("Clip 1 · 4 seconds") or fam.text("#copies li").startswith("Clip 1 · 3 seconds"), fam.text("#copies li")
-    assert fam.js("document.querySelector('#copies button').getAttribute('aria-label')").startswith("Save clip 1 (")
+    assert [label.split(" (")[0] for label in fam.js("[...document.querySelectorAll('#copies button')].map((b) => b.getAttribute('aria-label'))")] \
+        == ["Watch clip 1", "Save clip 1"]
     assert unlabelled_controls(fam) == [] and unlabelled_controls(prac) == []
     assert low_contrast(fam) == [] and low_contrast(prac) == []
     fam.screenshot(shots / "family-copies-phone.png", 390, 844, mobile=True)
+    # The family watches it on the page before saving it.
+    fam.click("#copies button[aria-label^='Watch clip 1']")
+    fam.wait(video_played("#copy-video", 0.3), 15, "the clip to play on the family's page")
     catch_downloads(fam)
-    fam.click("#copies button")
+    fam.click("#copies button[aria-label^='Save clip 1']")
     saved = downloaded(fam, 0, 15, "the saved clip")
     assert saved == {"name": "clip-1.webm", "size": len(clip), "sha256": hashlib.sha256(clip).hexdigest()}
     fam.wait("document.getElementById('copies-status').textContent.includes('is saved')", 5, "the saved notice")
@@ -68,6 +72,7 @@ def test_the_family_saves_on_its_page_the_clip_its_practitioner_gave(relay_facto
     join_as_family(fam, consent=False)
     prac.click(f"#clips li[data-clip-id='{s['clip']}'] button.take-back-clip")
     fam.wait("document.getElementById('copies-box').hidden", 15, "the clip taken back from the family's list")
+    assert fam.js("document.getElementById('copy-video').hidden"), "nothing of a clip taken back stays on the page"
     prac.wait(f"document.querySelector(\"{give}\") !== null", 15, "the clip offered to give again")
     prac.click(give)
     fam.wait(family_copies_shown(fam), 15, "the clip given again, on the family's page in the call")

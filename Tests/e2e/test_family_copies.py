@@ -15,7 +15,8 @@ import pytest
 
 from test_marks import FIXTURE
 from test_recording_encryption import make_key
-from vrtest import HTTPConn, assert_error, bearer, give_consent, next_json, run, send_camera, start_recording, stop_recording
+from vrtest import (HTTPConn, assert_error, bearer, give_consent, next_json, run, send_camera, start_recording, stop_recording,
+                    wait_until)
 
 
 def filmed(relay, pid: str = "alice", labels: dict | None = None) -> dict:
@@ -66,12 +67,15 @@ def test_the_family_saves_the_clip_its_practitioner_gave_it(relay_factory):
     assert listed["clipId"] == s["clip"] and listed["mediaType"] == "video/webm" and listed["bytes"] == len(clip_bytes)
     assert 3000 <= listed["durationMs"] <= 4500, listed
     assert "note" not in listed, "the practitioner's note is theirs"
+    summary = lambda: relay.http("GET", f"/v1/sessions/{s['sid']}", headers=bearer(s["token"])).json()  # noqa: E731
+    assert summary()["familyCopies"] == [{"clipId": s["clip"], "sessionId": s["sid"], "givenAt": given.json()["givenAt"]}]
     saved = copy(relay, s)
     assert saved.status == 200 and saved.body == clip_bytes
     assert saved.headers["content-type"] == "video/webm"
-    summary = relay.http("GET", f"/v1/sessions/{s['sid']}", headers=bearer(s["token"])).json()
-    assert summary["familyCopies"] == [{"clipId": s["clip"], "sessionId": s["sid"], "givenAt": given.json()["givenAt"]}]
-    assert summary["clips"][0]["note"] == "she waits for his turn"
+    # The download is logged by the disk writer as it starts: the summary shows it once written.
+    fetched = wait_until(lambda: summary()["familyCopies"][0].get("fetchedAt"), 10, "the practitioner to see the family fetched it")
+    assert fetched >= given.json()["givenAt"]
+    assert summary()["clips"][0]["note"] == "she waits for his turn"
     log = events(relay, s["sid"])
     assert [e["clipId"] for e in log if e["event"] == "family_copy_given"] == [s["clip"]]
     assert [e["clipId"] for e in log if e["event"] == "family_copy_downloaded"] == [s["clip"]]
