@@ -6,8 +6,9 @@ import { MsePlayer } from "./player.js";
 import { consent, RECORDING_ACTIVE, retentionPeriod, signal, STREAM_SCREEN } from "./protocol.js";
 import { inviteStatus, parseInviteFragment } from "./invite.js";
 import { ReviewFollower } from "./review.js";
-import { $, el, saveBlob, show } from "./dom.js";
+import { $, show } from "./dom.js";
 import { ScreenAwake } from "./awake.js";
+import { FamilyCopies } from "./copies.js";
 
 /**
  * The invite, a bearer token valid for days, comes in the link's fragment. It is taken out of the
@@ -77,6 +78,8 @@ const withdrawal = {
 };
 const screenPlayer = new MsePlayer(ui.shared);
 const review = new ReviewFollower(ui.shared, screenPlayer);
+/** The clips the practitioner gave the family to keep, where the relay gives copies. */
+const copies = new FamilyCopies(invite);
 
 if (!invite) {
   show($("link-problem"));
@@ -90,7 +93,7 @@ if (!invite) {
   inviteStatus(invite, { fromFamily: true }).then(({ refusal, supervised, familyCopies }) => {
     if (refusal && !connection) showLinkRefused(refusal);
     if (supervised) showSupervisorChoice(true);
-    if (familyCopies) copiesOffered(true);
+    if (familyCopies) copies.offered(true);
   });
   // Asked before this page was reloaded, and not yet answered.
   if (withdrawal.asked) deleteWithoutCamera();
@@ -392,7 +395,7 @@ function onWelcome(welcome) {
   }
   consentChanged = false;
   everConnected = true;
-  copiesOffered(welcome.familyCopies === true);
+  copies.offered(welcome.familyCopies === true);
   if (ui.cameraStopped.hidden) sender.start();  // else it starts once the family starts the camera again
 }
 
@@ -436,7 +439,7 @@ function onMessage(message) {
       break;
     case "family_copies":
       // The practitioner gave a clip to keep, or took one back.
-      refreshCopies();
+      copies.refresh();
       break;
     case "skipped":
       if (message.stream === STREAM_SCREEN) screenPlayer.skipped();
@@ -487,7 +490,7 @@ function withdrawalAnswer(message) {
 
 function videosDeleted() {
   withdrawal.asked = false;
-  refreshCopies();  // the clips went with the videos
+  copies.refresh();  // the clips went with the videos
   showRecording({ state: "deleted" });
   showWithdrawal("The videos of this call have been deleted.");
 }
@@ -550,104 +553,6 @@ async function deleteWithoutCamera() {
   } finally {
     deleting = false;
   }
-}
-
-/** The family's link as an Authorization header, for the relay's HTTP API. */
-const withInvite = () => ({ headers: { Authorization: `Bearer ${invite.invite}` }, cache: "no-store", credentials: "omit" });
-const copiesPath = () => `/v1/sessions/${encodeURIComponent(invite.session)}/family-copies`;
-/** Reads of the list, so that only the newest one's answer is shown. */
-let copiesReads = 0;
-/** The clips given, fetched to watch or save (by clip id), and the one on screen. */
-const copyBlobs = new Map();
-let copyWatched = null;
-// Played through Media Source Extensions, as the review's clips: a browser's own file player may
-// not play or seek a clip cut from a live recording.
-const copyPlayer = new MsePlayer($("copy-video"), { live: false });
-/** The relay gives copies of clips (the link check and `welcome` say so): only then is the list asked for. */
-let copiesOn = false;
-
-/** The relay said whether it gives copies: the list is read now, or hidden. */
-function copiesOffered(on) {
-  copiesOn = on;
-  if (on) refreshCopies(); else show($("copies-box"), false);
-}
-
-/**
- * Lists the clips the practitioner gave the family to keep (only where the relay gives copies),
- * each with a button that saves it on the device. Asked when the page opens with a link that
- * works, at each welcome, when the practitioner gives or takes one back, and after a deletion.
- */
-async function refreshCopies() {
-  if (!copiesOn) return;
-  const read = ++copiesReads;
-  let clips = [];
-  try {
-    const response = await fetch(copiesPath(), withInvite());
-    if (response.ok) clips = (await response.json()).clips ?? [];
-  } catch { /* offline: the next welcome asks again */ return; }
-  if (read !== copiesReads) return;
-  // A clip taken back (or deleted) leaves nothing of it on the page.
-  const listed = new Set(clips.map((clip) => clip.clipId));
-  for (const id of copyBlobs.keys()) if (!listed.has(id)) copyBlobs.delete(id);
-  if (copyWatched && !listed.has(copyWatched)) {
-    copyWatched = null;
-    copyPlayer.clear();
-    show($("copy-video"), false);
-  }
-  $("copies").replaceChildren(...clips.map((clip, i) => copyItem(clip, i + 1)));
-  show($("copies-box"), clips.length > 0);
-}
-
-/** The clip's file, fetched once with the family's link. */
-async function copyBlob(clip) {
-  if (!copyBlobs.has(clip.clipId)) {
-    const response = await fetch(`${copiesPath()}/${clip.clipId}`, withInvite());
-    if (!response.ok) throw new Error(String(response.status));
-    copyBlobs.set(clip.clipId, await response.blob());
-  }
-  return copyBlobs.get(clip.clipId);
-}
-
-/** "Clip 2 · 6 seconds [Watch] [Save clip 2]". */
-function copyItem(clip, n) {
-  const seconds = Math.max(1, Math.round(clip.durationMs / 1000));
-  const failed = (what) => {
-    $("copies-status").textContent = `Clip ${n} could not be ${what} just now. Please try again; if it is no longer offered, your practitioner has taken it back.`;
-    refreshCopies();
-  };
-  const watch = el("button", { type: "button", textContent: "Watch" });
-  watch.setAttribute("aria-label", `Watch clip ${n} (${seconds} seconds) here`);
-  watch.addEventListener("click", async () => {
-    watch.disabled = true;
-    try {
-      const bytes = new Uint8Array(await (await copyBlob(clip)).arrayBuffer());
-      const video = $("copy-video");
-      copyWatched = clip.clipId;
-      copyPlayer.onready = () => { video.currentTime = copyPlayer.startTime; video.play().catch(() => {}); };
-      copyPlayer.load(bytes);
-      show(video);
-      $("copies-status").textContent = `Clip ${n} is playing below.`;
-    } catch {
-      failed("played");
-    } finally {
-      watch.disabled = false;
-    }
-  });
-  const save = el("button", { type: "button", textContent: `Save clip ${n}` });
-  save.setAttribute("aria-label", `Save clip ${n} (${seconds} seconds) on this device`);
-  save.addEventListener("click", async () => {
-    save.disabled = true;
-    const name = `clip-${n}.${clip.mediaType === "video/mp4" ? "mp4" : "webm"}`;
-    try {
-      saveBlob(await copyBlob(clip), name);
-      $("copies-status").textContent = `Clip ${n} is saved on this device, as ${name} in your downloads.`;
-    } catch {
-      failed("saved");
-    } finally {
-      save.disabled = false;
-    }
-  });
-  return el("li", { className: "copy" }, `Clip ${n} · ${seconds} seconds `, watch, " ", save);
 }
 
 ui.withdraw.addEventListener("click", withdraw);

@@ -14,8 +14,9 @@ export function parseInviteFragment(hash) {
  * own invite). `refusal`: the refusal's code (`invite_replaced` for a link replaced by a newer one,
  * `unauthorized` for an expired or unknown one, `session_not_found`), or null when the link is good
  * or the relay did not answer: `hello` decides then. `supervised`: a good link's session names the
- * practitioner's supervisor; `familyCopies`: the relay gives the family copies of clips. `fromFamily`: the family's page is asking, so a refusal is told to the
- * practitioner in the session too (`?from=family`).
+ * practitioner's supervisor; `familyCopies`: the relay gives the family copies of clips.
+ * `fromFamily`: the family's page is asking, so a refusal is told to the practitioner in the
+ * session too (`?from=family`).
  */
 export async function inviteStatus({ session, invite }, { fromFamily = false } = {}) {
   try {
