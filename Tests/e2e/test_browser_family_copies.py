@@ -1,5 +1,5 @@
 """Copies of clips for the family, in real Chromium pages against a relay started with
-`--family-copies`: the practitioner gives a clip from the session's clip list, the family's page
+`--family-copies` (the family's page also in Firefox): the practitioner gives a clip from the session's clip list, the family's page
 (opened with its link, before or without joining the call) lists it, plays it and saves exactly the
 clip's bytes; in the call, the family's list follows the practitioner taking it back and giving it again.
 A relay without the option offers none of it."""
@@ -95,3 +95,21 @@ def test_a_relay_without_family_copies_offers_none(relay, chromium):
     join_as_family(fam, consent=False)
     assert fam.js("document.getElementById('copies-box').hidden") is True
     assert not fam.js("window.__asked.filter((url) => url.includes('family-copies'))"), "no copies asked of a relay that gives none"
+
+
+def test_a_family_in_firefox_watches_and_saves_its_copy(relay_factory, firefox):
+    relay = relay_factory(["--family-copies"])
+    s = filmed(relay)
+    s["p"].close()
+    s["f"].close()
+    assert relay.http("PUT", f"/v1/sessions/{s['sid']}/family-copies/{s['clip']}", headers=bearer(s["token"])).status == 200
+    clip = relay.http("GET", f"/v1/sessions/{s['sid']}/clips/{s['clip']}", headers=bearer(s["token"])).body
+    fam = firefox.new_page("family (firefox)")
+    fam.navigate(f"{relay.base_url}/join#session={s['sid']}&invite={s['invite']}")
+    fam.wait(family_copies_shown(fam), 15, "the family's clips to keep")
+    fam.click("#copies button[aria-label^='Watch clip 1']")
+    fam.wait(video_played("#copy-video", 0.3), 15, "the clip to play in Firefox")
+    catch_downloads(fam)
+    fam.click("#copies button[aria-label^='Save clip 1']")
+    assert downloaded(fam, 0, 15, "the saved clip") == {"name": "clip-1.webm", "size": len(clip), "sha256": hashlib.sha256(clip).hexdigest()}
+    assert unlabelled_controls(fam) == [] and low_contrast(fam) == [], "as Firefox renders the family's page"
