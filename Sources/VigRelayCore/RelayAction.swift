@@ -46,6 +46,9 @@ public enum RecordingCommand: Equatable, Sendable {
     /// The practitioner removes a mark (a stray one, or to mark again with another note): logged
     /// (`mark_removed`) and its note erased; then `RelayCore.markRemoved`, echoing `replyID`.
     case unmark(sessionID: String, recordingID: String, markID: String, replyID: MessageID?)
+    /// The practitioner changes a mark's note (a typo, or more to say): logged (`mark_noted`, ids
+    /// only) and the note replaced; then `RelayCore.markChanged`, echoing `replyID`.
+    case renote(sessionID: String, recordingID: String, markID: String, note: String, replyID: MessageID?)
     /// The session's supervisor started a download of a recording part or a clip: logged in the
     /// session's log (`supervisor_download`), so whoever reads it sees who watched what and when.
     case supervisorDownload(sessionID: String, supervisor: String, resource: MediaRequest.Resource)

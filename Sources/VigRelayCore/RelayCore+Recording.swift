@@ -91,6 +91,18 @@ extension RelayCore {
                 return reply(.invalidMessage, "unmark needs \"markId\": the id the relay gave the mark in \"marked\" (16 lower-case hex characters)")
             }
             return [.recording(.unmark(sessionID: sessionID, recordingID: id, markID: markID, replyID: message.id))]
+        case "note":
+            guard role == .practitioner else { return reply(.notAllowed, "only the practitioner can change a mark's note") }
+            guard let id = message.string("recordingId"), state.recordingIDs.contains(id) else {
+                return reply(.recordingNotFound, "note needs the \"recordingId\" of the mark's recording, a recording of this session that was not deleted")
+            }
+            guard let markID = message.string("markId"), Identifiers.isValidMarkID(markID) else {
+                return reply(.invalidMessage, "note needs \"markId\": the id the relay gave the mark in \"marked\" (16 lower-case hex characters)")
+            }
+            guard let note = message.string("note"), note.unicodeScalars.count <= Self.maxMarkNoteLength else {
+                return reply(.invalidMessage, "note needs \"note\": the mark's new note, at most \(Self.maxMarkNoteLength) characters (Unicode scalars); \"\" leaves it without one")
+            }
+            return [.recording(.renote(sessionID: sessionID, recordingID: id, markID: markID, note: note, replyID: message.id))]
         default:  // "mark"
             guard role == .practitioner else { return reply(.notAllowed, "only the practitioner can mark moments") }
             guard let id = message.string("recordingId"), state.recordingIDs.contains(id) else {
@@ -197,19 +209,21 @@ extension RelayCore {
             "mark \(markID) could not be saved (a disk error on the relay); mark the moment again, and tell the operator if it persists"))]
     }
 
-    /// The disk writer has dealt with an `unmark`: the practitioner is told (`unmarked`, or why not),
-    /// with the id of their message. Nothing if they are not connected: the summary shows the marks.
-    public func markRemoved(sessionID: String, recordingID: String, markID: String, replyID: MessageID?,
-                            outcome: MarkRemoval) -> [RelayAction] {
+    /// The disk writer has dealt with an `unmark` or a `note`: the practitioner is told (`unmarked`
+    /// or `noted`, or why not), with the id of their message. Nothing if they are not connected: the
+    /// summary shows the marks.
+    public func markChanged(sessionID: String, recordingID: String, markID: String, removed: Bool, replyID: MessageID?,
+                            outcome: MarkChange) -> [RelayAction] {
         guard let practitioner = connection(of: sessionID, role: .practitioner) else { return [] }
         let message: OutboundMessage
         switch outcome {
-        case .removed:
-            message = .text(ControlEncoder.encode(["type": "unmarked", "markId": markID, "recordingId": recordingID], id: replyID))
+        case .done:
+            message = .text(ControlEncoder.encode(["type": removed ? "unmarked" : "noted", "markId": markID, "recordingId": recordingID], id: replyID))
         case .notFound:
             message = .error(.markNotFound, "recording \(recordingID) has no mark \(markID) (it was removed already, or the id is not one from \"marked\"); the session's summary lists the marks", id: replyID)
         case .failed:
-            message = .error(.internalError, "mark \(markID) could not be removed (a disk error on the relay); remove it again, and tell the operator if it persists", id: replyID)
+            let what = removed ? "removed" : "given its new note"
+            message = .error(.internalError, "mark \(markID) could not be \(what) (a disk error on the relay); try again, and tell the operator if it persists", id: replyID)
         }
         return [.send(practitioner, message)]
     }

@@ -385,7 +385,7 @@ public final class RelayCore {
             return [.send(peer, .text(bytes))]
         case "hello":
             return reply(.unexpectedHello, "already joined as \(role.rawValue); hello is only the first message", id: message.id)
-        case "consent", "record", "mark", "unmark":
+        case "consent", "record", "mark", "unmark", "note":
             return recordingMessage(conn, sessionID: sessionID, role: role, message)
         case "ping":
             // The pages' heartbeat (docs/PROTOCOL.md): a browser cannot send WebSocket pings, so it

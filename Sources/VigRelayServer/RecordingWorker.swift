@@ -139,7 +139,10 @@ final class RecordingWorker: @unchecked Sendable {
             }
         case .unmark(let sid, let rid, let markID, let replyID):
             let outcome = removeMark(sid, rid, markID, at: now)
-            inbox.post(.markRemoved(sessionID: sid, recordingID: rid, markID: markID, replyID: replyID, outcome: outcome))
+            inbox.post(.markChanged(sessionID: sid, recordingID: rid, markID: markID, removed: true, replyID: replyID, outcome: outcome))
+        case .renote(let sid, let rid, let markID, let note, let replyID):
+            let outcome = renote(sid, rid, markID, note, at: now)
+            inbox.post(.markChanged(sessionID: sid, recordingID: rid, markID: markID, removed: false, replyID: replyID, outcome: outcome))
         case .away(let sid, let rid, let role):
             log(sid, role == .family ? "recording_paused" : "recording_unattended", ["recordingId": rid, "role": role.rawValue])
         case .back(let sid, let rid, let role, let awayMs):
@@ -151,7 +154,7 @@ final class RecordingWorker: @unchecked Sendable {
     /// mark with the log line, and a note left behind by a failure in between is erased when the
     /// practitioner removes the mark again. A mark counts as there while its `mark` event is newer
     /// than any `mark_removed` of it, or its note is still on disk.
-    private func removeMark(_ sid: String, _ rid: String, _ markID: String, at now: Date) -> MarkRemoval {
+    private func removeMark(_ sid: String, _ rid: String, _ markID: String, at now: Date) -> MarkChange {
         guard let manifest = store.manifest(sessionID: sid, recordingID: rid), manifest.state != .deleted else { return .notFound }
         let last = events.lastEvent(namedAnyOf: ["mark", "mark_removed"], sessionID: sid) {
             $0["markId"] as? String == markID && $0["recordingId"] as? String == rid
@@ -160,11 +163,30 @@ final class RecordingWorker: @unchecked Sendable {
         do {
             if logged { try events.append(sessionID: sid, event: "mark_removed", fields: ["recordingId": rid, "markId": markID], at: now) }
             let erased = try markNotes.remove(sessionID: sid, recordingID: rid, markID: markID)
-            return logged || erased ? .removed : .notFound
+            return logged || erased ? .done : .notFound
         } catch {
             logger.error("could not remove a mark", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)", "error": "\(error)"])
             return .failed
         }
+    }
+
+    /// Gives a mark a new note (sealed, on an encrypted recording, as when it was made) in place of
+    /// the old one, and logs `mark_noted` (ids only). The mark must be there: its `mark` event newer
+    /// than any `mark_removed` of it.
+    private func renote(_ sid: String, _ rid: String, _ markID: String, _ note: String, at now: Date) -> MarkChange {
+        guard let manifest = store.manifest(sessionID: sid, recordingID: rid), manifest.state != .deleted else { return .notFound }
+        let last = events.lastEvent(namedAnyOf: ["mark", "mark_removed"], sessionID: sid) {
+            $0["markId"] as? String == markID && $0["recordingId"] as? String == rid
+        }
+        guard last.event?["event"] as? String == "mark" else { return .notFound }
+        do {
+            try markNotes.replace(sessionID: sid, recordingID: rid, markID: markID, note: note, seal: NoteSeal.of(manifest, keyring: keyring), at: now)
+        } catch {
+            logger.error("could not change a mark's note", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)", "error": "\(error)"])
+            return .failed
+        }
+        log(sid, "mark_noted", ["recordingId": rid, "markId": markID])
+        return .done
     }
 
     /// Ends the session's open recordings, deletes every recording and clip file and logs

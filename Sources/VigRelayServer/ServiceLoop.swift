@@ -233,8 +233,8 @@ final class ServiceLoop {
                                               frames: manifest.frames, durationMs: manifest.durationMs))
             case .markFailed(let sid, let markID):
                 perform(core.markFailed(sessionID: sid, markID: markID))
-            case .markRemoved(let sid, let rid, let markID, let replyID, let outcome):
-                perform(core.markRemoved(sessionID: sid, recordingID: rid, markID: markID, replyID: replyID, outcome: outcome))
+            case .markChanged(let sid, let rid, let markID, let removed, let replyID, let outcome):
+                perform(core.markChanged(sessionID: sid, recordingID: rid, markID: markID, removed: removed, replyID: replyID, outcome: outcome))
             case .recordingsDeletionFailed(let sid):
                 perform(core.recordingsDeletionFailed(sessionID: sid))
                 for waiter in core.takeWithdrawalWaiters(sessionID: sid) {

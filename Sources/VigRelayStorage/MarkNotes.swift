@@ -8,7 +8,7 @@ import VigRelayCore
 /// A note says what happens in a film of a child, so it lives and dies with the recording: deleting
 /// a session's recordings (withdrawal, a request, retention) removes these files too, while
 /// `session.jsonl`, which is append-only and kept, logs only the mark's ids and time. A mark the
-/// practitioner removes has its line erased (`remove`). Appends and removals run on the disk writer
+/// practitioner removes has its line erased (`remove`); a note changed, its line replaced (`replace`). Appends and removals run on the disk writer
 /// thread (fsynced); reads on the reader thread.
 public struct MarkNotes: Sendable {
     public let paths: RecordingPaths
@@ -22,17 +22,37 @@ public struct MarkNotes: Sendable {
         guard let path = paths.marksFile(sessionID: sessionID, recordingID: recordingID) else {
             throw StorageError.invalidIdentifier(kind: "recording")
         }
-        let field: [String: any Sendable] = if let seal {
-            ["markId": markID, "sealedNote": seal.seal(note, ids: [sessionID, recordingID, markID])]
-        } else {
-            ["markId": markID, "note": note]
-        }
-        var line = try SessionEventLog.line(event: "note", fields: field, time: time)
+        var line = try Self.line(sessionID: sessionID, recordingID: recordingID, markID: markID, note: note, seal: seal, at: time)
         let file = try AppendOnlyFile(path: path, truncating: false)
         defer { file.close() }
         if let last = file.lastByte(), last != 0x0a { line.insert(0x0a, at: 0) }  // after a torn line
         try file.append(line)
         try file.sync()
+    }
+
+    /// Gives one mark a new note: the file is written again with the new line in place of the old
+    /// one (a temporary file, fsync, rename), so the old text is not left in it. Lines that cannot be
+    /// read are kept as they are.
+    public func replace(sessionID: String, recordingID: String, markID: String, note: String, seal: NoteSeal? = nil,
+                        at time: Date = Date()) throws {
+        guard let path = paths.marksFile(sessionID: sessionID, recordingID: recordingID) else {
+            throw StorageError.invalidIdentifier(kind: "recording")
+        }
+        let lines = (try FileIO.readAllOrMissing(path) ?? []).split(separator: 0x0a)
+        var kept = lines.filter { SessionEventLog.object($0)?["markId"] as? String != markID }.map { Array($0) + [0x0a] }
+        kept.append(try Self.line(sessionID: sessionID, recordingID: recordingID, markID: markID, note: note, seal: seal, at: time))
+        try FileIO.writeAtomically(Array(kept.joined()), to: path)
+    }
+
+    /// One mark's note line: `note`, or `sealedNote` when the recording is encrypted (`seal`).
+    private static func line(sessionID: String, recordingID: String, markID: String, note: String, seal: NoteSeal?,
+                             at time: Date) throws -> [UInt8] {
+        let field: [String: any Sendable] = if let seal {
+            ["markId": markID, "sealedNote": seal.seal(note, ids: [sessionID, recordingID, markID])]
+        } else {
+            ["markId": markID, "note": note]
+        }
+        return try SessionEventLog.line(event: "note", fields: field, time: time)
     }
 
     /// Erases one mark's note: the file is written again without its line, atomically (a temporary

@@ -250,14 +250,14 @@ struct RelayCoreRecordingTests {
         #expect(commands(asked) == [.unmark(sessionID: sid, recordingID: rid, markID: "00000000000000ab", replyID: .number(7))])
         #expect(asked.controls(to: 1).isEmpty && asked.controls(to: 2).isEmpty, "answered once the disk writer has done it")
 
-        let removed = h.core.markRemoved(sessionID: sid, recordingID: rid, markID: "00000000000000ab", replyID: .number(7), outcome: .removed)
+        let removed = h.core.markChanged(sessionID: sid, recordingID: rid, markID: "00000000000000ab", removed: true, replyID: .number(7), outcome: .done)
         let unmarked = try #require(removed.controls(to: 1).first)
         #expect(unmarked["type"] as? String == "unmarked" && unmarked["markId"] as? String == "00000000000000ab")
         #expect(unmarked["recordingId"] as? String == rid && unmarked["id"] as? Int == 7)
         #expect(removed.controls(to: 2).isEmpty, "only the practitioner marks")
-        let missing = h.core.markRemoved(sessionID: sid, recordingID: rid, markID: "00000000000000ab", replyID: nil, outcome: .notFound)
+        let missing = h.core.markChanged(sessionID: sid, recordingID: rid, markID: "00000000000000ab", removed: true, replyID: nil, outcome: .notFound)
         #expect(missing.controls(to: 1).first?["code"] as? String == "mark_not_found")
-        let failed = h.core.markRemoved(sessionID: sid, recordingID: rid, markID: "00000000000000ab", replyID: .string("x"), outcome: .failed)
+        let failed = h.core.markChanged(sessionID: sid, recordingID: rid, markID: "00000000000000ab", removed: true, replyID: .string("x"), outcome: .failed)
         #expect(failed.controls(to: 1).first?["code"] as? String == "internal_error")
         #expect(failed.controls(to: 1).first?["id"] as? String == "x")
 
@@ -272,6 +272,37 @@ struct RelayCoreRecordingTests {
         _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":false}"#))
         #expect(h.core.receivedText(1, utf8(#"{"type":"unmark","recordingId":"\#(rid)","markId":"00000000000000ab"}"#)).controls(to: 1).first?["code"] as? String
                 == "recording_not_found", "a deleted recording has no marks")
+    }
+
+    @Test func thePractitionerChangesAMarksNote() throws {
+        let h = joined()
+        let sid = Fixture.sessionID, mark = "00000000000000ab"
+        _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true}"#))
+        let rid = try #require(h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#)).controls(to: 1).first?["recordingId"] as? String)
+        let asked = h.core.receivedText(1, utf8(#"{"type":"note","recordingId":"\#(rid)","markId":"\#(mark)","note":"she reaches for him","id":"n1"}"#))
+        #expect(commands(asked) == [.renote(sessionID: sid, recordingID: rid, markID: mark, note: "she reaches for him", replyID: .string("n1"))])
+        #expect(asked.controls(to: 1).isEmpty, "answered once the disk writer has done it")
+
+        let noted = h.core.markChanged(sessionID: sid, recordingID: rid, markID: mark, removed: false, replyID: .string("n1"), outcome: .done)
+        let answer = try #require(noted.controls(to: 1).first)
+        #expect(answer["type"] as? String == "noted" && answer["markId"] as? String == mark)
+        #expect(answer["recordingId"] as? String == rid && answer["id"] as? String == "n1")
+        #expect(noted.controls(to: 2).isEmpty)
+        let failed = h.core.markChanged(sessionID: sid, recordingID: rid, markID: mark, removed: false, replyID: nil, outcome: .failed)
+        #expect(failed.controls(to: 1).first?["code"] as? String == "internal_error")
+        #expect((failed.controls(to: 1).first?["message"] as? String)?.contains("new note") == true)
+
+        let long = String(repeating: "a", count: 501)  // one past the 500 a mark's note may have
+        for (conn, bad, code) in [(ConnectionID(2), #"{"type":"note","recordingId":"\#(rid)","markId":"\#(mark)","note":"x"}"#, "not_allowed"),
+                                  (1, #"{"type":"note","recordingId":"0123456789abcdef","markId":"\#(mark)","note":"x"}"#, "recording_not_found"),
+                                  (1, #"{"type":"note","recordingId":"\#(rid)","markId":"nope","note":"x"}"#, "invalid_message"),
+                                  (1, #"{"type":"note","recordingId":"\#(rid)","markId":"\#(mark)"}"#, "invalid_message"),
+                                  (1, #"{"type":"note","recordingId":"\#(rid)","markId":"\#(mark)","note":7}"#, "invalid_message"),
+                                  (1, #"{"type":"note","recordingId":"\#(rid)","markId":"\#(mark)","note":"\#(long)"}"#, "invalid_message")] {
+            let refused = h.core.receivedText(conn, utf8(bad))
+            #expect(refused.controls(to: conn).first?["code"] as? String == code, "\(bad.prefix(90))")
+            #expect(commands(refused).isEmpty)
+        }
     }
 
     @Test func badMarksAreRefused() {

@@ -152,4 +152,21 @@ struct SessionSummaryTests {
         #expect(marks.map { $0["markId"] as? String } == ["bbbbbbbbbbbbbbbb"])
         #expect(marks.first?["note"] as? String == "kept")
     }
+
+    @Test func aChangedNoteReplacesTheOldOneInTheFile() throws {
+        let tmp = try TempDirectory()
+        try finishedRecording(tmp, rid)
+        try mark(tmp, rid, "aaaaaaaaaaaaaaaa", atMs: 10, note: "she looks awya", at: 1)
+        try mark(tmp, rid, "bbbbbbbbbbbbbbbb", atMs: 20, note: "kept", at: 2)
+        let notes = MarkNotes(dataDir: tmp.path)
+        try notes.replace(sessionID: sid, recordingID: rid, markID: "aaaaaaaaaaaaaaaa", note: "she looks away, then back")
+        #expect(notes.notes(sessionID: sid, recordingID: rid) == ["aaaaaaaaaaaaaaaa": "she looks away, then back", "bbbbbbbbbbbbbbbb": "kept"])
+        let path = try #require(notes.paths.marksFile(sessionID: sid, recordingID: rid))
+        #expect(!(try String(contentsOfFile: path, encoding: .utf8)).contains("awya"), "the old text is not left in the file")
+        let marks = try #require(RecordingReader(dataDir: tmp.path).summary(of: session)["marks"] as? [[String: Any]])
+        #expect(marks.map { $0["note"] as? String } == ["she looks away, then back", "kept"])
+        // A mark without a note line (none on disk for its recording yet) gets one.
+        try notes.replace(sessionID: sid, recordingID: rid2, markID: "cccccccccccccccc", note: "first")
+        #expect(notes.notes(sessionID: sid, recordingID: rid2) == ["cccccccccccccccc": "first"])
+    }
 }

@@ -105,3 +105,34 @@ def test_a_withdrawal_leaves_no_mark_to_remove(relay):
     assert next_json(p)["code"] == "recording_not_found"
     p.close()
     f.close()
+
+
+def test_a_marks_note_is_changed_in_place(relay):
+    """A typo, or more to say: `note` gives a mark a new note. The practitioner is answered once the
+    note file holds the new note and not the old one; the log says a note changed, not what it says."""
+    r = recorded(relay)
+    p, sid, rid = r["p"], r["sid"], r["rid"]
+    first, other = mark(p, rid, 1200, "she hands him teh block"), mark(p, rid, 2500, "he laughs")
+    notes = Path(relay.data_dir) / "sessions" / sid / "recordings" / f"{rid}.marks"
+
+    p.send_json({"type": "note", "recordingId": rid, "markId": first, "note": "she hands him the block", "id": "n1"})
+    assert next_json(p) == {"type": "noted", "markId": first, "recordingId": rid, "id": "n1"}
+    assert [(m["markId"], m["atMs"], m["note"]) for m in summary_marks(relay, sid)] == \
+        [(first, 1200, "she hands him the block"), (other, 2500, "he laughs")]
+    assert "teh block" not in notes.read_text()
+    [changed] = [e for e in log_events(relay, sid) if e["event"] == "mark_noted"]
+    assert (changed["recordingId"], changed["markId"]) == (rid, first) and "block" not in json.dumps(changed)
+
+    # An empty note leaves the mark without one; a removed mark, or the family, changes nothing.
+    p.send_json({"type": "note", "recordingId": rid, "markId": other, "note": ""})
+    assert next_json(p)["type"] == "noted"
+    assert [m["note"] for m in summary_marks(relay, sid)] == ["she hands him the block", ""]
+    p.send_json({"type": "unmark", "recordingId": rid, "markId": other})
+    assert next_json(p)["type"] == "unmarked"
+    p.send_json({"type": "note", "recordingId": rid, "markId": other, "note": "back again?"})
+    assert next_json(p)["code"] == "mark_not_found"
+    r["f"].send_json({"type": "note", "recordingId": rid, "markId": first, "note": "x"})
+    assert next_json(r["f"])["code"] == "not_allowed"
+    assert [m["markId"] for m in summary_marks(relay, sid)] == [first] and "back again" not in notes.read_text()
+    p.close()
+    r["f"].close()

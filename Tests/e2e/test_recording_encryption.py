@@ -93,7 +93,13 @@ def test_encrypted_recordings_play_back_and_need_their_key(relay_factory, vigrel
     clip_record = Path(relay.data_dir) / "sessions" / sid / "clips" / f"{made.json()['clipId']}.json"
     for path in (rec_dir / f"{rid}.marks", clip_record):
         assert "sealedNote" in path.read_text() and "his turn" not in path.read_text() and "smile" not in path.read_text(), path
-    # A sealed note damaged on disk is listed as unreadable, not dropped, and the mark can still be removed.
+    # A note changed is sealed as the first was, and read back; a damaged one is listed as unreadable,
+    # not dropped, and the mark can still be removed.
+    mark_id = summary["marks"][0]["markId"]
+    r["p"].send_json({"type": "note", "recordingId": rid, "markId": mark_id, "note": "she waits, then takes her turn"})
+    assert next_json(r["p"]) == {"type": "noted", "markId": mark_id, "recordingId": rid}
+    assert [m["note"] for m in get(relay, f"/v1/sessions/{sid}", tok).json()["marks"]] == ["she waits, then takes her turn"]
+    assert "sealedNote" in (rec_dir / f"{rid}.marks").read_text() and "her turn" not in (rec_dir / f"{rid}.marks").read_text()
     marks_file = rec_dir / f"{rid}.marks"
     line = json.loads(marks_file.read_text())
     sealed = line["sealedNote"]
@@ -101,7 +107,6 @@ def test_encrypted_recordings_play_back_and_need_their_key(relay_factory, vigrel
     marks_file.write_text(json.dumps(line) + "\n")
     [damaged] = get(relay, f"/v1/sessions/{sid}", tok).json()["marks"]
     assert (damaged["note"], damaged.get("noteUnreadable")) == ("", True), damaged
-    mark_id = summary["marks"][0]["markId"]
     r["p"].send_json({"type": "unmark", "recordingId": rid, "markId": mark_id})
     assert next_json(r["p"]) == {"type": "unmarked", "markId": mark_id, "recordingId": rid}
     assert get(relay, f"/v1/sessions/{sid}", tok).json()["marks"] == [] and mark_id not in (rec_dir / f"{rid}.marks").read_text()
