@@ -5,7 +5,7 @@ import { RelayConnection } from "./connection.js";
 import { MsePlayer } from "./player.js";
 import { StreamSender } from "./sender.js";
 import { ReviewLeader } from "./review.js";
-import { mark, record, retentionPeriod, signal, unmark, RECORDING_ACTIVE, STREAM_CAMERA, STREAM_SCREEN } from "./protocol.js";
+import { mark, record, renote, retentionPeriod, signal, unmark, RECORDING_ACTIVE, STREAM_CAMERA, STREAM_SCREEN } from "./protocol.js";
 import { clipSpanAround, formatSeconds, markText } from "./clips.js";
 import { $, el, saveBlob, show } from "./dom.js";
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
@@ -417,6 +417,7 @@ function setFamilyPresent(present) {
 function openSession(sessionId, joinUrl, labels) {
   closeLeave();
   clearReview();
+  closeNoteEditor();
   state.connection?.stop();
   live.clear();
   Object.assign(state, { sessionId, recordingId: null, marks: [] });
@@ -539,6 +540,9 @@ function onMessage(message) {
       renderMarks();
       refreshSummary();
       break;
+    case "noted":
+      noteSaved(message.markId);
+      break;
     case "skipped":
       if (message.stream === STREAM_CAMERA) live.skipped();
       break;
@@ -547,6 +551,9 @@ function onMessage(message) {
       else if (message.id === UNMARK) {
         tellClipStatus(`Could not remove the mark: ${message.message}`);
         refreshSummary();
+      } else if (message.id === RENOTE) {
+        $("note-save").disabled = false;
+        tellClipStatus(`Could not change the note: ${message.message}`);
       } else $("recording-status").textContent = message.message;
       break;
     default:
@@ -676,6 +683,53 @@ function unmarkButton(m) {
   return b;
 }
 
+// A mark's note is changed in place (a typo, or more to say): "note" on the mark opens the editor
+// with it; the relay answers `noted` once the note on disk is the new one (errors carry RENOTE).
+const RENOTE = "renote";
+/** The mark whose note is being changed: {markId, recordingId, note} as sent, or null. */
+let noteEditing = null;
+
+function noteButton(m) {
+  const b = el("button", { type: "button", className: "small", textContent: "note", title: m.note ?? "" });
+  b.dataset.action = "note";
+  b.setAttribute("aria-label", `Change the note of the mark at ${formatSeconds(m.atMs)}`);
+  b.addEventListener("click", () => {
+    noteEditing = { markId: m.markId, recordingId: m.recordingId, note: null };
+    $("note-label").textContent = `Note for the mark at ${formatSeconds(m.atMs)}`;
+    $("note-text").value = m.noteUnreadable ? "" : m.note ?? "";
+    $("note-save").disabled = false;
+    show($("note-editor"));
+    $("note-text").focus();
+  });
+  return b;
+}
+
+$("note-save").addEventListener("click", () => {
+  if (!noteEditing) return;
+  noteEditing.note = $("note-text").value.trim();
+  const sent = state.connection?.send({ ...renote(noteEditing.recordingId, noteEditing.markId, noteEditing.note), id: RENOTE }) ?? false;
+  $("note-save").disabled = sent;
+  if (!sent) tellClipStatus("Could not change the note: not connected to the relay; try again once reconnected.");
+});
+$("note-cancel").addEventListener("click", closeNoteEditor);
+
+function closeNoteEditor() {
+  noteEditing = null;
+  show($("note-editor"), false);
+}
+
+/** The relay saved the note: the live list and the summary show it. */
+function noteSaved(markId) {
+  const note = noteEditing?.markId === markId ? noteEditing.note : null;
+  if (note !== null) {
+    for (const m of state.marks) if (m.markId === markId) m.note = note;
+    renderMarks();
+    closeNoteEditor();
+  }
+  tellClipStatus("Note saved.");
+  refreshSummary();
+}
+
 // --- recordings and clips --------------------------------------------------------------------
 $("refresh-summary").addEventListener("click", refreshSummary);
 
@@ -717,11 +771,11 @@ function renderRecordings(summary) {
     item.dataset.recordingId = r.recordingId;
     const marks = summary.marks.filter((x) => x.recordingId === r.recordingId);
     for (const m of marks) {
-      // Each mark as one unit: what it is, then a clip around it, then its removal.
+      // Each mark as one unit: what it is, then a clip around it, its note, then its removal.
       const use = el("button", { type: "button", className: "small", textContent: "clip" });
       use.setAttribute("aria-label", `Prepare a clip around the mark at ${formatSeconds(m.atMs)}`);
       use.addEventListener("click", () => prepareClip(r, m.atMs, m.note));
-      item.append(el("span", { className: "mark-item" }, `mark ${formatSeconds(m.atMs)}`, use, unmarkButton(m)), " ");
+      item.append(el("span", { className: "mark-item" }, `mark ${formatSeconds(m.atMs)}`, use, noteButton(m), unmarkButton(m)), " ");
     }
     if (finished(r)) item.append(watchButton(r, () => watch.open(state.sessionId, r, marks)), " ");
     if (r.recordingId === watch.recordingId) watch.showMarks(marks);

@@ -67,6 +67,8 @@ export const record = (action) => ({ type: "record", action });
 export const mark = (recordingId, atMs, note) => (note ? { type: "mark", recordingId, atMs, note } : { type: "mark", recordingId, atMs });
 /** Removes a mark the relay gave in `marked` (the answer is `unmarked`, or `mark_not_found`). */
 export const unmark = (recordingId, markId) => ({ type: "unmark", recordingId, markId });
+/** A mark's new note ("" for none). */
+export const renote = (recordingId, markId, note) => ({ type: "note", recordingId, markId, note });
 export const signal = (body) => ({ ...body, type: "signal" });
 /** The heartbeat; the relay answers the sender `{"type":"pong"}` (see connection.js, HEARTBEAT). */
 export const ping = () => ({ type: "ping" });
