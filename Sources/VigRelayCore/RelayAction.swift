@@ -44,7 +44,7 @@ public enum RecordingCommand: Equatable, Sendable {
     case deleteAllOnRequest(sessionID: String, requester: ConnectionID)
     case mark(sessionID: String, recordingID: String, markID: String, atMs: Int64, note: String)
     /// The practitioner removes a mark (a stray one, or to mark again with another note): logged
-    /// (`mark_removed`) and its note erased; then `RelayCore.markRemoved`, echoing `replyID`.
+    /// (`mark_removed`) and its note erased; then `RelayCore.markChanged`, echoing `replyID`.
     case unmark(sessionID: String, recordingID: String, markID: String, replyID: MessageID?)
     /// The practitioner changes a mark's note (a typo, or more to say): logged (`mark_noted`, ids
     /// only) and the note replaced; then `RelayCore.markChanged`, echoing `replyID`.

@@ -8,8 +8,9 @@ import VigRelayCore
 /// A note says what happens in a film of a child, so it lives and dies with the recording: deleting
 /// a session's recordings (withdrawal, a request, retention) removes these files too, while
 /// `session.jsonl`, which is append-only and kept, logs only the mark's ids and time. A mark the
-/// practitioner removes has its line erased (`remove`); a note changed, its line replaced (`replace`). Appends and removals run on the disk writer
-/// thread (fsynced); reads on the reader thread.
+/// practitioner removes has its line erased (`remove`); a note changed, its line replaced
+/// (`replace`). Appends, removals and replacements run on the disk writer thread (fsynced); reads
+/// on the reader thread.
 public struct MarkNotes: Sendable {
     public let paths: RecordingPaths
 

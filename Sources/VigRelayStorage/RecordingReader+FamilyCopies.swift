@@ -9,7 +9,7 @@ extension RecordingReader {
     /// cannot be read (answered as a failure, not as "nothing given").
     public func familyCopies(sessionID: String) throws -> [String: Any] {
         let clips: [[String: Any]] = try store.familyCopies(sessionID: sessionID).compactMap { copy in
-            guard let clip = store.familyCopyClip(sessionID: sessionID, clipID: copy.clipId),
+            guard let clip = store.clip(of: copy),
                   let manifest = store.manifest(sessionID: clip.sessionId, recordingID: clip.recordingId),
                   let part = manifest.parts.first(where: { $0.number == clip.part }) else { return nil }
             var shown = clip.familyCopySummary

@@ -22,7 +22,7 @@ extension RecordingReader {
             "marks": marks(log, sessionID: sid, deleted: deleted, seals: seals),
             "clips": store.clips(sessionID: sid).map { Self.clip($0, seal: seals[$0.recordingId]) },
         ]
-        if let copies = try? store.familyCopies(sessionID: sid) { out["familyCopies"] = familyCopies(copies, sessionID: sid, log: log) }
+        if let copies = try? store.familyCopies(sessionID: sid) { out["familyCopies"] = familyCopies(copies, log: log) }
         if let c = session.caseRef { out["caseRef"] = c }
         if let c = session.cycle { out["cycle"] = c }
         if let p = session.purpose { out["purpose"] = p.rawValue }
@@ -34,8 +34,8 @@ extension RecordingReader {
     /// The clips given to the family to keep (of this session or another of its case), while they
     /// are there, each with `fetchedAt` once the family has fetched it since it was given (the
     /// newest `family_copy_downloaded`: a download that started, from its first byte).
-    func familyCopies(_ copies: [FamilyCopy], sessionID: String, log: [[String: Any]]) -> [[String: Any]] {
-        copies.filter { store.familyCopyClip(sessionID: sessionID, clipID: $0.clipId) != nil }.map { copy in
+    func familyCopies(_ copies: [FamilyCopy], log: [[String: Any]]) -> [[String: Any]] {
+        copies.filter { store.clip(of: $0) != nil }.map { copy in
             var shown = copy.summary
             // Times are all written by UTCTime.format, so their text sorts as they do.
             let given = UTCTime.format(copy.givenAt)

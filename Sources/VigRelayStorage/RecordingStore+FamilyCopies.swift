@@ -28,8 +28,12 @@ extension RecordingStore {
     /// The clip record of a copy given to the session's family, while the clip and its recording
     /// are there; nil otherwise (never given, taken back, deleted, or the list unreadable).
     public func familyCopyClip(sessionID: String, clipID: String) -> ClipRecord? {
-        guard let copy = (try? familyCopies(sessionID: sessionID))?.first(where: { $0.clipId == clipID }),
-              let clip = clip(sessionID: copy.sessionId, clipID: clipID),
+        (try? familyCopies(sessionID: sessionID))?.first { $0.clipId == clipID }.flatMap(clip(of:))
+    }
+
+    /// The clip record a copy names, while the clip and its recording are there.
+    public func clip(of copy: FamilyCopy) -> ClipRecord? {
+        guard let clip = clip(sessionID: copy.sessionId, clipID: copy.clipId),
               let manifest = manifest(sessionID: copy.sessionId, recordingID: clip.recordingId), manifest.state != .deleted,
               mediaPath(sessionID: copy.sessionId, recordingID: clip.recordingId, part: clip.part) != nil else { return nil }
         return clip
