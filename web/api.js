@@ -86,6 +86,8 @@ export const createClip = (id, clip) => call("POST", `/v1/sessions/${id}/clips`,
 export const familyCopy = (id, clipId, give, clipSessionId = id) =>
   call(give ? "PUT" : "DELETE", `/v1/sessions/${id}/family-copies/${clipId}`,
        give && clipSessionId !== id ? { body: { sessionId: clipSessionId } } : {});
+/** Gives a clip a new note ("" for none): the clip as the summary lists it. */
+export const changeClipNote = (id, clipId, note) => call("PATCH", `/v1/sessions/${id}/clips/${clipId}`, { body: { note } });
 export const clipBlob = (id, clipId) => call("GET", `/v1/sessions/${id}/clips/${clipId}`, { as: "blob" });
 export const recordingBlob = (id, recordingId) => call("GET", `/v1/sessions/${id}/recordings/${recordingId}`, { as: "blob" });
 

@@ -683,20 +683,22 @@ function unmarkButton(m) {
   return b;
 }
 
-// A mark's note is changed in place (a typo, or more to say): "note" on the mark opens the editor
-// with it; the relay answers `noted` once the note on disk is the new one (errors carry RENOTE).
+// A mark's or a clip's note is changed in place (a typo, or more to say): "note" on it opens the
+// editor with the note. A mark's goes over the WebSocket (`note`; the relay answers `noted` once the
+// note on disk is the new one, errors carry RENOTE), a clip's over HTTP (PATCH .../clips/{clipId}).
 const RENOTE = "renote";
-/** The mark whose note is being changed: {markId, recordingId, note} as sent, or null. */
+/** What the editor changes: {markId?, note, save(note)} (`note` as sent), or null when closed. */
 let noteEditing = null;
 
-function noteButton(m) {
-  const b = el("button", { type: "button", className: "small", textContent: "note", title: m.note ?? "" });
+/** The "note" button of a mark or clip, named for `what` ("the mark at 0:01.2"). */
+function noteButton(what, note, editing) {
+  const b = el("button", { type: "button", className: "small", textContent: "note", title: note ?? "" });
   b.dataset.action = "note";
-  b.setAttribute("aria-label", `Change the note of the mark at ${formatSeconds(m.atMs)}`);
+  b.setAttribute("aria-label", `Change the note of ${what}`);
   b.addEventListener("click", () => {
-    noteEditing = { markId: m.markId, recordingId: m.recordingId, note: null };
-    $("note-label").textContent = `Note for the mark at ${formatSeconds(m.atMs)}`;
-    $("note-text").value = m.noteUnreadable ? "" : m.note ?? "";
+    noteEditing = { ...editing, note: null };
+    $("note-label").textContent = `Note for ${what}`;
+    $("note-text").value = note ?? "";
     $("note-save").disabled = false;
     show($("note-editor"));
     $("note-text").focus();
@@ -704,12 +706,33 @@ function noteButton(m) {
   return b;
 }
 
-$("note-save").addEventListener("click", () => {
-  if (!noteEditing) return;
-  noteEditing.note = $("note-text").value.trim();
-  const sent = state.connection?.send({ ...renote(noteEditing.recordingId, noteEditing.markId, noteEditing.note), id: RENOTE }) ?? false;
-  $("note-save").disabled = sent;
-  if (!sent) tellClipStatus("Could not change the note: not connected to the relay; try again once reconnected.");
+const markNoteButton = (m) => noteButton(`the mark at ${formatSeconds(m.atMs)}`, m.noteUnreadable ? "" : m.note, {
+  markId: m.markId,
+  save: (note) => {
+    const sent = state.connection?.send({ ...renote(m.recordingId, m.markId, note), id: RENOTE }) ?? false;
+    if (!sent) throw new Error("not connected to the relay; try again once reconnected");
+  },  // done when `noted` comes
+});
+
+const clipNoteButton = (clip) => noteButton(`the clip ${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)}`,
+  clip.noteUnreadable ? "" : clip.note, {
+    save: async (note) => {
+      await api.changeClipNote(state.sessionId, clip.clipId, note);
+      noteSaved(null);
+    },
+  });
+
+$("note-save").addEventListener("click", async () => {
+  const editing = noteEditing;
+  if (!editing) return;
+  editing.note = $("note-text").value.trim();
+  $("note-save").disabled = true;
+  try {
+    await editing.save(editing.note);
+  } catch (error) {
+    $("note-save").disabled = false;
+    tellClipStatus(`Could not change the note: ${error.message}`);
+  }
 });
 $("note-cancel").addEventListener("click", closeNoteEditor);
 
@@ -718,14 +741,13 @@ function closeNoteEditor() {
   show($("note-editor"), false);
 }
 
-/** The relay saved the note: the live list and the summary show it. */
+/** The relay saved the note (of mark `markId`, or a clip's: null): the lists show it. */
 function noteSaved(markId) {
-  const note = noteEditing?.markId === markId ? noteEditing.note : null;
-  if (note !== null) {
-    for (const m of state.marks) if (m.markId === markId) m.note = note;
+  if (markId && noteEditing?.markId === markId) {
+    for (const m of state.marks) if (m.markId === markId) m.note = noteEditing.note;
     renderMarks();
-    closeNoteEditor();
   }
+  if (!markId || noteEditing?.markId === markId) closeNoteEditor();
   tellClipStatus("Note saved.");
   refreshSummary();
 }
@@ -775,7 +797,7 @@ function renderRecordings(summary) {
       const use = el("button", { type: "button", className: "small", textContent: "clip" });
       use.setAttribute("aria-label", `Prepare a clip around the mark at ${formatSeconds(m.atMs)}`);
       use.addEventListener("click", () => prepareClip(r, m.atMs, m.note));
-      item.append(el("span", { className: "mark-item" }, `mark ${formatSeconds(m.atMs)}`, use, noteButton(m), unmarkButton(m)), " ");
+      item.append(el("span", { className: "mark-item" }, `mark ${formatSeconds(m.atMs)}`, use, markNoteButton(m), unmarkButton(m)), " ");
     }
     if (finished(r)) item.append(watchButton(r, () => watch.open(state.sessionId, r, marks)), " ");
     if (r.recordingId === watch.recordingId) watch.showMarks(marks);
@@ -842,7 +864,7 @@ function renderClip(clip, mediaType) {
   preview.addEventListener("click", () => previewClip(clip, false));
   const showIt = clipButton(clip, "show-clip", "show to family");
   showIt.addEventListener("click", () => previewClip(clip, true));
-  item.append(preview, " ", showIt, " ", clipDownload(state.sessionId, clip, mediaType, tellClipStatus));
+  item.append(preview, " ", showIt, " ", clipDownload(state.sessionId, clip, mediaType, tellClipStatus), " ", clipNoteButton(clip));
   item.append(...familyCopyControls(state.sessionId, clip));
   return item;
 }

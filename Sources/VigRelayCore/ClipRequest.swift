@@ -58,6 +58,20 @@ public struct ClipRequest: Sendable, Equatable {
         return .success(ClipRequest(sessionID: sessionID, recordingID: recordingID, fromMs: fromMs, toMs: toMs, note: note))
     }
 
+    /// Reads `PATCH .../clips/{clipId}`'s `{"note":"..."}`: a clip's new note ("" for none), at most
+    /// `maxNoteLength` Unicode scalars, and nothing else.
+    public static func noteChange(_ body: [UInt8]) -> Result<String, SessionCreateRequest.InvalidField> {
+        let example = #"send {"note":"..."} ("" for none)"#
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any], object.keys.allSatisfy({ $0 == "note" }),
+              let note = object["note"] as? String else {
+            return .failure(.init("the body must be a JSON object with only a string \"note\"; \(example)"))
+        }
+        guard note.unicodeScalars.count <= maxNoteLength else {
+            return .failure(.init("\"note\" may have at most \(maxNoteLength) characters (Unicode scalars; it has \(note.unicodeScalars.count))"))
+        }
+        return .success(note)
+    }
+
     /// A JSON integer (not a boolean, not a fraction), or nil.
     private static func wholeNumber(_ value: Any?) -> Int64? {
         guard let number = value as? NSNumber, String(cString: number.objCType) != "c",

@@ -40,7 +40,8 @@ extension HTTPAPI {
         var allowed: [String] {
             switch self {
             case .summary: ["GET", "HEAD", "PATCH"]
-            case .recording, .clip: ["GET", "HEAD"]
+            case .recording: ["GET", "HEAD"]
+            case .clip: ["GET", "HEAD", "PATCH"]
             case .recordings: ["DELETE"]
             case .clips: ["POST"]
             case .invite: ["GET", "HEAD", "POST"]
@@ -106,6 +107,13 @@ extension HTTPAPI {
                 resource = .recording(id: recordingID, part: part)
             }
             return .media(MediaRequest(sessionID: session.id, resource: resource, range: request.range, headOnly: headOnly), grant: grant)
+        case .clip(let clipID) where request.method == "PATCH":
+            guard Identifiers.isValidClipID(clipID) else { return .respond(RecordingRequestError.clipNotFound.response) }
+            guard request.body.count <= limits.maxRequestBodyBytes else { return .respond(payloadTooLarge) }
+            switch ClipRequest.noteChange(request.body) {
+            case .failure(let invalid): return .respond(.error(400, .invalidRequest, invalid.message))
+            case .success(let note): return .changeClipNote(sessionID: session.id, clipID: clipID, note: note)
+            }
         case .clip(let clipID):
             guard Identifiers.isValidClipID(clipID) else { return .respond(RecordingRequestError.clipNotFound.response) }
             return .media(MediaRequest(sessionID: session.id, resource: .clip(id: clipID), range: request.range, headOnly: headOnly),
@@ -120,16 +128,21 @@ extension HTTPAPI {
     /// Why the session's supervisor may not do this; nil when they may: read the summary, download
     /// recordings and clips, and only while the family agrees.
     private static func supervisorRefusal(_ route: Route, method: String, sessionID: String, core: RelayCore) -> HTTPResponse? {
+        let reads = method == "GET" || method == "HEAD"
         switch route {
-        case .summary where method != "PATCH", .recording, .clip:
+        case .summary, .recording, .clip:
+            guard reads else { return changeRefused }
             guard core.supervisorMayView(sessionID: sessionID) else {
                 return .error(403, .supervisionNotAgreed, "the family has not agreed that the practitioner's supervisor may watch this session's recordings (or has taken that back); only they can agree, on their page, when the practitioner asks them")
             }
             return nil
         default:
-            return .error(403, .forbidden, "as this session's supervisor you may watch its recordings and clips, not change anything; the session's practitioner does that")
+            return changeRefused
         }
     }
+
+    /// What the session's supervisor is told when they try to change something.
+    private static let changeRefused = HTTPResponse.error(403, .forbidden, "as this session's supervisor you may watch its recordings and clips, not change anything; the session's practitioner does that")
 
     /// `POST /v1/sessions/{id}/invite`: a new family link, for one that expired or went astray. It
     /// replaces every earlier invite of the session (the newest link is the only one that joins) and

@@ -96,6 +96,9 @@ public enum HTTPOutcome: Sendable, Equatable {
     case media(MediaRequest, grant: DownloadGrant)
     /// Plan the clip on the reader thread, store it on the writer thread, then answer 201.
     case createClip(ClipRequest)
+    /// Give the clip a new note (sealed again on an encrypted recording) on the writer thread, log
+    /// `clip_noted` (ids only), then answer 200 with the clip.
+    case changeClipNote(sessionID: String, clipID: String, note: String)
     /// Give the session's family a copy of clip `clipID` of session `clipSessionID` (the session
     /// itself, or another of its case), or, `given` false, take it back, in the session's list of
     /// copies on the writer thread; log it, tell the family's page (`RelayCore.familyCopiesChanged`),

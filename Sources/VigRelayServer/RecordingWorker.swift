@@ -224,6 +224,25 @@ final class RecordingWorker: @unchecked Sendable {
                                               "bytes": record.bytes])))
     }
 
+    /// Gives a clip a new note and logs `clip_noted` (ids only); answers 200 with the clip as the
+    /// summary lists it, or 404 when the clip (or its recording) is gone.
+    func changeClipNote(sessionID sid: String, clipID cid: String, note: String, replyTo conn: ConnectionID) {
+        let record: ClipRecord?
+        do {
+            record = try store.changeClipNote(sessionID: sid, clipID: cid, note: note, keyring: keyring)
+        } catch {
+            logger.error("could not change a clip's note", metadata: ["session.id": "\(sid)", "error": "\(error)"])
+            inbox.post(.respond(conn, .error(500, .internalError, "the clip's note could not be saved on the server, so it is as it was; try again, and tell the operator if it persists")))
+            return
+        }
+        guard let record else {
+            inbox.post(.respond(conn, RecordingRequestError.clipNotFound.response))
+            return
+        }
+        log(sid, "clip_noted", ["clipId": cid])
+        inbox.post(.respond(conn, .json(200, record.summary)))
+    }
+
     /// Gives the session's family a copy of a clip of `clipSessionID` (`given`), or takes it back:
     /// the session's list of copies says so from now on (`RecordingStore+FamilyCopies`), and its log
     /// too (`family_copy_given`, `family_copy_taken_back`); then the service thread answers and tells

@@ -93,6 +93,9 @@ extension ServiceLoop {
         case .createClip(let request):
             let worker = readerWorker
             reader.submit { worker.planClip(id, request) }
+        case .changeClipNote(let sessionID, let clipID, let note):
+            let worker = recordingWorker
+            writer.submit { worker.changeClipNote(sessionID: sessionID, clipID: clipID, note: note, replyTo: id) }
         case .giveFamilyCopy(let sessionID, let clipSessionID, let clipID, let given):
             let worker = recordingWorker
             writer.submit { worker.giveFamilyCopy(sessionID: sessionID, clipSessionID: clipSessionID, clipID: clipID, given: given, replyTo: id) }

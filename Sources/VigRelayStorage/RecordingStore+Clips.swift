@@ -38,4 +38,14 @@ extension RecordingStore {
         try ClipRecordFile.write(record.sealingNote(with: NoteSeal.of(manifest, keyring: keyring)), to: path)
         return true
     }
+
+    /// Gives a clip a new note, sealed as a new clip's would be (`saveClip`): the record as saved, or
+    /// nil when there is no such clip or its recording was deleted. Writer thread.
+    public func changeClipNote(sessionID: String, clipID: String, note: String, keyring: RecordingKeyring?) throws -> ClipRecord? {
+        guard var record = clip(sessionID: sessionID, clipID: clipID) else { return nil }
+        record.note = note
+        record.sealedNote = nil
+        guard try saveClip(record, keyring: keyring) else { return nil }
+        return record
+    }
 }

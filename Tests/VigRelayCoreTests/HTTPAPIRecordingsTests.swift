@@ -32,7 +32,7 @@ struct HTTPAPIRecordingsTests {
     var endpoints: [(String, String)] {
         [("GET", "/v1/sessions/\(sid)"), ("HEAD", "/v1/sessions/\(sid)"), ("GET", "/v1/sessions/\(sid)/recordings/\(rid)"),
          ("POST", "/v1/sessions/\(sid)/clips"), ("GET", "/v1/sessions/\(sid)/clips/\(cid)"), ("DELETE", "/v1/sessions/\(sid)/recordings"),
-         ("POST", "/v1/sessions/\(sid)/invite"), ("PATCH", "/v1/sessions/\(sid)")]
+         ("POST", "/v1/sessions/\(sid)/invite"), ("PATCH", "/v1/sessions/\(sid)"), ("PATCH", "/v1/sessions/\(sid)/clips/\(cid)")]
     }
 
     // MARK: who may
@@ -82,6 +82,28 @@ struct HTTPAPIRecordingsTests {
         #expect(throws: TokenAuthority.VerifyError.expired) {
             try Fixture.authority.verify(expiredPractitioner, now: Fixture.t0, revocations: TokenRevocations(), inviteMayBeExpired: true)
         }
+    }
+
+    /// `PATCH .../clips/{clipId}` gives a clip a new note: only `{"note":"..."}`, as long as a clip's
+    /// note may be; not the supervisor's to change.
+    @Test func aClipsNoteIsChangedWithPatch() throws {
+        let path = "/v1/sessions/\(sid)/clips/\(cid)"
+        #expect(handle(request("PATCH", path, body: #"{"note":"she waits, then takes her turn"}"#))
+                == .changeClipNote(sessionID: sid, clipID: cid, note: "she waits, then takes her turn"))
+        #expect(handle(request("PATCH", path, body: #"{"note":""}"#)) == .changeClipNote(sessionID: sid, clipID: cid, note: ""))
+        let long = String(repeating: "é", count: ClipRequest.maxNoteLength + 1)
+        for bad in ["", "[]", #"{"note":7}"#, #"{"note":"x","fromMs":1}"#, #"{"note":"\#(long)"}"#] {
+            let r = refusal(handle(request("PATCH", path, body: bad)))
+            #expect(r?.status == 400 && r?.code == "invalid_request", "\(bad.prefix(40))")
+        }
+        #expect(refusal(handle(request("PATCH", "/v1/sessions/\(sid)/clips/XYZ", body: #"{"note":""}"#)))?.code == "clip_not_found")
+        #expect(refusal(handle(request("PUT", path, body: #"{"note":""}"#)))?.status == 405)
+        let h = RelayHarness()
+        var record = try #require(h.core.sessions[sid])
+        record.supervisor = "sup-1"
+        _ = h.core.sessionRecordSaved(record)
+        let r = refusal(handle(request("PATCH", path, token: Fixture.practitionerToken("sup-1"), body: #"{"note":"x"}"#), h))
+        #expect(r?.status == 403 && r?.code == "forbidden")
     }
 
     @Test func aFamilyInviteIs403OnEveryEndpoint() {

@@ -136,3 +136,34 @@ def test_a_marks_note_is_changed_in_place(relay):
     assert [m["markId"] for m in summary_marks(relay, sid)] == [first] and "back again" not in notes.read_text()
     p.close()
     r["f"].close()
+
+
+def test_a_clips_note_is_changed_in_place(relay):
+    """`PATCH .../clips/{clipId}` with `{"note":...}`: answered once the clip's record holds the new
+    note and not the old one; the log says a note changed, not what it says."""
+    r = recorded(relay)
+    sid, rid = r["sid"], r["rid"]
+    token = relay.token("alice")
+    made = relay.http("POST", f"/v1/sessions/{sid}/clips", headers=bearer(token),
+                      body=json.dumps({"recordingId": rid, "fromMs": 0, "toMs": 3500, "note": "turn-takign"}).encode())
+    assert made.status == 201, made
+    clip_id = made.json()["clipId"]
+    path = f"/v1/sessions/{sid}/clips/{clip_id}"
+    before = relay.http("GET", path, headers=bearer(token)).body
+    changed = relay.http("PATCH", path, headers=bearer(token), body=json.dumps({"note": "turn-taking"}).encode())
+    assert changed.status == 200 and changed.json()["note"] == "turn-taking" and changed.json()["clipId"] == clip_id, changed
+    summary = relay.http("GET", f"/v1/sessions/{sid}", headers=bearer(token)).json()
+    assert [c["note"] for c in summary["clips"]] == ["turn-taking"]
+    record = (Path(relay.data_dir) / "sessions" / sid / "clips" / f"{clip_id}.json").read_text()
+    assert "turn-takign" not in record and "turn-taking" in record
+    [logged] = [e for e in log_events(relay, sid) if e["event"] == "clip_noted"]
+    assert logged["clipId"] == clip_id and "turn" not in json.dumps(logged)
+    assert before and relay.http("GET", path, headers=bearer(token)).body == before, "the clip itself is as it was"
+
+    bad = relay.http("PATCH", path, headers=bearer(token), body=b'{"note":7}')
+    assert bad.status == 400 and bad.json()["code"] == "invalid_request"
+    unknown = relay.http("PATCH", f"/v1/sessions/{sid}/clips/{'0' * 16}", headers=bearer(token), body=b'{"note":"x"}')
+    assert unknown.status == 404 and unknown.json()["code"] == "clip_not_found"
+    r["p"].close()
+    r["f"].close()
+

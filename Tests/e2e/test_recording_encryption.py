@@ -93,6 +93,13 @@ def test_encrypted_recordings_play_back_and_need_their_key(relay_factory, vigrel
     clip_record = Path(relay.data_dir) / "sessions" / sid / "clips" / f"{made.json()['clipId']}.json"
     for path in (rec_dir / f"{rid}.marks", clip_record):
         assert "sealedNote" in path.read_text() and "his turn" not in path.read_text() and "smile" not in path.read_text(), path
+    # A clip's note changed is sealed too.
+    clip_id = made.json()["clipId"]
+    changed = relay.http("PATCH", f"/v1/sessions/{sid}/clips/{clip_id}", headers={"Authorization": f"Bearer {tok}"},
+                         body=json.dumps({"note": "a shared smile, and a laugh"}).encode())
+    assert changed.status == 200 and changed.json()["note"] == "a shared smile, and a laugh", changed
+    assert [c["note"] for c in get(relay, f"/v1/sessions/{sid}", tok).json()["clips"]] == ["a shared smile, and a laugh"]
+    assert "sealedNote" in clip_record.read_text() and "laugh" not in clip_record.read_text()
     # A note changed is sealed as the first was, and read back; a damaged one is listed as unreadable,
     # not dropped, and the mark can still be removed.
     mark_id = summary["marks"][0]["markId"]
