@@ -125,14 +125,20 @@ struct SessionSummaryTests {
         #expect(marks.map { $0["markId"] as? String } == ["cccccccccccccccc"])
     }
 
+    /// A finished recording with two marks: `aaaa…` at 10 ms with the note `first`, `bbbb…` at 20 ms
+    /// with "kept"; and its notes.
+    func twoMarks(_ tmp: TempDirectory, first: String) throws -> MarkNotes {
+        try finishedRecording(tmp, rid)
+        try mark(tmp, rid, "aaaaaaaaaaaaaaaa", atMs: 10, note: first, at: 1)
+        try mark(tmp, rid, "bbbbbbbbbbbbbbbb", atMs: 20, note: "kept", at: 2)
+        return MarkNotes(dataDir: tmp.path)
+    }
+
     /// A removed mark (its `mark_removed` logged, its note erased as the writer does it) is no longer
     /// listed; the recording's other marks keep their notes, and the file's other lines are untouched.
     @Test func removedMarksAreLeftOutAndTheirNotesErased() throws {
         let tmp = try TempDirectory()
-        try finishedRecording(tmp, rid)
-        try mark(tmp, rid, "aaaaaaaaaaaaaaaa", atMs: 10, note: "stray", at: 1)
-        try mark(tmp, rid, "bbbbbbbbbbbbbbbb", atMs: 20, note: "kept", at: 2)
-        let notes = MarkNotes(dataDir: tmp.path)
+        let notes = try twoMarks(tmp, first: "stray")
         let path = try #require(notes.paths.marksFile(sessionID: sid, recordingID: rid))
         let torn = Array("{\"time\":\"2027".utf8)  // a line a crash cut short: kept as it is
         let handle = try #require(FileHandle(forWritingAtPath: path))
@@ -155,10 +161,7 @@ struct SessionSummaryTests {
 
     @Test func aChangedNoteReplacesTheOldOneInTheFile() throws {
         let tmp = try TempDirectory()
-        try finishedRecording(tmp, rid)
-        try mark(tmp, rid, "aaaaaaaaaaaaaaaa", atMs: 10, note: "she looks awya", at: 1)
-        try mark(tmp, rid, "bbbbbbbbbbbbbbbb", atMs: 20, note: "kept", at: 2)
-        let notes = MarkNotes(dataDir: tmp.path)
+        let notes = try twoMarks(tmp, first: "she looks awya")
         try notes.replace(sessionID: sid, recordingID: rid, markID: "aaaaaaaaaaaaaaaa", note: "she looks away, then back")
         #expect(notes.notes(sessionID: sid, recordingID: rid) == ["aaaaaaaaaaaaaaaa": "she looks away, then back", "bbbbbbbbbbbbbbbb": "kept"])
         let path = try #require(notes.paths.marksFile(sessionID: sid, recordingID: rid))
