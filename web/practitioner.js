@@ -543,6 +543,10 @@ function onMessage(message) {
     case "noted":
       noteSaved(message.markId);
       break;
+    case "family_copy_fetched":
+      // The family is fetching a clip given to them: the list says so once read again.
+      refreshSummary();
+      break;
     case "skipped":
       if (message.stream === STREAM_CAMERA) live.skipped();
       break;

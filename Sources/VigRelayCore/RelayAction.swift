@@ -53,7 +53,8 @@ public enum RecordingCommand: Equatable, Sendable {
     /// session's log (`supervisor_download`), so whoever reads it sees who watched what and when.
     case supervisorDownload(sessionID: String, supervisor: String, resource: MediaRequest.Resource)
     /// The family started a download of a copy given to them, from its first byte: logged
-    /// (`family_copy_downloaded`), so the log shows that a copy left the service, and when.
+    /// (`family_copy_downloaded`), so the log shows that a copy left the service, and when; then
+    /// `RelayCore.familyCopyFetched` tells the practitioner.
     case familyCopyDownload(sessionID: String, clipID: String)
 }
 

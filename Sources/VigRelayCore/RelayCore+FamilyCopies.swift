@@ -7,4 +7,12 @@ extension RelayCore {
         guard let family = connection(of: sessionID, role: .family) else { return [] }
         return [.send(family, .text(ControlEncoder.encode(["type": "family_copies"])))]
     }
+
+    /// The family started fetching a copy given to them (to watch or to save): the practitioner, if
+    /// in the session, hears it (`{"type":"family_copy_fetched","clipId":...}`), so their page can say
+    /// so during the review rather than at its next read of the summary.
+    public func familyCopyFetched(sessionID: String, clipID: String) -> [RelayAction] {
+        guard let practitioner = connection(of: sessionID, role: .practitioner) else { return [] }
+        return [.send(practitioner, .text(ControlEncoder.encode(["type": "family_copy_fetched", "clipId": clipID])))]
+    }
 }

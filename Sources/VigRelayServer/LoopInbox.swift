@@ -48,6 +48,9 @@ enum LoopEvent: Sendable {
     /// The writer gave the family a copy of a clip, or took it back: answer `ConnectionID`, tell the
     /// family's page, and, taken back, stop the family's downloads of it.
     case familyCopyChanged(ConnectionID, sessionID: String, clipID: String, given: Bool, HTTPResponse)
+    /// The writer logged that the family started fetching a copy: the practitioner hears it
+    /// (`RelayCore.familyCopyFetched`), and the summary they then read shows it.
+    case familyCopyFetched(sessionID: String, clipID: String)
     /// The writer has run a session's deletion (whether or not it succeeded): downloads may start again.
     case deletionFinished(sessionID: String)
     /// `DELETE .../recordings` from connection `requester` is done (nil failure) or failed.

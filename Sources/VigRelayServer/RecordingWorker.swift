@@ -68,6 +68,7 @@ final class RecordingWorker: @unchecked Sendable {
             log(sid, "supervisor_download", ["supervisor": supervisor, "recordingId": rid, "fromMs": fromMs, "toMs": toMs])
         case .familyCopyDownload(let sid, let cid):
             log(sid, "family_copy_downloaded", ["clipId": cid])
+            inbox.post(.familyCopyFetched(sessionID: sid, clipID: cid))  // told once the summary can show it
         case .start(let sid, let rid):
             do {
                 open[rid] = try RecordingFile(dataDir: dataDir, sessionID: sid, recordingID: rid, startedAt: now, quotaBytes: quotaBytes, keyring: keyring)

@@ -21,6 +21,8 @@ extension ServiceLoop {
             if !given { cutOffFamilyDownloads(sessionID: sid) { $0 == .familyCopy(clipID: cid) } }
             perform(core.familyCopiesChanged(sessionID: sid))
             respond(conn, response)
+        case .familyCopyFetched(let sid, let cid):
+            perform(core.familyCopyFetched(sessionID: sid, clipID: cid))
         case .deletionFinished(let sid):
             if let queued = deletionsPending[sid], queued > 1 { deletionsPending[sid] = queued - 1 } else { deletionsPending[sid] = nil }
         case .recordingsDeletedOnRequest(let conn, let sid, let ids, let failure):

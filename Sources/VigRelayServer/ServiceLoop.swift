@@ -258,7 +258,7 @@ final class ServiceLoop {
                 perform(core.recordingFailed(sessionID: sid, recordingID: rid, reason: reason))
             case .diskSpaceMeasured(let bytes):
                 diskSpaceMeasured(availableBytes: bytes)
-            case .respond, .downloadHead, .downloadChunk, .downloadFailed, .clipPlanned, .familyCopyChanged, .deletionFinished,
+            case .respond, .downloadHead, .downloadChunk, .downloadFailed, .clipPlanned, .familyCopyChanged, .familyCopyFetched, .deletionFinished,
                  .recordingsDeletedOnRequest:
                 recordingRequestEvent(event)
             }

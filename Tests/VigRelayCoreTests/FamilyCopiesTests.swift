@@ -135,6 +135,9 @@ struct FamilyCopiesTests {
         let told = h.core.familyCopiesChanged(sessionID: sid)
         #expect(told.controls(to: 2).map { $0["type"] as? String } == ["family_copies"])
         #expect(told.controls(to: 1).isEmpty)
+        #expect(h.core.familyCopyFetched(sessionID: sid, clipID: cid).controls(to: 1).map { $0["clipId"] as? String } == [cid],
+                "the practitioner hears the family fetched a copy")
+        #expect(h.core.familyCopyFetched(sessionID: sid, clipID: cid).controls(to: 2).isEmpty)
         let plain = RelayHarness()
         #expect(plain.join(1, as: .practitioner).controls(to: 1).first?["familyCopies"] == nil)
     }

@@ -67,6 +67,8 @@ def test_the_family_saves_on_its_page_the_clip_its_practitioner_gave(relay_facto
     saved = downloaded(fam, 0, 15, "the saved clip")
     assert saved == {"name": "clip-1.webm", "size": len(clip), "sha256": hashlib.sha256(clip).hexdigest()}
     fam.wait("document.getElementById('copies-status').textContent.includes('is saved')", 5, "the saved notice")
+    prac.wait(f"document.querySelector(\"#clips li[data-clip-id='{s['clip']}']\").textContent.includes('given to the family, who fetched it')",
+              15, "the practitioner's page to say the family fetched it")
 
     # In the call, the family's list follows the practitioner at once.
     join_as_family(fam, consent=False)

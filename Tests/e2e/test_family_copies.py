@@ -15,8 +15,7 @@ import pytest
 
 from test_marks import FIXTURE
 from test_recording_encryption import make_key
-from vrtest import (HTTPConn, assert_error, bearer, give_consent, next_json, run, send_camera, start_recording, stop_recording,
-                    wait_until)
+from vrtest import HTTPConn, assert_error, bearer, give_consent, next_json, run, send_camera, start_recording, stop_recording
 
 
 def filmed(relay, pid: str = "alice", labels: dict | None = None) -> dict:
@@ -72,9 +71,9 @@ def test_the_family_saves_the_clip_its_practitioner_gave_it(relay_factory):
     saved = copy(relay, s)
     assert saved.status == 200 and saved.body == clip_bytes
     assert saved.headers["content-type"] == "video/webm"
-    # The download is logged by the disk writer as it starts: the summary shows it once written.
-    fetched = wait_until(lambda: summary()["familyCopies"][0].get("fetchedAt"), 10, "the practitioner to see the family fetched it")
-    assert fetched >= given.json()["givenAt"]
+    # The practitioner hears it once the disk writer has logged it, so the summary then shows it.
+    assert next_json(s["p"]) == {"type": "family_copy_fetched", "clipId": s["clip"]}
+    assert summary()["familyCopies"][0]["fetchedAt"] >= given.json()["givenAt"]
     assert summary()["clips"][0]["note"] == "she waits for his turn"
     log = events(relay, s["sid"])
     assert [e["clipId"] for e in log if e["event"] == "family_copy_given"] == [s["clip"]]
