@@ -11,7 +11,7 @@ import { $, el, saveBlob, show } from "./dom.js";
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
 import { cycleCsv, cycleRows, cycleSummary } from "./cycles.js";
 import { RecordingWatch } from "./watch.js";
-import { clipButton, clipDownload, clipItem, downloadable, finished, recordingDownload, recordingText, watchButton } from "./recordings.js";
+import { clipButton, clipDownload, clipItem, clipSpan, downloadable, finished, recordingDownload, recordingText, watchButton } from "./recordings.js";
 import { closeSupervised, renderSupervised } from "./supervision.js";
 import { labelWords, labelsBody, sessionFacts, sessionLabel } from "./sessions.js";
 import { ScreenAwake } from "./awake.js";
@@ -718,7 +718,7 @@ const markNoteButton = (m) => noteButton(`the mark at ${formatSeconds(m.atMs)}`,
   },  // done when `noted` comes
 });
 
-const clipNoteButton = (clip) => noteButton(`the clip ${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)}`,
+const clipNoteButton = (clip) => noteButton(`the clip ${clipSpan(clip)}`,
   clip.noteUnreadable ? "" : clip.note, {
     save: async (note) => {
       await api.changeClipNote(state.sessionId, clip.clipId, note);
@@ -854,7 +854,7 @@ $("make-clip").addEventListener("click", async () => {
   if ($("clip-note").value.trim()) body.note = $("clip-note").value.trim();
   try {
     const clip = await api.createClip(state.sessionId, body);
-    $("clip-status").textContent = `Clip made: ${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)}.`;
+    $("clip-status").textContent = `Clip made: ${clipSpan(clip)}.`;
     refreshSummary();
     refreshSessionsSoon();
   } catch (error) {
@@ -894,7 +894,7 @@ function familyCopyButton(clipSessionId, clip, give) {
     b.disabled = true;
     try {
       await api.familyCopy(state.sessionId, clip.clipId, give, clipSessionId);
-      tell(give ? `The family can now save the clip ${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)} on their page, to keep.`
+      tell(give ? `The family can now save the clip ${clipSpan(clip)} on their page, to keep.`
         : "Taken back: the family can no longer save that clip (a copy they saved already stays theirs).");
       refreshSummary();
     } catch (error) {

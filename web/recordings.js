@@ -47,7 +47,7 @@ function fileExtension(mediaType) {
 
 
 /** "0:01.0–0:08.0": where a clip was cut from its recording. */
-const clipSpan = (clip) => `${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)}`;
+export const clipSpan = (clip) => `${formatSeconds(clip.actualFromMs)}–${formatSeconds(clip.actualToMs)}`;
 
 /** A clip's list item: its span and note, then its buttons. */
 export function clipItem(clip) {

@@ -82,22 +82,18 @@ extension RelayCore {
             default:
                 return reply(.invalidMessage, "record needs \"action\": \"start\" or \"stop\"")
             }
-        case "unmark":
-            guard role == .practitioner else { return reply(.notAllowed, "only the practitioner can remove marks") }
+        case "unmark", "note":
+            guard role == .practitioner else {
+                return reply(.notAllowed, message.type == "unmark" ? "only the practitioner can remove marks" : "only the practitioner can change a mark's note")
+            }
             guard let id = message.string("recordingId"), state.recordingIDs.contains(id) else {
-                return reply(.recordingNotFound, "unmark needs the \"recordingId\" of the mark's recording, a recording of this session that was not deleted")
+                return reply(.recordingNotFound, "\(message.type) needs the \"recordingId\" of the mark's recording, a recording of this session that was not deleted")
             }
             guard let markID = message.string("markId"), Identifiers.isValidMarkID(markID) else {
-                return reply(.invalidMessage, "unmark needs \"markId\": the id the relay gave the mark in \"marked\" (16 lower-case hex characters)")
+                return reply(.invalidMessage, "\(message.type) needs \"markId\": the id the relay gave the mark in \"marked\" (16 lower-case hex characters)")
             }
-            return [.recording(.unmark(sessionID: sessionID, recordingID: id, markID: markID, replyID: message.id))]
-        case "note":
-            guard role == .practitioner else { return reply(.notAllowed, "only the practitioner can change a mark's note") }
-            guard let id = message.string("recordingId"), state.recordingIDs.contains(id) else {
-                return reply(.recordingNotFound, "note needs the \"recordingId\" of the mark's recording, a recording of this session that was not deleted")
-            }
-            guard let markID = message.string("markId"), Identifiers.isValidMarkID(markID) else {
-                return reply(.invalidMessage, "note needs \"markId\": the id the relay gave the mark in \"marked\" (16 lower-case hex characters)")
+            guard message.type == "note" else {
+                return [.recording(.unmark(sessionID: sessionID, recordingID: id, markID: markID, replyID: message.id))]
             }
             guard let note = message.string("note"), note.unicodeScalars.count <= Self.maxMarkNoteLength else {
                 return reply(.invalidMessage, "note needs \"note\": the mark's new note, at most \(Self.maxMarkNoteLength) characters (Unicode scalars); \"\" leaves it without one")

@@ -157,10 +157,7 @@ final class RecordingWorker: @unchecked Sendable {
     /// than any `mark_removed` of it, or its note is still on disk.
     private func removeMark(_ sid: String, _ rid: String, _ markID: String, at now: Date) -> MarkChange {
         guard let manifest = store.manifest(sessionID: sid, recordingID: rid), manifest.state != .deleted else { return .notFound }
-        let last = events.lastEvent(namedAnyOf: ["mark", "mark_removed"], sessionID: sid) {
-            $0["markId"] as? String == markID && $0["recordingId"] as? String == rid
-        }
-        let logged = last.event?["event"] as? String == "mark"
+        let logged = markIsLogged(sid, rid, markID)
         do {
             if logged { try events.append(sessionID: sid, event: "mark_removed", fields: ["recordingId": rid, "markId": markID], at: now) }
             let erased = try markNotes.remove(sessionID: sid, recordingID: rid, markID: markID)
@@ -171,15 +168,20 @@ final class RecordingWorker: @unchecked Sendable {
         }
     }
 
+    /// Whether the mark's newest `mark` or `mark_removed` in the session's log (read backwards) is `mark`.
+    private func markIsLogged(_ sid: String, _ rid: String, _ markID: String) -> Bool {
+        let last = events.lastEvent(namedAnyOf: ["mark", "mark_removed"], sessionID: sid) {
+            $0["markId"] as? String == markID && $0["recordingId"] as? String == rid
+        }
+        return last.event?["event"] as? String == "mark"
+    }
+
     /// Gives a mark a new note (sealed, on an encrypted recording, as when it was made) in place of
     /// the old one, and logs `mark_noted` (ids only). The mark must be there: its `mark` event newer
     /// than any `mark_removed` of it.
     private func renote(_ sid: String, _ rid: String, _ markID: String, _ note: String, at now: Date) -> MarkChange {
         guard let manifest = store.manifest(sessionID: sid, recordingID: rid), manifest.state != .deleted else { return .notFound }
-        let last = events.lastEvent(namedAnyOf: ["mark", "mark_removed"], sessionID: sid) {
-            $0["markId"] as? String == markID && $0["recordingId"] as? String == rid
-        }
-        guard last.event?["event"] as? String == "mark" else { return .notFound }
+        guard markIsLogged(sid, rid, markID) else { return .notFound }
         do {
             try markNotes.replace(sessionID: sid, recordingID: rid, markID: markID, note: note, seal: NoteSeal.of(manifest, keyring: keyring), at: now)
         } catch {

@@ -25,10 +25,12 @@ extension RecordingStore {
         return list.copies
     }
 
-    /// The clip record of a copy given to the session's family, while the clip and its recording
-    /// are there; nil otherwise (never given, taken back, deleted, or the list unreadable).
+    /// The clip record of a copy given to the session's family (read from the session it was cut
+    /// in); nil when it was never given, was taken back, its record is gone, or the list is unreadable.
+    /// Whether its recording is still there is the caller's to check, as for any clip (`RecordingReader.open`).
     public func familyCopyClip(sessionID: String, clipID: String) -> ClipRecord? {
-        (try? familyCopies(sessionID: sessionID))?.first { $0.clipId == clipID }.flatMap(clip(of:))
+        guard let copy = (try? familyCopies(sessionID: sessionID))?.first(where: { $0.clipId == clipID }) else { return nil }
+        return clip(sessionID: copy.sessionId, clipID: clipID)
     }
 
     /// The clip record a copy names, while the clip and its recording are there.
