@@ -15,33 +15,48 @@ from pathlib import Path
 
 import pytest
 
-from vrtest import CAMERA, F_INIT, SCREEN, WSClosed, https_request, media_frame, patterned, ws_path
+from vrtest import CAMERA, F_INIT, SCREEN, WSClosed, bearer, forge, https_request, media_frame, patterned, ws_path
 from wsraw import RawClosed, RawTimeout, RawWebSocket, mask_payload
 
 LIVE_WEBM = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures" / "testsrc-av-live.webm"
 
-MESSAGE_TYPES = ["hello", "signal", "bye", "ping", "consent", "record", "mark", "pong", "welcome", "error",
-                 "", "HELLO", None, 5]
-FIELDS = ["id", "token", "recording", "action", "recordingId", "atMs", "note", "review", "x"]
+MESSAGE_TYPES = ["hello", "signal", "bye", "ping", "consent", "record", "mark", "unmark", "note", "pong", "welcome",
+                 "error", "", "HELLO", None, 5]
+FIELDS = ["id", "token", "recording", "action", "recordingId", "markId", "atMs", "note", "review", "childAgreed",
+          "supervisorMayView", "x"]
 ODD_TEXTS = ["[" * 60_000, '{"type":' * 5_000, "not json", "[1,2,3]", '{"type":"signal","n":1e400}',
              '{"type":"mark","atMs":' + "9" * 5_000 + "}"]
 
 
-def odd_value(rnd: random.Random, depth: int = 0):
+def odd_value(rnd: random.Random, depth: int = 0, known: list | None = None, fields: list[str] = FIELDS):
+    """Any JSON value, nested up to three deep; one time in four one of the `known` values (ids the
+    relay handed out), so that a message or body can get past the checks of its ids."""
+    if known and rnd.random() < 0.25:
+        return rnd.choice(known)
     pick = rnd.randrange(12 if depth < 3 else 9)
-    scalars = [None, True, 0, -1, 2**63, -2**70, 1e308, "", "x" * 3000, "\u0000\ud7ff\U0001f600"]
+    scalars = [None, True, 0, -1, 1500, 2**63, -2**70, 1e308, "", "x" * 3000, "\u0000\ud7ff\U0001f600"]
     if pick < 9:
         return rnd.choice(scalars)
     if pick < 11:
-        return [odd_value(rnd, depth + 1) for _ in range(rnd.randrange(4))]
-    return {rnd.choice(FIELDS): odd_value(rnd, depth + 1) for _ in range(rnd.randrange(4))}
+        return [odd_value(rnd, depth + 1, known, fields) for _ in range(rnd.randrange(4))]
+    return {rnd.choice(fields): odd_value(rnd, depth + 1, known, fields) for _ in range(rnd.randrange(4))}
 
 
-def odd_message(rnd: random.Random) -> dict:
+def odd_message(rnd: random.Random, known: list | None = None) -> dict:
     m = {"type": rnd.choice(MESSAGE_TYPES)}
     for _ in range(rnd.randrange(4)):
-        m[rnd.choice(FIELDS)] = odd_value(rnd)
+        m[rnd.choice(FIELDS)] = odd_value(rnd, known=known)
     return m
+
+
+def learn_ids(messages: list, known: list) -> None:
+    """Keeps the recording and mark ids the relay sent, for odd messages to use."""
+    for m in messages:
+        if isinstance(m, str):
+            body = json.loads(m)
+            for field in ("recordingId", "markId"):
+                if isinstance(body.get(field), str) and body[field] not in known:
+                    known.append(body[field])
 
 
 def odd_frame(rnd: random.Random, seq: int, webm: bytes) -> bytes:
@@ -104,6 +119,7 @@ def test_random_websocket_input_never_costs_the_relay_or_another_session(relay_f
     relay = relay_factory()
     rnd = random.Random(seed)
     sent = 0
+    known: list = []
     while sent < 400:
         p, f, _ = relay.pair()
         if rnd.random() < 0.5:
@@ -115,7 +131,7 @@ def test_random_websocket_input_never_costs_the_relay_or_another_session(relay_f
             roll = rnd.random()
             try:
                 if roll < 0.45:
-                    ws.send_json(odd_message(rnd))
+                    ws.send_json(odd_message(rnd, known))
                 elif roll < 0.55:
                     ws.send_text(rnd.choice(ODD_TEXTS))
                 else:
@@ -126,6 +142,7 @@ def test_random_websocket_input_never_costs_the_relay_or_another_session(relay_f
             for side in (p, f):
                 messages, gone = drain(side)
                 check_errors(messages)
+                learn_ids(messages, known)
                 closed = closed or gone
             if closed:
                 break
@@ -183,6 +200,92 @@ def test_random_http_requests_get_an_answer_or_a_close_never_a_5xx(relay_factory
             assert head[9:10] != b"5", f"5xx for {data[:120]!r}: {head!r}"
     assert_alive(relay)
     assert https_request(relay.port, "GET", "/healthz", ssl_ctx, timeout=5).status == 200
+
+
+HTTP_FIELDS = ["caseRef", "cycle", "purpose", "supervisor", "recordingId", "fromMs", "toMs", "note", "sessionId",
+               "markId", "x"]
+QUERIES = ["", "?part=0", "?part=1", "?part=-1", "?part=99999999999999999999", "?fromMs=0&toMs=1500",
+           "?fromMs=1500&toMs=0", "?fromMs=abc&toMs=", "?from=family", "?limit=1", "?limit=0", "?limit=%ff",
+           "?before=", "?before=zz", "?practitioner=bob", "?format=csv", "?a=%41&a=%ff%fe"]
+
+
+def endpoint_request(rnd: random.Random, s: dict, tokens: list[str | None]) -> tuple[str, str, dict, bytes | None]:
+    # `tokens`: the practitioner's, the family's invite, then others.
+    """A request to one of the relay's endpoints (docs/PROTOCOL.md) as a buggy or hostile client
+    might send it: the session's real ids or mangled ones, any method, any of the tokens, odd
+    queries, ranges and JSON bodies (with the real ids in them a quarter of the time). Its target
+    is well formed (percent escapes valid, no %00): lws refuses the others itself, in HTML or with
+    a close (docs/PROTOCOL.md, "HTTP API"), and the raw test above sends them."""
+    ids = lambda real: real if rnd.random() < 0.8 else rnd.choice([  # noqa: E731
+        "0" * len(real), real.upper(), real + "0", "..", "%2e%2e", "x" * rnd.choice([1, 300]), "%e9", "\u00e9"])
+    sid, rid, clip = ids(s["sid"]), ids(s["rid"]), ids(s["clip"])
+    path = rnd.choice([
+        "/v1/sessions", f"/v1/sessions/{sid}", f"/v1/sessions/{sid}/invite", f"/v1/sessions/{sid}/withdrawal",
+        f"/v1/sessions/{sid}/recordings", f"/v1/sessions/{sid}/recordings/{rid}", f"/v1/sessions/{sid}/clips",
+        f"/v1/sessions/{sid}/clips/{clip}", f"/v1/sessions/{sid}/family-copies", f"/v1/sessions/{sid}/family-copies/{clip}",
+        f"/v1/sessions/{sid}/ws", f"/v1/sessions/{sid}/clips/{clip}/x", "/v1/cycles", "/v1/supervision", "/metrics",
+        "/healthz", "/join", "/app/family.js", f"/app/{rid}"]) + rnd.choice(QUERIES)
+    method = rnd.choice(["GET", "GET", "HEAD", "POST", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+    headers = {}
+    token = rnd.choice(tokens[:1] * 4 + tokens[1:2] * 3 + tokens)  # mostly the session's own
+    if token is not None:
+        headers["Authorization"] = "Bearer " + token
+    if rnd.random() < 0.2:
+        headers["Range"] = "bytes=" + rnd.choice(["0-", "-0", "1-0", "0-99999999999999999999", "5-9", "-100", "0-0,5-9", "x"])
+    known = [s["sid"], s["rid"], s["clip"]]
+    body = None
+    roll = rnd.random()
+    if roll < 0.5:
+        fields = {f: odd_value(rnd, known=known, fields=HTTP_FIELDS) for f in rnd.sample(HTTP_FIELDS, rnd.randrange(4))}
+        body = json.dumps(fields).encode()
+    elif roll < 0.6:
+        body = rnd.choice(ODD_TEXTS).encode()
+    elif roll < 0.65:
+        body = json.dumps(odd_value(rnd, known=known, fields=HTTP_FIELDS)).encode()
+    return method, path, headers, body
+
+
+@pytest.mark.timeout(240)
+def test_random_requests_to_a_real_sessions_endpoints_get_a_coded_answer(relay_factory, ssl_ctx):
+    """Every endpoint of a session that has a recording, a clip and a copy for the family, asked 600
+    random well-formed requests: each gets an answer, never a 5xx, and each refusal has the
+    contract's shape (a stable code and a message). Some of them really withdraw, delete or take
+    back; the session is filmed again when they have, so the deeper checks keep being reached."""
+    from test_family_copies import filmed
+
+    relay = relay_factory(["--family-copies"])
+    rnd = random.Random(13)
+
+    def prepared() -> dict:
+        s = filmed(relay)
+        assert relay.http("PUT", f"/v1/sessions/{s['sid']}/family-copies/{s['clip']}", headers=bearer(s["token"])).status == 200
+        return s
+
+    s = prepared()
+    others = [relay.token("bob"), relay.metrics_token(), forge(s["token"]), "x" * 2000, None]
+    seen: dict[int, set[str]] = {}
+    for n in range(600):
+        if n % 100 == 99:  # what the requests have deleted or withdrawn is there again
+            for side in (s["p"], s["f"]):
+                side.abort()
+            s = prepared()
+        method, path, headers, body = endpoint_request(rnd, s, [s["token"], s["invite"]] + others)
+        resp = https_request(relay.port, method, path, ssl_ctx, headers=headers, body=body, timeout=15)
+        what = f"{method} {path} {headers} {body[:200] if body else body!r}"
+        assert resp.status < 500, f"{what}: {resp!r}"
+        if resp.status >= 400 and method != "HEAD":
+            error = resp.json()
+            assert error.get("type") == "error" and isinstance(error.get("code"), str) and error["code"], f"{what}: {error}"
+            assert isinstance(error.get("message"), str) and error["message"], f"{what}: {error}"
+            seen.setdefault(resp.status, set()).add(error["code"])
+        else:
+            seen.setdefault(resp.status, set())
+        assert_alive(relay)
+    # The requests reached the checks behind authentication, not only the first refusal.
+    assert {200, 400, 401, 403, 404, 405} <= seen.keys(), seen
+    assert {"invalid_request", "clip_not_found", "recording_not_found"} <= set().union(*seen.values()), seen
+    assert relay.http("GET", f"/v1/sessions/{s['sid']}", headers=bearer(s["token"])).status == 200
+    assert_another_session_relays(relay, 13)
 
 
 def odd_ws_frame(rnd: random.Random) -> bytes:

@@ -125,6 +125,8 @@ def https_request(port: int, method: str, path: str, ssl_ctx: ssl.SSLContext,
         head, _, rest = bytes(buf).partition(b"\r\n\r\n")
         status, reason, hdrs = parse_response_head(head)
         head_len = len(head) + 4
+        if method == "HEAD":
+            return Response(status, reason, hdrs, b"")  # the head says what a GET would send; no body follows
         if "content-length" in hdrs:
             n = int(hdrs["content-length"])
             if not fill(lambda: len(buf) >= head_len + n):
