@@ -29,7 +29,8 @@ export const HEARTBEAT = Object.freeze({ pingEveryMs: 5000, silenceLimitMs: 1200
  * Keeps a session connection open. Events (EventTarget): "state" (detail {state, attempt, code,
  * silent}: `silent` when the heartbeat gave up on a connection that received nothing for
  * HEARTBEAT.silenceLimitMs), "welcome" (detail: the welcome), "message" (detail: JSON object;
- * pongs are kept here), "frame" (detail: decoded frame).
+ * pongs are kept here), "pong" (detail: {id}, for a ping sent with `ping(id)`), "frame" (detail:
+ * decoded frame).
  * state is "connecting", "open", "reconnecting" or "closed".
  */
 export class RelayConnection extends EventTarget {
@@ -50,6 +51,8 @@ export class RelayConnection extends EventTarget {
     this.lastHeardAt = 0;
     /** performance.now() of the last ping sent on this.ws. */
     this.lastPingAt = 0;
+    /** Bytes handed to the sockets in all (text as its length): what a pong says has gone out. */
+    this.bytesSent = 0;
   }
 
   start() {
@@ -79,14 +82,22 @@ export class RelayConnection extends EventTarget {
 
   send(message) {
     if (!this.isOpen) return false;
-    this.ws.send(JSON.stringify(message));
+    const text = JSON.stringify(message);
+    this.ws.send(text);
+    this.bytesSent += text.length;
     return true;
   }
 
   sendBinary(buffer) {
     if (!this.isOpen) return false;
     this.ws.send(buffer);
+    this.bytesSent += buffer.byteLength;
     return true;
+  }
+
+  /** Sends a ping whose pong comes back as a "pong" event with this `id` (see UplinkPacer). */
+  ping(id) {
+    return this.send(ping(id));
   }
 
   emit(type, detail) {
@@ -120,7 +131,9 @@ export class RelayConnection extends EventTarget {
         this.lastPingAt = performance.now();
         this.emit("state", { state: "open" });
         this.emit("welcome", message);
-      } else if (message.type !== "pong") {
+      } else if (message.type === "pong") {
+        if (message.id !== undefined) this.emit("pong", { id: message.id });
+      } else {
         this.emit("message", message);
       }
     };
@@ -159,7 +172,7 @@ export class RelayConnection extends EventTarget {
       this.dropSilent(ws);
     } else if (this.isOpen && now - this.lastPingAt >= HEARTBEAT.pingEveryMs) {
       this.lastPingAt = now;
-      ws.send(JSON.stringify(ping()));
+      this.send(ping());
     }
   }
 

@@ -41,7 +41,7 @@ const ui = {
   withdraw: $("withdraw"), withdrawStatus: $("withdraw-status"), leave: $("leave"),
   deleteBox: $("delete-box"), deleteVideos: $("delete-videos"), retention: $("retention-hint"),
   cameraStopped: $("camera-stopped"), cameraAgain: $("camera-again"), cameraAgainProblem: $("camera-again-problem"),
-  cameraSwitch: $("camera-switch"), cameraSwitchProblem: $("camera-switch-problem"),
+  cameraSwitch: $("camera-switch"), cameraSwitchProblem: $("camera-switch-problem"), cameraSlow: $("camera-slow"),
   awakeHint: $("awake-hint"),
 };
 
@@ -348,7 +348,7 @@ ui.cameraSwitch.addEventListener("click", async () => {
 
 function connect() {
   connection = new RelayConnection(invite.session, invite.invite);
-  sender = new StreamSender(connection, camera, 1);
+  sender = new StreamSender(connection, camera, 1, { onBitrate: cameraBitrateChanged });
   connection.addEventListener("state", (e) => onState(e.detail));
   connection.addEventListener("welcome", (e) => onWelcome(e.detail));
   connection.addEventListener("message", (e) => onMessage(e.detail));
@@ -358,6 +358,20 @@ function connect() {
     review.frame(e.detail);
   });
   connection.start();
+}
+
+/**
+ * The sender changed the camera's bitrate to keep up with this link (UplinkPacer): the family is
+ * told in plain words, and the practitioner by a signal (docs/PROTOCOL.md, "Slow links").
+ */
+function cameraBitrateChanged(bitrate, target) {
+  show(ui.cameraSlow, bitrate < target);
+  connection.send(signal(bitrate < target ? { camera: "slow", bitsPerSecond: bitrate } : { camera: "full" }));
+}
+
+/** A practitioner who comes (or comes back) while the camera is lowered is told so. */
+function tellSlowCamera() {
+  if (sender.pacer.bitrate < sender.pacer.targetBps) connection.send(signal({ camera: "slow", bitsPerSecond: sender.pacer.bitrate }));
 }
 
 function onState({ state, code, reason }) {
@@ -397,6 +411,7 @@ function onWelcome(welcome) {
   everConnected = true;
   copies.offered(welcome.familyCopies === true);
   if (ui.cameraStopped.hidden) sender.start();  // else it starts once the family starts the camera again
+  if (welcome.peerPresent) tellSlowCamera();
 }
 
 /** How long the videos are kept, as the relay said in welcome (nothing when it keeps them until deleted). */
@@ -416,6 +431,7 @@ function onMessage(message) {
       if (message.role === "practitioner") {
         ui.connection.textContent = message.event === "joined"
           ? "Your practitioner has joined and can see you." : "Your practitioner has left for now.";
+        if (message.event === "joined") tellSlowCamera();
         if (message.event === "left") { showShared(false); screenPlayer.clear(); }
       }
       break;

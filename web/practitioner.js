@@ -410,6 +410,7 @@ const awake = new ScreenAwake();
 
 function setFamilyPresent(present) {
   state.familyPresent = present;
+  if (!present) showFamilyLink(null);
   if (present) awake.keep(); else awake.release();
 }
 
@@ -470,6 +471,19 @@ function openSession(sessionId, joinUrl, labels) {
   refreshSummary();
 }
 
+/**
+ * The family's camera was lowered to keep up with their slow link (`{"camera":"slow"}`), or is back
+ * at its full bitrate (`"full"`, or null: no family).
+ */
+function showFamilyLink(signal) {
+  const slow = signal?.camera === "slow" && Number.isFinite(signal.bitsPerSecond);
+  $("family-link").textContent = slow
+    ? `The family's connection is slow, so their camera now sends about ${Math.round(signal.bitsPerSecond / 1000)} kbit/s: `
+      + "the picture is less sharp, but stays live. A recording running goes on in a new part at each change."
+    : "";
+  show($("family-link"), slow);
+}
+
 function status(text, warn = false) {
   $("connection-status").textContent = text;
   $("connection-status").className = warn ? "status warn" : "status ok";
@@ -506,6 +520,7 @@ function onMessage(message) {
       if (message.camera === "stopped") status("The family's camera stopped (a phone call or another app may have taken it): their page asks them to start it again.", true);
       if (message.camera === "on") status("The family's camera is on again.");
       if (message.camera === "switched") status("The family switched to their other camera.");
+      if (message.camera === "slow" || message.camera === "full") showFamilyLink(message);
       break;
     case "recording_space":
       // The relay's disk is low (no recording can start) or has room again: said before Start is pressed.

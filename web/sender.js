@@ -1,8 +1,10 @@
 // MediaRecorder -> media frames over the relay: one recorder per connection, first chunk flagged
-// as init segment, a new recorder (new init segment) after a reconnect, when the link falls behind,
-// or when a recording starts and no keyframe is due soon.
+// as init segment, a new recorder (new init segment) after a reconnect, at another bitrate when the
+// link falls behind or has room again (UplinkPacer), or when a recording starts and no keyframe is
+// due soon.
 import { encodeFrame, FLAG_INIT, FLAG_KEYFRAME } from "./protocol.js";
 import { isMp4, Mp4Scanner } from "./mp4.js";
+import { PACING, UplinkPacer } from "./uplink.js";
 import { isWebM, MseWebM } from "./webm.js";
 
 /** Types tried in order: WebM first, fragmented MP4 (Safari) otherwise. */
@@ -12,8 +14,10 @@ const TYPES = [
 ];
 /** Types that name an audio codec: only for a stream with sound (see pickMimeType). */
 const WITH_AUDIO = /opus|mp4a/;
-/** Bytes waiting in the WebSocket above which chunks are dropped and the recorder restarted. */
+/** Bytes waiting in the WebSocket above which chunks are dropped and the recorder restarted lower. */
 const MAX_BUFFERED = 4 * 1024 * 1024;
+/** The sound's bitrate asked for once the link is slow (the browser's own choice otherwise). */
+const SLOW_AUDIO_BPS = 32_000;
 const TIMESLICE_MS = 100;
 /** The keyframe interval asked of the recorder (Chrome keeps to it; Firefox makes one every 7-8 s). */
 const KEYFRAME_INTERVAL_MS = 1000;
@@ -34,13 +38,33 @@ export function pickMimeType(stream) {
   return TYPES.find((t) => (sound || !WITH_AUDIO.test(t)) && MediaRecorder.isTypeSupported(t)) ?? "";
 }
 
-/** Sends a MediaStream as frames of one stream (1 camera, 2 screen) on a RelayConnection. */
+/**
+ * Sends a MediaStream as frames of one stream (1 camera, 2 screen) on a RelayConnection, at
+ * `videoBitsPerSecond` while the link keeps up. When it falls behind, the recorder stops until the
+ * link has drained and starts again lower (UplinkPacer; each new recorder is a new stream, so a
+ * running recording gets a new part). `onBitrate(bitrate, target)` is called at each new bitrate.
+ */
 export class StreamSender {
-  constructor(connection, stream, streamNumber, { videoBitsPerSecond = 1_000_000 } = {}) {
+  constructor(connection, stream, streamNumber, { videoBitsPerSecond = 1_000_000, onBitrate = null } = {}) {
     this.connection = connection;
     this.stream = stream;
     this.streamNumber = streamNumber;
-    this.bitrate = videoBitsPerSecond;
+    this.pacer = new UplinkPacer(videoBitsPerSecond, performance.now());
+    this.onBitrate = onBitrate;
+    /** Pings sent for the pacer, and the timer that sends them while a recorder runs. */
+    this.pacingPings = 0;
+    this.pacingTimer = null;
+    /** Times the recorder stopped for the link to drain; the bitrate last told to onBitrate. */
+    this.drains = 0;
+    this.announced = videoBitsPerSecond;
+    // A new socket: the pings in flight on the old one are gone with it (the page starts the sender).
+    connection.addEventListener("welcome", () => {
+      this.pacer.reset(performance.now());
+      this.announce();
+    });
+    connection.addEventListener("pong", (e) => {
+      if (this.pacer.pongReceived(e.detail.id, performance.now())) this.pace();
+    });
     this.recorder = null;
     this.sequence = 0;
     this.generation = 0;
@@ -72,7 +96,8 @@ export class StreamSender {
     this.lastKeyframe = null;
     // A keyframe (and so a new WebM cluster) every second: a recording started mid-stream and a
     // viewer who joins late both start at one (Chrome; Firefox ignores the option, see keyframeSoon).
-    const options = { videoBitsPerSecond: this.bitrate, videoKeyFrameIntervalDuration: KEYFRAME_INTERVAL_MS };
+    const options = { videoBitsPerSecond: this.pacer.bitrate, videoKeyFrameIntervalDuration: KEYFRAME_INTERVAL_MS };
+    if (this.pacer.bitrate < this.pacer.targetBps) options.audioBitsPerSecond = SLOW_AUDIO_BPS;
     if (this.mimeType) options.mimeType = this.mimeType;
     const recorder = new MediaRecorder(this.stream, options);
     this.recorder = recorder;
@@ -112,8 +137,9 @@ export class StreamSender {
           return;
         }
         if (this.connection.bufferedAmount > MAX_BUFFERED) {
+          // Far behind (the pacer's pings did not tell in time): drop, drain and lower.
           this.restarts += 1;
-          queueMicrotask(() => this.start()); // behind: drop, start afresh once the queue drains
+          queueMicrotask(() => this.follow(this.pacer.behind(performance.now())));
           return;
         }
         if (mp4) { this.sendMp4(mp4, payload, timeUs); return; }
@@ -122,6 +148,42 @@ export class StreamSender {
       });
     };
     recorder.start(TIMESLICE_MS);
+    this.pacingTimer = setInterval(() => this.pacingPing(), PACING.pingEveryMs);
+  }
+
+  /** Sends the pacer's ping (it waits behind the frames sent so far) and asks it what to do. */
+  pacingPing() {
+    const id = `pace-${++this.pacingPings}`;
+    const bytes = this.connection.bytesSent;
+    if (this.connection.ping(id)) this.pacer.pingSent(id, performance.now(), bytes);
+    this.pace();
+  }
+
+  /** Does what the pacer asks now, if anything (while the sender is on: pinging). */
+  pace() {
+    if (this.pacingTimer === null) return;
+    const change = this.pacer.check(performance.now());
+    if (change) this.follow(change);
+  }
+
+  /**
+   * Stops the recorder and sends nothing while the link drains (the pings go on), or starts a new
+   * one at the pacer's bitrate; onBitrate hears of a new bitrate.
+   */
+  follow(change) {
+    if (change.stop) {
+      this.drains += 1;
+      this.haltRecorder();
+    } else {
+      this.start();
+    }
+    this.announce();
+  }
+
+  announce() {
+    if (this.pacer.bitrate === this.announced) return;
+    this.announced = this.pacer.bitrate;
+    this.onBitrate?.(this.pacer.bitrate, this.pacer.targetBps);
   }
 
   /**
@@ -186,6 +248,13 @@ export class StreamSender {
   }
 
   stop() {
+    clearInterval(this.pacingTimer);
+    this.pacingTimer = null;
+    this.haltRecorder();
+  }
+
+  /** Stops the recorder; what it records from now on is dropped. */
+  haltRecorder() {
     this.generation += 1;
     if (this.recorder && this.recorder.state !== "inactive") {
       try { this.recorder.stop(); } catch { /* already stopped */ }

@@ -18,6 +18,7 @@ import pytest
 
 from bidi import Firefox, firefox_path
 from cdp import Browser, chromium_path
+from tcpforward import TCPForwarder
 from vrtest import Binaries, Certs, Relay, make_token
 from webdriver import WebKit, webkit_driver_path
 from xvfb import VirtualDisplay, xvfb_path
@@ -178,6 +179,21 @@ def relay_factory(vigrelay_bin, bins, certs, ssl_ctx, tmp_path):
     yield make
     for r in made:
         r.kill()
+
+
+@pytest.fixture
+def forwarders(relay):
+    """Makes TCP forwarders (tcpforward.py) to the shared relay's port; all closed after the test."""
+    made: list[TCPForwarder] = []
+
+    def make(name: str) -> TCPForwarder:
+        fwd = TCPForwarder(relay.port, name)
+        made.append(fwd)
+        return fwd
+
+    yield make
+    for fwd in made:
+        fwd.close()
 
 
 @pytest.fixture(scope="session")

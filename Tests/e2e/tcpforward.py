@@ -3,7 +3,7 @@ looks to them: every connection it carries is reset (RST, not a clean close), ne
 refused for as long as the test says, then connections go through again. Or the network goes
 silent (Wi-Fi gone, out of range): every socket stays open but no byte passes either way, new
 connections included, until the test ends the silence. Or the link gets slow: bytes towards the
-client pass at a set rate.
+clients, or towards the relay, pass at a set rate.
 
 One thread owns every socket (a selector loop), so a cut really sends RST: a socket closed while
 another thread is blocked reading it would not be released until that read returned. The thread
@@ -67,9 +67,11 @@ class TCPForwarder:
         self.accepted = self.refused = self.cut_count = self.bytes_up = self.bytes_down = 0
         self._refusing = False
         self._silent = False
-        self._down_rate: float | None = None  # bytes/s towards clients; None: as fast as they go
-        self._down_allowance = 0.0  # bytes that may go towards clients now (a token bucket)
-        self._down_refilled = time.monotonic()
+        # Per direction ("down": towards the clients, "up": towards the relay): bytes/s, None as fast as
+        # they go; the bytes that may go now (a token bucket), and when it was last filled.
+        self._rate: dict[str, float | None] = {"down": None, "up": None}
+        self._allowance = {"down": 0.0, "up": 0.0}
+        self._refilled = {"down": time.monotonic(), "up": time.monotonic()}
         self._requests: list = []  # (what, threading.Event) handed to the loop thread
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -106,10 +108,12 @@ class TCPForwarder:
         `on` False, bytes pass again on every connection still open, as when a network comes back."""
         self._ask(("silence", on), timeout)
 
-    def throttle(self, bytes_per_second: float | None, timeout: float = 5.0) -> None:
-        """Bytes towards the clients (what the relay sends the page) pass at `bytes_per_second` at
-        most, over all connections, in bursts of at most 20 ms' worth; None lifts the limit."""
-        self._ask(("throttle", bytes_per_second), timeout)
+    def throttle(self, bytes_per_second: float | None, timeout: float = 5.0, direction: str = "down") -> None:
+        """Bytes towards the clients (`direction` "down": what the relay sends the page), or towards the
+        relay ("up": what the page sends), pass at `bytes_per_second` at most, over all connections,
+        in bursts of at most 20 ms' worth; None lifts the limit."""
+        assert direction in self._rate, direction
+        self._ask(("throttle", (direction, bytes_per_second)), timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         """Stops the loop: every connection and the listener are closed."""
@@ -145,14 +149,15 @@ class TCPForwarder:
         sel.register(self._wake_r, selectors.EVENT_READ, "wake")
         try:
             while not self._closed and time.monotonic() < self._deadline:
-                for key, mask in sel.select(timeout=0.005 if self._down_rate else 0.5):
+                throttled = any(self._rate.values())
+                for key, mask in sel.select(timeout=0.005 if throttled else 0.5):
                     if key.data == "listen":
                         self._accept()
                     elif key.data == "wake":
                         self._handle_requests()
                     elif key.fileobj in self._pipes:
                         self._service(key.fileobj, mask)
-                if self._down_rate and not self._silent:
+                if throttled and not self._silent:
                     self._send_throttled()
         except Exception as e:  # noqa: BLE001 - reported to the test by the next request
             self.error = e
@@ -191,9 +196,10 @@ class TCPForwarder:
                 for pipe in {id(p): p for p in self._pipes.values()}.values():
                     self._watch(pipe)
             elif what == "throttle":
-                self._down_rate = arg
-                self._down_allowance = 0.0
-                self._down_refilled = time.monotonic()
+                direction, rate = arg
+                self._rate[direction] = rate
+                self._allowance[direction] = 0.0
+                self._refilled[direction] = time.monotonic()
                 for pipe in {id(p): p for p in self._pipes.values()}.values():
                     self._watch(pipe)
             elif what == "close":
@@ -255,20 +261,30 @@ class TCPForwarder:
             return
         self._watch(pipe)
 
+    def _direction(self, pipe: _Pipe, sock: socket.socket) -> str:
+        """Which way bytes written to `sock` go."""
+        return "down" if sock is pipe.client else "up"
+
     def _send_throttled(self) -> None:
-        """Passes on what the rate allows now of the bytes waiting for clients (the selector does not
-        watch clients for writing while throttled)."""
+        """Passes on what the rates allow now of the bytes waiting in a throttled direction (the
+        selector does not watch those sockets for writing while throttled)."""
         now = time.monotonic()
-        self._down_allowance = min(self._down_allowance + (now - self._down_refilled) * self._down_rate, self._down_rate * 0.02)
-        self._down_refilled = now
+        for direction, rate in self._rate.items():
+            if rate:
+                self._allowance[direction] = min(self._allowance[direction] + (now - self._refilled[direction]) * rate, rate * 0.02)
+            self._refilled[direction] = now
         for pipe in {id(p): p for p in self._pipes.values()}.values():
-            if pipe.pending[pipe.client] and self._flush(pipe, pipe.client):
-                self._watch(pipe)
+            for s in pipe.sockets():
+                if self._rate[self._direction(pipe, s)] and pipe.pending[s]:
+                    if not self._flush(pipe, s):
+                        break
+                    self._watch(pipe)
 
     def _flush(self, pipe: _Pipe, sock: socket.socket) -> bool:
         limit = len(pipe.pending[sock])
-        if self._down_rate and sock is pipe.client:
-            limit = min(limit, int(self._down_allowance))
+        direction = self._direction(pipe, sock)
+        if self._rate[direction]:
+            limit = min(limit, int(self._allowance[direction]))
             if limit == 0:
                 return True
         try:
@@ -279,8 +295,8 @@ class TCPForwarder:
             self._drop(pipe, reset=True)
             return False
         del pipe.pending[sock][:sent]
-        if self._down_rate and sock is pipe.client:
-            self._down_allowance -= sent
+        if self._rate[direction]:
+            self._allowance[direction] -= sent
         return True
 
     def _watch(self, pipe: _Pipe) -> None:
@@ -291,7 +307,7 @@ class TCPForwarder:
             if not self._silent:
                 if s not in pipe.eof and len(pipe.pending[pipe.peer[s]]) < _MAX_PENDING:
                     events |= selectors.EVENT_READ
-                if pipe.pending[s] and not (self._down_rate and s is pipe.client):
+                if pipe.pending[s] and not self._rate[self._direction(pipe, s)]:
                     events |= selectors.EVENT_WRITE
             had = self._interest.get(s, 0)
             if events == had:
