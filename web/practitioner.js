@@ -991,7 +991,13 @@ $("share-screen").addEventListener("click", async () => {
   $("review-video").srcObject = stream;
   $("review-video").play().catch(() => {});
   state.connection.send(signal({ review: "screen" }));
-  state.screenSender = new StreamSender(state.connection, stream, STREAM_SCREEN, { videoBitsPerSecond: 1_500_000 });
+  // On a slow upload the screen goes at what the link carries (docs/PROTOCOL.md, "Slow links"), and this page says so.
+  const screenBitrate = (bitrate, target) => {
+    $("review-status").textContent = bitrate < target
+      ? `The family sees your screen. Your connection is slow, so it goes at about ${Math.round(bitrate / 1000)} kbit/s: less sharp, but live.`
+      : "The family sees your screen.";
+  };
+  state.screenSender = new StreamSender(state.connection, stream, STREAM_SCREEN, { videoBitsPerSecond: 1_500_000, onBitrate: screenBitrate });
   state.screenSender.start();
   stream.getVideoTracks()[0].addEventListener("ended", () => { stopScreenShare(); state.review.end(); });
   $("review-status").textContent = "The family sees your screen.";

@@ -55,15 +55,18 @@ class Call:
     problems: Callable[[], list]
 
 
-def start_session(relay, chromium, forwarders, family_browser=None, practitioner_browser=None) -> Call:
+def start_session(relay, chromium, forwarders, family_browser=None, practitioner_browser=None,
+                  family_script: str | None = None) -> Call:
     """The practitioner's page through one forwarder (in `practitioner_browser`, Chromium by
-    default), the family's through another (in `family_browser`, Chromium by default); the family
-    has consented and its camera plays live on the practitioner's page; both pages' statuses are
-    watched."""
+    default), the family's through another (in `family_browser`, Chromium by default; with
+    `family_script` run before its own scripts); the family has consented and its camera plays live
+    on the practitioner's page; both pages' statuses are watched."""
     token = relay.token("alice")
     to_prac, to_fam = forwarders("practitioner"), forwarders("family")
     prac = (practitioner_browser or chromium).new_page("practitioner")
     fam = (family_browser or chromium).new_page("family")
+    if family_script:
+        fam.add_init_script(family_script)
     join_url, session_id = open_session(prac, relay, token, base_url=to_prac.url)
     join_as_family(fam, join_url.replace(relay.base_url, to_fam.url, 1))
     assert to_prac.accepted > 0 and to_fam.accepted > 0 and to_prac.bytes_down > 0 and to_fam.bytes_up > 0, \

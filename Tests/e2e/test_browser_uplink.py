@@ -13,10 +13,15 @@ import json
 import pytest
 
 from contrast import low_contrast
-from test_browser_reconnect import FAMILY_DROPPED, record_two_seconds, start_session, stop_and_check
+from test_browser_reconnect import FAMILY_DROPPED, record_two_seconds, remember_shared, shown_to_family, start_session, stop_and_check
+from test_webkit import SAFARI_RECORDING
 from webpages import video_playing
 
 pytestmark = pytest.mark.timeout(300)
+
+# Bits a second the practitioner's upload carries in the screen test: below what Chromium's fake
+# screen sends at the screen's full 1.5 Mbit/s.
+SCREEN_LINK = 150_000
 
 # A link as the pacer sees it: the sender's recorder, while it runs, puts `bitrate` bits a second
 # into a FIFO queue every 100 ms; the link takes `capacity` bits a second out of it (0: it carries
@@ -133,13 +138,16 @@ def test_a_link_slower_than_the_floor_stays_at_the_floor_and_drains_now_and_then
     assert all(b - a >= 5000 for a, b in zip(stops, stops[1:])), f"a stop at most every 5 s: {r}"
 
 
-def test_a_family_on_a_slow_upload_is_seen_live_and_keeps_its_connection(relay, chromium, forwarders, tmp_path):
+@pytest.mark.parametrize("recording", ["webm", "mp4"])
+def test_a_family_on_a_slow_upload_is_seen_live_and_keeps_its_connection(relay, chromium, forwarders, tmp_path, recording):
     """The family's upload is throttled to a quarter of its camera's bitrate while a recording runs:
     its page lowers the camera's bitrate and says so, the practitioner is told, the pings the page
     sends behind its frames come back within a second again, the connection is never dropped, and
-    the recording goes on (a new part for each bitrate, each one a file ffmpeg decodes)."""
-    call = start_session(relay, chromium, forwarders)
+    the recording goes on (a new part for each bitrate, each one a file ffmpeg decodes). Also with
+    the family's page recording fragmented MP4 as an iPhone's Safari does (test_webkit.py)."""
+    call = start_session(relay, chromium, forwarders, family_script=SAFARI_RECORDING if recording == "mp4" else None)
     prac, fam, to_fam = call.prac, call.fam, call.to_fam
+    assert fam.js("window.__vigrelay.sender.mimeType").startswith(f"video/{recording}")
     rid = record_two_seconds(prac, fam)
     target = fam.js("window.__vigrelay.sender.pacer.targetBps")
     link = target / 4  # bits a second
@@ -159,5 +167,24 @@ def test_a_family_on_a_slow_upload_is_seen_live_and_keeps_its_connection(relay, 
     assert to_fam.accepted == accepted and not any(FAMILY_DROPPED in t for t in statuses), \
         (statuses, "the family's page reconnected on the slow link")
     stop_and_check(relay, call, rid, tmp_path, parts=range(2, 8))
+    found = [p for p in call.problems() if "favicon" not in p]
+    assert not found, f"console errors: {found}"
+
+
+def test_a_practitioner_sharing_the_screen_on_a_slow_upload_is_told_and_the_family_still_sees_it(relay, chromium, forwarders):
+    """The practitioner's upload is throttled below what their screen share sends: their screen
+    goes lower, their page says so, and the family's page plays it."""
+    call = start_session(relay, chromium, forwarders)
+    prac, fam, to_prac = call.prac, call.fam, call.to_prac
+    remember_shared(fam)
+    prac.click("#share-screen")
+    shown_to_family(fam, "the practitioner's screen")
+    to_prac.throttle(SCREEN_LINK / 8, direction="up")
+    prac.wait("document.getElementById('review-status').textContent.includes('Your connection is slow')", 40,
+              "the practitioner told their screen goes lower")
+    assert prac.js("window.__vigrelay.state.screenSender.pacer.bitrate") < SCREEN_LINK
+    remember_shared(fam)
+    shown_to_family(fam, "the practitioner's screen at the lower bitrate")
+    to_prac.throttle(None, direction="up")
     found = [p for p in call.problems() if "favicon" not in p]
     assert not found, f"console errors: {found}"
