@@ -17,8 +17,10 @@
 //
 // The pong comes back behind what the relay queued for this page, so a slow download (a screen
 // share the link cannot carry) lowers the upload too, until the relay skips this viewer's frames.
-// A link that carries nothing at all (Wi-Fi gone) looks the same as a slow one at first: what the
-// pacer lowered without hearing a pong is undone if the heartbeat has to open a new socket.
+// A link that carries nothing for a while (Wi-Fi gone) looks the same as a slow one at first: a
+// stop made without a pong since the late ping (not known to be slow) starts again at the bitrate
+// before it unless the link's rate was measured meanwhile, also when the heartbeat has had to open
+// a new socket.
 
 /** The pacing's constants (docs/PROTOCOL.md, "Slow links"). */
 export const PACING = Object.freeze({
@@ -59,28 +61,29 @@ export class UplinkPacer {
     this.answered = [];
     /** When the recorder last started at a new bitrate (or stopped to drain). */
     this.changedAt = now;
-    /** While the sender waits for its queue to drain: { since, measureFrom } (else null). */
+    /**
+     * While the sender waits for its queue to drain (else null): { since, measureFrom, before,
+     * blind }: when it stopped, since when pongs measure the link, the bitrate before the stop, and
+     * whether no pong had come since the late ping was sent.
+     */
     this.draining = null;
     this.raiseAfterMs = PACING.raiseAfterMs;
     this.raisedAt = null;
     /** When the last pong came (null: none on this socket yet). */
     this.lastPongAt = null;
-    /** The bitrate before the lowerings made with no pong heard since (null: none). */
-    this.blindFrom = null;
   }
 
   /**
-   * A new socket: pings in flight on the old one will never be answered, its queue is gone, and
-   * lowerings made while the old one answered nothing are undone (it was gone, not slow).
+   * A new socket: pings in flight on the old one will never be answered and its queue is gone; a
+   * stop made while the old one answered nothing is undone (it was gone, not known to be slow).
    */
   reset(now) {
+    if (this.draining?.blind) this.bitrate = this.draining.before;
     this.pending.clear();
     this.answered = [];
     this.draining = null;
     this.lastPongAt = null;
     this.changedAt = now;
-    if (this.blindFrom !== null) this.bitrate = this.blindFrom;
-    this.blindFrom = null;
   }
 
   pingSent(id, now, bytes) {
@@ -93,7 +96,6 @@ export class UplinkPacer {
     if (!ping) return false;
     this.pending.delete(id);
     this.lastPongAt = now;
-    this.blindFrom = null;
     this.answered.push({ ...ping, answeredAt: now });
     while (this.answered.length && now - this.answered[0].answeredAt > PACING.keepMs) this.answered.shift();
     return true;
@@ -114,14 +116,14 @@ export class UplinkPacer {
 
   /**
    * The rate (bits/s) the link carried while it had a queue, from pings sent since `since`: the
-   * bytes sent between two pings over the time between their pongs, for the last pong that came
-   * late (a queue ahead of its ping kept the link busy since the pong before) and the last one at
-   * least half a second before it. Null when not measured.
+   * bytes sent between two pings over the time between their pongs, for the last two that came
+   * late (a queue ahead of them kept the link busy between) at least half a second apart. Null
+   * when not measured: pongs that come together after a silence measure nothing.
    */
   measuredBps(since) {
-    const counted = this.answered.filter((a) => a.sentAt >= since);
-    const last = counted.findLast((a) => a.answeredAt - a.sentAt > PACING.quietMs);
-    const first = last && counted.findLast((a) => a.answeredAt <= last.answeredAt - 500);
+    const late = this.answered.filter((a) => a.sentAt >= since && a.answeredAt - a.sentAt > PACING.quietMs);
+    const last = late[late.length - 1];
+    const first = last && late.findLast((a) => a.answeredAt <= last.answeredAt - 500);
     if (!first || last.bytes <= first.bytes) return null;
     return ((last.bytes - first.bytes) * 8) / ((last.answeredAt - first.answeredAt) / 1000);
   }
@@ -149,27 +151,29 @@ export class UplinkPacer {
    */
   behind(now) {
     const lag = this.lag(now);
-    if (!(this.lastPongAt !== null && this.lastPongAt > now - lag)) this.blindFrom ??= this.bitrate;
+    const blind = !(this.lastPongAt !== null && this.lastPongAt > now - lag);
     const measured = this.measuredBps(this.changedAt);
     const wanted = measured === null ? this.bitrate * PACING.cut : Math.min(measured * PACING.headroom, this.bitrate);
     if (this.raisedAt !== null && now - this.raisedAt < this.raiseAfterMs) {
       this.raiseAfterMs = Math.min(this.raiseAfterMs * 2, PACING.maxRaiseAfterMs);
     }
     this.raisedAt = null;
-    this.draining = { since: now, measureFrom: this.changedAt };
+    this.draining = { since: now, measureFrom: this.changedAt, before: this.bitrate, blind };
     return { stop: true, ...this.change(Math.max(PACING.floorBps, Math.round(wanted)), now) };
   }
 
   /**
    * Draining: once a ping sent after the stop is answered, nothing is queued any more, and the
-   * recorder starts again, at what the link carried while it drained if that is lower.
+   * recorder starts again: at 0.7x what the link carried while it drained (no higher than before
+   * the stop), else as lowered at the stop, or as before it if the stop was blind.
    */
   drained(now) {
-    const { since, measureFrom } = this.draining;
+    const { since, measureFrom, before, blind } = this.draining;
     if (!this.answered.some((a) => a.sentAt >= since)) return null;
     this.draining = null;
     const measured = this.measuredBps(measureFrom);
-    const bitrate = measured === null ? this.bitrate : Math.min(this.bitrate, Math.max(PACING.floorBps, Math.round(measured * PACING.headroom)));
+    const bitrate = measured !== null ? Math.min(before, Math.max(PACING.floorBps, Math.round(measured * PACING.headroom)))
+      : blind ? before : this.bitrate;
     return this.change(bitrate, now);
   }
 
