@@ -29,7 +29,7 @@ export const HEARTBEAT = Object.freeze({ pingEveryMs: 5000, silenceLimitMs: 1200
  * Keeps a session connection open. Events (EventTarget): "state" (detail {state, attempt, code,
  * silent}: `silent` when the heartbeat gave up on a connection that received nothing for
  * HEARTBEAT.silenceLimitMs), "welcome" (detail: the welcome), "message" (detail: JSON object;
- * pongs are kept here), "pong" (detail: {id}, for a ping sent with `ping(id)`), "frame" (detail:
+ * pongs are kept here), "pong" (detail: {id, relayMs}, for a ping sent with `ping(id)`), "frame" (detail:
  * decoded frame).
  * state is "connecting", "open", "reconnecting" or "closed".
  */
@@ -95,9 +95,12 @@ export class RelayConnection extends EventTarget {
     return true;
   }
 
-  /** Sends a ping whose pong comes back as a "pong" event with this `id` (see UplinkPacer). */
+  /**
+   * Sends a ping whose pong comes back as a "pong" event with this `id` and the relay's time when
+   * it got the ping (`relayMs`; see UplinkPacer).
+   */
   ping(id) {
-    return this.send(ping(id));
+    return this.send({ ...ping(id), clock: true });
   }
 
   emit(type, detail) {
@@ -132,7 +135,7 @@ export class RelayConnection extends EventTarget {
         this.emit("state", { state: "open" });
         this.emit("welcome", message);
       } else if (message.type === "pong") {
-        if (message.id !== undefined) this.emit("pong", { id: message.id });
+        if (message.id !== undefined) this.emit("pong", { id: message.id, relayMs: message.relayMs });
       } else {
         this.emit("message", message);
       }

@@ -62,9 +62,8 @@ export class StreamSender {
       this.pacer.reset(performance.now());
       this.announce();
     });
-    connection.addEventListener("pong", (e) => {
-      if (this.pacer.pongReceived(e.detail.id, performance.now())) this.pace();
-    });
+    // Read as they come; acted on at the next ping (pongs that come together are read together).
+    connection.addEventListener("pong", (e) => this.pacer.pongReceived(e.detail.id, performance.now(), e.detail.relayMs));
     this.recorder = null;
     this.sequence = 0;
     this.generation = 0;
@@ -159,9 +158,8 @@ export class StreamSender {
     this.pace();
   }
 
-  /** Does what the pacer asks now, if anything (while the sender is on: pinging). */
+  /** Does what the pacer asks now, if anything. */
   pace() {
-    if (this.pacingTimer === null) return;
     const change = this.pacer.check(performance.now());
     if (change) this.follow(change);
   }

@@ -10,8 +10,16 @@ public struct OutboundMessage: Sendable, Equatable {
     public var media: (stream: UInt8, startOffset: Int?, essential: Bool, queueLimit: Int?)?
     /// For an error message: its code, which the server counts (`vigrelay_errors_total`).
     public var errorCode: RelayErrorCode?
+    /// A control message that goes ahead of the media frames already queued (not of other control
+    /// messages): the `pong`, whose round trip then measures the sender's link, not this queue.
+    public var overtakesMedia = false
 
     public static func text(_ bytes: [UInt8]) -> OutboundMessage { .init(isBinary: false, bytes: bytes, media: nil) }
+
+    /// A text message that goes ahead of the media frames already queued (`overtakesMedia`).
+    public static func aheadOfMedia(_ bytes: [UInt8]) -> OutboundMessage {
+        .init(isBinary: false, bytes: bytes, media: nil, overtakesMedia: true)
+    }
 
     /// `{"type":"error","code":...,"message":...}` (`ControlEncoder.error`), carrying its code.
     public static func error(_ code: RelayErrorCode, _ message: String, id: MessageID? = nil) -> OutboundMessage {
@@ -32,7 +40,7 @@ public struct OutboundMessage: Sendable, Equatable {
     public static func == (a: OutboundMessage, b: OutboundMessage) -> Bool {
         a.isBinary == b.isBinary && a.bytes == b.bytes && a.media?.stream == b.media?.stream
             && a.media?.startOffset == b.media?.startOffset && a.media?.essential == b.media?.essential
-            && a.media?.queueLimit == b.media?.queueLimit
+            && a.media?.queueLimit == b.media?.queueLimit && a.overtakesMedia == b.overtakesMedia
     }
 }
 
@@ -53,7 +61,8 @@ public struct OutboundMessage: Sendable, Equatable {
 /// queue past `hardLimitBytes` (the media limit and `headroomBytes`) is refused (`.overLimit`), and
 /// the connection, which is not reading what it is sent, is closed. Without it a peer that stops
 /// reading while it asks for replies (pings, bad frames) or is sent signals would grow the relay's
-/// memory without end.
+/// memory without end. A control message that `overtakesMedia` (the `pong`) is queued after the
+/// last control message and the message being written, ahead of the media frames behind them.
 /// Owned by the lws thread, one per connection.
 public struct OutboundQueue: Sendable {
     /// Bytes of queued messages above which media is skipped, whatever the stream's rate.
@@ -101,7 +110,7 @@ public struct OutboundQueue: Sendable {
     public mutating func enqueue(_ message: OutboundMessage) -> Outcome {
         guard let media = message.media else {
             guard queuedBytes + message.bytes.count <= hardLimitBytes || isEmpty else { return .overLimit }
-            push(message)
+            if message.overtakesMedia { pushAheadOfMedia(message) } else { push(message) }
             return .queued
         }
         mediaLimitBytes = max(limitBytes, media.queueLimit ?? limitBytes)
@@ -154,6 +163,16 @@ public struct OutboundQueue: Sendable {
 
     private mutating func push(_ message: OutboundMessage) {
         items.append(message)
+        queuedBytes += message.bytes.count
+    }
+
+    /// Inserts `message` after the last control message still queued and after the message being
+    /// written (never inside one), ahead of the media frames queued behind them.
+    private mutating func pushAheadOfMedia(_ message: OutboundMessage) {
+        let first = sentOfHead > 0 ? head + 1 : head
+        var at = items.count
+        while at > first, items[at - 1].media != nil { at -= 1 }
+        items.insert(message, at: at)
         queuedBytes += message.bytes.count
     }
 }

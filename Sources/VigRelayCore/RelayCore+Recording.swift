@@ -262,7 +262,7 @@ extension RelayCore {
         connections(of: sessionID).map { .send($0, .text(bytes)) }
     }
 
-    private static func isBoolean(_ value: Any?) -> Bool {
+    static func isBoolean(_ value: Any?) -> Bool {
         (value as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? false
     }
 }

@@ -390,7 +390,12 @@ public final class RelayCore {
         case "ping":
             // The pages' heartbeat (docs/PROTOCOL.md): a browser cannot send WebSocket pings, so it
             // learns that the link still carries bytes both ways from this answer, to the sender only.
-            return [.send(conn, .text(ControlEncoder.encode(["type": "pong"], id: message.id)))]
+            // It goes ahead of media queued for the sender; asked (`"clock":true`), it says when the
+            // ping arrived here, so that the pages' pacing ("Slow links") measures their upload
+            // alone, whatever waits on the way back.
+            var pong: [String: Any] = ["type": "pong"]
+            if message.fields["clock"] as? Bool == true, Self.isBoolean(message.fields["clock"]) { pong["relayMs"] = Int64((now().timeIntervalSince1970 * 1000).rounded(.down)) }
+            return [.send(conn, .aheadOfMedia(ControlEncoder.encode(pong, id: message.id)))]
         case "bye":
             let actions = detach(conn)
             connections[conn] = .closing

@@ -59,6 +59,31 @@ struct OutboundQueueTests {
         #expect(viewer.queue.isEmpty && viewer.queue.queuedBytes == 0)
     }
 
+    /// The pong goes ahead of queued media (so a page's ping measures its own upload), after the
+    /// control messages queued before it (a reply keeps its order) and never inside a frame being written.
+    @Test func aPongGoesAheadOfQueuedMediaButNotOfControlMessagesOrAFrameBeingWritten() {
+        let viewer = Viewer(limitBytes: 1 << 20)
+        let k1 = media(.screen, .keyframe, size: 300, 1), f2 = media(.screen, size: 300, 2), f3 = media(.screen, size: 300, 3)
+        let reply = text(#"{"type":"marked"}"#)
+        let pong1 = OutboundMessage.aheadOfMedia(utf8(#"{"id":1,"type":"pong"}"#))
+        let pong2 = OutboundMessage.aheadOfMedia(utf8(#"{"id":2,"type":"pong"}"#))
+        #expect(viewer.enqueue(k1))
+        let part = viewer.queue.peekChunk(maxBytes: 100)
+        viewer.queue.consume(part?.bytes.count ?? 0)  // k1 is being written
+        for m in [f2, reply, f3, pong1, pong2] { #expect(viewer.enqueue(m)) }
+        #expect(viewer.queue.queuedBytes == [k1, f2, reply, f3, pong1, pong2].reduce(0) { $0 + $1.bytes.count })
+        var written: [[UInt8]] = []
+        while let chunk = viewer.queue.peekChunk(maxBytes: 1 << 30) {
+            written.append(Array(chunk.bytes))
+            viewer.queue.consume(chunk.bytes.count)
+        }
+        #expect(written == [Array(k1.bytes.dropFirst(100)), f2.bytes, reply.bytes, pong1.bytes, pong2.bytes, f3.bytes])
+        #expect(viewer.queue.isEmpty && viewer.queue.queuedBytes == 0)
+        // Into an empty queue, or one that holds only media not begun: first.
+        #expect(viewer.enqueue(f2) && viewer.enqueue(pong1))
+        #expect(viewer.writeOne() == pong1.bytes && viewer.writeOne() == f2.bytes)
+    }
+
     @Test func exactlyAtTheLimitStillFits() {
         let viewer = Viewer(limitBytes: 200)
         #expect(viewer.enqueue(media(.camera, .keyframe, size: 100)))

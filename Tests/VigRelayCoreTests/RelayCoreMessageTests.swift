@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import VigRelayCore
 
@@ -162,7 +163,7 @@ extension RelayCoreMessageTests {
     func pingIsAnsweredToTheSenderOnly(role: Role) {
         let h = paired()
         let actions = h.core.receivedText(conn(role), utf8(#"{"type":"ping"}"#))
-        #expect(actions == [.send(conn(role), .text(utf8(#"{"type":"pong"}"#)))], "nothing reaches the peer, nothing closes, no event")
+        #expect(actions == [.send(conn(role), .aheadOfMedia(utf8(#"{"type":"pong"}"#)))], "nothing reaches the peer, nothing closes, no event")
     }
 
     @Test func pongEchoesAStringOrNumericId() {
@@ -171,10 +172,22 @@ extension RelayCoreMessageTests {
         #expect(text(of: h.core.receivedText(1, utf8(#"{"type":"ping","id":42}"#)).messages(to: 1).first) == #"{"id":42,"type":"pong"}"#)
     }
 
+    /// Asked with `"clock":true` (the pages' pacing, docs/PROTOCOL.md "Slow links"), the pong says
+    /// when the ping arrived, in ms of the relay's clock; only a JSON `true` asks.
+    @Test func aPingThatAsksTheClockIsToldWhenItArrived() {
+        let h = paired()
+        h.clock.now = Date(timeIntervalSince1970: 1_800_000_000.1234)
+        #expect(text(of: h.core.receivedText(2, utf8(#"{"type":"ping","id":"pace-1","clock":true}"#)).messages(to: 2).first)
+            == #"{"id":"pace-1","relayMs":1800000000123,"type":"pong"}"#)
+        for other in [#"{"type":"ping","clock":1}"#, #"{"type":"ping","clock":"true"}"#, #"{"type":"ping","clock":false}"#] {
+            #expect(text(of: h.core.receivedText(2, utf8(other)).messages(to: 2).first) == #"{"type":"pong"}"#, "\(other)")
+        }
+    }
+
     @Test func pingWithoutAPeerIsStillAnswered() {
         let h = RelayHarness()
         h.join(1, as: .family)
-        #expect(h.core.receivedText(1, utf8(#"{"type":"ping","extra":[1,2]}"#)) == [.send(1, .text(utf8(#"{"type":"pong"}"#)))])
+        #expect(h.core.receivedText(1, utf8(#"{"type":"ping","extra":[1,2]}"#)) == [.send(1, .aheadOfMedia(utf8(#"{"type":"pong"}"#)))])
     }
 
     @Test func pingChangesNothingElse() {

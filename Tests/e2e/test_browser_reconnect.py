@@ -138,8 +138,8 @@ def stop_and_check(relay, call: Call, rid: str, tmp_path, parts: int | range) ->
     rec = summary["recordings"][0]
     assert rec["state"] == "complete", rec
     got = rec["parts"]
-    count = len(got) if isinstance(parts, range) and len(got) in parts else parts
-    assert [p["number"] for p in got] == list(range(1, count + 1)), f"expected {parts} part(s): {got}"
+    wanted = parts if isinstance(parts, range) else range(parts, parts + 1)
+    assert len(got) in wanted and [p["number"] for p in got] == list(range(1, len(got) + 1)), f"expected {parts} part(s): {got}"
     for before, after in zip(got, got[1:]):
         assert after["startMs"] >= before["startMs"] + before["durationMs"], f"parts overlap on the timeline: {got}"
     for part in got:

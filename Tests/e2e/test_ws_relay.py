@@ -343,18 +343,45 @@ class SkippingViewer:
                 return
 
 
-def raw_pair(relay, ssl_ctx) -> tuple[RawWebSocket, RawWebSocket]:
+def raw_pair(relay, ssl_ctx, viewer_rcvbuf: int | None = None) -> tuple[RawWebSocket, RawWebSocket]:
     """A new session joined over raw sockets (reads under the test's control): the practitioner (the
-    viewer), then the family; both welcomed."""
+    viewer, with a receive buffer of `viewer_rcvbuf` if given), then the family; both welcomed."""
     tok = relay.token("alice")
     s = relay.create_session(tok)
     joined = []
-    for token in (tok, s["inviteToken"]):
-        ws = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx)
+    for token, rcvbuf in ((tok, viewer_rcvbuf), (s["inviteToken"], None)):
+        ws = RawWebSocket.connect("127.0.0.1", relay.port, ws_path(s["sessionId"]), ssl_ctx, rcvbuf=rcvbuf)
         ws.send_text(json.dumps({"type": "hello", "token": token}))
         assert '"welcome"' in ws.recv().text
         joined.append(ws)
     return joined[0], joined[1]
+
+
+def test_a_pong_goes_ahead_of_the_media_queued_for_its_sender(relay, ssl_ctx):
+    """A page measures its own upload by the time its pings take (docs/PROTOCOL.md, "Slow links"),
+    so the relay sends the pong ahead of the media frames it has queued for that page, not after
+    them (after any reply queued before it: OutboundQueueTests); the frames still all arrive, in
+    order."""
+    viewer, fam = raw_pair(relay, ssl_ctx, viewer_rcvbuf=64 * 1024)
+    size, n = 256 * 1024, 28  # 7 MiB: more than the kernel's buffers hold, less than the relay's queue
+    frames = [media_frame(CAMERA, F_KEY if i == 0 else 0, i, i, patterned(size, i)) for i in range(n)]
+    for f in frames:
+        fam.send_frame(OP_BINARY, f, timeout=30)
+    fam.send_text(json.dumps({"type": "ping", "id": "family-sent-all"}))
+    assert json.loads(fam.recv(timeout=10).text) == {"type": "pong", "id": "family-sent-all"}
+    viewer.send_text(json.dumps({"type": "ping", "id": "viewer"}))
+    got, before_pong = [], None
+    while len(got) < n or before_pong is None:
+        m = viewer.recv(timeout=30)
+        if m.kind == "binary":
+            got.append(m.data)
+        elif json.loads(m.text) != {"type": "peer", "event": "joined", "role": "family"}:
+            assert json.loads(m.text) == {"type": "pong", "id": "viewer"}, m.text
+            before_pong = len(got)
+    assert got == frames, "every frame, in order, unaltered"
+    assert before_pong < n, f"the pong came after all {n} frames: it did not go ahead of the queued media"
+    viewer.abort()
+    fam.close()
 
 
 @pytest.mark.timeout(240)

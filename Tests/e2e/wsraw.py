@@ -90,9 +90,18 @@ class RawWebSocket:
         timeout: float = 10.0,
         extra_headers: list[tuple[str, str]] = (),
         nodelay: bool = True,
+        rcvbuf: int | None = None,
     ) -> "RawWebSocket":
-        """Opens TLS, sends the upgrade request and reads the response head (any status)."""
-        raw = socket.create_connection((host, port), timeout=timeout)
+        """Opens TLS, sends the upgrade request and reads the response head (any status). With
+        `rcvbuf`, the socket's receive buffer is that small (set before connecting, so the window
+        the server sees is too)."""
+        if rcvbuf is None:
+            raw = socket.create_connection((host, port), timeout=timeout)
+        else:
+            raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            raw.settimeout(timeout)
+            raw.connect((host, port))
         if nodelay:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock = ssl_ctx.wrap_socket(raw, server_hostname=host)
