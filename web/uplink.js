@@ -35,7 +35,7 @@ export const PACING = Object.freeze({
   cut: 0.5,
   /** Never asked for less (the recorder's sound alone is ~30 kbit/s). */
   floorBps: 100_000,
-  /** A lowered bitrate is tried this much higher after this long with every pong quiet. */
+  /** A lowered bitrate is tried this much higher after this long with every ping quiet. */
   raiseAfterMs: 30_000,
   raiseStep: 1.5,
   /** A raise that had to be taken back within twice its wait doubles the wait, up to this. */

@@ -11,7 +11,8 @@ public struct OutboundMessage: Sendable, Equatable {
     /// For an error message: its code, which the server counts (`vigrelay_errors_total`).
     public var errorCode: RelayErrorCode?
     /// A control message that goes ahead of the media frames already queued (not of other control
-    /// messages): the `pong`, whose round trip then measures the sender's link, not this queue.
+    /// messages): the `pong`, which the pages' heartbeat and pacing then get as soon as the link
+    /// allows, not after this queue.
     public var overtakesMedia = false
 
     public static func text(_ bytes: [UInt8]) -> OutboundMessage { .init(isBinary: false, bytes: bytes, media: nil) }

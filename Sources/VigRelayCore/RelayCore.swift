@@ -394,7 +394,9 @@ public final class RelayCore {
             // ping arrived here, so that the pages' pacing ("Slow links") measures their upload
             // alone, whatever waits on the way back.
             var pong: [String: Any] = ["type": "pong"]
-            if message.fields["clock"] as? Bool == true, Self.isBoolean(message.fields["clock"]) { pong["relayMs"] = Int64((now().timeIntervalSince1970 * 1000).rounded(.down)) }
+            if message.fields["clock"] as? Bool == true, Self.isBoolean(message.fields["clock"]) {
+                pong["relayMs"] = Int64((now().timeIntervalSince1970 * 1000).rounded(.down))
+            }
             return [.send(conn, .aheadOfMedia(ControlEncoder.encode(pong, id: message.id)))]
         case "bye":
             let actions = detach(conn)
