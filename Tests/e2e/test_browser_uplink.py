@@ -184,14 +184,20 @@ def test_a_family_on_a_slow_upload_is_seen_live_and_keeps_its_connection(relay, 
     assert not found, f"console errors: {found}"
 
 
+def sharing_the_screen(relay, chromium, forwarders):
+    """A call (test_browser_reconnect.start_session) whose practitioner shares the screen, playing on the family's page."""
+    call = start_session(relay, chromium, forwarders)
+    remember_shared(call.fam)
+    call.prac.click("#share-screen")
+    shown_to_family(call.fam, "the practitioner's screen")
+    return call
+
+
 def test_a_practitioner_sharing_the_screen_on_a_slow_upload_is_told_and_the_family_still_sees_it(relay, chromium, forwarders):
     """The practitioner's upload is throttled below what their screen share sends: their screen
     goes lower, their page says so, and the family's page plays it."""
-    call = start_session(relay, chromium, forwarders)
+    call = sharing_the_screen(relay, chromium, forwarders)
     prac, fam, to_prac = call.prac, call.fam, call.to_prac
-    remember_shared(fam)
-    prac.click("#share-screen")
-    shown_to_family(fam, "the practitioner's screen")
     to_prac.throttle(SCREEN_LINK / 8, direction="up")
     prac.wait(f"(p => !p.draining && p.bitrate < {SCREEN_LINK})(window.__vigrelay.state.screenSender.pacer)", 40,
               "the screen going again below the link's rate")
@@ -207,11 +213,8 @@ def test_a_family_whose_download_cannot_carry_the_screen_share_keeps_its_camera_
     """In the shared review the practitioner's screen comes down faster than the family's link
     carries it: the family's pongs come back late, but the relay says when each ping arrived, so the
     family's camera (whose upload keeps up) is neither stopped nor lowered."""
-    call = start_session(relay, chromium, forwarders)
-    prac, fam, to_fam = call.prac, call.fam, call.to_fam
-    remember_shared(fam)
-    prac.click("#share-screen")
-    shown_to_family(fam, "the practitioner's screen")
+    call = sharing_the_screen(relay, chromium, forwarders)
+    fam, to_fam = call.fam, call.to_fam
     to_fam.throttle(SCREEN_LINK / 8, direction="down")
     since = fam.js("performance.now()")
     fam.wait(f"window.__vigrelay.sender.pacer.answered.filter((a) => a.sentAt > {since}).length >= 12", 60,
