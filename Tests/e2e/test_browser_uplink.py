@@ -151,16 +151,19 @@ def test_a_link_slower_than_the_floor_stays_at_the_floor_and_drains_now_and_then
     assert all(b - a >= 5000 for a, b in zip(stops, stops[1:])), f"a stop at most every 5 s: {r}"
 
 
-@pytest.mark.parametrize("recording", ["webm", "mp4"])
-def test_a_family_on_a_slow_upload_is_seen_live_and_keeps_its_connection(relay, chromium, forwarders, tmp_path, recording):
+@pytest.mark.parametrize("family", ["chromium", "chromium recording MP4", "firefox"])
+def test_a_family_on_a_slow_upload_is_seen_live_and_keeps_its_connection(relay, chromium, forwarders, tmp_path, request, family):
     """The family's upload is throttled to a quarter of its camera's bitrate while a recording runs:
     its page lowers the camera's bitrate and says so, the practitioner is told, the pings the page
     sends behind its frames arrive within a second again, the connection is never dropped, and
     the recording goes on (a new part for each bitrate, each one a file ffmpeg decodes). Also with
-    the family's page recording fragmented MP4 as an iPhone's Safari does (test_webkit.py)."""
-    call = start_session(relay, chromium, forwarders, family_script=SAFARI_RECORDING if recording == "mp4" else None)
+    the family's page recording fragmented MP4 as an iPhone's Safari does (test_webkit.py), and in
+    Firefox."""
+    mp4 = family.endswith("MP4")
+    call = start_session(relay, chromium, forwarders, family_browser=request.getfixturevalue("firefox") if family == "firefox" else None,
+                         family_script=SAFARI_RECORDING if mp4 else None)
     prac, fam, to_fam = call.prac, call.fam, call.to_fam
-    assert fam.js("window.__vigrelay.sender.mimeType").startswith(f"video/{recording}")
+    assert fam.js("window.__vigrelay.sender.mimeType").startswith("video/mp4" if mp4 else "video/webm")
     rid = record_two_seconds(prac, fam)
     target = fam.js("window.__vigrelay.sender.pacer.targetBps")
     link = target / 4  # bits a second
