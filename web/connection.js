@@ -1,5 +1,5 @@
 // One WebSocket session with the relay: hello, welcome, messages, a heartbeat, and reconnection with backoff.
-import { SUBPROTOCOL, hello, ping, sessionSocketUrl, decodeFrame } from "./protocol.js";
+import { SUBPROTOCOL, hello, pacingPing, ping, sessionSocketUrl, decodeFrame } from "./protocol.js";
 
 /** Close codes after which reconnecting cannot help. */
 const FINAL_CLOSES = new Set([1000, 1002, 1008, 4001, 4404]);
@@ -100,7 +100,7 @@ export class RelayConnection extends EventTarget {
    * it got the ping (`relayMs`; see UplinkPacer).
    */
   ping(id) {
-    return this.send({ ...ping(id), clock: true });
+    return this.send(pacingPing(id));
   }
 
   emit(type, detail) {

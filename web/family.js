@@ -366,10 +366,10 @@ function connect() {
  */
 function cameraBitrateChanged(bitrate, target) {
   show(ui.cameraSlow, bitrate < target);
-  connection.send(signal(bitrate < target ? { camera: "slow", bitsPerSecond: bitrate } : { camera: "full" }));
+  if (bitrate < target) tellSlowCamera(); else connection.send(signal({ camera: "full" }));
 }
 
-/** A practitioner who comes (or comes back) while the camera is lowered is told so. */
+/** Tells the practitioner the camera is lowered, if it is (also when they come, or come back). */
 function tellSlowCamera() {
   if (sender.pacer.bitrate < sender.pacer.targetBps) connection.send(signal({ camera: "slow", bitsPerSecond: sender.pacer.bitrate }));
 }

@@ -71,7 +71,9 @@ export const unmark = (recordingId, markId) => ({ type: "unmark", recordingId, m
 export const renote = (recordingId, markId, note) => ({ type: "note", recordingId, markId, note });
 export const signal = (body) => ({ ...body, type: "signal" });
 /** The heartbeat; the relay answers the sender `{"type":"pong"}` (see connection.js, HEARTBEAT). */
-export const ping = (id) => (id === undefined ? { type: "ping" } : { type: "ping", id });
+export const ping = () => ({ type: "ping" });
+/** A pacing ping (uplink.js): its pong comes back with this `id` and the relay's time of arrival. */
+export const pacingPing = (id) => ({ type: "ping", id, clock: true });
 
 /** Recording states during which the camera is being recorded. */
 export const RECORDING_ACTIVE = new Set(["started", "running"]);
