@@ -1,5 +1,5 @@
 // One WebSocket session with the relay: hello, welcome, messages, a heartbeat, and reconnection with backoff.
-import { SUBPROTOCOL, hello, pacingPing, ping, sessionSocketUrl, decodeFrame } from "./protocol.js";
+import { FLAG_INIT, SUBPROTOCOL, catchUp, hello, pacingPing, ping, sessionSocketUrl, decodeFrame } from "./protocol.js";
 
 /** Close codes after which reconnecting cannot help. */
 const FINAL_CLOSES = new Set([1000, 1002, 1008, 4001, 4404]);
@@ -53,6 +53,8 @@ export class RelayConnection extends EventTarget {
     this.lastPingAt = 0;
     /** Bytes handed to the sockets in all (text as its length): what a pong says has gone out. */
     this.bytesSent = 0;
+    /** Per stream: init segments received on this socket (what `catch_up` says; see downlink.js). */
+    this.starts = {};
   }
 
   start() {
@@ -103,6 +105,15 @@ export class RelayConnection extends EventTarget {
     return this.send(pacingPing(id));
   }
 
+  /**
+   * Asks the relay to skip this page to the present of `stream` (docs/PROTOCOL.md, "Slow viewers"),
+   * saying how many of its init segments came on this socket, so that an ask about a stream that has
+   * since ended (a clip may be on its way) is not taken for one about the next.
+   */
+  catchUp(stream) {
+    return this.send(catchUp(this.starts[stream] ?? 0));
+  }
+
   emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
@@ -113,6 +124,7 @@ export class RelayConnection extends EventTarget {
     const ws = new WebSocket(sessionSocketUrl(this.sessionId), SUBPROTOCOL);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    this.starts = {};
     this.lastHeardAt = performance.now();
     ws.onopen = () => {
       this.lastHeardAt = performance.now();
@@ -123,7 +135,9 @@ export class RelayConnection extends EventTarget {
       this.lastHeardAt = performance.now();
       if (typeof event.data !== "string") {
         const frame = decodeFrame(event.data);
-        if (frame) this.emit("frame", frame);
+        if (!frame) return;
+        if (frame.flags & FLAG_INIT) this.starts[frame.stream] = (this.starts[frame.stream] ?? 0) + 1;
+        this.emit("frame", frame);
         return;
       }
       let message;

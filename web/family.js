@@ -6,7 +6,7 @@ import { MsePlayer } from "./player.js";
 import { consent, RECORDING_ACTIVE, retentionPeriod, signal, STREAM_SCREEN } from "./protocol.js";
 import { inviteStatus, parseInviteFragment } from "./invite.js";
 import { ReviewFollower } from "./review.js";
-import { $, show } from "./dom.js";
+import { $, show, showFor } from "./dom.js";
 import { ScreenAwake } from "./awake.js";
 import { FamilyCopies } from "./copies.js";
 
@@ -42,7 +42,7 @@ const ui = {
   deleteBox: $("delete-box"), deleteVideos: $("delete-videos"), retention: $("retention-hint"),
   cameraStopped: $("camera-stopped"), cameraAgain: $("camera-again"), cameraAgainProblem: $("camera-again-problem"),
   cameraSwitch: $("camera-switch"), cameraSwitchProblem: $("camera-switch-problem"), cameraSlow: $("camera-slow"),
-  awakeHint: $("awake-hint"),
+  screenSlow: $("screen-slow"), awakeHint: $("awake-hint"),
 };
 
 let connection = null;
@@ -77,6 +77,13 @@ const withdrawal = {
   },
 };
 const screenPlayer = new MsePlayer(ui.shared);
+/** How long "what your practitioner shows may jump" stays after the page last asked the relay to catch up. */
+const SLOW_NOTICE_MS = 30_000;
+// The practitioner's screen arrives seconds late on this page's download: the relay skips this page
+// to the present (docs/PROTOCOL.md, "Slow viewers"), and the family is told why it jumps.
+screenPlayer.onlate = () => {
+  if (connection?.catchUp(STREAM_SCREEN)) showFor(ui.screenSlow, SLOW_NOTICE_MS);
+};
 const review = new ReviewFollower(ui.shared, screenPlayer);
 /** The clips the practitioner gave the family to keep, where the relay gives copies. */
 const copies = new FamilyCopies(invite);

@@ -1,6 +1,7 @@
 // Plays relayed media frames in a <video> with Media Source Extensions: a new MediaSource per
 // init segment, appends queued one at a time, playback kept near the live edge, old media trimmed.
 // WebM is rewritten on the way in (webm.js) so that Firefox does not drop parts of it.
+import { LagWatch } from "./downlink.js";
 import { FLAG_END, FLAG_INIT, FLAG_KEYFRAME } from "./protocol.js";
 import { isMp4, mp4Type, Mp4Scanner } from "./mp4.js";
 import { isWebM, MseWebM } from "./webm.js";
@@ -47,6 +48,9 @@ export class MsePlayer {
     this.objectUrl = null;
     /** Called once, when a clip (a stream that ends: FLAG_END) is wholly appended and its length known. */
     this.onready = null;
+    /** Called when a live stream arrives seconds late (LagWatch): the page asks the relay to catch up. */
+    this.onlate = null;
+    this.lag = new LagWatch();
     this.rewriter = null;
     /** Fragmented MP4: finds its keyframe fragments and their times (mp4.js), as the rewriter does for WebM. */
     this.mp4 = null;
@@ -72,6 +76,7 @@ export class MsePlayer {
 
   /** Feeds one decoded frame (from RelayConnection's "frame" event). End of stream: nothing follows. */
   push(frame) {
+    if (this.live && this.lag.frame(frame, performance.now())) this.onlate?.();
     if (frame.flags & FLAG_INIT) this.reset(frame.payload);
     else if (this.waitingForKeyframe) {
       if (!(frame.flags & FLAG_KEYFRAME)) return;
@@ -112,6 +117,7 @@ export class MsePlayer {
   /** The stream starts over (a reconnect, a failed append): wait for the next init segment. */
   gap() {
     this.waitingForInit = true;
+    this.lag.reset();
   }
 
   /**
@@ -120,6 +126,7 @@ export class MsePlayer {
    */
   skipped() {
     if (!this.waitingForInit) this.waitingForKeyframe = true;
+    this.lag.skipped();
   }
 
   /** At the keyframe after a skip: the rewriter and the SourceBuffer's parser start afresh there. */
@@ -273,6 +280,7 @@ export class MsePlayer {
   /** Stops showing anything. */
   clear() {
     this.detach();
+    this.lag.reset();
     this.initBytes = null;
     this.waitingForInit = true;
     if (managed) this.video.srcObject = null;

@@ -7,7 +7,7 @@ import { StreamSender } from "./sender.js";
 import { ReviewLeader } from "./review.js";
 import { mark, record, renote, retentionPeriod, signal, unmark, RECORDING_ACTIVE, STREAM_CAMERA, STREAM_SCREEN } from "./protocol.js";
 import { clipSpanAround, formatSeconds, markText } from "./clips.js";
-import { $, el, saveBlob, show } from "./dom.js";
+import { $, el, saveBlob, show, showFor } from "./dom.js";
 import { inviteRefusal, parseInviteFragment } from "./invite.js";
 import { cycleCsv, cycleRows, cycleSummary } from "./cycles.js";
 import { RecordingWatch } from "./watch.js";
@@ -26,6 +26,13 @@ const state = {
   givenCopies: new Map(),
 };
 const live = new MsePlayer($("live-video"));
+/** How long "your connection is too slow" stays after the page last asked the relay to catch up. */
+const SLOW_NOTICE_MS = 30_000;
+// The family's camera arrives seconds late on this page's download: the relay skips this page to
+// the present (docs/PROTOCOL.md, "Slow viewers"), and the practitioner is told why the picture jumps.
+live.onlate = () => {
+  if (state.connection?.catchUp(STREAM_CAMERA)) showFor($("own-link"), SLOW_NOTICE_MS);
+};
 
 // --- token -----------------------------------------------------------------------------------
 $("token").value = api.savedToken();

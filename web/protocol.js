@@ -75,5 +75,12 @@ export const ping = () => ({ type: "ping" });
 /** A pacing ping (uplink.js): its pong comes back with this `id` and the relay's time of arrival. */
 export const pacingPing = (id) => ({ type: "ping", id, clock: true });
 
+/**
+ * Asks the relay to skip this viewer to the present of the stream it watches (downlink.js): what
+ * waits for it is dropped, and `skipped` comes just before the frame it resumes at. `starts`: the
+ * stream's init segments received on this connection.
+ */
+export const catchUp = (starts) => ({ type: "catch_up", starts });
+
 /** Recording states during which the camera is being recorded. */
 export const RECORDING_ACTIVE = new Set(["started", "running"]);

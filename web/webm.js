@@ -188,6 +188,9 @@ export class MseWebM {
   /**
    * Frames were skipped (the relay's `skipped`): the waiting blocks go out, the partial element held
    * is dropped, and the next bytes are read as the start of a Cluster (the relay resumes at one).
+   * The next block written opens a Cluster of its own, whatever its track: the player resets the
+   * SourceBuffer's parser here, and a block outside a Cluster fails the append (the new cluster's
+   * first block is often the sound's).
    */
   resync() {
     const out = [];
@@ -196,6 +199,7 @@ export class MseWebM {
     this.buffer = new Uint8Array(0);
     this.inCluster = false;
     this.clusterEnd = null;
+    this.outTime = null;
     return concat(out);
   }
 

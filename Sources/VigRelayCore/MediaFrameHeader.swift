@@ -63,9 +63,16 @@ public struct MediaFrameHeader: Sendable, Equatable {
 
     /// A media message with its payload cut to start at `payloadOffset` (a WebM keyframe cluster found
     /// mid-frame). A cut message is no longer an init segment; it starts where a decoder can, so it is
-    /// flagged keyframe. Offset 0 returns the message unchanged.
+    /// flagged keyframe. At offset 0 a message already flagged a start point is returned as it is,
+    /// and any other (a WebM keyframe cluster that starts it, found by the relay) is flagged keyframe:
+    /// the pages' players resume after a skip only at a flagged frame.
     public static func cut(_ message: [UInt8], fromPayloadOffset payloadOffset: Int) -> [UInt8] {
-        guard payloadOffset > 0 else { return message }
+        guard payloadOffset > 0 else {
+            guard message.count >= size, !MediaFrameFlags(rawValue: message[2]).isStartPoint else { return message }
+            var flagged = message
+            flagged[2] |= MediaFrameFlags.keyframe.rawValue
+            return flagged
+        }
         var header = Array(message.prefix(size))
         header[2] = (header[2] & ~MediaFrameFlags.initSegment.rawValue) | MediaFrameFlags.keyframe.rawValue
         return header + message.dropFirst(size + payloadOffset)

@@ -85,6 +85,8 @@ public struct OutboundQueue: Sendable {
     private var sentOfHead = 0
     /// Per stream: frames skipped since the last start point that got through (nil: not skipping).
     private var skipping: [UInt8: Int] = [:]
+    /// Per stream: init segments begun to be written (what a viewer counts as it receives them).
+    private var initsWritten: [UInt8: Int] = [:]
 
     public init(limitBytes: Int, headroomBytes: Int) {
         self.limitBytes = limitBytes
@@ -124,10 +126,8 @@ public struct OutboundQueue: Sendable {
                 return .skipped
             }
             skipping[media.stream] = nil
-            push(.text(ControlEncoder.encode(["type": "skipped", "frames": skipped, "stream": Int(media.stream)])))
-            var resumed = message
-            resumed.bytes = MediaFrameHeader.cut(message.bytes, fromPayloadOffset: start)
-            push(resumed)
+            push(Self.skippedNotice(frames: skipped, stream: media.stream))
+            push(Self.resuming(message, at: start))
             return .resumed(afterSkipping: skipped)
         }
         guard fits || media.essential else {
@@ -137,6 +137,61 @@ public struct OutboundQueue: Sendable {
         }
         push(message)
         return .queued
+    }
+
+    /// The viewer asked to be skipped to the present (`catch_up`: its page saw the stream arrive
+    /// seconds late, behind this queue and the buffers below it). Drops the frames of `stream` queued
+    /// before the newest start point still queued and resumes there, or, with none queued, drops
+    /// every queued frame of it and skips what comes until the next start point, as if over the
+    /// limit; either way the viewer gets `skipped` just before the frame it resumes at (`frames` 0
+    /// when there was nothing to drop). Frames skipped meanwhile let the link's own buffers drain.
+    /// A new stream queued (from its init segment, or an end of stream, on) is left whole: the
+    /// viewer asked about the stream it was watching, and a clip in the shared review (a stream of
+    /// its own) must arrive whole. The frame being written stays. `viewerStarts`: the init segments
+    /// of the stream the viewer had received when it asked; fewer than were written means it asked
+    /// about a stream that has since ended (a clip may be on its way): nil, nothing done. Returns
+    /// the frames dropped.
+    public mutating func catchUp(stream: UInt8, viewerStarts: Int? = nil) -> Int? {
+        if let viewerStarts, viewerStarts < initsWritten[stream, default: 0] { return nil }
+        guard skipping[stream] == nil else { return 0 }  // skipping already: the notice comes at its end
+        let first = sentOfHead > 0 ? head + 1 : head
+        let boundary = items[first...].firstIndex { $0.media?.stream == stream && $0.media?.essential == true }
+        let newestStart = items[first..<(boundary.map { $0 + 1 } ?? items.count)]
+            .lastIndex { $0.media?.stream == stream && $0.media?.startOffset != nil }
+        var kept: [OutboundMessage] = []
+        var dropped = 0
+        for item in items[first..<(newestStart ?? items.count)] {
+            if let media = item.media, media.stream == stream, !media.essential {
+                dropped += 1
+                queuedBytes -= item.bytes.count
+            } else {
+                kept.append(item)
+            }
+        }
+        if let newestStart, let start = items[newestStart].media?.startOffset {
+            let resumed = Self.resuming(items[newestStart], at: start)
+            let notice = Self.skippedNotice(frames: dropped, stream: stream)
+            queuedBytes += notice.bytes.count + resumed.bytes.count - items[newestStart].bytes.count
+            kept += [notice, resumed] + items[(newestStart + 1)...]
+        } else {
+            skipping[stream] = dropped
+        }
+        items.replaceSubrange(first..., with: kept)
+        skippedTotal += dropped
+        return dropped
+    }
+
+    private static func skippedNotice(frames: Int, stream: UInt8) -> OutboundMessage {
+        .text(ControlEncoder.encode(["type": "skipped", "frames": frames, "stream": Int(stream)]))
+    }
+
+    /// `message` from its start point on (`MediaFrameHeader.cut`), which is now its first byte: a
+    /// later catch-up that resumes at it again must not cut it twice.
+    private static func resuming(_ message: OutboundMessage, at start: Int) -> OutboundMessage {
+        var resumed = message
+        resumed.bytes = MediaFrameHeader.cut(message.bytes, fromPayloadOffset: start)
+        resumed.media?.startOffset = 0
+        return resumed
     }
 
     /// The next piece to write, at most `maxBytes` long, with its position in its message.
@@ -150,6 +205,10 @@ public struct OutboundQueue: Sendable {
 
     /// Marks `count` bytes of the head message written.
     public mutating func consume(_ count: Int) {
+        if sentOfHead == 0, count > 0, let media = items[head].media, media.essential,
+           items[head].bytes[2] & MediaFrameFlags.initSegment.rawValue != 0 {
+            initsWritten[media.stream, default: 0] += 1
+        }
         sentOfHead += count
         guard sentOfHead >= items[head].bytes.count else { return }
         queuedBytes -= items[head].bytes.count

@@ -9,6 +9,10 @@ public enum RelayAction: Equatable, Sendable {
     case send(ConnectionID, OutboundMessage)
     /// Close a connection with a WebSocket close code and a short reason (after what is queued is sent).
     case close(ConnectionID, code: UInt16, reason: String)
+    /// The viewer on a connection asked to be skipped to the present (`catch_up`): its send queue
+    /// drops the frames of `stream` waiting in it (`OutboundQueue.catchUp`). `starts`: the init
+    /// segments of the stream the viewer had received when it asked (nil: not said).
+    case catchUp(ConnectionID, stream: MediaStream, starts: Int?)
     /// Something worth a line in the server log and, later, the session's event log.
     case event(SessionEvent)
     /// Work for the recording writer (disk thread); replies that must wait for the disk come back

@@ -398,6 +398,14 @@ public final class RelayCore {
                 pong["relayMs"] = Int64((now().timeIntervalSince1970 * 1000).rounded(.down))
             }
             return [.send(conn, .aheadOfMedia(ControlEncoder.encode(pong, id: message.id)))]
+        case "catch_up":
+            // A viewer whose page sees the peer's stream arrive seconds late (docs/PROTOCOL.md,
+            // "Slow viewers"): it gets the present, as a viewer over its queue's limit does.
+            let starts = message.fields["starts"]
+            guard starts == nil || (starts as? Int).map({ $0 >= 0 && !Self.isBoolean(starts) }) == true else {
+                return reply(.invalidMessage, "catch_up's \"starts\" is the number of init segments of the stream received on this connection (a whole number >= 0), or absent", id: message.id)
+            }
+            return [.catchUp(conn, stream: role.peer.sendableStream, starts: starts as? Int)]
         case "bye":
             let actions = detach(conn)
             connections[conn] = .closing

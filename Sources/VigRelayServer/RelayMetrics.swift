@@ -23,6 +23,8 @@ final class RelayMetrics: Sendable {
     private let mediaForwardedBytes: [MediaStream: Counter]
     /// By stream: frames a viewer that fell behind skipped (`OutboundQueue`).
     private let mediaSkippedFrames: [MediaStream: Counter]
+    /// By stream: `catch_up` requests, viewers on a slow download asking for the present.
+    private let catchUps: [MediaStream: Counter]
     let sendQueueFullCloses: Counter
     let recordedBytes: Counter
     let recordingsStarted: Counter
@@ -73,6 +75,8 @@ final class RelayMetrics: Sendable {
         mediaForwardedBytes = byStream(name("media_forwarded_bytes", "total", "Bytes of the media frames queued to a viewer, by stream."))
         mediaSkippedFrames = byStream(name("media_skipped_frames", "total",
             "Media frames a viewer that fell behind skipped to the next point a decoder can start from, by stream."))
+        catchUps = byStream(name("catch_ups", "total",
+            "Times a viewer whose page saw the stream arrive seconds late asked to be skipped to the present (catch_up), by stream."))
         sendQueueFullCloses = r.makeCounter(descriptor: name("send_queue_full_closes", "total",
             "Connections closed because they did not read and their send queue filled with messages that are never skipped."))
         recordedBytes = r.makeCounter(descriptor: name("recorded_bytes", "total", "Media bytes written to recordings."))
@@ -127,6 +131,12 @@ final class RelayMetrics: Sendable {
         case .overLimit:
             break  // the connection is closed (`sendQueueFullCloses`)
         }
+    }
+
+    /// A viewer's `catch_up`, and the frames its queue dropped for it (counted as skipped).
+    func countCaughtUp(stream: MediaStream, dropped: Int) {
+        catchUps[stream]?.increment()
+        mediaSkippedFrames[stream]?.increment(by: Int64(dropped))
     }
 
     /// Why recordings were deleted (`vigrelay_recordings_deleted_total{reason}`).

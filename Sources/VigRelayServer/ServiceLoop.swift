@@ -306,6 +306,20 @@ final class ServiceLoop {
                 // sweep cuts it off (not an lws timeout: see `Keepalive` on lws's timer list).
                 conn.closeDeadline = Self.monotonicNanos() + Self.closeSendNanoseconds
                 lws_callback_on_writable(conn.wsi)
+            case .catchUp(let id, let stream, let starts):
+                guard let conn = webSockets[id] else { continue }
+                guard let dropped = conn.outbound.catchUp(stream: stream.rawValue, viewerStarts: starts) else {
+                    logger.debug("viewer asked to catch up with a stream that has ended: ignored", metadata: ["conn.id": "\(id)"])
+                    continue
+                }
+                metrics.countCaughtUp(stream: stream, dropped: dropped)
+                if !conn.keepUnsentSmall() {
+                    logger.warning("cannot keep a slow viewer's unsent bytes small (TCP_NOTSENT_LOWAT)", metadata: [
+                        "conn.id": "\(id)", "errno": "\(errno)"])
+                }
+                logger.info("viewer asked to catch up: dropped queued frames", metadata: [
+                    "conn.id": "\(id)", "frames": "\(dropped)", "stream": "\(stream.rawValue)", "queued.bytes": "\(conn.outbound.queuedBytes)"])
+                if !conn.outbound.isEmpty { lws_callback_on_writable(conn.wsi) }
             case .event(let event):
                 log(event)
             case .recording(let command):

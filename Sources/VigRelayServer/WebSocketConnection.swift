@@ -1,4 +1,5 @@
 import CLibWebSockets
+import Glibc
 import VigRelayCore
 
 /// Per-connection state of one WebSocket: reading its frames, the send queue, keepalive, a pending close.
@@ -34,6 +35,12 @@ final class WebSocketConnection {
     var closeNow = false
     /// Hung up (silent, or too slow to close); lws closes it on its next turn.
     var hungUp = false
+    /// Whether the kernel's part of the send queue is kept small (`keepUnsentSmall`).
+    private(set) var unsentKeptSmall = false
+
+    /// Bytes of the socket's send buffer not yet sent that the kernel keeps at most once the viewer
+    /// asked to catch up (TCP_NOTSENT_LOWAT): a few frames, so that the rest waits in `outbound`.
+    static let unsentBytesAfterCatchUp: Int32 = 16 << 10
 
     init(id: ConnectionID, wsi: OpaquePointer, queueLimit: Int, messageLimit: Int, keepalive: Keepalive) {
         self.id = id
@@ -44,5 +51,18 @@ final class WebSocketConnection {
         // Room for the media limit and two messages of the largest size on top (a signal and
         // the replies to what the peer sent), then the peer is taken to have stopped reading.
         self.outbound = OutboundQueue(limitBytes: queueLimit, headroomBytes: 2 * messageLimit)
+    }
+
+    /// From the viewer's first `catch_up` on, the kernel holds at most `unsentBytesAfterCatchUp` not
+    /// yet sent, and the rest waits in `outbound`, where the next catch-up can drop it. Otherwise a
+    /// slow link's send buffer grows to megabytes (the kernel sizes it by the connection's window),
+    /// seconds to minutes of a camera out of the relay's reach. Only a viewer that asked pays the
+    /// extra wake-ups; one that keeps up never asks. Returns false when the kernel refused.
+    func keepUnsentSmall() -> Bool {
+        guard !unsentKeptSmall else { return true }
+        var bytes = Self.unsentBytesAfterCatchUp
+        unsentKeptSmall = setsockopt(lws_get_socket_fd(wsi), Int32(IPPROTO_TCP), TCP_NOTSENT_LOWAT,
+                                     &bytes, socklen_t(MemoryLayout<Int32>.size)) == 0
+        return unsentKeptSmall
     }
 }

@@ -332,6 +332,105 @@ struct OutboundQueueTests {
         #expect(viewer.queue.skippedTotal == 2)
     }
 
+    /// A frame in which the relay found a WebM keyframe cluster starting at its first payload byte
+    /// resumes a skip flagged keyframe, as one cut mid-frame does: the pages' players wait for that flag.
+    @Test func resumesAtAClusterThatStartsTheFrameFlaggedKeyframe() throws {
+        let viewer = Viewer(limitBytes: 100)
+        #expect(viewer.queue.enqueue(media(.camera, .keyframe, size: 90)) == .queued)
+        #expect(viewer.queue.enqueue(media(.camera, size: 50, 1)) == .skipped)
+        _ = viewer.writeOne()
+        let frame = mediaBytes(stream: MediaStream.camera.rawValue, sequence: 2, payload: [1, 2, 3])
+        #expect(viewer.queue.enqueue(.mediaFrame(frame, header: try MediaFrameHeader.parse(frame), startOffset: 0)) == .resumed(afterSkipping: 1))
+        let out = viewer.drain()
+        #expect(try MediaFrameHeader.parse(out[1].bytes).flags == .keyframe)
+        #expect(out[1].bytes.dropFirst(3) == frame.dropFirst(3), "the rest as it was")
+    }
+
+    /// `catch_up`: the frames of the stream queued before the newest start point go, the viewer is
+    /// told how many just before it, and everything else (other streams, control messages, the
+    /// frame being written) stays in its order.
+    @Test func catchingUpDropsTheStreamsFramesBeforeTheNewestStartPointQueued() throws {
+        let viewer = Viewer(limitBytes: 1 << 20)
+        let k1 = media(.camera, .keyframe, size: 100, 1), d2 = media(.camera, size: 40, 2), signal = text(#"{"type":"signal"}"#)
+        let screen = media(.screen, .keyframe, size: 30, 1), d3 = media(.camera, size: 40, 3), k4 = media(.camera, .keyframe, size: 60, 4)
+        let d5 = media(.camera, size: 40, 5), k6 = media(.camera, .keyframe, size: 50, 6), d7 = media(.camera, size: 40, 7)
+        for m in [k1, d2, signal, screen, d3, k4, d5, k6, d7] { #expect(viewer.enqueue(m)) }
+        let part = viewer.queue.peekChunk(maxBytes: 30)
+        viewer.queue.consume(part?.bytes.count ?? 0)  // k1 is being written
+        #expect(viewer.queue.catchUp(stream: MediaStream.camera.rawValue) == 4, "d2, d3, k4 and d5")
+        let notice = text(#"{"frames":4,"stream":1,"type":"skipped"}"#)
+        let rest = [Array(k1.bytes.dropFirst(30)), signal.bytes, screen.bytes, notice.bytes, k6.bytes, d7.bytes]
+        #expect(viewer.queue.queuedBytes == rest.dropFirst().reduce(k1.bytes.count) { $0 + $1.count }, "whole messages counted")
+        var written: [[UInt8]] = []
+        while let chunk = viewer.queue.peekChunk(maxBytes: 1 << 30) {
+            written.append(Array(chunk.bytes))
+            viewer.queue.consume(chunk.bytes.count)
+        }
+        #expect(written == rest)
+        #expect(viewer.queue.skippedTotal == 4 && viewer.queue.queuedBytes == 0)
+        #expect(viewer.enqueue(media(.camera, size: 40, 8)), "what comes next is queued as before")
+    }
+
+    /// A new stream queued (a new recorder, or a clip in the shared review) is left whole: only what
+    /// of the old one waits before its init segment goes.
+    @Test func catchingUpLeavesANewStreamQueuedWhole() throws {
+        let viewer = Viewer(limitBytes: 1 << 20)
+        let k1 = media(.screen, .keyframe, size: 40, 1), d2 = media(.screen, size: 40, 2)
+        let clip = [media(.screen, .initSegment, size: 40, 3), media(.screen, .keyframe, size: 40, 4), media(.screen, size: 40, 5),
+                    media(.screen, .keyframe, size: 40, 6), media(.screen, .endOfStream, size: 40, 7)]
+        for m in [k1, d2] + clip { #expect(viewer.enqueue(m)) }
+        #expect(viewer.queue.catchUp(stream: MediaStream.screen.rawValue) == 2)
+        #expect(viewer.drain().map(\.bytes) == [text(#"{"frames":2,"stream":2,"type":"skipped"}"#).bytes] + clip.map(\.bytes))
+    }
+
+    /// With no start point queued, everything of the stream waiting goes and the queue skips until
+    /// the next start point, as over its limit; one already skipping is left as it is.
+    @Test func catchingUpWithNoStartPointQueuedSkipsToTheNextOne() throws {
+        let viewer = Viewer(limitBytes: 1 << 20)
+        for m in [media(.camera, size: 40, 1), media(.camera, size: 40, 2)] { #expect(viewer.enqueue(m)) }
+        #expect(viewer.queue.catchUp(stream: MediaStream.camera.rawValue) == 2)
+        #expect(viewer.queue.isEmpty && viewer.queue.queuedBytes == 0)
+        #expect(viewer.queue.catchUp(stream: MediaStream.camera.rawValue) == 0, "already skipping")
+        #expect(viewer.queue.enqueue(media(.camera, size: 40, 3)) == .skipped)
+        #expect(viewer.queue.enqueue(media(.screen, size: 40, 1)) == .queued, "another stream goes on")
+        let k4 = media(.camera, .keyframe, size: 40, 4)
+        #expect(viewer.queue.enqueue(k4) == .resumed(afterSkipping: 3))
+        #expect(viewer.drain().map(\.bytes).suffix(2) == [text(#"{"frames":3,"stream":1,"type":"skipped"}"#).bytes, k4.bytes])
+        // An empty queue: nothing dropped, and the next start point still comes after the notice.
+        #expect(viewer.queue.catchUp(stream: MediaStream.camera.rawValue) == 0)
+        #expect(viewer.queue.enqueue(k4) == .resumed(afterSkipping: 0))
+        #expect(viewer.queue.skippedTotal == 3)
+    }
+
+    /// A viewer that asks with fewer init segments received than the queue has begun to write asked
+    /// about a stream that has ended (a clip may be on its way to it): nothing is dropped.
+    @Test func aCatchUpAboutAStreamThatHasEndedChangesNothing() throws {
+        let viewer = Viewer(limitBytes: 1 << 20)
+        let clip = [media(.screen, .initSegment, size: 40, 1), media(.screen, size: 40, 2), media(.screen, .keyframe, size: 40, 3)]
+        for m in [media(.screen, .keyframe, size: 40, 0)] + clip { #expect(viewer.enqueue(m)) }
+        _ = viewer.writeOne()
+        let part = viewer.queue.peekChunk(maxBytes: 10)
+        viewer.queue.consume(part?.bytes.count ?? 0)  // the clip's init segment begun
+        #expect(viewer.queue.catchUp(stream: MediaStream.screen.rawValue, viewerStarts: 0) == nil)
+        #expect(viewer.queue.catchUp(stream: MediaStream.screen.rawValue, viewerStarts: nil) == 1, "not said: the frames go")
+        #expect(viewer.queue.catchUp(stream: MediaStream.screen.rawValue, viewerStarts: 1) == 0, "asked about this stream: done")
+    }
+
+    /// A frame already cut at its cluster (a skip resumed there) is the newest start point at the
+    /// next catch-up: it goes out as it is, not cut a second time.
+    @Test func aFrameResumedAtItsClusterIsNotCutAgainByACatchUp() throws {
+        let viewer = Viewer(limitBytes: 1 << 20)
+        let payload = (0..<40).map { UInt8($0) }
+        let frame = mediaBytes(stream: MediaStream.camera.rawValue, sequence: 1, payload: payload)
+        let header = try MediaFrameHeader.parse(frame)
+        #expect(viewer.queue.catchUp(stream: MediaStream.camera.rawValue) == 0)
+        #expect(viewer.queue.enqueue(.mediaFrame(frame, header: header, startOffset: 10)) == .resumed(afterSkipping: 0))
+        #expect(viewer.queue.catchUp(stream: MediaStream.camera.rawValue) == 0)
+        let out = viewer.drain()
+        #expect(out.count == 3, "two notices and the frame")
+        #expect(Array(out[2].bytes.dropFirst(MediaFrameHeader.size)) == Array(payload[10...]), "cut once, at its cluster")
+    }
+
     @Test func aFrameThatKeepsUpIsNeverCutEvenWithAStartOffset() throws {
         let viewer = Viewer(limitBytes: 1000)
         let frame = mediaBytes(stream: MediaStream.camera.rawValue, sequence: 1, payload: [1, 2, 3, 4])

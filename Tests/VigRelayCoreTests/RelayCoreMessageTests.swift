@@ -184,6 +184,21 @@ extension RelayCoreMessageTests {
         }
     }
 
+    /// A viewer asks to be skipped to the present of the stream it views: the practitioner the
+    /// camera, the family the screen; nothing is sent and nothing else changes.
+    @Test func catchUpAsksForTheStreamTheViewerViews() {
+        let h = paired()
+        #expect(h.core.receivedText(1, utf8(#"{"type":"catch_up"}"#)) == [.catchUp(1, stream: .camera, starts: nil)])
+        #expect(h.core.receivedText(2, utf8(#"{"type":"catch_up","starts":2,"stream":1}"#)) == [.catchUp(2, stream: .screen, starts: 2)])
+        for bad in [#"{"type":"catch_up","starts":-1}"#, #"{"type":"catch_up","starts":"1"}"#, #"{"type":"catch_up","starts":true}"#,
+                    #"{"type":"catch_up","starts":1.5}"#] {
+            let out = h.core.receivedText(1, utf8(bad)).messages(to: 1)
+            #expect(out.count == 1 && out.first?.errorCode == .invalidMessage, "\(bad)")
+        }
+        let frame = mediaBytes(stream: MediaStream.camera.rawValue, flags: .keyframe)
+        #expect(h.core.receivedBinary(2, frame).media(to: 1) == [frame], "the family still streams to the practitioner")
+    }
+
     @Test func pingWithoutAPeerIsStillAnswered() {
         let h = RelayHarness()
         h.join(1, as: .family)

@@ -105,7 +105,7 @@ extension Array where Element == RelayAction {
             switch action {
             case .close(let conn, _, _): closed.insert(conn)
             case .send(let conn, _): if closed.contains(conn) { return false }
-            case .event, .recording: break
+            case .event, .recording, .catchUp: break
             }
         }
         return true

@@ -186,8 +186,8 @@ def forwarders(relay):
     """Makes TCP forwarders (tcpforward.py) to the shared relay's port; all closed after the test."""
     made: list[TCPForwarder] = []
 
-    def make(name: str) -> TCPForwarder:
-        fwd = TCPForwarder(relay.port, name)
+    def make(name: str, **options) -> TCPForwarder:
+        fwd = TCPForwarder(relay.port, name, **options)
         made.append(fwd)
         return fwd
 

@@ -54,12 +54,17 @@ class TCPForwarder:
     does the work.
     """
 
-    def __init__(self, upstream_port: int, name: str = "forwarder", lifetime: float = 300.0, source: str | None = None):
+    def __init__(self, upstream_port: int, name: str = "forwarder", lifetime: float = 300.0, source: str | None = None,
+                 receive_buffer: int | None = None):
         self.upstream_port = upstream_port
         self.source = source
         self.name = name
+        # SO_RCVBUF of every socket it reads, set before each connection is made (see throttle).
+        self.receive_buffer = receive_buffer
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if receive_buffer:
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)  # accepted sockets inherit it
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(64)
         self.listener.setblocking(False)
@@ -72,6 +77,9 @@ class TCPForwarder:
         self._rate: dict[str, float | None] = {"down": None, "up": None}
         self._allowance = {"down": 0.0, "up": 0.0}
         self._refilled = {"down": time.monotonic(), "up": time.monotonic()}
+        # Per direction: bytes taken from the sending side and not yet passed on, at most (a link's own
+        # queue); None: _MAX_PENDING, on top of the kernel's receive buffer.
+        self._queue_bytes: dict[str, int | None] = {"down": None, "up": None}
         self._requests: list = []  # (what, threading.Event) handed to the loop thread
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -108,12 +116,21 @@ class TCPForwarder:
         `on` False, bytes pass again on every connection still open, as when a network comes back."""
         self._ask(("silence", on), timeout)
 
-    def throttle(self, bytes_per_second: float | None, timeout: float = 5.0, direction: str = "down") -> None:
+    def throttle(self, bytes_per_second: float | None, timeout: float = 5.0, direction: str = "down",
+                 queue_seconds: float | None = None) -> None:
         """Bytes towards the clients (`direction` "down": what the relay sends the page), or towards the
         relay ("up": what the page sends), pass at `bytes_per_second` at most, over all connections,
-        in bursts of at most 20 ms' worth; None lifts the limit."""
+        in bursts of at most 20 ms' worth; None lifts the limit. By default the forwarder takes up to
+        1 MiB from the sending side beyond what it passed on, on top of its socket's receive buffer
+        (which the kernel grows while the forwarder reads fast), as a link with a deep queue does.
+        With `queue_seconds` it takes that many seconds at the rate (at least 16 KiB), as a router's
+        queue in front of a slow link; made with a small `receive_buffer`, the forwarder then acks
+        little more than that, so the sender's kernel holds the rest unacknowledged, as on a real
+        link. (A receive buffer shrunk under an open loopback connection cannot take the 64 KiB
+        segments already on their way, and the connection stalls: it is set before connecting.)"""
         assert direction in self._rate, direction
-        self._ask(("throttle", (direction, bytes_per_second)), timeout)
+        queue = None if queue_seconds is None or bytes_per_second is None else max(16384, int(bytes_per_second * queue_seconds))
+        self._ask(("throttle", (direction, bytes_per_second, queue)), timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         """Stops the loop: every connection and the listener are closed."""
@@ -196,8 +213,9 @@ class TCPForwarder:
                 for pipe in {id(p): p for p in self._pipes.values()}.values():
                     self._watch(pipe)
             elif what == "throttle":
-                direction, rate = arg
+                direction, rate, queue = arg
                 self._rate[direction] = rate
+                self._queue_bytes[direction] = queue
                 self._allowance[direction] = 0.0
                 self._refilled[direction] = time.monotonic()
                 for pipe in {id(p): p for p in self._pipes.values()}.values():
@@ -217,8 +235,7 @@ class TCPForwarder:
                 _reset(client)
                 continue
             try:
-                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5,
-                                                    source_address=(self.source, 0) if self.source else None)
+                upstream = self._connect_upstream()
             except OSError:
                 _reset(client)
                 continue
@@ -299,13 +316,28 @@ class TCPForwarder:
             self._allowance[direction] -= sent
         return True
 
+    def _connect_upstream(self) -> socket.socket:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            if self.receive_buffer:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
+            if self.source:
+                s.bind((self.source, 0))
+            s.settimeout(5)
+            s.connect(("127.0.0.1", self.upstream_port))
+        except OSError:
+            s.close()
+            raise
+        return s
+
     def _watch(self, pipe: _Pipe) -> None:
         """Reads a side while the other side's backlog is small; waits to write where bytes wait;
         watches nothing while silent."""
         for s in pipe.sockets():
             events = 0
             if not self._silent:
-                if s not in pipe.eof and len(pipe.pending[pipe.peer[s]]) < _MAX_PENDING:
+                queue = self._queue_bytes[self._direction(pipe, pipe.peer[s])] or _MAX_PENDING
+                if s not in pipe.eof and len(pipe.pending[pipe.peer[s]]) < queue:
                     events |= selectors.EVENT_READ
                 if pipe.pending[s] and not self._rate[self._direction(pipe, s)]:
                     events |= selectors.EVENT_WRITE

@@ -215,10 +215,15 @@ def test_a_practitioner_sharing_the_screen_on_a_slow_upload_is_told_and_the_fami
 def test_a_family_whose_download_cannot_carry_the_screen_share_keeps_its_camera_running(relay, chromium, forwarders):
     """In the shared review the practitioner's screen comes down faster than the family's link
     carries it: the family's pongs come back late, but the relay says when each ping arrived, so the
-    family's camera (whose upload keeps up) is neither stopped nor lowered."""
+    family's camera (whose upload keeps up) is neither stopped nor lowered. The family's page asks
+    the relay to skip it to the present of the screen (docs/PROTOCOL.md, "Slow viewers") and says
+    that what the practitioner shows may jump (test_browser_downlink.py has the practitioner's side)."""
     call = sharing_the_screen(relay, chromium, forwarders)
     fam, to_fam = call.fam, call.to_fam
-    to_fam.throttle(SCREEN_LINK / 8, direction="down")
+    to_fam.throttle(SCREEN_LINK / 8, direction="down", queue_seconds=0.5)
+    fam.wait("window.__vigrelay.screen.lag.asked >= 1", 40, "the family's page asking the relay to catch up with the screen")
+    fam.wait("!document.getElementById('screen-slow').hidden", 5, "the family told the screen may jump")
+    assert low_contrast(fam) == [], "the notice can be read"
     since = fam.js("performance.now()")
     fam.wait(f"window.__vigrelay.sender.pacer.answered.filter((a) => a.sentAt > {since}).length >= 12", 60,
              "a dozen of the family's pings answered through the slow download")

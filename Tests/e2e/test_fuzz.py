@@ -20,7 +20,7 @@ from wsraw import RawClosed, RawTimeout, RawWebSocket, mask_payload
 
 LIVE_WEBM = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures" / "testsrc-av-live.webm"
 
-MESSAGE_TYPES = ["hello", "signal", "bye", "ping", "consent", "record", "mark", "unmark", "note", "pong", "welcome",
+MESSAGE_TYPES = ["hello", "signal", "bye", "ping", "consent", "record", "mark", "unmark", "note", "catch_up", "pong", "welcome",
                  "error", "", "HELLO", None, 5]
 FIELDS = ["id", "token", "recording", "action", "recordingId", "markId", "atMs", "note", "review", "childAgreed",
           "supervisorMayView", "x"]

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from vrtest import CAMERA, F_EOS, F_INIT, F_KEY, SCREEN, frame_header, media_frame, patterned, serve_refused, ws_path
+from vrtest import CAMERA, F_EOS, F_INIT, F_KEY, SCREEN, frame_header, media_frame, patterned, serve_refused, wait_until, ws_path
 from wsraw import OP_BINARY, OP_CONT, RawWebSocket
 
 ODD_SIGNAL = ('{ "type" : "signal",\n\t"sdp":"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\n",'
@@ -303,12 +303,15 @@ def test_late_joiner_cache_is_capped_at_8_mib(relay):
 
 class SkippingViewer:
     """Reads a slow viewer's messages up to a signal or a frame: `skipped` notices (one before each
-    gap, saying how many frames are missing), frames in order. Each frame goes to
-    `check(header, data, gap)`, gap being the number of frames missing just before it."""
+    gap, saying how many frames are missing; 0 and no gap after a `catch_up` that found nothing to
+    drop), frames in order. Each frame goes to `check(header, data, gap)`, gap being the number of
+    frames missing just before it. `received`: frames read; `notices_at`: that count at each notice."""
 
     def __init__(self, ws: RawWebSocket, check) -> None:
         self.ws, self.check = ws, check
-        self.last, self.skip, self.skipped = -1, None, 0
+        self.last, self.skip, self.skipped, self.received = -1, None, 0, 0
+        self.notices_at: list[int] = []
+        self.missing: set[int] = set()
 
     def read_until(self, marker: str | None = None, seq: int | None = None) -> None:
         deadline = time.monotonic() + 60
@@ -318,9 +321,10 @@ class SkippingViewer:
             if m.kind == "text":
                 obj = json.loads(m.text)
                 if obj.get("type") == "skipped":
-                    assert self.skip is None, f"two 'skipped' notices in a row: {self.skip}, {obj}"
-                    assert obj.get("stream") == CAMERA and isinstance(obj.get("frames"), int) and obj["frames"] > 0, obj
+                    assert self.skip is None or self.skip["frames"] == 0, f"two 'skipped' notices in a row: {self.skip}, {obj}"
+                    assert obj.get("stream") == CAMERA and isinstance(obj.get("frames"), int) and obj["frames"] >= 0, obj
                     self.skip = obj
+                    self.notices_at.append(self.received)
                 elif obj == {"type": "signal", "id": marker}:
                     return
                 else:
@@ -334,11 +338,13 @@ class SkippingViewer:
                 assert self.skip is not None, f"frames {self.last + 1}..{h['seq'] - 1} vanished without a 'skipped' notice"
                 assert self.skip["frames"] == gap, f"'skipped' says {self.skip['frames']} frames, {gap} are missing"
                 self.skipped += gap
+                self.missing.update(range(self.last + 1, h["seq"]))
             else:
-                assert self.skip is None, f"'skipped' notice {self.skip} not followed by a gap"
+                assert self.skip is None or self.skip["frames"] == 0, f"'skipped' notice {self.skip} not followed by a gap"
             self.check(h, m.data, gap)
             self.skip = None
             self.last = h["seq"]
+            self.received += 1
             if h["seq"] == seq:
                 return
 
@@ -423,6 +429,58 @@ def test_slow_viewer_skips_to_next_keyframe_with_skipped_notice(relay, ssl_ctx):
     reader.read_until(seq=next_key)
     assert reader.skipped > 0, "64 MiB to a viewer that did not read: expected some frames to be skipped"
     assert relay.metrics(metrics_token)[skipped_metric] - skipped_before == reader.skipped
+    viewer.abort()
+    fam.close()
+
+
+def test_a_viewer_that_asks_to_catch_up_skips_to_the_newest_keyframe_queued_for_it(relay, ssl_ctx):
+    """A viewer whose page sees the stream arrive seconds late asks `catch_up` (docs/PROTOCOL.md,
+    "Slow viewers"): the frames queued for it before the newest keyframe queued are dropped, and it
+    is told how many just before that keyframe. From then on the kernel keeps little of its stream
+    unsent, so a backlog builds in the relay's queue, where the next catch-up drops it, not in the
+    socket's buffer (the kernel took megabytes before the first). Nothing vanishes without a notice
+    or arrives altered; the sender never waits; the metrics count each catch-up and frame dropped."""
+    metrics_token = relay.metrics_token()
+    skipped_metric, catch_ups_metric = 'vigrelay_media_skipped_frames_total{stream="camera"}', 'vigrelay_catch_ups_total{stream="camera"}'
+    before = relay.metrics(metrics_token)
+    viewer, fam = raw_pair(relay, ssl_ctx, viewer_rcvbuf=64 * 1024)
+    size, gop, burst = 64 * 1024, 8, 64  # 4 MiB a burst: under the queue's 8 MiB, so only a catch-up skips
+
+    def frame(i: int) -> bytes:
+        return media_frame(CAMERA, F_KEY if i % gop == 0 else 0, i, i, patterned(size, i))
+
+    def check(h: dict, data: bytes, gap: int) -> None:
+        assert data == frame(h["seq"]), f"frame {h['seq']} altered in transit"
+        if gap:
+            assert h["flags"] & F_KEY, f"after skipping, frame {h['seq']} is not a keyframe"
+
+    def send(frames: range, sync: str) -> None:
+        for i in frames:
+            fam.send_frame(OP_BINARY, frame(i), timeout=30)
+        fam.send_text(json.dumps({"type": "ping", "id": sync}))
+        assert json.loads(fam.recv(timeout=10).text) == {"type": "pong", "id": sync}, "the relay has taken every frame"
+
+    def catch_up(count: int) -> None:
+        viewer.send_text(json.dumps({"type": "catch_up"}))
+        wait_until(lambda: relay.metrics(metrics_token).get(catch_ups_metric, 0) - before.get(catch_ups_metric, 0) == count,
+                   10, f"catch-up {count} taken by the relay")
+
+    reader = SkippingViewer(viewer, check)
+    send(range(0, burst), "first")  # the viewer reads nothing meanwhile
+    catch_up(1)
+    send(range(burst, burst + 1), "keyframe")
+    reader.read_until(seq=burst)  # the viewer reads what the kernel held of the first burst, and the keyframe
+    send(range(burst + 1, 2 * burst), "second")
+    catch_up(2)
+    fam.send_frame(OP_BINARY, frame(2 * burst), timeout=30)
+    fam.send_text(json.dumps({"type": "signal", "id": "end"}))
+    reader.read_until("end")
+    assert reader.last == 2 * burst
+    second = [i for i in range(burst + 1, 2 * burst) if i not in reader.missing]
+    assert len(second) <= gop + 4, (f"{len(second)} frames of the second burst came ({second}): the kernel held "
+                                    f"{len(second) - gop} of them unsent, out of the catch-up's reach")
+    after = relay.metrics(metrics_token)
+    assert after[skipped_metric] - before[skipped_metric] == reader.skipped
     viewer.abort()
     fam.close()
 

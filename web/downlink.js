@@ -1,0 +1,60 @@
+// A live stream arriving late on this page's download, and when to ask the relay to skip this viewer
+// to the present (`{"type":"catch_up"}`, docs/PROTOCOL.md "Slow viewers"). Pure logic: MsePlayer
+// feeds it the frames of a live stream as they arrive.
+import { FLAG_INIT } from "./protocol.js";
+
+/**
+ * - lateMs 3 s: a live picture that far behind is no longer live for a conversation, and a link
+ *   that keeps up never gets there (a keyframe on a link twice the camera's rate arrives in well
+ *   under a second); the relay's own limit (8 MiB) is half a minute or more of a camera.
+ * - retryMs 10 s: asked again if the relay's `skipped` has not come by then (it comes just before
+ *   the frame the viewer resumes at, so it may wait for the sender's next keyframe).
+ */
+export const CATCH_UP = Object.freeze({ lateMs: 3000, retryMs: 10000 });
+
+/**
+ * Watches one live stream. Each frame carries its sender's clock (`timeUs`, from when its recorder
+ * started); its arrival time on this page's clock less that is the clocks' offset plus how long it
+ * took to come, and the least of those since the stream's init segment is the offset plus the
+ * quickest way through. The excess, `lateMs`, is how long the frame waited: behind the relay's
+ * queue for this viewer, the sockets' buffers and the link. A sender whose own upload is slow shows
+ * here too (its page paces itself: uplink.js); asking then costs nothing, the relay has nothing
+ * queued for this viewer to drop.
+ */
+export class LagWatch {
+  constructor() {
+    /** How many times this page asked (for its notice and the tests). */
+    this.asked = 0;
+    this.reset();
+  }
+
+  /** A new connection, or a stream that starts over: nothing measured yet. */
+  reset() {
+    this.least = Infinity;
+    /** How late the newest frame arrived, in ms. */
+    this.lateMs = 0;
+    /** When the relay was last asked to catch up (nowMs), until its `skipped` came. */
+    this.askedAt = null;
+  }
+
+  /**
+   * A frame (`decodeFrame`'s) arrived at `nowMs` (performance.now()). Returns true when the relay
+   * should be asked to catch up now (at most once until `skipped`, or CATCH_UP.retryMs).
+   */
+  frame(frame, nowMs) {
+    if (frame.flags & FLAG_INIT) this.least = Infinity; // a new recorder: a new clock
+    const offset = nowMs - frame.timeUs / 1000;
+    this.least = Math.min(this.least, offset);
+    this.lateMs = offset - this.least;
+    if (this.lateMs < CATCH_UP.lateMs) return false;
+    if (this.askedAt !== null && nowMs - this.askedAt < CATCH_UP.retryMs) return false;
+    this.askedAt = nowMs;
+    this.asked += 1;
+    return true;
+  }
+
+  /** The relay skipped frames (`skipped`): what comes next is measured afresh. */
+  skipped() {
+    this.askedAt = null;
+  }
+}
