@@ -9,8 +9,12 @@ import { FLAG_INIT } from "./protocol.js";
  *   under a second); the relay's own limit (8 MiB) is half a minute or more of a camera.
  * - retryMs 10 s: asked again if the relay's `skipped` has not come by then (it comes just before
  *   the frame the viewer resumes at, so it may wait for the sender's next keyframe).
+ * - nothingWaitedRetryMs 2 s: asked again that long after the relay said nothing waited there
+ *   (`frames` 0: the frames came late from their sender, or the kernel held them; on a slow
+ *   download the next ask finds them in the relay's queue, the kernel now keeping little). At
+ *   once after a skip that dropped frames.
  */
-export const CATCH_UP = Object.freeze({ lateMs: 3000, retryMs: 10000 });
+export const CATCH_UP = Object.freeze({ lateMs: 3000, retryMs: 10000, nothingWaitedRetryMs: 2000 });
 
 /**
  * Watches one live stream. Each frame carries its sender's clock (`timeUs`, from when its recorder
@@ -33,28 +37,27 @@ export class LagWatch {
     this.least = Infinity;
     /** How late the newest frame arrived, in ms. */
     this.lateMs = 0;
-    /** When the relay was last asked to catch up (nowMs), until its `skipped` came. */
-    this.askedAt = null;
+    /** The earliest time (nowMs) the relay may be asked again. */
+    this.nextAskAt = -Infinity;
   }
 
   /**
    * A frame (`decodeFrame`'s) arrived at `nowMs` (performance.now()). Returns true when the relay
-   * should be asked to catch up now (at most once until `skipped`, or CATCH_UP.retryMs).
+   * should be asked to catch up now (see CATCH_UP for how often).
    */
   frame(frame, nowMs) {
     if (frame.flags & FLAG_INIT) this.least = Infinity; // a new recorder: a new clock
     const offset = nowMs - frame.timeUs / 1000;
     this.least = Math.min(this.least, offset);
     this.lateMs = offset - this.least;
-    if (this.lateMs < CATCH_UP.lateMs) return false;
-    if (this.askedAt !== null && nowMs - this.askedAt < CATCH_UP.retryMs) return false;
-    this.askedAt = nowMs;
+    if (this.lateMs < CATCH_UP.lateMs || nowMs < this.nextAskAt) return false;
+    this.nextAskAt = nowMs + CATCH_UP.retryMs;
     this.asked += 1;
     return true;
   }
 
-  /** The relay skipped frames (`skipped`): what comes next is measured afresh. */
-  skipped() {
-    this.askedAt = null;
+  /** The relay answered at `nowMs` (`skipped`, with the frames it skipped): see CATCH_UP. */
+  skipped(frames, nowMs) {
+    this.nextAskAt = frames > 0 ? nowMs : Math.min(this.nextAskAt, nowMs + CATCH_UP.nothingWaitedRetryMs);
   }
 }

@@ -77,13 +77,12 @@ const withdrawal = {
   },
 };
 const screenPlayer = new MsePlayer(ui.shared);
-/** How long "what your practitioner shows may jump" stays after the page last asked the relay to catch up. */
+/** How long "what your practitioner shows may jump" stays after the relay last skipped frames for this page. */
 const SLOW_NOTICE_MS = 30_000;
-// The practitioner's screen arrives seconds late on this page's download: the relay skips this page
-// to the present (docs/PROTOCOL.md, "Slow viewers"), and the family is told why it jumps.
-screenPlayer.onlate = () => {
-  if (connection?.catchUp(STREAM_SCREEN)) showFor(ui.screenSlow, SLOW_NOTICE_MS);
-};
+// The practitioner's screen arrives seconds late: the relay skips this page to the present
+// (docs/PROTOCOL.md, "Slow viewers"); frames it skipped mean this page's download is slow, and the
+// family is told why the screen jumps.
+screenPlayer.onlate = () => connection?.catchUp(STREAM_SCREEN);
 const review = new ReviewFollower(ui.shared, screenPlayer);
 /** The clips the practitioner gave the family to keep, where the relay gives copies. */
 const copies = new FamilyCopies(invite);
@@ -465,7 +464,9 @@ function onMessage(message) {
       copies.refresh();
       break;
     case "skipped":
-      if (message.stream === STREAM_SCREEN) screenPlayer.skipped();
+      if (message.stream !== STREAM_SCREEN) break;
+      screenPlayer.skipped(message.frames);
+      if (message.frames > 0) showFor(ui.screenSlow, SLOW_NOTICE_MS);
       break;
     default:
       break;

@@ -121,12 +121,13 @@ export class MsePlayer {
   }
 
   /**
-   * The relay skipped frames (`skipped`: this viewer fell behind). The same stream goes on from a
+   * The relay skipped `frames` (`skipped`: this viewer fell behind). The same stream goes on from a
    * keyframe, which the relay sends from the start of a WebM cluster: drop anything else until then.
+   * None (0: the answer to a `catch_up` when nothing waited at the relay): nothing changes.
    */
-  skipped() {
-    if (!this.waitingForInit) this.waitingForKeyframe = true;
-    this.lag.skipped();
+  skipped(frames) {
+    this.lag.skipped(frames, performance.now());
+    if (frames > 0 && !this.waitingForInit) this.waitingForKeyframe = true;
   }
 
   /** At the keyframe after a skip: the rewriter and the SourceBuffer's parser start afresh there. */

@@ -26,13 +26,12 @@ const state = {
   givenCopies: new Map(),
 };
 const live = new MsePlayer($("live-video"));
-/** How long "your connection is too slow" stays after the page last asked the relay to catch up. */
+/** How long "your connection is too slow" stays after the relay last skipped frames for this page. */
 const SLOW_NOTICE_MS = 30_000;
-// The family's camera arrives seconds late on this page's download: the relay skips this page to
-// the present (docs/PROTOCOL.md, "Slow viewers"), and the practitioner is told why the picture jumps.
-live.onlate = () => {
-  if (state.connection?.catchUp(STREAM_CAMERA)) showFor($("own-link"), SLOW_NOTICE_MS);
-};
+// The family's camera arrives seconds late: the relay skips this page to the present (docs/PROTOCOL.md,
+// "Slow viewers"). Only frames it skipped (`skipped` with frames) say that this page's download is
+// what is slow, not the family's upload, so only they show "your connection is too slow".
+live.onlate = () => state.connection?.catchUp(STREAM_CAMERA);
 
 // --- token -----------------------------------------------------------------------------------
 $("token").value = api.savedToken();
@@ -570,7 +569,9 @@ function onMessage(message) {
       refreshSummary();
       break;
     case "skipped":
-      if (message.stream === STREAM_CAMERA) live.skipped();
+      if (message.stream !== STREAM_CAMERA) break;
+      live.skipped(message.frames);
+      if (message.frames > 0) showFor($("own-link"), SLOW_NOTICE_MS);
       break;
     case "error":
       if (message.id === WATCH_MARK) watch.say(`Could not mark: ${message.message}`);

@@ -143,9 +143,9 @@ public struct OutboundQueue: Sendable {
     /// seconds late, behind this queue and the buffers below it). Drops the frames of `stream` queued
     /// before the newest start point still queued and resumes there, or, with none queued, drops
     /// every queued frame of it and skips what comes until the next start point, as if over the
-    /// limit; either way the viewer gets `skipped` just before the frame it resumes at (`frames` 0
-    /// when there was nothing to drop). Frames skipped meanwhile let the link's own buffers drain.
-    /// A new stream queued (from its init segment, or an end of stream, on) is left whole: the
+    /// limit; either way the viewer gets `skipped` just before the frame it resumes at. With nothing
+    /// of it waiting here (the frames came late from the sender, or the kernel holds them) nothing
+    /// changes and `skipped` with `frames` 0 says so at once. A new stream queued (from its init segment, or an end of stream, on) is left whole: the
     /// viewer asked about the stream it was watching, and a clip in the shared review (a stream of
     /// its own) must arrive whole. The frame being written stays. `viewerStarts`: the init segments
     /// of the stream the viewer had received when it asked; fewer than were written means it asked
@@ -158,10 +158,16 @@ public struct OutboundQueue: Sendable {
         let boundary = items[first...].firstIndex { $0.media?.stream == stream && $0.media?.essential == true }
         let newestStart = items[first..<(boundary.map { $0 + 1 } ?? items.count)]
             .lastIndex { $0.media?.stream == stream && $0.media?.startOffset != nil }
+        let waiting = items[first..<(newestStart ?? items.count)]
+        func droppable(_ item: OutboundMessage) -> Bool { item.media.map { $0.stream == stream && !$0.essential } ?? false }
+        guard waiting.contains(where: droppable) else {
+            push(Self.skippedNotice(frames: 0, stream: stream))
+            return 0
+        }
         var kept: [OutboundMessage] = []
         var dropped = 0
-        for item in items[first..<(newestStart ?? items.count)] {
-            if let media = item.media, media.stream == stream, !media.essential {
+        for item in waiting {
+            if droppable(item) {
                 dropped += 1
                 queuedBytes -= item.bytes.count
             } else {

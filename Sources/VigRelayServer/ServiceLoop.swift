@@ -317,7 +317,7 @@ final class ServiceLoop {
                     logger.warning("cannot keep a slow viewer's unsent bytes small (TCP_NOTSENT_LOWAT)", metadata: [
                         "conn.id": "\(id)", "errno": "\(errno)"])
                 }
-                logger.info("viewer asked to catch up: dropped queued frames", metadata: [
+                logger.log(level: dropped > 0 ? .info : .debug, "viewer asked to catch up: dropped queued frames", metadata: [
                     "conn.id": "\(id)", "frames": "\(dropped)", "stream": "\(stream.rawValue)", "queued.bytes": "\(conn.outbound.queuedBytes)"])
                 if !conn.outbound.isEmpty { lws_callback_on_writable(conn.wsi) }
             case .event(let event):

@@ -396,10 +396,21 @@ struct OutboundQueueTests {
         let k4 = media(.camera, .keyframe, size: 40, 4)
         #expect(viewer.queue.enqueue(k4) == .resumed(afterSkipping: 3))
         #expect(viewer.drain().map(\.bytes).suffix(2) == [text(#"{"frames":3,"stream":1,"type":"skipped"}"#).bytes, k4.bytes])
-        // An empty queue: nothing dropped, and the next start point still comes after the notice.
-        #expect(viewer.queue.catchUp(stream: MediaStream.camera.rawValue) == 0)
-        #expect(viewer.queue.enqueue(k4) == .resumed(afterSkipping: 0))
         #expect(viewer.queue.skippedTotal == 3)
+    }
+
+    /// With nothing of the stream waiting (the frames came late from the sender, or the kernel
+    /// holds them), nothing changes: `skipped` with 0 frames answers at once, and nothing that comes
+    /// after is skipped.
+    @Test func catchingUpWithNothingWaitingChangesNothingAndSaysSo() throws {
+        let viewer = Viewer(limitBytes: 1 << 20)
+        #expect(viewer.queue.catchUp(stream: MediaStream.camera.rawValue) == 0)
+        let k1 = media(.camera, .keyframe, size: 40, 1), d2 = media(.camera, size: 40, 2)
+        for m in [k1, d2] { #expect(viewer.queue.enqueue(m) == .queued) }
+        #expect(viewer.queue.catchUp(stream: MediaStream.camera.rawValue) == 0, "k1 is the newest start point: nothing before it")
+        let notice = text(#"{"frames":0,"stream":1,"type":"skipped"}"#).bytes
+        #expect(viewer.drain().map(\.bytes) == [notice, k1.bytes, d2.bytes, notice])
+        #expect(viewer.queue.skippedTotal == 0)
     }
 
     /// A viewer that asks with fewer init segments received than the queue has begun to write asked
@@ -419,13 +430,13 @@ struct OutboundQueueTests {
     /// A frame already cut at its cluster (a skip resumed there) is the newest start point at the
     /// next catch-up: it goes out as it is, not cut a second time.
     @Test func aFrameResumedAtItsClusterIsNotCutAgainByACatchUp() throws {
-        let viewer = Viewer(limitBytes: 1 << 20)
+        let viewer = Viewer(limitBytes: 100)
+        #expect(viewer.queue.enqueue(media(.camera, size: 30, 1)) == .queued)
+        #expect(viewer.queue.enqueue(media(.camera, size: 80, 2)) == .skipped, "over the limit")
         let payload = (0..<40).map { UInt8($0) }
-        let frame = mediaBytes(stream: MediaStream.camera.rawValue, sequence: 1, payload: payload)
-        let header = try MediaFrameHeader.parse(frame)
-        #expect(viewer.queue.catchUp(stream: MediaStream.camera.rawValue) == 0)
-        #expect(viewer.queue.enqueue(.mediaFrame(frame, header: header, startOffset: 10)) == .resumed(afterSkipping: 0))
-        #expect(viewer.queue.catchUp(stream: MediaStream.camera.rawValue) == 0)
+        let frame = mediaBytes(stream: MediaStream.camera.rawValue, sequence: 3, payload: payload)
+        #expect(viewer.queue.enqueue(.mediaFrame(frame, header: try MediaFrameHeader.parse(frame), startOffset: 10)) == .resumed(afterSkipping: 1))
+        #expect(viewer.queue.catchUp(stream: MediaStream.camera.rawValue) == 1, "frame 1 goes")
         let out = viewer.drain()
         #expect(out.count == 3, "two notices and the frame")
         #expect(Array(out[2].bytes.dropFirst(MediaFrameHeader.size)) == Array(payload[10...]), "cut once, at its cluster")
