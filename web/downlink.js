@@ -13,8 +13,10 @@ import { FLAG_INIT } from "./protocol.js";
  *   (`frames` 0: the frames came late from their sender, or the kernel held them; on a slow
  *   download the next ask finds them in the relay's queue, the kernel now keeping little). At
  *   once after a skip that dropped frames.
+ * - noticeMs 30 s: how long a page's "your connection is slow" notice stays after the relay last
+ *   skipped frames for it (frames that waited at the relay: this page's download is what is slow).
  */
-export const CATCH_UP = Object.freeze({ lateMs: 3000, retryMs: 10000, nothingWaitedRetryMs: 2000 });
+export const CATCH_UP = Object.freeze({ lateMs: 3000, retryMs: 10000, nothingWaitedRetryMs: 2000, noticeMs: 30000 });
 
 /**
  * Watches one live stream. Each frame carries its sender's clock (`timeUs`, from when its recorder

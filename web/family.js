@@ -3,6 +3,7 @@
 import { BACKOFF_MS, RelayConnection } from "./connection.js";
 import { StreamSender } from "./sender.js";
 import { MsePlayer } from "./player.js";
+import { CATCH_UP } from "./downlink.js";
 import { consent, RECORDING_ACTIVE, retentionPeriod, signal, STREAM_SCREEN } from "./protocol.js";
 import { inviteStatus, parseInviteFragment } from "./invite.js";
 import { ReviewFollower } from "./review.js";
@@ -77,8 +78,6 @@ const withdrawal = {
   },
 };
 const screenPlayer = new MsePlayer(ui.shared);
-/** How long "what your practitioner shows may jump" stays after the relay last skipped frames for this page. */
-const SLOW_NOTICE_MS = 30_000;
 // The practitioner's screen arrives seconds late: the relay skips this page to the present
 // (docs/PROTOCOL.md, "Slow viewers"); frames it skipped mean this page's download is slow, and the
 // family is told why the screen jumps.
@@ -466,7 +465,7 @@ function onMessage(message) {
     case "skipped":
       if (message.stream !== STREAM_SCREEN) break;
       screenPlayer.skipped(message.frames);
-      if (message.frames > 0) showFor(ui.screenSlow, SLOW_NOTICE_MS);
+      if (message.frames > 0) showFor(ui.screenSlow, CATCH_UP.noticeMs);
       break;
     default:
       break;

@@ -3,6 +3,7 @@
 import * as api from "./api.js";
 import { RelayConnection } from "./connection.js";
 import { MsePlayer } from "./player.js";
+import { CATCH_UP } from "./downlink.js";
 import { StreamSender } from "./sender.js";
 import { ReviewLeader } from "./review.js";
 import { mark, record, renote, retentionPeriod, signal, unmark, RECORDING_ACTIVE, STREAM_CAMERA, STREAM_SCREEN } from "./protocol.js";
@@ -26,8 +27,6 @@ const state = {
   givenCopies: new Map(),
 };
 const live = new MsePlayer($("live-video"));
-/** How long "your connection is too slow" stays after the relay last skipped frames for this page. */
-const SLOW_NOTICE_MS = 30_000;
 // The family's camera arrives seconds late: the relay skips this page to the present (docs/PROTOCOL.md,
 // "Slow viewers"). Only frames it skipped (`skipped` with frames) say that this page's download is
 // what is slow, not the family's upload, so only they show "your connection is too slow".
@@ -571,7 +570,7 @@ function onMessage(message) {
     case "skipped":
       if (message.stream !== STREAM_CAMERA) break;
       live.skipped(message.frames);
-      if (message.frames > 0) showFor($("own-link"), SLOW_NOTICE_MS);
+      if (message.frames > 0) showFor($("own-link"), CATCH_UP.noticeMs);
       break;
     case "error":
       if (message.id === WATCH_MARK) watch.say(`Could not mark: ${message.message}`);

@@ -52,6 +52,17 @@ public struct ControlMessage {
 
     /// A string field, or nil when absent or of another type.
     public func string(_ key: String) -> String? { fields[key] as? String }
+
+    /// A JSON `true` or `false`, or nil (absent, or a number: Foundation would read 1 as true).
+    public func bool(_ key: String) -> Bool? { Self.isBoolean(fields[key]) ? fields[key] as? Bool : nil }
+
+    /// A whole number, or nil (absent, another type, or a boolean: Foundation would read true as 1).
+    public func wholeNumber(_ key: String) -> Int? { Self.isBoolean(fields[key]) ? nil : fields[key] as? Int }
+
+    /// Whether `JSONSerialization` read this value from a JSON boolean ("c" is how it comes back).
+    private static func isBoolean(_ value: Any?) -> Bool {
+        (value as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? false
+    }
 }
 
 /// Encodes the relay's own JSON messages (welcome, peer, error...) as UTF-8 bytes.

@@ -154,7 +154,7 @@ public struct OutboundQueue: Sendable {
     public mutating func catchUp(stream: UInt8, viewerStarts: Int? = nil) -> Int? {
         if let viewerStarts, viewerStarts < initsWritten[stream, default: 0] { return nil }
         guard skipping[stream] == nil else { return 0 }  // skipping already: the notice comes at its end
-        let first = sentOfHead > 0 ? head + 1 : head
+        let first = firstNotBegun
         let boundary = items[first...].firstIndex { $0.media?.stream == stream && $0.media?.essential == true }
         let newestStart = items[first..<(boundary.map { $0 + 1 } ?? items.count)]
             .lastIndex { $0.media?.stream == stream && $0.media?.startOffset != nil }
@@ -227,6 +227,9 @@ public struct OutboundQueue: Sendable {
         }
     }
 
+    /// The index of the first queued message not begun to be written: nothing may go before it.
+    private var firstNotBegun: Int { sentOfHead > 0 ? head + 1 : head }
+
     private mutating func push(_ message: OutboundMessage) {
         items.append(message)
         queuedBytes += message.bytes.count
@@ -235,9 +238,8 @@ public struct OutboundQueue: Sendable {
     /// Inserts `message` after the last control message still queued and after the message being
     /// written (never inside one), ahead of the media frames queued behind them.
     private mutating func pushAheadOfMedia(_ message: OutboundMessage) {
-        let first = sentOfHead > 0 ? head + 1 : head
         var at = items.count
-        while at > first, items[at - 1].media != nil { at -= 1 }
+        while at > firstNotBegun, items[at - 1].media != nil { at -= 1 }
         items.insert(message, at: at)
         queuedBytes += message.bytes.count
     }

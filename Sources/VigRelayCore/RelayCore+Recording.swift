@@ -23,12 +23,10 @@ extension RelayCore {
         switch message.type {
         case "consent":
             guard role == .family else { return reply(.notAllowed, "only the family can give or withdraw consent to recording") }
-            guard let recording = message.fields["recording"] as? Bool, Self.isBoolean(message.fields["recording"]) else {
+            guard let recording = message.bool("recording") else {
                 return reply(.invalidMessage, "consent needs \"recording\": true or false")
             }
-            func agreed(_ field: String) -> Bool {
-                recording && (message.fields[field] as? Bool ?? false) && Self.isBoolean(message.fields[field])
-            }
+            func agreed(_ field: String) -> Bool { recording && message.bool(field) == true }
             let childAgreed = agreed("childAgreed"), supervisorMayView = agreed("supervisorMayView")
             let notice = Self.consentNotice(recording: recording, childAgreed: childAgreed, supervisorMayView: supervisorMayView)
             if recording ? (state.consentKnown && state.consent && state.childAgreed == childAgreed && state.supervisorMayView == supervisorMayView)
@@ -104,7 +102,7 @@ extension RelayCore {
             guard let id = message.string("recordingId"), state.recordingIDs.contains(id) else {
                 return reply(.recordingNotFound, "mark needs the \"recordingId\" of a recording of this session")
             }
-            guard let at = message.fields["atMs"] as? Int, !Self.isBoolean(message.fields["atMs"]), at >= 0 else {
+            guard let at = message.wholeNumber("atMs"), at >= 0 else {
                 return reply(.invalidMessage, "mark needs \"atMs\": milliseconds from the recording's start (a whole number >= 0)")
             }
             let note = message.string("note") ?? ""
@@ -260,9 +258,5 @@ extension RelayCore {
 
     func toBoth(_ sessionID: String, _ bytes: [UInt8]) -> [RelayAction] {
         connections(of: sessionID).map { .send($0, .text(bytes)) }
-    }
-
-    static func isBoolean(_ value: Any?) -> Bool {
-        (value as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? false
     }
 }

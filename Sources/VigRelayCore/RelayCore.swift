@@ -394,18 +394,18 @@ public final class RelayCore {
             // ping arrived here, so that the pages' pacing ("Slow links") measures their upload
             // alone, whatever waits on the way back.
             var pong: [String: Any] = ["type": "pong"]
-            if message.fields["clock"] as? Bool == true, Self.isBoolean(message.fields["clock"]) {
+            if message.bool("clock") == true {
                 pong["relayMs"] = Int64((now().timeIntervalSince1970 * 1000).rounded(.down))
             }
             return [.send(conn, .aheadOfMedia(ControlEncoder.encode(pong, id: message.id)))]
         case "catch_up":
             // A viewer whose page sees the peer's stream arrive seconds late (docs/PROTOCOL.md,
             // "Slow viewers"): it gets the present, as a viewer over its queue's limit does.
-            let starts = message.fields["starts"]
-            guard starts == nil || (starts as? Int).map({ $0 >= 0 && !Self.isBoolean(starts) }) == true else {
+            let starts = message.wholeNumber("starts")
+            guard message.fields["starts"] == nil || (starts ?? -1) >= 0 else {
                 return reply(.invalidMessage, "catch_up's \"starts\" is the number of init segments of the stream received on this connection (a whole number >= 0), or absent", id: message.id)
             }
-            return [.catchUp(conn, stream: role.peer.sendableStream, starts: starts as? Int)]
+            return [.catchUp(conn, stream: role.peer.sendableStream, starts: starts)]
         case "bye":
             let actions = detach(conn)
             connections[conn] = .closing

@@ -36,7 +36,7 @@ final class WebSocketConnection {
     /// Hung up (silent, or too slow to close); lws closes it on its next turn.
     var hungUp = false
     /// Whether the kernel's part of the send queue is kept small (`keepUnsentSmall`).
-    private(set) var unsentKeptSmall = false
+    private var unsentKeptSmall = false
 
     /// Bytes of the socket's send buffer not yet sent that the kernel keeps at most once the viewer
     /// asked to catch up (TCP_NOTSENT_LOWAT): a few frames, so that the rest waits in `outbound`.

@@ -196,6 +196,15 @@ def forwarders(relay):
         fwd.close()
 
 
+@pytest.fixture
+def blank(relay, chromium):
+    """A Chromium page on the relay's origin (the family's page, not joined), to run the web app's
+    pure modules in a browser's engine: `blank.js("... await import('/app/uplink.js') ...")`."""
+    page = chromium.new_page("blank")
+    page.navigate(relay.base_url + "/join")
+    return page
+
+
 @pytest.fixture(scope="session")
 def forged_token(vigrelay_bin, bins, tmp_path_factory) -> str:
     """A well-formed practitioner token for 'alice' signed with another server's secret."""

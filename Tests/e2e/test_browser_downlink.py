@@ -45,9 +45,7 @@ def frames(seconds: float, arrival) -> list[list[float]]:
     return [[i * 100_000, arrival(i, i * 100.0), 0] for i in range(int(seconds * 10))]
 
 
-def test_the_lag_watch_asks_only_when_a_stream_arrives_seconds_late(relay, chromium):
-    page = chromium.new_page("lag")
-    page.navigate(relay.base_url + "/join")
+def test_the_lag_watch_asks_only_when_a_stream_arrives_seconds_late(blank):
     offset = 5_000_000  # the page's clock against the sender's: any
     jitter = [offset + 40 + (i * 7919 % 600) for i in range(600)]  # 40-640 ms on the way, in no order
     keeps_up = frames(60, lambda i, t: t + jitter[i])
@@ -59,7 +57,7 @@ def test_the_lag_watch_asks_only_when_a_stream_arrives_seconds_late(relay, chrom
     restart = keeps_up[:300] + [[f[0], f[1] + 30_000, 1 if j == 0 else 0] for j, f in enumerate(keeps_up[:300])]
     cases = [{"frames": keeps_up}, {"frames": behind}, {"frames": replay}, {"frames": restart},
              {"frames": behind, "skipped": [[offset + 6000, 12]]}, {"frames": behind, "skipped": [[offset + 6000, 0]]}]
-    r = page.js(f"({SIMULATION})({json.dumps(cases)})")
+    r = blank.js(f"({SIMULATION})({json.dumps(cases)})")
     assert r[0]["asks"] == [] and r[2]["asks"] == [] and r[3]["asks"] == [], f"a stream that keeps up is left alone: {r}"
     # 150 ms later with each frame: 3 s late at frame 20 (5 s in); asked again every 10 s while no `skipped` comes.
     assert [a - offset for a in r[1]["asks"]] == list(range(5000, 75_000, 10_000)), r[1]
@@ -79,13 +77,11 @@ def simple_block(track: int, relative_ms: int, keyframe: bool) -> bytes:
     return ebml(0xA3, bytes([0x80 | track]) + relative_ms.to_bytes(2, "big") + bytes([0x80 if keyframe else 0]) + b"frame")
 
 
-def test_after_a_skip_the_webm_rewriter_opens_a_cluster_before_the_next_block_whatever_its_track(relay, chromium):
+def test_after_a_skip_the_webm_rewriter_opens_a_cluster_before_the_next_block_whatever_its_track(blank):
     """The player resets its SourceBuffer's parser where the relay resumes after a skip, so the first
     block the rewriter writes there must be inside a Cluster of its own; a new cluster that starts
     with a sound block (as MediaRecorder's often do) was written without one, and the append failed
     ("Unexpected element ID 0xa0" in Chromium): the live picture stopped at the first skip."""
-    page = chromium.new_page("webm")
-    page.navigate(relay.base_url + "/join")
     tracks = ebml(0x1654AE6B, ebml(0xAE, ebml(0xD7, b"\x01") + ebml(0x83, b"\x01") + ebml(0x86, b"V_VP8"))
                   + ebml(0xAE, ebml(0xD7, b"\x02") + ebml(0x83, b"\x02") + ebml(0x86, b"A_OPUS")))
     head = ebml(0x1A45DFA3, ebml(0x4282, b"webm")) + ebml(0x18538067, b"", unknown_size=True) + tracks
@@ -94,7 +90,7 @@ def test_after_a_skip_the_webm_rewriter_opens_a_cluster_before_the_next_block_wh
     # The cluster the relay resumes at: its first block is the sound's.
     resumed = ebml(0x1F43B675, ebml(0xE7, (1000).to_bytes(2, "big")) + simple_block(2, 0, False) + simple_block(1, 10, True)
                    + simple_block(2, 20, False) + simple_block(1, 43, False), unknown_size=True)
-    out = page.js("""(async ([head, first, resumed]) => {
+    out = blank.js("""(async ([head, first, resumed]) => {
         const { MseWebM } = await import('/app/webm.js');
         const w = new MseWebM();
         const before = w.push(Uint8Array.from([...head, ...first]));

@@ -86,13 +86,6 @@ def simulate(page, phases: list[dict]) -> dict:
     return page.js(f"({SIMULATION})({json.dumps(phases)})")
 
 
-@pytest.fixture
-def blank(relay, chromium):
-    page = chromium.new_page("pacer")
-    page.navigate(relay.base_url + "/join")
-    return page
-
-
 def test_a_camera_on_a_link_a_fifth_of_its_bitrate_stops_until_it_drains_and_goes_on_lower(blank):
     r = simulate(blank, [{"seconds": 190, "capacity": 200_000}])
     stop, start = r["changes"][0], r["changes"][1]
