@@ -1,6 +1,7 @@
 import CLibWebSockets
 import CTLSBIO
 import Dispatch
+import Glibc
 import VigRelayCore
 
 /// WebSocket callbacks of the service loop. Service thread only.
@@ -9,6 +10,10 @@ extension ServiceLoop {
         let conn = WebSocketConnection(id: id, wsi: wsi, queueLimit: core.limits.viewerQueueBytes, messageLimit: core.limits.maxMessageBytes,
                                        keepalive: Keepalive(policy: configuration.keepalive, now: Self.monotonicNanos()))
         webSockets[id] = conn
+        if !conn.keepUnsentSmall() {
+            logger.warning("cannot keep the kernel's unsent bytes small (TCP_NOTSENT_LOWAT): a slow viewer's catch-up reaches less",
+                           metadata: ["conn.id": "\(id)", "errno": "\(errno)"])
+        }
         let path = header(wsi, WSI_TOKEN_GET_URI) ?? ""
         if helloDeadlines.add(id, now: Self.monotonicMicros()), let context, let helloTimer {
             helloTimer.schedule(context: context, afterMicroseconds: helloDeadlines.timeoutMicros)

@@ -313,10 +313,6 @@ final class ServiceLoop {
                     continue
                 }
                 metrics.countCaughtUp(stream: stream, dropped: dropped)
-                if !conn.keepUnsentSmall() {
-                    logger.warning("cannot keep a slow viewer's unsent bytes small (TCP_NOTSENT_LOWAT)", metadata: [
-                        "conn.id": "\(id)", "errno": "\(errno)"])
-                }
                 logger.log(level: dropped > 0 ? .info : .debug, "viewer asked to catch up: dropped queued frames", metadata: [
                     "conn.id": "\(id)", "frames": "\(dropped)", "stream": "\(stream.rawValue)", "queued.bytes": "\(conn.outbound.queuedBytes)"])
                 if !conn.outbound.isEmpty { lws_callback_on_writable(conn.wsi) }

@@ -35,12 +35,10 @@ final class WebSocketConnection {
     var closeNow = false
     /// Hung up (silent, or too slow to close); lws closes it on its next turn.
     var hungUp = false
-    /// Whether the kernel's part of the send queue is kept small (`keepUnsentSmall`).
-    private var unsentKeptSmall = false
-
-    /// Bytes of the socket's send buffer not yet sent that the kernel keeps at most once the viewer
-    /// asked to catch up (TCP_NOTSENT_LOWAT): a few frames, so that the rest waits in `outbound`.
-    static let unsentBytesAfterCatchUp: Int32 = 16 << 10
+    /// Bytes of the socket's send buffer not yet sent that the kernel keeps at most
+    /// (TCP_NOTSENT_LOWAT): a few frames, so that the rest of a slow viewer's backlog waits in
+    /// `outbound`, where a `catch_up` can drop it.
+    static let unsentBytes: Int32 = 16 << 10
 
     init(id: ConnectionID, wsi: OpaquePointer, queueLimit: Int, messageLimit: Int, keepalive: Keepalive) {
         self.id = id
@@ -53,16 +51,12 @@ final class WebSocketConnection {
         self.outbound = OutboundQueue(limitBytes: queueLimit, headroomBytes: 2 * messageLimit)
     }
 
-    /// From the viewer's first `catch_up` on, the kernel holds at most `unsentBytesAfterCatchUp` not
-    /// yet sent, and the rest waits in `outbound`, where the next catch-up can drop it. Otherwise a
+    /// Keeps the kernel's unsent bytes to `unsentBytes`, from the connection's start. Otherwise a
     /// slow link's send buffer grows to megabytes (the kernel sizes it by the connection's window),
-    /// seconds to minutes of a camera out of the relay's reach. Only a viewer that asked pays the
-    /// extra wake-ups; one that keeps up never asks. Returns false when the kernel refused.
+    /// seconds to minutes of a camera out of the relay's reach: a viewer's first catch-up could not
+    /// drop them. Returns false when the kernel refused.
     func keepUnsentSmall() -> Bool {
-        guard !unsentKeptSmall else { return true }
-        var bytes = Self.unsentBytesAfterCatchUp
-        unsentKeptSmall = setsockopt(lws_get_socket_fd(wsi), Int32(IPPROTO_TCP), TCP_NOTSENT_LOWAT,
-                                     &bytes, socklen_t(MemoryLayout<Int32>.size)) == 0
-        return unsentKeptSmall
+        var bytes = Self.unsentBytes
+        return setsockopt(lws_get_socket_fd(wsi), Int32(IPPROTO_TCP), TCP_NOTSENT_LOWAT, &bytes, socklen_t(MemoryLayout<Int32>.size)) == 0
     }
 }
