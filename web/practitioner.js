@@ -547,7 +547,7 @@ function onMessage(message) {
       onRecording(message);
       break;
     case "marked":
-      if (message.id === WATCH_MARK) {  // marked while watching: the summary has it, with its note
+      if (message.id === WATCH_MARK) {  // marked while watching: saved, so the summary has it, with its note
         watch.say("");
         refreshSummary();
         break;
@@ -574,6 +574,10 @@ function onMessage(message) {
       break;
     case "error":
       if (message.id === WATCH_MARK) watch.say(`Could not mark: ${message.message}`);
+      else if (message.id === LIVE_MARK) {
+        state.pendingMarks?.shift();
+        $("recording-status").textContent = `Could not mark: ${message.message}`;
+      }
       else if (message.id === UNMARK) {
         tellClipStatus(`Could not remove the mark: ${message.message}`);
         refreshSummary();
@@ -666,11 +670,17 @@ function markTime() {
   return Math.max(0, Math.round(performance.now() - state.recordingStartedAt));
 }
 
+// A mark made while filming: shown on the timeline once the relay saved it (`marked`, in the order
+// sent); its errors carry LIVE_MARK as their id.
+const LIVE_MARK = "live-mark";
 function markNow() {
   if (!state.recordingId) return;
   const atMs = markTime(), note = $("mark-note").value.trim();
+  if (!state.connection?.send({ ...mark(state.recordingId, atMs, note || undefined), id: LIVE_MARK })) {
+    $("recording-status").textContent = "Not connected to the session just now: mark again once the page says it is connected.";
+    return;
+  }
   (state.pendingMarks ??= []).push({ atMs, note });
-  state.connection.send(mark(state.recordingId, atMs, note || undefined));
   $("mark-note").value = "";
 }
 $("mark").addEventListener("click", markNow);

@@ -46,7 +46,10 @@ public enum RecordingCommand: Equatable, Sendable {
     /// As `deleteAll`, asked by `DELETE /v1/sessions/{id}/recordings` on connection `requester`
     /// (logged with reason `request`; the HTTP reply waits for it).
     case deleteAllOnRequest(sessionID: String, requester: ConnectionID)
-    case mark(sessionID: String, recordingID: String, markID: String, atMs: Int64, note: String)
+    /// The practitioner marks a moment: logged (`mark`) and the note kept beside the recording; then
+    /// `RelayCore.markChanged` (`marked` once it is saved, so the summary read after it has it),
+    /// echoing `replyID`.
+    case mark(sessionID: String, recordingID: String, markID: String, atMs: Int64, note: String, replyID: MessageID?)
     /// The practitioner removes a mark (a stray one, or to mark again with another note): logged
     /// (`mark_removed`) and its note erased; then `RelayCore.markChanged`, echoing `replyID`.
     case unmark(sessionID: String, recordingID: String, markID: String, replyID: MessageID?)

@@ -110,8 +110,7 @@ extension RelayCore {
                 return reply(.invalidMessage, "a mark's note may have at most \(Self.maxMarkNoteLength) characters (Unicode scalars); shorten it")
             }
             let markID = Identifiers.randomHex(bytes: 8)
-            return [.recording(.mark(sessionID: sessionID, recordingID: id, markID: markID, atMs: Int64(at), note: note)),
-                    .send(conn, .text(ControlEncoder.encode(["type": "marked", "markId": markID, "recordingId": id], id: message.id)))]
+            return [.recording(.mark(sessionID: sessionID, recordingID: id, markID: markID, atMs: Int64(at), note: note, replyID: message.id))]
         }
     }
 
@@ -196,28 +195,25 @@ extension RelayCore {
         }
     }
 
-    /// A mark the practitioner was told about (`marked`) could not be saved (a disk error): they are told.
-    public func markFailed(sessionID: String, markID: String) -> [RelayAction] {
-        guard let practitioner = connection(of: sessionID, role: .practitioner) else { return [] }
-        return [.send(practitioner, .error(.internalError,
-            "mark \(markID) could not be saved (a disk error on the relay); mark the moment again, and tell the operator if it persists"))]
-    }
-
-    /// The disk writer has dealt with an `unmark` or a `note`: the practitioner is told (`unmarked`
-    /// or `noted`, or why not), with the id of their message. Nothing if they are not connected: the
-    /// summary shows the marks.
-    public func markChanged(sessionID: String, recordingID: String, markID: String, removed: Bool, replyID: MessageID?,
+    /// The disk writer has dealt with a `mark`, an `unmark` or a `note`: the practitioner is told
+    /// (`marked`, `unmarked` or `noted`, or why not), with the id of their message. Nothing if they
+    /// are not connected: the summary shows the marks.
+    public func markChanged(sessionID: String, recordingID: String, markID: String, edit: MarkEdit, replyID: MessageID?,
                             outcome: MarkChange) -> [RelayAction] {
         guard let practitioner = connection(of: sessionID, role: .practitioner) else { return [] }
         let message: OutboundMessage
-        switch outcome {
-        case .done:
-            message = .text(ControlEncoder.encode(["type": removed ? "unmarked" : "noted", "markId": markID, "recordingId": recordingID], id: replyID))
-        case .notFound:
+        switch (outcome, edit) {
+        case (.done, _):
+            let type = switch edit { case .made: "marked"; case .removed: "unmarked"; case .renoted: "noted" }
+            message = .text(ControlEncoder.encode(["type": type, "markId": markID, "recordingId": recordingID], id: replyID))
+        case (.notFound, .made):
+            message = .error(.recordingNotFound, "recording \(recordingID) was deleted before the mark could be kept: nothing was marked", id: replyID)
+        case (.notFound, _):
             message = .error(.markNotFound, "recording \(recordingID) has no mark \(markID) (it was removed already, or the id is not one from \"marked\"); the session's summary lists the marks", id: replyID)
-        case .failed:
-            let what = removed ? "removed" : "given its new note"
-            message = .error(.internalError, "mark \(markID) could not be \(what) (a disk error on the relay); try again, and tell the operator if it persists", id: replyID)
+        case (.failed, _):
+            let what = switch edit { case .made: "saved"; case .removed: "removed"; case .renoted: "given its new note" }
+            let again = edit == .made ? "mark the moment again" : "try again"
+            message = .error(.internalError, "mark \(markID) could not be \(what) (a disk error on the relay); \(again), and tell the operator if it persists", id: replyID)
         }
         return [.send(practitioner, message)]
     }

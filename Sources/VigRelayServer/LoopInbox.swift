@@ -21,10 +21,8 @@ enum LoopEvent: Sendable {
     case recordingStopped(sessionID: String, manifest: RecordingManifest)
     /// The writer deleted a session's recordings: after a consent withdrawal, or for retention.
     case recordingsDeleted(sessionID: String, recordingIDs: [String], afterWithdrawal: Bool)
-    /// A mark the practitioner was told about could not be saved.
-    case markFailed(sessionID: String, markID: String)
-    /// The disk writer dealt with an `unmark` (`removed`) or a `note` (`RelayCore.markChanged`).
-    case markChanged(sessionID: String, recordingID: String, markID: String, removed: Bool, replyID: MessageID?, outcome: MarkChange)
+    /// The disk writer dealt with a `mark`, an `unmark` or a `note` (`RelayCore.markChanged`).
+    case markChanged(sessionID: String, recordingID: String, markID: String, edit: MarkEdit, replyID: MessageID?, outcome: MarkChange)
     /// Deleting a session's recordings after a consent withdrawal failed.
     case recordingsDeletionFailed(sessionID: String)
     /// The operator's token revocations changed (`RevocationWatch`).

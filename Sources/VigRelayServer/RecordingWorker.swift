@@ -121,33 +121,38 @@ final class RecordingWorker: @unchecked Sendable {
             } catch {
                 inbox.post(.recordingsDeletedOnRequest(requester, sessionID: sid, recordingIDs: [], failure: "\(error)"))
             }
-        case .mark(let sid, let rid, let markID, let atMs, let note):
-            // A mark the relay accepted just before it learned the recording was deleted (this queue
-            // ran the deletion first) is dropped: its note would outlive the recording.
-            guard let manifest = store.manifest(sessionID: sid, recordingID: rid), manifest.state != .deleted else {
-                logger.info("a mark of a deleted recording was dropped", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)"])
-                return
-            }
-            // The note goes beside the recording (deleted with it); the kept log has ids and time only.
-            // The practitioner already has `marked`: a mark that is not saved is told (`markFailed`).
-            do {
-                try markNotes.append(sessionID: sid, recordingID: rid, markID: markID, note: note,
-                                     seal: NoteSeal.of(manifest, keyring: keyring))
-                try events.append(sessionID: sid, event: "mark", fields: ["recordingId": rid, "markId": markID, "atMs": atMs], at: now)
-            } catch {
-                logger.error("could not save a mark", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)", "error": "\(error)"])
-                inbox.post(.markFailed(sessionID: sid, markID: markID))
-            }
+        case .mark(let sid, let rid, let markID, let atMs, let note, let replyID):
+            let outcome = saveMark(sid, rid, markID, atMs, note, at: now)
+            inbox.post(.markChanged(sessionID: sid, recordingID: rid, markID: markID, edit: .made, replyID: replyID, outcome: outcome))
         case .unmark(let sid, let rid, let markID, let replyID):
             let outcome = removeMark(sid, rid, markID, at: now)
-            inbox.post(.markChanged(sessionID: sid, recordingID: rid, markID: markID, removed: true, replyID: replyID, outcome: outcome))
+            inbox.post(.markChanged(sessionID: sid, recordingID: rid, markID: markID, edit: .removed, replyID: replyID, outcome: outcome))
         case .renote(let sid, let rid, let markID, let note, let replyID):
             let outcome = renote(sid, rid, markID, note, at: now)
-            inbox.post(.markChanged(sessionID: sid, recordingID: rid, markID: markID, removed: false, replyID: replyID, outcome: outcome))
+            inbox.post(.markChanged(sessionID: sid, recordingID: rid, markID: markID, edit: .renoted, replyID: replyID, outcome: outcome))
         case .away(let sid, let rid, let role):
             log(sid, role == .family ? "recording_paused" : "recording_unattended", ["recordingId": rid, "role": role.rawValue])
         case .back(let sid, let rid, let role, let awayMs):
             log(sid, role == .family ? "recording_resumed" : "recording_attended", ["recordingId": rid, "role": role.rawValue, "awayMs": awayMs])
+        }
+    }
+
+    /// A new mark: its note beside the recording (deleted with it), then the `mark` event (ids and
+    /// time only; the kept log never holds a note). A mark the relay accepted just before it learned
+    /// the recording was deleted (this queue ran the deletion first) is not kept: its note would
+    /// outlive the recording.
+    private func saveMark(_ sid: String, _ rid: String, _ markID: String, _ atMs: Int64, _ note: String, at now: Date) -> MarkChange {
+        guard let manifest = store.manifest(sessionID: sid, recordingID: rid), manifest.state != .deleted else {
+            logger.info("a mark of a deleted recording was dropped", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)"])
+            return .notFound
+        }
+        do {
+            try markNotes.append(sessionID: sid, recordingID: rid, markID: markID, note: note, seal: NoteSeal.of(manifest, keyring: keyring))
+            try events.append(sessionID: sid, event: "mark", fields: ["recordingId": rid, "markId": markID, "atMs": atMs], at: now)
+            return .done
+        } catch {
+            logger.error("could not save a mark", metadata: ["session.id": "\(sid)", "recording.id": "\(rid)", "error": "\(error)"])
+            return .failed
         }
     }
 

@@ -231,10 +231,8 @@ final class ServiceLoop {
             case .recordingStopped(let sid, let manifest):
                 perform(core.recordingStopped(sessionID: sid, recordingID: manifest.recordingId, bytes: manifest.bytes,
                                               frames: manifest.frames, durationMs: manifest.durationMs))
-            case .markFailed(let sid, let markID):
-                perform(core.markFailed(sessionID: sid, markID: markID))
-            case .markChanged(let sid, let rid, let markID, let removed, let replyID, let outcome):
-                perform(core.markChanged(sessionID: sid, recordingID: rid, markID: markID, removed: removed, replyID: replyID, outcome: outcome))
+            case .markChanged(let sid, let rid, let markID, let edit, let replyID, let outcome):
+                perform(core.markChanged(sessionID: sid, recordingID: rid, markID: markID, edit: edit, replyID: replyID, outcome: outcome))
             case .recordingsDeletionFailed(let sid):
                 perform(core.recordingsDeletionFailed(sessionID: sid))
                 for waiter in core.takeWithdrawalWaiters(sessionID: sid) {

@@ -170,14 +170,32 @@ struct RelayCoreRecordingTests {
         #expect(!retry.answerNow && commands(retry.actions).contains(.deleteAll(sessionID: sid)), "after a failure: deleted again")
     }
 
-    /// A mark the disk could not keep is told to the practitioner, with its id and what to do.
-    @Test func aMarkThatCouldNotBeSavedIsTold() {
+    /// `mark` goes to the disk writer with the message's id, and `marked` comes once the mark is
+    /// saved, so the summary read after it lists the mark; a mark the disk could not keep, or one
+    /// whose recording was deleted first, is told instead, with the same id and what to do.
+    @Test func aMarkIsAnsweredOnceTheWriterSavedIt() throws {
         let h = joined()
-        let told = h.core.markFailed(sessionID: Fixture.sessionID, markID: "00000000000000ab")
-        let error = told.controls(to: 1).first
-        #expect(error?["code"] as? String == "internal_error")
-        #expect((error?["message"] as? String)?.contains("00000000000000ab") == true)
-        #expect(told.controls(to: 2).isEmpty, "only the practitioner marks")
+        let sid = Fixture.sessionID
+        _ = h.core.receivedText(2, utf8(#"{"type":"consent","recording":true}"#))
+        let rid = try #require(h.core.receivedText(1, utf8(#"{"type":"record","action":"start"}"#)).controls(to: 1).first?["recordingId"] as? String)
+        let asked = h.core.receivedText(1, utf8(#"{"type":"mark","recordingId":"\#(rid)","atMs":1500,"note":"smile","id":"m1"}"#))
+        guard case .mark(sid, rid, let markID, 1500, "smile", .string("m1"))? = commands(asked).first else {
+            Issue.record("the mark gave \(commands(asked)), not one mark for the writer")
+            return
+        }
+        #expect(asked.controls(to: 1).isEmpty && asked.controls(to: 2).isEmpty, "answered once the disk writer has saved it")
+
+        let saved = h.core.markChanged(sessionID: sid, recordingID: rid, markID: markID, edit: .made, replyID: .string("m1"), outcome: .done)
+        let marked = try #require(saved.controls(to: 1).first)
+        #expect(marked["type"] as? String == "marked" && marked["markId"] as? String == markID)
+        #expect(marked["recordingId"] as? String == rid && marked["id"] as? String == "m1")
+        #expect(saved.controls(to: 2).isEmpty, "only the practitioner marks")
+        let failed = h.core.markChanged(sessionID: sid, recordingID: rid, markID: markID, edit: .made, replyID: .number(3), outcome: .failed)
+        let error = failed.controls(to: 1).first
+        #expect(error?["code"] as? String == "internal_error" && error?["id"] as? Int == 3)
+        #expect((error?["message"] as? String)?.contains("\(markID) could not be saved") == true)
+        let gone = h.core.markChanged(sessionID: sid, recordingID: rid, markID: markID, edit: .made, replyID: nil, outcome: .notFound)
+        #expect(gone.controls(to: 1).first?["code"] as? String == "recording_not_found")
     }
 
     /// A family that joins again (its page reopened or reloaded) while its consent stands is told so
@@ -224,7 +242,8 @@ struct RelayCoreRecordingTests {
         #expect(chunk.bytes == [9, 9] && chunk.newPart)
 
         let mark = h.core.receivedText(1, utf8("{\"type\":\"mark\",\"recordingId\":\"\(rid)\",\"atMs\":1500,\"note\":\"smile\"}"))
-        #expect(mark.controls(to: 1).first?["type"] as? String == "marked")
+        let forWriter: Bool = if case .mark(_, rid, _, 1500, "smile", nil)? = commands(mark).first { true } else { false }
+        #expect(forWriter && mark.controls(to: 1).isEmpty, "marked once the writer has saved it")
 
         let stop = h.core.receivedText(1, utf8(#"{"type":"record","action":"stop"}"#))
         #expect(commands(stop) == [.stop(sessionID: Fixture.sessionID, recordingID: rid)])
@@ -250,14 +269,14 @@ struct RelayCoreRecordingTests {
         #expect(commands(asked) == [.unmark(sessionID: sid, recordingID: rid, markID: "00000000000000ab", replyID: .number(7))])
         #expect(asked.controls(to: 1).isEmpty && asked.controls(to: 2).isEmpty, "answered once the disk writer has done it")
 
-        let removed = h.core.markChanged(sessionID: sid, recordingID: rid, markID: "00000000000000ab", removed: true, replyID: .number(7), outcome: .done)
+        let removed = h.core.markChanged(sessionID: sid, recordingID: rid, markID: "00000000000000ab", edit: .removed, replyID: .number(7), outcome: .done)
         let unmarked = try #require(removed.controls(to: 1).first)
         #expect(unmarked["type"] as? String == "unmarked" && unmarked["markId"] as? String == "00000000000000ab")
         #expect(unmarked["recordingId"] as? String == rid && unmarked["id"] as? Int == 7)
         #expect(removed.controls(to: 2).isEmpty, "only the practitioner marks")
-        let missing = h.core.markChanged(sessionID: sid, recordingID: rid, markID: "00000000000000ab", removed: true, replyID: nil, outcome: .notFound)
+        let missing = h.core.markChanged(sessionID: sid, recordingID: rid, markID: "00000000000000ab", edit: .removed, replyID: nil, outcome: .notFound)
         #expect(missing.controls(to: 1).first?["code"] as? String == "mark_not_found")
-        let failed = h.core.markChanged(sessionID: sid, recordingID: rid, markID: "00000000000000ab", removed: true, replyID: .string("x"), outcome: .failed)
+        let failed = h.core.markChanged(sessionID: sid, recordingID: rid, markID: "00000000000000ab", edit: .removed, replyID: .string("x"), outcome: .failed)
         #expect(failed.controls(to: 1).first?["code"] as? String == "internal_error")
         #expect(failed.controls(to: 1).first?["id"] as? String == "x")
 
@@ -283,12 +302,12 @@ struct RelayCoreRecordingTests {
         #expect(commands(asked) == [.renote(sessionID: sid, recordingID: rid, markID: mark, note: "she reaches for him", replyID: .string("n1"))])
         #expect(asked.controls(to: 1).isEmpty, "answered once the disk writer has done it")
 
-        let noted = h.core.markChanged(sessionID: sid, recordingID: rid, markID: mark, removed: false, replyID: .string("n1"), outcome: .done)
+        let noted = h.core.markChanged(sessionID: sid, recordingID: rid, markID: mark, edit: .renoted, replyID: .string("n1"), outcome: .done)
         let answer = try #require(noted.controls(to: 1).first)
         #expect(answer["type"] as? String == "noted" && answer["markId"] as? String == mark)
         #expect(answer["recordingId"] as? String == rid && answer["id"] as? String == "n1")
         #expect(noted.controls(to: 2).isEmpty)
-        let failed = h.core.markChanged(sessionID: sid, recordingID: rid, markID: mark, removed: false, replyID: nil, outcome: .failed)
+        let failed = h.core.markChanged(sessionID: sid, recordingID: rid, markID: mark, edit: .renoted, replyID: nil, outcome: .failed)
         #expect(failed.controls(to: 1).first?["code"] as? String == "internal_error")
         #expect((failed.controls(to: 1).first?["message"] as? String)?.contains("new note") == true)
 

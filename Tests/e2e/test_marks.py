@@ -76,6 +76,27 @@ def test_a_removed_mark_is_gone_from_the_summary_and_its_note_from_the_disk(rela
     r["f"].close()
 
 
+def test_a_mark_is_in_the_summary_as_soon_as_it_is_answered(relay):
+    """`marked` comes once the writer has kept the mark, so a page that reads the summary on it (the
+    practitioner's, marking while watching) finds it there, however busy the writer is: here with a
+    burst of a thousand marks (answered at once, before, most were not in the summary read after the
+    last answer), each answered in turn with its message's id."""
+    r = recorded(relay)
+    p, sid, rid = r["p"], r["sid"], r["rid"]
+    count = 1000
+    for i in range(count):
+        p.send_json({"type": "mark", "recordingId": rid, "atMs": 100 * i, "note": f"moment {i}", "id": i})
+    first = next_json(p)
+    assert (first.get("type"), first.get("id")) == ("marked", 0), first
+    assert first["markId"] in [m["markId"] for m in summary_marks(relay, sid)], "the first mark answered is in the summary"
+    answers = [first] + [next_json(p) for _ in range(count - 1)]
+    assert [(a.get("type"), a.get("id")) for a in answers] == [("marked", i) for i in range(count)], answers
+    listed = {m["markId"]: (m["atMs"], m["note"]) for m in summary_marks(relay, sid)}
+    assert {a["markId"]: (100 * a["id"], f"moment {a['id']}") for a in answers} == listed
+    p.close()
+    r["f"].close()
+
+
 def test_a_mark_made_before_a_restart_is_removed_after_it(relay_factory):
     relay = relay_factory()
     r = recorded(relay)
