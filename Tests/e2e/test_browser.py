@@ -59,6 +59,14 @@ def test_family_and_practitioner_pages_end_to_end(relay, chromium, shots, tmp_pa
     assert prac.text("#retention-note") == ("This relay deletes a case's recordings and clips 60 days after its last session "
                                             "(sessions with the same case reference; a session without one counts alone)."), \
         prac.text("#retention-note")
+    # A live mark the relay refuses (a recording it does not have: as if deleted in the instant between
+    # the press and the disk writer) is said on the page, and leaves no mark waiting for an answer, so
+    # the next one's time is its own.
+    recording_id = prac.js("window.__vigrelay.state.recordingId")
+    prac.js("(() => { const s = window.__vigrelay.state; s.recordingId = '0123456789abcdef'; "
+            f"document.getElementById('mark').click(); s.recordingId = {json.dumps(recording_id)}; return true; }})()")
+    prac.wait("document.getElementById('recording-status').textContent.startsWith('Could not mark: mark needs')", 10, "the refused mark said")
+    assert prac.js("window.__vigrelay.state.pendingMarks.length") == 0
     on_screen = mark_on_screen(prac)
     assert fam.js("window.__vigrelay.sender.keyframeRestarts") == 0
     fam.screenshot(shots / "family-recording-phone.png", 390, 844, mobile=True)
