@@ -10,9 +10,9 @@ import { FLAG_INIT } from "./protocol.js";
  * - retryMs 10 s: asked again if the relay's `skipped` has not come by then (it comes just before
  *   the frame the viewer resumes at, so it may wait for the sender's next keyframe).
  * - nothingWaitedRetryMs 2 s: asked again that long after the relay said nothing waited there
- *   (`frames` 0: the frames came late from their sender, or the kernel held them; on a slow
- *   download the next ask finds them in the relay's queue, the kernel now keeping little). At
- *   once after a skip that dropped frames.
+ *   (`frames` 0: the frames came late from their sender, or were already in the kernel's few
+ *   KiB or on the way; on a slow download the next ask finds the backlog in the relay's queue,
+ *   as the kernel keeps little unsent). At once after a skip that dropped frames.
  * - noticeMs 30 s: how long a page's "your connection is slow" notice stays after the relay last
  *   skipped frames for it (frames that waited at the relay: this page's download is what is slow).
  */

@@ -145,12 +145,12 @@ public struct OutboundQueue: Sendable {
     /// every queued frame of it and skips what comes until the next start point, as if over the
     /// limit; either way the viewer gets `skipped` just before the frame it resumes at. With nothing
     /// of it waiting here (the frames came late from the sender, or the kernel holds them) nothing
-    /// changes and `skipped` with `frames` 0 says so at once. A new stream queued (from its init segment, or an end of stream, on) is left whole: the
-    /// viewer asked about the stream it was watching, and a clip in the shared review (a stream of
-    /// its own) must arrive whole. The frame being written stays. `viewerStarts`: the init segments
-    /// of the stream the viewer had received when it asked; fewer than were written means it asked
-    /// about a stream that has since ended (a clip may be on its way): nil, nothing done. Returns
-    /// the frames dropped.
+    /// changes and `skipped` with `frames` 0 says so at once. A new stream queued (from its init
+    /// segment, or an end of stream, on) is left whole: the viewer asked about the stream it was
+    /// watching, and a clip in the shared review (a stream of its own) must arrive whole. The frame
+    /// being written stays. `viewerStarts`: the init segments of the stream the viewer had received
+    /// when it asked; fewer than were written means it asked about a stream that has since ended (a
+    /// clip may be on its way): nil, nothing done. Returns the frames dropped.
     public mutating func catchUp(stream: UInt8, viewerStarts: Int? = nil) -> Int? {
         if let viewerStarts, viewerStarts < initsWritten[stream, default: 0] { return nil }
         guard skipping[stream] == nil else { return 0 }  // skipping already: the notice comes at its end
