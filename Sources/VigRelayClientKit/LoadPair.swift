@@ -331,8 +331,10 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
             fail(.client(.createFailed, "the relay's invite cannot be read: \(error)"), now: now)
             return
         }
+        let slowLink = plan.isSlowViewer(pair: index) ? plan.slowViewerBitsPerSecond : nil
         let practitioner = SessionConnection(loop: practitionerLoop, role: .practitioner, sessionID: session.sessionID, token: token,
-                                             observer: LoadPairSide(pair: self, role: .practitioner), writeTimeOffset: LoadStream.writeTimeOffset)
+                                             observer: LoadPairSide(pair: self, role: .practitioner, slowLinkBitsPerSecond: slowLink),
+                                             writeTimeOffset: LoadStream.writeTimeOffset)
         let family = SessionConnection(loop: familyLoop, role: .family, sessionID: invite.sessionID, token: invite.token,
                                        observer: LoadPairSide(pair: self, role: .family), writeTimeOffset: LoadStream.writeTimeOffset)
         self.practitioner = practitioner

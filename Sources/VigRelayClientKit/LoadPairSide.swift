@@ -1,22 +1,29 @@
 import VigRelayCore
 
 /// One side's session observer for a `LoadPair`: the pair owns the connection, the connection owns
-/// this observer, and this observer reaches the pair weakly.
+/// this observer, and this observer reaches the pair weakly. A practitioner of `load --slow-viewers`
+/// takes the camera no faster than its `SlowLink` and asks to catch up as the pages do (`CatchUpWatch`).
 ///
-/// Thread: called on the lws thread of the side's connection.
+/// Thread: called on the lws thread of the side's connection, which alone uses `slowLink` and `catchUp`.
 final class LoadPairSide: SessionObserver, @unchecked Sendable {
     private weak var pair: LoadPair?
     private let role: Role
+    private var slowLink: SlowLink?
+    private var catchUp = CatchUpWatch()
 
-    init(pair: LoadPair, role: Role) {
+    /// `slowLinkBitsPerSecond`: this side reads as if over a download that slow (nil: at full speed).
+    init(pair: LoadPair, role: Role, slowLinkBitsPerSecond: Double? = nil) {
         self.pair = pair
         self.role = role
+        slowLink = slowLinkBitsPerSecond.map(SlowLink.init(bitsPerSecond:))
     }
 
     var readyToReceive: Bool { true }
 
     func sessionOpened(_ session: SessionConnection) {
         let now = MonotonicClock.nanoseconds()
+        // Refused (it is not, for an open socket), the kernel's own buffer stays: a deeper queue on the link.
+        if let slowLink { _ = session.limitReceiveBuffer(bytes: slowLink.queueBytes) }
         pair?.note { $0.opened[self.role] = now }
     }
 
@@ -29,6 +36,7 @@ final class LoadPairSide: SessionObserver, @unchecked Sendable {
         case .error(let code, let message):
             pair.note { $0.relayErrors.append(.relay(code, "\(self.role.rawValue): \(message)")) }
         case .skipped(let frames, let stream):
+            if slowLink != nil { catchUp.skipped(frames: frames, at: now) }
             if let kind = MediaStream(rawValue: UInt8(clamping: stream)) { pair.receivedStream(kind, at: role)?.relaySkipped(frames) }
             return
         default:
@@ -45,7 +53,14 @@ final class LoadPairSide: SessionObserver, @unchecked Sendable {
 
     func session(_ session: SessionConnection, frame: MediaFrameHeader, message: [UInt8]) {
         guard let pair, let kind = frame.streamKind, let stream = pair.receivedStream(kind, at: role) else { return }
-        if stream.receive(frame, message: message, now: MonotonicClock.nanoseconds()) { pair.pokeDriver() }
+        let now = MonotonicClock.nanoseconds()
+        if stream.receive(frame, message: message, now: now) { pair.pokeDriver() }
+        guard slowLink != nil else { return }
+        if catchUp.frame(mediaTimeMicros: frame.mediaTimeMicros, initSegment: frame.flags.contains(.initSegment), at: now),
+           session.sendControlNow(["type": "catch_up"]) {
+            stream.askedToCatchUp()
+        }
+        if let free = slowLink?.took(message.count, at: now) { session.pauseReceiving(until: free) }
     }
 
     func session(_ session: SessionConnection, ended: SessionEnd) {

@@ -19,7 +19,7 @@ final class LoadPairStreams: @unchecked Sendable {
         self.stats = stats
         phaseNanoseconds = plan.streamPhaseNanoseconds(pair: index)
         camera = LoadStream(kind: .camera, sizing: plan.cameraSizing, intervalNanoseconds: plan.cameraIntervalNanoseconds,
-                            windowBytes: plan.windowBytes, stats: stats)
+                            windowBytes: plan.windowBytes, stats: stats, slowViewer: plan.isSlowViewer(pair: index))
         screen = plan.screenSizing.map {
             LoadStream(kind: .screen, sizing: $0, intervalNanoseconds: UInt64(1e9 / plan.framesPerSecond), windowBytes: plan.windowBytes, stats: stats)
         }

@@ -65,6 +65,12 @@ public struct LoadPlan: Sendable, Equatable {
     public var answerSeconds = 15.0
     /// Longest wait for a recording to be flushed after stop.
     public var recordStopSeconds = 30.0
+    /// This many pairs' practitioners take the camera as if over a download of
+    /// `slowViewerBitsPerSecond` (`SlowLink`) and ask to catch up as the pages do (`CatchUpWatch`):
+    /// what poor downloads cost the relay, and whether the other pairs notice (`load --slow-viewers`).
+    public var slowViewers = 0
+    /// The slow viewers' download, bits per second (below the camera's bitrate).
+    public var slowViewerBitsPerSecond = 0.0
     /// Unpaced streams (bitrate 0) keep at most this many bytes sent but not received, below the
     /// relay's 8 MiB slow-viewer limit, so they measure throughput instead of provoking skips.
     public var windowBytes = 4 << 20
@@ -100,6 +106,15 @@ public struct LoadPlan: Sendable, Equatable {
     func connectWindow(ofWorker index: Int) -> Int {
         guard connectWindow > 0 else { return 0 }
         return max(1, connectWindow / workers + (index < connectWindow % workers ? 1 : 0))
+    }
+
+    /// Whether pair `index`'s practitioner is one of the `slowViewers`: spread evenly over the pairs
+    /// (and so over the ramp and the workers), the first pair among them.
+    func isSlowViewer(pair index: Int) -> Bool {
+        guard slowViewers > 0, (0..<pairs).contains(index) else { return false }
+        // The share ceil(i x slowViewers / pairs) steps up by one at exactly `slowViewers` indices, the first at 0.
+        func ceilingShare(_ i: Int) -> Int { (i * slowViewers + pairs - 1) / pairs }
+        return ceilingShare(index + 1) > ceilingShare(index)
     }
 
     /// Frames per keyframe: one keyframe a second.

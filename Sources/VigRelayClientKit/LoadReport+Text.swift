@@ -25,6 +25,15 @@ extension LoadReport {
             lines.append(Self.row([s.stream, "\(s.framesSent)", "\(s.framesReceived)", "\(s.lost)", "\(s.corrupt)", "\(s.reordered)",
                                    "\(s.duplicates)", "\(s.skippedByRelay)", String(format: "%.2f", Double(s.payloadBytesReceived) / 1e6)]))
         }
+        if let slow = slowViewers {
+            lines.append(String(format: "slow viewers: %d practitioner(s) reading the camera at %.3g Mbit/s: %d of %d frames received,"
+                                + " %d skipped by the relay, %d catch-up(s) asked; late p50 %.0f ms, p99 %.0f ms, max %.0f ms"
+                                + " (not in the latency below)",
+                                slow.viewers, slow.bitsPerSecond / 1e6, slow.framesReceived, slow.framesSent, slow.skippedByRelay,
+                                slow.catchUpsAsked, slow.latency.p50, slow.latency.p99, slow.latency.max))
+        }
+        let resumes = total.badResumes
+        if resumes > 0 { lines.append("resumed elsewhere than a start point after a skip: \(resumes) frame(s)") }
         lines.append(String(format: "throughput: %.2f MB/s of payload received over %.2f s", throughputMBps, streamSeconds))
         lines.append("")
         lines.append(Self.row(["ms", "p50", "p90", "p99", "p99.9", "max", "count"]))

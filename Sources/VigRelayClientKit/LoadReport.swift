@@ -19,12 +19,30 @@ public struct LoadReport: Sendable {
         public var reordered = 0
         public var duplicates = 0
         public var skippedByRelay = 0
+        /// Frames after a `skipped` notice that were not a start point (see `LoadStream.Figures`).
+        public var badResumes = 0
         /// Pairs whose end-of-stream frame did not arrive.
         public var endOfStreamMissing = 0
+        /// Latency of the frames of viewers that read at full speed (the slow viewers' is apart).
         public var latency: LatencySummary
 
-        /// Every frame arrived intact, once and in order.
-        public var clean: Bool { lost == 0 && corrupt == 0 && reordered == 0 && duplicates == 0 }
+        /// Every frame arrived intact, once and in order (or, at a slow viewer, was skipped by the
+        /// relay, which then resumed at a start point).
+        public var clean: Bool { lost == 0 && corrupt == 0 && reordered == 0 && duplicates == 0 && badResumes == 0 }
+    }
+
+    /// What the practitioners of `--slow-viewers` got of the camera.
+    public struct SlowViewerTotals: Sendable, Equatable {
+        public var viewers = 0
+        public var bitsPerSecond: Double
+        public var framesSent = 0
+        public var framesReceived = 0
+        public var payloadBytesReceived = 0
+        /// Frames the relay skipped for them (told in `skipped`), over its queue's limit or at their `catch_up`.
+        public var skippedByRelay = 0
+        public var catchUpsAsked = 0
+        /// How late their frames arrived after they were due.
+        public var latency: LatencySummary
     }
 
     let plan: LoadPlan
@@ -75,6 +93,22 @@ public struct LoadReport: Sendable {
         return [camera, screen]
     }
 
+    /// The slow viewers' share of the camera, with `--slow-viewers`.
+    public var slowViewers: SlowViewerTotals? {
+        guard plan.slowViewers > 0 else { return nil }
+        var totals = SlowViewerTotals(bitsPerSecond: plan.slowViewerBitsPerSecond,
+                                      latency: LatencySummary(microseconds: figures.slowViewerLatency))
+        for camera in outcomes.map(\.camera) where camera.slowViewer {
+            totals.viewers += 1
+            totals.framesSent += camera.framesSent
+            totals.framesReceived += camera.framesReceived
+            totals.payloadBytesReceived += camera.payloadBytesReceived
+            totals.skippedByRelay += camera.skippedByRelay
+            totals.catchUpsAsked += camera.catchUpsAsked
+        }
+        return totals
+    }
+
     /// Both streams together.
     public var total: StreamTotals {
         var latency = figures.cameraLatency
@@ -90,6 +124,7 @@ public struct LoadReport: Sendable {
             sum.reordered += s.reordered
             sum.duplicates += s.duplicates
             sum.skippedByRelay += s.skippedByRelay
+            sum.badResumes += s.badResumes
             sum.endOfStreamMissing += s.endOfStreamMissing
         }
         return sum
@@ -140,6 +175,7 @@ public struct LoadReport: Sendable {
         totals.reordered += f.reordered
         totals.duplicates += f.duplicates
         totals.skippedByRelay += f.skippedByRelay
+        totals.badResumes += f.badResumes
         if f.endOfStreamSent, !f.endOfStreamReceived { totals.endOfStreamMissing += 1 }
     }
 
@@ -158,7 +194,7 @@ public struct LoadReport: Sendable {
             "pairs": plan.pairs, "bitrate": plan.bitsPerSecond, "fps": plan.framesPerSecond,
             "durationSeconds": plan.durationSeconds, "rampSeconds": plan.rampSeconds, "record": plan.record,
             "screenBitrate": plan.screenBitsPerSecond, "workers": plan.workers, "idle": plan.idle,
-            "connectWindow": plan.connectWindow,
+            "connectWindow": plan.connectWindow, "slowViewers": plan.slowViewers, "slowViewerBitrate": plan.slowViewerBitsPerSecond,
             "keyframeBytes": sizing.keyframeSize, "frameBytes": sizing.deltaSize, "framesPerKeyframe": sizing.framesPerKeyframe,
         ]
         config["frameSize"] = plan.frameSize ?? NSNull()
@@ -177,7 +213,7 @@ public struct LoadReport: Sendable {
                       "failed": pairsFailed, "cancelled": pairsCancelled, "unaccounted": pairsUnaccounted],
             "frames": ["sent": all.framesSent, "received": all.framesReceived, "lost": all.lost, "corrupt": all.corrupt,
                        "reordered": all.reordered, "duplicate": all.duplicates, "skippedByRelay": all.skippedByRelay,
-                       "endOfStreamMissing": all.endOfStreamMissing],
+                       "badResumes": all.badResumes, "endOfStreamMissing": all.endOfStreamMissing],
             "bytes": ["payloadSent": all.payloadBytesSent, "payloadReceived": all.payloadBytesReceived],
             "streamSeconds": Self.round(streamSeconds, 3),
             "throughputMBps": Self.round(throughputMBps, 3),
@@ -195,6 +231,7 @@ public struct LoadReport: Sendable {
         object["server"] = server.map(Self.json) ?? NSNull()
         object["client"] = client.map(Self.json) ?? NSNull()
         object["idle"] = idle.map(Self.json) ?? NSNull()
+        object["slowViewers"] = slowViewers.map(Self.json) ?? NSNull()
         return object
     }
 
@@ -220,13 +257,20 @@ public struct LoadReport: Sendable {
         ["stream": s.stream, "framesSent": s.framesSent, "framesReceived": s.framesReceived,
          "payloadBytesSent": s.payloadBytesSent, "payloadBytesReceived": s.payloadBytesReceived, "lost": s.lost,
          "corrupt": s.corrupt, "reordered": s.reordered, "duplicate": s.duplicates, "skippedByRelay": s.skippedByRelay,
-         "endOfStreamMissing": s.endOfStreamMissing, "latencyMs": json(s.latency)]
+         "badResumes": s.badResumes, "endOfStreamMissing": s.endOfStreamMissing, "latencyMs": json(s.latency)]
+    }
+
+    static func json(_ s: SlowViewerTotals) -> [String: Any] {
+        ["viewers": s.viewers, "bitrate": s.bitsPerSecond, "framesSent": s.framesSent, "framesReceived": s.framesReceived,
+         "payloadBytesReceived": s.payloadBytesReceived, "skippedByRelay": s.skippedByRelay, "catchUpsAsked": s.catchUpsAsked,
+         "latencyMs": json(s.latency)]
     }
 
     static func json(_ f: LoadStream.Figures) -> [String: Any] {
         ["framesSent": f.framesSent, "payloadBytesSent": f.payloadBytesSent, "framesReceived": f.framesReceived,
          "payloadBytesReceived": f.payloadBytesReceived, "lost": f.lost, "corrupt": f.corrupt, "reordered": f.reordered,
-         "duplicate": f.duplicates, "skippedByRelay": f.skippedByRelay, "endOfStream": f.endOfStreamReceived]
+         "duplicate": f.duplicates, "skippedByRelay": f.skippedByRelay, "badResumes": f.badResumes, "slowViewer": f.slowViewer,
+         "catchUpsAsked": f.catchUpsAsked, "endOfStream": f.endOfStreamReceived]
     }
 
     static func json(_ o: LoadPairOutcome) -> [String: Any] {

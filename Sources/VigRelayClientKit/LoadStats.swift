@@ -24,6 +24,9 @@ struct LoadFigures: Sendable {
     /// One-way latency per stream from when each frame was due, microseconds (intact frames only).
     var cameraLatency = LatencySummary.makeHistogram()
     var screenLatency = LatencySummary.makeHistogram()
+    /// The same for the camera at `--slow-viewers`, kept apart: their frames are seconds late by
+    /// design, and the other pairs' latency is what shows whether they cost anyone else.
+    var slowViewerLatency = LatencySummary.makeHistogram()
     /// One-way latency from when the sending lws thread wrote each frame, both streams, µs (see `LoadStream`).
     var writeLatency = LatencySummary.makeHistogram()
     /// From starting a WebSocket connection to its handshake completing (TCP, TLS, HTTP upgrade), µs.
@@ -61,6 +64,7 @@ struct LoadFigures: Sendable {
         pairsSettled += other.pairsSettled
         cameraLatency.add(other.cameraLatency)
         screenLatency.add(other.screenLatency)
+        slowViewerLatency.add(other.slowViewerLatency)
         writeLatency.add(other.writeLatency)
         connect.add(other.connect)
         welcome.add(other.welcome)
@@ -127,13 +131,15 @@ final class LoadStats: @unchecked Sendable {
     }
 
     /// A frame arrived, `latency` after it was due and after it was written; nil when it was corrupt.
-    /// lws thread.
-    func frameReceived(_ stream: MediaStream, payloadBytes: Int, at now: UInt64, latency: FrameLatency?) {
+    /// A slow viewer's latency goes to its own histogram only. lws thread.
+    func frameReceived(_ stream: MediaStream, payloadBytes: Int, at now: UInt64, latency: FrameLatency?, slowViewer: Bool = false) {
         lock.lock(); defer { lock.unlock() }
         figures.framesReceived += 1
         figures.payloadBytesReceived += payloadBytes
         figures.lastArrivalNanoseconds = max(figures.lastArrivalNanoseconds, now)
-        if let latency {
+        if let latency, slowViewer {
+            _ = figures.slowViewerLatency.record(latency.fromDue)
+        } else if let latency {
             if stream == .screen { _ = figures.screenLatency.record(latency.fromDue) } else { _ = figures.cameraLatency.record(latency.fromDue) }
             _ = figures.writeLatency.record(latency.fromWrite)
             if let lag = latency.sendLag { _ = figures.sendLag.record(lag) }

@@ -37,12 +37,20 @@ final class LoadStream: @unchecked Sendable {
         var payloadBytesSent = 0
         var framesReceived = 0
         var payloadBytesReceived = 0
+        /// Frames sent and never received; for a slow viewer, less those the relay said it skipped.
         var lost = 0
         var corrupt = 0
         var reordered = 0
         var duplicates = 0
         /// Frames the relay said it skipped because the receiver fell behind.
         var skippedByRelay = 0
+        /// Frames after a `skipped` notice that were not a start point (keyframe or init segment),
+        /// where the relay must resume a viewer it skipped.
+        var badResumes = 0
+        /// The receiver is one of `load --slow-viewers`: the relay's skips are expected, not lost.
+        var slowViewer = false
+        /// `catch_up` requests the (slow) receiver made.
+        var catchUpsAsked = 0
         var endOfStreamSent = false
         var endOfStreamReceived = false
     }
@@ -62,6 +70,8 @@ final class LoadStream: @unchecked Sendable {
     private let intervalNanoseconds: UInt64?
     private let windowBytes: Int
     private let stats: LoadStats
+    /// The receiver emulates a slow download (`LoadPlan.slowViewers`).
+    let slowViewer: Bool
 
     // Driver thread only.
     private var startNanoseconds: UInt64 = 0
@@ -83,11 +93,17 @@ final class LoadStream: @unchecked Sendable {
     private var endQueued = false
     private var endReceived = false
     private var skipped = 0
+    private var badResumes = 0
+    private var catchUpsAsked = 0
+    /// A `skipped` notice with frames came: the next frame must be a start point.
+    private var resumeMustStart = false
     /// Since when something sent has been waiting with nothing arriving; nil when nothing is outstanding.
     private var waitingSince: UInt64?
 
-    init(kind: MediaStream, sizing: FrameSizing, intervalNanoseconds: UInt64?, windowBytes: Int, stats: LoadStats) {
+    init(kind: MediaStream, sizing: FrameSizing, intervalNanoseconds: UInt64?, windowBytes: Int, stats: LoadStats,
+         slowViewer: Bool = false) {
         self.kind = kind
+        self.slowViewer = slowViewer
         self.sizing = sizing
         self.intervalNanoseconds = intervalNanoseconds
         self.windowBytes = windowBytes
@@ -178,6 +194,10 @@ final class LoadStream: @unchecked Sendable {
             return true
         }
         messageBytesReceived += message.count
+        if resumeMustStart {
+            resumeMustStart = false
+            if header.flags.isDisjoint(with: [.keyframe, .initSegment]) { badResumes += 1 }
+        }
         waitingSince = verifier.framesReceived >= framesSent && !endQueued ? nil : now
         // An intact frame was due no later than its stamp: this cannot overflow.
         let due = dueBase &+ header.mediaTimeMicros &* 1000
@@ -189,7 +209,7 @@ final class LoadStream: @unchecked Sendable {
             latency = FrameLatency(fromDue: fromDue, fromWrite: micros,
                                    sendLag: intervalNanoseconds == nil ? nil : fromDue - min(fromDue, micros))
         }
-        stats.frameReceived(kind, payloadBytes: message.count - MediaFrameHeader.size, at: now, latency: latency)
+        stats.frameReceived(kind, payloadBytes: message.count - MediaFrameHeader.size, at: now, latency: latency, slowViewer: slowViewer)
         return false
     }
 
@@ -197,6 +217,13 @@ final class LoadStream: @unchecked Sendable {
     func relaySkipped(_ frames: Int) {
         lock.lock(); defer { lock.unlock() }
         skipped += frames
+        if frames > 0 { resumeMustStart = true }
+    }
+
+    /// The (slow) receiver asked the relay to catch it up. lws thread.
+    func askedToCatchUp() {
+        lock.lock(); defer { lock.unlock() }
+        catchUpsAsked += 1
     }
 
     /// Whether the end-of-stream frame arrived.
@@ -227,8 +254,10 @@ final class LoadStream: @unchecked Sendable {
     func figures() -> Figures {
         lock.lock(); defer { lock.unlock() }
         return Figures(framesSent: framesSent, payloadBytesSent: payloadBytesSent, framesReceived: verifier.framesReceived,
-                       payloadBytesReceived: verifier.payloadBytesReceived, lost: verifier.lost(sent: framesSent),
+                       payloadBytesReceived: verifier.payloadBytesReceived,
+                       lost: max(0, verifier.lost(sent: framesSent) - (slowViewer ? skipped : 0)),
                        corrupt: verifier.corrupt, reordered: verifier.reordered, duplicates: verifier.duplicates,
-                       skippedByRelay: skipped, endOfStreamSent: endQueued, endOfStreamReceived: endReceived)
+                       skippedByRelay: skipped, badResumes: badResumes, slowViewer: slowViewer, catchUpsAsked: catchUpsAsked,
+                       endOfStreamSent: endQueued, endOfStreamReceived: endReceived)
     }
 }

@@ -146,6 +146,12 @@ final class SessionConnection: WebSocketClientHandler, @unchecked Sendable {
     /// Stops reading from the socket until the observer is `readyToReceive`. lws thread.
     func pauseReceiving() { connection?.pauseReceiving() }
 
+    /// Caps the socket's receive buffer (`WebSocketClientConnection.limitReceiveBuffer`). lws thread, once open.
+    func limitReceiveBuffer(bytes: Int) -> Bool { connection?.limitReceiveBuffer(bytes: bytes) ?? false }
+
+    /// Stops reading from the socket until the monotonic clock reads `time` (ns). lws thread.
+    func pauseReceiving(until time: UInt64) { connection?.pauseReceiving(until: time) }
+
     private func send(_ bytes: [UInt8], binary: Bool, waitUntil deadline: Date) -> TransmitQueue.PushOutcome {
         guard let connection else { return .closed }
         let outcome = connection.transmit.push(bytes, binary: binary, waitUntil: deadline)

@@ -60,6 +60,8 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     /// Bytes read but not parsed yet because the handler paused receiving.
     private var unread: [UInt8] = []
     private var receivePaused = false
+    /// With `pauseReceiving(until:)`: reading stays paused until the monotonic clock reads this (ns).
+    private var resumeAt: UInt64?
     private var pendingClose: (code: UInt16, reason: String)?
     /// Our close frame went out: only the server's close (or its hang-up) is awaited.
     private var closeSent = false
@@ -123,9 +125,26 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         setWatching(false)
     }
 
+    /// Caps the kernel's receive buffer for this socket at `bytes` (Linux doubles it for its own
+    /// bookkeeping) and stops it growing with the connection: the queue of an emulated slow link
+    /// (`SlowLink`). Returns false when the kernel refused. lws thread, once open.
+    func limitReceiveBuffer(bytes: Int) -> Bool {
+        guard let wsi else { return false }
+        var value = Int32(clamping: bytes)
+        return setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_RCVBUF, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
+    }
+
+    /// Stops reading until the monotonic clock reads `time` (ns), and then until the handler is
+    /// `readyToReceive`. lws thread.
+    func pauseReceiving(until time: UInt64) {
+        pauseReceiving()
+        resumeAt = max(resumeAt ?? 0, time)
+        loop?.wake(id, at: time)
+    }
+
     func wake() {
         guard let wsi, opened else { return }
-        if receivePaused, handler?.readyToReceive ?? true {
+        if receivePaused, mayResumeReceiving() {
             receivePaused = false
             let held = unread
             unread = []
@@ -181,6 +200,21 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
     }
 
     /// Pings a quiet relay, hangs up on a silent one (see `ClientKeepalive`). lws thread.
+    /// Whether reading, paused, may resume now: the time it was paused until has come and the
+    /// handler is ready. Before that time it asks for its wake-up again: the loop keeps one per
+    /// connection, the earliest, so a wake-up for a frame to write may have taken its place.
+    private func mayResumeReceiving() -> Bool {
+        if let resumeAt {
+            let now = MonotonicClock.nanoseconds()
+            guard now >= resumeAt else {
+                loop?.wake(id, at: resumeAt)
+                return false
+            }
+            self.resumeAt = nil
+        }
+        return handler?.readyToReceive ?? true
+    }
+
     func tick(now: UInt64) {
         guard let wsi, silentFor == nil, !hungUp else { return }
         switch keepalive?.due(at: now) {

@@ -17,6 +17,6 @@ public enum DurationParser {
 
     /// The error message for a duration that did not parse, naming the option.
     public static func usage(option: String, value: String) -> String {
-        "\(option) '\(value)' is not a duration: write a whole number and a unit, e.g. 90s, 15m, 12h or 30d"
+        "\(option) '\(value)' is not a duration: write a whole number above 0 and a unit, e.g. 90s, 15m, 12h or 30d"
     }
 }

@@ -26,6 +26,12 @@ struct LoadCommand: ParsableCommand {
             pair N connect to the URL with pair=RUN-N&side=family (or side=practitioner) added to its query, no \
             subprotocol, and the relay must forward what one sends to the other (docs/LOAD.md).
 
+            --slow-viewers N makes N of the pairs' practitioners (spread over the pairs) take the camera no faster \
+            than a download of --slow-viewer-rate, and ask the relay to catch them up when frames arrive 3 s late, as \
+            the web pages do: what practitioners on poor connections cost the relay, and whether the other pairs \
+            notice. The frames the relay skips for them (it says how many) are not lost; after a skip the next frame \
+            must be a keyframe. Their lateness is reported apart from the latency of the others.
+
             Exit status: 0 every frame arrived intact and in order and no pair failed; 1 a frame was lost, corrupt or \
             out of order, or a pair failed; 2 the relay cannot be reached (TLS included); 3 token refused; 64 usage.
             """
@@ -81,6 +87,12 @@ struct LoadCommand: ParsableCommand {
 
     @Option(help: "Also stream the practitioner's screen to the family at this bitrate, e.g. 800k.")
     var screenBitrate: String?
+
+    @Option(help: "This many pairs' practitioners read the camera as over a slow download (--slow-viewer-rate) and ask to catch up as the web pages do; reported apart.")
+    var slowViewers = 0
+
+    @Option(help: "The slow viewers' download, below --bitrate, e.g. 1M (default: 40% of --bitrate).")
+    var slowViewerRate: String?
 
     @Option(help: "Worker threads, each with its own lws client context (default: the number of cores).")
     var workers: Int?
@@ -172,7 +184,29 @@ struct LoadCommand: ParsableCommand {
             throw .usage("--connect-window \(connectWindow) is less than --workers \(workerCount): each worker gates its own pairs, so give at least one each (or fewer workers)")
         }
         plan.connectWindow = connectWindow
+        try addSlowViewers(to: &plan)
         return plan
+    }
+
+    /// `--slow-viewers` and `--slow-viewer-rate`, checked against the rest of the plan.
+    private func addSlowViewers(to plan: inout LoadPlan) throws(ClientError) {
+        guard slowViewers != 0 else {
+            if slowViewerRate != nil { throw .usage("--slow-viewer-rate goes with --slow-viewers N (how many practitioners read that slowly)") }
+            return
+        }
+        guard (1...plan.pairs).contains(slowViewers) else { throw .usage("--slow-viewers must be 0 to --pairs (\(plan.pairs))") }
+        guard mode == "vigrelay", !plan.idle else {
+            throw .usage("--slow-viewers needs the vigrelay protocol and media (catch_up, skipped): it does not go with --mode mirror or --idle")
+        }
+        guard plan.bitsPerSecond > 0 else {
+            throw .usage("--slow-viewers needs a paced camera (--bitrate above 0): an unpaced pair keeps at most 4 MiB in flight, so it would slow down to its viewer instead of being skipped")
+        }
+        let rate = try slowViewerRate.map { text throws(ClientError) in try parseBitrate(text, option: "--slow-viewer-rate") } ?? plan.bitsPerSecond * 0.4
+        guard rate > 0, rate < plan.bitsPerSecond else {
+            throw .usage("--slow-viewer-rate must be above 0 and below --bitrate (\(bitrate)): a viewer that fast is not slow")
+        }
+        plan.slowViewers = slowViewers
+        plan.slowViewerBitsPerSecond = rate
     }
 
     /// Fails before the run, not after it, when the report could not be written there.

@@ -110,4 +110,40 @@ struct LoadReportTests {
         cancelled.recording = nil
         #expect(!Self.report([cancelled]).passed)
     }
+
+    @Test func slowViewersAreTotalledApartAndTheirSkipsDoNotFailTheRunButABadResumeDoes() throws {
+        var plan = Self.plan
+        plan.slowViewers = 1
+        plan.slowViewerBitsPerSecond = 1_000_000
+        var slow = Self.clean(1)
+        slow.camera.slowViewer = true
+        slow.camera.framesReceived = 200
+        slow.camera.payloadBytesReceived = 200_000
+        slow.camera.skippedByRelay = 400
+        slow.camera.catchUpsAsked = 9
+        var figures = Self.figures()
+        for i in 1...200 { _ = figures.slowViewerLatency.record(UInt64(i) * 20_000) }  // up to 4 s
+        func report(_ outcomes: [LoadPairOutcome]) -> LoadReport {
+            LoadReport(plan: plan, outcomes: outcomes, figures: figures, wallSeconds: 71.5, interrupted: false, server: nil,
+                       startedAt: Date(timeIntervalSince1970: 1_800_000_000))
+        }
+        let passing = report([Self.clean(0), slow, Self.clean(2)])
+        #expect(passing.passed)
+        let totals = try #require(passing.slowViewers)
+        #expect(totals.viewers == 1 && totals.framesSent == 600 && totals.framesReceived == 200 && totals.skippedByRelay == 400)
+        #expect(totals.catchUpsAsked == 9 && abs(totals.latency.max - 4_000) < 4 && totals.bitsPerSecond == 1_000_000)
+        #expect(passing.streams[0].latency.count == 1800, "the others' latency only")
+        #expect(passing.text.contains("slow viewers: 1 practitioner(s) reading the camera at 1 Mbit/s: 200 of 600 frames received, 400 skipped"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(passing.json.utf8)) as? [String: Any])
+        let json = try #require(object["slowViewers"] as? [String: Any])
+        #expect(json["viewers"] as? Int == 1 && json["skippedByRelay"] as? Int == 400 && json["catchUpsAsked"] as? Int == 9)
+        #expect((json["latencyMs"] as? [String: Any])?["count"] as? Int == 200)
+
+        slow.camera.badResumes = 1
+        let failing = report([Self.clean(0), slow, Self.clean(2)])
+        #expect(!failing.passed && failing.text.contains("resumed elsewhere than a start point after a skip: 1 frame(s)"))
+        #expect(Self.report([Self.clean(0)]).slowViewers == nil)
+        let plain = try #require(try JSONSerialization.jsonObject(with: Data(Self.report([Self.clean(0)]).json.utf8)) as? [String: Any])
+        #expect(plain["slowViewers"] is NSNull)
+    }
 }

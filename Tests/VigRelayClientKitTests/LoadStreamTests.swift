@@ -163,4 +163,57 @@ struct LoadStreamTests {
         let stamp = try #require(fake.sent[1].withUnsafeBytes { CheckablePayload.read(UnsafeRawBufferPointer(rebasing: $0[16...])) })
         #expect(stamp.sequence == 1 && stamp.sentNanoseconds == t0 + 100 * Self.ms)
     }
+
+    /// Frames 0-9 of a paced camera (keyframes 0 and 10 apart: `sizing`), sent; the stream and what went.
+    static func sentSecond(slowViewer: Bool) -> (LoadStream, LoadStats, [[UInt8]], UInt64) {
+        let stats = LoadStats()
+        let stream = LoadStream(kind: .camera, sizing: FrameSizing(keyframeSize: 300, deltaSize: 100, framesPerKeyframe: 4),
+                                intervalNanoseconds: 100 * ms, windowBytes: 1 << 20, stats: stats, slowViewer: slowViewer)
+        let t0: UInt64 = 1_000 * ms
+        stream.begin(now: t0, end: t0 + 1_000 * ms)
+        let fake = FakeConnection()
+        _ = stream.pump(now: t0 + 2_000 * ms, send: fake.send)
+        return (stream, stats, fake.sent, t0)
+    }
+
+    @Test func aSlowViewersFramesTheRelaySaidItSkippedAreNotLostAndItsLatencyIsKeptApart() throws {
+        let (stream, stats, sent, t0) = Self.sentSecond(slowViewer: true)
+        // Frames 0-2 arrive, the relay skips 3 (up to the keyframe at 4), then 4-9 and the end.
+        for i in 0..<3 { _ = stream.receive(try MediaFrameHeader.parse(sent[i]), message: sent[i], now: t0 + 3_000 * Self.ms) }
+        stream.relaySkipped(1)
+        for i in 4..<sent.count { _ = stream.receive(try MediaFrameHeader.parse(sent[i]), message: sent[i], now: t0 + 3_000 * Self.ms) }
+        let figures = stream.figures()
+        #expect(figures.framesSent == 10 && figures.framesReceived == 9 && figures.skippedByRelay == 1)
+        #expect(figures.lost == 0 && figures.badResumes == 0 && figures.slowViewer)
+        let snapshot = stats.snapshot()
+        #expect(snapshot.slowViewerLatency.totalCount == 9 && snapshot.cameraLatency.totalCount == 0)
+        // A frame the relay did not account for is lost all the same.
+        let (other, _, again, _) = Self.sentSecond(slowViewer: true)
+        for i in [0, 1, 2, 4] { _ = other.receive(try MediaFrameHeader.parse(again[i]), message: again[i], now: t0 + 3_000 * Self.ms) }
+        other.relaySkipped(1)
+        #expect(other.figures().lost == 5, "10 sent, 4 received, 1 skipped")
+    }
+
+    @Test func aViewerThatReadsAtFullSpeedCountsTheRelaysSkipsAsLost() throws {
+        let (stream, stats, sent, t0) = Self.sentSecond(slowViewer: false)
+        for i in [0, 1, 2] + Array(4..<sent.count) {
+            _ = stream.receive(try MediaFrameHeader.parse(sent[i]), message: sent[i], now: t0 + 3_000 * Self.ms)
+        }
+        stream.relaySkipped(1)
+        #expect(stream.figures().lost == 1 && stream.figures().skippedByRelay == 1)
+        #expect(stats.snapshot().cameraLatency.totalCount == 9 && stats.snapshot().slowViewerLatency.totalCount == 0)
+    }
+
+    @Test func aFrameAfterASkipThatIsNotAStartPointIsABadResume() throws {
+        let (stream, _, sent, t0) = Self.sentSecond(slowViewer: true)
+        _ = stream.receive(try MediaFrameHeader.parse(sent[0]), message: sent[0], now: t0 + 3_000 * Self.ms)
+        stream.relaySkipped(1)  // then frame 2, a delta frame: the relay should have resumed at a keyframe
+        _ = stream.receive(try MediaFrameHeader.parse(sent[2]), message: sent[2], now: t0 + 3_000 * Self.ms)
+        _ = stream.receive(try MediaFrameHeader.parse(sent[3]), message: sent[3], now: t0 + 3_000 * Self.ms)
+        #expect(stream.figures().badResumes == 1)
+        // A skip of nothing (`frames` 0: nothing waited) asks nothing of the next frame.
+        stream.relaySkipped(0)
+        _ = stream.receive(try MediaFrameHeader.parse(sent[5]), message: sent[5], now: t0 + 3_000 * Self.ms)
+        #expect(stream.figures().badResumes == 1)
+    }
 }

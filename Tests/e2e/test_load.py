@@ -138,6 +138,48 @@ def test_load_record_leaves_one_complete_recording_per_pair_holding_every_byte_s
     assert r["recordings"] == {"stopped": 4, "bytes": sum(sent.values())}
 
 
+@pytest.mark.timeout(150)
+def test_load_slow_viewers_are_skipped_to_the_present_and_cost_the_others_and_the_recordings_nothing(client_bin, relay_factory,
+                                                                                                    certs, tmp_path):
+    """`--slow-viewers`: a practitioner reading the camera at 800 kbit/s of its 2.5 Mbit/s asks to catch up
+    as the pages do; the relay skips it to keyframes and says how many frames, so it stays seconds from
+    live, while the other pairs get every frame and every recording holds every byte the families sent.
+    The practitioners also share their screens: the slow viewer's connection then wakes to write
+    frames while its reading waits for the link, and must still resume on time."""
+    relay = relay_factory()
+    tok = relay.token("alice")
+    report = tmp_path / "load.json"
+    p = load(client_bin, *relay_args(relay, certs, tok), "--pairs", "4", "--slow-viewers", "1", "--slow-viewer-rate", "800k",
+             "--screen-bitrate", "300k", "--duration", "12s", "--ramp", "1s", "--record", "--report", report)
+    assert p.returncode == 0, f"load --slow-viewers exited {p.returncode}\n{p.stdout}\n{p.stderr}"
+    r = read_report(report)
+    assert r["passed"] is True and r["config"]["slowViewers"] == 1 and r["config"]["slowViewerBitrate"] == 800_000
+    slow = r["slowViewers"]
+    assert slow["viewers"] == 1 and slow["bitrate"] == 800_000, slow
+    # Every frame the slow viewer did not get, the relay said it skipped; it asked, as the pages do.
+    assert slow["skippedByRelay"] > 0 and slow["catchUpsAsked"] >= 1, slow
+    assert slow["framesReceived"] + slow["skippedByRelay"] == slow["framesSent"], slow
+    assert slow["latencyMs"]["count"] == slow["framesReceived"], slow
+    # Within seconds of live, as on the pages (the browser tests' bound; 3-4 s here).
+    assert slow["latencyMs"]["max"] < 8000, slow
+    assert r["frames"]["lost"] == 0 and r["frames"]["badResumes"] == 0, r["frames"]
+    by_pair = {s["pair"]: s for s in r["sessions"]}
+    assert by_pair[0]["camera"]["slowViewer"] is True and by_pair[0]["camera"]["catchUpsAsked"] == slow["catchUpsAsked"]
+    for i in (1, 2, 3):
+        cam = by_pair[i]["camera"]
+        assert not cam["slowViewer"] and cam["skippedByRelay"] == 0 and cam["framesReceived"] == cam["framesSent"] > 0, cam
+    # The latency reported is the other three pairs' only.
+    assert r["streams"][0]["latencyMs"]["count"] == sum(by_pair[i]["camera"]["framesReceived"] for i in (1, 2, 3))
+    # The slow viewer slowed neither its family's camera nor the recording: every byte sent is on disk.
+    sent = sum(s["camera"]["payloadBytesSent"] for s in r["sessions"])
+    assert r["recordings"] == {"stopped": 4, "bytes": sent}, r["recordings"]
+    assert by_pair[0]["recording"]["bytes"] == by_pair[0]["camera"]["payloadBytesSent"]
+    assert re.search(r"slow viewers: 1 practitioner\(s\) reading the camera at 0\.8 Mbit/s: \d+ of \d+ frames received, "
+                     r"\d+ skipped by the relay, \d+ catch-up\(s\) asked", p.stdout), p.stdout
+    assert r["streams"][1]["stream"] == "screen" and r["streams"][1]["lost"] == 0, r["streams"]
+    assert "result: OK" in p.stdout
+
+
 def index_frames(path: Path) -> list[tuple[int, int, int]]:
     """A recording index's F lines as (part, offset, length)."""
     return [tuple(int(v) for v in line.split()[1:4]) for line in path.read_text().splitlines() if line.startswith("F ")]
@@ -308,8 +350,17 @@ def test_load_unreachable_relay_exits_2(client_bin, certs):
     (["--connect-window", "1", "--workers", "2"], "--connect-window 1 is less than --workers 2"),
     (["--report", "/nonexistent-dir/load.json"], "--report /nonexistent-dir/load.json cannot be created: /nonexistent-dir does not exist"),
     (["--report", "/tmp"], "--report /tmp cannot be written (a directory"),
+    (["--slow-viewers", "3", "--pairs", "2"], "--slow-viewers must be 0 to --pairs (2)"),
+    (["--slow-viewers=-1"], "--slow-viewers must be 0 to --pairs (10)"),
+    (["--slow-viewer-rate", "1M"], "--slow-viewer-rate goes with --slow-viewers N"),
+    (["--slow-viewers", "1", "--slow-viewer-rate", "3M"], "--slow-viewer-rate must be above 0 and below --bitrate (2.5M)"),
+    (["--slow-viewers", "1", "--slow-viewer-rate", "slow"], "--slow-viewer-rate 'slow' is not a bitrate"),
+    (["--slow-viewers", "1", "--bitrate", "0"], "--slow-viewers needs a paced camera"),
+    (["--slow-viewers", "1", "--idle"], "--slow-viewers needs the vigrelay protocol and media"),
 ], ids=["pairs", "bitrate", "duration", "ramp", "fps", "workers", "frame-size", "frame-size-fps", "screen-bitrate", "mode", "pid-negative",
-        "pid-missing", "url-without-mirror", "idle-record", "connect-window", "connect-window-per-worker", "report-dir-missing", "report-is-dir"])
+        "pid-missing", "url-without-mirror", "idle-record", "connect-window", "connect-window-per-worker", "report-dir-missing", "report-is-dir",
+        "slow-viewers-over-pairs", "slow-viewers-negative", "slow-rate-alone", "slow-rate-not-slow", "slow-rate-bad", "slow-unpaced",
+        "slow-idle"])
 def test_load_bad_options_exit_64_with_a_clear_message(client_bin, args, message):
     p = load(client_bin, "--server", "https://127.0.0.1:1", "--token", "t.t", *args, timeout=30)
     assert p.returncode == 64, f"load {args}: exit {p.returncode}, expected 64: {p.stderr}"
@@ -322,9 +373,11 @@ def test_load_bad_options_exit_64_with_a_clear_message(client_bin, args, message
     (["--mode", "mirror", "--url", "wss://127.0.0.1:1/m", "--record"], "--record needs the vigrelay protocol"),
     (["--mode", "mirror", "--url", "wss://127.0.0.1:1/m", "--token", "t.t"], "--server and --token are for vigrelay mode"),
     (["--mode", "mirror", "--url", "wss://127.0.0.1:1/m", "--idle"], "--idle needs the vigrelay protocol"),
+    (["--mode", "mirror", "--url", "wss://127.0.0.1:1/m", "--slow-viewers", "1"], "--slow-viewers needs the vigrelay protocol"),
     ([], "--server https://HOST:PORT is required"),
     (["--server", "https://127.0.0.1:1"], "--token is required"),
-], ids=["mirror-no-url", "mirror-bad-url", "mirror-record", "mirror-token", "mirror-idle", "no-server", "no-token"])
+], ids=["mirror-no-url", "mirror-bad-url", "mirror-record", "mirror-token", "mirror-idle", "mirror-slow-viewers", "no-server",
+        "no-token"])
 def test_load_mode_options_are_checked(client_bin, args, message):
     p = load(client_bin, *args, timeout=30)
     assert p.returncode == 64, f"load {args}: exit {p.returncode}, expected 64: {p.stderr}"
