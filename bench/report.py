@@ -337,6 +337,53 @@ def scenario2(w: Work, summary: list) -> list[str]:
     return out
 
 
+def scenario7(w: Work, summary: list) -> list[str]:
+    out = ["## 7. Scenario 2 with two practitioners on slow downloads", ""]
+    out += ["Scenario 2's ten pairs, but two of the practitioners (`--slow-viewers 2`, the first and the sixth pair) take "
+            "the camera as if over a 1 Mbit/s download, less than half the camera's 2.5 Mbit/s: each reads a message, then "
+            "nothing until a 1 Mbit/s link would have carried it, with half a second of that link in its socket's receive "
+            "buffer; and each asks the relay to catch it up (`catch_up`) by the web pages' rule, once a frame arrives 3 s "
+            "late (docs/LOAD.md, \"Slow viewers\"). The relay drops what waits for a slow viewer up to the newest keyframe "
+            "and says how many frames; the families' cameras and the other viewers are not slowed. The latency row is the "
+            "other eight pairs'; the slow viewers' lateness is apart.", ""]
+    out += w.command_block("s7")
+    r = w.report("s7")
+    if r is None:
+        out += ["", f"No report (exit {w.text('s7', 'rc') or '?'}).", ""]
+        summary.append(("7. 2 of 10 practitioners on 1 Mbit/s downloads", "no report", "(slow-viewer policy)", "-", w.speed("s7")))
+        return out
+    _, s2 = latency_runs(w, "s2")
+    out += ["", "| run | viewers at full speed | frames | p50 ms | p99 ms | max ms | lost | server CPU share | server RSS peak | "
+            "machine speed | result |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for label, name, rep in (("scenario 2", s2[0] if s2 else "s2", s2[1] if s2 else None), ("with 2 slow viewers", "s7", r)):
+        if rep is None:
+            out.append(f"| {label} | no report | | | | | | | | | |")
+            continue
+        lat, srv = rep["latencyMs"], rep.get("server") or {}
+        full = rep["pairs"]["requested"] - ((rep.get("slowViewers") or {}).get("viewers") or 0)
+        out.append(f"| {label} | {full} | {lat['count']} | {lat['p50']:.3f} | {lat['p99']:.3f} | {lat['max']:.3f} | "
+                   f"{rep['frames']['lost']} | {fmt(srv.get('cpuShare'), 3)} | {fmt(srv.get('rssPeakBytes', 0) / 1e6, 1)} MB | "
+                   f"{fmt(w.speed(name))} | {'OK' if rep['passed'] else 'FAILED'} |")
+    slow = r.get("slowViewers") or {}
+    sl = slow.get("latencyMs") or {}
+    if slow:
+        share = slow["framesReceived"] / slow["framesSent"] if slow.get("framesSent") else 0
+        out += ["", f"The {slow['viewers']} slow viewers received {slow['framesReceived']} of the {slow['framesSent']} frames "
+                f"their families sent ({share:.0%}; {slow['payloadBytesReceived'] * 8 / 1e6:.1f} Mbit in all), the relay "
+                f"skipped {slow['skippedByRelay']} for them after {slow['catchUpsAsked']} requests to catch up, and every frame "
+                f"not skipped arrived ({r['frames']['badResumes']} resumed elsewhere than a keyframe). Their frames arrived "
+                f"p50 {sl['p50'] / 1000:.1f} s, p99 {sl['p99'] / 1000:.1f} s, at most {sl['max'] / 1000:.1f} s after they "
+                f"were due."]
+    out += ["", f"- s7: {w.started_under('s7')}", ""]
+    lat = r["latencyMs"]
+    summary.append(("7. 2 of 10 practitioners on 1 Mbit/s downloads",
+                    f"the other 8: p99 {lat['p99']:.3f} ms, lost {r['frames']['lost']}"
+                    + (f" (scenario 2: p99 {s2[1]['latencyMs']['p99']:.3f} ms)" if s2 else "")
+                    + (f"; the slow ones {sl['p99'] / 1000:.1f} s late at p99, {slow['skippedByRelay']} frames skipped" if slow else ""),
+                    "(slow viewers' cost to the others)", "-", w.speed("s7")))
+    return out
+
+
 def latency_breakdown() -> list[str]:
     """Scenario 2 taken apart stage by stage: measured once with temporary instrumentation (not rerun)."""
     rows = [  # stage, 10 pairs p50/p90/p99 us, 1 pair p50/p90/p99 us
@@ -822,7 +869,7 @@ def write(work_dir: str, out_path: str) -> int:
     m, env = w.machine, w.env
     summary: list[tuple[str, str, str, str, float | None]] = []
     body = (scenario1(w, summary) + scenario2(w, summary) + scenario3(w, summary) + scenario4(w, summary) + scenario5(w, summary)
-            + scenario6(w, summary))
+            + scenario6(w, summary) + scenario7(w, summary))
     minutes = int(env.get("elapsedSeconds", "0") or 0)
     lines = ["# vigrelay benchmarks", "",
              f"Written by `bench/run.sh` ({env.get('mode', '?')} run{', with --profile' if env.get('profile') == '1' else ''}) "

@@ -23,12 +23,15 @@
 #      recording (vigrelay, then nchan); only when nginx and its nchan module are
 #      installed (apt-get install nginx-light libnginx-mod-nchan; this script does not install them,
 #      as installing nginx starts its service on a machine with systemd)
+#   7. scenario 2 with two of the ten practitioners on slow downloads (load --slow-viewers 2 at 1 Mbit/s,
+#      asking to catch up as the web pages do): the other eight pairs' latency beside scenario 2's, the
+#      slow viewers' lateness and skips, the relay's memory (run after scenario 2's runs; at least 20 s)
 # Before each run it samples the machine's load average and speed (one second of `openssl speed`: what a
 # CPU-second does just then). Each run is bounded in time. bench/report.py turns the JSON reports into
 # the markdown.
 #
 # Options:
-#   --quick               much shorter runs (about 2 minutes instead of about 12; 13-14 with --profile)
+#   --quick               much shorter runs (about 2.5 minutes instead of about 12.5; 13.5-14.5 with --profile)
 #   --profile             also run scenarios 1, 3 (the largest count carried) and 4 under `perf record -g`, and
 #                         scenario 3's first failing count under `strace -c -w` (time in system calls), and say
 #                         where the server's time goes
@@ -39,6 +42,8 @@
 #   --out FILE            the markdown to write (default BENCHMARKS.md at the repository root)
 #   --work DIR            where reports and logs go (default a new directory under ${TMPDIR:-/tmp}; kept)
 #   --seconds S           how long scenarios 1 and 2 stream (default 20, quick 5)
+#   --slow-seconds S      how long scenario 7 streams (default 20: its slow viewers first ask to catch up
+#                         several seconds in)
 #   --search-start N      scenario 3's first pair count (default 50); doubled while it passes
 #   --search-max N        scenario 3's largest pair count (default 3200)
 #   --search-seconds S    how long each scenario 3 step streams after its ramp (default 15, quick 5)
@@ -57,7 +62,7 @@ cd "$repo"
 
 quick=0 profile=0 encrypt=0 bin_dir="${VIGRELAY_BENCH_BIN_DIR:-}" certs="certs/dev" out="BENCHMARKS.md" work=""
 seconds="" search_start=50 search_max=3200 search_seconds="" search_budget="" idle_pairs=2500 pipe_mb="" connect_window=128
-join_rate=40
+join_rate=40 slow_seconds=20
 invocation="bench/run.sh${*:+ $*}"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//' >&2; }
@@ -72,6 +77,7 @@ while [[ $# -gt 0 ]]; do
         --out) need_value "$@"; out="$2"; shift 2 ;;
         --work) need_value "$@"; work="$2"; shift 2 ;;
         --seconds) need_value "$@"; seconds="$2"; shift 2 ;;
+        --slow-seconds) need_value "$@"; slow_seconds="$2"; shift 2 ;;
         --search-start) need_value "$@"; search_start="$2"; shift 2 ;;
         --search-max) need_value "$@"; search_max="$2"; shift 2 ;;
         --search-seconds) need_value "$@"; search_seconds="$2"; shift 2 ;;
@@ -91,7 +97,7 @@ else
     : "${seconds:=20}" "${search_seconds:=15}" "${search_budget:=480}" "${pipe_mb:=2000}"
     search_ramp=5 pipe_runs=3 idle_hold=5 wake_samples=2000
 fi
-for v in seconds search_start search_max search_seconds search_budget idle_pairs pipe_mb connect_window join_rate; do
+for v in seconds slow_seconds search_start search_max search_seconds search_budget idle_pairs pipe_mb connect_window join_rate; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --${v//_/-} must be a positive whole number, not '${!v}'" >&2; exit 64; }
 done
 
@@ -376,6 +382,12 @@ if [[ -n "$NGINX" ]]; then
     run_latency run_nchan s6-s2 $((seconds + 90)) "${s2[@]}"
 fi
 # The floor under it: how long this machine takes to wake a sleeping process (no relay running).
+# --- 7. scenario 2 with slow viewers ---------------------------------------------------------------
+# After scenario 2, which it is compared with.
+log "scenario 7: scenario 2 with 2 practitioners reading at 1 Mbit/s, ${slow_seconds} s"
+run_vigrelay s7 $((slow_seconds + 90)) --pairs 10 --bitrate 2.5M --fps 10 --duration "${slow_seconds}s" --ramp 2s \
+    --slow-viewers 2 --slow-viewer-rate 1M
+
 log "scenario 2: the machine's wake-up latency (bench/wake_latency.py)"
 wake=(python3 bench/wake_latency.py --samples "$wake_samples" --gap-ms 10 --report "$work/s2-wake.json")
 show_cmd "${wake[@]}" > "$work/s2-wake.cmd"

@@ -23,7 +23,7 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     assert Path(client_bin).resolve().parent == bin_dir, f"bench/run.sh needs both binaries in one directory: {vigrelay_bin}, {client_bin}"
     cmd = [str(REPO / "bench" / "run.sh"), "--quick", "--bin-dir", str(bin_dir), "--certs", str(tmp_path / "certs"),
            "--work", str(work), "--out", str(out), "--seconds", "2", "--search-start", "2", "--search-max", "2",
-           "--search-seconds", "1", "--search-budget", "25", "--idle-pairs", "5", "--pipe-mb", "20"]
+           "--search-seconds", "1", "--search-budget", "25", "--idle-pairs", "5", "--pipe-mb", "20", "--slow-seconds", "3"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=140, stdin=subprocess.DEVNULL, cwd=tmp_path)
     assert p.returncode == 0, f"bench/run.sh exited {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
     assert out.is_file(), f"no {out}:\n{p.stderr[-2000:]}"
@@ -32,7 +32,7 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     sections = re.split(r"^## ", md, flags=re.M)
     titles = [s.splitlines()[0] for s in sections[1:]]
     for prefix in ("Machine", "Summary", "1. One pair", "2. 10 pairs", "3. Recorded pairs", "4. 10 idle connections",
-                   "5. The physical reference", "6. Another relay", "Where the server's time goes"):
+                   "5. The physical reference", "6. Another relay", "7. Scenario 2 with two practitioners on slow downloads", "Where the server's time goes"):
         assert any(t.startswith(prefix) for t in titles), f"no section '{prefix}' in {titles}"
     section = {t.split(" ")[0]: s for t, s in zip(titles, sections[1:])}
 
@@ -94,11 +94,18 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     else:
         assert "Not run: nginx with the nchan module is not installed" in s6 and "libnginx-mod-nchan" in s6, s6
 
+    s7 = section["7."]
+    assert "--slow-viewers 2 --slow-viewer-rate 1M" in s7, s7
+    # Scenario 2's row and this one's: viewers at full speed, frames, p50, p99, max.
+    assert re.search(rf"^\| scenario 2 \| 10 \| \d+ \| {number} \| {number} \| {number} \|", s7, re.M), s7
+    assert re.search(rf"^\| with 2 slow viewers \| 8 \| \d+ \| {number} \| {number} \| {number} \| 0 \|", s7, re.M), s7
+    assert re.search(r"The 2 slow viewers received \d+ of the \d+ frames", s7), s7
+
     summary = section["Summary"]
     rows = [l for l in summary.splitlines() if l.startswith("| ") and not l.startswith("| scenario")]
-    assert len(rows) == 8, summary
+    assert len(rows) == 9, summary
     # Each row: the verdict, then the machine's speed when that run started (openssl speed, GB per CPU-second).
-    ran = rows if nchan else rows[:-1]
+    ran = [r for r in rows if nchan or not r.startswith("| 6.")]
     assert all(re.search(rf"\| (met|\*\*not met\*\*|n/a|-) \| {number} \|$", r) or ("| none carried |" in r and r.endswith("| n/a | n/a |"))
                for r in ran), rows
     assert carried3 or any("| none carried |" in r for r in rows), rows
@@ -108,7 +115,7 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     assert '--token "$TOKEN"' in md
     assert not re.search(r"eyJ[\w-]+\.[\w-]+", md), "a token leaked into BENCHMARKS.md"
     # The reports it read are kept in the work directory; the servers' data directories are not.
-    for name in ("s1", "s1-record", "s2", "s2-wake", "s3-2", "s4", "s5") + (("s6-s1", "s6-s2") if nchan else ()) + (("s6-s3-vigrelay", "s6-s3") if nchan and carried3 else ()):
+    for name in ("s1", "s1-record", "s2", "s2-wake", "s3-2", "s4", "s5", "s7") + (("s6-s1", "s6-s2") if nchan else ()) + (("s6-s3-vigrelay", "s6-s3") if nchan and carried3 else ()):
         assert (work / f"{name}.json").is_file(), f"{name}.json missing in {sorted(p.name for p in work.iterdir())}"
     assert not list(work.glob("data-*")), "server data directories left behind"
 
