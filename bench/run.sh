@@ -31,7 +31,7 @@
 # the markdown.
 #
 # Options:
-#   --quick               much shorter runs (about 2.5 minutes instead of about 12.5; 13.5-14.5 with --profile)
+#   --quick               much shorter runs (about 3 minutes instead of about 12.5; 13.5-14.5 with --profile)
 #   --profile             also run scenarios 1, 3 (the largest count carried) and 4 under `perf record -g`, and
 #                         scenario 3's first failing count under `strace -c -w` (time in system calls), and say
 #                         where the server's time goes
