@@ -5,9 +5,9 @@
 ///
 /// A frame's arrival time less its media time is the clocks' offset plus how long it took; the
 /// least of those since the stream's init segment is the quickest way through, and the excess is
-/// how late the frame is. At `lateSeconds` the viewer asks; again at once after a `skipped` that
-/// dropped frames, `nothingWaitedRetrySeconds` after one that said nothing waited, and
-/// `retrySeconds` after an ask not answered.
+/// how late the frame is. At `lateNanoseconds` (3 s) the viewer asks; again at once after a
+/// `skipped` that dropped frames, `nothingWaitedRetryNanoseconds` (2 s) after one that said nothing
+/// waited, and `retryNanoseconds` (10 s) after an ask not answered.
 ///
 /// Pure value; owned by the viewer's side (`LoadPairSide`), on its lws thread.
 struct CatchUpWatch: Sendable, Equatable {

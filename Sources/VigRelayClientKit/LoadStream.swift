@@ -17,6 +17,9 @@ import VigRelayCore
 /// in sending, which is the difference of the two and is counted apart (`sendLag`).
 /// Unpaced streams (bitrate 0) count from when each frame was built and keep at most `windowBytes`
 /// in flight.
+/// After a `skipped` notice the next frame must be a start point (else a bad resume); at a slow
+/// viewer (`load --slow-viewers`) the frames the relay said it skipped are not lost, and its
+/// latency is recorded apart.
 ///
 /// Thread: `begin`, `pump` and `finishNow` on the owning worker's driver thread (the `driver`
 /// state); `receive` on the receiving connection's lws thread; what both touch is guarded by `lock`.
@@ -71,7 +74,7 @@ final class LoadStream: @unchecked Sendable {
     private let windowBytes: Int
     private let stats: LoadStats
     /// The receiver emulates a slow download (`LoadPlan.slowViewers`).
-    let slowViewer: Bool
+    private let slowViewer: Bool
 
     // Driver thread only.
     private var startNanoseconds: UInt64 = 0
