@@ -199,7 +199,6 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         }
     }
 
-    /// Pings a quiet relay, hangs up on a silent one (see `ClientKeepalive`). lws thread.
     /// Whether reading, paused, may resume now: the time it was paused until has come and the
     /// handler is ready. Before that time it asks for its wake-up again: the loop keeps one per
     /// connection, the earliest, so a wake-up for a frame to write may have taken its place.
@@ -215,6 +214,7 @@ final class WebSocketClientConnection: LoopConnection, @unchecked Sendable {
         return handler?.readyToReceive ?? true
     }
 
+    /// Pings a quiet relay, hangs up on a silent one (see `ClientKeepalive`). lws thread.
     func tick(now: UInt64) {
         guard let wsi, silentFor == nil, !hungUp else { return }
         switch keepalive?.due(at: now) {
