@@ -117,6 +117,15 @@ public struct LoadPlan: Sendable, Equatable {
         return ceilingShare(index + 1) > ceilingShare(index)
     }
 
+    /// The slowest download a slow viewer may have, in whole kbit/s: one over which a camera keyframe
+    /// crosses in half the time a stream may go without a frame before its pair fails (`stallSeconds`).
+    public var slowestViewerBitsPerSecond: Double {
+        (Double(keyframeBytes * 8) * 2 / stallSeconds / 1000).rounded(.up) * 1000
+    }
+
+    /// Payload bytes of a camera keyframe.
+    public var keyframeBytes: Int { cameraSizing.keyframeSize }
+
     /// Frames per keyframe: one keyframe a second.
     var framesPerKeyframe: Int { max(1, Int(framesPerSecond.rounded())) }
 

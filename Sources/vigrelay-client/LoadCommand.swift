@@ -205,6 +205,13 @@ struct LoadCommand: ParsableCommand {
         guard rate > 0, rate < plan.bitsPerSecond else {
             throw .usage("--slow-viewer-rate must be above 0 and below --bitrate (\(bitrate)): a viewer that fast is not slow")
         }
+        guard rate >= plan.slowestViewerBitsPerSecond else {
+            let keyframe = plan.keyframeBytes
+            throw .usage(String(format: "--slow-viewer-rate %@ is too slow for this camera: each %d-byte keyframe would take %.1f s on that link, "
+                                + "more than half the %.0f s a pair may receive nothing before it fails; give at least %.0fk (or a lower --bitrate)",
+                                slowViewerRate ?? "", keyframe, Double(keyframe * 8) / rate, plan.stallSeconds,
+                                plan.slowestViewerBitsPerSecond / 1000))
+        }
         plan.slowViewers = slowViewers
         plan.slowViewerBitsPerSecond = rate
     }

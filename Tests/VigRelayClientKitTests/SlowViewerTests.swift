@@ -90,4 +90,11 @@ struct SlowViewerTests {
         #expect(slow(1000, 7).count == 7)
         #expect(!Self.plan(pairs: 10, slow: 3).isSlowViewer(pair: 10), "no pair beyond the plan's")
     }
+
+    @Test func theSlowestViewerTakesAKeyframeInHalfTheStallLimit() {
+        let plan = Self.plan(pairs: 10, slow: 1)
+        // 2.5 Mbit/s at 10 fps: 78,123-byte keyframes, 625 kbit, in 5 s at 125 kbit/s.
+        #expect(plan.keyframeBytes == 78_123)
+        #expect(plan.slowestViewerBitsPerSecond == 125_000)
+    }
 }

@@ -356,10 +356,13 @@ def test_load_unreachable_relay_exits_2(client_bin, certs):
     (["--slow-viewers", "1", "--slow-viewer-rate", "3M"], "--slow-viewer-rate must be above 0 and below --bitrate (2.5M)"),
     (["--slow-viewers", "1", "--slow-viewer-rate", "slow"], "--slow-viewer-rate 'slow' is not a bitrate"),
     (["--slow-viewers", "1", "--bitrate", "0"], "--slow-viewers needs a paced camera"),
+    (["--slow-viewers", "1", "--slow-viewer-rate", "50k"],
+     "--slow-viewer-rate 50k is too slow for this camera: each 78123-byte keyframe would take 12.5 s on that link, more than half "
+     "the 10 s a pair may receive nothing before it fails; give at least 125k"),
     (["--slow-viewers", "1", "--idle"], "--slow-viewers needs the vigrelay protocol and media"),
 ], ids=["pairs", "bitrate", "duration", "ramp", "fps", "workers", "frame-size", "frame-size-fps", "screen-bitrate", "mode", "pid-negative",
         "pid-missing", "url-without-mirror", "idle-record", "connect-window", "connect-window-per-worker", "report-dir-missing", "report-is-dir",
-        "slow-viewers-over-pairs", "slow-viewers-negative", "slow-rate-alone", "slow-rate-not-slow", "slow-rate-bad", "slow-unpaced",
+        "slow-viewers-over-pairs", "slow-viewers-negative", "slow-rate-alone", "slow-rate-not-slow", "slow-rate-bad", "slow-unpaced", "slow-rate-too-slow",
         "slow-idle"])
 def test_load_bad_options_exit_64_with_a_clear_message(client_bin, args, message):
     p = load(client_bin, "--server", "https://127.0.0.1:1", "--token", "t.t", *args, timeout=30)
