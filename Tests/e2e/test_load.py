@@ -1,5 +1,5 @@
 """`vigrelay-client load`, the load tester: pairs against the real relay (report fields and counts,
-recordings on disk, server CPU and memory, a relay killed mid-run, bad options), and `--mode mirror`
+recordings on disk, server CPU and memory, slow viewers, a relay killed mid-run, bad options), and `--mode mirror`
 against a small mirror relay written here (forwards each pair's messages between its two sockets)."""
 
 from __future__ import annotations
