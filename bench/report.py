@@ -339,7 +339,10 @@ def scenario2(w: Work, summary: list) -> list[str]:
 
 def scenario7(w: Work, summary: list) -> list[str]:
     out = ["## 7. Scenario 2 with two practitioners on slow downloads", ""]
-    out += ["Scenario 2's ten pairs, but two of the practitioners (`--slow-viewers 2`, the first and the sixth pair) take "
+    r = w.report("s7")
+    slow_pairs = [s["pair"] + 1 for s in (r or {}).get("sessions", []) if (s.get("camera") or {}).get("slowViewer")]
+    which = f", pairs {' and '.join(map(str, slow_pairs))}" if slow_pairs else ""
+    out += [f"Scenario 2's ten pairs, but two of the practitioners (`--slow-viewers 2`{which}) take "
             "the camera as if over a 1 Mbit/s download, less than half the camera's 2.5 Mbit/s: each reads a message, then "
             "nothing until a 1 Mbit/s link would have carried it, with half a second of that link in its socket's receive "
             "buffer; and each asks the relay to catch it up (`catch_up`) by the web pages' rule, once a frame arrives 3 s "
@@ -347,7 +350,6 @@ def scenario7(w: Work, summary: list) -> list[str]:
             "and says how many frames; the families' cameras and the other viewers are not slowed. The latency row is the "
             "other eight pairs'; the slow viewers' lateness is apart.", ""]
     out += w.command_block("s7")
-    r = w.report("s7")
     if r is None:
         out += ["", f"No report (exit {w.text('s7', 'rc') or '?'}).", ""]
         summary.append(("7. 2 of 10 practitioners on 1 Mbit/s downloads", "no report", "(slow-viewer policy)", "-", w.speed("s7")))

@@ -164,7 +164,7 @@ struct LoadStreamTests {
         #expect(stamp.sequence == 1 && stamp.sentNanoseconds == t0 + 100 * Self.ms)
     }
 
-    /// Frames 0-9 of a paced camera (keyframes 0 and 10 apart: `sizing`), sent; the stream and what went.
+    /// Frames 0-9 of a paced camera (keyframes at 0, 4 and 8) and its end of stream, sent; the stream and what went.
     static func sentSecond(slowViewer: Bool) -> (LoadStream, LoadStats, [[UInt8]], UInt64) {
         let stats = LoadStats()
         let stream = LoadStream(kind: .camera, sizing: FrameSizing(keyframeSize: 300, deltaSize: 100, framesPerKeyframe: 4),
