@@ -331,12 +331,12 @@ final class LoadPair: LoadPairDriving, @unchecked Sendable {
             fail(.client(.createFailed, "the relay's invite cannot be read: \(error)"), now: now)
             return
         }
-        let slowLink = plan.isSlowViewer(pair: index) ? plan.slowViewerBitsPerSecond : nil
         let practitioner = SessionConnection(loop: practitionerLoop, role: .practitioner, sessionID: session.sessionID, token: token,
-                                             observer: LoadPairSide(pair: self, role: .practitioner, slowLinkBitsPerSecond: slowLink),
+                                             observer: LoadPairSide(pair: self, role: .practitioner, slowLinkBitsPerSecond: plan.slowDownload(pair: index, of: .camera)),
                                              writeTimeOffset: LoadStream.writeTimeOffset)
         let family = SessionConnection(loop: familyLoop, role: .family, sessionID: invite.sessionID, token: invite.token,
-                                       observer: LoadPairSide(pair: self, role: .family), writeTimeOffset: LoadStream.writeTimeOffset)
+                                       observer: LoadPairSide(pair: self, role: .family, slowLinkBitsPerSecond: plan.slowDownload(pair: index, of: .screen)),
+                                       writeTimeOffset: LoadStream.writeTimeOffset)
         self.practitioner = practitioner
         self.family = family
         joinStarted = now

@@ -2,7 +2,8 @@ import VigRelayCore
 
 /// One side's session observer for a `LoadPair`: the pair owns the connection, the connection owns
 /// this observer, and this observer reaches the pair weakly. A practitioner of `load --slow-viewers`
-/// takes the camera no faster than its `SlowLink` and asks to catch up as the pages do (`CatchUpWatch`).
+/// (a family of `--slow-families`) takes the camera (the screen) no faster than its `SlowLink` and
+/// asks to catch up as the pages do (`CatchUpWatch`).
 ///
 /// Thread: called on the lws thread of the side's connection, which alone uses `slowLink` and `catchUp`.
 final class LoadPairSide: SessionObserver, @unchecked Sendable {

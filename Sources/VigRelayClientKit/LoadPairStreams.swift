@@ -19,9 +19,10 @@ final class LoadPairStreams: @unchecked Sendable {
         self.stats = stats
         phaseNanoseconds = plan.streamPhaseNanoseconds(pair: index)
         camera = LoadStream(kind: .camera, sizing: plan.cameraSizing, intervalNanoseconds: plan.cameraIntervalNanoseconds,
-                            windowBytes: plan.windowBytes, stats: stats, slowViewer: plan.isSlowViewer(pair: index))
+                            windowBytes: plan.windowBytes, stats: stats, slowViewer: plan.slowDownload(pair: index, of: .camera) != nil)
         screen = plan.screenSizing.map {
-            LoadStream(kind: .screen, sizing: $0, intervalNanoseconds: UInt64(1e9 / plan.framesPerSecond), windowBytes: plan.windowBytes, stats: stats)
+            LoadStream(kind: .screen, sizing: $0, intervalNanoseconds: UInt64(1e9 / plan.framesPerSecond), windowBytes: plan.windowBytes, stats: stats,
+                       slowViewer: plan.slowDownload(pair: index, of: .screen) != nil)
         }
     }
 

@@ -65,12 +65,10 @@ public struct LoadPlan: Sendable, Equatable {
     public var answerSeconds = 15.0
     /// Longest wait for a recording to be flushed after stop.
     public var recordStopSeconds = 30.0
-    /// This many pairs' practitioners take the camera as if over a download of
-    /// `slowViewerBitsPerSecond` (`SlowLink`) and ask to catch up as the pages do (`CatchUpWatch`):
-    /// what poor downloads cost the relay, and whether the other pairs notice (`load --slow-viewers`).
-    public var slowViewers = 0
-    /// The slow viewers' download, bits per second (below the camera's bitrate).
-    public var slowViewerBitsPerSecond = 0.0
+    /// Pairs' practitioners taking the camera as if over a slow download (`load --slow-viewers`).
+    public var slowViewers = SlowDownloads()
+    /// Pairs' families taking the practitioner's screen as if over a slow download (`load --slow-families`).
+    public var slowFamilies = SlowDownloads()
     /// Unpaced streams (bitrate 0) keep at most this many bytes sent but not received, below the
     /// relay's 8 MiB slow-viewer limit, so they measure throughput instead of provoking skips.
     public var windowBytes = 4 << 20
@@ -108,23 +106,31 @@ public struct LoadPlan: Sendable, Equatable {
         return max(1, connectWindow / workers + (index < connectWindow % workers ? 1 : 0))
     }
 
-    /// Whether pair `index`'s practitioner is one of the `slowViewers`: spread evenly over the pairs
-    /// (and so over the ramp and the workers), the first pair among them.
-    func isSlowViewer(pair index: Int) -> Bool {
-        guard slowViewers > 0, (0..<pairs).contains(index) else { return false }
-        // The share ceil(i x slowViewers / pairs) steps up by one at exactly `slowViewers` indices, the first at 0.
-        func ceilingShare(_ i: Int) -> Int { (i * slowViewers + pairs - 1) / pairs }
-        return ceilingShare(index + 1) > ceilingShare(index)
+    /// The receivers of `stream` on slow downloads: the practitioners for the camera, the families for the screen.
+    public func slowDownloads(of stream: MediaStream) -> SlowDownloads { stream == .screen ? slowFamilies : slowViewers }
+
+    /// The download of pair `index`'s receiver of `stream`, bits per second, when it is one of the
+    /// slow ones (spread evenly over the pairs, and so over the ramp and the workers, the first pair
+    /// among them); nil when it reads at full speed.
+    func slowDownload(pair index: Int, of stream: MediaStream) -> Double? {
+        let slow = slowDownloads(of: stream)
+        guard slow.count > 0, (0..<pairs).contains(index) else { return nil }
+        // The share ceil(i x count / pairs) steps up by one at exactly `count` indices, the first at 0.
+        func ceilingShare(_ i: Int) -> Int { (i * slow.count + pairs - 1) / pairs }
+        return ceilingShare(index + 1) > ceilingShare(index) ? slow.bitsPerSecond : nil
     }
 
-    /// The slowest download a slow viewer may have, in whole kbit/s: one over which a camera keyframe
-    /// crosses in half the time a stream may go without a frame before its pair fails (`stallSeconds`).
-    public var slowestViewerBitsPerSecond: Double {
-        (Double(keyframeBytes * 8) * 2 / stallSeconds / 1000).rounded(.up) * 1000
+    /// The slowest download a slow receiver of `stream` may have, in whole kbit/s: one over which
+    /// the stream's keyframe crosses in half the time a stream may go without a frame before its
+    /// pair fails (`stallSeconds`). 0 when there is no such stream.
+    public func slowestDownloadBitsPerSecond(of stream: MediaStream) -> Double {
+        (Double(keyframeBytes(of: stream) * 8) * 2 / stallSeconds / 1000).rounded(.up) * 1000
     }
 
-    /// Payload bytes of a camera keyframe.
-    public var keyframeBytes: Int { cameraSizing.keyframeSize }
+    /// Payload bytes of a keyframe of `stream` (0 when there is no screen stream).
+    public func keyframeBytes(of stream: MediaStream) -> Int {
+        stream == .screen ? screenSizing?.keyframeSize ?? 0 : cameraSizing.keyframeSize
+    }
 
     /// Frames per keyframe: one keyframe a second.
     var framesPerKeyframe: Int { max(1, Int(framesPerSecond.rounded())) }
@@ -179,4 +185,20 @@ public struct LoadPlan: Sendable, Equatable {
 
     /// Descriptors the run needs at most: two WebSockets and one session request per pair, and lws's own.
     var descriptorsNeeded: Int { 3 * pairs + 16 * workers + 256 }
+
+    /// How many of one stream's receivers read as over a slow download, and how fast it is. Each such
+    /// receiver takes the stream no faster than `bitsPerSecond` (`SlowLink`) and asks the relay to
+    /// catch it up as the pages do (`CatchUpWatch`): what poor downloads cost the relay, and whether
+    /// the other pairs notice.
+    public struct SlowDownloads: Sendable, Equatable {
+        /// How many pairs' receivers of the stream.
+        public var count = 0
+        /// Their download, bits per second (below the stream's bitrate).
+        public var bitsPerSecond = 0.0
+
+        public init(count: Int = 0, bitsPerSecond: Double = 0) {
+            self.count = count
+            self.bitsPerSecond = bitsPerSecond
+        }
+    }
 }

@@ -25,8 +25,9 @@ extension LoadReport {
             lines.append(Self.row([s.stream, "\(s.framesSent)", "\(s.framesReceived)", "\(s.lost)", "\(s.corrupt)", "\(s.reordered)",
                                    "\(s.duplicates)", "\(s.skippedByRelay)", String(format: "%.2f", Double(s.payloadBytesReceived) / 1e6)]))
         }
-        if let slow = slowViewers {
-            lines.append(String(format: "slow viewers: %d practitioner(s) reading the camera at %.3g Mbit/s: %d of %d frames received,"
+        for (slow, who) in [(slowViewers, "slow viewers: %d practitioner(s) reading the camera"), (slowFamilies, "slow families: %d family(ies) reading the screen")] {
+            guard let slow else { continue }
+            lines.append(String(format: who + " at %.3g Mbit/s: %d of %d frames received,"
                                 + " %d skipped by the relay, %d catch-up(s) asked; late p50 %.0f ms, p99 %.0f ms, max %.0f ms"
                                 + " (not in the latency below)",
                                 slow.viewers, slow.bitsPerSecond / 1e6, slow.framesReceived, slow.framesSent, slow.skippedByRelay,

@@ -23,7 +23,7 @@ public struct LoadReport: Sendable {
         public var badResumes = 0
         /// Pairs whose end-of-stream frame did not arrive.
         public var endOfStreamMissing = 0
-        /// Latency of the frames of viewers that read at full speed (the slow viewers' is apart).
+        /// Latency of the frames of viewers that read at full speed (the slow viewers' and families' is apart).
         public var latency: LatencySummary
 
         /// Every frame arrived intact, once and in order (or, at a slow viewer, was skipped by the
@@ -31,7 +31,8 @@ public struct LoadReport: Sendable {
         public var clean: Bool { lost == 0 && corrupt == 0 && reordered == 0 && duplicates == 0 && badResumes == 0 }
     }
 
-    /// What the practitioners of `--slow-viewers` got of the camera.
+    /// What the slow receivers of one stream got of it: the practitioners of `--slow-viewers` of the
+    /// camera, the families of `--slow-families` of the screen.
     public struct SlowViewerTotals: Sendable, Equatable {
         public var viewers = 0
         public var bitsPerSecond: Double
@@ -94,17 +95,23 @@ public struct LoadReport: Sendable {
     }
 
     /// The slow viewers' share of the camera, with `--slow-viewers`.
-    public var slowViewers: SlowViewerTotals? {
-        guard plan.slowViewers > 0 else { return nil }
-        var totals = SlowViewerTotals(bitsPerSecond: plan.slowViewerBitsPerSecond,
-                                      latency: LatencySummary(microseconds: figures.slowViewerLatency))
-        for camera in outcomes.map(\.camera) where camera.slowViewer {
+    public var slowViewers: SlowViewerTotals? { slowViewers(of: .camera) }
+
+    /// The slow families' share of the screen, with `--slow-families`.
+    public var slowFamilies: SlowViewerTotals? { slowViewers(of: .screen) }
+
+    /// What the slow receivers of `stream` got of it; nil when it has none.
+    func slowViewers(of stream: MediaStream) -> SlowViewerTotals? {
+        let slow = plan.slowDownloads(of: stream)
+        guard slow.count > 0 else { return nil }
+        var totals = SlowViewerTotals(bitsPerSecond: slow.bitsPerSecond, latency: LatencySummary(microseconds: figures.slowLatency(stream)))
+        for figures in outcomes.compactMap({ stream == .screen ? $0.screen : $0.camera }) where figures.slowViewer {
             totals.viewers += 1
-            totals.framesSent += camera.framesSent
-            totals.framesReceived += camera.framesReceived
-            totals.payloadBytesReceived += camera.payloadBytesReceived
-            totals.skippedByRelay += camera.skippedByRelay
-            totals.catchUpsAsked += camera.catchUpsAsked
+            totals.framesSent += figures.framesSent
+            totals.framesReceived += figures.framesReceived
+            totals.payloadBytesReceived += figures.payloadBytesReceived
+            totals.skippedByRelay += figures.skippedByRelay
+            totals.catchUpsAsked += figures.catchUpsAsked
         }
         return totals
     }
@@ -194,7 +201,8 @@ public struct LoadReport: Sendable {
             "pairs": plan.pairs, "bitrate": plan.bitsPerSecond, "fps": plan.framesPerSecond,
             "durationSeconds": plan.durationSeconds, "rampSeconds": plan.rampSeconds, "record": plan.record,
             "screenBitrate": plan.screenBitsPerSecond, "workers": plan.workers, "idle": plan.idle,
-            "connectWindow": plan.connectWindow, "slowViewers": plan.slowViewers, "slowViewerBitrate": plan.slowViewerBitsPerSecond,
+            "connectWindow": plan.connectWindow, "slowViewers": plan.slowViewers.count, "slowViewerBitrate": plan.slowViewers.bitsPerSecond,
+            "slowFamilies": plan.slowFamilies.count, "slowFamilyBitrate": plan.slowFamilies.bitsPerSecond,
             "keyframeBytes": sizing.keyframeSize, "frameBytes": sizing.deltaSize, "framesPerKeyframe": sizing.framesPerKeyframe,
         ]
         config["frameSize"] = plan.frameSize ?? NSNull()
@@ -232,6 +240,7 @@ public struct LoadReport: Sendable {
         object["client"] = client.map(Self.json) ?? NSNull()
         object["idle"] = idle.map(Self.json) ?? NSNull()
         object["slowViewers"] = slowViewers.map(Self.json) ?? NSNull()
+        object["slowFamilies"] = slowFamilies.map(Self.json) ?? NSNull()
         return object
     }
 

@@ -24,9 +24,11 @@ struct LoadFigures: Sendable {
     /// One-way latency per stream from when each frame was due, microseconds (intact frames only).
     var cameraLatency = LatencySummary.makeHistogram()
     var screenLatency = LatencySummary.makeHistogram()
-    /// The same for the camera at `--slow-viewers`, kept apart: their frames are seconds late by
-    /// design, and the other pairs' latency is what shows whether they cost anyone else.
+    /// The same for the camera at `--slow-viewers` and the screen at `--slow-families`, kept apart:
+    /// their frames are seconds late by design, and the other pairs' latency is what shows whether
+    /// they cost anyone else.
     var slowViewerLatency = LatencySummary.makeHistogram()
+    var slowFamilyLatency = LatencySummary.makeHistogram()
     /// One-way latency from when the sending lws thread wrote each frame, both streams, µs (see `LoadStream`).
     var writeLatency = LatencySummary.makeHistogram()
     /// From starting a WebSocket connection to its handshake completing (TCP, TLS, HTTP upgrade), µs.
@@ -48,8 +50,8 @@ struct LoadFigures: Sendable {
     /// every connection was up.
     var lastWelcomeNanoseconds: UInt64 = 0
 
-    /// The latency histogram of a stream.
-    func latency(_ stream: MediaStream) -> Histogram<UInt64> { stream == .screen ? screenLatency : cameraLatency }
+    /// The latency histogram of a stream's slow receivers.
+    func slowLatency(_ stream: MediaStream) -> Histogram<UInt64> { stream == .screen ? slowFamilyLatency : slowViewerLatency }
 
     /// Every error counted, of both kinds.
     var errorCount: Int { relayErrors.values.reduce(0, +) + clientErrors.values.reduce(0, +) }
@@ -65,6 +67,7 @@ struct LoadFigures: Sendable {
         cameraLatency.add(other.cameraLatency)
         screenLatency.add(other.screenLatency)
         slowViewerLatency.add(other.slowViewerLatency)
+        slowFamilyLatency.add(other.slowFamilyLatency)
         writeLatency.add(other.writeLatency)
         connect.add(other.connect)
         welcome.add(other.welcome)
@@ -131,14 +134,14 @@ final class LoadStats: @unchecked Sendable {
     }
 
     /// A frame arrived, `latency` after it was due and after it was written; nil when it was corrupt.
-    /// A slow viewer's latency goes to its own histogram only. lws thread.
+    /// A slow receiver's latency goes to its stream's slow histogram only. lws thread.
     func frameReceived(_ stream: MediaStream, payloadBytes: Int, at now: UInt64, latency: FrameLatency?, slowViewer: Bool = false) {
         lock.lock(); defer { lock.unlock() }
         figures.framesReceived += 1
         figures.payloadBytesReceived += payloadBytes
         figures.lastArrivalNanoseconds = max(figures.lastArrivalNanoseconds, now)
         if let latency, slowViewer {
-            _ = figures.slowViewerLatency.record(latency.fromDue)
+            if stream == .screen { _ = figures.slowFamilyLatency.record(latency.fromDue) } else { _ = figures.slowViewerLatency.record(latency.fromDue) }
         } else if let latency {
             if stream == .screen { _ = figures.screenLatency.record(latency.fromDue) } else { _ = figures.cameraLatency.record(latency.fromDue) }
             _ = figures.writeLatency.record(latency.fromWrite)

@@ -18,8 +18,8 @@ import VigRelayCore
 /// Unpaced streams (bitrate 0) count from when each frame was built and keep at most `windowBytes`
 /// in flight.
 /// After a `skipped` notice the next frame must be a start point (else a bad resume); at a slow
-/// viewer (`load --slow-viewers`) the frames the relay said it skipped are not lost, and its
-/// latency is recorded apart.
+/// viewer (`load --slow-viewers` for the camera, `--slow-families` for the screen) the frames the
+/// relay said it skipped are not lost, and its latency is recorded apart.
 ///
 /// Thread: `begin`, `pump` and `finishNow` on the owning worker's driver thread (the `driver`
 /// state); `receive` on the receiving connection's lws thread; what both touch is guarded by `lock`.
@@ -50,7 +50,7 @@ final class LoadStream: @unchecked Sendable {
         /// Frames after a `skipped` notice that were not a start point (keyframe or init segment),
         /// where the relay must resume a viewer it skipped.
         var badResumes = 0
-        /// The receiver is one of `load --slow-viewers`: the relay's skips are expected, not lost.
+        /// The receiver is one of `load --slow-viewers` or `--slow-families`: the relay's skips are expected, not lost.
         var slowViewer = false
         /// `catch_up` requests the (slow) receiver made.
         var catchUpsAsked = 0
@@ -73,7 +73,7 @@ final class LoadStream: @unchecked Sendable {
     private let intervalNanoseconds: UInt64?
     private let windowBytes: Int
     private let stats: LoadStats
-    /// The receiver emulates a slow download (`LoadPlan.slowViewers`).
+    /// The receiver emulates a slow download (`LoadPlan.slowDownloads(of:)`).
     private let slowViewer: Bool
 
     // Driver thread only.

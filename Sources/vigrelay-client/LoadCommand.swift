@@ -30,7 +30,8 @@ struct LoadCommand: ParsableCommand {
             than a download of --slow-viewer-rate, and ask the relay to catch them up when frames arrive 3 s late, as \
             the web pages do: what practitioners on poor connections cost the relay, and whether the other pairs \
             notice. The frames the relay skips for them (it says how many) are not lost; after a skip the next frame \
-            must be a keyframe. Their lateness is reported apart from the latency of the others.
+            must be a keyframe. Their lateness is reported apart from the latency of the others. --slow-families N \
+            does the same to N families taking the practitioner's screen (--screen-bitrate) at --slow-family-rate.
 
             Exit status: 0 every frame arrived intact and in order and no pair failed; 1 a frame was lost, corrupt or \
             out of order, or a pair failed; 2 the relay cannot be reached (TLS included); 3 token refused; 64 usage.
@@ -93,6 +94,12 @@ struct LoadCommand: ParsableCommand {
 
     @Option(help: "The slow viewers' download, below --bitrate, e.g. 1M (default: 40% of --bitrate).")
     var slowViewerRate: String?
+
+    @Option(help: "This many pairs' families read the screen as over a slow download (--slow-family-rate) and ask to catch up as the web pages do; reported apart.")
+    var slowFamilies = 0
+
+    @Option(help: "The slow families' download, below --screen-bitrate, e.g. 300k (default: 40% of --screen-bitrate).")
+    var slowFamilyRate: String?
 
     @Option(help: "Worker threads, each with its own lws client context (default: the number of cores).")
     var workers: Int?
@@ -184,36 +191,51 @@ struct LoadCommand: ParsableCommand {
             throw .usage("--connect-window \(connectWindow) is less than --workers \(workerCount): each worker gates its own pairs, so give at least one each (or fewer workers)")
         }
         plan.connectWindow = connectWindow
-        try addSlowViewers(to: &plan)
+        try addSlowDownloads(to: &plan)
         return plan
     }
 
-    /// `--slow-viewers` and `--slow-viewer-rate`, checked against the rest of the plan.
-    private func addSlowViewers(to plan: inout LoadPlan) throws(ClientError) {
-        guard slowViewers != 0 else {
-            if slowViewerRate != nil { throw .usage("--slow-viewer-rate goes with --slow-viewers N (how many practitioners read that slowly)") }
-            return
+    /// `--slow-viewers` and `--slow-viewer-rate` (the camera's practitioners), `--slow-families` and
+    /// `--slow-family-rate` (the screen's families), checked against the rest of the plan.
+    private func addSlowDownloads(to plan: inout LoadPlan) throws(ClientError) {
+        plan.slowViewers = try slowDownloads(slowViewers, rate: slowViewerRate, of: .camera, in: plan)
+        plan.slowFamilies = try slowDownloads(slowFamilies, rate: slowFamilyRate, of: .screen, in: plan)
+    }
+
+    /// `count` receivers of `stream` on downloads of `rateText` (default 40% of the stream's bitrate).
+    private func slowDownloads(_ count: Int, rate rateText: String?, of stream: MediaStream,
+                               in plan: LoadPlan) throws(ClientError) -> LoadPlan.SlowDownloads {
+        let camera = stream == .camera
+        let (countOption, rateOption, who) = camera ? ("--slow-viewers", "--slow-viewer-rate", "practitioners")
+                                                    : ("--slow-families", "--slow-family-rate", "families")
+        let (bitrateOption, bitrateText, streamBitsPerSecond) = camera ? ("--bitrate", bitrate, plan.bitsPerSecond)
+                                                                       : ("--screen-bitrate", screenBitrate ?? "", plan.screenBitsPerSecond)
+        guard count != 0 else {
+            if rateText != nil { throw .usage("\(rateOption) goes with \(countOption) N (how many \(who) read that slowly)") }
+            return LoadPlan.SlowDownloads()
         }
-        guard (1...plan.pairs).contains(slowViewers) else { throw .usage("--slow-viewers must be 0 to --pairs (\(plan.pairs))") }
+        guard (1...plan.pairs).contains(count) else { throw .usage("\(countOption) must be 0 to --pairs (\(plan.pairs))") }
         guard mode == "vigrelay", !plan.idle else {
-            throw .usage("--slow-viewers needs the vigrelay protocol and media (catch_up, skipped): it does not go with --mode mirror or --idle")
+            throw .usage("\(countOption) needs the vigrelay protocol and media (catch_up, skipped): it does not go with --mode mirror or --idle")
         }
-        guard plan.bitsPerSecond > 0 else {
-            throw .usage("--slow-viewers needs a paced camera (--bitrate above 0): an unpaced pair keeps at most 4 MiB in flight, so it would slow down to its viewer instead of being skipped")
+        guard streamBitsPerSecond > 0 else {
+            throw .usage(camera
+                ? "--slow-viewers needs a paced camera (--bitrate above 0): an unpaced pair keeps at most 4 MiB in flight, so it would slow down to its viewer instead of being skipped"
+                : "--slow-families needs a screen stream to read (--screen-bitrate, e.g. 800k): a family's download carries the practitioner's screen")
         }
-        let rate = try slowViewerRate.map { text throws(ClientError) in try parseBitrate(text, option: "--slow-viewer-rate") } ?? plan.bitsPerSecond * 0.4
-        guard rate > 0, rate < plan.bitsPerSecond else {
-            throw .usage("--slow-viewer-rate must be above 0 and below --bitrate (\(bitrate)): a viewer that fast is not slow")
+        let rate = try rateText.map { text throws(ClientError) in try parseBitrate(text, option: rateOption) } ?? streamBitsPerSecond * 0.4
+        guard rate > 0, rate < streamBitsPerSecond else {
+            throw .usage("\(rateOption) must be above 0 and below \(bitrateOption) (\(bitrateText)): a viewer that fast is not slow")
         }
-        guard rate >= plan.slowestViewerBitsPerSecond else {
-            let keyframe = plan.keyframeBytes
-            throw .usage(String(format: "--slow-viewer-rate %@ is too slow for this camera: each %d-byte keyframe would take %.1f s on that link, "
-                                + "more than half the %.0f s a pair may receive nothing before it fails; give at least %.0fk (or a lower --bitrate)",
-                                slowViewerRate ?? "", keyframe, Double(keyframe * 8) / rate, plan.stallSeconds,
-                                plan.slowestViewerBitsPerSecond / 1000))
+        let slowest = plan.slowestDownloadBitsPerSecond(of: stream)
+        guard rate >= slowest else {
+            let keyframe = plan.keyframeBytes(of: stream)
+            throw .usage(String(format: "%@ %@ is too slow for this %@: each %d-byte keyframe would take %.1f s on that link, "
+                                + "more than half the %.0f s a pair may receive nothing before it fails; give at least %.0fk (or a lower %@)",
+                                rateOption, rateText ?? "", camera ? "camera" : "screen", keyframe, Double(keyframe * 8) / rate,
+                                plan.stallSeconds, slowest / 1000, bitrateOption))
         }
-        plan.slowViewers = slowViewers
-        plan.slowViewerBitsPerSecond = rate
+        return LoadPlan.SlowDownloads(count: count, bitsPerSecond: rate)
     }
 
     /// Fails before the run, not after it, when the report could not be written there.

@@ -113,8 +113,7 @@ struct LoadReportTests {
 
     @Test func slowViewersAreTotalledApartAndTheirSkipsDoNotFailTheRunButABadResumeDoes() throws {
         var plan = Self.plan
-        plan.slowViewers = 1
-        plan.slowViewerBitsPerSecond = 1_000_000
+        plan.slowViewers = LoadPlan.SlowDownloads(count: 1, bitsPerSecond: 1_000_000)
         var slow = Self.clean(1)
         slow.camera.slowViewer = true
         slow.camera.framesReceived = 200
@@ -144,6 +143,43 @@ struct LoadReportTests {
         #expect(!failing.passed && failing.text.contains("resumed elsewhere than a start point after a skip: 1 frame(s)"))
         #expect(Self.report([Self.clean(0)]).slowViewers == nil)
         let plain = try #require(try JSONSerialization.jsonObject(with: Data(Self.report([Self.clean(0)]).json.utf8)) as? [String: Any])
-        #expect(plain["slowViewers"] is NSNull)
+        #expect(plain["slowViewers"] is NSNull && plain["slowFamilies"] is NSNull)
+    }
+
+    @Test func slowFamiliesAreTotalledApartFromTheScreenAndTheSlowViewers() throws {
+        var plan = Self.plan
+        plan.screenBitsPerSecond = 1_000_000
+        plan.slowFamilies = LoadPlan.SlowDownloads(count: 1, bitsPerSecond: 300_000)
+        let outcomes = (0..<3).map { i in
+            var outcome = Self.clean(i)
+            var screen = outcome.camera
+            if i == 1 {
+                screen.slowViewer = true
+                screen.framesReceived = 250
+                screen.skippedByRelay = 350
+                screen.catchUpsAsked = 7
+            }
+            outcome.screen = screen
+            return outcome
+        }
+        var figures = Self.figures()
+        for i in 1...1200 { _ = figures.screenLatency.record(UInt64(i)) }
+        for i in 1...250 { _ = figures.slowFamilyLatency.record(UInt64(i) * 16_000) }  // up to 4 s
+        let report = LoadReport(plan: plan, outcomes: outcomes, figures: figures, wallSeconds: 71.5, interrupted: false, server: nil,
+                                startedAt: Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(report.passed && report.slowViewers == nil)
+        let totals = try #require(report.slowFamilies)
+        #expect(totals.viewers == 1 && totals.framesSent == 600 && totals.framesReceived == 250 && totals.skippedByRelay == 350)
+        #expect(totals.catchUpsAsked == 7 && abs(totals.latency.max - 4_000) < 4 && totals.bitsPerSecond == 300_000)
+        #expect(report.streams.map(\.latency.count) == [1800, 1200], "the full-speed families' screen latency only")
+        #expect(report.streams[1].skippedByRelay == 350 && report.streams[1].lost == 0)
+        #expect(report.text.contains("slow families: 1 family(ies) reading the screen at 0.3 Mbit/s: 250 of 600 frames received, 350 skipped"))
+        #expect(!report.text.contains("slow viewers"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
+        let json = try #require(object["slowFamilies"] as? [String: Any])
+        #expect(json["viewers"] as? Int == 1 && json["skippedByRelay"] as? Int == 350 && json["catchUpsAsked"] as? Int == 7)
+        #expect((json["latencyMs"] as? [String: Any])?["count"] as? Int == 250 && object["slowViewers"] is NSNull)
+        let config = try #require(object["config"] as? [String: Any])
+        #expect(config["slowFamilies"] as? Int == 1 && config["slowFamilyBitrate"] as? Double == 300_000 && config["slowViewers"] as? Int == 0)
     }
 }

@@ -69,32 +69,44 @@ struct SlowViewerTests {
         #expect(!asked && watch.lateNanoseconds == 0)
     }
 
-    static func plan(pairs: Int, slow: Int) -> LoadPlan {
+    static func plan(pairs: Int, slow: Int, slowFamilies: Int = 0, screenBitsPerSecond: Double = 0) -> LoadPlan {
         var plan = LoadPlan(target: .relay(ServerEndpoint(host: "h", port: 1), token: "t"), trust: .system, pairs: pairs,
                             bitsPerSecond: 2_500_000, framesPerSecond: 10, frameSize: nil, durationSeconds: 10, rampSeconds: 0,
-                            record: false, screenBitsPerSecond: 0, workers: 2, serverPID: nil)
-        plan.slowViewers = slow
-        plan.slowViewerBitsPerSecond = 1_000_000
+                            record: false, screenBitsPerSecond: screenBitsPerSecond, workers: 2, serverPID: nil)
+        plan.slowViewers = LoadPlan.SlowDownloads(count: slow, bitsPerSecond: 1_000_000)
+        plan.slowFamilies = LoadPlan.SlowDownloads(count: slowFamilies, bitsPerSecond: 300_000)
         return plan
     }
 
     @Test func exactlyTheSlowViewersAskedForAreSpreadOverThePairsTheFirstAmongThem() {
         func slow(_ pairs: Int, _ count: Int) -> [Int] {
             let plan = Self.plan(pairs: pairs, slow: count)
-            return (0..<pairs).filter(plan.isSlowViewer(pair:))
+            return (0..<pairs).filter { plan.slowDownload(pair: $0, of: .camera) != nil }
         }
         #expect(slow(10, 0) == [])
         #expect(slow(10, 1) == [0])
         #expect(slow(10, 3) == [0, 3, 6])
         #expect(slow(4, 4) == [0, 1, 2, 3])
         #expect(slow(1000, 7).count == 7)
-        #expect(!Self.plan(pairs: 10, slow: 3).isSlowViewer(pair: 10), "no pair beyond the plan's")
+        #expect(Self.plan(pairs: 10, slow: 3).slowDownload(pair: 10, of: .camera) == nil, "no pair beyond the plan's")
+    }
+
+    @Test func slowFamiliesReadTheScreenAtTheirOwnRateSpreadTheSameWayAsTheViewers() {
+        let plan = Self.plan(pairs: 10, slow: 1, slowFamilies: 2, screenBitsPerSecond: 1_000_000)
+        #expect((0..<10).map { plan.slowDownload(pair: $0, of: .screen) } == [300_000, nil, nil, nil, nil, 300_000, nil, nil, nil, nil])
+        #expect((0..<10).map { plan.slowDownload(pair: $0, of: .camera) } == [1_000_000] + Array(repeating: nil, count: 9))
+        #expect(plan.slowDownloads(of: .screen) == LoadPlan.SlowDownloads(count: 2, bitsPerSecond: 300_000))
+        #expect(plan.slowDownloads(of: .camera).count == 1)
     }
 
     @Test func theSlowestViewerTakesAKeyframeInHalfTheStallLimit() {
-        let plan = Self.plan(pairs: 10, slow: 1)
+        let plan = Self.plan(pairs: 10, slow: 1, screenBitsPerSecond: 1_000_000)
         // 2.5 Mbit/s at 10 fps: 78,123-byte keyframes, 625 kbit, in 5 s at 125 kbit/s.
-        #expect(plan.keyframeBytes == 78_123)
-        #expect(plan.slowestViewerBitsPerSecond == 125_000)
+        #expect(plan.keyframeBytes(of: .camera) == 78_123)
+        #expect(plan.slowestDownloadBitsPerSecond(of: .camera) == 125_000)
+        // A 1 Mbit/s screen: 31,248-byte keyframes, 250 kbit, in 5 s at 50 kbit/s.
+        #expect(plan.keyframeBytes(of: .screen) == 31_248)
+        #expect(plan.slowestDownloadBitsPerSecond(of: .screen) == 50_000)
+        #expect(Self.plan(pairs: 10, slow: 1).keyframeBytes(of: .screen) == 0, "no screen stream")
     }
 }

@@ -180,6 +180,49 @@ def test_load_slow_viewers_are_skipped_to_the_present_and_cost_the_others_and_th
     assert "result: OK" in p.stdout
 
 
+@pytest.mark.timeout(120)
+def test_load_slow_families_are_skipped_to_the_present_of_the_screen_beside_slow_viewers(client_bin, relay_factory,
+                                                                                         certs, tmp_path):
+    """`--slow-families`: families reading the practitioner's 1 Mbit/s screen at 300 kbit/s ask to catch up
+    as the pages do, and the relay skips them to the screen's keyframes, while the families that read at
+    full speed get every screen frame. Pair 0 is slow both ways (`--slow-viewers 1` as well), pair 2 only
+    for its family; the camera and the recordings of every pair lose nothing to a slow family."""
+    relay = relay_factory()
+    tok = relay.token("alice")
+    report = tmp_path / "load.json"
+    p = load(client_bin, *relay_args(relay, certs, tok), "--pairs", "4", "--slow-families", "2", "--slow-family-rate", "300k",
+             "--slow-viewers", "1", "--slow-viewer-rate", "1M", "--screen-bitrate", "1M", "--duration", "12s", "--ramp", "1s",
+             "--record", "--report", report)
+    assert p.returncode == 0, f"load --slow-families exited {p.returncode}\n{p.stdout}\n{p.stderr}"
+    r = read_report(report)
+    assert r["passed"] is True and r["config"]["slowFamilies"] == 2 and r["config"]["slowFamilyBitrate"] == 300_000, r["config"]
+    slow = r["slowFamilies"]
+    assert slow["viewers"] == 2 and slow["bitrate"] == 300_000, slow
+    assert slow["skippedByRelay"] > 0 and slow["catchUpsAsked"] >= 2, slow
+    assert slow["framesReceived"] + slow["skippedByRelay"] == slow["framesSent"], slow
+    assert slow["latencyMs"]["count"] == slow["framesReceived"] and slow["latencyMs"]["max"] < 8000, slow
+    assert r["slowViewers"]["viewers"] == 1 and r["frames"]["lost"] == 0 and r["frames"]["badResumes"] == 0, r["frames"]
+    by_pair = {s["pair"]: s for s in r["sessions"]}
+    assert [by_pair[i]["screen"]["slowViewer"] for i in range(4)] == [True, False, True, False]
+    assert [by_pair[i]["camera"]["slowViewer"] for i in range(4)] == [True, False, False, False]
+    for i in (0, 2):
+        screen = by_pair[i]["screen"]
+        assert screen["catchUpsAsked"] >= 1 and screen["skippedByRelay"] > 0, (i, screen)
+    for i in (1, 3):
+        screen = by_pair[i]["screen"]
+        assert screen["skippedByRelay"] == 0 and screen["framesReceived"] == screen["framesSent"] > 0, (i, screen)
+    for i in (1, 2, 3):
+        cam = by_pair[i]["camera"]
+        assert cam["skippedByRelay"] == 0 and cam["framesReceived"] == cam["framesSent"] > 0, (i, cam)
+    # The screen's latency reported is the full-speed families' only.
+    assert r["streams"][1]["latencyMs"]["count"] == sum(by_pair[i]["screen"]["framesReceived"] for i in (1, 3))
+    sent = sum(s["camera"]["payloadBytesSent"] for s in r["sessions"])
+    assert r["recordings"] == {"stopped": 4, "bytes": sent}, r["recordings"]
+    assert re.search(r"slow families: 2 family\(ies\) reading the screen at 0\.3 Mbit/s: \d+ of \d+ frames received, "
+                     r"\d+ skipped by the relay, \d+ catch-up\(s\) asked", p.stdout), p.stdout
+    assert "result: OK" in p.stdout
+
+
 def index_frames(path: Path) -> list[tuple[int, int, int]]:
     """A recording index's F lines as (part, offset, length)."""
     return [tuple(int(v) for v in line.split()[1:4]) for line in path.read_text().splitlines() if line.startswith("F ")]
@@ -360,10 +403,19 @@ def test_load_unreachable_relay_exits_2(client_bin, certs):
      "--slow-viewer-rate 50k is too slow for this camera: each 78123-byte keyframe would take 12.5 s on that link, more than half "
      "the 10 s a pair may receive nothing before it fails; give at least 125k"),
     (["--slow-viewers", "1", "--idle"], "--slow-viewers needs the vigrelay protocol and media"),
+    (["--slow-families", "1"], "--slow-families needs a screen stream to read (--screen-bitrate"),
+    (["--slow-families", "3", "--pairs", "2", "--screen-bitrate", "1M"], "--slow-families must be 0 to --pairs (2)"),
+    (["--slow-family-rate", "300k"], "--slow-family-rate goes with --slow-families N (how many families read that slowly)"),
+    (["--slow-families", "1", "--screen-bitrate", "800k", "--slow-family-rate", "800k"],
+     "--slow-family-rate must be above 0 and below --screen-bitrate (800k)"),
+    (["--slow-families", "1", "--screen-bitrate", "1M", "--slow-family-rate", "20k"],
+     "--slow-family-rate 20k is too slow for this screen: each 31248-byte keyframe would take 12.5 s on that link, more than half "
+     "the 10 s a pair may receive nothing before it fails; give at least 50k (or a lower --screen-bitrate)"),
 ], ids=["pairs", "bitrate", "duration", "ramp", "fps", "workers", "frame-size", "frame-size-fps", "screen-bitrate", "mode", "pid-negative",
         "pid-missing", "url-without-mirror", "idle-record", "connect-window", "connect-window-per-worker", "report-dir-missing", "report-is-dir",
         "slow-viewers-over-pairs", "slow-viewers-negative", "slow-rate-alone", "slow-rate-not-slow", "slow-rate-bad", "slow-unpaced", "slow-rate-too-slow",
-        "slow-idle"])
+        "slow-idle", "slow-families-no-screen", "slow-families-over-pairs", "slow-family-rate-alone", "slow-family-rate-not-slow",
+        "slow-family-rate-too-slow"])
 def test_load_bad_options_exit_64_with_a_clear_message(client_bin, args, message):
     p = load(client_bin, "--server", "https://127.0.0.1:1", "--token", "t.t", *args, timeout=30)
     assert p.returncode == 64, f"load {args}: exit {p.returncode}, expected 64: {p.stderr}"
@@ -377,9 +429,11 @@ def test_load_bad_options_exit_64_with_a_clear_message(client_bin, args, message
     (["--mode", "mirror", "--url", "wss://127.0.0.1:1/m", "--token", "t.t"], "--server and --token are for vigrelay mode"),
     (["--mode", "mirror", "--url", "wss://127.0.0.1:1/m", "--idle"], "--idle needs the vigrelay protocol"),
     (["--mode", "mirror", "--url", "wss://127.0.0.1:1/m", "--slow-viewers", "1"], "--slow-viewers needs the vigrelay protocol"),
+    (["--mode", "mirror", "--url", "wss://127.0.0.1:1/m", "--slow-families", "1", "--screen-bitrate", "1M"],
+     "--slow-families needs the vigrelay protocol"),
     ([], "--server https://HOST:PORT is required"),
     (["--server", "https://127.0.0.1:1"], "--token is required"),
-], ids=["mirror-no-url", "mirror-bad-url", "mirror-record", "mirror-token", "mirror-idle", "mirror-slow-viewers", "no-server",
+], ids=["mirror-no-url", "mirror-bad-url", "mirror-record", "mirror-token", "mirror-idle", "mirror-slow-viewers", "mirror-slow-families", "no-server",
         "no-token"])
 def test_load_mode_options_are_checked(client_bin, args, message):
     p = load(client_bin, *args, timeout=30)
