@@ -107,7 +107,7 @@ public struct LoadPlan: Sendable, Equatable {
     }
 
     /// The receivers of `stream` on slow downloads: the practitioners for the camera, the families for the screen.
-    public func slowDownloads(of stream: MediaStream) -> SlowDownloads { stream == .screen ? slowFamilies : slowViewers }
+    func slowDownloads(of stream: MediaStream) -> SlowDownloads { stream == .screen ? slowFamilies : slowViewers }
 
     /// The download of pair `index`'s receiver of `stream`, bits per second, when it is one of the
     /// slow ones (spread evenly over the pairs, and so over the ramp and the workers, the first pair
