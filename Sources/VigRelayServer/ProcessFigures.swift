@@ -31,4 +31,12 @@ struct ProcessFigures {
         }
         return figures
     }
+
+    /// CPU time (user and system) of the calling thread, in seconds; nil if it cannot be read. Any
+    /// thread: a clock read, no `/proc`.
+    static func callingThreadCPUSeconds() -> Double? {
+        var time = timespec()
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time) == 0 else { return nil }
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
 }

@@ -9,7 +9,7 @@ import VigRelayCore
 ///
 /// Thread: shared. Counters are atomics (swift-prometheus), counted where things happen: the service
 /// thread counts media, errors, disk pauses and sessions created, the writer thread recorded bytes. Gauges of the
-/// service thread's state are set by it when a scrape arrives (`ServiceLoop.scrapeMetrics`), the data
+/// service thread's state, and its own CPU time, are set by it when a scrape arrives (`ServiceLoop.scrapeMetrics`), the data
 /// directory's space as the writer's measurements reach it (`ServiceLoop.diskSpaceMeasured`); the
 /// reader thread then reads the process's figures and writes the text (`render`).
 final class RelayMetrics: Sendable {
@@ -60,6 +60,9 @@ final class RelayMetrics: Sendable {
     private let processStartTime: Gauge
     /// CPU seconds already added to `processCPUSeconds` (a counter only goes up by increments).
     private let cpuCounted = Mutex(0.0)
+    /// The service thread's CPU time, read by that thread at each scrape (`serviceThreadCPU`).
+    private let serviceThreadCPUSeconds: Counter
+    private let serviceThreadCPUCounted = Mutex(0.0)
 
     init(startedAt: Date) {
         func name(_ name: String, _ unit: String, _ help: String, namespace: String = "vigrelay") -> MetricNameDescriptor {
@@ -117,6 +120,8 @@ final class RelayMetrics: Sendable {
         processMaxFDs = r.makeGauge(descriptor: name("max_fds", "", "The process's limit of open file descriptors.", namespace: "process"))
         processStartTime = r.makeGauge(descriptor: name("start_time_seconds", "", "When the relay started, in seconds since the Unix epoch.", namespace: "process"))
         processStartTime.set(startedAt.timeIntervalSince1970)
+        serviceThreadCPUSeconds = r.makeCounter(descriptor: name("service_thread_cpu_seconds", "total",
+            "User and system CPU time of the thread that serves every connection: one core is the relay's ceiling, so a rate near 1 means it is full."))
     }
 
     /// Counts a media frame for a viewer by what its send queue did with it.
@@ -169,18 +174,27 @@ final class RelayMetrics: Sendable {
         errors[code]?.increment()
     }
 
+    /// The service thread's CPU time so far (`ProcessFigures.callingThreadCPUSeconds`, read on that
+    /// thread as a scrape arrives).
+    func serviceThreadCPU(seconds: Double) {
+        Self.add(upTo: seconds, counted: serviceThreadCPUCounted, to: serviceThreadCPUSeconds)
+    }
+
+    /// Raises `counter` to `total`: by what `total` has grown since `counted`, never down.
+    private static func add(upTo total: Double, counted: borrowing Mutex<Double>, to counter: Counter) {
+        let added = counted.withLock { counted -> Double in
+            let delta = max(0, total - counted)
+            counted += delta
+            return delta
+        }
+        if added > 0 { counter.increment(by: added) }
+    }
+
     /// The text of a scrape: reads the process's figures, then every metric. Reader thread (it reads
     /// `/proc`).
     func render() -> [UInt8] {
         let figures = ProcessFigures.read()
-        if let cpu = figures.cpuSeconds {
-            let added = cpuCounted.withLock { counted -> Double in
-                let delta = max(0, cpu - counted)
-                counted += delta
-                return delta
-            }
-            if added > 0 { processCPUSeconds.increment(by: added) }
-        }
+        if let cpu = figures.cpuSeconds { Self.add(upTo: cpu, counted: cpuCounted, to: processCPUSeconds) }
         if let rss = figures.residentBytes { processResidentBytes.set(Int64(rss)) }
         if let open = figures.openFileDescriptors { processOpenFDs.set(Int64(open)) }
         if let max = figures.maxFileDescriptors { processMaxFDs.set(Int64(max)) }

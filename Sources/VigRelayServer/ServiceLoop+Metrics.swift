@@ -12,6 +12,7 @@ extension ServiceLoop {
         metrics.recordingQueueBytes.set(Int64(recordingQueuedBytes))
         metrics.sendersPausedForDisk.set(Int64(pausedForDisk.count))
         metrics.sendQueueBytes.set(Int64(webSockets.values.reduce(0) { $0 + $1.outbound.queuedBytes }))
+        if let cpu = ProcessFigures.callingThreadCPUSeconds() { metrics.serviceThreadCPU(seconds: cpu) }
         let metrics = self.metrics, inbox = self.inbox
         reader.submit {
             var response = HTTPResponse(status: 200, body: metrics.render())
