@@ -492,7 +492,9 @@ def scenario3(w: Work, summary: list) -> list[str]:
             f"{TESTER_LATE_MS:.0f} ms or more late: the machine did not give it the CPU) is run once more before it counts as "
             f"not carried. The server's CPU share is the steady one "
             f"(`server.steadyCpuShare`: "
-            f"while every pair streams, without session setup and closing). **The load generator shares the two cores with "
+            f"while every pair streams, without session setup and closing); beside it, the steady share of the server's "
+            f"service thread alone (`server.steadyServiceThreadShare`), which serves every connection and so cannot use more "
+            f"than one core: how close the step came to the relay's ceiling. **The load generator shares the two cores with "
             f"the server**, so the largest count here is what this machine can generate and check, not the relay's limit; "
             f"sessions per core is derived as pairs / server CPU share.", ""]
     if steps:
@@ -501,15 +503,15 @@ def scenario3(w: Work, summary: list) -> list[str]:
         cmd = re.sub(r"--ramp \d+s\b", "--ramp RAMPs", w.text(first_name, "cmd"))
         out.append(re.sub(rf"--pairs {first}\b", "--pairs PAIRS", cmd).replace(first_name, "s3-PAIRS"))
         out += ["```", "",
-                "| pairs | ramp s | lost | p99 ms | send lag p99 ms | server CPU share (steady) | sessions per core | client CPU share (busiest lws thread, steady: on a CPU + waiting for one) | recordings stopped | server RSS peak (per pair) | load avg at start | machine speed | verdict |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "| pairs | ramp s | lost | p99 ms | send lag p99 ms | server CPU share (steady) | its service thread (steady) | sessions per core | client CPU share (busiest lws thread, steady: on a CPU + waiting for one) | recordings stopped | server RSS peak (per pair) | load avg at start | machine speed | verdict |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     best = None
     for n, t, name, r in steps:
         kind, problems = step_verdict(r)
         label = f"{n}" + (" (2nd try)" if t > 1 else "")
         verdict = {"carried": "carried", "failed": "not carried: ", "tester": "the load generator was late: "}[kind] + "; ".join(problems)
         if r is None:
-            out.append(f"| {label} | | | | | | | | | | {w.text(name, 'loadavg')} | {fmt(w.speed(name))} | {verdict} |")
+            out.append(f"| {label} | | | | | | | | | | | {w.text(name, 'loadavg')} | {fmt(w.speed(name))} | {verdict} |")
             continue
         s, c = r.get("server") or {}, r.get("client") or {}
         share = s.get("steadyCpuShare") or s.get("cpuShare")
@@ -519,7 +521,7 @@ def scenario3(w: Work, summary: list) -> list[str]:
         rss = s.get("rssPeakBytes")
         memory = f"{rss / 1e6:,.0f} MB ({rss / n / 1e6:.2f} MB)" if rss else ""
         out.append(f"| {label} | {fmt((r.get('config') or {}).get('rampSeconds'), 0)} | {r['frames']['lost']} | {r['latencyMs']['p99']:.2f} | {r['sendLagMs']['p99']:.2f} | "
-                   f"{fmt(share, 3)} | {fmt(per_core, 0)} | {fmt(c.get('cpuShare'), 2)} ({busy * 100:.0f}%"
+                   f"{fmt(share, 3)} | {fmt(s.get('steadyServiceThreadShare'), 3)} | {fmt(per_core, 0)} | {fmt(c.get('cpuShare'), 2)} ({busy * 100:.0f}%"
                    f"{f' + {waiting * 100:.0f}%' if 'lwsThreadWaiting' in c else ''}) | {rec} | {memory} | "
                    f"{w.text(name, 'loadavg')} | {fmt(w.speed(name))} | {verdict} |")
         if kind == "carried" and (best is None or n > best[0]):

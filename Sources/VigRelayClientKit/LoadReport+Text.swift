@@ -63,6 +63,10 @@ extension LoadReport {
             var line = which + String(format: ": %.2f CPU-s over %.1f s (%.1f%% of one core)", s.cpuSeconds, s.wallSeconds, s.cpuShare * 100)
             if let perGB = s.cpuSecondsPerGB { line += String(format: ", %.2f CPU-s per GB relayed", perGB) }
             if let perSession = s.cpuSecondsPerSession { line += String(format: ", %.3f CPU-s per session", perSession) }
+            if let thread = s.serviceThreadShare {
+                line += String(format: "; its service thread (the one-core ceiling) %.1f%% busy", thread * 100)
+                    + (s.steadyServiceThreadShare.map { String(format: ", %.1f%% while all pairs streamed", $0 * 100) } ?? "")
+            }
             line += String(format: "; RSS %.1f MB at start, %.1f MB at end, %.1f MB peak",
                            Double(s.rssStartBytes) / 1e6, Double(s.rssEndBytes) / 1e6, Double(s.rssPeakBytes) / 1e6)
             if let perConnection = s.rssPerConnectionBytes { line += String(format: " (%.1f KB per connection)", Double(perConnection) / 1e3) }

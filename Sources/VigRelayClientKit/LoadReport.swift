@@ -317,6 +317,8 @@ public struct LoadReport: Sendable {
          "rssStartBytes": s.rssStartBytes, "rssEndBytes": s.rssEndBytes, "rssPeakBytes": s.rssPeakBytes,
          "rssPerConnectionBytes": s.rssPerConnectionBytes ?? NSNull(), "processEnded": s.processEnded,
          "steadyCpuShare": s.steadyCPUShare.map { round($0, 4) } ?? NSNull(),
-         "steadyWallSeconds": s.steadyWallSeconds.map { round($0, 3) } ?? NSNull()]
+         "steadyWallSeconds": s.steadyWallSeconds.map { round($0, 3) } ?? NSNull(),
+         "serviceThreadShare": s.serviceThreadShare.map { round($0, 4) } ?? NSNull(),
+         "steadyServiceThreadShare": s.steadyServiceThreadShare.map { round($0, 4) } ?? NSNull()]
     }
 }

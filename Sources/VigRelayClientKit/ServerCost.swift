@@ -25,6 +25,11 @@ public struct ServerCost: Sendable, Equatable {
     public var steadyCPUShare: Double?
     /// Seconds of that window.
     public var steadyWallSeconds: Double?
+    /// The relay's service thread's CPU seconds over the wall seconds, over the run and while every
+    /// pair streamed: how much of the one core that thread can use it used (1.0 is full); nil when
+    /// it could not be read (another relay, or a vigrelay without the figure).
+    public var serviceThreadShare: Double?
+    public var steadyServiceThreadShare: Double?
 
     /// The cost between `start` and `end`; `steady` is the pair of readings taken at the end of the
     /// ramp and at the end of the streams, when both were taken.
@@ -37,15 +42,23 @@ public struct ServerCost: Sendable, Equatable {
             let seconds = Double(steady.to.atNanoseconds - steady.from.atNanoseconds) / 1e9
             steadyWallSeconds = seconds
             steadyCPUShare = max(0, steady.to.cpuSeconds - steady.from.cpuSeconds) / seconds
+            steadyServiceThreadShare = Self.share(from: steady.from, to: steady.to, seconds: seconds)
         }
         cpuSeconds = max(0, end.cpuSeconds - start.cpuSeconds)
         wallSeconds = Double(end.atNanoseconds &- start.atNanoseconds) / 1e9
         cpuShare = wallSeconds > 0 ? cpuSeconds / wallSeconds : 0
+        serviceThreadShare = wallSeconds > 0 ? Self.share(from: start, to: end, seconds: wallSeconds) : nil
         cpuSecondsPerGB = payloadBytesRelayed > 0 ? cpuSeconds / (Double(payloadBytesRelayed) / 1e9) : nil
         cpuSecondsPerSession = sessions > 0 ? cpuSeconds / Double(sessions) : nil
         rssStartBytes = start.rssBytes
         rssEndBytes = end.rssBytes
         rssPeakBytes = max(peakRSSBytes, start.rssBytes, end.rssBytes)
         rssPerConnectionBytes = connections > 0 ? max(0, rssPeakBytes - rssStartBytes) / connections : nil
+    }
+
+    /// The service thread's CPU seconds between two readings over `seconds`, when both have it.
+    private static func share(from: ServerSampler.Sample, to: ServerSampler.Sample, seconds: Double) -> Double? {
+        guard let first = from.serviceThreadCPUSeconds, let last = to.serviceThreadCPUSeconds else { return nil }
+        return max(0, last - first) / seconds
     }
 }

@@ -5,9 +5,12 @@ import Foundation
 /// token) wherever it runs.
 ///
 /// From `/proc`: CPU is `utime + stime` of `/proc/PID/stat` (fields 14 and 15, in clock ticks of
-/// `sysconf(_SC_CLK_TCK)`), memory `VmRSS` of `/proc/PID/status`. From `/metrics`:
-/// `process_cpu_seconds_total` and `process_resident_memory_bytes`, the reading's time being the
-/// middle of the request. Samples at the start, about once a second (for the peak RSS) and at the
+/// `sysconf(_SC_CLK_TCK)`), memory `VmRSS` of `/proc/PID/status`, and the service thread's CPU the
+/// same of the thread named `vigrelay-lws` (`/proc/PID/task/TID/stat`). From `/metrics`:
+/// `process_cpu_seconds_total`, `process_resident_memory_bytes` and
+/// `vigrelay_service_thread_cpu_seconds_total`, the reading's time being the middle of the request.
+/// The service thread serves every connection, so its share of a core is how close the relay is to
+/// its ceiling; it is nil for another relay (`--mode mirror`) or a vigrelay from before the metric. Samples at the start, about once a second (for the peak RSS) and at the
 /// end. Thread: one thread at a time (the command's).
 final class ServerSampler {
     /// Where the readings come from.
@@ -25,9 +28,15 @@ final class ServerSampler {
         var rssBytes: Int
         /// `CLOCK_MONOTONIC` when read, ns.
         var atNanoseconds: UInt64
+        /// User + system CPU seconds of the relay's service thread, when it could be read.
+        var serviceThreadCPUSeconds: Double? = nil
     }
 
     let source: Source
+    /// The name a vigrelay gives the thread that serves every connection.
+    static let serviceThreadName = "vigrelay-lws"
+    /// That thread's id, when sampled through `/proc` and found.
+    private var serviceThreadID: Int32?
     /// `/proc/PID/stat`'s clock ticks per second.
     static let ticksPerSecond: Double = {
         let ticks = sysconf(Int32(_SC_CLK_TCK))
@@ -46,6 +55,7 @@ final class ServerSampler {
     /// A sampler for `pid`; nil when its `/proc` files cannot be read (no such process, or another user's).
     init?(pid: Int32) {
         source = .process(pid: pid)
+        serviceThreadID = Self.thread(named: Self.serviceThreadName, of: pid)
         guard read() != nil else { return nil }
     }
 
@@ -104,7 +114,8 @@ final class ServerSampler {
         guard let cpu = PrometheusText.value(of: "process_cpu_seconds_total", in: text),
               let rss = PrometheusText.value(of: "process_resident_memory_bytes", in: text), let bytes = Int(exactly: rss.rounded())
         else { return nil }
-        return Sample(cpuSeconds: cpu, rssBytes: bytes, atNanoseconds: nanoseconds)
+        return Sample(cpuSeconds: cpu, rssBytes: bytes, atNanoseconds: nanoseconds,
+                      serviceThreadCPUSeconds: PrometheusText.value(of: "vigrelay_service_thread_cpu_seconds_total", in: text))
     }
 
     private func read(pid: Int32) -> Sample? {
@@ -113,7 +124,17 @@ final class ServerSampler {
               let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let rss = Self.rssBytes(status: status)
         else { return nil }
-        return Sample(cpuSeconds: Double(ticks) / Self.ticksPerSecond, rssBytes: rss, atNanoseconds: MonotonicClock.nanoseconds())
+        let thread = serviceThreadID.flatMap { try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/stat", encoding: .utf8) }
+        return Sample(cpuSeconds: Double(ticks) / Self.ticksPerSecond, rssBytes: rss, atNanoseconds: MonotonicClock.nanoseconds(),
+                      serviceThreadCPUSeconds: thread.flatMap(Self.cpuTicks(stat:)).map { Double($0) / Self.ticksPerSecond })
+    }
+
+    /// The id of `pid`'s thread called `name` (`/proc/PID/task/TID/comm`), if it has one.
+    static func thread(named name: String, of pid: Int32) -> Int32? {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+        return tasks.compactMap(Int32.init).sorted().first { tid in
+            (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines) == name
+        }
     }
 
     /// `utime + stime` from the text of `/proc/PID/stat`. The command name (field 2) is in

@@ -39,6 +39,17 @@ struct ServerSamplerTests {
         #expect(!sampler.vanished)
     }
 
+    @Test func aThreadIsFoundByItsName() throws {
+        // This process's main thread has the process's id and its command's name.
+        let name = try String(contentsOfFile: "/proc/self/comm", encoding: .utf8).trimmingCharacters(in: .newlines)
+        #expect(ServerSampler.thread(named: name, of: getpid()) == getpid())
+        #expect(ServerSampler.thread(named: "no-such-thread", of: getpid()) == nil)
+        #expect(ServerSampler.thread(named: name, of: Int32.max - 7) == nil)
+        // Not a vigrelay: no service thread, so no share of it.
+        let sample = try #require(ServerSampler(pid: getpid())?.sample())
+        #expect(sample.serviceThreadCPUSeconds == nil)
+    }
+
     @Test func aProcessThatDoesNotExistCannotBeSampled() {
         #expect(ServerSampler(pid: Int32.max - 7) == nil)
     }
@@ -58,6 +69,21 @@ struct ServerSamplerTests {
         let idle = ServerCost(pid: 7, start: start, end: start, peakRSSBytes: 0, payloadBytesRelayed: 0, sessions: 0, connections: 0)
         #expect(idle.cpuShare == 0 && idle.cpuSecondsPerGB == nil && idle.cpuSecondsPerSession == nil && idle.rssPerConnectionBytes == nil)
         #expect(cost.steadyCPUShare == nil && cost.steadyWallSeconds == nil)
+        #expect(cost.serviceThreadShare == nil && cost.steadyServiceThreadShare == nil, "no service thread read")
+    }
+
+    @Test func theServiceThreadsShareIsItsCPUOverTheWallTimeWhenBothEndsHaveIt() {
+        let start = ServerSampler.Sample(cpuSeconds: 10, rssBytes: 1, atNanoseconds: 1_000_000_000, serviceThreadCPUSeconds: 6)
+        let end = ServerSampler.Sample(cpuSeconds: 14, rssBytes: 1, atNanoseconds: 9_000_000_000, serviceThreadCPUSeconds: 9)
+        let from = ServerSampler.Sample(cpuSeconds: 11, rssBytes: 1, atNanoseconds: 3_000_000_000, serviceThreadCPUSeconds: 6.5)
+        let to = ServerSampler.Sample(cpuSeconds: 12, rssBytes: 1, atNanoseconds: 7_000_000_000, serviceThreadCPUSeconds: 8.5)
+        let cost = ServerCost(pid: 7, start: start, end: end, peakRSSBytes: 0, payloadBytesRelayed: 1, sessions: 1, connections: 2,
+                              steady: (from, to))
+        #expect(cost.serviceThreadShare == 3.0 / 8 && cost.steadyServiceThreadShare == 0.5)
+        var older = end
+        older.serviceThreadCPUSeconds = nil  // a relay without the figure
+        let without = ServerCost(pid: 7, start: start, end: older, peakRSSBytes: 0, payloadBytesRelayed: 1, sessions: 1, connections: 2)
+        #expect(without.serviceThreadShare == nil && without.cpuShare == 0.5)
     }
 
     @Test func theSteadyShareLeavesOutSetupAndClosing() {
@@ -132,12 +158,16 @@ struct ServerSamplerTests {
         # TYPE process_cpu_seconds_total counter
         process_cpu_seconds_total 12.5
         process_resident_memory_bytes 41271296.0
+        vigrelay_service_thread_cpu_seconds_total 9.25
         """
 
     @Test func aMetricsSampleIsTheProcessCPUAndResidentMemory() {
         #expect(PrometheusText.value(of: "process_cpu_seconds_total", in: Self.metrics) == 12.5)
         #expect(PrometheusText.value(of: "vigrelay_errors_total", in: Self.metrics) == nil, "labelled samples are not read")
-        #expect(ServerSampler.reading(metrics: Self.metrics, at: 7) == ServerSampler.Sample(cpuSeconds: 12.5, rssBytes: 41_271_296, atNanoseconds: 7))
+        #expect(ServerSampler.reading(metrics: Self.metrics, at: 7)
+                == ServerSampler.Sample(cpuSeconds: 12.5, rssBytes: 41_271_296, atNanoseconds: 7, serviceThreadCPUSeconds: 9.25))
+        let older = Self.metrics.replacingOccurrences(of: "vigrelay_service_thread_cpu_seconds_total 9.25", with: "")
+        #expect(ServerSampler.reading(metrics: older, at: 7)?.serviceThreadCPUSeconds == nil, "a relay without it: the rest is read")
     }
 
     @Test(arguments: ["", "process_cpu_seconds_total 1\n", "process_cpu_seconds_total NaN\nprocess_resident_memory_bytes 1\n",

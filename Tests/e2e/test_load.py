@@ -296,7 +296,10 @@ def test_load_server_pid_reports_the_relays_cpu_and_memory(client_bin, relay_fac
     assert s["rssStartBytes"] > 1_000_000 and s["rssEndBytes"] > 1_000_000, s
     assert s["rssPeakBytes"] >= max(s["rssStartBytes"], s["rssEndBytes"]), s
     assert s["rssPerConnectionBytes"] is not None and s["processEnded"] is False, s
+    # Its service thread (vigrelay-lws, found by name in /proc) did part of that work.
+    assert 0 < s["serviceThreadShare"] <= s["cpuShare"], s
     assert re.search(r"server pid \d+: [\d.]+ CPU-s", p.stdout), p.stdout
+    assert re.search(r"its service thread \(the one-core ceiling\) [\d.]+% busy", p.stdout), p.stdout
 
 
 @pytest.mark.timeout(120)

@@ -167,6 +167,8 @@ def test_load_reads_the_relays_cpu_and_memory_from_its_metrics(client_bin, relay
     assert s["cpuSeconds"] > 0 and s["wallSeconds"] >= 1.5 and s["cpuSecondsPerGB"] > 0, s
     assert s["rssStartBytes"] > 1_000_000 and s["rssPeakBytes"] >= max(s["rssStartBytes"], s["rssEndBytes"]), s
     assert s["steadyCpuShare"] is not None and s["processEnded"] is False, s
+    # vigrelay_service_thread_cpu_seconds_total, read by the relay at each scrape before the process's.
+    assert 0 < s["serviceThreadShare"] <= s["cpuShare"] + 0.01 and s["steadyServiceThreadShare"] is not None, s
     assert "server (its GET /metrics): " in p.stdout, p.stdout
 
     refused = run([*common, "--duration", "1s", "--metrics-token", relay.token()], timeout=60)
