@@ -10,8 +10,9 @@ import Foundation
 /// `process_cpu_seconds_total`, `process_resident_memory_bytes` and
 /// `vigrelay_service_thread_cpu_seconds_total`, the reading's time being the middle of the request.
 /// The service thread serves every connection, so its share of a core is how close the relay is to
-/// its ceiling; it is nil for another relay (`--mode mirror`) or a vigrelay from before the metric. Samples at the start, about once a second (for the peak RSS) and at the
-/// end. Thread: one thread at a time (the command's).
+/// its ceiling; it is nil for another relay (`--mode mirror`) or a vigrelay from before the metric.
+/// Samples at the start, about once a second (for the peak RSS) and at the end. Thread: one thread
+/// at a time (the command's).
 final class ServerSampler {
     /// Where the readings come from.
     enum Source {

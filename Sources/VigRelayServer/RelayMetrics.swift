@@ -8,10 +8,11 @@ import VigRelayCore
 /// process's own CPU, memory and descriptors. Counts and sizes only: no session, person or address.
 ///
 /// Thread: shared. Counters are atomics (swift-prometheus), counted where things happen: the service
-/// thread counts media, errors, disk pauses and sessions created, the writer thread recorded bytes. Gauges of the
-/// service thread's state, and its own CPU time, are set by it when a scrape arrives (`ServiceLoop.scrapeMetrics`), the data
-/// directory's space as the writer's measurements reach it (`ServiceLoop.diskSpaceMeasured`); the
-/// reader thread then reads the process's figures and writes the text (`render`).
+/// thread counts media, errors, disk pauses and sessions created, the writer thread recorded bytes.
+/// Gauges of the service thread's state, and its own CPU time, are set by it when a scrape arrives
+/// (`ServiceLoop.scrapeMetrics`), the data directory's space as the writer's measurements reach it
+/// (`ServiceLoop.diskSpaceMeasured`); the reader thread then reads the process's figures and writes
+/// the text (`render`).
 final class RelayMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
 
