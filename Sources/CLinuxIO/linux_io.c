@@ -12,6 +12,8 @@ int vr_keep_freed_memory(int trimBytes, int mmapBytes) {
     return mallopt(M_TRIM_THRESHOLD, trimBytes) == 1 && mallopt(M_MMAP_THRESHOLD, mmapBytes) == 1;
 }
 
+int vr_release_freed_memory(void) { return malloc_trim(0); }
+
 int vr_syncfs(int fd) { return syncfs(fd); }
 
 int vr_name_thread(const char *name) {

@@ -11,7 +11,7 @@ extension ServiceLoop {
         metrics.recordingsRunning.set(Int64(core.runningRecordingCount))
         metrics.recordingQueueBytes.set(Int64(recordingQueuedBytes))
         metrics.sendersPausedForDisk.set(Int64(pausedForDisk.count))
-        metrics.sendQueueBytes.set(Int64(webSockets.values.reduce(0) { $0 + $1.outbound.queuedBytes }))
+        metrics.sendQueueBytes.set(Int64(sendQueuedBytes))
         if let cpu = ProcessFigures.callingThreadCPUSeconds() { metrics.serviceThreadCPU(seconds: cpu) }
         let metrics = self.metrics, inbox = self.inbox
         reader.submit {

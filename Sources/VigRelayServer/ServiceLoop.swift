@@ -76,6 +76,8 @@ final class ServiceLoop {
     /// How many may be (`ServerConfiguration.recordingQueueBudget`): counted again from the core's
     /// running recordings every tick, and raised at once by each recording that starts.
     private var recordingQueueBudget: Int
+    /// When to give the memory a burst's queues freed back to the kernel (ServiceLoop+FreedMemory.swift).
+    var freedMemory = FreedMemoryRelease()
     /// Family connections paused (their read watchers stopped) until the writer catches up.
     private(set) var pausedForDisk: Set<ConnectionID> = []
 
@@ -171,6 +173,7 @@ final class ServiceLoop {
         }
         sweepRetentionIfDue()
         if !shuttingDown { watchRevocations() }
+        releaseFreedMemoryAfterBursts()
         guard let context, let tick else { return }
         tick.schedule(context: context, afterMicroseconds: shuttingDown ? 100_000 : 1_000_000)
     }

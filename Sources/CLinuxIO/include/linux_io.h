@@ -13,6 +13,11 @@ int vr_o_direct(void);
 /// took both settings.
 int vr_keep_freed_memory(int trimBytes, int mmapBytes);
 
+/// malloc_trim(3): gives every whole free page of every arena back to the kernel (after a burst,
+/// when what `vr_keep_freed_memory` kept is far more than the load needs). Returns 1 when memory
+/// was released.
+int vr_release_freed_memory(void);
+
 /// Names the calling thread (at most 15 bytes are kept) for `top -H`, `ps -L` and `perf`. Foundation's
 /// `Thread.name` reaches the kernel only if the starting thread has stored the new thread's handle by
 /// the time the name is set, a race the new thread can win. Returns pthread_setname_np's result.
