@@ -12,8 +12,9 @@ extension ServiceLoop {
     /// Bytes waiting in the WebSocket connections' send queues.
     var sendQueuedBytes: Int { webSockets.values.reduce(0) { $0 + $1.outbound.queuedBytes } }
 
-    /// Once a second: after a burst has drained, the reader thread gives what is free back, and the
-    /// log says how much the RSS fell.
+    /// Once a second, and at each metrics scrape (which shows the queues, so a burst it shows is one
+    /// the release knows of): after a burst has drained, the reader thread gives what is free back,
+    /// and the log says how much the RSS fell.
     func releaseFreedMemoryAfterBursts() {
         let peak = freedMemory.peakBytes
         guard freedMemory.queued(queuedBytes) else { return }
