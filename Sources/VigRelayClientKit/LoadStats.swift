@@ -51,7 +51,12 @@ struct LoadFigures: Sendable {
     var lastWelcomeNanoseconds: UInt64 = 0
 
     /// The latency histogram of a stream's slow receivers.
-    func slowLatency(_ stream: MediaStream) -> Histogram<UInt64> { stream == .screen ? slowFamilyLatency : slowViewerLatency }
+    func slowLatency(_ stream: MediaStream) -> Histogram<UInt64> { self[keyPath: Self.slowLatency(stream)] }
+
+    /// Where `slowLatency(stream)` is kept.
+    static func slowLatency(_ stream: MediaStream) -> WritableKeyPath<LoadFigures, Histogram<UInt64>> {
+        stream == .screen ? \.slowFamilyLatency : \.slowViewerLatency
+    }
 
     /// Every error counted, of both kinds.
     var errorCount: Int { relayErrors.values.reduce(0, +) + clientErrors.values.reduce(0, +) }
@@ -141,7 +146,7 @@ final class LoadStats: @unchecked Sendable {
         figures.payloadBytesReceived += payloadBytes
         figures.lastArrivalNanoseconds = max(figures.lastArrivalNanoseconds, now)
         if let latency, slowViewer {
-            if stream == .screen { _ = figures.slowFamilyLatency.record(latency.fromDue) } else { _ = figures.slowViewerLatency.record(latency.fromDue) }
+            _ = figures[keyPath: LoadFigures.slowLatency(stream)].record(latency.fromDue)
         } else if let latency {
             if stream == .screen { _ = figures.screenLatency.record(latency.fromDue) } else { _ = figures.cameraLatency.record(latency.fromDue) }
             _ = figures.writeLatency.record(latency.fromWrite)

@@ -11,8 +11,9 @@ extension ServiceLoop {
         metrics.recordingsRunning.set(Int64(core.runningRecordingCount))
         metrics.recordingQueueBytes.set(Int64(recordingQueuedBytes))
         metrics.sendersPausedForDisk.set(Int64(pausedForDisk.count))
-        metrics.sendQueueBytes.set(Int64(sendQueuedBytes))
-        releaseFreedMemoryAfterBursts()  // a scrape looks at the queues too: a burst it saw counts
+        let sendQueued = sendQueuedBytes
+        metrics.sendQueueBytes.set(Int64(sendQueued))
+        releaseFreedMemoryAfterBursts(sendQueued: sendQueued)  // a scrape looks at the queues too: a burst it saw counts
         if let cpu = ProcessFigures.callingThreadCPUSeconds() { metrics.serviceThreadCPU(seconds: cpu) }
         let metrics = self.metrics, inbox = self.inbox
         reader.submit {

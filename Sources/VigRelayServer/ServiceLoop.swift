@@ -173,7 +173,7 @@ final class ServiceLoop {
         }
         sweepRetentionIfDue()
         if !shuttingDown { watchRevocations() }
-        releaseFreedMemoryAfterBursts()
+        releaseFreedMemoryAfterBursts(sendQueued: sendQueuedBytes)
         guard let context, let tick else { return }
         tick.schedule(context: context, afterMicroseconds: shuttingDown ? 100_000 : 1_000_000)
     }
