@@ -5,8 +5,10 @@
 #   scripts/test.sh [pytest options...]
 #
 # The end-to-end tests run in two pytest-xdist processes (`-n 2`; each has its own shared relays, and
-# every test its own ports and directories): half the time on two cores. `scripts/test.sh -n 0` runs
-# them in one process, the order easier to follow when a test fails.
+# every test its own ports and directories): half the time on two cores. The tests marked
+# `one_at_a_time` (heavy on the CPU, or bounded on lateness) go to one of them as a group
+# (`--dist loadgroup`, Tests/e2e/conftest.py), so none runs beside another. `scripts/test.sh -n 0`
+# runs them in one process, the order easier to follow when a test fails.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$(repo_root)"
@@ -29,4 +31,4 @@ swift build --build-tests
 echo "== unit tests (swift test)" >&2
 swift test --skip-build
 echo "== end-to-end tests (pytest Tests/e2e)" >&2
-VIGRELAY_BIN_DIR="$(swift build --show-bin-path)" python3 -m pytest Tests/e2e -q -n 2 "$@"
+VIGRELAY_BIN_DIR="$(swift build --show-bin-path)" python3 -m pytest Tests/e2e -q -n 2 --dist loadgroup "$@"

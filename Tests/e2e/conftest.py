@@ -36,6 +36,22 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "timeout(seconds): per-test watchdog (default 180 s)")
 
 
+# Tests that keep the CPU busy for many seconds (the quick benchmark, the fuzzers) and tests whose
+# bounds are on lateness (slow links, where a starved forwarder or browser shows as a late frame) are
+# marked `one_at_a_time`: they go to one pytest-xdist worker as a group (`--dist loadgroup`,
+# scripts/test.sh), so none of them runs beside another. On a busy CI machine a lateness test beside
+# a heavy one failed on timing alone. pytest-xdist reports them as `...@one-at-a-time`; leave that
+# off to run one by its id.
+ONE_AT_A_TIME_GROUP = "one-at-a-time"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups to name the tests
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("one_at_a_time"):
+            item.add_marker(pytest.mark.xdist_group(ONE_AT_A_TIME_GROUP))
+
+
 RELAY_LOG_LINES_ON_FAILURE = 80
 
 

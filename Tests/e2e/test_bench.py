@@ -14,6 +14,7 @@ import pytest
 from conftest import REPO
 
 
+@pytest.mark.one_at_a_time
 @pytest.mark.timeout(150)
 def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrelay_bin, client_bin, tmp_path):
     out = tmp_path / "BENCHMARKS.md"
@@ -121,6 +122,7 @@ def test_bench_quick_run_writes_every_scenario_with_commands_and_numbers(vigrela
     assert not list(work.glob("data-*")), "server data directories left behind"
 
 
+@pytest.mark.one_at_a_time
 @pytest.mark.timeout(120)
 def test_the_churn_script_runs_rounds_against_one_relay_and_reports_what_stays(vigrelay_bin, client_bin, tmp_path):
     """`bench/churn.sh` with tiny rounds against the binaries under test: a row per round with the

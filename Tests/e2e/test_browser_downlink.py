@@ -102,6 +102,7 @@ def test_after_a_skip_the_webm_rewriter_opens_a_cluster_before_the_next_block_wh
     assert out["after"] == [0x1F, 0x43, 0xB6, 0x75], f"what follows the skip does not start with a Cluster: {out}"
 
 
+@pytest.mark.one_at_a_time
 @pytest.mark.parametrize("practitioner", ["chromium", "firefox"])
 def test_a_practitioner_on_a_slow_download_sees_the_family_within_seconds_and_the_recording_is_whole(relay, chromium, forwarders, tmp_path,
                                                                                                        request, practitioner):

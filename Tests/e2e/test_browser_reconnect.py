@@ -581,6 +581,7 @@ def test_the_shared_review_comes_back_after_a_drop(relay, chromium, forwarders, 
     assert not found, f"console errors: {found}"
 
 
+@pytest.mark.one_at_a_time
 def test_a_clip_reaches_a_family_on_a_slow_link(relay, chromium, forwarders, tmp_path):
     """A clip that takes longer to reach the family than the pages' heartbeat allows for silence (12 s):
     it goes in pieces, the heartbeat's pings and pongs pass between them, and the family's page gets

@@ -144,6 +144,7 @@ def test_a_link_slower_than_the_floor_stays_at_the_floor_and_drains_now_and_then
     assert all(b - a >= 5000 for a, b in zip(stops, stops[1:])), f"a stop at most every 5 s: {r}"
 
 
+@pytest.mark.one_at_a_time
 @pytest.mark.parametrize("family", ["chromium", "chromium recording MP4", "firefox"])
 def test_a_family_on_a_slow_upload_is_seen_live_and_keeps_its_connection(relay, chromium, forwarders, tmp_path, request, family):
     """The family's upload is throttled to a quarter of its camera's bitrate while a recording runs:
@@ -193,6 +194,7 @@ def sharing_the_screen(relay, chromium, forwarders):
     return call
 
 
+@pytest.mark.one_at_a_time
 def test_a_practitioner_sharing_the_screen_on_a_slow_upload_is_told_and_the_family_still_sees_it(relay, chromium, forwarders):
     """The practitioner's upload is throttled below what their screen share sends: their screen
     goes lower, their page says so, and the family's page plays it."""
@@ -209,6 +211,7 @@ def test_a_practitioner_sharing_the_screen_on_a_slow_upload_is_told_and_the_fami
     assert not found, f"console errors: {found}"
 
 
+@pytest.mark.one_at_a_time
 def test_a_family_whose_download_cannot_carry_the_screen_share_keeps_its_camera_running(relay, chromium, forwarders):
     """In the shared review the practitioner's screen comes down faster than the family's link
     carries it: the family's pongs come back late, but the relay says when each ping arrived, so the

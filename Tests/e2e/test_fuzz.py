@@ -113,6 +113,7 @@ def assert_another_session_relays(relay, seed: int) -> None:
     f.close()
 
 
+@pytest.mark.one_at_a_time
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize("seed", [1, 2])
 def test_random_websocket_input_never_costs_the_relay_or_another_session(relay_factory, webm, seed):
@@ -167,6 +168,7 @@ def raw_request(rnd: random.Random, token: str) -> bytes:
     return method + b" " + path + b" HTTP/1.1\r\n" + b"\r\n".join(headers) + b"\r\n\r\n" + b'{"caseRef":"x"}'
 
 
+@pytest.mark.one_at_a_time
 @pytest.mark.timeout(150)
 def test_random_http_requests_get_an_answer_or_a_close_never_a_5xx(relay_factory, ssl_ctx):
     """Some malformed heads (a header line without a colon) get no answer from lws's parser, only a
@@ -245,6 +247,7 @@ def endpoint_request(rnd: random.Random, s: dict, tokens: list[str | None]) -> t
     return method, path, headers, body
 
 
+@pytest.mark.one_at_a_time
 @pytest.mark.timeout(240)
 def test_random_requests_to_a_real_sessions_endpoints_get_a_coded_answer(relay_factory, ssl_ctx):
     """Every endpoint of a session that has a recording, a clip and a copy for the family, asked 600
@@ -315,6 +318,7 @@ def odd_ws_frame(rnd: random.Random) -> bytes:
     return head + key + mask_payload(payload, key)
 
 
+@pytest.mark.one_at_a_time
 @pytest.mark.timeout(150)
 def test_random_websocket_frames_never_cost_the_relay_or_another_session(relay_factory, ssl_ctx):
     """The relay parses its WebSocket frames itself (docs/ARCHITECTURE.md, Data flow 1): botched

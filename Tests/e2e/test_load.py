@@ -138,6 +138,7 @@ def test_load_record_leaves_one_complete_recording_per_pair_holding_every_byte_s
     assert r["recordings"] == {"stopped": 4, "bytes": sum(sent.values())}
 
 
+@pytest.mark.one_at_a_time
 @pytest.mark.timeout(150)
 def test_load_slow_viewers_are_skipped_to_the_present_and_cost_the_others_and_the_recordings_nothing(client_bin, relay_factory,
                                                                                                     certs, tmp_path):
@@ -180,6 +181,7 @@ def test_load_slow_viewers_are_skipped_to_the_present_and_cost_the_others_and_th
     assert "result: OK" in p.stdout
 
 
+@pytest.mark.one_at_a_time
 @pytest.mark.timeout(120)
 def test_load_slow_families_are_skipped_to_the_present_of_the_screen_beside_slow_viewers(client_bin, relay_factory,
                                                                                          certs, tmp_path):

@@ -25,6 +25,7 @@ def rss_bytes(pid: int) -> int:
     raise AssertionError(f"no VmRSS in /proc/{pid}/status")
 
 
+@pytest.mark.one_at_a_time
 @pytest.mark.timeout(180)
 def test_memory_a_burst_of_queued_media_is_given_back_once_its_queues_drain(relay_factory):
     # Queues up to 512 MiB before a viewer is skipped: the burst stays whole in the relay's memory.

@@ -37,6 +37,7 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+@pytest.mark.one_at_a_time
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("viewer_reads", [True, False], ids=["viewer-keeps-up", "viewer-stalled-too"])
 def test_slow_disk_neither_blocks_the_relay_nor_grows_memory_nor_loses_bytes(relay_factory, viewer_reads):
