@@ -1,11 +1,17 @@
 """Random bad input against the real relay (control messages, media frames, botched WebSocket
 frames, raw HTTP), from fixed seeds and bounded in count: whatever arrives, the relay stays up,
 answers every refusal with a stable code and a message, never answers 5xx, and another session
-relays intact afterwards (docs/PROTOCOL.md, "Errors")."""
+relays intact afterwards (docs/PROTOCOL.md, "Errors").
+
+The seeds are fixed, so a failure comes back when the test is run again. VIGRELAY_FUZZ_SEED=N runs
+every fuzzer from other seeds, made from N, for a longer campaign (after scripts/test.sh has built
+the binaries; a run per N):
+    for n in $(seq 1 20); do VIGRELAY_FUZZ_SEED=$n python3 -m pytest Tests/e2e/test_fuzz.py -q -n 2 || echo "seed $n"; done"""
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import socket
 import ssl
@@ -17,6 +23,14 @@ import pytest
 
 from vrtest import CAMERA, F_INIT, SCREEN, WSClosed, bearer, forge, https_request, media_frame, patterned, ws_path
 from wsraw import RawClosed, RawTimeout, RawWebSocket, mask_payload
+
+CAMPAIGN = os.environ.get("VIGRELAY_FUZZ_SEED")
+
+
+def seeded(fixed: int) -> random.Random:
+    """The test's own random source: from its fixed seed, or from VIGRELAY_FUZZ_SEED with it."""
+    return random.Random(fixed if CAMPAIGN is None else f"{CAMPAIGN}/{fixed}")
+
 
 LIVE_WEBM = Path(__file__).resolve().parent.parent / "VigRelayCoreTests" / "Fixtures" / "testsrc-av-live.webm"
 
@@ -118,7 +132,7 @@ def assert_another_session_relays(relay, seed: int) -> None:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_random_websocket_input_never_costs_the_relay_or_another_session(relay_factory, webm, seed):
     relay = relay_factory()
-    rnd = random.Random(seed)
+    rnd = seeded(seed)
     sent = 0
     known: list = []
     while sent < 400:
@@ -175,7 +189,7 @@ def test_random_http_requests_get_an_answer_or_a_close_never_a_5xx(relay_factory
     close when its idle timeout ends (5-10 s here); the requests are all sent
     first and their answers collected together, so the test takes about that long, not 150 times it."""
     relay = relay_factory()
-    rnd = random.Random(7)
+    rnd = seeded(7)
     token = relay.token()
     pending = []
     for _ in range(150):
@@ -257,7 +271,7 @@ def test_random_requests_to_a_real_sessions_endpoints_get_a_coded_answer(relay_f
     from test_family_copies import filmed
 
     relay = relay_factory(["--family-copies"])
-    rnd = random.Random(13)
+    rnd = seeded(13)
 
     def prepared() -> dict:
         s = filmed(relay)
@@ -284,9 +298,12 @@ def test_random_requests_to_a_real_sessions_endpoints_get_a_coded_answer(relay_f
         else:
             seen.setdefault(resp.status, set())
         assert_alive(relay)
-    # The requests reached the checks behind authentication, not only the first refusal.
-    assert {200, 400, 401, 403, 404, 405} <= seen.keys(), seen
-    assert {"invalid_request", "clip_not_found", "recording_not_found"} <= set().union(*seen.values()), seen
+    # The requests reached the checks behind authentication, not only the first refusal: what the
+    # fixed seed reaches (a campaign's seed may miss one, no fault of the relay's; it prints them).
+    print(f"statuses and codes: {seen}")
+    if CAMPAIGN is None:
+        assert {200, 400, 401, 403, 404, 405} <= seen.keys(), seen
+        assert {"invalid_request", "clip_not_found", "recording_not_found"} <= set().union(*seen.values()), seen
     assert relay.http("GET", f"/v1/sessions/{s['sid']}", headers=bearer(s["token"])).status == 200
     assert_another_session_relays(relay, 13)
 
@@ -324,7 +341,7 @@ def test_random_websocket_frames_never_cost_the_relay_or_another_session(relay_f
     """The relay parses its WebSocket frames itself (docs/ARCHITECTURE.md, Data flow 1): botched
     frames, raw bytes and half-sent frames on 200 connections, each cut off after its bytes."""
     relay = relay_factory()
-    rnd = random.Random(11)
+    rnd = seeded(11)
     token = relay.token()
     for _ in range(200):
         session = relay.create_session(token)
