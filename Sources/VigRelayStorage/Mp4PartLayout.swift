@@ -25,8 +25,9 @@ struct Mp4PartLayout {
     /// (an `mfra`), and a fragment torn by a dropped connection, are not media a clip may include.
     let mediaEnd: Int64
 
-    /// Walks the part's file; throws `unreadable` when its boxes do not hold together, `notCuttable`
-    /// when they do but a cut would break them.
+    /// Walks the part's file; throws `notCuttable` with the reason when its boxes do not hold
+    /// together or a cut would break them (the bytes are what the sender's browser made: a refusal
+    /// the practitioner can act on, never a server error), `unreadable` when the file cannot be read.
     init(file: MediaFileSlice) throws(RecordingRequestError) {
         var offset: Int64 = 0
         var moofs: [Mp4Box] = []
@@ -39,7 +40,7 @@ struct Mp4PartLayout {
             }
             let head = try file.read(offset..<min(offset + Int64(Mp4Box.maxHeaderLength), file.length))
             guard let box = Mp4Box.header(head, at: offset, available: file.length - offset) else {
-                throw .unreadable("a box header at byte \(offset) is malformed")
+                throw .notCuttable(mediaType: "video/mp4", reason: "the box header at byte \(offset) is malformed")
             }
             if box.end > file.length { break } // torn by a dropped connection: not media
             if box.type == "moof" { moofs.append(box) }
@@ -48,16 +49,18 @@ struct Mp4PartLayout {
         }
         initEnd = moofs.first?.offset ?? offset
         guard initEnd <= RecordingReader.maxInitSegmentBytes else {
-            throw .unreadable("the init segment is longer than \(RecordingReader.maxInitSegmentBytes) bytes")
+            throw .notCuttable(mediaType: "video/mp4", reason: "its init segment (the boxes before the first movie fragment) is longer than \(RecordingReader.maxInitSegmentBytes) bytes")
         }
         guard let movie = Mp4InitSegment(try file.read(0..<initEnd)) else {
             throw .notCuttable(mediaType: "video/mp4", reason: "it holds no movie header (moov box) a clip could start with")
         }
         self.movie = movie
         fragments = try moofs.map { (box) throws(RecordingRequestError) in
-            guard box.end - box.offset <= Self.maxMoofBytes,
-                  let fragment = Mp4Fragment(moof: try file.read(box.offset..<box.end), movie: movie) else {
-                throw .unreadable("the movie fragment at byte \(box.offset) cannot be read")
+            guard box.end - box.offset <= Self.maxMoofBytes else {
+                throw .notCuttable(mediaType: "video/mp4", reason: "the movie fragment at byte \(box.offset) is longer than \(Self.maxMoofBytes) bytes")
+            }
+            guard let fragment = Mp4Fragment(moof: try file.read(box.offset..<box.end), movie: movie) else {
+                throw .notCuttable(mediaType: "video/mp4", reason: "the movie fragment at byte \(box.offset) cannot be read")
             }
             guard !fragment.usesAbsoluteOffsets else {
                 throw .notCuttable(mediaType: "video/mp4", reason: "its fragments find their media by offsets from the file's start (tfhd base-data-offset), which a clip would break")

@@ -90,8 +90,10 @@ extension RecordingReader {
             ClipPlan.CutPoint(offset: $0.offset, timestampMs: part.startMs + $0.timeMs, keyframe: $0.keyframe)
         }
         let initEnd = points.first?.offset ?? fileLength
-        guard initEnd <= Self.maxInitSegmentBytes, let initBytes = FileIO.readPrefix(path, count: Int(initEnd), cipher: cipher),
-              initBytes.count == Int(initEnd) else {
+        guard initEnd <= Self.maxInitSegmentBytes else {
+            return .failure(.notCuttable(mediaType: "video/webm", reason: "its init segment (everything before the first cluster) is longer than \(Self.maxInitSegmentBytes) bytes"))
+        }
+        guard let initBytes = FileIO.readPrefix(path, count: Int(initEnd), cipher: cipher), initBytes.count == Int(initEnd) else {
             return .failure(.unreadable("the recording's init segment cannot be read"))
         }
         var scanner = WebMScanner()

@@ -117,6 +117,24 @@ struct RecordingReaderClipTests {
         #expect(plan(reader, 0, 1000).failure == .recordingNotFound)
     }
 
+    /// Everything before a WebM's first cluster is read into memory to cut a clip; a sender that
+    /// makes its own stream could put megabytes there. Over 1 MiB it is refused with the reason (the
+    /// whole recording can still be downloaded), not answered as a fault of the relay's.
+    @Test func anInitSegmentOverTheLimitIsRefusedWithTheReason() throws {
+        var webm = try Fixture.webmFixture("testsrc-av-live.webm") // its Segment's size is unknown, as a browser's
+        let cluster = try #require(webm.indices.first { webm[$0..<$0 + 4] == [0x1F, 0x43, 0xB6, 0x75] })
+        let voidSize = 1 << 20 // a Void element (EC) of 1 MiB, its size in 8 bytes
+        webm.insert(contentsOf: [0xEC, 0x01, 0, 0, 0, 0, 0x10, 0, 0] + [UInt8](repeating: 0, count: voidSize), at: cluster)
+        let tmp = try TempDirectory()
+        let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
+        #expect(try file.appendWebM(webm[...], chunk: 65536).first == Int64(cluster + 9 + voidSize), "the scanner found the cluster after the Void")
+        _ = try file.finish(at: Fixture.t0.addingTimeInterval(8))
+        let error = try #require(plan(RecordingReader(dataDir: tmp.path), 0, 1000).failure)
+        #expect(error == .notCuttable(mediaType: "video/webm",
+                                      reason: "its init segment (everything before the first cluster) is longer than 1048576 bytes"))
+        #expect(error.response.status == 400)
+    }
+
     /// A recording stopped before the camera sent anything has no parts: it says so, not "past the end".
     @Test func aRecordingWithoutMediaSaysSo() throws {
         let tmp = try TempDirectory()

@@ -140,6 +140,38 @@ struct RecordingReaderMp4ClipTests {
         #expect(error.response.status == 400)
     }
 
+    /// A recording holds what the family's browser sent, so its boxes may say anything. Each box
+    /// header of the fixture given another size or type: a clip of it is cut, or refused with a 4xx
+    /// that says why (the whole recording can still be downloaded), never a server error, which
+    /// would send the practitioner to the operator for the family's bytes.
+    @Test func aDamagedBoxHeaderGetsAClipOrARefusalThatSaysWhy() throws {
+        let valid = try Fixture.webmFixture("testsrc-av-frag.mp4")
+        let containers: Set = ["moov", "trak", "mdia", "mvex", "moof", "traf"]
+        func boxes(_ range: Range<Int>) -> [Mp4Box] {
+            Mp4Box.boxes(in: valid, range).flatMap { box in
+                [box] + (containers.contains(box.type) ? boxes(Int(box.bodyOffset)..<Int(box.end)) : [])
+            }
+        }
+        var refused: Set<String> = []
+        for box in boxes(0..<valid.count) {
+            let size = UInt32(box.end - box.offset)
+            // Past the file's end, shorter than a header, to the end (0), 64 bits follow (1), a byte
+            // short or long; then a type no reader knows.
+            let damage = [0xFFFF_FFFF, 4, 0, 1, size - 1, size + 1].map { withUnsafeBytes(of: $0.bigEndian, Array.init) } + [Array("xxxx".utf8)]
+            for (index, bytes) in damage.enumerated() {
+                var mp4 = valid
+                let at = Int(box.offset) + (index < damage.count - 1 ? 0 : 4)
+                mp4.replaceSubrange(at..<at + 4, with: bytes)
+                let tmp = try TempDirectory()
+                try record(tmp, bytes: mp4)
+                guard let error = plan(RecordingReader(dataDir: tmp.path), 1200, 2600).failure else { continue }
+                #expect((400..<500).contains(error.response.status), "\(box.type) at \(box.offset) given \(bytes): \(error)")
+                refused.insert("\(error)")
+            }
+        }
+        #expect(refused.count >= 3, "the damage reaches several of the checks: \(refused)")
+    }
+
     @Test func anMp4WithoutAMovieHeaderIsRefused() throws {
         let tmp = try TempDirectory()
         let file = try RecordingFile(dataDir: tmp.path, sessionID: sid, recordingID: rid, startedAt: Fixture.t0)
