@@ -298,8 +298,11 @@ def test_load_server_pid_reports_the_relays_cpu_and_memory(client_bin, relay_fac
     assert s["rssStartBytes"] > 1_000_000 and s["rssEndBytes"] > 1_000_000, s
     assert s["rssPeakBytes"] >= max(s["rssStartBytes"], s["rssEndBytes"]), s
     assert s["rssPerConnectionBytes"] is not None and s["processEnded"] is False, s
-    # Its service thread (vigrelay-lws, found by name in /proc) did part of that work.
-    assert 0 < s["serviceThreadShare"] <= s["cpuShare"], s
+    # Its service thread (vigrelay-lws, found by name in /proc) did part of that work. /proc counts CPU
+    # in 10 ms ticks, the process's and the thread's read a moment apart (and scaled apart by the
+    # kernel), so over this short run (about 3 ticks in all) the thread may show a tick more than
+    # the process (seen in CI: 0.0202 against 0.0151 over 2 s); allow two.
+    assert 0 < s["serviceThreadShare"] <= s["cpuShare"] + 0.02 / s["wallSeconds"], s
     assert re.search(r"server pid \d+: [\d.]+ CPU-s", p.stdout), p.stdout
     assert re.search(r"its service thread \(the one-core ceiling\) [\d.]+% busy", p.stdout), p.stdout
 
