@@ -346,10 +346,10 @@ def damaged(rnd: random.Random, media: bytes) -> bytes:
 @pytest.mark.timeout(150)
 def test_damaged_recordings_are_cut_excerpted_and_downloaded_or_refused_never_a_5xx(relay_factory, webm):
     """A recording holds what the family's browser sent. WebM (as Chromium and Firefox record) and
-    fragmented MP4 (as Safari does) with bytes overwritten are recorded, then cut into clips,
-    excerpted and downloaded at random spans: each answer is the media or a refusal with a code and
-    a message, never a 5xx (which would send the practitioner to the operator for the family's
-    bytes), and the relay stays up."""
+    fragmented MP4 (as Safari does) with bytes overwritten are recorded, listed in the session's
+    summary, then cut into clips, excerpted and downloaded at random spans: each answer is the media
+    or a refusal with a code and a message, never a 5xx (which would send the practitioner to the
+    operator for the family's bytes), and the relay stays up."""
     relay = relay_factory()
     rnd = seeded(17)
     mp4 = FRAGMENTED_MP4.read_bytes()
@@ -361,6 +361,8 @@ def test_damaged_recordings_are_cut_excerpted_and_downloaded_or_refused_never_a_
         frames = send_camera(p, f, damaged(rnd, mp4 if n % 2 else webm), rnd.choice([1000, 2000, 4096]))
         stop_recording(p, f, rid)
         token, base = s["practitionerToken"], f"/v1/sessions/{s['sessionId']}"
+        summary = relay.http("GET", base, headers=bearer(token))
+        assert summary.status == 200 and [r["recordingId"] for r in summary.json()["recordings"]] == [rid], summary
         duration = (frames - 1) * 100  # the frames' header times are 100 ms apart
         for _ in range(6):
             a = rnd.randrange(0, max(duration, 1))
