@@ -6,11 +6,12 @@
 /// page each time. After a burst (viewers far behind, a disk that fell behind, a load past what the
 /// relay carries) the queues drain, and what they held would stay with the process until it
 /// restarts: 6.4 GB after 1,600 recorded pairs on a machine that could carry 800. So once a second
-/// (and at each metrics scrape) the service thread says how many bytes its queues hold (`queued`): once they have held at least
-/// `burstBytes` since the last release and now hold at most a quarter of that peak, what is free goes
-/// back; the peak starts again from what is left, so a long drain releases a few times (each time
-/// the queues have shrunk to a quarter: at most six from 64 GiB down to nothing). A steady load
-/// keeps far less queued (a few frames per viewer), so it keeps its pages and pays nothing.
+/// (and at each metrics scrape) the service thread says how many bytes its queues hold (`queued`):
+/// once they have held at least `burstBytes` since the last release and now hold at most a quarter
+/// of that peak, what is free goes back; the peak starts again from what is left, so a long drain
+/// releases a few times (each time the queues have shrunk to a quarter: at most six from 64 GiB down
+/// to nothing). A steady load keeps far less queued (a few frames per viewer), so it keeps its pages
+/// and pays nothing.
 ///
 /// Pure value; owned by the service thread.
 public struct FreedMemoryRelease: Sendable, Equatable {

@@ -23,6 +23,7 @@ import pytest
 
 from vrtest import (CAMERA, F_INIT, SCREEN, WSClosed, bearer, forge, give_consent, https_request, media_frame, patterned, send_camera,
                     start_recording, stop_recording, ws_path)
+from webpages import mp4_boxes
 from wsraw import RawClosed, RawTimeout, RawWebSocket, mask_payload
 
 CAMPAIGN = os.environ.get("VIGRELAY_FUZZ_SEED")
@@ -310,19 +311,16 @@ def test_random_requests_to_a_real_sessions_endpoints_get_a_coded_answer(relay_f
     assert_another_session_relays(relay, 13)
 
 
-MP4_CONTAINERS = {b"moov", b"trak", b"mdia", b"mvex", b"moof", b"traf"}
+MP4_CONTAINERS = {"moov", "trak", "mdia", "mvex", "moof", "traf"}
 
 
-def mp4_boxes(media: bytes, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+def box_sizes(media: bytes, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """(offset, size) of each box of a well-formed fragmented MP4, and of the boxes inside its containers."""
-    end = len(media) if end is None else end
     found = []
-    while start + 8 <= end:
-        size, kind = struct.unpack(">I4s", media[start:start + 8])
-        found.append((start, size))
+    for kind, body, box_end in mp4_boxes(media, start, len(media) if end is None else end):
+        found.append((body - 8, box_end - body + 8))
         if kind in MP4_CONTAINERS:
-            found += mp4_boxes(media, start + 8, start + size)
-        start += size
+            found += box_sizes(media, body, box_end)
     return found
 
 
@@ -332,7 +330,7 @@ def damaged(rnd: random.Random, media: bytes) -> bytes:
     instead, given another (past the end, shorter than a header, 0, 1, a byte off), as random bytes
     seldom hit the few that matter."""
     out = bytearray(media)
-    boxes = mp4_boxes(media) if media[4:8] == b"ftyp" else []
+    boxes = box_sizes(media) if media[4:8] == b"ftyp" else []
     for _ in range(rnd.randrange(1, 9)):
         if boxes and rnd.random() < 0.7:
             at, size = rnd.choice(boxes)

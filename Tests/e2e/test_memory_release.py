@@ -5,8 +5,8 @@ instead of faulting in new ones), so without this a burst of queued media, viewe
 load past what the relay carries, left its RSS at the peak until a restart. Here two practitioners
 read nothing while their families send, so both queues grow to about 100 MB together (the frames
 of the two interleaved on the heap, as many connections' are), then the practitioners drop their
-connections and the queues are freed. Kept small (a second or two of sending) so as not to starve
-the latency-measuring tests that may run beside it. Every wait has a deadline."""
+connections and the queues are freed. Kept small (a second or two of sending) and run apart from
+the latency-measuring tests (`one_at_a_time`, conftest.py). Every wait has a deadline."""
 from pathlib import Path
 
 import pytest

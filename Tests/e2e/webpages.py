@@ -65,7 +65,8 @@ def first_cluster_ms(webm: bytes) -> int:
         at += n + m + size
 
 
-def _boxes(data: bytes, start: int, end: int):
+def mp4_boxes(data: bytes, start: int, end: int):
+    """(type, body start, end) of each MP4 box in `data[start:end]`, stopping at a size below a header."""
     at = start
     while at + 8 <= end:
         size = int.from_bytes(data[at:at + 4], "big")
@@ -79,22 +80,22 @@ def first_fragment_ms(mp4: bytes) -> int:
     """The video track's decode time (ms) in a fragmented MP4 file's first fragment (where a
     recording starts on the stream's clock), from moov's track ids and timescales and the moof's tfdt."""
     tracks = {}
-    for kind, body, end in _boxes(mp4, 0, len(mp4)):
+    for kind, body, end in mp4_boxes(mp4, 0, len(mp4)):
         if kind == "moov":
-            for trak, tb, te in _boxes(mp4, body, end):
+            for trak, tb, te in mp4_boxes(mp4, body, end):
                 if trak != "trak":
                     continue
-                parts = {k: (b, e) for k, b, e in _boxes(mp4, tb, te)}
+                parts = {k: (b, e) for k, b, e in mp4_boxes(mp4, tb, te)}
                 tkhd = parts["tkhd"][0]
                 track_id = int.from_bytes(mp4[tkhd + (20 if mp4[tkhd] == 1 else 12):][:4], "big")
-                mdia = {k: b for k, b, e in _boxes(mp4, *parts["mdia"])}
+                mdia = {k: b for k, b, e in mp4_boxes(mp4, *parts["mdia"])}
                 timescale = int.from_bytes(mp4[mdia["mdhd"] + (20 if mp4[mdia["mdhd"]] == 1 else 12):][:4], "big")
                 tracks[track_id] = (mp4[mdia["hdlr"] + 8:mdia["hdlr"] + 12], timescale)
         elif kind == "moof":
-            for traf, fb, fe in _boxes(mp4, body, end):
+            for traf, fb, fe in mp4_boxes(mp4, body, end):
                 if traf != "traf":
                     continue
-                parts = {k: b for k, b, e in _boxes(mp4, fb, fe)}
+                parts = {k: b for k, b, e in mp4_boxes(mp4, fb, fe)}
                 handler, timescale = tracks[int.from_bytes(mp4[parts["tfhd"] + 4:][:4], "big")]
                 if handler == b"vide":
                     tfdt = parts["tfdt"]
